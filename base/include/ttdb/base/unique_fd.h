@@ -1,0 +1,39 @@
+// An owned file descriptor, closed when it goes out of scope.
+#pragma once
+
+#include <utility>
+
+namespace ttdb {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// A pipe whose both ends are owned.
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+  // Throws ttdb::Error when the kernel refuses.
+  static Pipe create(int flags);
+};
+
+}  // namespace ttdb

@@ -1,0 +1,63 @@
+// Replay: re-execute a recorded program so that it behaves exactly as it did,
+// with the recorded results of everything nondeterministic injected. This is
+// the replay library's front door; it prints nothing itself.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/base/error.h"
+#include "ttdb/tracer/wait_status.h"
+
+namespace ttdb {
+
+// Where the replayed program's output to its stdout (1) and stderr (2) goes.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void write(int stream, ByteView bytes) = 0;
+};
+
+// The replay stopped matching the recording: the message says at which event,
+// what the recording has, and what the program did instead.
+class Divergence : public Error {
+ public:
+  Divergence(std::int64_t event, const std::string& message) : Error(message), event_(event) {}
+  std::int64_t event() const { return event_; }
+
+ private:
+  std::int64_t event_;
+};
+
+struct ReplayEnd {
+  enum class Kind {
+    exited,      // the program ended as it did in the recording
+    incomplete,  // the recording stops early (interrupted or refused)
+  };
+  Kind kind = Kind::exited;
+  WaitStatus status;  // exited: how the program ended
+  std::int64_t last_event = 0;
+  std::string reason;  // incomplete: why the recording ends there
+};
+
+class ReplaySession;
+
+class Replayer {
+ public:
+  // Opens the trace (throws ttdb::Error when it cannot be read).
+  Replayer(const std::string& trace_path, OutputSink& sink);
+  ~Replayer();
+  Replayer(const Replayer&) = delete;
+  Replayer& operator=(const Replayer&) = delete;
+
+  // Replays to the end of the recording. Throws Divergence when the program
+  // stops matching it.
+  ReplayEnd run_to_end();
+
+ private:
+  std::unique_ptr<ReplaySession> session_;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,241 @@
+// Replaying one recorded syscall: check that the program makes the same call
+// with the same inputs, then emulate it (skip it and inject the recorded
+// result and memory) or execute it (it shapes the address space or the
+// signal state) and check its result, as syscalls.def says.
+#include <asm/unistd_64.h>
+#include <sys/mman.h>
+
+#include "session.h"
+#include "ttdb/tracer/syscall_memory.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/render.h"
+
+namespace ttdb {
+
+using trace::Event;
+using trace::EventKind;
+
+namespace {
+
+bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+
+// The argument registers of x86-64 syscalls, in order.
+void set_args(Registers& regs, const std::uint64_t* a) {
+  regs.rdi = a[0];
+  regs.rsi = a[1];
+  regs.rdx = a[2];
+  regs.r10 = a[3];
+  regs.r8 = a[4];
+  regs.r9 = a[5];
+}
+
+}  // namespace
+
+__ptrace_syscall_info ReplaySession::expect_syscall_entry(const Event& e) {
+  WaitStatus status = resume_and_wait();
+  Tracee& t = *tracee_;
+  if (!status.is_syscall_stop()) diverge(e, describe_stop(status));
+  auto info = t.syscall_info();
+  if (info.op != PTRACE_SYSCALL_INFO_ENTRY || static_cast<std::int64_t>(info.entry.nr) != e.nr)
+    diverge(e, describe_stop(status));
+  const SyscallInfo* si = find_syscall(e.nr);
+  std::size_t compared = si ? si->args.size() : 0;
+  for (std::size_t i = 0; i < compared; ++i)
+    if (info.entry.args[i] != e.args[i]) diverge(e, describe_stop(status));
+  return info;
+}
+
+void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
+  Tracee& t = *tracee_;
+  SyscallArgs call;
+  call.nr = static_cast<long>(e.nr);
+  std::copy(e.args.begin(), e.args.end(), call.a);
+  if (si) {
+    std::optional<std::string> first, second;
+    for (std::size_t i = 0; i < si->args.size(); ++i)
+      if (si->args[i].format == ArgFormat::s)
+        (first ? second : first) = t.read_c_string(RemotePtr(e.args[i])).value_or("");
+    if (first != e.path || second != e.path2) {
+      Event seen = e;
+      seen.path = first;
+      seen.path2 = second;
+      diverge(e, "made " + render_call(seen));
+    }
+  }
+  if (!e.digest) return;
+  Bytes input = gather_input(t, si, call);
+  if (digest64(input) != *e.digest)
+    diverge(e, fmt::format("passed different bytes: {}", escape_bytes(input, 64)));
+  if (e.emit && e.ret && *e.ret > 0) {
+    auto count = std::min<std::size_t>(input.size(), static_cast<std::size_t>(*e.ret));
+    sink_.write(e.emit, ByteView(input.data(), count));
+  }
+}
+
+void ReplaySession::write_memory(const Event& e) {
+  Tracee& t = *tracee_;
+  for (const auto& m : e.mem) {
+    Bytes owned;
+    ByteView bytes;
+    if (m.file) {
+      const Bytes& content = files_.content(*m.file);
+      if (m.file_offset + m.size > content.size())
+        fail("trace {} is corrupt: event {} maps past the end of file {}", reader_.path(), e.id, *m.file);
+      bytes = ByteView(content.data() + m.file_offset, m.size);
+    } else {
+      owned = reader_.mem_bytes(m);
+      bytes = owned;
+    }
+    if (!t.write_bytes(RemotePtr(m.addr), bytes))
+      diverge(e, fmt::format("has no memory at {:#x} for the {} bytes the kernel wrote there", m.addr, m.size));
+  }
+}
+
+WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
+  WaitStatus status = resume_and_wait();
+  if (!status.is_syscall_stop() || tracee_->syscall_info().op != PTRACE_SYSCALL_INFO_EXIT)
+    diverge(e, describe_stop(status));
+  return status;
+}
+
+// Gives the program the recorded result, with the registers it had at entry
+// (compiled code may keep values in the argument registers across a syscall).
+void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs) {
+  Tracee& t = *tracee_;
+  Registers regs = t.regs();
+  set_args(regs, e.args.data());
+  regs.rax = static_cast<unsigned long long>(e.ret.value_or(0));
+  // The original number keeps the kernel's restart logic (ERESTARTSYS...) as it was.
+  regs.orig_rax = static_cast<unsigned long long>(e.nr);
+  regs.rip = entry_regs.rip;
+  t.set_regs(regs);
+  write_memory(e);
+}
+
+void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
+  Registers skip = entry_regs;
+  skip.orig_rax = static_cast<unsigned long long>(-1);  // the kernel skips it
+  tracee_->set_regs(skip);
+  expect_syscall_exit(e);
+  finish_syscall_exit(e, entry_regs);
+}
+
+void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_regs, std::uint64_t mask) {
+  // The recorded signal arrived while this call waited under its own signal
+  // mask. Wait in rt_sigsuspend under that mask, with the signal already sent.
+  const Event* signal = peek();
+  send_signal(static_cast<int>(signal->nr));
+  signal_sent_for_ = signal->id;
+  Registers wait = entry_regs;
+  wait.orig_rax = __NR_rt_sigsuspend;
+  wait.rdi = mask;
+  wait.rsi = 8;
+  tracee_->set_regs(wait);
+  expect_syscall_exit(e);
+  finish_syscall_exit(e, entry_regs);
+}
+
+std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const SyscallInfo* si) {
+  if (!si) return std::nullopt;
+  const Event* next = peek();
+  if (!next || next->kind != EventKind::signal ||
+      next->args[0] != static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary))
+    return std::nullopt;
+  for (std::size_t i = 0; i < si->args.size(); ++i) {
+    if (si->args[i].format == ArgFormat::sigmask && e.args[i]) return e.args[i];
+    if (si->args[i].format == ArgFormat::sigmask_pair && e.args[i]) {
+      auto pair = tracee_->try_read_bytes(RemotePtr(e.args[i]), 8);
+      std::uint64_t mask = 0;
+      if (pair) std::memcpy(&mask, pair->data(), 8);
+      if (mask) return mask;
+    }
+  }
+  return std::nullopt;
+}
+
+std::int64_t ReplaySession::execute(const Event& e, const Registers& entry_regs) {
+  (void)entry_regs;
+  expect_syscall_exit(e);
+  return tracee_->syscall_info().exit.rval;
+}
+
+void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
+  Tracee& t = *tracee_;
+  if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
+  std::uint64_t flags = e.args[3];
+  if (!(flags & MAP_ANONYMOUS)) {
+    // The file may be gone or changed, and the fd exists only in the
+    // recording: map anonymous memory at the recorded place and fill it.
+    Registers anon = entry_regs;
+    anon.rdi = static_cast<std::uint64_t>(*e.ret);
+    anon.r10 = (flags & ~std::uint64_t{MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE}) | MAP_PRIVATE |
+               MAP_ANONYMOUS | MAP_FIXED;
+    anon.r8 = static_cast<std::uint64_t>(-1);
+    anon.r9 = 0;
+    t.set_regs(anon);
+  }
+  expect_syscall_exit(e);
+  std::int64_t ret = t.syscall_info().exit.rval;
+  if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap", static_cast<std::uint64_t>(ret)));
+  finish_syscall_exit(e, entry_regs);
+  if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
+    if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
+      rand_.scan_and_patch(t, e.mem[0].addr, *code);
+}
+
+void ReplaySession::after_syscall(const Event& e) {
+  if (!e.ret || is_error_result(*e.ret)) return;
+  Tracee& t = *tracee_;
+  switch (e.nr) {
+    case __NR_mprotect:
+    case __NR_pkey_mprotect:
+      if (e.args[2] & PROT_EXEC)
+        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) rand_.scan_and_patch(t, e.args[0], *code);
+      break;
+    case __NR_munmap: rand_.forget(e.args[0], e.args[0] + e.args[1]); break;
+    default: break;
+  }
+}
+
+void ReplaySession::apply_syscall(const Event& e) {
+  if (no_return_) diverge(e, "had already ended its last syscall");
+  auto entry = expect_syscall_entry(e);
+  (void)entry;
+  Tracee& t = *tracee_;
+  const SyscallInfo* si = find_syscall(e.nr);
+  check_inputs(e, si);
+  Registers entry_regs = t.regs();
+  if (!e.ret) {
+    // The recording ended inside this call (the program was killed there).
+    no_return_ = true;
+    return;
+  }
+  ReplayPolicy policy = si ? si->policy : ReplayPolicy::emulate;
+  switch (policy) {
+    case ReplayPolicy::exit:
+      no_return_ = true;
+      return;
+    case ReplayPolicy::execute:
+    case ReplayPolicy::execute_set_ret: {
+      std::int64_t ret = execute(e, entry_regs);
+      if (policy == ReplayPolicy::execute_set_ret) {
+        Registers regs = t.regs();
+        regs.rax = static_cast<unsigned long long>(*e.ret);
+        t.set_regs(regs);
+      } else if (ret != *e.ret && e.nr != __NR_rt_sigreturn) {
+        Event seen = e;
+        seen.ret = ret;
+        diverge(e, "got " + render_result(seen));
+      }
+      break;
+    }
+    case ReplayPolicy::mmap: replay_mmap(e, entry_regs); break;
+    default:
+      if (auto mask = wait_mask(e, si)) wait_in_sigsuspend(e, entry_regs, *mask);
+      else emulate(e, entry_regs);
+      break;
+  }
+  after_syscall(e);
+}
+
+}  // namespace ttdb

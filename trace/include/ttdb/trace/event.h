@@ -1,0 +1,77 @@
+// The recording as data: what happened, in order. See docs/trace-format.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+
+namespace ttdb::trace {
+
+// Stored as integers; the names live in the trace's `kinds` table too.
+enum class EventKind : int {
+  exec = 1,     // the kernel loaded a program (the first event, and any later execve)
+  syscall = 2,  // a system call and its result
+  signal = 3,   // a signal delivered to the program
+  rdtsc = 4,    // an rdtsc or rdtscp instruction, emulated
+  rdrand = 5,   // an rdrand or rdseed instruction, emulated
+  exit = 6,     // the program ended
+};
+const char* kind_name(EventKind kind);
+
+// How a recorded signal reaches the program in replay (the signal event's a0).
+enum class SignalDelivery : int {
+  // Delivered at the syscall boundary right before it (no instruction of the
+  // program ran in between): replay sends it there.
+  at_boundary = 0,
+  // Raised by the program's own instruction (a fault): replay expects it to
+  // recur at the same instruction.
+  natural = 1,
+};
+
+// How the program ended (the exit event's a0; nr holds the code or signal).
+enum class ExitKind : int { exited = 0, killed = 1 };
+
+// Bytes the kernel put into the program's memory during an event, which replay
+// writes back. The bytes come from exactly one of: `data` (the bytes
+// themselves), `blob` (a stored, deduplicated content), or `file` (a mapped
+// file not copied into the trace, at file_offset; replay checks its hash).
+struct MemWrite {
+  std::uint64_t addr = 0;
+  std::uint64_t size = 0;
+  Bytes data;
+  std::optional<std::int64_t> blob;
+  std::optional<std::int64_t> file;
+  std::uint64_t file_offset = 0;
+};
+
+struct Event {
+  std::int64_t id = 0;  // the event number, from 1
+  EventKind kind = EventKind::syscall;
+  int tid = 0;
+  std::int64_t nr = 0;  // syscall number; signal number; exit code...
+  std::array<std::uint64_t, 6> args{};
+  std::optional<std::int64_t> ret;  // empty: the syscall never returned
+  std::optional<std::string> path, path2;
+  std::optional<std::uint64_t> digest;  // of a buffer the program passed in
+  Bytes preview;                        // its first bytes, for people
+  int emit = 0;  // 1 or 2: the bytes went to the recorded stdout or stderr
+  Bytes info;    // kind-specific (signal: the siginfo)
+  std::vector<MemWrite> mem;
+};
+
+// A file the program mapped or ran.
+struct FileRecord {
+  std::int64_t id = 0;
+  std::string path;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  ContentHash hash{};
+  std::optional<std::int64_t> blob;  // set when the content is in the trace
+  std::string role;                  // "exe", "interp" or "mmap"
+};
+
+}  // namespace ttdb::trace

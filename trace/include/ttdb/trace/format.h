@@ -1,0 +1,27 @@
+// The trace file's format version and the names other tools see in it.
+#pragma once
+
+namespace ttdb::trace {
+
+// Bump when a reader of the previous version could misread a new trace.
+// docs/trace-format.md describes every version.
+inline constexpr int kFormatVersion = 1;
+
+// Meta keys (table `meta`).
+namespace meta {
+inline constexpr const char* format_version = "format_version";
+inline constexpr const char* ttdb_version = "ttdb_version";
+inline constexpr const char* program = "program";    // the absolute path that was executed
+inline constexpr const char* cwd = "cwd";
+inline constexpr const char* hostname = "hostname";
+inline constexpr const char* kernel = "kernel";
+inline constexpr const char* start_time_ns = "start_time_ns";
+inline constexpr const char* end_time_ns = "end_time_ns";
+inline constexpr const char* stack_limit = "stack_limit";  // RLIMIT_STACK soft limit, -1 = unlimited
+inline constexpr const char* finished = "finished";        // 1 once the recording ended cleanly
+inline constexpr const char* end_reason = "end_reason";    // why an unfinished recording stopped
+inline constexpr const char* exit_kind = "exit_kind";      // "exited" or "killed"
+inline constexpr const char* exit_code = "exit_code";      // exit status, or the killing signal
+}  // namespace meta
+
+}  // namespace ttdb::trace

@@ -1,0 +1,62 @@
+// Reads a trace, checking first that it is one ttdb can read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ttdb/trace/event.h"
+
+namespace ttdb::trace {
+
+class Db;
+class Stmt;
+
+class TraceReader {
+ public:
+  // Throws ttdb::Error with a clear sentence when `path` is missing, empty,
+  // not a trace, truncated, or of a newer format.
+  explicit TraceReader(const std::string& path);
+  ~TraceReader();
+  TraceReader(const TraceReader&) = delete;
+  TraceReader& operator=(const TraceReader&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::optional<std::string> meta(const std::string& key) const;
+  std::optional<std::int64_t> meta_int(const std::string& key) const;
+  std::vector<std::string> argv() const;
+  std::vector<std::string> env() const;
+  std::vector<FileRecord> files() const;
+  std::optional<FileRecord> file(std::int64_t id) const;
+
+  std::int64_t event_count() const;
+  bool finished() const;
+  std::optional<Event> event(std::int64_t id) const;
+  // The bytes of a stored blob, decompressed.
+  Bytes blob(std::int64_t id) const;
+  // The bytes a memory write carries, when they are in the trace (not a file).
+  Bytes mem_bytes(const MemWrite& write) const;
+
+  // Streams events in order from `first`.
+  class Cursor {
+   public:
+    ~Cursor();
+    Cursor(Cursor&&) noexcept;
+    // Fills `event` with the next one; false at the end.
+    bool next(Event& event);
+
+   private:
+    friend class TraceReader;
+    Cursor(const TraceReader& reader, std::int64_t first);
+    std::unique_ptr<Stmt> events_, mem_;
+    bool mem_pending_ = false;
+  };
+  Cursor cursor(std::int64_t first = 1) const;
+
+ private:
+  std::string path_;
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace ttdb::trace

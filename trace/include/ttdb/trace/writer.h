@@ -1,0 +1,68 @@
+// Writes a trace: events in batched transactions (WAL mode), so that a
+// recorder killed mid-run leaves a trace readable up to its last batch.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ttdb/trace/event.h"
+
+namespace ttdb::trace {
+
+class Db;
+class Stmt;
+
+class TraceWriter {
+ public:
+  // Creates `path` (which must not exist yet). Throws ttdb::Error on failure.
+  explicit TraceWriter(const std::string& path);
+  ~TraceWriter();
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  void set_meta(std::string_view key, std::string_view value);
+  void set_meta(std::string_view key, std::int64_t value);
+  void set_argv(const std::vector<std::string>& argv);
+  void set_env(const std::vector<std::string>& env);
+  void set_syscall_names(const std::vector<std::pair<int, std::string>>& names);
+
+  // Stores bytes once per content hash, compressed; returns the blob id.
+  std::int64_t store_blob(ByteView data);
+  // Returns the new file's id; `content` is stored when given.
+  std::int64_t add_file(FileRecord record, const Bytes* content);
+
+  // Appends an event and its memory writes; returns its number.
+  std::int64_t add_event(Event event);
+  std::int64_t last_event_id() const { return next_event_id_ - 1; }
+
+  // Commits the current batch when it is big or old enough.
+  void commit_if_due();
+  // Commits now.
+  void commit();
+  // Commits, folds the write-ahead log into the file and leaves it standalone.
+  void finish();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void begin();
+  void insert_mem(std::int64_t event, int seq, MemWrite& write);
+
+  std::string path_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<Stmt> insert_event_, insert_mem_, insert_blob_, find_blob_, insert_file_,
+      set_meta_;
+  std::unordered_map<std::string, std::int64_t> blob_ids_;  // hash bytes -> blob id
+  std::int64_t next_event_id_ = 1;
+  std::size_t batch_events_ = 0;
+  std::size_t batch_bytes_ = 0;
+  std::chrono::steady_clock::time_point batch_start_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace ttdb::trace

@@ -1,0 +1,198 @@
+#include "ttdb/trace/reader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "sqlite.h"
+#include "ttdb/base/error.h"
+#include "ttdb/trace/format.h"
+
+namespace ttdb::trace {
+namespace {
+
+constexpr const char* kEventColumns =
+    "id, kind, tid, nr, a0, a1, a2, a3, a4, a5, ret, path, path2, digest, preview, emit, info";
+
+void read_event_row(const Stmt& s, Event& e) {
+  e.id = s.int64(0);
+  e.kind = static_cast<EventKind>(s.int64(1));
+  e.tid = static_cast<int>(s.int64(2));
+  e.nr = s.int64(3);
+  for (int i = 0; i < 6; ++i) e.args[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(s.int64(4 + i));
+  e.ret = s.optional_int64(10);
+  e.path = s.optional_text(11);
+  e.path2 = s.optional_text(12);
+  auto digest = s.optional_int64(13);
+  e.digest = digest ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*digest)) : std::nullopt;
+  e.preview = s.blob(14);
+  e.emit = static_cast<int>(s.int64(15));
+  e.info = s.blob(16);
+  e.mem.clear();
+}
+
+// Columns: event, addr, size, data, blob, file, file_offset.
+MemWrite read_mem_row(const Stmt& s) {
+  MemWrite m;
+  m.addr = static_cast<std::uint64_t>(s.int64(1));
+  m.size = static_cast<std::uint64_t>(s.int64(2));
+  m.data = s.blob(3);
+  m.blob = s.optional_int64(4);
+  m.file = s.optional_int64(5);
+  m.file_offset = static_cast<std::uint64_t>(s.int64(6));
+  return m;
+}
+
+constexpr const char* kMemColumns = "event, addr, size, data, blob, file, file_offset";
+
+}  // namespace
+
+TraceReader::TraceReader(const std::string& path) : path_(path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    fail("cannot open trace {}: {}", path, errno_text(errno));
+  if (S_ISDIR(st.st_mode)) fail("{} is a directory, not a trace; give the path of a .ttdb file", path);
+  if (st.st_size == 0) fail("trace {} is empty; the recording never started writing it", path);
+  db_ = std::make_unique<Db>(path, Db::Mode::read_only);
+  std::optional<std::int64_t> version;
+  try {
+    version = meta_int(meta::format_version);
+  } catch (const Error&) {
+    fail("{} is not a ttdb trace (it has no format version); give the path of a .ttdb file", path);
+  }
+  if (!version) fail("{} is not a ttdb trace (it has no format version)", path);
+  if (*version > kFormatVersion)
+    fail("trace {} has format version {}, newer than this ttdb reads ({}); upgrade ttdb", path,
+         *version, kFormatVersion);
+  // A truncated file fails here rather than in the middle of a replay.
+  Stmt check(*db_, "PRAGMA quick_check");
+  if (check.step() && check.text(0) != "ok")
+    fail("trace {} is corrupt or truncated ({}); record the program again", path, check.text(0));
+}
+
+TraceReader::~TraceReader() = default;
+
+std::optional<std::string> TraceReader::meta(const std::string& key) const {
+  Stmt s(*db_, "SELECT value FROM meta WHERE key = ?");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.optional_text(0);
+}
+
+std::optional<std::int64_t> TraceReader::meta_int(const std::string& key) const {
+  Stmt s(*db_, "SELECT value FROM meta WHERE key = ?");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.optional_int64(0);
+}
+
+namespace {
+std::vector<std::string> read_strings(Db& db, const char* sql) {
+  Stmt s(db, sql);
+  std::vector<std::string> out;
+  while (s.step()) {
+    Bytes b = s.blob(0);
+    out.emplace_back(b.begin(), b.end());
+  }
+  return out;
+}
+
+FileRecord read_file_row(const Stmt& s) {
+  FileRecord f;
+  f.id = s.int64(0);
+  f.path = s.text(1);
+  f.size = static_cast<std::uint64_t>(s.int64(2));
+  f.mtime_ns = s.int64(3);
+  Bytes hash = s.blob(4);
+  std::copy_n(hash.begin(), std::min(hash.size(), f.hash.size()), f.hash.begin());
+  f.blob = s.optional_int64(5);
+  f.role = s.text(6);
+  return f;
+}
+constexpr const char* kFileColumns = "id, path, size, mtime_ns, hash, blob, role";
+}  // namespace
+
+std::vector<std::string> TraceReader::argv() const {
+  return read_strings(*db_, "SELECT arg FROM argv ORDER BY i");
+}
+
+std::vector<std::string> TraceReader::env() const {
+  return read_strings(*db_, "SELECT var FROM env ORDER BY i");
+}
+
+std::vector<FileRecord> TraceReader::files() const {
+  Stmt s(*db_, fmt::format("SELECT {} FROM files ORDER BY id", kFileColumns));
+  std::vector<FileRecord> out;
+  while (s.step()) out.push_back(read_file_row(s));
+  return out;
+}
+
+std::optional<FileRecord> TraceReader::file(std::int64_t id) const {
+  Stmt s(*db_, fmt::format("SELECT {} FROM files WHERE id = ?", kFileColumns));
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_file_row(s);
+}
+
+std::int64_t TraceReader::event_count() const {
+  Stmt s(*db_, "SELECT coalesce(max(id), 0) FROM events");
+  s.step();
+  return s.int64(0);
+}
+
+bool TraceReader::finished() const { return meta_int(meta::finished).value_or(0) == 1; }
+
+std::optional<Event> TraceReader::event(std::int64_t id) const {
+  Cursor c(*this, id);
+  Event e;
+  if (!c.next(e) || e.id != id) return std::nullopt;
+  return e;
+}
+
+Bytes TraceReader::blob(std::int64_t id) const {
+  Stmt s(*db_, "SELECT size, codec, data FROM blobs WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) fail("trace {} is corrupt: blob {} is missing", path_, id);
+  auto size = static_cast<std::size_t>(s.int64(0));
+  Bytes data = s.blob(2);
+  if (s.int64(1) == 0) {
+    if (data.size() != size) fail("trace {} is corrupt: blob {} has the wrong size", path_, id);
+    return data;
+  }
+  return decompress(data, size);
+}
+
+Bytes TraceReader::mem_bytes(const MemWrite& write) const {
+  return write.blob ? blob(*write.blob) : write.data;
+}
+
+TraceReader::Cursor TraceReader::cursor(std::int64_t first) const { return Cursor(*this, first); }
+
+TraceReader::Cursor::Cursor(const TraceReader& reader, std::int64_t first) {
+  events_ = std::make_unique<Stmt>(
+      *reader.db_, fmt::format("SELECT {} FROM events WHERE id >= ? ORDER BY id", kEventColumns));
+  events_->bind(1, first);
+  mem_ = std::make_unique<Stmt>(
+      *reader.db_,
+      fmt::format("SELECT {} FROM mem WHERE event >= ? ORDER BY event, seq", kMemColumns));
+  mem_->bind(1, first);
+  mem_pending_ = mem_->step();
+}
+
+TraceReader::Cursor::~Cursor() = default;
+TraceReader::Cursor::Cursor(Cursor&&) noexcept = default;
+
+bool TraceReader::Cursor::next(Event& event) {
+  if (!events_->step()) return false;
+  read_event_row(*events_, event);
+  // Both statements walk in event order, so the mem rows of this event are next.
+  while (mem_pending_ && mem_->int64(0) < event.id) mem_pending_ = mem_->step();
+  while (mem_pending_ && mem_->int64(0) == event.id) {
+    event.mem.push_back(read_mem_row(*mem_));
+    mem_pending_ = mem_->step();
+  }
+  return true;
+}
+
+}  // namespace ttdb::trace

@@ -1,0 +1,25 @@
+// The stack the kernel builds at exec (argv, envp, the aux vector and the 16
+// random bytes of AT_RANDOM). Recording keeps it whole; replay checks that
+// its own exec built one of the same shape and writes the recorded bytes over
+// it, which restores AT_RANDOM (stack canary, pointer guard) exactly.
+#pragma once
+
+#include <cstdint>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+struct InitialStack {
+  RemotePtr sp;   // the stack pointer at exec
+  RemotePtr top;  // the end of the stack mapping
+  RemotePtr at_random;
+};
+
+// At the exec stop: finds the stack and hides the vDSO from the program by
+// turning its aux vector entry into AT_IGNORE, so that glibc makes real
+// clock_gettime/gettimeofday/time syscalls, which ttdb records.
+InitialStack prepare_initial_stack(Tracee& tracee);
+
+}  // namespace ttdb

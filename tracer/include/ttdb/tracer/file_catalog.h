@@ -1,0 +1,46 @@
+// The files a recorded program runs or maps into memory.
+//
+// Replay must see the same bytes even if a file changes or vanishes later, so
+// a file's content goes into the trace unless it is a system file (owned by
+// root, not writable by others, under /usr, /lib, /bin, /sbin or /opt), which
+// only a package upgrade changes: for those the trace keeps a hash, and
+// replay refuses, naming the file, if it no longer matches.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/trace/writer.h"
+
+namespace ttdb {
+
+bool is_system_file(const std::string& path, const struct stat& st);
+std::optional<Bytes> read_whole_file(const std::string& path);
+
+class FileCatalog {
+ public:
+  explicit FileCatalog(trace::TraceWriter& writer) : writer_(writer) {}
+
+  struct Entry {
+    std::int64_t id = 0;
+    std::uint64_t size = 0;
+  };
+  // Adds the file reachable at `open_path` (a path, or /proc/PID/fd/N), known
+  // to the program as `path`, once per file version; nullopt when it is not a
+  // regular file.
+  std::optional<Entry> add(const std::string& open_path, const std::string& path,
+                           const std::string& role);
+
+ private:
+  using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t>;
+  trace::TraceWriter& writer_;
+  std::map<Identity, Entry> entries_;
+};
+
+}  // namespace ttdb

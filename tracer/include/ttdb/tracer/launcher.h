@@ -1,0 +1,55 @@
+// Starting a program under ptrace, the same way for recording and replay:
+// address randomisation off, rdtsc trapping on, pinned to one CPU, stopped at
+// its exec. An exec that fails comes back as an Error with its real cause.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/error.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+// A program that could not be started: exit_status is 127 (not found) or 126
+// (found but not runnable), as shells report it.
+class LaunchError : public Error {
+ public:
+  LaunchError(const std::string& message, int exit_status) : Error(message), exit_status_(exit_status) {}
+  int exit_status() const { return exit_status_; }
+
+ private:
+  int exit_status_;
+};
+
+struct LaunchOptions {
+  std::string path;  // absolute path of the program file
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  // RLIMIT_STACK shapes where mmap places things: replay must use the recorded one.
+  std::optional<rlim_t> stack_limit;
+  int cpu = -1;  // pin the program to this CPU (-1: leave as is)
+  // Replay: keep the terminal's signals (Ctrl-C) away from the program, whose
+  // signals come from the recording only.
+  bool own_process_group = false;
+};
+
+// Finds `command` the way execvp does (PATH when it has no slash) and checks
+// that it is a runnable file. Throws LaunchError with a clear message.
+std::string resolve_program(const std::string& command);
+
+// Starts the program and returns it stopped at PTRACE_EVENT_EXEC.
+Tracee launch(const LaunchOptions& options);
+
+// The ptrace options every ttdb tracee gets.
+long tracee_options();
+
+// Pins the calling thread to `cpu`; returns false when the kernel refuses.
+bool pin_to_cpu(int cpu);
+// The CPU the caller runs on now, a good choice for pinning.
+int current_cpu();
+
+}  // namespace ttdb

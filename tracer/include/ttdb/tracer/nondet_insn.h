@@ -1,0 +1,63 @@
+// Instructions whose results differ from run to run: rdtsc/rdtscp (made to
+// fault by PR_SET_TSC) and rdrand/rdseed (found with capstone and replaced by
+// int3, since these machines cannot make them fault). The tracer runs them
+// itself when recording, and writes the recorded results when replaying.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+// rdtsc (0f 31) or rdtscp (0f 01 f9) at pc, if that is what is there.
+struct TscInsn {
+  bool rdtscp = false;
+  int length = 2;
+};
+std::optional<TscInsn> tsc_instruction_at(Tracee& tracee, RemotePtr pc);
+
+struct TscValue {
+  std::uint64_t tsc = 0;
+  std::uint32_t aux = 0;  // rdtscp's TSC_AUX (the CPU number)
+};
+TscValue host_tsc(const TscInsn& insn);
+// Sets the registers as the instruction would have, and moves past it.
+void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value);
+
+struct RandSite {
+  std::uint64_t addr = 0;
+  int length = 0;
+  bool seed = false;  // rdseed rather than rdrand
+  int reg = 0;        // destination, in x86 encoding order (0 = rax ... 15 = r15)
+  int width = 32;     // 16, 32 or 64 bits
+  std::uint8_t first_byte = 0;  // the byte the int3 replaced
+};
+
+class RandPatcher {
+ public:
+  // Finds rdrand/rdseed in `code` (mapped at `start`) and puts int3 on each.
+  // Returns how many it patched.
+  int scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code);
+  // Scans every executable mapping of the process (at exec).
+  int scan_process(Tracee& tracee);
+  // Forgets sites in an unmapped range.
+  void forget(std::uint64_t start, std::uint64_t end);
+  // The site whose int3 the tracee just hit (it stopped with pc = site + 1).
+  const RandSite* site_for_trap(std::uint64_t pc) const;
+
+  static std::uint64_t host_random(const RandSite& site);
+  static void emulate(Tracee& tracee, const RandSite& site, std::uint64_t value);
+
+ private:
+  std::unordered_map<std::uint64_t, RandSite> sites_;
+};
+
+// Pure decoding helper, exposed for tests: every rdrand/rdseed instruction in
+// `code` (which starts at address `start`).
+std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code);
+
+}  // namespace ttdb

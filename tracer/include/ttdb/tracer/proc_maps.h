@@ -1,0 +1,24 @@
+// A process's memory map, as /proc/PID/maps tells it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ttdb {
+
+struct Mapping {
+  std::uint64_t start = 0, end = 0;
+  bool readable = false, writable = false, executable = false, shared = false;
+  std::uint64_t offset = 0;
+  std::uint64_t inode = 0;
+  std::string path;  // file path, "[stack]", "[vdso]", or empty
+};
+
+std::vector<Mapping> read_maps(pid_t pid);
+std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr);
+
+}  // namespace ttdb

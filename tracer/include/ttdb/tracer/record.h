@@ -1,0 +1,33 @@
+// Recording: run a program under ptrace and write everything it cannot
+// reproduce by itself to a trace. This is the tracer library's front door.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ttdb/tracer/wait_status.h"
+
+namespace ttdb {
+
+struct RecordOptions {
+  std::string program;             // as resolved by resolve_program()
+  std::vector<std::string> argv;   // argv[0] as the user typed it
+  std::vector<std::string> env;
+  std::string trace_path;          // must not exist yet
+  // Called for ttdb's own warnings (one sentence each, without "ttdb: ").
+  void (*warn)(const std::string& message) = nullptr;
+};
+
+struct RecordOutcome {
+  WaitStatus status;        // how the program ended (killed when ttdb stopped it)
+  std::int64_t events = 0;  // events written
+  bool finished = false;    // false: the recording stopped before the program ended
+  std::string stop_reason;  // why, when not finished
+};
+
+// Records until the program ends. Throws ttdb::Error when it cannot start;
+// problems after the start are reported in the outcome, with the trace kept.
+RecordOutcome record(const RecordOptions& options);
+
+}  // namespace ttdb

@@ -1,0 +1,105 @@
+// One stopped-or-running tracee thread, and every way ttdb touches it:
+// registers, memory (through /proc/PID/mem), signals, resuming and waiting.
+// A Tracee that is destroyed while its process lives kills and reaps it, so
+// that no error path leaves a stopped program behind.
+#pragma once
+
+#include <sys/ptrace.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/base/unique_fd.h"
+#include "ttdb/tracer/remote.h"
+#include "ttdb/tracer/wait_status.h"
+
+namespace ttdb {
+
+using Registers = user_regs_struct;
+
+enum class Resume { cont, syscall, singlestep, listen };
+
+class Tracee {
+ public:
+  // Takes ownership of an already seized, stopped thread.
+  explicit Tracee(pid_t tid);
+  ~Tracee();
+  Tracee(const Tracee&) = delete;
+  Tracee& operator=(const Tracee&) = delete;
+  Tracee(Tracee&& other) noexcept;
+
+  pid_t tid() const { return tid_; }
+  bool alive() const { return !exit_.has_value(); }
+  const std::optional<WaitStatus>& exit_status() const { return exit_; }
+
+  // Registers are read once per stop and cached until the next resume.
+  const Registers& regs();
+  void set_regs(const Registers& regs);
+  user_fpregs_struct fpregs();
+  void set_fpregs(const user_fpregs_struct& regs);
+
+  // False when the tracee is gone.
+  bool resume(Resume how, int sig = 0);
+  // Waits for the next stop or the end. EINTR is retried.
+  WaitStatus wait();
+  // Like wait(), but gives up after `timeout` (no status).
+  std::optional<WaitStatus> wait_for(std::chrono::milliseconds timeout);
+  // Stops a running tracee (PTRACE_INTERRUPT); the stop is reported by wait().
+  void interrupt();
+
+  siginfo_t siginfo();
+  void set_siginfo(const siginfo_t& info);
+  unsigned long event_message();
+  // The kernel's view of the current syscall stop (entry, exit or seccomp).
+  __ptrace_syscall_info syscall_info();
+  // The signals queued for this thread or its process, as a bit mask
+  // (bit N-1 for signal N), without dequeuing them.
+  std::uint64_t pending_signals();
+
+  // Memory. read_some returns how many bytes it could read (short at an
+  // unmapped page); read_bytes and read_value throw when any byte is missing.
+  std::size_t read_some(RemotePtr addr, void* out, std::size_t size);
+  Bytes read_bytes(RemotePtr addr, std::size_t size);
+  std::optional<Bytes> try_read_bytes(RemotePtr addr, std::size_t size);
+  template <typename T>
+  T read_value(RemotePtr addr) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    read_exact(addr, &value, sizeof value);
+    return value;
+  }
+  // A NUL-terminated string of at most `max` bytes; nullopt when unreadable.
+  std::optional<std::string> read_c_string(RemotePtr addr, std::size_t max = 4096);
+  // Writes even to read-only pages (as a debugger does). False when unmapped.
+  bool write_bytes(RemotePtr addr, ByteView data);
+  template <typename T>
+  bool write_value(RemotePtr addr, const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return write_bytes(addr, ByteView(reinterpret_cast<const std::uint8_t*>(&value), sizeof value));
+  }
+  // After an exec the address space is new: the memory file must be reopened.
+  void reopen_memory();
+
+  // Kills the process and reaps it; the exit status says how it ended.
+  void kill();
+  // Gives up ownership without killing (the process has been reaped elsewhere).
+  void forget() { exit_ = WaitStatus::decode(0); }
+
+ private:
+  void read_exact(RemotePtr addr, void* out, std::size_t size);
+  void note_exit(const WaitStatus& status);
+
+  pid_t tid_ = -1;
+  UniqueFd mem_;
+  Registers regs_{};
+  bool regs_valid_ = false;
+  std::optional<WaitStatus> exit_;
+};
+
+}  // namespace ttdb

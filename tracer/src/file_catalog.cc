@@ -1,0 +1,63 @@
+#include "ttdb/tracer/file_catalog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/base/unique_fd.h"
+
+namespace ttdb {
+
+bool is_system_file(const std::string& path, const struct stat& st) {
+  static const char* const kSystemDirs[] = {"/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/opt/"};
+  bool in_system_dir = false;
+  for (const char* dir : kSystemDirs) in_system_dir = in_system_dir || path.starts_with(dir);
+  return in_system_dir && st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+std::optional<Bytes> read_whole_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return std::nullopt;
+  Bytes data(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  data.resize(done);
+  return data;
+}
+
+std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
+                                                   const std::string& path, const std::string& role) {
+  struct stat st;
+  if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  Identity identity{st.st_dev, st.st_ino, st.st_size, mtime_ns};
+  if (auto found = entries_.find(identity); found != entries_.end()) return found->second;
+
+  auto content = read_whole_file(open_path);
+  if (!content) fail("cannot read {}, which the program maps: {}", path, errno_text(errno));
+  trace::FileRecord record;
+  record.path = path;
+  record.size = content->size();
+  record.mtime_ns = mtime_ns;
+  record.hash = content_hash(*content);
+  record.role = role;
+  bool keep_copy = !is_system_file(path, st);
+  std::int64_t id = writer_.add_file(record, keep_copy ? &*content : nullptr);
+  TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, content->size(),
+           keep_copy ? "copied" : "hashed", id);
+  Entry entry{id, content->size()};
+  entries_.emplace(identity, entry);
+  return entry;
+}
+
+}  // namespace ttdb

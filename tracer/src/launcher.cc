@@ -1,0 +1,164 @@
+#include "ttdb/tracer/launcher.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/ptrace.h"
+
+namespace ttdb {
+namespace {
+
+[[noreturn]] void not_runnable(const std::string& command, int error) {
+  int status = error == ENOENT || error == ENOTDIR ? 127 : 126;
+  std::string why = error == ENOENT ? "no such file or directory" : errno_text(error);
+  if (error == EISDIR) why = "it is a directory";
+  if (error == EACCES) why = "permission denied (is it executable?)";
+  throw LaunchError(fmt::format("cannot run {}: {}", command, why), status);
+}
+
+// Checks one candidate path; returns 0 when it is a runnable regular file.
+int check_runnable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EISDIR;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (::access(path.c_str(), X_OK) != 0) return errno;
+  return 0;
+}
+
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char* cwd = ::getcwd(nullptr, 0);
+  std::string out = std::string(cwd ? cwd : ".") + "/" + path;
+  std::free(cwd);
+  return out;
+}
+
+// Runs in the forked child: only async-signal-safe calls until execve.
+[[noreturn]] void child_exec(const LaunchOptions& options, char* const* argv, char* const* envp,
+                             int error_fd) {
+  if (options.cpu >= 0) pin_to_cpu(options.cpu);
+  if (options.own_process_group) ::setpgid(0, 0);
+  ::personality(ADDR_NO_RANDOMIZE);
+  // rdtsc and rdtscp fault, so the tracer can record and replay their values.
+  ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+  if (options.stack_limit) {
+    struct rlimit limit;
+    ::getrlimit(RLIMIT_STACK, &limit);
+    limit.rlim_cur = *options.stack_limit;
+    ::setrlimit(RLIMIT_STACK, &limit);
+  }
+  // Wait here until the tracer has seized us.
+  ::raise(SIGSTOP);
+  ::execve(options.path.c_str(), argv, envp);
+  int error = errno;
+  [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
+  ::_exit(127);
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+long tracee_options() {
+  return PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
+         PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+}
+
+bool pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return ::sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+int current_cpu() {
+  int cpu = ::sched_getcpu();
+  return cpu < 0 ? 0 : cpu;
+}
+
+std::string resolve_program(const std::string& command) {
+  if (command.empty()) throw LaunchError("cannot run an empty program name", 127);
+  if (command.find('/') != std::string::npos) {
+    if (int error = check_runnable(command)) not_runnable(command, error);
+    return absolute(command);
+  }
+  const char* path_var = std::getenv("PATH");
+  std::string search = path_var ? path_var : "/usr/local/bin:/usr/bin:/bin";
+  int first_error = ENOENT;
+  std::size_t start = 0;
+  while (start <= search.size()) {
+    std::size_t end = search.find(':', start);
+    if (end == std::string::npos) end = search.size();
+    std::string dir = search.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    int error = check_runnable(candidate);
+    if (error == 0) return absolute(candidate);
+    if (error != ENOENT && error != ENOTDIR && first_error == ENOENT) first_error = error;
+    start = end + 1;
+  }
+  if (first_error == ENOENT)
+    throw LaunchError(fmt::format("cannot run {}: command not found in PATH", command), 127);
+  not_runnable(command, first_error);
+}
+
+Tracee launch(const LaunchOptions& options) {
+  Pipe errors = Pipe::create(O_CLOEXEC);
+  std::vector<char*> argv = c_strings(options.argv);
+  std::vector<char*> envp = c_strings(options.env);
+
+  pid_t pid = ::fork();
+  if (pid < 0) fail("cannot start {}: fork failed: {}", options.path, errno_text(errno));
+  if (pid == 0) {
+    errors.read_end.reset();
+    child_exec(options, argv.data(), envp.data(), errors.write_end.get());
+  }
+  errors.write_end.reset();
+
+  int raw = 0;
+  while (::waitpid(pid, &raw, WSTOPPED) < 0 && errno == EINTR) {
+  }
+  if (!WIFSTOPPED(raw)) fail("cannot start {}: the child died before exec", options.path);
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, tracee_options()) != 0) {
+    int error = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &raw, 0);
+    fail("cannot trace {}: ptrace failed: {}{}", options.path, errno_text(error),
+         error == EPERM ? "; check kernel.yama.ptrace_scope and that ttdb is not itself traced" : "");
+  }
+  Tracee tracee(pid);
+  ::kill(pid, SIGCONT);
+  // Let the child run to its exec without stopping at its syscalls.
+  for (;;) {
+    WaitStatus status = tracee.wait();
+    if (status.is_event(PTRACE_EVENT_EXEC)) break;
+    if (status.is_exit()) {
+      int error = 0;
+      if (::read(errors.read_end.get(), &error, sizeof error) == sizeof error)
+        not_runnable(options.path, error);
+      fail("cannot start {}: it {} before exec", options.path, status.describe());
+    }
+    tracee.resume(Resume::cont, 0);
+  }
+  tracee.reopen_memory();
+  return tracee;
+}
+
+}  // namespace ttdb

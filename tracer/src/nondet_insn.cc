@@ -1,0 +1,197 @@
+#include "ttdb/tracer/nondet_insn.h"
+
+#include <capstone/capstone.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <set>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/proc_maps.h"
+
+namespace ttdb {
+namespace {
+
+// The user_regs_struct field for each x86 register number.
+unsigned long long& gpr(Registers& regs, int number) {
+  switch (number) {
+    case 0: return regs.rax;
+    case 1: return regs.rcx;
+    case 2: return regs.rdx;
+    case 3: return regs.rbx;
+    case 4: return regs.rsp;
+    case 5: return regs.rbp;
+    case 6: return regs.rsi;
+    case 7: return regs.rdi;
+    case 8: return regs.r8;
+    case 9: return regs.r9;
+    case 10: return regs.r10;
+    case 11: return regs.r11;
+    case 12: return regs.r12;
+    case 13: return regs.r13;
+    case 14: return regs.r14;
+    default: return regs.r15;
+  }
+}
+
+// Decodes [66] [REX] 0f c7 /6|/7 (mod = 11) starting at code[at]; the length or 0.
+std::optional<RandSite> decode_rand(std::uint64_t start, ByteView code, std::size_t at) {
+  RandSite site;
+  site.addr = start + at;
+  std::size_t i = at;
+  bool opsize16 = false;
+  int rex = 0;
+  if (i < code.size() && code[i] == 0x66) {
+    opsize16 = true;
+    ++i;
+  }
+  if (i < code.size() && (code[i] & 0xf0) == 0x40) rex = code[i++];
+  if (i + 2 >= code.size() || code[i] != 0x0f || code[i + 1] != 0xc7) return std::nullopt;
+  std::uint8_t modrm = code[i + 2];
+  if ((modrm & 0xc0) != 0xc0) return std::nullopt;
+  int op = (modrm >> 3) & 7;
+  if (op != 6 && op != 7) return std::nullopt;
+  site.seed = op == 7;
+  site.reg = (modrm & 7) | ((rex & 1) << 3);
+  site.width = (rex & 8) ? 64 : opsize16 ? 16 : 32;
+  site.length = static_cast<int>(i + 3 - at);
+  site.first_byte = code[at];
+  return site;
+}
+
+// Addresses where capstone, sweeping linearly from `from`, starts an
+// rdrand/rdseed instruction, up to `to`.
+std::set<std::uint64_t> sweep(csh handle, std::uint64_t start, ByteView code, std::size_t from,
+                              std::size_t to) {
+  std::set<std::uint64_t> found;
+  const std::uint8_t* bytes = code.data() + from;
+  std::size_t size = to - from;
+  std::uint64_t address = start + from;
+  cs_insn* insn = cs_malloc(handle);
+  while (size > 0 && cs_disasm_iter(handle, &bytes, &size, &address, insn)) {
+    if (insn->id == X86_INS_RDRAND || insn->id == X86_INS_RDSEED) found.insert(insn->address);
+  }
+  cs_free(insn, 1);
+  return found;
+}
+
+}  // namespace
+
+std::optional<TscInsn> tsc_instruction_at(Tracee& tracee, RemotePtr pc) {
+  std::uint8_t bytes[3] = {};
+  if (tracee.read_some(pc, bytes, sizeof bytes) < 2) return std::nullopt;
+  if (bytes[0] == 0x0f && bytes[1] == 0x31) return TscInsn{false, 2};
+  if (bytes[0] == 0x0f && bytes[1] == 0x01 && bytes[2] == 0xf9) return TscInsn{true, 3};
+  return std::nullopt;
+}
+
+TscValue host_tsc(const TscInsn& insn) {
+  TscValue value;
+  if (insn.rdtscp) {
+    unsigned aux = 0;
+    value.tsc = __rdtscp(&aux);
+    value.aux = aux;
+  } else {
+    value.tsc = __rdtsc();
+  }
+  return value;
+}
+
+void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value) {
+  Registers regs = tracee.regs();
+  regs.rax = value.tsc & 0xffffffffu;
+  regs.rdx = value.tsc >> 32;
+  if (insn.rdtscp) regs.rcx = value.aux;
+  regs.rip += static_cast<unsigned>(insn.length);
+  tracee.set_regs(regs);
+}
+
+std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code) {
+  // Cheap filter first: 0f c7 followed by a register-form /6 or /7 ModRM.
+  std::vector<std::size_t> opcodes;
+  for (std::size_t i = 0; i + 2 < code.size(); ++i)
+    if (code[i] == 0x0f && code[i + 1] == 0xc7 && code[i + 2] >= 0xf0) opcodes.push_back(i);
+  if (opcodes.empty()) return {};
+
+  // Bytes inside other instructions or data can look like rdrand. Keep a
+  // candidate only when two linear sweeps from different points before it
+  // (x86 decoding resynchronises within a few instructions) both start an
+  // rdrand/rdseed there, possibly with a 66 or REX prefix in front.
+  csh handle;
+  TTDB_CHECK(cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK, "capstone cannot open");
+  cs_option(handle, CS_OPT_SKIPDATA, CS_OPT_ON);
+  std::vector<RandSite> confirmed;
+  for (std::size_t offset : opcodes) {
+    std::size_t end = std::min(code.size(), offset + 16);
+    auto near = sweep(handle, start, code, offset > 512 ? offset - 512 : 0, end);
+    auto far = sweep(handle, start, code, offset > 2048 ? offset - 2048 : 0, end);
+    for (std::size_t back = 0; back <= std::min<std::size_t>(offset, 2); ++back) {
+      std::uint64_t addr = start + offset - back;
+      if (!near.count(addr) || !far.count(addr)) continue;
+      if (auto site = decode_rand(start, code, offset - back)) confirmed.push_back(*site);
+      break;
+    }
+  }
+  cs_close(&handle);
+  return confirmed;
+}
+
+int RandPatcher::scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code) {
+  int patched = 0;
+  for (const auto& site : find_rand_instructions(start, code)) {
+    static const std::uint8_t int3 = 0xcc;
+    if (!tracee.write_bytes(RemotePtr(site.addr), ByteView(&int3, 1))) continue;
+    sites_[site.addr] = site;
+    ++patched;
+    TTDB_LOG(record, "{} at {:#x} patched with int3", site.seed ? "rdseed" : "rdrand", site.addr);
+  }
+  return patched;
+}
+
+int RandPatcher::scan_process(Tracee& tracee) {
+  int patched = 0;
+  for (const auto& m : read_maps(tracee.tid())) {
+    if (!m.executable || m.path == "[vdso]" || m.path == "[vsyscall]") continue;
+    if (auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start))
+      patched += scan_and_patch(tracee, m.start, *code);
+  }
+  return patched;
+}
+
+void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
+  std::erase_if(sites_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
+}
+
+const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
+  auto found = sites_.find(pc - 1);
+  return found == sites_.end() ? nullptr : &found->second;
+}
+
+std::uint64_t RandPatcher::host_random(const RandSite& site) {
+  unsigned long long value = 0;
+  unsigned char ok = 0;
+  for (int attempt = 0; attempt < 100 && !ok; ++attempt) {
+    if (site.seed)
+      asm volatile("rdseed %0; setc %1" : "=r"(value), "=qm"(ok) : : "cc");
+    else
+      asm volatile("rdrand %0; setc %1" : "=r"(value), "=qm"(ok) : : "cc");
+  }
+  return value;
+}
+
+void RandPatcher::emulate(Tracee& tracee, const RandSite& site, std::uint64_t value) {
+  Registers regs = tracee.regs();
+  auto& reg = gpr(regs, site.reg);
+  if (site.width == 64) reg = value;
+  else if (site.width == 32) reg = value & 0xffffffffu;  // a 32-bit write clears the top half
+  else reg = (reg & ~0xffffull) | (value & 0xffff);
+  // CF=1 (success); OF, SF, ZF, AF and PF cleared, as the instruction does.
+  constexpr unsigned long long kCF = 1, kPF = 4, kAF = 16, kZF = 64, kSF = 128, kOF = 2048;
+  regs.eflags = (regs.eflags & ~(kPF | kAF | kZF | kSF | kOF)) | kCF;
+  regs.rip = site.addr + static_cast<unsigned>(site.length);
+  tracee.set_regs(regs);
+}
+
+}  // namespace ttdb

@@ -1,0 +1,45 @@
+#include "ttdb/tracer/proc_maps.h"
+
+#include <fmt/format.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+
+#include "ttdb/base/error.h"
+
+namespace ttdb {
+
+std::vector<Mapping> read_maps(pid_t pid) {
+  std::string path = fmt::format("/proc/{}/maps", pid);
+  std::ifstream in(path);
+  if (!in) fail("cannot read {}", path);
+  std::vector<Mapping> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    Mapping m;
+    char perms[5] = {};
+    unsigned dev_major = 0, dev_minor = 0;
+    int name_start = 0;
+    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+                    &m.start, &m.end, perms, &m.offset, &dev_major, &dev_minor, &m.inode,
+                    &name_start) < 7)
+      continue;
+    m.readable = perms[0] == 'r';
+    m.writable = perms[1] == 'w';
+    m.executable = perms[2] == 'x';
+    m.shared = perms[3] == 's';
+    if (name_start > 0 && static_cast<std::size_t>(name_start) < line.size())
+      m.path = line.substr(static_cast<std::size_t>(name_start));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr) {
+  for (const auto& m : maps)
+    if (addr >= m.start && addr < m.end) return m;
+  return std::nullopt;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,486 @@
+// The recorder's event loop: one program thread, stopped at every syscall
+// entry and exit and at every signal, each stop turned into trace events.
+//
+// Signals are what make this loop subtle. A signal delivered right at a
+// syscall boundary (the program had not run a single instruction since the
+// syscall's exit) can be reproduced exactly: replay sends it at the same
+// boundary. A signal that arrives while the program runs its own code cannot
+// be placed without a branch counter, so it is held back and sent again at
+// the next syscall exit, where it becomes a boundary signal. Faults (SIGSEGV
+// from a bad pointer, SIGFPE...) recur by themselves in replay and are only
+// checked.
+#include <asm/unistd_64.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <set>
+
+#include "fd_streams.h"
+#include "ttdb/tracer/syscall_memory.h"
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/trace/writer.h"
+#include "ttdb/tracer/exec_stack.h"
+#include "ttdb/tracer/file_catalog.h"
+#include "ttdb/tracer/launcher.h"
+#include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/record.h"
+#include "ttdb/tracer/signals.h"
+
+namespace ttdb {
+namespace {
+
+using trace::Event;
+using trace::EventKind;
+using trace::MemWrite;
+using trace::SignalDelivery;
+
+constexpr std::size_t kPreviewBytes = 64;
+
+std::int64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string read_link(const std::string& path) {
+  char buffer[4096];
+  ssize_t n = ::readlink(path.c_str(), buffer, sizeof buffer);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+
+// The program's signals that terminate ttdb are passed on to the program.
+pid_t g_forward_to = 0;
+void forward_signal(int sig) {
+  if (g_forward_to > 0) ::kill(g_forward_to, sig);
+}
+
+class Recorder {
+ public:
+  Recorder(const RecordOptions& options, trace::TraceWriter& writer)
+      : options_(options), writer_(writer), files_(writer) {}
+
+  RecordOutcome run();
+
+ private:
+  // Where the program stands relative to a syscall boundary, for signals.
+  struct Boundary {
+    enum class Kind { none, after_exit, after_signal } kind = Kind::none;
+    std::uint64_t rip = 0, sp = 0;
+    std::uint64_t pending = 0;  // signals queued when the last one was delivered
+  };
+  struct PendingSyscall {
+    SyscallArgs call;
+    Event event;
+  };
+
+  void write_header(const LaunchOptions& start);
+  void on_exec();
+  void on_syscall_stop();
+  void on_syscall_entry(const __ptrace_syscall_info& info);
+  void on_syscall_exit(const __ptrace_syscall_info& info);
+  void on_signal(int sig, const Boundary& previous);
+  void on_exit(const WaitStatus& status);
+  void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event);
+  void inject_held_signals();
+  void record_signal(const siginfo_t& info, SignalDelivery delivery);
+  void stop_recording(const std::string& reason);
+  void warn(const std::string& message);
+
+  const RecordOptions& options_;
+  trace::TraceWriter& writer_;
+  FileCatalog files_;
+  std::optional<Tracee> tracee_;
+  RandPatcher rand_;
+  FdStreams streams_;
+  std::optional<PendingSyscall> pending_;
+  Boundary boundary_;
+  bool expect_exec_exit_ = false;
+  int resume_signal_ = 0;
+  std::vector<siginfo_t> held_;             // async signals waiting for a boundary
+  std::map<int, siginfo_t> injected_;       // held signals sent again, by number
+  std::set<long> warned_syscalls_;
+  std::optional<RecordOutcome> outcome_;
+};
+
+void Recorder::warn(const std::string& message) {
+  if (options_.warn) options_.warn(message);
+}
+
+void Recorder::write_header(const LaunchOptions& start) {
+  namespace meta = trace::meta;
+  writer_.set_meta(meta::ttdb_version, TTDB_VERSION);
+  writer_.set_meta(meta::program, start.path);
+  char* cwd = ::getcwd(nullptr, 0);
+  writer_.set_meta(meta::cwd, cwd ? cwd : "");
+  std::free(cwd);
+  utsname uts;
+  if (::uname(&uts) == 0) {
+    writer_.set_meta(meta::hostname, uts.nodename);
+    writer_.set_meta(meta::kernel, uts.release);
+  }
+  writer_.set_meta(meta::start_time_ns, now_ns());
+  writer_.set_meta(meta::stack_limit, start.stack_limit == RLIM_INFINITY
+                                           ? std::int64_t{-1}
+                                           : static_cast<std::int64_t>(*start.stack_limit));
+  writer_.set_meta(meta::finished, std::int64_t{0});
+  writer_.set_argv(start.argv);
+  writer_.set_env(start.env);
+  writer_.set_syscall_names(all_syscall_names());
+  writer_.commit();
+}
+
+RecordOutcome Recorder::run() {
+  LaunchOptions start;
+  start.path = options_.program;
+  start.argv = options_.argv;
+  start.env = options_.env;
+  rlimit stack{};
+  ::getrlimit(RLIMIT_STACK, &stack);
+  start.stack_limit = stack.rlim_cur;
+  start.cpu = current_cpu();
+  // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
+  pin_to_cpu(start.cpu);
+  write_header(start);
+
+  tracee_.emplace(launch(start));
+  g_forward_to = tracee_->tid();
+  on_exec();
+
+  while (!outcome_) {
+    tracee_->resume(Resume::syscall, std::exchange(resume_signal_, 0));
+    WaitStatus status = tracee_->wait();
+    Boundary previous = std::exchange(boundary_, Boundary{});
+    switch (status.kind()) {
+      case WaitStatus::Kind::exited:
+      case WaitStatus::Kind::killed: on_exit(status); break;
+      case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
+      case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
+      case WaitStatus::Kind::group_stop: break;  // job control is not modelled: keep running
+      case WaitStatus::Kind::event_stop:
+        if (status.event() == PTRACE_EVENT_EXEC) on_exec();
+        break;
+    }
+    if (!outcome_) writer_.commit_if_due();
+  }
+  g_forward_to = 0;
+  return *outcome_;
+}
+
+void Recorder::on_exec() {
+  Tracee& t = *tracee_;
+  t.reopen_memory();
+  InitialStack stack = prepare_initial_stack(t);
+  std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
+
+  Event e;
+  e.kind = EventKind::exec;
+  e.tid = t.tid();
+  e.path = exe;
+  e.args[0] = stack.sp.addr();
+  e.args[1] = stack.top.addr();
+  if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) e.args[2] = static_cast<std::uint64_t>(file->id);
+  // The only other file the kernel maps at exec is the ELF interpreter.
+  for (const auto& m : read_maps(t.tid())) {
+    if (m.path.empty() || m.path[0] != '/' || m.path == exe || m.offset != 0) continue;
+    if (auto file = files_.add(m.path, m.path, "interp")) e.args[3] = static_cast<std::uint64_t>(file->id);
+    break;
+  }
+  MemWrite block;
+  block.addr = stack.sp.addr();
+  block.data = t.read_bytes(stack.sp, stack.top.addr() - stack.sp.addr());
+  block.size = block.data.size();
+  e.mem.push_back(std::move(block));
+  writer_.add_event(std::move(e));
+
+  rand_ = RandPatcher();
+  rand_.scan_process(t);
+  streams_ = FdStreams();
+  pending_.reset();
+  expect_exec_exit_ = true;
+}
+
+void Recorder::on_syscall_stop() {
+  auto info = tracee_->syscall_info();
+  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) on_syscall_entry(info);
+  else if (info.op == PTRACE_SYSCALL_INFO_EXIT) on_syscall_exit(info);
+}
+
+void Recorder::on_syscall_entry(const __ptrace_syscall_info& info) {
+  Tracee& t = *tracee_;
+  SyscallArgs call;
+  call.nr = static_cast<long>(info.entry.nr);
+  std::copy(std::begin(info.entry.args), std::end(info.entry.args), call.a);
+  const SyscallInfo* si = find_syscall(call.nr);
+  if (!si && warned_syscalls_.insert(call.nr).second)
+    warn(fmt::format("the program made syscall {}, which ttdb does not model; replay will give back its "
+                     "result but not its effect on memory",
+                     call.nr));
+  if (si && si->policy == ReplayPolicy::refuse) {
+    stop_recording(fmt::format(
+        "the program called {} at event {}; recording programs that start processes or threads is "
+        "not supported yet",
+        si->name, writer_.last_event_id() + 1));
+    return;
+  }
+
+  Event e;
+  e.kind = EventKind::syscall;
+  e.tid = t.tid();
+  e.nr = call.nr;
+  std::copy(call.a, call.a + 6, e.args.begin());
+  if (si) {
+    for (std::size_t i = 0; i < si->args.size(); ++i) {
+      if (si->args[i].format != ArgFormat::s) continue;
+      auto text = t.read_c_string(RemotePtr(call.a[i]));
+      (e.path ? e.path2 : e.path) = text.value_or("");
+    }
+  }
+  if (has_input(si)) {
+    Bytes input = gather_input(t, si, call);
+    e.digest = digest64(input);
+    e.preview.assign(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(std::min(input.size(), kPreviewBytes)));
+    switch (call.nr) {
+      case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
+        e.emit = streams_.stream_of(call.a[0]);
+        break;
+      default: break;
+    }
+  }
+  if (si && si->policy == ReplayPolicy::rseq) {
+    // Skip it: the kernel answers ENOSYS and glibc falls back to getcpu.
+    Registers regs = t.regs();
+    regs.orig_rax = static_cast<unsigned long long>(-1);
+    t.set_regs(regs);
+  }
+  if (si && si->policy == ReplayPolicy::exit) {
+    writer_.add_event(std::move(e));  // it never returns
+    return;
+  }
+  pending_ = PendingSyscall{call, std::move(e)};
+}
+
+void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
+  Tracee& t = *tracee_;
+  std::int64_t ret = info.exit.rval;
+  if (expect_exec_exit_) {
+    expect_exec_exit_ = false;
+  } else if (pending_) {
+    auto [call, e] = std::move(*pending_);
+    pending_.reset();
+    const SyscallInfo* si = find_syscall(call.nr);
+    e.ret = ret;
+    e.mem = capture_outputs(t, si, call, ret);
+    if (!is_error_result(ret)) {
+      switch (call.nr) {
+        case __NR_mmap: after_mmap(call, ret, e); break;
+        case __NR_mprotect:
+        case __NR_pkey_mprotect:
+          if (call.a[2] & PROT_EXEC)
+            if (auto code = t.try_read_bytes(RemotePtr(call.a[0]), call.a[1]))
+              rand_.scan_and_patch(t, call.a[0], *code);
+          break;
+        case __NR_munmap: rand_.forget(call.a[0], call.a[0] + call.a[1]); break;
+        default: break;
+      }
+    }
+    streams_.after_syscall(t, si, call, ret);
+    writer_.add_event(std::move(e));
+  }
+  boundary_ = Boundary{Boundary::Kind::after_exit, info.instruction_pointer, info.stack_pointer, 0};
+  inject_held_signals();
+}
+
+void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e) {
+  if (call.a[3] & MAP_ANONYMOUS) return;
+  Tracee& t = *tracee_;
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
+  auto file = files_.add(fd_path, read_link(fd_path), "mmap");
+  if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
+  std::uint64_t offset = call.a[5];
+  std::uint64_t size = file->size > offset ? std::min(call.a[1], file->size - offset) : 0;
+  MemWrite content;
+  content.addr = static_cast<std::uint64_t>(ret);
+  content.size = size;
+  content.file = file->id;
+  content.file_offset = offset;
+  e.mem.push_back(std::move(content));
+  if ((call.a[2] & PROT_EXEC) && size > 0)
+    if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
+      rand_.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
+}
+
+void Recorder::inject_held_signals() {
+  // Sent now, they are delivered before the program's next instruction: at
+  // this syscall boundary, where replay can send them too.
+  for (const auto& info : held_) {
+    ::syscall(SYS_tgkill, tracee_->tid(), tracee_->tid(), info.si_signo);
+    injected_[info.si_signo] = info;
+  }
+  held_.clear();
+}
+
+void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
+  Event e;
+  e.kind = EventKind::signal;
+  e.tid = tracee_->tid();
+  e.nr = info.si_signo;
+  e.args[0] = static_cast<std::uint64_t>(delivery);
+  e.args[1] = tracee_->regs().rip;
+  e.args[2] = static_cast<std::uint64_t>(static_cast<std::int64_t>(info.si_code));
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&info);
+  e.info.assign(bytes, bytes + sizeof info);
+  writer_.add_event(std::move(e));
+}
+
+void Recorder::on_signal(int sig, const Boundary& previous) {
+  Tracee& t = *tracee_;
+  siginfo_t info = t.siginfo();
+  const Registers& regs = t.regs();
+
+  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
+    if (auto insn = tsc_instruction_at(t, RemotePtr(regs.rip))) {
+      TscValue value = host_tsc(*insn);
+      Event e;
+      e.kind = EventKind::rdtsc;
+      e.tid = t.tid();
+      e.nr = insn->rdtscp ? 1 : 0;
+      e.args = {regs.rip, value.tsc, value.aux, 0, 0, 0};
+      emulate_tsc(t, *insn, value);
+      writer_.add_event(std::move(e));
+      return;
+    }
+  }
+  if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
+    if (const RandSite* site = rand_.site_for_trap(regs.rip)) {
+      std::uint64_t value = RandPatcher::host_random(*site);
+      Event e;
+      e.kind = EventKind::rdrand;
+      e.tid = t.tid();
+      e.nr = site->seed ? 1 : 0;
+      e.args = {site->addr, value, 0, 0, 0, 0};
+      RandPatcher::emulate(t, *site, value);
+      writer_.add_event(std::move(e));
+      return;
+    }
+  }
+
+  bool deliver_now = false;
+  if (auto injected = injected_.find(sig); injected != injected_.end()) {
+    info = injected->second;  // as it first arrived, not as ttdb resent it
+    t.set_siginfo(info);
+    injected_.erase(injected);
+    record_signal(info, SignalDelivery::at_boundary);
+    deliver_now = true;
+  } else if (is_fault(info)) {
+    record_signal(info, SignalDelivery::natural);
+    resume_signal_ = sig;
+    return;
+  } else if ((previous.kind == Boundary::Kind::after_exit && regs.rip == previous.rip &&
+              regs.rsp == previous.sp) ||
+             (previous.kind == Boundary::Kind::after_signal && (previous.pending & sigbit(sig)))) {
+    record_signal(info, SignalDelivery::at_boundary);
+    deliver_now = true;
+  }
+  if (!deliver_now) {
+    TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(sig));
+    held_.push_back(info);
+    return;
+  }
+  resume_signal_ = sig;
+  // Other signals already queued are delivered before any instruction runs.
+  boundary_ = Boundary{Boundary::Kind::after_signal, 0, 0, t.pending_signals()};
+}
+
+void Recorder::on_exit(const WaitStatus& status) {
+  if (pending_) {
+    // Killed inside a syscall: it has an entry but no result.
+    writer_.add_event(std::move(pending_->event));
+    pending_.reset();
+  }
+  Event e;
+  e.kind = EventKind::exit;
+  e.tid = tracee_->tid();
+  e.nr = status.code();
+  e.args[0] = static_cast<std::uint64_t>(status.kind() == WaitStatus::Kind::exited ? trace::ExitKind::exited
+                                                                                   : trace::ExitKind::killed);
+  writer_.add_event(std::move(e));
+  namespace meta = trace::meta;
+  writer_.set_meta(meta::exit_kind, status.kind() == WaitStatus::Kind::exited ? "exited" : "killed");
+  writer_.set_meta(meta::exit_code, std::int64_t{status.code()});
+  writer_.set_meta(meta::end_time_ns, now_ns());
+  writer_.set_meta(meta::finished, std::int64_t{1});
+  writer_.finish();
+  outcome_ = RecordOutcome{status, writer_.last_event_id(), true, ""};
+}
+
+void Recorder::stop_recording(const std::string& reason) {
+  tracee_->kill();
+  writer_.set_meta(trace::meta::end_reason, reason);
+  writer_.set_meta(trace::meta::end_time_ns, now_ns());
+  writer_.finish();
+  outcome_ = RecordOutcome{*tracee_->exit_status(), writer_.last_event_id(), false, reason};
+}
+
+}  // namespace
+
+namespace {
+
+void do_nothing(int) {}
+
+// While recording, SIGTERM and SIGHUP sent to ttdb go to the program, and
+// SIGINT/SIGQUIT, which the terminal sends to the program too, do not stop
+// ttdb. Handlers (not SIG_IGN) are used so that the program, which inherits
+// ignored signals across exec, starts with the dispositions ttdb had.
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    install(SIGTERM, forward_signal, 0);
+    install(SIGHUP, forward_signal, 1);
+    install(SIGINT, do_nothing, 2);
+    install(SIGQUIT, do_nothing, 3);
+  }
+  ~SignalForwarding() {
+    for (int i = 0; i < 4; ++i)
+      if (installed_[i]) ::sigaction(signals_[i], &old_[i], nullptr);
+  }
+  SignalForwarding(const SignalForwarding&) = delete;
+  SignalForwarding& operator=(const SignalForwarding&) = delete;
+
+ private:
+  void install(int sig, void (*handler)(int), int slot) {
+    signals_[slot] = sig;
+    ::sigaction(sig, nullptr, &old_[slot]);
+    if (old_[slot].sa_handler == SIG_IGN) return;  // the user wants it ignored: so does the program
+    struct sigaction action {};
+    action.sa_handler = handler;
+    action.sa_flags = SA_RESTART;
+    ::sigaction(sig, &action, nullptr);
+    installed_[slot] = true;
+  }
+  int signals_[4] = {};
+  struct sigaction old_[4] = {};
+  bool installed_[4] = {};
+};
+
+}  // namespace
+
+RecordOutcome record(const RecordOptions& options) {
+  trace::TraceWriter writer(options.trace_path);
+  Recorder recorder(options, writer);
+  SignalForwarding forwarding;
+  return recorder.run();
+}
+
+}  // namespace ttdb

@@ -1,0 +1,226 @@
+#include "ttdb/tracer/syscall_memory.h"
+
+#include <asm/unistd_64.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <termios.h>
+
+#include <algorithm>
+#include <set>
+
+#include "ttdb/base/log.h"
+
+namespace ttdb {
+namespace {
+
+using trace::MemWrite;
+
+// The kernel's struct termios on x86-64 (not glibc's, which is larger).
+constexpr std::uint64_t kKernelTermiosSize = 36;
+// Reads larger than this are recorded in pieces no bigger than it.
+constexpr std::uint64_t kMaxCapture = 1ull << 31;
+
+void capture(Tracee& tracee, std::uint64_t addr, std::uint64_t size, std::vector<MemWrite>& out) {
+  if (addr == 0 || size == 0) return;
+  size = std::min(size, kMaxCapture);
+  Bytes data(size);
+  std::size_t got = tracee.read_some(RemotePtr(addr), data.data(), size);
+  if (got == 0) return;
+  data.resize(got);
+  MemWrite write;
+  write.addr = addr;
+  write.size = got;
+  write.data = std::move(data);
+  out.push_back(std::move(write));
+}
+
+std::vector<iovec> read_iovecs(Tracee& tracee, std::uint64_t addr, std::uint64_t count) {
+  std::vector<iovec> iov(std::min<std::uint64_t>(count, 1024));
+  if (iov.empty()) return iov;
+  std::size_t bytes = iov.size() * sizeof(iovec);
+  if (tracee.read_some(RemotePtr(addr), iov.data(), bytes) != bytes) return {};
+  return iov;
+}
+
+// `total` bytes spread over the iovecs in order, as readv fills them.
+void capture_iovecs(Tracee& tracee, const std::vector<iovec>& iov, std::uint64_t total,
+                    std::vector<MemWrite>& out) {
+  for (const auto& v : iov) {
+    if (total == 0) break;
+    std::uint64_t n = std::min<std::uint64_t>(total, v.iov_len);
+    capture(tracee, reinterpret_cast<std::uint64_t>(v.iov_base), n, out);
+    total -= n;
+  }
+}
+
+// A socket address and its length word (accept, recvfrom, getsockname...).
+void capture_sockaddr(Tracee& tracee, std::uint64_t addr, std::uint64_t len_ptr,
+                      std::vector<MemWrite>& out) {
+  if (len_ptr == 0) return;
+  capture(tracee, len_ptr, sizeof(socklen_t), out);
+  socklen_t len = 0;
+  if (tracee.read_some(RemotePtr(len_ptr), &len, sizeof len) == sizeof len)
+    capture(tracee, addr, std::min<socklen_t>(len, 128), out);
+}
+
+void capture_msghdr(Tracee& tracee, std::uint64_t addr, std::uint64_t received,
+                    std::vector<MemWrite>& out) {
+  msghdr msg{};
+  if (tracee.read_some(RemotePtr(addr), &msg, sizeof msg) != sizeof msg) return;
+  capture(tracee, addr, sizeof msg, out);  // namelen, controllen and flags are updated
+  capture(tracee, reinterpret_cast<std::uint64_t>(msg.msg_name), msg.msg_namelen, out);
+  capture(tracee, reinterpret_cast<std::uint64_t>(msg.msg_control), msg.msg_controllen, out);
+  capture_iovecs(tracee, read_iovecs(tracee, reinterpret_cast<std::uint64_t>(msg.msg_iov), msg.msg_iovlen),
+                 received, out);
+}
+
+std::uint64_t ioctl_output_size(std::uint64_t request) {
+  switch (request) {
+    case TCGETS: return kKernelTermiosSize;
+    case TIOCGWINSZ: return sizeof(winsize);
+    case FIONREAD: case TIOCGPGRP: case TIOCGSID: case TIOCOUTQ: case TIOCMGET:
+    case TIOCGETD: case TIOCGPTN: case TIOCGEXCL: return sizeof(int);
+    case TCSETS: case TCSETSW: case TCSETSF: case TIOCSWINSZ: case TIOCSPGRP: case FIONBIO:
+    case FIOCLEX: case FIONCLEX: case FIOASYNC: case TIOCSCTTY: case TCFLSH: case TCXONC:
+    case TCSBRK: case TCSBRKP: case TIOCNOTTY: return 0;
+    default: break;
+  }
+  // Requests built with _IOR/_IOWR say how much the kernel writes back.
+  if ((_IOC_DIR(request) & _IOC_READ) != 0) return _IOC_SIZE(request);
+  if (_IOC_DIR(request) == _IOC_WRITE) return 0;
+  static std::set<std::uint64_t> warned;
+  if (warned.insert(request).second)
+    TTDB_LOG(record, "ioctl request {:#x} is not modelled: only its result is recorded", request);
+  return 0;
+}
+
+std::uint64_t fd_set_bytes(std::uint64_t nfds) { return ((nfds + 63) / 64) * 8; }
+
+// The special entries of syscalls.def.
+void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
+                     std::vector<MemWrite>& out) {
+  const auto* a = c.a;
+  switch (c.nr) {
+    case __NR_ioctl:
+      if (ret >= 0) capture(tracee, a[2], ioctl_output_size(a[1]), out);
+      break;
+    case __NR_fcntl:
+      if (ret >= 0 && (a[1] == F_GETLK || a[1] == F_OFD_GETLK)) capture(tracee, a[2], sizeof(flock), out);
+      if (ret >= 0 && a[1] == F_GETOWN_EX) capture(tracee, a[2], sizeof(f_owner_ex), out);
+      break;
+    case __NR_readv:
+    case __NR_preadv:
+    case __NR_preadv2:
+      if (ret > 0) capture_iovecs(tracee, read_iovecs(tracee, a[1], a[2]), static_cast<std::uint64_t>(ret), out);
+      break;
+    case __NR_recvmsg:
+      if (ret >= 0) capture_msghdr(tracee, a[1], static_cast<std::uint64_t>(ret), out);
+      break;
+    case __NR_recvmmsg:
+      if (ret > 0) {
+        for (std::int64_t i = 0; i < ret; ++i) {
+          std::uint64_t entry = a[1] + static_cast<std::uint64_t>(i) * sizeof(mmsghdr);
+          unsigned received = 0;
+          tracee.read_some(RemotePtr(entry + offsetof(mmsghdr, msg_len)), &received, sizeof received);
+          capture_msghdr(tracee, entry, received, out);
+          capture(tracee, entry + offsetof(mmsghdr, msg_len), sizeof received, out);
+        }
+      }
+      break;
+    case __NR_recvfrom:
+      if (ret >= 0) capture_sockaddr(tracee, a[4], a[5], out);
+      break;
+    case __NR_accept:
+    case __NR_accept4:
+    case __NR_getsockname:
+    case __NR_getpeername:
+      if (ret >= 0) capture_sockaddr(tracee, a[1], a[2], out);
+      break;
+    case __NR_getsockopt:
+      if (ret >= 0) {
+        capture(tracee, a[4], sizeof(socklen_t), out);
+        socklen_t len = 0;
+        if (tracee.read_some(RemotePtr(a[4]), &len, sizeof len) == sizeof len) capture(tracee, a[3], len, out);
+      }
+      break;
+    case __NR_select:
+    case __NR_pselect6:
+      for (int i = 1; i <= 3; ++i) capture(tracee, a[i], fd_set_bytes(a[0]), out);
+      capture(tracee, a[4], 16, out);
+      break;
+    case __NR_mincore:
+      if (ret == 0) capture(tracee, a[2], (a[1] + 4095) / 4096, out);
+      break;
+    case __NR_prctl:
+      if (ret >= 0 && a[0] == PR_GET_NAME) capture(tracee, a[1], 16, out);
+      if (ret >= 0 && (a[0] == PR_GET_PDEATHSIG || a[0] == PR_GET_TSC)) capture(tracee, a[1], sizeof(int), out);
+      if (ret >= 0 && a[0] == PR_GET_TID_ADDRESS) capture(tracee, a[1], 8, out);
+      break;
+    case __NR_sendfile:
+      if (ret >= 0) capture(tracee, a[2], 8, out);
+      break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+bool has_input(const SyscallInfo* info) {
+  if (!info) return false;
+  switch (info->nr) {
+    case __NR_writev: case __NR_pwritev: case __NR_pwritev2: case __NR_sendmsg: return true;
+    default: break;
+  }
+  return std::any_of(info->args.begin(), info->args.end(),
+                     [](const ArgSpec& arg) { return arg.format == ArgFormat::in; });
+}
+
+Bytes gather_input(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call) {
+  Bytes out;
+  auto append = [&](std::uint64_t addr, std::uint64_t size) {
+    if (addr == 0 || size == 0) return;
+    std::size_t old = out.size();
+    out.resize(old + std::min(size, kMaxCapture));
+    out.resize(old + tracee.read_some(RemotePtr(addr), out.data() + old, out.size() - old));
+  };
+  auto append_iovecs = [&](std::uint64_t addr, std::uint64_t count) {
+    for (const auto& v : read_iovecs(tracee, addr, count))
+      append(reinterpret_cast<std::uint64_t>(v.iov_base), v.iov_len);
+  };
+  switch (call.nr) {
+    case __NR_writev: case __NR_pwritev: case __NR_pwritev2:
+      append_iovecs(call.a[1], call.a[2]);
+      return out;
+    case __NR_sendmsg: {
+      msghdr msg{};
+      if (tracee.read_some(RemotePtr(call.a[1]), &msg, sizeof msg) == sizeof msg)
+        append_iovecs(reinterpret_cast<std::uint64_t>(msg.msg_iov), msg.msg_iovlen);
+      return out;
+    }
+    default: break;
+  }
+  if (!info) return out;
+  for (std::size_t i = 0; i < info->args.size(); ++i)
+    if (info->args[i].format == ArgFormat::in) append(call.a[i], info->args[i].size.size(call.a, 0));
+  return out;
+}
+
+std::vector<MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call,
+                                      std::int64_t ret) {
+  std::vector<MemWrite> out;
+  if (!info) return out;
+  for (std::size_t i = 0; i < info->args.size(); ++i) {
+    const auto& arg = info->args[i];
+    if (arg.format != ArgFormat::out) continue;
+    // Sizes that depend on the result mean nothing on failure.
+    if (arg.size.from == SizeRule::From::ret && ret <= 0) continue;
+    capture(tracee, call.a[i], arg.size.size(call.a, ret), out);
+  }
+  if (info->special) capture_special(tracee, call, ret, out);
+  return out;
+}
+
+}  // namespace ttdb

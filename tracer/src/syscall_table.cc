@@ -1,0 +1,139 @@
+#include "ttdb/tracer/syscall_table.h"
+
+#include <asm/unistd_64.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+#include <unordered_map>
+
+#include "ttdb/base/error.h"
+
+namespace ttdb {
+namespace {
+
+struct RawEntry {
+  int nr;
+  const char* name;
+  ReplayPolicy policy;
+  const char* args;
+};
+
+constexpr RawEntry kRawTable[] = {
+#define SYSCALL(name, policy, args) {__NR_##name, #name, ReplayPolicy::policy, args},
+#include "syscalls.def"
+#undef SYSCALL
+};
+
+std::uint64_t parse_number(std::string_view text, std::string_view entry) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  TTDB_CHECK(ec == std::errc() && end == text.data() + text.size(), "bad number '{}' in syscalls.def entry {}", text, entry);
+  return value;
+}
+
+SizeRule parse_size(std::string_view text, std::string_view entry) {
+  SizeRule rule;
+  if (auto star = text.find('*'); star != std::string_view::npos) {
+    rule.scale = parse_number(text.substr(star + 1), entry);
+    text = text.substr(0, star);
+  }
+  if (text == "ret") {
+    rule.from = SizeRule::From::ret;
+  } else if (text.starts_with('a')) {
+    rule.from = SizeRule::From::arg;
+    rule.value = parse_number(text.substr(1), entry);
+  } else {
+    rule.from = SizeRule::From::fixed;
+    rule.value = parse_number(text, entry);
+  }
+  return rule;
+}
+
+ArgFormat parse_format(std::string_view word, std::string_view entry) {
+  static const std::unordered_map<std::string_view, ArgFormat> formats = {
+      {"i", ArgFormat::i},         {"u", ArgFormat::u},           {"x", ArgFormat::x},
+      {"p", ArgFormat::p},         {"fd", ArgFormat::fd},         {"dfd", ArgFormat::dfd},
+      {"s", ArgFormat::s},         {"mode", ArgFormat::mode},     {"oflags", ArgFormat::oflags},
+      {"prot", ArgFormat::prot},   {"mflags", ArgFormat::mflags}, {"sig", ArgFormat::sig},
+      {"how", ArgFormat::how},     {"whence", ArgFormat::whence}, {"clock", ArgFormat::clock},
+      {"amode", ArgFormat::amode}, {"atflags", ArgFormat::atflags},
+      {"sigmask", ArgFormat::sigmask}, {"sigmask_pair", ArgFormat::sigmask_pair},
+  };
+  auto found = formats.find(word);
+  TTDB_CHECK(found != formats.end(), "unknown argument format '{}' in syscalls.def entry {}", word, entry);
+  return found->second;
+}
+
+SyscallInfo parse_entry(const RawEntry& raw) {
+  SyscallInfo info;
+  info.nr = raw.nr;
+  info.name = raw.name;
+  info.policy = raw.policy;
+  std::string_view rest(raw.args);
+  while (!rest.empty()) {
+    auto space = rest.find(' ');
+    auto word = rest.substr(0, space);
+    rest = space == std::string_view::npos ? "" : rest.substr(space + 1);
+    if (word.empty()) continue;
+    if (word == "special") {
+      info.special = true;
+    } else if (word == "ret:x") {
+      info.ret_hex = true;
+    } else if (word == "ret:fd") {
+      info.ret_fd = true;
+    } else if (word.starts_with("out:")) {
+      info.args.push_back({ArgFormat::out, parse_size(word.substr(4), raw.name)});
+    } else if (word.starts_with("in:")) {
+      info.args.push_back({ArgFormat::in, parse_size(word.substr(3), raw.name)});
+    } else {
+      info.args.push_back({parse_format(word, raw.name), {}});
+    }
+  }
+  TTDB_CHECK(info.args.size() <= 6, "syscalls.def entry {} has more than six arguments", raw.name);
+  return info;
+}
+
+const std::map<int, SyscallInfo>& table() {
+  static const std::map<int, SyscallInfo> parsed = [] {
+    std::map<int, SyscallInfo> out;
+    for (const auto& raw : kRawTable) out.emplace(raw.nr, parse_entry(raw));
+    return out;
+  }();
+  return parsed;
+}
+
+}  // namespace
+
+std::uint64_t SizeRule::size(const std::uint64_t* args, std::int64_t ret) const {
+  switch (from) {
+    case From::ret: return ret > 0 ? static_cast<std::uint64_t>(ret) * scale : 0;
+    case From::fixed: return value * scale;
+    case From::arg: return args[value] * scale;
+  }
+  return 0;
+}
+
+const SyscallInfo* find_syscall(long nr) {
+  auto found = table().find(static_cast<int>(nr));
+  return found == table().end() ? nullptr : &found->second;
+}
+
+std::string syscall_name(long nr) {
+  if (const auto* info = find_syscall(nr)) return info->name;
+  return fmt::format("syscall_{}", nr);
+}
+
+std::optional<int> syscall_number(std::string_view name) {
+  for (const auto& [nr, info] : table())
+    if (info.name == name) return nr;
+  return std::nullopt;
+}
+
+std::vector<std::pair<int, std::string>> all_syscall_names() {
+  std::vector<std::pair<int, std::string>> out;
+  for (const auto& [nr, info] : table()) out.emplace_back(nr, info.name);
+  return out;
+}
+
+}  // namespace ttdb

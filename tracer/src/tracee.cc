@@ -1,0 +1,241 @@
+#include "ttdb/tracer/tracee.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/ptrace.h"
+
+namespace ttdb {
+
+Tracee::Tracee(pid_t tid) : tid_(tid) { reopen_memory(); }
+
+Tracee::Tracee(Tracee&& other) noexcept
+    : tid_(std::exchange(other.tid_, -1)),
+      mem_(std::move(other.mem_)),
+      regs_(other.regs_),
+      regs_valid_(other.regs_valid_),
+      exit_(std::exchange(other.exit_, WaitStatus::decode(0))) {}
+
+Tracee::~Tracee() {
+  if (tid_ > 0 && alive()) {
+    try {
+      kill();
+    } catch (...) {
+      // Destructors must not throw; the process is gone or unkillable.
+    }
+  }
+}
+
+void Tracee::reopen_memory() {
+  std::string path = fmt::format("/proc/{}/mem", tid_);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) fail("cannot open {}: {}", path, errno_text(errno));
+  mem_.reset(fd);
+}
+
+const Registers& Tracee::regs() {
+  if (!regs_valid_) {
+    if (!fallible_ptrace(PTRACE_GETREGS, tid_, nullptr, &regs_)) std::memset(&regs_, 0, sizeof regs_);
+    regs_valid_ = true;
+  }
+  return regs_;
+}
+
+void Tracee::set_regs(const Registers& regs) {
+  regs_ = regs;
+  regs_valid_ = true;
+  fallible_ptrace(PTRACE_SETREGS, tid_, nullptr, &regs_);
+}
+
+user_fpregs_struct Tracee::fpregs() {
+  user_fpregs_struct fp{};
+  fallible_ptrace(PTRACE_GETFPREGS, tid_, nullptr, &fp);
+  return fp;
+}
+
+void Tracee::set_fpregs(const user_fpregs_struct& regs) {
+  user_fpregs_struct copy = regs;
+  fallible_ptrace(PTRACE_SETFPREGS, tid_, nullptr, &copy);
+}
+
+bool Tracee::resume(Resume how, int sig) {
+  regs_valid_ = false;
+  int request = PTRACE_CONT;
+  switch (how) {
+    case Resume::cont: request = PTRACE_CONT; break;
+    case Resume::syscall: request = PTRACE_SYSCALL; break;
+    case Resume::singlestep: request = PTRACE_SINGLESTEP; break;
+    case Resume::listen: request = PTRACE_LISTEN; break;
+  }
+  return fallible_ptrace(request, tid_, nullptr,
+                         reinterpret_cast<void*>(static_cast<std::uintptr_t>(sig)));
+}
+
+void Tracee::note_exit(const WaitStatus& status) {
+  if (status.is_exit()) exit_ = status;
+}
+
+WaitStatus Tracee::wait() {
+  int raw = 0;
+  for (;;) {
+    pid_t got = ::waitpid(tid_, &raw, __WALL);
+    if (got == tid_) break;
+    if (got < 0 && errno == EINTR) continue;
+    throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+  }
+  regs_valid_ = false;
+  WaitStatus status = WaitStatus::decode(raw);
+  TTDB_LOG(ptrace, "wait({}) -> {}", tid_, status.describe());
+  note_exit(status);
+  return status;
+}
+
+std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {
+  // A pidfd becomes readable only at exit, so poll for stops in short naps.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto nap = std::chrono::microseconds(50);; nap = std::min(nap * 2, std::chrono::microseconds(2000))) {
+    int raw = 0;
+    pid_t got = ::waitpid(tid_, &raw, __WALL | WNOHANG);
+    if (got == tid_) {
+      regs_valid_ = false;
+      WaitStatus status = WaitStatus::decode(raw);
+      note_exit(status);
+      return status;
+    }
+    if (got < 0 && errno != EINTR)
+      throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    ::usleep(static_cast<useconds_t>(nap.count()));
+  }
+}
+
+void Tracee::interrupt() { fallible_ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr); }
+
+siginfo_t Tracee::siginfo() {
+  siginfo_t info{};
+  fallible_ptrace(PTRACE_GETSIGINFO, tid_, nullptr, &info);
+  return info;
+}
+
+void Tracee::set_siginfo(const siginfo_t& info) {
+  siginfo_t copy = info;
+  fallible_ptrace(PTRACE_SETSIGINFO, tid_, nullptr, &copy);
+}
+
+unsigned long Tracee::event_message() {
+  unsigned long message = 0;
+  fallible_ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &message);
+  return message;
+}
+
+__ptrace_syscall_info Tracee::syscall_info() {
+  __ptrace_syscall_info info{};
+  fallible_ptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info);
+  return info;
+}
+
+std::uint64_t Tracee::pending_signals() {
+  std::uint64_t mask = 0;
+  for (unsigned flags : {0u, static_cast<unsigned>(PTRACE_PEEKSIGINFO_SHARED)}) {
+    __ptrace_peeksiginfo_args args{0, flags, 32};
+    siginfo_t queued[32];
+    long count = 0;
+    if (!fallible_ptrace(PTRACE_PEEKSIGINFO, tid_, &args, queued, &count)) return mask;
+    for (long i = 0; i < count; ++i) mask |= 1ull << (queued[i].si_signo - 1);
+  }
+  return mask;
+}
+
+std::size_t Tracee::read_some(RemotePtr addr, void* out, std::size_t size) {
+  std::size_t done = 0;
+  auto* bytes = static_cast<std::uint8_t*>(out);
+  while (done < size) {
+    ssize_t n = ::pread64(mem_.get(), bytes + done, size - done,
+                          static_cast<off64_t>(addr.addr() + done));
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;  // EIO at an unmapped page, or the process is gone
+  }
+  return done;
+}
+
+void Tracee::read_exact(RemotePtr addr, void* out, std::size_t size) {
+  if (read_some(addr, out, size) != size)
+    fail("cannot read {} bytes of the program's memory at {:#x}", size, addr.addr());
+}
+
+Bytes Tracee::read_bytes(RemotePtr addr, std::size_t size) {
+  Bytes out(size);
+  read_exact(addr, out.data(), size);
+  return out;
+}
+
+std::optional<Bytes> Tracee::try_read_bytes(RemotePtr addr, std::size_t size) {
+  Bytes out(size);
+  if (read_some(addr, out.data(), size) != size) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> Tracee::read_c_string(RemotePtr addr, std::size_t max) {
+  std::string out;
+  char chunk[256];
+  while (out.size() < max) {
+    // Read up to the end of the page so that a string at a page's end works.
+    std::size_t to_page_end = 4096 - ((addr.addr() + out.size()) & 4095);
+    std::size_t want = std::min({sizeof chunk, to_page_end, max - out.size()});
+    std::size_t got = read_some(addr + out.size(), chunk, want);
+    if (got == 0) return std::nullopt;
+    if (auto* nul = static_cast<char*>(std::memchr(chunk, 0, got))) {
+      out.append(chunk, static_cast<std::size_t>(nul - chunk));
+      return out;
+    }
+    out.append(chunk, got);
+  }
+  return out;
+}
+
+bool Tracee::write_bytes(RemotePtr addr, ByteView data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite64(mem_.get(), data.data() + done, data.size() - done,
+                           static_cast<off64_t>(addr.addr() + done));
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+  return true;
+}
+
+void Tracee::kill() {
+  if (!alive()) return;
+  ::kill(tid_, SIGKILL);
+  // The process may report a few last stops before its death.
+  while (alive()) {
+    int raw = 0;
+    pid_t got = ::waitpid(tid_, &raw, __WALL);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {  // already reaped elsewhere
+      exit_ = WaitStatus::decode(SIGKILL);
+      break;
+    }
+    note_exit(WaitStatus::decode(raw));
+  }
+}
+
+}  // namespace ttdb

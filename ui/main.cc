@@ -1,0 +1,3 @@
+#include "ttdb/ui/cli.h"
+
+int main(int argc, char** argv) { return ttdb::run_cli(argc, argv); }

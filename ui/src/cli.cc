@@ -1,0 +1,100 @@
+// Parses the command line (CLI11) and runs the chosen command. This is the
+// only place that catches ttdb::Error and prints it.
+#include "ttdb/ui/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "ttdb/base/error.h"
+#include "ttdb/tracer/launcher.h"
+
+namespace ttdb {
+namespace {
+
+constexpr const char* kDescription =
+    "ttdb: a time-travel debugger for Linux programs.\n"
+    "Record a program once, then replay that exact execution as often as you like.";
+
+void print_error(const std::string& message) { std::fprintf(stderr, "ttdb: %s\n", message.c_str()); }
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app(kDescription, "ttdb");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ttdb " TTDB_VERSION);
+  app.footer("Run 'ttdb COMMAND --help' for a command's options. docs/commands.md has examples.");
+
+  RecordArgs record_args;
+  auto* record = app.add_subcommand("record", "Run PROG under the recorder and write a trace");
+  record->add_option("-o,--output", record_args.output, "Write the trace to TRACE (default: a new file in the trace directory)")
+      ->option_text("TRACE");
+  record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
+  record->add_option("command", record_args.command, "The program and its arguments")
+      ->required()
+      ->option_text("PROG [ARGS...]");
+  // Everything from PROG on belongs to the program, options included.
+  record->prefix_command();
+  record->footer("Example: ttdb record -o ls.ttdb -- ls -la /usr/share/doc");
+
+  ReplayArgs replay_args;
+  auto* replay = app.add_subcommand("replay", "Replay a recording");
+  replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
+  replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  replay->footer("Example: ttdb replay --run ls.ttdb");
+
+  InfoArgs info_args;
+  auto* info = app.add_subcommand("info", "Describe a recording");
+  info->add_option("trace", info_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+
+  EventsArgs events_args;
+  auto* events = app.add_subcommand("events", "List a recording's events, syscalls as strace shows them");
+  events->add_option("trace", events_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  events->add_option("--syscall", events_args.syscall, "Only this syscall's events")->option_text("NAME");
+  events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(CLI::PositiveNumber);
+  events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(CLI::NonNegativeNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(fmt::format("{}; run 'ttdb --help' for usage", e.what()));
+    return kExitUsage;
+  }
+
+  // Commands that only read a trace fail with 1, like other inspection tools;
+  // record and replay use 125, far from the statuses programs usually return.
+  int failure_status = *info || *events ? 1 : kExitFailure;
+  try {
+    if (*record) {
+      // prefix_command leaves what follows PROG unparsed.
+      for (const auto& extra : record->remaining()) record_args.command.push_back(extra);
+      return run_record(record_args);
+    }
+    if (*replay) return run_replay(replay_args);
+    if (*info) return run_info(info_args);
+    if (*events) return run_events(events_args);
+  } catch (const UsageError& e) {
+    print_error(e.what());
+    return kExitUsage;
+  } catch (const LaunchError& e) {
+    print_error(e.what());
+    return e.exit_status();
+  } catch (const Error& e) {
+    print_error(e.what());
+    return failure_status;
+  } catch (const InternalError& e) {
+    print_error(fmt::format("internal error: {}; please report it", e.what()));
+    return failure_status;
+  }
+  return kExitUsage;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,104 @@
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <map>
+
+#include "commands.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/trace/reader.h"
+#include "ttdb/tracer/render.h"
+#include "ttdb/tracer/syscall_table.h"
+#include "ttdb/tracer/wait_status.h"
+
+namespace ttdb {
+namespace {
+
+std::string human_size(std::uint64_t bytes) {
+  if (bytes < 10 * 1024) return fmt::format("{} bytes", bytes);
+  if (bytes < 10 * 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0));
+}
+
+std::string when(std::int64_t ns) {
+  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
+  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(seconds));
+}
+
+std::string quoted_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n\"'\\$`*?") == std::string::npos;
+    out += plain ? arg : escape_bytes(as_bytes(arg), 4096);
+  }
+  return out;
+}
+
+std::uint64_t trace_size(const std::string& path) {
+  std::uint64_t total = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    struct stat st;
+    if (::stat((path + suffix).c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_size);
+  }
+  return total;
+}
+
+}  // namespace
+
+int run_info(const InfoArgs& args) {
+  std::string path = trace_or_latest(args.trace);
+  trace::TraceReader reader(path);
+  namespace meta = trace::meta;
+  std::int64_t events = reader.event_count();
+  std::map<trace::EventKind, std::int64_t> kinds;
+  for (auto cursor = reader.cursor(); ;) {
+    trace::Event e;
+    if (!cursor.next(e)) break;
+    ++kinds[e.kind];
+  }
+  std::string counts;
+  for (const auto& [kind, count] : kinds)
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, trace::kind_name(kind));
+
+  fmt::print("trace:     {} ({})\n", path, human_size(trace_size(path)));
+  fmt::print("format:    version {}\n", reader.meta_int(meta::format_version).value_or(0));
+  fmt::print("program:   {}\n", reader.meta(meta::program).value_or("?"));
+  fmt::print("argv:      {}\n", quoted_argv(reader.argv()));
+  fmt::print("cwd:       {}\n", reader.meta(meta::cwd).value_or("?"));
+  if (auto start = reader.meta_int(meta::start_time_ns))
+    fmt::print("recorded:  {} on {} (Linux {})\n", when(*start), reader.meta(meta::hostname).value_or("?"),
+               reader.meta(meta::kernel).value_or("?"));
+  fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
+  if (reader.finished()) {
+    std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"
+                          ? "killed by " + signal_name(static_cast<int>(reader.meta_int(meta::exit_code).value_or(0)))
+                          : fmt::format("exited with status {}", reader.meta_int(meta::exit_code).value_or(0));
+    fmt::print("finished:  yes, the program {}\n", how);
+  } else {
+    fmt::print("finished:  no, the recording is incomplete: it ends at event {} ({})\n", events,
+               reader.meta(meta::end_reason).value_or("the recorder stopped before the program ended"));
+  }
+  return 0;
+}
+
+int run_events(const EventsArgs& args) {
+  std::optional<int> only;
+  if (!args.syscall.empty()) {
+    only = syscall_number(args.syscall);
+    if (!only) throw UsageError(fmt::format("there is no syscall named '{}'", args.syscall));
+  }
+  trace::TraceReader reader(trace_or_latest(args.trace));
+  std::int64_t shown = 0;
+  auto cursor = reader.cursor(args.from);
+  trace::Event e;
+  while ((args.limit < 0 || shown < args.limit) && cursor.next(e)) {
+    if (only && (e.kind != trace::EventKind::syscall || e.nr != *only)) continue;
+    fmt::print("{:>6}  {}\n", e.id, render_event(e));
+    ++shown;
+  }
+  return 0;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,66 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "trace_paths.h"
+#include "ttdb/tracer/launcher.h"
+#include "ttdb/tracer/record.h"
+#include "ttdb/ui/cli.h"
+
+extern char** environ;
+
+namespace ttdb {
+namespace {
+
+void print_warning(const std::string& message) { std::fprintf(stderr, "ttdb: warning: %s\n", message.c_str()); }
+
+std::vector<std::string> current_environment() {
+  std::vector<std::string> env;
+  for (char** var = environ; *var; ++var) env.emplace_back(*var);
+  return env;
+}
+
+// A trace that never got a single event is no use to anyone.
+void remove_trace(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
+}
+
+}  // namespace
+
+int run_record(const RecordArgs& args) {
+  RecordOptions options;
+  options.program = resolve_program(args.command.at(0));
+  options.argv = args.command;
+  options.env = current_environment();
+  options.warn = print_warning;
+  bool default_place = args.output.empty();
+  options.trace_path = default_place ? new_trace_path(args.command[0]) : args.output;
+
+  RecordOutcome outcome;
+  try {
+    outcome = record(options);
+  } catch (const LaunchError&) {
+    remove_trace(options.trace_path);
+    throw;
+  }
+  if (default_place) update_latest_link(options.trace_path);
+
+  if (!outcome.finished) {
+    std::fprintf(stderr, "ttdb: recording stopped: %s; the trace up to event %lld is in %s\n",
+                 outcome.stop_reason.c_str(), static_cast<long long>(outcome.events), options.trace_path.c_str());
+    return kExitFailure;
+  }
+  if (!args.quiet) {
+    std::string how = outcome.status.kind() == WaitStatus::Kind::killed
+                          ? fmt::format("{} was {}; ", args.command[0], outcome.status.describe())
+                          : "";
+    std::fprintf(stderr, "ttdb: %strace of %lld events written to %s\n", how.c_str(),
+                 static_cast<long long>(outcome.events), options.trace_path.c_str());
+  }
+  return outcome.status.shell_status();
+}
+
+}  // namespace ttdb

@@ -1,0 +1,47 @@
+// The subcommands. Each returns ttdb's exit status; errors are thrown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/error.h"
+
+namespace ttdb {
+
+// A command line that parses but makes no sense (exit status 2).
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct RecordArgs {
+  std::string output;
+  bool quiet = false;
+  std::vector<std::string> command;
+};
+int run_record(const RecordArgs& args);
+
+struct ReplayArgs {
+  bool run = false;
+  std::string trace;
+};
+int run_replay(const ReplayArgs& args);
+
+struct InfoArgs {
+  std::string trace;
+};
+int run_info(const InfoArgs& args);
+
+struct EventsArgs {
+  std::string trace;
+  std::string syscall;
+  std::int64_t from = 1;
+  std::int64_t limit = -1;
+};
+int run_events(const EventsArgs& args);
+
+// The trace the user named, or the latest one.
+std::string trace_or_latest(const std::string& named);
+
+}  // namespace ttdb

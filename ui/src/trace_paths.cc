@@ -1,0 +1,64 @@
+#include "trace_paths.h"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <system_error>
+
+#include "ttdb/base/error.h"
+
+namespace ttdb {
+namespace fs = std::filesystem;
+
+std::string default_trace_dir() {
+  if (const char* dir = std::getenv("TTDB_TRACE_DIR"); dir && *dir) return dir;
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data) return std::string(data) + "/ttdb";
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    const passwd* pw = ::getpwuid(::getuid());
+    home = pw ? pw->pw_dir : "/tmp";
+  }
+  return std::string(home) + "/.local/share/ttdb";
+}
+
+std::string new_trace_path(const std::string& program) {
+  fs::path dir = default_trace_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("cannot create the trace directory {}: {}; set TTDB_TRACE_DIR or use -o", dir.string(), ec.message());
+  std::string base = fs::path(program).filename().string();
+  // The next number after the highest one in use for this program.
+  std::regex numbered(std::regex_replace(base, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(-(\d+)\.ttdb)");
+  long highest = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::smatch match;
+    std::string name = entry.path().filename().string();
+    if (std::regex_match(name, match, numbered)) highest = std::max(highest, std::stol(match[1]));
+  }
+  return (dir / fmt::format("{}-{}.ttdb", base, highest + 1)).string();
+}
+
+void update_latest_link(const std::string& trace_path) {
+  fs::path trace(trace_path);
+  fs::path dir = trace.parent_path().empty() ? fs::path(".") : trace.parent_path();
+  fs::path link = dir / "latest";
+  fs::path temp = dir / fmt::format(".latest.{}", ::getpid());
+  std::error_code ec;
+  fs::remove(temp, ec);
+  fs::create_symlink(trace.filename(), temp, ec);
+  if (!ec) fs::rename(temp, link, ec);  // atomic: readers see the old or the new link
+}
+
+std::string latest_trace() {
+  fs::path link = fs::path(default_trace_dir()) / "latest";
+  std::error_code ec;
+  if (!fs::exists(link, ec))
+    fail("there is no latest trace in {}; record one with 'ttdb record PROG' or name a trace", link.parent_path().string());
+  return fs::canonical(link, ec).string();
+}
+
+}  // namespace ttdb
