@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "sqlite.h"
 #include "ttdb/base/error.h"
@@ -48,27 +50,52 @@ constexpr const char* kMemColumns = "event, addr, size, data, blob, file, file_o
 
 }  // namespace
 
+namespace {
+
+std::uint32_t big_endian(const std::uint8_t* p, int bytes) {
+  std::uint32_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = value << 8 | p[i];
+  return value;
+}
+
+// Checks the sqlite file header before sqlite sees the file, so that the
+// common accidents get a precise message: not a database, or cut short.
+void check_header(const std::string& path, std::uint64_t file_size) {
+  std::uint8_t header[100] = {};
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) fail("cannot open trace {}: {}", path, errno_text(errno));
+  std::size_t got = std::fread(header, 1, sizeof header, file);
+  std::fclose(file);
+  if (got < sizeof header || std::memcmp(header, "SQLite format 3", 16) != 0)
+    fail("{} is not a ttdb trace (not an sqlite database); give the path of a .ttdb file", path);
+  std::uint64_t page_size = big_endian(header + 16, 2);
+  if (page_size == 1) page_size = 65536;
+  std::uint64_t pages = big_endian(header + 28, 4);
+  // The page count is trustworthy when its "valid for" stamp matches the change counter.
+  bool count_valid = big_endian(header + 92, 4) == big_endian(header + 24, 4);
+  if (count_valid && pages * page_size > file_size)
+    fail("trace {} is truncated: it should hold {} bytes but has {}; record the program again", path,
+         pages * page_size, file_size);
+}
+
+}  // namespace
+
 TraceReader::TraceReader(const std::string& path) : path_(path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     fail("cannot open trace {}: {}", path, errno_text(errno));
   if (S_ISDIR(st.st_mode)) fail("{} is a directory, not a trace; give the path of a .ttdb file", path);
   if (st.st_size == 0) fail("trace {} is empty; the recording never started writing it", path);
+  check_header(path, static_cast<std::uint64_t>(st.st_size));
   db_ = std::make_unique<Db>(path, Db::Mode::read_only);
-  std::optional<std::int64_t> version;
-  try {
-    version = meta_int(meta::format_version);
-  } catch (const Error&) {
-    fail("{} is not a ttdb trace (it has no format version); give the path of a .ttdb file", path);
-  }
+  Stmt has_meta(*db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+  if (!has_meta.step() || has_meta.int64(0) == 0)
+    fail("{} is an sqlite database but not a ttdb trace; give the path of a .ttdb file", path);
+  auto version = meta_int(meta::format_version);
   if (!version) fail("{} is not a ttdb trace (it has no format version)", path);
   if (*version > kFormatVersion)
     fail("trace {} has format version {}, newer than this ttdb reads ({}); upgrade ttdb", path,
          *version, kFormatVersion);
-  // A truncated file fails here rather than in the middle of a replay.
-  Stmt check(*db_, "PRAGMA quick_check");
-  if (check.step() && check.text(0) != "ok")
-    fail("trace {} is corrupt or truncated ({}); record the program again", path, check.text(0));
 }
 
 TraceReader::~TraceReader() = default;
@@ -184,7 +211,10 @@ TraceReader::Cursor::~Cursor() = default;
 TraceReader::Cursor::Cursor(Cursor&&) noexcept = default;
 
 bool TraceReader::Cursor::next(Event& event) {
-  if (!events_->step()) return false;
+  if (done_ || !events_->step()) {
+    done_ = true;
+    return false;
+  }
   read_event_row(*events_, event);
   // Both statements walk in event order, so the mem rows of this event are next.
   while (mem_pending_ && mem_->int64(0) < event.id) mem_pending_ = mem_->step();

@@ -10,7 +10,13 @@ Db::Db(const std::string& path, Mode mode) : path_(path) {
   int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY
                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) raise(rc, "open");
+  if (rc != SQLITE_OK) {
+    // The destructor will not run: release the half-open handle here.
+    std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    fail("cannot open trace {}: {}; check the path and its permissions", path, detail);
+  }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 2000);
 }

@@ -28,6 +28,11 @@ enum Codec { codec_raw = 0, codec_zstd = 1 };
 TraceWriter::TraceWriter(const std::string& path) : path_(path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) fail("cannot create trace {}: the file already exists", path);
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    fail("cannot create trace {}: the directory {} does not exist", path, dir);
+  if (::access(dir.c_str(), W_OK) != 0)
+    fail("cannot create trace {}: the directory {} is not writable", path, dir);
   db_ = std::make_unique<Db>(path, Db::Mode::create);
   db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA page_size=16384;");
   db_->exec("BEGIN");

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <iostream>
+#include <string_view>
 
 #include "commands.h"
 #include "ttdb/base/error.h"
@@ -27,25 +27,23 @@ int run_cli(int argc, char** argv) {
   CLI::App app(kDescription, "ttdb");
   app.require_subcommand(1);
   app.set_version_flag("--version", "ttdb " TTDB_VERSION);
-  app.footer("Run 'ttdb COMMAND --help' for a command's options. docs/commands.md has examples.");
+  app.footer("Run 'ttdb COMMAND --help' for a command's options; docs/commands.md has examples.\n");
 
   RecordArgs record_args;
   auto* record = app.add_subcommand("record", "Run PROG under the recorder and write a trace");
   record->add_option("-o,--output", record_args.output, "Write the trace to TRACE (default: a new file in the trace directory)")
       ->option_text("TRACE");
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
-  record->add_option("command", record_args.command, "The program and its arguments")
-      ->required()
-      ->option_text("PROG [ARGS...]");
-  // Everything from PROG on belongs to the program, options included.
-  record->prefix_command();
-  record->footer("Example: ttdb record -o ls.ttdb -- ls -la /usr/share/doc");
+  record->add_option("PROG", record_args.command,
+                     "The program to record and its arguments; put -- before PROG when it begins with -")
+      ->option_text(" ");
+  record->footer("Example: ttdb record -o ls.ttdb -- ls -la /usr/share/doc\n");
 
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand("replay", "Replay a recording");
   replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
   replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
-  replay->footer("Example: ttdb replay --run ls.ttdb");
+  replay->footer("Example: ttdb replay --run ls.ttdb\n");
 
   InfoArgs info_args;
   auto* info = app.add_subcommand("info", "Describe a recording");
@@ -57,6 +55,26 @@ int run_cli(int argc, char** argv) {
   events->add_option("--syscall", events_args.syscall, "Only this syscall's events")->option_text("NAME");
   events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(CLI::PositiveNumber);
   events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(CLI::NonNegativeNumber);
+
+  // The program's own arguments never reach the option parser: it sees ttdb's
+  // options up to PROG (or "--"), and PROG ARGS... are kept aside verbatim.
+  std::vector<std::string> command;
+  if (argc >= 2 && std::string_view(argv[1]) == "record") {
+    int split = 2;
+    while (split < argc) {
+      std::string_view arg = argv[split];
+      if (arg == "--") {
+        command.assign(argv + split + 1, argv + argc);
+        break;
+      }
+      if (arg.size() < 2 || arg[0] != '-') {
+        command.assign(argv + split, argv + argc);
+        break;
+      }
+      split += arg == "-o" || arg == "--output" ? 2 : 1;
+    }
+    argc = std::min(split, argc);
+  }
 
   try {
     app.parse(argc, argv);
@@ -74,8 +92,8 @@ int run_cli(int argc, char** argv) {
   int failure_status = *info || *events ? 1 : kExitFailure;
   try {
     if (*record) {
-      // prefix_command leaves what follows PROG unparsed.
-      for (const auto& extra : record->remaining()) record_args.command.push_back(extra);
+      record_args.command = command;
+      if (record_args.command.empty()) throw UsageError("record needs a program to run: ttdb record [OPTIONS] [--] PROG [ARGS...]");
       return run_record(record_args);
     }
     if (*replay) return run_replay(replay_args);

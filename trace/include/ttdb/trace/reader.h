@@ -51,6 +51,7 @@ class TraceReader {
     Cursor(const TraceReader& reader, std::int64_t first);
     std::unique_ptr<Stmt> events_, mem_;
     bool mem_pending_ = false;
+    bool done_ = false;  // sqlite restarts a finished statement on the next step
   };
   Cursor cursor(std::int64_t first = 1) const;
 

@@ -1,0 +1,29 @@
+/* Waits for SIGALRM in a loop that makes no syscall: the signal cannot wait
+ * for a syscall boundary, and where it lands decides the output. */
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "util.h"
+
+static volatile sig_atomic_t fired;
+static volatile unsigned long spins;
+static unsigned long spins_at_signal;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  spins_at_signal = spins;
+  fired = 1;
+}
+
+int main(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_alarm;
+  sigaction(SIGALRM, &action, NULL);
+  struct itimerval timer = {{0, 0}, {0, 20000}};
+  CHECK(setitimer(ITIMER_REAL, &timer, NULL) == 0);
+  while (!fired) ++spins;
+  printf("signal after %lu spins (%s)\n", spins_at_signal, spins == spins_at_signal ? "exact" : "late");
+  return 0;
+}

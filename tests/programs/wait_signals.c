@@ -1,0 +1,34 @@
+/* Says it is ready, then waits in pause() for SIGINT, SIGTERM and SIGCHLD
+ * sent from outside, and reports them in the order they came. */
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static volatile sig_atomic_t received[8];
+static volatile sig_atomic_t count;
+
+static void on_signal(int sig, siginfo_t* info, void* context) {
+  (void)context;
+  (void)info;
+  if (count < 8) received[count] = sig;
+  ++count;
+}
+
+int main(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_signal;
+  action.sa_flags = SA_SIGINFO;
+  sigaction(SIGINT, &action, NULL);
+  sigaction(SIGTERM, &action, NULL);
+  sigaction(SIGCHLD, &action, NULL);
+  printf("ready %d\n", getpid());
+  fflush(stdout);
+  while (count < 3) pause();
+  printf("got");
+  for (int i = 0; i < count && i < 8; ++i) printf(" %s", strsignal(received[i]));
+  printf("\n");
+  return 0;
+}

@@ -1,0 +1,71 @@
+#include "ttdb_test.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ttdb::test {
+
+std::string ttdb_binary() { return TTDB_BINARY; }
+std::string program(const std::string& name) { return std::string(TTDB_TEST_PROGRAMS) + "/" + name; }
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "ttdb-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+RunResult ttdb(const std::vector<std::string>& args, const RunOptions& options) {
+  std::vector<std::string> argv{ttdb_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, options);
+}
+
+RunResult record(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options) {
+  std::vector<std::string> args{"record", "-q", "-o", trace, "--"};
+  args.insert(args.end(), command.begin(), command.end());
+  return ttdb(args, options);
+}
+
+RunResult replay(const std::string& trace, const RunOptions& options) {
+  return ttdb({"replay", "--run", trace}, options);
+}
+
+void expect_same_run(const RunResult& recorded, const RunResult& replayed) {
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_EQ(replayed.err, recorded.err);
+  EXPECT_EQ(replayed.status, recorded.status);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+void trace_sql(const std::string& trace, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(trace.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+}  // namespace ttdb::test

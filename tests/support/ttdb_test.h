@@ -1,0 +1,46 @@
+// What the end-to-end tests share: where ttdb and the test programs are,
+// a scratch directory per test, and record/replay as a user runs them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "process.h"
+
+namespace ttdb::test {
+
+std::string ttdb_binary();
+std::string program(const std::string& name);
+
+// A fresh directory, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// ttdb record -q -o TRACE -- COMMAND...
+RunResult record(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options = {});
+// ttdb replay --run TRACE
+RunResult replay(const std::string& trace, const RunOptions& options = {});
+// ttdb ARGS...
+RunResult ttdb(const std::vector<std::string>& args, const RunOptions& options = {});
+
+// The replay printed and returned exactly what the recorded run did.
+void expect_same_run(const RunResult& recorded, const RunResult& replayed);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+// Runs SQL on a trace, as a tool (or a vandal) would.
+void trace_sql(const std::string& trace, const std::string& sql);
+
+}  // namespace ttdb::test

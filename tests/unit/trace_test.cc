@@ -1,0 +1,122 @@
+// The trace writer and reader agree, and blobs are stored once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ttdb/base/error.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/trace/reader.h"
+#include "ttdb/trace/writer.h"
+
+namespace ttdb::trace {
+namespace {
+
+std::string temp_trace(const char* name) {
+  auto path = std::filesystem::temp_directory_path() / (std::string("ttdb-unit-") + name + std::to_string(::getpid()) + ".ttdb");
+  std::filesystem::remove(path);
+  return path.string();
+}
+
+TEST(Trace, EventsRoundTrip) {
+  std::string path = temp_trace("roundtrip");
+  Bytes big(100000, 7);
+  {
+    TraceWriter writer(path);
+    writer.set_meta(meta::program, "/bin/true");
+    writer.set_argv({"true", "x y"});
+    Event e;
+    e.kind = EventKind::syscall;
+    e.tid = 42;
+    e.nr = 0;
+    e.args = {3, 0x1000, 4096, 0, 0, 0};
+    e.ret = 5;
+    e.path = "/etc/passwd";
+    e.digest = 0xfedcba9876543210ull;
+    e.preview = {1, 2, 3};
+    e.emit = 1;
+    MemWrite small;
+    small.addr = 0x1000;
+    small.size = 5;
+    small.data = {'h', 'e', 'l', 'l', 'o'};
+    MemWrite large;
+    large.addr = 0x2000;
+    large.size = big.size();
+    large.data = big;
+    e.mem = {small, large};
+    EXPECT_EQ(writer.add_event(e), 1);
+    Event second;
+    second.kind = EventKind::exit;
+    second.ret.reset();
+    second.mem = {large};  // the same bytes again: stored once
+    EXPECT_EQ(writer.add_event(second), 2);
+    writer.set_meta(meta::finished, std::int64_t{1});
+    writer.finish();
+  }
+  TraceReader reader(path);
+  EXPECT_EQ(reader.meta(meta::program), "/bin/true");
+  EXPECT_EQ(reader.argv(), (std::vector<std::string>{"true", "x y"}));
+  EXPECT_TRUE(reader.finished());
+  EXPECT_EQ(reader.event_count(), 2);
+  auto e = reader.event(1);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->tid, 42);
+  EXPECT_EQ(e->args[1], 0x1000u);
+  EXPECT_EQ(e->ret, 5);
+  EXPECT_EQ(e->path, "/etc/passwd");
+  EXPECT_FALSE(e->path2);
+  EXPECT_EQ(e->digest, 0xfedcba9876543210ull);
+  EXPECT_EQ(e->preview, (Bytes{1, 2, 3}));
+  EXPECT_EQ(e->emit, 1);
+  ASSERT_EQ(e->mem.size(), 2u);
+  EXPECT_EQ(reader.mem_bytes(e->mem[0]), (Bytes{'h', 'e', 'l', 'l', 'o'}));
+  EXPECT_EQ(reader.mem_bytes(e->mem[1]), big);
+  auto exit = reader.event(2);
+  ASSERT_TRUE(exit);
+  EXPECT_FALSE(exit->ret);
+  EXPECT_EQ(exit->mem[0].blob, e->mem[1].blob);
+  // Compressed: 100000 equal bytes take far less room.
+  EXPECT_LT(std::filesystem::file_size(path), 60000u);
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, CursorStreamsFromAnEvent) {
+  std::string path = temp_trace("cursor");
+  {
+    TraceWriter writer(path);
+    for (int i = 0; i < 100; ++i) {
+      Event e;
+      e.nr = i;
+      if (i % 10 == 0) {
+        MemWrite m;
+        m.addr = static_cast<std::uint64_t>(i);
+        m.size = 1;
+        m.data = {static_cast<std::uint8_t>(i)};
+        e.mem.push_back(m);
+      }
+      writer.add_event(e);
+    }
+    writer.finish();
+  }
+  TraceReader reader(path);
+  auto cursor = reader.cursor(41);
+  Event e;
+  std::int64_t expected = 41;
+  while (cursor.next(e)) {
+    EXPECT_EQ(e.id, expected);
+    EXPECT_EQ(e.nr, expected - 1);
+    EXPECT_EQ(e.mem.size(), (e.nr % 10 == 0) ? 1u : 0u) << e.id;
+    ++expected;
+  }
+  EXPECT_EQ(expected, 101);
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, RefusesToOverwrite) {
+  std::string path = temp_trace("exists");
+  { TraceWriter writer(path); }
+  EXPECT_THROW(TraceWriter again(path), ::ttdb::Error);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace ttdb::trace
