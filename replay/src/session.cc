@@ -11,6 +11,7 @@
 #include "ttdb/tracer/launcher.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/render.h"
+#include "ttdb/tracer/snapshot.h"
 
 namespace ttdb {
 
@@ -56,6 +57,7 @@ bool ReplaySession::step() {
     case EventKind::rdtsc: apply_rdtsc(*e); break;
     case EventKind::rdrand: apply_rdrand(*e); break;
     case EventKind::exit: apply_exit(*e); break;
+    case EventKind::snapshot: apply_snapshot(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   current_ = e->id;
@@ -195,6 +197,32 @@ void ReplaySession::apply_exit(const Event& e) {
   bool same = status.code() == e.nr && (status.kind() == WaitStatus::Kind::killed) == killed;
   if (!same) diverge(e, status.describe());
   ended_ = status;
+}
+
+void ReplaySession::run_to(std::uint64_t pc, const Event& e) {
+  Tracee& t = *tracee_;
+  if (t.regs().rip == pc) return;
+  std::uint8_t original = 0;
+  if (t.read_some(RemotePtr(pc), &original, 1) != 1) diverge(e, fmt::format("has no code at {:#x}", pc));
+  static const std::uint8_t int3 = 0xcc;
+  t.write_bytes(RemotePtr(pc), ByteView(&int3, 1));
+  WaitStatus status = resume_and_wait();
+  t.write_bytes(RemotePtr(pc), ByteView(&original, 1));
+  if (!status.is_signal_stop() || status.code() != SIGTRAP || t.regs().rip != pc + 1)
+    diverge(e, describe_stop(status));
+  Registers regs = t.regs();
+  regs.rip = pc;
+  t.set_regs(regs);
+}
+
+void ReplaySession::apply_snapshot(const Event& e) {
+  // Run into the stretch where the recording stopped the program, then put
+  // its recorded state in place: same instruction, registers and memory.
+  run_to(e.args[0], e);
+  auto state = snapshot_registers(e);
+  tracee_->set_regs(state.regs);
+  if (!state.xstate.empty()) tracee_->set_xstate(state.xstate);
+  write_memory(e);
 }
 
 Replayer::Replayer(const std::string& trace_path, OutputSink& sink)

@@ -37,6 +37,9 @@ class ReplaySession {
   void apply_rdtsc(const trace::Event& e);
   void apply_rdrand(const trace::Event& e);
   void apply_exit(const trace::Event& e);
+  void apply_snapshot(const trace::Event& e);
+  // Runs the program until it is about to execute the instruction at `pc`.
+  void run_to(std::uint64_t pc, const trace::Event& e);
 
   // Syscall handling (replay_syscall.cc).
   __ptrace_syscall_info expect_syscall_entry(const trace::Event& e);

@@ -38,6 +38,20 @@ TEST(Signals, SigsuspendTakesTheSignalUnderItsOwnMask) {
   expect_same_run(recorded, replay(trace));
 }
 
+TEST(Signals, SignalDuringALoopWithoutSyscalls) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("alarm_spin")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("signal after "), std::string::npos) << recorded.out;
+  // The recording says how it placed the signal, and replay restores it there.
+  RunResult events = ttdb({"events", trace});
+  EXPECT_NE(events.out.find("snapshot at 0x"), std::string::npos) << events.out;
+  expect_same_run(recorded, replay(trace));
+  expect_same_run(recorded, replay(trace));
+  EXPECT_NE(run({program("alarm_spin")}).out, recorded.out);
+}
+
 // Starts `ttdb record PROGRAM` and returns it once the program has printed
 // "ready PID"; `pid` is the program's.
 Child start_recording(const std::string& trace, const std::string& name, int& pid) {

@@ -15,6 +15,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::rdtsc: return "rdtsc";
     case EventKind::rdrand: return "rdrand";
     case EventKind::exit: return "exit";
+    case EventKind::snapshot: return "snapshot";
   }
   return "unknown";
 }
@@ -69,7 +70,7 @@ void create_schema(Db& db) {
       FROM events e LEFT JOIN syscall_names s ON s.nr = e.nr
       WHERE e.kind = 2;
   )sql");
-  for (int kind = 1; kind <= 6; ++kind)
+  for (int kind = 1; kind <= 7; ++kind)
     db.exec(fmt::format("INSERT INTO kinds VALUES({}, '{}')", kind,
                         kind_name(static_cast<EventKind>(kind))));
   db.exec(fmt::format("INSERT INTO meta VALUES('{}', {})", meta::format_version, kFormatVersion));

@@ -35,6 +35,7 @@
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/record.h"
 #include "ttdb/tracer/signals.h"
+#include "ttdb/tracer/snapshot.h"
 
 namespace ttdb {
 namespace {
@@ -45,6 +46,9 @@ using trace::MemWrite;
 using trace::SignalDelivery;
 
 constexpr std::size_t kPreviewBytes = 64;
+// How long a signal that arrived while the program ran its own code waits
+// for a syscall boundary before the program is stopped to take it.
+constexpr std::chrono::milliseconds kLongestHold{50};
 
 std::int64_t now_ns() {
   timespec ts;
@@ -93,6 +97,8 @@ class Recorder {
   void on_signal(int sig, const Boundary& previous);
   void on_exit(const WaitStatus& status);
   void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event);
+  WaitStatus wait_for_stop();
+  void on_interrupt();
   void inject_held_signals();
   void record_signal(const siginfo_t& info, SignalDelivery delivery);
   void stop_recording(const std::string& reason);
@@ -160,7 +166,7 @@ RecordOutcome Recorder::run() {
 
   while (!outcome_) {
     tracee_->resume(Resume::syscall, std::exchange(resume_signal_, 0));
-    WaitStatus status = tracee_->wait();
+    WaitStatus status = wait_for_stop();
     Boundary previous = std::exchange(boundary_, Boundary{});
     switch (status.kind()) {
       case WaitStatus::Kind::exited:
@@ -170,6 +176,7 @@ RecordOutcome Recorder::run() {
       case WaitStatus::Kind::group_stop: break;  // job control is not modelled: keep running
       case WaitStatus::Kind::event_stop:
         if (status.event() == PTRACE_EVENT_EXEC) on_exec();
+        if (status.event() == PTRACE_EVENT_STOP) on_interrupt();
         break;
     }
     if (!outcome_) writer_.commit_if_due();
@@ -269,6 +276,9 @@ void Recorder::on_syscall_entry(const __ptrace_syscall_info& info) {
     return;
   }
   pending_ = PendingSyscall{call, std::move(e)};
+  // Sent now, held signals interrupt this syscall if it blocks, and are
+  // delivered right after its exit either way: a boundary replay can find.
+  inject_held_signals();
 }
 
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
@@ -299,7 +309,6 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     writer_.add_event(std::move(e));
   }
   boundary_ = Boundary{Boundary::Kind::after_exit, info.instruction_pointer, info.stack_pointer, 0};
-  inject_held_signals();
 }
 
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e) {
@@ -321,9 +330,25 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e) {
       rand_.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
 }
 
+WaitStatus Recorder::wait_for_stop() {
+  if (held_.empty()) return tracee_->wait();
+  if (auto status = tracee_->wait_for(kLongestHold)) return *status;
+  // The program runs on without a syscall (it may be waiting for this very
+  // signal): stop it where it is.
+  tracee_->interrupt();
+  return tracee_->wait();
+}
+
+void Recorder::on_interrupt() {
+  // An interrupt whose stop came after another one has nothing left to do.
+  if (held_.empty()) return;
+  // No instruction can be named without a branch counter, so the program's
+  // whole state goes into the trace, and replay restores it here.
+  writer_.add_event(capture_snapshot(*tracee_));
+  inject_held_signals();
+}
+
 void Recorder::inject_held_signals() {
-  // Sent now, they are delivered before the program's next instruction: at
-  // this syscall boundary, where replay can send them too.
   for (const auto& info : held_) {
     ::syscall(SYS_tgkill, tracee_->tid(), tracee_->tid(), info.si_signo);
     injected_[info.si_signo] = info;

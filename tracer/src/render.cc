@@ -209,6 +209,8 @@ std::string render_event(const Event& e) {
                          e.nr ? fmt::format(" (aux {})", e.args[2]) : "");
     case EventKind::rdrand:
       return fmt::format("{} at {:#x} = {:#x}", e.nr ? "rdseed" : "rdrand", e.args[0], e.args[1]);
+    case EventKind::snapshot:
+      return fmt::format("snapshot at {:#x}: the program's registers and {} writable chunks", e.args[0], e.mem.size());
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

@@ -1,5 +1,6 @@
 #include "ttdb/tracer/tracee.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ptrace.h>
@@ -66,6 +67,20 @@ user_fpregs_struct Tracee::fpregs() {
 void Tracee::set_fpregs(const user_fpregs_struct& regs) {
   user_fpregs_struct copy = regs;
   fallible_ptrace(PTRACE_SETFPREGS, tid_, nullptr, &copy);
+}
+
+Bytes Tracee::xstate() {
+  Bytes buffer(16384);
+  iovec io{buffer.data(), buffer.size()};
+  if (!fallible_ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &io)) return {};
+  buffer.resize(io.iov_len);
+  return buffer;
+}
+
+void Tracee::set_xstate(ByteView xstate) {
+  Bytes copy(xstate.begin(), xstate.end());
+  iovec io{copy.data(), copy.size()};
+  fallible_ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &io);
 }
 
 bool Tracee::resume(Resume how, int sig) {

@@ -19,6 +19,9 @@ enum class EventKind : int {
   rdtsc = 4,    // an rdtsc or rdtscp instruction, emulated
   rdrand = 5,   // an rdrand or rdseed instruction, emulated
   exit = 6,     // the program ended
+  // The program was stopped in a long stretch without syscalls (to deliver a
+  // signal there): its registers and writable memory, which replay restores.
+  snapshot = 7,
 };
 const char* kind_name(EventKind kind);
 

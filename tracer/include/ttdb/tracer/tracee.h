@@ -43,6 +43,9 @@ class Tracee {
   void set_regs(const Registers& regs);
   user_fpregs_struct fpregs();
   void set_fpregs(const user_fpregs_struct& regs);
+  // The whole extended state (x87, SSE, AVX...), as XSAVE lays it out.
+  Bytes xstate();
+  void set_xstate(ByteView xstate);
 
   // False when the tracee is gone.
   bool resume(Resume how, int sig = 0);
