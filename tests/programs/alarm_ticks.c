@@ -19,10 +19,7 @@ static void on_alarm(int sig) {
 }
 
 int main(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_alarm;
-  sigaction(SIGALRM, &action, NULL);
+  on_signal(SIGALRM, on_alarm, NULL);
   struct itimerval timer = {{0, 2000}, {0, 2000}};
   CHECK(setitimer(ITIMER_REAL, &timer, NULL) == 0);
   for (step = 0; ticks < 20; ++step) {

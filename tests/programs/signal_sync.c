@@ -17,12 +17,8 @@ static void on_fault(int sig, siginfo_t* info, void* context) {
 }
 
 int main(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_fault;
-  action.sa_flags = SA_SIGINFO;
-  sigaction(SIGSEGV, &action, NULL);
-  sigaction(SIGFPE, &action, NULL);
+  on_signal(SIGSEGV, NULL, on_fault);
+  on_signal(SIGFPE, NULL, on_fault);
   if (!sigsetjmp(recover, 1)) *(volatile int*)16 = 1;
   if (!sigsetjmp(recover, 1)) {
     volatile int zero = 0, numerator = 100;

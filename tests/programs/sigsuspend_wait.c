@@ -12,10 +12,7 @@ static void on_alarm(int sig) {
 }
 
 int main(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_alarm;
-  sigaction(SIGALRM, &action, NULL);
+  on_signal(SIGALRM, on_alarm, NULL);
   sigset_t blocked, waiting;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGALRM);

@@ -3,8 +3,10 @@
 #ifndef TTDB_TEST_UTIL_H
 #define TTDB_TEST_UTIL_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK(cond)                                                   \
   do {                                                                \
@@ -18,6 +20,19 @@ static inline void print_hex(const char* label, const unsigned char* bytes, size
   printf("%s ", label);
   for (size_t i = 0; i < n; ++i) printf("%02x", bytes[i]);
   printf("\n");
+}
+
+/* Installs a handler; SA_SIGINFO handlers pass 0 for `handler`. */
+static inline void on_signal(int sig, void (*handler)(int), void (*info_handler)(int, siginfo_t*, void*)) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  if (info_handler) {
+    action.sa_sigaction = info_handler;
+    action.sa_flags = SA_SIGINFO;
+  } else {
+    action.sa_handler = handler;
+  }
+  CHECK(sigaction(sig, &action, NULL) == 0);
 }
 
 #endif

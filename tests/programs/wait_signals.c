@@ -9,7 +9,7 @@
 static volatile sig_atomic_t received[8];
 static volatile sig_atomic_t count;
 
-static void on_signal(int sig, siginfo_t* info, void* context) {
+static void record_signal(int sig, siginfo_t* info, void* context) {
   (void)context;
   (void)info;
   if (count < 8) received[count] = sig;
@@ -17,13 +17,9 @@ static void on_signal(int sig, siginfo_t* info, void* context) {
 }
 
 int main(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_signal;
-  action.sa_flags = SA_SIGINFO;
-  sigaction(SIGINT, &action, NULL);
-  sigaction(SIGTERM, &action, NULL);
-  sigaction(SIGCHLD, &action, NULL);
+  on_signal(SIGINT, NULL, record_signal);
+  on_signal(SIGTERM, NULL, record_signal);
+  on_signal(SIGCHLD, NULL, record_signal);
   printf("ready %d\n", getpid());
   fflush(stdout);
   while (count < 3) pause();

@@ -58,17 +58,6 @@ void Tracee::set_regs(const Registers& regs) {
   fallible_ptrace(PTRACE_SETREGS, tid_, nullptr, &regs_);
 }
 
-user_fpregs_struct Tracee::fpregs() {
-  user_fpregs_struct fp{};
-  fallible_ptrace(PTRACE_GETFPREGS, tid_, nullptr, &fp);
-  return fp;
-}
-
-void Tracee::set_fpregs(const user_fpregs_struct& regs) {
-  user_fpregs_struct copy = regs;
-  fallible_ptrace(PTRACE_SETFPREGS, tid_, nullptr, &copy);
-}
-
 Bytes Tracee::xstate() {
   Bytes buffer(16384);
   iovec io{buffer.data(), buffer.size()};

@@ -41,8 +41,6 @@ class Tracee {
   // Registers are read once per stop and cached until the next resume.
   const Registers& regs();
   void set_regs(const Registers& regs);
-  user_fpregs_struct fpregs();
-  void set_fpregs(const user_fpregs_struct& regs);
   // The whole extended state (x87, SSE, AVX...), as XSAVE lays it out.
   Bytes xstate();
   void set_xstate(ByteView xstate);
