@@ -31,8 +31,7 @@ void set_args(Registers& regs, const std::uint64_t* a) {
 
 }  // namespace
 
-__ptrace_syscall_info ReplaySession::expect_syscall_entry(const Event& e) {
-  WaitStatus status = resume_and_wait();
+void ReplaySession::check_entry(const Event& e, const WaitStatus& status) {
   Tracee& t = *tracee_;
   if (!status.is_syscall_stop()) diverge(e, describe_stop(status));
   auto info = t.syscall_info();
@@ -42,7 +41,6 @@ __ptrace_syscall_info ReplaySession::expect_syscall_entry(const Event& e) {
   std::size_t compared = si ? si->args.size() : 0;
   for (std::size_t i = 0; i < compared; ++i)
     if (info.entry.args[i] != e.args[i]) diverge(e, describe_stop(status));
-  return info;
 }
 
 void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
@@ -123,9 +121,9 @@ void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
 void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_regs, std::uint64_t mask) {
   // The recorded signal arrived while this call waited under its own signal
   // mask. Wait in rt_sigsuspend under that mask, with the signal already sent.
-  const Event* signal = peek();
+  const Event* signal = next_event();
   send_signal(static_cast<int>(signal->nr));
-  signal_sent_for_ = signal->id;
+  state_.signal_sent_for = signal->id;
   Registers wait = entry_regs;
   wait.orig_rax = __NR_rt_sigsuspend;
   wait.rdi = mask;
@@ -137,7 +135,7 @@ void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_re
 
 std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const SyscallInfo* si) {
   if (!si) return std::nullopt;
-  const Event* next = peek();
+  const Event* next = next_event();
   if (!next || next->kind != EventKind::signal ||
       next->args[0] != static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary))
     return std::nullopt;
@@ -153,8 +151,7 @@ std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const Sysc
   return std::nullopt;
 }
 
-std::int64_t ReplaySession::execute(const Event& e, const Registers& entry_regs) {
-  (void)entry_regs;
+std::int64_t ReplaySession::execute(const Event& e) {
   expect_syscall_exit(e);
   return tracee_->syscall_info().exit.rval;
 }
@@ -180,7 +177,7 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   finish_syscall_exit(e, entry_regs);
   if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
     if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
-      rand_.scan_and_patch(t, e.mem[0].addr, *code);
+      state_.rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
 void ReplaySession::after_syscall(const Event& e) {
@@ -190,34 +187,34 @@ void ReplaySession::after_syscall(const Event& e) {
     case __NR_mprotect:
     case __NR_pkey_mprotect:
       if (e.args[2] & PROT_EXEC)
-        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) rand_.scan_and_patch(t, e.args[0], *code);
+        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) state_.rand.scan_and_patch(t, e.args[0], *code);
       break;
-    case __NR_munmap: rand_.forget(e.args[0], e.args[0] + e.args[1]); break;
+    case __NR_munmap: state_.rand.forget(e.args[0], e.args[0] + e.args[1]); break;
     default: break;
   }
 }
 
-void ReplaySession::apply_syscall(const Event& e) {
-  if (no_return_) diverge(e, "had already ended its last syscall");
-  auto entry = expect_syscall_entry(e);
-  (void)entry;
+void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
+  if (state_.no_return) diverge(e, "had already ended its last syscall");
+  check_entry(e, first);
   Tracee& t = *tracee_;
   const SyscallInfo* si = find_syscall(e.nr);
   check_inputs(e, si);
   Registers entry_regs = t.regs();
+  if (!state_.syscall_insn) state_.syscall_insn = entry_regs.rip - 2;
   if (!e.ret) {
     // The recording ended inside this call (the program was killed there).
-    no_return_ = true;
+    state_.no_return = true;
     return;
   }
   ReplayPolicy policy = si ? si->policy : ReplayPolicy::emulate;
   switch (policy) {
     case ReplayPolicy::exit:
-      no_return_ = true;
+      state_.no_return = true;
       return;
     case ReplayPolicy::execute:
     case ReplayPolicy::execute_set_ret: {
-      std::int64_t ret = execute(e, entry_regs);
+      std::int64_t ret = execute(e);
       if (policy == ReplayPolicy::execute_set_ret) {
         Registers regs = t.regs();
         regs.rax = static_cast<unsigned long long>(*e.ret);

@@ -21,52 +21,117 @@ using trace::EventKind;
 ReplaySession::ReplaySession(const std::string& trace_path, OutputSink& sink)
     : reader_(trace_path), cursor_(reader_.cursor()), sink_(sink), files_(reader_) {}
 
-std::optional<Event> ReplaySession::next_event() {
+std::optional<Event> ReplaySession::take_event() {
   if (!ahead_.empty()) {
     Event e = std::move(ahead_.front());
     ahead_.pop_front();
     return e;
   }
   Event e;
-  if (!cursor_.next(e)) return std::nullopt;
+  if (!cursor_->next(e)) return std::nullopt;
   return e;
 }
 
-const Event* ReplaySession::peek() {
+const Event* ReplaySession::next_event() {
+  if (state_.ended) return nullptr;
   if (ahead_.empty()) {
     Event e;
-    if (!cursor_.next(e)) return nullptr;
+    if (!cursor_->next(e)) return nullptr;
     ahead_.push_back(std::move(e));
   }
   return &ahead_.front();
 }
 
-bool ReplaySession::step() {
-  if (ended_) return false;
-  auto e = next_event();
-  if (!e) return false;
-  if (e->id != current_ + 1)
-    fail("trace {} is corrupt: event {} follows event {}", reader_.path(), e->id, current_);
-  if (!tracee_ && e->kind != EventKind::exec)
+void ReplaySession::seek_cursor(std::int64_t current) {
+  ahead_.clear();
+  cursor_.emplace(reader_.cursor(current + 1));
+}
+
+void ReplaySession::restore(Tracee tracee, const SessionState& state) {
+  tracee_.emplace(std::move(tracee));
+  state_ = state;
+  seek_cursor(state.current);
+}
+
+void ReplaySession::start() {
+  const Event* first = next_event();
+  if (!first || first->kind != EventKind::exec)
     fail("trace {} is corrupt: it does not begin with an exec event", reader_.path());
-  TTDB_LOG(replay, "event {}: {}", e->id, render_event(*e));
-  switch (e->kind) {
-    case EventKind::exec: apply_exec(*e); break;
-    case EventKind::syscall: apply_syscall(*e); break;
-    case EventKind::signal: apply_signal(*e); break;
-    case EventKind::rdtsc: apply_rdtsc(*e); break;
-    case EventKind::rdrand: apply_rdrand(*e); break;
-    case EventKind::exit: apply_exit(*e); break;
-    case EventKind::snapshot: apply_snapshot(*e); break;
-    default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
+  apply_next(WaitStatus::not_resumed());
+}
+
+bool ReplaySession::step() {
+  if (!tracee_) {
+    start();
+    return true;
   }
-  current_ = e->id;
+  if (!next_event()) return false;
+  apply_next(run(Resume::syscall));
   return true;
 }
 
-WaitStatus ReplaySession::resume_and_wait() {
+void ReplaySession::set_snapshot_trap(bool armed) {
+  Tracee& t = *tracee_;
+  if (!armed && snapshot_trap_at_) {
+    t.write_bytes(RemotePtr(snapshot_trap_at_), ByteView(&snapshot_saved_byte_, 1));
+    snapshot_trap_at_ = 0;
+  }
+  const Event* next = next_event();
+  if (armed && next && next->kind == EventKind::snapshot && t.regs().rip != next->args[0]) {
+    static const std::uint8_t int3 = 0xcc;
+    if (t.read_some(RemotePtr(next->args[0]), &snapshot_saved_byte_, 1) != 1)
+      diverge(*next, fmt::format("has no code at {:#x}", next->args[0]));
+    t.write_bytes(RemotePtr(next->args[0]), ByteView(&int3, 1));
+    snapshot_trap_at_ = next->args[0];
+  }
+}
+
+WaitStatus ReplaySession::run(Resume how) {
+  const Event* next = next_event();
+  if (!next) throw InternalError("run() past the end of the recording");
+  if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed) &&
+      next->nr == SIGKILL) {
+    // SIGKILL came from outside and left no trace in the program: kill it at
+    // the same place, right after the last recorded event.
+    tracee_->kill();
+    return *tracee_->exit_status();
+  }
+  if (next->kind == EventKind::signal &&
+      next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary) &&
+      state_.signal_sent_for != next->id) {
+    send_signal(static_cast<int>(next->nr));
+    state_.signal_sent_for = next->id;
+  }
+  // A snapshot's stretch may begin exactly where it was taken.
+  if (next->kind == EventKind::snapshot && tracee_->regs().rip == next->args[0]) return WaitStatus::not_resumed();
+  set_snapshot_trap(true);
+  WaitStatus status = resume_and_wait(how);
+  if (!status.is_exit()) set_snapshot_trap(false);
+  return status;
+}
+
+void ReplaySession::apply_next(const WaitStatus& first) {
+  auto e = take_event();
+  if (!e) throw InternalError("apply_next() past the end of the recording");
+  if (e->id != state_.current + 1)
+    fail("trace {} is corrupt: event {} follows event {}", reader_.path(), e->id, state_.current);
+  TTDB_LOG(replay, "event {}: {}", e->id, render_event(*e));
+  switch (e->kind) {
+    case EventKind::exec: apply_exec(*e, first); break;
+    case EventKind::syscall: apply_syscall(*e, first); break;
+    case EventKind::signal: apply_signal(*e, first); break;
+    case EventKind::rdtsc: apply_rdtsc(*e, first); break;
+    case EventKind::rdrand: apply_rdrand(*e, first); break;
+    case EventKind::exit: apply_exit(*e, first); break;
+    case EventKind::snapshot: apply_snapshot(*e, first); break;
+    default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
+  }
+  state_.current = e->id;
+}
+
+WaitStatus ReplaySession::resume_and_wait(Resume how) {
   for (;;) {
-    tracee_->resume(Resume::syscall, std::exchange(resume_signal_, 0));
+    tracee_->resume(how, std::exchange(state_.resume_signal, 0));
     WaitStatus status = tracee_->wait();
     // Job-control stops were not kept in the recording either.
     if (status.kind() != WaitStatus::Kind::group_stop) return status;
@@ -109,7 +174,7 @@ void ReplaySession::diverge(const Event& e, const std::string& what) {
                                      e.id, render_event(e), what));
 }
 
-void ReplaySession::apply_exec(const Event& e) {
+void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   if (e.args[2]) files_.check_on_disk(static_cast<std::int64_t>(e.args[2]));
   if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
   if (!tracee_) {
@@ -124,11 +189,10 @@ void ReplaySession::apply_exec(const Event& e) {
     pin_to_cpu(start.cpu);
     tracee_.emplace(launch(start));
   } else {
-    // The program's own execve.
-    WaitStatus entry = resume_and_wait();
-    if (!entry.is_syscall_stop() || tracee_->syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
+    // The program's own execve: `first` is its entry.
+    if (!first.is_syscall_stop() || tracee_->syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
         tracee_->syscall_info().entry.nr != __NR_execve)
-      diverge(e, describe_stop(entry));
+      diverge(e, describe_stop(first));
     WaitStatus exec = resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee_->reopen_memory();
@@ -141,18 +205,22 @@ void ReplaySession::apply_exec(const Event& e) {
                            stack.sp.addr(), stack.top.addr(), e.args[0], e.args[1]));
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
-  rand_ = RandPatcher();
-  rand_.scan_process(t);
+  state_.rand = RandPatcher();
+  state_.rand.scan_process(t);
+  // The vDSO (mapped, though hidden from the program) has a `syscall`
+  // instruction at a fixed place: where checkpoints inject their forks.
+  for (const auto& m : read_maps(t.tid()))
+    if (m.path == "[vdso]")
+      if (auto code = t.try_read_bytes(RemotePtr(m.start), m.end - m.start))
+        if (auto insn = find_syscall_instruction(m.start, *code)) state_.syscall_insn = *insn;
   WaitStatus exit = resume_and_wait();
   if (!exit.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT) diverge(e, describe_stop(exit));
 }
 
-void ReplaySession::apply_signal(const Event& e) {
+void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {
   int sig = static_cast<int>(e.nr);
   bool natural = e.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural);
-  if (!natural && signal_sent_for_ != e.id) send_signal(sig);
-  signal_sent_for_.reset();
-  WaitStatus status = resume_and_wait();
+  state_.signal_sent_for.reset();
   if (!status.is_signal_stop() || status.code() != sig) diverge(e, describe_stop(status));
   if (natural && tracee_->regs().rip != e.args[1])
     diverge(e, fmt::format("received {} at {:#x}", signal_name(sig), tracee_->regs().rip));
@@ -161,11 +229,10 @@ void ReplaySession::apply_signal(const Event& e) {
     std::memcpy(&info, e.info.data(), sizeof info);
     tracee_->set_siginfo(info);
   }
-  resume_signal_ = sig;
+  state_.resume_signal = sig;
 }
 
-void ReplaySession::apply_rdtsc(const Event& e) {
-  WaitStatus status = resume_and_wait();
+void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
   Tracee& t = *tracee_;
   if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
   auto insn = tsc_instruction_at(t, RemotePtr(e.args[0]));
@@ -173,55 +240,33 @@ void ReplaySession::apply_rdtsc(const Event& e) {
   emulate_tsc(t, *insn, TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
 }
 
-void ReplaySession::apply_rdrand(const Event& e) {
-  WaitStatus status = resume_and_wait();
+void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
   Tracee& t = *tracee_;
-  const RandSite* site = rand_.site_for_trap(t.regs().rip);
+  const RandSite* site = state_.rand.site_for_trap(t.regs().rip);
   if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
 }
 
-void ReplaySession::apply_exit(const Event& e) {
-  Tracee& t = *tracee_;
+void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   bool killed = e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed);
-  if (killed && e.nr == SIGKILL) {
-    // SIGKILL came from outside and left no trace in the program: kill it at
-    // the same place, right after the last recorded event.
-    t.kill();
-  } else {
-    WaitStatus status = resume_and_wait();
-    if (!status.is_exit()) diverge(e, describe_stop(status));
-  }
-  const WaitStatus& status = *t.exit_status();
+  if (!status.is_exit()) diverge(e, describe_stop(status));
   bool same = status.code() == e.nr && (status.kind() == WaitStatus::Kind::killed) == killed;
   if (!same) diverge(e, status.describe());
-  ended_ = status;
+  state_.ended = status;
 }
 
-void ReplaySession::run_to(std::uint64_t pc, const Event& e) {
-  Tracee& t = *tracee_;
-  if (t.regs().rip == pc) return;
-  std::uint8_t original = 0;
-  if (t.read_some(RemotePtr(pc), &original, 1) != 1) diverge(e, fmt::format("has no code at {:#x}", pc));
-  static const std::uint8_t int3 = 0xcc;
-  t.write_bytes(RemotePtr(pc), ByteView(&int3, 1));
-  WaitStatus status = resume_and_wait();
-  t.write_bytes(RemotePtr(pc), ByteView(&original, 1));
-  if (!status.is_signal_stop() || status.code() != SIGTRAP || t.regs().rip != pc + 1)
-    diverge(e, describe_stop(status));
-  Registers regs = t.regs();
-  regs.rip = pc;
-  t.set_regs(regs);
-}
-
-void ReplaySession::apply_snapshot(const Event& e) {
-  // Run into the stretch where the recording stopped the program, then put
+void ReplaySession::apply_snapshot(const Event& e, const WaitStatus& status) {
+  // The program ran into the stretch where the recording stopped it; now put
   // its recorded state in place: same instruction, registers and memory.
-  run_to(e.args[0], e);
+  Tracee& t = *tracee_;
+  if (status.kind() != WaitStatus::Kind::not_resumed) {
+    if (!status.is_signal_stop() || status.code() != SIGTRAP || t.regs().rip != e.args[0] + 1)
+      diverge(e, describe_stop(status));
+  }
   auto state = snapshot_registers(e);
-  tracee_->set_regs(state.regs);
-  if (!state.xstate.empty()) tracee_->set_xstate(state.xstate);
+  t.set_regs(state.regs);
+  if (!state.xstate.empty()) t.set_xstate(state.xstate);
   write_memory(e);
 }
 

@@ -1,7 +1,11 @@
-// The replay engine: a tracee re-running the recorded program, moved from
+// The replay session: a tracee re-running the recorded program, moved from
 // event to event. Each recorded event says what the program must do next;
-// the session resumes the tracee until it does, injects what the recording
+// the session runs the program until it does, injects what the recording
 // holds, and reports a Divergence the moment the two differ.
+//
+// Running towards the next event and applying it are separate steps, so that
+// the engine above can stop the program's own code in between (breakpoints,
+// single steps, watchpoints) and decide which stop belongs to the event.
 #pragma once
 
 #include <deque>
@@ -16,37 +20,75 @@
 
 namespace ttdb {
 
+// Everything about a session's progress that is not in the tracee itself:
+// plain data, so that a checkpoint can keep a copy.
+struct SessionState {
+  std::int64_t current = 0;      // the last event applied
+  int resume_signal = 0;         // a signal to deliver when the program resumes
+  std::optional<std::int64_t> signal_sent_for;  // a boundary signal already queued
+  bool no_return = false;        // the last syscall does not return
+  std::optional<WaitStatus> ended;
+  RandPatcher rand;
+  std::uint64_t syscall_insn = 0;  // a `syscall` instruction, for injecting syscalls
+};
+
 class ReplaySession {
  public:
   ReplaySession(const std::string& trace_path, OutputSink& sink);
 
-  // Applies the next recorded event. False when there is none left.
+  // Launches the program and applies the exec event: the program is at its
+  // first instruction.
+  void start();
+  // Applies the next event the simple way. False when there is none left.
   bool step();
-  std::int64_t current_event() const { return current_; }
+
+  // The event to apply next; nullptr at the end of the recording.
+  const trace::Event* next_event();
+  // Runs the program's own code (or kills it, when the recording says it was
+  // killed there) and returns the next stop. Anything the engine did not
+  // cause itself is the next event's first stop, for apply_next().
+  WaitStatus run(Resume how);
+  // Applies the next event, given the stop that begins it.
+  void apply_next(const WaitStatus& first_stop);
+
+  std::int64_t current_event() const { return state_.current; }
+  const std::optional<WaitStatus>& ended() const { return state_.ended; }
+  // True when nothing is pending that a fork of the program would lose.
+  bool can_checkpoint() const {
+    return !state_.ended && !state_.no_return && state_.resume_signal == 0 && !state_.signal_sent_for;
+  }
   const trace::TraceReader& reader() const { return reader_; }
-  // Set once the program has ended.
-  const std::optional<WaitStatus>& ended() const { return ended_; }
+  Tracee& tracee() { return *tracee_; }
+  bool has_tracee() const { return tracee_.has_value(); }
+
+  const SessionState& state() const { return state_; }
+  // Continues from a checkpoint: its tracee (a fork) and its state.
+  void restore(Tracee tracee, const SessionState& state);
+  // Puts the event stream back at the event after `current`.
+  void seek_cursor(std::int64_t current);
+
+  // Where the program sits just before applying `e`, for people: an event
+  // that is a syscall is about to execute its `syscall` instruction.
+  [[noreturn]] void diverge(const trace::Event& e, const std::string& what);
+  std::string describe_stop(const WaitStatus& status);
 
  private:
-  std::optional<trace::Event> next_event();
-  const trace::Event* peek();
+  std::optional<trace::Event> take_event();
 
-  void apply_exec(const trace::Event& e);
-  void apply_syscall(const trace::Event& e);
-  void apply_signal(const trace::Event& e);
-  void apply_rdtsc(const trace::Event& e);
-  void apply_rdrand(const trace::Event& e);
-  void apply_exit(const trace::Event& e);
-  void apply_snapshot(const trace::Event& e);
-  // Runs the program until it is about to execute the instruction at `pc`.
-  void run_to(std::uint64_t pc, const trace::Event& e);
+  void apply_exec(const trace::Event& e, const WaitStatus& first);
+  void apply_syscall(const trace::Event& e, const WaitStatus& first);
+  void apply_signal(const trace::Event& e, const WaitStatus& first);
+  void apply_rdtsc(const trace::Event& e, const WaitStatus& first);
+  void apply_rdrand(const trace::Event& e, const WaitStatus& first);
+  void apply_exit(const trace::Event& e, const WaitStatus& first);
+  void apply_snapshot(const trace::Event& e, const WaitStatus& first);
 
   // Syscall handling (replay_syscall.cc).
-  __ptrace_syscall_info expect_syscall_entry(const trace::Event& e);
+  void check_entry(const trace::Event& e, const WaitStatus& first);
   void check_inputs(const trace::Event& e, const SyscallInfo* info);
   void emulate(const trace::Event& e, const Registers& entry_regs);
   void wait_in_sigsuspend(const trace::Event& e, const Registers& entry_regs, std::uint64_t mask);
-  std::int64_t execute(const trace::Event& e, const Registers& entry_regs);
+  std::int64_t execute(const trace::Event& e);
   void replay_mmap(const trace::Event& e, const Registers& entry_regs);
   void after_syscall(const trace::Event& e);
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);
@@ -54,24 +96,20 @@ class ReplaySession {
   void write_memory(const trace::Event& e);
 
   // Resumes (passing any signal owed) and waits for the next stop.
-  WaitStatus resume_and_wait();
+  WaitStatus resume_and_wait(Resume how = Resume::syscall);
   WaitStatus expect_syscall_exit(const trace::Event& e);
   void send_signal(int sig);
-  [[noreturn]] void diverge(const trace::Event& e, const std::string& what);
-  std::string describe_stop(const WaitStatus& status);
+  void set_snapshot_trap(bool armed);
 
   trace::TraceReader reader_;
-  trace::TraceReader::Cursor cursor_;
+  std::optional<trace::TraceReader::Cursor> cursor_;
   std::deque<trace::Event> ahead_;
   OutputSink& sink_;
   FileContents files_;
-  RandPatcher rand_;
   std::optional<Tracee> tracee_;
-  std::optional<WaitStatus> ended_;
-  std::int64_t current_ = 0;
-  int resume_signal_ = 0;
-  std::optional<std::int64_t> signal_sent_for_;  // the signal event already sent
-  bool no_return_ = false;  // the last syscall does not return (exit, or killed inside)
+  SessionState state_;
+  std::uint8_t snapshot_saved_byte_ = 0;
+  std::uint64_t snapshot_trap_at_ = 0;  // where the snapshot's int3 sits, 0 if none
 };
 
 }  // namespace ttdb

@@ -61,21 +61,51 @@ std::optional<RandSite> decode_rand(std::uint64_t start, ByteView code, std::siz
   return site;
 }
 
-// Addresses where capstone, sweeping linearly from `from`, starts an
-// rdrand/rdseed instruction, up to `to`.
-std::set<std::uint64_t> sweep(csh handle, std::uint64_t start, ByteView code, std::size_t from,
-                              std::size_t to) {
+// Addresses where capstone, sweeping linearly from `from` up to `to`,
+// starts an instruction with one of the ids.
+std::set<std::uint64_t> sweep(csh handle, std::uint64_t start, ByteView code, std::size_t from, std::size_t to,
+                              std::initializer_list<unsigned> ids) {
   std::set<std::uint64_t> found;
   const std::uint8_t* bytes = code.data() + from;
   std::size_t size = to - from;
   std::uint64_t address = start + from;
   cs_insn* insn = cs_malloc(handle);
   while (size > 0 && cs_disasm_iter(handle, &bytes, &size, &address, insn)) {
-    if (insn->id == X86_INS_RDRAND || insn->id == X86_INS_RDSEED) found.insert(insn->address);
+    if (std::find(ids.begin(), ids.end(), insn->id) != ids.end()) found.insert(insn->address);
   }
   cs_free(insn, 1);
   return found;
 }
+
+// Bytes inside other instructions or data can look like the instruction we
+// want. An address counts only when two linear sweeps from different points
+// before it (x86 decoding resynchronises within a few instructions) both
+// start such an instruction there.
+class Confirmer {
+ public:
+  Confirmer() {
+    TTDB_CHECK(cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) == CS_ERR_OK, "capstone cannot open");
+    cs_option(handle_, CS_OPT_SKIPDATA, CS_OPT_ON);
+  }
+  ~Confirmer() { cs_close(&handle_); }
+  Confirmer(const Confirmer&) = delete;
+  Confirmer& operator=(const Confirmer&) = delete;
+
+  // The instructions with these ids that both sweeps see starting within
+  // [offset - back, offset] of `code`.
+  std::set<std::uint64_t> near(std::uint64_t start, ByteView code, std::size_t offset, std::initializer_list<unsigned> ids) {
+    std::size_t end = std::min(code.size(), offset + 16);
+    auto a = sweep(handle_, start, code, offset > 512 ? offset - 512 : 0, end, ids);
+    auto b = sweep(handle_, start, code, offset > 2048 ? offset - 2048 : 0, end, ids);
+    std::set<std::uint64_t> both;
+    for (auto addr : a)
+      if (b.count(addr)) both.insert(addr);
+    return both;
+  }
+
+ private:
+  csh handle_ = 0;
+};
 
 }  // namespace
 
@@ -115,27 +145,26 @@ std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code)
     if (code[i] == 0x0f && code[i + 1] == 0xc7 && code[i + 2] >= 0xf0) opcodes.push_back(i);
   if (opcodes.empty()) return {};
 
-  // Bytes inside other instructions or data can look like rdrand. Keep a
-  // candidate only when two linear sweeps from different points before it
-  // (x86 decoding resynchronises within a few instructions) both start an
-  // rdrand/rdseed there, possibly with a 66 or REX prefix in front.
-  csh handle;
-  TTDB_CHECK(cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK, "capstone cannot open");
-  cs_option(handle, CS_OPT_SKIPDATA, CS_OPT_ON);
+  Confirmer confirmer;
   std::vector<RandSite> confirmed;
   for (std::size_t offset : opcodes) {
-    std::size_t end = std::min(code.size(), offset + 16);
-    auto near = sweep(handle, start, code, offset > 512 ? offset - 512 : 0, end);
-    auto far = sweep(handle, start, code, offset > 2048 ? offset - 2048 : 0, end);
+    auto starts = confirmer.near(start, code, offset, {X86_INS_RDRAND, X86_INS_RDSEED});
     for (std::size_t back = 0; back <= std::min<std::size_t>(offset, 2); ++back) {
-      std::uint64_t addr = start + offset - back;
-      if (!near.count(addr) || !far.count(addr)) continue;
+      if (!starts.count(start + offset - back)) continue;
       if (auto site = decode_rand(start, code, offset - back)) confirmed.push_back(*site);
       break;
     }
   }
-  cs_close(&handle);
   return confirmed;
+}
+
+std::optional<std::uint64_t> find_syscall_instruction(std::uint64_t start, ByteView code) {
+  Confirmer confirmer;
+  for (std::size_t i = 0; i + 1 < code.size(); ++i) {
+    if (code[i] != 0x0f || code[i + 1] != 0x05) continue;
+    if (confirmer.near(start, code, i, {X86_INS_SYSCALL}).count(start + i)) return start + i;
+  }
+  return std::nullopt;
 }
 
 int RandPatcher::scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code) {
@@ -167,6 +196,12 @@ void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
 const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
   auto found = sites_.find(pc - 1);
   return found == sites_.end() ? nullptr : &found->second;
+}
+
+std::optional<std::uint8_t> RandPatcher::original_byte(std::uint64_t addr) const {
+  auto found = sites_.find(addr);
+  if (found == sites_.end()) return std::nullopt;
+  return found->second.first_byte;
 }
 
 std::uint64_t RandPatcher::host_random(const RandSite& site) {

@@ -173,7 +173,8 @@ RecordOutcome Recorder::run() {
       case WaitStatus::Kind::killed: on_exit(status); break;
       case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
       case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
-      case WaitStatus::Kind::group_stop: break;  // job control is not modelled: keep running
+      case WaitStatus::Kind::group_stop:  // job control is not modelled: keep running
+      case WaitStatus::Kind::not_resumed: break;
       case WaitStatus::Kind::event_stop:
         if (status.event() == PTRACE_EVENT_EXEC) on_exec();
         if (status.event() == PTRACE_EVENT_STOP) on_interrupt();

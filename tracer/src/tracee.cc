@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
@@ -56,6 +57,18 @@ void Tracee::set_regs(const Registers& regs) {
   regs_ = regs;
   regs_valid_ = true;
   fallible_ptrace(PTRACE_SETREGS, tid_, nullptr, &regs_);
+}
+
+std::uint64_t Tracee::debug_register(int index) {
+  long value = 0;
+  auto offset = offsetof(struct user, u_debugreg) + static_cast<std::size_t>(index) * sizeof(long);
+  if (!fallible_ptrace(PTRACE_PEEKUSER, tid_, reinterpret_cast<void*>(offset), nullptr, &value)) return 0;
+  return static_cast<std::uint64_t>(value);
+}
+
+void Tracee::set_debug_register(int index, std::uint64_t value) {
+  auto offset = offsetof(struct user, u_debugreg) + static_cast<std::size_t>(index) * sizeof(long);
+  fallible_ptrace(PTRACE_POKEUSER, tid_, reinterpret_cast<void*>(offset), reinterpret_cast<void*>(value));
 }
 
 Bytes Tracee::xstate() {

@@ -51,6 +51,7 @@ std::string WaitStatus::describe() const {
     case Kind::signal_stop: return fmt::format("stopped by {}", signal_name(code_));
     case Kind::group_stop: return fmt::format("job-control stop by {}", signal_name(code_));
     case Kind::event_stop: return fmt::format("stopped at ptrace event {}", event_);
+    case Kind::not_resumed: return "not resumed";
   }
   return "?";
 }

@@ -48,6 +48,8 @@ class RandPatcher {
   void forget(std::uint64_t start, std::uint64_t end);
   // The site whose int3 the tracee just hit (it stopped with pc = site + 1).
   const RandSite* site_for_trap(std::uint64_t pc) const;
+  // The byte an int3 replaced at `addr`, if ttdb put one there.
+  std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
 
   static std::uint64_t host_random(const RandSite& site);
   static void emulate(Tracee& tracee, const RandSite& site, std::uint64_t value);
@@ -59,5 +61,9 @@ class RandPatcher {
 // Pure decoding helper, exposed for tests: every rdrand/rdseed instruction in
 // `code` (which starts at address `start`).
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code);
+
+// A `syscall` instruction in `code` (mapped at `start`), confirmed by
+// disassembly: where ttdb makes the program run syscalls of its own.
+std::optional<std::uint64_t> find_syscall_instruction(std::uint64_t start, ByteView code);
 
 }  // namespace ttdb

@@ -41,6 +41,9 @@ class Tracee {
   // Registers are read once per stop and cached until the next resume.
   const Registers& regs();
   void set_regs(const Registers& regs);
+  // Debug registers DR0-DR7 (hardware watchpoints); 0 when gone.
+  std::uint64_t debug_register(int index);
+  void set_debug_register(int index, std::uint64_t value);
   // The whole extended state (x87, SSE, AVX...), as XSAVE lays it out.
   Bytes xstate();
   void set_xstate(ByteView xstate);

@@ -14,9 +14,15 @@ class WaitStatus {
     signal_stop,   // signal-delivery-stop: code() is the signal
     group_stop,    // a job-control stop: code() is the stopping signal
     event_stop,    // a PTRACE_EVENT_* stop: event() says which
+    not_resumed,   // no stop happened: the program was not resumed at all
   };
 
   static WaitStatus decode(int raw);
+  static WaitStatus not_resumed() {
+    WaitStatus s;
+    s.kind_ = Kind::not_resumed;
+    return s;
+  }
 
   Kind kind() const { return kind_; }
   int code() const { return code_; }

@@ -1,0 +1,164 @@
+// The time-travel engine: a replay that can be moved forward and backward,
+// stopped at breakpoints and watchpoints, and inspected. Front ends (the
+// shell, the script runner, later a gdb server) drive it; it prints nothing.
+//
+// Positions. Without a branch counter, a point in time is named by what can
+// be counted: the last event applied, then a list of motions, each "run until
+// this happens N times" (the program arrives at an address, a single step, a
+// watched location is written, the next event begins). Replay is
+// deterministic, so the same motions from the same event always end in the
+// same state. See docs/architecture.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/replay/replay.h"
+#include "ttdb/trace/event.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+struct Tick {
+  enum class Kind {
+    code,         // the program arrives at `addr` (about to execute it)
+    step,         // one instruction executes
+    watch,        // the program writes [addr, addr + len)
+    event_start,  // the next recorded event begins (its first stop)
+  };
+  Kind kind = Kind::code;
+  std::uint64_t addr = 0;
+  std::uint32_t len = 0;
+  bool operator==(const Tick&) const = default;
+};
+
+struct Motion {
+  Tick tick;
+  std::uint64_t count = 0;
+  bool operator==(const Motion&) const = default;
+};
+
+struct Position {
+  std::int64_t event = 0;  // the last event applied; 1 is the exec (the program's first instruction)
+  std::vector<Motion> motions;
+  bool operator==(const Position&) const = default;
+  // "event 12", "event 12 + 3 arrivals at 0x401136 + 2 steps"
+  std::string describe() const;
+};
+
+struct EngineOptions {
+  // Checkpoints the engine takes by itself; the oldest of crowded ones go first.
+  std::size_t checkpoint_budget = 256;
+  // A checkpoint wherever coming back would otherwise replay longer than this.
+  std::chrono::milliseconds checkpoint_every{20};
+};
+
+enum class Direction { forward, backward };
+
+struct Stop {
+  enum class Kind {
+    none,        // nothing happened (already there)
+    event,       // reached the requested event
+    breakpoint,  // a breakpoint: `id`
+    watchpoint,  // a watchpoint changed: `id`, old and new bytes
+    step,        // a step or a run to a position finished
+    signal,      // the program is about to receive a signal (the next event)
+    start,       // went back to the beginning of the recording
+    end,         // the end of the recording (the program exited, or it stops there)
+    interrupted, // interrupt() was called
+  };
+  Stop() = default;
+  explicit Stop(Kind k) : kind(k) {}
+  Kind kind = Kind::none;
+  int id = 0;
+  Bytes old_value, new_value;
+  int signal = 0;
+};
+
+struct Breakpoint {
+  int id = 0;
+  std::uint64_t addr = 0;
+  bool enabled = true;
+  bool temporary = false;  // deleted once it stops the program
+  std::uint64_t hits = 0;  // times it stopped the program
+};
+
+struct Watchpoint {
+  int id = 0;
+  std::uint64_t addr = 0;
+  std::uint32_t len = 0;
+  bool enabled = true;
+  std::uint64_t hits = 0;
+};
+
+class EngineImpl;
+
+class Engine {
+ public:
+  Engine(const std::string& trace_path, OutputSink& sink, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // --- Where it stands
+  const Position& position() const;
+  std::int64_t event() const;          // the last event applied ($event)
+  std::int64_t event_count() const;    // events in the recording
+  bool finished_recording() const;     // the recording ends with the program's exit
+  // Set once the program has ended (the position is then the end).
+  std::optional<WaitStatus> exit_status() const;
+  // The event to apply next, if any.
+  const trace::Event* next_event();
+
+  // --- Looking at the program (breakpoints are hidden from memory reads)
+  Registers registers();
+  std::optional<Bytes> read_memory(std::uint64_t addr, std::size_t size);
+  pid_t pid();
+
+  // --- Breakpoints and watchpoints. `condition` is asked at each hit whether
+  // it should stop the program (conditions, ignore counts): the engine is
+  // stopped at the hit while it runs, and may be inspected.
+  int add_breakpoint(std::uint64_t addr, bool temporary = false);
+  int add_watchpoint(std::uint64_t addr, std::uint32_t len);  // throws Error when no slot is left
+  bool remove(int id);
+  bool set_enabled(int id, bool enabled);
+  std::vector<Breakpoint> breakpoints() const;
+  std::vector<Watchpoint> watchpoints() const;
+  void set_condition(std::function<bool(int id)> condition);
+
+  // --- Moving
+  Stop resume(Direction direction);          // continue / reverse-continue
+  Stop stepi(Direction direction);           // one instruction (or one event)
+  Stop goto_event(std::int64_t event);       // $event == event afterwards
+  Stop seek(const Position& position);       // back to any position reached before
+  // Forward until the program arrives at `addr` with its stack pointer above
+  // `frame_sp` (finish, until, next over calls), or a breakpoint stops it.
+  Stop run_to(std::uint64_t addr, std::uint64_t frame_sp, bool stop_at_breakpoints = true);
+  // Backward to the last time the program arrived at `addr` with its stack
+  // pointer equal to `sp`, before now (reverse-finish: the call instruction).
+  Stop reverse_to(std::uint64_t addr, std::uint64_t sp);
+  // Asks a running command to stop soon; safe from a signal handler.
+  void interrupt();
+
+  // --- Bookmarks (checkpoint / restart)
+  int bookmark();
+  std::optional<Position> bookmark_position(int id) const;
+  std::vector<std::pair<int, Position>> bookmarks() const;
+  bool forget_bookmark(int id);
+
+  // --- Accounting
+  std::size_t checkpoint_count() const;
+  // Private memory the checkpoints hold (KiB), read from /proc.
+  std::uint64_t checkpoint_memory_kib() const;
+
+ private:
+  std::unique_ptr<EngineImpl> impl_;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,52 @@
+// Checkpoints: stopped forks of the replayed program, each with the session
+// state and the position it was taken at. Restoring one forks it again, so a
+// checkpoint serves any number of times.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "session.h"
+#include "ttdb/replay/engine.h"
+
+namespace ttdb {
+
+struct Checkpoint {
+  Position position;
+  std::unique_ptr<Tracee> process;
+  SessionState state;
+  enum class Kind { automatic, stop, bookmark } kind = Kind::automatic;
+  int bookmark_id = 0;
+};
+
+// True when `prefix` is at or before `target`, and `target` can be reached
+// from it by running forward only: an earlier event, or the same event with
+// `target`'s first motions (the last one possibly partly done).
+bool reaches(const Position& prefix, const Position& target);
+
+class CheckpointSet {
+ public:
+  explicit CheckpointSet(std::size_t budget) : budget_(budget) {}
+
+  // Forks the session's program where it stands.
+  void take(ReplaySession& session, const Position& position, Checkpoint::Kind kind, int bookmark_id = 0);
+  // The checkpoint closest before `target` (reaches() it), if any.
+  const Checkpoint* best_for(const Position& target) const;
+  // Checkpoints strictly before `target`, latest first.
+  std::vector<const Checkpoint*> before(const Position& target) const;
+  const Checkpoint* find(const Position& position) const;
+  const Checkpoint* bookmark(int id) const;
+  bool forget_bookmark(int id);
+  std::size_t size() const { return all_.size(); }
+  std::uint64_t memory_kib() const;
+  const std::vector<Checkpoint>& all() const { return all_; }
+
+ private:
+  void evict();
+
+  std::size_t budget_;
+  std::vector<Checkpoint> all_;
+};
+
+}  // namespace ttdb

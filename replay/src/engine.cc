@@ -1,0 +1,594 @@
+#include <sys/prctl.h>
+
+#include <algorithm>
+
+#include "engine_impl.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
+
+namespace ttdb {
+
+using trace::EventKind;
+
+namespace {
+
+constexpr std::uint8_t kInt3 = 0xcc;
+// DR7 enable bits and the DR6 status bits of the four debug address registers.
+constexpr std::uint64_t kDr6Hits = 0xf;
+constexpr std::uint64_t kDr6Step = 1ull << 14;
+
+std::uint64_t dr7_for(int slot, std::uint32_t len) {
+  // Local enable; break on data writes (01); length 1, 2, 4 or 8 bytes.
+  std::uint64_t len_bits = len == 1 ? 0 : len == 2 ? 1 : len == 8 ? 2 : 3;
+  return (1ull << (slot * 2)) | (0b01ull << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
+}
+
+bool is_syscall_instruction(const std::uint8_t* b) {
+  return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
+}
+
+}  // namespace
+
+std::string Position::describe() const {
+  std::string out = fmt::format("event {}", event);
+  for (const auto& m : motions) {
+    switch (m.tick.kind) {
+      case Tick::Kind::code: out += fmt::format(" + {} arrival{} at {:#x}", m.count, m.count == 1 ? "" : "s", m.tick.addr); break;
+      case Tick::Kind::step: out += fmt::format(" + {} step{}", m.count, m.count == 1 ? "" : "s"); break;
+      case Tick::Kind::watch: out += fmt::format(" + {} write{} to {:#x}", m.count, m.count == 1 ? "" : "s", m.tick.addr); break;
+      case Tick::Kind::event_start: out += " + the start of the next event"; break;
+    }
+  }
+  return out;
+}
+
+EngineImpl::EngineImpl(const std::string& trace_path, OutputSink& sink, EngineOptions opts)
+    : session(trace_path, sink), options(opts), checkpoints(opts.checkpoint_budget) {
+  // Checkpoints are children of the program; keep their orphans ours.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  session.start();
+  checkpoints.take(session, Position{session.current_event(), {}}, Checkpoint::Kind::automatic);
+  checkpoint_reached();
+  boundary_reached();
+}
+
+// --- position bookkeeping -------------------------------------------------
+
+void append_motion(Position& position, Motion motion) {
+  auto& motions = position.motions;
+  if (!motions.empty() && motions.back().tick == motion.tick && motion.tick.kind != Tick::Kind::event_start)
+    motions.back().count += motion.count;
+  else
+    motions.push_back(motion);
+}
+
+void EngineImpl::append(Motion motion) { append_motion(pos, motion); }
+
+Position EngineImpl::in_segment(Motion motion) const {
+  Position p = seg_base;
+  append_motion(p, motion);
+  return p;
+}
+
+void EngineImpl::boundary_reached() {
+  pos = Position{session.current_event(), {}};
+  seg_base = pos;
+  seg_arrivals.clear();
+  seg_triggers.clear();
+  maybe_checkpoint(Checkpoint::Kind::automatic);
+}
+
+std::chrono::steady_clock::duration EngineImpl::work_since_checkpoint() const {
+  auto running = busy ? std::chrono::steady_clock::now() - work_mark : std::chrono::steady_clock::duration{};
+  return work_banked + running;
+}
+
+void EngineImpl::checkpoint_reached() {
+  work_banked = {};
+  work_mark = std::chrono::steady_clock::now();
+}
+
+void EngineImpl::maybe_checkpoint(Checkpoint::Kind kind) {
+  if (pending_first || !session.can_checkpoint() || !session.state().syscall_insn) return;
+  if (work_since_checkpoint() < options.checkpoint_every) return;
+  checkpoints.take(session, pos, kind);
+  checkpoint_reached();
+}
+
+void EngineImpl::apply_pending() {
+  WaitStatus first = *pending_first;
+  pending_first.reset();
+  session.apply_next(first);
+  boundary_reached();
+}
+
+Stop EngineImpl::end_stop() {
+  Stop stop;
+  stop.kind = Stop::Kind::end;
+  return stop;
+}
+
+// --- running the program's own code ----------------------------------------
+
+std::vector<std::uint64_t> EngineImpl::user_code_points() const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, bp] : breakpoints)
+    if (bp.enabled) out.push_back(bp.addr);
+  return out;
+}
+
+bool EngineImpl::at_armed_address(const std::vector<std::uint64_t>& code) {
+  if (pending_first || session.ended()) return false;
+  auto pc = session.tracee().regs().rip;
+  return std::find(code.begin(), code.end(), pc) != code.end();
+}
+
+std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
+  return session.tracee().try_read_bytes(RemotePtr(w.addr), w.len);
+}
+
+RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, bool arm_watches) {
+  Tracee& t = session.tracee();
+  // Insert the breakpoints (never where the program stands: it would stop at once).
+  std::uint64_t pc = t.regs().rip;
+  std::vector<std::pair<std::uint64_t, std::uint8_t>> inserted;
+  for (std::uint64_t addr : code) {
+    if (addr == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == addr; })) continue;
+    std::uint8_t original = 0;
+    if (t.read_some(RemotePtr(addr), &original, 1) != 1) continue;
+    if (!t.write_bytes(RemotePtr(addr), ByteView(&kInt3, 1))) continue;
+    inserted.emplace_back(addr, original);
+  }
+  std::map<int, int> slot_owner;  // debug register slot -> watchpoint id
+  std::uint64_t dr7 = 0;
+  if (arm_watches) {
+    int slot = 0;
+    for (const auto& [id, w] : watchpoints) {
+      if (!w.enabled || slot == 4) continue;
+      t.set_debug_register(slot, w.addr);
+      dr7 |= dr7_for(slot, w.len);
+      slot_owner[slot++] = id;
+    }
+    if (dr7) {
+      t.set_debug_register(6, 0);
+      t.set_debug_register(7, dr7);
+    }
+  }
+
+  WaitStatus status = session.run(how);
+
+  RunOutcome out;
+  if (status.is_exit() || status.kind() == WaitStatus::Kind::not_resumed) {
+    pending_first = status;
+    return out;
+  }
+  for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
+    t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
+  std::uint64_t dr6 = 0;
+  if (dr7) {
+    dr6 = t.debug_register(6);
+    t.set_debug_register(7, 0);
+    t.set_debug_register(6, 0);
+  }
+  if (status.is_signal_stop() && status.code() == SIGTRAP) {
+    auto rip = t.regs().rip;
+    bool ours = std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == rip - 1; });
+    if (ours) {
+      Registers regs = t.regs();
+      regs.rip = rip - 1;
+      t.set_regs(regs);
+      out.kind = RunOutcome::Kind::arrival;
+      out.addr = rip - 1;
+      return out;
+    }
+    if (dr6 & kDr6Hits) {
+      for (int slot = 0; slot < 4; ++slot)
+        if ((dr6 & (1ull << slot)) && slot_owner.count(slot)) {
+          out.kind = RunOutcome::Kind::watch;
+          out.watch_id = slot_owner[slot];
+          return out;
+        }
+    }
+    siginfo_t info = t.siginfo();
+    if (how == Resume::singlestep && (info.si_code == TRAP_TRACE || (dr6 & kDr6Step))) {
+      out.kind = RunOutcome::Kind::stepped;
+      return out;
+    }
+  }
+  if (status.is_event(PTRACE_EVENT_STOP) && interrupt_requested) {
+    out.kind = RunOutcome::Kind::interrupted;
+    return out;
+  }
+  pending_first = status;
+  return out;
+}
+
+bool EngineImpl::next_is_event() {
+  if (pending_first) return true;
+  const trace::Event* next = session.next_event();
+  if (!next) return true;
+  Tracee& t = session.tracee();
+  std::uint8_t insn[3] = {};
+  t.read_some(RemotePtr(t.regs().rip), insn, sizeof insn);
+  bool signal_first = next->kind == EventKind::signal &&
+                      next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+  return is_syscall_instruction(insn) || signal_first || next->kind == EventKind::exit;
+}
+
+bool EngineImpl::advance_one() {
+  if (pending_first) {
+    apply_pending();
+    return true;
+  }
+  if (next_is_event()) {
+    // A syscall instruction or a signal is the next event, not a step.
+    pending_first = session.run(Resume::syscall);
+    apply_pending();
+    return true;
+  }
+  RunOutcome outcome = run_once(Resume::singlestep, {}, false);
+  if (outcome.kind == RunOutcome::Kind::stepped) return false;
+  if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
+  return true;
+}
+
+Stop EngineImpl::step_instruction() {
+  if (session.ended() || (!pending_first && !session.next_event())) return end_stop();
+  if (!advance_one()) {
+    append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
+    seg_base = pos;
+    seg_arrivals.clear();
+    seg_triggers.clear();
+  }
+  return Stop{Stop::Kind::step};
+}
+
+Stop EngineImpl::run(const Goal& goal) {
+  seg_base = pos;
+  seg_arrivals.clear();
+  seg_triggers.clear();
+  std::uint64_t goal_count = 0;
+  std::vector<std::uint64_t> code;
+  if (goal.user_points) code = user_code_points();
+  if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) code.push_back(goal.motion->tick.addr);
+  if (goal.until_addr) code.push_back(*goal.until_addr);
+  bool arm_watches = goal.user_points || (goal.motion && goal.motion->tick.kind == Tick::Kind::watch);
+  if (arm_watches)
+    for (const auto& [id, w] : watchpoints)
+      if (auto value = watched_value(w)) watch_values[id] = *value;
+
+  bool leave_first = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  for (;;) {
+    // Leave the address the program stands at before watching for arrivals
+    // there: the arrival it stands at is counted already.
+    if (leave_first && !session.ended() && at_armed_address(code) && session.next_event()) {
+      if (advance_one() && goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+    }
+    leave_first = true;
+    if (interrupt_requested.exchange(false)) {
+      Stop stop;
+      stop.kind = Stop::Kind::interrupted;
+      return stop;
+    }
+    if (session.ended()) return end_stop();
+    if (pending_first) {
+      bool starting = goal.motion && goal.motion->tick.kind == Tick::Kind::event_start;
+      if (starting) {
+        append(Motion{goal.motion->tick, 1});
+        Stop stop;
+        stop.kind = Stop::Kind::step;
+        return stop;
+      }
+      apply_pending();
+      if (goal.user_points) {
+        // A syscall may change a watched location: the kernel's writes set
+        // off no debug register, so look.
+        for (auto& [id, w] : watchpoints) {
+          if (!w.enabled) continue;
+          auto value = watched_value(w).value_or(Bytes{});
+          if (value == watch_values[id]) continue;
+          Stop stop{Stop::Kind::watchpoint};
+          stop.id = id;
+          stop.old_value = std::exchange(watch_values[id], value);
+          stop.new_value = value;
+          if (condition && !condition(id)) continue;
+          if (goal.observe) {
+            goal.observe(pos, stop);
+            continue;
+          }
+          ++w.hits;
+          return stop;
+        }
+      }
+      if (goal.event && session.current_event() >= *goal.event) {
+        Stop stop;
+        stop.kind = Stop::Kind::event;
+        return stop;
+      }
+      continue;
+    }
+    if (!session.next_event()) return end_stop();
+
+    RunOutcome outcome = run_once(Resume::syscall, code, arm_watches);
+    switch (outcome.kind) {
+      case RunOutcome::Kind::event:
+      case RunOutcome::Kind::stepped: continue;
+      case RunOutcome::Kind::interrupted: {
+        Stop stop;
+        stop.kind = Stop::Kind::interrupted;
+        return stop;
+      }
+      case RunOutcome::Kind::arrival: {
+        std::uint64_t arrivals = ++seg_arrivals[outcome.addr];
+        Position at_hit = in_segment(Motion{Tick{Tick::Kind::code, outcome.addr, 0}, arrivals});
+        auto stop_here = [&](Stop stop) {
+          pos = at_hit;
+          return stop;
+        };
+        if (goal.motion && goal.motion->tick.kind == Tick::Kind::code && goal.motion->tick.addr == outcome.addr &&
+            ++goal_count == goal.motion->count)
+          return stop_here(Stop{Stop::Kind::step});
+        if (goal.until_addr == outcome.addr) {
+          auto sp = session.tracee().regs().rsp;
+          if ((goal.back_to_sp && sp == *goal.back_to_sp) || (!goal.back_to_sp && sp > goal.until_sp)) {
+            if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
+            goal.observe(at_hit, Stop{Stop::Kind::step});
+          }
+        }
+        if (goal.user_points) {
+          for (auto& [id, bp] : breakpoints) {
+            if (!bp.enabled || bp.addr != outcome.addr) continue;
+            pos = at_hit;  // conditions may look at the program here
+            bool wanted = !condition || condition(id);
+            if (!wanted) continue;
+            Stop stop;
+            stop.kind = Stop::Kind::breakpoint;
+            stop.id = id;
+            if (goal.observe) {
+              goal.observe(at_hit, stop);
+              continue;
+            }
+            ++bp.hits;
+            if (bp.temporary) breakpoints.erase(id);
+            return stop;
+          }
+        }
+        pos = at_hit;
+        continue;
+      }
+      case RunOutcome::Kind::watch: {
+        std::uint64_t triggers = ++seg_triggers[outcome.watch_id];
+        auto& w = watchpoints.at(outcome.watch_id);
+        Tick tick{Tick::Kind::watch, w.addr, w.len};
+        pos = in_segment(Motion{tick, triggers});
+        auto value = watched_value(w).value_or(Bytes{});
+        Bytes old = std::exchange(watch_values[outcome.watch_id], value);
+        bool changed = goal.user_points && w.enabled && value != old && (!condition || condition(outcome.watch_id));
+        Stop stop{Stop::Kind::watchpoint};
+        stop.id = outcome.watch_id;
+        stop.old_value = old;
+        stop.new_value = value;
+        // A change observed for a backward search counts even where the run
+        // ends: the write is the last instruction before that position.
+        if (changed && goal.observe) goal.observe(pos, stop);
+        if (goal.motion && goal.motion->tick == tick && ++goal_count == goal.motion->count) return Stop{Stop::Kind::step};
+        if (changed && !goal.observe) {
+          ++w.hits;
+          return stop;
+        }
+        continue;
+      }
+    }
+  }
+}
+
+Stop EngineImpl::seek(Position target) {
+  if (pos == target && !pending_first) return Stop{Stop::Kind::none};
+  // Start from the closest known point: the program as it stands, or a checkpoint.
+  const Checkpoint* from = checkpoints.best_for(target);
+  bool live_is_better = !pending_first && !session.ended() && reaches(pos, target) &&
+                        (!from || !reaches(pos, from->position) || pos == from->position);
+  if (!live_is_better) {
+    if (!from) fail("there is no checkpoint before {}; this is a bug", target.describe());
+    session.restore(fork_tracee(*from->process, from->state.syscall_insn), from->state);
+    pos = from->position;
+    pending_first.reset();
+    checkpoint_reached();
+  }
+  advance_to(target, Goal{});
+  if (!(pos == target)) fail("reached {} instead of {}; this is a bug", pos.describe(), target.describe());
+  return Stop{Stop::Kind::step};
+}
+
+void EngineImpl::advance_to(Position target, const Goal& base) {
+  if (pos.event < target.event) {
+    Goal to_event = base;
+    to_event.event = target.event;
+    run(to_event);
+    if (pos.event != target.event || pending_first)
+      fail("cannot reach {}: the replay stopped at {}", target.describe(), pos.describe());
+  }
+  // The motions not done yet; the first of them may be partly done.
+  std::size_t done = pos.motions.size();
+  for (std::size_t i = done == 0 ? 0 : done - 1; i < target.motions.size(); ++i) {
+    Motion m = target.motions[i];
+    if (i < pos.motions.size()) {
+      if (pos.motions[i] == m) continue;
+      m.count -= pos.motions[i].count;
+    }
+    if (m.tick.kind == Tick::Kind::step) {
+      for (std::uint64_t s = 0; s < m.count; ++s) {
+        step_instruction();
+        if (base.observe && base.user_points) observe_after_step(base);
+      }
+      continue;
+    }
+    Goal goal = base;
+    goal.motion = m;
+    run(goal);
+  }
+}
+
+void EngineImpl::observe_after_step(const Goal& goal) {
+  // A single step passes breakpoints without an int3: look where it landed.
+  if (pending_first || session.ended()) return;
+  auto pc = session.tracee().regs().rip;
+  for (const auto& [id, bp] : breakpoints) {
+    if (!bp.enabled || bp.addr != pc || (condition && !condition(id))) continue;
+    Stop stop{Stop::Kind::breakpoint};
+    stop.id = id;
+    goal.observe(pos, stop);
+    return;
+  }
+}
+
+// --- the public face ---------------------------------------------------------
+
+Engine::Engine(const std::string& trace_path, OutputSink& sink, EngineOptions options)
+    : impl_(std::make_unique<EngineImpl>(trace_path, sink, options)) {}
+
+Engine::~Engine() = default;
+
+const Position& Engine::position() const { return impl_->pos; }
+std::int64_t Engine::event() const { return impl_->session.current_event(); }
+std::int64_t Engine::event_count() const { return impl_->session.reader().event_count(); }
+bool Engine::finished_recording() const { return impl_->session.reader().finished(); }
+std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.ended(); }
+const trace::Event* Engine::next_event() { return impl_->session.next_event(); }
+pid_t Engine::pid() { return impl_->session.tracee().tid(); }
+
+Registers Engine::registers() { return impl_->session.tracee().regs(); }
+
+std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
+  if (impl_->session.ended()) return std::nullopt;
+  auto bytes = impl_->session.tracee().try_read_bytes(RemotePtr(addr), size);
+  if (!bytes) return std::nullopt;
+  // Show the program's own instructions where ttdb put an int3.
+  for (std::size_t i = 0; i < bytes->size(); ++i)
+    if ((*bytes)[i] == kInt3)
+      if (auto original = impl_->session.state().rand.original_byte(addr + i)) (*bytes)[i] = *original;
+  return bytes;
+}
+
+int Engine::add_breakpoint(std::uint64_t addr, bool temporary) {
+  int id = impl_->next_id++;
+  impl_->breakpoints[id] = Breakpoint{id, addr, true, temporary, 0};
+  return id;
+}
+
+int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len) {
+  std::size_t enabled = 0;
+  for (const auto& [id, w] : impl_->watchpoints) enabled += w.enabled;
+  if (enabled >= 4) fail("all 4 hardware watchpoints are in use; delete one first");
+  if (len != 1 && len != 2 && len != 4 && len != 8) fail("a hardware watchpoint covers 1, 2, 4 or 8 bytes, not {}", len);
+  if (addr % len != 0) fail("a {}-byte hardware watchpoint needs an address aligned to {}; {:#x} is not", len, len, addr);
+  int id = impl_->next_id++;
+  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0};
+  return id;
+}
+
+bool Engine::remove(int id) { return impl_->breakpoints.erase(id) + impl_->watchpoints.erase(id) > 0; }
+
+bool Engine::set_enabled(int id, bool enabled) {
+  if (auto bp = impl_->breakpoints.find(id); bp != impl_->breakpoints.end()) {
+    bp->second.enabled = enabled;
+    return true;
+  }
+  if (auto w = impl_->watchpoints.find(id); w != impl_->watchpoints.end()) {
+    w->second.enabled = enabled;
+    return true;
+  }
+  return false;
+}
+
+std::vector<Breakpoint> Engine::breakpoints() const {
+  std::vector<Breakpoint> out;
+  for (const auto& [id, bp] : impl_->breakpoints) out.push_back(bp);
+  return out;
+}
+
+std::vector<Watchpoint> Engine::watchpoints() const {
+  std::vector<Watchpoint> out;
+  for (const auto& [id, w] : impl_->watchpoints) out.push_back(w);
+  return out;
+}
+
+void Engine::set_condition(std::function<bool(int)> condition) { impl_->condition = std::move(condition); }
+
+Stop Engine::resume(Direction direction) {
+  return impl_->command([&] {
+    if (direction == Direction::backward) return impl_->reverse_continue();
+    Goal goal;
+    goal.user_points = true;
+    return impl_->run(goal);
+  });
+}
+
+Stop Engine::stepi(Direction direction) {
+  return impl_->command(
+      [&] { return direction == Direction::forward ? impl_->step_instruction() : impl_->reverse_stepi(); });
+}
+
+Stop Engine::goto_event(std::int64_t event) {
+  auto count = event_count();
+  if (event < 1 || event > count) fail("there is no event {}: the recording has events 1 to {}", event, count);
+  return impl_->command([&] {
+    Stop stop;
+    if (event > impl_->pos.event || (event == impl_->pos.event && impl_->pending_first)) {
+      Goal goal;
+      goal.event = event;
+      stop = impl_->run(goal);
+    } else {
+      stop = impl_->seek(Position{event, {}});
+    }
+    if (stop.kind == Stop::Kind::step || stop.kind == Stop::Kind::none) stop.kind = Stop::Kind::event;
+    return stop;
+  });
+}
+
+Stop Engine::seek(const Position& position) {
+  return impl_->command([&] { return impl_->seek(position); });
+}
+
+Stop Engine::run_to(std::uint64_t addr, std::uint64_t frame_sp, bool stop_at_breakpoints) {
+  return impl_->command([&] {
+    Goal goal;
+    goal.user_points = stop_at_breakpoints;
+    goal.until_addr = addr;
+    goal.until_sp = frame_sp;
+    return impl_->run(goal);
+  });
+}
+
+Stop Engine::reverse_to(std::uint64_t addr, std::uint64_t sp) {
+  return impl_->command([&] { return impl_->reverse_to(addr, sp); });
+}
+
+void Engine::interrupt() { impl_->interrupt_requested = true; }
+
+int Engine::bookmark() {
+  if (impl_->pending_first || !impl_->session.can_checkpoint())
+    fail("cannot keep a checkpoint here: a signal or an event is half delivered; step once and try again");
+  int id = impl_->next_bookmark++;
+  impl_->checkpoints.take(impl_->session, impl_->pos, Checkpoint::Kind::bookmark, id);
+  return id;
+}
+
+std::optional<Position> Engine::bookmark_position(int id) const {
+  if (const auto* c = impl_->checkpoints.bookmark(id)) return c->position;
+  return std::nullopt;
+}
+
+std::vector<std::pair<int, Position>> Engine::bookmarks() const {
+  std::vector<std::pair<int, Position>> out;
+  for (const auto& c : impl_->checkpoints.all())
+    if (c.kind == Checkpoint::Kind::bookmark) out.emplace_back(c.bookmark_id, c.position);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+bool Engine::forget_bookmark(int id) { return impl_->checkpoints.forget_bookmark(id); }
+std::size_t Engine::checkpoint_count() const { return impl_->checkpoints.size(); }
+std::uint64_t Engine::checkpoint_memory_kib() const { return impl_->checkpoints.memory_kib(); }
+
+}  // namespace ttdb

@@ -1,0 +1,124 @@
+// The engine's insides, shared by engine.cc (forward motion, breakpoints,
+// checkpoints) and engine_reverse.cc (backward motion).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "checkpoints.h"
+#include "session.h"
+#include "ttdb/replay/engine.h"
+
+namespace ttdb {
+
+// Adds a motion at the end, merged with the last one when it counts the same thing.
+void append_motion(Position& position, Motion motion);
+
+// What one resumption of the program's own code ended with.
+struct RunOutcome {
+  enum class Kind { arrival, stepped, watch, event, interrupted } kind = Kind::event;
+  std::uint64_t addr = 0;  // arrival: where
+  int watch_id = 0;        // watch: which watchpoint
+};
+
+// What a forward run is for. A run always stops at the end of the recording.
+struct Goal {
+  bool user_points = false;                 // stop at enabled breakpoints and watchpoints
+  std::optional<std::int64_t> event;        // stop once this event is applied
+  std::optional<Motion> motion;             // stop when this has happened `count` times
+  std::optional<std::uint64_t> until_addr;  // stop on arriving here...
+  std::uint64_t until_sp = 0;               // ...with the stack pointer above this
+  std::optional<std::uint64_t> back_to_sp;  // ...or with exactly this stack pointer
+  // Reverse searches: called at each stop-worthy hit, which then does not stop.
+  std::function<void(const Position&, const Stop&)> observe;
+};
+
+class EngineImpl {
+ public:
+  EngineImpl(const std::string& trace_path, OutputSink& sink, EngineOptions options);
+
+  // --- forward (engine.cc)
+  Stop run(const Goal& goal);
+  Stop step_instruction();
+  // Executes one instruction, or applies the next event if that is what
+  // comes next, without recording a motion; true when an event was applied.
+  bool advance_one();
+  // True when what comes next is an event rather than an instruction.
+  bool next_is_event();
+  Stop seek(Position target);
+  void apply_pending();
+  RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, bool arm_watches);
+  void boundary_reached();
+  // Keeps a checkpoint here when coming back would otherwise cost more than
+  // options.checkpoint_every of replay.
+  void maybe_checkpoint(Checkpoint::Kind kind);
+  // Replay time spent since the program was last at a checkpoint's state.
+  std::chrono::steady_clock::duration work_since_checkpoint() const;
+  void checkpoint_reached();
+  // Runs forward from `pos` to `target` (which pos reaches), with `base`'s
+  // stops observed on the way.
+  void advance_to(Position target, const Goal& base);
+  void observe_after_step(const Goal& goal);
+  void append(Motion motion);
+  // Where the current run stands after `motion` from its start (seg_base).
+  Position in_segment(Motion motion) const;
+  bool at_armed_address(const std::vector<std::uint64_t>& code);
+  std::vector<std::uint64_t> user_code_points() const;
+  std::optional<Bytes> watched_value(const Watchpoint& w);
+  Stop end_stop();
+
+  // --- backward (engine_reverse.cc)
+  Stop reverse_continue();
+  Stop reverse_stepi();
+  Stop reverse_to(std::uint64_t addr, std::uint64_t sp);
+  // The position one step before `target`: stepi from it lands on `target`.
+  std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
+  // The last stop-worthy hit before `target` that `accept` takes.
+  std::optional<std::pair<Position, Stop>> last_hit_before(Position target, const Goal& observing,
+                                                           const std::function<bool(const Stop&)>& accept);
+
+  // Runs one user command: its replay time counts as work, and where it
+  // stops may become a checkpoint.
+  template <class F>
+  Stop command(F&& body) {
+    busy = true;
+    work_mark = std::chrono::steady_clock::now();
+    struct Idle {
+      EngineImpl& e;
+      ~Idle() {
+        e.work_banked += std::chrono::steady_clock::now() - e.work_mark;
+        e.busy = false;
+      }
+    } idle{*this};
+    Stop stop = body();
+    maybe_checkpoint(Checkpoint::Kind::stop);
+    return stop;
+  }
+
+  ReplaySession session;
+  EngineOptions options;
+  Position pos;
+  std::optional<WaitStatus> pending_first;  // stopped at the next event's first stop
+  CheckpointSet checkpoints;
+  std::map<int, Breakpoint> breakpoints;
+  std::map<int, Watchpoint> watchpoints;
+  std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
+  int next_id = 1;
+  int next_bookmark = 1;
+  std::function<bool(int)> condition;
+  std::atomic<bool> interrupt_requested{false};
+  // Replay work since the last checkpoint: banked from earlier commands, and
+  // the current command's since `work_mark` while `busy`.
+  std::chrono::steady_clock::duration work_banked{};
+  std::chrono::steady_clock::time_point work_mark;
+  bool busy = false;
+  // The current forward run's counters: arrivals and triggers since `seg_base`.
+  Position seg_base;
+  std::map<std::uint64_t, std::uint64_t> seg_arrivals;
+  std::map<int, std::uint64_t> seg_triggers;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,162 @@
+// Going backward: every reverse command lands where the matching forward
+// command would have landed going the other way. The engine never runs
+// backward; it restores the nearest checkpoint before the target and runs
+// forward to it, watching what happens on the way.
+#include "engine_impl.h"
+#include "ttdb/base/log.h"
+
+namespace ttdb {
+
+using trace::EventKind;
+
+namespace {
+
+Position without_last(Position p) {
+  p.motions.pop_back();
+  return p;
+}
+
+// `p` with its last motion done one time fewer.
+Position one_fewer(Position p) {
+  if (--p.motions.back().count == 0) p.motions.pop_back();
+  return p;
+}
+
+}  // namespace
+
+std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position target, const Goal& observing,
+                                                                     const std::function<bool(const Stop&)>& accept) {
+  // Interval by interval, from the latest checkpoint before `end` up to `end`.
+  Position end = target;
+  for (;;) {
+    auto candidates = checkpoints.before(end);
+    if (candidates.empty()) return std::nullopt;
+    Position from = candidates.front()->position;
+    seek(from);
+    std::optional<std::pair<Position, Stop>> last;
+    Goal goal = observing;
+    goal.observe = [&](const Position& at, const Stop& stop) {
+      if (accept(stop)) last = {at, stop};
+    };
+    advance_to(end, goal);
+    if (last) return last;
+    end = from;
+  }
+}
+
+Stop EngineImpl::reverse_continue() {
+  Goal observing;
+  observing.user_points = true;
+  auto hit = last_hit_before(pos, observing, [](const Stop&) { return true; });
+  if (!hit) {
+    seek(Position{1, {}});
+    return Stop{Stop::Kind::start};
+  }
+  auto [at, stop] = *hit;
+  if (stop.kind == Stop::Kind::watchpoint) {
+    // Going backward, a watchpoint stops before the write that changed the
+    // value: the "new" value is the one before it.
+    auto before = previous_instruction(at);
+    seek(before.value_or(at));
+    std::swap(stop.old_value, stop.new_value);
+    ++watchpoints.at(stop.id).hits;
+  } else {
+    seek(at);
+    if (auto bp = breakpoints.find(stop.id); bp != breakpoints.end()) ++bp->second.hits;
+  }
+  return stop;
+}
+
+Stop EngineImpl::reverse_stepi() {
+  auto previous = previous_instruction(pos);
+  if (!previous) return Stop{Stop::Kind::start};
+  seek(*previous);
+  return Stop{Stop::Kind::step};
+}
+
+Stop EngineImpl::reverse_to(std::uint64_t addr, std::uint64_t sp) {
+  Goal observing;
+  observing.until_addr = addr;
+  observing.back_to_sp = sp;
+  auto hit = last_hit_before(pos, observing, [](const Stop&) { return true; });
+  if (!hit) {
+    seek(Position{1, {}});
+    return Stop{Stop::Kind::start};
+  }
+  seek(hit->first);
+  return Stop{Stop::Kind::step};
+}
+
+std::optional<Position> EngineImpl::previous_instruction(Position target) {
+  if (target.motions.empty()) {
+    std::int64_t e = target.event;
+    if (e <= 1) return std::nullopt;
+    auto event = session.reader().event(e);
+    if (!event) fail("trace {} is corrupt: event {} is missing", session.reader().path(), e);
+    Position before{e - 1, {}};
+    bool boundary_signal = event->kind == EventKind::signal &&
+                           event->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+    if (boundary_signal || event->kind == EventKind::exit) return before;
+    Position starting = before;
+    starting.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+    // Before an event that an instruction causes: the program about to
+    // execute that instruction, which it reaches once in the stretch
+    // (executing it is the event). This is the state a single step onto it
+    // leaves, which a stop at the event's start is not quite (a fault sets
+    // the resume flag).
+    std::uint64_t insn = 0;
+    if (event->kind == EventKind::rdtsc || event->kind == EventKind::rdrand) {
+      insn = event->args[0];
+    } else if (event->kind == EventKind::syscall) {
+      seek(starting);
+      insn = session.tracee().regs().rip - 2;  // stopped at the syscall's entry
+    } else {
+      return starting;
+    }
+    seek(before);
+    if (session.tracee().regs().rip == insn) return before;
+    before.motions.push_back(Motion{Tick{Tick::Kind::code, insn, 0}, 1});
+    return before;
+  }
+
+  const Motion& last = target.motions.back();
+  if (last.tick.kind == Tick::Kind::step) return one_fewer(target);
+
+  // Step forward from the previous occurrence of the last motion (or from
+  // where it began) until it happens again; the position before that step
+  // is the answer.
+  Position from = last.tick.kind == Tick::Kind::event_start ? without_last(target) : one_fewer(target);
+  seek(from);
+  std::optional<Watchpoint> watch;
+  if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{0, last.tick.addr, last.tick.len, true, 0};
+  Position before = pos;
+  for (std::uint64_t steps = 1;; ++steps) {
+    if (interrupt_requested.exchange(false)) fail("reverse step interrupted");
+    if (session.ended() || (!pending_first && !session.next_event()))
+      fail("could not find the instruction before {} (from {}); this is a bug", target.describe(), from.describe());
+    before = pos;
+    std::int64_t event_before = session.current_event();
+    bool hit = false;
+    if (watch && !next_is_event()) {
+      // A single step with only this watchpoint armed: the write itself must
+      // be seen, even one that leaves the value as it was.
+      auto saved = std::exchange(watchpoints, {{0, *watch}});
+      RunOutcome outcome = run_once(Resume::singlestep, {}, true);
+      watchpoints = saved;
+      if (pending_first) {
+        apply_pending();
+      } else {
+        append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
+        hit = outcome.kind == RunOutcome::Kind::watch;
+      }
+    } else {
+      step_instruction();
+      if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before;
+      else if (!watch) hit = !pending_first && !session.ended() && session.tracee().regs().rip == last.tick.addr;
+    }
+    if (hit) return before;
+    maybe_checkpoint(Checkpoint::Kind::automatic);
+  }
+}
+
+}  // namespace ttdb

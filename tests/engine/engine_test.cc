@@ -1,0 +1,224 @@
+// The time-travel engine, driven through its API on recorded test programs.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "process.h"
+#include "ttdb/replay/engine.h"
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+// PIE programs load here when address randomisation is off, as under ttdb.
+constexpr std::uint64_t kPieBase = 0x555555554000;
+
+class NullSink : public OutputSink {
+ public:
+  void write(int, ByteView bytes) override { output.append(bytes.begin(), bytes.end()); }
+  std::string output;
+};
+
+std::uint64_t symbol(const std::string& program_path, const std::string& name) {
+  RunResult nm = run({"nm", program_path});
+  std::size_t at = nm.out.find(" " + name + "\n");
+  if (at == std::string::npos) throw std::runtime_error("no symbol " + name);
+  std::size_t start = nm.out.rfind('\n', at) + 1;
+  return kPieBase + std::stoull(nm.out.substr(start, 16), nullptr, 16);
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    trace_ = dir_.file("t.ttdb");
+    RunResult recorded = record(trace_, {program("debug_loops")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    recorded_output_ = recorded.out;
+    engine_ = std::make_unique<Engine>(trace_, sink_);
+  }
+
+  Registers regs() { return engine_->registers(); }
+
+  TempDir dir_;
+  std::string trace_;
+  std::string recorded_output_;
+  NullSink sink_;
+  std::unique_ptr<Engine> engine_;
+};
+
+bool same_registers(const Registers& a, const Registers& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+TEST_F(EngineTest, StartsAtTheFirstInstructionAndRunsToTheEnd) {
+  EXPECT_EQ(engine_->event(), 1);
+  Stop stop = engine_->resume(Direction::forward);
+  EXPECT_EQ(stop.kind, Stop::Kind::end);
+  ASSERT_TRUE(engine_->exit_status());
+  EXPECT_EQ(engine_->exit_status()->code(), 0);
+  EXPECT_EQ(sink_.output, recorded_output_);
+  EXPECT_EQ(engine_->event(), engine_->event_count());
+}
+
+TEST_F(EngineTest, GotoEventForwardAndBackLandsOnTheSameState) {
+  std::int64_t last = engine_->event_count();
+  engine_->goto_event(last / 2);
+  EXPECT_EQ(engine_->event(), last / 2);
+  Registers middle = regs();
+  engine_->goto_event(last - 1);
+  EXPECT_EQ(engine_->event(), last - 1);
+  engine_->goto_event(3);
+  EXPECT_EQ(engine_->event(), 3);
+  engine_->goto_event(last / 2);
+  EXPECT_EQ(engine_->event(), last / 2);
+  EXPECT_TRUE(same_registers(regs(), middle));
+}
+
+TEST_F(EngineTest, BreakpointsForwardAndBackward) {
+  std::uint64_t square = symbol(program("debug_loops"), "square");
+  int bp = engine_->add_breakpoint(square);
+  // square runs 10 + 11 + 12 + 13 + 14 = 60 times.
+  std::vector<Registers> hits;
+  for (int i = 0; i < 12; ++i) {
+    Stop stop = engine_->resume(Direction::forward);
+    ASSERT_EQ(stop.kind, Stop::Kind::breakpoint);
+    EXPECT_EQ(stop.id, bp);
+    EXPECT_EQ(regs().rip, square);
+    hits.push_back(regs());
+  }
+  // The 11th call is the first of the second round: square(0).
+  EXPECT_EQ(hits[10].rdi, 0u);
+  EXPECT_EQ(hits[11].rdi, 1u);
+  for (int i = 10; i >= 0; --i) {
+    Stop stop = engine_->resume(Direction::backward);
+    ASSERT_EQ(stop.kind, Stop::Kind::breakpoint) << i;
+    EXPECT_TRUE(same_registers(regs(), hits[static_cast<std::size_t>(i)])) << i;
+  }
+  Stop start = engine_->resume(Direction::backward);
+  EXPECT_EQ(start.kind, Stop::Kind::start);
+  EXPECT_EQ(engine_->event(), 1);
+}
+
+TEST_F(EngineTest, ReverseStepiRetracesStepi) {
+  std::uint64_t accumulate = symbol(program("debug_loops"), "accumulate");
+  engine_->add_breakpoint(accumulate);
+  engine_->resume(Direction::forward);
+  engine_->resume(Direction::forward);  // the second call
+  std::vector<Registers> states{regs()};
+  std::vector<std::int64_t> events{engine_->event()};
+  for (int i = 0; i < 300; ++i) {
+    engine_->stepi(Direction::forward);
+    states.push_back(regs());
+    events.push_back(engine_->event());
+  }
+  for (int i = 299; i >= 0; --i) {
+    Stop stop = engine_->stepi(Direction::backward);
+    ASSERT_EQ(stop.kind, Stop::Kind::step) << i;
+    ASSERT_TRUE(same_registers(regs(), states[static_cast<std::size_t>(i)]))
+        << "step " << i << ": rip " << std::hex << regs().rip << " expected " << states[static_cast<std::size_t>(i)].rip;
+    ASSERT_EQ(engine_->event(), events[static_cast<std::size_t>(i)]);
+  }
+}
+
+// Names the registers that differ, for failure messages.
+std::string register_differences(const Registers& a, const Registers& b) {
+  static const char* const names[] = {"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9",
+                                      "r8",  "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs",
+                                      "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"};
+  const auto* x = reinterpret_cast<const unsigned long long*>(&a);
+  const auto* y = reinterpret_cast<const unsigned long long*>(&b);
+  std::string out;
+  for (std::size_t i = 0; i < sizeof a / sizeof *x; ++i)
+    if (x[i] != y[i]) out += std::string(names[i]) + " ";
+  return out;
+}
+
+TEST_F(EngineTest, ReverseStepiAcrossASyscall) {
+  // Stand just before the second write's `syscall` instruction, a few
+  // instructions back, then step over the syscall and back again.
+  engine_->goto_event(38);  // the first write has returned
+  std::uint64_t syscall_insn = regs().rip - 2;
+  engine_->add_breakpoint(syscall_insn);
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  for (int i = 0; i < 5; ++i) engine_->stepi(Direction::backward);
+  std::vector<Registers> states{regs()};
+  std::vector<std::int64_t> events{engine_->event()};
+  for (int i = 0; i < 40; ++i) {
+    engine_->stepi(Direction::forward);
+    states.push_back(regs());
+    events.push_back(engine_->event());
+  }
+  ASSERT_EQ(events.front() + 1, events.back()) << "the stretch crosses the write";
+  for (std::size_t i = states.size() - 1; i-- > 0;) {
+    engine_->stepi(Direction::backward);
+    ASSERT_TRUE(same_registers(regs(), states[i])) << i << ": " << register_differences(regs(), states[i]);
+    ASSERT_EQ(engine_->event(), events[i]) << i;
+  }
+}
+
+TEST_F(EngineTest, WatchpointForwardAndBackward) {
+  std::uint64_t counter = symbol(program("debug_loops"), "counter");
+  int w = engine_->add_watchpoint(counter, 4);
+  std::vector<std::uint32_t> seen;
+  for (int i = 0; i < 5; ++i) {
+    Stop stop = engine_->resume(Direction::forward);
+    ASSERT_EQ(stop.kind, Stop::Kind::watchpoint);
+    EXPECT_EQ(stop.id, w);
+    std::uint32_t value = 0;
+    std::memcpy(&value, stop.new_value.data(), 4);
+    seen.push_back(value);
+  }
+  EXPECT_EQ(seen, (std::vector<std::uint32_t>{1, 2, 3, 4, 5}));
+  // Backward: stops before the write that made it 5, seeing 4.
+  Stop back = engine_->resume(Direction::backward);
+  ASSERT_EQ(back.kind, Stop::Kind::watchpoint);
+  auto now = engine_->read_memory(counter, 4);
+  ASSERT_TRUE(now);
+  std::uint32_t value = 0;
+  std::memcpy(&value, now->data(), 4);
+  EXPECT_EQ(value, 4u);
+}
+
+TEST_F(EngineTest, BookmarksReturnExactly) {
+  engine_->add_breakpoint(symbol(program("debug_loops"), "spin"));
+  engine_->resume(Direction::forward);
+  for (int i = 0; i < 50; ++i) engine_->stepi(Direction::forward);
+  Registers here = regs();
+  int mark = engine_->bookmark();
+  engine_->resume(Direction::forward);  // to the end
+  engine_->goto_event(2);
+  engine_->seek(*engine_->bookmark_position(mark));
+  EXPECT_TRUE(same_registers(regs(), here));
+}
+
+// The oracle: every register and the stack's top at each of 700 forward
+// steps through the dynamic loader (two rdtsc events on the way), then the
+// same stretch backward, state for state.
+TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
+  struct State {
+    Registers regs;
+    std::int64_t event;
+    Bytes stack;
+  };
+  auto now = [&] {
+    Registers r = regs();
+    return State{r, engine_->event(), engine_->read_memory(r.rsp - 128, 256).value_or(Bytes{})};
+  };
+  std::vector<State> states{now()};
+  for (int i = 0; i < 700; ++i) {
+    engine_->stepi(Direction::forward);
+    states.push_back(now());
+  }
+  ASSERT_GE(states.back().event, 3);
+  for (std::size_t i = states.size() - 1; i-- > 0;) {
+    ASSERT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::step);
+    State back = now();
+    ASSERT_TRUE(same_registers(back.regs, states[i].regs))
+        << "step " << i << ": " << register_differences(back.regs, states[i].regs) << "differ at "
+        << engine_->position().describe();
+    ASSERT_EQ(back.event, states[i].event) << i;
+    ASSERT_EQ(back.stack, states[i].stack) << i;
+  }
+  EXPECT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::start);
+}
+
+}  // namespace
+}  // namespace ttdb::test
