@@ -1,4 +1,7 @@
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+
+#include <csignal>
 
 #include <algorithm>
 
@@ -23,6 +26,16 @@ std::uint64_t dr7_for(int slot, std::uint32_t len) {
   return (1ull << (slot * 2)) | (0b01ull << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
 }
 
+// Signals the program is stopped for, as gdb does by default: not the
+// timers and notifications programs use routinely.
+bool stops_the_program(const trace::Event* e) {
+  if (!e || e->kind != EventKind::signal) return false;
+  switch (e->nr) {
+    case SIGALRM: case SIGCHLD: case SIGWINCH: case SIGPROF: case SIGVTALRM: case SIGURG: case SIGIO: return false;
+    default: return true;
+  }
+}
+
 bool is_syscall_instruction(const std::uint8_t* b) {
   return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
 }
@@ -43,7 +56,7 @@ std::string Position::describe() const {
 }
 
 EngineImpl::EngineImpl(const std::string& trace_path, OutputSink& sink, EngineOptions opts)
-    : session(trace_path, sink), options(opts), checkpoints(opts.checkpoint_budget) {
+    : output(sink, *this), session(trace_path, output), options(opts), checkpoints(opts.checkpoint_budget) {
   // Checkpoints are children of the program; keep their orphans ours.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   session.start();
@@ -70,8 +83,13 @@ Position EngineImpl::in_segment(Motion motion) const {
   return p;
 }
 
+void FirstTimeSink::write(int stream, ByteView bytes) {
+  if (engine_.session.current_event() + 1 > frontier) inner_.write(stream, bytes);
+}
+
 void EngineImpl::boundary_reached() {
   pos = Position{session.current_event(), {}};
+  output.frontier = std::max(output.frontier, pos.event);
   seg_base = pos;
   seg_arrivals.clear();
   seg_triggers.clear();
@@ -79,8 +97,8 @@ void EngineImpl::boundary_reached() {
 }
 
 std::chrono::steady_clock::duration EngineImpl::work_since_checkpoint() const {
-  auto running = busy ? std::chrono::steady_clock::now() - work_mark : std::chrono::steady_clock::duration{};
-  return work_banked + running;
+  auto current = busy ? std::chrono::steady_clock::now() - work_mark : std::chrono::steady_clock::duration{};
+  return work_banked + current;
 }
 
 void EngineImpl::checkpoint_reached() {
@@ -155,7 +173,10 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     }
   }
 
+  running = t.tid();
+  if (interrupt_requested) ::ptrace(PTRACE_INTERRUPT, t.tid(), 0, 0);  // asked just before it ran
   WaitStatus status = session.run(how);
+  running = 0;
 
   RunOutcome out;
   if (status.is_exit() || status.kind() == WaitStatus::Kind::not_resumed) {
@@ -251,32 +272,50 @@ Stop EngineImpl::run(const Goal& goal) {
   std::vector<std::uint64_t> code;
   if (goal.user_points) code = user_code_points();
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) code.push_back(goal.motion->tick.addr);
-  if (goal.until_addr) code.push_back(*goal.until_addr);
+  code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
   bool arm_watches = goal.user_points || (goal.motion && goal.motion->tick.kind == Tick::Kind::watch);
   if (arm_watches)
     for (const auto& [id, w] : watchpoints)
       if (auto value = watched_value(w)) watch_values[id] = *value;
 
-  bool leave_first = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  // Resuming steps off a breakpoint the program stands on, as gdb does; an
+  // event that ends on an armed address is an arrival there.
+  bool leave = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  // Stopped at a signal already: resuming delivers it.
+  bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
-    // Leave the address the program stands at before watching for arrivals
-    // there: the arrival it stands at is counted already.
-    if (leave_first && !session.ended() && at_armed_address(code) && session.next_event()) {
-      if (advance_one() && goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+    std::optional<RunOutcome> landed;
+    if (!session.ended() && at_armed_address(code) && session.next_event()) {
+      if (!leave) {
+        landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
+      } else if (advance_one()) {
+        if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+        leave = false;
+        continue;  // a new boundary: maybe an arrival
+      } else if (at_armed_address(code)) {
+        landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
+      }
     }
-    leave_first = true;
+    leave = true;
+    if (!pending_first) standing_at_event = false;
     if (interrupt_requested.exchange(false)) {
       Stop stop;
       stop.kind = Stop::Kind::interrupted;
       return stop;
     }
     if (session.ended()) return end_stop();
-    if (pending_first) {
+    if (pending_first && !landed) {
       bool starting = goal.motion && goal.motion->tick.kind == Tick::Kind::event_start;
       if (starting) {
         append(Motion{goal.motion->tick, 1});
         Stop stop;
         stop.kind = Stop::Kind::step;
+        return stop;
+      }
+      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event())) {
+        append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+        Stop stop{Stop::Kind::signal};
+        stop.signal = static_cast<int>(session.next_event()->nr);
         return stop;
       }
       apply_pending();
@@ -305,18 +344,19 @@ Stop EngineImpl::run(const Goal& goal) {
         stop.kind = Stop::Kind::event;
         return stop;
       }
+      leave = false;
       continue;
     }
-    if (!session.next_event()) return end_stop();
+    if (!landed && !session.next_event()) return end_stop();
 
-    RunOutcome outcome = run_once(Resume::syscall, code, arm_watches);
+    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, arm_watches);
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
       case RunOutcome::Kind::stepped: continue;
       case RunOutcome::Kind::interrupted: {
-        Stop stop;
-        stop.kind = Stop::Kind::interrupted;
-        return stop;
+        interrupt_requested = false;
+        resync();
+        return Stop{Stop::Kind::interrupted};
       }
       case RunOutcome::Kind::arrival: {
         std::uint64_t arrivals = ++seg_arrivals[outcome.addr];
@@ -328,9 +368,10 @@ Stop EngineImpl::run(const Goal& goal) {
         if (goal.motion && goal.motion->tick.kind == Tick::Kind::code && goal.motion->tick.addr == outcome.addr &&
             ++goal_count == goal.motion->count)
           return stop_here(Stop{Stop::Kind::step});
-        if (goal.until_addr == outcome.addr) {
-          auto sp = session.tracee().regs().rsp;
-          if ((goal.back_to_sp && sp == *goal.back_to_sp) || (!goal.back_to_sp && sp > goal.until_sp)) {
+        bool listed = std::find(goal.until_addrs.begin(), goal.until_addrs.end(), outcome.addr) != goal.until_addrs.end();
+        if (listed) {
+          pos = at_hit;  // the filter may look at the program here
+          if (!goal.until_accepts || goal.until_accepts(outcome.addr, session.tracee().regs())) {
             if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
             goal.observe(at_hit, Stop{Stop::Kind::step});
           }
@@ -407,6 +448,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
     run(to_event);
     if (pos.event != target.event || pending_first)
       fail("cannot reach {}: the replay stopped at {}", target.describe(), pos.describe());
+    observe_here(target, base);
   }
   // The motions not done yet; the first of them may be partly done.
   std::size_t done = pos.motions.size();
@@ -426,7 +468,15 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
     Goal goal = base;
     goal.motion = m;
     run(goal);
+    observe_here(target, base);
   }
+}
+
+void EngineImpl::observe_here(const Position& target, const Goal& goal) {
+  // A motion's end is a hit like any other for a search, unless it is the
+  // target itself.
+  if (!goal.observe || pos == target) return;
+  if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
 }
 
 void EngineImpl::observe_after_step(const Goal& goal) {
@@ -455,6 +505,12 @@ std::int64_t Engine::event_count() const { return impl_->session.reader().event_
 bool Engine::finished_recording() const { return impl_->session.reader().finished(); }
 std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.ended(); }
 const trace::Event* Engine::next_event() { return impl_->session.next_event(); }
+std::vector<trace::FileMapping> Engine::file_mappings() const {
+  if (!impl_->mappings) impl_->mappings = impl_->session.reader().file_mappings();
+  return *impl_->mappings;
+}
+
+std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
 pid_t Engine::pid() { return impl_->session.tracee().tid(); }
 
 Registers Engine::registers() { return impl_->session.tracee().regs(); }
@@ -550,21 +606,32 @@ Stop Engine::seek(const Position& position) {
   return impl_->command([&] { return impl_->seek(position); });
 }
 
-Stop Engine::run_to(std::uint64_t addr, std::uint64_t frame_sp, bool stop_at_breakpoints) {
+Stop Engine::run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints) {
   return impl_->command([&] {
     Goal goal;
     goal.user_points = stop_at_breakpoints;
-    goal.until_addr = addr;
-    goal.until_sp = frame_sp;
+    goal.until_addrs = addrs;
+    goal.until_accepts = accepts;
     return impl_->run(goal);
   });
 }
 
-Stop Engine::reverse_to(std::uint64_t addr, std::uint64_t sp) {
-  return impl_->command([&] { return impl_->reverse_to(addr, sp); });
+Stop Engine::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
+  return impl_->command([&] { return impl_->reverse_to(addrs, accepts); });
 }
 
-void Engine::interrupt() { impl_->interrupt_requested = true; }
+void Engine::interrupt() {
+  impl_->interrupt_requested = true;
+  // A program deep in a loop without syscalls must be stopped to notice.
+  if (pid_t pid = impl_->running) ::ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+}
+
+void EngineImpl::resync() {
+  Position here = pos;
+  pending_first.reset();
+  pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+  seek(here);
+}
 
 int Engine::bookmark() {
   if (impl_->pending_first || !impl_->session.can_checkpoint())

@@ -29,11 +29,23 @@ struct Goal {
   bool user_points = false;                 // stop at enabled breakpoints and watchpoints
   std::optional<std::int64_t> event;        // stop once this event is applied
   std::optional<Motion> motion;             // stop when this has happened `count` times
-  std::optional<std::uint64_t> until_addr;  // stop on arriving here...
-  std::uint64_t until_sp = 0;               // ...with the stack pointer above this
-  std::optional<std::uint64_t> back_to_sp;  // ...or with exactly this stack pointer
+  std::vector<std::uint64_t> until_addrs;  // stop on arriving at one of these...
+  ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
+};
+
+// The program's output, passed on the first time only: going back and
+// replaying forward again does not print it twice.
+class FirstTimeSink : public OutputSink {
+ public:
+  FirstTimeSink(OutputSink& inner, const EngineImpl& engine) : inner_(inner), engine_(engine) {}
+  void write(int stream, ByteView bytes) override;
+  std::int64_t frontier = 0;  // the furthest event applied so far
+
+ private:
+  OutputSink& inner_;
+  const EngineImpl& engine_;
 };
 
 class EngineImpl {
@@ -62,6 +74,9 @@ class EngineImpl {
   // stops observed on the way.
   void advance_to(Position target, const Goal& base);
   void observe_after_step(const Goal& goal);
+  void observe_here(const Position& target, const Goal& goal);
+  // After an interruption: back to `pos`, which the program ran past uncounted.
+  void resync();
   void append(Motion motion);
   // Where the current run stands after `motion` from its start (seg_base).
   Position in_segment(Motion motion) const;
@@ -72,8 +87,10 @@ class EngineImpl {
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();
+  // What `goal` would report where the program stands, if anything.
+  std::optional<Stop> hit_here(const Goal& goal);
   Stop reverse_stepi();
-  Stop reverse_to(std::uint64_t addr, std::uint64_t sp);
+  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
   // The last stop-worthy hit before `target` that `accept` takes.
@@ -98,6 +115,7 @@ class EngineImpl {
     return stop;
   }
 
+  FirstTimeSink output;
   ReplaySession session;
   EngineOptions options;
   Position pos;
@@ -107,9 +125,11 @@ class EngineImpl {
   std::map<int, Watchpoint> watchpoints;
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
+  std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
   int next_bookmark = 1;
   std::function<bool(int)> condition;
   std::atomic<bool> interrupt_requested{false};
+  std::atomic<pid_t> running{0};  // the program, while it runs its own code
   // Replay work since the last checkpoint: banked from earlier commands, and
   // the current command's since `work_mark` while `busy`.
   std::chrono::steady_clock::duration work_banked{};

@@ -2,6 +2,8 @@
 // command would have landed going the other way. The engine never runs
 // backward; it restores the nearest checkpoint before the target and runs
 // forward to it, watching what happens on the way.
+#include <algorithm>
+
 #include "engine_impl.h"
 #include "ttdb/base/log.h"
 
@@ -39,9 +41,31 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
       if (accept(stop)) last = {at, stop};
     };
     advance_to(end, goal);
+    // The previous interval began here: a hit exactly here is the latest.
+    if (end != target)
+      if (auto here = hit_here(observing); here && accept(*here)) last = {end, *here};
     if (last) return last;
     end = from;
   }
+}
+
+std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
+  if (pending_first || session.ended()) return std::nullopt;
+  // Only an arrival (or an event ending) here counts, not a step onto it.
+  if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
+  Registers regs = session.tracee().regs();
+  const auto& until = goal.until_addrs;
+  if (std::find(until.begin(), until.end(), regs.rip) != until.end() &&
+      (!goal.until_accepts || goal.until_accepts(regs.rip, regs)))
+    return Stop{Stop::Kind::step};
+  if (!goal.user_points) return std::nullopt;
+  for (const auto& [id, bp] : breakpoints) {
+    if (!bp.enabled || bp.addr != regs.rip || (condition && !condition(id))) continue;
+    Stop stop{Stop::Kind::breakpoint};
+    stop.id = id;
+    return stop;
+  }
+  return std::nullopt;
 }
 
 Stop EngineImpl::reverse_continue() {
@@ -74,10 +98,10 @@ Stop EngineImpl::reverse_stepi() {
   return Stop{Stop::Kind::step};
 }
 
-Stop EngineImpl::reverse_to(std::uint64_t addr, std::uint64_t sp) {
+Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
   Goal observing;
-  observing.until_addr = addr;
-  observing.back_to_sp = sp;
+  observing.until_addrs = addrs;
+  observing.until_accepts = accepts;
   auto hit = last_hit_before(pos, observing, [](const Stop&) { return true; });
   if (!hit) {
     seek(Position{1, {}});

@@ -162,6 +162,17 @@ std::optional<FileRecord> TraceReader::file(std::int64_t id) const {
   return read_file_row(s);
 }
 
+std::vector<FileMapping> TraceReader::file_mappings() const {
+  Stmt s(*db_,
+         "SELECT m.event, m.addr, m.size, coalesce(m.file_offset, 0), f.path FROM mem m JOIN files f ON f.id = m.file "
+         "ORDER BY m.event, m.seq");
+  std::vector<FileMapping> out;
+  while (s.step())
+    out.push_back(FileMapping{s.int64(0), static_cast<std::uint64_t>(s.int64(1)), static_cast<std::uint64_t>(s.int64(2)),
+                              static_cast<std::uint64_t>(s.int64(3)), s.text(4)});
+  return out;
+}
+
 std::int64_t TraceReader::event_count() const {
   Stmt s(*db_, "SELECT coalesce(max(id), 0) FROM events");
   s.step();

@@ -43,7 +43,22 @@ int run_cli(int argc, char** argv) {
   auto* replay = app.add_subcommand("replay", "Replay a recording");
   replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
   replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
-  replay->footer("Example: ttdb replay --run ls.ttdb\n");
+  std::vector<std::string> script_files, script_commands;
+  replay->add_option("-x,--command", script_files, "Run the shell commands in FILE, then exit (repeatable)")
+      ->option_text("FILE")
+      ->allow_extra_args(false);
+  replay->add_option("--ex,--eval-command", script_commands, "Run shell command CMD, then exit (repeatable; gdb's -ex)")
+      ->option_text("CMD")
+      ->allow_extra_args(false);
+  replay->add_option("--junit", replay_args.junit, "With -x/-ex: write the asserts' results to FILE as JUnit XML")
+      ->option_text("FILE");
+  replay->add_option("--checkpoints", replay_args.checkpoint_budget, "Keep at most N automatic checkpoints (default 256)")
+      ->option_text("N")
+      ->check(CLI::PositiveNumber);
+  replay->footer(
+      "Without --run, opens the shell at the program's first instruction.\n"
+      "Examples: ttdb replay --run ls.ttdb\n"
+      "          ttdb replay -ex 'break main' -ex continue -ex 'print argc' ls.ttdb\n");
 
   InfoArgs info_args;
   auto* info = app.add_subcommand("info", "Describe a recording");
@@ -75,6 +90,22 @@ int run_cli(int argc, char** argv) {
     }
     argc = std::min(split, argc);
   }
+
+  // gdb spells -ex with one dash; CLI11 wants two. Keep the order of -x and
+  // -ex as given: scripts run in that order.
+  std::vector<std::string> replay_argv;
+  if (argc >= 2 && std::string_view(argv[1]) == "replay") {
+    for (int i = 0; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "-ex") arg = "--ex";
+      bool file = arg == "-x" || arg == "--command", command_option = arg == "--ex" || arg == "--eval-command";
+      if ((file || command_option) && i + 1 < argc) replay_args.script.emplace_back(file, argv[i + 1]);
+      replay_argv.push_back(arg);
+    }
+  }
+  std::vector<char*> replay_argv_pointers;
+  for (auto& a : replay_argv) replay_argv_pointers.push_back(a.data());
+  if (!replay_argv.empty()) argv = replay_argv_pointers.data();
 
   try {
     app.parse(argc, argv);

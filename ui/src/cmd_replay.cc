@@ -9,30 +9,24 @@
 #include "ttdb/ui/cli.h"
 
 namespace ttdb {
-namespace {
-
 // The program's output goes straight to ttdb's own stdout and stderr, as the
 // program produces it.
-class FdSink : public OutputSink {
- public:
-  void write(int stream, ByteView bytes) override {
-    int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // the reader went away; the replay itself goes on
-      done += static_cast<std::size_t>(n);
-    }
+void FdSink::write(int stream, ByteView bytes) {
+  int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the reader went away; the replay itself goes on
+    done += static_cast<std::size_t>(n);
   }
-};
-
-}  // namespace
+}
 
 std::string trace_or_latest(const std::string& named) { return named.empty() ? latest_trace() : named; }
 
 int run_replay(const ReplayArgs& args) {
-  if (!args.run) throw UsageError("the interactive shell is not available yet; use 'ttdb replay --run [TRACE]'");
+  if (!args.run) return run_shell(args);
+  if (!args.script.empty()) throw UsageError("--run replays to the end; it takes no -x or -ex");
   std::string path = trace_or_latest(args.trace);
   FdSink sink;
   Replayer replayer(path, sink);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ttdb/base/error.h"
+#include "ttdb/replay/replay.h"
 
 namespace ttdb {
 
@@ -25,7 +26,13 @@ int run_record(const RecordArgs& args);
 struct ReplayArgs {
   bool run = false;
   std::string trace;
+  // -x FILE and -ex CMD, in the order given: (true, file) or (false, command).
+  std::vector<std::pair<bool, std::string>> script;
+  std::string junit;
+  std::size_t checkpoint_budget = 256;
 };
+// The shell: interactive on a terminal, or running the script and exiting.
+int run_shell(const ReplayArgs& args);
 int run_replay(const ReplayArgs& args);
 
 struct InfoArgs {
@@ -40,6 +47,12 @@ struct EventsArgs {
   std::int64_t limit = -1;
 };
 int run_events(const EventsArgs& args);
+
+// Writes the replayed program's output to ttdb's own stdout and stderr.
+class FdSink : public OutputSink {
+ public:
+  void write(int stream, ByteView bytes) override;
+};
 
 // The trace the user named, or the latest one.
 std::string trace_or_latest(const std::string& named);

@@ -97,6 +97,10 @@ struct Watchpoint {
   std::uint64_t hits = 0;
 };
 
+// Decides whether arriving at `addr` with these registers counts (the frame
+// a line-step is in, say).
+using ArrivalFilter = std::function<bool(std::uint64_t addr, const Registers& regs)>;
+
 class EngineImpl;
 
 class Engine {
@@ -115,6 +119,13 @@ class Engine {
   std::optional<WaitStatus> exit_status() const;
   // The event to apply next, if any.
   const trace::Event* next_event();
+  // Every file the recording mapped, where it mapped it (replay maps their
+  // recorded contents as anonymous memory, so /proc does not name them).
+  // Replay is deterministic: a library loaded later loads at this address,
+  // so breakpoints in it can be set before it is loaded.
+  std::vector<trace::FileMapping> file_mappings() const;
+  // A recorded event by number.
+  std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
   // --- Looking at the program (breakpoints are hidden from memory reads)
   Registers registers();
@@ -137,12 +148,12 @@ class Engine {
   Stop stepi(Direction direction);           // one instruction (or one event)
   Stop goto_event(std::int64_t event);       // $event == event afterwards
   Stop seek(const Position& position);       // back to any position reached before
-  // Forward until the program arrives at `addr` with its stack pointer above
-  // `frame_sp` (finish, until, next over calls), or a breakpoint stops it.
-  Stop run_to(std::uint64_t addr, std::uint64_t frame_sp, bool stop_at_breakpoints = true);
-  // Backward to the last time the program arrived at `addr` with its stack
-  // pointer equal to `sp`, before now (reverse-finish: the call instruction).
-  Stop reverse_to(std::uint64_t addr, std::uint64_t sp);
+  // Forward until the program arrives at one of `addrs` and `accepts` agrees
+  // (finish, until, next, step), or a breakpoint or watchpoint stops it.
+  Stop run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints = true);
+  // Backward to the last arrival at one of `addrs` that `accepts` agrees to,
+  // before now; to the start of the recording when there is none.
+  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // Asks a running command to stop soon; safe from a signal handler.
   void interrupt();
 

@@ -77,4 +77,13 @@ struct FileRecord {
   std::string role;                  // "exe", "interp" or "mmap"
 };
 
+// Where an event mapped a file: debuggers find shared libraries by these.
+struct FileMapping {
+  std::int64_t event = 0;
+  std::uint64_t addr = 0;
+  std::uint64_t size = 0;
+  std::uint64_t file_offset = 0;
+  std::string path;
+};
+
 }  // namespace ttdb::trace

@@ -29,6 +29,8 @@ class TraceReader {
   std::vector<std::string> env() const;
   std::vector<FileRecord> files() const;
   std::optional<FileRecord> file(std::int64_t id) const;
+  // Every file mapping the recording made, in event order.
+  std::vector<FileMapping> file_mappings() const;
 
   std::int64_t event_count() const;
   bool finished() const;

@@ -1,0 +1,127 @@
+// What the program's own files say about it: symbols, functions, lines,
+// variables and their types (libdw), and its stack's frames (libunwind).
+// Modules are found from the replayed program's /proc/PID/maps, so shared
+// libraries appear as the program loads them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/debuginfo/types.h"
+
+struct user_regs_struct;
+
+namespace ttdb {
+
+struct Symbol {
+  std::string name;
+  std::uint64_t addr = 0;    // where the symbol starts
+  std::uint64_t offset = 0;  // of the asked address from it
+};
+
+struct SourceLine {
+  std::string file;  // as the compiler named it (usually absolute)
+  int line = 0;
+  std::uint64_t row_addr = 0;  // where the line-table row holding the address starts
+  bool is_statement_start = false;
+};
+
+struct Function {
+  std::string name;
+  std::uint64_t low = 0, high = 0;  // [low, high)
+  std::uint64_t body = 0;           // after the prologue: where `break NAME` stops
+  bool has_lines = false;
+};
+
+// A frame of the stack. Registers use DWARF's x86-64 numbering (0 rax, 1 rdx,
+// 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15, 16 rip).
+struct Frame {
+  int level = 0;
+  std::uint64_t pc = 0;   // frame 0: the instruction; outer frames: the return address
+  std::uint64_t cfa = 0;  // the canonical frame address, 0 when unknown
+  std::array<std::uint64_t, 17> regs{};
+  std::array<bool, 17> known{};
+  // The address to look symbols and lines up by: inside the call for outer frames.
+  std::uint64_t lookup_pc() const { return level == 0 ? pc : pc - 1; }
+};
+
+struct Variable {
+  std::string name;
+  TypeRef type;
+  bool is_argument = false;
+  enum class Where { memory, register_, value, optimized_out } where = Where::optimized_out;
+  std::uint64_t addr = 0;  // memory
+  int regno = 0;           // register_ (DWARF number)
+  Bytes value;             // value
+  std::string decl_file;
+  int decl_line = 0;
+};
+
+struct Module {
+  std::string name;  // the file's path
+  std::uint64_t low = 0, high = 0;
+  bool has_debug_info = false;
+};
+
+class DebugInfo {
+ public:
+  DebugInfo();
+  ~DebugInfo();
+  DebugInfo(const DebugInfo&) = delete;
+  DebugInfo& operator=(const DebugInfo&) = delete;
+
+  // An ELF file mapped at `base` (its first byte) that /proc/PID/maps does
+  // not name: replay maps libraries' recorded contents anonymously.
+  struct KnownFile {
+    std::string path;
+    std::uint64_t base = 0;
+    bool operator==(const KnownFile&) const = default;
+  };
+  // Reports the modules: what /proc/PID/maps names, and `known`. Once: the
+  // first call decides.
+  void refresh(pid_t pid, const std::vector<KnownFile>& known = {});
+  std::vector<Module> modules() const;
+
+  std::optional<Symbol> symbol_at(std::uint64_t addr) const;
+  std::optional<Function> function_at(std::uint64_t pc) const;
+  // Functions by name, those with line information first.
+  std::vector<Function> functions_named(const std::string& name) const;
+  std::vector<std::string> function_names() const;  // for completion
+  std::optional<SourceLine> line_at(std::uint64_t pc) const;
+  // Where a breakpoint on FILE:LINE goes: the first statement of that line,
+  // or of the next line that has code, in each function it appears in.
+  std::vector<std::uint64_t> line_addresses(const std::string& file, int line) const;
+  // The starts of statements (is_stmt rows) in [low, high).
+  std::vector<SourceLine> statement_starts(std::uint64_t low, std::uint64_t high) const;
+
+  // Variables visible at a frame: its arguments, then its locals (innermost
+  // block first). Outer frames' variables come out at the call's pc.
+  std::vector<Variable> arguments(const Frame& frame) const;
+  std::vector<Variable> locals(const Frame& frame) const;
+  // A variable by name: the frame's scopes, then the globals of every module.
+  std::optional<Variable> find_variable(const std::string& name, const Frame* frame) const;
+  // The type a function returns; nullptr for void or unknown.
+  TypeRef return_type(std::uint64_t pc) const;
+  // A struct, union, enum or typedef named in a cast ("struct point").
+  TypeRef find_type(const std::string& name) const;
+
+  // The stack of stopped tracee `pid`, innermost first, at most `limit` frames.
+  std::vector<Frame> backtrace(pid_t pid, const user_regs_struct& regs, std::size_t limit) const;
+
+  // A line of a source file, without its newline; nullopt when unreadable.
+  std::optional<std::string> source_text(const std::string& file, int line) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,761 @@
+#include "expr.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cctype>
+#include <cstring>
+#include <functional>
+
+namespace ttdb {
+namespace {
+
+using Kind = Type::Kind;
+
+TypeRef named(const char* name) { return base_type_named(name); }
+
+// --- values -----------------------------------------------------------------
+
+Value from_uint(std::uint64_t v, TypeRef type) {
+  Value out;
+  out.bytes.resize(type->size);
+  std::memcpy(out.bytes.data(), &v, std::min<std::size_t>(8, type->size));
+  out.type = std::move(type);
+  return out;
+}
+
+Value from_double(double d, TypeRef type) {
+  Value out;
+  out.type = type;
+  out.bytes.resize(type->size);
+  if (type->size == 4) {
+    auto f = static_cast<float>(d);
+    std::memcpy(out.bytes.data(), &f, 4);
+  } else {
+    std::memcpy(out.bytes.data(), &d, 8);
+  }
+  return out;
+}
+
+Value load(const TypeRef& type, std::uint64_t addr, ExprContext& context) {
+  if (type->kind == Kind::void_) throw ExprError("attempt to take contents of a non-pointer value");
+  if (type->kind == Kind::function) {
+    Value v;
+    v.type = type;
+    v.address = addr;
+    return v;
+  }
+  auto bytes = context.read(addr, type->size);
+  if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x}", addr));
+  return Value{type, std::move(*bytes), addr};
+}
+
+// Arrays and functions used as values become pointers to their start.
+Value decay(const Value& v) {
+  if (v.type->kind == Kind::array) {
+    if (!v.address) throw ExprError("an array that is not in memory has no address");
+    return from_uint(*v.address, make_pointer(v.type->target));
+  }
+  if (v.type->kind == Kind::function && v.address) return from_uint(*v.address, make_pointer(v.type));
+  return v;
+}
+
+void require_scalar(const Value& v, const char* op) {
+  if (!v.type->is_scalar()) throw ExprError(fmt::format("the operands of '{}' must be numbers or pointers, not {}", op, v.type->display()));
+}
+
+// C's usual arithmetic conversions, simplified to what a debugger needs.
+TypeRef common_type(const Value& a, const Value& b) {
+  if (a.type->kind == Kind::floating || b.type->kind == Kind::floating) return named("double");
+  bool is_unsigned = (a.type->size >= 8 && !a.type->is_signed) || (b.type->size >= 8 && !b.type->is_signed);
+  bool is_long = a.type->size >= 8 || b.type->size >= 8;
+  if (is_long) return named(is_unsigned ? "unsigned long" : "long");
+  bool int_unsigned = (a.type->size == 4 && !a.type->is_signed && a.type->kind == Kind::integer) ||
+                      (b.type->size == 4 && !b.type->is_signed && b.type->kind == Kind::integer);
+  return named(int_unsigned ? "unsigned int" : "int");
+}
+
+Value arithmetic(const std::string& op, Value a, Value b) {
+  a = decay(a);
+  b = decay(b);
+  require_scalar(a, op.c_str());
+  require_scalar(b, op.c_str());
+  bool pa = a.type->kind == Kind::pointer, pb = b.type->kind == Kind::pointer;
+  if (op == "+" || op == "-") {
+    if (pa && pb && op == "-") {
+      std::uint64_t size = std::max<std::uint64_t>(a.type->target ? a.type->target->size : 1, 1);
+      return from_uint(static_cast<std::uint64_t>((a.as_int() - b.as_int()) / static_cast<std::int64_t>(size)), named("long"));
+    }
+    if (pa || pb) {
+      if (pa && pb) throw ExprError("cannot add two pointers");
+      const Value& ptr = pa ? a : b;
+      const Value& n = pa ? b : a;
+      if (n.type->kind == Kind::floating) throw ExprError("cannot add a floating-point number to a pointer");
+      std::uint64_t size = ptr.type->target && ptr.type->target->kind != Kind::void_ ? ptr.type->target->size : 1;
+      std::int64_t delta = n.as_int() * static_cast<std::int64_t>(size);
+      return from_uint(ptr.as_uint() + static_cast<std::uint64_t>(op == "+" ? delta : -delta), ptr.type);
+    }
+  }
+  TypeRef type = common_type(a, b);
+  if (pa || pb) type = named("unsigned long");
+  if (type->kind == Kind::floating) {
+    double x = a.as_double(), y = b.as_double();
+    if (op == "+") return from_double(x + y, type);
+    if (op == "-") return from_double(x - y, type);
+    if (op == "*") return from_double(x * y, type);
+    if (op == "/") return from_double(x / y, type);
+    throw ExprError(fmt::format("'{}' needs integer operands", op));
+  }
+  if (type->is_signed) {
+    std::int64_t x = a.as_int(), y = b.as_int();
+    if ((op == "/" || op == "%") && y == 0) throw ExprError("division by zero");
+    if (op == "+") return from_uint(static_cast<std::uint64_t>(x + y), type);
+    if (op == "-") return from_uint(static_cast<std::uint64_t>(x - y), type);
+    if (op == "*") return from_uint(static_cast<std::uint64_t>(x * y), type);
+    if (op == "/") return from_uint(static_cast<std::uint64_t>(x / y), type);
+    if (op == "%") return from_uint(static_cast<std::uint64_t>(x % y), type);
+    if (op == ">>") return from_uint(static_cast<std::uint64_t>(x >> (y & 63)), type);
+  }
+  std::uint64_t x = a.as_uint(), y = b.as_uint();
+  if ((op == "/" || op == "%") && y == 0) throw ExprError("division by zero");
+  if (op == "+") return from_uint(x + y, type);
+  if (op == "-") return from_uint(x - y, type);
+  if (op == "*") return from_uint(x * y, type);
+  if (op == "/") return from_uint(x / y, type);
+  if (op == "%") return from_uint(x % y, type);
+  if (op == "<<") return from_uint(x << (y & 63), type);
+  if (op == ">>") return from_uint(x >> (y & 63), type);
+  if (op == "&") return from_uint(x & y, type);
+  if (op == "|") return from_uint(x | y, type);
+  if (op == "^") return from_uint(x ^ y, type);
+  throw ExprError(fmt::format("unknown operator '{}'", op));
+}
+
+Value compare(const std::string& op, Value a, Value b) {
+  a = decay(a);
+  b = decay(b);
+  require_scalar(a, op.c_str());
+  require_scalar(b, op.c_str());
+  int result = 0;
+  TypeRef type = common_type(a, b);
+  if (a.type->kind == Kind::pointer || b.type->kind == Kind::pointer) type = named("unsigned long");
+  auto order = [&]() -> int {
+    if (type->kind == Kind::floating) return a.as_double() < b.as_double() ? -1 : a.as_double() > b.as_double();
+    if (type->is_signed) return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int();
+    return a.as_uint() < b.as_uint() ? -1 : a.as_uint() > b.as_uint();
+  }();
+  if (op == "==") result = order == 0;
+  if (op == "!=") result = order != 0;
+  if (op == "<") result = order < 0;
+  if (op == ">") result = order > 0;
+  if (op == "<=") result = order <= 0;
+  if (op == ">=") result = order >= 0;
+  return make_int(result, "int");
+}
+
+Value cast(const Value& from, const TypeRef& to) {
+  Value v = decay(from);
+  if (to->kind == Kind::void_) return Value{to, {}, std::nullopt};
+  if (!to->is_scalar()) {
+    if (v.type->size == to->size) return Value{to, v.bytes, v.address};
+    throw ExprError(fmt::format("cannot cast {} to {}", v.type->display(), to->display()));
+  }
+  require_scalar(v, "cast");
+  if (to->kind == Kind::floating) return from_double(v.type->kind == Kind::floating ? v.as_double() : v.type->is_signed ? static_cast<double>(v.as_int()) : static_cast<double>(v.as_uint()), to);
+  if (v.type->kind == Kind::floating) return from_uint(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.as_double())), to);
+  if (to->kind == Kind::boolean) return from_uint(v.as_uint() != 0, to);
+  return from_uint(v.type->is_signed ? static_cast<std::uint64_t>(v.as_int()) : v.as_uint(), to);
+}
+
+Value member_of(const Value& v, const std::string& name) {
+  if (v.type->kind != Kind::structure && v.type->kind != Kind::union_)
+    throw ExprError(fmt::format("'{}' is not a struct or union, it is {}", name, v.type->display()));
+  for (const auto& m : v.type->members) {
+    if (m.name.empty() && (m.type->kind == Kind::structure || m.type->kind == Kind::union_)) {
+      // An anonymous struct or union's members belong to the outer one.
+      Value inner{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                                v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
+                  v.address ? std::optional(*v.address + m.offset) : std::nullopt};
+      try {
+        return member_of(inner, name);
+      } catch (const ExprError&) {
+        continue;
+      }
+    }
+    if (m.name != name) continue;
+    if (m.offset + m.type->size > v.bytes.size()) throw ExprError(fmt::format("member '{}' lies outside its struct", name));
+    Value out{m.type,
+              Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                    v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
+              v.address ? std::optional(*v.address + m.offset) : std::nullopt};
+    if (m.bit_size) {
+      std::uint64_t raw = out.as_uint() >> m.bit_offset;
+      raw &= m.bit_size >= 64 ? ~0ull : (1ull << m.bit_size) - 1;
+      out = from_uint(raw, m.type);
+      out.address.reset();
+    }
+    return out;
+  }
+  throw ExprError(fmt::format("there is no member named {} in {}", name, v.type->display()));
+}
+
+// --- the parser -------------------------------------------------------------
+
+class Parser {
+ public:
+  Parser(const std::string& text, ExprContext& context) : s_(text), context_(context) {}
+
+  Value parse() {
+    Value v = binary(0);
+    skip_space();
+    if (i_ < s_.size()) throw ExprError(fmt::format("unexpected '{}' in the expression", s_.substr(i_)));
+    return v;
+  }
+
+ private:
+  void skip_space() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool peek(std::string_view token) {
+    skip_space();
+    return s_.compare(i_, token.size(), token) == 0;
+  }
+  bool accept(std::string_view token) {
+    if (!peek(token)) return false;
+    i_ += token.size();
+    return true;
+  }
+  void expect(std::string_view token) {
+    if (!accept(token)) throw ExprError(fmt::format("expected '{}' in the expression{}", token, i_ < s_.size() ? " near '" + s_.substr(i_) + "'" : " at its end"));
+  }
+  std::string identifier() {
+    skip_space();
+    std::size_t start = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) ++i_;
+    return s_.substr(start, i_ - start);
+  }
+  bool at_identifier() {
+    skip_space();
+    return i_ < s_.size() && (std::isalpha(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_');
+  }
+
+  // Binary operators by precedence, loosest first.
+  static int precedence(const std::string& op) {
+    static const std::vector<std::vector<std::string>> levels = {
+        {"||"}, {"&&"}, {"|"}, {"^"}, {"&"}, {"==", "!="}, {"<=", ">=", "<", ">"}, {"<<", ">>"}, {"+", "-"}, {"*", "/", "%"}};
+    for (std::size_t l = 0; l < levels.size(); ++l)
+      for (const auto& o : levels[l])
+        if (o == op) return static_cast<int>(l);
+    return -1;
+  }
+  std::optional<std::string> peek_binary() {
+    skip_space();
+    static const char* ops[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%"};
+    for (const char* op : ops)
+      if (s_.compare(i_, std::strlen(op), op) == 0) return std::string(op);
+    return std::nullopt;
+  }
+
+  Value binary(int min_level) {
+    Value left = unary();
+    for (;;) {
+      auto op = peek_binary();
+      if (!op) return left;
+      int level = precedence(*op);
+      if (level < min_level) return left;
+      i_ += op->size();
+      if (*op == "&&" || *op == "||") {
+        bool decided = *op == "&&" ? !(skipping_ || decay(left).truthy()) : (!skipping_ && decay(left).truthy());
+        bool was = skipping_;
+        skipping_ = skipping_ || decided;
+        Value right = binary(level + 1);
+        skipping_ = was;
+        if (skipping_) continue;
+        bool result = decided ? (*op == "||") : decay(right).truthy();
+        left = make_int(result, "int");
+        continue;
+      }
+      Value right = binary(level + 1);
+      if (skipping_) continue;
+      if (*op == "==" || *op == "!=" || *op == "<" || *op == ">" || *op == "<=" || *op == ">=")
+        left = compare(*op, left, right);
+      else
+        left = arithmetic(*op, left, right);
+    }
+  }
+
+  // "(type)" at the cursor: the type, with the cursor after the ')'.
+  TypeRef try_cast_type() {
+    std::size_t save = i_;
+    if (!accept("(")) return nullptr;
+    std::string name;
+    for (;;) {
+      if (!at_identifier()) break;
+      std::size_t word_start = i_;
+      std::string word = identifier();
+      bool keyword = word == "unsigned" || word == "signed" || word == "int" || word == "long" || word == "short" ||
+                     word == "char" || word == "const" || word == "volatile";
+      bool tagged = word == "struct" || word == "union" || word == "enum";
+      if (tagged) {
+        name += (name.empty() ? "" : " ") + word + " " + identifier();
+        continue;
+      }
+      if (keyword || name.empty()) {
+        if (word == "const" || word == "volatile") continue;
+        name += (name.empty() ? "" : " ") + word;
+        if (!keyword) break;
+        continue;
+      }
+      i_ = word_start;
+      break;
+    }
+    if (name == "signed") name = "int";
+    if (name.starts_with("signed ") && name != "signed char") name = name.substr(7);
+    if (name == "long int" || name == "long long int") name = "long";
+    if (name == "unsigned long int") name = "unsigned long";
+    if (name == "short int") name = "short";
+    TypeRef type = name.empty() ? nullptr : context_.type_named(name);
+    if (!type) {
+      i_ = save;
+      return nullptr;
+    }
+    while (accept("*")) type = make_pointer(type);
+    if (!accept(")")) {
+      i_ = save;
+      return nullptr;
+    }
+    return type;
+  }
+
+  Value unary() {
+    skip_space();
+    if (accept("sizeof")) {
+      std::size_t save = i_;
+      if (TypeRef t = try_cast_type()) return make_int(static_cast<std::int64_t>(t->size), "unsigned long");
+      i_ = save;
+      Value v = unary();
+      return make_int(static_cast<std::int64_t>(v.type ? v.type->size : 0), "unsigned long");
+    }
+    if (peek("(")) {
+      if (TypeRef t = try_cast_type()) {
+        Value v = unary();
+        return skipping_ ? v : cast(v, t);
+      }
+    }
+    if (accept("!")) {
+      Value v = unary();
+      return skipping_ ? v : make_int(!decay(v).truthy(), "int");
+    }
+    if (accept("~")) {
+      Value v = unary();
+      if (skipping_) return v;
+      if (!v.type->is_integral()) throw ExprError("'~' needs an integer");
+      TypeRef t = v.type->size >= 8 ? v.type : named("int");
+      return from_uint(~cast(v, t).as_uint(), t);
+    }
+    if (peek("-") && !peek("->") && !peek("--")) {
+      ++i_;
+      Value v = unary();
+      if (skipping_) return v;
+      return arithmetic("-", make_int(0, "int"), v);
+    }
+    if (accept("+")) return unary();
+    if (accept("*")) {
+      Value v = unary();
+      if (skipping_) return v;
+      v = decay(v);
+      if (v.type->kind != Kind::pointer) throw ExprError(fmt::format("attempt to take contents of a non-pointer value ({})", v.type->display()));
+      return load(v.type->target ? v.type->target : void_type(), v.as_uint(), context_);
+    }
+    if (accept("&")) {
+      Value v = unary();
+      if (skipping_) return v;
+      if (!v.address) throw ExprError("attempt to take the address of a value that is not in memory");
+      return from_uint(*v.address, make_pointer(v.type));
+    }
+    return postfix(primary());
+  }
+
+  Value postfix(Value v) {
+    for (;;) {
+      if (accept("[")) {
+        Value index = binary(0);
+        expect("]");
+        if (skipping_) continue;
+        Value base = decay(v);
+        if (base.type->kind != Kind::pointer) throw ExprError(fmt::format("cannot subscript {}: it is not an array or a pointer", v.type->display()));
+        Value at = arithmetic("+", base, index);
+        v = load(base.type->target ? base.type->target : void_type(), at.as_uint(), context_);
+      } else if (accept("->")) {
+        std::string name = identifier();
+        if (name.empty()) throw ExprError("expected a member name after '->'");
+        if (skipping_) continue;
+        Value p = decay(v);
+        if (p.type->kind != Kind::pointer || !p.type->target)
+          throw ExprError(fmt::format("the left side of '->' must be a pointer to a struct, not {}", v.type->display()));
+        v = member_of(load(p.type->target, p.as_uint(), context_), name);
+      } else if (peek(".") && !(i_ + 1 < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_ + 1])))) {
+        ++i_;
+        std::string name = identifier();
+        if (name.empty()) throw ExprError("expected a member name after '.'");
+        if (skipping_) continue;
+        v = member_of(v, name);
+      } else {
+        return v;
+      }
+    }
+  }
+
+  Value primary() {
+    skip_space();
+    if (i_ >= s_.size()) throw ExprError("the expression ends too early");
+    char c = s_[i_];
+    if (accept("(")) {
+      Value v = binary(0);
+      expect(")");
+      return v;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) return number();
+    if (c == '\'') return character();
+    if (c == '"') return string();
+    if (c == '$') {
+      ++i_;
+      std::size_t start = i_;
+      while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' || s_[i_] == '$')) ++i_;
+      std::string name = s_.substr(start, i_ - start);
+      if (skipping_) return make_int(0);
+      auto v = context_.dollar(name);
+      if (!v) throw ExprError(fmt::format("there is no convenience variable or register ${}", name));
+      return *v;
+    }
+    if (at_identifier()) {
+      std::string name = identifier();
+      if (skipping_) return make_int(0);
+      if (name == "true" || name == "false") return make_int(name == "true", "int");
+      auto v = context_.variable(name);
+      if (!v) throw ExprError(fmt::format("no symbol \"{}\" in the current context", name));
+      return *v;
+    }
+    throw ExprError(fmt::format("unexpected '{}' in the expression", s_.substr(i_)));
+  }
+
+  Value number() {
+    std::size_t start = i_;
+    bool is_float = false;
+    std::size_t used = 0;
+    if (s_.compare(i_, 2, "0x") == 0 || s_.compare(i_, 2, "0X") == 0) {
+      i_ += 2;
+      while (i_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+    } else {
+      while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == 'e')) {
+        is_float = is_float || s_[i_] == '.' || s_[i_] == 'e';
+        ++i_;
+      }
+    }
+    std::string digits = s_.substr(start, i_ - start);
+    bool is_unsigned = false, is_long = false;
+    while (i_ < s_.size() && std::strchr("uUlL", s_[i_])) {
+      is_unsigned = is_unsigned || std::toupper(s_[i_]) == 'U';
+      is_long = is_long || std::toupper(s_[i_]) == 'L';
+      ++i_;
+    }
+    if (is_float) {
+      try {
+        return from_double(std::stod(digits, &used), named("double"));
+      } catch (const std::exception&) {
+        throw ExprError(fmt::format("invalid number \"{}\"", digits));
+      }
+    }
+    std::uint64_t v = 0;
+    try {
+      int base = digits.size() > 1 && digits[0] == '0' && std::isdigit(static_cast<unsigned char>(digits[1])) ? 8 : 0;
+      v = std::stoull(digits, &used, base);
+    } catch (const std::exception&) {
+      throw ExprError(fmt::format("invalid number \"{}\"", digits));
+    }
+    if (used != digits.size()) throw ExprError(fmt::format("invalid number \"{}\"", digits));
+    if (!is_long && v <= (is_unsigned ? 0xffffffffull : 0x7fffffffull)) return from_uint(v, named(is_unsigned ? "unsigned int" : "int"));
+    return from_uint(v, named(is_unsigned || v > 0x7fffffffffffffffull ? "unsigned long" : "long"));
+  }
+
+  char escaped() {
+    if (i_ >= s_.size()) throw ExprError("unterminated character or string");
+    char c = s_[i_++];
+    if (c != '\\') return c;
+    if (i_ >= s_.size()) throw ExprError("unterminated escape sequence");
+    char e = s_[i_++];
+    switch (e) {
+      case 'n': return '\n';
+      case 't': return '\t';
+      case 'r': return '\r';
+      case '0': return '\0';
+      case 'a': return '\a';
+      case 'b': return '\b';
+      case 'f': return '\f';
+      case 'v': return '\v';
+      case 'e': return '\033';
+      default: return e;
+    }
+  }
+
+  Value character() {
+    ++i_;
+    char c = escaped();
+    if (i_ >= s_.size() || s_[i_] != '\'') throw ExprError("unterminated character constant");
+    ++i_;
+    return from_uint(static_cast<unsigned char>(c), named("char"));
+  }
+
+  Value string() {
+    ++i_;
+    Bytes bytes;
+    while (i_ < s_.size() && s_[i_] != '"') bytes.push_back(static_cast<std::uint8_t>(escaped()));
+    if (i_ >= s_.size()) throw ExprError("unterminated string");
+    ++i_;
+    bytes.push_back(0);
+    auto t = std::make_shared<Type>();
+    t->kind = Kind::array;
+    t->target = named("char");
+    t->count = bytes.size();
+    t->size = bytes.size();
+    return Value{t, bytes, std::nullopt};
+  }
+
+  std::string s_;
+  std::size_t i_ = 0;
+  ExprContext& context_;
+  bool skipping_ = false;  // the unevaluated side of && or ||
+};
+
+// --- printing ---------------------------------------------------------------
+
+std::string char_literal(unsigned char c, char quote) {
+  switch (c) {
+    case '\n': return "\\n";
+    case '\t': return "\\t";
+    case '\r': return "\\r";
+    case '\a': return "\\a";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\v': return "\\v";
+    case '\033': return "\\033";
+    case '\\': return "\\\\";
+    default: break;
+  }
+  if (c == static_cast<unsigned char>(quote)) return std::string("\\") + quote;
+  if (c < 0x20 || c >= 0x7f) return fmt::format("\\{:03o}", c);
+  return std::string(1, static_cast<char>(c));
+}
+
+// gdb's way with character arrays: runs of more than 9 equal characters as
+// "'c' <repeats N times>", the rest in quotes.
+std::string quote_chars(const Bytes& bytes) {
+  constexpr std::size_t kRepeatThreshold = 10;
+  std::vector<std::string> parts;
+  std::string run;
+  for (std::size_t i = 0; i < bytes.size();) {
+    std::size_t j = i;
+    while (j < bytes.size() && bytes[j] == bytes[i]) ++j;
+    if (j - i >= kRepeatThreshold) {
+      if (!run.empty()) parts.push_back("\"" + std::exchange(run, {}) + "\"");
+      parts.push_back(fmt::format("'{}' <repeats {} times>", char_literal(bytes[i], '\''), j - i));
+      i = j;
+    } else {
+      run += char_literal(bytes[i++], '"');
+    }
+  }
+  if (!run.empty() || parts.empty()) parts.push_back("\"" + run + "\"");
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+std::string c_string_at(std::uint64_t addr, ExprContext& context) {
+  constexpr std::size_t kLimit = 200;
+  Bytes text;
+  while (text.size() < kLimit) {
+    auto chunk = context.read(addr + text.size(), 1);
+    if (!chunk) {
+      if (text.empty()) return fmt::format("<error: Cannot access memory at address {:#x}>", addr);
+      break;
+    }
+    if ((*chunk)[0] == 0) return quote_chars(text);
+    text.push_back((*chunk)[0]);
+  }
+  return quote_chars(text) + "...";
+}
+
+std::string format_pointer(const Value& v, ExprContext& context, bool top, char format) {
+  std::uint64_t addr = v.as_uint();
+  if (format && format != 'a') return format_scalar(addr, 8, format, context);
+  std::string out = fmt::format("{:#x}", addr);
+  const Type* target = v.type->target.get();
+  bool is_char = target && target->kind == Kind::character && target->size == 1;
+  if (is_char && addr != 0) return out + " " + c_string_at(addr, context);
+  if (addr != 0)
+    if (auto sym = context.symbolize(addr)) out += " <" + *sym + ">";
+  if (top && format != 'a') out = "(" + v.type->display() + ") " + out;
+  return out;
+}
+
+std::string format_inner(const Value& v, ExprContext& context, char format, bool top) {
+  const Type& t = *v.type;
+  switch (t.kind) {
+    case Kind::void_: return "void";
+    case Kind::pointer: return format_pointer(v, context, top, format);
+    case Kind::function: {
+      std::uint64_t addr = v.address.value_or(0);
+      auto sym = context.symbolize(addr);
+      return fmt::format("{{{}}} {:#x}{}", t.display(), addr, sym ? " <" + *sym + ">" : "");
+    }
+    case Kind::array: {
+      const Type& element = *t.target;
+      if (element.kind == Kind::character && element.size == 1 && !format) {
+        Bytes chars = v.bytes;
+        // A string's terminating NUL is not shown.
+        if (!chars.empty() && chars.back() == 0) chars.pop_back();
+        return quote_chars(chars);
+      }
+      std::vector<std::string> items;
+      for (std::uint64_t i = 0; i < t.count && (i + 1) * element.size <= v.bytes.size(); ++i) {
+        Value e{t.target,
+                Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(i * element.size),
+                      v.bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * element.size)),
+                v.address ? std::optional(*v.address + i * element.size) : std::nullopt};
+        items.push_back(format_inner(e, context, format, false));
+        if (items.size() >= 200) {
+          items.push_back("...");
+          break;
+        }
+      }
+      // Runs of the same element: "0 <repeats 16 times>".
+      std::string out;
+      for (std::size_t i = 0; i < items.size();) {
+        std::size_t j = i;
+        while (j < items.size() && items[j] == items[i]) ++j;
+        out += out.empty() ? "" : ", ";
+        if (j - i >= 10) {
+          out += fmt::format("{} <repeats {} times>", items[i], j - i);
+          i = j;
+        } else {
+          out += items[i++];
+        }
+      }
+      return "{" + out + "}";
+    }
+    case Kind::structure:
+    case Kind::union_: {
+      std::string out;
+      for (const auto& m : t.members) {
+        Value member = m.name.empty() ? Value{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), v.bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(m.offset + m.type->size, v.bytes.size()))), std::nullopt}
+                                      : member_of(v, m.name);
+        out += (out.empty() ? "" : ", ") + (m.name.empty() ? "" : m.name + " = ") + format_inner(member, context, format, false);
+      }
+      return "{" + out + "}";
+    }
+    case Kind::enumeration: {
+      if (!format)
+        for (const auto& [name, value] : t.enumerators)
+          if (value == v.as_int()) return name;
+      return format_scalar(v.as_uint(), t.size, format ? format : 'd', context);
+    }
+    case Kind::floating:
+      if (format && format != 'f') return format_scalar(v.as_uint(), t.size, format, context);
+      return t.size == 4 ? fmt::format("{:.9g}", v.as_double()) : fmt::format("{:.17g}", v.as_double());
+    case Kind::boolean:
+      if (format) return format_scalar(v.as_uint(), t.size, format, context);
+      return v.as_uint() == 0 ? "false" : v.as_uint() == 1 ? "true" : std::to_string(v.as_uint());
+    case Kind::character:
+      if (format && format != 'c') return format_scalar(v.as_uint(), t.size, format, context);
+      return fmt::format("{} '{}'", t.is_signed ? v.as_int() : static_cast<std::int64_t>(v.as_uint()),
+                         char_literal(static_cast<unsigned char>(v.as_uint()), '\''));
+    case Kind::integer:
+      if (format) return format_scalar(v.as_uint(), t.size, format, context);
+      return t.is_signed ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::int64_t Value::as_int() const {
+  std::uint64_t raw = as_uint();
+  std::size_t size = std::min<std::size_t>(8, bytes.size());
+  if (type && type->is_signed && size > 0 && size < 8) {
+    unsigned shift = static_cast<unsigned>(64 - size * 8);
+    return static_cast<std::int64_t>(raw << shift) >> shift;
+  }
+  return static_cast<std::int64_t>(raw);
+}
+
+std::uint64_t Value::as_uint() const {
+  std::uint64_t raw = 0;
+  std::memcpy(&raw, bytes.data(), std::min<std::size_t>(8, bytes.size()));
+  return raw;
+}
+
+double Value::as_double() const {
+  if (type->kind != Kind::floating) return type->is_signed ? static_cast<double>(as_int()) : static_cast<double>(as_uint());
+  if (bytes.size() == 4) {
+    float f = 0;
+    std::memcpy(&f, bytes.data(), 4);
+    return f;
+  }
+  double d = 0;
+  std::memcpy(&d, bytes.data(), std::min<std::size_t>(8, bytes.size()));
+  return d;
+}
+
+bool Value::truthy() const {
+  if (!type->is_scalar()) throw ExprError(fmt::format("{} cannot be used as a condition", type->display()));
+  return type->kind == Kind::floating ? as_double() != 0 : as_uint() != 0;
+}
+
+Value make_int(std::int64_t v, const char* type_name) { return from_uint(static_cast<std::uint64_t>(v), named(type_name)); }
+
+Value evaluate(const std::string& text, ExprContext& context) {
+  if (text.find_first_not_of(" \t") == std::string::npos) throw ExprError("an expression is needed");
+  return Parser(text, context).parse();
+}
+
+std::uint64_t decay_address(const Value& value) {
+  Value v = decay(value);
+  if (!v.type->is_scalar() || v.type->kind == Kind::floating)
+    throw ExprError(fmt::format("{} is not an address", value.type->display()));
+  return v.as_uint();
+}
+
+bool decay_truth(const Value& value) { return decay(value).truthy(); }
+
+std::string format_value(const Value& value, ExprContext& context, char format, bool top) {
+  return format_inner(value, context, format, top);
+}
+
+std::string format_scalar(std::uint64_t raw, std::size_t size, char format, ExprContext& context) {
+  std::uint64_t mask = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+  raw &= mask;
+  switch (format) {
+    case 'x': return fmt::format("{:#x}", raw);
+    case 'o': return raw ? fmt::format("0{:o}", raw) : "0";
+    case 't': return fmt::format("{:b}", raw);
+    case 'u': return std::to_string(raw);
+    case 'c': return fmt::format("{} '{}'", static_cast<std::int8_t>(raw), char_literal(static_cast<unsigned char>(raw), '\''));
+    case 'a': {
+      auto sym = context.symbolize(raw);
+      return fmt::format("{:#x}{}", raw, sym ? " <" + *sym + ">" : "");
+    }
+    case 'z': return fmt::format("{:#0{}x}", raw, size * 2 + 2);
+    case 'f': {
+      if (size == 8) return fmt::format("{:.17g}", std::bit_cast<double>(raw));
+      if (size == 4) return fmt::format("{:.9g}", std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
+      return std::to_string(raw);
+    }
+    default: {
+      unsigned shift = static_cast<unsigned>(64 - size * 8);
+      auto v = size < 8 ? static_cast<std::int64_t>(raw << shift) >> shift : static_cast<std::int64_t>(raw);
+      return std::to_string(v);
+    }
+  }
+}
+
+}  // namespace ttdb

@@ -1,0 +1,63 @@
+// C-like expressions over the replayed program's state, and values printed
+// the way gdb prints them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/base/error.h"
+#include "ttdb/debuginfo/types.h"
+
+namespace ttdb {
+
+// A bad expression, or one that cannot be evaluated here; the message says why.
+class ExprError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Value {
+  TypeRef type;
+  Bytes bytes;                           // type->size bytes
+  std::optional<std::uint64_t> address;  // set when the value lives in the program's memory
+
+  std::int64_t as_int() const;
+  std::uint64_t as_uint() const;
+  double as_double() const;
+  bool truthy() const;
+};
+
+Value make_int(std::int64_t v, const char* type_name = "long");
+
+// What an expression may look at.
+class ExprContext {
+ public:
+  virtual ~ExprContext() = default;
+  virtual std::optional<Bytes> read(std::uint64_t addr, std::size_t size) = 0;
+  // A variable in scope (locals, arguments, then globals).
+  virtual std::optional<Value> variable(const std::string& name) = 0;
+  // $pc, $rax, $event, $1, $, $_... without the '$'.
+  virtual std::optional<Value> dollar(const std::string& name) = 0;
+  // A type a cast names: "int", "struct point", a typedef.
+  virtual TypeRef type_named(const std::string& name) = 0;
+  // "counter", "square+4" for an address in the program's code or data.
+  virtual std::optional<std::string> symbolize(std::uint64_t addr) = 0;
+};
+
+Value evaluate(const std::string& text, ExprContext& context);
+
+// The address a value names (x, break *ADDR, info symbol): a pointer's or a
+// number's value, an array's or a function's start.
+std::uint64_t decay_address(const Value& value);
+// A value as a condition: nonzero is true; arrays and functions are true.
+bool decay_truth(const Value& value);
+
+// gdb's print formats: 0 natural, 'x', 'd', 'u', 'o', 't', 'c', 'a'.
+std::string format_value(const Value& value, ExprContext& context, char format = 0, bool top = true);
+
+// One value read from memory for `x`: `size` bytes shown in `format`.
+std::string format_scalar(std::uint64_t raw, std::size_t size, char format, ExprContext& context);
+
+}  // namespace ttdb

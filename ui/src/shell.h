@@ -1,0 +1,140 @@
+// The replay shell: gdb's commands over the time-travel engine. The same
+// object serves the interactive prompt and scripts (-x, -ex).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "expr.h"
+#include "ttdb/debuginfo/debuginfo.h"
+#include "ttdb/replay/engine.h"
+
+namespace ttdb {
+
+class ShellContext;
+
+struct AssertOutcome {
+  std::string expression;
+  std::string message;
+  bool passed = false;
+  std::string value;     // the expression's value, as print shows it
+  std::int64_t event = 0;
+  std::string where;     // "accumulate at debug_loops.c:22"
+  double seconds = 0;
+};
+
+class Shell {
+ public:
+  Shell(Engine& engine, std::ostream& out, std::ostream& err);
+  ~Shell();
+  Shell(const Shell&) = delete;
+  Shell& operator=(const Shell&) = delete;
+
+  // Says where the program stands, as after any stop.
+  void announce();
+  // Runs one command line. False when it failed (the message is printed).
+  bool execute(const std::string& line);
+  bool quit_requested() const { return quit_; }
+
+  const std::vector<AssertOutcome>& asserts() const { return asserts_; }
+  // Names for tab completion: commands at the start of a line, else symbols.
+  std::vector<std::string> complete(const std::string& line_so_far, const std::string& word);
+  // From a signal handler: asks the running command to stop soon.
+  void interrupt() { engine_.interrupt(); }
+
+ private:
+  friend class ShellContext;
+  struct Command;
+  struct BreakInfo {
+    std::string what;  // "in square at debug_loops.c:17", the watched expression
+    std::string condition;
+    bool watch = false;
+    TypeRef watch_type;
+  };
+
+  void dispatch(const std::string& name, const std::string& args);
+  const Command* find_command(const std::string& name) const;
+
+  // Where the program stands, for people.
+  void print_stop(const Stop& stop);
+  void print_location(bool with_source);
+  std::string frame_summary(const Frame& frame, bool with_pc);
+  std::string short_location();
+  void moved();  // forget what described the old position
+  const std::vector<Frame>& frames();
+  const Frame& frame();
+  bool ensure_live();
+  void refresh_modules();
+
+  // Motions.
+  Stop line_step(bool into);
+  Stop reverse_line_step(bool into);
+  Stop reverse_to_line_start();
+  Stop finish();
+  Stop reverse_finish();
+  Stop next_instruction();
+  Stop reverse_next_instruction();
+  std::vector<std::uint64_t> call_sites(std::uint64_t low, std::uint64_t high);
+  std::optional<std::uint64_t> instruction_before(std::uint64_t pc);
+  bool in_frame(const Registers& regs, std::uint64_t cfa);
+  std::vector<std::uint64_t> resolve_location(const std::string& spec, std::string& description);
+
+  // Commands.
+  void cmd_continue(const std::string& args, Direction direction);
+  void cmd_step(const std::string& args, bool into, Direction direction);
+  void cmd_stepi(const std::string& args, bool over, Direction direction);
+  void cmd_finish(Direction direction);
+  void cmd_until(const std::string& args);
+  void cmd_run();
+  void cmd_break(const std::string& args, bool temporary);
+  void cmd_watch(const std::string& args);
+  void cmd_delete(const std::string& args);
+  void cmd_enable(const std::string& args, bool enabled);
+  void cmd_condition(const std::string& args);
+  void cmd_info(const std::string& args);
+  void cmd_info_breakpoints();
+  void cmd_info_registers(const std::string& args);
+  void cmd_info_variables(bool arguments);
+  void cmd_info_sharedlibrary();
+  void cmd_info_checkpoints();
+  void cmd_goto(const std::string& args);
+  void cmd_events(const std::string& args);
+  void cmd_checkpoint();
+  void cmd_restart(const std::string& args);
+  void cmd_print(const std::string& args, bool record);
+  void cmd_x(const std::string& args);
+  void cmd_backtrace(const std::string& args);
+  void cmd_frame(const std::string& args, int relative);
+  void cmd_list(const std::string& args);
+  void cmd_disassemble(const std::string& args);
+  void cmd_help(const std::string& args);
+  void cmd_assert(const std::string& args);
+  void cmd_echo(const std::string& args);
+
+  std::string disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current);
+
+  Engine& engine_;
+  std::ostream& out_;
+  std::ostream& err_;
+  DebugInfo debug_;
+  std::unique_ptr<ShellContext> context_;
+  std::vector<Command> commands_;
+  std::map<int, BreakInfo> break_info_;
+  std::vector<Value> values_;  // printed values, for $N
+  std::optional<std::vector<Frame>> frames_;
+  int selected_frame_ = 0;
+  std::string last_command_;
+  std::string list_file_;
+  int list_line_ = 0;
+  std::uint64_t next_x_ = 0;
+  std::string last_x_format_ = "x";
+  std::vector<AssertOutcome> asserts_;
+  bool quit_ = false;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,204 @@
+// The shell's two faces: a readline prompt on a terminal, and scripts
+// (-x FILE, -ex CMD) that run with no terminal and report their asserts.
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "shell.h"
+#include "trace_paths.h"
+
+namespace ttdb {
+namespace {
+
+constexpr int kScriptFailed = 1;
+constexpr int kScriptBroken = 2;
+
+Shell* g_shell = nullptr;
+volatile std::sig_atomic_t g_at_prompt = 0;
+
+void on_interrupt(int) {
+  if (g_at_prompt) return;  // readline's own handling clears the line
+  if (g_shell) g_shell->interrupt();
+}
+
+std::string history_path() {
+  if (const char* explicit_path = std::getenv("TTDB_HISTORY")) return explicit_path;
+  return (std::filesystem::path(default_trace_dir()) / "shell_history").string();
+}
+
+std::vector<std::string> g_matches;
+
+char* next_match(const char*, int state) {
+  static std::size_t index;
+  if (state == 0) index = 0;
+  if (index >= g_matches.size()) return nullptr;
+  return strdup(g_matches[index++].c_str());
+}
+
+char** complete(const char* text, int start, int) {
+  rl_attempted_completion_over = 1;
+  if (!g_shell) return nullptr;
+  try {
+    g_matches = g_shell->complete(std::string(rl_line_buffer, static_cast<std::size_t>(start)), text);
+  } catch (const Error&) {
+    g_matches.clear();
+  }
+  return rl_completion_matches(text, next_match);
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += fmt::format("&#{};", static_cast<int>(c));
+        else out += c;
+    }
+  }
+  return out;
+}
+
+void write_junit(const std::string& path, const std::string& suite, const Shell& shell, const std::string& script_error) {
+  std::size_t failures = 0;
+  for (const auto& a : shell.asserts()) failures += !a.passed;
+  std::size_t tests = shell.asserts().size() + (script_error.empty() ? 0 : 1);
+  std::ofstream out(path);
+  if (!out) throw Error(fmt::format("cannot write the JUnit report {}; check the directory exists and is writable", path));
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out << fmt::format("<testsuites tests=\"{}\" failures=\"{}\" errors=\"{}\">\n", tests, failures, script_error.empty() ? 0 : 1);
+  out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n", xml_escape(suite), tests, failures,
+                     script_error.empty() ? 0 : 1);
+  for (const auto& a : shell.asserts()) {
+    std::string name = a.message.empty() ? a.expression : a.message;
+    out << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">", xml_escape(suite), xml_escape(name), a.seconds);
+    if (!a.passed)
+      out << fmt::format("\n      <failure message=\"{} is {}\">assert {} failed: value {} at event {}, {}</failure>\n    ",
+                         xml_escape(a.expression), xml_escape(a.value), xml_escape(a.expression), xml_escape(a.value), a.event,
+                         xml_escape(a.where));
+    out << "</testcase>\n";
+  }
+  if (!script_error.empty())
+    out << fmt::format("    <testcase classname=\"{}\" name=\"script\">\n      <error message=\"{}\"/>\n    </testcase>\n",
+                       xml_escape(suite), xml_escape(script_error));
+  out << "  </testsuite>\n</testsuites>\n";
+  if (!out.flush()) throw Error(fmt::format("cannot write the JUnit report {}: the disk may be full", path));
+}
+
+// Runs -x files and -ex commands in order; stops at the first command that fails.
+int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
+  std::string error;
+  for (const auto& [is_file, text] : args.script) {
+    if (!is_file) {
+      if (!shell.execute(text)) {
+        error = fmt::format("-ex '{}' failed", text);
+        break;
+      }
+      if (shell.quit_requested()) break;
+      continue;
+    }
+    std::ifstream in(text);
+    if (!in) {
+      std::cerr << fmt::format("ttdb: cannot read the script {}; check the path\n", text);
+      error = "cannot read " + text;
+      break;
+    }
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      if (!shell.execute(line)) {
+        error = fmt::format("{}:{}: the command '{}' failed", text, number, line);
+        std::cerr << fmt::format("ttdb: {}; the script stops here\n", error);
+        break;
+      }
+      if (shell.quit_requested()) break;
+    }
+    if (!error.empty() || shell.quit_requested()) break;
+  }
+  if (!args.junit.empty()) write_junit(args.junit, std::filesystem::path(trace).filename().string(), shell, error);
+  if (!error.empty()) return kScriptBroken;
+  for (const auto& a : shell.asserts())
+    if (!a.passed) return kScriptFailed;
+  return 0;
+}
+
+int run_interactive(Shell& shell) {
+  std::string history = history_path();
+  std::filesystem::create_directories(std::filesystem::path(history).parent_path());
+  using_history();
+  read_history(history.c_str());
+  rl_attempted_completion_function = complete;
+  rl_readline_name = "ttdb";
+  std::string last;
+  for (;;) {
+    g_at_prompt = 1;
+    char* raw = readline("(ttdb) ");
+    g_at_prompt = 0;
+    if (!raw) {
+      std::cout << "quit\n";
+      break;
+    }
+    std::string line = raw;
+    std::free(raw);
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      // An empty line repeats a motion or a listing, as in gdb.
+      static const char* const repeatable[] = {"s", "n", "si", "ni", "step", "next", "stepi", "nexti", "c", "continue",
+                                               "rs", "rn", "rsi", "rni", "rc", "reverse-step", "reverse-next",
+                                               "reverse-stepi", "reverse-nexti", "reverse-continue", "list", "l", "x"};
+      std::string first = last.substr(0, last.find_first_of(" /"));
+      if (std::find(std::begin(repeatable), std::end(repeatable), first) == std::end(repeatable)) continue;
+      line = first == "list" || first == "l" ? "list" : first == "x" ? "x" : last;
+    } else {
+      add_history(line.c_str());
+      last = line;
+    }
+    shell.execute(line);
+    if (shell.quit_requested()) break;
+  }
+  write_history(history.c_str());
+  history_truncate_file(history.c_str(), 1000);
+  return 0;
+}
+
+}  // namespace
+
+int run_shell(const ReplayArgs& args) {
+  bool scripted = !args.script.empty();
+  std::string path;
+  std::unique_ptr<Engine> engine;
+  FdSink sink;
+  try {
+    path = trace_or_latest(args.trace);
+    EngineOptions options;
+    options.checkpoint_budget = args.checkpoint_budget;
+    engine = std::make_unique<Engine>(path, sink, options);
+  } catch (const Error& e) {
+    if (!scripted) throw;
+    std::cerr << "ttdb: " << e.what() << "\n";
+    return kScriptBroken;
+  }
+  std::cout << std::unitbuf;  // the program's own output goes straight to fd 1: keep the order
+  Shell shell(*engine, std::cout, std::cerr);
+  g_shell = &shell;
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  shell.announce();
+  int status = scripted ? run_script(shell, args, path) : run_interactive(shell);
+  g_shell = nullptr;
+  return status;
+}
+
+}  // namespace ttdb
