@@ -444,7 +444,9 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
     f.high = high + scopes.bias;
     auto rows = statement_starts(f.low, f.high);
     f.has_lines = !rows.empty();
-    f.body = f.low;
+    // gdb's rule: the second line of the function, or its second row when
+    // it is all on one line.
+    f.body = rows.size() > 1 ? rows[1].row_addr : f.low;
     for (const auto& row : rows)
       if (row.row_addr > f.low && row.line != rows.front().line) {
         f.body = row.row_addr;

@@ -319,7 +319,7 @@ Stop EngineImpl::run(const Goal& goal) {
         return stop;
       }
       apply_pending();
-      if (goal.user_points) {
+      if (goal.user_points && !session.ended()) {
         // A syscall may change a watched location: the kernel's writes set
         // off no debug register, so look.
         for (auto& [id, w] : watchpoints) {
@@ -461,7 +461,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
     if (m.tick.kind == Tick::Kind::step) {
       for (std::uint64_t s = 0; s < m.count; ++s) {
         step_instruction();
-        if (base.observe && base.user_points) observe_after_step(base);
+        if (base.observe) observe_after_step(base);
       }
       continue;
     }
@@ -482,14 +482,7 @@ void EngineImpl::observe_here(const Position& target, const Goal& goal) {
 void EngineImpl::observe_after_step(const Goal& goal) {
   // A single step passes breakpoints without an int3: look where it landed.
   if (pending_first || session.ended()) return;
-  auto pc = session.tracee().regs().rip;
-  for (const auto& [id, bp] : breakpoints) {
-    if (!bp.enabled || bp.addr != pc || (condition && !condition(id))) continue;
-    Stop stop{Stop::Kind::breakpoint};
-    stop.id = id;
-    goal.observe(pos, stop);
-    return;
-  }
+  if (auto hit = hit_at_pc(goal)) goal.observe(pos, *hit);
 }
 
 // --- the public face ---------------------------------------------------------

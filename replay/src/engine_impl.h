@@ -89,6 +89,8 @@ class EngineImpl {
   Stop reverse_continue();
   // What `goal` would report where the program stands, if anything.
   std::optional<Stop> hit_here(const Goal& goal);
+  // The same for wherever the program stands, however it got there.
+  std::optional<Stop> hit_at_pc(const Goal& goal);
   Stop reverse_stepi();
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // The position one step before `target`: stepi from it lands on `target`.

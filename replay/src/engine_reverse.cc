@@ -53,6 +53,10 @@ std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
   if (pending_first || session.ended()) return std::nullopt;
   // Only an arrival (or an event ending) here counts, not a step onto it.
   if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
+  return hit_at_pc(goal);
+}
+
+std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   Registers regs = session.tracee().regs();
   const auto& until = goal.until_addrs;
   if (std::find(until.begin(), until.end(), regs.rip) != until.end() &&

@@ -641,14 +641,25 @@ Stop Shell::reverse_to_line_start() {
   std::vector<std::uint64_t> others{function->low}, mine;
   for (const auto& row : debug_.statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
-  if (std::find(mine.begin(), mine.end(), function->low) != mine.end()) others.erase(others.begin());
+  bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
   auto accept = [&](std::uint64_t addr, const Registers& r) {
     if (addr == function->low) return r.rsp + 8 == cfa;
     return in_frame(r, cfa);
   };
+  // The function's entry always bounds the search: this call began there.
   Stop back = engine_.reverse_to(others, accept);
   if (back.kind != Stop::Kind::step && back.kind != Stop::Kind::start) return back;
+  if (starts_function && engine_.registers().rip == function->low) return back;  // the line begins the function
   return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+}
+
+Stop Shell::back_to_caller_line() {
+  // From a function's entry: back to the call, then to the start of its line.
+  Stop out = engine_.stepi(Direction::backward);
+  if (out.kind != Stop::Kind::step) return out;
+  auto caller_line = debug_.line_at(engine_.registers().rip);
+  if (caller_line && caller_line->row_addr == engine_.registers().rip) return out;
+  return reverse_to_line_start();
 }
 
 Stop Shell::reverse_line_step(bool into) {
@@ -657,6 +668,7 @@ Stop Shell::reverse_line_step(bool into) {
   auto function = debug_.function_at(regs.rip);
   auto line = debug_.line_at(regs.rip);
   if (!function || !function->has_lines || !line) return reverse_finish();
+  if (regs.rip == function->low) return back_to_caller_line();
   auto stack = debug_.backtrace(engine_.pid(), regs, 2);
   std::uint64_t cfa = stack[0].cfa;
   // Starts of other lines in this frame, this function's entry, and (for
@@ -683,14 +695,7 @@ Stop Shell::reverse_line_step(bool into) {
   Stop stop = engine_.reverse_to(targets, accept);
   if (stop.kind != Stop::Kind::step) return stop;
   std::uint64_t pc = engine_.registers().rip;
-  if (pc == function->low && !(debug_.line_at(pc) && debug_.line_at(pc)->row_addr == pc && pc != function->low)) {
-    // Back past this function's first line: to the caller's line with the call.
-    Stop out = engine_.stepi(Direction::backward);
-    if (out.kind != Stop::Kind::step) return out;
-    auto caller_line = debug_.line_at(engine_.registers().rip);
-    if (caller_line && caller_line->row_addr == engine_.registers().rip) return out;
-    return reverse_to_line_start();
-  }
+  if (pc == function->low) return back_to_caller_line();  // back past this function's first line
   if (std::find(returns.begin(), returns.end(), pc) != returns.end()) {
     Stop in = engine_.stepi(Direction::backward);  // onto the callee's return
     if (in.kind != Stop::Kind::step) return in;

@@ -75,6 +75,7 @@ class Shell {
   Stop line_step(bool into);
   Stop reverse_line_step(bool into);
   Stop reverse_to_line_start();
+  Stop back_to_caller_line();
   Stop finish();
   Stop reverse_finish();
   Stop next_instruction();

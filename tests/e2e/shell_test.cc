@@ -1,0 +1,396 @@
+// The replay shell as users drive it: scripts with asserts (-x, -ex,
+// --junit), and an interactive session through a pseudo-terminal.
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+class ShellTest : public ::testing::Test {
+ protected:
+  // Records `name` once per test; the shell replays it.
+  std::string recorded(const std::string& name, const std::vector<std::string>& args = {}) {
+    std::string trace = dir_.file(name + ".ttdb");
+    std::vector<std::string> command{program(name)};
+    command.insert(command.end(), args.begin(), args.end());
+    RunResult r = record(trace, command);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return trace;
+  }
+
+  // ttdb replay -x SCRIPT TRACE, the script given as text.
+  RunResult script(const std::string& trace, const std::string& text, const std::vector<std::string>& extra = {}) {
+    std::string path = dir_.file("script.ttdb-commands");
+    write_file(path, text);
+    std::vector<std::string> args{"replay", "-x", path};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(trace);
+    return ttdb(args);
+  }
+
+  TempDir dir_;
+};
+
+// The lines of `text` that match `pattern`, in order.
+std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
+  std::vector<std::string> out;
+  std::regex re(pattern);
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, re)) out.push_back(line);
+  return out;
+}
+
+TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
+  std::string trace = recorded("debug_loops");
+  RunResult r = script(trace, R"(break accumulate
+continue
+print n
+print &counter
+print origin
+print greeting
+print origin.name
+print n * 2 + 1
+print/x 255
+print (char)65
+print sizeof(struct point)
+up
+print values
+print p.x + values[3]
+print &p
+print (&p)->y == 4 && values[0] == 10
+print $1 + $6
+print $event
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Breakpoint 1, accumulate (n=10) at debug_loops.c:20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$1 = 10\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$2 = \(int \*\) 0x[0-9a-f]+ <counter>\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$3 = \{x = 0, y = 0, name = 0x[0-9a-f]+ "origin"\}\n)"))) << r.out;
+  EXPECT_NE(r.out.find("$4 = \"hello, ttdb\"\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$5 = 0x[0-9a-f]+ "origin"\n)"))) << r.out;
+  EXPECT_NE(r.out.find("$6 = 21\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$7 = 0xff\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$8 = 65 'A'\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$9 = 16\n"), std::string::npos) << r.out;
+  // `values` is main's: visible one frame up.
+  EXPECT_NE(r.out.find("$10 = {10, 20, 30, 40}\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$11 = 43\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$12 = \(struct point \*\) 0x7ff[0-9a-f]+\n)"))) << r.out;
+  EXPECT_NE(r.out.find("$13 = 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$14 = 31\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$15 = 37\n"), std::string::npos) << r.out;
+  // Not in scope where the program stands: a clear message.
+  RunResult out_of_scope = ttdb({"replay", "-ex", "break accumulate", "-ex", "continue", "-ex", "print values", trace});
+  EXPECT_EQ(out_of_scope.status, 2);
+  EXPECT_NE(out_of_scope.err.find("No symbol \"values\" in the current context."), std::string::npos) << out_of_scope.err;
+}
+
+TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
+  std::string trace = recorded("debug_loops");
+  RunResult pass = script(trace, "break accumulate if n == 12\ncontinue\nassert n == 12\nassert counter == 21 \"two rounds done\"\n");
+  EXPECT_EQ(pass.status, 0) << pass.out << pass.err;
+  EXPECT_EQ(lines_matching(pass.out, "^assert passed").size(), 2u) << pass.out;
+
+  std::string junit = dir_.file("report.xml");
+  RunResult fail = script(trace, "break accumulate if n == 12\ncontinue\nassert counter == 99 \"wrong on purpose\"\nassert n == 12\n",
+                          {"--junit", junit});
+  EXPECT_EQ(fail.status, 1) << fail.out << fail.err;
+  EXPECT_NE(fail.out.find("assert FAILED: counter == 99 (wrong on purpose)\n  value: 0\n  at event 39, accumulate at debug_loops.c:20"),
+            std::string::npos)
+      << fail.out;
+  // The script goes on after a failed assert: the second one ran.
+  EXPECT_NE(fail.out.find("assert passed: n == 12"), std::string::npos) << fail.out;
+  std::string xml = read_file(junit);
+  EXPECT_NE(xml.find("<testsuites tests=\"2\" failures=\"1\" errors=\"0\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"wrong on purpose\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure message=\"counter == 99 is 0\">"), std::string::npos) << xml;
+}
+
+TEST_F(ShellTest, ABadScriptOrTraceExitsTwoWithAClearMessage) {
+  std::string trace = recorded("debug_loops");
+  RunResult bad_command = script(trace, "break accumulate\nfrobnicate now\nassert 1\n");
+  EXPECT_EQ(bad_command.status, 2);
+  EXPECT_NE(bad_command.err.find("Undefined command: \"frobnicate\"; try \"help\"."), std::string::npos) << bad_command.err;
+  EXPECT_NE(bad_command.err.find("script.ttdb-commands:2"), std::string::npos) << bad_command.err;
+  EXPECT_EQ(bad_command.out.find("assert passed"), std::string::npos) << "the script stops at the bad command";
+
+  RunResult bad_expression = ttdb({"replay", "-ex", "print 1 +", trace});
+  EXPECT_EQ(bad_expression.status, 2);
+  EXPECT_NE(bad_expression.err.find("The expression ends too early."), std::string::npos) << bad_expression.err;
+
+  RunResult missing = ttdb({"replay", "-ex", "print 1", dir_.file("nothing.ttdb")});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("ttdb: cannot open trace"), std::string::npos) << missing.err;
+
+  RunResult no_script = ttdb({"replay", "-x", dir_.file("absent"), trace});
+  EXPECT_EQ(no_script.status, 2);
+  EXPECT_NE(no_script.err.find("cannot read the script"), std::string::npos) << no_script.err;
+}
+
+TEST_F(ShellTest, LineStepsForwardAndBackwardFollowTheSource) {
+  std::string trace = recorded("debug_loops");
+  RunResult r = script(trace, R"(break accumulate
+continue
+next
+next
+step
+step
+next
+reverse-step
+reverse-step
+reverse-step
+reverse-next
+reverse-next
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = lines_matching(r.out, R"( at debug_loops\.c:\d+ \[event)");
+  std::vector<std::string> where;
+  for (const auto& l : lines) where.push_back(l.substr(0, l.find(" (")) + ":" + l.substr(l.rfind(':') + 1, l.find(" [") - l.rfind(':') - 1));
+  std::vector<std::string> expected{
+      "Breakpoint 1, accumulate:20",  // break
+      "accumulate:21", "accumulate:22",  // next, next
+      "square:17",                       // step into square(0)
+      "accumulate:22",                   // step out: back in the middle of line 22, at a statement
+      "accumulate:23",                   // next
+      "square:17",                       // reverse-step: back into the call on line 22
+      "accumulate:22",                   // reverse-step: out, to the start of the call's line
+      "accumulate:21",                   // reverse-step: line 21 calls nothing
+      "accumulate:20", "main:40",        // reverse-next twice: the first line, then the caller
+  };
+  EXPECT_EQ(where, expected) << r.out;
+}
+
+TEST_F(ShellTest, FinishReportsTheValueAndReverseFinishGoesBackToTheCall) {
+  std::string trace = recorded("debug_loops");
+  RunResult r = script(trace, R"(break square if v == 3
+continue
+reverse-finish
+print i
+info registers rip
+x/i $pc
+delete
+stepi
+finish
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Breakpoint 1, square (v=3)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Run back to call of #0"), std::string::npos) << r.out;
+  // At the call instruction in accumulate, line 22, in the same round.
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ in accumulate \(n=10\) at debug_loops\.c:22)").size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("$1 = 3\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(rip +0x[0-9a-f]+ +0x[0-9a-f]+ <accumulate\+\d+>)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(=> 0x[0-9a-f]+ <accumulate\+\d+>:\tcall)"))) << r.out;
+  EXPECT_NE(r.out.find("Value returned is $2 = 9"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, WatchpointsFireForwardAndBackwardOnTheHeap) {
+  std::string trace = recorded("debug_structs");
+  RunResult r = script(trace, R"(break debug_structs.c:38
+continue
+delete
+print *head
+print head->next->next->value
+print grid
+print grid[1][2]
+watch -l head->next->value
+continue
+continue
+reverse-continue
+print head->next->value
+print u
+print/x u.i
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$1 = \{value = 50, color = BLUE, next = 0x[0-9a-f]+\})"))) << r.out;
+  EXPECT_NE(r.out.find("$2 = 30\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$3 = {{1, 2, 3}, {4, 5, 6}}\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$4 = 6\n"), std::string::npos) << r.out;
+  // Forward: 40 becomes 41 in the loop; then the program ends without another change.
+  EXPECT_NE(r.out.find("Old value = 40\nNew value = 41\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[The program exited normally"), std::string::npos) << r.out;
+  // Backward from the end: the same write, undone.
+  EXPECT_NE(r.out.find("Old value = 41\nNew value = 40\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$5 = 40\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$6 = {i = 1069547520, f = 1.5}\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$7 = 0x3fc00000\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, APositionInsideALongLoopIsReturnedToExactly) {
+  std::string trace = recorded("debug_loops");
+  // 3000 instructions into spin's loop of 200,000 rounds without a syscall.
+  RunResult r = script(trace, R"(tbreak spin
+continue
+next
+stepi 3000
+print i
+print sum
+info registers rip
+checkpoint
+goto event 2
+restart 1
+print i
+print sum
+info registers rip
+reverse-stepi 40
+stepi 40
+print i
+print sum
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto values = lines_matching(r.out, R"(^\$[0-9]+ = )");
+  ASSERT_EQ(values.size(), 6u) << r.out;
+  auto value = [&](std::size_t k) { return values[k].substr(values[k].find('=')); };
+  EXPECT_NE(value(0), "= 0") << "deep inside the loop, i has moved on";
+  EXPECT_EQ(value(0), value(2));
+  EXPECT_EQ(value(1), value(3));
+  EXPECT_EQ(value(0), value(4));
+  EXPECT_EQ(value(1), value(5));
+  auto rips = lines_matching(r.out, R"(^rip )");
+  ASSERT_EQ(rips.size(), 2u) << r.out;
+  EXPECT_EQ(rips[0], rips[1]);
+}
+
+TEST_F(ShellTest, GotoEventAndEventsShowThePast) {
+  std::string trace = recorded("debug_loops");
+  RunResult r = script(trace, "goto event 40\nassert $event == 40\nevents 1\ngoto event $event - 2\nprint $event\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Event 40: write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("=>     40  write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$1 = 38\n"), std::string::npos) << r.out;
+  // The program's output appears once, when the replay first passes it.
+  EXPECT_EQ(lines_matching(r.out, "^round 0 result").size(), 1u) << r.out;
+}
+
+// --- the interactive shell, through a pseudo-terminal ---------------------------
+
+class Pty {
+ public:
+  Pty(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    pid_ = forkpty(&fd_, nullptr, nullptr, nullptr);
+    if (pid_ == 0) {
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Pty() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+  Pty(const Pty&) = delete;
+  Pty& operator=(const Pty&) = delete;
+
+  void send(const std::string& text) { ASSERT_EQ(write(fd_, text.data(), text.size()), static_cast<ssize_t>(text.size())); }
+  // Reads until `text` appears after the last expect; returns what came.
+  std::string expect(const std::string& text, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (auto at = buffer_.find(text, mark_); at != std::string::npos) {
+        std::string seen = buffer_.substr(mark_, at + text.size() - mark_);
+        mark_ = at + text.size();
+        return seen;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) {
+        ADD_FAILURE() << "no \"" << text << "\" in: " << buffer_.substr(mark_);
+        return {};
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n <= 0) {
+        ADD_FAILURE() << "the shell ended; waiting for \"" << text << "\" in: " << buffer_.substr(mark_);
+        return {};
+      }
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  int wait_exit() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string buffer_;
+  std::size_t mark_ = 0;
+};
+
+TEST_F(ShellTest, InteractiveSessionThroughATerminal) {
+  std::string trace = recorded("debug_loops", {"long"});
+  std::string history = dir_.file("history");
+  Pty shell({ttdb_binary(), "replay", trace}, {"TTDB_HISTORY=" + history});
+  shell.expect("(ttdb) ");
+  // Tab completes commands and symbols.
+  shell.send("brea\t");
+  shell.expect("break ");
+  shell.send("accum\t");
+  shell.expect("accumulate");
+  shell.send("\n");
+  shell.expect("Breakpoint 1 at");
+  shell.expect("(ttdb) ");
+  shell.send("continue\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("Breakpoint 1, accumulate (n=10)"), std::string::npos);
+  // Mistakes get one clear line; the shell stays usable.
+  shell.send("frobnicate\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("Undefined command: \"frobnicate\""), std::string::npos);
+  shell.send("print n +* 2)\n");
+  shell.expect("(ttdb) ");
+  shell.send("print nosuch\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("No symbol \"nosuch\" in the current context."), std::string::npos);
+  shell.send("print n\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("$1 = 10"), std::string::npos);
+  // An empty line repeats the last motion, as in gdb.
+  shell.send("next\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("debug_loops.c:21"), std::string::npos);
+  shell.send("\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("debug_loops.c:22"), std::string::npos);
+  // Ctrl-C interrupts a long command: a watchpoint whose condition never
+  // holds stops the program at every one of spin's 3,000,000 rounds.
+  shell.send("delete\n");
+  shell.expect("(ttdb) ");
+  shell.send("tbreak spin\n");
+  shell.expect("(ttdb) ");
+  shell.send("continue\n");
+  shell.expect("(ttdb) ");
+  shell.send("watch sum\n");
+  shell.expect("(ttdb) ");
+  shell.send("condition 3 sum == -1\n");
+  shell.expect("(ttdb) ");
+  shell.send("continue\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  shell.send("\x03");
+  EXPECT_NE(shell.expect("(ttdb) ", std::chrono::seconds(30)).find("Interrupted."), std::string::npos);
+  shell.send("print i > 0\n");
+  EXPECT_NE(shell.expect("(ttdb) ").find("= 1"), std::string::npos);
+  shell.send("reverse-stepi\n");
+  shell.expect("(ttdb) ");
+  shell.send("quit\n");
+  EXPECT_EQ(shell.wait_exit(), 0);
+  // History is kept for the next session.
+  EXPECT_NE(read_file(history).find("condition 3 sum == -1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ttdb::test
