@@ -85,7 +85,16 @@ struct DebugInfo::Impl {
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) fail("cannot start reading debug information: {}", dwfl_errmsg(-1));
   }
-  ~Impl() { dwfl_end(dwfl); }
+  ~Impl() {
+    // Types refer to each other in cycles (a struct holding a pointer to
+    // itself): break them, or they outlive the cache.
+    for (auto& [key, type] : type_cache) {
+      type->members.clear();
+      type->params.clear();
+      type->target.reset();
+    }
+    dwfl_end(dwfl);
+  }
 
   template <class F>
   void for_each_module(F&& f) const {

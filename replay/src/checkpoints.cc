@@ -58,29 +58,41 @@ void CheckpointSet::take(ReplaySession& session, const Position& position, Check
   evict();
 }
 
+std::optional<std::size_t> CheckpointSet::victim() const {
+  // The one whose neighbours are closest: dropping it costs the least replay.
+  std::vector<std::size_t> order(all_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return progress(all_[a].position) < progress(all_[b].position); });
+  std::optional<std::size_t> chosen;
+  std::int64_t best_gap = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t k = 1; k + 1 < order.size(); ++k) {
+    const auto& c = all_[order[k]];
+    if (c.kind == Checkpoint::Kind::bookmark) continue;
+    std::int64_t gap = all_[order[k + 1]].position.event - all_[order[k - 1]].position.event;
+    if (gap < best_gap) {
+      best_gap = gap;
+      chosen = order[k];
+    }
+  }
+  return chosen;
+}
+
 void CheckpointSet::evict() {
-  while (true) {
+  auto drop = [&] {
+    auto v = victim();
+    if (v) all_.erase(all_.begin() + static_cast<std::ptrdiff_t>(*v));
+    return v.has_value();
+  };
+  for (;;) {
     std::size_t automatic = 0;
     for (const auto& c : all_) automatic += c.kind != Checkpoint::Kind::bookmark;
-    if (automatic <= budget_) return;
-    // Drop the one whose neighbours are closest: it costs the least replay.
-    std::vector<std::size_t> order(all_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return progress(all_[a].position) < progress(all_[b].position); });
-    std::size_t victim = std::numeric_limits<std::size_t>::max();
-    std::int64_t best_gap = std::numeric_limits<std::int64_t>::max();
-    for (std::size_t k = 1; k + 1 < order.size(); ++k) {
-      const auto& c = all_[order[k]];
-      if (c.kind == Checkpoint::Kind::bookmark) continue;
-      std::int64_t gap = all_[order[k + 1]].position.event - all_[order[k - 1]].position.event;
-      if (gap < best_gap) {
-        best_gap = gap;
-        victim = order[k];
-      }
-    }
-    if (victim == std::numeric_limits<std::size_t>::max()) return;
-    all_.erase(all_.begin() + static_cast<std::ptrdiff_t>(victim));
+    if (automatic <= budget_ || !drop()) break;
+  }
+  // Memory is read from /proc, which costs: look every few checkpoints.
+  if (++takes_since_memory_check_ < kMemoryCheckEvery) return;
+  takes_since_memory_check_ = 0;
+  while (memory_kib() > memory_budget_kib_ && drop()) {
   }
 }
 

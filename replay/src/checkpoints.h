@@ -27,7 +27,8 @@ bool reaches(const Position& prefix, const Position& target);
 
 class CheckpointSet {
  public:
-  explicit CheckpointSet(std::size_t budget) : budget_(budget) {}
+  CheckpointSet(std::size_t budget, std::uint64_t memory_budget_kib)
+      : budget_(budget), memory_budget_kib_(memory_budget_kib) {}
 
   // Forks the session's program where it stands.
   void take(ReplaySession& session, const Position& position, Checkpoint::Kind kind, int bookmark_id = 0);
@@ -44,8 +45,12 @@ class CheckpointSet {
 
  private:
   void evict();
+  std::optional<std::size_t> victim() const;
 
+  static constexpr int kMemoryCheckEvery = 8;
   std::size_t budget_;
+  std::uint64_t memory_budget_kib_;
+  int takes_since_memory_check_ = 0;
   std::vector<Checkpoint> all_;
 };
 

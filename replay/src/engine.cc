@@ -56,7 +56,7 @@ std::string Position::describe() const {
 }
 
 EngineImpl::EngineImpl(const std::string& trace_path, OutputSink& sink, EngineOptions opts)
-    : output(sink, *this), session(trace_path, output), options(opts), checkpoints(opts.checkpoint_budget) {
+    : output(sink, *this), session(trace_path, output), options(opts), checkpoints(opts.checkpoint_budget, opts.checkpoint_memory_mib * 1024) {
   // Checkpoints are children of the program; keep their orphans ours.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   session.start();

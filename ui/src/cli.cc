@@ -55,6 +55,10 @@ int run_cli(int argc, char** argv) {
   replay->add_option("--checkpoints", replay_args.checkpoint_budget, "Keep at most N automatic checkpoints (default 256)")
       ->option_text("N")
       ->check(CLI::PositiveNumber);
+  replay->add_option("--checkpoint-memory", replay_args.checkpoint_memory_mib,
+                     "Keep the checkpoints' private memory under MIB mebibytes (default 1024)")
+      ->option_text("MIB")
+      ->check(CLI::PositiveNumber);
   replay->footer(
       "Without --run, opens the shell at the program's first instruction.\n"
       "Examples: ttdb replay --run ls.ttdb\n"

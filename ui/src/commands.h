@@ -30,6 +30,7 @@ struct ReplayArgs {
   std::vector<std::pair<bool, std::string>> script;
   std::string junit;
   std::size_t checkpoint_budget = 256;
+  std::uint64_t checkpoint_memory_mib = 1024;
 };
 // The shell: interactive on a terminal, or running the script and exiting.
 int run_shell(const ReplayArgs& args);

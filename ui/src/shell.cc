@@ -134,7 +134,7 @@ class ShellContext : public ExprContext {
     if (!shell_.ensure_live()) return std::nullopt;
     const Frame& frame = frame_override ? *frame_override : shell_.frame();
     auto v = shell_.debug_.find_variable(name, &frame);
-    if (!v) return std::nullopt;
+    if (!v) return function_value(name);
     switch (v->where) {
       case Variable::Where::memory: {
         auto bytes = read(v->addr, v->type->size);
@@ -207,6 +207,20 @@ class ShellContext : public ExprContext {
       if (low && r.dwarf >= 0) return make_int(static_cast<std::int32_t>(reg_value(r)), "int");
     }
     return std::nullopt;
+  }
+
+  // A function used as a value: `print square`, `break *square`, `x/3i write`.
+  std::optional<Value> function_value(const std::string& name) {
+    auto functions = shell_.debug_.functions_named(name);
+    if (functions.empty()) return std::nullopt;
+    auto type = std::make_shared<Type>();
+    type->kind = Type::Kind::function;
+    type->size = 1;
+    type->target = shell_.debug_.return_type(functions.front().low);
+    Value v;
+    v.type = type;
+    v.address = functions.front().low;
+    return v;
   }
 
   TypeRef type_named(const std::string& name) override { return shell_.debug_.find_type(name); }
@@ -1191,11 +1205,11 @@ void Shell::cmd_info_sharedlibrary() {
 
 void Shell::cmd_info_checkpoints() {
   auto marks = engine_.bookmarks();
-  if (marks.empty()) {
-    out_ << "No checkpoints.\n";
-    return;
-  }
-  for (const auto& [id, position] : marks) out_ << fmt::format("{:<4}{}{}\n", id, position.describe(), position == engine_.position() ? "  (here)" : "");
+  if (marks.empty()) out_ << "No checkpoints.\n";
+  for (const auto& [id, position] : marks)
+    out_ << fmt::format("{:<4}{}{}\n", id, position.describe(), position == engine_.position() ? "  (here)" : "");
+  out_ << fmt::format("The engine keeps {} checkpoints in all, holding {} KiB of private memory.\n", engine_.checkpoint_count(),
+                      engine_.checkpoint_memory_kib());
 }
 
 void Shell::cmd_backtrace(const std::string& args) {

@@ -181,6 +181,7 @@ int run_shell(const ReplayArgs& args) {
     path = trace_or_latest(args.trace);
     EngineOptions options;
     options.checkpoint_budget = args.checkpoint_budget;
+    options.checkpoint_memory_mib = args.checkpoint_memory_mib;
     engine = std::make_unique<Engine>(path, sink, options);
   } catch (const Error& e) {
     if (!scripted) throw;

@@ -1,0 +1,127 @@
+// Time travel's speed on a long recording: goto event, reverse-stepi and
+// reverse-continue, timed through the engine's API (the shell adds only
+// printing). Prints a markdown table; bench/README.md says how to run it.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ttdb/base/error.h"
+#include "ttdb/replay/engine.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class NullSink : public ttdb::OutputSink {
+ public:
+  void write(int, ttdb::ByteView) override {}
+};
+
+double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double percentile90(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() * 9 / 10];
+}
+
+// The address of a global in the (PIE) program, as replay loads it.
+std::uint64_t symbol(const std::string& program, const std::string& name) {
+  std::string command = "nm " + program;
+  FILE* nm = popen(command.c_str(), "r");
+  char line[512];
+  std::uint64_t found = 0;
+  while (nm && fgets(line, sizeof line, nm)) {
+    std::string text(line);
+    if (text.size() > 19 && text.substr(19) == name + "\n") found = std::stoull(text.substr(0, 16), nullptr, 16);
+  }
+  if (nm) pclose(nm);
+  if (!found) ttdb::fail("no symbol {} in {}", name, program);
+  return 0x555555554000 + found;
+}
+
+void travel(const std::string& trace, const std::string& program, int samples) {
+  NullSink sink;
+  auto start = Clock::now();
+  ttdb::Engine engine(trace, sink);
+  double open_ms = ms_since(start);
+  std::int64_t last = engine.event_count() - 1;
+  start = Clock::now();
+  engine.goto_event(last);
+  double first_pass_ms = ms_since(start);
+  fmt::print("trace: {} events; opening {:.0f} ms; first pass to the end {:.0f} ms ({} checkpoints, {} MiB private)\n\n",
+             engine.event_count(), open_ms, first_pass_ms, engine.checkpoint_count(), engine.checkpoint_memory_kib() / 1024);
+
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::int64_t> any_event(2, last);
+  std::vector<double> gotos;
+  for (int i = 0; i < samples; ++i) {
+    std::int64_t n = any_event(rng);
+    start = Clock::now();
+    engine.goto_event(n);
+    gotos.push_back(ms_since(start));
+  }
+
+  // reverse-stepi at a random event, 300 instructions into the work between
+  // events, five times in a row.
+  std::vector<double> first_rsi, next_rsi;
+  for (int i = 0; i < samples / 3; ++i) {
+    engine.goto_event(any_event(rng));
+    for (int s = 0; s < 300; ++s) engine.stepi(ttdb::Direction::forward);
+    for (int s = 0; s < 5; ++s) {
+      start = Clock::now();
+      engine.stepi(ttdb::Direction::backward);
+      (s == 0 ? first_rsi : next_rsi).push_back(ms_since(start));
+    }
+  }
+
+  fmt::print("| operation | samples | median | 90th percentile |\n| --- | --- | --- | --- |\n");
+  fmt::print("| goto event N (random N) | {} | {:.1f} ms | {:.1f} ms |\n", gotos.size(), median(gotos), percentile90(gotos));
+  fmt::print("| reverse-stepi, first after a goto | {} | {:.1f} ms | {:.1f} ms |\n", first_rsi.size(), median(first_rsi),
+             percentile90(first_rsi));
+  fmt::print("| reverse-stepi, following ones | {} | {:.1f} ms | {:.1f} ms |\n", next_rsi.size(), median(next_rsi),
+             percentile90(next_rsi));
+
+  // reverse-continue to the last change of `milestone`, from points at
+  // known distances after it (in rounds, one event each).
+  std::uint64_t milestone = symbol(program, "milestone");
+  engine.add_watchpoint(milestone, 8);
+  fmt::print("\n| reverse-continue, distance back (events) | time |\n| --- | --- |\n");
+  for (std::int64_t distance : {10, 100, 1000, 10000}) {
+    // Changes happen every `period` rounds; stand `distance` events after one.
+    std::int64_t target = std::min<std::int64_t>(last, engine.event_count() / 2 + distance);
+    engine.goto_event(target);
+    start = Clock::now();
+    ttdb::Stop stop = engine.resume(ttdb::Direction::backward);
+    double took = ms_since(start);
+    fmt::print("| {} (landed at event {}, {}) | {:.1f} ms |\n", target - engine.event(), engine.event(),
+               stop.kind == ttdb::Stop::Kind::watchpoint ? "watchpoint" : "start", took);
+  }
+  fmt::print("\ncheckpoints at the end: {} holding {} MiB of private memory\n", engine.checkpoint_count(),
+             engine.checkpoint_memory_kib() / 1024);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: travel_bench TRACE PROGRAM [SAMPLES]\n");
+    return 2;
+  }
+  try {
+    travel(argv[1], argv[2], argc > 3 ? std::atoi(argv[3]) : 30);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "travel_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
