@@ -49,7 +49,7 @@ std::uint64_t symbol(const std::string& program, const std::string& name) {
   return 0x555555554000 + found;
 }
 
-void travel(const std::string& trace, const std::string& program, int samples) {
+void travel(const std::string& trace, int samples) {
   NullSink sink;
   auto start = Clock::now();
   ttdb::Engine engine(trace, sink);
@@ -91,34 +91,42 @@ void travel(const std::string& trace, const std::string& program, int samples) {
   fmt::print("| reverse-stepi, following ones | {} | {:.1f} ms | {:.1f} ms |\n", next_rsi.size(), median(next_rsi),
              percentile90(next_rsi));
 
-  // reverse-continue to the last change of `milestone`, from points at
-  // known distances after it (in rounds, one event each).
-  std::uint64_t milestone = symbol(program, "milestone");
-  engine.add_watchpoint(milestone, 8);
-  fmt::print("\n| reverse-continue, distance back (events) | time |\n| --- | --- |\n");
+}
+
+// reverse-continue to the last change of `milestone` from points at known
+// distances after it: the time should follow the distance, not the trace's length.
+void reverse_continue_costs(const std::string& trace, const std::string& program) {
+  NullSink sink;
+  ttdb::Engine engine(trace, sink);
+  std::int64_t last = engine.event_count() - 1;
+  engine.goto_event(last);  // the first pass makes the checkpoints
+  engine.add_watchpoint(symbol(program, "milestone"), 8);
+  engine.goto_event(last - 100);
+  engine.resume(ttdb::Direction::backward);
+  std::int64_t change = engine.event();
   for (std::int64_t distance : {10, 100, 1000, 10000}) {
-    // Changes happen every `period` rounds; stand `distance` events after one.
-    std::int64_t target = std::min<std::int64_t>(last, engine.event_count() / 2 + distance);
-    engine.goto_event(target);
-    start = Clock::now();
+    if (change + distance > last) break;
+    engine.goto_event(change + distance);
+    auto start = Clock::now();
     ttdb::Stop stop = engine.resume(ttdb::Direction::backward);
     double took = ms_since(start);
-    fmt::print("| {} (landed at event {}, {}) | {:.1f} ms |\n", target - engine.event(), engine.event(),
-               stop.kind == ttdb::Stop::Kind::watchpoint ? "watchpoint" : "start", took);
+    bool right = stop.kind == ttdb::Stop::Kind::watchpoint && engine.event() == change;
+    fmt::print("| {} events | {} | {:.1f} ms{} |\n", engine.event_count(), distance, took, right ? "" : " (landed elsewhere!)");
   }
-  fmt::print("\ncheckpoints at the end: {} holding {} MiB of private memory\n", engine.checkpoint_count(),
-             engine.checkpoint_memory_kib() / 1024);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: travel_bench TRACE PROGRAM [SAMPLES]\n");
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: travel_bench PROGRAM LONG_TRACE SHORT_TRACE [SAMPLES]\n");
     return 2;
   }
   try {
-    travel(argv[1], argv[2], argc > 3 ? std::atoi(argv[3]) : 30);
+    travel(argv[2], argc > 4 ? std::atoi(argv[4]) : 30);
+    fmt::print("\n| recording | distance back (events) | reverse-continue |\n| --- | --- | --- |\n");
+    reverse_continue_costs(argv[3], argv[1]);
+    reverse_continue_costs(argv[2], argv[1]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "travel_bench: %s\n", e.what());
     return 1;

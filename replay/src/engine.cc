@@ -462,6 +462,9 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
       for (std::uint64_t s = 0; s < m.count; ++s) {
         step_instruction();
         if (base.observe) observe_after_step(base);
+        // Long runs of steps get checkpoints too: reverse-stepi after
+        // reverse-stepi then starts close by.
+        maybe_checkpoint(Checkpoint::Kind::automatic);
       }
       continue;
     }
@@ -582,14 +585,8 @@ Stop Engine::goto_event(std::int64_t event) {
   auto count = event_count();
   if (event < 1 || event > count) fail("there is no event {}: the recording has events 1 to {}", event, count);
   return impl_->command([&] {
-    Stop stop;
-    if (event > impl_->pos.event || (event == impl_->pos.event && impl_->pending_first)) {
-      Goal goal;
-      goal.event = event;
-      stop = impl_->run(goal);
-    } else {
-      stop = impl_->seek(Position{event, {}});
-    }
+    // From the program as it stands or from a checkpoint, whichever is closer.
+    Stop stop = impl_->seek(Position{event, {}});
     if (stop.kind == Stop::Kind::step || stop.kind == Stop::Kind::none) stop.kind = Stop::Kind::event;
     return stop;
   });

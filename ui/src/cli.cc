@@ -52,7 +52,7 @@ int run_cli(int argc, char** argv) {
       ->allow_extra_args(false);
   replay->add_option("--junit", replay_args.junit, "With -x/-ex: write the asserts' results to FILE as JUnit XML")
       ->option_text("FILE");
-  replay->add_option("--checkpoints", replay_args.checkpoint_budget, "Keep at most N automatic checkpoints (default 256)")
+  replay->add_option("--checkpoints", replay_args.checkpoint_budget, "Keep at most N automatic checkpoints (default 1024)")
       ->option_text("N")
       ->check(CLI::PositiveNumber);
   replay->add_option("--checkpoint-memory", replay_args.checkpoint_memory_mib,

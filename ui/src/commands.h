@@ -29,7 +29,7 @@ struct ReplayArgs {
   // -x FILE and -ex CMD, in the order given: (true, file) or (false, command).
   std::vector<std::pair<bool, std::string>> script;
   std::string junit;
-  std::size_t checkpoint_budget = 256;
+  std::size_t checkpoint_budget = 1024;
   std::uint64_t checkpoint_memory_mib = 1024;
 };
 // The shell: interactive on a terminal, or running the script and exiting.

@@ -54,7 +54,7 @@ struct Position {
 
 struct EngineOptions {
   // Checkpoints the engine takes by itself; the oldest of crowded ones go first.
-  std::size_t checkpoint_budget = 256;
+  std::size_t checkpoint_budget = 1024;
   // ...and while they hold more private memory than this (MiB).
   std::uint64_t checkpoint_memory_mib = 1024;
   // A checkpoint wherever coming back would otherwise replay longer than this.
