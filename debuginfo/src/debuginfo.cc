@@ -140,6 +140,12 @@ struct DebugInfo::Impl {
   struct Scopes {
     std::vector<Dwarf_Die> dies;
     Dwarf_Addr bias = 0;
+    // The innermost function around the pc, if any.
+    Dwarf_Die* function() {
+      for (auto& die : dies)
+        if (dwarf_tag(&die) == DW_TAG_subprogram) return &die;
+      return nullptr;
+    }
   };
   Scopes scopes_at(std::uint64_t pc) const {
     Scopes out;
@@ -607,30 +613,23 @@ std::vector<std::uint64_t> DebugInfo::line_addresses(const std::string& file, in
 std::vector<Variable> DebugInfo::arguments(const Frame& frame) const {
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
-  for (auto& die : scopes.dies) {
-    if (dwarf_tag(&die) != DW_TAG_subprogram) continue;
-    for_each_child(&die, [&](Dwarf_Die* child) {
-      if (dwarf_tag(child) == DW_TAG_formal_parameter) out.push_back(impl_->variable(child, &frame, scopes.bias, &die));
-    });
-    break;
-  }
+  Dwarf_Die* function = scopes.function();
+  if (!function) return out;
+  for_each_child(function, [&](Dwarf_Die* child) {
+    if (dwarf_tag(child) == DW_TAG_formal_parameter) out.push_back(impl_->variable(child, &frame, scopes.bias, function));
+  });
   return out;
 }
 
 std::vector<Variable> DebugInfo::locals(const Frame& frame) const {
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
-  Dwarf_Die* function = nullptr;
-  for (auto& die : scopes.dies)
-    if (dwarf_tag(&die) == DW_TAG_subprogram) {
-      function = &die;
-      break;
-    }
+  Dwarf_Die* function = scopes.function();
   for (auto& die : scopes.dies) {
     for_each_child(&die, [&](Dwarf_Die* child) {
       if (dwarf_tag(child) == DW_TAG_variable) out.push_back(impl_->variable(child, &frame, scopes.bias, function));
     });
-    if (dwarf_tag(&die) == DW_TAG_subprogram) break;
+    if (&die == function) break;
   }
   return out;
 }
@@ -639,12 +638,7 @@ std::optional<Variable> DebugInfo::find_variable(const std::string& name, const 
   if (frame) {
     // Innermost scope first, as C's name lookup does.
     auto scopes = impl_->scopes_at(frame->lookup_pc());
-    Dwarf_Die* function = nullptr;
-    for (auto& die : scopes.dies)
-      if (dwarf_tag(&die) == DW_TAG_subprogram) {
-        function = &die;
-        break;
-      }
+    Dwarf_Die* function = scopes.function();
     for (auto& die : scopes.dies) {
       std::optional<Variable> found;
       for_each_child(&die, [&](Dwarf_Die* child) {
@@ -667,12 +661,10 @@ std::optional<Variable> DebugInfo::find_variable(const std::string& name, const 
 
 TypeRef DebugInfo::return_type(std::uint64_t pc) const {
   auto scopes = impl_->scopes_at(pc);
-  for (auto& die : scopes.dies)
-    if (dwarf_tag(&die) == DW_TAG_subprogram) {
-      TypeRef t = impl_->type_of(&die);
-      return t->kind == Type::Kind::void_ ? nullptr : t;
-    }
-  return nullptr;
+  Dwarf_Die* function = scopes.function();
+  if (!function) return nullptr;
+  TypeRef t = impl_->type_of(function);
+  return t->kind == Type::Kind::void_ ? nullptr : t;
 }
 
 TypeRef DebugInfo::find_type(const std::string& name) const {

@@ -445,7 +445,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
   if (pos.event < target.event) {
     Goal to_event = base;
     to_event.event = target.event;
-    run(to_event);
+    if (run(to_event).kind == Stop::Kind::interrupted) throw Interrupted{};
     if (pos.event != target.event || pending_first)
       fail("cannot reach {}: the replay stopped at {}", target.describe(), pos.describe());
     observe_here(target, base);
@@ -460,6 +460,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
     }
     if (m.tick.kind == Tick::Kind::step) {
       for (std::uint64_t s = 0; s < m.count; ++s) {
+        if (interrupt_requested) throw Interrupted{};
         step_instruction();
         if (base.observe) observe_after_step(base);
         // Long runs of steps get checkpoints too: reverse-stepi after
@@ -470,7 +471,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
     }
     Goal goal = base;
     goal.motion = m;
-    run(goal);
+    if (run(goal).kind == Stop::Kind::interrupted) throw Interrupted{};
     observe_here(target, base);
   }
 }

@@ -17,6 +17,10 @@ namespace ttdb {
 // Adds a motion at the end, merged with the last one when it counts the same thing.
 void append_motion(Position& position, Motion motion);
 
+// Thrown when interrupt() stops a run that is a part of a command (a seek, a
+// backward search): the command then returns to where it started.
+struct Interrupted {};
+
 // What one resumption of the program's own code ended with.
 struct RunOutcome {
   enum class Kind { arrival, stepped, watch, event, interrupted } kind = Kind::event;
@@ -112,7 +116,17 @@ class EngineImpl {
         e.busy = false;
       }
     } idle{*this};
-    Stop stop = body();
+    Position start = pos;
+    Stop stop;
+    try {
+      stop = body();
+    } catch (const Interrupted&) {
+      interrupt_requested = false;
+      pending_first.reset();
+      pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+      seek(start);
+      stop = Stop{Stop::Kind::interrupted};
+    }
     maybe_checkpoint(Checkpoint::Kind::stop);
     return stop;
   }

@@ -159,7 +159,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{0, last.tick.addr, last.tick.len, true, 0};
   Position before = pos;
   for (std::uint64_t steps = 1;; ++steps) {
-    if (interrupt_requested.exchange(false)) fail("reverse step interrupted");
+    if (interrupt_requested) throw Interrupted{};
     if (session.ended() || (!pending_first && !session.next_event()))
       fail("could not find the instruction before {} (from {}); this is a bug", target.describe(), from.describe());
     before = pos;

@@ -386,6 +386,21 @@ TEST_F(ShellTest, InteractiveSessionThroughATerminal) {
   EXPECT_NE(shell.expect("(ttdb) ").find("= 1"), std::string::npos);
   shell.send("reverse-stepi\n");
   shell.expect("(ttdb) ");
+  // Ctrl-C in a backward command: the first reverse-stepi after leaving the
+  // loop single-steps it, which takes minutes; interrupted, the shell is back
+  // where the command started.
+  shell.send("delete\nuntil\n");
+  shell.expect("(ttdb) ");
+  EXPECT_NE(shell.expect("(ttdb) ").find("debug_loops.c:31"), std::string::npos);
+  shell.send("print $pc\n");
+  std::string before = shell.expect("(ttdb) ");
+  shell.send("reverse-stepi\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  shell.send("\x03");
+  EXPECT_NE(shell.expect("(ttdb) ", std::chrono::seconds(30)).find("Interrupted."), std::string::npos);
+  shell.send("print $pc\n");
+  std::string after = shell.expect("(ttdb) ");
+  EXPECT_EQ(before.substr(before.find('(')), after.substr(after.find('(')));
   shell.send("quit\n");
   EXPECT_EQ(shell.wait_exit(), 0);
   // History is kept for the next session.

@@ -339,6 +339,9 @@ bool Shell::execute(const std::string& raw) {
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
     err_ << message << (message.ends_with(".") ? "" : ".") << "\n";
     return false;
+  } catch (const InternalError& e) {
+    err_ << "Internal error: " << e.what() << "; please report it with the trace.\n";
+    return false;
   }
 }
 
@@ -798,10 +801,11 @@ void Shell::cmd_until(const std::string& args) {
     std::string description;
     auto addrs = resolve_location(args, description);
     const auto& all = frames();
-    std::uint64_t cfa = all[0].cfa;
     std::vector<std::uint64_t> targets = addrs;
     if (all.size() > 1) targets.push_back(all[1].pc);
-    print_stop(engine_.run_to(targets, [cfa](std::uint64_t, const Registers& r) { return r.rsp + 8 >= cfa; }));
+    // LOCATION in this frame or a caller: the stack pointer is no deeper.
+    std::uint64_t sp = engine_.registers().rsp;
+    print_stop(engine_.run_to(targets, [sp](std::uint64_t, const Registers& r) { return r.rsp >= sp; }));
     return;
   }
   // Like next, but never back to a smaller address in this frame: out of loops.
@@ -814,11 +818,18 @@ void Shell::cmd_until(const std::string& args) {
   }
   const auto& all = frames();
   std::uint64_t cfa = all[0].cfa;
+  std::optional<std::uint64_t> return_to;
   std::vector<std::uint64_t> targets;
   for (const auto& row : debug_.statement_starts(function->low, function->high))
     if (row.row_addr > regs.rip && row.line != line->line) targets.push_back(row.row_addr);
-  if (all.size() > 1) targets.push_back(all[1].pc);
-  print_stop(engine_.run_to(targets, [&](std::uint64_t, const Registers& r) { return r.rsp + 8 >= cfa && in_frame(r, cfa); }));
+  if (all.size() > 1) {
+    return_to = all[1].pc;
+    targets.push_back(*return_to);
+  }
+  print_stop(engine_.run_to(targets, [&](std::uint64_t addr, const Registers& r) {
+    if (addr == return_to) return r.rsp >= cfa;
+    return in_frame(r, cfa);
+  }));
 }
 
 void Shell::cmd_run() {
