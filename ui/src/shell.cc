@@ -907,6 +907,14 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
   }
   auto functions = debug_.functions_named(spec);
   if (functions.empty()) throw Error(fmt::format("function \"{}\" not defined", spec));
+  // The dynamic loader keeps private copies of a few libc functions
+  // (opendir, malloc...); the program calls libc's.
+  auto in_loader = [&](const Function& fn) {
+    for (const auto& m : debug_.modules())
+      if (fn.low >= m.low && fn.low < m.high) return m.name.find("/ld-linux") != std::string::npos;
+    return false;
+  };
+  std::stable_partition(functions.begin(), functions.end(), [&](const Function& fn) { return !in_loader(fn); });
   const Function& f = functions.front();
   auto line = debug_.line_at(f.body);
   description = "in " + f.name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
