@@ -198,8 +198,12 @@ class ShellContext : public ExprContext {
       v.type = make_pointer(void_type());
       return v;
     }
-    for (const auto& r : kRegisters)
-      if (name == r.name) return make_int(static_cast<std::int64_t>(reg_value(r)), r.dwarf < 0 ? "int" : "long");
+    for (const auto& r : kRegisters) {
+      if (name != r.name) continue;
+      // eflags and the segment selectors are 32 bits wide, as gdb shows them.
+      bool narrow = r.dwarf < 0 && !name.ends_with("_base") && name != "orig_rax";
+      return make_int(static_cast<std::int64_t>(reg_value(r)), narrow ? "int" : "long");
+    }
     // The 32-bit halves: $eax, $r8d...
     for (const auto& r : kRegisters) {
       std::string full = r.name;
@@ -287,11 +291,11 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_events(a); });
   add("checkpoint", {}, "checkpoint: keep this position as a bookmark for restart", [this](const std::string&) { cmd_checkpoint(); });
   add("restart", {}, "restart N: return to checkpoint N, exactly", [this](const std::string& a) { cmd_restart(a); });
-  add("print", {"p", "inspect", "call"}, "print[/FMT] EXPR: evaluate EXPR and print its value", [this](const std::string& a) { cmd_print(a, true); });
+  add("print", {"p", "inspect"}, "print[/FMT] EXPR: evaluate EXPR and print its value", [this](const std::string& a) { cmd_print(a, true); });
   add("output", {}, "output EXPR: print a value without recording it", [this](const std::string& a) { cmd_print(a, false); });
   add("x", {}, "x/NFU ADDRESS: examine memory (F: x d u o t a c f s i; U: b h w g)", [this](const std::string& a) { cmd_x(a); });
   add("info", {"i"},
-      "info breakpoints|watchpoints|registers [REG]|locals|args|frame|sharedlibrary|checkpoints|line",
+      "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints",
       [this](const std::string& a) { cmd_info(a); });
   add("backtrace", {"bt", "where"}, "backtrace [N]: the stack's frames", [this](const std::string& a) { cmd_backtrace(a); });
   add("frame", {"f"}, "frame [N]: select frame N and describe it", [this](const std::string& a) { cmd_frame(a, 0); });
@@ -1043,7 +1047,10 @@ void Shell::cmd_x(const std::string& args) {
     while (digits < f.size() && std::isdigit(static_cast<unsigned char>(f[digits]))) ++digits;
     if (digits) count = std::stoll(f.substr(0, digits));
     for (char c : f.substr(digits)) {
-      if (std::strchr("bhwg", c)) size = c;
+      if (std::strchr("bhwg", c)) {
+        size = c;
+        if (format == "s" || format == "i") format = "x";  // a unit size means numbers
+      }
       else if (std::strchr("xduotacfsiz", c)) format = std::string(1, c);
       else throw Error(fmt::format("invalid format letter '{}' in x/{}", c, f));
     }
