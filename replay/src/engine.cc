@@ -177,6 +177,9 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   if (interrupt_requested) ::ptrace(PTRACE_INTERRUPT, t.tid(), 0, 0);  // asked just before it ran
   WaitStatus status = session.run(how);
   running = 0;
+  // An interrupt sent as the program stopped for another reason stops it
+  // again at its next resume; that stop means nothing.
+  if (interrupt_sent.exchange(false) && !status.is_event(PTRACE_EVENT_STOP)) t.expect_stray_interrupt();
 
   RunOutcome out;
   if (status.is_exit() || status.kind() == WaitStatus::Kind::not_resumed) {
@@ -614,7 +617,10 @@ Stop Engine::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFi
 void Engine::interrupt() {
   impl_->interrupt_requested = true;
   // A program deep in a loop without syscalls must be stopped to notice.
-  if (pid_t pid = impl_->running) ::ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+  if (pid_t pid = impl_->running) {
+    impl_->interrupt_sent = true;
+    ::ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+  }
 }
 
 void EngineImpl::resync() {

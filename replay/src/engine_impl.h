@@ -146,6 +146,7 @@ class EngineImpl {
   std::function<bool(int)> condition;
   std::atomic<bool> interrupt_requested{false};
   std::atomic<pid_t> running{0};  // the program, while it runs its own code
+  std::atomic<bool> interrupt_sent{false};  // interrupt() stopped `running`
   // Replay work since the last checkpoint: banked from earlier commands, and
   // the current command's since `work_mark` while `busy`.
   std::chrono::steady_clock::duration work_banked{};

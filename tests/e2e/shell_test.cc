@@ -381,7 +381,8 @@ TEST_F(ShellTest, InteractiveSessionThroughATerminal) {
   shell.send("continue\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   shell.send("\x03");
-  EXPECT_NE(shell.expect("(ttdb) ", std::chrono::seconds(30)).find("Interrupted."), std::string::npos);
+  std::string interrupted = shell.expect("(ttdb) ", std::chrono::seconds(30));
+  EXPECT_NE(interrupted.find("Interrupted."), std::string::npos) << interrupted;
   shell.send("print i > 0\n");
   EXPECT_NE(shell.expect("(ttdb) ").find("= 1"), std::string::npos);
   shell.send("reverse-stepi\n");
@@ -397,7 +398,8 @@ TEST_F(ShellTest, InteractiveSessionThroughATerminal) {
   shell.send("reverse-stepi\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   shell.send("\x03");
-  EXPECT_NE(shell.expect("(ttdb) ", std::chrono::seconds(30)).find("Interrupted."), std::string::npos);
+  interrupted = shell.expect("(ttdb) ", std::chrono::seconds(30));
+  EXPECT_NE(interrupted.find("Interrupted."), std::string::npos) << interrupted;
   shell.send("print $pc\n");
   std::string after = shell.expect("(ttdb) ");
   EXPECT_EQ(before.substr(before.find('(')), after.substr(after.find('(')));

@@ -87,6 +87,7 @@ void Tracee::set_xstate(ByteView xstate) {
 
 bool Tracee::resume(Resume how, int sig) {
   regs_valid_ = false;
+  last_resume_ = {how, sig};
   int request = PTRACE_CONT;
   switch (how) {
     case Resume::cont: request = PTRACE_CONT; break;
@@ -106,9 +107,16 @@ WaitStatus Tracee::wait() {
   int raw = 0;
   for (;;) {
     pid_t got = ::waitpid(tid_, &raw, __WALL);
-    if (got == tid_) break;
     if (got < 0 && errno == EINTR) continue;
-    throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+    if (got != tid_) throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+    // The stop of an interrupt that came too late: nothing ran; resume again.
+    if (stray_interrupt_ && WaitStatus::decode(raw).is_event(PTRACE_EVENT_STOP)) {
+      stray_interrupt_ = false;
+      TTDB_LOG(ptrace, "wait({}) -> a late interrupt's stop, absorbed", tid_);
+      resume(last_resume_.first, last_resume_.second);
+      continue;
+    }
+    break;
   }
   regs_valid_ = false;
   WaitStatus status = WaitStatus::decode(raw);

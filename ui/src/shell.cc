@@ -786,6 +786,7 @@ void Shell::cmd_finish(Direction direction) {
     return;
   }
   const Frame& f = frame();
+  if (static_cast<std::size_t>(f.level) + 1 >= frames().size()) throw Error("\"finish\" not meaningful in the outermost frame");
   out_ << "Run till exit from #" << f.level << "  " << frame_summary(f, true) << "\n";
   TypeRef result = debug_.return_type(f.lookup_pc());
   Stop stop = finish();
@@ -1234,7 +1235,8 @@ void Shell::cmd_info_checkpoints() {
   if (marks.empty()) out_ << "No checkpoints.\n";
   for (const auto& [id, position] : marks)
     out_ << fmt::format("{:<4}{}{}\n", id, position.describe(), position == engine_.position() ? "  (here)" : "");
-  out_ << fmt::format("The engine keeps {} checkpoints in all, holding {} KiB of private memory.\n", engine_.checkpoint_count(),
+  auto count = engine_.checkpoint_count();
+  out_ << fmt::format("The engine keeps {} checkpoint{} in all, holding {} KiB of private memory.\n", count, count == 1 ? "" : "s",
                       engine_.checkpoint_memory_kib());
 }
 
@@ -1252,7 +1254,10 @@ void Shell::cmd_frame(const std::string& args, int relative) {
   if (relative == 0 && !args.empty()) target = static_cast<int>(parse_number(args, "the frame number"));
   if (relative != 0) target += relative * static_cast<int>(args.empty() ? 1 : parse_number(args, "the frame count"));
   if (target < 0) throw Error("bottom (innermost) frame selected; you cannot go down");
-  if (target >= static_cast<int>(all.size())) throw Error("initial frame selected; you cannot go up");
+  if (target >= static_cast<int>(all.size())) {
+    if (relative == 0) throw Error(fmt::format("no frame at level {}", target));
+    throw Error("initial frame selected; you cannot go up");
+  }
   selected_frame_ = target;
   const Frame& f = frame();
   out_ << "#" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";

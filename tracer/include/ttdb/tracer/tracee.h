@@ -54,6 +54,10 @@ class Tracee {
   WaitStatus wait();
   // Like wait(), but gives up after `timeout` (no status).
   std::optional<WaitStatus> wait_for(std::chrono::milliseconds timeout);
+  // A PTRACE_INTERRUPT reached the tracee when it was stopped already: its
+  // stop will come at the next resume, before anything runs. wait() then
+  // resumes the tracee again instead of reporting it.
+  void expect_stray_interrupt() { stray_interrupt_ = true; }
   // Stops a running tracee (PTRACE_INTERRUPT); the stop is reported by wait().
   void interrupt();
 
@@ -104,6 +108,8 @@ class Tracee {
   Registers regs_{};
   bool regs_valid_ = false;
   std::optional<WaitStatus> exit_;
+  std::pair<Resume, int> last_resume_{Resume::cont, 0};
+  bool stray_interrupt_ = false;
 };
 
 }  // namespace ttdb
