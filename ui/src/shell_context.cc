@@ -1,0 +1,188 @@
+#include <cstring>
+#include <sstream>
+
+#include "shell_internal.h"
+
+namespace ttdb {
+
+namespace {
+
+const RegisterName kRegisters[] = {
+    {"rax", 0, &Registers::rax}, {"rbx", 3, &Registers::rbx}, {"rcx", 2, &Registers::rcx},
+    {"rdx", 1, &Registers::rdx}, {"rsi", 4, &Registers::rsi}, {"rdi", 5, &Registers::rdi},
+    {"rbp", 6, &Registers::rbp}, {"rsp", 7, &Registers::rsp}, {"r8", 8, &Registers::r8},
+    {"r9", 9, &Registers::r9},   {"r10", 10, &Registers::r10}, {"r11", 11, &Registers::r11},
+    {"r12", 12, &Registers::r12}, {"r13", 13, &Registers::r13}, {"r14", 14, &Registers::r14},
+    {"r15", 15, &Registers::r15}, {"rip", 16, &Registers::rip}, {"eflags", -1, &Registers::eflags},
+    {"cs", -1, &Registers::cs},   {"ss", -1, &Registers::ss},   {"ds", -1, &Registers::ds},
+    {"es", -1, &Registers::es},   {"fs", -1, &Registers::fs},   {"gs", -1, &Registers::gs},
+    {"fs_base", -1, &Registers::fs_base}, {"gs_base", -1, &Registers::gs_base},
+    {"orig_rax", -1, &Registers::orig_rax},
+};
+
+}  // namespace
+
+std::span<const RegisterName> register_names() { return kRegisters; }
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<std::string> words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::int64_t parse_number(const std::string& text, const char* what) {
+  try {
+    std::size_t used = 0;
+    long long v = std::stoll(text, &used, 0);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error(fmt::format("{} must be a number, not \"{}\"", what, text));
+}
+
+std::string eflags_text(std::uint64_t flags) {
+  static const std::pair<int, const char*> bits[] = {{0, "CF"},  {2, "PF"},  {4, "AF"},  {6, "ZF"}, {7, "SF"},
+                                                     {8, "TF"},  {9, "IF"},  {10, "DF"}, {11, "OF"}, {16, "RF"}};
+  std::string out = "[ ";
+  for (auto [bit, name] : bits)
+    if (flags & (1ull << bit)) out += std::string(name) + " ";
+  return out + "]";
+}
+
+TypeRef code_pointer_type() {
+  static const TypeRef t = [] {
+    auto f = std::make_shared<Type>();
+    f->kind = Type::Kind::function;
+    f->size = 1;
+    return make_pointer(f);
+  }();
+  return t;
+}
+
+bool is_call(const cs_insn& insn) {
+  for (std::uint8_t i = 0; insn.detail && i < insn.detail->groups_count; ++i)
+    if (insn.detail->groups[i] == CS_GRP_CALL) return true;
+  return false;
+}
+
+
+std::optional<Bytes> ShellContext::read(std::uint64_t addr, std::size_t size) { return shell_.engine_.read_memory(addr, size); }
+
+std::optional<Value> ShellContext::variable(const std::string& name) {
+  if (!shell_.ensure_live()) return std::nullopt;
+  const Frame& frame = frame_override ? *frame_override : shell_.frame();
+  auto v = shell_.debug_.find_variable(name, &frame);
+  if (!v) return function_value(name);
+  switch (v->where) {
+    case Variable::Where::memory: {
+      auto bytes = read(v->addr, v->type->size);
+      if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x} (variable {})", v->addr, name));
+      return Value{v->type, std::move(*bytes), v->addr};
+    }
+    case Variable::Where::register_: {
+      auto r = static_cast<std::size_t>(v->regno);
+      if (r >= frame.regs.size() || !frame.known[r]) throw ExprError(fmt::format("the value of {} is not available in this frame", name));
+      Bytes bytes(v->type->size);
+      std::memcpy(bytes.data(), &frame.regs[r], std::min<std::size_t>(8, bytes.size()));
+      return Value{v->type, bytes, std::nullopt};
+    }
+    case Variable::Where::value: {
+      Bytes bytes = v->value;
+      bytes.resize(v->type->size);
+      return Value{v->type, bytes, std::nullopt};
+    }
+    case Variable::Where::optimized_out: throw ExprError(fmt::format("{} is optimized out here", name));
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> ShellContext::dollar(const std::string& name) {
+  if (name == "event") return make_int(shell_.engine_.event(), "long");
+  auto& values = shell_.values_;
+  if (name.empty()) {
+    if (values.empty()) throw ExprError("the value history is empty");
+    return values.back();
+  }
+  if (name == "$") {
+    if (values.size() < 2) throw ExprError("the value history has fewer than 2 values");
+    return values[values.size() - 2];
+  }
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+    std::size_t n = std::stoul(name);
+    if (n == 0 || n > values.size()) throw ExprError(fmt::format("history has not yet reached ${}", n));
+    return values[n - 1];
+  }
+  if (!shell_.ensure_live()) return std::nullopt;
+  const Frame& frame = frame_override ? *frame_override : shell_.frame();
+  Registers regs = shell_.engine_.registers();
+  auto reg_value = [&](const RegisterName& r) -> std::uint64_t {
+    if (frame.level == 0) return regs.*r.field;
+    if (r.dwarf < 0 || !frame.known[static_cast<std::size_t>(r.dwarf)])
+      throw ExprError(fmt::format("${} is not saved in frame {}", r.name, frame.level));
+    return frame.regs[static_cast<std::size_t>(r.dwarf)];
+  };
+  auto find = [&](const char* n) -> const RegisterName& {
+    for (const auto& r : register_names())
+      if (std::strcmp(r.name, n) == 0) return r;
+    throw ExprError("no such register");
+  };
+  if (name == "pc" || name == "rip") {
+    Value v = make_int(static_cast<std::int64_t>(frame.pc), "unsigned long");
+    v.type = code_pointer_type();
+    return v;
+  }
+  if (name == "sp" || name == "fp") {
+    Value v = make_int(static_cast<std::int64_t>(reg_value(find(name == "sp" ? "rsp" : "rbp"))), "unsigned long");
+    v.type = make_pointer(void_type());
+    return v;
+  }
+  for (const auto& r : register_names()) {
+    if (name != r.name) continue;
+    // eflags and the segment selectors are 32 bits wide, as gdb shows them.
+    bool narrow = r.dwarf < 0 && !name.ends_with("_base") && name != "orig_rax";
+    return make_int(static_cast<std::int64_t>(reg_value(r)), narrow ? "int" : "long");
+  }
+  // The 32-bit halves: $eax, $r8d...
+  for (const auto& r : register_names()) {
+    std::string full = r.name;
+    bool low = (full.size() == 3 && full[0] == 'r' && name == "e" + full.substr(1)) || name == full + "d";
+    if (low && r.dwarf >= 0) return make_int(static_cast<std::int32_t>(reg_value(r)), "int");
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> ShellContext::function_value(const std::string& name) {
+  auto functions = shell_.debug_.functions_named(name);
+  if (functions.empty()) return std::nullopt;
+  auto type = std::make_shared<Type>();
+  type->kind = Type::Kind::function;
+  type->size = 1;
+  type->target = shell_.debug_.return_type(functions.front().low);
+  Value v;
+  v.type = type;
+  v.address = functions.front().low;
+  return v;
+}
+
+TypeRef ShellContext::type_named(const std::string& name) { return shell_.debug_.find_type(name); }
+
+std::optional<std::string> ShellContext::symbolize(std::uint64_t addr) {
+  auto sym = shell_.debug_.symbol_at(addr);
+  if (!sym) return std::nullopt;
+  return sym->offset ? fmt::format("{}+{}", sym->name, sym->offset) : sym->name;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,476 @@
+// The shell's breakpoints and inspection commands.
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "shell_internal.h"
+
+namespace ttdb {
+
+// --- commands: breakpoints -----------------------------------------------------------
+
+std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std::string& description) {
+  if (ensure_live()) refresh_modules();
+  if (spec.empty()) {
+    if (!ensure_live()) throw Error("no default location: the replay is at its end");
+    description = fmt::format("at {:#x}", engine_.registers().rip);
+    return {frame().pc};
+  }
+  if (spec[0] == '*') {
+    std::uint64_t addr = decay_address(evaluate(spec.substr(1), *context_));
+    description = fmt::format("at {:#x}", addr);
+    if (auto f = debug_.function_at(addr)) description += " in " + f->name;
+    return {addr};
+  }
+  auto colon = spec.rfind(':');
+  bool all_digits = spec.find_first_not_of("0123456789") == std::string::npos;
+  if (colon != std::string::npos || all_digits) {
+    std::string file = all_digits ? list_file_ : spec.substr(0, colon);
+    std::string line_text = all_digits ? spec : spec.substr(colon + 1);
+    if (file.empty()) {
+      if (auto here = ensure_live() ? debug_.line_at(frame().lookup_pc()) : std::nullopt) file = here->file;
+      // gdb's default source file: main's.
+      for (const auto& f : file.empty() ? debug_.functions_named("main") : std::vector<Function>{})
+        if (auto line = debug_.line_at(f.body)) file = line->file;
+      if (file.empty()) throw Error("no default source file; name one: break FILE:LINE");
+    }
+    int line = static_cast<int>(parse_number(line_text, "the line number"));
+    auto addrs = debug_.line_addresses(file, line);
+    if (addrs.empty()) throw Error(fmt::format("no line {} in file \"{}\"", line, file));
+    auto where = debug_.line_at(addrs.front());
+    description = fmt::format("at {}:{}", basename_of(where ? where->file : file), where ? where->line : line);
+    return addrs;
+  }
+  auto functions = debug_.functions_named(spec);
+  if (functions.empty()) throw Error(fmt::format("function \"{}\" not defined", spec));
+  // The dynamic loader keeps private copies of a few libc functions
+  // (opendir, malloc...); the program calls libc's.
+  auto in_loader = [&](const Function& fn) {
+    for (const auto& m : debug_.modules())
+      if (fn.low >= m.low && fn.low < m.high) return m.name.find("/ld-linux") != std::string::npos;
+    return false;
+  };
+  std::stable_partition(functions.begin(), functions.end(), [&](const Function& fn) { return !in_loader(fn); });
+  const Function& f = functions.front();
+  auto line = debug_.line_at(f.body);
+  description = "in " + f.name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
+  return {f.body};
+}
+
+void Shell::cmd_break(const std::string& args, bool temporary) {
+  std::string spec = args, condition;
+  if (auto at = args.find(" if "); at != std::string::npos) {
+    spec = trim(args.substr(0, at));
+    condition = trim(args.substr(at + 4));
+  }
+  std::string description;
+  auto addrs = resolve_location(trim(spec), description);
+  int id = engine_.add_breakpoint(addrs.front(), temporary);
+  break_info_[id] = BreakInfo{description, condition, false, nullptr};
+  out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
+                      description.substr(description.find(' ') + 1));
+  if (!condition.empty()) cmd_condition(fmt::format("{} {}", id, condition));
+}
+
+void Shell::cmd_watch(const std::string& args) {
+  std::string expr = trim(args);
+  if (expr.starts_with("-l ") || expr.starts_with("-location ")) expr = trim(expr.substr(expr.find(' ')));
+  if (expr.empty()) throw Error("watch needs an expression: watch EXPR");
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  Value v = evaluate(expr, *context_);
+  if (!v.address) throw Error(fmt::format("cannot watch \"{}\": it is not in memory", expr));
+  std::size_t size = v.type->size;
+  if (size != 1 && size != 2 && size != 4 && size != 8)
+    throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
+  int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size));
+  break_info_[id] = BreakInfo{expr, "", true, v.type};
+  out_ << fmt::format("Hardware watchpoint {}: {}\n", id, expr);
+}
+
+void Shell::cmd_delete(const std::string& args) {
+  auto w = words(args);
+  if (!w.empty() && (w[0] == "checkpoint" || w[0] == "checkpoints")) {
+    for (std::size_t i = 1; i < w.size(); ++i)
+      if (!engine_.forget_bookmark(static_cast<int>(parse_number(w[i], "a checkpoint number"))))
+        throw Error(fmt::format("there is no checkpoint {}", w[i]));
+    return;
+  }
+  if (!w.empty() && w[0].starts_with("br")) w.erase(w.begin());
+  if (w.empty()) {
+    for (const auto& b : engine_.breakpoints()) engine_.remove(b.id);
+    for (const auto& b : engine_.watchpoints()) engine_.remove(b.id);
+    break_info_.clear();
+    return;
+  }
+  for (const auto& word : w) {
+    int id = static_cast<int>(parse_number(word, "a breakpoint number"));
+    if (!engine_.remove(id)) throw Error(fmt::format("no breakpoint number {}", id));
+    break_info_.erase(id);
+  }
+}
+
+void Shell::cmd_enable(const std::string& args, bool enabled) {
+  auto w = words(args);
+  if (w.empty()) {
+    for (const auto& b : engine_.breakpoints()) engine_.set_enabled(b.id, enabled);
+    for (const auto& b : engine_.watchpoints()) engine_.set_enabled(b.id, enabled);
+    return;
+  }
+  for (const auto& word : w) {
+    int id = static_cast<int>(parse_number(word, "a breakpoint number"));
+    if (!engine_.set_enabled(id, enabled)) throw Error(fmt::format("no breakpoint number {}", id));
+  }
+}
+
+void Shell::cmd_condition(const std::string& args) {
+  auto w = words(args);
+  if (w.empty()) throw Error("condition needs a breakpoint number: condition N EXPR");
+  int id = static_cast<int>(parse_number(w[0], "a breakpoint number"));
+  auto info = break_info_.find(id);
+  if (info == break_info_.end()) throw Error(fmt::format("no breakpoint number {}", id));
+  std::string rest = trim(args.substr(args.find(w[0]) + w[0].size()));
+  info->second.condition = rest;
+  engine_.set_condition([this](int hit) {
+    auto it = break_info_.find(hit);
+    if (it == break_info_.end() || it->second.condition.empty()) return true;
+    moved();
+    try {
+      return decay_truth(evaluate(it->second.condition, *context_));
+    } catch (const Error& e) {
+      err_ << fmt::format("Error in testing condition for breakpoint {}: {}\n", hit, e.what());
+      return true;
+    }
+  });
+}
+
+// --- commands: looking -----------------------------------------------------------------
+
+void Shell::cmd_print(const std::string& args, bool record) {
+  char format = 0;
+  std::string expr = args;
+  if (expr.starts_with("/")) {
+    auto space = expr.find(' ');
+    std::string fmt_text = expr.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+    if (fmt_text.size() != 1 || !std::strchr("xduotcaf", fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
+    format = fmt_text[0];
+    expr = space == std::string::npos ? "" : trim(expr.substr(space));
+  }
+  if (expr.empty()) expr = "$";
+  Value v = evaluate(expr, *context_);
+  std::string text = format_value(v, *context_, format);
+  if (!record) {
+    out_ << text;
+    return;
+  }
+  values_.push_back(v);
+  out_ << "$" << values_.size() << " = " << text << "\n";
+}
+
+void Shell::cmd_x(const std::string& args) {
+  std::string spec = args, expr;
+  std::string format = last_x_format_;
+  std::int64_t count = 1;
+  char size = 0;
+  if (spec.starts_with("/")) {
+    auto space = spec.find(' ');
+    std::string f = spec.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+    expr = space == std::string::npos ? "" : trim(spec.substr(space));
+    std::size_t digits = 0;
+    while (digits < f.size() && std::isdigit(static_cast<unsigned char>(f[digits]))) ++digits;
+    if (digits) count = std::stoll(f.substr(0, digits));
+    for (char c : f.substr(digits)) {
+      if (std::strchr("bhwg", c)) {
+        size = c;
+        if (format == "s" || format == "i") format = "x";  // a unit size means numbers
+      }
+      else if (std::strchr("xduotacfsiz", c)) format = std::string(1, c);
+      else throw Error(fmt::format("invalid format letter '{}' in x/{}", c, f));
+    }
+  } else {
+    expr = trim(spec);
+  }
+  last_x_format_ = format;
+  std::uint64_t addr = next_x_;
+  if (!expr.empty()) {
+    Value v = evaluate(expr, *context_);
+    addr = decay_address(v);
+  }
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  char f = format[0];
+  auto label = [&](std::uint64_t a) {
+    auto sym = context_->symbolize(a);
+    return fmt::format("{:#x}{}:", a, sym ? " <" + *sym + ">" : "");
+  };
+  if (f == 'i') {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::size_t length = 0;
+      out_ << disassemble_one(addr, &length, true) << "\n";
+      if (!length) break;
+      addr += length;
+    }
+    next_x_ = addr;
+    return;
+  }
+  if (f == 's') {
+    for (std::int64_t i = 0; i < count; ++i) {
+      Bytes text;
+      for (;;) {
+        auto b = engine_.read_memory(addr + text.size(), 1);
+        if (!b) throw Error(fmt::format("cannot access memory at address {:#x}", addr + text.size()));
+        if ((*b)[0] == 0 || text.size() >= 200) break;
+        text.push_back((*b)[0]);
+      }
+      auto t = std::make_shared<Type>();
+      t->kind = Type::Kind::array;
+      t->target = base_type_named("char");
+      t->count = t->size = text.size();
+      out_ << label(addr) << "\t" << format_value(Value{t, text, std::nullopt}, *context_) << "\n";
+      addr += text.size() + 1;
+    }
+    next_x_ = addr;
+    return;
+  }
+  std::size_t unit = size == 'b' ? 1 : size == 'h' ? 2 : size == 'g' ? 8 : size == 'w' ? 4 : (f == 'a' ? 8 : f == 'c' ? 1 : 4);
+  std::size_t per_line = f == 'a' ? 2 : unit == 8 ? 2 : unit == 4 ? 4 : 8;
+  auto bytes = engine_.read_memory(addr, unit * static_cast<std::size_t>(count));
+  if (!bytes) throw Error(fmt::format("cannot access memory at address {:#x}", addr));
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (i % static_cast<std::int64_t>(per_line) == 0) out_ << (i ? "\n" : "") << label(addr + static_cast<std::uint64_t>(i) * unit);
+    std::uint64_t raw = 0;
+    std::memcpy(&raw, bytes->data() + static_cast<std::size_t>(i) * unit, unit);
+    char shown = f == 'x' && unit < 8 ? 'z' : f;
+    out_ << "\t" << format_scalar(raw, unit, shown, *context_);
+  }
+  out_ << "\n";
+  next_x_ = addr + unit * static_cast<std::size_t>(count);
+}
+
+void Shell::cmd_info(const std::string& args) {
+  auto w = words(args);
+  if (w.empty()) throw Error("\"info\" must be followed by the name of an info command; try \"help info\"");
+  std::string what = w[0];
+  std::string rest = trim(args.substr(args.find(what) + what.size()));
+  auto is = [&](const char* full, std::size_t min) { return what.size() >= min && std::string(full).starts_with(what); };
+  if (is("breakpoints", 1) || is("watchpoints", 3)) return cmd_info_breakpoints();
+  if (is("registers", 1) || is("all-registers", 2)) return cmd_info_registers(rest);
+  if (is("locals", 2)) return cmd_info_variables(false);
+  if (is("args", 2)) return cmd_info_variables(true);
+  if (is("sharedlibrary", 2)) return cmd_info_sharedlibrary();
+  if (is("checkpoints", 2)) return cmd_info_checkpoints();
+  if (is("frame", 1)) {
+    const Frame& f = frame();
+    out_ << fmt::format("Stack level {}, frame at {:#x}:\n rip = {:#x}; {}\n", f.level, f.cfa, f.pc, frame_summary(f, false));
+    return;
+  }
+  if (is("line", 2)) {
+    auto line = debug_.line_at(frame().lookup_pc());
+    if (!line) throw Error("no line number information for this address");
+    out_ << fmt::format("Line {} of \"{}\" starts at address {:#x}.\n", line->line, line->file, line->row_addr);
+    return;
+  }
+  if (is("symbol", 2)) {
+    std::uint64_t addr = decay_address(evaluate(rest, *context_));
+    auto sym = debug_.symbol_at(addr);
+    if (!sym) out_ << fmt::format("No symbol matches {}.\n", rest);
+    else out_ << fmt::format("{}{} in section .text\n", sym->name, sym->offset ? fmt::format(" + {}", sym->offset) : "");
+    return;
+  }
+  throw Error(fmt::format("undefined info command: \"{}\"; try \"help info\"", what));
+}
+
+void Shell::cmd_info_breakpoints() {
+  auto bps = engine_.breakpoints();
+  auto wps = engine_.watchpoints();
+  if (bps.empty() && wps.empty()) {
+    out_ << "No breakpoints or watchpoints.\n";
+    return;
+  }
+  out_ << "Num     Type           Disp Enb Address            What\n";
+  std::map<int, std::string> rows;
+  for (const auto& b : bps) {
+    const auto& info = break_info_[b.id];
+    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:#018x} {}\n", b.id, "breakpoint", b.temporary ? "del" : "keep",
+                                  b.enabled ? "y" : "n", b.addr, info.what);
+    if (!info.condition.empty()) row += "\tstop only if " + info.condition + "\n";
+    if (b.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", b.hits, b.hits == 1 ? "" : "s");
+    rows[b.id] = row;
+  }
+  for (const auto& w : wps) {
+    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<18} {}\n", w.id, "hw watchpoint", "keep", w.enabled ? "y" : "n", "",
+                                  break_info_[w.id].what);
+    if (w.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", w.hits, w.hits == 1 ? "" : "s");
+    rows[w.id] = row;
+  }
+  for (const auto& [id, row] : rows) out_ << row;
+}
+
+void Shell::cmd_info_registers(const std::string& args) {
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  auto names = words(args);
+  auto show = [&](const std::string& name) {
+    std::string n = name.starts_with("$") ? name.substr(1) : name;
+    auto v = context_->dollar(n);
+    if (!v) throw Error(fmt::format("invalid register \"{}\"", name));
+    std::uint64_t raw = v->as_uint();
+    std::string natural;
+    if (n == "eflags") natural = eflags_text(raw);
+    else if (n == "rip" || n == "pc") natural = format_scalar(raw, 8, 'a', *context_);
+    else if (n == "rsp" || n == "rbp" || n == "sp" || n == "fp") natural = fmt::format("{:#x}", raw);
+    else natural = v->type->size == 4 ? std::to_string(static_cast<std::int32_t>(raw)) : std::to_string(static_cast<std::int64_t>(raw));
+    out_ << fmt::format("{:<15}{:<19}{}\n", n, fmt::format("{:#x}", raw), natural);
+  };
+  if (!names.empty()) {
+    for (const auto& n : names) show(n);
+    return;
+  }
+  for (const auto& r : register_names()) {
+    if (std::string(r.name) == "orig_rax") continue;
+    if (selected_frame_ > 0 && (r.dwarf < 0 || !frame().known[static_cast<std::size_t>(r.dwarf)])) continue;
+    show(r.name);
+  }
+}
+
+void Shell::cmd_info_variables(bool arguments) {
+  const Frame& f = frame();
+  auto vars = arguments ? debug_.arguments(f) : debug_.locals(f);
+  if (vars.empty()) {
+    out_ << (arguments ? "No arguments.\n" : "No locals.\n");
+    return;
+  }
+  for (const auto& v : vars) {
+    std::string value;
+    try {
+      auto val = context_->variable(v.name);
+      value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
+    } catch (const Error& e) {
+      value = fmt::format("<error: {}>", e.what());
+    }
+    out_ << v.name << " = " << value << "\n";
+  }
+}
+
+void Shell::cmd_info_sharedlibrary() {
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  refresh_modules();
+  out_ << "From                To                  Syms Read   Shared Object Library\n";
+  for (const auto& m : debug_.modules()) {
+    // Libraries the program loads later are known already; show those loaded now.
+    if (m.name.starts_with("[") || !engine_.read_memory(m.low, 1)) continue;
+    out_ << fmt::format("{:#018x}  {:#018x}  {:<11} {}\n", m.low, m.high, m.has_debug_info ? "Yes" : "Yes (*)", m.name);
+  }
+  out_ << "(*): Shared library is missing debugging information.\n";
+}
+
+void Shell::cmd_info_checkpoints() {
+  auto marks = engine_.bookmarks();
+  if (marks.empty()) out_ << "No checkpoints.\n";
+  for (const auto& [id, position] : marks)
+    out_ << fmt::format("{:<4}{}{}\n", id, position.describe(), position == engine_.position() ? "  (here)" : "");
+  auto count = engine_.checkpoint_count();
+  out_ << fmt::format("The engine keeps {} checkpoint{} in all, holding {} KiB of private memory.\n", count, count == 1 ? "" : "s",
+                      engine_.checkpoint_memory_kib());
+}
+
+void Shell::cmd_backtrace(const std::string& args) {
+  std::size_t limit = args.empty() ? 1000 : static_cast<std::size_t>(parse_number(args, "the frame count"));
+  const auto& all = frames();
+  for (std::size_t i = 0; i < all.size() && i < limit; ++i)
+    out_ << fmt::format("{}#{:<3}", static_cast<int>(i) == selected_frame_ ? "" : "", i) << frame_summary(all[i], i > 0) << "\n";
+  if (limit < all.size()) out_ << "(More stack frames follow...)\n";
+}
+
+void Shell::cmd_frame(const std::string& args, int relative) {
+  const auto& all = frames();
+  int target = selected_frame_;
+  if (relative == 0 && !args.empty()) target = static_cast<int>(parse_number(args, "the frame number"));
+  if (relative != 0) target += relative * static_cast<int>(args.empty() ? 1 : parse_number(args, "the frame count"));
+  if (target < 0) throw Error("bottom (innermost) frame selected; you cannot go down");
+  if (target >= static_cast<int>(all.size())) {
+    if (relative == 0) throw Error(fmt::format("no frame at level {}", target));
+    throw Error("initial frame selected; you cannot go up");
+  }
+  selected_frame_ = target;
+  const Frame& f = frame();
+  out_ << "#" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";
+  if (auto line = debug_.line_at(f.lookup_pc())) {
+    out_ << line->line << "\t" << debug_.source_text(line->file, line->line).value_or("") << "\n";
+    list_file_ = line->file;
+    list_line_ = line->line;
+  }
+}
+
+void Shell::cmd_list(const std::string& args) {
+  int center = list_line_;
+  std::string file = list_file_;
+  if (!args.empty()) {
+    std::string description;
+    if (args.find_first_not_of("0123456789") == std::string::npos) {
+      center = static_cast<int>(parse_number(args, "the line number"));
+    } else {
+      auto addrs = resolve_location(args, description);
+      auto line = debug_.line_at(addrs.front());
+      if (!line) throw Error(fmt::format("no source for {}", args));
+      file = line->file;
+      center = line->line;
+    }
+  } else if (last_command_ == "list") {
+    center = list_line_ + 10;
+  }
+  if (file.empty()) throw Error("no source file to list here; name a function or FILE:LINE");
+  int first = std::max(1, center - 5);
+  int printed = 0;
+  for (int line = first; line < first + 10; ++line) {
+    auto text = debug_.source_text(file, line);
+    if (!text) break;
+    out_ << line << "\t" << *text << "\n";
+    ++printed;
+  }
+  if (!printed) throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
+  list_file_ = file;
+  list_line_ = first + 5;
+  last_command_ = "list";
+}
+
+std::string Shell::disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current) {
+  *length = 0;
+  auto code = engine_.read_memory(addr, 16);
+  if (!code) return fmt::format("   {:#x}:\tCannot access memory at address {:#x}", addr, addr);
+  std::string out;
+  Disassembler dis;
+  dis.each(*code, addr, [&](const cs_insn& insn) {
+    *length = insn.size;
+    bool current = mark_current && ensure_live() && insn.address == engine_.registers().rip;
+    auto sym = context_->symbolize(insn.address);
+    out = fmt::format("{}{:#x}{}:\t{} {}", current ? "=> " : "   ", insn.address, sym ? " <" + *sym + ">" : "", insn.mnemonic, insn.op_str);
+    return false;
+  }, 1);
+  if (out.empty()) out = fmt::format("   {:#x}:\t(bad)", addr);
+  return out;
+}
+
+void Shell::cmd_disassemble(const std::string& args) {
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  std::uint64_t pc = frame().pc;
+  std::optional<Function> function;
+  if (args.empty()) {
+    function = debug_.function_at(frame().lookup_pc());
+  } else {
+    auto named_fns = debug_.functions_named(trim(args));
+    if (!named_fns.empty()) function = named_fns.front();
+    else function = debug_.function_at(decay_address(evaluate(args, *context_)));
+  }
+  if (!function) throw Error("no function contains the program counter; use x/20i ADDRESS");
+  out_ << "Dump of assembler code for function " << function->name << ":\n";
+  auto code = engine_.read_memory(function->low, function->high - function->low);
+  if (!code) throw Error(fmt::format("cannot read the code of {}", function->name));
+  Disassembler dis;
+  dis.each(*code, function->low, [&](const cs_insn& insn) {
+    out_ << fmt::format("{}{:#018x} <+{}>:\t{} {}\n", insn.address == pc ? "=> " : "   ", insn.address, insn.address - function->low,
+                        insn.mnemonic, insn.op_str);
+    return true;
+  });
+  out_ << "End of assembler dump.\n";
+}
+
+}  // namespace ttdb
