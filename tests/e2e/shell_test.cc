@@ -96,6 +96,28 @@ print $event
   EXPECT_NE(out_of_scope.err.find("No symbol \"values\" in the current context."), std::string::npos) << out_of_scope.err;
 }
 
+TEST_F(ShellTest, ArtificialArraysAndDisplays) {
+  std::string trace = recorded("debug_loops");
+  RunResult r = script(trace, R"(break accumulate
+continue
+display n
+display/x counter
+up
+print values[1]@2
+print *values@4
+down
+next
+undisplay 1
+next
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("$1 = {20, 30}\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$2 = {10, 20, 30, 40}\n"), std::string::npos) << r.out;
+  // Shown when made, then after each stop, until undisplayed.
+  EXPECT_EQ(lines_matching(r.out, "^1: n = 10$").size(), 2u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, "^2: /x counter = 0x0$").size(), 3u) << r.out;
+}
+
 TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
   std::string trace = recorded("debug_loops");
   RunResult pass = script(trace, "break accumulate if n == 12\ncontinue\nassert n == 12\nassert counter == 21 \"two rounds done\"\n");

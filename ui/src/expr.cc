@@ -242,7 +242,7 @@ class Parser {
   // Binary operators by precedence, loosest first.
   static int precedence(const std::string& op) {
     static const std::vector<std::vector<std::string>> levels = {
-        {"||"}, {"&&"}, {"|"}, {"^"}, {"&"}, {"==", "!="}, {"<=", ">=", "<", ">"}, {"<<", ">>"}, {"+", "-"}, {"*", "/", "%"}};
+        {"||"}, {"&&"}, {"|"}, {"^"}, {"&"}, {"==", "!="}, {"<=", ">=", "<", ">"}, {"<<", ">>"}, {"+", "-"}, {"*", "/", "%"}, {"@"}};
     for (std::size_t l = 0; l < levels.size(); ++l)
       for (const auto& o : levels[l])
         if (o == op) return static_cast<int>(l);
@@ -250,7 +250,7 @@ class Parser {
   }
   std::optional<std::string> peek_binary() {
     skip_space();
-    static const char* ops[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%"};
+    static const char* ops[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%", "@"};
     for (const char* op : ops)
       if (s_.compare(i_, std::strlen(op), op) == 0) return std::string(op);
     return std::nullopt;
@@ -277,11 +277,29 @@ class Parser {
       }
       Value right = binary(level + 1);
       if (skipping_) continue;
+      if (*op == "@") {
+        left = repeat(left, right);
+        continue;
+      }
       if (*op == "==" || *op == "!=" || *op == "<" || *op == ">" || *op == "<=" || *op == ">=")
         left = compare(*op, left, right);
       else
         left = arithmetic(*op, left, right);
     }
+  }
+
+  // gdb's artificial arrays: `*p@3`, `values[1]@2` are COUNT objects from there.
+  Value repeat(const Value& first, const Value& count) {
+    if (!first.address) throw ExprError("only values in memory can be used on the left of '@'");
+    if (!count.type->is_integral() || count.as_int() <= 0) throw ExprError("the right side of '@' must be a positive integer");
+    auto n = static_cast<std::uint64_t>(count.as_int());
+    if (n * first.type->size > (1u << 20)) throw ExprError("'@' asks for more than 1 MiB");
+    auto t = std::make_shared<Type>();
+    t->kind = Kind::array;
+    t->target = first.type;
+    t->count = n;
+    t->size = n * first.type->size;
+    return load(t, *first.address, context_);
   }
 
   // "(type)" at the cursor: the type, with the cursor after the ')'.

@@ -62,6 +62,9 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
   add("restart", {}, "restart N: return to checkpoint N, exactly", [this](const std::string& a) { cmd_restart(a); });
   add("print", {"p", "inspect"}, "print[/FMT] EXPR: evaluate EXPR and print its value", [this](const std::string& a) { cmd_print(a, true); });
   add("output", {}, "output EXPR: print a value without recording it", [this](const std::string& a) { cmd_print(a, false); });
+  add("display", {"disp"}, "display[/FMT] EXPR: print EXPR after every stop; without EXPR, print them all now",
+      [this](const std::string& a) { cmd_display(a); });
+  add("undisplay", {}, "undisplay [N...]: stop displaying expressions (all without N)", [this](const std::string& a) { cmd_undisplay(a); });
   add("x", {}, "x/NFU ADDRESS: examine memory (F: x d u o t a c f s i; U: b h w g)", [this](const std::string& a) { cmd_x(a); });
   add("info", {"i"},
       "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints",
@@ -268,6 +271,7 @@ void Shell::print_stop(const Stop& stop) {
     default: break;
   }
   print_location(true);
+  show_displays();
 }
 
 void Shell::cmd_help(const std::string& args) {

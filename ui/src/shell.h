@@ -116,6 +116,11 @@ class Shell {
   void cmd_help(const std::string& args);
   void cmd_assert(const std::string& args);
   void cmd_echo(const std::string& args);
+  void cmd_display(const std::string& args);
+  void cmd_undisplay(const std::string& args);
+  void show_displays();
+  // print[/FMT] EXPR's parts: the format letter (0 for none) and the expression.
+  std::pair<char, std::string> split_format(const std::string& args, const char* letters);
 
   std::string disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current);
 
@@ -135,6 +140,13 @@ class Shell {
   std::uint64_t next_x_ = 0;
   std::string last_x_format_ = "x";
   std::vector<AssertOutcome> asserts_;
+  struct Display {
+    int id = 0;
+    char format = 0;
+    std::string expression;
+  };
+  std::vector<Display> displays_;
+  int next_display_ = 1;
   bool quit_ = false;
 };
 

@@ -146,16 +146,57 @@ void Shell::cmd_condition(const std::string& args) {
 
 // --- commands: looking -----------------------------------------------------------------
 
-void Shell::cmd_print(const std::string& args, bool record) {
-  char format = 0;
-  std::string expr = args;
-  if (expr.starts_with("/")) {
-    auto space = expr.find(' ');
-    std::string fmt_text = expr.substr(1, space == std::string::npos ? std::string::npos : space - 1);
-    if (fmt_text.size() != 1 || !std::strchr("xduotcaf", fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
-    format = fmt_text[0];
-    expr = space == std::string::npos ? "" : trim(expr.substr(space));
+std::pair<char, std::string> Shell::split_format(const std::string& args, const char* letters) {
+  if (!args.starts_with("/")) return {0, trim(args)};
+  auto space = args.find(' ');
+  std::string fmt_text = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+  if (fmt_text.size() != 1 || !std::strchr(letters, fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
+  return {fmt_text[0], space == std::string::npos ? "" : trim(args.substr(space))};
+}
+
+void Shell::cmd_display(const std::string& args) {
+  auto [format, expr] = split_format(args, "xduotcaf");
+  if (expr.empty()) {
+    show_displays();
+    return;
   }
+  displays_.push_back(Display{next_display_++, format, expr});
+  if (ensure_live()) {
+    auto keep = std::move(displays_);
+    displays_ = {keep.back()};
+    show_displays();
+    displays_ = std::move(keep);
+  }
+}
+
+void Shell::cmd_undisplay(const std::string& args) {
+  auto w = words(args);
+  if (w.empty()) {
+    displays_.clear();
+    return;
+  }
+  for (const auto& word : w) {
+    int id = static_cast<int>(parse_number(word, "a display number"));
+    auto it = std::find_if(displays_.begin(), displays_.end(), [&](const Display& d) { return d.id == id; });
+    if (it == displays_.end()) throw Error(fmt::format("no display number {}", id));
+    displays_.erase(it);
+  }
+}
+
+void Shell::show_displays() {
+  if (!ensure_live()) return;
+  for (const auto& d : displays_) {
+    std::string shown = d.format ? fmt::format("/{} ", d.format) : "";
+    try {
+      out_ << fmt::format("{}: {}{} = {}\n", d.id, shown, d.expression, format_value(evaluate(d.expression, *context_), *context_, d.format));
+    } catch (const Error& e) {
+      out_ << fmt::format("{}: {}{} = <error: {}>\n", d.id, shown, d.expression, e.what());
+    }
+  }
+}
+
+void Shell::cmd_print(const std::string& args, bool record) {
+  auto [format, expr] = split_format(args, "xduotcaf");
   if (expr.empty()) expr = "$";
   Value v = evaluate(expr, *context_);
   std::string text = format_value(v, *context_, format);
@@ -258,6 +299,11 @@ void Shell::cmd_info(const std::string& args) {
   if (is("args", 2)) return cmd_info_variables(true);
   if (is("sharedlibrary", 2)) return cmd_info_sharedlibrary();
   if (is("checkpoints", 2)) return cmd_info_checkpoints();
+  if (is("display", 1)) {
+    if (displays_.empty()) out_ << "There are no auto-display expressions now.\n";
+    for (const auto& d : displays_) out_ << fmt::format("{}:   y  {}{}\n", d.id, d.format ? fmt::format("/{} ", d.format) : "", d.expression);
+    return;
+  }
   if (is("frame", 1)) {
     const Frame& f = frame();
     out_ << fmt::format("Stack level {}, frame at {:#x}:\n rip = {:#x}; {}\n", f.level, f.cfa, f.pc, frame_summary(f, false));
