@@ -42,7 +42,8 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string&) { cmd_finish(D::backward); });
   add("until", {"u"}, "until [LOCATION]: run to a greater source line in this frame (out of loops), or to LOCATION",
       [this](const std::string& a) { cmd_until(a); });
-  add("run", {"r", "start"}, "run: go back to the program's first instruction", [this](const std::string&) { cmd_run(); });
+  add("run", {"r"}, "run: go back to the program's first instruction", [this](const std::string&) { cmd_run(); });
+  add("start", {}, "start: go back to the start, then run to main", [this](const std::string&) { cmd_start(); });
   add("break", {"b", "br"}, "break FUNCTION | FILE:LINE | LINE | *ADDRESS [if CONDITION]: stop there",
       [this](const std::string& a) { cmd_break(a, false); });
   add("tbreak", {"tb"}, "tbreak LOCATION: a breakpoint that is deleted when it first stops the program",

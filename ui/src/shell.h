@@ -92,6 +92,7 @@ class Shell {
   void cmd_finish(Direction direction);
   void cmd_until(const std::string& args);
   void cmd_run();
+  void cmd_start();
   void cmd_break(const std::string& args, bool temporary);
   void cmd_watch(const std::string& args);
   void cmd_delete(const std::string& args);

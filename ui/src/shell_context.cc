@@ -111,6 +111,11 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
 
 std::optional<Value> ShellContext::dollar(const std::string& name) {
   if (name == "event") return make_int(shell_.engine_.event(), "long");
+  if (name == "_exitcode") {
+    auto status = shell_.engine_.exit_status();
+    if (!status || status->kind() == WaitStatus::Kind::killed) throw ExprError("$_exitcode is set once the replay reaches a normal exit");
+    return make_int(status->code(), "int");
+  }
   auto& values = shell_.values_;
   if (name.empty()) {
     if (values.empty()) throw ExprError("the value history is empty");

@@ -344,6 +344,18 @@ void Shell::cmd_until(const std::string& args) {
   }));
 }
 
+void Shell::cmd_start() {
+  // gdb's start: a temporary breakpoint at main, from the beginning.
+  engine_.seek(Position{1, {}});
+  moved();
+  std::string description;
+  auto main_body = resolve_location("main", description);
+  int id = engine_.add_breakpoint(main_body.front(), true);
+  break_info_[id] = BreakInfo{description, "", false, nullptr};
+  out_ << fmt::format("Temporary breakpoint {} at {:#x}: {}\n", id, main_body.front(), description.substr(description.find(' ') + 1));
+  print_stop(engine_.resume(Direction::forward));
+}
+
 void Shell::cmd_run() {
   print_stop(engine_.seek(Position{1, {}}));
 }
