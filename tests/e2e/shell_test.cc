@@ -118,6 +118,18 @@ next
   EXPECT_EQ(lines_matching(r.out, "^2: /x counter = 0x0$").size(), 3u) << r.out;
 }
 
+TEST_F(ShellTest, TypesWithoutReadingMemory) {
+  std::string trace = recorded("debug_structs");
+  // At main's first line head is still NULL: ptype *head needs no memory.
+  RunResult r = script(trace, "break main\ncontinue\nptype *head\nwhatis grid\nptype enum color\nwhatis &u\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("type = struct node {\n    int value;\n    enum color color;\n    struct node *next;\n}\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("type = int [2][3]\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("type = enum color {\n    RED, GREEN, BLUE\n}\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("type = union number *\n"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
   std::string trace = recorded("debug_loops");
   RunResult pass = script(trace, "break accumulate if n == 12\ncontinue\nassert n == 12\nassert counter == 21 \"two rounds done\"\n");

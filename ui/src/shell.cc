@@ -42,6 +42,8 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string&) { cmd_finish(D::backward); });
   add("until", {"u"}, "until [LOCATION]: run to a greater source line in this frame (out of loops), or to LOCATION",
       [this](const std::string& a) { cmd_until(a); });
+  add("advance", {}, "advance LOCATION: run to LOCATION, in any frame (or until the current frame returns)",
+      [this](const std::string& a) { cmd_advance(a); });
   add("run", {"r"}, "run: go back to the program's first instruction", [this](const std::string&) { cmd_run(); });
   add("start", {}, "start: go back to the start, then run to main", [this](const std::string&) { cmd_start(); });
   add("break", {"b", "br"}, "break FUNCTION | FILE:LINE | LINE | *ADDRESS [if CONDITION]: stop there",
@@ -62,6 +64,8 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
   add("checkpoint", {}, "checkpoint: keep this position as a bookmark for restart", [this](const std::string&) { cmd_checkpoint(); });
   add("restart", {}, "restart N: return to checkpoint N, exactly", [this](const std::string& a) { cmd_restart(a); });
   add("print", {"p", "inspect"}, "print[/FMT] EXPR: evaluate EXPR and print its value", [this](const std::string& a) { cmd_print(a, true); });
+  add("ptype", {}, "ptype EXPR: the type of EXPR, with its members", [this](const std::string& a) { cmd_ptype(a, true); });
+  add("whatis", {}, "whatis EXPR: the type of EXPR", [this](const std::string& a) { cmd_ptype(a, false); });
   add("output", {}, "output EXPR: print a value without recording it", [this](const std::string& a) { cmd_print(a, false); });
   add("display", {"disp"}, "display[/FMT] EXPR: print EXPR after every stop; without EXPR, print them all now",
       [this](const std::string& a) { cmd_display(a); });

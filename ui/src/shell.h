@@ -92,6 +92,9 @@ class Shell {
   void cmd_finish(Direction direction);
   void cmd_until(const std::string& args);
   void cmd_run();
+  void cmd_advance(const std::string& args);
+  void cmd_ptype(const std::string& args, bool members);
+  TypeRef type_of_expression(const std::string& expr);
   void cmd_start();
   void cmd_break(const std::string& args, bool temporary);
   void cmd_watch(const std::string& args);

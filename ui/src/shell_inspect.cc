@@ -195,6 +195,47 @@ void Shell::show_displays() {
   }
 }
 
+TypeRef Shell::type_of_expression(const std::string& expr) {
+  // Types need no memory: `ptype *p` works where p is null.
+  if (expr.starts_with("*")) {
+    TypeRef pointer = type_of_expression(trim(expr.substr(1)));
+    if ((pointer->kind == Type::Kind::pointer || pointer->kind == Type::Kind::array) && pointer->target) return pointer->target;
+  }
+  return evaluate(expr, *context_).type;
+}
+
+void Shell::cmd_ptype(const std::string& args, bool members) {
+  std::string expr = trim(args);
+  if (expr.empty()) throw Error("an expression or a type is needed");
+  TypeRef type = context_->type_named(expr);
+  if (!type) type = type_of_expression(expr);
+  bool aggregate = type->kind == Type::Kind::structure || type->kind == Type::Kind::union_;
+  if (!members || (!aggregate && type->kind != Type::Kind::enumeration)) {
+    out_ << "type = " << type->display() << "\n";
+    return;
+  }
+  out_ << "type = " << type->display() << " {\n";
+  if (type->kind == Type::Kind::enumeration) {
+    std::string names;
+    for (const auto& [name, value] : type->enumerators) names += (names.empty() ? "" : ", ") + name;
+    out_ << "    " << names << "\n}\n";
+    return;
+  }
+  for (const auto& m : type->members) {
+    // C declares arrays and pointers around the name: "int values[4];".
+    std::string declared = m.type->display();
+    std::string line;
+    if (auto bracket = declared.find(" ["); bracket != std::string::npos)
+      line = declared.substr(0, bracket) + " " + m.name + declared.substr(bracket + 1);
+    else if (declared.ends_with("*"))
+      line = declared + m.name;
+    else
+      line = declared + " " + m.name;
+    out_ << "    " << line << (m.bit_size ? fmt::format(" : {}", m.bit_size) : "") << ";\n";
+  }
+  out_ << "}\n";
+}
+
 void Shell::cmd_print(const std::string& args, bool record) {
   auto [format, expr] = split_format(args, "xduotcaf");
   if (expr.empty()) expr = "$";

@@ -344,6 +344,21 @@ void Shell::cmd_until(const std::string& args) {
   }));
 }
 
+void Shell::cmd_advance(const std::string& args) {
+  if (args.empty()) throw Error("advance needs a location: advance FUNCTION | FILE:LINE | *ADDRESS");
+  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  std::string description;
+  auto targets = resolve_location(args, description);
+  const auto& all = frames();
+  std::optional<std::uint64_t> return_to;
+  if (all.size() > 1) {
+    return_to = all[1].pc;
+    targets.push_back(*return_to);
+  }
+  std::uint64_t cfa = all[0].cfa;
+  print_stop(engine_.run_to(targets, [&](std::uint64_t addr, const Registers& r) { return addr != return_to || r.rsp >= cfa; }));
+}
+
 void Shell::cmd_start() {
   // gdb's start: a temporary breakpoint at main, from the beginning.
   engine_.seek(Position{1, {}});
