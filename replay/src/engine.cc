@@ -398,6 +398,10 @@ Stop EngineImpl::run(const Goal& goal) {
           }
         }
         pos = at_hit;
+        // A hot breakpoint (a condition that rarely holds) makes long runs
+        // of counted arrivals: keep checkpoints among them, so going back to
+        // one of them does not replay them all.
+        maybe_checkpoint(Checkpoint::Kind::automatic);
         continue;
       }
       case RunOutcome::Kind::watch: {
@@ -420,6 +424,7 @@ Stop EngineImpl::run(const Goal& goal) {
           ++w.hits;
           return stop;
         }
+        maybe_checkpoint(Checkpoint::Kind::automatic);
         continue;
       }
     }

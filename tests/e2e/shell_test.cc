@@ -295,6 +295,38 @@ print sum
   EXPECT_EQ(rips[0], rips[1]);
 }
 
+TEST_F(ShellTest, StepsBackDeepInsideAHotLoop) {
+  std::string trace = recorded("debug_hot");
+  // 20,000 hits of a breakpoint whose condition fails, then backward from
+  // there: the hits in between are counted positions, kept by checkpoints.
+  RunResult r = script(trace, R"(break debug_hot.c:9 if i == 20000
+continue
+print i
+print total
+reverse-stepi
+reverse-stepi
+reverse-stepi
+reverse-next
+print i
+print total
+next
+next
+print i
+reverse-continue
+print $event
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Breakpoint 1, main () at debug_hot.c:9"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$1 = 20000\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$2 = 59997\n"), std::string::npos) << r.out;  // sum of i % 7 below 20000
+  EXPECT_NE(r.out.find("$3 = 19999\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$4 = 59997\n"), std::string::npos) << r.out;  // 19999 % 7 == 0
+  EXPECT_NE(r.out.find("$5 = 20000\n"), std::string::npos) << r.out;
+  // Backward, the condition holds nowhere before: back to the start.
+  EXPECT_NE(r.out.find("No more reverse-execution history."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$6 = 1\n"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, GotoEventAndEventsShowThePast) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, "goto event 40\nassert $event == 40\nevents 1\ngoto event $event - 2\nprint $event\n");
