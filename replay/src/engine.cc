@@ -145,7 +145,7 @@ std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
   return session.tracee().try_read_bytes(RemotePtr(w.addr), w.len);
 }
 
-RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, bool arm_watches) {
+RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed) {
   Tracee& t = session.tracee();
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = t.regs().rip;
@@ -159,18 +159,16 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   }
   std::map<int, int> slot_owner;  // debug register slot -> watchpoint id
   std::uint64_t dr7 = 0;
-  if (arm_watches) {
-    int slot = 0;
-    for (const auto& [id, w] : watchpoints) {
-      if (!w.enabled || slot == 4) continue;
-      t.set_debug_register(slot, w.addr);
-      dr7 |= dr7_for(slot, w.len);
-      slot_owner[slot++] = id;
-    }
-    if (dr7) {
-      t.set_debug_register(6, 0);
-      t.set_debug_register(7, dr7);
-    }
+  int next_slot = 0;
+  for (const auto& w : armed) {
+    if (next_slot == 4) break;
+    t.set_debug_register(next_slot, w.addr);
+    dr7 |= dr7_for(next_slot, w.len);
+    slot_owner[next_slot++] = w.id;
+  }
+  if (dr7) {
+    t.set_debug_register(6, 0);
+    t.set_debug_register(7, dr7);
   }
 
   running = t.tid();
@@ -250,7 +248,7 @@ bool EngineImpl::advance_one() {
     apply_pending();
     return true;
   }
-  RunOutcome outcome = run_once(Resume::singlestep, {}, false);
+  RunOutcome outcome = run_once(Resume::singlestep, {}, {});
   if (outcome.kind == RunOutcome::Kind::stepped) return false;
   if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
   return true;
@@ -276,10 +274,20 @@ Stop EngineImpl::run(const Goal& goal) {
   if (goal.user_points) code = user_code_points();
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) code.push_back(goal.motion->tick.addr);
   code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
-  bool arm_watches = goal.user_points || (goal.motion && goal.motion->tick.kind == Tick::Kind::watch);
-  if (arm_watches)
+  // The user's watchpoints, and the one a motion counts: a position keeps
+  // its own address and length, whatever the user deleted since.
+  std::vector<Watchpoint> armed;
+  if (goal.user_points)
     for (const auto& [id, w] : watchpoints)
-      if (auto value = watched_value(w)) watch_values[id] = *value;
+      if (w.enabled) {
+        armed.push_back(w);
+        if (auto value = watched_value(w)) watch_values[id] = *value;
+      }
+  if (goal.motion && goal.motion->tick.kind == Tick::Kind::watch) {
+    const Tick& tick = goal.motion->tick;
+    bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return w.addr == tick.addr && w.len == tick.len; });
+    if (!covered) armed.push_back(Watchpoint{kMotionWatch, tick.addr, tick.len, true, 0});
+  }
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
   // event that ends on an armed address is an arrival there.
@@ -352,7 +360,7 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     if (!landed && !session.next_event()) return end_stop();
 
-    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, arm_watches);
+    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed);
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
       case RunOutcome::Kind::stepped: continue;
@@ -405,13 +413,14 @@ Stop EngineImpl::run(const Goal& goal) {
         continue;
       }
       case RunOutcome::Kind::watch: {
-        std::uint64_t triggers = ++seg_triggers[outcome.watch_id];
-        auto& w = watchpoints.at(outcome.watch_id);
+        const Watchpoint& w = *std::find_if(armed.begin(), armed.end(), [&](const Watchpoint& a) { return a.id == outcome.watch_id; });
         Tick tick{Tick::Kind::watch, w.addr, w.len};
+        std::uint64_t triggers = ++seg_triggers[{w.addr, w.len}];
         pos = in_segment(Motion{tick, triggers});
+        bool users = w.id != kMotionWatch;
         auto value = watched_value(w).value_or(Bytes{});
-        Bytes old = std::exchange(watch_values[outcome.watch_id], value);
-        bool changed = goal.user_points && w.enabled && value != old && (!condition || condition(outcome.watch_id));
+        Bytes old = users ? std::exchange(watch_values[w.id], value) : value;
+        bool changed = goal.user_points && users && value != old && (!condition || condition(w.id));
         Stop stop{Stop::Kind::watchpoint};
         stop.id = outcome.watch_id;
         stop.old_value = old;
@@ -421,7 +430,7 @@ Stop EngineImpl::run(const Goal& goal) {
         if (changed && goal.observe) goal.observe(pos, stop);
         if (goal.motion && goal.motion->tick == tick && ++goal_count == goal.motion->count) return Stop{Stop::Kind::step};
         if (changed && !goal.observe) {
-          ++w.hits;
+          ++watchpoints.at(w.id).hits;
           return stop;
         }
         maybe_checkpoint(Checkpoint::Kind::automatic);
@@ -470,7 +479,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
       for (std::uint64_t s = 0; s < m.count; ++s) {
         if (interrupt_requested) throw Interrupted{};
         step_instruction();
-        if (base.observe) observe_after_step(base);
+        if (base.observe && !(pos == target)) observe_after_step(base);  // the target itself is not before it
         // Long runs of steps get checkpoints too: reverse-stepi after
         // reverse-stepi then starts close by.
         maybe_checkpoint(Checkpoint::Kind::automatic);

@@ -66,7 +66,9 @@ class EngineImpl {
   bool next_is_event();
   Stop seek(Position target);
   void apply_pending();
-  RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, bool arm_watches);
+  RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed);
+  // The id of a watchpoint armed only because a motion counts its triggers.
+  static constexpr int kMotionWatch = 0;
   void boundary_reached();
   // Keeps a checkpoint here when coming back would otherwise cost more than
   // options.checkpoint_every of replay.
@@ -155,7 +157,7 @@ class EngineImpl {
   // The current forward run's counters: arrivals and triggers since `seg_base`.
   Position seg_base;
   std::map<std::uint64_t, std::uint64_t> seg_arrivals;
-  std::map<int, std::uint64_t> seg_triggers;
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::uint64_t> seg_triggers;  // by (address, length)
 };
 
 }  // namespace ttdb

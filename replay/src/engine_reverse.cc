@@ -156,7 +156,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   Position from = last.tick.kind == Tick::Kind::event_start ? without_last(target) : one_fewer(target);
   seek(from);
   std::optional<Watchpoint> watch;
-  if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{0, last.tick.addr, last.tick.len, true, 0};
+  if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
   Position before = pos;
   for (std::uint64_t steps = 1;; ++steps) {
     if (interrupt_requested) throw Interrupted{};
@@ -168,9 +168,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     if (watch && !next_is_event()) {
       // A single step with only this watchpoint armed: the write itself must
       // be seen, even one that leaves the value as it was.
-      auto saved = std::exchange(watchpoints, {{0, *watch}});
-      RunOutcome outcome = run_once(Resume::singlestep, {}, true);
-      watchpoints = saved;
+      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch});
       if (pending_first) {
         apply_pending();
       } else {

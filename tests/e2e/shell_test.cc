@@ -327,6 +327,31 @@ print $event
   EXPECT_NE(r.out.find("$6 = 1\n"), std::string::npos) << r.out;
 }
 
+TEST_F(ShellTest, ReverseNextOutOfAHotOneLineLoop) {
+  std::string trace = recorded("debug_loops", {"long"});
+  // `next` runs spin's 3,000,000 rounds natively; going back over that line
+  // must not stop at each round (minutes): the line before `return sum` is
+  // known from the code.
+  RunResult r = script(trace, R"(tbreak spin
+continue
+next
+next
+reverse-next
+print sum
+reverse-next
+next
+next
+print sum
+)");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = lines_matching(r.out, R"(^spin \(rounds=3000000\) at debug_loops\.c:\d+)");
+  std::vector<std::string> where;
+  for (const auto& l : lines) where.push_back(l.substr(l.rfind(':') + 1, l.find(" [") - l.rfind(':') - 1));
+  EXPECT_EQ(where, (std::vector<std::string>{"30", "31", "30", "29", "30", "31"})) << r.out;
+  EXPECT_NE(r.out.find("$1 = 0\n"), std::string::npos) << r.out;  // at the loop's start
+  EXPECT_NE(r.out.find("$2 = 4499998500000\n"), std::string::npos) << r.out;  // what the program printed
+}
+
 TEST_F(ShellTest, GotoEventAndEventsShowThePast) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, "goto event 40\nassert $event == 40\nevents 1\ngoto event $event - 2\nprint $event\n");

@@ -74,7 +74,8 @@ class Shell {
   // Motions.
   Stop line_step(bool into);
   Stop reverse_line_step(bool into);
-  Stop reverse_to_line_start();
+  Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt);
+  std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
   Stop back_to_caller_line();
   Stop finish();
   Stop reverse_finish();

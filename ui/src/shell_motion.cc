@@ -157,13 +157,13 @@ Stop Shell::line_step(bool into) {
   }
 }
 
-Stop Shell::reverse_to_line_start() {
-  // The first instruction of the current run of this line, in this frame:
-  // back to the previous other line (or the function's entry), then forward
-  // to this line's first statement.
+Stop Shell::reverse_to_line_start(std::optional<SourceLine> previous) {
+  // The first instruction of the last run of a line (this one, or the one
+  // given) in this frame: back to the last other line (or the function's
+  // entry), then forward to the line's first statement.
   Registers regs = engine_.registers();
   auto function = debug_.function_at(regs.rip);
-  auto line = debug_.line_at(regs.rip);
+  auto line = previous ? previous : debug_.line_at(regs.rip);
   if (!function || !line) return Stop{Stop::Kind::step};
   std::uint64_t cfa = debug_.backtrace(engine_.pid(), regs, 2).front().cfa;
   std::vector<std::uint64_t> others{function->low}, mine;
@@ -181,8 +181,43 @@ Stop Shell::reverse_to_line_start() {
   return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
 }
 
+std::optional<std::uint64_t> Shell::only_way_in(const Function& function, std::uint64_t pc) {
+  // The instruction before `pc` falls through to it, and nothing else in the
+  // function can get there: no jump targets it, no indirect jump exists, and
+  // it is not the return from a call.
+  auto code = engine_.read_memory(function.low, function.high - function.low);
+  if (!code || pc <= function.low) return std::nullopt;
+  auto in_group = [](const cs_insn& insn, std::uint8_t group) {
+    for (std::uint8_t i = 0; i < insn.detail->groups_count; ++i)
+      if (insn.detail->groups[i] == group) return true;
+    return false;
+  };
+  std::optional<std::uint64_t> before;
+  bool other_way = false;
+  Disassembler dis;
+  dis.each(*code, function.low, [&](const cs_insn& insn) {
+    bool jump = in_group(insn, CS_GRP_JUMP), call = in_group(insn, CS_GRP_CALL), ret = in_group(insn, CS_GRP_RET);
+    if (jump) {
+      const cs_x86& x86 = insn.detail->x86;
+      bool direct = x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM;
+      if (!direct || static_cast<std::uint64_t>(x86.operands[0].imm) == pc) other_way = true;
+    }
+    bool falls_through = !ret && !call && !(jump && insn.id == X86_INS_JMP);
+    if (insn.address + insn.size == pc) before = falls_through ? std::optional(insn.address) : std::nullopt;
+    return !other_way;
+  });
+  if (other_way) return std::nullopt;
+  return before;
+}
+
 Stop Shell::back_to_caller_line() {
-  // From a function's entry: back to the call, then to the start of its line.
+  // Back to this call's entry, to the call, then to the start of its line.
+  Registers regs = engine_.registers();
+  if (auto function = debug_.function_at(regs.rip); function && regs.rip != function->low) {
+    std::uint64_t cfa = debug_.backtrace(engine_.pid(), regs, 2).front().cfa;
+    Stop entry = engine_.reverse_to({function->low}, [cfa](std::uint64_t, const Registers& r) { return r.rsp + 8 == cfa; });
+    if (entry.kind != Stop::Kind::step) return entry;
+  }
   Stop out = engine_.stepi(Direction::backward);
   if (out.kind != Stop::Kind::step) return out;
   auto caller_line = debug_.line_at(engine_.registers().rip);
@@ -197,6 +232,21 @@ Stop Shell::reverse_line_step(bool into) {
   auto line = debug_.line_at(regs.rip);
   if (!function || !function->has_lines || !line) return reverse_finish();
   if (regs.rip == function->low) return back_to_caller_line();
+  // At a line reached only by falling through from the line before it (out
+  // of a loop, say), that line is known without searching for it, which
+  // would stop at every row of a hot loop.
+  if (line->row_addr == regs.rip)
+    if (auto before = only_way_in(*function, regs.rip)) {
+      if (*before < function->body) return back_to_caller_line();  // the prologue: this is the first line
+      auto previous = debug_.line_at(*before);
+      auto calls = call_sites(function->low, function->high);
+      // reverse-step must look into the previous line's calls: search for them.
+      bool has_call = std::any_of(calls.begin(), calls.end(), [&](std::uint64_t c) {
+        auto l = debug_.line_at(c);
+        return l && previous && l->line == previous->line;
+      });
+      if (previous && previous->line != line->line && (!into || !has_call)) return reverse_to_line_start(previous);
+    }
   auto stack = debug_.backtrace(engine_.pid(), regs, 2);
   std::uint64_t cfa = stack[0].cfa;
   // Starts of other lines in this frame, this function's entry, and (for
