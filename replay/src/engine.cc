@@ -148,7 +148,7 @@ std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
 RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed) {
   Tracee& t = session.tracee();
   // Insert the breakpoints (never where the program stands: it would stop at once).
-  std::uint64_t pc = t.regs().rip;
+  std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
   std::vector<std::pair<std::uint64_t, std::uint8_t>> inserted;
   for (std::uint64_t addr : code) {
     if (addr == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == addr; })) continue;
