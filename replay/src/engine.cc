@@ -237,7 +237,7 @@ bool EngineImpl::next_is_event() {
   return is_syscall_instruction(insn) || signal_first || next->kind == EventKind::exit;
 }
 
-bool EngineImpl::advance_one() {
+bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* stepped) {
   if (pending_first) {
     apply_pending();
     return true;
@@ -248,8 +248,9 @@ bool EngineImpl::advance_one() {
     apply_pending();
     return true;
   }
-  RunOutcome outcome = run_once(Resume::singlestep, {}, {});
-  if (outcome.kind == RunOutcome::Kind::stepped) return false;
+  RunOutcome outcome = run_once(Resume::singlestep, {}, armed);
+  if (stepped) *stepped = outcome;
+  if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
   if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
   return true;
 }
@@ -299,10 +300,12 @@ Stop EngineImpl::run(const Goal& goal) {
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
         landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
-      } else if (advance_one()) {
+      } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
         leave = false;
         continue;  // a new boundary: maybe an arrival
+      } else if (step.kind == RunOutcome::Kind::watch) {
+        landed = step;  // the instruction it stood on wrote a watched location
       } else if (at_armed_address(code)) {
         landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
       }
@@ -434,6 +437,9 @@ Stop EngineImpl::run(const Goal& goal) {
           return stop;
         }
         maybe_checkpoint(Checkpoint::Kind::automatic);
+        // The write may have left the program on an armed address, which it
+        // has then arrived at (no int3 goes where it stands).
+        leave = false;
         continue;
       }
     }

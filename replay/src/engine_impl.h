@@ -61,7 +61,7 @@ class EngineImpl {
   Stop step_instruction();
   // Executes one instruction, or applies the next event if that is what
   // comes next, without recording a motion; true when an event was applied.
-  bool advance_one();
+  bool advance_one(const std::vector<Watchpoint>& armed = {}, RunOutcome* stepped = nullptr);
   // True when what comes next is an event rather than an instruction.
   bool next_is_event();
   Stop seek(Position target);

@@ -177,6 +177,46 @@ TEST_F(EngineTest, WatchpointForwardAndBackward) {
   EXPECT_EQ(value, 4u);
 }
 
+TEST_F(EngineTest, ResumingFromABreakpointOnAWriteSeesTheWrite) {
+  std::uint64_t counter = symbol(program("debug_loops"), "counter");
+  auto counter_value = [&] {
+    std::uint32_t v = 0;
+    std::memcpy(&v, engine_->read_memory(counter, 4)->data(), 4);
+    return v;
+  };
+  // Find the instruction that stores counter++.
+  int entry = engine_->add_breakpoint(symbol(program("debug_loops"), "accumulate"));
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  engine_->remove(entry);
+  std::uint32_t before = counter_value();
+  std::uint64_t store = 0;
+  while (counter_value() == before) {
+    store = regs().rip;
+    engine_->stepi(Direction::forward);
+  }
+  // A breakpoint on that store, and a watchpoint on what it writes: resuming
+  // from the breakpoint executes the store first, and that is a change.
+  engine_->add_breakpoint(store);
+  int watch = engine_->add_watchpoint(counter, 4);
+  Stop at_store = engine_->resume(Direction::forward);
+  ASSERT_EQ(at_store.kind, Stop::Kind::breakpoint);
+  std::uint32_t value = counter_value();
+  Stop write = engine_->resume(Direction::forward);
+  ASSERT_EQ(write.kind, Stop::Kind::watchpoint);
+  EXPECT_EQ(write.id, watch);
+  std::uint32_t old_value = 0, new_value = 0;
+  std::memcpy(&old_value, write.old_value.data(), 4);
+  std::memcpy(&new_value, write.new_value.data(), 4);
+  EXPECT_EQ(old_value, value);
+  EXPECT_EQ(new_value, value + 1);
+  // And that position can be returned to.
+  Registers after_write = regs();
+  Position here = engine_->position();
+  engine_->goto_event(2);
+  engine_->seek(here);
+  EXPECT_TRUE(same_registers(regs(), after_write));
+}
+
 TEST_F(EngineTest, BookmarksReturnExactly) {
   engine_->add_breakpoint(symbol(program("debug_loops"), "spin"));
   engine_->resume(Direction::forward);
