@@ -482,10 +482,16 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
       m.count -= pos.motions[i].count;
     }
     if (m.tick.kind == Tick::Kind::step) {
+      if (base.observe && base.user_points)
+        for (const auto& [id, w] : watchpoints)
+          if (w.enabled) watch_values[id] = watched_value(w).value_or(Bytes{});
       for (std::uint64_t s = 0; s < m.count; ++s) {
         if (interrupt_requested) throw Interrupted{};
         step_instruction();
-        if (base.observe && !(pos == target)) observe_after_step(base);  // the target itself is not before it
+        if (base.observe) {
+          observe_watch_changes(base);  // a write just before the target is before it
+          if (!(pos == target)) observe_after_step(base);  // the target itself is not before it
+        }
         // Long runs of steps get checkpoints too: reverse-stepi after
         // reverse-stepi then starts close by.
         maybe_checkpoint(Checkpoint::Kind::automatic);
@@ -504,6 +510,21 @@ void EngineImpl::observe_here(const Position& target, const Goal& goal) {
   // target itself.
   if (!goal.observe || pos == target) return;
   if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
+}
+
+void EngineImpl::observe_watch_changes(const Goal& goal) {
+  // Single steps run with no debug register armed: compare the values.
+  if (!goal.user_points || pending_first || session.ended()) return;
+  for (const auto& [id, w] : watchpoints) {
+    if (!w.enabled) continue;
+    Bytes value = watched_value(w).value_or(Bytes{});
+    if (value == watch_values[id]) continue;
+    Stop stop{Stop::Kind::watchpoint};
+    stop.id = id;
+    stop.old_value = std::exchange(watch_values[id], value);
+    stop.new_value = value;
+    if (!condition || condition(id)) goal.observe(pos, stop);
+  }
 }
 
 void EngineImpl::observe_after_step(const Goal& goal) {

@@ -80,6 +80,7 @@ class EngineImpl {
   // stops observed on the way.
   void advance_to(Position target, const Goal& base);
   void observe_after_step(const Goal& goal);
+  void observe_watch_changes(const Goal& goal);
   void observe_here(const Position& target, const Goal& goal);
   // After an interruption: back to `pos`, which the program ran past uncounted.
   void resync();

@@ -217,6 +217,25 @@ TEST_F(EngineTest, ResumingFromABreakpointOnAWriteSeesTheWrite) {
   EXPECT_TRUE(same_registers(regs(), after_write));
 }
 
+TEST_F(EngineTest, ReverseContinueSeesAWriteAmongSingleSteps) {
+  std::uint64_t counter = symbol(program("debug_loops"), "counter");
+  engine_->add_breakpoint(symbol(program("debug_loops"), "accumulate"));
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  // Step (not continue) past the first counter++, then watch and go back.
+  std::uint32_t start = 0;
+  std::memcpy(&start, engine_->read_memory(counter, 4)->data(), 4);
+  for (int i = 0; i < 60; ++i) engine_->stepi(Direction::forward);
+  std::uint32_t now = 0;
+  std::memcpy(&now, engine_->read_memory(counter, 4)->data(), 4);
+  ASSERT_GT(now, start) << "60 steps pass a counter++";
+  engine_->add_watchpoint(counter, 4);
+  Stop back = engine_->resume(Direction::backward);
+  ASSERT_EQ(back.kind, Stop::Kind::watchpoint);
+  std::uint32_t value = 0;
+  std::memcpy(&value, engine_->read_memory(counter, 4)->data(), 4);
+  EXPECT_EQ(value, now - 1);  // before the last write, as gdb shows it going backward
+}
+
 TEST_F(EngineTest, BookmarksReturnExactly) {
   engine_->add_breakpoint(symbol(program("debug_loops"), "spin"));
   engine_->resume(Direction::forward);
