@@ -114,12 +114,6 @@ std::vector<const Checkpoint*> CheckpointSet::before(const Position& target) con
   return out;
 }
 
-const Checkpoint* CheckpointSet::find(const Position& position) const {
-  for (const auto& c : all_)
-    if (c.position == position) return &c;
-  return nullptr;
-}
-
 const Checkpoint* CheckpointSet::bookmark(int id) const {
   for (const auto& c : all_)
     if (c.kind == Checkpoint::Kind::bookmark && c.bookmark_id == id) return &c;

@@ -36,7 +36,6 @@ class CheckpointSet {
   const Checkpoint* best_for(const Position& target) const;
   // Checkpoints strictly before `target`, latest first.
   std::vector<const Checkpoint*> before(const Position& target) const;
-  const Checkpoint* find(const Position& position) const;
   const Checkpoint* bookmark(int id) const;
   bool forget_bookmark(int id);
   std::size_t size() const { return all_.size(); }

@@ -90,10 +90,14 @@ void FirstTimeSink::write(int stream, ByteView bytes) {
 void EngineImpl::boundary_reached() {
   pos = Position{session.current_event(), {}};
   output.frontier = std::max(output.frontier, pos.event);
+  start_segment();
+  maybe_checkpoint(Checkpoint::Kind::automatic);
+}
+
+void EngineImpl::start_segment() {
   seg_base = pos;
   seg_arrivals.clear();
   seg_triggers.clear();
-  maybe_checkpoint(Checkpoint::Kind::automatic);
 }
 
 std::chrono::steady_clock::duration EngineImpl::work_since_checkpoint() const {
@@ -118,12 +122,6 @@ void EngineImpl::apply_pending() {
   pending_first.reset();
   session.apply_next(first);
   boundary_reached();
-}
-
-Stop EngineImpl::end_stop() {
-  Stop stop;
-  stop.kind = Stop::Kind::end;
-  return stop;
 }
 
 // --- running the program's own code ----------------------------------------
@@ -256,20 +254,16 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
 }
 
 Stop EngineImpl::step_instruction() {
-  if (session.ended() || (!pending_first && !session.next_event())) return end_stop();
+  if (session.ended() || (!pending_first && !session.next_event())) return Stop{Stop::Kind::end};
   if (!advance_one()) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
-    seg_base = pos;
-    seg_arrivals.clear();
-    seg_triggers.clear();
+    start_segment();
   }
   return Stop{Stop::Kind::step};
 }
 
 Stop EngineImpl::run(const Goal& goal) {
-  seg_base = pos;
-  seg_arrivals.clear();
-  seg_triggers.clear();
+  start_segment();
   std::uint64_t goal_count = 0;
   std::vector<std::uint64_t> code;
   if (goal.user_points) code = user_code_points();
@@ -278,12 +272,11 @@ Stop EngineImpl::run(const Goal& goal) {
   // The user's watchpoints, and the one a motion counts: a position keeps
   // its own address and length, whatever the user deleted since.
   std::vector<Watchpoint> armed;
-  if (goal.user_points)
+  if (goal.user_points) {
+    note_watched_values();
     for (const auto& [id, w] : watchpoints)
-      if (w.enabled) {
-        armed.push_back(w);
-        if (auto value = watched_value(w)) watch_values[id] = *value;
-      }
+      if (w.enabled) armed.push_back(w);
+  }
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::watch) {
     const Tick& tick = goal.motion->tick;
     bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return w.addr == tick.addr && w.len == tick.len; });
@@ -312,19 +305,13 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     leave = true;
     if (!pending_first) standing_at_event = false;
-    if (interrupt_requested.exchange(false)) {
-      Stop stop;
-      stop.kind = Stop::Kind::interrupted;
-      return stop;
-    }
-    if (session.ended()) return end_stop();
+    if (interrupt_requested.exchange(false)) return Stop{Stop::Kind::interrupted};
+    if (session.ended()) return Stop{Stop::Kind::end};
     if (pending_first && !landed) {
       bool starting = goal.motion && goal.motion->tick.kind == Tick::Kind::event_start;
       if (starting) {
         append(Motion{goal.motion->tick, 1});
-        Stop stop;
-        stop.kind = Stop::Kind::step;
-        return stop;
+        return Stop{Stop::Kind::step};
       }
       if (goal.user_points && !standing_at_event && stops_the_program(session.next_event())) {
         append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
@@ -333,35 +320,22 @@ Stop EngineImpl::run(const Goal& goal) {
         return stop;
       }
       apply_pending();
-      if (goal.user_points && !session.ended()) {
-        // A syscall may change a watched location: the kernel's writes set
-        // off no debug register, so look.
-        for (auto& [id, w] : watchpoints) {
-          if (!w.enabled) continue;
-          auto value = watched_value(w).value_or(Bytes{});
-          if (value == watch_values[id]) continue;
-          Stop stop{Stop::Kind::watchpoint};
-          stop.id = id;
-          stop.old_value = std::exchange(watch_values[id], value);
-          stop.new_value = value;
-          if (condition && !condition(id)) continue;
+      // A syscall may change a watched location: the kernel's writes set off
+      // no debug register, so look.
+      if (goal.user_points && !session.ended())
+        for (Stop& stop : watch_changes()) {
           if (goal.observe) {
             goal.observe(pos, stop);
             continue;
           }
-          ++w.hits;
+          ++watchpoints.at(stop.id).hits;
           return stop;
         }
-      }
-      if (goal.event && session.current_event() >= *goal.event) {
-        Stop stop;
-        stop.kind = Stop::Kind::event;
-        return stop;
-      }
+      if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
       leave = false;
       continue;
     }
-    if (!landed && !session.next_event()) return end_stop();
+    if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
 
     RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed);
     switch (outcome.kind) {
@@ -396,8 +370,7 @@ Stop EngineImpl::run(const Goal& goal) {
             pos = at_hit;  // conditions may look at the program here
             bool wanted = !condition || condition(id);
             if (!wanted) continue;
-            Stop stop;
-            stop.kind = Stop::Kind::breakpoint;
+            Stop stop{Stop::Kind::breakpoint};
             stop.id = id;
             if (goal.observe) {
               goal.observe(at_hit, stop);
@@ -482,9 +455,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
       m.count -= pos.motions[i].count;
     }
     if (m.tick.kind == Tick::Kind::step) {
-      if (base.observe && base.user_points)
-        for (const auto& [id, w] : watchpoints)
-          if (w.enabled) watch_values[id] = watched_value(w).value_or(Bytes{});
+      if (base.observe && base.user_points) note_watched_values();
       for (std::uint64_t s = 0; s < m.count; ++s) {
         if (interrupt_requested) throw Interrupted{};
         step_instruction();
@@ -512,9 +483,8 @@ void EngineImpl::observe_here(const Position& target, const Goal& goal) {
   if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
 }
 
-void EngineImpl::observe_watch_changes(const Goal& goal) {
-  // Single steps run with no debug register armed: compare the values.
-  if (!goal.user_points || pending_first || session.ended()) return;
+std::vector<Stop> EngineImpl::watch_changes() {
+  std::vector<Stop> out;
   for (const auto& [id, w] : watchpoints) {
     if (!w.enabled) continue;
     Bytes value = watched_value(w).value_or(Bytes{});
@@ -523,8 +493,20 @@ void EngineImpl::observe_watch_changes(const Goal& goal) {
     stop.id = id;
     stop.old_value = std::exchange(watch_values[id], value);
     stop.new_value = value;
-    if (!condition || condition(id)) goal.observe(pos, stop);
+    if (!condition || condition(id)) out.push_back(std::move(stop));
   }
+  return out;
+}
+
+void EngineImpl::note_watched_values() {
+  for (const auto& [id, w] : watchpoints)
+    if (w.enabled) watch_values[id] = watched_value(w).value_or(Bytes{});
+}
+
+void EngineImpl::observe_watch_changes(const Goal& goal) {
+  // Single steps run with no debug register armed: compare the values.
+  if (!goal.user_points || pending_first || session.ended()) return;
+  for (const Stop& stop : watch_changes()) goal.observe(pos, stop);
 }
 
 void EngineImpl::observe_after_step(const Goal& goal) {
@@ -543,10 +525,8 @@ Engine::~Engine() = default;
 const Position& Engine::position() const { return impl_->pos; }
 std::int64_t Engine::event() const { return impl_->session.current_event(); }
 std::int64_t Engine::event_count() const { return impl_->session.reader().event_count(); }
-bool Engine::finished_recording() const { return impl_->session.reader().finished(); }
 std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.ended(); }
-const trace::Event* Engine::next_event() { return impl_->session.next_event(); }
-std::vector<trace::FileMapping> Engine::file_mappings() const {
+const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   if (!impl_->mappings) impl_->mappings = impl_->session.reader().file_mappings();
   return *impl_->mappings;
 }

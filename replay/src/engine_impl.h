@@ -81,6 +81,13 @@ class EngineImpl {
   void advance_to(Position target, const Goal& base);
   void observe_after_step(const Goal& goal);
   void observe_watch_changes(const Goal& goal);
+  // The enabled watchpoints whose value differs from the last one seen (a
+  // syscall's or a single step's write sets off no debug register), as
+  // stops their conditions agree to; the values seen are updated.
+  std::vector<Stop> watch_changes();
+  void note_watched_values();
+  // Counting arrivals and triggers anew from `pos`.
+  void start_segment();
   void observe_here(const Position& target, const Goal& goal);
   // After an interruption: back to `pos`, which the program ran past uncounted.
   void resync();
@@ -90,7 +97,6 @@ class EngineImpl {
   bool at_armed_address(const std::vector<std::uint64_t>& code);
   std::vector<std::uint64_t> user_code_points() const;
   std::optional<Bytes> watched_value(const Watchpoint& w);
-  Stop end_stop();
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();
@@ -102,9 +108,8 @@ class EngineImpl {
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
-  // The last stop-worthy hit before `target` that `accept` takes.
-  std::optional<std::pair<Position, Stop>> last_hit_before(Position target, const Goal& observing,
-                                                           const std::function<bool(const Stop&)>& accept);
+  // The last stop-worthy hit of `observing` before `target`.
+  std::optional<std::pair<Position, Stop>> last_hit_before(Position target, const Goal& observing);
 
   // Runs one user command: its replay time counts as work, and where it
   // stops may become a checkpoint.

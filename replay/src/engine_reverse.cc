@@ -26,8 +26,7 @@ Position one_fewer(Position p) {
 
 }  // namespace
 
-std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position target, const Goal& observing,
-                                                                     const std::function<bool(const Stop&)>& accept) {
+std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position target, const Goal& observing) {
   // Interval by interval, from the latest checkpoint before `end` up to `end`.
   Position end = target;
   for (;;) {
@@ -37,13 +36,11 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     seek(from);
     std::optional<std::pair<Position, Stop>> last;
     Goal goal = observing;
-    goal.observe = [&](const Position& at, const Stop& stop) {
-      if (accept(stop)) last = {at, stop};
-    };
+    goal.observe = [&](const Position& at, const Stop& stop) { last = {at, stop}; };
     advance_to(end, goal);
     // The previous interval began here: a hit exactly here is the latest.
     if (end != target)
-      if (auto here = hit_here(observing); here && accept(*here)) last = {end, *here};
+      if (auto here = hit_here(observing)) last = {end, *here};
     if (last) return last;
     end = from;
   }
@@ -75,7 +72,7 @@ std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
 Stop EngineImpl::reverse_continue() {
   Goal observing;
   observing.user_points = true;
-  auto hit = last_hit_before(pos, observing, [](const Stop&) { return true; });
+  auto hit = last_hit_before(pos, observing);
   if (!hit) {
     seek(Position{1, {}});
     return Stop{Stop::Kind::start};
@@ -106,7 +103,7 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
   Goal observing;
   observing.until_addrs = addrs;
   observing.until_accepts = accepts;
-  auto hit = last_hit_before(pos, observing, [](const Stop&) { return true; });
+  auto hit = last_hit_before(pos, observing);
   if (!hit) {
     seek(Position{1, {}});
     return Stop{Stop::Kind::start};

@@ -59,7 +59,6 @@ class ReplaySession {
   }
   const trace::TraceReader& reader() const { return reader_; }
   Tracee& tracee() { return *tracee_; }
-  bool has_tracee() const { return tracee_.has_value(); }
 
   const SessionState& state() const { return state_; }
   // Continues from a checkpoint: its tracee (a fork) and its state.
@@ -67,8 +66,8 @@ class ReplaySession {
   // Puts the event stream back at the event after `current`.
   void seek_cursor(std::int64_t current);
 
-  // Where the program sits just before applying `e`, for people: an event
-  // that is a syscall is about to execute its `syscall` instruction.
+  // Throws the Divergence that says what event `e` expected and what the
+  // program did instead.
   [[noreturn]] void diverge(const trace::Event& e, const std::string& what);
   std::string describe_stop(const WaitStatus& status);
 

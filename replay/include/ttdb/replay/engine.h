@@ -116,16 +116,13 @@ class Engine {
   const Position& position() const;
   std::int64_t event() const;          // the last event applied ($event)
   std::int64_t event_count() const;    // events in the recording
-  bool finished_recording() const;     // the recording ends with the program's exit
   // Set once the program has ended (the position is then the end).
   std::optional<WaitStatus> exit_status() const;
-  // The event to apply next, if any.
-  const trace::Event* next_event();
   // Every file the recording mapped, where it mapped it (replay maps their
   // recorded contents as anonymous memory, so /proc does not name them).
   // Replay is deterministic: a library loaded later loads at this address,
   // so breakpoints in it can be set before it is loaded.
-  std::vector<trace::FileMapping> file_mappings() const;
+  const std::vector<trace::FileMapping>& file_mappings() const;
   // A recorded event by number.
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
