@@ -401,7 +401,7 @@ void DebugInfo::refresh(pid_t pid, const std::vector<KnownFile>& known) {
   // The program and its interpreter are in /proc/PID/maps from the exec on;
   // libraries come from `known`, for the whole recording at once. Replay maps
   // every other file anonymously, so one report serves the whole session.
-  if (impl_->reported) return;
+  if (modules_reported()) return;
   impl_->reported = true;
   std::string maps = read_whole(fmt::format("/proc/{}/maps", pid));
   dwfl_report_begin(impl_->dwfl);
@@ -419,22 +419,37 @@ void DebugInfo::refresh(pid_t pid, const std::vector<KnownFile>& known) {
   impl_->types.clear();
 }
 
+namespace {
+
+Module describe_module(Dwfl_Module* mod, bool with_debug_info) {
+  Module m;
+  Dwarf_Addr low = 0, high = 0;
+  const char* name = dwfl_module_info(mod, nullptr, &low, &high, nullptr, nullptr, nullptr, nullptr);
+  m.name = name ? name : "?";
+  m.low = low;
+  m.high = high;
+  Dwarf_Addr bias = 0;
+  // Looking for debug information reads the file (and its .debug twin).
+  m.has_debug_info = with_debug_info && dwfl_module_getdwarf(mod, &bias) != nullptr;
+  return m;
+}
+
+}  // namespace
+
 std::vector<Module> DebugInfo::modules() const {
   std::vector<Module> out;
-  impl_->for_each_module([&](Dwfl_Module* mod) {
-    Module m;
-    Dwarf_Addr low = 0, high = 0;
-    const char* name = dwfl_module_info(mod, nullptr, &low, &high, nullptr, nullptr, nullptr, nullptr);
-    m.name = name ? name : "?";
-    m.low = low;
-    m.high = high;
-    Dwarf_Addr bias = 0;
-    m.has_debug_info = dwfl_module_getdwarf(mod, &bias) != nullptr;
-    out.push_back(m);
-  });
+  impl_->for_each_module([&](Dwfl_Module* mod) { out.push_back(describe_module(mod, true)); });
   std::sort(out.begin(), out.end(), [](const Module& a, const Module& b) { return a.low < b.low; });
   return out;
 }
+
+std::optional<Module> DebugInfo::module_at(std::uint64_t addr) const {
+  Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, addr);
+  if (!mod) return std::nullopt;
+  return describe_module(mod, false);
+}
+
+bool DebugInfo::modules_reported() const { return impl_->reported; }
 
 std::optional<Symbol> DebugInfo::symbol_at(std::uint64_t addr) const {
   Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, addr);
@@ -448,13 +463,11 @@ std::optional<Symbol> DebugInfo::symbol_at(std::uint64_t addr) const {
 
 std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
   auto scopes = impl_->scopes_at(pc);
-  for (auto& die : scopes.dies) {
-    if (dwarf_tag(&die) != DW_TAG_subprogram) continue;
+  Dwarf_Addr low = 0, high = 0;
+  if (Dwarf_Die* die = scopes.function(); die && dwarf_lowpc(die, &low) == 0) {
     Function f;
-    f.name = die_name(&die);
-    Dwarf_Addr low = 0, high = 0;
-    if (dwarf_lowpc(&die, &low) != 0) break;
-    if (dwarf_highpc(&die, &high) != 0) high = low + 1;
+    f.name = die_name(die);
+    if (dwarf_highpc(die, &high) != 0) high = low + 1;
     f.low = low + scopes.bias;
     f.high = high + scopes.bias;
     auto rows = statement_starts(f.low, f.high);

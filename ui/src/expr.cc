@@ -531,12 +531,7 @@ class Parser {
     if (i_ >= s_.size()) throw ExprError("unterminated string");
     ++i_;
     bytes.push_back(0);
-    auto t = std::make_shared<Type>();
-    t->kind = Kind::array;
-    t->target = named("char");
-    t->count = bytes.size();
-    t->size = bytes.size();
-    return Value{t, bytes, std::nullopt};
+    return char_array(std::move(bytes));
   }
 
   std::string s_;
@@ -589,18 +584,9 @@ std::string quote_chars(const Bytes& bytes) {
 }
 
 std::string c_string_at(std::uint64_t addr, ExprContext& context) {
-  constexpr std::size_t kLimit = 200;
-  Bytes text;
-  while (text.size() < kLimit) {
-    auto chunk = context.read(addr + text.size(), 1);
-    if (!chunk) {
-      if (text.empty()) return fmt::format("<error: Cannot access memory at address {:#x}>", addr);
-      break;
-    }
-    if ((*chunk)[0] == 0) return quote_chars(text);
-    text.push_back((*chunk)[0]);
-  }
-  return quote_chars(text) + "...";
+  CString s = read_c_string(addr, 200, context);
+  if (s.fault && s.text.empty()) return fmt::format("<error: Cannot access memory at address {:#x}>", addr);
+  return quote_chars(s.text) + (s.ended ? "" : "...");
 }
 
 std::string format_pointer(const Value& v, ExprContext& context, bool top, char format) {
@@ -727,6 +713,31 @@ double Value::as_double() const {
 bool Value::truthy() const {
   if (!type->is_scalar()) throw ExprError(fmt::format("{} cannot be used as a condition", type->display()));
   return type->kind == Kind::floating ? as_double() != 0 : as_uint() != 0;
+}
+
+Value char_array(Bytes bytes) {
+  auto t = std::make_shared<Type>();
+  t->kind = Kind::array;
+  t->target = named("char");
+  t->count = t->size = bytes.size();
+  return Value{t, std::move(bytes), std::nullopt};
+}
+
+CString read_c_string(std::uint64_t addr, std::size_t limit, ExprContext& context) {
+  CString s;
+  while (s.text.size() < limit) {
+    auto byte = context.read(addr + s.text.size(), 1);
+    if (!byte) {
+      s.fault = addr + s.text.size();
+      break;
+    }
+    if ((*byte)[0] == 0) {
+      s.ended = true;
+      break;
+    }
+    s.text.push_back((*byte)[0]);
+  }
+  return s;
 }
 
 Value make_int(std::int64_t v, const char* type_name) { return from_uint(static_cast<std::uint64_t>(v), named(type_name)); }

@@ -30,6 +30,8 @@ struct Value {
 };
 
 Value make_int(std::int64_t v, const char* type_name = "long");
+// A char array holding `bytes`, not in the program's memory.
+Value char_array(Bytes bytes);
 
 // What an expression may look at.
 class ExprContext {
@@ -47,6 +49,15 @@ class ExprContext {
 };
 
 Value evaluate(const std::string& text, ExprContext& context);
+
+// The NUL-terminated string at `addr`, at most `limit` bytes of it: whether
+// its NUL was found, or where reading failed.
+struct CString {
+  Bytes text;
+  bool ended = false;
+  std::optional<std::uint64_t> fault;
+};
+CString read_c_string(std::uint64_t addr, std::size_t limit, ExprContext& context);
 
 // The address a value names (x, break *ADDR, info symbol): a pointer's or a
 // number's value, an array's or a function's start.

@@ -142,14 +142,19 @@ void Shell::moved() {
 bool Shell::ensure_live() { return !engine_.exit_status().has_value(); }
 
 void Shell::refresh_modules() {
+  if (debug_.modules_reported()) return;  // once: they cover the whole recording
   std::vector<DebugInfo::KnownFile> known;
   for (const auto& m : engine_.file_mappings())
     if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{m.path, m.addr});
   debug_.refresh(engine_.pid(), known);
 }
 
-const std::vector<Frame>& Shell::frames() {
+void Shell::require_live() {
   if (!ensure_live()) throw Error("the program is not being run: the replay is at its end; go back with reverse-step, goto event or run");
+}
+
+const std::vector<Frame>& Shell::frames() {
+  require_live();
   if (!frames_) {
     refresh_modules();
     frames_ = debug_.backtrace(engine_.pid(), engine_.registers(), 256);
@@ -188,9 +193,8 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   out += " (" + args + ")";
   if (line) {
     out += fmt::format(" at {}:{}", basename_of(line->file), line->line);
-  } else {
-    for (const auto& m : debug_.modules())
-      if (f.pc >= m.low && f.pc < m.high) out += " from " + m.name;
+  } else if (auto module = debug_.module_at(f.pc)) {
+    out += " from " + module->name;
   }
   return out;
 }

@@ -69,6 +69,8 @@ class Shell {
   const std::vector<Frame>& frames();
   const Frame& frame();
   bool ensure_live();
+  // Throws unless the program is there to look at (not past its end).
+  void require_live();
   void refresh_modules();
 
   // Motions.
@@ -81,9 +83,17 @@ class Shell {
   Stop reverse_finish();
   Stop next_instruction();
   Stop reverse_next_instruction();
-  std::vector<std::uint64_t> call_sites(std::uint64_t low, std::uint64_t high);
+  struct CallSite {
+    std::uint64_t addr;        // the call instruction
+    std::uint64_t returns_to;  // the instruction after it
+  };
+  std::vector<CallSite> call_sites(std::uint64_t low, std::uint64_t high);
   std::optional<std::uint64_t> instruction_before(std::uint64_t pc);
+  // The canonical frame address of the frame `regs` stand in.
+  std::uint64_t frame_cfa(const Registers& regs);
   bool in_frame(const Registers& regs, std::uint64_t cfa);
+  // Arrivals in the call of `function` whose frame has `cfa`.
+  ArrivalFilter same_call(const Function& function, std::uint64_t cfa);
   std::vector<std::uint64_t> resolve_location(const std::string& spec, std::string& description);
 
   // Commands.

@@ -47,9 +47,8 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
   // The dynamic loader keeps private copies of a few libc functions
   // (opendir, malloc...); the program calls libc's.
   auto in_loader = [&](const Function& fn) {
-    for (const auto& m : debug_.modules())
-      if (fn.low >= m.low && fn.low < m.high) return m.name.find("/ld-linux") != std::string::npos;
-    return false;
+    auto module = debug_.module_at(fn.low);
+    return module && module->name.find("/ld-linux") != std::string::npos;
   };
   std::stable_partition(functions.begin(), functions.end(), [&](const Function& fn) { return !in_loader(fn); });
   const Function& f = functions.front();
@@ -77,7 +76,7 @@ void Shell::cmd_watch(const std::string& args) {
   std::string expr = trim(args);
   if (expr.starts_with("-l ") || expr.starts_with("-location ")) expr = trim(expr.substr(expr.find(' ')));
   if (expr.empty()) throw Error("watch needs an expression: watch EXPR");
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   Value v = evaluate(expr, *context_);
   if (!v.address) throw Error(fmt::format("cannot watch \"{}\": it is not in memory", expr));
   std::size_t size = v.type->size;
@@ -278,7 +277,7 @@ void Shell::cmd_x(const std::string& args) {
     Value v = evaluate(expr, *context_);
     addr = decay_address(v);
   }
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   char f = format[0];
   auto label = [&](std::uint64_t a) {
     auto sym = context_->symbolize(a);
@@ -296,19 +295,10 @@ void Shell::cmd_x(const std::string& args) {
   }
   if (f == 's') {
     for (std::int64_t i = 0; i < count; ++i) {
-      Bytes text;
-      for (;;) {
-        auto b = engine_.read_memory(addr + text.size(), 1);
-        if (!b) throw Error(fmt::format("cannot access memory at address {:#x}", addr + text.size()));
-        if ((*b)[0] == 0 || text.size() >= 200) break;
-        text.push_back((*b)[0]);
-      }
-      auto t = std::make_shared<Type>();
-      t->kind = Type::Kind::array;
-      t->target = base_type_named("char");
-      t->count = t->size = text.size();
-      out_ << label(addr) << "\t" << format_value(Value{t, text, std::nullopt}, *context_) << "\n";
-      addr += text.size() + 1;
+      CString s = read_c_string(addr, 200, *context_);
+      if (s.fault) throw Error(fmt::format("cannot access memory at address {:#x}", *s.fault));
+      out_ << label(addr) << "\t" << format_value(char_array(s.text), *context_) << "\n";
+      addr += s.text.size() + 1;
     }
     next_x_ = addr;
     return;
@@ -393,7 +383,7 @@ void Shell::cmd_info_breakpoints() {
 }
 
 void Shell::cmd_info_registers(const std::string& args) {
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   auto names = words(args);
   auto show = [&](const std::string& name) {
     std::string n = name.starts_with("$") ? name.substr(1) : name;
@@ -438,7 +428,7 @@ void Shell::cmd_info_variables(bool arguments) {
 }
 
 void Shell::cmd_info_sharedlibrary() {
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   refresh_modules();
   out_ << "From                To                  Syms Read   Shared Object Library\n";
   for (const auto& m : debug_.modules()) {
@@ -537,7 +527,7 @@ std::string Shell::disassemble_one(std::uint64_t addr, std::size_t* length, bool
 }
 
 void Shell::cmd_disassemble(const std::string& args) {
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   std::uint64_t pc = frame().pc;
   std::optional<Function> function;
   if (args.empty()) {

@@ -10,13 +10,13 @@ namespace ttdb {
 
 // --- motions -------------------------------------------------------------------
 
-std::vector<std::uint64_t> Shell::call_sites(std::uint64_t low, std::uint64_t high) {
-  std::vector<std::uint64_t> out;
+std::vector<Shell::CallSite> Shell::call_sites(std::uint64_t low, std::uint64_t high) {
+  std::vector<CallSite> out;
   auto code = engine_.read_memory(low, high - low);
   if (!code) return out;
   Disassembler dis;
   dis.each(*code, low, [&](const cs_insn& insn) {
-    if (is_call(insn)) out.push_back(insn.address);
+    if (is_call(insn)) out.push_back(CallSite{insn.address, insn.address + insn.size});
     return true;
   });
   return out;
@@ -36,10 +36,20 @@ std::optional<std::uint64_t> Shell::instruction_before(std::uint64_t pc) {
   return found;
 }
 
+std::uint64_t Shell::frame_cfa(const Registers& regs) { return debug_.backtrace(engine_.pid(), regs, 2).front().cfa; }
+
 bool Shell::in_frame(const Registers& regs, std::uint64_t cfa) {
   // The same frame has the same canonical frame address.
-  auto stack = debug_.backtrace(engine_.pid(), regs, 2);
-  return stack.front().cfa == cfa;
+  return frame_cfa(regs) == cfa;
+}
+
+ArrivalFilter Shell::same_call(const Function& function, std::uint64_t cfa) {
+  // At the function's entry the return address is pushed and nothing else:
+  // the stack pointer is 8 below the CFA. Elsewhere, ask the unwinder.
+  return [this, low = function.low, cfa](std::uint64_t addr, const Registers& r) {
+    if (addr == low) return r.rsp + 8 == cfa;
+    return in_frame(r, cfa);
+  };
 }
 
 Stop Shell::next_instruction() {
@@ -116,10 +126,9 @@ Stop Shell::line_step(bool into) {
       targets.push_back(*return_to);
     }
     std::vector<std::uint64_t> calls;
-    if (into) {
-      calls = call_sites(function->low, function->high);
-      targets.insert(targets.end(), calls.begin(), calls.end());
-    }
+    if (into)
+      for (const auto& call : call_sites(function->low, function->high)) calls.push_back(call.addr);
+    targets.insert(targets.end(), calls.begin(), calls.end());
     auto accept = [&](std::uint64_t addr, const Registers& r) {
       if (return_to && addr == *return_to && r.rsp >= cfa) return true;
       return in_frame(r, cfa);
@@ -165,17 +174,13 @@ Stop Shell::reverse_to_line_start(std::optional<SourceLine> previous) {
   auto function = debug_.function_at(regs.rip);
   auto line = previous ? previous : debug_.line_at(regs.rip);
   if (!function || !line) return Stop{Stop::Kind::step};
-  std::uint64_t cfa = debug_.backtrace(engine_.pid(), regs, 2).front().cfa;
+  std::uint64_t cfa = frame_cfa(regs);
   std::vector<std::uint64_t> others{function->low}, mine;
   for (const auto& row : debug_.statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
   bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
-  auto accept = [&](std::uint64_t addr, const Registers& r) {
-    if (addr == function->low) return r.rsp + 8 == cfa;
-    return in_frame(r, cfa);
-  };
   // The function's entry always bounds the search: this call began there.
-  Stop back = engine_.reverse_to(others, accept);
+  Stop back = engine_.reverse_to(others, same_call(*function, cfa));
   if (back.kind != Stop::Kind::step && back.kind != Stop::Kind::start) return back;
   if (starts_function && engine_.registers().rip == function->low) return back;  // the line begins the function
   return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
@@ -214,8 +219,7 @@ Stop Shell::back_to_caller_line() {
   // Back to this call's entry, to the call, then to the start of its line.
   Registers regs = engine_.registers();
   if (auto function = debug_.function_at(regs.rip); function && regs.rip != function->low) {
-    std::uint64_t cfa = debug_.backtrace(engine_.pid(), regs, 2).front().cfa;
-    Stop entry = engine_.reverse_to({function->low}, [cfa](std::uint64_t, const Registers& r) { return r.rsp + 8 == cfa; });
+    Stop entry = engine_.reverse_to({function->low}, same_call(*function, frame_cfa(regs)));
     if (entry.kind != Stop::Kind::step) return entry;
   }
   Stop out = engine_.stepi(Direction::backward);
@@ -241,36 +245,24 @@ Stop Shell::reverse_line_step(bool into) {
       auto previous = debug_.line_at(*before);
       auto calls = call_sites(function->low, function->high);
       // reverse-step must look into the previous line's calls: search for them.
-      bool has_call = std::any_of(calls.begin(), calls.end(), [&](std::uint64_t c) {
-        auto l = debug_.line_at(c);
+      bool has_call = std::any_of(calls.begin(), calls.end(), [&](const CallSite& c) {
+        auto l = debug_.line_at(c.addr);
         return l && previous && l->line == previous->line;
       });
       if (previous && previous->line != line->line && (!into || !has_call)) return reverse_to_line_start(previous);
     }
-  auto stack = debug_.backtrace(engine_.pid(), regs, 2);
-  std::uint64_t cfa = stack[0].cfa;
+  std::uint64_t cfa = frame_cfa(regs);
   // Starts of other lines in this frame, this function's entry, and (for
   // reverse-step) the returns from calls, to go back into the callee.
   std::vector<std::uint64_t> targets{function->low};
   for (const auto& row : debug_.statement_starts(function->low, function->high))
     if ((row.line != line->line || row.file != line->file) && row.row_addr != function->low) targets.push_back(row.row_addr);
   std::vector<std::uint64_t> returns;
-  if (into) {
-    auto code = engine_.read_memory(function->low, function->high - function->low);
-    if (code) {
-      Disassembler dis;
-      dis.each(*code, function->low, [&](const cs_insn& insn) {
-        if (is_call(insn) && insn.address + insn.size < regs.rip + (line->row_addr == regs.rip ? 0 : 1)) returns.push_back(insn.address + insn.size);
-        return true;
-      });
-    }
-    targets.insert(targets.end(), returns.begin(), returns.end());
-  }
-  auto accept = [&](std::uint64_t addr, const Registers& r) {
-    if (addr == function->low) return r.rsp + 8 == cfa;
-    return in_frame(r, cfa);
-  };
-  Stop stop = engine_.reverse_to(targets, accept);
+  if (into)
+    for (const auto& call : call_sites(function->low, function->high))
+      if (call.returns_to < regs.rip + (line->row_addr == regs.rip ? 0 : 1)) returns.push_back(call.returns_to);
+  targets.insert(targets.end(), returns.begin(), returns.end());
+  Stop stop = engine_.reverse_to(targets, same_call(*function, cfa));
   if (stop.kind != Stop::Kind::step) return stop;
   std::uint64_t pc = engine_.registers().rip;
   if (pc == function->low) return back_to_caller_line();  // back past this function's first line
@@ -294,7 +286,7 @@ Stop Shell::reverse_line_step(bool into) {
 
 void Shell::cmd_continue(const std::string& args, Direction direction) {
   std::int64_t times = args.empty() ? 1 : parse_number(args, "the repeat count");
-  if (!ensure_live() && direction == Direction::forward) throw Error("the program is not being run: the replay is at its end");
+  if (direction == Direction::forward) require_live();
   Stop stop;
   for (std::int64_t i = 0; i < times; ++i) {
     stop = engine_.resume(direction);
@@ -306,7 +298,7 @@ void Shell::cmd_continue(const std::string& args, Direction direction) {
 void Shell::cmd_step(const std::string& args, bool into, Direction direction) {
   std::int64_t times = args.empty() ? 1 : parse_number(args, "the repeat count");
   if (!ensure_live()) {
-    if (direction == Direction::forward) throw Error("the program is not being run: the replay is at its end");
+    if (direction == Direction::forward) require_live();
     Stop stop = engine_.stepi(Direction::backward);
     print_stop(stop);
     return;
@@ -322,7 +314,7 @@ void Shell::cmd_step(const std::string& args, bool into, Direction direction) {
 
 void Shell::cmd_stepi(const std::string& args, bool over, Direction direction) {
   std::int64_t times = args.empty() ? 1 : parse_number(args, "the repeat count");
-  if (!ensure_live() && direction == Direction::forward) throw Error("the program is not being run: the replay is at its end");
+  if (direction == Direction::forward) require_live();
   Stop stop;
   for (std::int64_t i = 0; i < times; ++i) {
     if (direction == Direction::forward)
@@ -336,7 +328,7 @@ void Shell::cmd_stepi(const std::string& args, bool over, Direction direction) {
 }
 
 void Shell::cmd_finish(Direction direction) {
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   if (direction == Direction::backward) {
     out_ << "Run back to call of #" << selected_frame_ << "  " << frame_summary(frame(), true) << "\n";
     print_stop(reverse_finish());
@@ -358,7 +350,7 @@ void Shell::cmd_finish(Direction direction) {
 }
 
 void Shell::cmd_until(const std::string& args) {
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   if (!args.empty()) {
     std::string description;
     auto addrs = resolve_location(args, description);
@@ -396,7 +388,7 @@ void Shell::cmd_until(const std::string& args) {
 
 void Shell::cmd_advance(const std::string& args) {
   if (args.empty()) throw Error("advance needs a location: advance FUNCTION | FILE:LINE | *ADDRESS");
-  if (!ensure_live()) throw Error("the program is not being run: the replay is at its end");
+  require_live();
   std::string description;
   auto targets = resolve_location(args, description);
   const auto& all = frames();

@@ -88,7 +88,10 @@ class DebugInfo {
   // Reports the modules: what /proc/PID/maps names, and `known`. Once: the
   // first call decides.
   void refresh(pid_t pid, const std::vector<KnownFile>& known = {});
+  bool modules_reported() const;
   std::vector<Module> modules() const;
+  // The module holding `addr` (its has_debug_info is not looked up).
+  std::optional<Module> module_at(std::uint64_t addr) const;
 
   std::optional<Symbol> symbol_at(std::uint64_t addr) const;
   std::optional<Function> function_at(std::uint64_t pc) const;
