@@ -27,35 +27,58 @@ class BorrowedRegisters {
 
 void expect(bool ok, Tracee& tracee, const WaitStatus& status, const char* what) {
   if (!ok)
-    throw InternalError(fmt::format("injected fork in {}: expected {}, got {}", tracee.tid(), what, status.describe()));
+    throw InternalError(fmt::format("injected syscall in {}: expected {}, got {}", tracee.tid(), what, status.describe()));
+}
+
+// Starts the syscall: the registers are set, the tracee stands at its entry.
+void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, long nr,
+           const std::array<std::uint64_t, 6>& args) {
+  Registers call = saved;
+  call.rip = syscall_insn;
+  call.rax = static_cast<unsigned long long>(nr);
+  call.rdi = args[0];
+  call.rsi = args[1];
+  call.rdx = args[2];
+  call.r10 = args[3];
+  call.r8 = args[4];
+  call.r9 = args[5];
+  call.orig_rax = static_cast<unsigned long long>(-1);
+  tracee.set_regs(call);
+  tracee.resume(Resume::syscall);
+  WaitStatus entry = tracee.wait();
+  expect(entry.is_syscall_stop(), tracee, entry, "the syscall's entry");
+}
+
+// Runs to the syscall's exit; a seccomp filter that traces it stops it on the way.
+WaitStatus finish(Tracee& tracee) {
+  for (;;) {
+    tracee.resume(Resume::syscall);
+    WaitStatus status = tracee.wait();
+    if (!status.is_event(PTRACE_EVENT_SECCOMP)) return status;
+  }
 }
 
 }  // namespace
 
+std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args) {
+  BorrowedRegisters borrowed(tracee);
+  enter(tracee, borrowed.saved(), syscall_insn, nr, args);
+  WaitStatus exit = finish(tracee);
+  expect(exit.is_syscall_stop(), tracee, exit, "the syscall's exit");
+  auto result = static_cast<std::int64_t>(tracee.regs().rax);
+  TTDB_LOG(ptrace, "injected syscall {} in {} = {}", nr, tracee.tid(), result);
+  return result;
+}
+
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
   BorrowedRegisters borrowed(tracee);
-  Registers call = borrowed.saved();
-  call.rip = syscall_insn;
   // clone with no flags is fork, but with no exit signal: the program never
   // hears of its checkpoints dying (no SIGCHLD).
-  call.rax = __NR_clone;
-  call.rdi = 0;
-  call.rsi = 0;
-  call.rdx = 0;
-  call.r10 = 0;
-  call.r8 = 0;
-  call.orig_rax = static_cast<unsigned long long>(-1);
-  tracee.set_regs(call);
-
-  tracee.resume(Resume::syscall);
-  WaitStatus entry = tracee.wait();
-  expect(entry.is_syscall_stop(), tracee, entry, "the fork's entry");
-  tracee.resume(Resume::syscall);
-  WaitStatus event = tracee.wait();
+  enter(tracee, borrowed.saved(), syscall_insn, __NR_clone, {});
+  WaitStatus event = finish(tracee);
   expect(event.is_event(PTRACE_EVENT_CLONE) || event.is_event(PTRACE_EVENT_FORK), tracee, event, "a clone event");
   auto child_tid = static_cast<pid_t>(tracee.event_message());
-  tracee.resume(Resume::syscall);
-  WaitStatus exit = tracee.wait();
+  WaitStatus exit = finish(tracee);
   expect(exit.is_syscall_stop(), tracee, exit, "the fork's exit");
 
   // The child is attached by PTRACE_O_TRACEFORK and reports a stop first.
