@@ -143,7 +143,14 @@ std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
   return session.tracee().try_read_bytes(RemotePtr(w.addr), w.len);
 }
 
-RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed) {
+void EngineImpl::events_passed() {
+  pos = Position{session.current_event(), {}};
+  output.frontier = std::max(output.frontier, pos.event);
+  start_segment();
+}
+
+RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
+                                std::int64_t fast_until) {
   Tracee& t = session.tracee();
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
@@ -171,19 +178,25 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
 
   running = t.tid();
   if (interrupt_requested) ::ptrace(PTRACE_INTERRUPT, t.tid(), 0, 0);  // asked just before it ran
-  WaitStatus status = session.run(how);
+  std::int64_t before = session.current_event();
+  WaitStatus status = session.run(how, fast_until);
   running = 0;
+  if (session.current_event() != before) events_passed();
   // An interrupt sent as the program stopped for another reason stops it
   // again at its next resume; that stop means nothing.
   if (interrupt_sent.exchange(false) && !status.is_event(PTRACE_EVENT_STOP)) t.expect_stray_interrupt();
 
   RunOutcome out;
-  if (status.is_exit() || status.kind() == WaitStatus::Kind::not_resumed) {
+  if (status.is_exit()) {
     pending_first = status;
     return out;
   }
   for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
     t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
+  if (status.kind() == WaitStatus::Kind::not_resumed) {
+    pending_first = status;
+    return out;
+  }
   std::uint64_t dr6 = 0;
   if (dr7) {
     dr6 = t.debug_register(6);
@@ -232,7 +245,9 @@ bool EngineImpl::next_is_event() {
   t.read_some(RemotePtr(t.regs().rip), insn, sizeof insn);
   bool signal_first = next->kind == EventKind::signal &&
                       next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
-  return is_syscall_instruction(insn) || signal_first || next->kind == EventKind::exit;
+  // A patched syscall site enters the syscall buffer: a syscall too.
+  return is_syscall_instruction(insn) || session.state().sites.is_site(t.regs().rip) || signal_first ||
+         next->kind == EventKind::exit || next->kind == EventKind::patch;
 }
 
 bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* stepped) {
@@ -242,11 +257,11 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   }
   if (next_is_event()) {
     // A syscall instruction or a signal is the next event, not a step.
-    pending_first = session.run(Resume::syscall);
+    pending_first = session.run(Resume::syscall, session.current_event());
     apply_pending();
     return true;
   }
-  RunOutcome outcome = run_once(Resume::singlestep, {}, armed);
+  RunOutcome outcome = run_once(Resume::singlestep, {}, armed, session.current_event());
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
   if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
@@ -282,6 +297,13 @@ Stop EngineImpl::run(const Goal& goal) {
     bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return w.addr == tick.addr && w.len == tick.len; });
     if (!covered) armed.push_back(Watchpoint{kMotionWatch, tick.addr, tick.len, true, 0});
   }
+
+  // The syscall buffer gives events back without stops, unless a watchpoint
+  // must see the kernel's writes (they set off no debug register), or the run
+  // must stop at an event or within this one.
+  std::int64_t fast_until = kNoEventLimit;
+  if (!armed.empty() || goal.motion) fast_until = pos.event;
+  else if (goal.event) fast_until = *goal.event - 1;
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
   // event that ends on an armed address is an arrival there.
@@ -337,7 +359,7 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
 
-    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed);
+    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast_until);
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
       case RunOutcome::Kind::stepped: continue;
@@ -540,10 +562,13 @@ std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   if (impl_->session.ended()) return std::nullopt;
   auto bytes = impl_->session.tracee().try_read_bytes(RemotePtr(addr), size);
   if (!bytes) return std::nullopt;
-  // Show the program's own instructions where ttdb put an int3.
-  for (std::size_t i = 0; i < bytes->size(); ++i)
+  // Show the program's own instructions where ttdb put an int3 or a jump to the syscall buffer.
+  const SessionState& state = impl_->session.state();
+  for (std::size_t i = 0; i < bytes->size(); ++i) {
     if ((*bytes)[i] == kInt3)
-      if (auto original = impl_->session.state().rand.original_byte(addr + i)) (*bytes)[i] = *original;
+      if (auto original = state.rand.original_byte(addr + i)) (*bytes)[i] = *original;
+    if (auto original = state.sites.original_byte(addr + i)) (*bytes)[i] = *original;
+  }
   return bytes;
 }
 

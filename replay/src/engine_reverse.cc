@@ -121,7 +121,8 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     Position before{e - 1, {}};
     bool boundary_signal = event->kind == EventKind::signal &&
                            event->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
-    if (boundary_signal || event->kind == EventKind::exit) return before;
+    // ttdb's own patches follow the event before them at once: no instruction runs between.
+    if (boundary_signal || event->kind == EventKind::exit || event->kind == EventKind::patch) return before;
     Position starting = before;
     starting.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
     // Before an event that an instruction causes: the program about to
@@ -135,6 +136,8 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     } else if (event->kind == EventKind::syscall) {
       seek(starting);
       insn = session.tracee().regs().rip - 2;  // stopped at the syscall's entry
+      // Made through the syscall buffer: the program's instruction is the patched site.
+      if (auto site = session.state().sites.site_of(insn)) insn = *site;
     } else {
       return starting;
     }
@@ -165,7 +168,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     if (watch && !next_is_event()) {
       // A single step with only this watchpoint armed: the write itself must
       // be seen, even one that leaves the value as it was.
-      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch});
+      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch}, session.current_event());
       if (pending_first) {
         apply_pending();
       } else {

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "session.h"
+#include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_memory.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/render.h"
@@ -62,6 +63,8 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
   }
   if (!e.digest) return;
   Bytes input = gather_input(t, si, call);
+  // The syscall buffer digests what the call consumed.
+  if (e.buffered) input.resize(buffered_input_size(input.size(), e.ret.value_or(0)));
   if (digest64(input) != *e.digest)
     diverge(e, fmt::format("passed different bytes: {}", escape_bytes(input, 64)));
   if (e.emit && e.ret && *e.ret > 0) {
@@ -189,7 +192,10 @@ void ReplaySession::after_syscall(const Event& e) {
       if (e.args[2] & PROT_EXEC)
         if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) state_.rand.scan_and_patch(t, e.args[0], *code);
       break;
-    case __NR_munmap: state_.rand.forget(e.args[0], e.args[0] + e.args[1]); break;
+    case __NR_munmap:
+      state_.rand.forget(e.args[0], e.args[0] + e.args[1]);
+      state_.sites.forget(e.args[0], e.args[0] + e.args[1]);
+      break;
     default: break;
   }
 }
@@ -233,6 +239,8 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
       break;
   }
   after_syscall(e);
+  // Through a trampoline's slow tail: on from where the original code goes, as recorded.
+  if (state_.shim && state_.sites.where(t.regs().rip) == SyscallPatcher::Where::slow_tail) state_.sites.finish_tail(t);
 }
 
 }  // namespace ttdb

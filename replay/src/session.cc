@@ -12,6 +12,7 @@
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/render.h"
 #include "ttdb/tracer/snapshot.h"
+#include "ttdb/tracer/syscall_buffer.h"
 
 namespace ttdb {
 
@@ -86,7 +87,7 @@ void ReplaySession::set_snapshot_trap(bool armed) {
   }
 }
 
-WaitStatus ReplaySession::run(Resume how) {
+WaitStatus ReplaySession::run(Resume how, std::int64_t fast_until) {
   const Event* next = next_event();
   if (!next) throw InternalError("run() past the end of the recording");
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed) &&
@@ -104,9 +105,15 @@ WaitStatus ReplaySession::run(Resume how) {
   }
   // A snapshot's stretch may begin exactly where it was taken.
   if (next->kind == EventKind::snapshot && tracee_->regs().rip == next->args[0]) return WaitStatus::not_resumed();
+  // ttdb's own changes to the program follow the event before them at once.
+  if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
+  fill_queue(how == Resume::singlestep ? state_.current : fast_until);
   set_snapshot_trap(true);
   WaitStatus status = resume_and_wait(how);
-  if (!status.is_exit()) set_snapshot_trap(false);
+  if (!status.is_exit()) {
+    set_snapshot_trap(false);
+    sync_queue();
+  }
   return status;
 }
 
@@ -124,6 +131,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::rdrand: apply_rdrand(*e, first); break;
     case EventKind::exit: apply_exit(*e, first); break;
     case EventKind::snapshot: apply_snapshot(*e, first); break;
+    case EventKind::patch: apply_patch(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;
@@ -198,6 +206,9 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     tracee_->reopen_memory();
   }
   Tracee& t = *tracee_;
+  state_.shim = false;
+  state_.sites = SyscallPatcher();
+  state_.queued = 0;
   InitialStack stack = prepare_initial_stack(t);
   if (stack.sp.addr() != e.args[0] || stack.top.addr() != e.args[1])
     diverge(e, fmt::format("started with its stack at {:#x}-{:#x} instead of {:#x}-{:#x} (the "
@@ -268,6 +279,25 @@ void ReplaySession::apply_snapshot(const Event& e, const WaitStatus& status) {
   t.set_regs(state.regs);
   if (!state.xstate.empty()) t.set_xstate(state.xstate);
   write_memory(e);
+}
+
+void ReplaySession::apply_patch(const Event& e) {
+  Event patch = e;
+  for (auto& m : patch.mem)
+    if (m.blob) {
+      m.data = reader_.mem_bytes(m);
+      m.blob.reset();
+    }
+  try {
+    if (is_shim_event(patch)) {
+      apply_shim(*tracee_, state_.syscall_insn, patch, ShimMode::replay);
+      state_.shim = true;
+    } else {
+      state_.sites.apply(*tracee_, state_.syscall_insn, patch);
+    }
+  } catch (const Error& error) {
+    diverge(e, fmt::format("could not take it: {}", error.what()));
+  }
 }
 
 Replayer::Replayer(const std::string& trace_path, OutputSink& sink)

@@ -9,12 +9,14 @@
 #pragma once
 
 #include <deque>
+#include <limits>
 #include <optional>
 
 #include "file_contents.h"
 #include "ttdb/replay/replay.h"
 #include "ttdb/trace/reader.h"
 #include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/syscall_sites.h"
 #include "ttdb/tracer/syscall_table.h"
 #include "ttdb/tracer/tracee.h"
 
@@ -30,7 +32,17 @@ struct SessionState {
   std::optional<WaitStatus> ended;
   RandPatcher rand;
   std::uint64_t syscall_insn = 0;  // a `syscall` instruction, for injecting syscalls
+  // The syscall buffer: mapped (shim), its patched sites, and how many events
+  // from queued_first the replayer queued for it to give back in-process.
+  bool shim = false;
+  SyscallPatcher sites;
+  std::int64_t queued_first = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t queue_taken = 0;  // of those, already accounted for
 };
+
+// No limit on the events the syscall buffer may give back without a stop.
+inline constexpr std::int64_t kNoEventLimit = std::numeric_limits<std::int64_t>::max();
 
 class ReplaySession {
  public:
@@ -46,8 +58,10 @@ class ReplaySession {
   const trace::Event* next_event();
   // Runs the program's own code (or kills it, when the recording says it was
   // killed there) and returns the next stop. Anything the engine did not
-  // cause itself is the next event's first stop, for apply_next().
-  WaitStatus run(Resume how);
+  // cause itself is the next event's first stop, for apply_next(). Buffered
+  // syscalls up to event `fast_until` may be given back in-process on the
+  // way, without a stop: current_event() then moves on by itself.
+  WaitStatus run(Resume how, std::int64_t fast_until = kNoEventLimit);
   // Applies the next event, given the stop that begins it.
   void apply_next(const WaitStatus& first_stop);
 
@@ -81,6 +95,14 @@ class ReplaySession {
   void apply_rdrand(const trace::Event& e, const WaitStatus& first);
   void apply_exit(const trace::Event& e, const WaitStatus& first);
   void apply_snapshot(const trace::Event& e, const WaitStatus& first);
+  void apply_patch(const trace::Event& e);
+
+  // The syscall buffer's queue (replay_queue.cc).
+  void sync_queue();
+  void fill_queue(std::int64_t fast_until);
+  bool queueable(const trace::Event& e, const trace::Event* following) const;
+  // The upcoming event `ahead` places after the next one, read as needed.
+  const trace::Event* peek(std::size_t ahead);
 
   // Syscall handling (replay_syscall.cc).
   void check_entry(const trace::Event& e, const WaitStatus& first);

@@ -1,4 +1,5 @@
 // Bad input gets one clear sentence and loses nothing.
+#include <asm/unistd_64.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -105,9 +106,12 @@ TEST(BadTrace, DivergenceSaysWhereAndWhy) {
   ASSERT_EQ(record(trace, {program("echo_stdin")}, input).status, 0);
   // Make the recorded read return other bytes: the program then writes them,
   // which the recording does not have.
-  trace_sql(trace,
-            "UPDATE mem SET data = CAST('xyz' AS BLOB) WHERE event = "
-            "(SELECT event FROM syscalls WHERE name = 'read' AND a0 = 0 AND ret = 3)");
+  int edited = edit_trace(trace, [](trace::Event& e) {
+    if (e.kind != trace::EventKind::syscall || e.nr != __NR_read || e.args[0] != 0 || e.ret != 3) return false;
+    e.mem.at(0).data = {'x', 'y', 'z'};
+    return true;
+  });
+  ASSERT_EQ(edited, 1);
   RunResult replayed = replay(trace);
   EXPECT_EQ(replayed.status, 124);
   EXPECT_NE(replayed.err.find("replay diverged at event"), std::string::npos) << replayed.err;
@@ -122,8 +126,12 @@ TEST(BadTrace, DivergentSyscallIsNamed) {
   write_file(data, "x");
   ASSERT_EQ(record(trace, {program("mapped_file"), data}).status, 0);
   // The open now "fails" in the recording; the program takes another path.
-  trace_sql(trace, "UPDATE events SET ret = -2 WHERE id = (SELECT event FROM syscalls WHERE name = 'openat' AND "
-                   "path = '" + data + "')");
+  int edited = edit_trace(trace, [&](trace::Event& e) {
+    if (e.kind != trace::EventKind::syscall || e.nr != __NR_openat || e.path != data) return false;
+    e.ret = -2;
+    return true;
+  });
+  ASSERT_EQ(edited, 1);
   RunResult replayed = replay(trace);
   EXPECT_EQ(replayed.status, 124);
   EXPECT_NE(replayed.err.find("but the program made"), std::string::npos) << replayed.err;

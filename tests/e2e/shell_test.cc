@@ -89,7 +89,7 @@ print $event
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\$12 = \(struct point \*\) 0x7ff[0-9a-f]+\n)"))) << r.out;
   EXPECT_NE(r.out.find("$13 = 1\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("$14 = 31\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("$15 = 37\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$15 = 39\n"), std::string::npos) << r.out;
   // Not in scope where the program stands: a clear message.
   RunResult out_of_scope = ttdb({"replay", "-ex", "break accumulate", "-ex", "continue", "-ex", "print values", trace});
   EXPECT_EQ(out_of_scope.status, 2);
@@ -140,7 +140,7 @@ TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
   RunResult fail = script(trace, "break accumulate if n == 12\ncontinue\nassert counter == 99 \"wrong on purpose\"\nassert n == 12\n",
                           {"--junit", junit});
   EXPECT_EQ(fail.status, 1) << fail.out << fail.err;
-  EXPECT_NE(fail.out.find("assert FAILED: counter == 99 (wrong on purpose)\n  value: 0\n  at event 39, accumulate at debug_loops.c:20"),
+  EXPECT_NE(fail.out.find("assert FAILED: counter == 99 (wrong on purpose)\n  value: 0\n  at event 41, accumulate at debug_loops.c:20"),
             std::string::npos)
       << fail.out;
   // The script goes on after a failed assert: the second one ran.
@@ -354,11 +354,11 @@ print sum
 
 TEST_F(ShellTest, GotoEventAndEventsShowThePast) {
   std::string trace = recorded("debug_loops");
-  RunResult r = script(trace, "goto event 40\nassert $event == 40\nevents 1\ngoto event $event - 2\nprint $event\n");
+  RunResult r = script(trace, "goto event 42\nassert $event == 42\nevents 1\ngoto event $event - 2\nprint $event\n");
   ASSERT_EQ(r.status, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("Event 40: write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("=>     40  write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("$1 = 38\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Event 42: write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("=>     42  write(1, \"round 2 result 1176\\n\", 20) = 20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$1 = 40\n"), std::string::npos) << r.out;
   // The program's output appears once, when the replay first passes it.
   EXPECT_EQ(lines_matching(r.out, "^round 0 result").size(), 1u) << r.out;
 }

@@ -132,12 +132,22 @@ std::string register_differences(const Registers& a, const Registers& b) {
 }
 
 TEST_F(EngineTest, ReverseStepiAcrossASyscall) {
-  // Stand just before the second write's `syscall` instruction, a few
-  // instructions back, then step over the syscall and back again.
-  engine_->goto_event(38);  // the first write has returned
-  std::uint64_t syscall_insn = regs().rip - 2;
-  engine_->add_breakpoint(syscall_insn);
+  // Stand a few instructions before the instruction that makes the second
+  // write (a `syscall`, or the jump to the syscall buffer that replaced it),
+  // then step over it and back again.
+  std::vector<std::int64_t> writes;
+  for (std::int64_t e = 1; e <= engine_->event_count() && writes.size() < 2; ++e) {
+    auto event = engine_->recorded_event(e);
+    if (event && event->kind == trace::EventKind::syscall && event->nr == 1) writes.push_back(e);
+  }
+  ASSERT_EQ(writes.size(), 2u);
+  engine_->goto_event(writes[1]);
+  engine_->stepi(Direction::backward);  // about to make the write
+  std::uint64_t write_insn = regs().rip;
+  engine_->goto_event(writes[0]);  // the first write has returned
+  engine_->add_breakpoint(write_insn);
   ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  EXPECT_EQ(engine_->event(), writes[1] - 1);
   for (int i = 0; i < 5; ++i) engine_->stepi(Direction::backward);
   std::vector<Registers> states{regs()};
   std::vector<std::int64_t> events{engine_->event()};

@@ -1,6 +1,8 @@
 #include "ttdb_test.h"
 
 #include <sqlite3.h>
+
+#include "ttdb/trace/tools.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -66,6 +68,16 @@ void trace_sql(const std::string& trace, const std::string& sql) {
   sqlite3_free(error);
   sqlite3_close(db);
   ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+int edit_trace(const std::string& trace, const std::function<bool(trace::Event&)>& change) {
+  int changed = 0;
+  trace::edit_events(trace, [&](trace::Event& e) {
+    bool yes = change(e);
+    changed += yes;
+    return yes;
+  });
+  return changed;
 }
 
 }  // namespace ttdb::test

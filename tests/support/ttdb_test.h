@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "process.h"
+#include "ttdb/trace/event.h"
 
 namespace ttdb::test {
 
@@ -42,5 +44,7 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 // Runs SQL on a trace, as a tool (or a vandal) would.
 void trace_sql(const std::string& trace, const std::string& sql);
+// Rewrites the recorded events `change` returns true for; returns how many.
+int edit_trace(const std::string& trace, const std::function<bool(trace::Event&)>& change);
 
 }  // namespace ttdb::test

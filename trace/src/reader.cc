@@ -7,48 +7,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "codec.h"
 #include "sqlite.h"
 #include "ttdb/base/error.h"
 #include "ttdb/trace/format.h"
 
 namespace ttdb::trace {
-namespace {
-
-constexpr const char* kEventColumns =
-    "id, kind, tid, nr, a0, a1, a2, a3, a4, a5, ret, path, path2, digest, preview, emit, info";
-
-void read_event_row(const Stmt& s, Event& e) {
-  e.id = s.int64(0);
-  e.kind = static_cast<EventKind>(s.int64(1));
-  e.tid = static_cast<int>(s.int64(2));
-  e.nr = s.int64(3);
-  for (int i = 0; i < 6; ++i) e.args[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(s.int64(4 + i));
-  e.ret = s.optional_int64(10);
-  e.path = s.optional_text(11);
-  e.path2 = s.optional_text(12);
-  auto digest = s.optional_int64(13);
-  e.digest = digest ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*digest)) : std::nullopt;
-  e.preview = s.blob(14);
-  e.emit = static_cast<int>(s.int64(15));
-  e.info = s.blob(16);
-  e.mem.clear();
-}
-
-// Columns: event, addr, size, data, blob, file, file_offset.
-MemWrite read_mem_row(const Stmt& s) {
-  MemWrite m;
-  m.addr = static_cast<std::uint64_t>(s.int64(1));
-  m.size = static_cast<std::uint64_t>(s.int64(2));
-  m.data = s.blob(3);
-  m.blob = s.optional_int64(4);
-  m.file = s.optional_int64(5);
-  m.file_offset = static_cast<std::uint64_t>(s.int64(6));
-  return m;
-}
-
-constexpr const char* kMemColumns = "event, addr, size, data, blob, file, file_offset";
-
-}  // namespace
 
 namespace {
 
@@ -96,6 +60,9 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if (*version > kFormatVersion)
     fail("trace {} has format version {}, newer than this ttdb reads ({}); upgrade ttdb", path,
          *version, kFormatVersion);
+  if (*version < kFormatVersion)
+    fail("trace {} has format version {}, which this ttdb no longer reads (it reads {}); record the program again",
+         path, *version, kFormatVersion);
 }
 
 TraceReader::~TraceReader() = default;
@@ -164,7 +131,7 @@ std::optional<FileRecord> TraceReader::file(std::int64_t id) const {
 
 std::vector<FileMapping> TraceReader::file_mappings() const {
   Stmt s(*db_,
-         "SELECT m.event, m.addr, m.size, coalesce(m.file_offset, 0), f.path FROM mem m JOIN files f ON f.id = m.file "
+         "SELECT m.event, m.addr, m.size, m.file_offset, f.path FROM mappings m JOIN files f ON f.id = m.file "
          "ORDER BY m.event, m.seq");
   std::vector<FileMapping> out;
   while (s.step())
@@ -174,7 +141,7 @@ std::vector<FileMapping> TraceReader::file_mappings() const {
 }
 
 std::int64_t TraceReader::event_count() const {
-  Stmt s(*db_, "SELECT coalesce(max(id), 0) FROM events");
+  Stmt s(*db_, "SELECT coalesce(max(last), 0) FROM chunks");
   s.step();
   return s.int64(0);
 }
@@ -182,10 +149,35 @@ std::int64_t TraceReader::event_count() const {
 bool TraceReader::finished() const { return meta_int(meta::finished).value_or(0) == 1; }
 
 std::optional<Event> TraceReader::event(std::int64_t id) const {
-  Cursor c(*this, id);
-  Event e;
-  if (!c.next(e) || e.id != id) return std::nullopt;
-  return e;
+  if (!(cached_.first <= id && id < cached_.first + static_cast<std::int64_t>(cached_.events.size()))) {
+    Stmt s(*db_, "SELECT first, last, size, codec, data FROM chunks WHERE first <= ? ORDER BY first DESC LIMIT 1");
+    s.bind(1, id);
+    if (!s.step() || s.int64(1) < id) return std::nullopt;
+    Bytes bytes = chunk_bytes(s);
+    cached_.first = s.int64(0);
+    cached_.events.clear();
+    ByteView in(bytes);
+    while (!in.empty()) {
+      Event e;
+      decode_event(in, e, path_);
+      e.id = cached_.first + static_cast<std::int64_t>(cached_.events.size());
+      cached_.events.push_back(std::move(e));
+    }
+    if (cached_.first + static_cast<std::int64_t>(cached_.events.size()) - 1 != s.int64(1))
+      fail("trace {} is corrupt: the chunk from event {} does not hold the events it should", path_, cached_.first);
+  }
+  return cached_.events[static_cast<std::size_t>(id - cached_.first)];
+}
+
+// Columns: first, last, size, codec, data.
+Bytes TraceReader::chunk_bytes(const Stmt& s) const {
+  auto size = static_cast<std::size_t>(s.int64(2));
+  Bytes data = s.blob(4);
+  if (s.int64(3) == 0) {
+    if (data.size() != size) fail("trace {} is corrupt: the chunk from event {} has the wrong size", path_, s.int64(0));
+    return data;
+  }
+  return decompress(data, size);
 }
 
 Bytes TraceReader::blob(std::int64_t id) const {
@@ -207,33 +199,37 @@ Bytes TraceReader::mem_bytes(const MemWrite& write) const {
 
 TraceReader::Cursor TraceReader::cursor(std::int64_t first) const { return Cursor(*this, first); }
 
-TraceReader::Cursor::Cursor(const TraceReader& reader, std::int64_t first) {
-  events_ = std::make_unique<Stmt>(
-      *reader.db_, fmt::format("SELECT {} FROM events WHERE id >= ? ORDER BY id", kEventColumns));
-  events_->bind(1, first);
-  mem_ = std::make_unique<Stmt>(
-      *reader.db_,
-      fmt::format("SELECT {} FROM mem WHERE event >= ? ORDER BY event, seq", kMemColumns));
-  mem_->bind(1, first);
-  mem_pending_ = mem_->step();
+TraceReader::Cursor::Cursor(const TraceReader& reader, std::int64_t first) : reader_(&reader), next_id_(first) {
+  chunks_ = std::make_unique<Stmt>(
+      *reader.db_, "SELECT first, last, size, codec, data FROM chunks WHERE last >= ? ORDER BY first");
+  chunks_->bind(1, first);
 }
 
 TraceReader::Cursor::~Cursor() = default;
 TraceReader::Cursor::Cursor(Cursor&&) noexcept = default;
 
 bool TraceReader::Cursor::next(Event& event) {
-  if (done_ || !events_->step()) {
-    done_ = true;
-    return false;
+  for (;;) {
+    if (!rest_.empty()) {
+      decode_event(rest_, event, reader_->path_);
+      event.id = chunk_id_++;
+      if (event.id >= next_id_) {
+        next_id_ = event.id + 1;
+        return true;
+      }
+      continue;
+    }
+    if (done_ || !chunks_->step()) {
+      done_ = true;
+      return false;
+    }
+    std::int64_t first = chunks_->int64(0);
+    if (first > next_id_)
+      fail("trace {} is corrupt: events {} to {} are missing", reader_->path_, next_id_, first - 1);
+    chunk_ = reader_->chunk_bytes(*chunks_);
+    rest_ = ByteView(chunk_);
+    chunk_id_ = first;
   }
-  read_event_row(*events_, event);
-  // Both statements walk in event order, so the mem rows of this event are next.
-  while (mem_pending_ && mem_->int64(0) < event.id) mem_pending_ = mem_->step();
-  while (mem_pending_ && mem_->int64(0) == event.id) {
-    event.mem.push_back(read_mem_row(*mem_));
-    mem_pending_ = mem_->step();
-  }
-  return true;
 }
 
 }  // namespace ttdb::trace

@@ -16,6 +16,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::rdrand: return "rdrand";
     case EventKind::exit: return "exit";
     case EventKind::snapshot: return "snapshot";
+    case EventKind::patch: return "patch";
   }
   return "unknown";
 }
@@ -42,9 +43,32 @@ void create_schema(Db& db) {
       hash BLOB NOT NULL,
       blob INTEGER REFERENCES blobs(id),
       role TEXT NOT NULL);
+    CREATE TABLE chunks(
+      first INTEGER PRIMARY KEY,
+      last INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      codec INTEGER NOT NULL,
+      data BLOB NOT NULL);
+    CREATE TABLE mappings(
+      event INTEGER NOT NULL,
+      seq INTEGER NOT NULL,
+      addr INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      file INTEGER NOT NULL REFERENCES files(id),
+      file_offset INTEGER NOT NULL,
+      PRIMARY KEY(event, seq)) WITHOUT ROWID;
+  )sql");
+  for (int kind = 1; kind <= kLastKind; ++kind)
+    db.exec(fmt::format("INSERT INTO kinds VALUES({}, '{}')", kind,
+                        kind_name(static_cast<EventKind>(kind))));
+  db.exec(fmt::format("INSERT INTO meta VALUES('{}', {})", meta::format_version, kFormatVersion));
+}
+
+void create_expanded_tables(Db& db) {
+  db.exec(R"sql(
     CREATE TABLE events(
       id INTEGER PRIMARY KEY,
-      kind INTEGER NOT NULL REFERENCES kinds(id),
+      kind INTEGER NOT NULL,
       tid INTEGER NOT NULL,
       nr INTEGER,
       a0 INTEGER, a1 INTEGER, a2 INTEGER, a3 INTEGER, a4 INTEGER, a5 INTEGER,
@@ -54,26 +78,23 @@ void create_schema(Db& db) {
       digest INTEGER,
       preview BLOB,
       emit INTEGER,
+      buffered INTEGER NOT NULL,
       info BLOB);
     CREATE TABLE mem(
-      event INTEGER NOT NULL REFERENCES events(id),
+      event INTEGER NOT NULL,
       seq INTEGER NOT NULL,
       addr INTEGER NOT NULL,
       size INTEGER NOT NULL,
       data BLOB,
-      blob INTEGER REFERENCES blobs(id),
-      file INTEGER REFERENCES files(id),
+      blob INTEGER,
+      file INTEGER,
       file_offset INTEGER,
       PRIMARY KEY(event, seq)) WITHOUT ROWID;
-    CREATE VIEW syscalls AS
-      SELECT e.id AS event, s.name AS name, e.a0, e.a1, e.a2, e.a3, e.a4, e.a5, e.ret, e.path
+    CREATE TEMP VIEW syscalls AS
+      SELECT e.id AS event, s.name AS name, e.a0, e.a1, e.a2, e.a3, e.a4, e.a5, e.ret, e.path, e.buffered
       FROM events e LEFT JOIN syscall_names s ON s.nr = e.nr
       WHERE e.kind = 2;
   )sql");
-  for (int kind = 1; kind <= 7; ++kind)
-    db.exec(fmt::format("INSERT INTO kinds VALUES({}, '{}')", kind,
-                        kind_name(static_cast<EventKind>(kind))));
-  db.exec(fmt::format("INSERT INTO meta VALUES('{}', {})", meta::format_version, kFormatVersion));
 }
 
 }  // namespace ttdb::trace

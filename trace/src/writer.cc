@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "codec.h"
 #include "schema.h"
 #include "sqlite.h"
 #include "ttdb/base/error.h"
@@ -13,13 +14,18 @@
 namespace ttdb::trace {
 namespace {
 
-// Bytes up to this size are kept in the mem row itself; larger ones go to blobs.
-constexpr std::size_t kInlineLimit = 256;
-// A batch is committed after this many events, bytes, or this much time.
-constexpr std::size_t kBatchEvents = 8192;
+// Bytes up to this size stay in their chunk; larger ones go to blobs, once
+// per content.
+constexpr std::size_t kInlineLimit = 1024;
+// A chunk holds at most this many events or raw bytes.
+constexpr std::size_t kChunkEvents = 4096;
+constexpr std::size_t kChunkBytes = 1 << 20;
+// A batch is committed after this many bytes, or this much time.
 constexpr std::size_t kBatchBytes = 8 << 20;
 constexpr auto kBatchAge = std::chrono::milliseconds(250);
-constexpr int kCompressionLevel = 3;
+constexpr int kBlobCompression = 3;
+// Chunks are written while the program runs: the fastest level.
+constexpr int kChunkCompression = 1;
 
 enum Codec { codec_raw = 0, codec_zstd = 1 };
 
@@ -38,19 +44,13 @@ TraceWriter::TraceWriter(const std::string& path) : path_(path) {
   db_->exec("BEGIN");
   create_schema(*db_);
   db_->exec("COMMIT");
-  insert_event_ = std::make_unique<Stmt>(
-      *db_,
-      "INSERT INTO events(id, kind, tid, nr, a0, a1, a2, a3, a4, a5, ret, path, path2, digest, "
-      "preview, emit, info) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  insert_mem_ = std::make_unique<Stmt>(
-      *db_,
-      "INSERT INTO mem(event, seq, addr, size, data, blob, file, file_offset) "
-      "VALUES(?,?,?,?,?,?,?,?)");
+  insert_chunk_ = std::make_unique<Stmt>(*db_, "INSERT INTO chunks(first, last, size, codec, data) VALUES(?,?,?,?,?)");
+  insert_mapping_ = std::make_unique<Stmt>(
+      *db_, "INSERT INTO mappings(event, seq, addr, size, file, file_offset) VALUES(?,?,?,?,?,?)");
   insert_blob_ =
       std::make_unique<Stmt>(*db_, "INSERT INTO blobs(hash, size, codec, data) VALUES(?,?,?,?)");
-  find_blob_ = std::make_unique<Stmt>(*db_, "SELECT id FROM blobs WHERE hash = ?");
   insert_file_ = std::make_unique<Stmt>(
-      *db_, "INSERT INTO files(path, size, mtime_ns, hash, blob, role) VALUES(?,?,?,?,?,?)");
+      *db_, "INSERT INTO files(id, path, size, mtime_ns, hash, blob, role) VALUES(?,?,?,?,?,?,?)");
   set_meta_ = std::make_unique<Stmt>(*db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)");
   begin();
 }
@@ -59,6 +59,7 @@ TraceWriter::~TraceWriter() {
   // Keep what was recorded even when the recorder stops by an exception.
   if (in_transaction_) {
     try {
+      flush_chunk();
       db_->exec("COMMIT");
     } catch (const Error&) {
     }
@@ -68,12 +69,12 @@ TraceWriter::~TraceWriter() {
 void TraceWriter::begin() {
   db_->exec("BEGIN");
   in_transaction_ = true;
-  batch_events_ = 0;
   batch_bytes_ = 0;
   batch_start_ = std::chrono::steady_clock::now();
 }
 
 void TraceWriter::commit() {
+  flush_chunk();
   if (in_transaction_) {
     in_transaction_ = false;
     db_->exec("COMMIT");
@@ -82,13 +83,15 @@ void TraceWriter::commit() {
   begin();
 }
 
-void TraceWriter::commit_if_due() {
-  if (batch_events_ >= kBatchEvents || batch_bytes_ >= kBatchBytes ||
-      std::chrono::steady_clock::now() - batch_start_ >= kBatchAge)
-    commit();
+bool TraceWriter::commit_if_due() {
+  if (batch_bytes_ + chunk_.size() < kBatchBytes && std::chrono::steady_clock::now() - batch_start_ < kBatchAge)
+    return false;
+  commit();
+  return true;
 }
 
 void TraceWriter::finish() {
+  flush_chunk();
   if (in_transaction_) {
     in_transaction_ = false;
     db_->exec("COMMIT");
@@ -126,7 +129,7 @@ std::int64_t TraceWriter::store_blob(ByteView data) {
   ContentHash hash = content_hash(data);
   std::string key(hash.begin(), hash.end());
   if (auto found = blob_ids_.find(key); found != blob_ids_.end()) return found->second;
-  Bytes packed = compress(data, kCompressionLevel);
+  Bytes packed = compress(data, kBlobCompression);
   bool worth_it = packed.size() < data.size();
   insert_blob_->bind_blob(1, hash)
       .bind(2, static_cast<std::int64_t>(data.size()))
@@ -141,48 +144,51 @@ std::int64_t TraceWriter::store_blob(ByteView data) {
 
 std::int64_t TraceWriter::add_file(FileRecord record, const Bytes* content) {
   if (content) record.blob = store_blob(*content);
-  insert_file_->bind(1, record.path)
-      .bind(2, record.size)
-      .bind(3, record.mtime_ns)
-      .bind_blob(4, record.hash)
-      .bind_optional(5, record.blob)
-      .bind(6, record.role)
+  if (record.id == 0) record.id = next_file_id_;
+  next_file_id_ = std::max(next_file_id_, record.id + 1);
+  insert_file_->bind(1, record.id)
+      .bind(2, record.path)
+      .bind(3, record.size)
+      .bind(4, record.mtime_ns)
+      .bind_blob(5, record.hash)
+      .bind_optional(6, record.blob)
+      .bind(7, record.role)
       .run();
-  return db_->last_insert_id();
-}
-
-void TraceWriter::insert_mem(std::int64_t event, int seq, MemWrite& write) {
-  auto& s = *insert_mem_;
-  s.bind(1, event).bind(2, seq).bind(3, write.addr).bind(4, write.size);
-  if (write.file) {
-    s.bind_null(5).bind_null(6).bind(7, *write.file).bind(8, write.file_offset);
-  } else if (write.blob) {
-    s.bind_null(5).bind(6, *write.blob).bind_null(7).bind_null(8);
-  } else if (write.data.size() <= kInlineLimit) {
-    s.bind_blob(5, write.data).bind_null(6).bind_null(7).bind_null(8);
-    batch_bytes_ += write.data.size();
-  } else {
-    s.bind_null(5).bind(6, store_blob(write.data)).bind_null(7).bind_null(8);
-  }
-  s.run();
+  return record.id;
 }
 
 std::int64_t TraceWriter::add_event(Event event) {
   event.id = next_event_id_++;
-  auto& s = *insert_event_;
-  s.bind(1, event.id).bind(2, static_cast<int>(event.kind)).bind(3, event.tid).bind(4, event.nr);
-  for (int i = 0; i < 6; ++i) s.bind(5 + i, event.args[static_cast<std::size_t>(i)]);
-  s.bind_optional(11, event.ret).bind_optional(12, event.path).bind_optional(13, event.path2);
-  s.bind_optional(14, event.digest);
-  if (event.preview.empty()) s.bind_null(15); else s.bind_blob(15, event.preview);
-  if (event.emit) s.bind(16, event.emit); else s.bind_null(16);
-  if (event.info.empty()) s.bind_null(17); else s.bind_blob(17, event.info);
-  s.run();
   int seq = 0;
-  for (auto& write : event.mem) insert_mem(event.id, seq++, write);
-  ++batch_events_;
-  batch_bytes_ += 64;
+  for (auto& write : event.mem) {
+    if (write.file) {
+      insert_mapping_->bind(1, event.id).bind(2, seq).bind(3, write.addr).bind(4, write.size);
+      insert_mapping_->bind(5, *write.file).bind(6, write.file_offset).run();
+    } else if (!write.blob && write.data.size() > kInlineLimit) {
+      write.blob = store_blob(write.data);
+      write.data.clear();
+    }
+    ++seq;
+  }
+  if (chunk_events_ == 0) chunk_first_ = event.id;
+  encode_event(event, chunk_);
+  if (++chunk_events_ >= kChunkEvents || chunk_.size() >= kChunkBytes) flush_chunk();
   return event.id;
+}
+
+void TraceWriter::flush_chunk() {
+  if (chunk_events_ == 0) return;
+  Bytes packed = compress(chunk_, kChunkCompression);
+  bool worth_it = packed.size() < chunk_.size();
+  insert_chunk_->bind(1, chunk_first_)
+      .bind(2, chunk_first_ + static_cast<std::int64_t>(chunk_events_) - 1)
+      .bind(3, static_cast<std::int64_t>(chunk_.size()))
+      .bind(4, worth_it ? codec_zstd : codec_raw)
+      .bind_blob(5, worth_it ? ByteView(packed) : ByteView(chunk_))
+      .run();
+  batch_bytes_ += worth_it ? packed.size() : chunk_.size();
+  chunk_.clear();
+  chunk_events_ = 0;
 }
 
 }  // namespace ttdb::trace

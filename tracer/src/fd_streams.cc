@@ -4,6 +4,10 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 
+#include <cstring>
+
+#include "ttdb/tracer/syscall_table.h"
+
 namespace ttdb {
 
 int FdStreams::stream_of(std::uint64_t fd) const {
@@ -16,12 +20,25 @@ void FdStreams::set(std::uint64_t fd, int stream) {
   else streams_[fd] = stream;
 }
 
-void FdStreams::after_syscall(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call,
-                              std::int64_t ret) {
-  if (ret < 0) return;
-  const auto* a = call.a;
-  auto fd = static_cast<std::uint64_t>(ret);
-  switch (call.nr) {
+void FdStreams::annotate(trace::Event& e) {
+  if (e.kind == trace::EventKind::exec) {
+    *this = FdStreams();
+    return;
+  }
+  if (e.kind != trace::EventKind::syscall) return;
+  switch (e.nr) {
+    case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
+      if (e.digest) e.emit = stream_of(e.args[0]);
+      break;
+    default: break;
+  }
+  if (e.ret && *e.ret >= 0) after_syscall(e);
+}
+
+void FdStreams::after_syscall(const trace::Event& e) {
+  const auto& a = e.args;
+  auto fd = static_cast<std::uint64_t>(*e.ret);
+  switch (e.nr) {
     case __NR_close:
       set(a[0], 0);
       return;
@@ -41,17 +58,18 @@ void FdStreams::after_syscall(Tracee& tracee, const SyscallInfo* info, const Sys
       return;
     case __NR_pipe:
     case __NR_pipe2:
-    case __NR_socketpair: {
-      int fds[2] = {-1, -1};
-      std::uint64_t where = call.nr == __NR_socketpair ? a[3] : a[0];
-      if (tracee.read_some(RemotePtr(where), fds, sizeof fds) == sizeof fds) {
+    case __NR_socketpair:
+      // The two new descriptors are what the kernel wrote.
+      for (const auto& m : e.mem) {
+        int fds[2] = {-1, -1};
+        if (m.data.size() != sizeof fds) continue;
+        std::memcpy(fds, m.data.data(), sizeof fds);
         set(static_cast<std::uint64_t>(fds[0]), 0);
         set(static_cast<std::uint64_t>(fds[1]), 0);
       }
       return;
-    }
     default:
-      if (info && info->ret_fd) set(fd, 0);
+      if (const SyscallInfo* info = find_syscall(e.nr); info && info->ret_fd) set(fd, 0);
   }
 }
 

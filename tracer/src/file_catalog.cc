@@ -8,6 +8,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/base/unique_fd.h"
+#include "trace_thread.h"
 
 namespace ttdb {
 
@@ -52,10 +53,10 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
   record.hash = content_hash(*content);
   record.role = role;
   bool keep_copy = !is_system_file(path, st);
-  std::int64_t id = writer_.add_file(record, keep_copy ? &*content : nullptr);
-  TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, content->size(),
-           keep_copy ? "copied" : "hashed", id);
-  Entry entry{id, content->size()};
+  std::uint64_t size = content->size();
+  std::int64_t id = writer_.add_file(record, keep_copy ? std::move(content) : std::nullopt);
+  TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, size, keep_copy ? "copied" : "hashed", id);
+  Entry entry{id, size};
   entries_.emplace(identity, entry);
   return entry;
 }

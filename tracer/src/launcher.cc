@@ -16,6 +16,7 @@
 
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/ptrace.h"
+#include "ttdb/tracer/syscall_buffer.h"
 
 namespace ttdb {
 namespace {
@@ -62,6 +63,12 @@ std::string absolute(const std::string& path) {
   }
   // Wait here until the tracer has seized us.
   ::raise(SIGSTOP);
+  // Only now: with no tracer, the filter would fail every syscall it traces.
+  if (options.syscall_buffer && !install_shim_filter()) {
+    int error = -errno;
+    [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
+    ::_exit(127);
+  }
   ::execve(options.path.c_str(), argv, envp);
   int error = errno;
   [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
@@ -77,9 +84,10 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 }  // namespace
 
-long tracee_options() {
-  return PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
-         PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+long tracee_options(bool syscall_buffer) {
+  long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
+                 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+  return syscall_buffer ? options | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEEXIT : options;
 }
 
 bool pin_to_cpu(int cpu) {
@@ -136,7 +144,7 @@ Tracee launch(const LaunchOptions& options) {
   while (::waitpid(pid, &raw, WSTOPPED) < 0 && errno == EINTR) {
   }
   if (!WIFSTOPPED(raw)) fail("cannot start {}: the child died before exec", options.path);
-  if (::ptrace(PTRACE_SEIZE, pid, nullptr, tracee_options()) != 0) {
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, tracee_options(options.syscall_buffer)) != 0) {
     int error = errno;
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &raw, 0);
@@ -151,8 +159,12 @@ Tracee launch(const LaunchOptions& options) {
     if (status.is_event(PTRACE_EVENT_EXEC)) break;
     if (status.is_exit()) {
       int error = 0;
-      if (::read(errors.read_end.get(), &error, sizeof error) == sizeof error)
+      if (::read(errors.read_end.get(), &error, sizeof error) == sizeof error) {
+        if (error < 0)
+          fail("cannot record {}: the kernel refused ttdb's seccomp filter ({}); record with --no-syscall-buffer",
+               options.path, errno_text(-error));
         not_runnable(options.path, error);
+      }
       fail("cannot start {}: it {} before exec", options.path, status.describe());
     }
     tracee.resume(Resume::cont, 0);

@@ -1,5 +1,8 @@
-// The recorder's event loop: one program thread, stopped at every syscall
-// entry and exit and at every signal, each stop turned into trace events.
+// The recorder's event loop: one program thread, stopped at the syscalls the
+// syscall buffer does not make itself (a seccomp filter stops the recorder
+// at their entry; without the buffer, at every syscall) and at every signal,
+// each stop turned into trace events, after the records the buffer appended
+// since the last stop.
 //
 // Signals are what make this loop subtle. A signal delivered right at a
 // syscall boundary (the program had not run a single instruction since the
@@ -23,11 +26,11 @@
 #include <set>
 
 #include "fd_streams.h"
+#include "trace_thread.h"
 #include "ttdb/tracer/syscall_memory.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/trace/format.h"
-#include "ttdb/trace/writer.h"
 #include "ttdb/tracer/exec_stack.h"
 #include "ttdb/tracer/file_catalog.h"
 #include "ttdb/tracer/launcher.h"
@@ -36,6 +39,9 @@
 #include "ttdb/tracer/record.h"
 #include "ttdb/tracer/signals.h"
 #include "ttdb/tracer/snapshot.h"
+#include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_sites.h"
+#include "ttdb/tracer/inject.h"
 
 namespace ttdb {
 namespace {
@@ -72,7 +78,7 @@ void forward_signal(int sig) {
 
 class Recorder {
  public:
-  Recorder(const RecordOptions& options, trace::TraceWriter& writer)
+  Recorder(const RecordOptions& options, TraceThread& writer)
       : options_(options), writer_(writer), files_(writer) {}
 
   RecordOutcome run();
@@ -91,25 +97,39 @@ class Recorder {
 
   void write_header(const LaunchOptions& start);
   void on_exec();
+  void after_exec();
   void on_syscall_stop();
-  void on_syscall_entry(const __ptrace_syscall_info& info);
+  void on_syscall_entry(long nr, const std::uint64_t* args);
   void on_syscall_exit(const __ptrace_syscall_info& info);
+  // The syscall buffer: its records go to the trace before the stop's own event.
+  void drain();
+  void patch_code(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
+  void set_shim_flags(bool slow_next, bool stop_after);
+  // Delivers the held signals where the program stands now: a boundary.
+  void deliver_held_here();
   void on_signal(int sig, const Boundary& previous);
   void on_exit(const WaitStatus& status);
-  void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event);
+  void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
   WaitStatus wait_for_stop();
   void on_interrupt();
+  // The program stands in the shim or a trampoline with signals held: true
+  // when that is so, and a boundary for them is at hand (or here).
+  bool held_in_shim();
   void inject_held_signals();
   void record_signal(const siginfo_t& info, SignalDelivery delivery);
   void stop_recording(const std::string& reason);
   void warn(const std::string& message);
 
   const RecordOptions& options_;
-  trace::TraceWriter& writer_;
+  TraceThread& writer_;
   FileCatalog files_;
   std::optional<Tracee> tracee_;
   RandPatcher rand_;
-  FdStreams streams_;
+  SyscallPatcher sites_;
+  bool shim_ = false;                // the syscall buffer is mapped in the program
+  std::uint64_t inject_at_ = 0;      // a syscall instruction for ttdb's own syscalls
+  bool shim_flags_ = false;          // flags asked of the shim that may still be set
+  bool expect_exit_stop_ = false;    // resume so that the syscall's exit stops
   std::optional<PendingSyscall> pending_;
   Boundary boundary_;
   bool expect_exec_exit_ = false;
@@ -141,9 +161,11 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            ? std::int64_t{-1}
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
-  writer_.set_argv(start.argv);
-  writer_.set_env(start.env);
-  writer_.set_syscall_names(all_syscall_names());
+  writer_.post(0, [argv = start.argv, env = start.env](trace::TraceWriter& w) {
+    w.set_argv(argv);
+    w.set_env(env);
+    w.set_syscall_names(all_syscall_names());
+  });
   writer_.commit();
 }
 
@@ -156,8 +178,10 @@ RecordOutcome Recorder::run() {
   ::getrlimit(RLIMIT_STACK, &stack);
   start.stack_limit = stack.rlim_cur;
   start.cpu = current_cpu();
+  start.syscall_buffer = options_.syscall_buffer;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   pin_to_cpu(start.cpu);
+  writer_.keep_off_cpu(start.cpu);
   write_header(start);
 
   tracee_.emplace(launch(start));
@@ -165,7 +189,9 @@ RecordOutcome Recorder::run() {
   on_exec();
 
   while (!outcome_) {
-    tracee_->resume(Resume::syscall, std::exchange(resume_signal_, 0));
+    // With the buffer's seccomp filter, syscalls stop the recorder by themselves.
+    Resume how = !options_.syscall_buffer || expect_exit_stop_ ? Resume::syscall : Resume::cont;
+    tracee_->resume(how, std::exchange(resume_signal_, 0));
     WaitStatus status = wait_for_stop();
     Boundary previous = std::exchange(boundary_, Boundary{});
     switch (status.kind()) {
@@ -178,9 +204,11 @@ RecordOutcome Recorder::run() {
       case WaitStatus::Kind::event_stop:
         if (status.event() == PTRACE_EVENT_EXEC) on_exec();
         if (status.event() == PTRACE_EVENT_STOP) on_interrupt();
+        if (status.event() == PTRACE_EVENT_SECCOMP) on_syscall_stop();
+        // About to exit: its memory is still there to take the last records from.
+        if (status.event() == PTRACE_EVENT_EXIT) drain();
         break;
     }
-    if (!outcome_) writer_.commit_if_due();
   }
   g_forward_to = 0;
   return *outcome_;
@@ -214,22 +242,82 @@ void Recorder::on_exec() {
 
   rand_ = RandPatcher();
   rand_.scan_process(t);
-  streams_ = FdStreams();
+  sites_ = SyscallPatcher();
+  shim_ = false;
+  shim_flags_ = false;
+  inject_at_ = 0;
   pending_.reset();
   expect_exec_exit_ = true;
+  expect_exit_stop_ = true;
+}
+
+void Recorder::after_exec() {
+  if (!options_.syscall_buffer) return;
+  Tracee& t = *tracee_;
+  std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
+  std::vector<Mapping> code;
+  for (const auto& m : read_maps(t.tid())) {
+    if (m.path == "[vdso]")
+      if (auto bytes = t.try_read_bytes(RemotePtr(m.start), m.end - m.start)) inject_at_ = find_syscall_instruction(m.start, *bytes).value_or(0);
+    if (m.executable && m.path == exe) code.push_back(m);
+  }
+  if (!inject_at_) {
+    warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
+    return;
+  }
+  Event shim = shim_event(t.tid());
+  apply_shim(t, inject_at_, shim, ShimMode::record);
+  writer_.add_event(std::move(shim));
+  shim_ = true;
+  inject_at_ = shim_syscall_instruction();
+  for (const auto& m : code) patch_code(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
+}
+
+void Recorder::patch_code(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
+  auto bytes = read_whole_file(file);
+  if (!bytes) return;
+  if (auto patch = sites_.patch_module(*tracee_, inject_at_, *bytes, start, size, offset)) writer_.add_event(std::move(*patch));
+}
+
+void Recorder::drain() {
+  if (!shim_) return;
+  ShimRecords records = take_records(*tracee_);
+  if (records.count == 0) return;
+  int tid = tracee_->tid();
+  std::size_t size = records.bytes.size();
+  writer_.add_events(records.count, size,
+                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&&)>& out) {
+                       parse_records(bytes, tid, out);
+                     });
+}
+
+void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
+  if (!shim_ || (!slow_next && !stop_after && !shim_flags_)) return;
+  ttdb::set_shim_flags(*tracee_, slow_next, stop_after);
+  shim_flags_ = slow_next || stop_after;
 }
 
 void Recorder::on_syscall_stop() {
   auto info = tracee_->syscall_info();
-  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) on_syscall_entry(info);
-  else if (info.op == PTRACE_SYSCALL_INFO_EXIT) on_syscall_exit(info);
+  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
+  } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+    on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
+  } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+    expect_exit_stop_ = false;
+    on_syscall_exit(info);
+  }
 }
 
-void Recorder::on_syscall_entry(const __ptrace_syscall_info& info) {
+void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   Tracee& t = *tracee_;
+  drain();
+  // Whatever the recorder asked the shim for is moot now: this is a boundary.
+  if (held_.empty()) set_shim_flags(false, false);
+  expect_exit_stop_ = true;
   SyscallArgs call;
-  call.nr = static_cast<long>(info.entry.nr);
-  std::copy(std::begin(info.entry.args), std::end(info.entry.args), call.a);
+  call.nr = nr;
+  std::copy(args, args + 6, call.a);
   const SyscallInfo* si = find_syscall(call.nr);
   if (!si && warned_syscalls_.insert(call.nr).second)
     warn(fmt::format("the program made syscall {}, which ttdb does not model; replay will give back its "
@@ -259,12 +347,6 @@ void Recorder::on_syscall_entry(const __ptrace_syscall_info& info) {
     Bytes input = gather_input(t, si, call);
     e.digest = digest64(input);
     e.preview.assign(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(std::min(input.size(), kPreviewBytes)));
-    switch (call.nr) {
-      case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
-        e.emit = streams_.stream_of(call.a[0]);
-        break;
-      default: break;
-    }
   }
   if (si && si->policy == ReplayPolicy::rseq) {
     // Skip it: the kernel answers ENOSYS and glibc falls back to getcpu.
@@ -285,8 +367,10 @@ void Recorder::on_syscall_entry(const __ptrace_syscall_info& info) {
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   Tracee& t = *tracee_;
   std::int64_t ret = info.exit.rval;
+  std::string exec_file;  // a file the program just mapped as code
   if (expect_exec_exit_) {
     expect_exec_exit_ = false;
+    after_exec();
   } else if (pending_) {
     auto [call, e] = std::move(*pending_);
     pending_.reset();
@@ -295,24 +379,39 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     e.mem = capture_outputs(t, si, call, ret);
     if (!is_error_result(ret)) {
       switch (call.nr) {
-        case __NR_mmap: after_mmap(call, ret, e); break;
+        case __NR_mmap: after_mmap(call, ret, e, exec_file); break;
         case __NR_mprotect:
         case __NR_pkey_mprotect:
           if (call.a[2] & PROT_EXEC)
             if (auto code = t.try_read_bytes(RemotePtr(call.a[0]), call.a[1]))
               rand_.scan_and_patch(t, call.a[0], *code);
           break;
-        case __NR_munmap: rand_.forget(call.a[0], call.a[0] + call.a[1]); break;
+        case __NR_munmap:
+          rand_.forget(call.a[0], call.a[0] + call.a[1]);
+          sites_.forget(call.a[0], call.a[0] + call.a[1]);
+          break;
         default: break;
       }
     }
-    streams_.after_syscall(t, si, call, ret);
+    // Descriptors the shim knows may now be other files.
+    switch (call.nr) {
+      case __NR_close: case __NR_close_range: case __NR_dup2: case __NR_dup3:
+        if (shim_) forget_shim_fds(t);
+        break;
+      default: break;
+    }
+    std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
     writer_.add_event(std::move(e));
+    if (!exec_file.empty() && shim_) patch_code(mapped_at, call.a[1], call.a[5], exec_file);
   }
-  boundary_ = Boundary{Boundary::Kind::after_exit, info.instruction_pointer, info.stack_pointer, 0};
+  // A syscall through a trampoline's slow tail goes on from where the
+  // original code would: the same place and state in replay.
+  std::uint64_t rip = info.instruction_pointer;
+  if (shim_ && sites_.where(rip) == SyscallPatcher::Where::slow_tail && sites_.finish_tail(t)) rip = t.regs().rip;
+  boundary_ = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
 }
 
-void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e) {
+void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
   if (call.a[3] & MAP_ANONYMOUS) return;
   Tracee& t = *tracee_;
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
@@ -326,9 +425,11 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e) {
   content.file = file->id;
   content.file_offset = offset;
   e.mem.push_back(std::move(content));
-  if ((call.a[2] & PROT_EXEC) && size > 0)
+  if ((call.a[2] & PROT_EXEC) && size > 0) {
     if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
       rand_.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
+    exec_file = fd_path;
+  }
 }
 
 WaitStatus Recorder::wait_for_stop() {
@@ -343,10 +444,34 @@ WaitStatus Recorder::wait_for_stop() {
 void Recorder::on_interrupt() {
   // An interrupt whose stop came after another one has nothing left to do.
   if (held_.empty()) return;
+  drain();
+  if (shim_ && held_in_shim()) return;
   // No instruction can be named without a branch counter, so the program's
   // whole state goes into the trace, and replay restores it here.
   writer_.add_event(capture_snapshot(*tracee_));
   inject_held_signals();
+}
+
+bool Recorder::held_in_shim() {
+  Tracee& t = *tracee_;
+  std::uint64_t pc = t.regs().rip;
+  auto where = sites_.where(pc);
+  if (!in_shim(pc) && where == SyscallPatcher::Where::elsewhere) return false;
+  // Back in the program's flow (the call is over): a boundary right here.
+  if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && sites_.finish_tail(t)) {
+    deliver_held_here();
+    return true;
+  }
+  // Before a slow tail's syscall, the recorder stops at its entry anyway;
+  // inside the shim, the call in progress ends at an int3.
+  if (where != SyscallPatcher::Where::slow_tail) set_shim_flags(false, true);
+  return true;
+}
+
+void Recorder::deliver_held_here() {
+  // Queued now, they are delivered before the program runs an instruction.
+  inject_held_signals();
+  boundary_ = Boundary{Boundary::Kind::after_exit, tracee_->regs().rip, tracee_->regs().rsp, 0};
 }
 
 void Recorder::inject_held_signals() {
@@ -372,8 +497,22 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
 
 void Recorder::on_signal(int sig, const Boundary& previous) {
   Tracee& t = *tracee_;
+  drain();
   siginfo_t info = t.siginfo();
   const Registers& regs = t.regs();
+
+  if (shim_ && sig == SIGTRAP && info.si_code == SI_KERNEL && sites_.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {
+    // The shim came back through its int3, as asked: the held signals go now.
+    sites_.finish_tail(t);
+    deliver_held_here();
+    return;
+  }
+  if (shim_ && is_fault(info) && (in_shim(regs.rip) || sites_.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
+    stop_recording(fmt::format("ttdb's syscall buffer faulted ({} at {:#x}) at event {}; record the program with "
+                               "--no-syscall-buffer, and please report it",
+                               signal_name(sig), regs.rip, writer_.last_event_id() + 1));
+    return;
+  }
 
   if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
     if (auto insn = tsc_instruction_at(t, RemotePtr(regs.rip))) {
@@ -422,6 +561,8 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   if (!deliver_now) {
     TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(sig));
     held_.push_back(info);
+    // The next hooked syscall takes the traced path, where the boundary is.
+    if (shim_ && !held_in_shim()) set_shim_flags(true, false);
     return;
   }
   resume_signal_ = sig;
@@ -503,7 +644,9 @@ class SignalForwarding {
 }  // namespace
 
 RecordOutcome record(const RecordOptions& options) {
-  trace::TraceWriter writer(options.trace_path);
+  // Output streams are followed on the writer's thread, in event order.
+  FdStreams streams;
+  TraceThread writer(options.trace_path, [&streams](trace::Event& e) { streams.annotate(e); });
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
   return recorder.run();

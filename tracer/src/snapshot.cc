@@ -4,6 +4,7 @@
 
 #include "ttdb/base/error.h"
 #include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/syscall_buffer.h"
 
 namespace ttdb {
 namespace {
@@ -23,6 +24,8 @@ trace::Event capture_snapshot(Tracee& tracee) {
   e.info.insert(e.info.end(), xstate.begin(), xstate.end());
   for (const auto& m : read_maps(tracee.tid())) {
     if (!m.writable || !m.readable || m.path == "[vvar]" || m.path == "[vsyscall]") continue;
+    // The syscall buffer's state is ttdb's, and differs between recording and replay.
+    if (in_shim(m.start)) continue;
     for (std::uint64_t at = m.start; at < m.end; at += kChunk) {
       trace::MemWrite chunk;
       chunk.addr = at;

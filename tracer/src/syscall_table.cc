@@ -82,6 +82,15 @@ SyscallInfo parse_entry(const RawEntry& raw) {
       info.ret_hex = true;
     } else if (word == "ret:fd") {
       info.ret_fd = true;
+    } else if (word.starts_with("buffer")) {
+      static const std::unordered_map<std::string_view, Buffering> kinds = {
+          {"buffer", Buffering::plain},          {"buffer:read", Buffering::fd_read},
+          {"buffer:write", Buffering::fd_write}, {"buffer:openat", Buffering::openat},
+          {"buffer:fcntl", Buffering::fcntl},
+      };
+      auto kind = kinds.find(word);
+      TTDB_CHECK(kind != kinds.end(), "unknown buffering '{}' in syscalls.def entry {}", word, raw.name);
+      info.buffering = kind->second;
     } else if (word.starts_with("out:")) {
       info.args.push_back({ArgFormat::out, parse_size(word.substr(4), raw.name)});
     } else if (word.starts_with("in:")) {
@@ -128,6 +137,15 @@ std::optional<int> syscall_number(std::string_view name) {
   for (const auto& [nr, info] : table())
     if (info.name == name) return nr;
   return std::nullopt;
+}
+
+const std::vector<const SyscallInfo*>& all_syscalls() {
+  static const std::vector<const SyscallInfo*> all = [] {
+    std::vector<const SyscallInfo*> out;
+    for (const auto& [nr, info] : table()) out.push_back(&info);
+    return out;
+  }();
+  return all;
 }
 
 std::vector<std::pair<int, std::string>> all_syscall_names() {

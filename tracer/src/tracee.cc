@@ -259,7 +259,10 @@ void Tracee::kill() {
       exit_ = WaitStatus::decode(SIGKILL);
       break;
     }
-    note_exit(WaitStatus::decode(raw));
+    WaitStatus status = WaitStatus::decode(raw);
+    note_exit(status);
+    // A tracee stopped on its way out (PTRACE_EVENT_EXIT) dies once resumed.
+    if (!status.is_exit()) fallible_ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
   }
 }
 

@@ -34,6 +34,8 @@ int run_cli(int argc, char** argv) {
   record->add_option("-o,--output", record_args.output, "Write the trace to TRACE (default: a new file in the trace directory)")
       ->option_text("TRACE");
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
+  record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
+                   "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
   record->add_option("PROG", record_args.command,
                      "The program to record and its arguments; put -- before PROG when it begins with -")
       ->option_text(" ");
@@ -74,6 +76,15 @@ int run_cli(int argc, char** argv) {
   events->add_option("--syscall", events_args.syscall, "Only this syscall's events")->option_text("NAME");
   events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(CLI::PositiveNumber);
   events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(CLI::NonNegativeNumber);
+
+  SqlArgs sql_args;
+  auto* sql = app.add_subcommand("sql", "Query a recording with SQL, one row per event");
+  sql->add_option("query", sql_args.query, "SQL statements; tables events, mem, syscalls (see docs/trace-format.md)")
+      ->option_text("QUERY")
+      ->required();
+  sql->add_option("trace", sql_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  sql->add_flag("-H,--header", sql_args.header, "Print the column names first");
+  sql->footer("Example: ttdb sql \"SELECT event, path, ret FROM syscalls WHERE name = 'openat'\" ls.ttdb\n");
 
   // The program's own arguments never reach the option parser: it sees ttdb's
   // options up to PROG (or "--"), and PROG ARGS... are kept aside verbatim.
@@ -124,7 +135,7 @@ int run_cli(int argc, char** argv) {
 
   // Commands that only read a trace fail with 1, like other inspection tools;
   // record and replay use 125, far from the statuses programs usually return.
-  int failure_status = *info || *events ? 1 : kExitFailure;
+  int failure_status = *info || *events || *sql ? 1 : kExitFailure;
   try {
     if (*record) {
       record_args.command = command;
@@ -134,6 +145,7 @@ int run_cli(int argc, char** argv) {
     if (*replay) return run_replay(replay_args);
     if (*info) return run_info(info_args);
     if (*events) return run_events(events_args);
+    if (*sql) return run_sql(sql_args);
   } catch (const UsageError& e) {
     print_error(e.what());
     return kExitUsage;

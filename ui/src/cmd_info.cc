@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/trace/reader.h"
+#include "ttdb/trace/tools.h"
 #include "ttdb/tracer/render.h"
 #include "ttdb/tracer/syscall_table.h"
 #include "ttdb/tracer/wait_status.h"
@@ -95,9 +96,20 @@ int run_events(const EventsArgs& args) {
   trace::Event e;
   while ((args.limit < 0 || shown < args.limit) && cursor.next(e)) {
     if (only && (e.kind != trace::EventKind::syscall || e.nr != *only)) continue;
-    fmt::print("{:>6}  {}\n", e.id, render_event(e));
+    fmt::print("{:>6}  {}{}\n", e.id, render_event(e), e.buffered ? "  [buffered]" : "");
     ++shown;
   }
+  return 0;
+}
+
+int run_sql(const SqlArgs& args) {
+  auto print_row = [](const std::vector<std::string>& values) {
+    std::string line;
+    for (std::size_t i = 0; i < values.size(); ++i) line += (i ? "|" : "") + values[i];
+    fmt::print("{}\n", line);
+  };
+  trace::query(trace_or_latest(args.trace), args.query, args.header ? print_row : [](const std::vector<std::string>&) {},
+               print_row);
   return 0;
 }
 

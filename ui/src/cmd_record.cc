@@ -36,6 +36,7 @@ int run_record(const RecordArgs& args) {
   options.argv = args.command;
   options.env = current_environment();
   options.warn = print_warning;
+  options.syscall_buffer = !args.no_syscall_buffer;
   bool default_place = args.output.empty();
   options.trace_path = default_place ? new_trace_path(args.command[0]) : args.output;
 

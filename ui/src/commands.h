@@ -19,6 +19,7 @@ class UsageError : public Error {
 struct RecordArgs {
   std::string output;
   bool quiet = false;
+  bool no_syscall_buffer = false;
   std::vector<std::string> command;
 };
 int run_record(const RecordArgs& args);
@@ -48,6 +49,13 @@ struct EventsArgs {
   std::int64_t limit = -1;
 };
 int run_events(const EventsArgs& args);
+
+struct SqlArgs {
+  std::string query;
+  std::string trace;
+  bool header = false;
+};
+int run_sql(const SqlArgs& args);
 
 // Writes the replayed program's output to ttdb's own stdout and stderr.
 class FdSink : public OutputSink {

@@ -22,7 +22,11 @@ enum class EventKind : int {
   // The program was stopped in a long stretch without syscalls (to deliver a
   // signal there): its registers and writable memory, which replay restores.
   snapshot = 7,
+  // ttdb rewrote code of the program (syscall sites that now go through its
+  // in-process syscall buffer) and mapped the code they jump to.
+  patch = 8,
 };
+inline constexpr int kLastKind = 8;
 const char* kind_name(EventKind kind);
 
 // How a recorded signal reaches the program in replay (the signal event's a0).
@@ -63,6 +67,9 @@ struct Event {
   Bytes preview;                        // its first bytes, for people
   int emit = 0;  // 1 or 2: the bytes went to the recorded stdout or stderr
   Bytes info;    // kind-specific (signal: the siginfo)
+  // A syscall the program's own process recorded through ttdb's in-process
+  // syscall buffer, without a ptrace stop; replay gives it back the same way.
+  bool buffered = false;
   std::vector<MemWrite> mem;
 };
 

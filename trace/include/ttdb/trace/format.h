@@ -5,7 +5,7 @@ namespace ttdb::trace {
 
 // Bump when a reader of the previous version could misread a new trace.
 // docs/trace-format.md describes every version.
-inline constexpr int kFormatVersion = 1;
+inline constexpr int kFormatVersion = 2;
 
 // Meta keys (table `meta`).
 namespace meta {

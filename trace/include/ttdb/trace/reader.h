@@ -51,15 +51,27 @@ class TraceReader {
    private:
     friend class TraceReader;
     Cursor(const TraceReader& reader, std::int64_t first);
-    std::unique_ptr<Stmt> events_, mem_;
-    bool mem_pending_ = false;
+    const TraceReader* reader_;
+    std::unique_ptr<Stmt> chunks_;
+    Bytes chunk_;      // the current chunk, decompressed
+    ByteView rest_;    // its events not read yet, from event chunk_id_
+    std::int64_t chunk_id_ = 0;
+    std::int64_t next_id_ = 1;
     bool done_ = false;  // sqlite restarts a finished statement on the next step
   };
   Cursor cursor(std::int64_t first = 1) const;
 
  private:
+  Bytes chunk_bytes(const Stmt& row) const;
+
   std::string path_;
   std::unique_ptr<Db> db_;
+  // The chunk event() read last: debuggers ask for events near each other.
+  struct CachedChunk {
+    std::int64_t first = 0;
+    std::vector<Event> events;
+  };
+  mutable CachedChunk cached_;
 };
 
 }  // namespace ttdb::trace

@@ -1,5 +1,6 @@
-// Writes a trace: events in batched transactions (WAL mode), so that a
-// recorder killed mid-run leaves a trace readable up to its last batch.
+// Writes a trace: events packed into compressed chunks, in batched
+// transactions (WAL mode), so that a recorder killed mid-run leaves a trace
+// readable up to its last batch. Not thread-safe: one thread writes.
 #pragma once
 
 #include <chrono>
@@ -33,15 +34,16 @@ class TraceWriter {
 
   // Stores bytes once per content hash, compressed; returns the blob id.
   std::int64_t store_blob(ByteView data);
-  // Returns the new file's id; `content` is stored when given.
+  // Returns the new file's id (record.id when it is set); `content` is
+  // stored when given.
   std::int64_t add_file(FileRecord record, const Bytes* content);
 
   // Appends an event and its memory writes; returns its number.
   std::int64_t add_event(Event event);
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
 
-  // Commits the current batch when it is big or old enough.
-  void commit_if_due();
+  // Commits the current batch when it is big or old enough; true if it did.
+  bool commit_if_due();
   // Commits now.
   void commit();
   // Commits, folds the write-ahead log into the file and leaves it standalone.
@@ -51,15 +53,18 @@ class TraceWriter {
 
  private:
   void begin();
-  void insert_mem(std::int64_t event, int seq, MemWrite& write);
+  void flush_chunk();
 
   std::string path_;
   std::unique_ptr<Db> db_;
-  std::unique_ptr<Stmt> insert_event_, insert_mem_, insert_blob_, find_blob_, insert_file_,
-      set_meta_;
+  std::unique_ptr<Stmt> insert_chunk_, insert_mapping_, insert_blob_, insert_file_, set_meta_;
   std::unordered_map<std::string, std::int64_t> blob_ids_;  // hash bytes -> blob id
   std::int64_t next_event_id_ = 1;
-  std::size_t batch_events_ = 0;
+  std::int64_t next_file_id_ = 1;
+  // The chunk being filled: its events, encoded, from event chunk_first_.
+  Bytes chunk_;
+  std::size_t chunk_events_ = 0;
+  std::int64_t chunk_first_ = 0;
   std::size_t batch_bytes_ = 0;
   std::chrono::steady_clock::time_point batch_start_;
   bool in_transaction_ = false;

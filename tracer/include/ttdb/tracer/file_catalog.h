@@ -16,16 +16,18 @@
 #include <tuple>
 
 #include "ttdb/base/bytes.h"
-#include "ttdb/trace/writer.h"
+#include "ttdb/trace/event.h"
 
 namespace ttdb {
 
 bool is_system_file(const std::string& path, const struct stat& st);
 std::optional<Bytes> read_whole_file(const std::string& path);
 
+class TraceThread;
+
 class FileCatalog {
  public:
-  explicit FileCatalog(trace::TraceWriter& writer) : writer_(writer) {}
+  explicit FileCatalog(TraceThread& writer) : writer_(writer) {}
 
   struct Entry {
     std::int64_t id = 0;
@@ -39,7 +41,7 @@ class FileCatalog {
 
  private:
   using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t>;
-  trace::TraceWriter& writer_;
+  TraceThread& writer_;
   std::map<Identity, Entry> entries_;
 };
 

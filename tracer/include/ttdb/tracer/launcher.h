@@ -35,6 +35,10 @@ struct LaunchOptions {
   // Replay: keep the terminal's signals (Ctrl-C) away from the program, whose
   // signals come from the recording only.
   bool own_process_group = false;
+  // Recording: install the seccomp filter that lets the syscall buffer's own
+  // syscalls through and stops the tracer at every other one
+  // (PTRACE_EVENT_SECCOMP), and report the program's exits before they happen.
+  bool syscall_buffer = false;
 };
 
 // Finds `command` the way execvp does (PATH when it has no slash) and checks
@@ -44,8 +48,9 @@ std::string resolve_program(const std::string& command);
 // Starts the program and returns it stopped at PTRACE_EVENT_EXEC.
 Tracee launch(const LaunchOptions& options);
 
-// The ptrace options every ttdb tracee gets.
-long tracee_options();
+// The ptrace options every ttdb tracee gets; a recording with the syscall
+// buffer gets seccomp stops and exit stops too.
+long tracee_options(bool syscall_buffer = false);
 
 // Pins the calling thread to `cpu`; returns false when the kernel refuses.
 bool pin_to_cpu(int cpu);

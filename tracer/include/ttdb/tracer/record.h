@@ -15,6 +15,8 @@ struct RecordOptions {
   std::vector<std::string> argv;   // argv[0] as the user typed it
   std::vector<std::string> env;
   std::string trace_path;          // must not exist yet
+  // The in-process syscall buffer: frequent syscalls recorded without a ptrace stop.
+  bool syscall_buffer = true;
   // Called for ttdb's own warnings (one sentence each, without "ttdb: ").
   void (*warn)(const std::string& message) = nullptr;
 };

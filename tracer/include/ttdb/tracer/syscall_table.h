@@ -46,6 +46,9 @@ struct ArgSpec {
   SizeRule size;
 };
 
+// Whether the in-process syscall buffer makes the syscall itself, and when.
+enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl };
+
 struct SyscallInfo {
   int nr = -1;
   std::string name;
@@ -54,7 +57,11 @@ struct SyscallInfo {
   bool special = false;  // record_syscall.cc knows more about its memory
   bool ret_hex = false;
   bool ret_fd = false;  // the result is a new file descriptor
+  Buffering buffering = Buffering::none;
 };
+
+// Every syscall ttdb models.
+const std::vector<const SyscallInfo*>& all_syscalls();
 
 // nullptr for a syscall ttdb does not model.
 const SyscallInfo* find_syscall(long nr);

@@ -1,0 +1,79 @@
+// The replay side of the syscall buffer: the recorded results of buffered
+// syscalls to come are queued in the program's shim, which gives them back
+// without a stop as long as the program makes the same calls; what it gave
+// back is accounted for at the next stop.
+#include "session.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/render.h"
+#include "ttdb/tracer/syscall_buffer.h"
+
+namespace ttdb {
+namespace {
+
+using trace::Event;
+using trace::EventKind;
+
+// Events queued at once: a refill costs one stop.
+constexpr std::size_t kQueueEvents = 4096;
+
+}  // namespace
+
+const Event* ReplaySession::peek(std::size_t ahead) {
+  while (ahead_.size() <= ahead) {
+    Event e;
+    if (!cursor_->next(e)) return nullptr;
+    ahead_.push_back(std::move(e));
+  }
+  return &ahead_[ahead];
+}
+
+bool ReplaySession::queueable(const Event& e, const Event* following) const {
+  // Output goes through the replayer; a syscall that never returned stays traced.
+  if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following) return false;
+  // What must happen right after it needs the program stopped there.
+  bool boundary_signal = following->kind == EventKind::signal &&
+                         following->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+  bool killed = following->kind == EventKind::exit &&
+                following->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed);
+  return !boundary_signal && !killed;
+}
+
+void ReplaySession::fill_queue(std::int64_t fast_until) {
+  if (!state_.shim || state_.ended) return;
+  bool active = state_.queue_taken < state_.queued;
+  // A queue with events left to give, all within the limit, stays.
+  if (active && state_.queued_first + static_cast<std::int64_t>(state_.queued) - 1 <= fast_until) return;
+  std::vector<const Event*> events;
+  for (std::size_t i = 0; events.size() < kQueueEvents; ++i) {
+    const Event* e = peek(i);
+    if (!e || e->id > fast_until || !queueable(*e, peek(i + 1))) break;
+    events.push_back(e);
+  }
+  if (events.empty()) {
+    if (active) clear_queue(*tracee_);
+    state_.queued = state_.queue_taken = 0;
+    return;
+  }
+  state_.queued = queue_events(*tracee_, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
+  state_.queued_first = events.front()->id;
+  state_.queue_taken = 0;
+  TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", state_.queued_first,
+           state_.queued_first + static_cast<std::int64_t>(state_.queued) - 1);
+}
+
+void ReplaySession::sync_queue() {
+  if (state_.queue_taken >= state_.queued) return;
+  ShimQueue queue = read_queue(*tracee_);
+  if (queue.first_event != state_.queued_first || queue.consumed > state_.queued)
+    throw InternalError(fmt::format("the syscall buffer's queue says events from {}, {} of {} given back; expected from {}",
+                                    queue.first_event, queue.consumed, queue.queued, state_.queued_first));
+  for (; state_.queue_taken < queue.consumed; ++state_.queue_taken) {
+    auto e = take_event();
+    if (!e || e->id != state_.current + 1)
+      throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
+    TTDB_LOG(replay, "event {}: {} (given back in-process)", e->id, render_event(*e));
+    state_.current = e->id;
+  }
+}
+
+}  // namespace ttdb

@@ -1,0 +1,172 @@
+#include "codec.h"
+
+#include <cstring>
+
+#include "ttdb/base/error.h"
+
+namespace ttdb::trace {
+namespace {
+
+// Which optional parts an event carries (its second varint).
+constexpr std::uint64_t has_ret = 1 << 0, has_path = 1 << 1, has_path2 = 1 << 2, has_digest = 1 << 3,
+                        has_preview = 1 << 4, has_emit = 1 << 5, has_info = 1 << 6, has_mem = 1 << 7,
+                        has_args = 1 << 8, is_buffered = 1 << 9;
+
+// Where a memory write's bytes are.
+constexpr std::uint64_t source_data = 0, source_blob = 1, source_file = 2;
+
+void put_varint(Bytes& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<std::uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+
+void put_bytes(Bytes& out, ByteView bytes) {
+  put_varint(out, bytes.size());
+  out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+class Input {
+ public:
+  Input(ByteView& in, const std::string& trace) : in_(in), trace_(trace) {}
+
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) corrupt();
+      std::uint8_t byte = in_[0];
+      in_ = in_.subspan(1);
+      v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return v;
+    }
+    corrupt();
+  }
+  ByteView bytes() {
+    std::uint64_t size = varint();
+    if (size > in_.size()) corrupt();
+    ByteView out = in_.first(size);
+    in_ = in_.subspan(size);
+    return out;
+  }
+  std::string text() {
+    ByteView b = bytes();
+    return std::string(b.begin(), b.end());
+  }
+  std::uint64_t fixed64() {
+    if (in_.size() < 8) corrupt();
+    std::uint64_t v;
+    std::memcpy(&v, in_.data(), 8);
+    in_ = in_.subspan(8);
+    return v;
+  }
+  [[noreturn]] void corrupt() { fail("trace {} is corrupt: a chunk of events ends in the middle of one", trace_); }
+
+ private:
+  ByteView& in_;
+  const std::string& trace_;
+};
+
+}  // namespace
+
+void encode_event(const Event& e, Bytes& out) {
+  bool any_arg = false;
+  for (auto a : e.args) any_arg = any_arg || a != 0;
+  auto bit = [](bool set, std::uint64_t field) { return set ? field : 0; };
+  std::uint64_t fields = bit(e.ret.has_value(), has_ret) | bit(e.path.has_value(), has_path) |
+                         bit(e.path2.has_value(), has_path2) | bit(e.digest.has_value(), has_digest) |
+                         bit(!e.preview.empty(), has_preview) | bit(e.emit != 0, has_emit) |
+                         bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem) | bit(any_arg, has_args) |
+                         bit(e.buffered, is_buffered);
+  put_varint(out, static_cast<std::uint64_t>(e.kind));
+  put_varint(out, fields);
+  put_varint(out, static_cast<std::uint64_t>(e.tid));
+  put_varint(out, zigzag(e.nr));
+  if (any_arg)
+    for (auto a : e.args) put_varint(out, a);
+  if (e.ret) put_varint(out, zigzag(*e.ret));
+  if (e.path) put_bytes(out, as_bytes(*e.path));
+  if (e.path2) put_bytes(out, as_bytes(*e.path2));
+  if (e.digest) {
+    std::uint8_t raw[8];
+    std::memcpy(raw, &*e.digest, 8);
+    out.insert(out.end(), raw, raw + 8);
+  }
+  if (!e.preview.empty()) put_bytes(out, e.preview);
+  if (e.emit) put_varint(out, static_cast<std::uint64_t>(e.emit));
+  if (!e.info.empty()) put_bytes(out, e.info);
+  if (e.mem.empty()) return;
+  put_varint(out, e.mem.size());
+  for (const auto& m : e.mem) {
+    put_varint(out, m.addr);
+    put_varint(out, m.size);
+    if (m.file) {
+      put_varint(out, source_file);
+      put_varint(out, static_cast<std::uint64_t>(*m.file));
+      put_varint(out, m.file_offset);
+    } else if (m.blob) {
+      put_varint(out, source_blob);
+      put_varint(out, static_cast<std::uint64_t>(*m.blob));
+    } else {
+      put_varint(out, source_data);
+      put_bytes(out, m.data);
+    }
+  }
+}
+
+void decode_event(ByteView& bytes, Event& e, const std::string& trace) {
+  Input in(bytes, trace);
+  e.kind = static_cast<EventKind>(in.varint());
+  std::uint64_t fields = in.varint();
+  e.tid = static_cast<int>(in.varint());
+  e.nr = unzigzag(in.varint());
+  e.args = {};
+  if (fields & has_args)
+    for (auto& a : e.args) a = in.varint();
+  e.ret = fields & has_ret ? std::optional<std::int64_t>(unzigzag(in.varint())) : std::nullopt;
+  e.path = fields & has_path ? std::optional<std::string>(in.text()) : std::nullopt;
+  e.path2 = fields & has_path2 ? std::optional<std::string>(in.text()) : std::nullopt;
+  e.digest = fields & has_digest ? std::optional<std::uint64_t>(in.fixed64()) : std::nullopt;
+  e.preview.clear();
+  if (fields & has_preview) {
+    ByteView p = in.bytes();
+    e.preview.assign(p.begin(), p.end());
+  }
+  e.emit = fields & has_emit ? static_cast<int>(in.varint()) : 0;
+  e.info.clear();
+  if (fields & has_info) {
+    ByteView i = in.bytes();
+    e.info.assign(i.begin(), i.end());
+  }
+  e.buffered = (fields & is_buffered) != 0;
+  e.mem.clear();
+  if (!(fields & has_mem)) return;
+  std::uint64_t count = in.varint();
+  if (count > bytes.size()) in.corrupt();
+  e.mem.resize(count);
+  for (auto& m : e.mem) {
+    m.addr = in.varint();
+    m.size = in.varint();
+    switch (in.varint()) {
+      case source_file:
+        m.file = static_cast<std::int64_t>(in.varint());
+        m.file_offset = in.varint();
+        break;
+      case source_blob: m.blob = static_cast<std::int64_t>(in.varint()); break;
+      case source_data: {
+        ByteView d = in.bytes();
+        m.data.assign(d.begin(), d.end());
+        break;
+      }
+      default: in.corrupt();
+    }
+  }
+}
+
+}  // namespace ttdb::trace

@@ -1,0 +1,78 @@
+// The syscall buffer: ttdb's code inside the recorded program (the shim,
+// tracer/shim/), which makes the frequent syscalls that cannot block itself
+// and appends their results to a buffer the recorder takes at its next
+// stop. Replay queues the recorded results in the same buffer, and the shim
+// gives them back without a stop. Everything here works on a stopped tracee.
+// docs/architecture.md, "The syscall buffer", tells the whole story.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/trace/event.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+// Where the shim lives, in every program ttdb records or replays.
+bool in_shim(std::uint64_t addr);
+// The address the trampolines jump to.
+std::uint64_t shim_entry();
+// A `syscall` instruction that a recording's seccomp filter lets through
+// untraced: injected syscalls go there once the shim is mapped.
+std::uint64_t shim_syscall_instruction();
+
+// Installs the recorder's seccomp filter in the calling process (the child
+// about to exec): every syscall stops the tracer (SECCOMP_RET_TRACE) except
+// the shim's own. Only async-signal-safe calls; false when the kernel refuses.
+bool install_shim_filter();
+
+// Recording: the patch event that maps the shim, its code and its control
+// block (which syscalls it buffers, and how), for this ttdb's syscall table.
+trace::Event shim_event(int tid);
+// Recording and replay: maps the shim as `patch` says and starts it in
+// recording or replay mode.
+enum class ShimMode { record, replay };
+void apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode);
+// True for a patch event that maps the shim (and not trampolines).
+bool is_shim_event(const trace::Event& e);
+
+// --- recording
+struct ShimRecords {
+  Bytes bytes;
+  std::uint64_t count = 0;
+};
+// The records the shim appended since the last call, which it then forgets.
+ShimRecords take_records(Tracee& tracee);
+// The events `records` hold, in order (they are buffered syscalls).
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&&)>& out);
+// Asks the shim to send its next hooked syscall down the traced path
+// (slow_next), and to return from the one in progress through an int3
+// (stop_after): the recorder wants a boundary for a signal.
+void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after);
+// The program's file descriptors changed in a way the shim did not see (a
+// traced syscall): it learns their kinds again.
+void forget_shim_fds(Tracee& tracee);
+
+// --- replay
+// What the shim has given back of what was queued.
+struct ShimQueue {
+  std::int64_t first_event = 0;  // the first queued event
+  std::uint64_t queued = 0;
+  std::uint64_t consumed = 0;
+};
+ShimQueue read_queue(Tracee& tracee);
+// Queues `events` (buffered syscalls, in order, from `first_event`) for the
+// shim to give back, replacing what was queued; `bytes_of` gives a memory
+// write's bytes. Returns how many fit.
+std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>& events,
+                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of);
+// Empties the queue: the shim takes the traced path for what comes next.
+void clear_queue(Tracee& tracee);
+
+// The bytes of a buffered write the digest covers: what the call consumed.
+std::uint64_t buffered_input_size(std::uint64_t count, std::int64_t ret);
+
+}  // namespace ttdb

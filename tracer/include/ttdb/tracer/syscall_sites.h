@@ -1,0 +1,95 @@
+// Syscall instructions rewritten to enter the syscall buffer.
+//
+// A site is a `syscall` instruction and what follows it in the same
+// function when that only looks at the result (glibc's `cmp rax, -4095` or
+// `test eax, eax; jne`), at least 5 bytes in all. Those bytes become a jump
+// to the site's trampoline, which calls the shim and then runs the displaced
+// instructions itself, as done, slow (the syscall traced) or stop tails.
+// Sites are found in the ELF file the program maps, from function starts
+// its unwind table gives, so that only real instruction boundaries are
+// patched.
+//
+// A patch is recorded as an event, which recording and replay apply alike.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/trace/event.h"
+#include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+// An instruction that followed the syscall, run by the trampoline instead.
+struct DisplacedInsn {
+  enum class Op : std::uint8_t { cmp, test, jcc };
+  Op op = Op::cmp;
+  std::uint8_t width = 64;   // cmp, test: 64 (rax) or 32 (eax)
+  std::uint8_t cond = 0;     // jcc: the condition, as the opcode's low nibble
+  std::int64_t imm = 0;      // cmp: the immediate, sign-extended
+  std::uint64_t target = 0;  // jcc: where it goes when taken
+  bool operator==(const DisplacedInsn&) const = default;
+};
+
+struct SyscallSite {
+  std::uint64_t addr = 0;    // the syscall instruction
+  std::uint8_t length = 0;   // the bytes the patch covers, from addr
+  std::vector<DisplacedInsn> after;
+  bool operator==(const SyscallSite&) const = default;
+};
+
+// The sites in the part of ELF file `elf` that the program mapped at
+// `start` (`size` bytes from file offset `offset`).
+std::vector<SyscallSite> find_syscall_sites(ByteView elf, std::uint64_t start, std::uint64_t size, std::uint64_t offset);
+
+// The patched sites of one process and their trampolines: plain data, so
+// that a replay checkpoint can keep a copy.
+class SyscallPatcher {
+ public:
+  // Recording: patches the sites of a module just mapped (see
+  // find_syscall_sites), with a page of trampolines mapped near it, and
+  // returns the patch event. nullopt when it has no site to patch or no room.
+  std::optional<trace::Event> patch_module(Tracee& tracee, std::uint64_t syscall_insn, ByteView elf,
+                                           std::uint64_t start, std::uint64_t size, std::uint64_t offset);
+  // Recording and replay: maps the trampolines a patch event describes and
+  // rewrites its sites. Throws ttdb::Error when the place is taken.
+  void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
+
+  enum class Where { elsewhere, entry, done_tail, slow_tail, stop_tail };
+  Where where(std::uint64_t pc) const;
+  // The site whose trampoline holds `pc`.
+  std::optional<std::uint64_t> site_of(std::uint64_t pc) const;
+  // A patched site's first byte: what runs there is a syscall, hooked.
+  bool is_site(std::uint64_t pc) const { return originals_.count(pc) != 0; }
+  // The program stands in a tail past the syscall (its result is in rax):
+  // moves it to where the original instructions lead, with the flags they
+  // set, and rcx and r11 as the kernel leaves them. False when it is not
+  // in such a place.
+  bool finish_tail(Tracee& tracee) const;
+  // The byte the patch replaced at `addr`, if any: what the program's code holds.
+  std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
+  // Forgets sites in an unmapped range.
+  void forget(std::uint64_t start, std::uint64_t end);
+  std::size_t site_count() const { return originals_.size(); }
+
+ private:
+  struct Page {
+    std::uint64_t addr = 0, size = 0;
+    std::vector<SyscallSite> sites;  // trampoline i serves sites[i]
+  };
+  const Page* page_of(std::uint64_t pc) const;
+
+  std::vector<Page> pages_;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> originals_;  // site -> the bytes the patch replaced
+};
+
+// The x86 flags an instruction sets (CF PF AF ZF SF OF), computed by this CPU
+// running it: exactly what the program would see. Exposed for tests.
+std::uint64_t arithmetic_flags(const DisplacedInsn& insn, std::uint64_t rax);
+bool condition_holds(std::uint8_t cond, std::uint64_t eflags);
+
+}  // namespace ttdb

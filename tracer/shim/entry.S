@@ -1,0 +1,72 @@
+/* The shim's entry from a trampoline, and its own syscall instruction.
+ *
+ * A patched syscall site jumps to its trampoline, which sets rcx to the
+ * trampoline's address and jumps here with the program's registers intact
+ * (rax holds the syscall number; rcx and r11 are free, as the syscall
+ * instruction clobbers them anyway). The shim runs on its own stack, so the
+ * program's stack (and its red zone) are never touched, and returns through
+ * one of the trampoline's tails with every register the program's again:
+ *   done: rax = the result; rcx = the site + 2, r11 = the flags, as the
+ *         kernel would leave them
+ *   slow: rax = the syscall number; the tail makes the syscall, traced
+ *   stop: as done, through an int3 the tracer is waiting for
+ */
+#include "shim_abi.h"
+
+#define CONTROL_RETURN_TO 24 /* offsetof(struct ttdb_shim_control, return_to) */
+
+        .section .text.entry, "ax"
+        .globl ttdb_shim_entry
+        .type ttdb_shim_entry, @function
+ttdb_shim_entry:
+        mov %rsp, %r11
+        mov $TTDB_SHIM_STACK_TOP, %rsp
+        push %r11               /* the program's stack pointer */
+        pushfq
+        push %rcx               /* the trampoline */
+        push %rax
+        push %rdi
+        push %rsi
+        push %rdx
+        push %r10
+        push %r8
+        push %r9
+        mov %rsp, %rdi          /* struct ttdb_shim_frame */
+        cld
+        call ttdb_shim_hook     /* returns the tail to go back through */
+        mov %rax, TTDB_SHIM_CONTROL + CONTROL_RETURN_TO
+        pop %r9
+        pop %r8
+        pop %r10
+        pop %rdx
+        pop %rsi
+        pop %rdi
+        pop %rax
+        pop %rcx
+        mov TTDB_TRAMPOLINE_SITE(%rcx), %rcx
+        add $2, %rcx            /* where the kernel would say the syscall returns */
+        mov (%rsp), %r11        /* the flags, as the kernel leaves them in r11 */
+        popfq
+        pop %rsp
+        jmp *TTDB_SHIM_CONTROL + CONTROL_RETURN_TO
+        .size ttdb_shim_entry, . - ttdb_shim_entry
+
+/* long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5):
+ * the one syscall instruction the seccomp filter lets through untraced. */
+        .globl ttdb_untraced_syscall
+        .globl ttdb_untraced_return
+        .type ttdb_untraced_syscall, @function
+ttdb_untraced_syscall:
+        mov %rdi, %rax
+        mov %rsi, %rdi
+        mov %rdx, %rsi
+        mov %rcx, %rdx
+        mov %r8, %r10
+        mov %r9, %r8
+        mov 8(%rsp), %r9
+        syscall
+ttdb_untraced_return:
+        ret
+        .size ttdb_untraced_syscall, . - ttdb_untraced_syscall
+
+        .section .note.GNU-stack, "", @progbits

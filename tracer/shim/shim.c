@@ -1,0 +1,341 @@
+/* The syscall buffer, inside the recorded program.
+ *
+ * Recording: a hooked syscall that cannot block is made here, from the one
+ * instruction the seccomp filter lets through, and appended to the buffer
+ * with everything replay needs (result, paths, a digest of the bytes passed
+ * in, the bytes the kernel wrote); the tracer takes the records at its next
+ * stop. Anything else goes back to the trampoline's slow tail and is traced.
+ *
+ * Replay: the replayer queues the recorded records of the events to come;
+ * a hooked syscall that matches the next one (same number, arguments, paths
+ * and input bytes) gets its recorded result and memory here, without a stop.
+ * Anything else takes the traced path, where the replayer applies the event
+ * itself or reports how the program diverged.
+ *
+ * Freestanding: no libc, no SSE (the program's vector registers are live),
+ * nothing on the program's stack.
+ */
+#include <stddef.h>
+
+#include "shim_abi.h"
+
+#define XXH_INLINE_ALL
+#define XXH_VECTOR 0 /* XXH_SCALAR: general registers only */
+#define XXH_NO_STREAM
+#include <xxhash.h>
+
+#define CTL ((struct ttdb_shim_control*)TTDB_SHIM_CONTROL)
+#define BUFFER ((unsigned char*)TTDB_SHIM_BUFFER)
+
+_Static_assert(offsetof(struct ttdb_shim_control, return_to) == 24, "entry.S knows this offset");
+_Static_assert(sizeof(struct ttdb_shim_control) + 0x8000 <= TTDB_SHIM_STACK_TOP - TTDB_SHIM_CONTROL,
+               "the control block leaves the stack room");
+
+/* What entry.S pushed, lowest address first. */
+struct ttdb_shim_frame {
+  uint64_t r9, r8, r10, rdx, rsi, rdi, rax, trampoline, rflags, rsp;
+};
+
+enum { TAIL_DONE = TTDB_TAIL_DONE, TAIL_SLOW = TTDB_TAIL_SLOW, TAIL_STOP = TTDB_TAIL_STOP };
+
+long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+extern char ttdb_shim_entry[], ttdb_untraced_return[];
+
+__attribute__((section(".text.header"), used)) const struct ttdb_shim_header ttdb_shim_header = {
+    TTDB_SHIM_MAGIC, TTDB_SHIM_ABI_VERSION, (uint64_t)ttdb_shim_entry, (uint64_t)ttdb_untraced_return};
+
+/* The compiler may call these for copies and clears of its own. */
+void* memcpy(void* dst, const void* src, size_t n) {
+  unsigned char* d = dst;
+  const unsigned char* s = src;
+  while (n--) *d++ = *s++;
+  return dst;
+}
+void* memset(void* dst, int c, size_t n) {
+  unsigned char* d = dst;
+  while (n--) *d++ = (unsigned char)c;
+  return dst;
+}
+int memcmp(const void* a, const void* b, size_t n) {
+  const unsigned char *x = a, *y = b;
+  for (; n; --n, ++x, ++y)
+    if (*x != *y) return *x < *y ? -1 : 1;
+  return 0;
+}
+
+#define NR_CLOSE 3
+#define NR_FSTAT 5
+#define NR_FCNTL 72
+#define NR_OPENAT 257
+#define NR_PREADV2 327
+#define NR_PWRITEV2 328
+#define E_AGAIN 11
+#define E_FAULT 14
+#define E_OPNOTSUPP 95
+#define RWF_NOWAIT_FLAG 8
+#define O_DIRECTORY_FLAG 0200000
+#define O_PATH_FLAG 010000000
+#define PIPE_BUF_SIZE 4096
+
+/* The kernel's struct stat on x86-64, only what is needed. */
+struct kernel_stat {
+  uint64_t dev, ino, nlink;
+  uint32_t mode, uid, gid, pad0;
+  uint64_t rdev;
+  int64_t size, blksize, blocks;
+  uint64_t times[6];
+  int64_t unused[3];
+};
+
+static uint64_t align8(uint64_t n) { return (n + 7) & ~7ull; }
+
+static uint64_t strnlen_user(const char* s, uint64_t max) {
+  uint64_t n = 0;
+  while (n < max && s[n]) ++n;
+  return n;
+}
+
+static int fd_kind(uint64_t fd) {
+  if (fd >= TTDB_SHIM_MAX_FD) return TTDB_FD_OTHER;
+  if (CTL->fd_kind[fd] != TTDB_FD_UNKNOWN) return CTL->fd_kind[fd];
+  struct kernel_stat st;
+  int kind = TTDB_FD_OTHER;
+  if (ttdb_untraced_syscall(NR_FSTAT, (long)fd, (long)&st, 0, 0, 0, 0) == 0) {
+    uint32_t type = st.mode & 0170000;
+    uint32_t major = (uint32_t)(((st.rdev >> 8) & 0xfff) | ((st.rdev >> 32) & ~0xfffull));
+    uint32_t minor = (uint32_t)((st.rdev & 0xff) | ((st.rdev >> 12) & ~0xffull));
+    if (type == 0100000 || type == 0040000 || type == 0060000) kind = TTDB_FD_FILE;
+    else if (type == 0010000 || type == 0140000) kind = TTDB_FD_STREAM;
+    /* /dev/null, zero, full, random, urandom */
+    else if (type == 0020000 && major == 1 && (minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9))
+      kind = TTDB_FD_FILE;
+  }
+  CTL->fd_kind[fd] = (uint8_t)kind;
+  return kind;
+}
+
+static void forget_fd(int64_t fd) {
+  if (fd >= 0 && fd < TTDB_SHIM_MAX_FD) CTL->fd_kind[fd] = TTDB_FD_UNKNOWN;
+}
+
+/* How many bytes an IN or OUT argument covers, for a call that returned ret. */
+static uint64_t arg_size(const struct ttdb_shim_arg_spec* spec, const uint64_t* a, int64_t ret) {
+  uint64_t n;
+  switch (spec->rule) {
+    case TTDB_SIZE_RET: n = ret > 0 ? (uint64_t)ret * spec->scale : 0; break;
+    case TTDB_SIZE_FIXED: n = spec->value; break;
+    default: n = a[spec->value] * spec->scale; break;
+  }
+  return n;
+}
+
+/* The most bytes an OUT argument may take before the call: out:ret is bounded
+ * by the argument after the buffer (syscalls.def: "out:ret u"). */
+static uint64_t arg_bound(const struct ttdb_shim_arg_spec* spec, const uint64_t* a, int i) {
+  if (spec->rule == TTDB_SIZE_RET) return i + 1 < 6 ? a[i + 1] : 0;
+  return arg_size(spec, a, 0);
+}
+
+/* The bytes an IN argument's digest covers: what the call consumed. */
+static uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t* a, int64_t ret) {
+  uint64_t n = arg_size(spec, a, ret);
+  if (ret < 0) return 0;
+  return (uint64_t)ret < n ? (uint64_t)ret : n;
+}
+
+static int fcntl_is_plain(uint64_t cmd) {
+  /* F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC */
+  return cmd <= 4 || cmd == 1030;
+}
+
+static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
+  uint64_t nr = f->rax;
+  if (CTL->flags & TTDB_SHIM_SLOW_NEXT) {
+    CTL->flags &= ~TTDB_SHIM_SLOW_NEXT;
+    return trampoline + TAIL_SLOW;
+  }
+  if (nr >= TTDB_SHIM_MAX_NR || CTL->how[nr] == TTDB_HOW_TRACED) return trampoline + TAIL_SLOW;
+  uint64_t a[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
+  int how = CTL->how[nr];
+  int nowait = 0;
+  switch (how) {
+    case TTDB_HOW_FD_READ:
+    case TTDB_HOW_FD_WRITE: {
+      int kind = fd_kind(a[0]);
+      if (kind == TTDB_FD_OTHER) return trampoline + TAIL_SLOW;
+      if (kind == TTDB_FD_STREAM) {
+        /* A blocking write to a pipe writes everything; one without waiting
+         * could write less. Up to PIPE_BUF bytes go at once or not at all. */
+        if (how == TTDB_HOW_FD_WRITE && a[2] > PIPE_BUF_SIZE) return trampoline + TAIL_SLOW;
+        nowait = 1;
+      }
+      break;
+    }
+    case TTDB_HOW_OPENAT:
+      if (!(a[2] & (O_DIRECTORY_FLAG | O_PATH_FLAG))) return trampoline + TAIL_SLOW;
+      break;
+    case TTDB_HOW_FCNTL:
+      if (!fcntl_is_plain(a[1])) return trampoline + TAIL_SLOW;
+      break;
+    default: break;
+  }
+
+  const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
+  uint64_t need = sizeof(struct ttdb_shim_record) + 8;
+  for (int i = 0; i < 6; ++i) {
+    switch (specs[i].kind) {
+      case TTDB_ARG_PATH: need += 4 + TTDB_SHIM_PATH_MAX; break;
+      case TTDB_ARG_IN: need += 12 + TTDB_SHIM_PREVIEW; break;
+      case TTDB_ARG_OUT: need += 4 + arg_bound(&specs[i], a, i); break;
+      default: break;
+    }
+  }
+  if (need > TTDB_SHIM_BUFFER_SIZE / 2 || CTL->used + need > TTDB_SHIM_BUFFER_SIZE) return trampoline + TAIL_SLOW;
+
+  int64_t ret;
+  if (nowait) {
+    struct {
+      uint64_t base, len;
+    } iov = {a[1], a[2]};
+    ret = ttdb_untraced_syscall(how == TTDB_HOW_FD_READ ? NR_PREADV2 : NR_PWRITEV2, (long)a[0], (long)&iov, 1, -1, -1,
+                                RWF_NOWAIT_FLAG);
+    if (ret == -E_OPNOTSUPP) CTL->fd_kind[a[0]] = TTDB_FD_OTHER;
+    /* Nothing happened: the traced path may wait. */
+    if (ret == -E_AGAIN || ret == -E_OPNOTSUPP) return trampoline + TAIL_SLOW;
+  } else {
+    ret = ttdb_untraced_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+  }
+
+  struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
+  rec->nr = (uint16_t)nr;
+  rec->argc = 6;
+  rec->ret = ret;
+  for (int i = 0; i < 6; ++i) rec->args[i] = a[i];
+  unsigned char* p = (unsigned char*)(rec + 1);
+  for (int i = 0; i < 6; ++i) {
+    const struct ttdb_shim_arg_spec* spec = &specs[i];
+    switch (spec->kind) {
+      case TTDB_ARG_PATH: {
+        /* The kernel has read the path (unless the pointer was bad). */
+        uint32_t len = ret == -E_FAULT || !a[i] ? 0 : (uint32_t)strnlen_user((const char*)a[i], TTDB_SHIM_PATH_MAX);
+        memcpy(p, &len, 4);
+        memcpy(p + 4, (const void*)a[i], len);
+        p += 4 + len;
+        break;
+      }
+      case TTDB_ARG_IN: {
+        uint64_t n = input_size(spec, a, ret);
+        uint64_t digest = XXH3_64bits((const void*)a[i], n);
+        uint32_t shown = n < TTDB_SHIM_PREVIEW ? (uint32_t)n : TTDB_SHIM_PREVIEW;
+        memcpy(p, &digest, 8);
+        memcpy(p + 8, &shown, 4);
+        memcpy(p + 12, (const void*)a[i], shown);
+        p += 12 + shown;
+        break;
+      }
+      case TTDB_ARG_OUT: {
+        uint64_t n = ret < 0 || !a[i] ? 0 : arg_size(spec, a, ret);
+        uint64_t bound = arg_bound(spec, a, i);
+        if (n > bound) n = bound;
+        uint32_t len = (uint32_t)n;
+        memcpy(p, &len, 4);
+        memcpy(p + 4, (const void*)a[i], len);
+        p += 4 + len;
+        break;
+      }
+      default: break;
+    }
+  }
+  rec->size = (uint32_t)align8((uint64_t)(p - (unsigned char*)rec));
+  CTL->used += rec->size;
+  CTL->records += 1;
+
+  /* What the shim knows of descriptors follows what the program does. */
+  if (ret >= 0) {
+    if (nr == NR_CLOSE) forget_fd((int64_t)a[0]);
+    if (nr == NR_OPENAT || (nr == NR_FCNTL && (a[1] == 0 || a[1] == 1030))) forget_fd(ret);
+  }
+  f->rax = (uint64_t)ret;
+  if (CTL->flags & TTDB_SHIM_STOP_AFTER) {
+    CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
+    return trampoline + TAIL_STOP;
+  }
+  return trampoline + TAIL_DONE;
+}
+
+static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
+  if (CTL->consumed_records >= CTL->queued_records) return trampoline + TAIL_SLOW;
+  struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
+  uint64_t nr = f->rax;
+  uint64_t a[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
+  /* Anything that differs takes the traced path, where the replayer says how. */
+  if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return trampoline + TAIL_SLOW;
+  for (int i = 0; i < rec->argc && i < 6; ++i)
+    if (rec->args[i] != a[i]) return trampoline + TAIL_SLOW;
+  const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
+  unsigned char* p = (unsigned char*)(rec + 1);
+  for (int i = 0; i < 6; ++i) {
+    const struct ttdb_shim_arg_spec* spec = &specs[i];
+    uint32_t len;
+    switch (spec->kind) {
+      case TTDB_ARG_PATH:
+        memcpy(&len, p, 4);
+        if (len != (a[i] ? strnlen_user((const char*)a[i], TTDB_SHIM_PATH_MAX) : 0) ||
+            memcmp(p + 4, (const void*)a[i], len) != 0)
+          return trampoline + TAIL_SLOW;
+        p += 4 + len;
+        break;
+      case TTDB_ARG_IN: {
+        uint64_t digest;
+        memcpy(&digest, p, 8);
+        memcpy(&len, p + 8, 4);
+        if (XXH3_64bits((const void*)a[i], input_size(spec, a, rec->ret)) != digest) return trampoline + TAIL_SLOW;
+        p += 12 + len;
+        break;
+      }
+      case TTDB_ARG_OUT:
+        memcpy(&len, p, 4);
+        p += 4 + len;
+        break;
+      default: break;
+    }
+  }
+  /* It matches: now the kernel's writes. */
+  p = (unsigned char*)(rec + 1);
+  for (int i = 0; i < 6; ++i) {
+    uint32_t len;
+    switch (specs[i].kind) {
+      case TTDB_ARG_PATH:
+        memcpy(&len, p, 4);
+        p += 4 + len;
+        break;
+      case TTDB_ARG_IN:
+        memcpy(&len, p + 8, 4);
+        p += 12 + len;
+        break;
+      case TTDB_ARG_OUT:
+        memcpy(&len, p, 4);
+        memcpy((void*)a[i], p + 4, len);
+        p += 4 + len;
+        break;
+      default: break;
+    }
+  }
+  CTL->consumed_records += 1;
+  CTL->consumed_bytes += rec->size;
+  f->rax = (uint64_t)rec->ret;
+  return trampoline + TAIL_DONE;
+}
+
+uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
+  uint64_t trampoline = f->trampoline;
+  uint64_t tail;
+  CTL->in_call = 1;
+  switch (CTL->mode) {
+    case TTDB_SHIM_RECORD: tail = record_call(f, trampoline); break;
+    case TTDB_SHIM_REPLAY: tail = replay_call(f, trampoline); break;
+    default: tail = trampoline + TAIL_SLOW; break;
+  }
+  CTL->in_call = 0;
+  return tail;
+}

@@ -1,0 +1,140 @@
+/* What ttdb's in-process syscall buffer (the "shim") and the tracer agree on:
+ * where it lives in the recorded program, its control block, and the format
+ * of the records it appends. Plain C: the shim is freestanding C, the tracer
+ * C++. See docs/architecture.md, "The syscall buffer".
+ *
+ * The shim is mapped at a fixed address in every recorded and replayed
+ * program: the seccomp filter installed before exec lets syscalls made from
+ * one instruction in it through without a ptrace stop.
+ */
+#ifndef TTDB_SHIM_ABI_H
+#define TTDB_SHIM_ABI_H
+
+#define TTDB_SHIM_ABI_VERSION 1
+
+/* Plain numbers: entry.S uses them too. */
+#define TTDB_SHIM_BASE 0x70000000
+#define TTDB_SHIM_CODE_SIZE 0x10000                  /* r-x: the shim's code, as built */
+#define TTDB_SHIM_CONTROL (TTDB_SHIM_BASE + 0x10000)   /* rw-: struct ttdb_shim_control */
+#define TTDB_SHIM_STACK_TOP (TTDB_SHIM_BASE + 0x30000) /* the shim's own stack, below this */
+#define TTDB_SHIM_BUFFER (TTDB_SHIM_BASE + 0x30000)    /* records */
+#define TTDB_SHIM_BUFFER_SIZE 0x100000
+#define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
+#define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
+
+/* A page of trampolines: the shim's entry address in its first 8 bytes, then
+ * one 128-byte trampoline per patched site, each:
+ *   +0   entry: lea rcx, [rip - 7]; jmp [page]
+ *   +16  done tail: the site's displaced instructions, then jmp back
+ *   +40  slow tail: syscall, the displaced instructions, jmp back
+ *   +64  stop tail: the displaced instructions, int3, jmp back (int3, jmp
+ *        for a taken branch)
+ *   +96  the site's address (its syscall instruction)
+ */
+#define TTDB_TRAMPOLINE_SIZE 128
+#define TTDB_TRAMPOLINE_FIRST 128 /* the first trampoline's offset in its page */
+#define TTDB_TAIL_DONE 16
+#define TTDB_TAIL_SLOW 40
+#define TTDB_TAIL_STOP 64
+#define TTDB_TRAMPOLINE_SITE 96
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* The first bytes of the shim's code. */
+struct ttdb_shim_header {
+  uint64_t magic; /* TTDB_SHIM_MAGIC */
+  uint64_t abi_version;
+  uint64_t entry;           /* where trampolines jump: rax = nr, rcx = the trampoline */
+  uint64_t untraced_return; /* the address right after the shim's own syscall instruction */
+};
+#define TTDB_SHIM_MAGIC 0x6d696873626474ull /* "ttdbshim" */
+
+enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };
+
+/* control.flags, set by the tracer while recording. */
+#define TTDB_SHIM_SLOW_NEXT 1u  /* the next hooked syscall takes the traced path */
+#define TTDB_SHIM_STOP_AFTER 2u /* the hooked syscall in progress returns through an int3 */
+
+/* How the shim treats a syscall (control.how[nr]). */
+enum ttdb_shim_how {
+  TTDB_HOW_TRACED = 0,  /* never buffered */
+  TTDB_HOW_PLAIN = 1,   /* cannot block: run it, record it */
+  TTDB_HOW_FD_READ = 2, /* read(fd, buf, n): pipes and sockets without blocking */
+  TTDB_HOW_FD_WRITE = 3,/* write(fd, buf, n): pipes (n <= PIPE_BUF) without blocking */
+  TTDB_HOW_OPENAT = 4,  /* only directories and O_PATH, which cannot block */
+  TTDB_HOW_FCNTL = 5,   /* only the commands without memory effects */
+};
+
+/* The kind of each argument, from syscalls.def (control.args[nr][i]). */
+enum ttdb_shim_arg {
+  TTDB_ARG_VALUE = 0,
+  TTDB_ARG_PATH = 1,    /* a string the program passes: recorded, compared in replay */
+  TTDB_ARG_IN = 2,      /* bytes the program passes (size: `size` rule): digest */
+  TTDB_ARG_OUT = 3,     /* bytes the kernel writes (size: `size` rule) */
+};
+/* Size rules, as syscalls.def writes them: out:ret, out:N, out:aK[*N]. */
+enum ttdb_shim_size { TTDB_SIZE_RET = 0, TTDB_SIZE_FIXED = 1, TTDB_SIZE_ARG = 2 };
+
+struct ttdb_shim_arg_spec {
+  uint8_t kind;  /* enum ttdb_shim_arg */
+  uint8_t rule;  /* enum ttdb_shim_size */
+  uint16_t scale;
+  uint32_t value; /* the fixed size, or the argument index */
+};
+
+#define TTDB_SHIM_MAX_NR 512
+#define TTDB_SHIM_MAX_FD 1024
+#define TTDB_SHIM_PATH_MAX 4096
+#define TTDB_SHIM_PREVIEW 64
+
+/* What the shim knows of a file descriptor, learned with fstat. */
+enum ttdb_shim_fd {
+  TTDB_FD_UNKNOWN = 0,
+  TTDB_FD_FILE = 1,     /* regular file, directory, block device, /dev/null-like: never blocks */
+  TTDB_FD_STREAM = 2,   /* pipe, FIFO, socket: read or write without blocking, or trace */
+  TTDB_FD_OTHER = 3,    /* a terminal, other devices: traced */
+};
+
+struct ttdb_shim_control {
+  uint64_t magic; /* TTDB_SHIM_MAGIC once set up */
+  uint32_t mode;  /* enum ttdb_shim_mode */
+  uint32_t flags; /* TTDB_SHIM_* flags */
+
+  /* The call in progress (the shim's own bookkeeping). */
+  uint64_t saved_rsp;
+  uint64_t return_to;   /* the trampoline tail the shim goes back through */
+  uint64_t trampoline;  /* the trampoline entry of the call in progress */
+  uint64_t in_call;     /* 1 while the shim runs a hooked call */
+
+  /* Recording: records appended to the buffer since the tracer last took them. */
+  uint64_t used;    /* bytes */
+  uint64_t records; /* how many */
+
+  /* Replay: records the replayer queued, for events first_event on. */
+  uint64_t queued_records;
+  uint64_t queued_bytes;
+  uint64_t consumed_records;
+  uint64_t consumed_bytes;
+  int64_t first_event;
+
+  uint8_t how[TTDB_SHIM_MAX_NR];
+  struct ttdb_shim_arg_spec args[TTDB_SHIM_MAX_NR][6];
+  uint8_t fd_kind[TTDB_SHIM_MAX_FD]; /* enum ttdb_shim_fd; zeroed by the tracer to forget */
+};
+
+/* A record: this header, then for each argument in order its payload:
+ *   PATH: uint32 length, then the bytes (no NUL)
+ *   IN:   uint64 digest (XXH3-64 of the bytes the call consumed), uint32 preview length, preview
+ *   OUT (when the call succeeded): uint32 length, then the bytes the kernel wrote
+ * padded to 8 bytes. Replay queues records in the same format. */
+struct ttdb_shim_record {
+  uint32_t size; /* of the whole record, padded */
+  uint16_t nr;
+  uint16_t argc;
+  int64_t ret;
+  uint64_t args[6];
+};
+
+#endif /* __ASSEMBLER__ */
+#endif

@@ -1,0 +1,354 @@
+#include "ttdb/tracer/syscall_buffer.h"
+
+#include <asm/unistd_64.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "shim_abi.h"
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/syscall_table.h"
+
+namespace ttdb {
+
+extern const std::uint8_t shim_code[];
+extern const std::size_t shim_code_size;
+
+namespace {
+
+using Control = ttdb_shim_control;
+
+const ttdb_shim_header& header() {
+  static const ttdb_shim_header h = [] {
+    ttdb_shim_header out;
+    std::memcpy(&out, shim_code, sizeof out);
+    return out;
+  }();
+  return h;
+}
+
+RemotePtr field(std::size_t offset) { return RemotePtr(TTDB_SHIM_CONTROL + offset); }
+#define CONTROL_FIELD(name) field(offsetof(Control, name))
+
+std::uint8_t how_of(Buffering b) {
+  switch (b) {
+    case Buffering::none: return TTDB_HOW_TRACED;
+    case Buffering::plain: return TTDB_HOW_PLAIN;
+    case Buffering::fd_read: return TTDB_HOW_FD_READ;
+    case Buffering::fd_write: return TTDB_HOW_FD_WRITE;
+    case Buffering::openat: return TTDB_HOW_OPENAT;
+    case Buffering::fcntl: return TTDB_HOW_FCNTL;
+  }
+  return TTDB_HOW_TRACED;
+}
+
+ttdb_shim_arg_spec spec_of(const ArgSpec& arg) {
+  ttdb_shim_arg_spec spec{};
+  switch (arg.format) {
+    case ArgFormat::s: spec.kind = TTDB_ARG_PATH; return spec;
+    case ArgFormat::in: spec.kind = TTDB_ARG_IN; break;
+    case ArgFormat::out: spec.kind = TTDB_ARG_OUT; break;
+    default: return spec;
+  }
+  spec.rule = arg.size.from == SizeRule::From::ret ? TTDB_SIZE_RET
+              : arg.size.from == SizeRule::From::fixed ? TTDB_SIZE_FIXED
+                                                        : TTDB_SIZE_ARG;
+  spec.scale = static_cast<std::uint16_t>(arg.size.scale);
+  spec.value = static_cast<std::uint32_t>(arg.size.value);
+  return spec;
+}
+
+// What the shim is told about every syscall it buffers, from syscalls.def.
+Bytes initial_control() {
+  Bytes bytes(sizeof(Control), 0);
+  auto* c = reinterpret_cast<Control*>(bytes.data());
+  c->magic = TTDB_SHIM_MAGIC;
+  for (const SyscallInfo* info : all_syscalls()) {
+    if (info->buffering == Buffering::none || info->nr >= TTDB_SHIM_MAX_NR) continue;
+    c->how[info->nr] = how_of(info->buffering);
+    for (std::size_t i = 0; i < info->args.size(); ++i) {
+      c->args[info->nr][i] = spec_of(info->args[i]);
+      bool bounded = info->args[i].format != ArgFormat::out || info->args[i].size.from != SizeRule::From::ret ||
+                     (i + 1 < info->args.size() && info->args[i + 1].format == ArgFormat::u && info->args[i].size.scale == 1);
+      TTDB_CHECK(bounded, "syscalls.def: buffered {} needs the size of its out:ret buffer in the next argument", info->name);
+    }
+  }
+  return bytes;
+}
+
+std::int64_t checked_inject(Tracee& tracee, std::uint64_t insn, long nr, const std::array<std::uint64_t, 6>& args,
+                            const char* what) {
+  std::int64_t got = inject_syscall(tracee, insn, nr, args);
+  if (got < 0 && got > -4096)
+    fail("cannot {} in program {}: {}", what, tracee.tid(), errno_text(static_cast<int>(-got)));
+  return got;
+}
+
+void write_checked(Tracee& tracee, RemotePtr at, ByteView bytes) {
+  if (!tracee.write_bytes(at, bytes)) fail("cannot write the syscall buffer's memory at {:#x}", at.addr());
+}
+
+template <typename T>
+void write_field(Tracee& tracee, RemotePtr at, const T& value) {
+  write_checked(tracee, at, ByteView(reinterpret_cast<const std::uint8_t*>(&value), sizeof value));
+}
+
+}  // namespace
+
+bool in_shim(std::uint64_t addr) { return addr >= TTDB_SHIM_BASE && addr < TTDB_SHIM_BASE + TTDB_SHIM_SIZE; }
+std::uint64_t shim_entry() { return header().entry; }
+std::uint64_t shim_syscall_instruction() { return header().untraced_return - 2; }
+
+bool install_shim_filter() {
+  // seccomp_data.instruction_pointer is the address after the syscall instruction.
+  auto ip = header().untraced_return;
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip), 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip >> 32), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+  };
+  sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
+}
+
+trace::Event shim_event(int tid) {
+  trace::Event e;
+  e.kind = trace::EventKind::patch;
+  e.tid = tid;
+  e.args = {TTDB_SHIM_BASE, TTDB_SHIM_SIZE, 1, TTDB_SHIM_ABI_VERSION, 0, 0};
+  trace::MemWrite code;
+  code.addr = TTDB_SHIM_BASE;
+  code.data.assign(shim_code, shim_code + shim_code_size);
+  code.size = code.data.size();
+  trace::MemWrite control;
+  control.addr = TTDB_SHIM_CONTROL;
+  control.data = initial_control();
+  control.size = control.data.size();
+  e.mem = {std::move(code), std::move(control)};
+  return e;
+}
+
+bool is_shim_event(const trace::Event& e) { return e.kind == trace::EventKind::patch && e.args[2] == 1; }
+
+void apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode) {
+  if (e.args[3] != TTDB_SHIM_ABI_VERSION)
+    fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb has version {}; "
+         "record the program again",
+         e.args[3], TTDB_SHIM_ABI_VERSION);
+  if (e.args[0] != TTDB_SHIM_BASE || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 ||
+      e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].data.size() != sizeof(Control))
+    fail("the syscall buffer's mapping at event {} is malformed", e.id);
+  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
+                                    {TTDB_SHIM_BASE, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
+  if (got != TTDB_SHIM_BASE)
+    fail("cannot map ttdb's syscall buffer at {:#x} in the program: {}; the program uses that address itself",
+         TTDB_SHIM_BASE, got < 0 && got > -4096 ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+  write_checked(tracee, RemotePtr(TTDB_SHIM_BASE), e.mem[0].data);
+  write_checked(tracee, RemotePtr(TTDB_SHIM_CONTROL), e.mem[1].data);
+  std::uint32_t shim_mode = mode == ShimMode::record ? TTDB_SHIM_RECORD : TTDB_SHIM_REPLAY;
+  write_field(tracee, CONTROL_FIELD(mode), shim_mode);
+  checked_inject(tracee, syscall_insn, __NR_mprotect,
+                 {TTDB_SHIM_BASE, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0}, "protect the syscall buffer's code");
+  TTDB_LOG(record, "syscall buffer mapped at {:#x} in {}", TTDB_SHIM_BASE, tracee.tid());
+}
+
+ShimRecords take_records(Tracee& tracee) {
+  std::uint64_t counts[2] = {0, 0};  // used, records
+  static_assert(offsetof(Control, records) == offsetof(Control, used) + 8);
+  if (tracee.read_some(CONTROL_FIELD(used), counts, sizeof counts) != sizeof counts || counts[1] == 0) return {};
+  if (counts[0] > TTDB_SHIM_BUFFER_SIZE)
+    throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), counts[0]));
+  ShimRecords out;
+  out.count = counts[1];
+  out.bytes = tracee.read_bytes(RemotePtr(TTDB_SHIM_BUFFER), counts[0]);
+  static const std::uint64_t zero[2] = {0, 0};
+  write_field(tracee, CONTROL_FIELD(used), zero);
+  return out;
+}
+
+namespace {
+
+class RecordReader {
+ public:
+  explicit RecordReader(ByteView bytes) : bytes_(bytes) {}
+  bool done() const { return at_ >= bytes_.size(); }
+  template <typename T>
+  T value() {
+    T v;
+    std::memcpy(&v, take(sizeof v).data(), sizeof v);
+    return v;
+  }
+  ByteView take(std::size_t n) {
+    if (bytes_.size() - at_ < n) throw InternalError("a syscall buffer record is cut short");
+    ByteView out = bytes_.subspan(at_, n);
+    at_ += n;
+    return out;
+  }
+  void seek(std::size_t at) { at_ = at; }
+  std::size_t at() const { return at_; }
+
+ private:
+  ByteView bytes_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&&)>& out) {
+  RecordReader in(records);
+  while (!in.done()) {
+    std::size_t start = in.at();
+    auto rec = in.value<ttdb_shim_record>();
+    trace::Event e;
+    e.kind = trace::EventKind::syscall;
+    e.tid = tid;
+    e.nr = rec.nr;
+    e.ret = rec.ret;
+    e.buffered = true;
+    std::copy(rec.args, rec.args + 6, e.args.begin());
+    const SyscallInfo* info = find_syscall(rec.nr);
+    if (!info) throw InternalError(fmt::format("the syscall buffer recorded syscall {}, which it does not know", rec.nr));
+    for (std::size_t i = 0; i < info->args.size(); ++i) {
+      switch (info->args[i].format) {
+        case ArgFormat::s: {
+          auto len = in.value<std::uint32_t>();
+          ByteView text = in.take(len);
+          (e.path ? e.path2 : e.path) = std::string(text.begin(), text.end());
+          break;
+        }
+        case ArgFormat::in: {
+          e.digest = in.value<std::uint64_t>();
+          auto len = in.value<std::uint32_t>();
+          ByteView preview = in.take(len);
+          e.preview.assign(preview.begin(), preview.end());
+          break;
+        }
+        case ArgFormat::out: {
+          auto len = in.value<std::uint32_t>();
+          ByteView data = in.take(len);
+          if (len == 0) break;
+          trace::MemWrite m;
+          m.addr = rec.args[i];
+          m.size = len;
+          m.data.assign(data.begin(), data.end());
+          e.mem.push_back(std::move(m));
+          break;
+        }
+        default: break;
+      }
+    }
+    in.seek(start + rec.size);
+    out(std::move(e));
+  }
+}
+
+void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after) {
+  std::uint32_t flags = (slow_next ? TTDB_SHIM_SLOW_NEXT : 0) | (stop_after ? TTDB_SHIM_STOP_AFTER : 0);
+  write_field(tracee, CONTROL_FIELD(flags), flags);
+}
+
+void forget_shim_fds(Tracee& tracee) {
+  static const std::uint8_t unknown[TTDB_SHIM_MAX_FD] = {};
+  write_checked(tracee, CONTROL_FIELD(fd_kind), ByteView(unknown, sizeof unknown));
+}
+
+ShimQueue read_queue(Tracee& tracee) {
+  struct {
+    std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
+    std::int64_t first_event;
+  } q{};
+  static_assert(offsetof(Control, first_event) == offsetof(Control, queued_records) + 32);
+  if (tracee.read_some(CONTROL_FIELD(queued_records), &q, sizeof q) != sizeof q) return {};
+  return ShimQueue{q.first_event, q.queued_records, q.consumed_records};
+}
+
+std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>& events,
+                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of) {
+  Bytes buffer;
+  std::size_t queued = 0;
+  for (const trace::Event* e : events) {
+    const SyscallInfo* info = find_syscall(e->nr);
+    if (!info) break;
+    Bytes rec(sizeof(ttdb_shim_record), 0);
+    auto append = [&](const void* data, std::size_t n) {
+      const auto* b = static_cast<const std::uint8_t*>(data);
+      rec.insert(rec.end(), b, b + n);
+    };
+    bool first_path = true;
+    std::size_t mem = 0;
+    for (std::size_t i = 0; i < info->args.size(); ++i) {
+      switch (info->args[i].format) {
+        case ArgFormat::s: {
+          const std::string& path = (first_path ? e->path : e->path2).value_or("");
+          first_path = false;
+          auto len = static_cast<std::uint32_t>(path.size());
+          append(&len, 4);
+          append(path.data(), len);
+          break;
+        }
+        case ArgFormat::in: {
+          std::uint64_t digest = e->digest.value_or(0);
+          std::uint32_t none = 0;
+          append(&digest, 8);
+          append(&none, 4);
+          break;
+        }
+        case ArgFormat::out: {
+          Bytes data;
+          if (mem < e->mem.size() && e->mem[mem].addr == e->args[i]) data = bytes_of(e->mem[mem++]);
+          auto len = static_cast<std::uint32_t>(data.size());
+          append(&len, 4);
+          append(data.data(), len);
+          break;
+        }
+        default: break;
+      }
+    }
+    rec.resize((rec.size() + 7) & ~std::size_t{7});
+    ttdb_shim_record h{};
+    h.size = static_cast<std::uint32_t>(rec.size());
+    h.nr = static_cast<std::uint16_t>(e->nr);
+    h.argc = static_cast<std::uint16_t>(info->args.size());
+    h.ret = e->ret.value_or(0);
+    std::copy(e->args.begin(), e->args.end(), h.args);
+    std::memcpy(rec.data(), &h, sizeof h);
+    if (buffer.size() + rec.size() > TTDB_SHIM_BUFFER_SIZE) break;
+    buffer.insert(buffer.end(), rec.begin(), rec.end());
+    ++queued;
+  }
+  if (!buffer.empty()) write_checked(tracee, RemotePtr(TTDB_SHIM_BUFFER), buffer);
+  struct {
+    std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
+    std::int64_t first_event;
+  } q{queued, buffer.size(), 0, 0, events.empty() ? 0 : events.front()->id};
+  write_field(tracee, CONTROL_FIELD(queued_records), q);
+  return queued;
+}
+
+void clear_queue(Tracee& tracee) {
+  static const std::uint64_t zero[4] = {};
+  write_field(tracee, CONTROL_FIELD(queued_records), zero);
+}
+
+std::uint64_t buffered_input_size(std::uint64_t count, std::int64_t ret) {
+  return ret < 0 ? 0 : std::min(count, static_cast<std::uint64_t>(ret));
+}
+
+}  // namespace ttdb

@@ -1,0 +1,525 @@
+#include "ttdb/tracer/syscall_sites.h"
+
+#include <asm/unistd_64.h>
+#include <capstone/capstone.h>
+#include <elf.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "shim_abi.h"
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/syscall_buffer.h"
+
+namespace ttdb {
+namespace {
+
+constexpr std::uint64_t kPage = 4096;
+constexpr std::uint64_t kReach = (1ull << 31) - (1ull << 20);  // what a rel32 jump reaches, with a margin
+constexpr std::uint64_t kEflagsArith = 0x8d5;                   // CF PF AF ZF SF OF
+
+template <typename T>
+std::optional<T> read_at(ByteView bytes, std::uint64_t offset) {
+  if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return std::nullopt;
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof value);
+  return value;
+}
+
+// --- the ELF file: where functions start --------------------------------------
+
+struct Elf {
+  std::vector<Elf64_Phdr> loads;
+  std::vector<std::uint64_t> function_starts;  // virtual addresses, sorted
+};
+
+// Function starts from .eh_frame_hdr's binary search table, which every
+// function with unwind information (all compiled code) has an entry in.
+std::optional<Elf> parse_elf(ByteView file) {
+  auto ehdr = read_at<Elf64_Ehdr>(file, 0);
+  if (!ehdr || std::memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0 || ehdr->e_ident[EI_CLASS] != ELFCLASS64 ||
+      ehdr->e_machine != EM_X86_64)
+    return std::nullopt;
+  Elf elf;
+  std::optional<Elf64_Phdr> eh_frame;
+  for (int i = 0; i < ehdr->e_phnum; ++i) {
+    auto ph = read_at<Elf64_Phdr>(file, ehdr->e_phoff + static_cast<std::uint64_t>(i) * ehdr->e_phentsize);
+    if (!ph) return std::nullopt;
+    if (ph->p_type == PT_LOAD) elf.loads.push_back(*ph);
+    if (ph->p_type == PT_GNU_EH_FRAME) eh_frame = ph;
+  }
+  if (!eh_frame) return std::nullopt;
+  std::uint64_t hdr = eh_frame->p_offset;
+  auto version = read_at<std::uint8_t>(file, hdr);
+  auto ptr_enc = read_at<std::uint8_t>(file, hdr + 1);
+  auto count_enc = read_at<std::uint8_t>(file, hdr + 2);
+  auto table_enc = read_at<std::uint8_t>(file, hdr + 3);
+  // The encodings every toolchain uses: pc-relative and data-relative 4-byte values.
+  if (version != 1 || ptr_enc != 0x1b || count_enc != 0x03 || table_enc != 0x3b) return std::nullopt;
+  auto count = read_at<std::uint32_t>(file, hdr + 8);
+  if (!count) return std::nullopt;
+  for (std::uint32_t i = 0; i < *count; ++i) {
+    auto start = read_at<std::int32_t>(file, hdr + 12 + static_cast<std::uint64_t>(i) * 8);
+    if (!start) return std::nullopt;
+    elf.function_starts.push_back(eh_frame->p_vaddr + static_cast<std::uint64_t>(static_cast<std::int64_t>(*start)));
+  }
+  std::sort(elf.function_starts.begin(), elf.function_starts.end());
+  return elf;
+}
+
+// --- what may follow a syscall ------------------------------------------------
+
+// Decodes the instructions after a syscall at `at` (a file offset) that only
+// look at its result, until they cover 5 bytes with it.
+std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
+  SyscallSite site;
+  std::size_t i = at + 2;
+  while (i - at < 5) {
+    DisplacedInsn insn;
+    const std::uint8_t* b = code.data() + i;
+    std::size_t left = code.size() - i;
+    std::size_t length = 0;
+    if (left >= 6 && b[0] == 0x48 && b[1] == 0x3d) {
+      insn.op = DisplacedInsn::Op::cmp;
+      insn.width = 64;
+      std::int32_t imm;
+      std::memcpy(&imm, b + 2, 4);
+      insn.imm = imm;
+      length = 6;
+    } else if (left >= 5 && b[0] == 0x3d) {
+      insn.op = DisplacedInsn::Op::cmp;
+      insn.width = 32;
+      std::int32_t imm;
+      std::memcpy(&imm, b + 1, 4);
+      insn.imm = imm;
+      length = 5;
+    } else if (left >= 3 && b[0] == 0x48 && b[1] == 0x85 && b[2] == 0xc0) {
+      insn.op = DisplacedInsn::Op::test;
+      insn.width = 64;
+      length = 3;
+    } else if (left >= 2 && b[0] == 0x85 && b[1] == 0xc0) {
+      insn.op = DisplacedInsn::Op::test;
+      insn.width = 32;
+      length = 2;
+    } else if (left >= 2 && (b[0] & 0xf0) == 0x70) {
+      insn.op = DisplacedInsn::Op::jcc;
+      insn.cond = b[0] & 0x0f;
+      insn.target = i + 2 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1])));
+      length = 2;
+    } else if (left >= 6 && b[0] == 0x0f && (b[1] & 0xf0) == 0x80) {
+      insn.op = DisplacedInsn::Op::jcc;
+      insn.cond = b[1] & 0x0f;
+      std::int32_t rel;
+      std::memcpy(&rel, b + 2, 4);
+      insn.target = i + 6 + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel));
+      length = 6;
+    } else {
+      return std::nullopt;
+    }
+    site.after.push_back(insn);
+    i += length;
+    // Past a branch the flow may go elsewhere: what comes next is not ours.
+    if (insn.op == DisplacedInsn::Op::jcc && i - at < 5) return std::nullopt;
+  }
+  // A branch among the displaced instructions must come last.
+  for (std::size_t k = 0; k + 1 < site.after.size(); ++k)
+    if (site.after[k].op == DisplacedInsn::Op::jcc) return std::nullopt;
+  site.addr = at;
+  site.length = static_cast<std::uint8_t>(i - at);
+  return site;
+}
+
+// Instruction starts and direct branch targets of one function, by capstone.
+struct Sweep {
+  std::set<std::uint64_t> starts, targets;
+};
+
+Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_t to) {
+  Sweep out;
+  const std::uint8_t* bytes = file.data() + from;
+  std::size_t size = to - from;
+  std::uint64_t address = from;
+  cs_insn* insn = cs_malloc(handle);
+  while (size > 0 && cs_disasm_iter(handle, &bytes, &size, &address, insn)) {
+    out.starts.insert(insn->address);
+    const std::uint8_t* b = insn->bytes;
+    std::uint64_t next = insn->address + insn->size;
+    if ((b[0] == 0xeb || (b[0] & 0xf0) == 0x70) && insn->size == 2)
+      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1]))));
+    std::int32_t rel;
+    if ((b[0] == 0xe9 || b[0] == 0xe8) && insn->size == 5) {
+      std::memcpy(&rel, b + 1, 4);
+      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
+    }
+    if (b[0] == 0x0f && (b[1] & 0xf0) == 0x80 && insn->size == 6) {
+      std::memcpy(&rel, b + 2, 4);
+      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
+    }
+  }
+  cs_free(insn, 1);
+  return out;
+}
+
+// --- trampolines -------------------------------------------------------------------
+
+void put32(Bytes& out, std::uint64_t offset, std::int64_t value) {
+  auto v = static_cast<std::int32_t>(value);
+  std::memcpy(out.data() + offset, &v, 4);
+}
+
+// Appends `insn` at `at` in `page` (whose address is `base`); `taken` is
+// where a branch goes instead of its target (the stop tail's own int3).
+std::uint64_t emit_insn(Bytes& page, std::uint64_t base, std::uint64_t at, const DisplacedInsn& insn,
+                        std::optional<std::uint64_t> taken = std::nullopt) {
+  std::uint8_t* p = page.data() + at;
+  switch (insn.op) {
+    case DisplacedInsn::Op::cmp:
+      if (insn.width == 64) *p++ = 0x48;
+      *p++ = 0x3d;
+      std::memcpy(p, &insn.imm, 4);  // little-endian: the low 32 bits
+      return at + (insn.width == 64 ? 6 : 5);
+    case DisplacedInsn::Op::test:
+      if (insn.width == 64) *p++ = 0x48;
+      *p++ = 0x85;
+      *p = 0xc0;
+      return at + (insn.width == 64 ? 3 : 2);
+    case DisplacedInsn::Op::jcc:
+      p[0] = 0x0f;
+      p[1] = static_cast<std::uint8_t>(0x80 | insn.cond);
+      put32(page, at + 2, static_cast<std::int64_t>(taken.value_or(insn.target) - (base + at + 6)));
+      return at + 6;
+  }
+  return at;
+}
+
+std::uint64_t emit_jmp(Bytes& page, std::uint64_t base, std::uint64_t at, std::uint64_t target) {
+  page[at] = 0xe9;
+  put32(page, at + 1, static_cast<std::int64_t>(target - (base + at + 5)));
+  return at + 5;
+}
+
+// One trampoline, at `at` in the page: see shim_abi.h for the layout.
+void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site) {
+  std::uint64_t back = site.addr + site.length;
+  static const std::uint8_t lea_rcx[] = {0x48, 0x8d, 0x0d, 0xf9, 0xff, 0xff, 0xff};  // lea rcx, [rip - 7]
+  std::memcpy(page.data() + at, lea_rcx, sizeof lea_rcx);
+  page[at + 7] = 0xff;  // jmp [rip + disp32]: the shim's entry, in the page's first 8 bytes
+  page[at + 8] = 0x25;
+  put32(page, at + 9, static_cast<std::int64_t>(base - (base + at + 13)));
+
+  std::uint64_t p = at + TTDB_TAIL_DONE;
+  for (const auto& insn : site.after) p = emit_insn(page, base, p, insn);
+  emit_jmp(page, base, p, back);
+
+  p = at + TTDB_TAIL_SLOW;
+  page[p++] = 0x0f;
+  page[p++] = 0x05;
+  for (const auto& insn : site.after) p = emit_insn(page, base, p, insn);
+  emit_jmp(page, base, p, back);
+
+  // The stop tail: both ways out pass an int3 first.
+  p = at + TTDB_TAIL_STOP;
+  std::uint64_t taken = at + TTDB_TAIL_STOP + 24;
+  for (const auto& insn : site.after) p = emit_insn(page, base, p, insn, base + taken);
+  page[p++] = 0xcc;
+  emit_jmp(page, base, p, back);
+  if (!site.after.empty() && site.after.back().op == DisplacedInsn::Op::jcc) {
+    page[taken] = 0xcc;
+    emit_jmp(page, base, taken + 1, site.after.back().target);
+  }
+  std::memcpy(page.data() + at + TTDB_TRAMPOLINE_SITE, &site.addr, 8);
+}
+
+// --- the patch event's description of its sites --------------------------------
+
+void put(Bytes& out, const void* data, std::size_t size) {
+  const auto* b = static_cast<const std::uint8_t*>(data);
+  out.insert(out.end(), b, b + size);
+}
+
+Bytes serialize(const std::vector<SyscallSite>& sites) {
+  Bytes out;
+  for (const auto& s : sites) {
+    put(out, &s.addr, 8);
+    put(out, &s.length, 1);
+    auto count = static_cast<std::uint8_t>(s.after.size());
+    put(out, &count, 1);
+    for (const auto& i : s.after) {
+      put(out, &i.op, 1);
+      put(out, &i.width, 1);
+      put(out, &i.cond, 1);
+      put(out, &i.imm, 8);
+      put(out, &i.target, 8);
+    }
+  }
+  return out;
+}
+
+std::vector<SyscallSite> deserialize(ByteView in, std::int64_t event) {
+  std::vector<SyscallSite> out;
+  std::size_t at = 0;
+  auto take = [&](void* data, std::size_t size) {
+    if (in.size() - at < size) fail("the patch at event {} is malformed", event);
+    std::memcpy(data, in.data() + at, size);
+    at += size;
+  };
+  while (at < in.size()) {
+    SyscallSite s;
+    std::uint8_t count = 0;
+    take(&s.addr, 8);
+    take(&s.length, 1);
+    take(&count, 1);
+    s.after.resize(count);
+    for (auto& i : s.after) {
+      take(&i.op, 1);
+      take(&i.width, 1);
+      take(&i.cond, 1);
+      take(&i.imm, 8);
+      take(&i.target, 8);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Where a page of `size` bytes fits within reach of [low, high): right below
+// the closest mapping under `low` (never above a module: the heap grows there).
+std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::uint64_t low, std::uint64_t high,
+                                        std::uint64_t size) {
+  std::uint64_t floor = high > kReach ? high - kReach : kPage;
+  std::optional<std::uint64_t> best;
+  std::uint64_t previous_end = kPage * 16;  // leave the lowest pages alone
+  for (const auto& m : maps) {
+    std::uint64_t gap_start = std::max(previous_end, floor), gap_end = std::min(m.start, low);
+    if (gap_end > gap_start && gap_end - gap_start >= size) best = gap_end - size;
+    previous_end = std::max(previous_end, m.end);
+    if (m.start >= low) break;
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
+  auto elf = parse_elf(file);
+  if (!elf || offset >= file.size()) return {};
+  std::uint64_t end = std::min<std::uint64_t>(file.size(), offset + size);
+  csh handle = 0;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return {};
+  std::vector<SyscallSite> found;
+  std::optional<std::pair<std::uint64_t, Sweep>> swept;  // the last function swept, by its file offset
+  for (std::uint64_t i = offset; i + 1 < end; ++i) {
+    if (file[i] != 0x0f || file[i + 1] != 0x05) continue;
+    auto site = decode_site(file.first(end), i);
+    if (!site) continue;
+    // The function around it, from the unwind table, in file offsets.
+    auto load = std::find_if(elf->loads.begin(), elf->loads.end(), [&](const Elf64_Phdr& p) {
+      return (p.p_flags & PF_X) && p.p_offset <= i && i + site->length <= p.p_offset + p.p_filesz;
+    });
+    if (load == elf->loads.end()) continue;
+    std::uint64_t vaddr = load->p_vaddr + (i - load->p_offset);
+    auto after = std::upper_bound(elf->function_starts.begin(), elf->function_starts.end(), vaddr);
+    if (after == elf->function_starts.begin()) continue;
+    std::uint64_t fstart = *(after - 1), fend = after == elf->function_starts.end() ? vaddr + 64 : *after;
+    if (fstart < load->p_vaddr || vaddr + site->length > fend) continue;
+    std::uint64_t from = load->p_offset + (fstart - load->p_vaddr), to = load->p_offset + (fend - load->p_vaddr);
+    if (to > end || from < offset) continue;
+    if (!swept || swept->first != from) swept.emplace(from, sweep_function(handle, file, from, to));
+    const Sweep& sw = swept->second;
+    // Only real instructions, and nothing jumps into the middle of the patch.
+    bool ok = sw.starts.count(i) != 0;
+    for (std::uint64_t b = i + 1; ok && b < i + site->length; ++b) ok = sw.targets.count(b) == 0;
+    if (!ok) continue;
+    // To addresses in the program.
+    site->addr = start + (i - offset);
+    for (auto& insn : site->after)
+      if (insn.op == DisplacedInsn::Op::jcc) insn.target = start + (insn.target - offset);
+    found.push_back(std::move(*site));
+    i += site->length - 1;
+  }
+  cs_close(&handle);
+  return found;
+}
+
+std::optional<trace::Event> SyscallPatcher::patch_module(Tracee& tracee, std::uint64_t syscall_insn, ByteView elf,
+                                                         std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
+  auto sites = find_syscall_sites(elf, start, size, offset);
+  if (sites.empty()) return std::nullopt;
+  std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
+  auto where = place_page(read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length, page_size);
+  if (!where) {
+    TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", start, sites.size());
+    return std::nullopt;
+  }
+  std::uint64_t base = *where;
+  Bytes page(page_size, 0xcc);
+  std::uint64_t entry = shim_entry();
+  std::memcpy(page.data(), &entry, 8);
+  trace::Event e;
+  e.kind = trace::EventKind::patch;
+  e.tid = tracee.tid();
+  e.nr = static_cast<std::int64_t>(sites.size());
+  e.args = {base, page_size, 0, 0, 0, 0};
+  trace::MemWrite code;
+  code.addr = base;
+  code.size = page_size;
+  e.mem.push_back(code);
+  for (std::size_t k = 0; k < sites.size(); ++k) {
+    std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
+    emit_trampoline(page, base, at, sites[k]);
+    trace::MemWrite jump;
+    jump.addr = sites[k].addr;
+    jump.size = sites[k].length;
+    jump.data.assign(sites[k].length, 0x90);
+    jump.data[0] = 0xe9;
+    put32(jump.data, 1, static_cast<std::int64_t>(base + at - (sites[k].addr + 5)));
+    e.mem.push_back(std::move(jump));
+  }
+  e.mem[0].data = std::move(page);
+  e.info = serialize(sites);
+  apply(tracee, syscall_insn, e);
+  TTDB_LOG(record, "{} syscall sites at {:#x}-{:#x} patched, trampolines at {:#x}", sites.size(), start, start + size, base);
+  return e;
+}
+
+void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {
+  std::uint64_t base = e.args[0], size = e.args[1];
+  if (e.mem.empty() || e.mem[0].data.size() != size) fail("the patch at event {} is malformed", e.id);
+  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
+                                    {base, size, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
+  if (got != static_cast<std::int64_t>(base))
+    fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
+         got < 0 && got > -4096 ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+  if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
+  inject_syscall(tracee, syscall_insn, __NR_mprotect, {base, size, PROT_READ | PROT_EXEC, 0, 0, 0});
+  Page page{base, size, deserialize(e.info, e.id)};
+  for (std::size_t k = 1; k < e.mem.size(); ++k) {
+    const auto& m = e.mem[k];
+    auto original = tracee.try_read_bytes(RemotePtr(m.addr), m.data.size());
+    if (!original || !tracee.write_bytes(RemotePtr(m.addr), m.data))
+      fail("cannot patch the syscall site at {:#x} (event {})", m.addr, e.id);
+    originals_[m.addr] = std::move(*original);
+  }
+  pages_.push_back(std::move(page));
+}
+
+const SyscallPatcher::Page* SyscallPatcher::page_of(std::uint64_t pc) const {
+  for (const auto& p : pages_)
+    if (pc >= p.addr + TTDB_TRAMPOLINE_FIRST && pc < p.addr + TTDB_TRAMPOLINE_FIRST + p.sites.size() * TTDB_TRAMPOLINE_SIZE)
+      return &p;
+  return nullptr;
+}
+
+SyscallPatcher::Where SyscallPatcher::where(std::uint64_t pc) const {
+  const Page* page = page_of(pc);
+  if (!page) return Where::elsewhere;
+  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
+  if (at < TTDB_TAIL_DONE) return Where::entry;
+  if (at < TTDB_TAIL_SLOW) return Where::done_tail;
+  if (at < TTDB_TAIL_STOP) return Where::slow_tail;
+  return Where::stop_tail;
+}
+
+std::optional<std::uint64_t> SyscallPatcher::site_of(std::uint64_t pc) const {
+  const Page* page = page_of(pc);
+  if (!page) return std::nullopt;
+  return page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE].addr;
+}
+
+bool SyscallPatcher::finish_tail(Tracee& tracee) const {
+  Registers regs = tracee.regs();
+  const Page* page = page_of(regs.rip);
+  if (!page) return false;
+  std::uint64_t index = (regs.rip - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
+  std::uint64_t at = regs.rip - (page->addr + TTDB_TRAMPOLINE_FIRST + index * TTDB_TRAMPOLINE_SIZE);
+  const SyscallSite& site = page->sites[index];
+  std::uint64_t rip = site.addr + site.length;
+
+  // Where the displaced instructions still to run begin: the tails lay them
+  // out alike (the slow one after its syscall, the stop one before its int3).
+  std::uint64_t p;
+  if (at >= TTDB_TAIL_STOP + 24) {
+    rip = site.after.back().target;  // past the int3 of the stop tail's taken branch
+    p = at;
+  } else if (at >= TTDB_TAIL_STOP) {
+    p = TTDB_TAIL_STOP;
+  } else if (at >= TTDB_TAIL_SLOW + 2) {
+    p = TTDB_TAIL_SLOW + 2;
+  } else if (at >= TTDB_TAIL_DONE && at < TTDB_TAIL_SLOW) {
+    p = TTDB_TAIL_DONE;
+  } else {
+    return false;  // the syscall has not happened yet
+  }
+  Bytes layout(TTDB_TRAMPOLINE_SIZE);
+  std::size_t next = 0;
+  while (next < site.after.size() && p < at) p = emit_insn(layout, 0, p, site.after[next++]);
+  // At the stop tail's int3, or just past it, everything displaced has run.
+  bool at_boundary = p == at || (at >= TTDB_TAIL_STOP && next == site.after.size() && (p == at - 1 || p == at));
+  if (!at_boundary && at < TTDB_TAIL_STOP + 24) return false;
+
+  std::uint64_t flags = regs.eflags;
+  for (std::size_t k = next; k < site.after.size() && at < TTDB_TAIL_STOP + 24; ++k) {
+    const auto& insn = site.after[k];
+    if (insn.op == DisplacedInsn::Op::jcc) {
+      if (condition_holds(insn.cond, flags)) rip = insn.target;
+      break;
+    }
+    flags = (flags & ~kEflagsArith) | arithmetic_flags(insn, regs.rax);
+  }
+  // A branch already taken in the stop tail went to its own int3 (handled above).
+  regs.eflags = flags;
+  regs.rip = rip;
+  regs.rcx = site.addr + 2;
+  tracee.set_regs(regs);
+  return true;
+}
+
+std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {
+  auto it = originals_.upper_bound(addr);
+  if (it == originals_.begin()) return std::nullopt;
+  --it;
+  if (addr - it->first >= it->second.size()) return std::nullopt;
+  return it->second[addr - it->first];
+}
+
+void SyscallPatcher::forget(std::uint64_t start, std::uint64_t end) {
+  std::erase_if(originals_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
+}
+
+std::uint64_t arithmetic_flags(const DisplacedInsn& insn, std::uint64_t rax) {
+  unsigned long long ax = 0;
+  unsigned char overflow = 0;
+  auto imm = static_cast<std::uint64_t>(insn.imm);
+  if (insn.op == DisplacedInsn::Op::cmp && insn.width == 64)
+    asm("cmp %[b], %[a]\n\tlahf\n\tseto %[o]" : "=&a"(ax), [o] "=&q"(overflow) : [a] "r"(rax), [b] "r"(imm) : "cc");
+  else if (insn.op == DisplacedInsn::Op::cmp)
+    asm("cmp %k[b], %k[a]\n\tlahf\n\tseto %[o]" : "=&a"(ax), [o] "=&q"(overflow) : [a] "r"(rax), [b] "r"(imm) : "cc");
+  else if (insn.width == 64)
+    asm("test %[a], %[a]\n\tlahf\n\tseto %[o]" : "=&a"(ax), [o] "=&q"(overflow) : [a] "r"(rax) : "cc");
+  else
+    asm("test %k[a], %k[a]\n\tlahf\n\tseto %[o]" : "=&a"(ax), [o] "=&q"(overflow) : [a] "r"(rax) : "cc");
+  return ((ax >> 8) & 0xd5) | (overflow ? 0x800 : 0);
+}
+
+bool condition_holds(std::uint8_t cond, std::uint64_t f) {
+  bool cf = f & 1, pf = f & 4, zf = f & 64, sf = f & 128, of = f & 2048;
+  bool holds = false;
+  switch (cond >> 1) {
+    case 0: holds = of; break;
+    case 1: holds = cf; break;
+    case 2: holds = zf; break;
+    case 3: holds = cf || zf; break;
+    case 4: holds = sf; break;
+    case 5: holds = pf; break;
+    case 6: holds = sf != of; break;
+    default: holds = zf || sf != of; break;
+  }
+  return (cond & 1) ? !holds : holds;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,157 @@
+#include "trace_thread.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+
+namespace ttdb {
+namespace {
+
+// A recorder this far ahead of the writer waits for it.
+constexpr std::size_t kMostQueued = 256 << 20;
+
+}  // namespace
+
+TraceThread::TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate)
+    : writer_(path), annotate_(std::move(annotate)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+TraceThread::~TraceThread() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void TraceThread::keep_off_cpu(int cpu) {
+  // The caller may be pinned already: every CPU the machine has, but `cpu`.
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int i = 0; i < std::min<int>(CPU_SETSIZE, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))); ++i) CPU_SET(i, &all);
+  if (CPU_COUNT(&all) < 2) return;
+  CPU_CLR(cpu, &all);
+  ::pthread_setaffinity_np(thread_.native_handle(), sizeof all, &all);
+}
+
+void TraceThread::run() {
+  for (;;) {
+    std::function<void(trace::TraceWriter&)> job;
+    std::size_t bytes = 0;
+    {
+      std::unique_lock lock(mutex_);
+      // Wake at least every batch age, so that a quiet program's events still get committed.
+      wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return !jobs_.empty() || stopping_; });
+      if (jobs_.empty() && stopping_) break;
+      if (!jobs_.empty()) {
+        std::tie(bytes, job) = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+    }
+    try {
+      if (job && !error_) job(writer_);
+      if (!error_ && !finished_) writer_.commit_if_due();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      error_ = std::current_exception();
+    }
+    if (bytes) {
+      std::lock_guard lock(mutex_);
+      queued_bytes_ -= bytes;
+      room_.notify_one();
+    }
+  }
+  if (!error_ && !finished_) {
+    try {
+      writer_.commit();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+}
+
+void TraceThread::check() {
+  std::lock_guard lock(mutex_);
+  if (error_) std::rethrow_exception(error_);
+}
+
+void TraceThread::post(std::size_t bytes, std::function<void(trace::TraceWriter&)> job) {
+  {
+    std::unique_lock lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+    room_.wait(lock, [&] { return queued_bytes_ < kMostQueued || error_; });
+    queued_bytes_ += bytes;
+    jobs_.emplace_back(bytes, std::move(job));
+  }
+  wake_.notify_one();
+}
+
+std::int64_t TraceThread::add_event(trace::Event event) {
+  std::size_t bytes = 256 + event.info.size();
+  for (const auto& m : event.mem) bytes += m.data.size();
+  post(bytes, [this, e = std::move(event)](trace::TraceWriter& w) mutable {
+    annotate_(e);
+    w.add_event(std::move(e));
+  });
+  return ++last_event_;
+}
+
+void TraceThread::add_events(std::size_t count, std::size_t bytes,
+                             std::function<void(trace::TraceWriter&, const std::function<void(trace::Event&&)>&)> produce) {
+  std::int64_t first = last_event_ + 1;
+  last_event_ += static_cast<std::int64_t>(count);
+  post(bytes, [this, first, count, produce = std::move(produce)](trace::TraceWriter& w) {
+    produce(w, [&](trace::Event&& e) {
+      annotate_(e);
+      w.add_event(std::move(e));
+    });
+    if (w.last_event_id() != first + static_cast<std::int64_t>(count) - 1)
+      throw InternalError(fmt::format("a block of {} events from event {} produced {}", count, first,
+                                      w.last_event_id() - first + 1));
+  });
+}
+
+std::int64_t TraceThread::add_file(trace::FileRecord record, std::optional<Bytes> content) {
+  std::int64_t id = record.id = ++last_file_;
+  std::size_t bytes = content ? content->size() : 0;
+  post(bytes, [record = std::move(record), content = std::move(content)](trace::TraceWriter& w) {
+    w.add_file(record, content ? &*content : nullptr);
+  });
+  return id;
+}
+
+void TraceThread::set_meta(std::string key, std::string value) {
+  post(0, [key = std::move(key), value = std::move(value)](trace::TraceWriter& w) { w.set_meta(key, value); });
+}
+
+void TraceThread::set_meta(std::string key, std::int64_t value) {
+  post(0, [key = std::move(key), value](trace::TraceWriter& w) { w.set_meta(key, value); });
+}
+
+void TraceThread::commit() {
+  post(0, [](trace::TraceWriter& w) { w.commit(); });
+}
+
+void TraceThread::finish() {
+  post(0, [this](trace::TraceWriter& w) {
+    w.finish();
+    finished_ = true;
+  });
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  check();
+}
+
+}  // namespace ttdb
