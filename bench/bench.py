@@ -86,9 +86,10 @@ def timed(argv, stdin_path, cwd, rss_file):
 
 
 def trace_events(trace):
+    """The recording's event count (format 2 packs events into chunks)."""
     db = sqlite3.connect(f"file:{trace}?mode=ro", uri=True)
     try:
-        return db.execute("select count(*) from events").fetchone()[0]
+        return db.execute("select coalesce(max(last), 0) from chunks").fetchone()[0]
     finally:
         db.close()
 

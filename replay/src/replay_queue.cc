@@ -18,15 +18,6 @@ constexpr std::size_t kQueueEvents = 4096;
 
 }  // namespace
 
-const Event* ReplaySession::peek(std::size_t ahead) {
-  while (ahead_.size() <= ahead) {
-    Event e;
-    if (!cursor_->next(e)) return nullptr;
-    ahead_.push_back(std::move(e));
-  }
-  return &ahead_[ahead];
-}
-
 bool ReplaySession::queueable(const Event& e, const Event* following) const {
   // Output goes through the replayer; a syscall that never returned stays traced.
   if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following) return false;
@@ -45,8 +36,8 @@ void ReplaySession::fill_queue(std::int64_t fast_until) {
   if (active && state_.queued_first + static_cast<std::int64_t>(state_.queued) - 1 <= fast_until) return;
   std::vector<const Event*> events;
   for (std::size_t i = 0; events.size() < kQueueEvents; ++i) {
-    const Event* e = peek(i);
-    if (!e || e->id > fast_until || !queueable(*e, peek(i + 1))) break;
+    const Event* e = events_.peek(i);
+    if (!e || e->id > fast_until || !queueable(*e, events_.peek(i + 1))) break;
     events.push_back(e);
   }
   if (events.empty()) {
@@ -68,11 +59,12 @@ void ReplaySession::sync_queue() {
     throw InternalError(fmt::format("the syscall buffer's queue says events from {}, {} of {} given back; expected from {}",
                                     queue.first_event, queue.consumed, queue.queued, state_.queued_first));
   for (; state_.queue_taken < queue.consumed; ++state_.queue_taken) {
-    auto e = take_event();
+    const Event* e = events_.peek();
     if (!e || e->id != state_.current + 1)
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
     TTDB_LOG(replay, "event {}: {} (given back in-process)", e->id, render_event(*e));
     state_.current = e->id;
+    events_.drop();
   }
 }
 

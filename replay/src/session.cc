@@ -20,33 +20,16 @@ using trace::Event;
 using trace::EventKind;
 
 ReplaySession::ReplaySession(const std::string& trace_path, OutputSink& sink)
-    : reader_(trace_path), cursor_(reader_.cursor()), sink_(sink), files_(reader_) {}
+    : reader_(trace_path), events_(trace_path), sink_(sink), files_(reader_) {}
 
-std::optional<Event> ReplaySession::take_event() {
-  if (!ahead_.empty()) {
-    Event e = std::move(ahead_.front());
-    ahead_.pop_front();
-    return e;
-  }
-  Event e;
-  if (!cursor_->next(e)) return std::nullopt;
-  return e;
-}
+std::optional<Event> ReplaySession::take_event() { return events_.take(); }
 
 const Event* ReplaySession::next_event() {
   if (state_.ended) return nullptr;
-  if (ahead_.empty()) {
-    Event e;
-    if (!cursor_->next(e)) return nullptr;
-    ahead_.push_back(std::move(e));
-  }
-  return &ahead_.front();
+  return events_.peek();
 }
 
-void ReplaySession::seek_cursor(std::int64_t current) {
-  ahead_.clear();
-  cursor_.emplace(reader_.cursor(current + 1));
-}
+void ReplaySession::seek_cursor(std::int64_t current) { events_.seek(current + 1); }
 
 void ReplaySession::restore(Tracee tracee, const SessionState& state) {
   tracee_.emplace(std::move(tracee));
@@ -195,6 +178,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     start.cpu = current_cpu();
     start.own_process_group = true;
     pin_to_cpu(start.cpu);
+    events_.keep_off_cpu(start.cpu);
     tracee_.emplace(launch(start));
   } else {
     // The program's own execve: `first` is its entry.

@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 
+#include "event_stream.h"
 #include "file_contents.h"
 #include "ttdb/replay/replay.h"
 #include "ttdb/trace/reader.h"
@@ -101,8 +102,7 @@ class ReplaySession {
   void sync_queue();
   void fill_queue(std::int64_t fast_until);
   bool queueable(const trace::Event& e, const trace::Event* following) const;
-  // The upcoming event `ahead` places after the next one, read as needed.
-  const trace::Event* peek(std::size_t ahead);
+
 
   // Syscall handling (replay_syscall.cc).
   void check_entry(const trace::Event& e, const WaitStatus& first);
@@ -123,8 +123,7 @@ class ReplaySession {
   void set_snapshot_trap(bool armed);
 
   trace::TraceReader reader_;
-  std::optional<trace::TraceReader::Cursor> cursor_;
-  std::deque<trace::Event> ahead_;
+  EventStream events_;
   OutputSink& sink_;
   FileContents files_;
   std::optional<Tracee> tracee_;

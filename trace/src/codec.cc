@@ -151,6 +151,11 @@ void decode_event(ByteView& bytes, Event& e, const std::string& trace) {
   if (count > bytes.size()) in.corrupt();
   e.mem.resize(count);
   for (auto& m : e.mem) {
+    // `e` may be a recycled event: every field is set anew.
+    m.data.clear();
+    m.blob.reset();
+    m.file.reset();
+    m.file_offset = 0;
     m.addr = in.varint();
     m.size = in.varint();
     switch (in.varint()) {

@@ -11,7 +11,8 @@ namespace ttdb::trace {
 // Appends `e` (everything but its id, which is its place in the chunk).
 void encode_event(const Event& e, Bytes& out);
 
-// Reads the next event from `in` into `e` and advances `in` past it.
+// Reads the next event from `in` into `e` (every field but the id; buffers
+// `e` already holds are reused) and advances `in` past it.
 // Throws ttdb::Error naming `trace` when the bytes do not hold an event.
 void decode_event(ByteView& in, Event& e, const std::string& trace);
 

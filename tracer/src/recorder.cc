@@ -110,6 +110,8 @@ class Recorder {
   void on_signal(int sig, const Boundary& previous);
   void on_exit(const WaitStatus& status);
   void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
+  static std::optional<std::pair<std::uint64_t, std::uint64_t>> remapped_range(const SyscallArgs& call);
+  bool touches_ttdb_code(std::uint64_t start, std::uint64_t end) const;
   WaitStatus wait_for_stop();
   void on_interrupt();
   // The program stands in the shim or a trampoline with signals held: true
@@ -330,6 +332,13 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
         si->name, writer_.last_event_id() + 1));
     return;
   }
+  if (auto range = remapped_range(call); range && shim_ && touches_ttdb_code(range->first, range->second)) {
+    stop_recording(fmt::format(
+        "the program called {} at event {} on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it "
+        "with --no-syscall-buffer",
+        syscall_name(call.nr), writer_.last_event_id() + 1, range->first, range->second));
+    return;
+  }
 
   Event e;
   e.kind = EventKind::syscall;
@@ -409,6 +418,27 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   std::uint64_t rip = info.instruction_pointer;
   if (shim_ && sites_.where(rip) == SyscallPatcher::Where::slow_tail && sites_.finish_tail(t)) rip = t.regs().rip;
   boundary_ = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
+}
+
+// The range of memory a call would replace or change, if it names one.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_range(const SyscallArgs& call) {
+  const auto* a = call.a;
+  switch (call.nr) {
+    case __NR_mmap:
+      if (a[3] & MAP_FIXED) return std::pair{a[0], a[0] + a[1]};
+      return std::nullopt;
+    case __NR_munmap: case __NR_mprotect: case __NR_pkey_mprotect: case __NR_madvise:
+      return std::pair{a[0], a[0] + a[1]};
+    case __NR_mremap:
+      if (a[3] & MREMAP_FIXED) return std::pair{a[4], a[4] + a[2]};
+      return std::pair{a[0], a[0] + a[1]};
+    default: return std::nullopt;
+  }
+}
+
+bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
+  bool shim = start < kShimEnd && end > kShimStart;
+  return shim || sites_.overlaps_trampolines(start, end);
 }
 
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {

@@ -104,7 +104,8 @@ void write_field(Tracee& tracee, RemotePtr at, const T& value) {
 
 }  // namespace
 
-bool in_shim(std::uint64_t addr) { return addr >= TTDB_SHIM_BASE && addr < TTDB_SHIM_BASE + TTDB_SHIM_SIZE; }
+static_assert(kShimStart == TTDB_SHIM_BASE && kShimEnd == TTDB_SHIM_BASE + TTDB_SHIM_SIZE);
+bool in_shim(std::uint64_t addr) { return addr >= kShimStart && addr < kShimEnd; }
 std::uint64_t shim_entry() { return header().entry; }
 std::uint64_t shim_syscall_instruction() { return header().untraced_return - 2; }
 
@@ -282,25 +283,27 @@ ShimQueue read_queue(Tracee& tracee) {
 std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>& events,
                          const std::function<Bytes(const trace::MemWrite&)>& bytes_of) {
   Bytes buffer;
+  buffer.reserve(64 * events.size());
   std::size_t queued = 0;
+  auto append = [&](const void* data, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(data);
+    buffer.insert(buffer.end(), b, b + n);
+  };
   for (const trace::Event* e : events) {
     const SyscallInfo* info = find_syscall(e->nr);
     if (!info) break;
-    Bytes rec(sizeof(ttdb_shim_record), 0);
-    auto append = [&](const void* data, std::size_t n) {
-      const auto* b = static_cast<const std::uint8_t*>(data);
-      rec.insert(rec.end(), b, b + n);
-    };
+    std::size_t start = buffer.size();
+    buffer.resize(start + sizeof(ttdb_shim_record));
     bool first_path = true;
     std::size_t mem = 0;
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       switch (info->args[i].format) {
         case ArgFormat::s: {
-          const std::string& path = (first_path ? e->path : e->path2).value_or("");
+          const auto& path = first_path ? e->path : e->path2;
           first_path = false;
-          auto len = static_cast<std::uint32_t>(path.size());
+          auto len = static_cast<std::uint32_t>(path ? path->size() : 0);
           append(&len, 4);
-          append(path.data(), len);
+          if (len) append(path->data(), len);
           break;
         }
         case ArgFormat::in: {
@@ -311,26 +314,35 @@ std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>&
           break;
         }
         case ArgFormat::out: {
-          Bytes data;
-          if (mem < e->mem.size() && e->mem[mem].addr == e->args[i]) data = bytes_of(e->mem[mem++]);
-          auto len = static_cast<std::uint32_t>(data.size());
-          append(&len, 4);
-          append(data.data(), len);
+          std::uint32_t len = 0;
+          if (mem < e->mem.size() && e->mem[mem].addr == e->args[i]) {
+            const trace::MemWrite& m = e->mem[mem++];
+            Bytes stored;
+            if (m.blob || m.file) stored = bytes_of(m);
+            const Bytes& data = m.blob || m.file ? stored : m.data;
+            len = static_cast<std::uint32_t>(data.size());
+            append(&len, 4);
+            append(data.data(), len);
+          } else {
+            append(&len, 4);
+          }
           break;
         }
         default: break;
       }
     }
-    rec.resize((rec.size() + 7) & ~std::size_t{7});
+    buffer.resize((buffer.size() + 7) & ~std::size_t{7});
+    if (buffer.size() > TTDB_SHIM_BUFFER_SIZE) {
+      buffer.resize(start);
+      break;
+    }
     ttdb_shim_record h{};
-    h.size = static_cast<std::uint32_t>(rec.size());
+    h.size = static_cast<std::uint32_t>(buffer.size() - start);
     h.nr = static_cast<std::uint16_t>(e->nr);
     h.argc = static_cast<std::uint16_t>(info->args.size());
     h.ret = e->ret.value_or(0);
     std::copy(e->args.begin(), e->args.end(), h.args);
-    std::memcpy(rec.data(), &h, sizeof h);
-    if (buffer.size() + rec.size() > TTDB_SHIM_BUFFER_SIZE) break;
-    buffer.insert(buffer.end(), rec.begin(), rec.end());
+    std::memcpy(buffer.data() + start, &h, sizeof h);
     ++queued;
   }
   if (!buffer.empty()) write_checked(tracee, RemotePtr(TTDB_SHIM_BUFFER), buffer);

@@ -487,6 +487,10 @@ std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) co
   return it->second[addr - it->first];
 }
 
+bool SyscallPatcher::overlaps_trampolines(std::uint64_t start, std::uint64_t end) const {
+  return std::any_of(pages_.begin(), pages_.end(), [&](const Page& p) { return start < p.addr + p.size && end > p.addr; });
+}
+
 void SyscallPatcher::forget(std::uint64_t start, std::uint64_t end) {
   std::erase_if(originals_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
 }

@@ -124,8 +124,14 @@ std::uint64_t SizeRule::size(const std::uint64_t* args, std::int64_t ret) const 
 }
 
 const SyscallInfo* find_syscall(long nr) {
-  auto found = table().find(static_cast<int>(nr));
-  return found == table().end() ? nullptr : &found->second;
+  // Asked for every event replayed: a direct index for the numbers in use.
+  static const std::vector<const SyscallInfo*> by_number = [] {
+    std::vector<const SyscallInfo*> out(table().empty() ? 0 : static_cast<std::size_t>(table().rbegin()->first) + 1);
+    for (const auto& [number, info] : table()) out[static_cast<std::size_t>(number)] = &info;
+    return out;
+  }();
+  if (nr < 0 || static_cast<std::size_t>(nr) >= by_number.size()) return nullptr;
+  return by_number[static_cast<std::size_t>(nr)];
 }
 
 std::string syscall_name(long nr) {

@@ -17,6 +17,8 @@
 namespace ttdb {
 
 // Where the shim lives, in every program ttdb records or replays.
+inline constexpr std::uint64_t kShimStart = 0x70000000;
+inline constexpr std::uint64_t kShimEnd = kShimStart + 0x130000;
 bool in_shim(std::uint64_t addr);
 // The address the trampolines jump to.
 std::uint64_t shim_entry();

@@ -72,6 +72,8 @@ class SyscallPatcher {
   bool finish_tail(Tracee& tracee) const;
   // The byte the patch replaced at `addr`, if any: what the program's code holds.
   std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
+  // True when [start, end) covers a page of trampolines.
+  bool overlaps_trampolines(std::uint64_t start, std::uint64_t end) const;
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
   std::size_t site_count() const { return originals_.size(); }

@@ -1,0 +1,156 @@
+#include "event_stream.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace ttdb {
+namespace {
+
+// Read ahead this far, in batches this big: one lock per batch.
+constexpr std::size_t kBatch = 512;
+constexpr std::size_t kReadAhead = 64 * kBatch;
+
+}  // namespace
+
+EventStream::EventStream(const std::string& trace_path, std::int64_t first) : path_(trace_path), start_(first) {
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventStream::keep_off_cpu(int cpu) {
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 2 || cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int i = 0; i < std::min<long>(cpus, CPU_SETSIZE); ++i)
+    if (i != cpu) CPU_SET(i, &set);
+  ::pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set);
+}
+
+EventStream::~EventStream() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_producer_.notify_one();
+  thread_.join();
+}
+
+void EventStream::run() {
+  try {
+    trace::TraceReader reader(path_);
+    std::optional<trace::TraceReader::Cursor> cursor;
+    std::uint64_t generation = ~0ull;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_producer_.wait(lock, [&] {
+          return stopping_ || generation != generation_ || (!at_end_ && batched_ < kReadAhead);
+        });
+        if (stopping_) return;
+        if (generation != generation_) {
+          generation = generation_;
+          lock.unlock();
+          cursor.emplace(reader.cursor(start_));
+          continue;
+        }
+      }
+      std::vector<trace::Event> batch;
+      {
+        std::lock_guard lock(mutex_);
+        if (!spare_.empty()) {
+          batch = std::move(spare_.back());
+          spare_.pop_back();
+        }
+      }
+      // Decoding into events the replayer is done with reuses their buffers.
+      batch.resize(kBatch);
+      std::size_t filled = 0;
+      while (filled < kBatch && cursor->next(batch[filled])) ++filled;
+      batch.resize(filled);
+      {
+        std::lock_guard lock(mutex_);
+        if (generation != generation_) continue;  // a seek came meanwhile: this batch is stale
+        at_end_ = batch.size() < kBatch;
+        batched_ += batch.size();
+        if (!batch.empty()) batches_.push_back(std::move(batch));
+      }
+      wake_consumer_.notify_one();
+    }
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    error_ = std::current_exception();
+    at_end_ = true;
+    wake_consumer_.notify_one();
+  }
+}
+
+void EventStream::seek(std::int64_t first) {
+  ready_.clear();
+  head_ = 0;
+  ready_count_ = 0;
+  {
+    std::lock_guard lock(mutex_);
+    batches_.clear();
+    batched_ = 0;
+    at_end_ = false;
+    start_ = first;
+    ++generation_;
+  }
+  wake_producer_.notify_one();
+}
+
+bool EventStream::fill(std::size_t ahead) {
+  while (ready_count_ <= ahead) {
+    std::vector<trace::Event> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_consumer_.wait(lock, [&] { return !batches_.empty() || at_end_ || error_; });
+      if (error_) std::rethrow_exception(error_);
+      if (batches_.empty()) return false;
+      batch = std::move(batches_.front());
+      batches_.pop_front();
+      batched_ -= batch.size();
+    }
+    wake_producer_.notify_one();
+    ready_count_ += batch.size();
+    ready_.push_back(std::move(batch));
+  }
+  return true;
+}
+
+const trace::Event* EventStream::peek(std::size_t ahead) {
+  if (!fill(ahead)) return nullptr;
+  std::size_t at = head_ + ahead;
+  for (auto& batch : ready_) {
+    if (at < batch.size()) return &batch[at];
+    at -= batch.size();
+  }
+  return nullptr;
+}
+
+void EventStream::pop_front() {
+  --ready_count_;
+  if (++head_ < ready_.front().size()) return;
+  // The whole batch is done with: its events' buffers serve the thread again.
+  std::vector<trace::Event> done = std::move(ready_.front());
+  ready_.pop_front();
+  head_ = 0;
+  std::lock_guard lock(mutex_);
+  if (spare_.size() < kReadAhead / kBatch) spare_.push_back(std::move(done));
+}
+
+void EventStream::drop() {
+  if (fill(0)) pop_front();
+}
+
+std::optional<trace::Event> EventStream::take() {
+  if (!fill(0)) return std::nullopt;
+  trace::Event e = std::move(ready_.front()[head_]);
+  pop_front();
+  return e;
+}
+
+}  // namespace ttdb

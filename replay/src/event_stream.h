@@ -1,0 +1,62 @@
+// The recorded events in order, read ahead on a thread of its own: reading,
+// decompressing and decoding them happen on another CPU than the replayed
+// program's, which the replayer shares. Its own trace connection: SQLite
+// connections stay on one thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "ttdb/trace/reader.h"
+
+namespace ttdb {
+
+class EventStream {
+ public:
+  EventStream(const std::string& trace_path, std::int64_t first = 1);
+  ~EventStream();
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  // Keeps the reading thread off `cpu` (the replayer's and the program's).
+  void keep_off_cpu(int cpu);
+  // From event `first` on, dropping what was read ahead.
+  void seek(std::int64_t first);
+  // The event `ahead` places after the next one; nullptr past the end.
+  const trace::Event* peek(std::size_t ahead = 0);
+  // Takes the next event; nullopt at the end.
+  std::optional<trace::Event> take();
+  // Drops the next event, whose buffers the reading thread then reuses.
+  void drop();
+
+ private:
+  void run();
+  // Moves batches the thread has read into ready_ until it holds more than
+  // `ahead` events, or the end has come. False at the end.
+  bool fill(std::size_t ahead);
+
+  std::string path_;
+  // The consumer's batches, in order, from ready_.front()[head_] on.
+  std::deque<std::vector<trace::Event>> ready_;
+  std::size_t head_ = 0;
+  std::size_t ready_count_ = 0;
+  void pop_front();
+
+  std::mutex mutex_;
+  std::condition_variable wake_producer_, wake_consumer_;
+  std::deque<std::vector<trace::Event>> batches_;  // read ahead, not taken yet
+  std::vector<std::vector<trace::Event>> spare_;   // batches the consumer is done with, to decode into
+  std::size_t batched_ = 0;                        // events in batches_
+  std::int64_t start_ = 1;                         // where the thread reads from
+  std::uint64_t generation_ = 0;                   // bumped by every seek
+  bool at_end_ = false;                            // the thread read the last event of this generation
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+}  // namespace ttdb

@@ -1,0 +1,148 @@
+// The syscall buffer: the frequent syscalls are recorded inside the program,
+// without a ptrace stop, and replayed the same way; everything else, and
+// everything that would block, takes the traced path. Replays are exact
+// either way.
+#include <asm/unistd_64.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+// `ttdb sql QUERY TRACE`, one number.
+long count(const std::string& trace, const std::string& query) {
+  RunResult r = ttdb({"sql", query, trace});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return std::stol(r.out.empty() ? "-1" : r.out);
+}
+
+TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // 3000 rounds of six buffered calls, and the directory listings.
+  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'getdents64'"), 20);
+  expect_same_run(recorded, replay(trace));
+  // What it printed came from the clock: another run prints something else.
+  EXPECT_NE(run({program("buffered_io"), dir.path()}).out, recorded.out);
+}
+
+TEST(SyscallBuffer, WithoutItEverySyscallStops) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = ttdb({"record", "-q", "--no-syscall-buffer", "-o", trace, program("buffered_io"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(count(trace, "SELECT count(*) FROM events WHERE buffered OR kind = 8"), 0);
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls"), 18000);
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, ABufferedCallThatDiffersIsADivergence) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  ASSERT_EQ(record(trace, {program("buffered_io"), dir.path()}).status, 0);
+  // The 100th pwrite to the file "passed" other bytes in the recording.
+  int seen = 0;
+  std::int64_t changed = 0;
+  edit_trace(trace, [&](trace::Event& e) {
+    if (e.kind != trace::EventKind::syscall || e.nr != __NR_pwrite64 || !e.buffered || ++seen != 100) return false;
+    *e.digest ^= 1;
+    changed = e.id;
+    return true;
+  });
+  ASSERT_NE(changed, 0);
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 124);
+  EXPECT_NE(replayed.err.find("replay diverged at event " + std::to_string(changed) + ": the recording has pwrite64("),
+            std::string::npos)
+      << replayed.err;
+  EXPECT_NE(replayed.err.find("passed different bytes: \"record 99\\n\""), std::string::npos) << replayed.err;
+}
+
+TEST(SyscallBuffer, SignalsAmongBufferedSyscalls) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("buffered_signals")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("30 ticks over"), std::string::npos) << recorded.out;
+  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE kind = 3"), 30);
+  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE buffered"), 100);
+  expect_same_run(recorded, replay(trace));
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, ABrokenPipeKillsRightAfterTheWrite) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult native = run({program("broken_pipe")});
+  RunResult recorded = record(trace, {program("broken_pipe")});
+  EXPECT_EQ(native.status, 128 + SIGPIPE);
+  EXPECT_EQ(recorded.status, native.status);
+  EXPECT_EQ(recorded.out, "ignored: write = -1, EPIPE\n");
+  EXPECT_EQ(recorded.out, native.out);
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, ProgramsOwnSyscallInstructionsStayTraced) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("raw_syscall")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "200 of 200 agree\n");
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND NOT buffered"), 200);
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'clock_gettime' AND buffered"), 200);
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, AReadThatWouldWaitIsTraced) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Child recording = Child::spawn({ttdb_binary(), "record", "-q", "-o", trace, program("fifo_reader"), fifo});
+  int writer = ::open(fifo.c_str(), O_WRONLY);  // waits for the reader
+  ASSERT_GE(writer, 0);
+  for (const char* line : {"one\n", "two\n", "three\n"}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(::write(writer, line, std::strlen(line)), static_cast<ssize_t>(std::strlen(line)));
+  }
+  ::close(writer);
+  RunResult recorded = recording.wait();
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "got 4: one\ngot 4: two\ngot 6: three\nend after 3 reads\n");
+  // The reads found nothing yet each time, and waited where the recorder could see them.
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a0 = 3 AND NOT buffered"), 3);
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fixed_map"), "0x70010000"});
+  EXPECT_EQ(recorded.status, 125);
+  EXPECT_EQ(recorded.out, "mapping at 0x70010000\n");
+  EXPECT_NE(recorded.err.find("on memory where ttdb keeps its syscall buffer (0x70010000-0x70011000); record it with "
+                              "--no-syscall-buffer"),
+            std::string::npos)
+      << recorded.err;
+  EXPECT_EQ(replay(trace).status, 123);
+  // Elsewhere, MAP_FIXED is the program's business.
+  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x60000000"});
+  EXPECT_EQ(elsewhere.status, 0) << elsewhere.err;
+  expect_same_run(elsewhere, replay(dir.file("u.ttdb")));
+  // Without the buffer, the address is the program's too.
+  RunResult unbuffered = ttdb({"record", "-q", "-n", "-o", dir.file("v.ttdb"), program("fixed_map"), "0x70010000"});
+  EXPECT_EQ(unbuffered.status, 0) << unbuffered.err;
+}
+
+}  // namespace
+}  // namespace ttdb::test
