@@ -1,7 +1,10 @@
 // The time-travel engine, driven through its API on recorded test programs.
 #include <gtest/gtest.h>
 
+#include <asm/unistd_64.h>
+
 #include <cstring>
+#include <map>
 
 #include "process.h"
 #include "ttdb/replay/engine.h"
@@ -287,6 +290,106 @@ TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
     ASSERT_EQ(back.stack, states[i].stack) << i;
   }
   EXPECT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::start);
+}
+
+// The same engine on a program whose syscalls the syscall buffer makes and
+// gives back in-process: every event is still a place to stop at, and going
+// backward retraces going forward.
+class BufferedEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    trace_ = dir_.file("t.ttdb");
+    RunResult recorded = record(trace_, {program("buffered_io"), dir_.path()});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    recorded_output_ = recorded.out;
+    engine_ = std::make_unique<Engine>(trace_, sink_);
+    for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
+      auto event = engine_->recorded_event(e);
+      if (event && event->buffered && event->nr == __NR_pwrite64) pwrites_.push_back(e);
+    }
+    ASSERT_GE(pwrites_.size(), 3000u);
+  }
+
+  Registers regs() { return engine_->registers(); }
+
+  TempDir dir_;
+  std::string trace_;
+  std::string recorded_output_;
+  NullSink sink_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<std::int64_t> pwrites_;  // the buffered pwrite64 events
+};
+
+TEST_F(BufferedEngineTest, RunsToTheEndWithTheRecordedOutput) {
+  EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink_.output, recorded_output_);
+  EXPECT_EQ(engine_->event(), engine_->event_count());
+}
+
+TEST_F(BufferedEngineTest, BufferedEventsAreTheSameStateFromAnywhere) {
+  std::vector<std::int64_t> targets;
+  for (std::size_t i = 0; i < pwrites_.size(); i += 500) targets.push_back(pwrites_[i]);
+  std::map<std::int64_t, Registers> first;
+  for (auto e : targets) {
+    engine_->goto_event(e);
+    ASSERT_EQ(engine_->event(), e);
+    first[e] = regs();
+  }
+  // Backward now, each from a checkpoint or from the program as it stands.
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
+    engine_->goto_event(*it);
+    ASSERT_TRUE(same_registers(regs(), first[*it])) << *it << ": " << register_differences(regs(), first[*it]);
+  }
+}
+
+TEST_F(BufferedEngineTest, ReverseStepiRetracesStepiAcrossBufferedSyscalls) {
+  engine_->goto_event(pwrites_[1000]);
+  struct State {
+    Registers regs;
+    std::int64_t event;
+    Bytes stack;
+  };
+  auto now = [&] {
+    Registers r = regs();
+    return State{r, engine_->event(), engine_->read_memory(r.rsp - 128, 256).value_or(Bytes{})};
+  };
+  std::vector<State> states{now()};
+  for (int i = 0; i < 1000; ++i) {
+    engine_->stepi(Direction::forward);
+    states.push_back(now());
+  }
+  ASSERT_GE(states.back().event - states.front().event, 4) << "the stretch crosses several buffered syscalls";
+  for (std::size_t i = states.size() - 1; i-- > 0;) {
+    ASSERT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::step);
+    State back = now();
+    ASSERT_TRUE(same_registers(back.regs, states[i].regs))
+        << "step " << i << ": " << register_differences(back.regs, states[i].regs) << "at "
+        << engine_->position().describe();
+    ASSERT_EQ(back.event, states[i].event) << i;
+    ASSERT_EQ(back.stack, states[i].stack) << i;
+  }
+}
+
+TEST_F(BufferedEngineTest, BreakpointHitsAmongBufferedSyscallsBothWays) {
+  std::uint64_t pwrite = 0;
+  // The breakpoint goes where the program makes its pwrite: one step before the event.
+  engine_->goto_event(pwrites_[10]);
+  engine_->stepi(Direction::backward);
+  pwrite = regs().rip;
+  engine_->goto_event(1);
+  engine_->add_breakpoint(pwrite);
+  std::vector<std::pair<std::int64_t, Registers>> hits;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint) << i;
+    hits.emplace_back(engine_->event(), regs());
+  }
+  // Each hit is just before a pwrite the buffer gives back: one event per round.
+  EXPECT_EQ(hits[150].first + 1, pwrites_[150]);
+  for (int i = 198; i >= 100; --i) {
+    ASSERT_EQ(engine_->resume(Direction::backward).kind, Stop::Kind::breakpoint) << i;
+    ASSERT_EQ(engine_->event(), hits[static_cast<std::size_t>(i)].first) << i;
+    ASSERT_TRUE(same_registers(regs(), hits[static_cast<std::size_t>(i)].second)) << i;
+  }
 }
 
 }  // namespace
