@@ -68,7 +68,7 @@ def prepare(scratch):
         f.write("scale=2000\n4*a(1)\n")
 
 
-def timed(argv, stdin_path, cwd, rss_file):
+def timed(argv, stdin_path, cwd, rss_file, env=None):
     """Runs argv with stdout to /dev/null; returns (seconds, peak RSS in KiB, status, stderr).
 
     GNU time measures the peak RSS: a child forked from this Python process
@@ -76,7 +76,7 @@ def timed(argv, stdin_path, cwd, rss_file):
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+    proc = subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd, env=env)
     elapsed = time.perf_counter() - start
     if stdin_path:
         stdin.close()
@@ -89,17 +89,22 @@ def trace_events(trace):
     """The recording's event count (format 2 packs events into chunks)."""
     db = sqlite3.connect(f"file:{trace}?mode=ro", uri=True)
     try:
-        return db.execute("select coalesce(max(last), 0) from chunks").fetchone()[0]
+        try:
+            return db.execute("select coalesce(max(last), 0) from chunks").fetchone()[0]
+        except sqlite3.OperationalError:  # format 1, for comparisons with older builds
+            return db.execute("select count(*) from events").fetchone()[0]
     finally:
         db.close()
 
 
-def measure(name, argv, stdin_path, ttdb, runs, scratch):
-    samples = {"native": [], "record": [], "replay": [], "strace": []}
+def measure(name, argv, stdin_path, ttdb, runs, scratch, options):
+    kinds = ["native", "record"] + ([] if options.record_only else ["replay", "strace"])
+    samples = {kind: [] for kind in kinds}
     rss, size_per_event = [], []
+    env = dict(os.environ, **dict(v.split("=", 1) for v in options.env))
     for run in range(runs):
         trace = os.path.join(scratch, f"bench-{run}.ttdb")
-        for kind in ("native", "record", "replay", "strace"):
+        for kind in kinds:
             # Workloads that write files (sqlite3) start from nothing each time.
             for leftover in ("db.sqlite", "db.sqlite-journal"):
                 path = os.path.join(scratch, leftover)
@@ -108,13 +113,13 @@ def measure(name, argv, stdin_path, ttdb, runs, scratch):
             if kind == "native":
                 cmd = argv
             elif kind == "record":
-                cmd = [ttdb, "record", "-q", "-o", trace, "--"] + argv
+                cmd = [ttdb, "record", "-q"] + options.record_args.split() + ["-o", trace, "--"] + argv
             elif kind == "replay":
                 cmd = [ttdb, "replay", "--run", trace]
             else:
                 cmd = ["strace", "-f", "-o", "/dev/null"] + argv
             seconds, peak, status, err = timed(cmd, stdin_path if kind != "replay" else None, scratch,
-                                               os.path.join(scratch, "rss"))
+                                               os.path.join(scratch, "rss"), env if kind in ("record", "replay") else None)
             if status != 0:
                 sys.exit(f"bench: {name}: {kind} failed with status {status}: {err.strip()[:500]}")
             samples[kind].append(seconds)
@@ -123,12 +128,13 @@ def measure(name, argv, stdin_path, ttdb, runs, scratch):
                 size_per_event.append(os.path.getsize(trace) / max(1, trace_events(trace)))
         os.remove(trace)
     native = statistics.median(samples["native"])
+    ratio = lambda kind: statistics.median(samples[kind]) / native if samples.get(kind) else float("nan")
     return {
         "name": name,
         "native": native,
-        "record": statistics.median(samples["record"]) / native,
-        "replay": statistics.median(samples["replay"]) / native,
-        "strace": statistics.median(samples["strace"]) / native,
+        "record": ratio("record"),
+        "replay": ratio("replay"),
+        "strace": ratio("strace"),
         "bytes_per_event": statistics.median(size_per_event),
         "peak_mib": statistics.median(rss) / 1024,
     }
@@ -158,6 +164,10 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--only", help="run only workloads whose name contains this")
+    parser.add_argument("--record-args", default="", help="extra options for ttdb record, such as --no-syscall-buffer")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for ttdb record and replay, such as TTDB_NO_PIN=1 (repeatable)")
+    parser.add_argument("--record-only", action="store_true", help="measure native and record only")
     args = parser.parse_args()
     ttdb = os.path.join(args.build, "ttdb")
     if not os.access(ttdb, os.X_OK):
@@ -170,13 +180,14 @@ def main():
         prepare(scratch)
         sets = ["speed", "real"] if args.set == "all" else [args.set]
         print(f"Machine: {platform.node()}, Linux {platform.release()}, {os.cpu_count()} CPUs; "
-              f"{args.runs} runs each, medians.\n")
+              f"{args.runs} runs each, medians; record {' '.join(['ttdb record'] + args.record_args.split())}"
+              f"{''.join(' ' + e for e in args.env)}.\n")
         for name in sets:
             rows = []
             for workload, argv, stdin_path in workloads(args.build, scratch)[name]:
                 if args.only and args.only not in workload:
                     continue
-                rows.append(measure(workload, argv, stdin_path, ttdb, args.runs, scratch))
+                rows.append(measure(workload, argv, stdin_path, ttdb, args.runs, scratch, args))
                 print(f"  measured {workload}", file=sys.stderr)
             print(f"### {name}\n\n{table(rows)}\n")
     finally:

@@ -1,10 +1,6 @@
 #include "event_stream.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <unistd.h>
-
-#include <algorithm>
+#include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
 namespace {
@@ -19,15 +15,7 @@ EventStream::EventStream(const std::string& trace_path, std::int64_t first) : pa
   thread_ = std::thread([this] { run(); });
 }
 
-void EventStream::keep_off_cpu(int cpu) {
-  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 2 || cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int i = 0; i < std::min<long>(cpus, CPU_SETSIZE); ++i)
-    if (i != cpu) CPU_SET(i, &set);
-  ::pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set);
-}
+void EventStream::keep_off_cpu(int cpu) { ttdb::keep_off_cpu(thread_, cpu); }
 
 EventStream::~EventStream() {
   {

@@ -175,7 +175,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     start.env = reader_.env();
     auto stack_limit = reader_.meta_int(trace::meta::stack_limit);
     if (stack_limit) start.stack_limit = *stack_limit < 0 ? RLIM_INFINITY : static_cast<rlim_t>(*stack_limit);
-    start.cpu = current_cpu();
+    start.cpu = pinning_cpu();
     start.own_process_group = true;
     pin_to_cpu(start.cpu);
     events_.keep_off_cpu(start.cpu);

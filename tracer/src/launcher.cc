@@ -1,6 +1,7 @@
 #include "ttdb/tracer/launcher.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -12,7 +13,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/ptrace.h"
@@ -91,13 +94,27 @@ long tracee_options(bool syscall_buffer) {
 }
 
 bool pin_to_cpu(int cpu) {
+  if (cpu < 0) return false;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   return ::sched_setaffinity(0, sizeof set, &set) == 0;
 }
 
-int current_cpu() {
+void keep_off_cpu(std::thread& thread, int cpu) {
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 2 || cpu < 0) return;
+  // Every CPU the machine has but `cpu` (the caller may be pinned already).
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (long i = 0; i < std::min<long>(cpus, CPU_SETSIZE); ++i)
+    if (i != cpu) CPU_SET(static_cast<int>(i), &set);
+  ::pthread_setaffinity_np(thread.native_handle(), sizeof set, &set);
+}
+
+int pinning_cpu() {
+  // A knob for measuring what pinning buys (bench/README.md).
+  if (const char* no = std::getenv("TTDB_NO_PIN"); no && *no && std::string_view(no) != "0") return -1;
   int cpu = ::sched_getcpu();
   return cpu < 0 ? 0 : cpu;
 }

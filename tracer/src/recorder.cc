@@ -179,7 +179,7 @@ RecordOutcome Recorder::run() {
   rlimit stack{};
   ::getrlimit(RLIMIT_STACK, &stack);
   start.stack_limit = stack.rlim_cur;
-  start.cpu = current_cpu();
+  start.cpu = pinning_cpu();
   start.syscall_buffer = options_.syscall_buffer;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   pin_to_cpu(start.cpu);

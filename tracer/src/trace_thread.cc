@@ -1,13 +1,8 @@
 #include "trace_thread.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <unistd.h>
-
-#include <algorithm>
-
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
+#include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
 namespace {
@@ -32,15 +27,7 @@ TraceThread::~TraceThread() {
   thread_.join();
 }
 
-void TraceThread::keep_off_cpu(int cpu) {
-  // The caller may be pinned already: every CPU the machine has, but `cpu`.
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  for (int i = 0; i < std::min<int>(CPU_SETSIZE, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))); ++i) CPU_SET(i, &all);
-  if (CPU_COUNT(&all) < 2) return;
-  CPU_CLR(cpu, &all);
-  ::pthread_setaffinity_np(thread_.native_handle(), sizeof all, &all);
-}
+void TraceThread::keep_off_cpu(int cpu) { ttdb::keep_off_cpu(thread_, cpu); }
 
 void TraceThread::run() {
   for (;;) {

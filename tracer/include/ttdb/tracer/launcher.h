@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ttdb/base/error.h"
@@ -52,9 +53,14 @@ Tracee launch(const LaunchOptions& options);
 // buffer gets seccomp stops and exit stops too.
 long tracee_options(bool syscall_buffer = false);
 
-// Pins the calling thread to `cpu`; returns false when the kernel refuses.
+// Pins the calling thread to `cpu`; returns false when the kernel refuses
+// (or cpu is -1: no pinning).
 bool pin_to_cpu(int cpu);
-// The CPU the caller runs on now, a good choice for pinning.
-int current_cpu();
+// Keeps a helper thread of ttdb's (the trace writer, the event reader) off
+// `cpu`, the one ttdb and the program share, when there is another.
+void keep_off_cpu(std::thread& thread, int cpu);
+// The CPU to pin ttdb and the program to: the caller's now, a good choice.
+// -1 when the environment says TTDB_NO_PIN=1.
+int pinning_cpu();
 
 }  // namespace ttdb
