@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "ttdb_test.h"
@@ -122,6 +123,49 @@ TEST(SyscallBuffer, AReadThatWouldWaitIsTraced) {
   // The reads found nothing yet each time, and waited where the recorder could see them.
   EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a0 = 3 AND NOT buffered"), 3);
   expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
+  TempDir dir;
+  RunOptions cold;
+  cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
+  // An empty cache: libc's sites are found while the program runs on.
+  std::string first = dir.file("first.ttdb");
+  RunResult recorded = record(first, {program("buffered_io"), dir.path()}, cold);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  expect_same_run(recorded, replay(first));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("cache/ttdb"))) << "no cache directory";
+  long kept = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb")))
+    kept += entry.path().filename().string().starts_with("sites-");
+  EXPECT_GE(kept, 1);
+  // Known now: libc is patched as soon as its code is mapped.
+  std::string second = dir.file("second.ttdb");
+  recorded = record(second, {program("buffered_io"), dir.path()}, cold);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  expect_same_run(recorded, replay(second));
+  EXPECT_EQ(count(second, "SELECT count(*) FROM events p JOIN events m ON m.id = p.id - 1 WHERE p.kind = 8 AND p.a2 = 0 "
+                          "AND m.kind = 2 AND m.nr = 9 AND (m.a2 & 4) != 0"),
+            1);
+  EXPECT_GE(count(second, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  // A cache that holds garbage is ignored.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb"))) write_file(entry.path(), "garbage");
+  std::string third = dir.file("third.ttdb");
+  recorded = record(third, {program("buffered_io"), dir.path()}, cold);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  expect_same_run(recorded, replay(third));
+}
+
+TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // buffered_io opens its data file and its directory 20 times.
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.path() + "'"),
+            20);
+  EXPECT_EQ(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.file("data") + "'"),
+            1);
 }
 
 TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {

@@ -67,14 +67,19 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define NR_FSTAT 5
 #define NR_FCNTL 72
 #define NR_OPENAT 257
+#define NR_NEWFSTATAT 262
 #define NR_PREADV2 327
 #define NR_PWRITEV2 328
 #define E_AGAIN 11
 #define E_FAULT 14
+#define E_NOENT 2
 #define E_OPNOTSUPP 95
 #define RWF_NOWAIT_FLAG 8
 #define O_DIRECTORY_FLAG 0200000
 #define O_PATH_FLAG 010000000
+#define O_CREAT_FLAG 0100
+#define O_NOFOLLOW_FLAG 0400000
+#define AT_SYMLINK_NOFOLLOW_FLAG 0x100
 #define PIPE_BUF_SIZE 4096
 
 /* The kernel's struct stat on x86-64, only what is needed. */
@@ -143,6 +148,18 @@ static uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t
   return (uint64_t)ret < n ? (uint64_t)ret : n;
 }
 
+/* Opening a regular file or a directory cannot wait; a FIFO, a terminal or
+ * another device may (for a writer, a carrier...), or do things on open. */
+static int opens_without_waiting(long dirfd, const char* path, uint64_t flags) {
+  struct kernel_stat st;
+  long rc = ttdb_untraced_syscall(NR_NEWFSTATAT, dirfd, (long)path, (long)&st, flags & O_NOFOLLOW_FLAG ? AT_SYMLINK_NOFOLLOW_FLAG : 0,
+                                  0, 0);
+  if (rc == -E_NOENT) return (flags & O_CREAT_FLAG) != 0; /* it creates a regular file */
+  if (rc != 0) return 0;
+  uint32_t type = st.mode & 0170000;
+  return type == 0100000 || type == 0040000;
+}
+
 static int fcntl_is_plain(uint64_t cmd) {
   /* F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC */
   return cmd <= 4 || cmd == 1030;
@@ -172,7 +189,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       break;
     }
     case TTDB_HOW_OPENAT:
-      if (!(a[2] & (O_DIRECTORY_FLAG | O_PATH_FLAG))) return trampoline + TAIL_SLOW;
+      if (!(a[2] & (O_DIRECTORY_FLAG | O_PATH_FLAG)) && !opens_without_waiting((long)a[0], (const char*)a[1], a[2]))
+        return trampoline + TAIL_SLOW;
       break;
     case TTDB_HOW_FCNTL:
       if (!fcntl_is_plain(a[1])) return trampoline + TAIL_SLOW;
@@ -190,7 +208,12 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       default: break;
     }
   }
-  if (need > TTDB_SHIM_BUFFER_SIZE / 2 || CTL->used + need > TTDB_SHIM_BUFFER_SIZE) return trampoline + TAIL_SLOW;
+  /* A record that would not fit, or a buffer past TTDB_SHIM_DRAIN_AT, takes
+   * the traced path: the recorder takes the records there, often enough that
+   * its writer keeps up while the program runs. */
+  if (need > TTDB_SHIM_BUFFER_SIZE / 2 || CTL->used + need > TTDB_SHIM_BUFFER_SIZE ||
+      (CTL->used > TTDB_SHIM_DRAIN_AT && CTL->used + need > TTDB_SHIM_DRAIN_AT))
+    return trampoline + TAIL_SLOW;
 
   int64_t ret;
   if (nowait) {

@@ -19,6 +19,7 @@
 #define TTDB_SHIM_STACK_TOP (TTDB_SHIM_BASE + 0x30000) /* the shim's own stack, below this */
 #define TTDB_SHIM_BUFFER (TTDB_SHIM_BASE + 0x30000)    /* records */
 #define TTDB_SHIM_BUFFER_SIZE 0x100000
+#define TTDB_SHIM_DRAIN_AT 0x40000 /* records past this go to the recorder at once */
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
 
@@ -62,7 +63,7 @@ enum ttdb_shim_how {
   TTDB_HOW_PLAIN = 1,   /* cannot block: run it, record it */
   TTDB_HOW_FD_READ = 2, /* read(fd, buf, n): pipes and sockets without blocking */
   TTDB_HOW_FD_WRITE = 3,/* write(fd, buf, n): pipes (n <= PIPE_BUF) without blocking */
-  TTDB_HOW_OPENAT = 4,  /* only directories and O_PATH, which cannot block */
+  TTDB_HOW_OPENAT = 4,  /* only regular files, directories and O_PATH, which cannot block */
   TTDB_HOW_FCNTL = 5,   /* only the commands without memory effects */
 };
 

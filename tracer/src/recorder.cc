@@ -26,6 +26,7 @@
 #include <set>
 
 #include "fd_streams.h"
+#include "site_finder.h"
 #include "trace_thread.h"
 #include "ttdb/tracer/syscall_memory.h"
 #include "ttdb/base/error.h"
@@ -103,7 +104,10 @@ class Recorder {
   void on_syscall_exit(const __ptrace_syscall_info& info);
   // The syscall buffer: its records go to the trace before the stop's own event.
   void drain();
-  void patch_code(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
+  // Syscall sites are found in the background, and patched at a syscall's
+  // exit once they are: the program runs meanwhile, its syscalls traced.
+  void find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
+  void patch_found_sites();
   void set_shim_flags(bool slow_next, bool stop_after);
   // Delivers the held signals where the program stands now: a boundary.
   void deliver_held_here();
@@ -128,6 +132,8 @@ class Recorder {
   std::optional<Tracee> tracee_;
   RandPatcher rand_;
   SyscallPatcher sites_;
+  std::optional<SiteFinder> finder_;
+  SiteCache cache_;
   bool shim_ = false;                // the syscall buffer is mapped in the program
   std::uint64_t inject_at_ = 0;      // a syscall instruction for ttdb's own syscalls
   bool shim_flags_ = false;          // flags asked of the shim that may still be set
@@ -184,6 +190,7 @@ RecordOutcome Recorder::run() {
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   pin_to_cpu(start.cpu);
   writer_.keep_off_cpu(start.cpu);
+  if (options_.syscall_buffer) finder_.emplace(start.cpu);
   write_header(start);
 
   tracee_.emplace(launch(start));
@@ -245,6 +252,7 @@ void Recorder::on_exec() {
   rand_ = RandPatcher();
   rand_.scan_process(t);
   sites_ = SyscallPatcher();
+  if (finder_) finder_->clear();
   shim_ = false;
   shim_flags_ = false;
   inject_at_ = 0;
@@ -272,13 +280,24 @@ void Recorder::after_exec() {
   writer_.add_event(std::move(shim));
   shim_ = true;
   inject_at_ = shim_syscall_instruction();
-  for (const auto& m : code) patch_code(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
+  for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
 }
 
-void Recorder::patch_code(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
+void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
+  // Read now: the file may change once the program goes on.
   auto bytes = read_whole_file(file);
   if (!bytes) return;
-  if (auto patch = sites_.patch_module(*tracee_, inject_at_, *bytes, start, size, offset)) writer_.add_event(std::move(*patch));
+  ContentHash hash = content_hash(*bytes);
+  if (auto known = cache_.load(hash, offset, size, start)) {
+    if (auto patch = sites_.patch_sites(*tracee_, inject_at_, *known)) writer_.add_event(std::move(*patch));
+    return;
+  }
+  finder_->find(std::move(*bytes), hash, start, size, offset);
+}
+
+void Recorder::patch_found_sites() {
+  for (auto& module : finder_->take_found())
+    if (auto patch = sites_.patch_sites(*tracee_, inject_at_, module.sites)) writer_.add_event(std::move(*patch));
 }
 
 void Recorder::drain() {
@@ -402,6 +421,8 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
         default: break;
       }
     }
+    // Code being searched for syscall sites may have changed.
+    if (auto range = remapped_range(call); range && finder_) finder_->forget(range->first, range->second);
     // Descriptors the shim knows may now be other files.
     switch (call.nr) {
       case __NR_close: case __NR_close_range: case __NR_dup2: case __NR_dup3:
@@ -411,12 +432,13 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     }
     std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
     writer_.add_event(std::move(e));
-    if (!exec_file.empty() && shim_) patch_code(mapped_at, call.a[1], call.a[5], exec_file);
+    if (!exec_file.empty() && shim_) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
   }
   // A syscall through a trampoline's slow tail goes on from where the
   // original code would: the same place and state in replay.
   std::uint64_t rip = info.instruction_pointer;
   if (shim_ && sites_.where(rip) == SyscallPatcher::Where::slow_tail && sites_.finish_tail(t)) rip = t.regs().rip;
+  if (shim_) patch_found_sites();
   boundary_ = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
 }
 

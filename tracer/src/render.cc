@@ -213,8 +213,8 @@ std::string render_event(const Event& e) {
       return fmt::format("snapshot at {:#x}: the program's registers and {} writable chunks", e.args[0], e.mem.size());
     case EventKind::patch:
       if (e.args[2] == 1) return fmt::format("patch: ttdb's syscall buffer mapped at {:#x}", e.args[0]);
-      return fmt::format("patch: {} syscall site{} now enter the syscall buffer (through code at {:#x})", e.nr,
-                         e.nr == 1 ? "" : "s", e.args[0]);
+      return fmt::format("patch: {} syscall site{} now enter{} the syscall buffer (through code at {:#x})", e.nr,
+                         e.nr == 1 ? "" : "s", e.nr == 1 ? "s" : "", e.args[0]);
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

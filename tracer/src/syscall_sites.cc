@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 
 #include "shim_abi.h"
 #include "ttdb/base/error.h"
@@ -133,9 +132,12 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   return site;
 }
 
-// Instruction starts and direct branch targets of one function, by capstone.
+// Instruction starts and direct branch targets of one function, by capstone
+// (sorted, for lookups).
 struct Sweep {
-  std::set<std::uint64_t> starts, targets;
+  std::vector<std::uint64_t> starts, targets;
+  bool starts_at(std::uint64_t a) const { return std::binary_search(starts.begin(), starts.end(), a); }
+  bool targeted(std::uint64_t a) const { return std::binary_search(targets.begin(), targets.end(), a); }
 };
 
 Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_t to) {
@@ -145,22 +147,23 @@ Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_
   std::uint64_t address = from;
   cs_insn* insn = cs_malloc(handle);
   while (size > 0 && cs_disasm_iter(handle, &bytes, &size, &address, insn)) {
-    out.starts.insert(insn->address);
+    out.starts.push_back(insn->address);
     const std::uint8_t* b = insn->bytes;
     std::uint64_t next = insn->address + insn->size;
     if ((b[0] == 0xeb || (b[0] & 0xf0) == 0x70) && insn->size == 2)
-      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1]))));
+      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1]))));
     std::int32_t rel;
     if ((b[0] == 0xe9 || b[0] == 0xe8) && insn->size == 5) {
       std::memcpy(&rel, b + 1, 4);
-      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
+      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
     }
     if (b[0] == 0x0f && (b[1] & 0xf0) == 0x80 && insn->size == 6) {
       std::memcpy(&rel, b + 2, 4);
-      out.targets.insert(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
+      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
     }
   }
   cs_free(insn, 1);
+  std::sort(out.targets.begin(), out.targets.end());
   return out;
 }
 
@@ -241,51 +244,6 @@ void put(Bytes& out, const void* data, std::size_t size) {
   out.insert(out.end(), b, b + size);
 }
 
-Bytes serialize(const std::vector<SyscallSite>& sites) {
-  Bytes out;
-  for (const auto& s : sites) {
-    put(out, &s.addr, 8);
-    put(out, &s.length, 1);
-    auto count = static_cast<std::uint8_t>(s.after.size());
-    put(out, &count, 1);
-    for (const auto& i : s.after) {
-      put(out, &i.op, 1);
-      put(out, &i.width, 1);
-      put(out, &i.cond, 1);
-      put(out, &i.imm, 8);
-      put(out, &i.target, 8);
-    }
-  }
-  return out;
-}
-
-std::vector<SyscallSite> deserialize(ByteView in, std::int64_t event) {
-  std::vector<SyscallSite> out;
-  std::size_t at = 0;
-  auto take = [&](void* data, std::size_t size) {
-    if (in.size() - at < size) fail("the patch at event {} is malformed", event);
-    std::memcpy(data, in.data() + at, size);
-    at += size;
-  };
-  while (at < in.size()) {
-    SyscallSite s;
-    std::uint8_t count = 0;
-    take(&s.addr, 8);
-    take(&s.length, 1);
-    take(&count, 1);
-    s.after.resize(count);
-    for (auto& i : s.after) {
-      take(&i.op, 1);
-      take(&i.width, 1);
-      take(&i.cond, 1);
-      take(&i.imm, 8);
-      take(&i.target, 8);
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 // Where a page of `size` bytes fits within reach of [low, high): right below
 // the closest mapping under `low` (never above a module: the heap grows there).
 std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::uint64_t low, std::uint64_t high,
@@ -303,6 +261,48 @@ std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::u
 }
 
 }  // namespace
+
+Bytes serialize_sites(const std::vector<SyscallSite>& sites) {
+  Bytes out;
+  for (const auto& s : sites) {
+    put(out, &s.addr, 8);
+    put(out, &s.length, 1);
+    auto count = static_cast<std::uint8_t>(s.after.size());
+    put(out, &count, 1);
+    for (const auto& i : s.after) {
+      put(out, &i.op, 1);
+      put(out, &i.width, 1);
+      put(out, &i.cond, 1);
+      put(out, &i.imm, 8);
+      put(out, &i.target, 8);
+    }
+  }
+  return out;
+}
+
+std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
+  std::vector<SyscallSite> out;
+  std::size_t at = 0;
+  auto take = [&](void* data, std::size_t size) {
+    if (in.size() - at < size) return false;
+    std::memcpy(data, in.data() + at, size);
+    at += size;
+    return true;
+  };
+  while (at < in.size()) {
+    SyscallSite s;
+    std::uint8_t count = 0;
+    if (!take(&s.addr, 8) || !take(&s.length, 1) || !take(&count, 1) || s.length < 5 || s.length > 16 || count > 3)
+      return std::nullopt;
+    s.after.resize(count);
+    for (auto& i : s.after)
+      if (!take(&i.op, 1) || !take(&i.width, 1) || !take(&i.cond, 1) || !take(&i.imm, 8) || !take(&i.target, 8) ||
+          static_cast<int>(i.op) > 2 || (i.width != 32 && i.width != 64) || i.cond > 15)
+        return std::nullopt;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
   auto elf = parse_elf(file);
@@ -331,8 +331,8 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
     if (!swept || swept->first != from) swept.emplace(from, sweep_function(handle, file, from, to));
     const Sweep& sw = swept->second;
     // Only real instructions, and nothing jumps into the middle of the patch.
-    bool ok = sw.starts.count(i) != 0;
-    for (std::uint64_t b = i + 1; ok && b < i + site->length; ++b) ok = sw.targets.count(b) == 0;
+    bool ok = sw.starts_at(i);
+    for (std::uint64_t b = i + 1; ok && b < i + site->length; ++b) ok = !sw.targeted(b);
     if (!ok) continue;
     // To addresses in the program.
     site->addr = start + (i - offset);
@@ -345,14 +345,13 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   return found;
 }
 
-std::optional<trace::Event> SyscallPatcher::patch_module(Tracee& tracee, std::uint64_t syscall_insn, ByteView elf,
-                                                         std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
-  auto sites = find_syscall_sites(elf, start, size, offset);
+std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn,
+                                                        const std::vector<SyscallSite>& sites) {
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
   auto where = place_page(read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length, page_size);
   if (!where) {
-    TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", start, sites.size());
+    TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", sites.front().addr, sites.size());
     return std::nullopt;
   }
   std::uint64_t base = *where;
@@ -380,9 +379,9 @@ std::optional<trace::Event> SyscallPatcher::patch_module(Tracee& tracee, std::ui
     e.mem.push_back(std::move(jump));
   }
   e.mem[0].data = std::move(page);
-  e.info = serialize(sites);
+  e.info = serialize_sites(sites);
   apply(tracee, syscall_insn, e);
-  TTDB_LOG(record, "{} syscall sites at {:#x}-{:#x} patched, trampolines at {:#x}", sites.size(), start, start + size, base);
+  TTDB_LOG(record, "{} syscall sites from {:#x} patched, trampolines at {:#x}", sites.size(), sites.front().addr, base);
   return e;
 }
 
@@ -397,7 +396,9 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
          got < 0 && got > -4096 ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
   if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
   inject_syscall(tracee, syscall_insn, __NR_mprotect, {base, size, PROT_READ | PROT_EXEC, 0, 0, 0});
-  Page page{base, size, deserialize(e.info, e.id)};
+  auto sites = deserialize_sites(e.info);
+  if (!sites) fail("the patch at event {} is malformed", e.id);
+  Page page{base, size, std::move(*sites)};
   for (std::size_t k = 1; k < e.mem.size(); ++k) {
     const auto& m = e.mem[k];
     auto original = tracee.try_read_bytes(RemotePtr(m.addr), m.data.size());
@@ -405,6 +406,12 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
       fail("cannot patch the syscall site at {:#x} (event {})", m.addr, e.id);
     originals_[m.addr] = std::move(*original);
   }
+  // Just past one of the sites' syscall (its exit stop), the program would
+  // go on in the middle of the new jump: it runs what followed the syscall
+  // right now instead.
+  std::uint64_t pc = tracee.regs().rip;
+  for (const auto& site : page.sites)
+    if (pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
   pages_.push_back(std::move(page));
 }
 
@@ -461,9 +468,15 @@ bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   // At the stop tail's int3, or just past it, everything displaced has run.
   bool at_boundary = p == at || (at >= TTDB_TAIL_STOP && next == site.after.size() && (p == at - 1 || p == at));
   if (!at_boundary && at < TTDB_TAIL_STOP + 24) return false;
+  // A branch already taken in the stop tail went to its own int3 (handled above).
+  run_displaced(tracee, site, at >= TTDB_TAIL_STOP + 24 ? site.after.size() : next, rip);
+  return true;
+}
 
+void SyscallPatcher::run_displaced(Tracee& tracee, const SyscallSite& site, std::size_t next, std::uint64_t rip) {
+  Registers regs = tracee.regs();
   std::uint64_t flags = regs.eflags;
-  for (std::size_t k = next; k < site.after.size() && at < TTDB_TAIL_STOP + 24; ++k) {
+  for (std::size_t k = next; k < site.after.size(); ++k) {
     const auto& insn = site.after[k];
     if (insn.op == DisplacedInsn::Op::jcc) {
       if (condition_holds(insn.cond, flags)) rip = insn.target;
@@ -471,12 +484,10 @@ bool SyscallPatcher::finish_tail(Tracee& tracee) const {
     }
     flags = (flags & ~kEflagsArith) | arithmetic_flags(insn, regs.rax);
   }
-  // A branch already taken in the stop tail went to its own int3 (handled above).
   regs.eflags = flags;
   regs.rip = rip;
   regs.rcx = site.addr + 2;
   tracee.set_regs(regs);
-  return true;
 }
 
 std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {

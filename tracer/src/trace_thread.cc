@@ -9,6 +9,10 @@ namespace {
 
 // A recorder this far ahead of the writer waits for it.
 constexpr std::size_t kMostQueued = 256 << 20;
+// The writer is woken when this much is queued (or by the clock, or to
+// finish): waking it for every event costs the recorder more than the event.
+constexpr std::size_t kWakeJobs = 256;
+constexpr std::size_t kWakeBytes = 4 << 20;
 
 }  // namespace
 
@@ -36,7 +40,7 @@ void TraceThread::run() {
     {
       std::unique_lock lock(mutex_);
       // Wake at least every batch age, so that a quiet program's events still get committed.
-      wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return !jobs_.empty() || stopping_; });
+      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !jobs_.empty() || stopping_; });
       if (jobs_.empty() && stopping_) break;
       if (!jobs_.empty()) {
         std::tie(bytes, job) = std::move(jobs_.front());
@@ -71,14 +75,16 @@ void TraceThread::check() {
 }
 
 void TraceThread::post(std::size_t bytes, std::function<void(trace::TraceWriter&)> job) {
+  bool wake = false;
   {
     std::unique_lock lock(mutex_);
     if (error_) std::rethrow_exception(error_);
     room_.wait(lock, [&] { return queued_bytes_ < kMostQueued || error_; });
     queued_bytes_ += bytes;
     jobs_.emplace_back(bytes, std::move(job));
+    wake = jobs_.size() >= kWakeJobs || queued_bytes_ >= kWakeBytes;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 std::int64_t TraceThread::add_event(trace::Event event) {
@@ -125,6 +131,7 @@ void TraceThread::set_meta(std::string key, std::int64_t value) {
 
 void TraceThread::commit() {
   post(0, [](trace::TraceWriter& w) { w.commit(); });
+  wake_.notify_one();
 }
 
 void TraceThread::finish() {

@@ -46,15 +46,19 @@ struct SyscallSite {
 // `start` (`size` bytes from file offset `offset`).
 std::vector<SyscallSite> find_syscall_sites(ByteView elf, std::uint64_t start, std::uint64_t size, std::uint64_t offset);
 
+// Sites as bytes (a patch event's info, the site cache); nullopt for bytes
+// that do not hold sites.
+Bytes serialize_sites(const std::vector<SyscallSite>& sites);
+std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView bytes);
+
 // The patched sites of one process and their trampolines: plain data, so
 // that a replay checkpoint can keep a copy.
 class SyscallPatcher {
  public:
-  // Recording: patches the sites of a module just mapped (see
-  // find_syscall_sites), with a page of trampolines mapped near it, and
-  // returns the patch event. nullopt when it has no site to patch or no room.
-  std::optional<trace::Event> patch_module(Tracee& tracee, std::uint64_t syscall_insn, ByteView elf,
-                                           std::uint64_t start, std::uint64_t size, std::uint64_t offset);
+  // Recording: patches `sites` (of one module, from find_syscall_sites),
+  // with a page of trampolines mapped near them, and returns the patch
+  // event. nullopt when there is no room for the trampolines.
+  std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const std::vector<SyscallSite>& sites);
   // Recording and replay: maps the trampolines a patch event describes and
   // rewrites its sites. Throws ttdb::Error when the place is taken.
   void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
@@ -84,6 +88,9 @@ class SyscallPatcher {
     std::vector<SyscallSite> sites;  // trampoline i serves sites[i]
   };
   const Page* page_of(std::uint64_t pc) const;
+  // Runs `site`'s displaced instructions from the `next` one, by their
+  // effect (flags, the branch), to `rip` or the branch's target.
+  static void run_displaced(Tracee& tracee, const SyscallSite& site, std::size_t next, std::uint64_t rip);
 
   std::vector<Page> pages_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> originals_;  // site -> the bytes the patch replaced
