@@ -1,5 +1,7 @@
 #include "event_stream.h"
 
+#include <pthread.h>
+
 #include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
@@ -13,6 +15,7 @@ constexpr std::size_t kReadAhead = 64 * kBatch;
 
 EventStream::EventStream(const std::string& trace_path, std::int64_t first) : path_(trace_path), start_(first) {
   thread_ = std::thread([this] { run(); });
+  ::pthread_setname_np(thread_.native_handle(), "ttdb-events");
 }
 
 void EventStream::keep_off_cpu(int cpu) { ttdb::keep_off_cpu(thread_, cpu); }

@@ -168,6 +168,16 @@ TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
             1);
 }
 
+TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("vector_registers")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "0 of 100 writes changed a vector register\n");
+  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a2 = 8192 AND buffered"), 100);
+  expect_same_run(recorded, replay(trace));
+}
+
 TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -16,11 +16,14 @@ constexpr std::uint64_t has_ret = 1 << 0, has_path = 1 << 1, has_path2 = 1 << 2,
 constexpr std::uint64_t source_data = 0, source_blob = 1, source_file = 2;
 
 void put_varint(Bytes& out, std::uint64_t v) {
+  std::uint8_t bytes[10];
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<std::uint8_t>(v | 0x80));
+    bytes[n++] = static_cast<std::uint8_t>(v | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<std::uint8_t>(v));
+  bytes[n++] = static_cast<std::uint8_t>(v);
+  out.insert(out.end(), bytes, bytes + n);
 }
 
 std::uint64_t zigzag(std::int64_t v) {

@@ -14,24 +14,26 @@
 namespace ttdb::trace {
 namespace {
 
-// Bytes up to this size stay in their chunk; larger ones go to blobs, once
-// per content.
-constexpr std::size_t kInlineLimit = 1024;
+// Bytes up to this size stay in their chunk, compressed with it; larger ones
+// go to blobs, once per content (file contents read again, mapped files).
+// Compressing many small blobs one by one cost more than the recording.
+constexpr std::size_t kInlineLimit = 64 << 10;
 // A chunk holds at most this many events or raw bytes.
 constexpr std::size_t kChunkEvents = 4096;
 constexpr std::size_t kChunkBytes = 1 << 20;
-// A batch is committed after this many bytes, or this much time.
-constexpr std::size_t kBatchBytes = 8 << 20;
-constexpr auto kBatchAge = std::chrono::milliseconds(200);
+// A batch is committed after this many bytes, or this much time: often
+// enough that little is left to write when the program ends.
+constexpr std::size_t kBatchBytes = 1 << 20;
+constexpr auto kBatchAge = std::chrono::milliseconds(100);
 constexpr int kBlobCompression = 3;
 // Chunks are written while the program runs: the fastest level.
-constexpr int kChunkCompression = 1;
+constexpr int kChunkCompression = -1;
 
 enum Codec { codec_raw = 0, codec_zstd = 1 };
 
 }  // namespace
 
-TraceWriter::TraceWriter(const std::string& path) : path_(path) {
+void TraceWriter::check_creatable(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) fail("cannot create trace {}: the file already exists", path);
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
@@ -39,6 +41,10 @@ TraceWriter::TraceWriter(const std::string& path) : path_(path) {
     fail("cannot create trace {}: the directory {} does not exist", path, dir);
   if (::access(dir.c_str(), W_OK) != 0)
     fail("cannot create trace {}: the directory {} is not writable", path, dir);
+}
+
+TraceWriter::TraceWriter(const std::string& path) : path_(path) {
+  check_creatable(path);
   db_ = std::make_unique<Db>(path, Db::Mode::create);
   // No fsync: a recorder that dies leaves its writes with the kernel, which
   // is what a trace must survive; a machine that crashes takes the run too.
@@ -159,23 +165,35 @@ std::int64_t TraceWriter::add_file(FileRecord record, const Bytes* content) {
   return record.id;
 }
 
-std::int64_t TraceWriter::add_event(Event event) {
-  event.id = next_event_id_++;
+std::int64_t TraceWriter::add_event(const Event& event) {
+  std::int64_t id = next_event_id_++;
+  bool large = false;
   int seq = 0;
-  for (auto& write : event.mem) {
+  for (const auto& write : event.mem) {
     if (write.file) {
-      insert_mapping_->bind(1, event.id).bind(2, seq).bind(3, write.addr).bind(4, write.size);
+      insert_mapping_->bind(1, id).bind(2, seq).bind(3, write.addr).bind(4, write.size);
       insert_mapping_->bind(5, *write.file).bind(6, write.file_offset).run();
-    } else if (!write.blob && write.data.size() > kInlineLimit) {
-      write.blob = store_blob(write.data);
-      write.data.clear();
     }
+    large = large || (!write.file && !write.blob && write.data.size() > kInlineLimit);
     ++seq;
   }
-  if (chunk_events_ == 0) chunk_first_ = event.id;
-  encode_event(event, chunk_);
+  if (chunk_events_ == 0) {
+    chunk_first_ = id;
+    chunk_.reserve(kChunkBytes + (64 << 10));
+  }
+  if (large) {
+    Event stored = event;
+    for (auto& write : stored.mem)
+      if (!write.file && !write.blob && write.data.size() > kInlineLimit) {
+        write.blob = store_blob(write.data);
+        write.data.clear();
+      }
+    encode_event(stored, chunk_);
+  } else {
+    encode_event(event, chunk_);
+  }
   if (++chunk_events_ >= kChunkEvents || chunk_.size() >= kChunkBytes) flush_chunk();
-  return event.id;
+  return id;
 }
 
 void TraceWriter::flush_chunk() {

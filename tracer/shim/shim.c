@@ -39,21 +39,34 @@ struct ttdb_shim_frame {
 enum { TAIL_DONE = TTDB_TAIL_DONE, TAIL_SLOW = TTDB_TAIL_SLOW, TAIL_STOP = TTDB_TAIL_STOP };
 
 long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+uint64_t ttdb_xxh3_sse2(const void* data, uint64_t size);
+
+/* The digest of what a call consumed: XXH3, as the trace has it. Long inputs
+ * go through SSE2 code, with the program's x87 and SSE state kept aside. */
+static uint64_t digest(const void* data, uint64_t size) {
+  if (size < 1024) return XXH3_64bits(data, (size_t)size);
+  _Alignas(16) unsigned char fpu[512];
+  __asm__ volatile("fxsave64 %0" : "=m"(fpu));
+  uint64_t d = ttdb_xxh3_sse2(data, size);
+  __asm__ volatile("fxrstor64 %0" : : "m"(fpu));
+  return d;
+}
 extern char ttdb_shim_entry[], ttdb_untraced_return[];
 
 __attribute__((section(".text.header"), used)) const struct ttdb_shim_header ttdb_shim_header = {
     TTDB_SHIM_MAGIC, TTDB_SHIM_ABI_VERSION, (uint64_t)ttdb_shim_entry, (uint64_t)ttdb_untraced_return};
 
-/* The compiler may call these for copies and clears of its own. */
+/* The compiler may call these for copies and clears of its own. `rep
+ * movsb` and `rep stosb` are fast on every CPU since 2012 (ERMS), and use
+ * no vector register. */
 void* memcpy(void* dst, const void* src, size_t n) {
-  unsigned char* d = dst;
-  const unsigned char* s = src;
-  while (n--) *d++ = *s++;
+  void* d = dst;
+  __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
   return dst;
 }
 void* memset(void* dst, int c, size_t n) {
-  unsigned char* d = dst;
-  while (n--) *d++ = (unsigned char)c;
+  void* d = dst;
+  __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
   return dst;
 }
 int memcmp(const void* a, const void* b, size_t n) {
@@ -248,9 +261,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       }
       case TTDB_ARG_IN: {
         uint64_t n = input_size(spec, a, ret);
-        uint64_t digest = XXH3_64bits((const void*)a[i], n);
+        uint64_t hash = digest((const void*)a[i], n);
         uint32_t shown = n < TTDB_SHIM_PREVIEW ? (uint32_t)n : TTDB_SHIM_PREVIEW;
-        memcpy(p, &digest, 8);
+        memcpy(p, &hash, 8);
         memcpy(p + 8, &shown, 4);
         memcpy(p + 12, (const void*)a[i], shown);
         p += 12 + shown;
@@ -309,10 +322,10 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
         p += 4 + len;
         break;
       case TTDB_ARG_IN: {
-        uint64_t digest;
-        memcpy(&digest, p, 8);
+        uint64_t recorded;
+        memcpy(&recorded, p, 8);
         memcpy(&len, p + 8, 4);
-        if (XXH3_64bits((const void*)a[i], input_size(spec, a, rec->ret)) != digest) return trampoline + TAIL_SLOW;
+        if (digest((const void*)a[i], input_size(spec, a, rec->ret)) != recorded) return trampoline + TAIL_SLOW;
         p += 12 + len;
         break;
       }

@@ -307,7 +307,7 @@ void Recorder::drain() {
   int tid = tracee_->tid();
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
-                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&&)>& out) {
+                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
                        parse_records(bytes, tid, out);
                      });
 }

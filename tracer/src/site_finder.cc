@@ -1,11 +1,14 @@
 #include "site_finder.h"
 
+#include <pthread.h>
+
 #include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
 
 SiteFinder::SiteFinder(int cpu) {
   thread_ = std::thread([this] { run(); });
+  ::pthread_setname_np(thread_.native_handle(), "ttdb-sites");
   keep_off_cpu(thread_, cpu);
 }
 

@@ -112,14 +112,14 @@ std::uint64_t shim_syscall_instruction() { return header().untraced_return - 2; 
 bool install_shim_filter() {
   // seccomp_data.instruction_pointer is the address after the syscall instruction.
   auto ip = header().untraced_return;
+  // It runs at every syscall the program makes: the shim's are tested first.
   sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip), 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip), 0, 5),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip >> 32), 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip >> 32), 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
   };
@@ -212,17 +212,23 @@ class RecordReader {
 
 }  // namespace
 
-void parse_records(ByteView records, int tid, const std::function<void(trace::Event&&)>& out) {
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out) {
   RecordReader in(records);
+  trace::Event e;
+  e.kind = trace::EventKind::syscall;
+  e.tid = tid;
+  e.buffered = true;
   while (!in.done()) {
     std::size_t start = in.at();
     auto rec = in.value<ttdb_shim_record>();
-    trace::Event e;
-    e.kind = trace::EventKind::syscall;
-    e.tid = tid;
     e.nr = rec.nr;
     e.ret = rec.ret;
-    e.buffered = true;
+    e.path.reset();
+    e.path2.reset();
+    e.digest.reset();
+    e.preview.clear();
+    e.emit = 0;
+    std::size_t writes = 0;
     std::copy(rec.args, rec.args + 6, e.args.begin());
     const SyscallInfo* info = find_syscall(rec.nr);
     if (!info) throw InternalError(fmt::format("the syscall buffer recorded syscall {}, which it does not know", rec.nr));
@@ -245,18 +251,21 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
           auto len = in.value<std::uint32_t>();
           ByteView data = in.take(len);
           if (len == 0) break;
-          trace::MemWrite m;
+          if (writes == e.mem.size()) e.mem.emplace_back();
+          trace::MemWrite& m = e.mem[writes++];
           m.addr = rec.args[i];
           m.size = len;
           m.data.assign(data.begin(), data.end());
-          e.mem.push_back(std::move(m));
+          m.blob.reset();
+          m.file.reset();
           break;
         }
         default: break;
       }
     }
+    e.mem.resize(writes);
     in.seek(start + rec.size);
-    out(std::move(e));
+    out(e);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "trace_thread.h"
 
+#include <pthread.h>
+
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/launcher.h"
@@ -17,8 +19,10 @@ constexpr std::size_t kWakeBytes = 4 << 20;
 }  // namespace
 
 TraceThread::TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate)
-    : writer_(path), annotate_(std::move(annotate)) {
+    : path_(path), annotate_(std::move(annotate)) {
+  trace::TraceWriter::check_creatable(path);
   thread_ = std::thread([this] { run(); });
+  ::pthread_setname_np(thread_.native_handle(), "ttdb-writer");
 }
 
 TraceThread::~TraceThread() {
@@ -34,6 +38,14 @@ TraceThread::~TraceThread() {
 void TraceThread::keep_off_cpu(int cpu) { ttdb::keep_off_cpu(thread_, cpu); }
 
 void TraceThread::run() {
+  // Creating the file and its schema takes a couple of milliseconds, which
+  // the recorder spends starting the program.
+  try {
+    writer_.emplace(path_);
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    error_ = std::current_exception();
+  }
   for (;;) {
     std::function<void(trace::TraceWriter&)> job;
     std::size_t bytes = 0;
@@ -48,8 +60,8 @@ void TraceThread::run() {
       }
     }
     try {
-      if (job && !error_) job(writer_);
-      if (!error_ && !finished_) writer_.commit_if_due();
+      if (job && !error_) job(*writer_);
+      if (!error_ && !finished_) writer_->commit_if_due();
     } catch (...) {
       std::lock_guard lock(mutex_);
       error_ = std::current_exception();
@@ -62,7 +74,7 @@ void TraceThread::run() {
   }
   if (!error_ && !finished_) {
     try {
-      writer_.commit();
+      if (writer_) writer_->commit();
     } catch (...) {
       error_ = std::current_exception();
     }
@@ -92,19 +104,19 @@ std::int64_t TraceThread::add_event(trace::Event event) {
   for (const auto& m : event.mem) bytes += m.data.size();
   post(bytes, [this, e = std::move(event)](trace::TraceWriter& w) mutable {
     annotate_(e);
-    w.add_event(std::move(e));
+    w.add_event(e);
   });
   return ++last_event_;
 }
 
 void TraceThread::add_events(std::size_t count, std::size_t bytes,
-                             std::function<void(trace::TraceWriter&, const std::function<void(trace::Event&&)>&)> produce) {
+                             std::function<void(trace::TraceWriter&, const std::function<void(trace::Event&)>&)> produce) {
   std::int64_t first = last_event_ + 1;
   last_event_ += static_cast<std::int64_t>(count);
   post(bytes, [this, first, count, produce = std::move(produce)](trace::TraceWriter& w) {
-    produce(w, [&](trace::Event&& e) {
+    produce(w, [&](trace::Event& e) {
       annotate_(e);
-      w.add_event(std::move(e));
+      w.add_event(e);
     });
     if (w.last_event_id() != first + static_cast<std::int64_t>(count) - 1)
       throw InternalError(fmt::format("a block of {} events from event {} produced {}", count, first,

@@ -18,8 +18,8 @@ namespace ttdb {
 
 class TraceThread {
  public:
-  // Creates the trace (errors such as an existing file are thrown here) and
-  // starts the thread. `annotate` runs on that thread, on every event in
+  // Checks that the trace can be created (errors such as an existing file
+  // are thrown here) and starts the thread, which creates it. `annotate` runs on that thread, on every event in
   // order, just before it is written.
   TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate);
   // Commits what is queued and stops the thread.
@@ -37,7 +37,7 @@ class TraceThread {
   std::int64_t add_event(trace::Event event);
   // Queues `count` events that `produce` will make on the thread, with
   // numbers from last_event_id() + 1 on.
-  void add_events(std::size_t count, std::size_t bytes, std::function<void(trace::TraceWriter&, const std::function<void(trace::Event&&)>&)> produce);
+  void add_events(std::size_t count, std::size_t bytes, std::function<void(trace::TraceWriter&, const std::function<void(trace::Event&)>&)> produce);
   std::int64_t add_file(trace::FileRecord record, std::optional<Bytes> content);
   std::int64_t last_event_id() const { return last_event_; }
   void set_meta(std::string key, std::string value);
@@ -52,7 +52,8 @@ class TraceThread {
   void run();
   void check();
 
-  trace::TraceWriter writer_;
+  std::string path_;
+  std::optional<trace::TraceWriter> writer_;  // the thread's, created there
   std::function<void(trace::Event&)> annotate_;
   std::int64_t last_event_ = 0;
   std::int64_t last_file_ = 0;

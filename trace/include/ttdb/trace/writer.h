@@ -22,6 +22,8 @@ class TraceWriter {
  public:
   // Creates `path` (which must not exist yet). Throws ttdb::Error on failure.
   explicit TraceWriter(const std::string& path);
+  // Throws the Error the constructor would for a path it cannot create.
+  static void check_creatable(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
@@ -39,7 +41,7 @@ class TraceWriter {
   std::int64_t add_file(FileRecord record, const Bytes* content);
 
   // Appends an event and its memory writes; returns its number.
-  std::int64_t add_event(Event event);
+  std::int64_t add_event(const Event& event);
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
 
   // Commits the current batch when it is big or old enough; true if it did.

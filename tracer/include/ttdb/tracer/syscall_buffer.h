@@ -48,8 +48,9 @@ struct ShimRecords {
 };
 // The records the shim appended since the last call, which it then forgets.
 ShimRecords take_records(Tracee& tracee);
-// The events `records` hold, in order (they are buffered syscalls).
-void parse_records(ByteView records, int tid, const std::function<void(trace::Event&&)>& out);
+// The events `records` hold, in order (they are buffered syscalls). One
+// event's buffers serve them all: `out` must copy what it keeps.
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
 // Asks the shim to send its next hooked syscall down the traced path
 // (slow_next), and to return from the one in progress through an int3
 // (stop_after): the recorder wants a boundary for a signal.
