@@ -150,7 +150,7 @@ void EngineImpl::events_passed() {
 }
 
 RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                                std::int64_t fast_until) {
+                                const FastPath& fast) {
   Tracee& t = session.tracee();
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
@@ -179,7 +179,7 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   running = t.tid();
   if (interrupt_requested) ::ptrace(PTRACE_INTERRUPT, t.tid(), 0, 0);  // asked just before it ran
   std::int64_t before = session.current_event();
-  WaitStatus status = session.run(how, fast_until);
+  WaitStatus status = session.run(how, fast);
   running = 0;
   if (session.current_event() != before) events_passed();
   // An interrupt sent as the program stopped for another reason stops it
@@ -257,11 +257,11 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   }
   if (next_is_event()) {
     // A syscall instruction or a signal is the next event, not a step.
-    pending_first = session.run(Resume::syscall, session.current_event());
+    pending_first = session.run(Resume::syscall, FastPath{session.current_event(), {}});
     apply_pending();
     return true;
   }
-  RunOutcome outcome = run_once(Resume::singlestep, {}, armed, session.current_event());
+  RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
   if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
@@ -298,12 +298,13 @@ Stop EngineImpl::run(const Goal& goal) {
     if (!covered) armed.push_back(Watchpoint{kMotionWatch, tick.addr, tick.len, true, 0});
   }
 
-  // The syscall buffer gives events back without stops, unless a watchpoint
-  // must see the kernel's writes (they set off no debug register), or the run
-  // must stop at an event or within this one.
-  std::int64_t fast_until = kNoEventLimit;
-  if (!armed.empty() || goal.motion) fast_until = pos.event;
-  else if (goal.event) fast_until = *goal.event - 1;
+  // The syscall buffer gives events back without stops, but for those that
+  // write watched memory (the engine compares it after each), and not at
+  // all when the run must stop at an event or within this one.
+  FastPath fast;
+  if (goal.motion) fast.until = pos.event;
+  else if (goal.event) fast.until = *goal.event - 1;
+  for (const auto& w : armed) fast.watched.emplace_back(w.addr, w.addr + w.len);
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
   // event that ends on an armed address is an arrival there.
@@ -359,7 +360,7 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
 
-    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast_until);
+    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast);
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
       case RunOutcome::Kind::stepped: continue;

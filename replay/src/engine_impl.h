@@ -66,10 +66,10 @@ class EngineImpl {
   bool next_is_event();
   Stop seek(Position target);
   void apply_pending();
-  // `fast_until`: the syscall buffer may give back events up to this one
-  // without a stop (see ReplaySession::run).
+  // `fast`: what the syscall buffer may give back without a stop (see
+  // ReplaySession::run).
   RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                      std::int64_t fast_until);
+                      const FastPath& fast);
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();

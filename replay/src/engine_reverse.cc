@@ -168,7 +168,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     if (watch && !next_is_event()) {
       // A single step with only this watchpoint armed: the write itself must
       // be seen, even one that leaves the value as it was.
-      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch}, session.current_event());
+      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch}, FastPath{session.current_event(), {}});
       if (pending_first) {
         apply_pending();
       } else {

@@ -18,9 +18,12 @@ constexpr std::size_t kQueueEvents = 4096;
 
 }  // namespace
 
-bool ReplaySession::queueable(const Event& e, const Event* following) const {
+bool ReplaySession::queueable(const Event& e, const Event* following, const FastPath& fast) const {
   // Output goes through the replayer; a syscall that never returned stays traced.
-  if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following) return false;
+  if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following || e.id > fast.until) return false;
+  for (const auto& m : e.mem)
+    for (const auto& [start, end] : fast.watched)
+      if (m.addr < end && m.addr + m.size > start) return false;
   // What must happen right after it needs the program stopped there.
   bool boundary_signal = following->kind == EventKind::signal &&
                          following->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
@@ -29,17 +32,18 @@ bool ReplaySession::queueable(const Event& e, const Event* following) const {
   return !boundary_signal && !killed;
 }
 
-void ReplaySession::fill_queue(std::int64_t fast_until) {
+void ReplaySession::fill_queue(const FastPath& fast) {
   if (!state_.shim || state_.ended) return;
   bool active = state_.queue_taken < state_.queued;
-  // A queue with events left to give, all within the limit, stays.
-  if (active && state_.queued_first + static_cast<std::int64_t>(state_.queued) - 1 <= fast_until) return;
+  // A queue with events left to give, filled for what is asked now, stays.
+  if (active && state_.queued_for == fast) return;
   std::vector<const Event*> events;
   for (std::size_t i = 0; events.size() < kQueueEvents; ++i) {
     const Event* e = events_.peek(i);
-    if (!e || e->id > fast_until || !queueable(*e, events_.peek(i + 1))) break;
+    if (!e || !queueable(*e, events_.peek(i + 1), fast)) break;
     events.push_back(e);
   }
+  state_.queued_for = fast;
   if (events.empty()) {
     if (active) clear_queue(*tracee_);
     state_.queued = state_.queue_taken = 0;

@@ -70,7 +70,7 @@ void ReplaySession::set_snapshot_trap(bool armed) {
   }
 }
 
-WaitStatus ReplaySession::run(Resume how, std::int64_t fast_until) {
+WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   const Event* next = next_event();
   if (!next) throw InternalError("run() past the end of the recording");
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed) &&
@@ -90,7 +90,7 @@ WaitStatus ReplaySession::run(Resume how, std::int64_t fast_until) {
   if (next->kind == EventKind::snapshot && tracee_->regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
-  fill_queue(how == Resume::singlestep ? state_.current : fast_until);
+  fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
   set_snapshot_trap(true);
   WaitStatus status = resume_and_wait(how);
   if (!status.is_exit()) {

@@ -23,6 +23,19 @@
 
 namespace ttdb {
 
+// No limit on the events the syscall buffer may give back without a stop.
+inline constexpr std::int64_t kNoEventLimit = std::numeric_limits<std::int64_t>::max();
+
+// What the syscall buffer may give back without a stop while the program
+// runs: events up to `until`, but none that writes memory in `watched` (a
+// watchpoint's: the replayer applies those at a stop, where the engine
+// compares the values; the shim's copies would set off the debug registers).
+struct FastPath {
+  std::int64_t until = kNoEventLimit;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> watched;  // [start, end)
+  bool operator==(const FastPath&) const = default;
+};
+
 // Everything about a session's progress that is not in the tracee itself:
 // plain data, so that a checkpoint can keep a copy.
 struct SessionState {
@@ -40,10 +53,10 @@ struct SessionState {
   std::int64_t queued_first = 0;
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
+  FastPath queued_for;            // what the queue was filled for
 };
 
-// No limit on the events the syscall buffer may give back without a stop.
-inline constexpr std::int64_t kNoEventLimit = std::numeric_limits<std::int64_t>::max();
+
 
 class ReplaySession {
  public:
@@ -62,7 +75,7 @@ class ReplaySession {
   // cause itself is the next event's first stop, for apply_next(). Buffered
   // syscalls up to event `fast_until` may be given back in-process on the
   // way, without a stop: current_event() then moves on by itself.
-  WaitStatus run(Resume how, std::int64_t fast_until = kNoEventLimit);
+  WaitStatus run(Resume how, const FastPath& fast = {});
   // Applies the next event, given the stop that begins it.
   void apply_next(const WaitStatus& first_stop);
 
@@ -100,8 +113,8 @@ class ReplaySession {
 
   // The syscall buffer's queue (replay_queue.cc).
   void sync_queue();
-  void fill_queue(std::int64_t fast_until);
-  bool queueable(const trace::Event& e, const trace::Event* following) const;
+  void fill_queue(const FastPath& fast);
+  bool queueable(const trace::Event& e, const trace::Event* following, const FastPath& fast) const;
 
 
   // Syscall handling (replay_syscall.cc).

@@ -392,5 +392,43 @@ TEST_F(BufferedEngineTest, BreakpointHitsAmongBufferedSyscallsBothWays) {
   }
 }
 
+TEST_F(BufferedEngineTest, WatchpointsSeeTheWritesOfBufferedSyscalls) {
+  // The buffer the program preads into (its stack buffer), watched: the
+  // kernel's writes (given back by the syscall buffer) change it too.
+  auto pread = engine_->recorded_event(pwrites_[100] + 1);
+  ASSERT_TRUE(pread && pread->nr == __NR_pread64) << "pwrite, then pread";
+  std::uint64_t buffer = pread->args[1];
+  engine_->goto_event(pwrites_[100]);
+  engine_->add_watchpoint(buffer & ~7ull, 8);
+  struct Change {
+    Registers regs;
+    Bytes old_value, new_value;
+  };
+  std::vector<Change> changes;
+  int at_pread = 0;
+  for (int i = 0; i < 40; ++i) {
+    Stop stop = engine_->resume(Direction::forward);
+    ASSERT_EQ(stop.kind, Stop::Kind::watchpoint) << i;
+    changes.push_back({regs(), stop.old_value, stop.new_value});
+    auto e = engine_->recorded_event(engine_->event());
+    at_pread += engine_->position().motions.empty() && e && e->nr == __NR_pread64;
+  }
+  EXPECT_GE(at_pread, 5) << "stops right after the preads that wrote it";
+  // Backward (from the last one: its write is the last change before it),
+  // each stops just before its write (the values swapped), and one step
+  // forward from there is the state the forward stop saw.
+  for (int i = 39; i >= 0; --i) {
+    const Change& forward = changes[static_cast<std::size_t>(i)];
+    Stop stop = engine_->resume(Direction::backward);
+    ASSERT_EQ(stop.kind, Stop::Kind::watchpoint) << i;
+    ASSERT_EQ(stop.old_value, forward.new_value) << i;
+    ASSERT_EQ(stop.new_value, forward.old_value) << i;
+    Position before = engine_->position();
+    engine_->stepi(Direction::forward);
+    ASSERT_TRUE(same_registers(regs(), forward.regs)) << i << " at " << engine_->position().describe();
+    engine_->seek(before);
+  }
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -15,9 +15,10 @@ namespace ttdb::trace {
 namespace {
 
 // Bytes up to this size stay in their chunk, compressed with it; larger ones
-// go to blobs, once per content (file contents read again, mapped files).
-// Compressing many small blobs one by one cost more than the recording.
-constexpr std::size_t kInlineLimit = 64 << 10;
+// go to blobs, once per content (file contents read again, mapped files),
+// compressed harder. Compressing many small blobs one by one cost more than
+// the recording.
+constexpr std::size_t kInlineLimit = 16 << 10;
 // A chunk holds at most this many events or raw bytes.
 constexpr std::size_t kChunkEvents = 4096;
 constexpr std::size_t kChunkBytes = 1 << 20;
