@@ -20,16 +20,6 @@ namespace {
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
-// The argument registers of x86-64 syscalls, in order.
-void set_args(Registers& regs, const std::uint64_t* a) {
-  regs.rdi = a[0];
-  regs.rsi = a[1];
-  regs.rdx = a[2];
-  regs.r10 = a[3];
-  regs.r8 = a[4];
-  regs.r9 = a[5];
-}
-
 }  // namespace
 
 void ReplaySession::check_entry(const Event& e, const WaitStatus& status) {
@@ -104,7 +94,7 @@ WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
 void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs) {
   Tracee& t = *tracee_;
   Registers regs = t.regs();
-  set_args(regs, e.args.data());
+  set_syscall_args(regs, e.args.data());
   regs.rax = static_cast<unsigned long long>(e.ret.value_or(0));
   // The original number keeps the kernel's restart logic (ERESTARTSYS...) as it was.
   regs.orig_rax = static_cast<unsigned long long>(e.nr);

@@ -134,6 +134,41 @@ std::string register_differences(const Registers& a, const Registers& b) {
   return out;
 }
 
+// What a step leaves: every register, the event, and the top of the stack.
+struct StepState {
+  Registers regs;
+  std::int64_t event;
+  Bytes stack;
+};
+
+StepState step_state(Engine& engine) {
+  Registers r = engine.registers();
+  return StepState{r, engine.event(), engine.read_memory(r.rsp - 128, 256).value_or(Bytes{})};
+}
+
+// `steps` stepi forward from where the engine stands: the states on the way.
+std::vector<StepState> step_forward(Engine& engine, int steps) {
+  std::vector<StepState> states{step_state(engine)};
+  for (int i = 0; i < steps; ++i) {
+    engine.stepi(Direction::forward);
+    states.push_back(step_state(engine));
+  }
+  return states;
+}
+
+// The same stretch backward, with reverse-stepi, state for state.
+void expect_retraced(Engine& engine, const std::vector<StepState>& states) {
+  for (std::size_t i = states.size() - 1; i-- > 0;) {
+    ASSERT_EQ(engine.stepi(Direction::backward).kind, Stop::Kind::step);
+    StepState back = step_state(engine);
+    ASSERT_TRUE(same_registers(back.regs, states[i].regs))
+        << "step " << i << ": " << register_differences(back.regs, states[i].regs) << "differ at "
+        << engine.position().describe();
+    ASSERT_EQ(back.event, states[i].event) << i;
+    ASSERT_EQ(back.stack, states[i].stack) << i;
+  }
+}
+
 TEST_F(EngineTest, ReverseStepiAcrossASyscall) {
   // Stand a few instructions before the instruction that makes the second
   // write (a `syscall`, or the jump to the syscall buffer that replaced it),
@@ -265,30 +300,9 @@ TEST_F(EngineTest, BookmarksReturnExactly) {
 // steps through the dynamic loader (two rdtsc events on the way), then the
 // same stretch backward, state for state.
 TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
-  struct State {
-    Registers regs;
-    std::int64_t event;
-    Bytes stack;
-  };
-  auto now = [&] {
-    Registers r = regs();
-    return State{r, engine_->event(), engine_->read_memory(r.rsp - 128, 256).value_or(Bytes{})};
-  };
-  std::vector<State> states{now()};
-  for (int i = 0; i < 700; ++i) {
-    engine_->stepi(Direction::forward);
-    states.push_back(now());
-  }
+  auto states = step_forward(*engine_, 700);
   ASSERT_GE(states.back().event, 3);
-  for (std::size_t i = states.size() - 1; i-- > 0;) {
-    ASSERT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::step);
-    State back = now();
-    ASSERT_TRUE(same_registers(back.regs, states[i].regs))
-        << "step " << i << ": " << register_differences(back.regs, states[i].regs) << "differ at "
-        << engine_->position().describe();
-    ASSERT_EQ(back.event, states[i].event) << i;
-    ASSERT_EQ(back.stack, states[i].stack) << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
   EXPECT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::start);
 }
 
@@ -344,30 +358,9 @@ TEST_F(BufferedEngineTest, BufferedEventsAreTheSameStateFromAnywhere) {
 
 TEST_F(BufferedEngineTest, ReverseStepiRetracesStepiAcrossBufferedSyscalls) {
   engine_->goto_event(pwrites_[1000]);
-  struct State {
-    Registers regs;
-    std::int64_t event;
-    Bytes stack;
-  };
-  auto now = [&] {
-    Registers r = regs();
-    return State{r, engine_->event(), engine_->read_memory(r.rsp - 128, 256).value_or(Bytes{})};
-  };
-  std::vector<State> states{now()};
-  for (int i = 0; i < 1000; ++i) {
-    engine_->stepi(Direction::forward);
-    states.push_back(now());
-  }
+  auto states = step_forward(*engine_, 1000);
   ASSERT_GE(states.back().event - states.front().event, 4) << "the stretch crosses several buffered syscalls";
-  for (std::size_t i = states.size() - 1; i-- > 0;) {
-    ASSERT_EQ(engine_->stepi(Direction::backward).kind, Stop::Kind::step);
-    State back = now();
-    ASSERT_TRUE(same_registers(back.regs, states[i].regs))
-        << "step " << i << ": " << register_differences(back.regs, states[i].regs) << "at "
-        << engine_->position().describe();
-    ASSERT_EQ(back.event, states[i].event) << i;
-    ASSERT_EQ(back.stack, states[i].stack) << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
 }
 
 TEST_F(BufferedEngineTest, BreakpointHitsAmongBufferedSyscallsBothWays) {

@@ -36,12 +36,7 @@ void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, l
   Registers call = saved;
   call.rip = syscall_insn;
   call.rax = static_cast<unsigned long long>(nr);
-  call.rdi = args[0];
-  call.rsi = args[1];
-  call.rdx = args[2];
-  call.r10 = args[3];
-  call.r8 = args[4];
-  call.r9 = args[5];
+  set_syscall_args(call, args.data());
   call.orig_rax = static_cast<unsigned long long>(-1);
   tracee.set_regs(call);
   tracee.resume(Resume::syscall);

@@ -25,6 +25,16 @@ using Registers = user_regs_struct;
 
 enum class Resume { cont, syscall, singlestep, listen };
 
+// Puts a syscall's six arguments in their registers (rdi, rsi, rdx, r10, r8, r9).
+inline void set_syscall_args(Registers& regs, const std::uint64_t* args) {
+  regs.rdi = args[0];
+  regs.rsi = args[1];
+  regs.rdx = args[2];
+  regs.r10 = args[3];
+  regs.r8 = args[4];
+  regs.r9 = args[5];
+}
+
 class Tracee {
  public:
   // Takes ownership of an already seized, stopped thread.
