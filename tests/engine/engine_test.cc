@@ -30,11 +30,12 @@ std::uint64_t symbol(const std::string& program_path, const std::string& name) {
   return kPieBase + std::stoull(nm.out.substr(start, 16), nullptr, 16);
 }
 
-class EngineTest : public ::testing::Test {
+// Records `command` and opens an engine on its trace.
+class RecordedProgram : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void start(const std::vector<std::string>& command) {
     trace_ = dir_.file("t.ttdb");
-    RunResult recorded = record(trace_, {program("debug_loops")});
+    RunResult recorded = record(trace_, command);
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     recorded_output_ = recorded.out;
     engine_ = std::make_unique<Engine>(trace_, sink_);
@@ -47,6 +48,11 @@ class EngineTest : public ::testing::Test {
   std::string recorded_output_;
   NullSink sink_;
   std::unique_ptr<Engine> engine_;
+};
+
+class EngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override { start({program("debug_loops")}); }
 };
 
 bool same_registers(const Registers& a, const Registers& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -309,14 +315,10 @@ TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
 // The same engine on a program whose syscalls the syscall buffer makes and
 // gives back in-process: every event is still a place to stop at, and going
 // backward retraces going forward.
-class BufferedEngineTest : public ::testing::Test {
+class BufferedEngineTest : public RecordedProgram {
  protected:
   void SetUp() override {
-    trace_ = dir_.file("t.ttdb");
-    RunResult recorded = record(trace_, {program("buffered_io"), dir_.path()});
-    ASSERT_EQ(recorded.status, 0) << recorded.err;
-    recorded_output_ = recorded.out;
-    engine_ = std::make_unique<Engine>(trace_, sink_);
+    ASSERT_NO_FATAL_FAILURE(start({program("buffered_io"), dir_.path()}));
     for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
       auto event = engine_->recorded_event(e);
       if (event && event->buffered && event->nr == __NR_pwrite64) pwrites_.push_back(e);
@@ -324,13 +326,6 @@ class BufferedEngineTest : public ::testing::Test {
     ASSERT_GE(pwrites_.size(), 3000u);
   }
 
-  Registers regs() { return engine_->registers(); }
-
-  TempDir dir_;
-  std::string trace_;
-  std::string recorded_output_;
-  NullSink sink_;
-  std::unique_ptr<Engine> engine_;
   std::vector<std::int64_t> pwrites_;  // the buffered pwrite64 events
 };
 
