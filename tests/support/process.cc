@@ -23,7 +23,12 @@ Child Child::spawn(const std::vector<std::string>& argv, const RunOptions& optio
     throw std::runtime_error("pipe failed");
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (const auto& extra : options.extra_env) env_strings.push_back(extra);
+  // An extra NAME=value replaces the inherited NAME (getenv would find the first).
+  for (const auto& extra : options.extra_env) {
+    std::string name = extra.substr(0, extra.find('=') + 1);
+    std::erase_if(env_strings, [&](const std::string& e) { return e.starts_with(name); });
+    env_strings.push_back(extra);
+  }
   std::vector<char*> args, env;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
