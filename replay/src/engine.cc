@@ -193,15 +193,17 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   }
   for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
     t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
-  if (status.kind() == WaitStatus::Kind::not_resumed) {
-    pending_first = status;
-    return out;
-  }
+  // Disarmed on every way out, even when the program never ran: a later run
+  // that arms nothing would stop at a watchpoint no one asked for.
   std::uint64_t dr6 = 0;
   if (dr7) {
     dr6 = t.debug_register(6);
     t.set_debug_register(7, 0);
     t.set_debug_register(6, 0);
+  }
+  if (status.kind() == WaitStatus::Kind::not_resumed) {
+    pending_first = status;
+    return out;
   }
   if (status.is_signal_stop() && status.code() == SIGTRAP) {
     auto rip = t.regs().rip;
