@@ -28,7 +28,7 @@ TEST(SyscallTable, KnowsTheCommonCalls) {
   std::uint64_t args[6] = {0x1000, 3, 0, 0, 0, 0};
   EXPECT_EQ(poll->args[0].size.size(args, 1), 24u);  // three pollfds of 8 bytes
 
-  EXPECT_EQ(find_syscall(__NR_clone)->policy, ReplayPolicy::refuse);
+  EXPECT_EQ(find_syscall(__NR_clone)->policy, ReplayPolicy::spawn);
   EXPECT_TRUE(find_syscall(__NR_openat)->ret_fd);
   EXPECT_EQ(syscall_number("getdents64"), __NR_getdents64);
   EXPECT_EQ(syscall_name(9999), "syscall_9999");

@@ -60,9 +60,10 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if (*version > kFormatVersion)
     fail("trace {} has format version {}, newer than this ttdb reads ({}); upgrade ttdb", path,
          *version, kFormatVersion);
-  if (*version < kFormatVersion)
-    fail("trace {} has format version {}, which this ttdb no longer reads (it reads {}); record the program again",
-         path, *version, kFormatVersion);
+  if (*version < kOldestReadVersion)
+    fail("trace {} has format version {}, which this ttdb no longer reads (it reads {} to {}); record the program "
+         "again",
+         path, *version, kOldestReadVersion, kFormatVersion);
 }
 
 TraceReader::~TraceReader() = default;

@@ -17,6 +17,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::exit: return "exit";
     case EventKind::snapshot: return "snapshot";
     case EventKind::patch: return "patch";
+    case EventKind::spawn: return "spawn";
   }
   return "unknown";
 }

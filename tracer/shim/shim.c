@@ -127,6 +127,10 @@ static int fd_kind(uint64_t fd) {
     /* /dev/null, zero, full, random, urandom */
     else if (type == 0020000 && major == 1 && (minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9))
       kind = TTDB_FD_FILE;
+    /* (What goes to /dev/null has no order to keep.) */
+    for (int i = 0; i < 2 && type != 0020000; ++i)
+      if (CTL->traced_files[i][1] && st.dev == CTL->traced_files[i][0] && st.ino == CTL->traced_files[i][1])
+        kind = TTDB_FD_OTHER;
   }
   CTL->fd_kind[fd] = (uint8_t)kind;
   return kind;

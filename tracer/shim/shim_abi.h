@@ -122,6 +122,11 @@ struct ttdb_shim_control {
   uint8_t how[TTDB_SHIM_MAX_NR];
   struct ttdb_shim_arg_spec args[TTDB_SHIM_MAX_NR][6];
   uint8_t fd_kind[TTDB_SHIM_MAX_FD]; /* enum ttdb_shim_fd; zeroed by the tracer to forget */
+  /* Files whose reads and writes are always traced, as {st_dev, st_ino}
+   * ({0, 0}: none): ttdb's own stdout and stderr once the program has more
+   * than one process, so that their output interleaves in the trace as it
+   * did on the screen. */
+  uint64_t traced_files[2][2];
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -10,51 +10,61 @@
 
 namespace ttdb {
 
-int FdStreams::stream_of(std::uint64_t fd) const {
-  auto found = streams_.find(fd);
-  return found == streams_.end() ? 0 : found->second;
+int FdStreams::stream_of(const Table& table, std::uint64_t fd) {
+  auto found = table.find(fd);
+  return found == table.end() ? 0 : found->second;
 }
 
-void FdStreams::set(std::uint64_t fd, int stream) {
-  if (stream == 0) streams_.erase(fd);
-  else streams_[fd] = stream;
+void FdStreams::set(Table& table, std::uint64_t fd, int stream) {
+  if (stream == 0) table.erase(fd);
+  else table[fd] = stream;
 }
 
 void FdStreams::annotate(trace::Event& e) {
-  if (e.kind == trace::EventKind::exec) {
-    *this = FdStreams();
-    return;
+  switch (e.kind) {
+    case trace::EventKind::exec:
+      // The program ttdb started has ttdb's stdout and stderr; a later exec keeps its descriptors.
+      if (!processes_.contains(e.tid)) processes_[e.tid] = Table{{1, 1}, {2, 2}};
+      return;
+    case trace::EventKind::spawn: {
+      Table copy = processes_[e.tid];
+      processes_[static_cast<int>(e.nr)] = std::move(copy);
+      return;
+    }
+    case trace::EventKind::exit: processes_.erase(e.tid); return;
+    case trace::EventKind::syscall: break;
+    default: return;
   }
-  if (e.kind != trace::EventKind::syscall) return;
+  Table& table = processes_[e.tid];
   switch (e.nr) {
     case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
-      if (e.digest) e.emit = stream_of(e.args[0]);
+      if (e.digest) e.emit = stream_of(table, e.args[0]);
       break;
     default: break;
   }
-  if (e.ret && *e.ret >= 0) after_syscall(e);
+  if (e.ret && *e.ret >= 0) after_syscall(table, e);
 }
 
-void FdStreams::after_syscall(const trace::Event& e) {
+void FdStreams::after_syscall(Table& table, const trace::Event& e) {
   const auto& a = e.args;
   auto fd = static_cast<std::uint64_t>(*e.ret);
   switch (e.nr) {
     case __NR_close:
-      set(a[0], 0);
+      set(table, a[0], 0);
       return;
     case __NR_dup:
-      set(fd, stream_of(a[0]));
+      set(table, fd, stream_of(table, a[0]));
       return;
     case __NR_dup2:
     case __NR_dup3:
-      set(a[1], stream_of(a[0]));
+      set(table, a[1], stream_of(table, a[0]));
       return;
     case __NR_fcntl:
-      if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) set(fd, stream_of(a[0]));
+      if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) set(table, fd, stream_of(table, a[0]));
       return;
     case __NR_close_range:
       if ((a[2] & CLOSE_RANGE_CLOEXEC) == 0)
-        std::erase_if(streams_, [&](const auto& entry) { return entry.first >= a[0] && entry.first <= a[1]; });
+        std::erase_if(table, [&](const auto& entry) { return entry.first >= a[0] && entry.first <= a[1]; });
       return;
     case __NR_pipe:
     case __NR_pipe2:
@@ -64,12 +74,12 @@ void FdStreams::after_syscall(const trace::Event& e) {
         int fds[2] = {-1, -1};
         if (m.data.size() != sizeof fds) continue;
         std::memcpy(fds, m.data.data(), sizeof fds);
-        set(static_cast<std::uint64_t>(fds[0]), 0);
-        set(static_cast<std::uint64_t>(fds[1]), 0);
+        set(table, static_cast<std::uint64_t>(fds[0]), 0);
+        set(table, static_cast<std::uint64_t>(fds[1]), 0);
       }
       return;
     default:
-      if (const SyscallInfo* info = find_syscall(e.nr); info && info->ret_fd) set(fd, 0);
+      if (const SyscallInfo* info = find_syscall(e.nr); info && info->ret_fd) set(table, fd, 0);
   }
 }
 

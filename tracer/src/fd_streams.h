@@ -1,7 +1,8 @@
-// Which of the program's file descriptors lead to ttdb's own stdout and
-// stderr. Writes through them are the output replay re-emits; the table
-// follows dup, dup2, fcntl(F_DUPFD), close and new descriptors, event by
-// event, in the order they are written to the trace.
+// Which of each process's file descriptors lead to ttdb's own stdout and
+// stderr. Writes through them are the output replay re-emits; the tables
+// follow dup, dup2, fcntl(F_DUPFD), close and new descriptors, event by
+// event, in the order they are written to the trace. A new process starts
+// with a copy of its parent's, and keeps it across exec.
 #pragma once
 
 #include <cstdint>
@@ -13,16 +14,17 @@ namespace ttdb {
 
 class FdStreams {
  public:
-  // 1 (stdout), 2 (stderr) or 0 (elsewhere).
-  int stream_of(std::uint64_t fd) const;
   // Marks a write to stdout or stderr as output (e.emit), then follows what
-  // the event did to the descriptors. A new program starts afresh.
+  // the event did to the descriptors.
   void annotate(trace::Event& e);
 
  private:
-  void after_syscall(const trace::Event& e);
-  void set(std::uint64_t fd, int stream);
-  std::map<std::uint64_t, int> streams_{{1, 1}, {2, 2}};
+  // One process's descriptors: fd -> 1 (stdout) or 2 (stderr).
+  using Table = std::map<std::uint64_t, int>;
+  static int stream_of(const Table& table, std::uint64_t fd);
+  static void set(Table& table, std::uint64_t fd, int stream);
+  static void after_syscall(Table& table, const trace::Event& e);
+  std::map<int, Table> processes_;  // by tid
 };
 
 }  // namespace ttdb

@@ -15,13 +15,17 @@
 #include <asm/unistd_64.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <set>
 
@@ -77,6 +81,55 @@ void forward_signal(int sig) {
   if (g_forward_to > 0) ::kill(g_forward_to, sig);
 }
 
+// Where a task stands relative to a syscall boundary, for signals.
+struct Boundary {
+  enum class Kind { none, after_exit, after_signal } kind = Kind::none;
+  std::uint64_t rip = 0, sp = 0;
+  std::uint64_t pending = 0;  // signals queued when the last one was delivered
+};
+
+struct PendingSyscall {
+  SyscallArgs call;
+  Event event;
+};
+
+// An address space: a program image, and ttdb's code in it.
+struct Space {
+  RandPatcher rand;
+  SyscallPatcher sites;
+  bool shim = false;           // the syscall buffer is mapped
+  bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
+  std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
+};
+
+// A recorded thread (each process has one, for now).
+struct Task {
+  explicit Task(Tracee t) : tracee(std::move(t)) {}
+  Tracee tracee;
+  std::shared_ptr<Space> space;  // a vfork child shares its parent's
+  bool stopped = true;           // waiting to be resumed
+  bool fresh = true;             // its first stop (a new child's) is still to come
+  bool shim_flags = false;       // flags asked of the shim that may still be set
+  bool expect_exit_stop = false; // resume so that the syscall's exit stops
+  bool expect_exec_exit = false;
+  bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
+  // A vfork parent comes back only after its child execs or exits; the
+  // child's event may reach ttdb after the parent's stop, so that stop waits.
+  pid_t vfork_child = 0;
+  pid_t vfork_parent = 0;
+  std::optional<int> deferred_stop;  // raw wait status
+  // A syscall a signal interrupted, written at the task's next stop (the
+  // signal's): another process's kill() may reach ttdb in between, and replay
+  // wants the signal right after the call it interrupted.
+  std::optional<Event> interrupted;
+  std::optional<PendingSyscall> pending;
+  Boundary boundary;
+  int resume_signal = 0;
+  std::vector<siginfo_t> held;              // async signals waiting for a boundary
+  std::chrono::steady_clock::time_point held_since;
+  std::map<int, siginfo_t> injected;        // held signals sent again, by number
+};
+
 class Recorder {
  public:
   Recorder(const RecordOptions& options, TraceThread& writer)
@@ -85,18 +138,11 @@ class Recorder {
   RecordOutcome run();
 
  private:
-  // Where the program stands relative to a syscall boundary, for signals.
-  struct Boundary {
-    enum class Kind { none, after_exit, after_signal } kind = Kind::none;
-    std::uint64_t rip = 0, sp = 0;
-    std::uint64_t pending = 0;  // signals queued when the last one was delivered
-  };
-  struct PendingSyscall {
-    SyscallArgs call;
-    Event event;
-  };
-
   void write_header(const LaunchOptions& start);
+  // Handles a stop of task_, given its raw wait status.
+  void take_stop(int raw);
+  // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
+  void release_vfork_parent();
   void on_exec();
   void after_exec();
   void on_syscall_stop();
@@ -116,7 +162,21 @@ class Recorder {
   void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
   static std::optional<std::pair<std::uint64_t, std::uint64_t>> remapped_range(const SyscallArgs& call);
   bool touches_ttdb_code(std::uint64_t start, std::uint64_t end) const;
-  WaitStatus wait_for_stop();
+  void resume(Task& t);
+  // The next stop of any task; nullopt when the wait for a held signal's
+  // boundary ran out (the tasks concerned are interrupted).
+  std::optional<AnyStop> wait_next();
+  void handle(const WaitStatus& status);
+  void on_spawn();
+  void on_first_stop();
+  // With more than one process, output to ttdb's stdout and stderr is traced
+  // so that the trace has it in the order it came.
+  void trace_outputs();
+  // Writes to ttdb's stdout or stderr by different processes happen one at
+  // a time, in the order of their events: replay prints them in that order.
+  bool writes_output(const SyscallArgs& call);
+  void take_output_turn();
+  void end_output_turn(pid_t tid);
   void on_interrupt();
   // The program stands in the shim or a trampoline with signals held: true
   // when that is so, and a boundary for them is at hand (or here).
@@ -126,25 +186,25 @@ class Recorder {
   void stop_recording(const std::string& reason);
   void warn(const std::string& message);
 
+  Task& task() { return *task_; }
+  Tracee& tracee() { return task_->tracee; }
+  Space& space() { return *task_->space; }
+  const Space& space() const { return *task_->space; }
+
   const RecordOptions& options_;
   TraceThread& writer_;
   FileCatalog files_;
-  std::optional<Tracee> tracee_;
-  RandPatcher rand_;
-  SyscallPatcher sites_;
+  std::map<pid_t, std::unique_ptr<Task>> tasks_;
+  Task* task_ = nullptr;      // the task whose stop is being handled
+  pid_t first_ = 0;           // the program ttdb started: its end is ttdb's
+  std::optional<WaitStatus> first_status_;
+  std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
-  bool shim_ = false;                // the syscall buffer is mapped in the program
-  std::uint64_t inject_at_ = 0;      // a syscall instruction for ttdb's own syscalls
-  bool shim_flags_ = false;          // flags asked of the shim that may still be set
-  bool expect_exit_stop_ = false;    // resume so that the syscall's exit stops
-  std::optional<PendingSyscall> pending_;
-  Boundary boundary_;
-  bool expect_exec_exit_ = false;
-  int resume_signal_ = 0;
-  std::vector<siginfo_t> held_;             // async signals waiting for a boundary
-  std::map<int, siginfo_t> injected_;       // held signals sent again, by number
   std::set<long> warned_syscalls_;
+  std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
+  pid_t output_writer_ = 0;             // the task writing to them now
+  std::deque<pid_t> output_waiters_;    // tasks stopped at a write to them, in order
   std::optional<RecordOutcome> outcome_;
 };
 
@@ -191,40 +251,197 @@ RecordOutcome Recorder::run() {
   pin_to_cpu(start.cpu);
   writer_.keep_off_cpu(start.cpu);
   if (options_.syscall_buffer) finder_.emplace(start.cpu);
+  for (int fd : {1, 2}) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) outputs_[static_cast<std::size_t>(fd - 1)] = {st.st_dev, st.st_ino};
+  }
   write_header(start);
 
-  tracee_.emplace(launch(start));
-  g_forward_to = tracee_->tid();
+  Tracee first = launch(start);
+  first_ = first.tid();
+  g_forward_to = first_;
+  auto& started = tasks_[first_] = std::make_unique<Task>(std::move(first));
+  started->fresh = false;
+  task_ = started.get();
   on_exec();
 
   while (!outcome_) {
-    // With the buffer's seccomp filter, syscalls stop the recorder by themselves.
-    Resume how = !options_.syscall_buffer || expect_exit_stop_ ? Resume::syscall : Resume::cont;
-    tracee_->resume(how, std::exchange(resume_signal_, 0));
-    WaitStatus status = wait_for_stop();
-    Boundary previous = std::exchange(boundary_, Boundary{});
-    switch (status.kind()) {
-      case WaitStatus::Kind::exited:
-      case WaitStatus::Kind::killed: on_exit(status); break;
-      case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
-      case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
-      case WaitStatus::Kind::group_stop:  // job control is not modelled: keep running
-      case WaitStatus::Kind::not_resumed: break;
-      case WaitStatus::Kind::event_stop:
-        if (status.event() == PTRACE_EVENT_EXEC) on_exec();
-        if (status.event() == PTRACE_EVENT_STOP) on_interrupt();
-        if (status.event() == PTRACE_EVENT_SECCOMP) on_syscall_stop();
-        // About to exit: its memory is still there to take the last records from.
-        if (status.event() == PTRACE_EVENT_EXIT) drain();
-        break;
+    for (auto& [tid, t] : tasks_)
+      if (t->stopped && !t->fresh && !t->waiting_output) resume(*t);
+    auto stop = wait_next();
+    if (!stop) continue;  // a held signal's wait ran out: its task was interrupted
+    auto found = tasks_.find(stop->tid);
+    if (found == tasks_.end()) {
+      early_stops_[stop->tid] = stop->raw;  // a child, before its parent's fork event
+      continue;
     }
+    if (found->second->vfork_child) {
+      found->second->deferred_stop = stop->raw;
+      continue;
+    }
+    task_ = found->second.get();
+    take_stop(stop->raw);
   }
   g_forward_to = 0;
   return *outcome_;
 }
 
+void Recorder::take_stop(int raw) {
+  WaitStatus status;
+  if (!tracee().take_status(raw, status)) return;
+  task().stopped = true;
+  handle(status);
+}
+
+void Recorder::release_vfork_parent() {
+  auto parent = tasks_.find(std::exchange(task().vfork_parent, 0));
+  if (parent == tasks_.end()) return;
+  Task* child = task_;
+  task_ = parent->second.get();
+  task().vfork_child = 0;
+  if (auto raw = std::exchange(task().deferred_stop, std::nullopt)) take_stop(*raw);
+  task_ = tasks_.count(child->tracee.tid()) ? child : nullptr;
+}
+
+void Recorder::resume(Task& t) {
+  // With the buffer's seccomp filter, syscalls stop the recorder by themselves.
+  Resume how = !options_.syscall_buffer || t.expect_exit_stop ? Resume::syscall : Resume::cont;
+  t.tracee.resume(how, std::exchange(t.resume_signal, 0));
+  t.stopped = false;
+}
+
+std::optional<AnyStop> Recorder::wait_next() {
+  // A task holding a signal waits for a syscall boundary at most this long.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  for (const auto& [tid, t] : tasks_)
+    if (!t->held.empty() && !t->stopped && (!deadline || t->held_since + kLongestHold < *deadline))
+      deadline = t->held_since + kLongestHold;
+  if (!deadline) return wait_any();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+  if (auto stop = wait_any(std::max(left, std::chrono::milliseconds(0)))) return stop;
+  // It runs on without a syscall (it may be waiting for this very signal):
+  // stop it where it is.
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [tid, t] : tasks_)
+    if (!t->held.empty() && !t->stopped && t->held_since + kLongestHold <= now) {
+      t->tracee.interrupt();
+      t->held_since = now + std::chrono::hours(1);  // once: its stop starts the wait anew
+    }
+  return std::nullopt;
+}
+
+void Recorder::handle(const WaitStatus& status) {
+  if (task().fresh) {
+    on_first_stop();
+    return;
+  }
+  if (task().interrupted) writer_.add_event(*std::exchange(task().interrupted, std::nullopt));
+  Boundary previous = std::exchange(task().boundary, Boundary{});
+  switch (status.kind()) {
+    case WaitStatus::Kind::exited:
+    case WaitStatus::Kind::killed: on_exit(status); break;
+    case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
+    case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
+    case WaitStatus::Kind::group_stop:  // job control is not modelled: keep running
+    case WaitStatus::Kind::not_resumed: break;
+    case WaitStatus::Kind::event_stop:
+      switch (status.event()) {
+        case PTRACE_EVENT_EXEC: on_exec(); break;
+        case PTRACE_EVENT_STOP: on_interrupt(); break;
+        case PTRACE_EVENT_SECCOMP: on_syscall_stop(); break;
+        case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(); break;
+        // About to exit: its memory is still there to take the last records from.
+        case PTRACE_EVENT_EXIT: drain(); break;
+        default: break;
+      }
+      break;
+  }
+}
+
+void Recorder::on_spawn() {
+  Task& parent = task();
+  auto child_tid = static_cast<pid_t>(parent.tracee.event_message());
+  if (!parent.pending) throw InternalError(fmt::format("task {} made a child {} outside a syscall", parent.tracee.tid(), child_tid));
+  auto spawn = spawn_args(parent.tracee, parent.pending->call);
+  std::uint64_t flags = spawn ? spawn->flags : 0;
+  trace_outputs();
+  Event e;
+  e.kind = EventKind::spawn;
+  e.tid = parent.tracee.tid();
+  e.nr = child_tid;
+  e.args[0] = flags;
+  writer_.add_event(std::move(e));
+
+  auto child = std::make_unique<Task>(Tracee(child_tid));
+  // A child that shares its parent's memory (vfork) shares its space too.
+  child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
+  Task& created = *(tasks_[child_tid] = std::move(child));
+  if (flags & CLONE_VFORK) {
+    parent.vfork_child = child_tid;
+    created.vfork_parent = parent.tracee.tid();
+  }
+  // Its first stop may have come already.
+  if (auto early = early_stops_.find(child_tid); early != early_stops_.end()) {
+    int raw = early->second;
+    early_stops_.erase(early);
+    Task* parent_task = task_;
+    task_ = &created;
+    WaitStatus status;
+    if (created.tracee.take_status(raw, status)) handle(status);
+    task_ = parent_task;
+  }
+}
+
+// Where a new child starts: returning from its parent's fork, through the
+// same trampoline tail (replay moves it on the same way).
+void Recorder::on_first_stop() {
+  task().fresh = false;
+  space().outputs_traced = false;  // its copy of the shim was made before its parent's was told
+  trace_outputs();
+  if (space().shim && space().sites.where(tracee().regs().rip) == SyscallPatcher::Where::slow_tail)
+    space().sites.finish_tail(tracee());
+}
+
+void Recorder::trace_outputs() {
+  if (!space().shim || space().outputs_traced) return;
+  trace_files_in_shim(tracee(), outputs_);
+  space().outputs_traced = true;
+}
+
+bool Recorder::writes_output(const SyscallArgs& call) {
+  switch (call.nr) {
+    case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2: break;
+    default: return false;
+  }
+  struct stat st {};
+  if (::stat(fmt::format("/proc/{}/fd/{}", tracee().tid(), static_cast<int>(call.a[0])).c_str(), &st) != 0) return false;
+  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) return false;  // /dev/null and the like: no order to keep
+  for (const auto& [dev, ino] : outputs_)
+    if (ino && st.st_dev == dev && st.st_ino == ino) return true;
+  return false;
+}
+
+void Recorder::take_output_turn() {
+  pid_t tid = tracee().tid();
+  if (!output_writer_ || output_writer_ == tid) {
+    output_writer_ = tid;
+    return;
+  }
+  task().waiting_output = true;
+  output_waiters_.push_back(tid);
+}
+
+void Recorder::end_output_turn(pid_t tid) {
+  if (output_writer_ != tid) return;
+  output_writer_ = 0;
+  if (output_waiters_.empty()) return;
+  output_writer_ = output_waiters_.front();
+  output_waiters_.pop_front();
+  if (auto next = tasks_.find(output_writer_); next != tasks_.end()) next->second->waiting_output = false;
+}
+
 void Recorder::on_exec() {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   t.reopen_memory();
   InitialStack stack = prepare_initial_stack(t);
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
@@ -249,37 +466,36 @@ void Recorder::on_exec() {
   e.mem.push_back(std::move(block));
   writer_.add_event(std::move(e));
 
-  rand_ = RandPatcher();
-  rand_.scan_process(t);
-  sites_ = SyscallPatcher();
-  if (finder_) finder_->clear();
-  shim_ = false;
-  shim_flags_ = false;
-  inject_at_ = 0;
-  pending_.reset();
-  expect_exec_exit_ = true;
-  expect_exit_stop_ = true;
+  task().space = std::make_shared<Space>();
+  space().rand.scan_process(t);
+  if (finder_) finder_->clear(t.tid());
+  task().shim_flags = false;
+  task().pending.reset();
+  task().expect_exec_exit = true;
+  task().expect_exit_stop = true;
+  release_vfork_parent();
 }
 
 void Recorder::after_exec() {
   if (!options_.syscall_buffer) return;
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
   std::vector<Mapping> code;
   for (const auto& m : read_maps(t.tid())) {
     if (m.path == "[vdso]")
-      if (auto bytes = t.try_read_bytes(RemotePtr(m.start), m.end - m.start)) inject_at_ = find_syscall_instruction(m.start, *bytes).value_or(0);
+      if (auto bytes = t.try_read_bytes(RemotePtr(m.start), m.end - m.start)) space().inject_at = find_syscall_instruction(m.start, *bytes).value_or(0);
     if (m.executable && m.path == exe) code.push_back(m);
   }
-  if (!inject_at_) {
+  if (!space().inject_at) {
     warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
     return;
   }
   Event shim = shim_event(t.tid());
-  apply_shim(t, inject_at_, shim, ShimMode::record);
+  apply_shim(t, space().inject_at, shim, ShimMode::record);
   writer_.add_event(std::move(shim));
-  shim_ = true;
-  inject_at_ = shim_syscall_instruction();
+  space().shim = true;
+  space().inject_at = shim_syscall_instruction();
+  if (tasks_.size() > 1) trace_outputs();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
 }
 
@@ -289,22 +505,22 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
   if (!bytes) return;
   ContentHash hash = content_hash(*bytes);
   if (auto known = cache_.load(hash, offset, size, start)) {
-    if (auto patch = sites_.patch_sites(*tracee_, inject_at_, *known)) writer_.add_event(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, *known)) writer_.add_event(std::move(*patch));
     return;
   }
-  finder_->find(std::move(*bytes), hash, start, size, offset);
+  finder_->find(tracee().tid(), std::move(*bytes), hash, start, size, offset);
 }
 
 void Recorder::patch_found_sites() {
-  for (auto& module : finder_->take_found())
-    if (auto patch = sites_.patch_sites(*tracee_, inject_at_, module.sites)) writer_.add_event(std::move(*patch));
+  for (auto& module : finder_->take_found(tracee().tid()))
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) writer_.add_event(std::move(*patch));
 }
 
 void Recorder::drain() {
-  if (!shim_) return;
-  ShimRecords records = take_records(*tracee_);
+  if (!space().shim) return;
+  ShimRecords records = take_records(tracee());
   if (records.count == 0) return;
-  int tid = tracee_->tid();
+  int tid = tracee().tid();
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
                      [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
@@ -313,29 +529,30 @@ void Recorder::drain() {
 }
 
 void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
-  if (!shim_ || (!slow_next && !stop_after && !shim_flags_)) return;
-  ttdb::set_shim_flags(*tracee_, slow_next, stop_after);
-  shim_flags_ = slow_next || stop_after;
+  if (!space().shim || (!slow_next && !stop_after && !task().shim_flags)) return;
+  ttdb::set_shim_flags(tracee(), slow_next, stop_after);
+  task().shim_flags = slow_next || stop_after;
 }
 
 void Recorder::on_syscall_stop() {
-  auto info = tracee_->syscall_info();
+  auto info = tracee().syscall_info();
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
     on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
-    expect_exit_stop_ = false;
+    task().expect_exit_stop = false;
+    end_output_turn(tracee().tid());
     on_syscall_exit(info);
   }
 }
 
 void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   drain();
   // Whatever the recorder asked the shim for is moot now: this is a boundary.
-  if (held_.empty()) set_shim_flags(false, false);
-  expect_exit_stop_ = true;
+  if (task().held.empty()) set_shim_flags(false, false);
+  task().expect_exit_stop = true;
   SyscallArgs call;
   call.nr = nr;
   std::copy(args, args + 6, call.a);
@@ -344,14 +561,23 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     warn(fmt::format("the program made syscall {}, which ttdb does not model; replay will give back its "
                      "result but not its effect on memory",
                      call.nr));
-  if (si && si->policy == ReplayPolicy::refuse) {
-    stop_recording(fmt::format(
-        "the program called {} at event {}; recording programs that start processes or threads is "
-        "not supported yet",
-        si->name, writer_.last_event_id() + 1));
-    return;
+  if (si && si->policy == ReplayPolicy::spawn) {
+    auto spawn = spawn_args(t, call);
+    if (spawn && (spawn->flags & CLONE_THREAD)) {
+      stop_recording(fmt::format("the program started a thread ({}) at event {}; recording programs with threads is "
+                                 "not supported yet",
+                                 si->name, writer_.last_event_id() + 1));
+      return;
+    }
+    // A vfork child runs while its parent waits; two processes running in one memory would share the syscall buffer.
+    if (spawn && (spawn->flags & CLONE_VM) && !(spawn->flags & CLONE_VFORK) && space().shim) {
+      stop_recording(fmt::format("the program made a process that shares its memory ({} with CLONE_VM) at event {}; "
+                                 "record it with --no-syscall-buffer",
+                                 si->name, writer_.last_event_id() + 1));
+      return;
+    }
   }
-  if (auto range = remapped_range(call); range && shim_ && touches_ttdb_code(range->first, range->second)) {
+  if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {
     stop_recording(fmt::format(
         "the program called {} at event {} on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it "
         "with --no-syscall-buffer",
@@ -386,22 +612,23 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     writer_.add_event(std::move(e));  // it never returns
     return;
   }
-  pending_ = PendingSyscall{call, std::move(e)};
+  if (tasks_.size() > 1 && writes_output(call)) take_output_turn();
+  task().pending = PendingSyscall{call, std::move(e)};
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
 }
 
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   std::int64_t ret = info.exit.rval;
   std::string exec_file;  // a file the program just mapped as code
-  if (expect_exec_exit_) {
-    expect_exec_exit_ = false;
+  if (task().expect_exec_exit) {
+    task().expect_exec_exit = false;
     after_exec();
-  } else if (pending_) {
-    auto [call, e] = std::move(*pending_);
-    pending_.reset();
+  } else if (task().pending) {
+    auto [call, e] = std::move(*task().pending);
+    task().pending.reset();
     const SyscallInfo* si = find_syscall(call.nr);
     e.ret = ret;
     e.mem = capture_outputs(t, si, call, ret);
@@ -412,34 +639,42 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
         case __NR_pkey_mprotect:
           if (call.a[2] & PROT_EXEC)
             if (auto code = t.try_read_bytes(RemotePtr(call.a[0]), call.a[1]))
-              rand_.scan_and_patch(t, call.a[0], *code);
+              space().rand.scan_and_patch(t, call.a[0], *code);
           break;
         case __NR_munmap:
-          rand_.forget(call.a[0], call.a[0] + call.a[1]);
-          sites_.forget(call.a[0], call.a[0] + call.a[1]);
+          space().rand.forget(call.a[0], call.a[0] + call.a[1]);
+          space().sites.forget(call.a[0], call.a[0] + call.a[1]);
           break;
         default: break;
       }
     }
     // Code being searched for syscall sites may have changed.
-    if (auto range = remapped_range(call); range && finder_) finder_->forget(range->first, range->second);
-    // Descriptors the shim knows may now be other files.
+    if (auto range = remapped_range(call); range && finder_) finder_->forget(t.tid(), range->first, range->second);
+    // Descriptors the shim knows may now be other files; a vfork child,
+    // done now, shared the shim's memory but had descriptors of its own.
+    bool vforked = si && si->policy == ReplayPolicy::spawn && ret > 0 && (spawn_args(t, call).value_or(SpawnArgs{}).flags & CLONE_VM);
     switch (call.nr) {
       case __NR_close: case __NR_close_range: case __NR_dup2: case __NR_dup3:
-        if (shim_) forget_shim_fds(t);
+        if (space().shim) forget_shim_fds(t);
         break;
-      default: break;
+      default:
+        if (vforked && space().shim) forget_shim_fds(t);
+        break;
     }
     std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
-    writer_.add_event(std::move(e));
-    if (!exec_file.empty() && shim_) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
+    if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) task().interrupted = std::move(e);
+    else writer_.add_event(std::move(e));
+    if (!exec_file.empty() && space().shim) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
   }
   // A syscall through a trampoline's slow tail goes on from where the
-  // original code would: the same place and state in replay.
+  // original code would: the same place and state in replay. Not one the
+  // kernel may restart: that goes back to the tail's syscall instruction.
   std::uint64_t rip = info.instruction_pointer;
-  if (shim_ && sites_.where(rip) == SyscallPatcher::Where::slow_tail && sites_.finish_tail(t)) rip = t.regs().rip;
-  if (shim_) patch_found_sites();
-  boundary_ = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
+  if (space().shim && !is_restart_result(ret) && space().sites.where(rip) == SyscallPatcher::Where::slow_tail &&
+      space().sites.finish_tail(t))
+    rip = t.regs().rip;
+  if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
+  task().boundary = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
 }
 
 // The range of memory a call would replace or change, if it names one.
@@ -460,12 +695,12 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_range(
 
 bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
   bool shim = start < kShimEnd && end > kShimStart;
-  return shim || sites_.overlaps_trampolines(start, end);
+  return shim || space().sites.overlaps_trampolines(start, end);
 }
 
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
   if (call.a[3] & MAP_ANONYMOUS) return;
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   auto file = files_.add(fd_path, read_link(fd_path), "mmap");
   if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
@@ -479,38 +714,30 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   e.mem.push_back(std::move(content));
   if ((call.a[2] & PROT_EXEC) && size > 0) {
     if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
-      rand_.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
+      space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
     exec_file = fd_path;
   }
 }
 
-WaitStatus Recorder::wait_for_stop() {
-  if (held_.empty()) return tracee_->wait();
-  if (auto status = tracee_->wait_for(kLongestHold)) return *status;
-  // The program runs on without a syscall (it may be waiting for this very
-  // signal): stop it where it is.
-  tracee_->interrupt();
-  return tracee_->wait();
-}
-
 void Recorder::on_interrupt() {
   // An interrupt whose stop came after another one has nothing left to do.
-  if (held_.empty()) return;
+  if (task().held.empty()) return;
+  task().held_since = std::chrono::steady_clock::now();  // if they wait on, another interrupt comes later
   drain();
-  if (shim_ && held_in_shim()) return;
+  if (space().shim && held_in_shim()) return;
   // No instruction can be named without a branch counter, so the program's
   // whole state goes into the trace, and replay restores it here.
-  writer_.add_event(capture_snapshot(*tracee_));
+  writer_.add_event(capture_snapshot(tracee()));
   inject_held_signals();
 }
 
 bool Recorder::held_in_shim() {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   std::uint64_t pc = t.regs().rip;
-  auto where = sites_.where(pc);
+  auto where = space().sites.where(pc);
   if (!in_shim(pc) && where == SyscallPatcher::Where::elsewhere) return false;
   // Back in the program's flow (the call is over): a boundary right here.
-  if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && sites_.finish_tail(t)) {
+  if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && space().sites.finish_tail(t)) {
     deliver_held_here();
     return true;
   }
@@ -523,24 +750,24 @@ bool Recorder::held_in_shim() {
 void Recorder::deliver_held_here() {
   // Queued now, they are delivered before the program runs an instruction.
   inject_held_signals();
-  boundary_ = Boundary{Boundary::Kind::after_exit, tracee_->regs().rip, tracee_->regs().rsp, 0};
+  task().boundary = Boundary{Boundary::Kind::after_exit, tracee().regs().rip, tracee().regs().rsp, 0};
 }
 
 void Recorder::inject_held_signals() {
-  for (const auto& info : held_) {
-    ::syscall(SYS_tgkill, tracee_->tid(), tracee_->tid(), info.si_signo);
-    injected_[info.si_signo] = info;
+  for (const auto& info : task().held) {
+    ::syscall(SYS_tgkill, tracee().tid(), tracee().tid(), info.si_signo);
+    task().injected[info.si_signo] = info;
   }
-  held_.clear();
+  task().held.clear();
 }
 
 void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
   Event e;
   e.kind = EventKind::signal;
-  e.tid = tracee_->tid();
+  e.tid = tracee().tid();
   e.nr = info.si_signo;
   e.args[0] = static_cast<std::uint64_t>(delivery);
-  e.args[1] = tracee_->regs().rip;
+  e.args[1] = tracee().regs().rip;
   e.args[2] = static_cast<std::uint64_t>(static_cast<std::int64_t>(info.si_code));
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(&info);
   e.info.assign(bytes, bytes + sizeof info);
@@ -548,18 +775,18 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
 }
 
 void Recorder::on_signal(int sig, const Boundary& previous) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   drain();
   siginfo_t info = t.siginfo();
   const Registers& regs = t.regs();
 
-  if (shim_ && sig == SIGTRAP && info.si_code == SI_KERNEL && sites_.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {
+  if (space().shim && sig == SIGTRAP && info.si_code == SI_KERNEL && space().sites.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {
     // The shim came back through its int3, as asked: the held signals go now.
-    sites_.finish_tail(t);
+    space().sites.finish_tail(t);
     deliver_held_here();
     return;
   }
-  if (shim_ && is_fault(info) && (in_shim(regs.rip) || sites_.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
+  if (space().shim && is_fault(info) && (in_shim(regs.rip) || space().sites.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
     stop_recording(fmt::format("ttdb's syscall buffer faulted ({} at {:#x}) at event {}; record the program with "
                                "--no-syscall-buffer, and please report it",
                                signal_name(sig), regs.rip, writer_.last_event_id() + 1));
@@ -580,7 +807,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     }
   }
   if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
-    if (const RandSite* site = rand_.site_for_trap(regs.rip)) {
+    if (const RandSite* site = space().rand.site_for_trap(regs.rip)) {
       std::uint64_t value = RandPatcher::host_random(*site);
       Event e;
       e.kind = EventKind::rdrand;
@@ -594,15 +821,15 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   }
 
   bool deliver_now = false;
-  if (auto injected = injected_.find(sig); injected != injected_.end()) {
+  if (auto injected = task().injected.find(sig); injected != task().injected.end()) {
     info = injected->second;  // as it first arrived, not as ttdb resent it
     t.set_siginfo(info);
-    injected_.erase(injected);
+    task().injected.erase(injected);
     record_signal(info, SignalDelivery::at_boundary);
     deliver_now = true;
   } else if (is_fault(info)) {
     record_signal(info, SignalDelivery::natural);
-    resume_signal_ = sig;
+    task().resume_signal = sig;
     return;
   } else if ((previous.kind == Boundary::Kind::after_exit && regs.rip == previous.rip &&
               regs.rsp == previous.sp) ||
@@ -612,44 +839,60 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   }
   if (!deliver_now) {
     TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(sig));
-    held_.push_back(info);
+    if (task().held.empty()) task().held_since = std::chrono::steady_clock::now();
+    task().held.push_back(info);
     // The next hooked syscall takes the traced path, where the boundary is.
-    if (shim_ && !held_in_shim()) set_shim_flags(true, false);
+    if (space().shim && !held_in_shim()) set_shim_flags(true, false);
     return;
   }
-  resume_signal_ = sig;
+  task().resume_signal = sig;
   // Other signals already queued are delivered before any instruction runs.
-  boundary_ = Boundary{Boundary::Kind::after_signal, 0, 0, t.pending_signals()};
+  task().boundary = Boundary{Boundary::Kind::after_signal, 0, 0, t.pending_signals()};
 }
 
 void Recorder::on_exit(const WaitStatus& status) {
-  if (pending_) {
+  pid_t tid = tracee().tid();
+  end_output_turn(tid);
+  std::erase(output_waiters_, tid);
+  if (task().pending) {
     // Killed inside a syscall: it has an entry but no result.
-    writer_.add_event(std::move(pending_->event));
-    pending_.reset();
+    writer_.add_event(std::move(task().pending->event));
+    task().pending.reset();
   }
   Event e;
   e.kind = EventKind::exit;
-  e.tid = tracee_->tid();
+  e.tid = tid;
   e.nr = status.code();
   e.args[0] = static_cast<std::uint64_t>(status.kind() == WaitStatus::Kind::exited ? trace::ExitKind::exited
                                                                                    : trace::ExitKind::killed);
   writer_.add_event(std::move(e));
+  if (tid == first_) first_status_ = status;
+  release_vfork_parent();
+  tracee().forget();
+  tasks_.erase(tid);
+  task_ = nullptr;
+  if (!tasks_.empty()) return;
+  // The last one: the recording ends, with the status of the program ttdb started.
+  WaitStatus ended = first_status_.value_or(status);
   namespace meta = trace::meta;
-  writer_.set_meta(meta::exit_kind, status.kind() == WaitStatus::Kind::exited ? "exited" : "killed");
-  writer_.set_meta(meta::exit_code, std::int64_t{status.code()});
+  writer_.set_meta(meta::exit_kind, ended.kind() == WaitStatus::Kind::exited ? "exited" : "killed");
+  writer_.set_meta(meta::exit_code, std::int64_t{ended.code()});
   writer_.set_meta(meta::end_time_ns, now_ns());
   writer_.set_meta(meta::finished, std::int64_t{1});
   writer_.finish();
-  outcome_ = RecordOutcome{status, writer_.last_event_id(), true, ""};
+  outcome_ = RecordOutcome{ended, writer_.last_event_id(), true, ""};
 }
 
 void Recorder::stop_recording(const std::string& reason) {
-  tracee_->kill();
+  for (auto& [tid, t] : tasks_) t->tracee.kill();
+  auto first = tasks_.find(first_);
+  WaitStatus status = first != tasks_.end() ? *first->second->tracee.exit_status() : first_status_.value_or(WaitStatus());
+  tasks_.clear();
+  task_ = nullptr;
   writer_.set_meta(trace::meta::end_reason, reason);
   writer_.set_meta(trace::meta::end_time_ns, now_ns());
   writer_.finish();
-  outcome_ = RecordOutcome{*tracee_->exit_status(), writer_.last_event_id(), false, reason};
+  outcome_ = RecordOutcome{status, writer_.last_event_id(), false, reason};
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include <sched.h>
 #include "ttdb/tracer/render.h"
 
 #include <fcntl.h>
@@ -215,6 +216,8 @@ std::string render_event(const Event& e) {
       if (e.args[2] == 1) return fmt::format("patch: ttdb's syscall buffer mapped at {:#x}", e.args[0]);
       return fmt::format("patch: {} syscall site{} now enter{} the syscall buffer (through code at {:#x})", e.nr,
                          e.nr == 1 ? "" : "s", e.nr == 1 ? "s" : "", e.args[0]);
+    case EventKind::spawn:
+      return fmt::format("+++ new process {}{} +++", e.nr, e.args[0] & CLONE_VFORK ? " (vfork: sharing its memory until it execs or exits)" : "");
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

@@ -21,10 +21,11 @@ SiteFinder::~SiteFinder() {
   thread_.join();
 }
 
-void SiteFinder::find(Bytes elf, const ContentHash& hash, std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
+void SiteFinder::find(Owner owner, Bytes elf, const ContentHash& hash, std::uint64_t start, std::uint64_t size,
+                      std::uint64_t offset) {
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(Job{std::move(elf), hash, start, size, offset, generation_});
+    jobs_.push_back(Job{owner, std::move(elf), hash, start, size, offset, generations_[owner]});
   }
   wake_.notify_one();
 }
@@ -43,30 +44,36 @@ void SiteFinder::run() {
     Found found{job.start, job.start + job.size, find_syscall_sites(job.elf, job.start, job.size, job.offset)};
     cache_.store(job.hash, job.offset, job.size, job.start, found.sites);
     std::lock_guard lock(mutex_);
-    bool dropped = job.generation != generation_;
-    for (const auto& [start, end] : forgotten_) dropped = dropped || (start < found.end && end > found.start);
-    if (!dropped && !found.sites.empty()) found_.push_back(std::move(found));
+    bool dropped = job.generation != generations_[job.owner];
+    for (const auto& r : forgotten_) dropped = dropped || (r.owner == job.owner && r.start < found.end && r.end > found.start);
+    if (!dropped && !found.sites.empty()) found_.emplace_back(job.owner, std::move(found));
   }
 }
 
-std::vector<SiteFinder::Found> SiteFinder::take_found() {
+std::vector<SiteFinder::Found> SiteFinder::take_found(Owner owner) {
   std::lock_guard lock(mutex_);
-  return std::exchange(found_, {});
+  std::vector<Found> taken;
+  std::erase_if(found_, [&](auto& entry) {
+    if (entry.first != owner) return false;
+    taken.push_back(std::move(entry.second));
+    return true;
+  });
+  return taken;
 }
 
-void SiteFinder::forget(std::uint64_t start, std::uint64_t end) {
+void SiteFinder::forget(Owner owner, std::uint64_t start, std::uint64_t end) {
   std::lock_guard lock(mutex_);
-  auto overlaps = [&](std::uint64_t s, std::uint64_t e) { return start < e && end > s; };
-  std::erase_if(jobs_, [&](const Job& j) { return overlaps(j.start, j.start + j.size); });
-  std::erase_if(found_, [&](const Found& f) { return overlaps(f.start, f.end); });
-  forgotten_.emplace_back(start, end);
+  auto overlaps = [&](Owner o, std::uint64_t s, std::uint64_t e) { return o == owner && start < e && end > s; };
+  std::erase_if(jobs_, [&](const Job& j) { return overlaps(j.owner, j.start, j.start + j.size); });
+  std::erase_if(found_, [&](const auto& f) { return overlaps(f.first, f.second.start, f.second.end); });
+  forgotten_.push_back(Range{owner, start, end});
 }
 
-void SiteFinder::clear() {
+void SiteFinder::clear(Owner owner) {
   std::lock_guard lock(mutex_);
-  jobs_.clear();
-  found_.clear();
-  ++generation_;
+  std::erase_if(jobs_, [&](const Job& j) { return j.owner == owner; });
+  std::erase_if(found_, [&](const auto& f) { return f.first == owner; });
+  ++generations_[owner];
 }
 
 }  // namespace ttdb

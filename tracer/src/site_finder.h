@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,25 +25,30 @@ class SiteFinder {
   SiteFinder(const SiteFinder&) = delete;
   SiteFinder& operator=(const SiteFinder&) = delete;
 
+  // Each process (`owner`) asks for its own address space.
+  using Owner = int;
+
   // Looks for the sites of the part of ELF file `elf` (whose content hashes
   // to `hash`) mapped at [start, start + size) from file offset `offset`,
   // and keeps them in the cache.
-  void find(Bytes elf, const ContentHash& hash, std::uint64_t start, std::uint64_t size, std::uint64_t offset);
+  void find(Owner owner, Bytes elf, const ContentHash& hash, std::uint64_t start, std::uint64_t size,
+            std::uint64_t offset);
 
   struct Found {
     std::uint64_t start = 0, end = 0;
     std::vector<SyscallSite> sites;
   };
-  // What has been found since the last call (never waits).
-  std::vector<Found> take_found();
-  // Drops what was asked or found for memory in [start, end): it was
-  // unmapped or changed.
-  void forget(std::uint64_t start, std::uint64_t end);
-  // Drops everything (a new program).
-  void clear();
+  // What has been found for `owner` since the last call (never waits).
+  std::vector<Found> take_found(Owner owner);
+  // Drops what was asked or found for `owner`'s memory in [start, end): it
+  // was unmapped or changed.
+  void forget(Owner owner, std::uint64_t start, std::uint64_t end);
+  // Drops everything of `owner`'s (a new program, or its end).
+  void clear(Owner owner);
 
  private:
   struct Job {
+    Owner owner = 0;
     Bytes elf;
     ContentHash hash{};
     std::uint64_t start = 0, size = 0, offset = 0;
@@ -54,9 +60,13 @@ class SiteFinder {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
-  std::vector<Found> found_;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> forgotten_;  // ranges dropped while a job ran
-  std::uint64_t generation_ = 0;
+  std::vector<std::pair<Owner, Found>> found_;
+  struct Range {
+    Owner owner;
+    std::uint64_t start, end;
+  };
+  std::vector<Range> forgotten_;  // ranges dropped while a job ran
+  std::map<Owner, std::uint64_t> generations_;  // bumped at each clear()
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -279,6 +279,12 @@ void forget_shim_fds(Tracee& tracee) {
   write_checked(tracee, CONTROL_FIELD(fd_kind), ByteView(unknown, sizeof unknown));
 }
 
+void trace_files_in_shim(Tracee& tracee, const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files) {
+  std::uint64_t words[2][2] = {{files[0].first, files[0].second}, {files[1].first, files[1].second}};
+  write_checked(tracee, CONTROL_FIELD(traced_files), ByteView(reinterpret_cast<const std::uint8_t*>(words), sizeof words));
+  forget_shim_fds(tracee);
+}
+
 ShimQueue read_queue(Tracee& tracee) {
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;

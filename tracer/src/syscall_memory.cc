@@ -2,6 +2,8 @@
 
 #include <asm/unistd_64.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <linux/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -208,10 +210,43 @@ Bytes gather_input(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& c
   return out;
 }
 
+std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call) {
+  const auto* a = call.a;
+  SpawnArgs spawn;
+  switch (call.nr) {
+    case __NR_fork: spawn.flags = SIGCHLD; return spawn;
+    case __NR_vfork: spawn.flags = CLONE_VM | CLONE_VFORK | SIGCHLD; return spawn;
+    case __NR_clone:
+      // clone(flags, stack, parent_tid, child_tid, tls); a pidfd goes where parent_tid would.
+      spawn.flags = a[0];
+      if (a[0] & CLONE_PARENT_SETTID) spawn.parent_tid = a[2];
+      if (a[0] & CLONE_PIDFD) spawn.pidfd = a[2];
+      if (a[0] & CLONE_CHILD_SETTID) spawn.child_tid = a[3];
+      return spawn;
+    case __NR_clone3: {
+      clone_args args{};
+      std::size_t size = std::min<std::size_t>(a[1], sizeof args);
+      if (size < CLONE_ARGS_SIZE_VER0 || tracee.read_some(RemotePtr(a[0]), &args, size) != size) return std::nullopt;
+      spawn.flags = args.flags | (args.exit_signal & CSIGNAL);
+      if (args.flags & CLONE_PARENT_SETTID) spawn.parent_tid = args.parent_tid;
+      if (args.flags & CLONE_PIDFD) spawn.pidfd = args.pidfd;
+      if (args.flags & CLONE_CHILD_SETTID) spawn.child_tid = args.child_tid;
+      return spawn;
+    }
+    default: return std::nullopt;
+  }
+}
+
 std::vector<MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call,
                                       std::int64_t ret) {
   std::vector<MemWrite> out;
   if (!info) return out;
+  // What the kernel wrote in the parent's memory: the child's tid and its pidfd.
+  if (info->policy == ReplayPolicy::spawn && ret > 0)
+    if (auto spawn = spawn_args(tracee, call)) {
+      capture(tracee, spawn->parent_tid, sizeof(pid_t), out);
+      capture(tracee, spawn->pidfd, sizeof(int), out);
+    }
   for (std::size_t i = 0; i < info->args.size(); ++i) {
     const auto& arg = info->args[i];
     if (arg.format != ArgFormat::out) continue;

@@ -104,25 +104,53 @@ void Tracee::note_exit(const WaitStatus& status) {
 }
 
 WaitStatus Tracee::wait() {
-  int raw = 0;
   for (;;) {
+    int raw = 0;
     pid_t got = ::waitpid(tid_, &raw, __WALL);
     if (got < 0 && errno == EINTR) continue;
     if (got != tid_) throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
-    // The stop of an interrupt that came too late: nothing ran; resume again.
-    if (stray_interrupt_ && WaitStatus::decode(raw).is_event(PTRACE_EVENT_STOP)) {
-      stray_interrupt_ = false;
-      TTDB_LOG(ptrace, "wait({}) -> a late interrupt's stop, absorbed", tid_);
-      resume(last_resume_.first, last_resume_.second);
-      continue;
-    }
-    break;
+    WaitStatus status;
+    if (take_status(raw, status)) return status;
+  }
+}
+
+bool Tracee::take_status(int raw, WaitStatus& status) {
+  // The stop of an interrupt that came too late: nothing ran; resume again.
+  if (stray_interrupt_ && WaitStatus::decode(raw).is_event(PTRACE_EVENT_STOP)) {
+    stray_interrupt_ = false;
+    TTDB_LOG(ptrace, "wait({}) -> a late interrupt's stop, absorbed", tid_);
+    resume(last_resume_.first, last_resume_.second);
+    return false;
   }
   regs_valid_ = false;
-  WaitStatus status = WaitStatus::decode(raw);
+  status = WaitStatus::decode(raw);
   TTDB_LOG(ptrace, "wait({}) -> {}", tid_, status.describe());
   note_exit(status);
-  return status;
+  return true;
+}
+
+std::optional<AnyStop> wait_any(std::optional<std::chrono::milliseconds> timeout) {
+  if (!timeout) {
+    for (;;) {
+      int raw = 0;
+      pid_t got = ::waitpid(-1, &raw, __WALL);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == ECHILD) return std::nullopt;
+      if (got < 0) throw InternalError(fmt::format("waitpid(-1) failed: {}", errno_text(errno)));
+      return AnyStop{got, raw};
+    }
+  }
+  // A pidfd becomes readable only at exit, so poll for stops in short naps.
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  for (auto nap = std::chrono::microseconds(50);; nap = std::min(nap * 2, std::chrono::microseconds(2000))) {
+    int raw = 0;
+    pid_t got = ::waitpid(-1, &raw, __WALL | WNOHANG);
+    if (got > 0) return AnyStop{got, raw};
+    if (got < 0 && errno == ECHILD) return std::nullopt;
+    if (got < 0 && errno != EINTR) throw InternalError(fmt::format("waitpid(-1) failed: {}", errno_text(errno)));
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    ::usleep(static_cast<useconds_t>(nap.count()));
+  }
 }
 
 std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {

@@ -25,8 +25,12 @@ enum class EventKind : int {
   // ttdb rewrote code of the program (syscall sites that now go through its
   // in-process syscall buffer) and mapped the code they jump to.
   patch = 8,
+  // A process made a new process (fork, vfork, or clone without
+  // CLONE_THREAD): the event's tid is the parent, nr the child's tid, a0 the
+  // clone flags. The child's own events follow under its tid.
+  spawn = 9,
 };
-inline constexpr int kLastKind = 8;
+inline constexpr int kLastKind = 9;
 const char* kind_name(EventKind kind);
 
 // How a recorded signal reaches the program in replay (the signal event's a0).

@@ -6,6 +6,7 @@
 // docs/architecture.md, "The syscall buffer", tells the whole story.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -58,6 +59,9 @@ void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after);
 // The program's file descriptors changed in a way the shim did not see (a
 // traced syscall): it learns their kinds again.
 void forget_shim_fds(Tracee& tracee);
+// Files ({st_dev, st_ino}) whose reads and writes the shim leaves to the
+// traced path from now on; it learns the kinds of descriptors again.
+void trace_files_in_shim(Tracee& tracee, const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files);
 
 // --- replay
 // What the shim has given back of what was queued.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ttdb/tracer/syscall_table.h"
@@ -21,6 +22,17 @@ struct SyscallArgs {
 Bytes gather_input(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call);
 // Does this syscall take an input buffer?
 bool has_input(const SyscallInfo* info);
+
+// What a call that makes a process or thread (fork, vfork, clone, clone3)
+// asks of the kernel, in clone()'s terms.
+struct SpawnArgs {
+  std::uint64_t flags = 0;       // CLONE_* flags, and the exit signal in the low byte
+  std::uint64_t parent_tid = 0;  // where CLONE_PARENT_SETTID writes the child's tid (parent's memory)
+  std::uint64_t child_tid = 0;   // where CLONE_CHILD_SETTID writes it (child's memory)
+  std::uint64_t pidfd = 0;       // where CLONE_PIDFD writes a pidfd (parent's memory)
+};
+// nullopt for other calls, and for a clone3 whose arguments cannot be read.
+std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call);
 
 // Everything the kernel wrote into the program's memory for this call.
 std::vector<trace::MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info,

@@ -21,7 +21,7 @@ enum class ReplayPolicy {
   exit,
   signal_send,
   rseq,
-  refuse,
+  spawn,
 };
 
 enum class ArgFormat {
@@ -45,6 +45,11 @@ struct ArgSpec {
   ArgFormat format = ArgFormat::x;
   SizeRule size;
 };
+
+// A kernel-internal restart code (ERESTARTSYS to ERESTART_RESTARTBLOCK): the
+// signal about to be delivered decides whether the call starts again (the
+// kernel moves rip back to the syscall instruction) or fails with EINTR.
+inline bool is_restart_result(std::int64_t ret) { return ret <= -512 && ret >= -516; }
 
 // Whether the in-process syscall buffer makes the syscall itself, and when.
 enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl };

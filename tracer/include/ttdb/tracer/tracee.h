@@ -62,6 +62,10 @@ class Tracee {
   bool resume(Resume how, int sig = 0);
   // Waits for the next stop or the end. EINTR is retried.
   WaitStatus wait();
+  // Takes a status waitpid(-1) reported for this tracee, as wait() would;
+  // false when it was the stop of a late interrupt, absorbed (the tracee was
+  // resumed again, and there is nothing to handle).
+  bool take_status(int raw, WaitStatus& status);
   // Like wait(), but gives up after `timeout` (no status).
   std::optional<WaitStatus> wait_for(std::chrono::milliseconds timeout);
   // A PTRACE_INTERRUPT reached the tracee when it was stopped already: its
@@ -121,5 +125,14 @@ class Tracee {
   std::pair<Resume, int> last_resume_{Resume::cont, 0};
   bool stray_interrupt_ = false;
 };
+
+// A stop or an end that waitpid(-1) reported, for the tracee whose tid it is.
+struct AnyStop {
+  pid_t tid = 0;
+  int raw = 0;
+};
+// Waits for any tracee's next stop or end (EINTR retried); nullopt when
+// `timeout` passes first, or when there is no tracee left.
+std::optional<AnyStop> wait_any(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 }  // namespace ttdb
