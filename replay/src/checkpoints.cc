@@ -49,8 +49,9 @@ void CheckpointSet::take(ReplaySession& session, const Position& position, Check
   }
   Checkpoint c;
   c.position = position;
-  c.process = std::make_unique<Tracee>(fork_tracee(session.tracee(), session.state().syscall_insn));
   c.state = session.state();
+  for (auto& [tid, tracee] : session.tracees())
+    c.processes[tid] = std::make_unique<Tracee>(fork_tracee(tracee, c.state.tasks.at(tid).syscall_insn));
   c.kind = kind;
   c.bookmark_id = bookmark_id;
   all_.push_back(std::move(c));
@@ -133,19 +134,27 @@ bool CheckpointSet::forget_bookmark(int id) {
 
 std::uint64_t CheckpointSet::memory_kib() const {
   std::uint64_t total = 0;
-  for (const auto& c : all_) {
-    std::ifstream in(fmt::format("/proc/{}/smaps_rollup", c.process->tid()));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("Private_Dirty:", 0) == 0) {
-        std::istringstream fields(line.substr(14));
-        std::uint64_t kib = 0;
-        fields >> kib;
-        total += kib;
+  for (const auto& c : all_)
+    for (const auto& [tid, process] : c.processes) {
+      std::ifstream in(fmt::format("/proc/{}/smaps_rollup", process->tid()));
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("Private_Dirty:", 0) == 0) {
+          std::istringstream fields(line.substr(14));
+          std::uint64_t kib = 0;
+          fields >> kib;
+          total += kib;
+        }
       }
     }
-  }
   return total;
+}
+
+std::map<int, Tracee> CheckpointSet::revive(const Checkpoint& checkpoint) {
+  std::map<int, Tracee> out;
+  for (const auto& [tid, process] : checkpoint.processes)
+    out.emplace(tid, fork_tracee(*process, checkpoint.state.tasks.at(tid).syscall_insn));
+  return out;
 }
 
 }  // namespace ttdb

@@ -3,6 +3,7 @@
 // checkpoint serves any number of times.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -14,7 +15,7 @@ namespace ttdb {
 
 struct Checkpoint {
   Position position;
-  std::unique_ptr<Tracee> process;
+  std::map<int, std::unique_ptr<Tracee>> processes;  // a fork of each live process, by recorded tid
   SessionState state;
   enum class Kind { automatic, stop, bookmark } kind = Kind::automatic;
   int bookmark_id = 0;
@@ -30,13 +31,15 @@ class CheckpointSet {
   CheckpointSet(std::size_t budget, std::uint64_t memory_budget_kib)
       : budget_(budget), memory_budget_kib_(memory_budget_kib) {}
 
-  // Forks the session's program where it stands.
+  // Forks the session's processes where they stand.
   void take(ReplaySession& session, const Position& position, Checkpoint::Kind kind, int bookmark_id = 0);
   // The checkpoint closest before `target` (reaches() it), if any.
   const Checkpoint* best_for(const Position& target) const;
   // Checkpoints strictly before `target`, latest first.
   std::vector<const Checkpoint*> before(const Position& target) const;
   const Checkpoint* bookmark(int id) const;
+  // Forks of a checkpoint's processes, to continue from (it stays as it is).
+  static std::map<int, Tracee> revive(const Checkpoint& checkpoint);
   bool forget_bookmark(int id);
   std::size_t size() const { return all_.size(); }
   std::uint64_t memory_kib() const;

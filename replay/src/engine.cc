@@ -111,7 +111,7 @@ void EngineImpl::checkpoint_reached() {
 }
 
 void EngineImpl::maybe_checkpoint(Checkpoint::Kind kind) {
-  if (pending_first || !session.can_checkpoint() || !session.state().syscall_insn) return;
+  if (pending_first || !session.can_checkpoint()) return;
   if (work_since_checkpoint() < options.checkpoint_every) return;
   checkpoints.take(session, pos, kind);
   checkpoint_reached();
@@ -247,8 +247,10 @@ bool EngineImpl::next_is_event() {
   t.read_some(RemotePtr(t.regs().rip), insn, sizeof insn);
   bool signal_first = next->kind == EventKind::signal &&
                       next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
-  // A patched syscall site enters the syscall buffer: a syscall too.
-  return is_syscall_instruction(insn) || session.state().sites.is_site(t.regs().rip) || signal_first ||
+  // A patched syscall site enters the syscall buffer: a syscall too. Inside
+  // a fork whose child exists, the call's end is next.
+  if (session.task_state().spawn_entry) return true;
+  return is_syscall_instruction(insn) || session.task_state().sites.is_site(t.regs().rip) || signal_first ||
          next->kind == EventKind::exit || next->kind == EventKind::patch;
 }
 
@@ -452,7 +454,7 @@ Stop EngineImpl::seek(Position target) {
                         (!from || !reaches(pos, from->position) || pos == from->position);
   if (!live_is_better) {
     if (!from) fail("there is no checkpoint before {}; this is a bug", target.describe());
-    session.restore(fork_tracee(*from->process, from->state.syscall_insn), from->state);
+    session.restore(CheckpointSet::revive(*from), from->state);
     pos = from->position;
     pending_first.reset();
     checkpoint_reached();
@@ -566,7 +568,7 @@ std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   auto bytes = impl_->session.tracee().try_read_bytes(RemotePtr(addr), size);
   if (!bytes) return std::nullopt;
   // Show the program's own instructions where ttdb put an int3 or a jump to the syscall buffer.
-  const SessionState& state = impl_->session.state();
+  const TaskState& state = impl_->session.task_state();
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     if ((*bytes)[i] == kInt3)
       if (auto original = state.rand.original_byte(addr + i)) (*bytes)[i] = *original;

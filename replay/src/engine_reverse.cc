@@ -137,7 +137,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
       seek(starting);
       insn = session.tracee().regs().rip - 2;  // stopped at the syscall's entry
       // Made through the syscall buffer: the program's instruction is the patched site.
-      if (auto site = session.state().sites.site_of(insn)) insn = *site;
+      if (auto site = session.task_state().sites.site_of(insn)) insn = *site;
     } else {
       return starting;
     }

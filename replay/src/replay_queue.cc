@@ -21,6 +21,9 @@ constexpr std::size_t kQueueEvents = 4096;
 bool ReplaySession::queueable(const Event& e, const Event* following, const FastPath& fast) const {
   // Output goes through the replayer; a syscall that never returned stays traced.
   if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following || e.id > fast.until) return false;
+  // The process stops after its last queued event, at the traced call of
+  // the next one: that must be its own (processes replay in the trace's order).
+  if (following->tid != e.tid) return false;
   for (const auto& m : e.mem)
     for (const auto& [start, end] : fast.watched)
       if (m.addr < end && m.addr + m.size > start) return false;
@@ -33,36 +36,36 @@ bool ReplaySession::queueable(const Event& e, const Event* following, const Fast
 }
 
 void ReplaySession::fill_queue(const FastPath& fast) {
-  if (!state_.shim || state_.ended) return;
-  bool active = state_.queue_taken < state_.queued;
+  if (!task().shim || state_.ended) return;
+  bool active = task().queue_taken < task().queued;
   // A queue with events left to give, filled for what is asked now, stays.
-  if (active && state_.queued_for == fast) return;
+  if (active && task().queued_for == fast) return;
   std::vector<const Event*> events;
   for (std::size_t i = 0; events.size() < kQueueEvents; ++i) {
     const Event* e = events_.peek(i);
     if (!e || !queueable(*e, events_.peek(i + 1), fast)) break;
     events.push_back(e);
   }
-  state_.queued_for = fast;
+  task().queued_for = fast;
   if (events.empty()) {
-    if (active) clear_queue(*tracee_);
-    state_.queued = state_.queue_taken = 0;
+    if (active) clear_queue(tracee());
+    task().queued = task().queue_taken = 0;
     return;
   }
-  state_.queued = queue_events(*tracee_, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
-  state_.queued_first = events.front()->id;
-  state_.queue_taken = 0;
-  TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", state_.queued_first,
-           state_.queued_first + static_cast<std::int64_t>(state_.queued) - 1);
+  task().queued = queue_events(tracee(), events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
+  task().queued_first = events.front()->id;
+  task().queue_taken = 0;
+  TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,
+           task().queued_first + static_cast<std::int64_t>(task().queued) - 1);
 }
 
 void ReplaySession::sync_queue() {
-  if (state_.queue_taken >= state_.queued) return;
-  ShimQueue queue = read_queue(*tracee_);
-  if (queue.first_event != state_.queued_first || queue.consumed > state_.queued)
+  if (task().queue_taken >= task().queued) return;
+  ShimQueue queue = read_queue(tracee());
+  if (queue.first_event != task().queued_first || queue.consumed > task().queued)
     throw InternalError(fmt::format("the syscall buffer's queue says events from {}, {} of {} given back; expected from {}",
-                                    queue.first_event, queue.consumed, queue.queued, state_.queued_first));
-  for (; state_.queue_taken < queue.consumed; ++state_.queue_taken) {
+                                    queue.first_event, queue.consumed, queue.queued, task().queued_first));
+  for (; task().queue_taken < queue.consumed; ++task().queue_taken) {
     const Event* e = events_.peek();
     if (!e || e->id != state_.current + 1)
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));

@@ -23,7 +23,7 @@ bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 }  // namespace
 
 void ReplaySession::check_entry(const Event& e, const WaitStatus& status) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   if (!status.is_syscall_stop()) diverge(e, describe_stop(status));
   auto info = t.syscall_info();
   if (info.op != PTRACE_SYSCALL_INFO_ENTRY || static_cast<std::int64_t>(info.entry.nr) != e.nr)
@@ -35,7 +35,7 @@ void ReplaySession::check_entry(const Event& e, const WaitStatus& status) {
 }
 
 void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   SyscallArgs call;
   call.nr = static_cast<long>(e.nr);
   std::copy(e.args.begin(), e.args.end(), call.a);
@@ -64,7 +64,7 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
 }
 
 void ReplaySession::write_memory(const Event& e) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   for (const auto& m : e.mem) {
     Bytes owned;
     ByteView bytes;
@@ -84,7 +84,7 @@ void ReplaySession::write_memory(const Event& e) {
 
 WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
   WaitStatus status = resume_and_wait();
-  if (!status.is_syscall_stop() || tracee_->syscall_info().op != PTRACE_SYSCALL_INFO_EXIT)
+  if (!status.is_syscall_stop() || tracee().syscall_info().op != PTRACE_SYSCALL_INFO_EXIT)
     diverge(e, describe_stop(status));
   return status;
 }
@@ -92,7 +92,7 @@ WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
 // Gives the program the recorded result, with the registers it had at entry
 // (compiled code may keep values in the argument registers across a syscall).
 void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   Registers regs = t.regs();
   set_syscall_args(regs, e.args.data());
   regs.rax = static_cast<unsigned long long>(e.ret.value_or(0));
@@ -106,7 +106,7 @@ void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_r
 void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
   Registers skip = entry_regs;
   skip.orig_rax = static_cast<unsigned long long>(-1);  // the kernel skips it
-  tracee_->set_regs(skip);
+  tracee().set_regs(skip);
   expect_syscall_exit(e);
   finish_syscall_exit(e, entry_regs);
 }
@@ -116,12 +116,12 @@ void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_re
   // mask. Wait in rt_sigsuspend under that mask, with the signal already sent.
   const Event* signal = next_event();
   send_signal(static_cast<int>(signal->nr));
-  state_.signal_sent_for = signal->id;
+  task().signal_sent_for = signal->id;
   Registers wait = entry_regs;
   wait.orig_rax = __NR_rt_sigsuspend;
   wait.rdi = mask;
   wait.rsi = 8;
-  tracee_->set_regs(wait);
+  tracee().set_regs(wait);
   expect_syscall_exit(e);
   finish_syscall_exit(e, entry_regs);
 }
@@ -135,7 +135,7 @@ std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const Sysc
   for (std::size_t i = 0; i < si->args.size(); ++i) {
     if (si->args[i].format == ArgFormat::sigmask && e.args[i]) return e.args[i];
     if (si->args[i].format == ArgFormat::sigmask_pair && e.args[i]) {
-      auto pair = tracee_->try_read_bytes(RemotePtr(e.args[i]), 8);
+      auto pair = tracee().try_read_bytes(RemotePtr(e.args[i]), 8);
       std::uint64_t mask = 0;
       if (pair) std::memcpy(&mask, pair->data(), 8);
       if (mask) return mask;
@@ -146,11 +146,11 @@ std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const Sysc
 
 std::int64_t ReplaySession::execute(const Event& e) {
   expect_syscall_exit(e);
-  return tracee_->syscall_info().exit.rval;
+  return tracee().syscall_info().exit.rval;
 }
 
 void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
   std::uint64_t flags = e.args[3];
   if (!(flags & MAP_ANONYMOUS)) {
@@ -170,43 +170,59 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   finish_syscall_exit(e, entry_regs);
   if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
     if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
-      state_.rand.scan_and_patch(t, e.mem[0].addr, *code);
+      task().rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
 void ReplaySession::after_syscall(const Event& e) {
   if (!e.ret || is_error_result(*e.ret)) return;
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   switch (e.nr) {
     case __NR_mprotect:
     case __NR_pkey_mprotect:
       if (e.args[2] & PROT_EXEC)
-        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) state_.rand.scan_and_patch(t, e.args[0], *code);
+        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) task().rand.scan_and_patch(t, e.args[0], *code);
       break;
     case __NR_munmap:
-      state_.rand.forget(e.args[0], e.args[0] + e.args[1]);
-      state_.sites.forget(e.args[0], e.args[0] + e.args[1]);
+      task().rand.forget(e.args[0], e.args[0] + e.args[1]);
+      task().sites.forget(e.args[0], e.args[0] + e.args[1]);
       break;
     default: break;
   }
 }
 
+void ReplaySession::finish_spawn(const Event& e, const WaitStatus& first) {
+  Registers entry = *std::exchange(task().spawn_entry, std::nullopt);
+  Tracee& t = tracee();
+  if (!first.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT ||
+      static_cast<std::int64_t>(t.regs().orig_rax) != e.nr)
+    diverge(e, describe_stop(first));
+  if (!e.ret) {
+    task().no_return = true;  // the recording ended before the call returned
+    return;
+  }
+  // The child's tid as recorded, where the program expects it.
+  finish_syscall_exit(e, entry);
+  leave_slow_tail(e);
+}
+
 void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
-  if (state_.no_return) diverge(e, "had already ended its last syscall");
+  if (task().spawn_entry) return finish_spawn(e, first);
+  if (task().no_return) diverge(e, "had already ended its last syscall");
   check_entry(e, first);
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   const SyscallInfo* si = find_syscall(e.nr);
   check_inputs(e, si);
   Registers entry_regs = t.regs();
-  if (!state_.syscall_insn) state_.syscall_insn = entry_regs.rip - 2;
+  if (!task().syscall_insn) task().syscall_insn = entry_regs.rip - 2;
   if (!e.ret) {
     // The recording ended inside this call (the program was killed there).
-    state_.no_return = true;
+    task().no_return = true;
     return;
   }
   ReplayPolicy policy = si ? si->policy : ReplayPolicy::emulate;
   switch (policy) {
     case ReplayPolicy::exit:
-      state_.no_return = true;
+      task().no_return = true;
       return;
     case ReplayPolicy::execute:
     case ReplayPolicy::execute_set_ret: {
@@ -223,14 +239,26 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
       break;
     }
     case ReplayPolicy::mmap: replay_mmap(e, entry_regs); break;
+    case ReplayPolicy::spawn:
+      // A spawn event comes first when the call made a process.
+      if (*e.ret > 0) fail("trace {} is corrupt: event {} made process {} without a spawn event", reader_.path(), e.id, *e.ret);
+      emulate(e, entry_regs);
+      break;
     default:
       if (auto mask = wait_mask(e, si)) wait_in_sigsuspend(e, entry_regs, *mask);
       else emulate(e, entry_regs);
       break;
   }
   after_syscall(e);
-  // Through a trampoline's slow tail: on from where the original code goes, as recorded.
-  if (state_.shim && state_.sites.where(t.regs().rip) == SyscallPatcher::Where::slow_tail) state_.sites.finish_tail(t);
+  leave_slow_tail(e);
+}
+
+void ReplaySession::leave_slow_tail(const Event& e) {
+  // Through a trampoline's slow tail: on from where the original code goes,
+  // as recorded (unless the kernel may restart the call, in the tail).
+  Tracee& t = tracee();
+  if (task().shim && !is_restart_result(e.ret.value_or(0)) && task().sites.where(t.regs().rip) == SyscallPatcher::Where::slow_tail)
+    task().sites.finish_tail(t);
 }
 
 }  // namespace ttdb

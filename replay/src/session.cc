@@ -13,6 +13,7 @@
 #include "ttdb/tracer/render.h"
 #include "ttdb/tracer/snapshot.h"
 #include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_memory.h"
 
 namespace ttdb {
 
@@ -29,12 +30,40 @@ const Event* ReplaySession::next_event() {
   return events_.peek();
 }
 
-void ReplaySession::seek_cursor(std::int64_t current) { events_.seek(current + 1); }
+void ReplaySession::follow_cursor() {
+  if (const Event* next = events_.peek(); next && !state_.ended) state_.acting = next->tid;
+}
 
-void ReplaySession::restore(Tracee tracee, const SessionState& state) {
-  tracee_.emplace(std::move(tracee));
+void ReplaySession::seek_cursor(std::int64_t current) {
+  events_.seek(current + 1);
+  follow_cursor();
+}
+
+void ReplaySession::restore(std::map<int, Tracee> tracees, const SessionState& state) {
+  tracees_ = std::move(tracees);
   state_ = state;
   seek_cursor(state.current);
+}
+
+Tracee& ReplaySession::tracee() {
+  auto found = tracees_.find(state_.acting);
+  if (found == tracees_.end()) throw InternalError(fmt::format("process {} of the recording is not live", state_.acting));
+  return found->second;
+}
+
+TaskState& ReplaySession::task() {
+  auto found = state_.tasks.find(state_.acting);
+  if (found == state_.tasks.end()) throw InternalError(fmt::format("process {} of the recording is not live", state_.acting));
+  return found->second;
+}
+
+const TaskState& ReplaySession::task_state() const { return const_cast<ReplaySession*>(this)->task(); }
+
+bool ReplaySession::can_checkpoint() const {
+  if (state_.ended || state_.tasks.empty()) return false;
+  for (const auto& [tid, task] : state_.tasks)
+    if (!task.can_checkpoint() || !task.syscall_insn) return false;
+  return true;
 }
 
 void ReplaySession::start() {
@@ -45,7 +74,7 @@ void ReplaySession::start() {
 }
 
 bool ReplaySession::step() {
-  if (!tracee_) {
+  if (state_.current == 0) {
     start();
     return true;
   }
@@ -55,7 +84,7 @@ bool ReplaySession::step() {
 }
 
 void ReplaySession::set_snapshot_trap(bool armed) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   if (!armed && snapshot_trap_at_) {
     t.write_bytes(RemotePtr(snapshot_trap_at_), ByteView(&snapshot_saved_byte_, 1));
     snapshot_trap_at_ = 0;
@@ -77,17 +106,17 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
       next->nr == SIGKILL) {
     // SIGKILL came from outside and left no trace in the program: kill it at
     // the same place, right after the last recorded event.
-    tracee_->kill();
-    return *tracee_->exit_status();
+    tracee().kill();
+    return *tracee().exit_status();
   }
   if (next->kind == EventKind::signal &&
       next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary) &&
-      state_.signal_sent_for != next->id) {
+      task().signal_sent_for != next->id) {
     send_signal(static_cast<int>(next->nr));
-    state_.signal_sent_for = next->id;
+    task().signal_sent_for = next->id;
   }
   // A snapshot's stretch may begin exactly where it was taken.
-  if (next->kind == EventKind::snapshot && tracee_->regs().rip == next->args[0]) return WaitStatus::not_resumed();
+  if (next->kind == EventKind::snapshot && tracee().regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
   fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
@@ -105,7 +134,11 @@ void ReplaySession::apply_next(const WaitStatus& first) {
   if (!e) throw InternalError("apply_next() past the end of the recording");
   if (e->id != state_.current + 1)
     fail("trace {} is corrupt: event {} follows event {}", reader_.path(), e->id, state_.current);
-  TTDB_LOG(replay, "event {}: {}", e->id, render_event(*e));
+  TTDB_LOG(replay, "event {} (process {}): {}", e->id, e->tid, render_event(*e));
+  state_.acting = e->tid;
+  bool starting = e->kind == EventKind::exec && tracees_.empty();
+  if (!starting && !tracees_.contains(e->tid))
+    fail("trace {} is corrupt: event {} belongs to process {}, which is not live there", reader_.path(), e->id, e->tid);
   switch (e->kind) {
     case EventKind::exec: apply_exec(*e, first); break;
     case EventKind::syscall: apply_syscall(*e, first); break;
@@ -115,28 +148,34 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::exit: apply_exit(*e, first); break;
     case EventKind::snapshot: apply_snapshot(*e, first); break;
     case EventKind::patch: apply_patch(*e); break;
+    case EventKind::spawn: apply_spawn(*e, first); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;
+  follow_cursor();
 }
 
 WaitStatus ReplaySession::resume_and_wait(Resume how) {
   for (;;) {
-    tracee_->resume(how, std::exchange(state_.resume_signal, 0));
-    WaitStatus status = tracee_->wait();
+    tracee().resume(how, std::exchange(task().resume_signal, 0));
+    WaitStatus status = tracee().wait();
     // Job-control stops were not kept in the recording either.
-    if (status.kind() != WaitStatus::Kind::group_stop) return status;
+    if (status.kind() == WaitStatus::Kind::group_stop) continue;
+    // The kernel tells a parent of its real children's ends; the program
+    // gets the recorded SIGCHLDs, which ttdb sends, instead.
+    if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
+    return status;
   }
 }
 
 void ReplaySession::send_signal(int sig) {
   // Queued while the program is stopped at a boundary, it is delivered before
   // the program runs another instruction, as it was in the recording.
-  ::syscall(SYS_tgkill, tracee_->tid(), tracee_->tid(), sig);
+  ::syscall(SYS_tgkill, tracee().tid(), tracee().tid(), sig);
 }
 
 std::string ReplaySession::describe_stop(const WaitStatus& status) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   switch (status.kind()) {
     case WaitStatus::Kind::syscall_stop: {
       auto info = t.syscall_info();
@@ -168,7 +207,7 @@ void ReplaySession::diverge(const Event& e, const std::string& what) {
 void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   if (e.args[2]) files_.check_on_disk(static_cast<std::int64_t>(e.args[2]));
   if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
-  if (!tracee_) {
+  if (tracees_.empty()) {
     LaunchOptions start;
     start.path = reader_.meta(trace::meta::program).value_or(e.path.value_or(""));
     start.argv = reader_.argv();
@@ -179,20 +218,21 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     start.own_process_group = true;
     pin_to_cpu(start.cpu);
     events_.keep_off_cpu(start.cpu);
-    tracee_.emplace(launch(start));
+    tracees_.emplace(e.tid, launch(start));
+    state_.tasks[e.tid] = TaskState{};
+    state_.first = e.tid;
   } else {
     // The program's own execve: `first` is its entry.
-    if (!first.is_syscall_stop() || tracee_->syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
-        tracee_->syscall_info().entry.nr != __NR_execve)
+    if (!first.is_syscall_stop() || tracee().syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
+        tracee().syscall_info().entry.nr != __NR_execve)
       diverge(e, describe_stop(first));
     WaitStatus exec = resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
-    tracee_->reopen_memory();
+    tracee().reopen_memory();
   }
-  Tracee& t = *tracee_;
-  state_.shim = false;
-  state_.sites = SyscallPatcher();
-  state_.queued = 0;
+  Tracee& t = tracee();
+  // A new program: nothing of the old one's stays (a vfork child's was its parent's).
+  task() = TaskState{};
   InitialStack stack = prepare_initial_stack(t);
   if (stack.sp.addr() != e.args[0] || stack.top.addr() != e.args[1])
     diverge(e, fmt::format("started with its stack at {:#x}-{:#x} instead of {:#x}-{:#x} (the "
@@ -200,14 +240,13 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
                            stack.sp.addr(), stack.top.addr(), e.args[0], e.args[1]));
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
-  state_.rand = RandPatcher();
-  state_.rand.scan_process(t);
+  task().rand.scan_process(t);
   // The vDSO (mapped, though hidden from the program) has a `syscall`
   // instruction at a fixed place: where checkpoints inject their forks.
   for (const auto& m : read_maps(t.tid()))
     if (m.path == "[vdso]")
       if (auto code = t.try_read_bytes(RemotePtr(m.start), m.end - m.start))
-        if (auto insn = find_syscall_instruction(m.start, *code)) state_.syscall_insn = *insn;
+        if (auto insn = find_syscall_instruction(m.start, *code)) task().syscall_insn = *insn;
   WaitStatus exit = resume_and_wait();
   if (!exit.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT) diverge(e, describe_stop(exit));
 }
@@ -215,20 +254,20 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
 void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {
   int sig = static_cast<int>(e.nr);
   bool natural = e.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural);
-  state_.signal_sent_for.reset();
+  task().signal_sent_for.reset();
   if (!status.is_signal_stop() || status.code() != sig) diverge(e, describe_stop(status));
-  if (natural && tracee_->regs().rip != e.args[1])
-    diverge(e, fmt::format("received {} at {:#x}", signal_name(sig), tracee_->regs().rip));
+  if (natural && tracee().regs().rip != e.args[1])
+    diverge(e, fmt::format("received {} at {:#x}", signal_name(sig), tracee().regs().rip));
   if (!natural && e.info.size() >= sizeof(siginfo_t)) {
     siginfo_t info;
     std::memcpy(&info, e.info.data(), sizeof info);
-    tracee_->set_siginfo(info);
+    tracee().set_siginfo(info);
   }
-  state_.resume_signal = sig;
+  task().resume_signal = sig;
 }
 
 void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
   auto insn = tsc_instruction_at(t, RemotePtr(e.args[0]));
   if (!insn || insn->rdtscp != (e.nr == 1)) diverge(e, "is not at an rdtsc instruction there");
@@ -236,8 +275,8 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
-  Tracee& t = *tracee_;
-  const RandSite* site = state_.rand.site_for_trap(t.regs().rip);
+  Tracee& t = tracee();
+  const RandSite* site = task().rand.site_for_trap(t.regs().rip);
   if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
@@ -248,13 +287,51 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   if (!status.is_exit()) diverge(e, describe_stop(status));
   bool same = status.code() == e.nr && (status.kind() == WaitStatus::Kind::killed) == killed;
   if (!same) diverge(e, status.describe());
-  state_.ended = status;
+  // Reaped: nothing to kill.
+  tracee().forget();
+  tracees_.erase(e.tid);
+  state_.tasks.erase(e.tid);
+  if (e.tid == state_.first) state_.first_status = status;
+  if (tracees_.empty()) state_.ended = state_.first_status.value_or(status);
+}
+
+void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
+  Tracee& parent = tracee();
+  if (!first.is_syscall_stop()) diverge(e, describe_stop(first));
+  auto info = parent.syscall_info();
+  SyscallArgs call;
+  call.nr = static_cast<long>(info.entry.nr);
+  std::copy(std::begin(info.entry.args), std::end(info.entry.args), call.a);
+  const SyscallInfo* si = find_syscall(call.nr);
+  auto spawn = info.op == PTRACE_SYSCALL_INFO_ENTRY ? spawn_args(parent, call) : std::nullopt;
+  if (!si || si->policy != ReplayPolicy::spawn || !spawn) diverge(e, describe_stop(first));
+  if (spawn->flags != e.args[0]) diverge(e, fmt::format("made a new process with flags {:#x}", spawn->flags));
+  Registers entry = parent.regs();
+  WaitStatus made = resume_and_wait();
+  if (!made.is_event(PTRACE_EVENT_FORK) && !made.is_event(PTRACE_EVENT_VFORK) && !made.is_event(PTRACE_EVENT_CLONE))
+    diverge(e, describe_stop(made));
+  Tracee child(static_cast<pid_t>(parent.event_message()));
+  WaitStatus child_first = child.wait();  // attached by PTRACE_O_TRACEFORK, it stops first
+  if (child_first.is_exit()) diverge(e, "lost its new process before it ran");
+
+  // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
+  int tid = static_cast<int>(e.nr);
+  TaskState state = task();
+  state.resume_signal = 0;
+  state.signal_sent_for.reset();
+  state.queued = state.queue_taken = 0;
+  task().spawn_entry = entry;
+  if (spawn->child_tid) child.write_value(RemotePtr(spawn->child_tid), static_cast<pid_t>(tid));
+  // It returns through the trampoline's slow tail as the recorded child did.
+  if (state.shim && state.sites.where(child.regs().rip) == SyscallPatcher::Where::slow_tail) state.sites.finish_tail(child);
+  tracees_.emplace(tid, std::move(child));
+  state_.tasks[tid] = std::move(state);
 }
 
 void ReplaySession::apply_snapshot(const Event& e, const WaitStatus& status) {
   // The program ran into the stretch where the recording stopped it; now put
   // its recorded state in place: same instruction, registers and memory.
-  Tracee& t = *tracee_;
+  Tracee& t = tracee();
   if (status.kind() != WaitStatus::Kind::not_resumed) {
     if (!status.is_signal_stop() || status.code() != SIGTRAP || t.regs().rip != e.args[0] + 1)
       diverge(e, describe_stop(status));
@@ -274,10 +351,10 @@ void ReplaySession::apply_patch(const Event& e) {
     }
   try {
     if (is_shim_event(patch)) {
-      apply_shim(*tracee_, state_.syscall_insn, patch, ShimMode::replay);
-      state_.shim = true;
+      apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
+      task().shim = true;
     } else {
-      state_.sites.apply(*tracee_, state_.syscall_insn, patch);
+      task().sites.apply(tracee(), task().syscall_insn, patch);
     }
   } catch (const Error& error) {
     diverge(e, fmt::format("could not take it: {}", error.what()));

@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <limits>
+#include <map>
 #include <optional>
 
 #include "event_stream.h"
@@ -36,14 +37,11 @@ struct FastPath {
   bool operator==(const FastPath&) const = default;
 };
 
-// Everything about a session's progress that is not in the tracee itself:
-// plain data, so that a checkpoint can keep a copy.
-struct SessionState {
-  std::int64_t current = 0;      // the last event applied
-  int resume_signal = 0;         // a signal to deliver when the program resumes
+// One recorded process's progress that is not in its tracee itself.
+struct TaskState {
+  int resume_signal = 0;         // a signal to deliver when it resumes
   std::optional<std::int64_t> signal_sent_for;  // a boundary signal already queued
-  bool no_return = false;        // the last syscall does not return
-  std::optional<WaitStatus> ended;
+  bool no_return = false;        // its last syscall does not return
   RandPatcher rand;
   std::uint64_t syscall_insn = 0;  // a `syscall` instruction, for injecting syscalls
   // The syscall buffer: mapped (shim), its patched sites, and how many events
@@ -54,9 +52,24 @@ struct SessionState {
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
   FastPath queued_for;            // what the queue was filled for
+  // Stopped inside the fork, vfork or clone of a spawn event just applied
+  // (its child exists): the registers at the call's entry, for its result.
+  std::optional<Registers> spawn_entry;
+
+  // True when nothing is pending that a fork of the process would lose.
+  bool can_checkpoint() const { return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry; }
 };
 
-
+// Everything about a session's progress that is not in the tracees
+// themselves: plain data, so that a checkpoint can keep a copy.
+struct SessionState {
+  std::int64_t current = 0;        // the last event applied
+  std::map<int, TaskState> tasks;  // the live processes, by their recorded tid
+  int acting = 0;                  // the recorded tid of the process that moves next
+  int first = 0;                   // the program ttdb started: its end is the program's
+  std::optional<WaitStatus> first_status;
+  std::optional<WaitStatus> ended;  // every process has ended; the first one's status
+};
 
 class ReplaySession {
  public:
@@ -81,16 +94,19 @@ class ReplaySession {
 
   std::int64_t current_event() const { return state_.current; }
   const std::optional<WaitStatus>& ended() const { return state_.ended; }
-  // True when nothing is pending that a fork of the program would lose.
-  bool can_checkpoint() const {
-    return !state_.ended && !state_.no_return && state_.resume_signal == 0 && !state_.signal_sent_for;
-  }
+  // True when nothing is pending that forks of the processes would lose.
+  bool can_checkpoint() const;
   const trace::TraceReader& reader() const { return reader_; }
-  Tracee& tracee() { return *tracee_; }
+  // The process that moves next (the next event's), as recorded and live.
+  int acting_tid() const { return state_.acting; }
+  Tracee& tracee();
+  const TaskState& task_state() const;
+  // Every live process, by recorded tid.
+  std::map<int, Tracee>& tracees() { return tracees_; }
 
   const SessionState& state() const { return state_; }
-  // Continues from a checkpoint: its tracee (a fork) and its state.
-  void restore(Tracee tracee, const SessionState& state);
+  // Continues from a checkpoint: its tracees (forks), by recorded tid, and its state.
+  void restore(std::map<int, Tracee> tracees, const SessionState& state);
   // Puts the event stream back at the event after `current`.
   void seek_cursor(std::int64_t current);
 
@@ -101,6 +117,8 @@ class ReplaySession {
 
  private:
   std::optional<trace::Event> take_event();
+  // The process whose event is next acts next.
+  void follow_cursor();
 
   void apply_exec(const trace::Event& e, const WaitStatus& first);
   void apply_syscall(const trace::Event& e, const WaitStatus& first);
@@ -110,6 +128,10 @@ class ReplaySession {
   void apply_exit(const trace::Event& e, const WaitStatus& first);
   void apply_snapshot(const trace::Event& e, const WaitStatus& first);
   void apply_patch(const trace::Event& e);
+  void apply_spawn(const trace::Event& e, const WaitStatus& first);
+  // The spawn syscall's own event, once its child is there.
+  void finish_spawn(const trace::Event& e, const WaitStatus& first);
+  TaskState& task();
 
   // The syscall buffer's queue (replay_queue.cc).
   void sync_queue();
@@ -128,6 +150,7 @@ class ReplaySession {
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);
   void finish_syscall_exit(const trace::Event& e, const Registers& entry_regs);
   void write_memory(const trace::Event& e);
+  void leave_slow_tail(const trace::Event& e);
 
   // Resumes (passing any signal owed) and waits for the next stop.
   WaitStatus resume_and_wait(Resume how = Resume::syscall);
@@ -139,7 +162,7 @@ class ReplaySession {
   EventStream events_;
   OutputSink& sink_;
   FileContents files_;
-  std::optional<Tracee> tracee_;
+  std::map<int, Tracee> tracees_;  // by recorded tid
   SessionState state_;
   std::uint8_t snapshot_saved_byte_ = 0;
   std::uint64_t snapshot_trap_at_ = 0;  // where the snapshot's int3 sits, 0 if none
