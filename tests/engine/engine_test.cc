@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "process.h"
 #include "ttdb/replay/engine.h"
@@ -434,6 +435,54 @@ TEST_F(BufferedEngineTest, WatchpointsSeeTheWritesOfBufferedSyscalls) {
     ASSERT_TRUE(same_registers(regs(), forward.regs)) << i << " at " << engine_->position().describe();
     engine_->seek(before);
   }
+}
+
+// A parent and its child talking through pipes: time travel keeps both
+// processes where the recording had them.
+class ProcessEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start({program("pipe_child")})); }
+};
+
+TEST_F(ProcessEngineTest, RunsBothProcessesToTheEnd) {
+  EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink_.output, recorded_output_);
+  ASSERT_TRUE(engine_->exit_status());
+  EXPECT_EQ(engine_->exit_status()->code(), 0);
+}
+
+TEST_F(ProcessEngineTest, GotoEventBackwardRestoresEveryProcess) {
+  // Events of both processes, in the recorded order: the state at each is
+  // the same reached forward or from a checkpoint going back.
+  std::set<pid_t> tids;
+  std::vector<std::int64_t> targets;
+  for (std::int64_t e = 2; e < engine_->event_count() - 1; e += engine_->event_count() / 23) {
+    targets.push_back(e);
+    tids.insert(engine_->recorded_event(e)->tid);
+  }
+  ASSERT_GE(tids.size(), 2u) << "the targets are events of both processes";
+  std::map<std::int64_t, Registers> first;
+  for (auto e : targets) {
+    ASSERT_EQ(engine_->goto_event(e).kind, Stop::Kind::event) << e;
+    first[e] = regs();
+  }
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
+    engine_->goto_event(*it);
+    ASSERT_EQ(engine_->event(), *it);
+    ASSERT_TRUE(same_registers(regs(), first[*it])) << *it << ": " << register_differences(regs(), first[*it]);
+  }
+  // And forward from the first again, to the end, with the recorded output.
+  EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(engine_->exit_status()->code(), 0);
+}
+
+TEST_F(ProcessEngineTest, ReverseStepiRetracesStepiFromProcessToProcess) {
+  engine_->goto_event(engine_->event_count() / 2);
+  auto states = step_forward(*engine_, 600);
+  std::set<pid_t> tids;
+  for (auto e = states.front().event; e <= states.back().event; ++e) tids.insert(engine_->recorded_event(e)->tid);
+  ASSERT_GE(tids.size(), 2u) << "the stretch crosses from one process to the other";
+  ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
 }
 
 }  // namespace

@@ -1,0 +1,137 @@
+// Programs with child processes: every process of the tree is recorded in one
+// trace and replayed with its output, exit status and signals.
+#include <filesystem>
+#include <regex>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+// Records COMMAND and replays it; the replay must be the recorded run.
+RunResult record_and_replay(const std::vector<std::string>& command, const RunOptions& options = {}) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, command, options);
+  expect_same_run(recorded, replay(trace));
+  return recorded;
+}
+
+std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
+  std::vector<std::string> found;
+  std::regex re(pattern);
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) found.push_back(it->str());
+  return found;
+}
+
+TEST(Processes, ForkAndWait) {
+  RunResult run = record_and_replay({program("fork_wait")});
+  ASSERT_EQ(run.status, 0) << run.err;
+  // Each child printed its own pid, random number and time; the parent saw
+  // each exit status.
+  EXPECT_EQ(lines_matching(run.out, "child \\d: pid \\d+, parent \\d+, random [0-9a-f]{8}").size(), 3u) << run.out;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NE(run.out.find("child " + std::to_string(i) + " ("), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exited with 12"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exited with 10"), std::string::npos) << run.out;
+}
+
+TEST(Processes, ExecChainThroughForkVforkAndPosixSpawn) {
+  RunResult run = record_and_replay({program("exec_chain")});
+  EXPECT_EQ(run.status, 5) << run.err;  // the first link's depth
+  EXPECT_EQ(lines_matching(run.out, "link \\d: pid \\d+, random [0-9a-f]{8}").size(), 5u) << run.out;
+  EXPECT_NE(run.out.find("the end of the chain\n"), std::string::npos) << run.out;
+  // Every link that started a child saw its status: depth 1 (fork), 2 (vfork), 3 (posix_spawn)...
+  for (int depth : {1, 2, 3, 5})
+    EXPECT_NE(run.out.find("link " + std::to_string(depth) + ": child "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exited with 2\n"), std::string::npos) << run.out;
+}
+
+TEST(Processes, PipeBetweenParentAndChild) {
+  RunResult run = record_and_replay({program("pipe_child")});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(lines_matching(run.out, "round \\d+: sum \\d+").size(), 4u) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "total \\d+").size(), 1u) << run.out;
+}
+
+TEST(Processes, SignalsBetweenProcesses) {
+  RunResult run = record_and_replay({program("kill_child")});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(lines_matching(run.out, "parent: child \\d+ is ready\n").size(), 1u) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "child \\d+: woken by its parent\n").size(), 1u) << run.out;
+  EXPECT_NE(run.out.find("parent: child exited with 3\n"), std::string::npos) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "parent: child \\d+ was killed by signal 9\n").size(), 1u) << run.out;
+}
+
+TEST(Processes, OutputKeepsTheRecordedOrderAcrossProcesses) {
+  // Children and parent write to the same stdout: replay prints their lines
+  // in the recorded order, every time.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fork_wait")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  for (int i = 0; i < 3; ++i) expect_same_run(recorded, replay(trace));
+}
+
+TEST(Processes, EventsNameTheProcessThatMadeThem) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fork_wait")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  RunResult events = ttdb({"events", trace});
+  ASSERT_EQ(events.status, 0) << events.err;
+  EXPECT_EQ(lines_matching(events.out, "\\+\\+\\+ new process \\d+ \\+\\+\\+").size(), 3u) << events.out;
+  EXPECT_EQ(lines_matching(events.out, "\\+\\+\\+ exited with 1[012] \\+\\+\\+").size(), 3u) << events.out;
+}
+
+// Real programs with children, recorded and replayed byte for byte.
+struct RealProgram {
+  const char* name;
+  std::vector<std::string> command;
+};
+
+void PrintTo(const RealProgram& p, std::ostream* os) { *os << p.name; }
+
+class RealProcessTrees : public ::testing::TestWithParam<RealProgram> {};
+
+std::optional<std::string> find_in_path(const std::string& name) {
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
+    if (std::filesystem::exists(std::string(dir) + "/" + name)) return std::string(dir) + "/" + name;
+  return std::nullopt;
+}
+
+TEST_P(RealProcessTrees, ReplayIdentically) {
+  const auto& param = GetParam();
+  auto tool = find_in_path(param.command[0]);
+  if (!tool) GTEST_SKIP() << param.command[0] << " is not installed";
+  TempDir dir;
+  // make builds in its directory: a Makefile with three targets, built two at a time.
+  write_file(dir.file("Makefile"),
+             "all: a.txt b.txt c.txt\n\t@cat a.txt b.txt c.txt\n%.txt:\n\t@echo \"made $@ $$RANDOM\" > $@\n");
+  std::vector<std::string> command = param.command;
+  command[0] = *tool;
+  for (auto& arg : command) arg = std::regex_replace(arg, std::regex("DIR"), dir.path());
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, command);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  ASSERT_FALSE(recorded.out.empty());
+  // Replay makes no files: the recorded results come back instead.
+  for (const char* made : {"a.txt", "b.txt", "c.txt"}) std::filesystem::remove(dir.file(made));
+  expect_same_run(recorded, replay(trace));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tools, RealProcessTrees,
+    ::testing::Values(
+        RealProgram{"sh_pipeline", {"sh", "-c", "for i in 1 2 3; do echo $i; done | tac"}},
+        RealProgram{"make_j2", {"make", "-j2", "-C", "DIR", "SHELL=/bin/bash"}},
+        RealProgram{"python3_subprocess",
+                    {"python3", "-c",
+                     "import random, subprocess\n"
+                     "print(random.random())\n"
+                     "print(subprocess.run(['echo', 'from a child'], capture_output=True).stdout)\n"
+                     "print(subprocess.check_output('ls /usr | head -3', shell=True))\n"}}),
+    [](const auto& test_info) { return std::string(test_info.param.name); });
+
+}  // namespace
+}  // namespace ttdb::test
