@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "engine_impl.h"
 #include "ttdb/base/log.h"
@@ -559,16 +560,73 @@ const std::vector<trace::FileMapping>& Engine::file_mappings() const {
 }
 
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
-pid_t Engine::pid() { return impl_->session.tracee().tid(); }
+Tracee& EngineImpl::looked_at() {
+  if (selected)
+    if (auto found = session.tracees().find(*selected); found != session.tracees().end()) return found->second;
+  return session.tracee();
+}
 
-Registers Engine::registers() { return impl_->session.tracee().regs(); }
+const TaskState& EngineImpl::looked_at_state() {
+  const auto& tasks = session.state().tasks;
+  if (selected)
+    if (auto found = tasks.find(*selected); found != tasks.end()) return found->second;
+  return session.task_state();
+}
+
+int EngineImpl::inferior_number(int pid) {
+  // Numbered as they started: the spawn events, read once up to here.
+  if (inferior_numbers.empty()) inferior_numbers[session.state().first] = 1;
+  if (!inferior_numbers.count(pid) && numbered_through < session.current_event()) {
+    auto cursor = session.reader().cursor(numbered_through + 1);
+    trace::Event e;
+    while (cursor.next(e) && e.id <= session.current_event()) {
+      numbered_through = e.id;
+      if (e.kind == EventKind::spawn)
+        inferior_numbers.try_emplace(static_cast<int>(e.nr), static_cast<int>(inferior_numbers.size()) + 1);
+    }
+  }
+  return inferior_numbers.try_emplace(pid, static_cast<int>(inferior_numbers.size()) + 1).first->second;
+}
+
+pid_t Engine::pid() { return impl_->looked_at().tid(); }
+
+std::vector<Engine::Inferior> Engine::inferiors() {
+  std::vector<Inferior> out;
+  if (impl_->session.ended()) return out;
+  int moving = impl_->session.acting_tid();
+  int looked = impl_->selected.value_or(moving);
+  for (auto& [pid, tracee] : impl_->session.tracees()) {
+    std::error_code error;
+    std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tracee.tid()), error).string();
+    out.push_back(Inferior{impl_->inferior_number(pid), pid, tracee.tid(), exe, pid == moving, pid == looked});
+  }
+  std::sort(out.begin(), out.end(), [](const Inferior& a, const Inferior& b) { return a.number < b.number; });
+  return out;
+}
+
+void Engine::select_inferior(int number) {
+  for (const auto& inferior : inferiors())
+    if (inferior.number == number) {
+      impl_->selected = inferior.pid;
+      return;
+    }
+  fail("there is no inferior {} here; \"info inferiors\" lists the processes live at this point", number);
+}
+
+Registers Engine::registers() { return impl_->looked_at().regs(); }
+
+std::uint64_t Engine::code_address(std::uint64_t pc) {
+  if (impl_->session.ended()) return pc;
+  auto site = impl_->looked_at_state().sites.site_of(pc);
+  return site ? *site + 2 : pc;  // a syscall instruction is two bytes
+}
 
 std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   if (impl_->session.ended()) return std::nullopt;
-  auto bytes = impl_->session.tracee().try_read_bytes(RemotePtr(addr), size);
+  auto bytes = impl_->looked_at().try_read_bytes(RemotePtr(addr), size);
   if (!bytes) return std::nullopt;
   // Show the program's own instructions where ttdb put an int3 or a jump to the syscall buffer.
-  const TaskState& state = impl_->session.task_state();
+  const TaskState& state = impl_->looked_at_state();
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     if ((*bytes)[i] == kInt3)
       if (auto original = state.rand.original_byte(addr + i)) (*bytes)[i] = *original;

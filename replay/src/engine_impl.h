@@ -73,6 +73,14 @@ class EngineImpl {
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();
+  // The process `inferior N` selected to look at (its recorded pid), until
+  // the next motion; and every process's number, in the order they started.
+  std::optional<int> selected;
+  std::map<int, int> inferior_numbers;
+  std::int64_t numbered_through = 0;  // the spawn events up to here are numbered
+  int inferior_number(int pid);
+  Tracee& looked_at();
+  const TaskState& looked_at_state();
   // The id of a watchpoint armed only because a motion counts its triggers.
   static constexpr int kMotionWatch = 0;
   void boundary_reached();
@@ -122,6 +130,7 @@ class EngineImpl {
   template <class F>
   Stop command(F&& body) {
     busy = true;
+    selected.reset();  // a motion shows the process that moves
     work_mark = std::chrono::steady_clock::now();
     struct Idle {
       EngineImpl& e;

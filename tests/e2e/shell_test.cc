@@ -16,6 +16,12 @@
 namespace ttdb::test {
 namespace {
 
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 class ShellTest : public ::testing::Test {
  protected:
   // Records `name` once per test; the shell replays it.
@@ -49,6 +55,42 @@ std::vector<std::string> lines_matching(const std::string& text, const std::stri
   for (std::string line; std::getline(in, line);)
     if (std::regex_search(line, re)) out.push_back(line);
   return out;
+}
+
+TEST_F(ShellTest, InferiorsListSwitchAndTravelWithTheProcessThatStopped) {
+  std::string trace = recorded("fork_wait");
+  // Children stop at their _exit (in whatever order they ran), going forward
+  // and back; the parent, looked at meanwhile, stands in its fork.
+  RunResult r = script(trace,
+                       "break fork_wait.c:27\n"
+                       "continue\n"
+                       "print i\n"
+                       "info inferiors\n"
+                       "inferior 1\n"
+                       "bt\n"
+                       "continue\n"
+                       "print i\n"
+                       "reverse-continue\n"
+                       "print i\n"
+                       "inferior\n"
+                       "inferior 7\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at fork_wait.c:27"), 3) << r.out;
+  std::smatch first, second, back;
+  ASSERT_TRUE(std::regex_search(r.out, first, std::regex("\\$1 = (\\d)"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, second, std::regex("\\$2 = (\\d)"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, back, std::regex("\\$3 = (\\d)"))) << r.out;
+  EXPECT_NE(first[1], second[1]) << "two children";
+  EXPECT_EQ(back[1], first[1]) << "reverse-continue returns to the first child's stop";
+  // The parent and the children it made so far; the one that stopped moves next.
+  std::smatch moving;
+  ASSERT_TRUE(std::regex_search(r.out, moving, std::regex("\\* (\\d)    process \\d+ +\\S+/fork_wait  \\(moves next\\)\n")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\n  1    process \\d+ +\\S+/fork_wait\n"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to inferior 1 \\[process \\d+\\]"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("#\\d+ +0x[0-9a-f]+ in main \\(\\) at fork_wait.c:17"))) << r.out;
+  EXPECT_NE(r.out.find("[Current inferior " + moving[1].str() + " [process"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("here is no inferior 7 here"), std::string::npos) << r.err;
 }
 
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {

@@ -198,6 +198,7 @@ class Recorder {
   Task* task_ = nullptr;      // the task whose stop is being handled
   pid_t first_ = 0;           // the program ttdb started: its end is ttdb's
   std::optional<WaitStatus> first_status_;
+  std::int64_t processes_ = 1;        // followed so far
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
@@ -371,6 +372,7 @@ void Recorder::on_spawn() {
   e.nr = child_tid;
   e.args[0] = flags;
   writer_.add_event(std::move(e));
+  writer_.set_meta(trace::meta::processes, ++processes_);
 
   auto child = std::make_unique<Task>(Tracee(child_tid));
   // A child that shares its parent's memory (vfork) shares its space too.

@@ -72,6 +72,7 @@ int run_info(const InfoArgs& args) {
     fmt::print("recorded:  {} on {} (Linux {})\n", when(*start), reader.meta(meta::hostname).value_or("?"),
                reader.meta(meta::kernel).value_or("?"));
   fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
+  if (auto processes = reader.meta_int(meta::processes)) fmt::print("processes: {}\n", *processes);
   if (reader.finished()) {
     std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"
                           ? "killed by " + signal_name(static_cast<int>(reader.meta_int(meta::exit_code).value_or(0)))
@@ -91,12 +92,15 @@ int run_events(const EventsArgs& args) {
     if (!only) throw UsageError(fmt::format("there is no syscall named '{}'", args.syscall));
   }
   trace::TraceReader reader(trace_or_latest(args.trace));
+  // With several processes, each event says whose it is, as strace -f does.
+  bool several = reader.meta_int(trace::meta::processes).value_or(1) > 1;
   std::int64_t shown = 0;
   auto cursor = reader.cursor(args.from);
   trace::Event e;
   while ((args.limit < 0 || shown < args.limit) && cursor.next(e)) {
     if (only && (e.kind != trace::EventKind::syscall || e.nr != *only)) continue;
-    fmt::print("{:>6}  {}{}\n", e.id, render_event(e), e.buffered ? "  [buffered]" : "");
+    std::string pid = several ? fmt::format("[pid {:>6}] ", e.tid) : "";
+    fmt::print("{:>6}  {}{}{}\n", e.id, pid, render_event(e), e.buffered ? "  [buffered]" : "");
     ++shown;
   }
   return 0;

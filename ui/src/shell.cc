@@ -71,8 +71,10 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_display(a); });
   add("undisplay", {}, "undisplay [N...]: stop displaying expressions (all without N)", [this](const std::string& a) { cmd_undisplay(a); });
   add("x", {}, "x/NFU ADDRESS: examine memory (F: x d u o t a c f s i; U: b h w g)", [this](const std::string& a) { cmd_x(a); });
+  add("inferior", {}, "inferior [N]: look at process N (\"info inferiors\" lists them); without N, which one it is",
+      [this](const std::string& a) { cmd_inferior(a); });
   add("info", {"i"},
-      "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints",
+      "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints, inferiors",
       [this](const std::string& a) { cmd_info(a); });
   add("backtrace", {"bt", "where"}, "backtrace [N]: the stack's frames", [this](const std::string& a) { cmd_backtrace(a); });
   add("frame", {"f"}, "frame [N]: select frame N and describe it", [this](const std::string& a) { cmd_frame(a, 0); });
@@ -157,7 +159,9 @@ const std::vector<Frame>& Shell::frames() {
   require_live();
   if (!frames_) {
     refresh_modules();
-    frames_ = debug_.backtrace(engine_.pid(), engine_.registers(), 256);
+    Registers regs = engine_.registers();
+    regs.rip = engine_.code_address(regs.rip);
+    frames_ = debug_.backtrace(engine_.pid(), regs, 256);
   }
   return *frames_;
 }
@@ -234,6 +238,7 @@ void Shell::announce() {
 
 void Shell::print_stop(const Stop& stop) {
   moved();
+  note_process_switch();
   switch (stop.kind) {
     case Stop::Kind::breakpoint: {
       auto info = break_info_.find(stop.id);

@@ -118,6 +118,10 @@ class Shell {
   void cmd_info_variables(bool arguments);
   void cmd_info_sharedlibrary();
   void cmd_info_checkpoints();
+  void cmd_info_inferiors();
+  void cmd_inferior(const std::string& args);
+  // Says so when the process looked at is not the one shown last.
+  void note_process_switch();
   void cmd_goto(const std::string& args);
   void cmd_events(const std::string& args);
   void cmd_checkpoint();
@@ -148,6 +152,7 @@ class Shell {
   std::map<int, BreakInfo> break_info_;
   std::vector<Value> values_;  // printed values, for $N
   std::optional<std::vector<Frame>> frames_;
+  std::optional<int> shown_process_;  // its recorded pid
   int selected_frame_ = 0;
   std::string last_command_;
   std::string list_file_;

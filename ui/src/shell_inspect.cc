@@ -330,6 +330,7 @@ void Shell::cmd_info(const std::string& args) {
   if (is("args", 2)) return cmd_info_variables(true);
   if (is("sharedlibrary", 2)) return cmd_info_sharedlibrary();
   if (is("checkpoints", 2)) return cmd_info_checkpoints();
+  if (is("inferiors", 3)) return cmd_info_inferiors();
   if (is("display", 1)) {
     if (displays_.empty()) out_ << "There are no auto-display expressions now.\n";
     for (const auto& d : displays_) out_ << fmt::format("{}:   y  {}{}\n", d.id, d.format ? fmt::format("/{} ", d.format) : "", d.expression);
@@ -437,6 +438,49 @@ void Shell::cmd_info_sharedlibrary() {
     out_ << fmt::format("{:#018x}  {:#018x}  {:<11} {}\n", m.low, m.high, m.has_debug_info ? "Yes" : "Yes (*)", m.name);
   }
   out_ << "(*): Shared library is missing debugging information.\n";
+}
+
+namespace {
+
+std::string describe(const Engine::Inferior& inferior) {
+  return fmt::format("inferior {} [process {}] ({})", inferior.number, inferior.pid, inferior.exe);
+}
+
+}  // namespace
+
+void Shell::note_process_switch() {
+  if (!ensure_live()) return;
+  for (const auto& inferior : engine_.inferiors())
+    if (inferior.selected) {
+      if (shown_process_ && *shown_process_ != inferior.pid) out_ << "[Switching to " << describe(inferior) << "]\n";
+      shown_process_ = inferior.pid;
+    }
+}
+
+void Shell::cmd_info_inferiors() {
+  auto inferiors = engine_.inferiors();
+  if (inferiors.empty()) {
+    out_ << "No processes: the replay is at the end of the recording.\n";
+    return;
+  }
+  out_ << "  Num  Description       Executable\n";
+  for (const auto& inferior : inferiors)
+    out_ << fmt::format("{} {:<4} {:<17} {}{}\n", inferior.selected ? '*' : ' ', inferior.number,
+                        fmt::format("process {}", inferior.pid), inferior.exe, inferior.moves_next ? "  (moves next)" : "");
+}
+
+void Shell::cmd_inferior(const std::string& args) {
+  require_live();
+  if (!args.empty()) {
+    engine_.select_inferior(static_cast<int>(parse_number(args, "the inferior number")));
+    moved();
+  }
+  for (const auto& inferior : engine_.inferiors())
+    if (inferior.selected) {
+      out_ << (args.empty() ? "[Current " : "[Switching to ") << describe(inferior) << "]\n";
+      shown_process_ = inferior.pid;
+    }
+  if (!args.empty()) out_ << "#0  " << frame_summary(frame(), false) << "\n";
 }
 
 void Shell::cmd_info_checkpoints() {

@@ -129,7 +129,25 @@ class Engine {
   // --- Looking at the program (breakpoints are hidden from memory reads)
   Registers registers();
   std::optional<Bytes> read_memory(std::uint64_t addr, std::size_t size);
-  pid_t pid();
+  pid_t pid();  // the tracee's own pid in this replay
+
+  // --- Processes: those live at this position. The one looked at is the
+  // one that moves next, until select_inferior() picks another (a motion
+  // makes it the one that moves again).
+  struct Inferior {
+    int number;         // 1 for the program ttdb started, then in the order they started
+    int pid;            // its pid in the recording
+    pid_t replay_pid;   // the tracee's in this replay
+    std::string exe;
+    bool moves_next;
+    bool selected;      // the one registers() and read_memory() look at
+  };
+  std::vector<Inferior> inferiors();
+  void select_inferior(int number);  // throws Error for a number not live here
+  // Where in the program's own code `pc` stands: a process stopped inside
+  // the syscall buffer's trampoline for a patched syscall is just past that
+  // syscall (so that backtraces and symbols name the program's code).
+  std::uint64_t code_address(std::uint64_t pc);
 
   // --- Breakpoints and watchpoints. `condition` is asked at each hit whether
   // it should stop the program (conditions, ignore counts): the engine is
