@@ -450,7 +450,10 @@ std::string describe(const Engine::Inferior& inferior) {
 
 void Shell::note_process_switch() {
   if (!ensure_live()) return;
-  for (const auto& inferior : engine_.inferiors())
+  auto inferiors = engine_.inferiors();
+  // Until a stop has been shown, the program ttdb started is.
+  if (!shown_process_ && !inferiors.empty() && inferiors.front().number == 1) shown_process_ = inferiors.front().pid;
+  for (const auto& inferior : inferiors)
     if (inferior.selected) {
       if (shown_process_ && *shown_process_ != inferior.pid) out_ << "[Switching to " << describe(inferior) << "]\n";
       shown_process_ = inferior.pid;
