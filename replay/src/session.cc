@@ -156,6 +156,10 @@ void ReplaySession::apply_next(const WaitStatus& first) {
 }
 
 WaitStatus ReplaySession::resume_and_wait(Resume how) {
+  // A real child's SIGCHLD that came while ttdb injected a syscall: the
+  // program gets the recorded ones instead (below).
+  for (const auto& info : tracee().take_deferred_signals())
+    TTDB_LOG(replay, "dropped {} that came during an injected syscall", signal_name(info.si_signo));
   for (;;) {
     tracee().resume(how, std::exchange(task().resume_signal, 0));
     WaitStatus status = tracee().wait();

@@ -488,5 +488,31 @@ TEST_F(ProcessEngineTest, ReverseStepiRetracesStepiFromProcessToProcess) {
   ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
 }
 
+// Children that end while their parent is stopped leave it a real SIGCHLD
+// pending: the checkpoints ttdb takes by injecting a fork must not take it
+// for the fork's.
+TEST(ProcessCheckpoints, TakenWhileAChildsEndIsPending) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fork_wait")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  NullSink sink;
+  EngineOptions every_stop;
+  every_stop.checkpoint_every = std::chrono::milliseconds(0);
+  Engine engine(trace, sink, every_stop);
+  std::map<std::int64_t, Registers> seen;
+  for (std::int64_t e = 2; e < engine.event_count(); ++e) {
+    ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
+    seen[e] = engine.registers();
+  }
+  EXPECT_GE(engine.checkpoint_count(), 20u);
+  for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
+    engine.goto_event(it->first);
+    ASSERT_TRUE(same_registers(engine.registers(), it->second)) << it->first;
+  }
+  EXPECT_EQ(engine.resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink.output, recorded.out);
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -30,6 +30,17 @@ void expect(bool ok, Tracee& tracee, const WaitStatus& status, const char* what)
     throw InternalError(fmt::format("injected syscall in {}: expected {}, got {}", tracee.tid(), what, status.describe()));
 }
 
+// Resumes to the next stop that is not a signal's: a signal pending when ttdb
+// borrows the tracee (a child ended) is not the injected syscall's to take.
+WaitStatus resume_past_signals(Tracee& tracee) {
+  for (;;) {
+    tracee.resume(Resume::syscall);
+    WaitStatus status = tracee.wait();
+    if (!status.is_signal_stop()) return status;
+    tracee.defer_signal(tracee.siginfo());
+  }
+}
+
 // Starts the syscall: the registers are set, the tracee stands at its entry.
 void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, long nr,
            const std::array<std::uint64_t, 6>& args) {
@@ -39,16 +50,14 @@ void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, l
   set_syscall_args(call, args.data());
   call.orig_rax = static_cast<unsigned long long>(-1);
   tracee.set_regs(call);
-  tracee.resume(Resume::syscall);
-  WaitStatus entry = tracee.wait();
+  WaitStatus entry = resume_past_signals(tracee);
   expect(entry.is_syscall_stop(), tracee, entry, "the syscall's entry");
 }
 
 // Runs to the syscall's exit; a seccomp filter that traces it stops it on the way.
 WaitStatus finish(Tracee& tracee) {
   for (;;) {
-    tracee.resume(Resume::syscall);
-    WaitStatus status = tracee.wait();
+    WaitStatus status = resume_past_signals(tracee);
     if (!status.is_event(PTRACE_EVENT_SECCOMP)) return status;
   }
 }

@@ -182,6 +182,7 @@ class Recorder {
   // when that is so, and a boundary for them is at hand (or here).
   bool held_in_shim();
   void inject_held_signals();
+  void hold_signal(const siginfo_t& info);
   void record_signal(const siginfo_t& info, SignalDelivery delivery);
   void stop_recording(const std::string& reason);
   void warn(const std::string& message);
@@ -292,6 +293,10 @@ void Recorder::take_stop(int raw) {
   if (!tracee().take_status(raw, status)) return;
   task().stopped = true;
   handle(status);
+  // Signals that came while ttdb used the program for syscalls of its own
+  // wait for a boundary, like any other.
+  if (task_ && task().tracee.alive())
+    for (const auto& info : task().tracee.take_deferred_signals()) hold_signal(info);
 }
 
 void Recorder::release_vfork_parent() {
@@ -763,6 +768,14 @@ void Recorder::inject_held_signals() {
   task().held.clear();
 }
 
+void Recorder::hold_signal(const siginfo_t& info) {
+  TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(info.si_signo));
+  if (task().held.empty()) task().held_since = std::chrono::steady_clock::now();
+  task().held.push_back(info);
+  // The next hooked syscall takes the traced path, where the boundary is.
+  if (space().shim && !held_in_shim()) set_shim_flags(true, false);
+}
+
 void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
   Event e;
   e.kind = EventKind::signal;
@@ -840,11 +853,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     deliver_now = true;
   }
   if (!deliver_now) {
-    TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(sig));
-    if (task().held.empty()) task().held_since = std::chrono::steady_clock::now();
-    task().held.push_back(info);
-    // The next hooked syscall takes the traced path, where the boundary is.
-    if (space().shim && !held_in_shim()) set_shim_flags(true, false);
+    hold_signal(info);
     return;
   }
   task().resume_signal = sig;

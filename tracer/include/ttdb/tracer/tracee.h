@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/base/unique_fd.h"
@@ -74,6 +76,11 @@ class Tracee {
   void expect_stray_interrupt() { stray_interrupt_ = true; }
   // Stops a running tracee (PTRACE_INTERRUPT); the stop is reported by wait().
   void interrupt();
+  // Signals that arrived while ttdb ran a syscall of its own in the tracee
+  // (a child's SIGCHLD, say): kept from the program then, for whoever drives
+  // the tracee to deliver later, or to drop.
+  void defer_signal(const siginfo_t& info) { deferred_signals_.push_back(info); }
+  std::vector<siginfo_t> take_deferred_signals() { return std::exchange(deferred_signals_, {}); }
 
   siginfo_t siginfo();
   void set_siginfo(const siginfo_t& info);
@@ -124,6 +131,7 @@ class Tracee {
   std::optional<WaitStatus> exit_;
   std::pair<Resume, int> last_resume_{Resume::cont, 0};
   bool stray_interrupt_ = false;
+  std::vector<siginfo_t> deferred_signals_;
 };
 
 // A stop or an end that waitpid(-1) reported, for the tracee whose tid it is.
