@@ -49,6 +49,12 @@ def workloads(build, scratch):
             ("bc -l on stdin", ["bc", "-l"], os.path.join(scratch, "bc.in")),
             ("tar -cf - /usr/share/doc", ["tar", "-cf", "-", "/usr/share/doc"], None),
         ],
+        # Issue 5's process trees: every child recorded in the same trace.
+        "processes": [
+            ("sh: 200 processes", ["sh", "-c", "for i in $(seq 200); do /bin/true; done"], None),
+            ("pipeline: seq, sort, uniq, wc", ["sh", "-c", "seq 200000 | sort -n | uniq | wc -l"], None),
+            ("make -j2, 40 targets", ["make", "-s", "-j2", "-C", os.path.join(scratch, "make"), "-B"], None),
+        ],
     }
 
 
@@ -66,6 +72,11 @@ def prepare(scratch):
         f.write("commit;\nselect count(*) from t;\n")
     with open(os.path.join(scratch, "bc.in"), "w") as f:
         f.write("scale=2000\n4*a(1)\n")
+    os.mkdir(os.path.join(scratch, "make"))
+    with open(os.path.join(scratch, "make", "Makefile"), "w") as f:
+        targets = " ".join(f"t{i}.out" for i in range(40))
+        f.write(f"all: {targets}\n\tcat {targets} | sort | md5sum\n")
+        f.write("%.out:\n\techo $@ | sha256sum > $@\n")
 
 
 def timed(argv, stdin_path, cwd, rss_file, env=None):
@@ -160,7 +171,7 @@ def table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=["speed", "real", "all"], default="all")
+    parser.add_argument("--set", choices=["speed", "real", "processes", "all"], default="all")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--only", help="run only workloads whose name contains this")
@@ -178,7 +189,7 @@ def main():
     scratch = tempfile.mkdtemp(prefix="ttdb-bench-")
     try:
         prepare(scratch)
-        sets = ["speed", "real"] if args.set == "all" else [args.set]
+        sets = ["speed", "real", "processes"] if args.set == "all" else [args.set]
         print(f"Machine: {platform.node()}, Linux {platform.release()}, {os.cpu_count()} CPUs; "
               f"{args.runs} runs each, medians; record {' '.join(['ttdb record'] + args.record_args.split())}"
               f"{''.join(' ' + e for e in args.env)}.\n")

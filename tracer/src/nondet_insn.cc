@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "ttdb/base/error.h"
@@ -138,7 +140,36 @@ void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value) {
   tracee.set_regs(regs);
 }
 
+namespace {
+
+std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code);
+
+}  // namespace
+
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code) {
+  // Every exec of a process tree maps the same libraries at the same places:
+  // the scan of a module's code, once per content and address.
+  struct Key {
+    std::uint64_t start, size;
+    ContentHash hash;
+    auto operator<=>(const Key&) const = default;
+  };
+  static std::mutex lock;
+  static std::map<Key, std::vector<RandSite>> scanned;
+  Key key{start, code.size(), content_hash(code)};
+  {
+    std::lock_guard held(lock);
+    if (auto found = scanned.find(key); found != scanned.end()) return found->second;
+  }
+  auto sites = scan_for_rand(start, code);
+  std::lock_guard held(lock);
+  if (scanned.size() < 256) scanned.emplace(key, sites);
+  return sites;
+}
+
+namespace {
+
+std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code) {
   // Cheap filter first: 0f c7 followed by a register-form /6 or /7 ModRM.
   std::vector<std::size_t> opcodes;
   for (std::size_t i = 0; i + 2 < code.size(); ++i)
@@ -157,6 +188,8 @@ std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code)
   }
   return confirmed;
 }
+
+}  // namespace
 
 std::optional<std::uint64_t> find_syscall_instruction(std::uint64_t start, ByteView code) {
   Confirmer confirmer;
