@@ -108,6 +108,8 @@ TEST_P(RealProcessTrees, ReplayIdentically) {
   // make builds in its directory: a Makefile with three targets, built two at a time.
   write_file(dir.file("Makefile"),
              "all: a.txt b.txt c.txt\n\t@cat a.txt b.txt c.txt\n%.txt:\n\t@echo \"made $@ $$RANDOM\" > $@\n");
+  // cc compiles this: the driver runs cc1 and hands its assembly back.
+  write_file(dir.file("square.c"), "int square(int x) { return x * x; }\n");
   std::vector<std::string> command = param.command;
   command[0] = *tool;
   for (auto& arg : command) arg = std::regex_replace(arg, std::regex("DIR"), dir.path());
@@ -125,6 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         RealProgram{"sh_pipeline", {"sh", "-c", "for i in 1 2 3; do echo $i; done | tac"}},
         RealProgram{"make_j2", {"make", "-j2", "-C", "DIR", "SHELL=/bin/bash"}},
+        RealProgram{"cc", {"cc", "-O2", "-S", "-o", "-", "DIR/square.c"}},
+        RealProgram{"find_exec", {"find", "/usr/share/doc/bash", "-type", "f", "-exec", "md5sum", "{}", "+"}},
         RealProgram{"python3_subprocess",
                     {"python3", "-c",
                      "import random, subprocess\n"
