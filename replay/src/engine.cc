@@ -8,6 +8,7 @@
 
 #include "engine_impl.h"
 #include "ttdb/base/log.h"
+#include "ttdb/trace/format.h"
 #include "ttdb/tracer/inject.h"
 
 namespace ttdb {
@@ -557,6 +558,49 @@ std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.en
 const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   if (!impl_->mappings) impl_->mappings = impl_->session.reader().file_mappings();
   return *impl_->mappings;
+}
+
+const EngineImpl::Images& EngineImpl::program_images() {
+  if (images) return *images;
+  images.emplace();
+  const auto& all = *(mappings ? mappings : (mappings = session.reader().file_mappings()));
+  auto image_of = [&](int pid) {
+    auto found = images->of_process.find(pid);
+    return found == images->of_process.end() ? std::int64_t{0} : found->second.back().second;
+  };
+  std::size_t next = 0;
+  auto cursor = session.reader().cursor();
+  trace::Event e;
+  while (cursor.next(e)) {
+    if (e.kind == EventKind::exec) images->of_process[e.tid].emplace_back(e.id, e.id);
+    if (e.kind == EventKind::spawn) images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
+    for (; next < all.size() && all[next].event <= e.id; ++next)
+      if (all[next].event == e.id) images->mappings[image_of(e.tid)].push_back(all[next]);
+  }
+  return *images;
+}
+
+std::int64_t Engine::image() {
+  auto& several = impl_->several_processes;
+  if (!several) several = impl_->session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
+  if (!*several || impl_->session.ended()) return 0;
+  const auto& images = impl_->program_images();
+  int pid = impl_->selected.value_or(impl_->session.acting_tid());
+  auto found = images.of_process.find(pid);
+  if (found == images.of_process.end()) return 0;
+  std::int64_t image = 0;
+  for (const auto& [from, which] : found->second)
+    if (from <= event()) image = which;
+  return image;
+}
+
+const std::vector<trace::FileMapping>& Engine::image_mappings() {
+  std::int64_t which = image();
+  if (which == 0) return file_mappings();
+  static const std::vector<trace::FileMapping> none;
+  const auto& mappings = impl_->program_images().mappings;
+  auto found = mappings.find(which);
+  return found == mappings.end() ? none : found->second;
 }
 
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }

@@ -165,6 +165,16 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
+  // Program images: a process's is its last exec (inherited through fork),
+  // named by that event's number. Found by one pass over a recording of
+  // several processes, on first use.
+  struct Images {
+    std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
+    std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
+  };
+  std::optional<Images> images;
+  std::optional<bool> several_processes;  // the recording's, read on first use
+  const Images& program_images();
   int next_bookmark = 1;
   std::function<bool(int)> condition;
   std::atomic<bool> interrupt_requested{false};

@@ -93,6 +93,23 @@ TEST_F(ShellTest, InferiorsListSwitchAndTravelWithTheProcessThatStopped) {
   EXPECT_NE(r.err.find("here is no inferior 7 here"), std::string::npos) << r.err;
 }
 
+TEST_F(ShellTest, AProcessThatExecdAnotherProgramHasThatProgramsSymbols) {
+  std::string trace = dir_.file("chain.ttdb");
+  ASSERT_EQ(record(trace, {program("exec_chain")}).status, 5);  // the first link's depth
+  // Just before /bin/echo, the chain's last link, prints.
+  RunResult events = ttdb({"events", trace});
+  std::smatch write;
+  ASSERT_TRUE(std::regex_search(events.out, write, std::regex("(\\d+)  \\[pid +\\d+\\] write\\(1, \"the end of the chain"))) << events.out;
+  std::int64_t before = std::stoll(write[1]) - 1;
+  RunResult r = script(trace, "goto event " + std::to_string(before) + "\nbt\ninferior 1\nbt\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to inferior 5 \\[process \\d+\\] \\(/usr/bin/echo\\)\\]"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("#\\d+ +0x[0-9a-f]+ in .* from /usr/bin/echo\n"))) << r.out;
+  EXPECT_FALSE(std::regex_search(r.out, std::regex("#0  0x[0-9a-f]+ in \\?\\? \\(\\)\n"))) << r.out;
+  // The first process is still exec_chain, with its lines.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("in main \\(.*\\) at exec_chain.c:\\d+"))) << r.out;
+}
+
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, R"(break accumulate

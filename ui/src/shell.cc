@@ -143,12 +143,21 @@ void Shell::moved() {
 
 bool Shell::ensure_live() { return !engine_.exit_status().has_value(); }
 
-void Shell::refresh_modules() {
-  if (debug_.modules_reported()) return;  // once: they cover the whole recording
-  std::vector<DebugInfo::KnownFile> known;
-  for (const auto& m : engine_.file_mappings())
-    if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{m.path, m.addr});
-  debug_.refresh(engine_.pid(), known);
+void Shell::refresh_modules() { debug(); }
+
+DebugInfo& Shell::debug() {
+  bool live = ensure_live();
+  if (live) shown_image_ = engine_.image();
+  auto& info = debug_infos_[shown_image_];
+  if (!info) info = std::make_unique<DebugInfo>();
+  if (live && !info->modules_reported()) {
+    // Once per image: its mappings cover the whole recording.
+    std::vector<DebugInfo::KnownFile> known;
+    for (const auto& m : engine_.image_mappings())
+      if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{m.path, m.addr});
+    info->refresh(engine_.pid(), known);
+  }
+  return *info;
 }
 
 void Shell::require_live() {
@@ -161,7 +170,7 @@ const std::vector<Frame>& Shell::frames() {
     refresh_modules();
     Registers regs = engine_.registers();
     regs.rip = engine_.code_address(regs.rip);
-    frames_ = debug_.backtrace(engine_.pid(), regs, 256);
+    frames_ = debug().backtrace(engine_.pid(), regs, 256);
   }
   return *frames_;
 }
@@ -173,8 +182,8 @@ const Frame& Shell::frame() {
 
 std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   std::uint64_t pc = f.lookup_pc();
-  auto function = debug_.function_at(pc);
-  auto line = debug_.line_at(pc);
+  auto function = debug().function_at(pc);
+  auto line = debug().line_at(pc);
   std::string out;
   bool at_line_start = line && line->row_addr == f.pc;
   if (with_pc || !line || !at_line_start) out += fmt::format("{:#018x} in ", f.pc);
@@ -182,7 +191,7 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   std::string args;
   if (function && function->has_lines) {
     context_->frame_override = &f;
-    for (const auto& v : debug_.arguments(f)) {
+    for (const auto& v : debug().arguments(f)) {
       std::string value;
       try {
         auto val = context_->variable(v.name);
@@ -197,7 +206,7 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   out += " (" + args + ")";
   if (line) {
     out += fmt::format(" at {}:{}", basename_of(line->file), line->line);
-  } else if (auto module = debug_.module_at(f.pc)) {
+  } else if (auto module = debug().module_at(f.pc)) {
     out += " from " + module->name;
   }
   return out;
@@ -207,8 +216,8 @@ std::string Shell::short_location() {
   if (!ensure_live()) return "the end of the recording";
   Registers regs = engine_.registers();
   refresh_modules();
-  auto function = debug_.function_at(regs.rip);
-  auto line = debug_.line_at(regs.rip);
+  auto function = debug().function_at(regs.rip);
+  auto line = debug().line_at(regs.rip);
   std::string out = function ? function->name : fmt::format("{:#x}", regs.rip);
   if (line) out += fmt::format(" at {}:{}", basename_of(line->file), line->line);
   return out;
@@ -217,11 +226,11 @@ std::string Shell::short_location() {
 void Shell::print_location(bool with_source) {
   if (!ensure_live()) return;
   const Frame& f = frame();
-  auto line = debug_.line_at(f.lookup_pc());
+  auto line = debug().line_at(f.lookup_pc());
   out_ << frame_summary(f, false) << fmt::format(" [event {}]\n", engine_.event());
   if (!with_source) return;
   if (line) {
-    auto text = debug_.source_text(line->file, line->line);
+    auto text = debug().source_text(line->file, line->line);
     out_ << line->line << "\t" << text.value_or(fmt::format("in {}", line->file)) << "\n";
     list_file_ = line->file;
     list_line_ = line->line;
@@ -366,10 +375,10 @@ std::vector<std::string> Shell::complete(const std::string& line_so_far, const s
     return out;
   }
   if (ensure_live()) refresh_modules();
-  for (const auto& name : debug_.function_names())
+  for (const auto& name : debug().function_names())
     if (name.starts_with(word)) out.push_back(name);
   if (ensure_live())
-    for (const auto& v : debug_.locals(frame()))
+    for (const auto& v : debug().locals(frame()))
       if (v.name.starts_with(word)) out.push_back(v.name);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

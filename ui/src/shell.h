@@ -146,7 +146,11 @@ class Shell {
   Engine& engine_;
   std::ostream& out_;
   std::ostream& err_;
-  DebugInfo debug_;
+  // Debug information per program image (a process that exec'd another
+  // program has its own), its modules reported on first use.
+  std::map<std::int64_t, std::unique_ptr<DebugInfo>> debug_infos_;
+  std::int64_t shown_image_ = 0;  // the last one used: still the one at the end
+  DebugInfo& debug();
   std::unique_ptr<ShellContext> context_;
   std::vector<Command> commands_;
   std::map<int, BreakInfo> break_info_;

@@ -84,7 +84,7 @@ std::optional<Bytes> ShellContext::read(std::uint64_t addr, std::size_t size) { 
 std::optional<Value> ShellContext::variable(const std::string& name) {
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();
-  auto v = shell_.debug_.find_variable(name, &frame);
+  auto v = shell_.debug().find_variable(name, &frame);
   if (!v) return function_value(name);
   switch (v->where) {
     case Variable::Where::memory: {
@@ -170,22 +170,22 @@ std::optional<Value> ShellContext::dollar(const std::string& name) {
 }
 
 std::optional<Value> ShellContext::function_value(const std::string& name) {
-  auto functions = shell_.debug_.functions_named(name);
+  auto functions = shell_.debug().functions_named(name);
   if (functions.empty()) return std::nullopt;
   auto type = std::make_shared<Type>();
   type->kind = Type::Kind::function;
   type->size = 1;
-  type->target = shell_.debug_.return_type(functions.front().low);
+  type->target = shell_.debug().return_type(functions.front().low);
   Value v;
   v.type = type;
   v.address = functions.front().low;
   return v;
 }
 
-TypeRef ShellContext::type_named(const std::string& name) { return shell_.debug_.find_type(name); }
+TypeRef ShellContext::type_named(const std::string& name) { return shell_.debug().find_type(name); }
 
 std::optional<std::string> ShellContext::symbolize(std::uint64_t addr) {
-  auto sym = shell_.debug_.symbol_at(addr);
+  auto sym = shell_.debug().symbol_at(addr);
   if (!sym) return std::nullopt;
   return sym->offset ? fmt::format("{}+{}", sym->name, sym->offset) : sym->name;
 }

@@ -20,7 +20,7 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
   if (spec[0] == '*') {
     std::uint64_t addr = decay_address(evaluate(spec.substr(1), *context_));
     description = fmt::format("at {:#x}", addr);
-    if (auto f = debug_.function_at(addr)) description += " in " + f->name;
+    if (auto f = debug().function_at(addr)) description += " in " + f->name;
     return {addr};
   }
   auto colon = spec.rfind(':');
@@ -29,30 +29,30 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
     std::string file = all_digits ? list_file_ : spec.substr(0, colon);
     std::string line_text = all_digits ? spec : spec.substr(colon + 1);
     if (file.empty()) {
-      if (auto here = ensure_live() ? debug_.line_at(frame().lookup_pc()) : std::nullopt) file = here->file;
+      if (auto here = ensure_live() ? debug().line_at(frame().lookup_pc()) : std::nullopt) file = here->file;
       // gdb's default source file: main's.
-      for (const auto& f : file.empty() ? debug_.functions_named("main") : std::vector<Function>{})
-        if (auto line = debug_.line_at(f.body)) file = line->file;
+      for (const auto& f : file.empty() ? debug().functions_named("main") : std::vector<Function>{})
+        if (auto line = debug().line_at(f.body)) file = line->file;
       if (file.empty()) throw Error("no default source file; name one: break FILE:LINE");
     }
     int line = static_cast<int>(parse_number(line_text, "the line number"));
-    auto addrs = debug_.line_addresses(file, line);
+    auto addrs = debug().line_addresses(file, line);
     if (addrs.empty()) throw Error(fmt::format("no line {} in file \"{}\"", line, file));
-    auto where = debug_.line_at(addrs.front());
+    auto where = debug().line_at(addrs.front());
     description = fmt::format("at {}:{}", basename_of(where ? where->file : file), where ? where->line : line);
     return addrs;
   }
-  auto functions = debug_.functions_named(spec);
+  auto functions = debug().functions_named(spec);
   if (functions.empty()) throw Error(fmt::format("function \"{}\" not defined", spec));
   // The dynamic loader keeps private copies of a few libc functions
   // (opendir, malloc...); the program calls libc's.
   auto in_loader = [&](const Function& fn) {
-    auto module = debug_.module_at(fn.low);
+    auto module = debug().module_at(fn.low);
     return module && module->name.find("/ld-linux") != std::string::npos;
   };
   std::stable_partition(functions.begin(), functions.end(), [&](const Function& fn) { return !in_loader(fn); });
   const Function& f = functions.front();
-  auto line = debug_.line_at(f.body);
+  auto line = debug().line_at(f.body);
   description = "in " + f.name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
   return {f.body};
 }
@@ -342,14 +342,14 @@ void Shell::cmd_info(const std::string& args) {
     return;
   }
   if (is("line", 2)) {
-    auto line = debug_.line_at(frame().lookup_pc());
+    auto line = debug().line_at(frame().lookup_pc());
     if (!line) throw Error("no line number information for this address");
     out_ << fmt::format("Line {} of \"{}\" starts at address {:#x}.\n", line->line, line->file, line->row_addr);
     return;
   }
   if (is("symbol", 2)) {
     std::uint64_t addr = decay_address(evaluate(rest, *context_));
-    auto sym = debug_.symbol_at(addr);
+    auto sym = debug().symbol_at(addr);
     if (!sym) out_ << fmt::format("No symbol matches {}.\n", rest);
     else out_ << fmt::format("{}{} in section .text\n", sym->name, sym->offset ? fmt::format(" + {}", sym->offset) : "");
     return;
@@ -411,7 +411,7 @@ void Shell::cmd_info_registers(const std::string& args) {
 
 void Shell::cmd_info_variables(bool arguments) {
   const Frame& f = frame();
-  auto vars = arguments ? debug_.arguments(f) : debug_.locals(f);
+  auto vars = arguments ? debug().arguments(f) : debug().locals(f);
   if (vars.empty()) {
     out_ << (arguments ? "No arguments.\n" : "No locals.\n");
     return;
@@ -432,7 +432,7 @@ void Shell::cmd_info_sharedlibrary() {
   require_live();
   refresh_modules();
   out_ << "From                To                  Syms Read   Shared Object Library\n";
-  for (const auto& m : debug_.modules()) {
+  for (const auto& m : debug().modules()) {
     // Libraries the program loads later are known already; show those loaded now.
     if (m.name.starts_with("[") || !engine_.read_memory(m.low, 1)) continue;
     out_ << fmt::format("{:#018x}  {:#018x}  {:<11} {}\n", m.low, m.high, m.has_debug_info ? "Yes" : "Yes (*)", m.name);
@@ -517,8 +517,8 @@ void Shell::cmd_frame(const std::string& args, int relative) {
   selected_frame_ = target;
   const Frame& f = frame();
   out_ << "#" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";
-  if (auto line = debug_.line_at(f.lookup_pc())) {
-    out_ << line->line << "\t" << debug_.source_text(line->file, line->line).value_or("") << "\n";
+  if (auto line = debug().line_at(f.lookup_pc())) {
+    out_ << line->line << "\t" << debug().source_text(line->file, line->line).value_or("") << "\n";
     list_file_ = line->file;
     list_line_ = line->line;
   }
@@ -533,7 +533,7 @@ void Shell::cmd_list(const std::string& args) {
       center = static_cast<int>(parse_number(args, "the line number"));
     } else {
       auto addrs = resolve_location(args, description);
-      auto line = debug_.line_at(addrs.front());
+      auto line = debug().line_at(addrs.front());
       if (!line) throw Error(fmt::format("no source for {}", args));
       file = line->file;
       center = line->line;
@@ -545,7 +545,7 @@ void Shell::cmd_list(const std::string& args) {
   int first = std::max(1, center - 5);
   int printed = 0;
   for (int line = first; line < first + 10; ++line) {
-    auto text = debug_.source_text(file, line);
+    auto text = debug().source_text(file, line);
     if (!text) break;
     out_ << line << "\t" << *text << "\n";
     ++printed;
@@ -578,11 +578,11 @@ void Shell::cmd_disassemble(const std::string& args) {
   std::uint64_t pc = frame().pc;
   std::optional<Function> function;
   if (args.empty()) {
-    function = debug_.function_at(frame().lookup_pc());
+    function = debug().function_at(frame().lookup_pc());
   } else {
-    auto named_fns = debug_.functions_named(trim(args));
+    auto named_fns = debug().functions_named(trim(args));
     if (!named_fns.empty()) function = named_fns.front();
-    else function = debug_.function_at(decay_address(evaluate(args, *context_)));
+    else function = debug().function_at(decay_address(evaluate(args, *context_)));
   }
   if (!function) throw Error("no function contains the program counter; use x/20i ADDRESS");
   out_ << "Dump of assembler code for function " << function->name << ":\n";

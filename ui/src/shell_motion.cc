@@ -23,7 +23,7 @@ std::vector<Shell::CallSite> Shell::call_sites(std::uint64_t low, std::uint64_t 
 }
 
 std::optional<std::uint64_t> Shell::instruction_before(std::uint64_t pc) {
-  auto function = debug_.function_at(pc - 1);
+  auto function = debug().function_at(pc - 1);
   if (!function || function->low >= pc) return std::nullopt;
   auto code = engine_.read_memory(function->low, pc - function->low);
   if (!code) return std::nullopt;
@@ -36,7 +36,7 @@ std::optional<std::uint64_t> Shell::instruction_before(std::uint64_t pc) {
   return found;
 }
 
-std::uint64_t Shell::frame_cfa(const Registers& regs) { return debug_.backtrace(engine_.pid(), regs, 2).front().cfa; }
+std::uint64_t Shell::frame_cfa(const Registers& regs) { return debug().backtrace(engine_.pid(), regs, 2).front().cfa; }
 
 bool Shell::in_frame(const Registers& regs, std::uint64_t cfa) {
   // The same frame has the same canonical frame address.
@@ -103,22 +103,22 @@ Stop Shell::line_step(bool into) {
   for (;;) {
     Registers regs = engine_.registers();
     refresh_modules();
-    auto function = debug_.function_at(regs.rip);
-    auto line = debug_.line_at(regs.rip);
-    auto stack = debug_.backtrace(engine_.pid(), regs, 2);
+    auto function = debug().function_at(regs.rip);
+    auto line = debug().line_at(regs.rip);
+    auto stack = debug().backtrace(engine_.pid(), regs, 2);
     if (!function || !function->has_lines || !line) {
       // No line information: run until the function returns, as gdb does.
       if (stack.size() < 2) return engine_.stepi(Direction::forward);
       std::uint64_t cfa = stack[0].cfa;
       Stop stop = engine_.run_to({stack[1].pc}, [cfa](std::uint64_t, const Registers& r) { return r.rsp >= cfa; });
       if (stop.kind != Stop::Kind::step) return stop;
-      auto landed = debug_.line_at(engine_.registers().rip);
+      auto landed = debug().line_at(engine_.registers().rip);
       if (landed && landed->is_statement_start) return stop;
       continue;
     }
     std::uint64_t cfa = stack[0].cfa;
     std::vector<std::uint64_t> targets;
-    for (const auto& row : debug_.statement_starts(function->low, function->high))
+    for (const auto& row : debug().statement_starts(function->low, function->high))
       if (row.line != line->line || row.file != line->file) targets.push_back(row.row_addr);
     std::optional<std::uint64_t> return_to;
     if (stack.size() > 1) {
@@ -138,7 +138,7 @@ Stop Shell::line_step(bool into) {
     Registers now = engine_.registers();
     if (return_to && now.rip == *return_to && now.rsp >= cfa) {
       // Back in the caller, in the middle of its line: finish that line.
-      auto landed = debug_.line_at(now.rip);
+      auto landed = debug().line_at(now.rip);
       if (!landed || landed->is_statement_start) return stop;
       continue;
     }
@@ -146,7 +146,7 @@ Stop Shell::line_step(bool into) {
       std::uint64_t sp = now.rsp;
       Stop in = engine_.stepi(Direction::forward);
       if (in.kind != Stop::Kind::step) return in;
-      auto callee = debug_.function_at(engine_.registers().rip);
+      auto callee = debug().function_at(engine_.registers().rip);
       if (callee && callee->has_lines) {
         if (callee->body == engine_.registers().rip) return in;
         std::uint64_t callee_sp = engine_.registers().rsp;
@@ -171,12 +171,12 @@ Stop Shell::reverse_to_line_start(std::optional<SourceLine> previous) {
   // given) in this frame: back to the last other line (or the function's
   // entry), then forward to the line's first statement.
   Registers regs = engine_.registers();
-  auto function = debug_.function_at(regs.rip);
-  auto line = previous ? previous : debug_.line_at(regs.rip);
+  auto function = debug().function_at(regs.rip);
+  auto line = previous ? previous : debug().line_at(regs.rip);
   if (!function || !line) return Stop{Stop::Kind::step};
   std::uint64_t cfa = frame_cfa(regs);
   std::vector<std::uint64_t> others{function->low}, mine;
-  for (const auto& row : debug_.statement_starts(function->low, function->high))
+  for (const auto& row : debug().statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
   bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
   // The function's entry always bounds the search: this call began there.
@@ -218,13 +218,13 @@ std::optional<std::uint64_t> Shell::only_way_in(const Function& function, std::u
 Stop Shell::back_to_caller_line() {
   // Back to this call's entry, to the call, then to the start of its line.
   Registers regs = engine_.registers();
-  if (auto function = debug_.function_at(regs.rip); function && regs.rip != function->low) {
+  if (auto function = debug().function_at(regs.rip); function && regs.rip != function->low) {
     Stop entry = engine_.reverse_to({function->low}, same_call(*function, frame_cfa(regs)));
     if (entry.kind != Stop::Kind::step) return entry;
   }
   Stop out = engine_.stepi(Direction::backward);
   if (out.kind != Stop::Kind::step) return out;
-  auto caller_line = debug_.line_at(engine_.registers().rip);
+  auto caller_line = debug().line_at(engine_.registers().rip);
   if (caller_line && caller_line->row_addr == engine_.registers().rip) return out;
   return reverse_to_line_start();
 }
@@ -232,8 +232,8 @@ Stop Shell::back_to_caller_line() {
 Stop Shell::reverse_line_step(bool into) {
   Registers regs = engine_.registers();
   refresh_modules();
-  auto function = debug_.function_at(regs.rip);
-  auto line = debug_.line_at(regs.rip);
+  auto function = debug().function_at(regs.rip);
+  auto line = debug().line_at(regs.rip);
   if (!function || !function->has_lines || !line) return reverse_finish();
   if (regs.rip == function->low) return back_to_caller_line();
   // At a line reached only by falling through from the line before it (out
@@ -242,11 +242,11 @@ Stop Shell::reverse_line_step(bool into) {
   if (line->row_addr == regs.rip)
     if (auto before = only_way_in(*function, regs.rip)) {
       if (*before < function->body) return back_to_caller_line();  // the prologue: this is the first line
-      auto previous = debug_.line_at(*before);
+      auto previous = debug().line_at(*before);
       auto calls = call_sites(function->low, function->high);
       // reverse-step must look into the previous line's calls: search for them.
       bool has_call = std::any_of(calls.begin(), calls.end(), [&](const CallSite& c) {
-        auto l = debug_.line_at(c.addr);
+        auto l = debug().line_at(c.addr);
         return l && previous && l->line == previous->line;
       });
       if (previous && previous->line != line->line && (!into || !has_call)) return reverse_to_line_start(previous);
@@ -255,7 +255,7 @@ Stop Shell::reverse_line_step(bool into) {
   // Starts of other lines in this frame, this function's entry, and (for
   // reverse-step) the returns from calls, to go back into the callee.
   std::vector<std::uint64_t> targets{function->low};
-  for (const auto& row : debug_.statement_starts(function->low, function->high))
+  for (const auto& row : debug().statement_starts(function->low, function->high))
     if ((row.line != line->line || row.file != line->file) && row.row_addr != function->low) targets.push_back(row.row_addr);
   std::vector<std::uint64_t> returns;
   if (into)
@@ -269,7 +269,7 @@ Stop Shell::reverse_line_step(bool into) {
   if (std::find(returns.begin(), returns.end(), pc) != returns.end()) {
     Stop in = engine_.stepi(Direction::backward);  // onto the callee's return
     if (in.kind != Stop::Kind::step) return in;
-    auto callee = debug_.function_at(engine_.registers().rip);
+    auto callee = debug().function_at(engine_.registers().rip);
     if (callee && callee->has_lines) return reverse_to_line_start();
     // A callee without lines: back to its call and on from there.
     auto call = instruction_before(pc);
@@ -337,7 +337,7 @@ void Shell::cmd_finish(Direction direction) {
   const Frame& f = frame();
   if (static_cast<std::size_t>(f.level) + 1 >= frames().size()) throw Error("\"finish\" not meaningful in the outermost frame");
   out_ << "Run till exit from #" << f.level << "  " << frame_summary(f, true) << "\n";
-  TypeRef result = debug_.return_type(f.lookup_pc());
+  TypeRef result = debug().return_type(f.lookup_pc());
   Stop stop = finish();
   print_stop(stop);
   if (stop.kind == Stop::Kind::step && result && ensure_live() && result->is_scalar()) {
@@ -364,8 +364,8 @@ void Shell::cmd_until(const std::string& args) {
   }
   // Like next, but never back to a smaller address in this frame: out of loops.
   Registers regs = engine_.registers();
-  auto function = debug_.function_at(regs.rip);
-  auto line = debug_.line_at(regs.rip);
+  auto function = debug().function_at(regs.rip);
+  auto line = debug().line_at(regs.rip);
   if (!function || !line) {
     cmd_step("", false, Direction::forward);
     return;
@@ -374,7 +374,7 @@ void Shell::cmd_until(const std::string& args) {
   std::uint64_t cfa = all[0].cfa;
   std::optional<std::uint64_t> return_to;
   std::vector<std::uint64_t> targets;
-  for (const auto& row : debug_.statement_starts(function->low, function->high))
+  for (const auto& row : debug().statement_starts(function->low, function->high))
     if (row.row_addr > regs.rip && row.line != line->line) targets.push_back(row.row_addr);
   if (all.size() > 1) {
     return_to = all[1].pc;

@@ -123,6 +123,11 @@ class Engine {
   // Replay is deterministic: a library loaded later loads at this address,
   // so breakpoints in it can be set before it is loaded.
   const std::vector<trace::FileMapping>& file_mappings() const;
+  // The program image of the process looked at (the number of the exec
+  // event that started it; 0 for a recording of one process), and the file
+  // mappings that image makes over the whole recording.
+  std::int64_t image();
+  const std::vector<trace::FileMapping>& image_mappings();
   // A recorded event by number.
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
