@@ -220,6 +220,8 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     if (stack_limit) start.stack_limit = *stack_limit < 0 ? RLIM_INFINITY : static_cast<rlim_t>(*stack_limit);
     start.cpu = pinning_cpu();
     start.own_process_group = true;
+    if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
+    if (auto blocked = reader_.meta_int(trace::meta::signals_blocked)) start.blocked_signals = static_cast<std::uint64_t>(*blocked);
     pin_to_cpu(start.cpu);
     events_.keep_off_cpu(start.cpu);
     tracees_.emplace(e.tid, launch(start));

@@ -107,5 +107,23 @@ TEST(Signals, ProgramKilledFromOutside) {
   expect_same_run(recorded, replayed);
 }
 
+TEST(Signals, ReplayStartsWithTheIgnoredSignalsAndMaskTheRecordingHad) {
+  // Recorded from a shell that ignores SIGINT and SIGHUP (as `nohup` and a
+  // background job do) and blocks SIGUSR1; replayed from this test, which
+  // does neither: the program must see what it saw when recorded.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = run({"perl", "-e",
+                            "use POSIX; $SIG{INT} = $SIG{HUP} = 'IGNORE'; "
+                            "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1)); exec @ARGV",
+                            ttdb_binary(), "record", "-q", "-o", trace, program("signal_state")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("Interrupt: ignored\n"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("Hangup: ignored\n"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("User defined signal 1: default, blocked\n"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("Terminated: default\n"), std::string::npos) << recorded.out;
+  expect_same_run(recorded, replay(trace));
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <string_view>
 
 #include "ttdb/base/log.h"
@@ -55,6 +57,18 @@ std::string absolute(const std::string& path) {
                              int error_fd) {
   if (options.cpu >= 0) pin_to_cpu(options.cpu);
   if (options.own_process_group) ::setpgid(0, 0);
+  if (options.ignored_signals)
+    for (int sig = 1; sig < 65; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      struct sigaction action {};
+      action.sa_handler = (*options.ignored_signals >> (sig - 1)) & 1 ? SIG_IGN : SIG_DFL;
+      ::sigaction(sig, &action, nullptr);
+    }
+  if (options.blocked_signals) {
+    // The kernel's sigset_t: 64 bits, one per signal.
+    std::uint64_t mask = *options.blocked_signals;
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, sizeof mask);
+  }
   ::personality(ADDR_NO_RANDOMIZE);
   // rdtsc and rdtscp fault, so the tracer can record and replay their values.
   ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
@@ -86,6 +100,24 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+std::optional<SignalState> signal_state(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  SignalState state;
+  int found = 0;
+  while (std::getline(status, line)) {
+    auto field = [&](const char* name, std::uint64_t& out) {
+      if (!line.starts_with(name)) return;
+      out = std::stoull(line.substr(std::strlen(name)), nullptr, 16);
+      ++found;
+    };
+    field("SigIgn:", state.ignored);
+    field("SigBlk:", state.blocked);
+  }
+  if (found != 2) return std::nullopt;
+  return state;
+}
 
 long tracee_options(bool syscall_buffer) {
   long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |

@@ -265,6 +265,10 @@ RecordOutcome Recorder::run() {
   auto& started = tasks_[first_] = std::make_unique<Task>(std::move(first));
   started->fresh = false;
   task_ = started.get();
+  if (auto signals = signal_state(first_)) {
+    writer_.set_meta(trace::meta::signals_ignored, static_cast<std::int64_t>(signals->ignored));
+    writer_.set_meta(trace::meta::signals_blocked, static_cast<std::int64_t>(signals->blocked));
+  }
   on_exec();
 
   while (!outcome_) {

@@ -36,6 +36,11 @@ struct LaunchOptions {
   // Replay: keep the terminal's signals (Ctrl-C) away from the program, whose
   // signals come from the recording only.
   bool own_process_group = false;
+  // Replay: the signals the recorded program started with ignored, and its
+  // signal mask (bit N-1 for signal N); a shell started in the background
+  // ignores SIGINT, say, and the program decides by it.
+  std::optional<std::uint64_t> ignored_signals;
+  std::optional<std::uint64_t> blocked_signals;
   // Recording: install the seccomp filter that lets the syscall buffer's own
   // syscalls through and stops the tracer at every other one
   // (PTRACE_EVENT_SECCOMP), and report the program's exits before they happen.
@@ -45,6 +50,13 @@ struct LaunchOptions {
 // Finds `command` the way execvp does (PATH when it has no slash) and checks
 // that it is a runnable file. Throws LaunchError with a clear message.
 std::string resolve_program(const std::string& command);
+
+// The signals a process ignores and blocks (/proc/PID/status), as above.
+struct SignalState {
+  std::uint64_t ignored = 0;
+  std::uint64_t blocked = 0;
+};
+std::optional<SignalState> signal_state(pid_t pid);
 
 // Starts the program and returns it stopped at PTRACE_EVENT_EXEC.
 Tracee launch(const LaunchOptions& options);
