@@ -18,6 +18,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::snapshot: return "snapshot";
     case EventKind::patch: return "patch";
     case EventKind::spawn: return "spawn";
+    case EventKind::blocked: return "blocked";
   }
   return "unknown";
 }

@@ -20,22 +20,28 @@ void FdStreams::set(Table& table, std::uint64_t fd, int stream) {
   else table[fd] = stream;
 }
 
+FdStreams::Table& FdStreams::table_of(int tid) {
+  auto& table = processes_[tid];
+  if (!table) table = std::make_shared<Table>();
+  return *table;
+}
+
 void FdStreams::annotate(trace::Event& e) {
   switch (e.kind) {
     case trace::EventKind::exec:
       // The program ttdb started has ttdb's stdout and stderr; a later exec keeps its descriptors.
-      if (!processes_.contains(e.tid)) processes_[e.tid] = Table{{1, 1}, {2, 2}};
+      if (!processes_.contains(e.tid)) processes_[e.tid] = std::make_shared<Table>(Table{{1, 1}, {2, 2}});
       return;
     case trace::EventKind::spawn: {
-      Table copy = processes_[e.tid];
-      processes_[static_cast<int>(e.nr)] = std::move(copy);
+      Table& parent = table_of(e.tid);
+      processes_[static_cast<int>(e.nr)] = e.args[0] & CLONE_FILES ? processes_[e.tid] : std::make_shared<Table>(parent);
       return;
     }
     case trace::EventKind::exit: processes_.erase(e.tid); return;
     case trace::EventKind::syscall: break;
     default: return;
   }
-  Table& table = processes_[e.tid];
+  Table& table = table_of(e.tid);
   switch (e.nr) {
     case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
       if (e.digest) e.emit = stream_of(table, e.args[0]);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 
 #include "ttdb/trace/event.h"
 
@@ -24,7 +25,9 @@ class FdStreams {
   static int stream_of(const Table& table, std::uint64_t fd);
   static void set(Table& table, std::uint64_t fd, int stream);
   static void after_syscall(Table& table, const trace::Event& e);
-  std::map<int, Table> processes_;  // by tid
+  Table& table_of(int tid);
+  // By tid; threads (CLONE_FILES) share their table.
+  std::map<int, std::shared_ptr<Table>> processes_;
 };
 
 }  // namespace ttdb

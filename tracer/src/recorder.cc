@@ -60,6 +60,9 @@ constexpr std::size_t kPreviewBytes = 64;
 // How long a signal that arrived while the program ran its own code waits
 // for a syscall boundary before the program is stopped to take it.
 constexpr std::chrono::milliseconds kLongestHold{50};
+// A thread that runs on without a syscall while others of its program wait
+// gives its turn up after this long (a snapshot names where it stopped).
+constexpr std::chrono::milliseconds kTimeSlice{20};
 
 std::int64_t now_ns() {
   timespec ts;
@@ -100,6 +103,11 @@ struct Space {
   bool shim = false;           // the syscall buffer is mapped
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
+  // Threads: one of them runs the program's code at a time (`turn`), so that
+  // the trace's order is the order of what they did; see schedule().
+  bool threaded = false;
+  pid_t turn = 0;
+  std::chrono::steady_clock::time_point turn_since;
 };
 
 // A recorded thread (each process has one, for now).
@@ -122,6 +130,18 @@ struct Task {
   // signal's): another process's kill() may reach ttdb in between, and replay
   // wants the signal right after the call it interrupted.
   std::optional<Event> interrupted;
+  // Threads (see schedule()): stopped at a syscall entry, to go into the
+  // kernel (which needs no turn); stopped at its exit, dying (likewise);
+  // when it became ready for a turn; asked to give its turn up.
+  bool entering = false;
+  bool exiting = false;
+  pid_t tgid = 0;  // its process: the first thread's tid
+  std::uint64_t ready_since = 0;
+  bool preempt = false;
+  // Its syscall in progress: when it entered, and whether a `blocked` event
+  // already says so (another thread's event came first).
+  std::uint64_t entered_at = 0;
+  bool entry_placed = false;
   std::optional<PendingSyscall> pending;
   Boundary boundary;
   int resume_signal = 0;
@@ -141,6 +161,11 @@ class Recorder {
   void write_header(const LaunchOptions& start);
   // Handles a stop of task_, given its raw wait status.
   void take_stop(int raw);
+  // Resumes the tasks that may run (threads take turns).
+  void schedule();
+  bool others_wait(const Task& holder) const;
+  // Writes an event (every event goes through here).
+  void emit(Event e);
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
   void release_vfork_parent();
   void on_exec();
@@ -200,6 +225,7 @@ class Recorder {
   pid_t first_ = 0;           // the program ttdb started: its end is ttdb's
   std::optional<WaitStatus> first_status_;
   std::int64_t processes_ = 1;        // followed so far
+  std::uint64_t ticks_ = 0;           // orders threads' syscall entries and their waits for a turn
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
@@ -264,6 +290,7 @@ RecordOutcome Recorder::run() {
   g_forward_to = first_;
   auto& started = tasks_[first_] = std::make_unique<Task>(std::move(first));
   started->fresh = false;
+  started->tgid = first_;
   task_ = started.get();
   if (auto signals = signal_state(first_)) {
     writer_.set_meta(trace::meta::signals_ignored, static_cast<std::int64_t>(signals->ignored));
@@ -272,8 +299,7 @@ RecordOutcome Recorder::run() {
   on_exec();
 
   while (!outcome_) {
-    for (auto& [tid, t] : tasks_)
-      if (t->stopped && !t->fresh && !t->waiting_output) resume(*t);
+    schedule();
     auto stop = wait_next();
     if (!stop) continue;  // a held signal's wait ran out: its task was interrupted
     auto found = tasks_.find(stop->tid);
@@ -297,6 +323,7 @@ void Recorder::take_stop(int raw) {
   if (!tracee().take_status(raw, status)) return;
   task().stopped = true;
   handle(status);
+  if (task_ && !task().entering) task().ready_since = ++ticks_;
   // Signals that came while ttdb used the program for syscalls of its own
   // wait for a boundary, like any other.
   if (task_ && task().tracee.alive())
@@ -313,30 +340,103 @@ void Recorder::release_vfork_parent() {
   task_ = tasks_.count(child->tracee.tid()) ? child : nullptr;
 }
 
+void Recorder::schedule() {
+  // A task runs if it goes into the kernel, dies, or has its address
+  // space's turn; a threaded space with no turn holder gives the turn to the
+  // task that has waited longest.
+  std::map<Space*, Task*> next;
+  for (auto& [tid, t] : tasks_) {
+    if (!t->stopped || t->fresh || t->waiting_output) continue;
+    Space& space = *t->space;
+    if (!space.threaded || t->entering || t->exiting || space.turn == tid) {
+      resume(*t);
+      continue;
+    }
+    if (space.turn) continue;
+    Task*& best = next[&space];
+    if (!best || t->ready_since < best->ready_since) best = t.get();
+  }
+  for (auto& [space, t] : next) {
+    space->turn = t->tracee.tid();
+    space->turn_since = std::chrono::steady_clock::now();
+    resume(*t);
+  }
+}
+
+void Recorder::emit(Event e) {
+  // Another thread of this one's program is inside a syscall that began
+  // before this event: its entry goes first, so that replay runs the threads'
+  // code in the order they ran.
+  auto self = tasks_.find(e.tid);
+  if (self != tasks_.end() && self->second->space && self->second->space->threaded) {
+    // A syscall event whose entry no event named yet stands for that entry:
+    // only the threads that entered before it go first.
+    Task& me = *self->second;
+    bool own_entry = e.kind == EventKind::syscall && me.entered_at && !me.entry_placed;
+    std::uint64_t before = own_entry ? me.entered_at : ~std::uint64_t{0};
+    if (e.kind == EventKind::syscall) me.entered_at = 0;
+    std::vector<Task*> entered;
+    for (auto& [tid, t] : tasks_)
+      if (tid != e.tid && t->space == me.space && t->pending && !t->entry_placed && t->entered_at < before)
+        entered.push_back(t.get());
+    std::sort(entered.begin(), entered.end(), [](Task* a, Task* b) { return a->entered_at < b->entered_at; });
+    for (Task* t : entered) {
+      Event blocked = t->pending->event;
+      blocked.kind = EventKind::blocked;
+      blocked.mem.clear();
+      writer_.add_event(std::move(blocked));
+      t->entry_placed = true;
+    }
+  }
+  writer_.add_event(std::move(e));
+}
+
 void Recorder::resume(Task& t) {
   // With the buffer's seccomp filter, syscalls stop the recorder by themselves.
   Resume how = !options_.syscall_buffer || t.expect_exit_stop ? Resume::syscall : Resume::cont;
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
   t.stopped = false;
+  t.entering = false;
+}
+
+bool Recorder::others_wait(const Task& holder) const {
+  for (const auto& [tid, t] : tasks_)
+    if (t.get() != &holder && t->space == holder.space && t->stopped && !t->fresh && !t->entering && !t->exiting &&
+        !t->waiting_output)
+      return true;
+  return false;
 }
 
 std::optional<AnyStop> Recorder::wait_next() {
   // A task holding a signal waits for a syscall boundary at most this long.
   std::optional<std::chrono::steady_clock::time_point> deadline;
-  for (const auto& [tid, t] : tasks_)
-    if (!t->held.empty() && !t->stopped && (!deadline || t->held_since + kLongestHold < *deadline))
-      deadline = t->held_since + kLongestHold;
+  auto sooner = [&](std::chrono::steady_clock::time_point when) {
+    if (!deadline || when < *deadline) deadline = when;
+  };
+  for (const auto& [tid, t] : tasks_) {
+    if (!t->held.empty() && !t->stopped) sooner(t->held_since + kLongestHold);
+    // A thread that keeps its turn (it spins without syscalls) while others
+    // wait gives it up after a time slice.
+    if (t->space->threaded && t->space->turn == tid && !t->stopped && !t->preempt && others_wait(*t))
+      sooner(t->space->turn_since + kTimeSlice);
+  }
   if (!deadline) return wait_any();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
   if (auto stop = wait_any(std::max(left, std::chrono::milliseconds(0)))) return stop;
   // It runs on without a syscall (it may be waiting for this very signal):
   // stop it where it is.
   auto now = std::chrono::steady_clock::now();
-  for (auto& [tid, t] : tasks_)
+  for (auto& [tid, t] : tasks_) {
     if (!t->held.empty() && !t->stopped && t->held_since + kLongestHold <= now) {
       t->tracee.interrupt();
       t->held_since = now + std::chrono::hours(1);  // once: its stop starts the wait anew
     }
+    if (t->space->threaded && t->space->turn == tid && !t->stopped && !t->preempt &&
+        t->space->turn_since + kTimeSlice <= now && others_wait(*t)) {
+      t->tracee.interrupt();
+      t->preempt = true;
+    }
+  }
   return std::nullopt;
 }
 
@@ -345,7 +445,7 @@ void Recorder::handle(const WaitStatus& status) {
     on_first_stop();
     return;
   }
-  if (task().interrupted) writer_.add_event(*std::exchange(task().interrupted, std::nullopt));
+  if (task().interrupted) emit(*std::exchange(task().interrupted, std::nullopt));
   Boundary previous = std::exchange(task().boundary, Boundary{});
   switch (status.kind()) {
     case WaitStatus::Kind::exited:
@@ -361,7 +461,10 @@ void Recorder::handle(const WaitStatus& status) {
         case PTRACE_EVENT_SECCOMP: on_syscall_stop(); break;
         case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(); break;
         // About to exit: its memory is still there to take the last records from.
-        case PTRACE_EVENT_EXIT: drain(); break;
+        case PTRACE_EVENT_EXIT:
+          drain();
+          task().exiting = true;
+          break;
         default: break;
       }
       break;
@@ -380,12 +483,22 @@ void Recorder::on_spawn() {
   e.tid = parent.tracee.tid();
   e.nr = child_tid;
   e.args[0] = flags;
-  writer_.add_event(std::move(e));
+  emit(std::move(e));
+  parent.entry_placed = true;  // replay runs the parent's call at this event
+  parent.entering = true;      // it goes on inside its call, which needs no turn
   writer_.set_meta(trace::meta::processes, ++processes_);
 
+  if (flags & CLONE_THREAD && !parent.space->threaded) {
+    // Threads take turns from now on; their shared shim makes no records.
+    drain();
+    if (space().shim) turn_shim_off(parent.tracee);
+    parent.space->threaded = true;
+    parent.space->turn = 0;  // the parent is in the kernel now
+  }
   auto child = std::make_unique<Task>(Tracee(child_tid));
-  // A child that shares its parent's memory (vfork) shares its space too.
+  // A child that shares its parent's memory (a thread, or a vfork child) shares its space too.
   child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
+  child->tgid = flags & CLONE_THREAD ? parent.tgid : child_tid;
   Task& created = *(tasks_[child_tid] = std::move(child));
   if (flags & CLONE_VFORK) {
     parent.vfork_child = child_tid;
@@ -475,7 +588,7 @@ void Recorder::on_exec() {
   block.data = t.read_bytes(stack.sp, stack.top.addr() - stack.sp.addr());
   block.size = block.data.size();
   e.mem.push_back(std::move(block));
-  writer_.add_event(std::move(e));
+  emit(std::move(e));
 
   task().space = std::make_shared<Space>();
   space().rand.scan_process(t);
@@ -503,7 +616,7 @@ void Recorder::after_exec() {
   }
   Event shim = shim_event(t.tid());
   apply_shim(t, space().inject_at, shim, ShimMode::record);
-  writer_.add_event(std::move(shim));
+  emit(std::move(shim));
   space().shim = true;
   space().inject_at = shim_syscall_instruction();
   if (tasks_.size() > 1) trace_outputs();
@@ -516,7 +629,7 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
   if (!bytes) return;
   ContentHash hash = content_hash(*bytes);
   if (auto known = cache_.load(hash, offset, size, start)) {
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, *known)) writer_.add_event(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, *known)) emit(std::move(*patch));
     return;
   }
   finder_->find(tracee().tid(), std::move(*bytes), hash, start, size, offset);
@@ -524,7 +637,7 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
 
 void Recorder::patch_found_sites() {
   for (auto& module : finder_->take_found(tracee().tid()))
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) writer_.add_event(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) emit(std::move(*patch));
 }
 
 void Recorder::drain() {
@@ -572,16 +685,32 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     warn(fmt::format("the program made syscall {}, which ttdb does not model; replay will give back its "
                      "result but not its effect on memory",
                      call.nr));
-  if (si && si->policy == ReplayPolicy::spawn) {
-    auto spawn = spawn_args(t, call);
-    if (spawn && (spawn->flags & CLONE_THREAD)) {
-      stop_recording(fmt::format("the program started a thread ({}) at event {}; recording programs with threads is "
-                                 "not supported yet",
-                                 si->name, writer_.last_event_id() + 1));
+  task().entering = true;
+  if (space().threaded) {
+    task().entered_at = ++ticks_;
+    task().entry_placed = false;
+    // Its code stops here; another thread's may run while it is in the
+    // kernel. Not for the calls replay runs for real, which never wait: two
+    // threads' mmaps at once would leave the kernel to order them. One that
+    // exits keeps the turn until it is gone.
+    bool keeps_turn = si && (si->policy == ReplayPolicy::exit || si->policy == ReplayPolicy::execute ||
+                             si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap);
+    if (space().turn == t.tid() && !keeps_turn) space().turn = 0;
+    bool siblings = std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
+      return other.second.get() != task_ && other.second->tgid == task().tgid;
+    });
+    if ((call.nr == __NR_execve || call.nr == __NR_execveat) && siblings) {
+      stop_recording(fmt::format("a thread of the program called {} at event {}; recording an exec from a program "
+                                 "with threads is not supported yet",
+                                 syscall_name(call.nr), writer_.last_event_id() + 1));
       return;
     }
-    // A vfork child runs while its parent waits; two processes running in one memory would share the syscall buffer.
-    if (spawn && (spawn->flags & CLONE_VM) && !(spawn->flags & CLONE_VFORK) && space().shim) {
+  }
+  if (si && si->policy == ReplayPolicy::spawn) {
+    auto spawn = spawn_args(t, call);
+    // A vfork child runs while its parent waits, and threads take turns; other processes that share memory would
+    // share the syscall buffer too.
+    if (spawn && (spawn->flags & CLONE_VM) && !(spawn->flags & (CLONE_VFORK | CLONE_THREAD)) && space().shim) {
       stop_recording(fmt::format("the program made a process that shares its memory ({} with CLONE_VM) at event {}; "
                                  "record it with --no-syscall-buffer",
                                  si->name, writer_.last_event_id() + 1));
@@ -620,7 +749,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     t.set_regs(regs);
   }
   if (si && si->policy == ReplayPolicy::exit) {
-    writer_.add_event(std::move(e));  // it never returns
+    emit(std::move(e));  // it never returns
     return;
   }
   if (tasks_.size() > 1 && writes_output(call)) take_output_turn();
@@ -674,7 +803,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     }
     std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
     if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) task().interrupted = std::move(e);
-    else writer_.add_event(std::move(e));
+    else emit(std::move(e));
     if (!exec_file.empty() && space().shim) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
   }
   // A syscall through a trampoline's slow tail goes on from where the
@@ -731,6 +860,20 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
 }
 
 void Recorder::on_interrupt() {
+  if (std::exchange(task().preempt, false) && space().turn == tracee().tid()) {
+    std::uint64_t pc = tracee().regs().rip;
+    if (space().shim && (in_shim(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
+      // In ttdb's code, which keeps one call's state: ask again once it is out.
+      space().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
+    } else {
+      // Its turn ends here. Without a branch counter, its whole state names
+      // the place: replay restores it there.
+      emit(capture_snapshot(tracee()));
+      space().turn = 0;
+      inject_held_signals();
+      return;
+    }
+  }
   // An interrupt whose stop came after another one has nothing left to do.
   if (task().held.empty()) return;
   task().held_since = std::chrono::steady_clock::now();  // if they wait on, another interrupt comes later
@@ -738,7 +881,7 @@ void Recorder::on_interrupt() {
   if (space().shim && held_in_shim()) return;
   // No instruction can be named without a branch counter, so the program's
   // whole state goes into the trace, and replay restores it here.
-  writer_.add_event(capture_snapshot(tracee()));
+  emit(capture_snapshot(tracee()));
   inject_held_signals();
 }
 
@@ -790,7 +933,7 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
   e.args[2] = static_cast<std::uint64_t>(static_cast<std::int64_t>(info.si_code));
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(&info);
   e.info.assign(bytes, bytes + sizeof info);
-  writer_.add_event(std::move(e));
+  emit(std::move(e));
 }
 
 void Recorder::on_signal(int sig, const Boundary& previous) {
@@ -821,7 +964,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
       e.nr = insn->rdtscp ? 1 : 0;
       e.args = {regs.rip, value.tsc, value.aux, 0, 0, 0};
       emulate_tsc(t, *insn, value);
-      writer_.add_event(std::move(e));
+      emit(std::move(e));
       return;
     }
   }
@@ -834,7 +977,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
       e.nr = site->seed ? 1 : 0;
       e.args = {site->addr, value, 0, 0, 0, 0};
       RandPatcher::emulate(t, *site, value);
-      writer_.add_event(std::move(e));
+      emit(std::move(e));
       return;
     }
   }
@@ -871,7 +1014,7 @@ void Recorder::on_exit(const WaitStatus& status) {
   std::erase(output_waiters_, tid);
   if (task().pending) {
     // Killed inside a syscall: it has an entry but no result.
-    writer_.add_event(std::move(task().pending->event));
+    emit(std::move(task().pending->event));
     task().pending.reset();
   }
   Event e;
@@ -880,8 +1023,9 @@ void Recorder::on_exit(const WaitStatus& status) {
   e.nr = status.code();
   e.args[0] = static_cast<std::uint64_t>(status.kind() == WaitStatus::Kind::exited ? trace::ExitKind::exited
                                                                                    : trace::ExitKind::killed);
-  writer_.add_event(std::move(e));
+  emit(std::move(e));
   if (tid == first_) first_status_ = status;
+  if (space().turn == tid) space().turn = 0;
   release_vfork_parent();
   tracee().forget();
   tasks_.erase(tid);

@@ -217,7 +217,13 @@ std::string render_event(const Event& e) {
       return fmt::format("patch: {} syscall site{} now enter{} the syscall buffer (through code at {:#x})", e.nr,
                          e.nr == 1 ? "" : "s", e.nr == 1 ? "s" : "", e.args[0]);
     case EventKind::spawn:
+      if (e.args[0] & CLONE_THREAD) return fmt::format("+++ new thread {} +++", e.nr);
       return fmt::format("+++ new process {}{} +++", e.nr, e.args[0] & CLONE_VFORK ? " (vfork: sharing its memory until it execs or exits)" : "");
+    case EventKind::blocked: {
+      trace::Event call = e;
+      call.kind = EventKind::syscall;
+      return render_call(call) + " ... (others run while it waits)";
+    }
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

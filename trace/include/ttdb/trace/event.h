@@ -25,12 +25,16 @@ enum class EventKind : int {
   // ttdb rewrote code of the program (syscall sites that now go through its
   // in-process syscall buffer) and mapped the code they jump to.
   patch = 8,
-  // A process made a new process (fork, vfork, or clone without
-  // CLONE_THREAD): the event's tid is the parent, nr the child's tid, a0 the
-  // clone flags. The child's own events follow under its tid.
+  // A process or thread made a new one (fork, vfork, clone, clone3): the
+  // event's tid is the parent, nr the child's tid, a0 the clone flags. The
+  // child's own events follow under its tid.
   spawn = 9,
+  // A thread entered a syscall and others of its process ran before it
+  // returned: nr and a0..a5 as its syscall event, which comes later with
+  // the result. Replay stops the thread at the entry here.
+  blocked = 10,
 };
-inline constexpr int kLastKind = 9;
+inline constexpr int kLastKind = 10;
 const char* kind_name(EventKind kind);
 
 // How a recorded signal reaches the program in replay (the signal event's a0).
