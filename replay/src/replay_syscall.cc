@@ -207,6 +207,10 @@ void ReplaySession::finish_spawn(const Event& e, const WaitStatus& first) {
 
 void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   if (task().spawn_entry) return finish_spawn(e, first);
+  if (task().dying && !e.ret) {
+    task().no_return = true;  // a sibling's exit_group ended it inside (or before) this call
+    return;
+  }
   if (task().no_return) diverge(e, "had already ended its last syscall");
   check_entry(e, first);
   Tracee& t = tracee();
@@ -214,6 +218,16 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   check_inputs(e, si);
   Registers entry_regs = t.regs();
   if (!task().syscall_insn) task().syscall_insn = entry_regs.rip - 2;
+  if (e.nr == __NR_exit_group && task().threaded) {
+    // Every thread ends now, those waiting in the kernel too: their exit
+    // events follow, and take the ends the kernel reports.
+    int leader = task().leader ? task().leader : e.tid;
+    for (auto& [tid, other] : state_.tasks)
+      if (tid == leader || other.leader == leader) other.dying = true;
+    task().no_return = true;
+    t.resume(Resume::cont);
+    return;
+  }
   if (!e.ret) {
     // The recording ended inside this call (the program was killed there).
     task().no_return = true;

@@ -115,6 +115,14 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     send_signal(static_cast<int>(next->nr));
     task().signal_sent_for = next->id;
   }
+  if (task().dying) {
+    // Ending: its events until its exit need nothing to run.
+    if (next->kind != EventKind::exit) return WaitStatus::not_resumed();
+    if (auto ended = tracee().exit_status()) return *ended;
+    return tracee().wait();
+  }
+  // A thread stopped at this syscall's entry already (its `blocked` event).
+  if ((next->kind == EventKind::syscall || next->kind == EventKind::spawn) && task().parked) return *std::exchange(task().parked, std::nullopt);
   // A snapshot's stretch may begin exactly where it was taken.
   if (next->kind == EventKind::snapshot && tracee().regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.
@@ -149,6 +157,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::snapshot: apply_snapshot(*e, first); break;
     case EventKind::patch: apply_patch(*e); break;
     case EventKind::spawn: apply_spawn(*e, first); break;
+    case EventKind::blocked: apply_blocked(*e, first); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;
@@ -301,6 +310,13 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   if (tracees_.empty()) state_.ended = state_.first_status.value_or(status);
 }
 
+void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
+  // The thread waits at the entry while the others run: its result comes
+  // with its syscall event.
+  check_entry(e, first);
+  task().parked = first;
+}
+
 void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   Tracee& parent = tracee();
   if (!first.is_syscall_stop()) diverge(e, describe_stop(first));
@@ -322,7 +338,13 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
 
   // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
   int tid = static_cast<int>(e.nr);
+  if (e.args[0] & CLONE_THREAD) {
+    // Threads take turns; their shared shim makes no records (as recorded).
+    if (task().shim && !task().threaded) turn_shim_off(parent);
+    task().threaded = true;
+  }
   TaskState state = task();
+  if (e.args[0] & CLONE_THREAD) state.leader = task().leader ? task().leader : e.tid;
   state.resume_signal = 0;
   state.signal_sent_for.reset();
   state.queued = state.queue_taken = 0;

@@ -55,9 +55,17 @@ struct TaskState {
   // Stopped inside the fork, vfork or clone of a spawn event just applied
   // (its child exists): the registers at the call's entry, for its result.
   std::optional<Registers> spawn_entry;
+  // Threads: its process has several (a fork would copy one), and the stop
+  // at the entry of a syscall whose result comes later (a `blocked` event).
+  bool threaded = false;
+  std::optional<WaitStatus> parked;
+  bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
+  int leader = 0;  // a thread's: the recorded tid of its process's first thread
 
   // True when nothing is pending that a fork of the process would lose.
-  bool can_checkpoint() const { return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry; }
+  bool can_checkpoint() const {
+    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !threaded && !parked;
+  }
 };
 
 // Everything about a session's progress that is not in the tracees
@@ -129,6 +137,7 @@ class ReplaySession {
   void apply_snapshot(const trace::Event& e, const WaitStatus& first);
   void apply_patch(const trace::Event& e);
   void apply_spawn(const trace::Event& e, const WaitStatus& first);
+  void apply_blocked(const trace::Event& e, const WaitStatus& first);
   // The spawn syscall's own event, once its child is there.
   void finish_spawn(const trace::Event& e, const WaitStatus& first);
   TaskState& task();

@@ -71,10 +71,12 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_display(a); });
   add("undisplay", {}, "undisplay [N...]: stop displaying expressions (all without N)", [this](const std::string& a) { cmd_undisplay(a); });
   add("x", {}, "x/NFU ADDRESS: examine memory (F: x d u o t a c f s i; U: b h w g)", [this](const std::string& a) { cmd_x(a); });
+  add("thread", {"t"}, "thread [N]: look at thread N of this process (\"info threads\" lists them); without N, which one it is",
+      [this](const std::string& a) { cmd_thread(a); });
   add("inferior", {}, "inferior [N]: look at process N (\"info inferiors\" lists them); without N, which one it is",
       [this](const std::string& a) { cmd_inferior(a); });
   add("info", {"i"},
-      "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints, inferiors",
+      "info WHAT: breakpoints, watchpoints, registers [REG], locals, args, frame, line, symbol ADDR, sharedlibrary, checkpoints, inferiors, threads",
       [this](const std::string& a) { cmd_info(a); });
   add("backtrace", {"bt", "where"}, "backtrace [N]: the stack's frames", [this](const std::string& a) { cmd_backtrace(a); });
   add("frame", {"f"}, "frame [N]: select frame N and describe it", [this](const std::string& a) { cmd_frame(a, 0); });

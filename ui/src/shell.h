@@ -120,6 +120,10 @@ class Shell {
   void cmd_info_checkpoints();
   void cmd_info_inferiors();
   void cmd_inferior(const std::string& args);
+  void cmd_info_threads();
+  void cmd_thread(const std::string& args);
+  // The live threads of the process looked at, in the order they started.
+  std::vector<Engine::Inferior> threads_here();
   // Says so when the process looked at is not the one shown last.
   void note_process_switch();
   void cmd_goto(const std::string& args);

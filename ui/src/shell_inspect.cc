@@ -331,6 +331,7 @@ void Shell::cmd_info(const std::string& args) {
   if (is("sharedlibrary", 2)) return cmd_info_sharedlibrary();
   if (is("checkpoints", 2)) return cmd_info_checkpoints();
   if (is("inferiors", 3)) return cmd_info_inferiors();
+  if (is("threads", 2)) return cmd_info_threads();
   if (is("display", 1)) {
     if (displays_.empty()) out_ << "There are no auto-display expressions now.\n";
     for (const auto& d : displays_) out_ << fmt::format("{}:   y  {}{}\n", d.id, d.format ? fmt::format("/{} ", d.format) : "", d.expression);
@@ -453,9 +454,22 @@ void Shell::note_process_switch() {
   auto inferiors = engine_.inferiors();
   // Until a stop has been shown, the program ttdb started is.
   if (!shown_process_ && !inferiors.empty() && inferiors.front().number == 1) shown_process_ = inferiors.front().pid;
+  int shown_process = 0;
+  for (const auto& inferior : inferiors)
+    if (shown_process_ && inferior.pid == *shown_process_) shown_process = inferior.process;
   for (const auto& inferior : inferiors)
     if (inferior.selected) {
-      if (shown_process_ && *shown_process_ != inferior.pid) out_ << "[Switching to " << describe(inferior) << "]\n";
+      if (shown_process_ && *shown_process_ != inferior.pid) {
+        if (inferior.process == shown_process) {
+          auto threads = threads_here();
+          for (std::size_t i = 0; i < threads.size(); ++i)
+            if (threads[i].pid == inferior.pid) out_ << fmt::format("[Switching to thread {} (Thread {})]\n", i + 1, inferior.pid);
+        } else {
+          Engine::Inferior process = inferior;
+          process.pid = inferior.process;
+          out_ << "[Switching to " << describe(process) << "]\n";
+        }
+      }
       shown_process_ = inferior.pid;
     }
 }
@@ -466,10 +480,67 @@ void Shell::cmd_info_inferiors() {
     out_ << "No processes: the replay is at the end of the recording.\n";
     return;
   }
-  out_ << "  Num  Description       Executable\n";
+  int looked = 0;
+  bool moving_here = false;
   for (const auto& inferior : inferiors)
-    out_ << fmt::format("{} {:<4} {:<17} {}{}\n", inferior.selected ? '*' : ' ', inferior.number,
-                        fmt::format("process {}", inferior.pid), inferior.exe, inferior.moves_next ? "  (moves next)" : "");
+    if (inferior.selected) looked = inferior.process;
+  out_ << "  Num  Description       Executable\n";
+  for (const auto& inferior : inferiors) {
+    if (inferior.pid != inferior.process) continue;  // a thread: "info threads"
+    moving_here = std::any_of(inferiors.begin(), inferiors.end(),
+                              [&](const auto& i) { return i.process == inferior.pid && i.moves_next; });
+    out_ << fmt::format("{} {:<4} {:<17} {}{}\n", inferior.pid == looked ? '*' : ' ', inferior.number,
+                        fmt::format("process {}", inferior.pid), inferior.exe, moving_here ? "  (moves next)" : "");
+  }
+}
+
+std::vector<Engine::Inferior> Shell::threads_here() {
+  auto all = engine_.inferiors();
+  int process = 0;
+  for (const auto& inferior : all)
+    if (inferior.selected) process = inferior.process;
+  std::vector<Engine::Inferior> threads;
+  for (const auto& inferior : all)
+    if (inferior.process == process) threads.push_back(inferior);
+  return threads;
+}
+
+void Shell::cmd_info_threads() {
+  require_live();
+  auto threads = threads_here();
+  int looked = 0;
+  for (const auto& thread : threads)
+    if (thread.selected) looked = thread.pid;
+  out_ << "  Id   Target Id          Frame\n";
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    // Each thread's own frame: looked at in turn, then back to the one that was.
+    engine_.select_task(threads[i].pid);
+    moved();
+    std::string where = frame_summary(frame(), true);
+    out_ << fmt::format("{} {:<4} {:<18} {}{}\n", threads[i].pid == looked ? '*' : ' ', i + 1,
+                        fmt::format("Thread {}", threads[i].pid), where, threads[i].moves_next ? "  (moves next)" : "");
+  }
+  engine_.select_task(looked);
+  moved();
+}
+
+void Shell::cmd_thread(const std::string& args) {
+  require_live();
+  auto threads = threads_here();
+  if (args.empty()) {
+    for (std::size_t i = 0; i < threads.size(); ++i)
+      if (threads[i].selected) out_ << fmt::format("[Current thread is {} (Thread {})]\n", i + 1, threads[i].pid);
+    return;
+  }
+  auto n = parse_number(args, "the thread number");
+  if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
+    throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
+  const auto& thread = threads[static_cast<std::size_t>(n - 1)];
+  engine_.select_task(thread.pid);
+  moved();
+  shown_process_ = thread.pid;
+  out_ << fmt::format("[Switching to thread {} (Thread {})]\n", n, thread.pid);
+  out_ << "#0  " << frame_summary(frame(), false) << "\n";
 }
 
 void Shell::cmd_inferior(const std::string& args) {

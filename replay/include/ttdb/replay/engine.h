@@ -146,9 +146,11 @@ class Engine {
     std::string exe;
     bool moves_next;
     bool selected;      // the one registers() and read_memory() look at
+    int process;        // a thread's: its process's first thread's pid (its own for a process)
   };
   std::vector<Inferior> inferiors();
   void select_inferior(int number);  // throws Error for a number not live here
+  void select_task(int pid);         // any live thread, by its recorded tid
   // Where in the program's own code `pc` stands: a process stopped inside
   // the syscall buffer's trampoline for a patched syscall is just past that
   // syscall (so that backtraces and symbols name the program's code).
