@@ -159,19 +159,5 @@ TEST(Interrupted, RecorderKilledMidRecording) {
   EXPECT_NE(replayed.out.find("line 50\n"), std::string::npos) << replayed.out.size();
 }
 
-TEST(Unsupported, ThreadsStopTheRecordingClearly) {
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("threads")});
-  EXPECT_EQ(recorded.status, 125);
-  EXPECT_EQ(recorded.out, "before the thread\n");
-  EXPECT_NE(recorded.err.find("the program started a thread"), std::string::npos) << recorded.err;
-  EXPECT_NE(recorded.err.find("not supported yet"), std::string::npos) << recorded.err;
-  // What was recorded up to there replays.
-  RunResult replayed = replay(trace);
-  EXPECT_EQ(replayed.status, 123);
-  EXPECT_EQ(replayed.out, "before the thread\n");
-}
-
 }  // namespace
 }  // namespace ttdb::test

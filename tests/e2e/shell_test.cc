@@ -110,6 +110,32 @@ TEST_F(ShellTest, AProcessThatExecdAnotherProgramHasThatProgramsSymbols) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("in main \\(.*\\) at exec_chain.c:\\d+"))) << r.out;
 }
 
+TEST_F(ShellTest, InfoThreadsAndThreadN) {
+  std::string trace = recorded("threads_sync");
+  RunResult r = script(trace,
+                       "break consume\n"
+                       "continue\n"
+                       "info threads\n"
+                       "thread 1\n"
+                       "bt\n"
+                       "thread\n"
+                       "info inferiors\n"
+                       "thread 9\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails
+  // Whichever consumer ran first stops; it is the one looked at, and moves next.
+  std::smatch stopped;
+  ASSERT_TRUE(std::regex_search(r.out, stopped, std::regex("\\[Switching to thread (\\d) \\(Thread \\d+\\)\\]\n\nBreakpoint 1, consume"))) << r.out;
+  EXPECT_NE(stopped[1], "1");
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("  1    Thread \\d+ +0x[0-9a-f]+ in \\S+ \\(")));
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* " + stopped[1].str() + "    Thread \\d+ +0x[0-9a-f]+ in consume \\(arg=0x\\d\\) at threads_sync.c:\\d+  \\(moves next\\)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to thread 1 \\(Thread \\d+\\)\\]"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to thread 1 \\(Thread \\d+\\)\\]\n#0  \\S+ \\("))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Current thread is 1 \\(Thread \\d+\\)\\]"))) << r.out;
+  // One process, however many threads.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* 1    process \\d+ +\\S+/threads_sync  \\(moves next\\)\n(?!  2)"))) << r.out;
+  EXPECT_NE(r.err.find("no thread 9 in this process"), std::string::npos) << r.err;
+}
+
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, R"(break accumulate
