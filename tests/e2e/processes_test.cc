@@ -84,7 +84,7 @@ TEST(Processes, EventsNameTheProcessThatMadeThem) {
   EXPECT_EQ(lines_matching(events.out, "\\+\\+\\+ exited with 1[012] \\+\\+\\+").size(), 3u) << events.out;
 }
 
-// Real programs with children, recorded and replayed byte for byte.
+// Real programs with children or threads, recorded and replayed byte for byte.
 struct RealProgram {
   const char* name;
   std::vector<std::string> command;
@@ -94,15 +94,9 @@ void PrintTo(const RealProgram& p, std::ostream* os) { *os << p.name; }
 
 class RealProcessTrees : public ::testing::TestWithParam<RealProgram> {};
 
-std::optional<std::string> find_in_path(const std::string& name) {
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
-    if (std::filesystem::exists(std::string(dir) + "/" + name)) return std::string(dir) + "/" + name;
-  return std::nullopt;
-}
-
 TEST_P(RealProcessTrees, ReplayIdentically) {
   const auto& param = GetParam();
-  auto tool = find_in_path(param.command[0]);
+  auto tool = installed_tool(param.command[0]);
   if (!tool) GTEST_SKIP() << param.command[0] << " is not installed";
   TempDir dir;
   // make builds in its directory: a Makefile with three targets, built two at a time.
@@ -110,6 +104,10 @@ TEST_P(RealProcessTrees, ReplayIdentically) {
              "all: a.txt b.txt c.txt\n\t@cat a.txt b.txt c.txt\n%.txt:\n\t@echo \"made $@ $$RANDOM\" > $@\n");
   // cc compiles this: the driver runs cc1 and hands its assembly back.
   write_file(dir.file("square.c"), "int square(int x) { return x * x; }\n");
+  // sort and xz (with threads) take these.
+  std::string numbers;
+  for (int i = 0; i < 100000; ++i) numbers += std::to_string(i * 7919 % 100003) + "\n";
+  write_file(dir.file("numbers"), numbers);
   std::vector<std::string> command = param.command;
   command[0] = *tool;
   for (auto& arg : command) arg = std::regex_replace(arg, std::regex("DIR"), dir.path());
@@ -134,7 +132,22 @@ INSTANTIATE_TEST_SUITE_P(
                      "import random, subprocess\n"
                      "print(random.random())\n"
                      "print(subprocess.run(['echo', 'from a child'], capture_output=True).stdout)\n"
-                     "print(subprocess.check_output('ls /usr | head -3', shell=True))\n"}}),
+                     "print(subprocess.check_output('ls /usr | head -3', shell=True))\n"}},
+        // With threads: they take turns, and replay keeps the recorded schedule.
+        RealProgram{"sort_parallel", {"sort", "--parallel=2", "-R", "DIR/numbers"}},
+        RealProgram{"xz_T2", {"xz", "-T2", "-c", "DIR/numbers"}},
+        RealProgram{"python3_threads",
+                    {"python3", "-c",
+                     "import random, subprocess, threading, time\n"
+                     "results = {}\n"
+                     "def work(i):\n"
+                     "    results[i] = sum(random.random() for _ in range(20000)) + time.time() % 1\n"
+                     "threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]\n"
+                     "for t in threads: t.start()\n"
+                     "for t in threads: t.join()\n"
+                     "print(sorted(results.items()))\n"
+                     "print(subprocess.check_output(['echo', 'from a child']))\n"}},
+        RealProgram{"node", {"node", "-e", "console.log(Math.random(), Date.now())"}}),
     [](const auto& test_info) { return std::string(test_info.param.name); });
 
 }  // namespace

@@ -1,6 +1,5 @@
 // Programs with threads: they run one at a time, switching at syscalls and
 // when one spins, and replay reproduces the recorded interleaving exactly.
-#include <filesystem>
 #include <regex>
 
 #include "ttdb_test.h"
@@ -57,53 +56,7 @@ TEST(Threads, AThreadThenAChildProcess) {
   EXPECT_EQ(run.out, "before the thread\nin the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
 }
 
-struct RealProgram {
-  const char* name;
-  std::vector<std::string> command;
-};
-
-void PrintTo(const RealProgram& p, std::ostream* os) { *os << p.name; }
-
-class RealThreadedPrograms : public ::testing::TestWithParam<RealProgram> {};
-
-TEST_P(RealThreadedPrograms, ReplayIdentically) {
-  const auto& param = GetParam();
-  std::optional<std::string> tool;
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
-    if (!tool && std::filesystem::exists(std::string(dir) + "/" + param.command[0])) tool = std::string(dir) + "/" + param.command[0];
-  if (!tool) GTEST_SKIP() << param.command[0] << " is not installed";
-  TempDir dir;
-  std::string numbers;
-  for (int i = 0; i < 100000; ++i) numbers += std::to_string(i * 7919 % 100003) + "\n";
-  write_file(dir.file("numbers"), numbers);
-  std::vector<std::string> command = param.command;
-  command[0] = *tool;
-  for (auto& arg : command) arg = std::regex_replace(arg, std::regex("DIR"), dir.path());
-  std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, command);
-  ASSERT_EQ(recorded.status, 0) << recorded.err;
-  ASSERT_FALSE(recorded.out.empty());
-  expect_same_run(recorded, replay(trace));
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Tools, RealThreadedPrograms,
-    ::testing::Values(
-        RealProgram{"sort_parallel", {"sort", "--parallel=2", "-R", "DIR/numbers"}},
-        RealProgram{"xz_T2", {"xz", "-T2", "-c", "DIR/numbers"}},
-        RealProgram{"python3_threads",
-                    {"python3", "-c",
-                     "import random, subprocess, threading, time\n"
-                     "results = {}\n"
-                     "def work(i):\n"
-                     "    results[i] = sum(random.random() for _ in range(20000)) + time.time() % 1\n"
-                     "threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]\n"
-                     "for t in threads: t.start()\n"
-                     "for t in threads: t.join()\n"
-                     "print(sorted(results.items()))\n"
-                     "print(subprocess.check_output(['echo', 'from a child']))\n"}},
-        RealProgram{"node", {"node", "-e", "console.log(Math.random(), Date.now())"}}),
-    [](const auto& test_info) { return std::string(test_info.param.name); });
+// The real programs with threads (sort, xz, python3, node) are in processes_test.cc.
 
 }  // namespace
 }  // namespace ttdb::test

@@ -450,26 +450,32 @@ TEST_F(ProcessEngineTest, RunsBothProcessesToTheEnd) {
   EXPECT_EQ(engine_->exit_status()->code(), 0);
 }
 
-TEST_F(ProcessEngineTest, GotoEventBackwardRestoresEveryProcess) {
-  // Events of both processes, in the recorded order: the state at each is
-  // the same reached forward or from a checkpoint going back.
-  std::set<pid_t> tids;
+// Goes to `count` events spread over the recording, then back to each, from
+// the last: the state at each is the one reached going forward. They are
+// the events of `tids` tasks at least.
+void expect_goto_back_restores(Engine& engine, std::int64_t count, std::size_t tids) {
+  std::set<pid_t> seen;
   std::vector<std::int64_t> targets;
-  for (std::int64_t e = 2; e < engine_->event_count() - 1; e += engine_->event_count() / 23) {
+  for (std::int64_t e = 2; e < engine.event_count() - 1; e += engine.event_count() / count) {
     targets.push_back(e);
-    tids.insert(engine_->recorded_event(e)->tid);
+    seen.insert(engine.recorded_event(e)->tid);
   }
-  ASSERT_GE(tids.size(), 2u) << "the targets are events of both processes";
+  ASSERT_GE(seen.size(), tids) << "the targets are events of several processes or threads";
   std::map<std::int64_t, Registers> first;
   for (auto e : targets) {
-    ASSERT_EQ(engine_->goto_event(e).kind, Stop::Kind::event) << e;
-    first[e] = regs();
+    ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
+    first[e] = engine.registers();
   }
   for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
-    engine_->goto_event(*it);
-    ASSERT_EQ(engine_->event(), *it);
-    ASSERT_TRUE(same_registers(regs(), first[*it])) << *it << ": " << register_differences(regs(), first[*it]);
+    engine.goto_event(*it);
+    ASSERT_EQ(engine.event(), *it);
+    ASSERT_TRUE(same_registers(engine.registers(), first[*it])) << *it << ": " << register_differences(engine.registers(), first[*it]);
   }
+}
+
+TEST_F(ProcessEngineTest, GotoEventBackwardRestoresEveryProcess) {
+  // Events of both processes, in the recorded order, reached from checkpoints going back.
+  ASSERT_NO_FATAL_FAILURE(expect_goto_back_restores(*engine_, 23, 2));
   // And forward from the first again, to the end, with the recorded output.
   EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
   EXPECT_EQ(engine_->exit_status()->code(), 0);
@@ -521,22 +527,7 @@ class ThreadEngineTest : public RecordedProgram {
 };
 
 TEST_F(ThreadEngineTest, GotoEventBackwardFindsEveryThreadsState) {
-  std::set<pid_t> tids;
-  std::vector<std::int64_t> targets;
-  for (std::int64_t e = 2; e < engine_->event_count() - 1; e += engine_->event_count() / 17) {
-    targets.push_back(e);
-    tids.insert(engine_->recorded_event(e)->tid);
-  }
-  ASSERT_GE(tids.size(), 3u) << "the targets are events of several threads";
-  std::map<std::int64_t, Registers> first;
-  for (auto e : targets) {
-    ASSERT_EQ(engine_->goto_event(e).kind, Stop::Kind::event) << e;
-    first[e] = regs();
-  }
-  for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
-    engine_->goto_event(*it);
-    ASSERT_TRUE(same_registers(regs(), first[*it])) << *it << ": " << register_differences(regs(), first[*it]);
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_goto_back_restores(*engine_, 17, 3));
   EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
   EXPECT_EQ(sink_.output, recorded_output_);
 }

@@ -37,6 +37,12 @@ RunResult record(const std::string& trace, const std::vector<std::string>& comma
   return ttdb(args, options);
 }
 
+std::optional<std::string> installed_tool(const std::string& name) {
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
+    if (std::filesystem::exists(std::string(dir) + "/" + name)) return std::string(dir) + "/" + name;
+  return std::nullopt;
+}
+
 RunResult replay(const std::string& trace, const RunOptions& options) {
   return ttdb({"replay", "--run", trace}, options);
 }

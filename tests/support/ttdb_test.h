@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ RunResult ttdb(const std::vector<std::string>& args, const RunOptions& options =
 
 // The replay printed and returned exactly what the recorded run did.
 void expect_same_run(const RunResult& recorded, const RunResult& replayed);
+
+// Where a real program the tests record is installed, if it is.
+std::optional<std::string> installed_tool(const std::string& name);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
