@@ -54,6 +54,9 @@ def workloads(build, scratch):
             ("sh: 200 processes", ["sh", "-c", "for i in $(seq 200); do /bin/true; done"], None),
             ("pipeline: seq, sort, uniq, wc", ["sh", "-c", "seq 200000 | sort -n | uniq | wc -l"], None),
             ("make -j2, 40 targets", ["make", "-s", "-j2", "-C", os.path.join(scratch, "make"), "-B"], None),
+            # With threads, which take turns.
+            ("xz -T2 of 3 MB", ["xz", "-T2", "-c", gzip_input + ".small"], None),
+            ("sort --parallel=2 of 3 MB", ["sort", "--parallel=2", gzip_input + ".small"], None),
         ],
     }
 
