@@ -229,6 +229,14 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
         }
     }
     siginfo_t info = t.siginfo();
+    // A debug register hit whose DR6 bits the virtual machine lost (as it
+    // loses the step bit, below): the kernel says TRAP_HWBKPT or TRAP_BRKPT.
+    // With one watchpoint armed, it is that one's.
+    if (how != Resume::singlestep && slot_owner.size() == 1 && (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_BRKPT)) {
+      out.kind = RunOutcome::Kind::watch;
+      out.watch_id = slot_owner.begin()->second;
+      return out;
+    }
     // A step ends with TRAP_TRACE, but a virtual machine may lose DR6's
     // single-step bit on the way, and the kernel then says TRAP_BRKPT: with
     // no int3 of ours there and no debug register hit, it is the step too.

@@ -136,6 +136,20 @@ TEST_F(ShellTest, InfoThreadsAndThreadN) {
   EXPECT_NE(r.err.find("no thread 9 in this process"), std::string::npos) << r.err;
 }
 
+TEST_F(ShellTest, ABreakpointOfOneThreadStopsOnlyThatThreadBothWays) {
+  std::string trace = recorded("threads_sync");
+  // Once all three consumers run, a breakpoint in their loop for thread 3 only.
+  RunResult r = script(trace,
+                       "break consume\ncontinue\ncontinue\ncontinue\ndelete\n"
+                       "break threads_sync.c:27 thread 3\n"
+                       "continue\nthread\ncontinue\nthread\ncontinue\nthread\n"
+                       "reverse-continue\nthread\nreverse-continue\nthread\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 2, consume ("), 5) << r.out;
+  EXPECT_EQ(count_of(r.out, "[Current thread is 3 (Thread "), 5) << r.out;
+  EXPECT_EQ(count_of(r.out, "[Current thread is "), 5) << r.out;
+}
+
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, R"(break accumulate

@@ -55,7 +55,10 @@ class Shell {
     std::string condition;
     bool watch = false;
     TypeRef watch_type;
+    int thread = 0;  // `break ... thread N`: only this thread's (recorded tid) hits stop
   };
+  // Asks the engine, at each hit, whether the hit's thread and condition count.
+  void install_condition();
 
   void dispatch(const std::string& name, const std::string& args);
   const Command* find_command(const std::string& name) const;

@@ -1,5 +1,6 @@
 // The shell's breakpoints and inspection commands.
 #include <algorithm>
+#include <regex>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -63,10 +64,22 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
     spec = trim(args.substr(0, at));
     condition = trim(args.substr(at + 4));
   }
+  // gdb's `break LOCATION thread N`: a breakpoint of one thread.
+  int thread = 0;
+  std::smatch only;
+  if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+)$"))) {
+    auto n = std::stoll(only[2]);
+    auto threads = threads_here();
+    if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
+      throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
+    thread = threads[static_cast<std::size_t>(n - 1)].pid;
+    spec = only[1];
+  }
   std::string description;
   auto addrs = resolve_location(trim(spec), description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
-  break_info_[id] = BreakInfo{description, condition, false, nullptr};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread};
+  if (thread) install_condition();
   out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
                       description.substr(description.find(' ') + 1));
   if (!condition.empty()) cmd_condition(fmt::format("{} {}", id, condition));
@@ -130,9 +143,20 @@ void Shell::cmd_condition(const std::string& args) {
   if (info == break_info_.end()) throw Error(fmt::format("no breakpoint number {}", id));
   std::string rest = trim(args.substr(args.find(w[0]) + w[0].size()));
   info->second.condition = rest;
+  install_condition();
+}
+
+void Shell::install_condition() {
   engine_.set_condition([this](int hit) {
     auto it = break_info_.find(hit);
-    if (it == break_info_.end() || it->second.condition.empty()) return true;
+    if (it == break_info_.end()) return true;
+    if (it->second.thread) {
+      auto inferiors = engine_.inferiors();
+      bool its = std::any_of(inferiors.begin(), inferiors.end(),
+                             [&](const auto& i) { return i.moves_next && i.pid == it->second.thread; });
+      if (!its) return false;
+    }
+    if (it->second.condition.empty()) return true;
     moved();
     try {
       return decay_truth(evaluate(it->second.condition, *context_));
