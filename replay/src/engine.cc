@@ -586,19 +586,29 @@ const EngineImpl::Images& EngineImpl::program_images() {
   std::size_t next = 0;
   auto cursor = session.reader().cursor();
   trace::Event e;
+  auto& numbers = images->numbers;
   while (cursor.next(e)) {
-    if (e.kind == EventKind::exec) images->of_process[e.tid].emplace_back(e.id, e.id);
-    if (e.kind == EventKind::spawn) images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
+    if (e.kind == EventKind::exec) {
+      images->of_process[e.tid].emplace_back(e.id, e.id);
+      if (numbers.empty()) numbers[e.tid] = 1;  // the program ttdb started
+    }
+    if (e.kind == EventKind::spawn) {
+      images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
+      if (!(e.args[0] & CLONE_THREAD)) numbers.try_emplace(static_cast<int>(e.nr), static_cast<int>(numbers.size()) + 1);
+    }
     for (; next < all.size() && all[next].event <= e.id; ++next)
       if (all[next].event == e.id) images->mappings[image_of(e.tid)].push_back(all[next]);
   }
   return *images;
 }
 
+bool EngineImpl::several_processes() {
+  if (!several_processes_) several_processes_ = session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
+  return *several_processes_;
+}
+
 std::int64_t Engine::image() {
-  auto& several = impl_->several_processes;
-  if (!several) several = impl_->session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
-  if (!*several || impl_->session.ended()) return 0;
+  if (!impl_->several_processes() || impl_->session.ended()) return 0;
   const auto& images = impl_->program_images();
   int pid = impl_->selected.value_or(impl_->session.acting_tid());
   auto found = images.of_process.find(pid);
@@ -633,18 +643,10 @@ const TaskState& EngineImpl::looked_at_state() {
 }
 
 int EngineImpl::inferior_number(int pid) {
-  // Numbered as they started: the spawn events, read once up to here.
-  if (inferior_numbers.empty()) inferior_numbers[session.state().first] = 1;
-  if (!inferior_numbers.count(pid) && numbered_through < session.current_event()) {
-    auto cursor = session.reader().cursor(numbered_through + 1);
-    trace::Event e;
-    while (cursor.next(e) && e.id <= session.current_event()) {
-      numbered_through = e.id;
-      if (e.kind == EventKind::spawn && !(e.args[0] & CLONE_THREAD))
-        inferior_numbers.try_emplace(static_cast<int>(e.nr), static_cast<int>(inferior_numbers.size()) + 1);
-    }
-  }
-  return inferior_numbers.try_emplace(pid, static_cast<int>(inferior_numbers.size()) + 1).first->second;
+  if (!several_processes()) return 1;
+  const auto& numbers = program_images().numbers;
+  auto found = numbers.find(pid);
+  return found == numbers.end() ? 0 : found->second;
 }
 
 pid_t Engine::pid() { return impl_->looked_at().tid(); }

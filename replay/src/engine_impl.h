@@ -74,10 +74,8 @@ class EngineImpl {
   // positions now count from the last of them.
   void events_passed();
   // The process `inferior N` selected to look at (its recorded pid), until
-  // the next motion; and every process's number, in the order they started.
+  // the next motion; and a process's number, in the order they started.
   std::optional<int> selected;
-  std::map<int, int> inferior_numbers;
-  std::int64_t numbered_through = 0;  // the spawn events up to here are numbered
   int inferior_number(int pid);
   Tracee& looked_at();
   const TaskState& looked_at_state();
@@ -165,15 +163,18 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
-  // Program images: a process's is its last exec (inherited through fork),
-  // named by that event's number. Found by one pass over a recording of
-  // several processes, on first use.
+  // The processes of a recording of several, found by one pass over it on
+  // first use: their numbers, in the order they started, and their program
+  // images (a process's is its last exec, inherited through fork, named by
+  // that event's number).
   struct Images {
+    std::map<int, int> numbers;                                                    // pid -> inferior number
     std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
     std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
   };
   std::optional<Images> images;
-  std::optional<bool> several_processes;  // the recording's, read on first use
+  std::optional<bool> several_processes_;  // the recording's, read on first use
+  bool several_processes();
   const Images& program_images();
   int next_bookmark = 1;
   std::function<bool(int)> condition;

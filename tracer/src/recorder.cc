@@ -110,11 +110,11 @@ struct Space {
   std::chrono::steady_clock::time_point turn_since;
 };
 
-// A recorded thread (each process has one, for now).
+// A recorded thread: a process's only one, or one of several sharing a Space.
 struct Task {
   explicit Task(Tracee t) : tracee(std::move(t)) {}
   Tracee tracee;
-  std::shared_ptr<Space> space;  // a vfork child shares its parent's
+  std::shared_ptr<Space> space;  // threads and a vfork child share their parent's
   bool stopped = true;           // waiting to be resumed
   bool fresh = true;             // its first stop (a new child's) is still to come
   bool shim_flags = false;       // flags asked of the shim that may still be set
@@ -163,7 +163,9 @@ class Recorder {
   void take_stop(int raw);
   // Resumes the tasks that may run (threads take turns).
   void schedule();
-  bool others_wait(const Task& holder) const;
+  // A thread holds its space's turn and runs on while others of it wait:
+  // it may be asked to give the turn up.
+  bool keeps_others_waiting(pid_t tid, const Task& t) const;
   // Writes an event (every event goes through here).
   void emit(Event e);
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
@@ -399,8 +401,9 @@ void Recorder::resume(Task& t) {
   t.entering = false;
 }
 
-bool Recorder::others_wait(const Task& holder) const {
-  for (const auto& [tid, t] : tasks_)
+bool Recorder::keeps_others_waiting(pid_t tid, const Task& holder) const {
+  if (!holder.space->threaded || holder.space->turn != tid || holder.stopped || holder.preempt) return false;
+  for (const auto& [other_tid, t] : tasks_)
     if (t.get() != &holder && t->space == holder.space && t->stopped && !t->fresh && !t->entering && !t->exiting &&
         !t->waiting_output)
       return true;
@@ -417,8 +420,7 @@ std::optional<AnyStop> Recorder::wait_next() {
     if (!t->held.empty() && !t->stopped) sooner(t->held_since + kLongestHold);
     // A thread that keeps its turn (it spins without syscalls) while others
     // wait gives it up after a time slice.
-    if (t->space->threaded && t->space->turn == tid && !t->stopped && !t->preempt && others_wait(*t))
-      sooner(t->space->turn_since + kTimeSlice);
+    if (keeps_others_waiting(tid, *t)) sooner(t->space->turn_since + kTimeSlice);
   }
   if (!deadline) return wait_any();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
@@ -431,8 +433,7 @@ std::optional<AnyStop> Recorder::wait_next() {
       t->tracee.interrupt();
       t->held_since = now + std::chrono::hours(1);  // once: its stop starts the wait anew
     }
-    if (t->space->threaded && t->space->turn == tid && !t->stopped && !t->preempt &&
-        t->space->turn_since + kTimeSlice <= now && others_wait(*t)) {
+    if (keeps_others_waiting(tid, *t) && t->space->turn_since + kTimeSlice <= now) {
       t->tracee.interrupt();
       t->preempt = true;
     }
@@ -696,10 +697,10 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     bool keeps_turn = si && (si->policy == ReplayPolicy::exit || si->policy == ReplayPolicy::execute ||
                              si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap);
     if (space().turn == t.tid() && !keeps_turn) space().turn = 0;
-    bool siblings = std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
-      return other.second.get() != task_ && other.second->tgid == task().tgid;
-    });
-    if ((call.nr == __NR_execve || call.nr == __NR_execveat) && siblings) {
+    bool exec = call.nr == __NR_execve || call.nr == __NR_execveat;
+    if (exec && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
+          return other.second.get() != task_ && other.second->tgid == task().tgid;
+        })) {
       stop_recording(fmt::format("a thread of the program called {} at event {}; recording an exec from a program "
                                  "with threads is not supported yet",
                                  syscall_name(call.nr), writer_.last_event_id() + 1));
