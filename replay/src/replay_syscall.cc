@@ -3,7 +3,9 @@
 // result and memory) or execute it (it shapes the address space or the
 // signal state) and check its result, as syscalls.def says.
 #include <asm/unistd_64.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "session.h"
 #include "ttdb/tracer/syscall_buffer.h"
@@ -19,6 +21,42 @@ using trace::EventKind;
 namespace {
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+
+// What the kernel does to the robust mutexes a thread holds when it ends:
+// each one whose word holds the thread's tid is marked as its owner's death,
+// for the next locker to find. The kernel compares the words with the
+// replaying thread's own tid, but they hold the recorded one: ttdb does it
+// instead, and the kernel then finds no word of that thread's.
+void release_robust_futexes(Tracee& thread, pid_t recorded_tid) {
+  void* head_ptr = nullptr;
+  std::size_t len = 0;
+  if (::syscall(__NR_get_robust_list, thread.tid(), &head_ptr, &len) != 0 || !head_ptr) return;
+  struct Head {
+    std::uint64_t next;
+    std::int64_t futex_offset;
+    std::uint64_t pending;
+  };
+  auto head_addr = reinterpret_cast<std::uintptr_t>(head_ptr);
+  Head head;
+  if (thread.read_some(RemotePtr(head_addr), &head, sizeof head) != sizeof head) return;
+  auto release = [&](std::uint64_t entry) {
+    RemotePtr word(static_cast<std::uint64_t>(static_cast<std::int64_t>(entry & ~1ull) + head.futex_offset));
+    std::uint32_t value = 0;
+    if (thread.read_some(word, &value, sizeof value) != sizeof value) return;
+    if ((value & FUTEX_TID_MASK) != static_cast<std::uint32_t>(recorded_tid)) return;
+    TTDB_LOG(replay, "robust futex {:#x} of {}: its owner died", word.addr(), recorded_tid);
+    thread.write_value(word, static_cast<std::uint32_t>((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED));
+  };
+  // As the kernel, a bounded walk: the list is the program's, and may be broken.
+  std::uint64_t entry = head.next;
+  for (int i = 0; entry != head_addr && entry && i < ROBUST_LIST_LIMIT; ++i) {
+    std::uint64_t next = 0;
+    if (thread.read_some(RemotePtr(entry & ~1ull), &next, sizeof next) != sizeof next) break;
+    if (entry != head.pending) release(entry);
+    entry = next;
+  }
+  if (head.pending) release(head.pending);
+}
 
 }  // namespace
 
@@ -223,11 +261,15 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     // events follow, and take the ends the kernel reports.
     int leader = task().leader ? task().leader : e.tid;
     for (auto& [tid, other] : state_.tasks)
-      if (tid == leader || other.leader == leader) other.dying = true;
+      if (tid == leader || other.leader == leader) {
+        other.dying = true;
+        release_robust_futexes(tracees_.at(tid), tid);
+      }
     task().no_return = true;
     t.resume(Resume::cont);
     return;
   }
+  if (si && si->policy == ReplayPolicy::exit) release_robust_futexes(t, e.tid);
   if (!e.ret) {
     // The recording ended inside this call (the program was killed there).
     task().no_return = true;

@@ -56,6 +56,16 @@ TEST(Threads, AThreadThenAChildProcess) {
   EXPECT_EQ(run.out, "before the thread\nin the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
 }
 
+TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
+  // The kernel marks the mutex's owner dead by its tid, and the replayed
+  // thread's tid is not the recorded one: ttdb marks it instead.
+  RunResult run = record_and_replay({program("thread_state")});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "worker: 400 rounds, altstack ours 65536 bytes, SIGUSR1 blocked, SIGWINCH blocked\n"
+            "joined; the mutex's owner died\n");
+}
+
 // The real programs with threads (sort, xz, python3, node) are in processes_test.cc.
 
 }  // namespace
