@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <deque>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -34,6 +36,54 @@ std::pair<std::int64_t, double> progress(const Position& p) {
   return {p.event, done};
 }
 
+// A thread parked at a syscall's entry, made to stand at its exit for a
+// while (to run injected syscalls), and put back at the entry on every path.
+class Unparked {
+ public:
+  Unparked(Tracee& thread, std::uint64_t syscall_insn)
+      : thread_(thread), syscall_insn_(syscall_insn), entry_(skip_entered_syscall(thread)) {}
+  ~Unparked() {
+    try {
+      if (thread_.alive()) reenter_syscall(thread_, syscall_insn_, entry_);
+    } catch (const std::exception& error) {
+      TTDB_LOG(replay, "could not park thread {} again: {}", thread_.tid(), error.what());
+    }
+  }
+  Unparked(const Unparked&) = delete;
+  Unparked& operator=(const Unparked&) = delete;
+  const Registers& entry() const { return entry_; }
+
+ private:
+  Tracee& thread_;
+  std::uint64_t syscall_insn_;
+  Registers entry_;
+};
+
+CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionState& state, int leader,
+                               const std::vector<int>& tids) {
+  CheckpointProcess p;
+  p.tid = tracees.contains(leader) ? leader : tids.front();
+  std::uint64_t insn = state.tasks.at(p.tid).syscall_insn;
+  bool parked = std::any_of(tids.begin(), tids.end(), [&](int tid) { return state.tasks.at(tid).parked.has_value(); });
+  // Parked threads stand at their syscalls' exits until the fork is made.
+  std::deque<Unparked> unparked;
+  if (tids.size() > 1 || parked) {
+    for (int tid : tids) {
+      Tracee& thread = tracees.at(tid);
+      const Registers* entry = nullptr;
+      if (state.tasks.at(tid).parked) entry = &unparked.emplace_back(thread, insn).entry();
+      ThreadCopy copy = copy_thread(thread, insn);
+      if (entry) {
+        copy.regs = *entry;
+        copy.at_syscall_entry = true;
+      }
+      p.threads.emplace(tid, std::move(copy));
+    }
+  }
+  p.fork = std::make_unique<Tracee>(fork_tracee(tracees.at(p.tid), insn));
+  return p;
+}
+
 }  // namespace
 
 void CheckpointSet::take(ReplaySession& session, const Position& position, Checkpoint::Kind kind, int bookmark_id) {
@@ -50,8 +100,8 @@ void CheckpointSet::take(ReplaySession& session, const Position& position, Check
   Checkpoint c;
   c.position = position;
   c.state = session.state();
-  for (auto& [tid, tracee] : session.tracees())
-    c.processes[tid] = std::make_unique<Tracee>(fork_tracee(tracee, c.state.tasks.at(tid).syscall_insn));
+  for (const auto& [leader, tids] : c.state.by_process())
+    c.processes.push_back(fork_process(session.tracees(), c.state, leader, tids));
   c.kind = kind;
   c.bookmark_id = bookmark_id;
   all_.push_back(std::move(c));
@@ -135,8 +185,8 @@ bool CheckpointSet::forget_bookmark(int id) {
 std::uint64_t CheckpointSet::memory_kib() const {
   std::uint64_t total = 0;
   for (const auto& c : all_)
-    for (const auto& [tid, process] : c.processes) {
-      std::ifstream in(fmt::format("/proc/{}/smaps_rollup", process->tid()));
+    for (const auto& process : c.processes) {
+      std::ifstream in(fmt::format("/proc/{}/smaps_rollup", process.fork->tid()));
       std::string line;
       while (std::getline(in, line)) {
         if (line.rfind("Private_Dirty:", 0) == 0) {
@@ -152,8 +202,18 @@ std::uint64_t CheckpointSet::memory_kib() const {
 
 std::map<int, Tracee> CheckpointSet::revive(const Checkpoint& checkpoint) {
   std::map<int, Tracee> out;
-  for (const auto& [tid, process] : checkpoint.processes)
-    out.emplace(tid, fork_tracee(*process, checkpoint.state.tasks.at(tid).syscall_insn));
+  for (const auto& process : checkpoint.processes) {
+    std::uint64_t insn = checkpoint.state.tasks.at(process.tid).syscall_insn;
+    Tracee forked = fork_tracee(*process.fork, insn);
+    for (const auto& [tid, copy] : process.threads) {
+      if (tid == process.tid) continue;
+      Tracee thread = clone_thread(forked, insn);
+      restore_thread(thread, insn, copy);
+      out.emplace(tid, std::move(thread));
+    }
+    if (auto own = process.threads.find(process.tid); own != process.threads.end()) restore_thread(forked, insn, own->second);
+    out.emplace(process.tid, std::move(forked));
+  }
   return out;
 }
 

@@ -10,12 +10,21 @@
 
 #include "session.h"
 #include "ttdb/replay/engine.h"
+#include "ttdb/tracer/thread_copy.h"
 
 namespace ttdb {
 
+// One process of a checkpoint. A fork has one thread, the one it was made
+// from; a process with several keeps a copy of each, to make them again.
+struct CheckpointProcess {
+  int tid = 0;  // the recorded tid of the thread forked
+  std::unique_ptr<Tracee> fork;
+  std::map<int, ThreadCopy> threads;  // by recorded tid, `tid`'s included; empty for one thread
+};
+
 struct Checkpoint {
   Position position;
-  std::map<int, std::unique_ptr<Tracee>> processes;  // a fork of each live process, by recorded tid
+  std::vector<CheckpointProcess> processes;  // every live process
   SessionState state;
   enum class Kind { automatic, stop, bookmark } kind = Kind::automatic;
   int bookmark_id = 0;

@@ -59,10 +59,20 @@ TaskState& ReplaySession::task() {
 
 const TaskState& ReplaySession::task_state() const { return const_cast<ReplaySession*>(this)->task(); }
 
+std::map<int, std::vector<int>> SessionState::by_process() const {
+  std::map<int, std::vector<int>> out;
+  for (const auto& [tid, task] : tasks) out[task.leader ? task.leader : tid].push_back(tid);
+  return out;
+}
+
 bool ReplaySession::can_checkpoint() const {
   if (state_.ended || state_.tasks.empty()) return false;
   for (const auto& [tid, task] : state_.tasks)
     if (!task.can_checkpoint() || !task.syscall_insn) return false;
+  // A fork's only thread is its first: one that was not would end, in the
+  // kernel's eyes, only once the process does, unlike the recording's.
+  for (const auto& [leader, tids] : state_.by_process())
+    if (!state_.tasks.contains(leader) && tids.size() > 1) return false;
   return true;
 }
 
@@ -184,7 +194,8 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
 void ReplaySession::send_signal(int sig) {
   // Queued while the program is stopped at a boundary, it is delivered before
   // the program runs another instruction, as it was in the recording.
-  ::syscall(SYS_tgkill, tracee().tid(), tracee().tid(), sig);
+  // tkill: a thread's own tid is not its process's.
+  ::syscall(SYS_tkill, tracee().tid(), sig);
 }
 
 std::string ReplaySession::describe_stop(const WaitStatus& status) {
@@ -344,7 +355,13 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
     task().threaded = true;
   }
   TaskState state = task();
-  if (e.args[0] & CLONE_THREAD) state.leader = task().leader ? task().leader : e.tid;
+  if (e.args[0] & CLONE_THREAD) {
+    state.leader = task().leader ? task().leader : e.tid;
+  } else {
+    // A process of its own, with one thread.
+    state.leader = 0;
+    state.threaded = false;
+  }
   state.resume_signal = 0;
   state.signal_sent_for.reset();
   state.queued = state.queue_taken = 0;

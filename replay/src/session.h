@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "event_stream.h"
 #include "file_contents.h"
@@ -63,8 +64,9 @@ struct TaskState {
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
 
   // True when nothing is pending that a fork of the process would lose.
+  // (A parked thread is put back at its syscall's entry.)
   bool can_checkpoint() const {
-    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !threaded && !parked;
+    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !dying;
   }
 };
 
@@ -77,6 +79,10 @@ struct SessionState {
   int first = 0;                   // the program ttdb started: its end is the program's
   std::optional<WaitStatus> first_status;
   std::optional<WaitStatus> ended;  // every process has ended; the first one's status
+
+  // The live tasks by process: the recorded tid of its first thread, and
+  // the recorded tids of its live threads.
+  std::map<int, std::vector<int>> by_process() const;
 };
 
 class ReplaySession {

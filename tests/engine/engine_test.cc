@@ -4,6 +4,7 @@
 #include <asm/unistd_64.h>
 
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -530,6 +531,136 @@ TEST_F(ThreadEngineTest, GotoEventBackwardFindsEveryThreadsState) {
   ASSERT_NO_FATAL_FAILURE(expect_goto_back_restores(*engine_, 17, 3));
   EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
   EXPECT_EQ(sink_.output, recorded_output_);
+}
+
+// What each live thread is, by recorded tid: its registers, and the signals
+// the kernel blocks for it.
+struct ThreadView {
+  Registers regs;
+  std::string blocked;
+};
+
+std::map<int, ThreadView> every_thread(Engine& engine) {
+  std::map<int, ThreadView> out;
+  for (const auto& task : engine.inferiors()) {
+    engine.select_task(task.pid);
+    ThreadView& view = out[task.pid];
+    view.regs = engine.registers();
+    std::ifstream status("/proc/" + std::to_string(task.replay_pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("SigBlk:", 0) == 0) view.blocked = line;
+  }
+  return out;
+}
+
+void expect_same_threads(const std::map<int, ThreadView>& seen, const std::map<int, ThreadView>& now, std::int64_t event) {
+  ASSERT_EQ(now.size(), seen.size()) << "threads live at event " << event;
+  for (const auto& [tid, view] : seen) {
+    ASSERT_TRUE(now.contains(tid)) << "thread " << tid << " at event " << event;
+    EXPECT_TRUE(same_registers(now.at(tid).regs, view.regs))
+        << "thread " << tid << " at event " << event << ": " << register_differences(now.at(tid).regs, view.regs);
+    EXPECT_EQ(now.at(tid).blocked, view.blocked) << "thread " << tid << " at event " << event;
+  }
+}
+
+// A thread with an alternate signal stack, a signal mask and a robust mutex
+// of its own, joined by the main thread.
+class ThreadStateEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start({program("thread_state")})); }
+
+  // An event inside the worker's loop, where the main thread waits in pthread_join.
+  std::int64_t inside_the_loop() {
+    for (std::int64_t e = engine_->event_count() / 2; e < engine_->event_count(); ++e)
+      if (engine_->recorded_event(e)->nr == __NR_getppid) return e;
+    throw std::runtime_error("no getppid event in the second half");
+  }
+};
+
+TEST_F(ThreadStateEngineTest, ACheckpointAmongThreadsGivesEachThreadBackAsItWas) {
+  std::int64_t at = inside_the_loop();
+  engine_->goto_event(at);
+  auto seen = every_thread(*engine_);
+  ASSERT_EQ(seen.size(), 2u);
+  int id = engine_->bookmark();
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
+  // A checkpoint serves any number of times. From it, the worker reads back
+  // its alternate stack and mask, ends holding the mutex, and the main
+  // thread's join and lock go as recorded.
+  for (int round = 0; round < 2; ++round) {
+    engine_->seek(*engine_->bookmark_position(id));
+    ASSERT_EQ(engine_->event(), at);
+    ASSERT_NO_FATAL_FAILURE(expect_same_threads(seen, every_thread(*engine_), at));
+    ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end) << round;
+    EXPECT_EQ(engine_->exit_status()->code(), 0);
+  }
+  EXPECT_EQ(sink_.output, recorded_output_);
+}
+
+TEST(ThreadCheckpoints, TakenAtEveryStopOfAThreadsLife) {
+  // From before the thread starts to after it ends, through every parked
+  // wait: each stop a checkpoint, each checkpoint later the way back there.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("thread_state")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  NullSink sink;
+  EngineOptions every_stop;
+  every_stop.checkpoint_every = std::chrono::milliseconds(0);
+  Engine engine(trace, sink, every_stop);
+  std::map<std::int64_t, std::map<int, ThreadView>> seen;
+  for (std::int64_t e = 2; e < engine.event_count(); ++e) {
+    ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
+    seen[e] = every_thread(engine);
+  }
+  EXPECT_GE(engine.checkpoint_count(), 300u);
+  for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
+    engine.goto_event(it->first);
+    ASSERT_NO_FATAL_FAILURE(expect_same_threads(it->second, every_thread(engine), it->first));
+  }
+  EXPECT_EQ(engine.resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink.output, recorded.out);
+}
+
+TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {
+  // Two threads take turns on a spin lock and are preempted while they spin:
+  // each checkpoint between those preemptions gives back the count and
+  // every thread where the recording had them.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("spin_lock")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  NullSink sink;
+  EngineOptions every_stop;
+  every_stop.checkpoint_every = std::chrono::milliseconds(0);
+  Engine engine(trace, sink, every_stop);
+  std::uint64_t counter = symbol(program("spin_lock"), "counter");
+  std::map<std::int64_t, std::pair<long, std::map<int, ThreadView>>> seen;
+  int spinning = 0;
+  for (std::int64_t e = 2; e < engine.event_count(); ++e) {
+    ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
+    auto count = engine.read_memory(counter, sizeof(long));
+    ASSERT_TRUE(count);
+    long value;
+    std::memcpy(&value, count->data(), sizeof value);
+    auto threads = every_thread(engine);
+    spinning += engine.recorded_event(e)->kind == trace::EventKind::snapshot && threads.size() == 2;
+    seen[e] = {value, threads};
+  }
+  ASSERT_GE(spinning, 2) << "preemptions while both threads live";
+  // One at nearly every stop, those among the threads too (not inside a
+  // spawn or a signal's delivery).
+  EXPECT_GE(engine.checkpoint_count() + 5, seen.size());
+  for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
+    engine.goto_event(it->first);
+    auto count = engine.read_memory(counter, sizeof(long));
+    long value;
+    std::memcpy(&value, count->data(), sizeof value);
+    EXPECT_EQ(value, it->second.first) << "the counter at event " << it->first;
+    ASSERT_NO_FATAL_FAILURE(expect_same_threads(it->second.second, every_thread(engine), it->first));
+  }
+  EXPECT_EQ(engine.resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink.output, recorded.out);
 }
 
 }  // namespace

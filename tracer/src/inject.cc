@@ -1,6 +1,7 @@
 #include "ttdb/tracer/inject.h"
 
 #include <asm/unistd_64.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 
 #include "ttdb/base/error.h"
@@ -74,24 +75,64 @@ std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr,
   return result;
 }
 
-Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
+namespace {
+
+// Runs clone(args) in the tracee; returns the child, at its first stop, with
+// the tracee's registers.
+Tracee clone_tracee(Tracee& tracee, std::uint64_t syscall_insn, const std::array<std::uint64_t, 6>& args) {
   BorrowedRegisters borrowed(tracee);
-  // clone with no flags is fork, but with no exit signal: the program never
-  // hears of its checkpoints dying (no SIGCHLD).
-  enter(tracee, borrowed.saved(), syscall_insn, __NR_clone, {});
+  enter(tracee, borrowed.saved(), syscall_insn, __NR_clone, args);
   WaitStatus event = finish(tracee);
   expect(event.is_event(PTRACE_EVENT_CLONE) || event.is_event(PTRACE_EVENT_FORK), tracee, event, "a clone event");
   auto child_tid = static_cast<pid_t>(tracee.event_message());
   WaitStatus exit = finish(tracee);
-  expect(exit.is_syscall_stop(), tracee, exit, "the fork's exit");
+  expect(exit.is_syscall_stop(), tracee, exit, "the clone's exit");
 
-  // The child is attached by PTRACE_O_TRACEFORK and reports a stop first.
+  // The child is attached by PTRACE_O_TRACEFORK or TRACECLONE and reports a stop first.
   Tracee child(child_tid);
   WaitStatus first = child.wait();
   expect(!first.is_exit(), child, first, "the new child's first stop");
   child.set_regs(borrowed.saved());
-  TTDB_LOG(ptrace, "forked {} into {}", tracee.tid(), child_tid);
+  TTDB_LOG(ptrace, "cloned {} into {}", tracee.tid(), child_tid);
   return child;
+}
+
+}  // namespace
+
+Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
+  // clone with no flags is fork, but with no exit signal: the program never
+  // hears of its checkpoints dying (no SIGCHLD).
+  return clone_tracee(tracee, syscall_insn, {});
+}
+
+Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn) {
+  // What pthread_create shares. No stack: the thread never runs on the one it
+  // starts with, its registers are set before it runs.
+  constexpr std::uint64_t kThread =
+      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  return clone_tracee(tracee, syscall_insn, {kThread, 0, 0, 0, 0, 0});
+}
+
+Registers skip_entered_syscall(Tracee& tracee) {
+  Registers entry = tracee.regs();
+  Registers skip = entry;
+  skip.orig_rax = static_cast<unsigned long long>(-1);
+  tracee.set_regs(skip);
+  WaitStatus exit = finish(tracee);
+  expect(exit.is_syscall_stop(), tracee, exit, "the skipped syscall's exit");
+  return entry;
+}
+
+void reenter_syscall(Tracee& tracee, std::uint64_t syscall_insn, const Registers& entry) {
+  Registers call = entry;
+  call.rip = syscall_insn;
+  call.rax = entry.orig_rax;
+  tracee.set_regs(call);
+  WaitStatus again = resume_past_signals(tracee);
+  expect(again.is_syscall_stop() && tracee.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY, tracee, again,
+         "the syscall's entry");
+  // It returns where the first entry would have.
+  tracee.set_regs(entry);
 }
 
 }  // namespace ttdb

@@ -32,6 +32,8 @@ const char* ptrace_request_name(int request) {
     case PTRACE_INTERRUPT: return "PTRACE_INTERRUPT";
     case PTRACE_LISTEN: return "PTRACE_LISTEN";
     case PTRACE_PEEKUSER: return "PTRACE_PEEKUSER";
+    case PTRACE_GETSIGMASK: return "PTRACE_GETSIGMASK";
+    case PTRACE_SETSIGMASK: return "PTRACE_SETSIGMASK";
     case PTRACE_POKEUSER: return "PTRACE_POKEUSER";
     case PTRACE_GET_SYSCALL_INFO: return "PTRACE_GET_SYSCALL_INFO";
     case PTRACE_SYSEMU: return "PTRACE_SYSEMU";

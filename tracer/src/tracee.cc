@@ -209,6 +209,16 @@ std::uint64_t Tracee::pending_signals() {
   return mask;
 }
 
+std::uint64_t Tracee::signal_mask() {
+  std::uint64_t mask = 0;
+  fallible_ptrace(PTRACE_GETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask);
+  return mask;
+}
+
+void Tracee::set_signal_mask(std::uint64_t mask) {
+  fallible_ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask);
+}
+
 std::size_t Tracee::read_some(RemotePtr addr, void* out, std::size_t size) {
   std::size_t done = 0;
   auto* bytes = static_cast<std::uint8_t*>(out);

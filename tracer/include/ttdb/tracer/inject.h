@@ -22,4 +22,19 @@ std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr,
 // at the same point, registers included.
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn);
 
+// Makes a new thread in the stopped tracee's process the same way. It shares
+// the process's memory, files and signal handlers, stands at its first stop
+// with the tracee's registers, and has no state of its own yet (no robust
+// list, no alternate signal stack, no tid address).
+Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn);
+
+// For a tracee at a syscall's entry stop: skips that syscall, so that it
+// stands at the exit, where it can run injected ones. Returns the entry's
+// registers, for reenter_syscall().
+Registers skip_entered_syscall(Tracee& tracee);
+// Stands the tracee at the entry stop of the syscall whose entry registers
+// are `entry` (as skip_entered_syscall() gave them): the same syscall, with
+// the same arguments, returning to the same place.
+void reenter_syscall(Tracee& tracee, std::uint64_t syscall_insn, const Registers& entry);
+
 }  // namespace ttdb

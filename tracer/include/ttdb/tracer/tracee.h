@@ -90,6 +90,9 @@ class Tracee {
   // The signals queued for this thread or its process, as a bit mask
   // (bit N-1 for signal N), without dequeuing them.
   std::uint64_t pending_signals();
+  // The thread's blocked signals (bit N-1 for signal N).
+  std::uint64_t signal_mask();
+  void set_signal_mask(std::uint64_t mask);
 
   // Memory. read_some returns how many bytes it could read (short at an
   // unmapped page); read_bytes and read_value throw when any byte is missing.

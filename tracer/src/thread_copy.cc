@@ -1,0 +1,92 @@
+#include "ttdb/tracer/thread_copy.h"
+
+#include <asm/unistd_64.h>
+#include <linux/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
+
+namespace ttdb {
+namespace {
+
+// A few bytes of the thread's own stack, at its stack pointer, for the
+// kernel to read or write the arguments of an injected syscall: always
+// mapped, and given back as they were before the thread runs again.
+class StackScratch {
+ public:
+  static constexpr std::size_t kSize = 32;
+  explicit StackScratch(Tracee& thread) : thread_(thread), at_(thread.regs().rsp) {
+    if (thread.read_some(at_, saved_, kSize) != kSize)
+      throw InternalError(fmt::format("thread {} has no stack at {:#x}", thread.tid(), at_.addr()));
+  }
+  ~StackScratch() { thread_.write_bytes(at_, ByteView(saved_, kSize)); }
+  StackScratch(const StackScratch&) = delete;
+  StackScratch& operator=(const StackScratch&) = delete;
+  RemotePtr at() const { return at_; }
+
+ private:
+  Tracee& thread_;
+  RemotePtr at_;
+  std::uint8_t saved_[kSize];
+};
+
+std::int64_t checked_inject(Tracee& thread, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args) {
+  std::int64_t result = inject_syscall(thread, syscall_insn, nr, args);
+  if (result < 0 && result > -4096)
+    throw InternalError(fmt::format("syscall {} injected in thread {} failed: {}", nr, thread.tid(),
+                                    errno_text(static_cast<int>(-result))));
+  return result;
+}
+
+}  // namespace
+
+ThreadCopy copy_thread(Tracee& thread, std::uint64_t syscall_insn) {
+  ThreadCopy copy;
+  copy.regs = thread.regs();
+  copy.xstate = thread.xstate();
+  copy.signal_mask = thread.signal_mask();
+  // The tracer may read a tracee's robust list itself.
+  struct robust_list_head* head = nullptr;
+  std::size_t len = 0;
+  if (::syscall(__NR_get_robust_list, thread.tid(), &head, &len) == 0) {
+    copy.robust_list = reinterpret_cast<std::uintptr_t>(head);
+    copy.robust_list_len = len;
+  }
+  // The tid address and the alternate stack only the thread itself can tell.
+  StackScratch scratch(thread);
+  std::uint64_t at = scratch.at().addr();
+  if (inject_syscall(thread, syscall_insn, __NR_prctl, {PR_GET_TID_ADDRESS, at}) == 0)
+    copy.tid_address = thread.read_value<std::uint64_t>(scratch.at());
+  checked_inject(thread, syscall_insn, __NR_sigaltstack, {0, at});
+  copy.altstack = thread.read_value<stack_t>(scratch.at());
+  return copy;
+}
+
+void restore_thread(Tracee& thread, std::uint64_t syscall_insn, const ThreadCopy& copy) {
+  if (copy.robust_list) checked_inject(thread, syscall_insn, __NR_set_robust_list, {copy.robust_list, copy.robust_list_len});
+  if (copy.tid_address) checked_inject(thread, syscall_insn, __NR_set_tid_address, {copy.tid_address});
+  if (!(copy.altstack.ss_flags & SS_DISABLE)) {
+    // Being on it is the thread's position, not a setting.
+    stack_t altstack = copy.altstack;
+    altstack.ss_flags &= ~SS_ONSTACK;
+    StackScratch scratch(thread);
+    thread.write_value(scratch.at(), altstack);
+    // EPERM: it is on its alternate stack, so it has it (a fork keeps it).
+    std::int64_t set = inject_syscall(thread, syscall_insn, __NR_sigaltstack, {scratch.at().addr(), 0});
+    if (set != 0 && set != -EPERM)
+      throw InternalError(fmt::format("sigaltstack injected in thread {} failed: {}", thread.tid(), errno_text(static_cast<int>(-set))));
+  }
+  thread.set_signal_mask(copy.signal_mask);
+  if (!copy.xstate.empty()) thread.set_xstate(copy.xstate);
+  if (copy.at_syscall_entry)
+    reenter_syscall(thread, syscall_insn, copy.regs);
+  else
+    thread.set_regs(copy.regs);
+}
+
+}  // namespace ttdb
