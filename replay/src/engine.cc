@@ -811,7 +811,8 @@ void EngineImpl::resync() {
 
 int Engine::bookmark() {
   if (impl_->pending_first || !impl_->session.can_checkpoint())
-    fail("cannot keep a checkpoint here: a signal or an event is half delivered; step once and try again");
+    fail("cannot keep a checkpoint here: a signal or an event is half delivered (step once and try again), "
+         "or a process's first thread has ended while its other threads run");
   int id = impl_->next_bookmark++;
   impl_->checkpoints.take(impl_->session, impl_->pos, Checkpoint::Kind::bookmark, id);
   return id;
