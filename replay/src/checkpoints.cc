@@ -1,6 +1,8 @@
 #include "checkpoints.h"
 
 #include <fmt/format.h>
+#include <asm/unistd_64.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <deque>
@@ -59,6 +61,40 @@ class Unparked {
   Registers entry_;
 };
 
+// Gives the process memory advice by an injected madvise for each range.
+void advise(Tracee& thread, std::uint64_t syscall_insn, const std::vector<ForkAdvice>& advice, bool undo) {
+  for (const auto& a : advice) {
+    int how = !undo ? a.advice : a.advice == MADV_DONTFORK ? MADV_DOFORK : MADV_KEEPONFORK;
+    std::int64_t result = inject_syscall(thread, syscall_insn, __NR_madvise, {a.start, a.end - a.start, static_cast<std::uint64_t>(how)});
+    if (result != 0) fail("cannot advise memory {:#x}-{:#x} of process {} for a checkpoint: {}", a.start, a.end, thread.tid(),
+                          errno_text(static_cast<int>(-result)));
+  }
+}
+
+// The program's advice lifted while a checkpoint's fork is made (it must
+// copy everything), and given back on every path.
+class AdviceLifted {
+ public:
+  AdviceLifted(Tracee& thread, std::uint64_t syscall_insn, const std::vector<ForkAdvice>& advice)
+      : thread_(thread), syscall_insn_(syscall_insn), advice_(advice) {
+    advise(thread, syscall_insn, advice, true);
+  }
+  ~AdviceLifted() {
+    try {
+      if (thread_.alive()) advise(thread_, syscall_insn_, advice_, false);
+    } catch (const std::exception& error) {
+      TTDB_LOG(replay, "could not give process {} its memory advice back: {}", thread_.tid(), error.what());
+    }
+  }
+  AdviceLifted(const AdviceLifted&) = delete;
+  AdviceLifted& operator=(const AdviceLifted&) = delete;
+
+ private:
+  Tracee& thread_;
+  std::uint64_t syscall_insn_;
+  const std::vector<ForkAdvice>& advice_;
+};
+
 CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionState& state, int leader,
                                const std::vector<int>& tids) {
   CheckpointProcess p;
@@ -80,7 +116,11 @@ CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionStat
       p.threads.emplace(tid, std::move(copy));
     }
   }
-  p.fork = std::make_unique<Tracee>(fork_tracee(tracees.at(p.tid), insn));
+  Tracee& forked = tracees.at(p.tid);
+  if (std::any_of(tids.begin(), tids.end(), [&](int tid) { return state.tasks.at(tid).fork_advice; }))
+    p.advice = read_fork_advice(forked.tid());
+  AdviceLifted lifted(forked, insn, p.advice);
+  p.fork = std::make_unique<Tracee>(fork_tracee(forked, insn));
   return p;
 }
 
@@ -205,6 +245,7 @@ std::map<int, Tracee> CheckpointSet::revive(const Checkpoint& checkpoint) {
   for (const auto& process : checkpoint.processes) {
     std::uint64_t insn = checkpoint.state.tasks.at(process.tid).syscall_insn;
     Tracee forked = fork_tracee(*process.fork, insn);
+    advise(forked, insn, process.advice, false);
     for (const auto& [tid, copy] : process.threads) {
       if (tid == process.tid) continue;
       Tracee thread = clone_thread(forked, insn);

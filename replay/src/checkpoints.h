@@ -10,6 +10,7 @@
 
 #include "session.h"
 #include "ttdb/replay/engine.h"
+#include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/thread_copy.h"
 
 namespace ttdb {
@@ -20,6 +21,7 @@ struct CheckpointProcess {
   int tid = 0;  // the recorded tid of the thread forked
   std::unique_ptr<Tracee> fork;
   std::map<int, ThreadCopy> threads;  // by recorded tid, `tid`'s included; empty for one thread
+  std::vector<ForkAdvice> advice;     // memory the program keeps out of its forks, kept in this one
 };
 
 struct Checkpoint {

@@ -220,6 +220,9 @@ void ReplaySession::after_syscall(const Event& e) {
       if (e.args[2] & PROT_EXEC)
         if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) task().rand.scan_and_patch(t, e.args[0], *code);
       break;
+    case __NR_madvise:
+      if (e.args[2] == MADV_DONTFORK || e.args[2] == MADV_WIPEONFORK) task().fork_advice = true;
+      break;
     case __NR_munmap:
       task().rand.forget(e.args[0], e.args[0] + e.args[1]);
       task().sites.forget(e.args[0], e.args[0] + e.args[1]);

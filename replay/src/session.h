@@ -62,6 +62,9 @@ struct TaskState {
   std::optional<WaitStatus> parked;
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
+  // It advised memory out of forks (MADV_DONTFORK, MADV_WIPEONFORK), which
+  // a checkpoint's fork must keep nonetheless.
+  bool fork_advice = false;
 
   // True when nothing is pending that a fork of the process would lose.
   // (A parked thread is put back at its syscall's entry.)

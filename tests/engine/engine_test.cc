@@ -494,32 +494,6 @@ TEST_F(ProcessEngineTest, ReverseStepiRetracesStepiFromProcessToProcess) {
   ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
 }
 
-// Children that end while their parent is stopped leave it a real SIGCHLD
-// pending: the checkpoints ttdb takes by injecting a fork must not take it
-// for the fork's.
-TEST(ProcessCheckpoints, TakenWhileAChildsEndIsPending) {
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("fork_wait")});
-  ASSERT_EQ(recorded.status, 0) << recorded.err;
-  NullSink sink;
-  EngineOptions every_stop;
-  every_stop.checkpoint_every = std::chrono::milliseconds(0);
-  Engine engine(trace, sink, every_stop);
-  std::map<std::int64_t, Registers> seen;
-  for (std::int64_t e = 2; e < engine.event_count(); ++e) {
-    ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
-    seen[e] = engine.registers();
-  }
-  EXPECT_GE(engine.checkpoint_count(), 20u);
-  for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
-    engine.goto_event(it->first);
-    ASSERT_TRUE(same_registers(engine.registers(), it->second)) << it->first;
-  }
-  EXPECT_EQ(engine.resume(Direction::forward).kind, Stop::Kind::end);
-  EXPECT_EQ(sink.output, recorded.out);
-}
-
 // Threads take turns: going back to any event of either thread finds the
 // state the recording had there.
 class ThreadEngineTest : public RecordedProgram {
@@ -597,12 +571,13 @@ TEST_F(ThreadStateEngineTest, ACheckpointAmongThreadsGivesEachThreadBackAsItWas)
   EXPECT_EQ(sink_.output, recorded_output_);
 }
 
-TEST(ThreadCheckpoints, TakenAtEveryStopOfAThreadsLife) {
-  // From before the thread starts to after it ends, through every parked
-  // wait: each stop a checkpoint, each checkpoint later the way back there.
+// Goes to every event of PROGRAM's recording with a checkpoint at each stop,
+// then back to each one: every thread of every process must be as it was
+// there. Then on to the end, with the recorded output.
+void expect_checkpoints_at_every_stop(const std::string& name, std::size_t least) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("thread_state")});
+  RunResult recorded = record(trace, {program(name)});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   NullSink sink;
   EngineOptions every_stop;
@@ -613,13 +588,37 @@ TEST(ThreadCheckpoints, TakenAtEveryStopOfAThreadsLife) {
     ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
     seen[e] = every_thread(engine);
   }
-  EXPECT_GE(engine.checkpoint_count(), 300u);
+  EXPECT_GE(engine.checkpoint_count(), least);
   for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
     engine.goto_event(it->first);
     ASSERT_NO_FATAL_FAILURE(expect_same_threads(it->second, every_thread(engine), it->first));
   }
+  // And on to the end from a checkpoint in the middle, as the recording went.
+  std::int64_t middle = engine.event_count() / 2;
+  ASSERT_EQ(engine.goto_event(engine.event_count() - 1).kind, Stop::Kind::event);
+  ASSERT_EQ(engine.goto_event(middle).kind, Stop::Kind::event);
   EXPECT_EQ(engine.resume(Direction::forward).kind, Stop::Kind::end);
   EXPECT_EQ(sink.output, recorded.out);
+}
+
+// Children that end while their parent is stopped leave it a real SIGCHLD
+// pending: the checkpoints ttdb takes by injecting a fork must not take it
+// for the fork's.
+TEST(ProcessCheckpoints, TakenWhileAChildsEndIsPending) {
+  ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("fork_wait", 20));
+}
+
+// A fork leaves out the memory the program advised so (MADV_DONTFORK) and
+// empties some (MADV_WIPEONFORK): a checkpoint keeps both, and the program
+// and its own fork still see them as recorded.
+TEST(ProcessCheckpoints, KeepMemoryTheProgramKeepsOutOfForks) {
+  ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("fork_advice", 100));
+}
+
+TEST(ThreadCheckpoints, TakenAtEveryStopOfAThreadsLife) {
+  // From before the thread starts to after it ends, through every parked
+  // wait: each stop a checkpoint, each checkpoint later the way back there.
+  ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("thread_state", 300));
 }
 
 TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {

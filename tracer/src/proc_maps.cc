@@ -1,10 +1,12 @@
 #include "ttdb/tracer/proc_maps.h"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "ttdb/base/error.h"
 
@@ -32,6 +34,30 @@ std::vector<Mapping> read_maps(pid_t pid) {
     if (name_start > 0 && static_cast<std::size_t>(name_start) < line.size())
       m.path = line.substr(static_cast<std::size_t>(name_start));
     out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<ForkAdvice> read_fork_advice(pid_t pid) {
+  std::string path = fmt::format("/proc/{}/smaps", pid);
+  std::ifstream in(path);
+  if (!in) fail("cannot read {}", path);
+  std::vector<ForkAdvice> out;
+  std::uint64_t start = 0, end = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::uint64_t a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " ", &a, &b) == 2) {
+      start = a;
+      end = b;
+      continue;
+    }
+    if (line.rfind("VmFlags:", 0) != 0) continue;
+    std::istringstream flags(line.substr(8));
+    for (std::string flag; flags >> flag;) {
+      if (flag == "dc") out.push_back({start, end, MADV_DONTFORK});
+      if (flag == "wf") out.push_back({start, end, MADV_WIPEONFORK});
+    }
   }
   return out;
 }

@@ -19,6 +19,14 @@ struct Mapping {
 };
 
 std::vector<Mapping> read_maps(pid_t pid);
+
+// Memory a fork leaves out or empties: a range with its madvise advice
+// (MADV_DONTFORK or MADV_WIPEONFORK), from the VmFlags of /proc/PID/smaps.
+struct ForkAdvice {
+  std::uint64_t start = 0, end = 0;
+  int advice = 0;
+};
+std::vector<ForkAdvice> read_fork_advice(pid_t pid);
 std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr);
 
 }  // namespace ttdb
