@@ -16,12 +16,6 @@
 namespace ttdb::test {
 namespace {
 
-int count_of(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 class ShellTest : public ::testing::Test {
  protected:
   // Records `name` once per test; the shell replays it.

@@ -53,6 +53,12 @@ void expect_same_run(const RunResult& recorded, const RunResult& replayed) {
   EXPECT_EQ(replayed.status, recorded.status);
 }
 
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;

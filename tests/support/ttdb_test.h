@@ -44,6 +44,9 @@ void expect_same_run(const RunResult& recorded, const RunResult& replayed);
 // Where a real program the tests record is installed, if it is.
 std::optional<std::string> installed_tool(const std::string& name);
 
+// How many times `what` occurs in `text`.
+int count_of(const std::string& text, const std::string& what);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 // Runs SQL on a trace, as a tool (or a vandal) would.

@@ -61,6 +61,10 @@ int run_cli(int argc, char** argv) {
                      "Keep the checkpoints' private memory under MIB mebibytes (default 1024)")
       ->option_text("MIB")
       ->check(CLI::PositiveNumber);
+  replay->add_option("--checkpoint-interval", replay_args.checkpoint_interval_ms,
+                     "Take an automatic checkpoint after MS milliseconds of replay (default 20; 0: at every stop)")
+      ->option_text("MS")
+      ->check(CLI::NonNegativeNumber);
   replay->footer(
       "Without --run, opens the shell at the program's first instruction.\n"
       "Examples: ttdb replay --run ls.ttdb\n"

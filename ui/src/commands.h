@@ -32,6 +32,7 @@ struct ReplayArgs {
   std::string junit;
   std::size_t checkpoint_budget = 1024;
   std::uint64_t checkpoint_memory_mib = 1024;
+  std::uint64_t checkpoint_interval_ms = 20;
 };
 // The shell: interactive on a terminal, or running the script and exiting.
 int run_shell(const ReplayArgs& args);

@@ -182,6 +182,7 @@ int run_shell(const ReplayArgs& args) {
     EngineOptions options;
     options.checkpoint_budget = args.checkpoint_budget;
     options.checkpoint_memory_mib = args.checkpoint_memory_mib;
+    options.checkpoint_every = std::chrono::milliseconds(args.checkpoint_interval_ms);
     engine = std::make_unique<Engine>(path, sink, options);
   } catch (const Error& e) {
     if (!scripted) throw;
