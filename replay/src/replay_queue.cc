@@ -32,7 +32,9 @@ bool ReplaySession::queueable(const Event& e, const Event* following, const Fast
                          following->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
   bool killed = following->kind == EventKind::exit &&
                 following->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed);
-  return !boundary_signal && !killed;
+  // A snapshot's int3 is set once it is next: the call before it must stop.
+  bool snapshot = following->kind == EventKind::snapshot;
+  return !boundary_signal && !killed && !snapshot;
 }
 
 void ReplaySession::fill_queue(const FastPath& fast) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <regex>
 
 #include "ttdb_test.h"
 
@@ -50,6 +51,21 @@ TEST(Signals, SignalDuringALoopWithoutSyscalls) {
   expect_same_run(recorded, replay(trace));
   expect_same_run(recorded, replay(trace));
   EXPECT_NE(run({program("alarm_spin")}).out, recorded.out);
+}
+
+TEST(Signals, SignalDuringALoopRightAfterABufferedSyscall) {
+  // The syscall buffer gives the clock read back in replay without a stop:
+  // the program must stop after it all the same, for the snapshot's trap.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("alarm_spin"), "clock"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  RunResult events = ttdb({"events", trace});
+  EXPECT_TRUE(std::regex_search(events.out, std::regex("clock_gettime\\(CLOCK_MONOTONIC, 0x[0-9a-f]+\\) = 0  \\[buffered\\]\n +\\d+  snapshot at 0x")))
+      << events.out;
+  RunOptions patient;
+  patient.timeout = std::chrono::seconds(30);
+  expect_same_run(recorded, replay(trace, patient));
 }
 
 // Starts `ttdb record PROGRAM` and returns it once the program has printed
