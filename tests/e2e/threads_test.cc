@@ -32,6 +32,22 @@ TEST(Threads, MutexAndConditionVariables) {
   EXPECT_NE(run.out.find("consumed 2000\n"), std::string::npos) << run.out;
 }
 
+TEST(Threads, WhileLibcsSitesAreStillBeingFound) {
+  // With an empty site cache, libc's syscall sites are found in the
+  // background and would be patched once the consumers wait in futex calls
+  // at some of them: they would come back into rewritten bytes.
+  for (int i = 0; i < 3; ++i) {
+    TempDir dir;
+    RunOptions cold;
+    cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
+    std::string trace = dir.file("t.ttdb");
+    RunResult recorded = record(trace, {program("threads_sync")}, cold);
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_NE(recorded.out.find("consumed 2000\n"), std::string::npos) << recorded.out;
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 TEST(Threads, ASpinningThreadLetsTheOthersRun) {
   // The main thread holds a spin lock through a long computation while the
   // other spins for it without a syscall: only a preempted spinner lets the

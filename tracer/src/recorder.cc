@@ -637,7 +637,13 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
 }
 
 void Recorder::patch_found_sites() {
-  for (auto& module : finder_->take_found(tracee().tid()))
+  auto found = finder_->take_found(tracee().tid());
+  // Another thread may stand in the bytes a patch rewrites, or come back
+  // into them from the kernel, and its code would go astray: a process with
+  // threads keeps its code as it is (its shim is off anyway). A module mapped
+  // later is patched when it is mapped, before any thread runs in it.
+  if (space().threaded) return;
+  for (auto& module : found)
     if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) emit(std::move(*patch));
 }
 
