@@ -269,7 +269,9 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
         release_robust_futexes(tracees_.at(tid), tid);
       }
     task().no_return = true;
-    t.resume(Resume::cont);
+    // It goes into the kernel when the program moves on (run()): until then
+    // the process's memory is there to look at.
+    task().exit_group_unsent = true;
     return;
   }
   if (si && si->policy == ReplayPolicy::exit) release_robust_futexes(t, e.tid);

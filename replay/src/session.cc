@@ -126,6 +126,9 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     task().signal_sent_for = next->id;
   }
   if (task().dying) {
+    // The exit_group that ends it goes into the kernel now.
+    for (auto& [tid, other] : state_.tasks)
+      if (std::exchange(other.exit_group_unsent, false)) tracees_.at(tid).resume(Resume::cont);
     // Ending: its events until its exit need nothing to run.
     if (next->kind != EventKind::exit) return WaitStatus::not_resumed();
     if (auto ended = tracee().exit_status()) return *ended;

@@ -61,6 +61,7 @@ struct TaskState {
   bool threaded = false;
   std::optional<WaitStatus> parked;
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
+  bool exit_group_unsent = false;  // it called exit_group, still stopped at its entry
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // It advised memory out of forks (MADV_DONTFORK, MADV_WIPEONFORK), which
   // a checkpoint's fork must keep nonetheless.

@@ -639,7 +639,8 @@ TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {
   for (std::int64_t e = 2; e < engine.event_count(); ++e) {
     ASSERT_EQ(engine.goto_event(e).kind, Stop::Kind::event) << e;
     auto count = engine.read_memory(counter, sizeof(long));
-    ASSERT_TRUE(count);
+    ASSERT_TRUE(count) << "the counter at event " << e << " of " << engine.event_count() << ", looking at " << engine.pid()
+                       << ", " << engine.inferiors().size() << " tasks";
     long value;
     std::memcpy(&value, count->data(), sizeof value);
     auto threads = every_thread(engine);
