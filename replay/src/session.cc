@@ -352,11 +352,8 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
 
   // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
   int tid = static_cast<int>(e.nr);
-  if (e.args[0] & CLONE_THREAD) {
-    // Threads take turns; their shared shim makes no records (as recorded).
-    if (task().shim && !task().threaded) turn_shim_off(parent);
-    task().threaded = true;
-  }
+  // Threads take turns, and so does their shared shim.
+  if (e.args[0] & CLONE_THREAD) task().threaded = true;
   TaskState state = task();
   if (e.args[0] & CLONE_THREAD) {
     state.leader = task().leader ? task().leader : e.tid;

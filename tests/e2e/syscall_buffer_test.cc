@@ -17,21 +17,14 @@
 namespace ttdb::test {
 namespace {
 
-// `ttdb sql QUERY TRACE`, one number.
-long count(const std::string& trace, const std::string& query) {
-  RunResult r = ttdb({"sql", query, trace});
-  EXPECT_EQ(r.status, 0) << r.err;
-  return std::stol(r.out.empty() ? "-1" : r.out);
-}
-
 TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // 3000 rounds of six buffered calls, and the directory listings.
-  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE buffered"), 18000);
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'getdents64'"), 20);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'getdents64'"), 20);
   expect_same_run(recorded, replay(trace));
   // What it printed came from the clock: another run prints something else.
   EXPECT_NE(run({program("buffered_io"), dir.path()}).out, recorded.out);
@@ -42,8 +35,8 @@ TEST(SyscallBuffer, WithoutItEverySyscallStops) {
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = ttdb({"record", "-q", "--no-syscall-buffer", "-o", trace, program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  EXPECT_EQ(count(trace, "SELECT count(*) FROM events WHERE buffered OR kind = 8"), 0);
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls"), 18000);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM events WHERE buffered OR kind = 8"), 0);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls"), 18000);
   expect_same_run(recorded, replay(trace));
 }
 
@@ -75,8 +68,8 @@ TEST(SyscallBuffer, SignalsAmongBufferedSyscalls) {
   RunResult recorded = record(trace, {program("buffered_signals")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("30 ticks over"), std::string::npos) << recorded.out;
-  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE kind = 3"), 30);
-  EXPECT_GE(count(trace, "SELECT count(*) FROM events WHERE buffered"), 100);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 3"), 30);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered"), 100);
   expect_same_run(recorded, replay(trace));
   expect_same_run(recorded, replay(trace));
 }
@@ -99,8 +92,8 @@ TEST(SyscallBuffer, ProgramsOwnSyscallInstructionsStayTraced) {
   RunResult recorded = record(trace, {program("raw_syscall")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "200 of 200 agree\n");
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND NOT buffered"), 200);
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'clock_gettime' AND buffered"), 200);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND NOT buffered"), 200);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'clock_gettime' AND buffered"), 200);
   expect_same_run(recorded, replay(trace));
 }
 
@@ -121,7 +114,7 @@ TEST(SyscallBuffer, AReadThatWouldWaitIsTraced) {
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "got 4: one\ngot 4: two\ngot 6: three\nend after 3 reads\n");
   // The reads found nothing yet each time, and waited where the recorder could see them.
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a0 = 3 AND NOT buffered"), 3);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a0 = 3 AND NOT buffered"), 3);
   expect_same_run(recorded, replay(trace));
 }
 
@@ -144,10 +137,10 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   recorded = record(second, {program("buffered_io"), dir.path()}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   expect_same_run(recorded, replay(second));
-  EXPECT_EQ(count(second, "SELECT count(*) FROM events p JOIN events m ON m.id = p.id - 1 WHERE p.kind = 8 AND p.a2 = 0 "
+  EXPECT_EQ(sql_count(second, "SELECT count(*) FROM events p JOIN events m ON m.id = p.id - 1 WHERE p.kind = 8 AND p.a2 = 0 "
                           "AND m.kind = 2 AND m.nr = 9 AND (m.a2 & 4) != 0"),
             1);
-  EXPECT_GE(count(second, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  EXPECT_GE(sql_count(second, "SELECT count(*) FROM events WHERE buffered"), 18000);
   // A cache that holds garbage is ignored.
   for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb"))) write_file(entry.path(), "garbage");
   std::string third = dir.file("third.ttdb");
@@ -162,9 +155,9 @@ TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
   RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // buffered_io opens its data file and its directory 20 times.
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.path() + "'"),
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.path() + "'"),
             20);
-  EXPECT_EQ(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.file("data") + "'"),
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.file("data") + "'"),
             1);
 }
 
@@ -174,7 +167,7 @@ TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   RunResult recorded = record(trace, {program("vector_registers")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "0 of 100 writes changed a vector register\n");
-  EXPECT_GE(count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a2 = 8192 AND buffered"), 100);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a2 = 8192 AND buffered"), 100);
   expect_same_run(recorded, replay(trace));
 }
 

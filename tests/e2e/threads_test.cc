@@ -82,6 +82,21 @@ TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
             "joined; the mutex's owner died\n");
 }
 
+TEST(Threads, TheirSyscallsGoThroughTheBufferBetweenPreemptions) {
+  // Three threads make their syscalls in the buffer (no stop) and race on a
+  // counter; each is preempted mid-race, often right after a buffered call.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("threads_buffered"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_TRUE(std::regex_search(recorded.out, std::regex("counter \\d+ of 90000000\n$"))) << recorded.out;
+  std::string main_tid = "(SELECT tid FROM events WHERE id = 1)";
+  EXPECT_EQ(sql_count(trace, "SELECT count(DISTINCT tid) FROM events WHERE buffered AND tid != " + main_tid), 3);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered AND tid != " + main_tid), 2900);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 7"), 2) << "preemptions";
+  for (int i = 0; i < 2; ++i) expect_same_run(recorded, replay(trace));
+}
+
 // The real programs with threads (sort, xz, python3, node) are in processes_test.cc.
 
 }  // namespace

@@ -574,10 +574,13 @@ TEST_F(ThreadStateEngineTest, ACheckpointAmongThreadsGivesEachThreadBackAsItWas)
 // Goes to every event of PROGRAM's recording with a checkpoint at each stop,
 // then back to each one: every thread of every process must be as it was
 // there. Then on to the end, with the recorded output.
-void expect_checkpoints_at_every_stop(const std::string& name, std::size_t least) {
+// ARGS follow the program; "DIR" among them is a directory of the test's own.
+void expect_checkpoints_at_every_stop(const std::string& name, std::size_t least, std::vector<std::string> args = {}) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program(name)});
+  std::vector<std::string> command{program(name)};
+  for (auto& arg : args) command.push_back(arg == "DIR" ? dir.path() : arg);
+  RunResult recorded = record(trace, command);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   NullSink sink;
   EngineOptions every_stop;
@@ -619,6 +622,12 @@ TEST(ThreadCheckpoints, TakenAtEveryStopOfAThreadsLife) {
   // From before the thread starts to after it ends, through every parked
   // wait: each stop a checkpoint, each checkpoint later the way back there.
   ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("thread_state", 300));
+}
+
+TEST(ThreadCheckpoints, TakenAmongBufferedSyscallsOfThreads) {
+  // The threads share one syscall buffer, which holds what replay gives back
+  // to whichever thread runs: every checkpoint keeps it with them.
+  ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("threads_buffered", 200, {"DIR", "50", "600000"}));
 }
 
 TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {

@@ -53,6 +53,12 @@ void expect_same_run(const RunResult& recorded, const RunResult& replayed) {
   EXPECT_EQ(replayed.status, recorded.status);
 }
 
+long sql_count(const std::string& trace, const std::string& query) {
+  RunResult r = ttdb({"sql", query, trace});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return std::stol(r.out.empty() ? "-1" : r.out);
+}
+
 int count_of(const std::string& text, const std::string& what) {
   int n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

@@ -49,6 +49,8 @@ int count_of(const std::string& text, const std::string& what);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
+// `ttdb sql QUERY TRACE`, when it answers one number.
+long sql_count(const std::string& trace, const std::string& query);
 // Runs SQL on a trace, as a tool (or a vandal) would.
 void trace_sql(const std::string& trace, const std::string& sql);
 // Rewrites the recorded events `change` returns true for; returns how many.

@@ -168,6 +168,7 @@ class Recorder {
   bool keeps_others_waiting(pid_t tid, const Task& t) const;
   // Writes an event (every event goes through here).
   void emit(Event e);
+  void place_entries_before(Task& me, std::uint64_t before);
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
   void release_vfork_parent();
   void on_exec();
@@ -366,9 +367,6 @@ void Recorder::schedule() {
 }
 
 void Recorder::emit(Event e) {
-  // Another thread of this one's program is inside a syscall that began
-  // before this event: its entry goes first, so that replay runs the threads'
-  // code in the order they ran.
   auto self = tasks_.find(e.tid);
   if (self != tasks_.end() && self->second->space && self->second->space->threaded) {
     // A syscall event whose entry no event named yet stands for that entry:
@@ -377,20 +375,27 @@ void Recorder::emit(Event e) {
     bool own_entry = e.kind == EventKind::syscall && me.entered_at && !me.entry_placed;
     std::uint64_t before = own_entry ? me.entered_at : ~std::uint64_t{0};
     if (e.kind == EventKind::syscall) me.entered_at = 0;
-    std::vector<Task*> entered;
-    for (auto& [tid, t] : tasks_)
-      if (tid != e.tid && t->space == me.space && t->pending && !t->entry_placed && t->entered_at < before)
-        entered.push_back(t.get());
-    std::sort(entered.begin(), entered.end(), [](Task* a, Task* b) { return a->entered_at < b->entered_at; });
-    for (Task* t : entered) {
-      Event blocked = t->pending->event;
-      blocked.kind = EventKind::blocked;
-      blocked.mem.clear();
-      writer_.add_event(std::move(blocked));
-      t->entry_placed = true;
-    }
+    place_entries_before(me, before);
   }
   writer_.add_event(std::move(e));
+}
+
+void Recorder::place_entries_before(Task& me, std::uint64_t before) {
+  // Another thread of this one's program is inside a syscall that began
+  // before this point: its entry goes first, so that replay runs the
+  // threads' code in the order they ran.
+  std::vector<Task*> entered;
+  for (auto& [tid, t] : tasks_)
+    if (t.get() != &me && t->space == me.space && t->pending && !t->entry_placed && t->entered_at < before)
+      entered.push_back(t.get());
+  std::sort(entered.begin(), entered.end(), [](Task* a, Task* b) { return a->entered_at < b->entered_at; });
+  for (Task* t : entered) {
+    Event blocked = t->pending->event;
+    blocked.kind = EventKind::blocked;
+    blocked.mem.clear();
+    writer_.add_event(std::move(blocked));
+    t->entry_placed = true;
+  }
 }
 
 void Recorder::resume(Task& t) {
@@ -490,9 +495,8 @@ void Recorder::on_spawn() {
   writer_.set_meta(trace::meta::processes, ++processes_);
 
   if (flags & CLONE_THREAD && !parent.space->threaded) {
-    // Threads take turns from now on; their shared shim makes no records.
+    // Threads take turns from now on, and so does their shared shim.
     drain();
-    if (space().shim) turn_shim_off(parent.tracee);
     parent.space->threaded = true;
     parent.space->turn = 0;  // the parent is in the kernel now
   }
@@ -649,8 +653,13 @@ void Recorder::patch_found_sites() {
 
 void Recorder::drain() {
   if (!space().shim) return;
+  // Only the thread whose turn it is runs the program's code, so the records
+  // are its own; another thread's stop must not read them while it appends.
+  if (space().threaded && space().turn != tracee().tid()) return;
   ShimRecords records = take_records(tracee());
   if (records.count == 0) return;
+  // The other threads inside syscalls entered them before this turn began.
+  if (space().threaded) place_entries_before(task(), ~std::uint64_t{0});
   int tid = tracee().tid();
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
@@ -875,6 +884,7 @@ void Recorder::on_interrupt() {
     } else {
       // Its turn ends here. Without a branch counter, its whole state names
       // the place: replay restores it there.
+      drain();
       emit(capture_snapshot(tracee()));
       space().turn = 0;
       inject_held_signals();

@@ -274,11 +274,6 @@ void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after) {
   write_field(tracee, CONTROL_FIELD(flags), flags);
 }
 
-void turn_shim_off(Tracee& tracee) {
-  std::uint32_t off = TTDB_SHIM_OFF;
-  write_field(tracee, CONTROL_FIELD(mode), off);
-}
-
 void forget_shim_fds(Tracee& tracee) {
   static const std::uint8_t unknown[TTDB_SHIM_MAX_FD] = {};
   write_checked(tracee, CONTROL_FIELD(fd_kind), ByteView(unknown, sizeof unknown));

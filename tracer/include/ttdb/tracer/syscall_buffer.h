@@ -56,10 +56,6 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
 // (slow_next), and to return from the one in progress through an int3
 // (stop_after): the recorder wants a boundary for a signal.
 void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after);
-// From now on every hooked syscall takes the traced path (record and
-// replay alike): a process with threads shares one shim, which keeps one
-// call's state at a time.
-void turn_shim_off(Tracee& tracee);
 // The program's file descriptors changed in a way the shim did not see (a
 // traced syscall): it learns their kinds again.
 void forget_shim_fds(Tracee& tracee);
