@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "ttdb/base/log.h"
 #include "ttdb/base/unique_fd.h"
@@ -26,15 +27,21 @@ std::vector<SyscallSite> moved(std::vector<SyscallSite> sites, std::uint64_t fro
   return sites;
 }
 
-bool make_dir(const std::string& path) { return ::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST; }
+// Makes the directory and those above it, as `mkdir -p` (XDG_CACHE_HOME and
+// ~/.cache need not exist yet on a fresh machine).
+bool make_dir(const std::string& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  return !error && std::filesystem::is_directory(path, error);
+}
 
 }  // namespace
 
 SiteCache::SiteCache() {
   std::string base;
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache) base = cache;
-  else if (const char* home = std::getenv("HOME"); home && *home && make_dir(std::string(home) + "/.cache")) base = std::string(home) + "/.cache";
-  if (!base.empty() && make_dir(base) && make_dir(base + "/ttdb")) dir_ = base + "/ttdb";
+  else if (const char* home = std::getenv("HOME"); home && *home) base = std::string(home) + "/.cache";
+  if (!base.empty() && make_dir(base + "/ttdb")) dir_ = base + "/ttdb";
 }
 
 std::string SiteCache::path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const {
