@@ -57,6 +57,7 @@ def workloads(build, scratch):
             # With threads, which take turns.
             ("xz -T2 of 3 MB", ["xz", "-T2", "-c", gzip_input + ".small"], None),
             ("sort --parallel=2 of 3 MB", ["sort", "--parallel=2", gzip_input + ".small"], None),
+            ("2 threads, 200k clock reads", [os.path.join(bench, "travel"), "200000", "20000", "2"], None),
         ],
     }
 
