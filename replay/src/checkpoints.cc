@@ -116,11 +116,11 @@ CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionStat
       p.threads.emplace(tid, std::move(copy));
     }
   }
-  Tracee& forked = tracees.at(p.tid);
+  Tracee& source = tracees.at(p.tid);
   if (std::any_of(tids.begin(), tids.end(), [&](int tid) { return state.tasks.at(tid).fork_advice; }))
-    p.advice = read_fork_advice(forked.tid());
-  AdviceLifted lifted(forked, insn, p.advice);
-  p.fork = std::make_unique<Tracee>(fork_tracee(forked, insn));
+    p.advice = read_fork_advice(source.tid());
+  AdviceLifted lifted(source, insn, p.advice);
+  p.fork = std::make_unique<Tracee>(fork_tracee(source, insn));
   return p;
 }
 
