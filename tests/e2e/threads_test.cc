@@ -72,6 +72,18 @@ TEST(Threads, AThreadThenAChildProcess) {
   EXPECT_EQ(run.out, "before the thread\nin the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
 }
 
+TEST(Threads, AForkWhileAnotherThreadHasTheTurn) {
+  // The child is a process of its own: it does not wait for a turn that
+  // belongs to its parent's threads (it did, and the recording hung).
+  for (int i = 0; i < 3; ++i) {
+    RunResult run = record_and_replay({program("fork_thread")});
+    ASSERT_EQ(run.status, 0) << run.err;
+    EXPECT_EQ(run.out,
+              "child 0 runs\nchild 0 exited with 10\nchild 1 runs\nchild 1 exited with 11\n"
+              "child 2 runs\nchild 2 exited with 12\n");
+  }
+}
+
 TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
   // The kernel marks the mutex's owner dead by its tid, and the replayed
   // thread's tid is not the recorded one: ttdb marks it instead.

@@ -506,6 +506,11 @@ void Recorder::on_spawn() {
   auto child = std::make_unique<Task>(Tracee(child_tid));
   // A child that shares its parent's memory (a thread, or a vfork child) shares its space too.
   child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
+  if (!(flags & CLONE_VM)) {
+    // A process of its own, with one thread: its parent's turn is not its own.
+    child->space->threaded = false;
+    child->space->turn = 0;
+  }
   child->tgid = flags & CLONE_THREAD ? parent.tgid : child_tid;
   Task& created = *(tasks_[child_tid] = std::move(child));
   if (flags & CLONE_VFORK) {
