@@ -135,7 +135,9 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     return tracee().wait();
   }
   // A thread stopped at this syscall's entry already (its `blocked` event).
-  if ((next->kind == EventKind::syscall || next->kind == EventKind::spawn) && task().parked) return *std::exchange(task().parked, std::nullopt);
+  // (An execve's result is its exec event.)
+  bool call = next->kind == EventKind::syscall || next->kind == EventKind::spawn || next->kind == EventKind::exec;
+  if (call && task().parked) return *std::exchange(task().parked, std::nullopt);
   // A snapshot's stretch may begin exactly where it was taken.
   if (next->kind == EventKind::snapshot && tracee().regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.

@@ -84,6 +84,18 @@ TEST(Threads, AForkWhileAnotherThreadHasTheTurn) {
   }
 }
 
+TEST(Threads, AnExecOfAVforkChildThatAnotherThreadOvertook) {
+  // posix_spawn's child waits at its execve while the parent's other thread
+  // runs on: replay parks it there, and its exec event takes it on.
+  for (int i = 0; i < 2; ++i) {
+    RunResult run = record_and_replay({program("fork_thread"), "spawn"});
+    ASSERT_EQ(run.status, 0) << run.err;
+    EXPECT_EQ(run.out,
+              "child 0 runs\nchild 0 exited with 0\nchild 1 runs\nchild 1 exited with 0\n"
+              "child 2 runs\nchild 2 exited with 0\n");
+  }
+}
+
 TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
   // The kernel marks the mutex's owner dead by its tid, and the replayed
   // thread's tid is not the recorded one: ttdb marks it instead.
