@@ -22,6 +22,8 @@ namespace {
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
+constexpr std::int64_t kRestartBlock = 516;  // ERESTART_RESTARTBLOCK: the kernel's own, not in the uapi headers
+
 // What the kernel does to the robust mutexes a thread holds when it ends:
 // each one whose word holds the thread's tid is marked as its owner's death,
 // for the next locker to find. The kernel compares the words with the
@@ -147,6 +149,17 @@ void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
   tracee().set_regs(skip);
   expect_syscall_exit(e);
   finish_syscall_exit(e, entry_regs);
+  std::int64_t ret = e.ret.value_or(0);
+  const Event* next = events_.peek();
+  if (is_restart_result(ret) && !(next && next->kind == EventKind::signal && next->tid == e.tid)) {
+    // A signal woke the call, but another thread took it: the kernel went
+    // back to the syscall instruction by itself, and the call's next event
+    // is its new entry. A signal of its own would have come right after.
+    Registers again = tracee().regs();
+    again.rip -= 2;
+    again.rax = ret == -kRestartBlock ? __NR_restart_syscall : static_cast<unsigned long long>(e.nr);
+    tracee().set_regs(again);
+  }
 }
 
 void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_regs, std::uint64_t mask) {

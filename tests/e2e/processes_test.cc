@@ -94,23 +94,6 @@ void PrintTo(const RealProgram& p, std::ostream* os) { *os << p.name; }
 
 class RealProcessTrees : public ::testing::TestWithParam<RealProgram> {};
 
-// Time travel over every process and thread of a recording, with a
-// checkpoint every millisecond of replay: two thirds in, to the end, back
-// there (from the checkpoint before it) and on to the end again, then back
-// to a third in and on to the end. The replay says where it diverges, if it does.
-void expect_round_trip(const std::string& trace) {
-  RunResult count = ttdb({"sql", "select count(*) from events", trace});
-  ASSERT_EQ(count.status, 0) << count.err;
-  long events = std::stol(count.out);
-  std::string later = "goto event " + std::to_string(events * 2 / 3);
-  std::string earlier = "goto event " + std::to_string(events / 3);
-  RunResult r = ttdb({"replay", "--checkpoint-interval", "1", "--ex", later, "--ex", "continue", "--ex", later, "--ex",
-                      "continue", "--ex", earlier, "--ex", "continue", trace});
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.err.find("diverged"), std::string::npos) << r.err;
-  EXPECT_EQ(count_of(r.out, "[The program exited normally"), 3) << r.out << r.err;
-}
-
 TEST_P(RealProcessTrees, ReplayIdentically) {
   const auto& param = GetParam();
   auto tool = installed_tool(param.command[0]);

@@ -96,6 +96,19 @@ TEST(Threads, AnExecOfAVforkChildThatAnotherThreadOvertook) {
   }
 }
 
+TEST(Threads, SignalsForksAndMappingsAmongBusyThreads) {
+  for (int i = 0; i < 3; ++i) {
+    TempDir dir;
+    std::string trace = dir.file("t.ttdb");
+    RunResult recorded = record(trace, {program("threads_mix")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_NE(recorded.out.find("round 19: y\ncos(0.5) = 0.877583\nthe timer fired: yes\n"), std::string::npos)
+        << recorded.out;
+    expect_same_run(recorded, replay(trace));
+    ASSERT_NO_FATAL_FAILURE(expect_round_trip(trace));
+  }
+}
+
 TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
   // The kernel marks the mutex's owner dead by its tid, and the replayed
   // thread's tid is not the recorded one: ttdb marks it instead.

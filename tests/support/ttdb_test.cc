@@ -59,6 +59,20 @@ long sql_count(const std::string& trace, const std::string& query) {
   return std::stol(r.out.empty() ? "-1" : r.out);
 }
 
+void expect_round_trip(const std::string& trace) {
+  RunResult count = ttdb({"sql", "select count(*) from events", trace});
+  ASSERT_EQ(count.status, 0) << count.err;
+  long events = std::stol(count.out);
+  std::string later = "goto event " + std::to_string(events * 2 / 3);
+  std::string earlier = "goto event " + std::to_string(events / 3);
+  RunResult r = ttdb({"replay", "--checkpoint-interval", "1", "--ex", later, "--ex", "continue", "--ex", later, "--ex",
+                      "continue", "--ex", earlier, "--ex", "continue", trace});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("diverged"), std::string::npos) << r.err;
+  EXPECT_EQ(count_of(r.out, "[The program exited normally"), 3) << r.out << r.err;
+}
+
+
 int count_of(const std::string& text, const std::string& what) {
   int n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

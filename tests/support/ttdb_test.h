@@ -44,6 +44,12 @@ void expect_same_run(const RunResult& recorded, const RunResult& replayed);
 // Where a real program the tests record is installed, if it is.
 std::optional<std::string> installed_tool(const std::string& name);
 
+// Time travel over every process and thread of a recording, with a
+// checkpoint every millisecond of replay: two thirds in, to the end, back
+// there (from the checkpoint before it) and on to the end again, then back
+// to a third in and on to the end. The replay says where it diverges, if it does.
+void expect_round_trip(const std::string& trace);
+
 // How many times `what` occurs in `text`.
 int count_of(const std::string& text, const std::string& what);
 

@@ -117,6 +117,7 @@ struct Task {
   std::shared_ptr<Space> space;  // threads and a vfork child share their parent's
   bool stopped = true;           // waiting to be resumed
   bool fresh = true;             // its first stop (a new child's) is still to come
+  bool shim_copied = false;      // a new process: the records in its copy of the shim are not its own
   bool shim_flags = false;       // flags asked of the shim that may still be set
   bool expect_exit_stop = false; // resume so that the syscall's exit stops
   bool expect_exec_exit = false;
@@ -510,6 +511,7 @@ void Recorder::on_spawn() {
     // A process of its own, with one thread: its parent's turn is not its own.
     child->space->threaded = false;
     child->space->turn = 0;
+    child->shim_copied = true;
   }
   child->tgid = flags & CLONE_THREAD ? parent.tgid : child_tid;
   Task& created = *(tasks_[child_tid] = std::move(child));
@@ -533,6 +535,9 @@ void Recorder::on_spawn() {
 // same trampoline tail (replay moves it on the same way).
 void Recorder::on_first_stop() {
   task().fresh = false;
+  // Another thread of the parent may have made buffered calls while the
+  // kernel copied the memory: they are the parent's, which keeps them.
+  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee());
   space().outputs_traced = false;  // its copy of the shim was made before its parent's was told
   trace_outputs();
   if (space().shim && space().sites.where(tracee().regs().rip) == SyscallPatcher::Where::slow_tail)
