@@ -1,10 +1,12 @@
 /* Two threads keep making syscalls (traced and buffered) while a timer
  * signal comes every 2 ms and the main thread forks children that write to
  * a pipe, waits for them (SIGCHLD may go to any thread, and the wait
- * restarts by itself when another thread takes it), maps memory and loads
- * a library. */
+ * restarts by itself when another thread takes it; the timer's handler has
+ * no SA_RESTART, so a wait it interrupts is made again), maps memory and
+ * loads a library. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -57,7 +59,10 @@ int main(void) {
     while (read(fds[0], &got, 1) < 0) {
     }
     int status;
-    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status));
+    pid_t waited;
+    while ((waited = waitpid(child, &status, 0)) < 0 && errno == EINTR) {
+    }
+    CHECK(waited == child && WIFEXITED(status));
     close(fds[0]);
     close(fds[1]);
     printf("round %d: %c\n", round, got);
