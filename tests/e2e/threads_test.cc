@@ -109,6 +109,16 @@ TEST(Threads, SignalsForksAndMappingsAmongBusyThreads) {
   }
 }
 
+TEST(Threads, AWaitASignalInterruptsWhileAnotherThreadRuns) {
+  // The interrupted read's result waits for its signal; its entry goes into
+  // the trace in its place, before the other thread's code that followed it.
+  for (int i = 0; i < 2; ++i) {
+    RunResult run = record_and_replay({program("interrupted_wait")});
+    ASSERT_EQ(run.status, 0) << run.err;
+    EXPECT_EQ(run.out, "read: interrupted\nwork 31999996000000\n");
+  }
+}
+
 TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
   // The kernel marks the mutex's owner dead by its tid, and the replayed
   // thread's tid is not the recorded one: ttdb marks it instead.

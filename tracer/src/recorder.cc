@@ -170,6 +170,8 @@ class Recorder {
   // Writes an event (every event goes through here).
   void emit(Event e);
   void place_entries_before(Task& me, std::uint64_t before);
+  // A `blocked` event for the entry of `t`'s syscall `call`.
+  void place_entry(Task& t, const Event& call);
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
   void release_vfork_parent();
   void on_exec();
@@ -393,13 +395,16 @@ void Recorder::place_entries_before(Task& me, std::uint64_t before) {
     if (t.get() != &me && t->space == me.space && t->pending && !t->entry_placed && t->entered_at < before)
       entered.push_back(t.get());
   std::sort(entered.begin(), entered.end(), [](Task* a, Task* b) { return a->entered_at < b->entered_at; });
-  for (Task* t : entered) {
-    Event blocked = t->pending->event;
-    blocked.kind = EventKind::blocked;
-    blocked.mem.clear();
-    writer_.add_event(std::move(blocked));
-    t->entry_placed = true;
-  }
+  for (Task* t : entered) place_entry(*t, t->pending->event);
+}
+
+void Recorder::place_entry(Task& t, const Event& call) {
+  Event blocked = call;
+  blocked.kind = EventKind::blocked;
+  blocked.ret.reset();
+  blocked.mem.clear();
+  writer_.add_event(std::move(blocked));
+  t.entry_placed = true;
 }
 
 void Recorder::resume(Task& t) {
@@ -843,8 +848,17 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
         break;
     }
     std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
-    if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) task().interrupted = std::move(e);
-    else emit(std::move(e));
+    if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) {
+      // Its result waits for its signal's stop, and other threads' events
+      // may come first: its entry, which came before them, goes in now.
+      if (space().threaded && !task().entry_placed) {
+        place_entries_before(task(), task().entered_at);
+        place_entry(task(), e);
+      }
+      task().interrupted = std::move(e);
+    } else {
+      emit(std::move(e));
+    }
     if (!exec_file.empty() && space().shim) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
   }
   // A syscall through a trampoline's slow tail goes on from where the
