@@ -119,6 +119,20 @@ TEST(Threads, AWaitASignalInterruptsWhileAnotherThreadRuns) {
   }
 }
 
+TEST(Threads, TheFirstThreadLeavesFirst) {
+  // It kept the turn while it ended, and its end waits for the others': the
+  // recording hung.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunOptions patient;
+  patient.timeout = std::chrono::seconds(30);
+  RunResult recorded = record(trace, {program("main_exits")}, patient);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "main leaves\nworker: 100 calls\n");
+  expect_same_run(recorded, replay(trace));
+  ASSERT_NO_FATAL_FAILURE(expect_round_trip(trace));
+}
+
 TEST(Threads, ARobustMutexHeldByAThreadThatEnds) {
   // The kernel marks the mutex's owner dead by its tid, and the replayed
   // thread's tid is not the recorded one: ttdb marks it instead.

@@ -738,9 +738,13 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // Its code stops here; another thread's may run while it is in the
     // kernel. Not for the calls replay runs for real, which never wait: two
     // threads' mmaps at once would leave the kernel to order them. One that
-    // exits keeps the turn until it is gone.
+    // exits keeps the turn until it is gone (the others may wait for what
+    // the kernel does at its end: clear its tid, wake its joiner).
     bool keeps_turn = si && (si->policy == ReplayPolicy::exit || si->policy == ReplayPolicy::execute ||
                              si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap);
+    // But the first thread's end (pthread_exit in main) is reported only
+    // once the others have ended: they must run meanwhile.
+    if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;
     if (space().turn == t.tid() && !keeps_turn) space().turn = 0;
     bool exec = call.nr == __NR_execve || call.nr == __NR_execveat;
     if (exec && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {

@@ -1,0 +1,24 @@
+/* The first thread ends with pthread_exit while another goes on making
+ * syscalls: the kernel reports the first thread's end only after the last
+ * one's, and the other thread must be able to run meanwhile. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void* worker(void* arg) {
+  (void)arg;
+  long calls = 0;
+  for (int i = 0; i < 100; ++i) calls += getppid() > 0;
+  printf("worker: %ld calls\n", calls);
+  fflush(stdout);
+  return NULL;
+}
+
+int main(void) {
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
+  printf("main leaves\n");
+  fflush(stdout);
+  pthread_exit(NULL);
+}
