@@ -16,6 +16,16 @@ RunResult record_and_replay(const std::vector<std::string>& command, int replays
   return recorded;
 }
 
+// Records and replays COMMAND `times` times, each a new recording (where the
+// threads' turns end differs from one to the next): each prints `expected`.
+void expect_each_recording_prints(const std::vector<std::string>& command, int times, const std::string& expected) {
+  for (int i = 0; i < times; ++i) {
+    RunResult run = record_and_replay(command);
+    ASSERT_EQ(run.status, 0) << run.err;
+    EXPECT_EQ(run.out, expected);
+  }
+}
+
 TEST(Threads, MutexAndConditionVariables) {
   RunResult run = record_and_replay({program("threads_sync")});
   ASSERT_EQ(run.status, 0) << run.err;
@@ -75,25 +85,17 @@ TEST(Threads, AThreadThenAChildProcess) {
 TEST(Threads, AForkWhileAnotherThreadHasTheTurn) {
   // The child is a process of its own: it does not wait for a turn that
   // belongs to its parent's threads (it did, and the recording hung).
-  for (int i = 0; i < 3; ++i) {
-    RunResult run = record_and_replay({program("fork_thread")});
-    ASSERT_EQ(run.status, 0) << run.err;
-    EXPECT_EQ(run.out,
-              "child 0 runs\nchild 0 exited with 10\nchild 1 runs\nchild 1 exited with 11\n"
-              "child 2 runs\nchild 2 exited with 12\n");
-  }
+  expect_each_recording_prints({program("fork_thread")}, 3,
+                               "child 0 runs\nchild 0 exited with 10\nchild 1 runs\nchild 1 exited with 11\n"
+                               "child 2 runs\nchild 2 exited with 12\n");
 }
 
 TEST(Threads, AnExecOfAVforkChildThatAnotherThreadOvertook) {
   // posix_spawn's child waits at its execve while the parent's other thread
   // runs on: replay parks it there, and its exec event takes it on.
-  for (int i = 0; i < 2; ++i) {
-    RunResult run = record_and_replay({program("fork_thread"), "spawn"});
-    ASSERT_EQ(run.status, 0) << run.err;
-    EXPECT_EQ(run.out,
-              "child 0 runs\nchild 0 exited with 0\nchild 1 runs\nchild 1 exited with 0\n"
-              "child 2 runs\nchild 2 exited with 0\n");
-  }
+  expect_each_recording_prints({program("fork_thread"), "spawn"}, 2,
+                               "child 0 runs\nchild 0 exited with 0\nchild 1 runs\nchild 1 exited with 0\n"
+                               "child 2 runs\nchild 2 exited with 0\n");
 }
 
 TEST(Threads, SignalsForksAndMappingsAmongBusyThreads) {
@@ -112,11 +114,7 @@ TEST(Threads, SignalsForksAndMappingsAmongBusyThreads) {
 TEST(Threads, AWaitASignalInterruptsWhileAnotherThreadRuns) {
   // The interrupted read's result waits for its signal; its entry goes into
   // the trace in its place, before the other thread's code that followed it.
-  for (int i = 0; i < 2; ++i) {
-    RunResult run = record_and_replay({program("interrupted_wait")});
-    ASSERT_EQ(run.status, 0) << run.err;
-    EXPECT_EQ(run.out, "read: interrupted\nwork 31999996000000\n");
-  }
+  expect_each_recording_prints({program("interrupted_wait")}, 2, "read: interrupted\nwork 31999996000000\n");
 }
 
 TEST(Threads, TheFirstThreadLeavesFirst) {
