@@ -630,6 +630,12 @@ TEST(ThreadCheckpoints, TakenAmongBufferedSyscallsOfThreads) {
   ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("threads_buffered", 200, {"DIR", "50", "600000"}));
 }
 
+TEST(ThreadCheckpoints, TakenAmongSignalsForksAndBusyThreads) {
+  // Timer signals, forked children and waits while two threads keep making
+  // syscalls: every stop a checkpoint of every process and thread.
+  ASSERT_NO_FATAL_FAILURE(expect_checkpoints_at_every_stop("threads_mix", 300));
+}
+
 TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {
   // Two threads take turns on a spin lock and are preempted while they spin:
   // each checkpoint between those preemptions gives back the count and
