@@ -36,13 +36,28 @@ std::optional<Bytes> read_whole_file(const std::string& path) {
   return data;
 }
 
+std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {
+  if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  return Identity{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
+std::optional<FileCatalog::Entry> FileCatalog::find(const std::string& open_path) const {
+  struct stat st;
+  auto version = identity(open_path, st);
+  if (!version) return std::nullopt;
+  auto found = entries_.find(*version);
+  if (found == entries_.end()) return std::nullopt;
+  return found->second;
+}
+
 std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
                                                    const std::string& path, const std::string& role) {
   struct stat st;
-  if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  Identity identity{st.st_dev, st.st_ino, st.st_size, mtime_ns};
-  if (auto found = entries_.find(identity); found != entries_.end()) return found->second;
+  auto version = identity(open_path, st);
+  if (!version) return std::nullopt;
+  if (auto found = entries_.find(*version); found != entries_.end()) return found->second;
+  std::int64_t mtime_ns = std::get<3>(*version);
 
   auto content = read_whole_file(open_path);
   if (!content) fail("cannot read {}, which the program maps: {}", path, errno_text(errno));
@@ -56,8 +71,8 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
   std::uint64_t size = content->size();
   std::int64_t id = writer_.add_file(record, keep_copy ? std::move(content) : std::nullopt);
   TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, size, keep_copy ? "copied" : "hashed", id);
-  Entry entry{id, size};
-  entries_.emplace(identity, entry);
+  Entry entry{id, size, record.hash};
+  entries_.emplace(*version, entry);
   return entry;
 }
 

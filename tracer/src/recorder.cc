@@ -235,9 +235,6 @@ class Recorder {
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
-  // Files hashed for the site cache, by version (dev, inode, size, mtime, ctime).
-  using FileVersion = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
-  std::map<FileVersion, ContentHash> hashes_;
   std::set<long> warned_syscalls_;
   std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
   pid_t output_writer_ = 0;             // the task writing to them now
@@ -654,28 +651,28 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
     if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, *known)) emit(std::move(*patch));
     return true;
   };
-  // A file seen before (the same inode, size and times) has the same hash:
-  // a shell that runs 200 programs reads and hashes libc once, not 200 times.
-  struct stat st {};
-  std::optional<FileVersion> version;
-  if (::stat(file.c_str(), &st) == 0)
-    version = FileVersion{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
-  if (auto seen = version ? hashes_.find(*version) : hashes_.end(); seen != hashes_.end() && patch_known(seen->second)) return;
+  // The file catalog hashed this file version when the program mapped it: a
+  // shell that runs 200 programs reads and hashes libc once, not 200 times.
+  std::optional<ContentHash> hash;
+  if (auto cataloged = files_.find(file)) hash = cataloged->hash;
+  if (hash && patch_known(*hash)) return;
   // Read now: the file may change once the program goes on.
   auto bytes = read_whole_file(file);
   if (!bytes) return;
-  ContentHash hash = content_hash(*bytes);
-  if (version) hashes_[*version] = hash;
-  if (patch_known(hash)) return;
-  finder_->find(tracee().tid(), std::move(*bytes), hash, start, size, offset);
+  if (!hash) {
+    hash = content_hash(*bytes);
+    if (patch_known(*hash)) return;
+  }
+  finder_->find(tracee().tid(), std::move(*bytes), *hash, start, size, offset);
 }
 
 void Recorder::patch_found_sites() {
   auto found = finder_->take_found(tracee().tid());
   // Another thread may stand in the bytes a patch rewrites, or come back
   // into them from the kernel, and its code would go astray: a process with
-  // threads keeps its code as it is (its shim is off anyway). A module mapped
-  // later is patched when it is mapped, before any thread runs in it.
+  // threads keeps the code it has as it is, and its syscalls there stop. A
+  // module mapped later is patched when it is mapped, before any thread
+  // runs in it.
   if (space().threaded) return;
   for (auto& module : found)
     if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) emit(std::move(*patch));

@@ -32,15 +32,21 @@ class FileCatalog {
   struct Entry {
     std::int64_t id = 0;
     std::uint64_t size = 0;
+    ContentHash hash{};
   };
   // Adds the file reachable at `open_path` (a path, or /proc/PID/fd/N), known
   // to the program as `path`, once per file version; nullopt when it is not a
   // regular file.
   std::optional<Entry> add(const std::string& open_path, const std::string& path,
                            const std::string& role);
+  // The entry of the file version reachable at `open_path`, if added before.
+  std::optional<Entry> find(const std::string& open_path) const;
 
  private:
-  using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t>;
+  // A file version: device, inode, size, and the modification and change
+  // times in nanoseconds.
+  using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t>;
+  static std::optional<Identity> identity(const std::string& open_path, struct stat& st);
   TraceThread& writer_;
   std::map<Identity, Entry> entries_;
 };
