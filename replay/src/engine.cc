@@ -660,7 +660,7 @@ std::vector<Engine::Inferior> Engine::inferiors() {
     std::error_code error;
     std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tracee.tid()), error).string();
     const auto& state = impl_->session.state().tasks.at(pid);
-    int process = state.leader ? state.leader : pid;
+    int process = state.process(pid);
     out.push_back(Inferior{impl_->inferior_number(process), pid, tracee.tid(), exe, pid == moving, pid == looked, process});
   }
   std::sort(out.begin(), out.end(), [](const Inferior& a, const Inferior& b) {

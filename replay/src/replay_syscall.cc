@@ -275,9 +275,9 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   if (e.nr == __NR_exit_group && task().threaded) {
     // Every thread ends now, those waiting in the kernel too: their exit
     // events follow, and take the ends the kernel reports.
-    int leader = task().leader ? task().leader : e.tid;
+    int leader = task().process(e.tid);
     for (auto& [tid, other] : state_.tasks)
-      if (tid == leader || other.leader == leader) {
+      if (other.process(tid) == leader) {
         other.dying = true;
         release_robust_futexes(tracees_.at(tid), tid);
       }

@@ -61,7 +61,7 @@ const TaskState& ReplaySession::task_state() const { return const_cast<ReplaySes
 
 std::map<int, std::vector<int>> SessionState::by_process() const {
   std::map<int, std::vector<int>> out;
-  for (const auto& [tid, task] : tasks) out[task.leader ? task.leader : tid].push_back(tid);
+  for (const auto& [tid, task] : tasks) out[task.process(tid)].push_back(tid);
   return out;
 }
 
@@ -358,7 +358,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   if (e.args[0] & CLONE_THREAD) task().threaded = true;
   TaskState state = task();
   if (e.args[0] & CLONE_THREAD) {
-    state.leader = task().leader ? task().leader : e.tid;
+    state.leader = task().process(e.tid);
   } else {
     // A process of its own, with one thread.
     state.leader = 0;

@@ -63,6 +63,8 @@ struct TaskState {
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
   bool exit_group_unsent = false;  // it called exit_group, still stopped at its entry
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
+  // The recorded tid of the first thread of the process of task `tid` (this one).
+  int process(int tid) const { return leader ? leader : tid; }
   // It advised memory out of forks (MADV_DONTFORK, MADV_WIPEONFORK), which
   // a checkpoint's fork must keep nonetheless.
   bool fork_advice = false;
