@@ -35,9 +35,11 @@ class StackScratch {
   std::uint8_t saved_[kSize];
 };
 
-std::int64_t checked_inject(Tracee& thread, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args) {
+// Injects the syscall; a failure other than `tolerated` (an errno) throws.
+std::int64_t checked_inject(Tracee& thread, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args,
+                            int tolerated = 0) {
   std::int64_t result = inject_syscall(thread, syscall_insn, nr, args);
-  if (result < 0 && result > -4096)
+  if (result < 0 && result > -4096 && result != -tolerated)
     throw InternalError(fmt::format("syscall {} injected in thread {} failed: {}", nr, thread.tid(),
                                     errno_text(static_cast<int>(-result))));
   return result;
@@ -77,9 +79,7 @@ void restore_thread(Tracee& thread, std::uint64_t syscall_insn, const ThreadCopy
     StackScratch scratch(thread);
     thread.write_value(scratch.at(), altstack);
     // EPERM: it is on its alternate stack, so it has it (a fork keeps it).
-    std::int64_t set = inject_syscall(thread, syscall_insn, __NR_sigaltstack, {scratch.at().addr(), 0});
-    if (set != 0 && set != -EPERM)
-      throw InternalError(fmt::format("sigaltstack injected in thread {} failed: {}", thread.tid(), errno_text(static_cast<int>(-set))));
+    checked_inject(thread, syscall_insn, __NR_sigaltstack, {scratch.at().addr(), 0}, EPERM);
   }
   thread.set_signal_mask(copy.signal_mask);
   if (!copy.xstate.empty()) thread.set_xstate(copy.xstate);
