@@ -127,6 +127,8 @@ class Shell {
   void cmd_thread(const std::string& args);
   // The live threads of the process looked at, in the order they started.
   std::vector<Engine::Inferior> threads_here();
+  // Thread N (from 1) of the process looked at; throws Error when there is none.
+  Engine::Inferior nth_thread(std::int64_t n);
   // Says so when the process looked at is not the one shown last.
   void note_process_switch();
   void cmd_goto(const std::string& args);

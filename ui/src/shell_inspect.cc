@@ -68,11 +68,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   int thread = 0;
   std::smatch only;
   if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+)$"))) {
-    auto n = std::stoll(only[2]);
-    auto threads = threads_here();
-    if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
-      throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
-    thread = threads[static_cast<std::size_t>(n - 1)].pid;
+    thread = nth_thread(std::stoll(only[2])).pid;
     spec = only[1];
   }
   std::string description;
@@ -529,6 +525,13 @@ std::vector<Engine::Inferior> Shell::threads_here() {
   return threads;
 }
 
+Engine::Inferior Shell::nth_thread(std::int64_t n) {
+  auto threads = threads_here();
+  if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
+    throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
+  return threads[static_cast<std::size_t>(n - 1)];
+}
+
 void Shell::cmd_info_threads() {
   require_live();
   auto threads = threads_here();
@@ -557,9 +560,7 @@ void Shell::cmd_thread(const std::string& args) {
     return;
   }
   auto n = parse_number(args, "the thread number");
-  if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
-    throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
-  const auto& thread = threads[static_cast<std::size_t>(n - 1)];
+  Engine::Inferior thread = nth_thread(n);
   engine_.select_task(thread.pid);
   moved();
   shown_process_ = thread.pid;
