@@ -368,6 +368,11 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   state.signal_sent_for.reset();
   state.queued = state.queue_taken = 0;
   task().spawn_entry = entry;
+  // As the kernel wrote it before the child ran (CLONE_PARENT_SETTID, where
+  // pthread_create keeps a thread's tid): the child's first events may come
+  // before the parent's call returns, and a robust mutex the child locks
+  // then holds that tid.
+  if (spawn->parent_tid) parent.write_value(RemotePtr(spawn->parent_tid), static_cast<pid_t>(tid));
   if (spawn->child_tid) child.write_value(RemotePtr(spawn->child_tid), static_cast<pid_t>(tid));
   // It returns through the trampoline's slow tail as the recorded child did.
   if (state.shim && state.sites.where(child.regs().rip) == SyscallPatcher::Where::slow_tail) state.sites.finish_tail(child);
