@@ -191,12 +191,14 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   if (interrupt_sent.exchange(false) && !status.is_event(PTRACE_EVENT_STOP)) t.expect_stray_interrupt();
 
   RunOutcome out;
+  // Taken out on every way out: a thread that ended leaves its process's
+  // memory to the threads that go on, which must not meet our int3s.
+  for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
+    t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
   if (status.is_exit()) {
     pending_first = status;
     return out;
   }
-  for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
-    t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
   // Disarmed on every way out, even when the program never ran: a later run
   // that arms nothing would stop at a watchpoint no one asked for.
   std::uint64_t dr6 = 0;
