@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "code_scan.h"
 #include "shim_abi.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
@@ -17,8 +18,6 @@
 namespace ttdb {
 namespace {
 
-constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kReach = (1ull << 31) - (1ull << 20);  // what a rel32 jump reaches, with a margin
 constexpr std::uint64_t kEflagsArith = 0x8d5;                   // CF PF AF ZF SF OF
 
 template <typename T>
@@ -132,41 +131,6 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   return site;
 }
 
-// Instruction starts and direct branch targets of one function, by capstone
-// (sorted, for lookups).
-struct Sweep {
-  std::vector<std::uint64_t> starts, targets;
-  bool starts_at(std::uint64_t a) const { return std::binary_search(starts.begin(), starts.end(), a); }
-  bool targeted(std::uint64_t a) const { return std::binary_search(targets.begin(), targets.end(), a); }
-};
-
-Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_t to) {
-  Sweep out;
-  const std::uint8_t* bytes = file.data() + from;
-  std::size_t size = to - from;
-  std::uint64_t address = from;
-  cs_insn* insn = cs_malloc(handle);
-  while (size > 0 && cs_disasm_iter(handle, &bytes, &size, &address, insn)) {
-    out.starts.push_back(insn->address);
-    const std::uint8_t* b = insn->bytes;
-    std::uint64_t next = insn->address + insn->size;
-    if ((b[0] == 0xeb || (b[0] & 0xf0) == 0x70) && insn->size == 2)
-      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1]))));
-    std::int32_t rel;
-    if ((b[0] == 0xe9 || b[0] == 0xe8) && insn->size == 5) {
-      std::memcpy(&rel, b + 1, 4);
-      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
-    }
-    if (b[0] == 0x0f && (b[1] & 0xf0) == 0x80 && insn->size == 6) {
-      std::memcpy(&rel, b + 2, 4);
-      out.targets.push_back(next + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel)));
-    }
-  }
-  cs_free(insn, 1);
-  std::sort(out.targets.begin(), out.targets.end());
-  return out;
-}
-
 // --- trampolines -------------------------------------------------------------------
 
 void put32(Bytes& out, std::uint64_t offset, std::int64_t value) {
@@ -242,22 +206,6 @@ void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const Sy
 void put(Bytes& out, const void* data, std::size_t size) {
   const auto* b = static_cast<const std::uint8_t*>(data);
   out.insert(out.end(), b, b + size);
-}
-
-// Where a page of `size` bytes fits within reach of [low, high): right below
-// the closest mapping under `low` (never above a module: the heap grows there).
-std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::uint64_t low, std::uint64_t high,
-                                        std::uint64_t size) {
-  std::uint64_t floor = high > kReach ? high - kReach : kPage;
-  std::optional<std::uint64_t> best;
-  std::uint64_t previous_end = kPage * 16;  // leave the lowest pages alone
-  for (const auto& m : maps) {
-    std::uint64_t gap_start = std::max(previous_end, floor), gap_end = std::min(m.start, low);
-    if (gap_end > gap_start && gap_end - gap_start >= size) best = gap_end - size;
-    previous_end = std::max(previous_end, m.end);
-    if (m.start >= low) break;
-  }
-  return best;
 }
 
 }  // namespace

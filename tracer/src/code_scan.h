@@ -1,0 +1,47 @@
+// What ttdb needs to know about the program's machine code before it moves
+// some of it elsewhere (syscall sites, arrival counters): where instructions
+// start and which of them branches reach, and where a page of ttdb's own
+// code fits within a rel32 jump's reach.
+#pragma once
+
+#include <capstone/capstone.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "ttdb/base/bytes.h"
+#include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/tracee.h"
+
+namespace ttdb {
+
+inline constexpr std::uint64_t kPage = 4096;
+inline constexpr std::uint64_t kReach = (1ull << 31) - (1ull << 20);  // what a rel32 jump reaches, with a margin
+
+// Instruction starts and direct branch targets of one function, by capstone
+// (sorted, for lookups).
+struct Sweep {
+  std::vector<std::uint64_t> starts, targets;
+  bool starts_at(std::uint64_t a) const { return std::binary_search(starts.begin(), starts.end(), a); }
+  bool targeted(std::uint64_t a) const { return std::binary_search(targets.begin(), targets.end(), a); }
+};
+
+// Sweeps `code[from, to)`; addresses are offsets into `code`.
+Sweep sweep_function(csh handle, ByteView code, std::uint64_t from, std::uint64_t to);
+
+// Where a page of `size` bytes fits within reach of [low, high), never above
+// a module (the heap grows there): right below the closest mapping under
+// `low`, or as far below as reach allows (out of the way of the kernel's
+// own choices for mmap, for pages that exist only in replay).
+enum class Placement { closest, farthest };
+std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::uint64_t low, std::uint64_t high,
+                                        std::uint64_t size, Placement placement = Placement::closest);
+
+// The function around `pc` in the stopped program, from the unwind table
+// (.eh_frame_hdr) of the ELF module whose header is mapped at or below it:
+// [start, end), or nullopt for code outside any module (JIT code).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> function_around(Tracee& tracee, std::uint64_t pc);
+
+}  // namespace ttdb
