@@ -154,12 +154,17 @@ void EngineImpl::events_passed() {
 }
 
 RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                                const FastPath& fast) {
+                                const FastPath& fast, const ArrivalCounter::Where* count) {
   Tracee& t = session.tracee();
+  // A counter first, so that it moves the program's own code, not our int3s;
+  // it replaces the int3 at its address.
+  std::optional<ArrivalCounter> counter;
+  if (count) counter = install_counter(*count, code);
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
   std::vector<std::pair<std::uint64_t, std::uint8_t>> inserted;
   for (std::uint64_t addr : code) {
+    if (counter && addr == counter->addr()) continue;
     if (addr == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == addr; })) continue;
     std::uint8_t original = 0;
     if (t.read_some(RemotePtr(addr), &original, 1) != 1) continue;
@@ -195,6 +200,7 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   // memory to the threads that go on, which must not meet our int3s.
   for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
     t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
+  bool counted_out = counter && !status.is_exit() && leave_counter(*counter, status, out);
   if (status.is_exit()) {
     pending_first = status;
     return out;
@@ -207,6 +213,7 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     t.set_debug_register(7, 0);
     t.set_debug_register(6, 0);
   }
+  if (counted_out) return out;
   if (status.kind() == WaitStatus::Kind::not_resumed) {
     pending_first = status;
     return out;
@@ -383,7 +390,32 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
 
-    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast);
+    RunOutcome outcome;
+    if (landed) {
+      outcome = *landed;
+    } else {
+      auto count = counting_for(goal, goal_count);
+      if (count && count->limit && stands_inside(*count)) {
+        // In the middle of the code a counter would move: single steps out
+        // of it first (a few instructions), as a run would go.
+        RunOutcome step;
+        if (advance_one(armed, &step)) {
+          if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+          leave = false;
+          continue;
+        }
+        if (step.kind == RunOutcome::Kind::watch) landed = step;
+        else if (at_armed_address(code)) landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip};
+        if (!landed) continue;
+        count.reset();
+      }
+      outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast, count ? &*count : nullptr);
+      if (count && outcome.counter_installed) {
+        seg_arrivals[count->addr] += outcome.counted;
+        if (goal.motion && goal.motion->tick == Tick{Tick::Kind::code, count->addr, 0}) goal_count += outcome.counted;
+      }
+      if (goal.count_at && goal.counted) goal.counted(outcome.counter_installed ? std::optional{outcome.counted} : std::nullopt);
+    }
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
       case RunOutcome::Kind::stepped: continue;

@@ -11,6 +11,7 @@
 #include "checkpoints.h"
 #include "session.h"
 #include "ttdb/replay/engine.h"
+#include "ttdb/tracer/arrival_counter.h"
 
 namespace ttdb {
 
@@ -26,6 +27,10 @@ struct RunOutcome {
   enum class Kind { arrival, stepped, watch, event, interrupted } kind = Kind::event;
   std::uint64_t addr = 0;  // arrival: where
   int watch_id = 0;        // watch: which watchpoint
+  // Arrivals an ArrivalCounter counted before this outcome (for an arrival
+  // at the counter's own address, before that one).
+  std::uint64_t counted = 0;
+  bool counter_installed = false;
 };
 
 // What a forward run is for. A run always stops at the end of the recording.
@@ -37,6 +42,11 @@ struct Goal {
   ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
+  // Counts the arrivals at this address on the way (in the program, at
+  // native speed), as a `motion` to it from the run's start would; told to
+  // `counted`, or nullopt when the code there cannot hold a counter.
+  std::optional<std::uint64_t> count_at;
+  std::function<void(std::optional<std::uint64_t>)> counted;
 };
 
 // The program's output, passed on the first time only: going back and
@@ -68,8 +78,9 @@ class EngineImpl {
   void apply_pending();
   // `fast`: what the syscall buffer may give back without a stop (see
   // ReplaySession::run).
+  // `count`: arrivals to count in the program itself (engine_counting.cc).
   RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                      const FastPath& fast);
+                      const FastPath& fast, const ArrivalCounter::Where* count = nullptr);
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();
@@ -109,6 +120,23 @@ class EngineImpl {
   bool at_armed_address(const std::vector<std::uint64_t>& code);
   std::vector<std::uint64_t> user_code_points() const;
   std::optional<Bytes> watched_value(const Watchpoint& w);
+
+  // --- counting arrivals in the program (engine_counting.cc)
+  // A counter for one run, nullopt where the code cannot hold one. `code`:
+  // the int3s the run inserts besides, which it must not move.
+  std::optional<ArrivalCounter> install_counter(const ArrivalCounter::Where& where, const std::vector<std::uint64_t>& code);
+  // After the run: takes the counter out, with what it counted, and puts a
+  // program stopped inside its trampoline back in its own code. True when
+  // the stop was the counter's trap: `out` is then that arrival.
+  bool leave_counter(const ArrivalCounter& counter, const WaitStatus& status, RunOutcome& out);
+  // What run() counts in the program for `goal` from here, if anything.
+  std::optional<ArrivalCounter::Where> counting_for(const Goal& goal, std::uint64_t goal_count);
+  // The program stands inside the code a counter at `where` would move.
+  bool stands_inside(const ArrivalCounter::Where& where);
+  // Moves close before `target` (whose last motion happens once more from
+  // here) by counting arrivals at one of `seen`'s addresses on the way to
+  // it: the position after the last of them. False when none can count.
+  bool approach(const Position& target, const std::map<std::uint64_t, std::uint64_t>& seen);
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();

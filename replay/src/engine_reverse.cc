@@ -13,6 +13,9 @@ using trace::EventKind;
 
 namespace {
 
+// Single steps towards a position before counting the rest of the way.
+constexpr std::uint64_t kStepsBeforeCounting = 2000;
+
 Position without_last(Position p) {
   p.motions.pop_back();
   return p;
@@ -158,6 +161,9 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   std::optional<Watchpoint> watch;
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
   Position before = pos;
+  // Where the steps went, for counting the rest of a long way instead.
+  std::map<std::uint64_t, std::uint64_t> seen;
+  std::uint64_t stepped = 0;
   for (std::uint64_t steps = 1;; ++steps) {
     if (interrupt_requested) throw Interrupted{};
     if (session.ended() || (!pending_first && !session.next_event()))
@@ -182,6 +188,14 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
     }
     if (hit) return before;
     maybe_checkpoint(Checkpoint::Kind::automatic);
+    if (!pending_first && !session.ended()) ++seen[session.tracee().regs().rip];
+    // A long stretch (a loop of millions of rounds): count the arrivals at
+    // one of its instructions up to the target in the program, at native
+    // speed, and step on from the last of them.
+    if (++stepped % kStepsBeforeCounting == 0) {
+      approach(target, seen);
+      seen.clear();
+    }
   }
 }
 

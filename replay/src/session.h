@@ -68,6 +68,9 @@ struct TaskState {
   // It advised memory out of forks (MADV_DONTFORK, MADV_WIPEONFORK), which
   // a checkpoint's fork must keep nonetheless.
   bool fork_advice = false;
+  // Pages the engine mapped for its arrival counters (replay's own: they
+  // exist in no recording, and an exec takes them away).
+  std::vector<std::uint64_t> counter_pages;
 
   // True when nothing is pending that a fork of the process would lose.
   // (A parked thread is put back at its syscall's entry.)
@@ -121,6 +124,8 @@ class ReplaySession {
   int acting_tid() const { return state_.acting; }
   Tracee& tracee();
   const TaskState& task_state() const;
+  // The engine's arrival counter pages in the acting task's process.
+  std::vector<std::uint64_t>& counter_pages() { return task().counter_pages; }
   // Every live process, by recorded tid.
   std::map<int, Tracee>& tracees() { return tracees_; }
 
