@@ -11,45 +11,11 @@
 #include <sstream>
 #include <thread>
 
+#include "shell_fixture.h"
 #include "ttdb_test.h"
 
 namespace ttdb::test {
 namespace {
-
-class ShellTest : public ::testing::Test {
- protected:
-  // Records `name` once per test; the shell replays it.
-  std::string recorded(const std::string& name, const std::vector<std::string>& args = {}) {
-    std::string trace = dir_.file(name + ".ttdb");
-    std::vector<std::string> command{program(name)};
-    command.insert(command.end(), args.begin(), args.end());
-    RunResult r = record(trace, command);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return trace;
-  }
-
-  // ttdb replay -x SCRIPT TRACE, the script given as text.
-  RunResult script(const std::string& trace, const std::string& text, const std::vector<std::string>& extra = {}) {
-    std::string path = dir_.file("script.ttdb-commands");
-    write_file(path, text);
-    std::vector<std::string> args{"replay", "-x", path};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(trace);
-    return ttdb(args);
-  }
-
-  TempDir dir_;
-};
-
-// The lines of `text` that match `pattern`, in order.
-std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
-  std::vector<std::string> out;
-  std::regex re(pattern);
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (std::regex_search(line, re)) out.push_back(line);
-  return out;
-}
 
 TEST_F(ShellTest, InferiorsListSwitchAndTravelWithTheProcessThatStopped) {
   std::string trace = recorded("fork_wait");
@@ -571,15 +537,19 @@ TEST_F(ShellTest, InteractiveSessionThroughATerminal) {
   EXPECT_NE(shell.expect("(ttdb) ").find("= 1"), std::string::npos);
   shell.send("reverse-stepi\n");
   shell.expect("(ttdb) ");
-  // Ctrl-C in a backward command: the first reverse-stepi after leaving the
-  // loop single-steps it, which takes minutes; interrupted, the shell is back
-  // where the command started.
+  // Ctrl-C in a backward command: going back over the loop with a
+  // watchpoint whose condition never holds looks at every round, which takes
+  // minutes; interrupted, the shell is back where the command started.
   shell.send("delete\nuntil\n");
   shell.expect("(ttdb) ");
   EXPECT_NE(shell.expect("(ttdb) ").find("debug_loops.c:31"), std::string::npos);
+  shell.send("watch sum\n");
+  shell.expect("(ttdb) ");
+  shell.send("condition 4 sum == -1\n");
+  shell.expect("(ttdb) ");
   shell.send("print $pc\n");
   std::string before = shell.expect("(ttdb) ");
-  shell.send("reverse-stepi\n");
+  shell.send("reverse-continue\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   shell.send("\x03");
   interrupted = shell.expect("(ttdb) ", std::chrono::seconds(30));

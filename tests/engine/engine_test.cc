@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "engine_fixture.h"
 #include "process.h"
 #include "ttdb/replay/engine.h"
 #include "ttdb_test.h"
@@ -15,49 +16,10 @@
 namespace ttdb::test {
 namespace {
 
-// PIE programs load here when address randomisation is off, as under ttdb.
-constexpr std::uint64_t kPieBase = 0x555555554000;
-
-class NullSink : public OutputSink {
- public:
-  void write(int, ByteView bytes) override { output.append(bytes.begin(), bytes.end()); }
-  std::string output;
-};
-
-std::uint64_t symbol(const std::string& program_path, const std::string& name) {
-  RunResult nm = run({"nm", program_path});
-  std::size_t at = nm.out.find(" " + name + "\n");
-  if (at == std::string::npos) throw std::runtime_error("no symbol " + name);
-  std::size_t start = nm.out.rfind('\n', at) + 1;
-  return kPieBase + std::stoull(nm.out.substr(start, 16), nullptr, 16);
-}
-
-// Records `command` and opens an engine on its trace.
-class RecordedProgram : public ::testing::Test {
- protected:
-  void start(const std::vector<std::string>& command, const RunOptions& options = {}) {
-    trace_ = dir_.file("t.ttdb");
-    RunResult recorded = record(trace_, command, options);
-    ASSERT_EQ(recorded.status, 0) << recorded.err;
-    recorded_output_ = recorded.out;
-    engine_ = std::make_unique<Engine>(trace_, sink_);
-  }
-
-  Registers regs() { return engine_->registers(); }
-
-  TempDir dir_;
-  std::string trace_;
-  std::string recorded_output_;
-  NullSink sink_;
-  std::unique_ptr<Engine> engine_;
-};
-
 class EngineTest : public RecordedProgram {
  protected:
   void SetUp() override { start({program("debug_loops")}); }
 };
-
-bool same_registers(const Registers& a, const Registers& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 TEST_F(EngineTest, StartsAtTheFirstInstructionAndRunsToTheEnd) {
   EXPECT_EQ(engine_->event(), 1);
