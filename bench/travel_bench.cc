@@ -115,11 +115,45 @@ void reverse_continue_costs(const std::string& trace, const std::string& program
   }
 }
 
+// The sequence of issue 11 on a recording of tests/programs/long_loop.c: a
+// watchpoint that fires three quarters into a loop without syscalls, three
+// reverse-stepi, three stepi, reverse-continue; each command timed.
+void long_loop(const std::string& trace, const std::string& program) {
+  NullSink sink;
+  ttdb::Engine engine(trace, sink);
+  engine.add_watchpoint(symbol(program, "marker"), 8);
+  fmt::print("| command | took | stopped |\n| --- | --- | --- |\n");
+  double total = 0;
+  auto timed = [&](const char* name, auto&& command) {
+    auto start = Clock::now();
+    ttdb::Stop stop = command();
+    double took = ms_since(start);
+    total += took;
+    static const char* kinds[] = {"none", "event", "breakpoint", "watchpoint", "step", "signal", "start", "end", "interrupted"};
+    fmt::print("| {} | {:.0f} ms | {} |\n", name, took, kinds[static_cast<int>(stop.kind)]);
+  };
+  timed("continue", [&] { return engine.resume(ttdb::Direction::forward); });
+  for (int i = 0; i < 3; ++i) timed("reverse-stepi", [&] { return engine.stepi(ttdb::Direction::backward); });
+  for (int i = 0; i < 3; ++i) timed("stepi", [&] { return engine.stepi(ttdb::Direction::forward); });
+  timed("reverse-continue", [&] { return engine.resume(ttdb::Direction::backward); });
+  fmt::print("| all | {:.0f} ms | |\n", total);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--long-loop") {
+    try {
+      long_loop(argv[3], argv[2]);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "travel_bench: %s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
   if (argc < 4) {
-    std::fprintf(stderr, "usage: travel_bench PROGRAM LONG_TRACE SHORT_TRACE [SAMPLES]\n");
+    std::fprintf(stderr, "usage: travel_bench PROGRAM LONG_TRACE SHORT_TRACE [SAMPLES]\n"
+                         "       travel_bench --long-loop PROGRAM TRACE\n");
     return 2;
   }
   try {
