@@ -3,6 +3,11 @@
 #include <asm/unistd_64.h>
 #include <sched.h>
 #include <sys/ptrace.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
@@ -99,10 +104,34 @@ Tracee clone_tracee(Tracee& tracee, std::uint64_t syscall_insn, const std::array
 
 }  // namespace
 
+namespace {
+
+// The parent of process `pid`, from /proc (0 when it cannot be read).
+pid_t parent_of(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  // The command's name, in parentheses, may hold anything: the fields after it.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 1));
+  char state = 0;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+}  // namespace
+
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
   // clone with no flags is fork, but with no exit signal: the program never
-  // hears of its checkpoints dying (no SIGCHLD).
-  return clone_tracee(tracee, syscall_insn, {});
+  // hears of its checkpoints dying (no SIGCHLD). A child of ttdb's own is
+  // forked as ttdb's child too (CLONE_PARENT): ttdb, tracer and parent at
+  // once, then reaps the checkpoints it drops, which would otherwise stay
+  // zombies of the program until it ended (tens of thousands in a long
+  // session, and the machine's pids run out).
+  std::uint64_t flags = parent_of(tracee.tid()) == ::getpid() ? CLONE_PARENT : 0;
+  return clone_tracee(tracee, syscall_insn, {flags, 0, 0, 0, 0, 0});
 }
 
 Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn) {
