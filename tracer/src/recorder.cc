@@ -103,6 +103,7 @@ struct Space {
   bool shim = false;           // the syscall buffer is mapped
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
+  WrittenPages written;        // what snapshots copy: the pages written since the last one
   // Threads: one of them runs the program's code at a time (`turn`), so that
   // the trace's order is the order of what they did; see schedule().
   bool threaded = false;
@@ -209,6 +210,8 @@ class Recorder {
   void take_output_turn();
   void end_output_turn(pid_t tid);
   void on_interrupt();
+  // The running thread's whole state, memory as written since the previous snapshot.
+  Event snapshot();
   // The program stands in the shim or a trampoline with signals held: true
   // when that is so, and a boundary for them is at hand (or here).
   bool held_in_shim();
@@ -925,7 +928,7 @@ void Recorder::on_interrupt() {
       // Its turn ends here. Without a branch counter, its whole state names
       // the place: replay restores it there.
       drain();
-      emit(capture_snapshot(tracee()));
+      emit(snapshot());
       space().turn = 0;
       inject_held_signals();
       return;
@@ -938,8 +941,13 @@ void Recorder::on_interrupt() {
   if (space().shim && held_in_shim()) return;
   // No instruction can be named without a branch counter, so the program's
   // whole state goes into the trace, and replay restores it here.
-  emit(capture_snapshot(tracee()));
+  emit(snapshot());
   inject_held_signals();
+}
+
+Event Recorder::snapshot() {
+  pid_t process = task().tgid ? task().tgid : tracee().tid();
+  return capture_snapshot(tracee(), &space().written, process, space().inject_at);
 }
 
 bool Recorder::held_in_shim() {
