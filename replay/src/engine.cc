@@ -154,17 +154,19 @@ void EngineImpl::events_passed() {
 }
 
 RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                                const FastPath& fast, const ArrivalCounter::Where* count) {
+                                const FastPath& fast, const std::vector<ArrivalCounter::Where>& counts) {
   Tracee& t = session.tracee();
-  // A counter first, so that it moves the program's own code, not our int3s;
-  // it replaces the int3 at its address.
-  std::optional<ArrivalCounter> counter;
-  if (count) counter = install_counter(*count, code);
+  // Counters first, so that they move the program's own code, not our
+  // int3s; one replaces the int3 at its address.
+  auto counters = install_counters(counts, code);
+  auto counted_at = [&](std::uint64_t addr) {
+    return std::any_of(counters.own.begin(), counters.own.end(), [&](const auto& c) { return c && c->addr() == addr; });
+  };
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
   std::vector<std::pair<std::uint64_t, std::uint8_t>> inserted;
   for (std::uint64_t addr : code) {
-    if (counter && addr == counter->addr()) continue;
+    if (counted_at(addr)) continue;
     if (addr == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == addr; })) continue;
     std::uint8_t original = 0;
     if (t.read_some(RemotePtr(addr), &original, 1) != 1) continue;
@@ -200,7 +202,8 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   // memory to the threads that go on, which must not meet our int3s.
   for (auto it = inserted.rbegin(); it != inserted.rend(); ++it)
     t.write_bytes(RemotePtr(it->first), ByteView(&it->second, 1));
-  bool counted_out = counter && !status.is_exit() && leave_counter(*counter, status, out);
+  out.counted.assign(counts.size(), std::nullopt);
+  bool counted_out = counters.any() && !status.is_exit() && leave_counters(counters, status, out);
   if (status.is_exit()) {
     pending_first = status;
     return out;
@@ -314,6 +317,19 @@ Stop EngineImpl::run(const Goal& goal) {
   if (goal.user_points) code = user_code_points();
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) code.push_back(goal.motion->tick.addr);
   code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
+  // Arrivals counted without stopping: in the program where the code can
+  // hold a counter, by an int3 stop each elsewhere (code outside the loop).
+  std::vector<std::uint64_t> counted_in_program, counted_by_stops;
+  if (!goal.count_at.empty()) {
+    auto wanted = counting_for(goal, 0, goal.count_at);
+    auto probe = install_counters(wanted, code);
+    for (const auto& c : probe.own)
+      if (c) c->remove(session.tracee());
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      if (!wanted[i].limit) (probe.own[i] || probe.same_as[i] ? counted_in_program : counted_by_stops).push_back(wanted[i].addr);
+    }
+  }
+  code.insert(code.end(), counted_by_stops.begin(), counted_by_stops.end());
   // The user's watchpoints, and the one a motion counts: a position keeps
   // its own address and length, whatever the user deleted since.
   std::vector<Watchpoint> armed;
@@ -345,7 +361,7 @@ Stop EngineImpl::run(const Goal& goal) {
     std::optional<RunOutcome> landed;
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
-        landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
+        landed = RunOutcome::arrival_at(session.tracee().regs().rip);
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
         leave = false;
@@ -353,7 +369,7 @@ Stop EngineImpl::run(const Goal& goal) {
       } else if (step.kind == RunOutcome::Kind::watch) {
         landed = step;  // the instruction it stood on wrote a watched location
       } else if (at_armed_address(code)) {
-        landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
+        landed = RunOutcome::arrival_at(session.tracee().regs().rip);
       }
     }
     leave = true;
@@ -394,8 +410,9 @@ Stop EngineImpl::run(const Goal& goal) {
     if (landed) {
       outcome = *landed;
     } else {
-      auto count = counting_for(goal, goal_count);
-      if (count && count->limit && stands_inside(*count)) {
+      auto counts = counting_for(goal, goal_count, counted_in_program);
+      bool targets = !counts.empty() && counts.front().limit;
+      if (targets && stands_inside(counts.front())) {
         // In the middle of the code a counter would move: single steps out
         // of it first (a few instructions), as a run would go.
         RunOutcome step;
@@ -405,16 +422,23 @@ Stop EngineImpl::run(const Goal& goal) {
           continue;
         }
         if (step.kind == RunOutcome::Kind::watch) landed = step;
-        else if (at_armed_address(code)) landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip};
+        else if (at_armed_address(code)) landed = RunOutcome::arrival_at(session.tracee().regs().rip);
         if (!landed) continue;
-        count.reset();
       }
-      outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast, count ? &*count : nullptr);
-      if (count && outcome.counter_installed) {
-        seg_arrivals[count->addr] += outcome.counted;
-        if (goal.motion && goal.motion->tick == Tick{Tick::Kind::code, count->addr, 0}) goal_count += outcome.counted;
+      if (landed) {
+        outcome = *landed;
+      } else {
+        outcome = run_once(Resume::syscall, code, armed, fast, counts);
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+          std::uint64_t n = outcome.counted[i].value_or(0);
+          if (i == 0 && targets) {
+            seg_arrivals[counts.front().addr] += n;
+            goal_count += n;
+          } else if (goal.counted) {
+            goal.counted(counts[i].addr, outcome.counted[i]);
+          }
+        }
       }
-      if (goal.count_at && goal.counted) goal.counted(outcome.counter_installed ? std::optional{outcome.counted} : std::nullopt);
     }
     switch (outcome.kind) {
       case RunOutcome::Kind::event:
@@ -425,6 +449,8 @@ Stop EngineImpl::run(const Goal& goal) {
         return Stop{Stop::Kind::interrupted};
       }
       case RunOutcome::Kind::arrival: {
+        if (goal.counted && std::find(counted_by_stops.begin(), counted_by_stops.end(), outcome.addr) != counted_by_stops.end())
+          goal.counted(outcome.addr, 1);
         std::uint64_t arrivals = ++seg_arrivals[outcome.addr];
         Position at_hit = in_segment(Motion{Tick{Tick::Kind::code, outcome.addr, 0}, arrivals});
         auto stop_here = [&](Stop stop) {

@@ -27,10 +27,16 @@ struct RunOutcome {
   enum class Kind { arrival, stepped, watch, event, interrupted } kind = Kind::event;
   std::uint64_t addr = 0;  // arrival: where
   int watch_id = 0;        // watch: which watchpoint
-  // Arrivals an ArrivalCounter counted before this outcome (for an arrival
-  // at the counter's own address, before that one).
-  std::uint64_t counted = 0;
-  bool counter_installed = false;
+  // Per counter asked for: the arrivals it counted before this outcome (for
+  // an arrival at the counter's own address, before that one); nullopt
+  // where the code could not hold one.
+  std::vector<std::optional<std::uint64_t>> counted;
+  static RunOutcome arrival_at(std::uint64_t addr) {
+    RunOutcome out;
+    out.kind = Kind::arrival;
+    out.addr = addr;
+    return out;
+  }
 };
 
 // What a forward run is for. A run always stops at the end of the recording.
@@ -42,11 +48,13 @@ struct Goal {
   ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
-  // Counts the arrivals at this address on the way (in the program, at
-  // native speed), as a `motion` to it from the run's start would; told to
-  // `counted`, or nullopt when the code there cannot hold a counter.
-  std::optional<std::uint64_t> count_at;
-  std::function<void(std::optional<std::uint64_t>)> counted;
+  // Counts the arrivals at these addresses on the way (in the program, at
+  // native speed, where their code can hold a counter), as a `motion` to
+  // one from the run's start would, and tells `counted` as they add up
+  // (nullopt: a counter that failed, its arrivals unknown). Not the
+  // motion's own address.
+  std::vector<std::uint64_t> count_at;
+  std::function<void(std::uint64_t addr, std::optional<std::uint64_t> arrivals)> counted;
 };
 
 // The program's output, passed on the first time only: going back and
@@ -78,9 +86,9 @@ class EngineImpl {
   void apply_pending();
   // `fast`: what the syscall buffer may give back without a stop (see
   // ReplaySession::run).
-  // `count`: arrivals to count in the program itself (engine_counting.cc).
+  // `counts`: arrivals to count in the program itself (engine_counting.cc).
   RunOutcome run_once(Resume how, const std::vector<std::uint64_t>& code, const std::vector<Watchpoint>& armed,
-                      const FastPath& fast, const ArrivalCounter::Where* count = nullptr);
+                      const FastPath& fast, const std::vector<ArrivalCounter::Where>& counts = {});
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();
@@ -122,21 +130,38 @@ class EngineImpl {
   std::optional<Bytes> watched_value(const Watchpoint& w);
 
   // --- counting arrivals in the program (engine_counting.cc)
-  // A counter for one run, nullopt where the code cannot hold one. `code`:
-  // the int3s the run inserts besides, which it must not move.
-  std::optional<ArrivalCounter> install_counter(const ArrivalCounter::Where& where, const std::vector<std::uint64_t>& code);
-  // After the run: takes the counter out, with what it counted, and puts a
-  // program stopped inside its trampoline back in its own code. True when
-  // the stop was the counter's trap: `out` is then that arrival.
-  bool leave_counter(const ArrivalCounter& counter, const WaitStatus& status, RunOutcome& out);
-  // What run() counts in the program for `goal` from here, if anything.
-  std::optional<ArrivalCounter::Where> counting_for(const Goal& goal, std::uint64_t goal_count);
+  // Counters for one run: one per address, or the one whose moved code
+  // holds the address and always runs it (its count is then that one's), or
+  // neither where the code cannot hold one. `code`: the int3s the run
+  // inserts besides, which they must not move.
+  struct Counters {
+    std::vector<std::optional<ArrivalCounter>> own;
+    std::vector<std::optional<std::size_t>> same_as;
+    bool any() const { return std::any_of(own.begin(), own.end(), [](const auto& c) { return c.has_value(); }); }
+  };
+  Counters install_counters(const std::vector<ArrivalCounter::Where>& where, const std::vector<std::uint64_t>& code);
+  // After the run: takes the counters out, with what they counted, and puts
+  // a program stopped inside a trampoline back in its own code. True when
+  // the stop was a counter's trap: `out` is then that arrival.
+  bool leave_counters(const Counters& counters, const WaitStatus& status, RunOutcome& out);
+  // What run() counts in the program for `goal` from here: the motion's
+  // address first (a count that traps), if it is worth a counter, then
+  // `in_program`.
+  std::vector<ArrivalCounter::Where> counting_for(const Goal& goal, std::uint64_t goal_count,
+                                                  const std::vector<std::uint64_t>& in_program);
   // The program stands inside the code a counter at `where` would move.
   bool stands_inside(const ArrivalCounter::Where& where);
   // Moves close before `target` (whose last motion happens once more from
   // here) by counting arrivals at one of `seen`'s addresses on the way to
   // it: the position after the last of them. False when none can count.
   bool approach(const Position& target, const std::map<std::uint64_t, std::uint64_t>& seen);
+  // The last arrival at one of `observing`'s addresses between `from` (where
+  // the program stands) and `end`, or at `end` itself if `end_counts`,
+  // found by counting them in the program rather than stopping at each:
+  // nullopt when counting cannot tell (the caller then looks at each
+  // arrival), an empty answer when there is none.
+  std::optional<std::optional<std::pair<Position, Stop>>> last_arrival_counted(const Position& from, const Position& end,
+                                                                               bool end_counts, const Goal& observing);
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();

@@ -36,6 +36,17 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     auto candidates = checkpoints.before(end);
     if (candidates.empty()) return std::nullopt;
     Position from = candidates.front()->position;
+    // The stretch since `end`'s event on its own first: counting can search
+    // it (below), and a stretch is where a search meets loops.
+    if (from.event < end.event && !end.motions.empty()) from = Position{end.event, {}};
+    seek(from);
+    // A long stretch without events: count the arrivals instead of
+    // stopping at each (minutes for a loop of millions of rounds).
+    if (auto counted = last_arrival_counted(from, end, end != target, observing)) {
+      if (*counted) return *counted;
+      end = from;
+      continue;
+    }
     seek(from);
     std::optional<std::pair<Position, Stop>> last;
     Goal goal = observing;

@@ -58,5 +58,32 @@ TEST_F(ShellTest, ReverseStepiOutOfALongStretchLandsWhereGdbDoes) {
   EXPECT_EQ(values(ours.out), expected) << ours.out;
 }
 
+// Line steps backward out of a loop look for the last arrival at a line:
+// counted in the program, not stopped at every round. The loop's code is
+// the same whatever its length, so 60 million rounds land where gdb lands
+// after 4,000.
+TEST_F(ShellTest, ReverseNextOutOfALongLoopLandsWhereGdbDoes) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  const std::string motions = "reverse-next\nprint $pc\nreverse-next\nprint $pc\nreverse-next\nprint $pc\n";
+  RunResult theirs = run({*gdb, "-nx", "-batch", "-ex", "break long_loop.c:17", "-ex", "run 4000", "-ex", "delete 1",
+                          "-ex", "record full", "-ex", "break long_loop.c:20", "-ex", "continue", "-ex", "reverse-next",
+                          "-ex", "print $pc", "-ex", "reverse-next", "-ex", "print $pc", "-ex", "reverse-next", "-ex",
+                          "print $pc", program("long_loop")});
+  auto expected = values(theirs.out);
+  ASSERT_EQ(expected.size(), 3u) << theirs.out << theirs.err;
+  for (const char* rounds : {"4000", "60000000"}) {
+    std::string trace = dir_.file(std::string("long_loop-") + rounds + ".ttdb");
+    ASSERT_EQ(record(trace, {program("long_loop"), rounds}).status, 0);
+    RunResult ours = script(trace, "break long_loop.c:20\ncontinue\n" + motions + "next\nnext\nnext\nprint $pc\n");
+    ASSERT_EQ(ours.status, 0) << ours.err;
+    auto got = values(ours.out);
+    ASSERT_EQ(got.size(), 4u) << ours.out;
+    EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 3), expected) << rounds << "\n" << ours.out;
+    // And forward again to the line after the loop.
+    EXPECT_NE(ours.out.find("20\t  printf(\"sum"), std::string::npos) << ours.out;
+  }
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -14,16 +14,18 @@
 namespace ttdb {
 namespace {
 
-// The counter's two pages: the trampoline's code, with a magic word at its
-// end that tells it from the program's memory (a program may map over it);
-// then its data, the count-down, a slot for rax and the return address a
-// moved call pushes. Data written next to code running would cost a
+// A counter area is five pages: four of the trampolines' code, a slot of
+// 256 bytes each, with a magic word at the end that tells the area from the
+// program's memory (a program may map over it); then their data, 32 bytes
+// a slot: the count-down, a place for rax and the return address a moved
+// call pushes. Data written next to code running would cost a
 // self-modifying-code flush of the pipeline at every arrival (80 times
 // slower, measured).
-constexpr std::uint64_t kCode = 0, kMagicAt = kPage - 16;
-constexpr std::uint64_t kRemaining = kPage, kSavedRax = kPage + 8, kReturnSlot = kPage + 16;
-constexpr std::uint64_t kPages = 2 * kPage;
+constexpr std::uint64_t kCodeSize = 4 * kPage, kSlotCode = 256, kSlotData = 32, kMagicAt = kCodeSize - 16;
+constexpr std::uint64_t kRemaining = 0, kSavedRax = 8, kReturnSlot = 16;
+constexpr std::uint64_t kPages = kCodeSize + kPage;
 constexpr std::uint8_t kMagic[16] = {'t', 't', 'd', 'b', ' ', 'a', 'r', 'r', 'i', 'v', 'a', 'l', 's', 0, 0, 1};
+static_assert(ArrivalCounter::kSlots * kSlotCode <= kMagicAt && ArrivalCounter::kSlots * kSlotData <= kPage);
 constexpr std::uint64_t kNever = 1ull << 62;  // a count-down that never runs out
 constexpr std::size_t kMaxFunction = 256 * 1024;
 
@@ -170,7 +172,8 @@ std::optional<std::uint64_t> ArrivalCounter::moved_length(Tracee& tracee, std::u
 
 std::optional<ArrivalCounter> ArrivalCounter::install(Tracee& tracee, std::uint64_t syscall_insn,
                                                       std::vector<std::uint64_t>& pages, const Where& where,
-                                                      const std::function<bool(std::uint64_t)>& avoid) {
+                                                      unsigned slot, const std::function<bool(std::uint64_t)>& avoid) {
+  if (slot >= kSlots) return std::nullopt;
   std::uint64_t addr = where.addr;
   // Branch targets inside the bytes to move would land in the middle of the
   // jump that replaces them: the function around is swept for them.
@@ -220,33 +223,39 @@ std::optional<ArrivalCounter> ArrivalCounter::install(Tracee& tracee, std::uint6
   if (!page) return std::nullopt;
   ArrivalCounter counter;
   counter.where_ = where;
-  counter.page_ = *page;
+  counter.code_ = *page + slot * kSlotCode;
+  counter.data_ = *page + kCodeSize + slot * kSlotData;
   counter.initial_ = where.limit ? where.limit + (where.standing ? 1 : 0) : kNever;
 
   // Counts down with the flags kept in rax (lahf; seto), traps at zero.
-  Code code(*page + kCode);
-  code.rip_relative({0x48, 0x89, 0x05}, *page + kSavedRax);        // mov [saved], rax
-  code.put({0x9f, 0x0f, 0x90, 0xc0});                               // lahf; seto al
-  code.rip_relative({0x48, 0x83, 0x2d}, *page + kRemaining, 0x01);  // sub qword [remaining], 1
-  code.put({0x75, 0x01, 0xcc});                                     // jnz over; int3
+  std::uint64_t data = counter.data_;
+  Code code(counter.code_);
+  code.rip_relative({0x48, 0x89, 0x05}, data + kSavedRax);        // mov [saved], rax
+  code.put({0x9f, 0x0f, 0x90, 0xc0});                              // lahf; seto al
+  code.rip_relative({0x48, 0x83, 0x2d}, data + kRemaining, 0x01);  // sub qword [remaining], 1
+  code.put({0x75, 0x01, 0xcc});                                    // jnz over; int3
   counter.trap_rip_ = code.here();
-  code.put({0x04, 0x7f, 0x9e});                                     // add al, 0x7f (OF); sahf
-  code.rip_relative({0x48, 0x8b, 0x05}, *page + kSavedRax);         // mov rax, [saved]
+  code.put({0x04, 0x7f, 0x9e});                                    // add al, 0x7f (OF); sahf
+  code.rip_relative({0x48, 0x8b, 0x05}, data + kSavedRax);         // mov rax, [saved]
+  counter.straight_end_ = addr;
   for (const cs_insn& i : span) {
+    if (counter.straight_end_ == i.address && !is_group(i, CS_GRP_JUMP) && falls_through(i))
+      counter.straight_end_ = i.address + i.size;
     counter.moved_.emplace_back(code.here(), i.address);
-    if (!relocate(i, code, *page + kReturnSlot)) return std::nullopt;
+    if (!relocate(i, code, data + kReturnSlot)) return std::nullopt;
   }
   counter.moved_.emplace_back(code.here(), addr + length);
   code.jump({0xe9}, addr + length);
+  if (code.bytes().size() > kSlotCode) return std::nullopt;
 
-  std::uint64_t data[3] = {counter.initial_, 0, span.back().address + span.back().size};
-  if (!tracee.write_bytes(RemotePtr(*page + kRemaining), ByteView(reinterpret_cast<const std::uint8_t*>(data), sizeof data)) ||
-      !tracee.write_bytes(RemotePtr(*page + kCode), code.bytes()))
+  std::uint64_t words[3] = {counter.initial_, 0, span.back().address + span.back().size};
+  if (!tracee.write_bytes(RemotePtr(data), ByteView(reinterpret_cast<const std::uint8_t*>(words), sizeof words)) ||
+      !tracee.write_bytes(RemotePtr(counter.code_), code.bytes()))
     return std::nullopt;
   auto original = tracee.try_read_bytes(RemotePtr(addr), length);
   if (!original) return std::nullopt;
   Code jump(addr);
-  jump.jump({0xe9}, *page + kCode);
+  jump.jump({0xe9}, counter.code_);
   Bytes patch = jump.bytes();
   patch.resize(length, 0xcc);  // what nothing may jump to traps, rather than runs on
   if (!tracee.write_bytes(RemotePtr(addr), patch)) return std::nullopt;
@@ -259,7 +268,7 @@ bool ArrivalCounter::take_trap(Tracee& tracee) const {
   Registers regs = tracee.regs();
   if (regs.rip != trap_rip_) return false;
   std::uint64_t saved = 0;
-  if (tracee.read_some(RemotePtr(page_ + kSavedRax), &saved, sizeof saved) != sizeof saved) return false;
+  if (tracee.read_some(RemotePtr(data_ + kSavedRax), &saved, sizeof saved) != sizeof saved) return false;
   // lahf put SF ZF AF PF CF in ah, seto put OF in al.
   constexpr std::uint64_t kArith = 0x8d5;
   std::uint64_t ah = (regs.rax >> 8) & 0xd5, of = (regs.rax & 0xff) ? 0x800 : 0;
@@ -270,12 +279,21 @@ bool ArrivalCounter::take_trap(Tracee& tracee) const {
   return true;
 }
 
-std::uint64_t ArrivalCounter::arrivals(Tracee& tracee) const {
+std::uint64_t ArrivalCounter::executions(Tracee& tracee) const {
   std::uint64_t remaining = 0;
-  if (tracee.read_some(RemotePtr(page_ + kRemaining), &remaining, sizeof remaining) != sizeof remaining) return 0;
-  std::uint64_t executed = initial_ - remaining;
+  if (tracee.read_some(RemotePtr(data_ + kRemaining), &remaining, sizeof remaining) != sizeof remaining) return 0;
+  return initial_ - remaining;
+}
+
+std::uint64_t ArrivalCounter::arrivals(Tracee& tracee) const {
+  std::uint64_t executed = executions(tracee);
   std::uint64_t skipped = where_.standing ? 1 : 0;
   return executed > skipped ? executed - skipped : 0;
+}
+
+bool ArrivalCounter::passes_through(std::uint64_t addr) const {
+  if (addr <= where_.addr || addr > straight_end_) return false;
+  return std::any_of(moved_.begin(), moved_.end(), [&](const auto& m) { return m.second == addr; });
 }
 
 std::optional<std::uint64_t> ArrivalCounter::original_pc(std::uint64_t pc) const {

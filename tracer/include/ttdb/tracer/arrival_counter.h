@@ -32,12 +32,14 @@ class ArrivalCounter {
     // with an int3, which is never put where the program stands).
     bool standing = false;
   };
+  // Counters in place at once, each in a slot of its own.
+  static constexpr unsigned kSlots = 63;
   // Installs a counter in the stopped tracee. `pages` are the counter pages
   // its process has (a page is mapped within reach, and added, when none
   // is); `avoid` says which addresses must not move (ttdb's own patches,
   // where other threads stand). nullopt when the code at `addr` cannot move.
   static std::optional<ArrivalCounter> install(Tracee& tracee, std::uint64_t syscall_insn,
-                                               std::vector<std::uint64_t>& pages, const Where& where,
+                                               std::vector<std::uint64_t>& pages, const Where& where, unsigned slot,
                                                const std::function<bool(std::uint64_t)>& avoid);
 
   // How many bytes a counter at `addr` would move (whole instructions, at
@@ -52,6 +54,11 @@ class ArrivalCounter {
   bool take_trap(Tracee& tracee) const;
   // Arrivals counted so far (at the trap: `limit`).
   std::uint64_t arrivals(Tracee& tracee) const;
+  // Times the program ran the moved code so far; an instruction the counter
+  // moved that every run of it reaches (no branch before it) was arrived at
+  // that many times.
+  std::uint64_t executions(Tracee& tracee) const;
+  bool passes_through(std::uint64_t addr) const;
   // A stop inside the moved instructions: where the program is in its own code.
   std::optional<std::uint64_t> original_pc(std::uint64_t pc) const;
   // Puts the program's code back; the page stays for later counters.
@@ -59,13 +66,14 @@ class ArrivalCounter {
 
  private:
   Where where_;
-  std::uint64_t page_ = 0;
+  std::uint64_t code_ = 0, data_ = 0;  // the slot's code and data
   std::uint64_t initial_ = 0;   // the count-down's start
   std::uint64_t trap_rip_ = 0;  // where the trap's int3 leaves the program
   Bytes original_;
   // Each moved instruction's copy, and the address after the last copy, with
   // the program's own addresses they stand for.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> moved_;
+  std::uint64_t straight_end_ = 0;  // the moved instructions from addr up to here have no branch
 };
 
 }  // namespace ttdb
