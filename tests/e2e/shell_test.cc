@@ -144,6 +144,39 @@ TEST_F(ShellTest, ABreakpointOfOneThreadStopsOnlyThatThreadBothWays) {
   EXPECT_EQ(count_of(r.out, "[Current thread is "), 5) << r.out;
 }
 
+TEST_F(ShellTest, AfterJoinedThreadsBreakpointsStepsAndTravelWork) {
+  std::string trace = recorded("debug_threads_joined");
+  // Every motion here runs past threads that end (or, going back, revives
+  // them from checkpoints); none may leave an int3 behind in the memory the
+  // threads shared.
+  RunResult r = script(trace,
+                       "break debug_threads_joined.c:30\n"
+                       "continue\n"
+                       "assert total == 18\n"
+                       "next\n"
+                       "assert doubled == 36\n"
+                       "next\n"
+                       "assert tripled == 54\n"
+                       "reverse-next\n"
+                       "assert doubled == 36\n"
+                       "reverse-continue\n"
+                       "assert total == 18\n"
+                       "stepi\n"
+                       "goto event $event + 1\n"
+                       "continue\n"
+                       "reverse-continue\n"
+                       "info line\n"
+                       "continue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at debug_threads_joined.c:30"), 3) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: total == 18\nmain \\(\\) at debug_threads_joined.c:31 .*\n31\t"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: doubled == 36\nmain \\(\\) at debug_threads_joined.c:32 .*\n32\t"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: tripled == 54\nmain \\(\\) at debug_threads_joined.c:31 .*\n31\t"))) << r.out;
+  EXPECT_EQ(count_of(r.out, "total 18, doubled 36, tripled 54\n"), 1) << r.out;
+  EXPECT_EQ(count_of(r.out, "[The program exited normally"), 2) << r.out;
+  EXPECT_EQ(r.err.find("diverge"), std::string::npos) << r.err;
+}
+
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, R"(break accumulate
