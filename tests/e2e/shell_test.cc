@@ -144,6 +144,33 @@ TEST_F(ShellTest, ABreakpointOfOneThreadStopsOnlyThatThreadBothWays) {
   EXPECT_EQ(count_of(r.out, "[Current thread is "), 5) << r.out;
 }
 
+TEST_F(ShellTest, AThreadStoppedInClone3ShowsPthreadCreateAndMain) {
+  std::string trace = recorded("debug_threads_joined");
+  // At each "new thread" event, the thread that made it stands in clone3,
+  // after its syscall, where glibc has no call frame information. gdb shows
+  // (for the first):
+  //   #0  clone3 () at ../sysdeps/unix/sysv/linux/x86_64/clone3.S:62
+  //   #1  0x00007ffff7edc93d in __GI___clone_internal (...) at ../sysdeps/unix/sysv/linux/clone-internal.c:54
+  //   #2  0x00007ffff7e5bdf0 in create_thread (...) at ./nptl/pthread_create.c:295
+  //   #3  0x00007ffff7e5c8ed in __pthread_create_2_1 (...) at ./nptl/pthread_create.c:831
+  //   #4  0x0000555555555207 in main () at debug_threads_joined.c:24
+  RunResult events = ttdb({"events", trace});
+  std::string text;
+  for (const auto& line : lines_matching(events.out, "\\+\\+\\+ new thread \\d+ \\+\\+\\+"))
+    text += "goto event " + std::to_string(std::stoi(line)) + "\nthread 1\nbt\n";
+  RunResult r = script(trace, text);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::regex stack("#0  \\S*clone3 \\(\\) at clone3.S:\\d+\n"
+                   "#1  0x[0-9a-f]+ in \\S*clone_internal \\([^\n]*\n"
+                   "#2  0x[0-9a-f]+ in create_thread \\([^\n]*\n"
+                   "#3  0x[0-9a-f]+ in \\S*pthread_create\\S* \\([^\n]*\n"
+                   "#4  0x[0-9a-f]+ in main \\(\\) at debug_threads_joined.c:(\\d+)\n");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stack); it != std::sregex_iterator(); ++it)
+    lines.push_back((*it)[1]);
+  EXPECT_EQ(lines, (std::vector<std::string>{"24", "26", "27"})) << r.out;
+}
+
 TEST_F(ShellTest, AfterJoinedThreadsBreakpointsStepsAndTravelWork) {
   std::string trace = recorded("debug_threads_joined");
   // Every motion here runs past threads that end (or, going back, revives
