@@ -165,7 +165,13 @@ class Shell {
   std::map<int, BreakInfo> break_info_;
   std::vector<Value> values_;  // printed values, for $N
   std::optional<std::vector<Frame>> frames_;
-  std::optional<int> shown_process_;  // its recorded pid
+  // The thread the last stop showed, and its process (recorded tids): the
+  // thread may end while the process goes on.
+  struct Shown {
+    int tid = 0;
+    int process = 0;
+  };
+  std::optional<Shown> shown_;
   int selected_frame_ = 0;
   std::string last_command_;
   std::string list_file_;

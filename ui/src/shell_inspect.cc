@@ -473,25 +473,24 @@ void Shell::note_process_switch() {
   if (!ensure_live()) return;
   auto inferiors = engine_.inferiors();
   // Until a stop has been shown, the program ttdb started is.
-  if (!shown_process_ && !inferiors.empty() && inferiors.front().number == 1) shown_process_ = inferiors.front().pid;
-  int shown_process = 0;
-  for (const auto& inferior : inferiors)
-    if (shown_process_ && inferior.pid == *shown_process_) shown_process = inferior.process;
-  for (const auto& inferior : inferiors)
-    if (inferior.selected) {
-      if (shown_process_ && *shown_process_ != inferior.pid) {
-        if (inferior.process == shown_process) {
-          auto threads = threads_here();
-          for (std::size_t i = 0; i < threads.size(); ++i)
-            if (threads[i].pid == inferior.pid) out_ << fmt::format("[Switching to thread {} (Thread {})]\n", i + 1, inferior.pid);
-        } else {
-          Engine::Inferior process = inferior;
-          process.pid = inferior.process;
-          out_ << "[Switching to " << describe(process) << "]\n";
-        }
+  if (!shown_ && !inferiors.empty() && inferiors.front().number == 1)
+    shown_ = Shown{inferiors.front().pid, inferiors.front().process};
+  for (const auto& inferior : inferiors) {
+    if (!inferior.selected) continue;
+    // The thread shown last may have ended since: its process is still known.
+    if (shown_ && shown_->tid != inferior.pid) {
+      if (inferior.process == shown_->process) {
+        auto threads = threads_here();
+        for (std::size_t i = 0; i < threads.size(); ++i)
+          if (threads[i].pid == inferior.pid) out_ << fmt::format("[Switching to thread {} (Thread {})]\n", i + 1, inferior.pid);
+      } else {
+        Engine::Inferior process = inferior;
+        process.pid = inferior.process;
+        out_ << "[Switching to " << describe(process) << "]\n";
       }
-      shown_process_ = inferior.pid;
     }
+    shown_ = Shown{inferior.pid, inferior.process};
+  }
 }
 
 void Shell::cmd_info_inferiors() {
@@ -563,7 +562,7 @@ void Shell::cmd_thread(const std::string& args) {
   Engine::Inferior thread = nth_thread(n);
   engine_.select_task(thread.pid);
   moved();
-  shown_process_ = thread.pid;
+  shown_ = Shown{thread.pid, thread.process};
   out_ << fmt::format("[Switching to thread {} (Thread {})]\n", n, thread.pid);
   out_ << "#0  " << frame_summary(frame(), false) << "\n";
 }
@@ -577,7 +576,7 @@ void Shell::cmd_inferior(const std::string& args) {
   for (const auto& inferior : engine_.inferiors())
     if (inferior.selected) {
       out_ << (args.empty() ? "[Current " : "[Switching to ") << describe(inferior) << "]\n";
-      shown_process_ = inferior.pid;
+      shown_ = Shown{inferior.pid, inferior.process};
     }
   if (!args.empty()) out_ << "#0  " << frame_summary(frame(), false) << "\n";
 }
