@@ -77,6 +77,9 @@ class EngineImpl {
   // the next motion; and a process's number, in the order they started.
   std::optional<int> selected;
   int inferior_number(int pid);
+  // A thread's number in its process (1 for the first thread), in the order
+  // they started: the same at every position.
+  int thread_number(int tid);
   Tracee& looked_at();
   const TaskState& looked_at_state();
   // The id of a watchpoint armed only because a motion counts its triggers.
@@ -164,16 +167,18 @@ class EngineImpl {
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
   // The processes of a recording of several, found by one pass over it on
-  // first use: their numbers, in the order they started, and their program
+  // first use: their numbers and their threads', in the order they started, and their program
   // images (a process's is its last exec, inherited through fork, named by
   // that event's number).
   struct Images {
     std::map<int, int> numbers;                                                    // pid -> inferior number
+    std::map<int, int> thread_numbers;                                             // tid -> its number in its process
     std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
     std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
   };
   std::optional<Images> images;
-  std::optional<bool> several_processes_;  // the recording's, read on first use
+  std::optional<bool> several_tasks_;  // the recording's processes and threads, read on first use
+  bool several_tasks();
   bool several_processes();
   const Images& program_images();
   int next_bookmark = 1;

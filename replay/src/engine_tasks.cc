@@ -2,6 +2,7 @@
 // recording, so the same at every position), their program images, and the
 // one the user looks at.
 #include <algorithm>
+#include <map>
 #include <filesystem>
 #include <sched.h>
 #include <tuple>
@@ -14,6 +15,37 @@ namespace ttdb {
 
 using trace::EventKind;
 
+namespace {
+
+// Numbers processes and threads as gdb does, in the order they started, never
+// reusing one: a process's first thread is its thread 1.
+struct Numbering {
+  std::map<int, int>& processes;  // pid -> inferior number
+  std::map<int, int>& threads;    // tid -> its number in its process
+  std::map<int, int> leader;      // tid -> its process's first thread
+  std::map<int, int> started;     // process -> threads started so far
+
+  void process(int pid) {
+    processes.try_emplace(pid, static_cast<int>(processes.size()) + 1);
+    threads.try_emplace(pid, started[pid] = 1);
+  }
+  void thread(int parent, int tid) {
+    int process = leader.count(parent) ? leader[parent] : parent;
+    leader[tid] = process;
+    threads.try_emplace(tid, ++started[process]);
+  }
+  void saw(const trace::Event& e) {
+    // The exec of the program ttdb started is the first event; a later exec
+    // keeps its process's numbers.
+    if (e.kind == EventKind::exec && processes.empty()) process(e.tid);
+    if (e.kind != EventKind::spawn) return;
+    if (e.args[0] & CLONE_THREAD) thread(e.tid, static_cast<int>(e.nr));
+    else process(static_cast<int>(e.nr));
+  }
+};
+
+}  // namespace
+
 const EngineImpl::Images& EngineImpl::program_images() {
   if (images) return *images;
   images.emplace();
@@ -25,26 +57,26 @@ const EngineImpl::Images& EngineImpl::program_images() {
   std::size_t next = 0;
   auto cursor = session.reader().cursor();
   trace::Event e;
-  auto& numbers = images->numbers;
+  Numbering numbering{images->numbers, images->thread_numbers, {}, {}};
   while (cursor.next(e)) {
-    if (e.kind == EventKind::exec) {
-      images->of_process[e.tid].emplace_back(e.id, e.id);
-      if (numbers.empty()) numbers[e.tid] = 1;  // the program ttdb started
-    }
-    if (e.kind == EventKind::spawn) {
-      images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
-      if (!(e.args[0] & CLONE_THREAD)) numbers.try_emplace(static_cast<int>(e.nr), static_cast<int>(numbers.size()) + 1);
-    }
+    numbering.saw(e);
+    if (e.kind == EventKind::exec) images->of_process[e.tid].emplace_back(e.id, e.id);
+    if (e.kind == EventKind::spawn) images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
     for (; next < all.size() && all[next].event <= e.id; ++next)
       if (all[next].event == e.id) images->mappings[image_of(e.tid)].push_back(all[next]);
   }
   return *images;
 }
 
-bool EngineImpl::several_processes() {
-  if (!several_processes_) several_processes_ = session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
-  return *several_processes_;
+bool EngineImpl::several_tasks() {
+  // The recorder counts every process and thread it followed.
+  if (!several_tasks_) several_tasks_ = session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
+  return *several_tasks_;
 }
+
+bool EngineImpl::several_processes() { return several_tasks() && program_images().numbers.size() > 1; }
+
+bool Engine::several_processes() { return impl_->several_processes(); }
 
 std::int64_t Engine::image() {
   if (!impl_->several_processes() || impl_->session.ended()) return 0;
@@ -87,6 +119,13 @@ int EngineImpl::inferior_number(int pid) {
   return found == numbers.end() ? 0 : found->second;
 }
 
+int EngineImpl::thread_number(int tid) {
+  if (!several_tasks()) return 1;
+  const auto& numbers = program_images().thread_numbers;
+  auto found = numbers.find(tid);
+  return found == numbers.end() ? 0 : found->second;
+}
+
 pid_t Engine::pid() { return impl_->looked_at().tid(); }
 
 std::vector<Engine::Inferior> Engine::inferiors() {
@@ -99,7 +138,8 @@ std::vector<Engine::Inferior> Engine::inferiors() {
     std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tracee.tid()), error).string();
     const auto& state = impl_->session.state().tasks.at(pid);
     int process = state.process(pid);
-    out.push_back(Inferior{impl_->inferior_number(process), pid, tracee.tid(), exe, pid == moving, pid == looked, process});
+    out.push_back(Inferior{impl_->inferior_number(process), pid, tracee.tid(), exe, pid == moving, pid == looked, process,
+                           impl_->thread_number(pid)});
   }
   std::sort(out.begin(), out.end(), [](const Inferior& a, const Inferior& b) {
     return std::tie(a.number, a.pid) < std::tie(b.number, b.pid);

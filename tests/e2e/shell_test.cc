@@ -144,6 +144,38 @@ TEST_F(ShellTest, ABreakpointOfOneThreadStopsOnlyThatThreadBothWays) {
   EXPECT_EQ(count_of(r.out, "[Current thread is "), 5) << r.out;
 }
 
+TEST_F(ShellTest, ThreadNumbersFollowTheOrderThreadsStartedWhereverTheReplayIs) {
+  std::string trace = recorded("debug_threads_joined");
+  // Thread 2 is joined before threads 3 and 4 start: gdb never gives its
+  // number to another, and a thread keeps its number going back.
+  RunResult r = script(trace,
+                       "break work\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "info threads\n"
+                       "break debug_threads_joined.c:13 thread 4\n"
+                       "info breakpoints\n"
+                       "reverse-continue\nreverse-continue\nthread\nprint *(int*)arg\n"
+                       "continue\ncontinue\nthread 2\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails: thread 2 has ended
+  // The thread that ran work(&one) is thread 2, work(&two) 3, work(&three) 4.
+  std::regex shown("\\[Current thread is (\\d) \\(Thread \\d+\\)\\]\n\\$\\d+ = (\\d)\n");
+  std::vector<std::string> numbers;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), shown); it != std::sregex_iterator(); ++it) {
+    EXPECT_EQ(std::stoi((*it)[1]), std::stoi((*it)[2]) + 1) << r.out;
+    numbers.push_back((*it)[1]);
+  }
+  EXPECT_EQ(numbers, (std::vector<std::string>{"2", "3", "4", "2"})) << r.out;
+  // A stop in another thread of the same process, even after the thread
+  // shown last has ended, says which thread.
+  EXPECT_EQ(count_of(r.out, "[Switching to inferior"), 0) << r.out;
+  EXPECT_EQ(count_of(r.out, "[Switching to thread "), 7) << r.out;  // every stop is another thread's
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("  Id   Target Id          Frame\n  1    Thread \\d+ [^\n]*\n  3    Thread \\d+ [^\n]*\n\\* 4    Thread \\d+ +0x[0-9a-f]+ in work "))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("at debug_threads_joined.c:13\n\tstop only in thread 4\n"))) << r.out;
+  EXPECT_NE(r.err.find("no thread 2 in this process"), std::string::npos) << r.err;
+}
+
 TEST_F(ShellTest, AThreadStoppedInClone3ShowsPthreadCreateAndMain) {
   std::string trace = recorded("debug_threads_joined");
   // At each "new thread" event, the thread that made it stands in clone3,

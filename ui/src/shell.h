@@ -56,6 +56,7 @@ class Shell {
     bool watch = false;
     TypeRef watch_type;
     int thread = 0;  // `break ... thread N`: only this thread's (recorded tid) hits stop
+    std::string thread_id;  // ...which the user called this
   };
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
@@ -127,8 +128,11 @@ class Shell {
   void cmd_thread(const std::string& args);
   // The live threads of the process looked at, in the order they started.
   std::vector<Engine::Inferior> threads_here();
-  // Thread N (from 1) of the process looked at; throws Error when there is none.
-  Engine::Inferior nth_thread(std::int64_t n);
+  // The live thread gdb's id names: "N" in the process looked at, "I.N" in
+  // inferior I; throws Error when there is none.
+  Engine::Inferior thread_named(const std::string& id);
+  // A thread's id as the shell shows it (gdb's: "N", or "I.N" with several processes).
+  std::string thread_id(const Engine::Inferior& thread);
   // Says so when the process looked at is not the one shown last.
   void note_process_switch();
   void cmd_goto(const std::string& args);

@@ -147,7 +147,11 @@ class Engine {
     bool moves_next;
     bool selected;      // the one registers() and read_memory() look at
     int process;        // a thread's: its process's first thread's pid (its own for a process)
+    int thread;         // its number in its process: 1 for the first thread, then in the order they
+                        // started, never reused (the same at every position)
   };
+  // The recording has more than one process (threads aside).
+  bool several_processes();
   std::vector<Inferior> inferiors();
   void select_inferior(int number);  // throws Error for a number not live here
   void select_task(int pid);         // any live thread, by its recorded tid
