@@ -399,13 +399,10 @@ Stop EngineImpl::run(const Goal& goal) {
         if (goal.motion && goal.motion->tick.kind == Tick::Kind::code && goal.motion->tick.addr == outcome.addr &&
             ++goal_count == goal.motion->count)
           return stop_here(Stop{Stop::Kind::step});
-        bool listed = std::find(goal.until_addrs.begin(), goal.until_addrs.end(), outcome.addr) != goal.until_addrs.end();
-        if (listed) {
-          pos = at_hit;  // the filter may look at the program here
-          if (!goal.until_accepts || goal.until_accepts(outcome.addr, session.tracee().regs())) {
-            if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
-            goal.observe(at_hit, Stop{Stop::Kind::step});
-          }
+        pos = at_hit;  // the filter may look at the program here
+        if (until_arrival(goal, outcome.addr, session.tracee().regs())) {
+          if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
+          goal.observe(at_hit, Stop{Stop::Kind::step});
         }
         if (goal.user_points) {
           for (auto& [id, bp] : breakpoints) {
@@ -460,6 +457,16 @@ Stop EngineImpl::run(const Goal& goal) {
       }
     }
   }
+}
+
+bool EngineImpl::until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs) {
+  const auto& until = goal.until_addrs;
+  if (std::find(until.begin(), until.end(), addr) == until.end()) return false;
+  // Another process or thread that runs the same code (a forked child, a
+  // thread of the same function) arrives there too, even in a frame at the
+  // same address: only the task the command is about counts.
+  if (goal.until_task && session.acting_tid() != *goal.until_task) return false;
+  return !goal.until_accepts || goal.until_accepts(addr, regs);
 }
 
 Stop EngineImpl::seek(Position target) {
@@ -673,17 +680,20 @@ Stop Engine::seek(const Position& position) {
 }
 
 Stop Engine::run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints) {
+  int task = impl_->looked_at_task();  // before the command shows the one that moves
   return impl_->command([&] {
     Goal goal;
     goal.user_points = stop_at_breakpoints;
     goal.until_addrs = addrs;
     goal.until_accepts = accepts;
+    goal.until_task = task;
     return impl_->run(goal);
   });
 }
 
 Stop Engine::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
-  return impl_->command([&] { return impl_->reverse_to(addrs, accepts); });
+  int task = impl_->looked_at_task();
+  return impl_->command([&] { return impl_->reverse_to(addrs, accepts, task); });
 }
 
 void Engine::interrupt() {

@@ -34,7 +34,8 @@ struct Goal {
   std::optional<std::int64_t> event;        // stop once this event is applied
   std::optional<Motion> motion;             // stop when this has happened `count` times
   std::vector<std::uint64_t> until_addrs;  // stop on arriving at one of these...
-  ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)
+  ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)...
+  std::optional<int> until_task;           // ...and this task (recorded tid) arrives, if given
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
 };
@@ -76,6 +77,9 @@ class EngineImpl {
   // The process `inferior N` selected to look at (its recorded pid), until
   // the next motion; and a process's number, in the order they started.
   std::optional<int> selected;
+  int looked_at_task() const { return selected.value_or(session.acting_tid()); }
+  // An arrival at one of goal.until_addrs that counts for `goal`.
+  bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
   int inferior_number(int pid);
   // A thread's number in its process (1 for the first thread), in the order
   // they started: the same at every position.
@@ -120,7 +124,7 @@ class EngineImpl {
   // The same for wherever the program stands, however it got there.
   std::optional<Stop> hit_at_pc(const Goal& goal);
   Stop reverse_stepi();
-  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
+  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, int task);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
   // The last stop-worthy hit of `observing` before `target`.

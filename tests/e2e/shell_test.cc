@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -234,6 +235,33 @@ TEST_F(ShellTest, AfterJoinedThreadsBreakpointsStepsAndTravelWork) {
   EXPECT_EQ(count_of(r.out, "total 18, doubled 36, tripled 54\n"), 1) << r.out;
   EXPECT_EQ(count_of(r.out, "[The program exited normally"), 2) << r.out;
   EXPECT_EQ(r.err.find("diverge"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellTest, LineStepsStayInTheProcessTheyStartedIn) {
+  std::string trace = recorded("debug_fork_steps");
+  // Both children run steps() at once, in frames at the same addresses:
+  // every stop must be the first child's, forward and backward.
+  RunResult r = script(trace,
+                       "break steps\ncontinue\ndelete\n"
+                       "next\nnext\nnext\nnext\nnext\nnext\n"
+                       "reverse-next\nreverse-next\nreverse-step\n"
+                       "reverse-finish\ninfo inferiors\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_of(r.out, "[Switching to inferior "), 1) << r.out;
+  std::regex stop("steps \\(who=(\\d)\\) at debug_fork_steps.c:(\\d+) \\[event");
+  std::set<std::string> who;
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stop); it != std::sregex_iterator(); ++it) {
+    who.insert((*it)[1]);
+    lines.push_back((*it)[2]);
+  }
+  EXPECT_EQ(who.size(), 1u) << r.out;
+  EXPECT_EQ(lines, (std::vector<std::string>{"10", "11", "12", "13", "14", "15", "16", "15", "14", "13"})) << r.out;
+  // reverse-finish: back to the call, in that child still.
+  std::smatch first;
+  ASSERT_TRUE(std::regex_search(r.out, first, std::regex("\\[Switching to inferior (\\d) "))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("in main \\(\\) at debug_fork_steps.c:26 \\[event"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* " + first[1].str() + " +process \\d+ "))) << r.out;
 }
 
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {

@@ -178,9 +178,12 @@ class Engine {
   Stop seek(const Position& position);       // back to any position reached before
   // Forward until the program arrives at one of `addrs` and `accepts` agrees
   // (finish, until, next, step), or a breakpoint or watchpoint stops it.
+  // Only the arrivals of the thread looked at count, as gdb's steps are a
+  // thread's: other threads and processes run the same code meanwhile.
   Stop run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints = true);
-  // Backward to the last arrival at one of `addrs` that `accepts` agrees to,
-  // before now; to the start of the recording when there is none.
+  // Backward to the last arrival of the thread looked at at one of `addrs`
+  // that `accepts` agrees to, before now; to the start of the recording
+  // when there is none.
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // Asks a running command to stop soon; safe from a signal handler.
   void interrupt();
