@@ -363,6 +363,11 @@ Stop EngineImpl::run(const Goal& goal) {
         return stop;
       }
       apply_pending();
+      if (followed_task_ended(goal)) {
+        Stop stop{Stop::Kind::exited};
+        stop.id = *goal.until_task;
+        return stop;
+      }
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.
       if (goal.user_points && !session.ended())
@@ -457,6 +462,12 @@ Stop EngineImpl::run(const Goal& goal) {
       }
     }
   }
+}
+
+bool EngineImpl::followed_task_ended(const Goal& goal) {
+  // Its line will never come: the step ends with it, as gdb's does, rather
+  // than at the end of the recording. (A search backward looks on.)
+  return goal.until_task && !goal.observe && !session.ended() && !session.tracees().count(*goal.until_task);
 }
 
 bool EngineImpl::until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs) {

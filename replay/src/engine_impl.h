@@ -80,6 +80,8 @@ class EngineImpl {
   int looked_at_task() const { return selected.value_or(session.acting_tid()); }
   // An arrival at one of goal.until_addrs that counts for `goal`.
   bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
+  // The task goal.until_task follows has ended while others go on.
+  bool followed_task_ended(const Goal& goal);
   int inferior_number(int pid);
   // A thread's number in its process (1 for the first thread), in the order
   // they started: the same at every position.
@@ -177,6 +179,7 @@ class EngineImpl {
   struct Images {
     std::map<int, int> numbers;                                                    // pid -> inferior number
     std::map<int, int> thread_numbers;                                             // tid -> its number in its process
+    std::map<int, int> leaders;                                                    // a thread's tid -> its process's first
     std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
     std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
   };

@@ -22,7 +22,7 @@ namespace {
 struct Numbering {
   std::map<int, int>& processes;  // pid -> inferior number
   std::map<int, int>& threads;    // tid -> its number in its process
-  std::map<int, int> leader;      // tid -> its process's first thread
+  std::map<int, int>& leaders;    // a thread's tid -> its process's first thread
   std::map<int, int> started;     // process -> threads started so far
 
   void process(int pid) {
@@ -30,8 +30,8 @@ struct Numbering {
     threads.try_emplace(pid, started[pid] = 1);
   }
   void thread(int parent, int tid) {
-    int process = leader.count(parent) ? leader[parent] : parent;
-    leader[tid] = process;
+    int process = leaders.count(parent) ? leaders[parent] : parent;
+    leaders.try_emplace(tid, process);
     threads.try_emplace(tid, ++started[process]);
   }
   void saw(const trace::Event& e) {
@@ -57,7 +57,7 @@ const EngineImpl::Images& EngineImpl::program_images() {
   std::size_t next = 0;
   auto cursor = session.reader().cursor();
   trace::Event e;
-  Numbering numbering{images->numbers, images->thread_numbers, {}, {}};
+  Numbering numbering{images->numbers, images->thread_numbers, images->leaders, {}};
   while (cursor.next(e)) {
     numbering.saw(e);
     if (e.kind == EventKind::exec) images->of_process[e.tid].emplace_back(e.id, e.id);
@@ -124,6 +124,14 @@ int EngineImpl::thread_number(int tid) {
   const auto& numbers = program_images().thread_numbers;
   auto found = numbers.find(tid);
   return found == numbers.end() ? 0 : found->second;
+}
+
+Engine::TaskNumbers Engine::task_numbers(int tid) {
+  int process = tid;
+  if (impl_->several_tasks())
+    if (auto found = impl_->program_images().leaders.find(tid); found != impl_->program_images().leaders.end())
+      process = found->second;
+  return TaskNumbers{impl_->inferior_number(process), process, impl_->thread_number(tid)};
 }
 
 pid_t Engine::pid() { return impl_->looked_at().tid(); }

@@ -264,6 +264,24 @@ TEST_F(ShellTest, LineStepsStayInTheProcessTheyStartedIn) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* " + first[1].str() + " +process \\d+ "))) << r.out;
 }
 
+TEST_F(ShellTest, AStepEndsWhenItsThreadOrProcessDoes) {
+  // A child's next over its _exit: gdb stops when that inferior exits,
+  // rather than at the end of the recording.
+  RunResult child = script(recorded("debug_fork_steps"), "break debug_fork_steps.c:29\ncontinue\ndelete\nnext\ninfo inferiors\n");
+  ASSERT_EQ(child.status, 0) << child.out << child.err;
+  std::smatch stopped;
+  ASSERT_TRUE(std::regex_search(child.out, stopped, std::regex("\\[Switching to inferior (\\d) \\[process (\\d+)\\]"))) << child.out;
+  std::string exited = "\n[Inferior " + stopped[1].str() + " (process " + stopped[2].str() + ") exited normally]\n";
+  EXPECT_NE(child.out.find(exited + "[Switching to inferior "), std::string::npos) << child.out;
+  EXPECT_EQ(count_of(child.out, "process " + stopped[2].str()), 2) << child.out;  // not in info inferiors
+  EXPECT_EQ(child.out.find("[The program exited"), std::string::npos) << child.out;
+  // A thread's next out of its function, through start_thread, to its end.
+  RunResult thread = script(recorded("debug_threads_joined"), "break debug_threads_joined.c:18\ncontinue\ndelete\nnext 100\n");
+  ASSERT_EQ(thread.status, 0) << thread.out << thread.err;
+  EXPECT_TRUE(std::regex_search(thread.out, std::regex("\n\\[Thread \\d+ exited\\]\n\\[Switching to thread \\d "))) << thread.out;
+  EXPECT_EQ(thread.out.find("[The program exited"), std::string::npos) << thread.out;
+}
+
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {
   std::string trace = recorded("debug_loops");
   RunResult r = script(trace, R"(break accumulate

@@ -135,6 +135,9 @@ class Shell {
   std::string thread_id(const Engine::Inferior& thread);
   // Says so when the process looked at is not the one shown last.
   void note_process_switch();
+  // "[Inferior 2 (process 11349) exited normally]", as gdb says when the
+  // thread a step followed ends (the event just applied is its end).
+  std::string describe_exit(int tid);
   void cmd_goto(const std::string& args);
   void cmd_events(const std::string& args);
   void cmd_checkpoint();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shell_internal.h"
+#include "ttdb/tracer/wait_status.h"
 
 namespace ttdb {
 
@@ -43,6 +44,19 @@ void Shell::note_process_switch() {
     }
     shown_ = Shown{inferior.pid, inferior.process};
   }
+}
+
+std::string Shell::describe_exit(int tid) {
+  auto numbers = engine_.task_numbers(tid);
+  auto end = engine_.recorded_event(engine_.event());
+  if (numbers.process != tid) return fmt::format("[Thread {} exited]", tid);
+  std::string how = "exited";
+  if (end && end->kind == trace::EventKind::exit && end->tid == tid) {
+    bool killed = end->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed);
+    if (killed) how = "was killed by " + signal_name(static_cast<int>(end->nr));
+    else how = end->nr == 0 ? "exited normally" : fmt::format("exited with code {:02o}", end->nr);
+  }
+  return fmt::format("[Inferior {} (process {}) {}]", numbers.inferior, tid, how);
 }
 
 void Shell::cmd_info_inferiors() {
