@@ -74,8 +74,9 @@ class EngineImpl {
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();
-  // The process `inferior N` selected to look at (its recorded pid), until
-  // the next motion; and a process's number, in the order they started.
+  // The process or thread `inferior N` or `thread N` selected to look at
+  // (its recorded tid), until the next motion; and a process's number, in
+  // the order they started.
   std::optional<int> selected;
   int looked_at_task() const { return selected.value_or(session.acting_tid()); }
   // An arrival at one of goal.until_addrs that counts for `goal`.
@@ -172,10 +173,10 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
-  // The processes of a recording of several, found by one pass over it on
-  // first use: their numbers and their threads', in the order they started, and their program
-  // images (a process's is its last exec, inherited through fork, named by
-  // that event's number).
+  // The processes and threads of a recording of several, found by one pass
+  // over it on first use: their numbers, in the order they started, and the
+  // processes' program images (a process's is its last exec, inherited
+  // through fork, named by that event's number).
   struct Images {
     std::map<int, int> numbers;                                                    // pid -> inferior number
     std::map<int, int> thread_numbers;                                             // tid -> its number in its process
