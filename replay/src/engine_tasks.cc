@@ -134,6 +134,16 @@ Engine::TaskNumbers Engine::task_numbers(int tid) {
   return TaskNumbers{impl_->inferior_number(process), process, impl_->thread_number(tid)};
 }
 
+std::optional<int> Engine::recorded_thread(int inferior, int thread) {
+  if (!impl_->several_tasks()) {
+    if (inferior == 1 && thread == 1) return impl_->session.state().first;
+    return std::nullopt;
+  }
+  for (const auto& [tid, number] : impl_->program_images().thread_numbers)
+    if (number == thread && task_numbers(tid).inferior == inferior) return tid;
+  return std::nullopt;
+}
+
 pid_t Engine::pid() { return impl_->looked_at().tid(); }
 
 std::vector<Engine::Inferior> Engine::inferiors() {

@@ -177,6 +177,16 @@ TEST_F(ShellTest, ThreadNumbersFollowTheOrderThreadsStartedWhereverTheReplayIs) 
   EXPECT_NE(r.err.find("no thread 2 in this process"), std::string::npos) << r.err;
 }
 
+TEST_F(ShellTest, ABreakpointForAThreadThatHasNotStartedYet) {
+  std::string trace = recorded("debug_threads_joined");
+  // Numbers come from the recording: thread 4 can be named before it runs.
+  RunResult r = script(trace, "break work thread 4\ncontinue\nthread\nprint *(int*)arg\nbreak work thread 7\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails: there is no thread 7
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Current thread is 4 \\(Thread \\d+\\)\\]\n\\$1 = 3\n"))) << r.out;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, work "), 1) << r.out;
+  EXPECT_NE(r.err.find("no thread 7 in the recording"), std::string::npos) << r.err;
+}
+
 TEST_F(ShellTest, AThreadStoppedInClone3ShowsPthreadCreateAndMain) {
   std::string trace = recorded("debug_threads_joined");
   // At each "new thread" event, the thread that made it stands in clone3,

@@ -128,9 +128,14 @@ class Shell {
   void cmd_thread(const std::string& args);
   // The live threads of the process looked at, in the order they started.
   std::vector<Engine::Inferior> threads_here();
-  // The live thread gdb's id names: "N" in the process looked at, "I.N" in
-  // inferior I; throws Error when there is none.
+  // gdb's thread id: "N" in the process looked at, "I.N" in inferior I, as
+  // (inferior, thread number).
+  std::pair<int, int> parse_thread_id(const std::string& id);
+  // The live thread an id names; throws Error when there is none.
   Engine::Inferior thread_named(const std::string& id);
+  // The thread an id names over the whole recording, live here or not: its
+  // recorded tid and its id as shown; throws Error when there is none.
+  std::pair<int, std::string> recorded_thread(const std::string& id);
   // A thread's id as the shell shows it (gdb's: "N", or "I.N" with several processes).
   std::string thread_id(const Engine::Inferior& thread);
   // Says so when the process looked at is not the one shown last.

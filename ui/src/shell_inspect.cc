@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "shell_internal.h"
 
@@ -69,9 +70,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   std::string thread_id;
   std::smatch only;
   if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+(\\.\\d+)?)$"))) {
-    Engine::Inferior named = thread_named(only[2]);
-    thread = named.pid;
-    thread_id = this->thread_id(named);
+    std::tie(thread, thread_id) = recorded_thread(only[2]);
     spec = only[1];
   }
   std::string description;

@@ -91,19 +91,33 @@ std::vector<Engine::Inferior> Shell::threads_here() {
   return threads;
 }
 
-Engine::Inferior Shell::thread_named(const std::string& id) {
+std::pair<int, int> Shell::parse_thread_id(const std::string& id) {
   // "N": thread N of the process looked at; "I.N": thread N of inferior I.
   auto dot = id.find('.');
   int number = static_cast<int>(parse_number(id.substr(dot == std::string::npos ? 0 : dot + 1), "the thread number"));
-  if (dot != std::string::npos) {
-    int inferior = static_cast<int>(parse_number(id.substr(0, dot), "the inferior number"));
-    for (const auto& thread : engine_.inferiors())
-      if (thread.number == inferior && thread.thread == number) return thread;
+  if (dot != std::string::npos) return {static_cast<int>(parse_number(id.substr(0, dot), "the inferior number")), number};
+  for (const auto& thread : engine_.inferiors())
+    if (thread.selected) return {thread.number, number};
+  return {1, number};
+}
+
+Engine::Inferior Shell::thread_named(const std::string& id) {
+  auto [inferior, number] = parse_thread_id(id);
+  for (const auto& thread : engine_.inferiors())
+    if (thread.number == inferior && thread.thread == number) return thread;
+  if (id.find('.') != std::string::npos)
     throw Error(fmt::format("there is no thread {} here; \"info threads\" lists the threads of a process", id));
-  }
-  for (const auto& thread : threads_here())
-    if (thread.thread == number) return thread;
   throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", id));
+}
+
+std::pair<int, std::string> Shell::recorded_thread(const std::string& id) {
+  // Numbers are the recording's: a thread that has not started yet here, or
+  // has ended, has one too.
+  auto [inferior, number] = parse_thread_id(id);
+  auto tid = engine_.recorded_thread(inferior, number);
+  if (!tid) throw Error(fmt::format("there is no thread {} in the recording", id));
+  std::string shown = engine_.several_processes() ? fmt::format("{}.{}", inferior, number) : std::to_string(number);
+  return {*tid, shown};
 }
 
 void Shell::cmd_info_threads() {

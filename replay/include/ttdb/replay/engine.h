@@ -164,6 +164,8 @@ class Engine {
     int thread = 0;
   };
   TaskNumbers task_numbers(int tid);
+  // The recorded tid of thread `thread` of inferior `inferior`, live here or not.
+  std::optional<int> recorded_thread(int inferior, int thread);
   // Where in the program's own code `pc` stands: a process stopped inside
   // the syscall buffer's trampoline for a patched syscall is just past that
   // syscall (so that backtraces and symbols name the program's code).
