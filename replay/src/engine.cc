@@ -338,6 +338,7 @@ Stop EngineImpl::run(const Goal& goal) {
         landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+        if (auto ended = followed_task_end(goal)) return *ended;
         leave = false;
         continue;  // a new boundary: maybe an arrival
       } else if (step.kind == RunOutcome::Kind::watch) {
@@ -363,11 +364,7 @@ Stop EngineImpl::run(const Goal& goal) {
         return stop;
       }
       apply_pending();
-      if (followed_task_ended(goal)) {
-        Stop stop{Stop::Kind::exited};
-        stop.id = *goal.until_task;
-        return stop;
-      }
+      if (auto ended = followed_task_end(goal)) return *ended;
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.
       if (goal.user_points && !session.ended())
@@ -464,10 +461,13 @@ Stop EngineImpl::run(const Goal& goal) {
   }
 }
 
-bool EngineImpl::followed_task_ended(const Goal& goal) {
+std::optional<Stop> EngineImpl::followed_task_end(const Goal& goal) {
   // Its line will never come: the step ends with it, as gdb's does, rather
   // than at the end of the recording. (A search backward looks on.)
-  return goal.until_task && !goal.observe && !session.ended() && !session.tracees().count(*goal.until_task);
+  if (!goal.until_task || goal.observe || session.ended() || session.tracees().count(*goal.until_task)) return std::nullopt;
+  Stop stop{Stop::Kind::exited};
+  stop.id = *goal.until_task;
+  return stop;
 }
 
 bool EngineImpl::until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs) {

@@ -81,8 +81,9 @@ class EngineImpl {
   int looked_at_task() const { return selected.value_or(session.acting_tid()); }
   // An arrival at one of goal.until_addrs that counts for `goal`.
   bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
-  // The task goal.until_task follows has ended while others go on.
-  bool followed_task_ended(const Goal& goal);
+  // A Stop::Kind::exited when the task goal.until_task follows has ended
+  // while others go on.
+  std::optional<Stop> followed_task_end(const Goal& goal);
   int inferior_number(int pid);
   // A thread's number in its process (1 for the first thread), in the order
   // they started: the same at every position.
