@@ -4,9 +4,6 @@
 #include <csignal>
 
 #include <algorithm>
-#include <filesystem>
-#include <sched.h>
-#include <tuple>
 
 #include "engine_impl.h"
 #include "ttdb/base/log.h"
@@ -364,6 +361,7 @@ Stop EngineImpl::run(const Goal& goal) {
         landed = RunOutcome::arrival_at(session.tracee().regs().rip);
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+        if (auto ended = followed_task_end(goal)) return *ended;
         leave = false;
         continue;  // a new boundary: maybe an arrival
       } else if (step.kind == RunOutcome::Kind::watch) {
@@ -389,6 +387,7 @@ Stop EngineImpl::run(const Goal& goal) {
         return stop;
       }
       apply_pending();
+      if (auto ended = followed_task_end(goal)) return *ended;
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.
       if (goal.user_points && !session.ended())
@@ -460,13 +459,10 @@ Stop EngineImpl::run(const Goal& goal) {
         if (goal.motion && goal.motion->tick.kind == Tick::Kind::code && goal.motion->tick.addr == outcome.addr &&
             ++goal_count == goal.motion->count)
           return stop_here(Stop{Stop::Kind::step});
-        bool listed = std::find(goal.until_addrs.begin(), goal.until_addrs.end(), outcome.addr) != goal.until_addrs.end();
-        if (listed) {
-          pos = at_hit;  // the filter may look at the program here
-          if (!goal.until_accepts || goal.until_accepts(outcome.addr, session.tracee().regs())) {
-            if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
-            goal.observe(at_hit, Stop{Stop::Kind::step});
-          }
+        pos = at_hit;  // the filter may look at the program here
+        if (until_arrival(goal, outcome.addr, session.tracee().regs())) {
+          if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
+          goal.observe(at_hit, Stop{Stop::Kind::step});
         }
         if (goal.user_points) {
           for (auto& [id, bp] : breakpoints) {
@@ -521,6 +517,25 @@ Stop EngineImpl::run(const Goal& goal) {
       }
     }
   }
+}
+
+std::optional<Stop> EngineImpl::followed_task_end(const Goal& goal) {
+  // Its line will never come: the step ends with it, as gdb's does, rather
+  // than at the end of the recording. (A search backward looks on.)
+  if (!goal.until_task || goal.observe || session.ended() || session.tracees().count(*goal.until_task)) return std::nullopt;
+  Stop stop{Stop::Kind::exited};
+  stop.id = *goal.until_task;
+  return stop;
+}
+
+bool EngineImpl::until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs) {
+  const auto& until = goal.until_addrs;
+  if (std::find(until.begin(), until.end(), addr) == until.end()) return false;
+  // Another process or thread that runs the same code (a forked child, a
+  // thread of the same function) arrives there too, even in a frame at the
+  // same address: only the task the command is about counts.
+  if (goal.until_task && session.acting_tid() != *goal.until_task) return false;
+  return !goal.until_accepts || goal.until_accepts(addr, regs);
 }
 
 Stop EngineImpl::seek(Position target) {
@@ -635,113 +650,7 @@ const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   return *impl_->mappings;
 }
 
-const EngineImpl::Images& EngineImpl::program_images() {
-  if (images) return *images;
-  images.emplace();
-  const auto& all = *(mappings ? mappings : (mappings = session.reader().file_mappings()));
-  auto image_of = [&](int pid) {
-    auto found = images->of_process.find(pid);
-    return found == images->of_process.end() ? std::int64_t{0} : found->second.back().second;
-  };
-  std::size_t next = 0;
-  auto cursor = session.reader().cursor();
-  trace::Event e;
-  auto& numbers = images->numbers;
-  while (cursor.next(e)) {
-    if (e.kind == EventKind::exec) {
-      images->of_process[e.tid].emplace_back(e.id, e.id);
-      if (numbers.empty()) numbers[e.tid] = 1;  // the program ttdb started
-    }
-    if (e.kind == EventKind::spawn) {
-      images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
-      if (!(e.args[0] & CLONE_THREAD)) numbers.try_emplace(static_cast<int>(e.nr), static_cast<int>(numbers.size()) + 1);
-    }
-    for (; next < all.size() && all[next].event <= e.id; ++next)
-      if (all[next].event == e.id) images->mappings[image_of(e.tid)].push_back(all[next]);
-  }
-  return *images;
-}
-
-bool EngineImpl::several_processes() {
-  if (!several_processes_) several_processes_ = session.reader().meta_int(trace::meta::processes).value_or(1) > 1;
-  return *several_processes_;
-}
-
-std::int64_t Engine::image() {
-  if (!impl_->several_processes() || impl_->session.ended()) return 0;
-  const auto& images = impl_->program_images();
-  int pid = impl_->selected.value_or(impl_->session.acting_tid());
-  auto found = images.of_process.find(pid);
-  if (found == images.of_process.end()) return 0;
-  std::int64_t image = 0;
-  for (const auto& [from, which] : found->second)
-    if (from <= event()) image = which;
-  return image;
-}
-
-const std::vector<trace::FileMapping>& Engine::image_mappings() {
-  std::int64_t which = image();
-  if (which == 0) return file_mappings();
-  static const std::vector<trace::FileMapping> none;
-  const auto& mappings = impl_->program_images().mappings;
-  auto found = mappings.find(which);
-  return found == mappings.end() ? none : found->second;
-}
-
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
-Tracee& EngineImpl::looked_at() {
-  if (selected)
-    if (auto found = session.tracees().find(*selected); found != session.tracees().end()) return found->second;
-  return session.tracee();
-}
-
-const TaskState& EngineImpl::looked_at_state() {
-  const auto& tasks = session.state().tasks;
-  if (selected)
-    if (auto found = tasks.find(*selected); found != tasks.end()) return found->second;
-  return session.task_state();
-}
-
-int EngineImpl::inferior_number(int pid) {
-  if (!several_processes()) return 1;
-  const auto& numbers = program_images().numbers;
-  auto found = numbers.find(pid);
-  return found == numbers.end() ? 0 : found->second;
-}
-
-pid_t Engine::pid() { return impl_->looked_at().tid(); }
-
-std::vector<Engine::Inferior> Engine::inferiors() {
-  std::vector<Inferior> out;
-  if (impl_->session.ended()) return out;
-  int moving = impl_->session.acting_tid();
-  int looked = impl_->selected.value_or(moving);
-  for (auto& [pid, tracee] : impl_->session.tracees()) {
-    std::error_code error;
-    std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tracee.tid()), error).string();
-    const auto& state = impl_->session.state().tasks.at(pid);
-    int process = state.process(pid);
-    out.push_back(Inferior{impl_->inferior_number(process), pid, tracee.tid(), exe, pid == moving, pid == looked, process});
-  }
-  std::sort(out.begin(), out.end(), [](const Inferior& a, const Inferior& b) {
-    return std::tie(a.number, a.pid) < std::tie(b.number, b.pid);
-  });
-  return out;
-}
-
-void Engine::select_task(int pid) {
-  if (!impl_->session.tracees().count(pid)) fail("there is no thread {} here", pid);
-  impl_->selected = pid;
-}
-
-void Engine::select_inferior(int number) {
-  for (const auto& inferior : inferiors())
-    if (inferior.number == number && inferior.process == inferior.pid) {
-      impl_->selected = inferior.pid;
-      return;
-    }
-  fail("there is no inferior {} here; \"info inferiors\" lists the processes live at this point", number);
-}
 
 Registers Engine::registers() { return impl_->looked_at().regs(); }
 
@@ -840,17 +749,20 @@ Stop Engine::seek(const Position& position) {
 }
 
 Stop Engine::run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints) {
+  int task = impl_->looked_at_task();  // before the command shows the one that moves
   return impl_->command([&] {
     Goal goal;
     goal.user_points = stop_at_breakpoints;
     goal.until_addrs = addrs;
     goal.until_accepts = accepts;
+    goal.until_task = task;
     return impl_->run(goal);
   });
 }
 
 Stop Engine::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
-  return impl_->command([&] { return impl_->reverse_to(addrs, accepts); });
+  int task = impl_->looked_at_task();
+  return impl_->command([&] { return impl_->reverse_to(addrs, accepts, task); });
 }
 
 void Engine::interrupt() {

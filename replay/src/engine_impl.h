@@ -45,7 +45,8 @@ struct Goal {
   std::optional<std::int64_t> event;        // stop once this event is applied
   std::optional<Motion> motion;             // stop when this has happened `count` times
   std::vector<std::uint64_t> until_addrs;  // stop on arriving at one of these...
-  ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)
+  ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)...
+  std::optional<int> until_task;           // ...and this task (recorded tid) arrives, if given
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
   // Counts the arrivals at these addresses on the way (in the program, at
@@ -92,10 +93,20 @@ class EngineImpl {
   // Events the syscall buffer gave back in-process moved the program on:
   // positions now count from the last of them.
   void events_passed();
-  // The process `inferior N` selected to look at (its recorded pid), until
-  // the next motion; and a process's number, in the order they started.
+  // The process or thread `inferior N` or `thread N` selected to look at
+  // (its recorded tid), until the next motion; and a process's number, in
+  // the order they started.
   std::optional<int> selected;
+  int looked_at_task() const { return selected.value_or(session.acting_tid()); }
+  // An arrival at one of goal.until_addrs that counts for `goal`.
+  bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
+  // A Stop::Kind::exited when the task goal.until_task follows has ended
+  // while others go on.
+  std::optional<Stop> followed_task_end(const Goal& goal);
   int inferior_number(int pid);
+  // A thread's number in its process (1 for the first thread), in the order
+  // they started: the same at every position.
+  int thread_number(int tid);
   Tracee& looked_at();
   const TaskState& looked_at_state();
   // The id of a watchpoint armed only because a motion counts its triggers.
@@ -170,7 +181,7 @@ class EngineImpl {
   // The same for wherever the program stands, however it got there.
   std::optional<Stop> hit_at_pc(const Goal& goal);
   Stop reverse_stepi();
-  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
+  Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, int task);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
   // The last stop-worthy hit of `observing` before `target`.
@@ -216,17 +227,20 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
-  // The processes of a recording of several, found by one pass over it on
-  // first use: their numbers, in the order they started, and their program
-  // images (a process's is its last exec, inherited through fork, named by
-  // that event's number).
+  // The processes and threads of a recording of several, found by one pass
+  // over it on first use: their numbers, in the order they started, and the
+  // processes' program images (a process's is its last exec, inherited
+  // through fork, named by that event's number).
   struct Images {
     std::map<int, int> numbers;                                                    // pid -> inferior number
+    std::map<int, int> thread_numbers;                                             // tid -> its number in its process
+    std::map<int, int> leaders;                                                    // a thread's tid -> its process's first
     std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
     std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
   };
   std::optional<Images> images;
-  std::optional<bool> several_processes_;  // the recording's, read on first use
+  std::optional<bool> several_tasks_;  // the recording's processes and threads, read on first use
+  bool several_tasks();
   bool several_processes();
   const Images& program_images();
   int next_bookmark = 1;

@@ -69,10 +69,7 @@ std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
 
 std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   Registers regs = session.tracee().regs();
-  const auto& until = goal.until_addrs;
-  if (std::find(until.begin(), until.end(), regs.rip) != until.end() &&
-      (!goal.until_accepts || goal.until_accepts(regs.rip, regs)))
-    return Stop{Stop::Kind::step};
+  if (until_arrival(goal, regs.rip, regs)) return Stop{Stop::Kind::step};
   if (!goal.user_points) return std::nullopt;
   for (const auto& [id, bp] : breakpoints) {
     if (!bp.enabled || bp.addr != regs.rip || (condition && !condition(id))) continue;
@@ -113,10 +110,11 @@ Stop EngineImpl::reverse_stepi() {
   return Stop{Stop::Kind::step};
 }
 
-Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
+Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, int task) {
   Goal observing;
   observing.until_addrs = addrs;
   observing.until_accepts = accepts;
+  observing.until_task = task;
   auto hit = last_hit_before(pos, observing);
   if (!hit) {
     seek(Position{1, {}});

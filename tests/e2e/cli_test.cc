@@ -87,5 +87,26 @@ TEST(Cli, InfoAndEvents) {
   EXPECT_NE(all.out.find("+++ exited with 0 +++"), std::string::npos);
 }
 
+TEST(Cli, InfoCountsProcessesAndThreadsApart) {
+  TempDir dir;
+  // One process whose first thread starts three others.
+  std::string threads = dir.file("threads.ttdb");
+  ASSERT_EQ(record(threads, {program("debug_threads_joined")}).status, 0);
+  RunResult info = ttdb({"info", threads});
+  EXPECT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("\nprocesses: 1\nthreads:   4\n"), std::string::npos) << info.out;
+  // Three children of one thread each.
+  std::string children = dir.file("children.ttdb");
+  ASSERT_EQ(record(children, {program("fork_wait")}).status, 0);
+  info = ttdb({"info", children});
+  EXPECT_NE(info.out.find("\nprocesses: 4\nthreads:   4\n"), std::string::npos) << info.out;
+  // One of each.
+  std::string one = dir.file("one.ttdb");
+  ASSERT_EQ(record(one, {program("pids")}).status, 0);
+  info = ttdb({"info", one});
+  EXPECT_EQ(info.out.find("processes:"), std::string::npos) << info.out;
+  EXPECT_EQ(info.out.find("threads:"), std::string::npos) << info.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test

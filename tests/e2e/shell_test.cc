@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -108,6 +109,153 @@ TEST_F(ShellTest, ABreakpointOfOneThreadStopsOnlyThatThreadBothWays) {
   EXPECT_EQ(count_of(r.out, "Breakpoint 2, consume ("), 5) << r.out;
   EXPECT_EQ(count_of(r.out, "[Current thread is 3 (Thread "), 5) << r.out;
   EXPECT_EQ(count_of(r.out, "[Current thread is "), 5) << r.out;
+}
+
+TEST_F(ShellTest, ThreadNumbersFollowTheOrderThreadsStartedWhereverTheReplayIs) {
+  std::string trace = recorded("debug_threads_joined");
+  // Thread 2 is joined before threads 3 and 4 start: gdb never gives its
+  // number to another, and a thread keeps its number going back.
+  RunResult r = script(trace,
+                       "break work\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "continue\nthread\nprint *(int*)arg\n"
+                       "info threads\n"
+                       "break debug_threads_joined.c:13 thread 4\n"
+                       "info breakpoints\n"
+                       "reverse-continue\nreverse-continue\nthread\nprint *(int*)arg\n"
+                       "continue\ncontinue\nthread 2\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails: thread 2 has ended
+  // The thread that ran work(&one) is thread 2, work(&two) 3, work(&three) 4.
+  std::regex shown("\\[Current thread is (\\d) \\(Thread \\d+\\)\\]\n\\$\\d+ = (\\d)\n");
+  std::vector<std::string> numbers;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), shown); it != std::sregex_iterator(); ++it) {
+    EXPECT_EQ(std::stoi((*it)[1]), std::stoi((*it)[2]) + 1) << r.out;
+    numbers.push_back((*it)[1]);
+  }
+  EXPECT_EQ(numbers, (std::vector<std::string>{"2", "3", "4", "2"})) << r.out;
+  // A stop in another thread of the same process, even after the thread
+  // shown last has ended, says which thread.
+  EXPECT_EQ(count_of(r.out, "[Switching to inferior"), 0) << r.out;
+  EXPECT_EQ(count_of(r.out, "[Switching to thread "), 7) << r.out;  // every stop is another thread's
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("  Id   Target Id          Frame\n  1    Thread \\d+ [^\n]*\n  3    Thread \\d+ [^\n]*\n\\* 4    Thread \\d+ +0x[0-9a-f]+ in work "))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("at debug_threads_joined.c:13\n\tstop only in thread 4\n"))) << r.out;
+  EXPECT_NE(r.err.find("no thread 2 in this process"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellTest, ABreakpointForAThreadThatHasNotStartedYet) {
+  std::string trace = recorded("debug_threads_joined");
+  // Numbers come from the recording: thread 4 can be named before it runs.
+  RunResult r = script(trace, "break work thread 4\ncontinue\nthread\nprint *(int*)arg\nbreak work thread 7\n");
+  EXPECT_EQ(r.status, 2) << r.out << r.err;  // the last command fails: there is no thread 7
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Current thread is 4 \\(Thread \\d+\\)\\]\n\\$1 = 3\n"))) << r.out;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, work "), 1) << r.out;
+  EXPECT_NE(r.err.find("no thread 7 in the recording"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellTest, AThreadStoppedInClone3ShowsPthreadCreateAndMain) {
+  std::string trace = recorded("debug_threads_joined");
+  // At each "new thread" event, the thread that made it stands in clone3,
+  // after its syscall, where glibc has no call frame information. gdb shows
+  // (for the first):
+  //   #0  clone3 () at ../sysdeps/unix/sysv/linux/x86_64/clone3.S:62
+  //   #1  0x00007ffff7edc93d in __GI___clone_internal (...) at ../sysdeps/unix/sysv/linux/clone-internal.c:54
+  //   #2  0x00007ffff7e5bdf0 in create_thread (...) at ./nptl/pthread_create.c:295
+  //   #3  0x00007ffff7e5c8ed in __pthread_create_2_1 (...) at ./nptl/pthread_create.c:831
+  //   #4  0x0000555555555207 in main () at debug_threads_joined.c:24
+  RunResult events = ttdb({"events", trace});
+  std::string text;
+  for (const auto& line : lines_matching(events.out, "\\+\\+\\+ new thread \\d+ \\+\\+\\+"))
+    text += "goto event " + std::to_string(std::stoi(line)) + "\nthread 1\nbt\n";
+  RunResult r = script(trace, text);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::regex stack("#0  \\S*clone3 \\(\\) at clone3.S:\\d+\n"
+                   "#1  0x[0-9a-f]+ in \\S*clone_internal \\([^\n]*\n"
+                   "#2  0x[0-9a-f]+ in create_thread \\([^\n]*\n"
+                   "#3  0x[0-9a-f]+ in \\S*pthread_create\\S* \\([^\n]*\n"
+                   "#4  0x[0-9a-f]+ in main \\(\\) at debug_threads_joined.c:(\\d+)\n");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stack); it != std::sregex_iterator(); ++it)
+    lines.push_back((*it)[1]);
+  EXPECT_EQ(lines, (std::vector<std::string>{"24", "26", "27"})) << r.out;
+}
+
+TEST_F(ShellTest, AfterJoinedThreadsBreakpointsStepsAndTravelWork) {
+  std::string trace = recorded("debug_threads_joined");
+  // Every motion here runs past threads that end (or, going back, revives
+  // them from checkpoints); none may leave an int3 behind in the memory the
+  // threads shared.
+  RunResult r = script(trace,
+                       "break debug_threads_joined.c:30\n"
+                       "continue\n"
+                       "assert total == 18\n"
+                       "next\n"
+                       "assert doubled == 36\n"
+                       "next\n"
+                       "assert tripled == 54\n"
+                       "reverse-next\n"
+                       "assert doubled == 36\n"
+                       "reverse-continue\n"
+                       "assert total == 18\n"
+                       "stepi\n"
+                       "goto event $event + 1\n"
+                       "continue\n"
+                       "reverse-continue\n"
+                       "info line\n"
+                       "continue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at debug_threads_joined.c:30"), 3) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: total == 18\nmain \\(\\) at debug_threads_joined.c:31 .*\n31\t"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: doubled == 36\nmain \\(\\) at debug_threads_joined.c:32 .*\n32\t"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("assert passed: tripled == 54\nmain \\(\\) at debug_threads_joined.c:31 .*\n31\t"))) << r.out;
+  EXPECT_EQ(count_of(r.out, "total 18, doubled 36, tripled 54\n"), 1) << r.out;
+  EXPECT_EQ(count_of(r.out, "[The program exited normally"), 2) << r.out;
+  EXPECT_EQ(r.err.find("diverge"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellTest, LineStepsStayInTheProcessTheyStartedIn) {
+  std::string trace = recorded("debug_fork_steps");
+  // Both children run steps() at once, in frames at the same addresses:
+  // every stop must be the first child's, forward and backward.
+  RunResult r = script(trace,
+                       "break steps\ncontinue\ndelete\n"
+                       "next\nnext\nnext\nnext\nnext\nnext\n"
+                       "reverse-next\nreverse-next\nreverse-step\n"
+                       "reverse-finish\ninfo inferiors\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_of(r.out, "[Switching to inferior "), 1) << r.out;
+  std::regex stop("steps \\(who=(\\d)\\) at debug_fork_steps.c:(\\d+) \\[event");
+  std::set<std::string> who;
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stop); it != std::sregex_iterator(); ++it) {
+    who.insert((*it)[1]);
+    lines.push_back((*it)[2]);
+  }
+  EXPECT_EQ(who.size(), 1u) << r.out;
+  EXPECT_EQ(lines, (std::vector<std::string>{"10", "11", "12", "13", "14", "15", "16", "15", "14", "13"})) << r.out;
+  // reverse-finish: back to the call, in that child still.
+  std::smatch first;
+  ASSERT_TRUE(std::regex_search(r.out, first, std::regex("\\[Switching to inferior (\\d) "))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("in main \\(\\) at debug_fork_steps.c:26 \\[event"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* " + first[1].str() + " +process \\d+ "))) << r.out;
+}
+
+TEST_F(ShellTest, AStepEndsWhenItsThreadOrProcessDoes) {
+  // A child's next over its _exit: gdb stops when that inferior exits,
+  // rather than at the end of the recording.
+  RunResult child = script(recorded("debug_fork_steps"), "break debug_fork_steps.c:29\ncontinue\ndelete\nnext\ninfo inferiors\n");
+  ASSERT_EQ(child.status, 0) << child.out << child.err;
+  std::smatch stopped;
+  ASSERT_TRUE(std::regex_search(child.out, stopped, std::regex("\\[Switching to inferior (\\d) \\[process (\\d+)\\]"))) << child.out;
+  std::string exited = "\n[Inferior " + stopped[1].str() + " (process " + stopped[2].str() + ") exited normally]\n";
+  EXPECT_NE(child.out.find(exited + "[Switching to inferior "), std::string::npos) << child.out;
+  EXPECT_EQ(count_of(child.out, "process " + stopped[2].str()), 2) << child.out;  // not in info inferiors
+  EXPECT_EQ(child.out.find("[The program exited"), std::string::npos) << child.out;
+  // A thread's next out of its function, through start_thread, to its end.
+  RunResult thread = script(recorded("debug_threads_joined"), "break debug_threads_joined.c:18\ncontinue\ndelete\nnext 100\n");
+  ASSERT_EQ(thread.status, 0) << thread.out << thread.err;
+  EXPECT_TRUE(std::regex_search(thread.out, std::regex("\n\\[Thread \\d+ exited\\]\n\\[Switching to thread \\d "))) << thread.out;
+  EXPECT_EQ(thread.out.find("[The program exited"), std::string::npos) << thread.out;
 }
 
 TEST_F(ShellTest, PrintAnswersAsGdbDoes) {

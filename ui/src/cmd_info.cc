@@ -1,5 +1,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -54,10 +55,16 @@ int run_info(const InfoArgs& args) {
   namespace meta = trace::meta;
   std::int64_t events = reader.event_count();
   std::map<trace::EventKind, std::int64_t> kinds;
+  // Every task starts with a spawn event but the first; CLONE_THREAD makes a
+  // thread, anything else a process (with its first thread).
+  std::int64_t processes = 1, threads = 1;
   for (auto cursor = reader.cursor(); ;) {
     trace::Event e;
     if (!cursor.next(e)) break;
     ++kinds[e.kind];
+    if (e.kind != trace::EventKind::spawn) continue;
+    ++threads;
+    if (!(e.args[0] & CLONE_THREAD)) ++processes;
   }
   std::string counts;
   for (const auto& [kind, count] : kinds)
@@ -72,7 +79,7 @@ int run_info(const InfoArgs& args) {
     fmt::print("recorded:  {} on {} (Linux {})\n", when(*start), reader.meta(meta::hostname).value_or("?"),
                reader.meta(meta::kernel).value_or("?"));
   fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
-  if (auto processes = reader.meta_int(meta::processes)) fmt::print("processes: {}\n", *processes);
+  if (threads > 1) fmt::print("processes: {}\nthreads:   {}\n", processes, threads);
   if (reader.finished()) {
     std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"
                           ? "killed by " + signal_name(static_cast<int>(reader.meta_int(meta::exit_code).value_or(0)))

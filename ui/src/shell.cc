@@ -249,6 +249,7 @@ void Shell::announce() {
 
 void Shell::print_stop(const Stop& stop) {
   moved();
+  if (stop.kind == Stop::Kind::exited) out_ << "\n" << describe_exit(stop.id) << "\n";
   note_process_switch();
   switch (stop.kind) {
     case Stop::Kind::breakpoint: {

@@ -56,6 +56,7 @@ class Shell {
     bool watch = false;
     TypeRef watch_type;
     int thread = 0;  // `break ... thread N`: only this thread's (recorded tid) hits stop
+    std::string thread_id;  // ...which the user called this
   };
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
@@ -127,10 +128,21 @@ class Shell {
   void cmd_thread(const std::string& args);
   // The live threads of the process looked at, in the order they started.
   std::vector<Engine::Inferior> threads_here();
-  // Thread N (from 1) of the process looked at; throws Error when there is none.
-  Engine::Inferior nth_thread(std::int64_t n);
+  // gdb's thread id: "N" in the process looked at, "I.N" in inferior I, as
+  // (inferior, thread number).
+  std::pair<int, int> parse_thread_id(const std::string& id);
+  // The live thread an id names; throws Error when there is none.
+  Engine::Inferior thread_named(const std::string& id);
+  // The thread an id names over the whole recording, live here or not: its
+  // recorded tid and its id as shown; throws Error when there is none.
+  std::pair<int, std::string> recorded_thread(const std::string& id);
+  // A thread's id as the shell shows it (gdb's: "N", or "I.N" with several processes).
+  std::string thread_id(const Engine::Inferior& thread);
   // Says so when the process looked at is not the one shown last.
   void note_process_switch();
+  // "[Inferior 2 (process 11349) exited normally]", as gdb says when the
+  // thread a step followed ends (the event just applied is its end).
+  std::string describe_exit(int tid);
   void cmd_goto(const std::string& args);
   void cmd_events(const std::string& args);
   void cmd_checkpoint();
@@ -165,7 +177,13 @@ class Shell {
   std::map<int, BreakInfo> break_info_;
   std::vector<Value> values_;  // printed values, for $N
   std::optional<std::vector<Frame>> frames_;
-  std::optional<int> shown_process_;  // its recorded pid
+  // The thread the last stop showed, and its process (recorded tids): the
+  // thread may end while the process goes on.
+  struct Shown {
+    int tid = 0;
+    int process = 0;
+  };
+  std::optional<Shown> shown_;
   int selected_frame_ = 0;
   std::string last_command_;
   std::string list_file_;

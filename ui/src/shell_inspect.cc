@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "shell_internal.h"
 
@@ -66,15 +67,16 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   }
   // gdb's `break LOCATION thread N`: a breakpoint of one thread.
   int thread = 0;
+  std::string thread_id;
   std::smatch only;
-  if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+)$"))) {
-    thread = nth_thread(std::stoll(only[2])).pid;
+  if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+(\\.\\d+)?)$"))) {
+    std::tie(thread, thread_id) = recorded_thread(only[2]);
     spec = only[1];
   }
   std::string description;
   auto addrs = resolve_location(trim(spec), description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
-  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id};
   if (thread) install_condition();
   out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
                       description.substr(description.find(' ') + 1));
@@ -92,7 +94,7 @@ void Shell::cmd_watch(const std::string& args) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size));
-  break_info_[id] = BreakInfo{expr, "", true, v.type};
+  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, ""};
   out_ << fmt::format("Hardware watchpoint {}: {}\n", id, expr);
 }
 
@@ -392,6 +394,7 @@ void Shell::cmd_info_breakpoints() {
     std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:#018x} {}\n", b.id, "breakpoint", b.temporary ? "del" : "keep",
                                   b.enabled ? "y" : "n", b.addr, info.what);
     if (!info.condition.empty()) row += "\tstop only if " + info.condition + "\n";
+    if (info.thread) row += "\tstop only in thread " + info.thread_id + "\n";
     if (b.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", b.hits, b.hits == 1 ? "" : "s");
     rows[b.id] = row;
   }
@@ -459,127 +462,6 @@ void Shell::cmd_info_sharedlibrary() {
     out_ << fmt::format("{:#018x}  {:#018x}  {:<11} {}\n", m.low, m.high, m.has_debug_info ? "Yes" : "Yes (*)", m.name);
   }
   out_ << "(*): Shared library is missing debugging information.\n";
-}
-
-namespace {
-
-std::string describe(const Engine::Inferior& inferior) {
-  return fmt::format("inferior {} [process {}] ({})", inferior.number, inferior.pid, inferior.exe);
-}
-
-}  // namespace
-
-void Shell::note_process_switch() {
-  if (!ensure_live()) return;
-  auto inferiors = engine_.inferiors();
-  // Until a stop has been shown, the program ttdb started is.
-  if (!shown_process_ && !inferiors.empty() && inferiors.front().number == 1) shown_process_ = inferiors.front().pid;
-  int shown_process = 0;
-  for (const auto& inferior : inferiors)
-    if (shown_process_ && inferior.pid == *shown_process_) shown_process = inferior.process;
-  for (const auto& inferior : inferiors)
-    if (inferior.selected) {
-      if (shown_process_ && *shown_process_ != inferior.pid) {
-        if (inferior.process == shown_process) {
-          auto threads = threads_here();
-          for (std::size_t i = 0; i < threads.size(); ++i)
-            if (threads[i].pid == inferior.pid) out_ << fmt::format("[Switching to thread {} (Thread {})]\n", i + 1, inferior.pid);
-        } else {
-          Engine::Inferior process = inferior;
-          process.pid = inferior.process;
-          out_ << "[Switching to " << describe(process) << "]\n";
-        }
-      }
-      shown_process_ = inferior.pid;
-    }
-}
-
-void Shell::cmd_info_inferiors() {
-  auto inferiors = engine_.inferiors();
-  if (inferiors.empty()) {
-    out_ << "No processes: the replay is at the end of the recording.\n";
-    return;
-  }
-  int looked = 0;
-  bool moving_here = false;
-  for (const auto& inferior : inferiors)
-    if (inferior.selected) looked = inferior.process;
-  out_ << "  Num  Description       Executable\n";
-  for (const auto& inferior : inferiors) {
-    if (inferior.pid != inferior.process) continue;  // a thread: "info threads"
-    moving_here = std::any_of(inferiors.begin(), inferiors.end(),
-                              [&](const auto& i) { return i.process == inferior.pid && i.moves_next; });
-    out_ << fmt::format("{} {:<4} {:<17} {}{}\n", inferior.pid == looked ? '*' : ' ', inferior.number,
-                        fmt::format("process {}", inferior.pid), inferior.exe, moving_here ? "  (moves next)" : "");
-  }
-}
-
-std::vector<Engine::Inferior> Shell::threads_here() {
-  auto all = engine_.inferiors();
-  int process = 0;
-  for (const auto& inferior : all)
-    if (inferior.selected) process = inferior.process;
-  std::vector<Engine::Inferior> threads;
-  for (const auto& inferior : all)
-    if (inferior.process == process) threads.push_back(inferior);
-  return threads;
-}
-
-Engine::Inferior Shell::nth_thread(std::int64_t n) {
-  auto threads = threads_here();
-  if (n < 1 || n > static_cast<std::int64_t>(threads.size()))
-    throw Error(fmt::format("there is no thread {} in this process; \"info threads\" lists them", n));
-  return threads[static_cast<std::size_t>(n - 1)];
-}
-
-void Shell::cmd_info_threads() {
-  require_live();
-  auto threads = threads_here();
-  int looked = 0;
-  for (const auto& thread : threads)
-    if (thread.selected) looked = thread.pid;
-  out_ << "  Id   Target Id          Frame\n";
-  for (std::size_t i = 0; i < threads.size(); ++i) {
-    // Each thread's own frame: looked at in turn, then back to the one that was.
-    engine_.select_task(threads[i].pid);
-    moved();
-    std::string where = frame_summary(frame(), true);
-    out_ << fmt::format("{} {:<4} {:<18} {}{}\n", threads[i].pid == looked ? '*' : ' ', i + 1,
-                        fmt::format("Thread {}", threads[i].pid), where, threads[i].moves_next ? "  (moves next)" : "");
-  }
-  engine_.select_task(looked);
-  moved();
-}
-
-void Shell::cmd_thread(const std::string& args) {
-  require_live();
-  auto threads = threads_here();
-  if (args.empty()) {
-    for (std::size_t i = 0; i < threads.size(); ++i)
-      if (threads[i].selected) out_ << fmt::format("[Current thread is {} (Thread {})]\n", i + 1, threads[i].pid);
-    return;
-  }
-  auto n = parse_number(args, "the thread number");
-  Engine::Inferior thread = nth_thread(n);
-  engine_.select_task(thread.pid);
-  moved();
-  shown_process_ = thread.pid;
-  out_ << fmt::format("[Switching to thread {} (Thread {})]\n", n, thread.pid);
-  out_ << "#0  " << frame_summary(frame(), false) << "\n";
-}
-
-void Shell::cmd_inferior(const std::string& args) {
-  require_live();
-  if (!args.empty()) {
-    engine_.select_inferior(static_cast<int>(parse_number(args, "the inferior number")));
-    moved();
-  }
-  for (const auto& inferior : engine_.inferiors())
-    if (inferior.selected) {
-      out_ << (args.empty() ? "[Current " : "[Switching to ") << describe(inferior) << "]\n";
-      shown_process_ = inferior.pid;
-    }
-  if (!args.empty()) out_ << "#0  " << frame_summary(frame(), false) << "\n";
 }
 
 void Shell::cmd_info_checkpoints() {

@@ -74,6 +74,7 @@ struct Stop {
     start,       // went back to the beginning of the recording
     end,         // the end of the recording (the program exited, or it stops there)
     interrupted, // interrupt() was called
+    exited,      // the thread a run_to() follows ended (`id`: its recorded tid) while others go on
   };
   Stop() = default;
   explicit Stop(Kind k) : kind(k) {}
@@ -147,10 +148,24 @@ class Engine {
     bool moves_next;
     bool selected;      // the one registers() and read_memory() look at
     int process;        // a thread's: its process's first thread's pid (its own for a process)
+    int thread;         // its number in its process: 1 for the first thread, then in the order they
+                        // started, never reused (the same at every position)
   };
+  // The recording has more than one process (threads aside).
+  bool several_processes();
   std::vector<Inferior> inferiors();
   void select_inferior(int number);  // throws Error for a number not live here
   void select_task(int pid);         // any live thread, by its recorded tid
+  // A thread of the recording, live or not (by its recorded tid): its
+  // inferior's number and first thread, and its own number there.
+  struct TaskNumbers {
+    int inferior = 0;
+    int process = 0;
+    int thread = 0;
+  };
+  TaskNumbers task_numbers(int tid);
+  // The recorded tid of thread `thread` of inferior `inferior`, live here or not.
+  std::optional<int> recorded_thread(int inferior, int thread);
   // Where in the program's own code `pc` stands: a process stopped inside
   // the syscall buffer's trampoline for a patched syscall is just past that
   // syscall (so that backtraces and symbols name the program's code).
@@ -174,9 +189,13 @@ class Engine {
   Stop seek(const Position& position);       // back to any position reached before
   // Forward until the program arrives at one of `addrs` and `accepts` agrees
   // (finish, until, next, step), or a breakpoint or watchpoint stops it.
+  // Only the arrivals of the thread looked at count, as gdb's steps are a
+  // thread's: other threads and processes run the same code meanwhile. The
+  // run ends when that thread does (Stop::Kind::exited).
   Stop run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints = true);
-  // Backward to the last arrival at one of `addrs` that `accepts` agrees to,
-  // before now; to the start of the recording when there is none.
+  // Backward to the last arrival of the thread looked at at one of `addrs`
+  // that `accepts` agrees to, before now; to the start of the recording
+  // when there is none.
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // Asks a running command to stop soon; safe from a signal handler.
   void interrupt();

@@ -27,7 +27,7 @@ inline constexpr const char* exit_kind = "exit_kind";      // "exited" or "kille
 inline constexpr const char* exit_code = "exit_code";      // exit status, or the killing signal
 inline constexpr const char* signals_ignored = "signals_ignored";  // at the first exec, bit N-1 for signal N (format 3)
 inline constexpr const char* signals_blocked = "signals_blocked";  // the signal mask then, likewise
-inline constexpr const char* processes = "processes";      // how many processes the recording followed (format 3)
+inline constexpr const char* processes = "processes";      // how many processes and threads the recording followed (format 3)
 }  // namespace meta
 
 }  // namespace ttdb::trace
