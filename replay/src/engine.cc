@@ -243,7 +243,8 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     // single-step bit on the way, and the kernel then says TRAP_BRKPT: with
     // no int3 of ours there and no debug register hit, it is the step too.
     // (An int3 in the program says SI_KERNEL.)
-    bool step_trap = info.si_code == TRAP_TRACE || (dr6 & kDr6Step) || (info.si_code == TRAP_BRKPT && !(dr6 & kDr6Hits));
+    bool step_trap = info.si_code == TRAP_TRACE || (dr6 & kDr6Step) || (info.si_code == TRAP_BRKPT && !(dr6 & kDr6Hits)) ||
+                     step_entered_handler(info);
     if (how == Resume::singlestep && step_trap) {
       out.kind = RunOutcome::Kind::stepped;
       return out;

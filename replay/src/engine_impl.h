@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <optional>
@@ -16,6 +17,10 @@ namespace ttdb {
 
 // Adds a motion at the end, merged with the last one when it counts the same thing.
 void append_motion(Position& position, Motion motion);
+
+// True when a single step's trap says it delivered a signal: the program
+// stands at the handler's first instruction (engine_signals.cc).
+bool step_entered_handler(const siginfo_t& info);
 
 // Thrown when interrupt() stops a run that is a part of a command (a seek, a
 // backward search): the command then returns to where it started.

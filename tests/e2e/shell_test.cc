@@ -321,6 +321,44 @@ finish
   EXPECT_NE(r.out.find("Value returned is $2 = 9"), std::string::npos) << r.out;
 }
 
+// Where each stop of a signal_handlers script was: "function:line", after
+// "SIGUSR1" and the like for a signal's arrival.
+std::vector<std::string> signal_stops(const std::string& out) {
+  std::vector<std::string> where;
+  std::regex signal(R"(^Program received signal (\w+)\.)");
+  std::regex at(R"(^(?:Breakpoint \d+, )?(?:0x[0-9a-f]+ in )?(\w+) \(.*\) at signal_handlers\.c:(\d+) \[event)");
+  std::smatch m;
+  for (const auto& line : lines_matching(out, R"(^Program received signal|signal_handlers\.c:\d+ \[event)")) {
+    if (std::regex_search(line, m, signal)) where.push_back(m[1]);
+    else if (std::regex_search(line, m, at)) where.push_back(m[1].str() + ":" + m[2].str());
+  }
+  return where;
+}
+
+TEST_F(ShellTest, AWatchpointChangedInASignalHandlerFiresBothWays) {
+  std::string trace = recorded("signal_handlers");
+  // Going back from the handler's write once replayed a single step into the
+  // handler whose trap reached the program (a divergence at rt_sigreturn).
+  RunResult r = script(trace, R"(watch hits
+continue 3
+reverse-continue
+reverse-continue
+reverse-continue
+continue
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.err.find("diverged"), std::string::npos) << r.err;
+  // As gdb: the handler's write to 1002 stops at its closing line, on the third continue.
+  EXPECT_NE(r.out.find("Old value = 1001\nNew value = 1002\non_alarm (sig=14) at signal_handlers.c:20"), std::string::npos) << r.out;
+  // Backward: before each write, in the handler and in main, both ways.
+  EXPECT_NE(r.out.find("Old value = 1002\nNew value = 1001\n0x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Old value = 1001\nNew value = 1\n0x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Old value = 1\nNew value = 0\n0x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Old value = 0\nNew value = 1\non_alarm (sig=14) at signal_handlers.c:20"), std::string::npos) << r.out;
+  std::vector<std::string> expected{"on_alarm:20", "on_alarm:19", "main:42", "on_alarm:19", "on_alarm:20"};
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+}
+
 TEST_F(ShellTest, WatchpointsFireForwardAndBackwardOnTheHeap) {
   std::string trace = recorded("debug_structs");
   RunResult r = script(trace, R"(break debug_structs.c:38
