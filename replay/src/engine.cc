@@ -30,16 +30,6 @@ std::uint64_t dr7_for(int slot, std::uint32_t len) {
   return (1ull << (slot * 2)) | (0b01ull << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
 }
 
-// Signals the program is stopped for, as gdb does by default: not the
-// timers and notifications programs use routinely.
-bool stops_the_program(const trace::Event* e) {
-  if (!e || e->kind != EventKind::signal) return false;
-  switch (e->nr) {
-    case SIGALRM: case SIGCHLD: case SIGWINCH: case SIGPROF: case SIGVTALRM: case SIGURG: case SIGIO: return false;
-    default: return true;
-  }
-}
-
 bool is_syscall_instruction(const std::uint8_t* b) {
   return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
 }
@@ -294,6 +284,7 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
 
 Stop EngineImpl::step_instruction() {
   if (session.ended() || (!pending_first && !session.next_event())) return Stop{Stop::Kind::end};
+  if (at_signal_arrival() && !deliver_signal()) return Stop{Stop::Kind::step};
   if (!advance_one()) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
     start_segment();
@@ -360,12 +351,8 @@ Stop EngineImpl::run(const Goal& goal) {
         append(Motion{goal.motion->tick, 1});
         return Stop{Stop::Kind::step};
       }
-      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event())) {
-        append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
-        Stop stop{Stop::Kind::signal};
-        stop.signal = static_cast<int>(session.next_event()->nr);
-        return stop;
-      }
+      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event()))
+        if (auto stop = signal_arrival(goal)) return *stop;
       apply_pending();
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.

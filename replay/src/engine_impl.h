@@ -22,6 +22,10 @@ void append_motion(Position& position, Motion motion);
 // stands at the handler's first instruction (engine_signals.cc).
 bool step_entered_handler(const siginfo_t& info);
 
+// Signals the program is stopped for, as gdb does by default: not the
+// timers and notifications programs use routinely.
+bool stops_the_program(const trace::Event* e);
+
 // Thrown when interrupt() stops a run that is a part of a command (a seek, a
 // backward search): the command then returns to where it started.
 struct Interrupted {};
@@ -114,6 +118,15 @@ class EngineImpl {
   bool at_armed_address(const std::vector<std::uint64_t>& code);
   std::vector<std::uint64_t> user_code_points() const;
   std::optional<Bytes> watched_value(const Watchpoint& w);
+
+  // --- signals (engine_signals.cc)
+  // The next event, a signal that stops the program, arrives: the stop, or
+  // for a backward search, a hit it observes (and nothing: the run goes on).
+  std::optional<Stop> signal_arrival(const Goal& goal);
+  // Stopped at a signal's arrival (the next event, not applied yet).
+  bool at_signal_arrival();
+  // Applies that signal; false when nothing comes after it to step into.
+  bool deliver_signal();
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();

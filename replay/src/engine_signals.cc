@@ -14,4 +14,39 @@ bool step_entered_handler(const siginfo_t& info) {
   return info.si_signo == SIGTRAP && info.si_code == SIGTRAP;
 }
 
+bool stops_the_program(const trace::Event* e) {
+  if (!e || e->kind != trace::EventKind::signal) return false;
+  switch (e->nr) {
+    case SIGALRM: case SIGCHLD: case SIGWINCH: case SIGPROF: case SIGVTALRM: case SIGURG: case SIGIO: return false;
+    default: return true;
+  }
+}
+
+std::optional<Stop> EngineImpl::signal_arrival(const Goal& goal) {
+  Stop stop{Stop::Kind::signal};
+  stop.signal = static_cast<int>(session.next_event()->nr);
+  Position at = pos;
+  append_motion(at, Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+  // reverse-continue stops where continue did: at the arrival, too.
+  if (goal.observe) {
+    goal.observe(at, stop);
+    return std::nullopt;
+  }
+  pos = at;
+  return stop;
+}
+
+bool EngineImpl::at_signal_arrival() {
+  if (!pending_first || pos.motions.empty() || pos.motions.back().tick.kind != Tick::Kind::event_start) return false;
+  const trace::Event* next = session.next_event();
+  return next && next->kind == trace::EventKind::signal;
+}
+
+bool EngineImpl::deliver_signal() {
+  // A step from the arrival is gdb's: the signal and the handler's entry
+  // in one, so that stepi, step and next go into the handler.
+  apply_pending();
+  return !session.ended() && session.next_event();
+}
+
 }  // namespace ttdb
