@@ -359,6 +359,109 @@ continue
   EXPECT_EQ(signal_stops(r.out), expected) << r.out;
 }
 
+TEST_F(ShellTest, ReverseMotionsLeaveASignalHandlerWhereItsSignalArrived) {
+  std::string trace = recorded("signal_handlers");
+  // The handler's caller is the kernel's trampoline (__restore_rt); the
+  // frame it returns to is main's, interrupted at 0x...26e-like address on
+  // line 41, just after the syscall that sent the signal.
+  RunResult r = script(trace, R"(break on_alarm
+continue 2
+reverse-finish
+assert hits == 1001
+stepi
+reverse-stepi
+continue
+reverse-step
+assert hits == 1001
+continue
+next
+reverse-next
+reverse-next
+assert hits == 1001
+continue
+finish
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("Cannot find the call"), std::string::npos) << r.out;
+  EXPECT_EQ(lines_matching(r.out, "^assert passed").size(), 3u) << r.out;
+  std::vector<std::string> expected{
+      "on_alarm:19",                 // continue 2: the second signal's handler
+      "main:41",                     // reverse-finish: where the signal interrupted main
+      "on_alarm:18",                 // stepi: the handler's first instruction, as gdb's
+      "main:41",                     // reverse-stepi: the instruction it interrupted, again
+      "on_alarm:19",                 // continue: the same hit
+      "main:41",                     // reverse-step: out of the handler, to its line's start
+      "on_alarm:19", "on_alarm:20",  // continue, next
+      "on_alarm:19", "main:41",      // reverse-next twice: the handler's line, then out
+      "on_alarm:19",                 // continue
+  };
+  auto where = signal_stops(r.out);
+  EXPECT_EQ(where, expected) << r.out;
+  // Mid-line after reverse-finish and reverse-stepi; at the start of the line after reverse-step.
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ in main \(\) at signal_handlers\.c:41 \[event)").size(), 2u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^main \(\) at signal_handlers\.c:41 \[event)").size(), 2u) << r.out;
+  // finish: out to the trampoline, as gdb's "<signal handler called>".
+  EXPECT_NE(r.out.find("in __restore_rt ()"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
+  std::string trace = recorded("signal_handlers");
+  // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,
+  // arrives when sigprocmask unblocks it (queued).
+  RunResult r = script(trace, R"(break on_usr2
+continue
+continue
+continue
+assert hits == 3013
+reverse-continue
+reverse-continue
+reverse-continue
+continue
+step
+next
+assert hits == 3003
+continue
+step
+bt 5
+reverse-stepi
+reverse-finish
+delete
+break on_alarm
+continue
+continue
+assert hits == 4113
+reverse-continue
+assert hits == 3013
+reverse-continue
+reverse-continue
+assert hits == 2002
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^assert passed").size(), 5u) << r.out;
+  std::vector<std::string> expected{
+      "SIGUSR1", "main:44",       // continue: the arrivals stop, as in gdb
+      "SIGUSR2", "on_usr1:29",    // (nested: in SIGUSR1's handler)
+      "on_usr2:23",               // the breakpoint in SIGUSR2's handler
+      "SIGUSR2", "on_usr1:29",    // reverse-continue: the same stops, backward
+      "SIGUSR1", "main:44",       // (and the third: back to the start)
+      "SIGUSR1", "main:44",       // continue
+      "on_usr1:26",               // step: into the handler, at its first instruction (gdb's too)
+      "on_usr1:28",               // next
+      "SIGUSR2", "on_usr1:29",    // continue
+      "on_usr2:22",               // step: into the nested handler
+      "on_usr1:29",               // reverse-stepi: where SIGUSR2 interrupted SIGUSR1's handler
+      "main:44",                  // reverse-finish: where SIGUSR1 interrupted main
+      "SIGUSR2", "on_usr1:29",    // continue: SIGUSR1's handler runs again
+      "on_alarm:19",              // the queued SIGALRM's handler
+      "SIGUSR2", "on_usr1:29",    // reverse-continue, three times
+      "SIGUSR1", "main:44",
+      "on_alarm:19",              // the third SIGALRM's handler
+  };
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+  // Two handlers deep: each frame below a handler is the trampoline, then what it interrupted.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(#2  0x[0-9a-f]+ in on_usr1 \(sig=10\) at signal_handlers\.c:29\n#3  .*\n#4  0x[0-9a-f]+ in main \(\) at signal_handlers\.c:44)"))) << r.out;
+}
+
 TEST_F(ShellTest, WatchpointsFireForwardAndBackwardOnTheHeap) {
   std::string trace = recorded("debug_structs");
   RunResult r = script(trace, R"(break debug_structs.c:38
