@@ -234,7 +234,7 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     // no int3 of ours there and no debug register hit, it is the step too.
     // (An int3 in the program says SI_KERNEL.)
     bool step_trap = info.si_code == TRAP_TRACE || (dr6 & kDr6Step) || (info.si_code == TRAP_BRKPT && !(dr6 & kDr6Hits)) ||
-                     step_entered_handler(info);
+                     (how == Resume::singlestep && stepped_into_handler(t, info));
     if (how == Resume::singlestep && step_trap) {
       out.kind = RunOutcome::Kind::stepped;
       return out;

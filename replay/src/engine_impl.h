@@ -19,8 +19,9 @@ namespace ttdb {
 void append_motion(Position& position, Motion motion);
 
 // True when a single step's trap says it delivered a signal: the program
-// stands at the handler's first instruction (engine_signals.cc).
-bool step_entered_handler(const siginfo_t& info);
+// stands at the handler's first instruction, with the registers it has
+// when it arrives there running (engine_signals.cc).
+bool stepped_into_handler(Tracee& t, const siginfo_t& info);
 
 // Signals the program is stopped for, as gdb does by default: not the
 // timers and notifications programs use routinely.

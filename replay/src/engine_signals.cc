@@ -7,11 +7,18 @@
 
 namespace ttdb {
 
-bool step_entered_handler(const siginfo_t& info) {
+bool stepped_into_handler(Tracee& t, const siginfo_t& info) {
   // The kernel reports a step that delivered a signal before the handler's
   // first instruction runs, by ptrace_notify(SIGTRAP): that is the code.
   // Taken for the next event's first stop, it made the replay diverge.
-  return info.si_signo == SIGTRAP && info.si_code == SIGTRAP;
+  if (info.si_signo != SIGTRAP || info.si_code != SIGTRAP) return false;
+  // Still on its way out of the syscall the signal came after, the program
+  // has that syscall's number in orig_rax; arriving there running, it has -1
+  // (the trap's). The same point in time is the same state either way.
+  Registers regs = t.regs();
+  regs.orig_rax = ~0ull;
+  t.set_regs(regs);
+  return true;
 }
 
 bool stops_the_program(const trace::Event* e) {

@@ -3,6 +3,7 @@
 
 #include <asm/unistd_64.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -317,6 +318,51 @@ TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
 // The same engine on a program whose syscalls the syscall buffer makes and
 // gives back in-process: every event is still a place to stop at, and going
 // backward retraces going forward.
+// Handlers, nested and queued, of signals sent by the program's own
+// `syscall` instructions.
+class SignalEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override { start({program("signal_handlers")}); }
+  std::uint64_t handler(const std::string& name) { return symbol(program("signal_handlers"), name); }
+};
+
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughHandlers) {
+  // From the first SIGALRM handler's entry, on through the handler's return
+  // (rt_sigreturn), the next signals' deliveries (a step into the handler)
+  // and SIGUSR1's handler with SIGUSR2's nested in it; then back, state for
+  // state.
+  engine_->add_breakpoint(handler("on_alarm"));
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  engine_->remove(1);
+  auto states = step_forward(*engine_, 200);
+  std::set<std::uint64_t> entered;
+  for (const auto& s : states) entered.insert(s.regs.rip);
+  for (const char* name : {"on_alarm", "on_usr1", "on_usr2"})
+    ASSERT_TRUE(entered.count(handler(name))) << "the steps enter " << name;
+  expect_retraced(*engine_, states);
+}
+
+TEST_F(SignalEngineTest, ReverseContinueStopsAtTheSignalsContinueStoppedAt) {
+  engine_->add_breakpoint(handler("on_usr2"));
+  std::vector<std::pair<Stop::Kind, int>> forward;
+  std::vector<Registers> at;
+  for (int i = 0; i < 3; ++i) {
+    Stop stop = engine_->resume(Direction::forward);
+    forward.emplace_back(stop.kind, stop.signal);
+    at.push_back(regs());
+  }
+  using Kind = Stop::Kind;
+  std::vector<std::pair<Kind, int>> expected{{Kind::signal, SIGUSR1}, {Kind::signal, SIGUSR2}, {Kind::breakpoint, 0}};
+  ASSERT_EQ(forward, expected);
+  for (int i = 1; i >= 0; --i) {
+    Stop back = engine_->resume(Direction::backward);
+    ASSERT_EQ(back.kind, Kind::signal) << i;
+    EXPECT_EQ(back.signal, expected[static_cast<std::size_t>(i)].second) << i;
+    EXPECT_TRUE(same_registers(regs(), at[static_cast<std::size_t>(i)])) << i;
+  }
+  EXPECT_EQ(engine_->resume(Direction::backward).kind, Kind::start);
+}
+
 class BufferedEngineTest : public RecordedProgram {
  protected:
   void SetUp() override {
