@@ -322,8 +322,10 @@ Stop EngineImpl::run(const Goal& goal) {
   for (const auto& w : armed) fast.watched.emplace_back(w.addr, w.addr + w.len);
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
-  // event that ends on an armed address is an arrival there.
+  // event that ends on an armed address is an arrival there, also when the
+  // run begins just after it (see arrival_at_boundary).
   bool leave = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  bool at_boundary = pos.motions.empty() && !pending_first;
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
@@ -331,6 +333,8 @@ Stop EngineImpl::run(const Goal& goal) {
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
         landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
+      } else if (at_boundary && arrival_at_boundary(goal, goal_count)) {
+        return Stop{Stop::Kind::step};
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
         leave = false;
@@ -342,6 +346,7 @@ Stop EngineImpl::run(const Goal& goal) {
       }
     }
     leave = true;
+    at_boundary = false;
     if (!pending_first) standing_at_event = false;
     if (interrupt_requested.exchange(false)) return Stop{Stop::Kind::interrupted};
     if (session.ended()) return Stop{Stop::Kind::end};

@@ -128,6 +128,9 @@ class EngineImpl {
   bool at_signal_arrival();
   // Applies that signal; false when nothing comes after it to step into.
   bool deliver_signal();
+  // The program stands on an armed address just after an event: counts the
+  // arrival there. True when it is the one `goal`'s motion counts to.
+  bool arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count);
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();

@@ -155,6 +155,10 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   // is the answer.
   Position from = last.tick.kind == Tick::Kind::event_start ? without_last(target) : one_fewer(target);
   seek(from);
+  // An event that ended on the address was the arrival: no instruction between.
+  bool boundary_arrival = last.tick.kind == Tick::Kind::code && from.motions.empty() && !pending_first &&
+                          !session.ended() && session.tracee().regs().rip == last.tick.addr;
+  if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
   Position before = pos;

@@ -56,4 +56,20 @@ bool EngineImpl::deliver_signal() {
   return !session.ended() && session.next_event();
 }
 
+bool EngineImpl::arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count) {
+  // The first run counts an event's end on an armed address as an arrival
+  // when it applies the event itself; a run that begins there (a seek's,
+  // after its run to the event) must too, or it numbers the later arrivals
+  // one short. rt_sigreturn ends exactly where the signal interrupted the
+  // program, the frame a handler returns to: finish and next out of a
+  // handler stop there.
+  std::uint64_t pc = session.tracee().regs().rip;
+  std::uint64_t arrivals = ++seg_arrivals[pc];
+  const auto& motion = goal.motion;
+  if (!motion || motion->tick.kind != Tick::Kind::code || motion->tick.addr != pc || ++goal_count != motion->count)
+    return false;
+  pos = in_segment(Motion{Tick{Tick::Kind::code, pc, 0}, arrivals});
+  return true;
+}
+
 }  // namespace ttdb

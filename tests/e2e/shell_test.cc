@@ -404,6 +404,43 @@ finish
   EXPECT_NE(r.out.find("\n<signal handler called> [event"), std::string::npos) << r.out;
 }
 
+TEST_F(ShellTest, TheInstructionsAroundAHandlersReturnAreExactPositions) {
+  std::string trace = recorded("signal_handlers");
+  // rt_sigreturn ends exactly where the signal interrupted main: a run that
+  // began just after it counted its arrivals one short, so going back to a
+  // position after finish and next ran on to the next round instead.
+  RunResult r = script(trace, R"(break on_alarm
+continue
+finish
+next
+reverse-stepi
+reverse-stepi
+reverse-stepi
+stepi
+stepi
+stepi
+reverse-next
+assert hits == 0
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.err.find("this is a bug"), std::string::npos) << r.err;
+  std::vector<std::string> where;
+  for (const auto& line : lines_matching(r.out, R"( \[event \d+\]$)")) where.push_back(line.substr(0, line.find(" [event")));
+  ASSERT_GE(where.size(), 9u) << r.out;
+  where.erase(where.begin(), where.end() - 9);  // from finish on
+  std::regex mid_41(R"(^0x[0-9a-f]+ in main \(\) at signal_handlers\.c:41$)");
+  EXPECT_EQ(where[0], "<signal handler called>") << r.out;                         // finish
+  EXPECT_EQ(where[1], "main () at signal_handlers.c:42") << r.out;                 // next: out, to the next line
+  EXPECT_TRUE(std::regex_match(where[2], mid_41)) << r.out;                        // reverse-stepi: rt_sigreturn's end
+  EXPECT_NE(where[3].find(" in __restore_rt () from "), std::string::npos) << r.out;  // its syscall
+  EXPECT_EQ(where[4], "<signal handler called>") << r.out;
+  EXPECT_NE(where[5].find(" in __restore_rt () from "), std::string::npos) << r.out;  // stepi, three times
+  EXPECT_TRUE(std::regex_match(where[6], mid_41)) << r.out;
+  EXPECT_EQ(where[7], "main () at signal_handlers.c:42") << r.out;
+  EXPECT_EQ(where[8], "main () at signal_handlers.c:41") << r.out;                 // reverse-next: the line's start
+  EXPECT_NE(r.out.find("assert passed: hits == 0"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
   std::string trace = recorded("signal_handlers");
   // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,
