@@ -113,6 +113,9 @@ class EngineImpl {
   void observe_here(const Position& target, const Goal& goal);
   // After an interruption: back to `pos`, which the program ran past uncounted.
   void resync();
+  // After a command failed: back to where it began, not left where the
+  // failure found the program (a state no position may name).
+  void back_after_failure(const Position& start);
   void append(Motion motion);
   // Where the current run stands after `motion` from its start (seg_base).
   Position in_segment(Motion motion) const;
@@ -169,6 +172,9 @@ class EngineImpl {
       pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
       seek(start);
       stop = Stop{Stop::Kind::interrupted};
+    } catch (const Error&) {
+      back_after_failure(start);
+      throw;
     }
     maybe_checkpoint(Checkpoint::Kind::stop);
     return stop;

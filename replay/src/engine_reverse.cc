@@ -69,6 +69,16 @@ std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   return std::nullopt;
 }
 
+void EngineImpl::back_after_failure(const Position& start) {
+  // The failure is the news; one on the way back is not.
+  try {
+    pending_first.reset();
+    pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+    seek(start);
+  } catch (const Error&) {
+  }
+}
+
 Stop EngineImpl::reverse_continue() {
   Goal observing;
   observing.user_points = true;

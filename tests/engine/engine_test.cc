@@ -363,6 +363,21 @@ TEST_F(SignalEngineTest, ReverseContinueStopsAtTheSignalsContinueStoppedAt) {
   EXPECT_EQ(engine_->resume(Direction::backward).kind, Kind::start);
 }
 
+TEST_F(SignalEngineTest, AFailedCommandLeavesTheProgramWhereItWas) {
+  engine_->add_breakpoint(handler("on_usr2"));
+  while (engine_->resume(Direction::forward).kind == Stop::Kind::signal) {
+  }
+  Position here = engine_->position();
+  Registers before = regs();
+  // No instruction is at address 1: the seek runs to the end and fails.
+  Position nowhere = here;
+  nowhere.motions.push_back(Motion{Tick{Tick::Kind::code, 1, 0}, 1});
+  EXPECT_THROW(engine_->seek(nowhere), Error);
+  EXPECT_EQ(engine_->position().describe(), here.describe());
+  EXPECT_TRUE(same_registers(regs(), before)) << register_differences(regs(), before);
+  EXPECT_EQ(engine_->resume(Direction::backward).kind, Stop::Kind::signal) << "and goes on from there";
+}
+
 class BufferedEngineTest : public RecordedProgram {
  protected:
   void SetUp() override {
