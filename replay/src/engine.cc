@@ -284,10 +284,12 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
 
 Stop EngineImpl::step_instruction() {
   if (session.ended() || (!pending_first && !session.next_event())) return Stop{Stop::Kind::end};
-  if (at_signal_arrival() && !deliver_signal()) return Stop{Stop::Kind::step};
+  if (auto stop = signal_before_step()) return *stop;
   if (!advance_one()) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
     start_segment();
+  } else if (stopping_signal_next()) {
+    return to_signal_arrival();  // the syscall it came after, then the signal: as gdb's stepi
   }
   return Stop{Stop::Kind::step};
 }

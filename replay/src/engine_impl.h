@@ -129,8 +129,20 @@ class EngineImpl {
   std::optional<Stop> signal_arrival(const Goal& goal);
   // Stopped at a signal's arrival (the next event, not applied yet).
   bool at_signal_arrival();
-  // Applies that signal; false when nothing comes after it to step into.
-  bool deliver_signal();
+  // Event `id` is a signal queued at the syscall boundary before it.
+  bool boundary_signal(std::int64_t id);
+  // At an event boundary, with such a signal next; one that stops the program.
+  bool signal_next_at_boundary();
+  bool stopping_signal_next();
+  // From there, to its arrival: a stop, as continue's.
+  Stop to_signal_arrival();
+  // What a single step does first, when a signal comes before the next
+  // instruction: a stop at its arrival, or its delivery (nothing: the step
+  // goes on into the handler).
+  std::optional<Stop> signal_before_step();
+  // The position a step back from the handler's entry lands on, for a
+  // position just after a signal event: where the step forward began.
+  Position before_delivery(Position p);
   // The program stands on an armed address just after an event: counts the
   // arrival there. True when it is the one `goal`'s motion counts to.
   bool arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count);
@@ -145,6 +157,7 @@ class EngineImpl {
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
+  std::optional<Position> position_before(Position target);  // the same, but for signals
   // The last stop-worthy hit of `observing` before `target`.
   std::optional<std::pair<Position, Stop>> last_hit_before(Position target, const Goal& observing);
 

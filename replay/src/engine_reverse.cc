@@ -123,6 +123,16 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
 }
 
 std::optional<Position> EngineImpl::previous_instruction(Position target) {
+  // A signal's arrival at a syscall boundary follows the syscall's end at
+  // once: the step before it is the step before that end.
+  bool arrival = target.motions.size() == 1 && target.motions[0].tick.kind == Tick::Kind::event_start;
+  if (arrival && boundary_signal(target.event + 1)) return previous_instruction(Position{target.event, {}});
+  auto found = position_before(target);
+  if (found) return before_delivery(*found);
+  return found;
+}
+
+std::optional<Position> EngineImpl::position_before(Position target) {
   if (target.motions.empty()) {
     std::int64_t e = target.event;
     if (e <= 1) return std::nullopt;

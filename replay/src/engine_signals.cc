@@ -49,13 +49,6 @@ bool EngineImpl::at_signal_arrival() {
   return next && next->kind == trace::EventKind::signal;
 }
 
-bool EngineImpl::deliver_signal() {
-  // A step from the arrival is gdb's: the signal and the handler's entry
-  // in one, so that stepi, step and next go into the handler.
-  apply_pending();
-  return !session.ended() && session.next_event();
-}
-
 bool EngineImpl::arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count) {
   // The first run counts an event's end on an armed address as an arrival
   // when it applies the event itself; a run that begins there (a seek's,
@@ -70,6 +63,63 @@ bool EngineImpl::arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count
     return false;
   pos = in_segment(Motion{Tick{Tick::Kind::code, pc, 0}, arrivals});
   return true;
+}
+
+namespace {
+
+bool queued_at_boundary(const trace::Event& e) {
+  return e.kind == trace::EventKind::signal && e.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+}
+
+}  // namespace
+
+bool EngineImpl::boundary_signal(std::int64_t id) {
+  auto e = session.reader().event(id);
+  return e && queued_at_boundary(*e);
+}
+
+bool EngineImpl::signal_next_at_boundary() {
+  if (pending_first || !pos.motions.empty() || session.ended()) return false;
+  const trace::Event* next = session.next_event();
+  return next && queued_at_boundary(*next);
+}
+
+bool EngineImpl::stopping_signal_next() { return signal_next_at_boundary() && stops_the_program(session.next_event()); }
+
+Stop EngineImpl::to_signal_arrival() {
+  // The session queues the signal at the boundary; it arrives at once.
+  pending_first = session.run(Resume::syscall, FastPath{session.current_event(), {}});
+  Stop stop{Stop::Kind::signal};
+  stop.signal = static_cast<int>(session.next_event()->nr);
+  append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+  return stop;
+}
+
+std::optional<Stop> EngineImpl::signal_before_step() {
+  // No instruction runs between a syscall's end and a signal queued there:
+  // a step from that boundary stops where continue would, at the arrival,
+  // or (a signal gdb does not stop for) goes on into the handler, rather
+  // than stopping again at the same instruction with the signal applied.
+  if (at_signal_arrival()) {
+    apply_pending();
+  } else if (stopping_signal_next()) {
+    return to_signal_arrival();
+  } else if (signal_next_at_boundary()) {
+    advance_one();
+  } else {
+    return std::nullopt;
+  }
+  if (session.ended() || !session.next_event()) return Stop{Stop::Kind::step};
+  return std::nullopt;
+}
+
+Position EngineImpl::before_delivery(Position p) {
+  if (!p.motions.empty()) return p;
+  auto e = session.reader().event(p.event);
+  if (!e || !queued_at_boundary(*e)) return p;
+  Position before{p.event - 1, {}};
+  if (stops_the_program(&*e)) before.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+  return before;
 }
 
 }  // namespace ttdb

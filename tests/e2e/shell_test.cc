@@ -441,6 +441,41 @@ assert hits == 0
   EXPECT_NE(r.out.find("assert passed: hits == 0"), std::string::npos) << r.out;
 }
 
+TEST_F(ShellTest, StepiOverTheSyscallThatSendsASignalStopsAtItsArrivalThenInItsHandler) {
+  std::string trace = recorded("signal_handlers");
+  // As gdb's stepi: the syscall, then the signal's arrival reported, then
+  // the handler's first instruction; and the same instructions backward,
+  // none twice. (Before, a step stood again at the same instruction with
+  // the signal applied, and reverse-stepi came back there.)
+  RunResult r = script(trace, R"(break 44
+continue
+stepi 4
+stepi
+stepi
+reverse-stepi
+reverse-stepi
+stepi
+stepi
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::vector<std::string> expected{
+      "main:44",               // the breakpoint
+      "main:44",               // stepi 4: at the syscall instruction
+      "SIGUSR1", "main:44",    // stepi: the syscall, and the signal arrives
+      "on_usr1:26",            // stepi: the handler's first instruction
+      "main:44",               // reverse-stepi: the arrival
+      "main:44",               // reverse-stepi: the syscall instruction
+      "SIGUSR1", "main:44",    // stepi, stepi: the same way again
+      "on_usr1:26",
+  };
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+  auto syscall_at = lines_matching(r.out, R"(^0x[0-9a-f]+ in main \(\) at signal_handlers\.c:44 \[event)");
+  ASSERT_EQ(syscall_at.size(), 5u) << r.out;
+  EXPECT_EQ(syscall_at[0].substr(0, 18), syscall_at[3].substr(0, 18)) << "back at the syscall";
+  EXPECT_EQ(syscall_at[1].substr(0, 18), syscall_at[2].substr(0, 18)) << "back at the arrival";
+  EXPECT_EQ(syscall_at[1].substr(0, 18), syscall_at[4].substr(0, 18));
+}
+
 TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
   std::string trace = recorded("signal_handlers");
   // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,
