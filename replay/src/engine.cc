@@ -325,9 +325,11 @@ Stop EngineImpl::run(const Goal& goal) {
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
   // event that ends on an armed address is an arrival there, also when the
-  // run begins just after it (see arrival_at_boundary).
-  bool leave = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
-  bool at_boundary = pos.motions.empty() && !pending_first;
+  // run begins just after it (see arrival_at_boundary), but for a signal
+  // queued at a syscall boundary, which leaves the program where it was.
+  bool leave = true;
+  bool step_off = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  bool at_boundary = pos.motions.empty() && !pending_first && !boundary_signal(pos.event);
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
@@ -337,6 +339,8 @@ Stop EngineImpl::run(const Goal& goal) {
         landed = RunOutcome{RunOutcome::Kind::arrival, session.tracee().regs().rip, 0};
       } else if (at_boundary && arrival_at_boundary(goal, goal_count)) {
         return Stop{Stop::Kind::step};
+      } else if (!step_off || signal_next_at_boundary()) {
+        // The next event comes before another instruction: it is the next stop.
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
         leave = false;
@@ -360,6 +364,7 @@ Stop EngineImpl::run(const Goal& goal) {
       }
       if (goal.user_points && !standing_at_event && stops_the_program(session.next_event()))
         if (auto stop = signal_arrival(goal)) return *stop;
+      bool moves = !next_is_boundary_signal();
       apply_pending();
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.
@@ -373,7 +378,7 @@ Stop EngineImpl::run(const Goal& goal) {
           return stop;
         }
       if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
-      leave = false;
+      leave = !moves;
       continue;
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
@@ -519,8 +524,8 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
 
 void EngineImpl::observe_here(const Position& target, const Goal& goal) {
   // A motion's end is a hit like any other for a search, unless it is the
-  // target itself.
-  if (!goal.observe || pos == target) return;
+  // target itself (an event's end, where the target is the arrival there).
+  if (!goal.observe || pos == target || arrival_at_event_end(target)) return;
   if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
 }
 

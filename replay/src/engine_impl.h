@@ -131,6 +131,8 @@ class EngineImpl {
   bool at_signal_arrival();
   // Event `id` is a signal queued at the syscall boundary before it.
   bool boundary_signal(std::int64_t id);
+  // The next event is such a signal (its first stop maybe pending).
+  bool next_is_boundary_signal();
   // At an event boundary, with such a signal next; one that stops the program.
   bool signal_next_at_boundary();
   bool stopping_signal_next();
@@ -146,6 +148,8 @@ class EngineImpl {
   // The program stands on an armed address just after an event: counts the
   // arrival there. True when it is the one `goal`'s motion counts to.
   bool arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count);
+  // `target` is the first arrival where the program stands, just after an event.
+  bool arrival_at_event_end(const Position& target);
 
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();

@@ -48,8 +48,10 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
 
 std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
   if (pending_first || session.ended()) return std::nullopt;
-  // Only an arrival (or an event ending) here counts, not a step onto it.
+  // Only an arrival (or an event ending) here counts, not a step onto it,
+  // nor a signal queued where the event before it ended.
   if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
+  if (pos.motions.empty() && boundary_signal(pos.event)) return std::nullopt;
   return hit_at_pc(goal);
 }
 
@@ -177,7 +179,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
   seek(from);
   // An event that ended on the address was the arrival: no instruction between.
   bool boundary_arrival = last.tick.kind == Tick::Kind::code && from.motions.empty() && !pending_first &&
-                          !session.ended() && session.tracee().regs().rip == last.tick.addr;
+                          !session.ended() && session.tracee().regs().rip == last.tick.addr && !boundary_signal(from.event);
   if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};

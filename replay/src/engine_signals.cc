@@ -65,6 +65,13 @@ bool EngineImpl::arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count
   return true;
 }
 
+bool EngineImpl::arrival_at_event_end(const Position& target) {
+  if (!pos.motions.empty() || pending_first || session.ended() || target.event != pos.event) return false;
+  if (target.motions.size() != 1) return false;
+  const Motion& m = target.motions.front();
+  return m.tick.kind == Tick::Kind::code && m.count == 1 && m.tick.addr == session.tracee().regs().rip;
+}
+
 namespace {
 
 bool queued_at_boundary(const trace::Event& e) {
@@ -78,10 +85,15 @@ bool EngineImpl::boundary_signal(std::int64_t id) {
   return e && queued_at_boundary(*e);
 }
 
-bool EngineImpl::signal_next_at_boundary() {
-  if (pending_first || !pos.motions.empty() || session.ended()) return false;
-  const trace::Event* next = session.next_event();
+bool EngineImpl::next_is_boundary_signal() {
+  const trace::Event* next = session.ended() ? nullptr : session.next_event();
   return next && queued_at_boundary(*next);
+}
+
+bool EngineImpl::signal_next_at_boundary() {
+  // Nothing runs before such a signal arrives: the program is where the
+  // event before it left it (maybe counted as an arrival there).
+  return !pending_first && next_is_boundary_signal();
 }
 
 bool EngineImpl::stopping_signal_next() { return signal_next_at_boundary() && stops_the_program(session.next_event()); }

@@ -476,6 +476,40 @@ stepi
   EXPECT_EQ(syscall_at[1].substr(0, 18), syscall_at[4].substr(0, 18));
 }
 
+TEST_F(ShellTest, ABreakpointWhereASignalInterruptedTheProgramStopsOnceEachTimeBothWays) {
+  std::string trace = recorded("signal_handlers");
+  RunResult first = script(trace, "continue\n");
+  std::smatch arrival;
+  ASSERT_TRUE(std::regex_search(first.out, arrival, std::regex(R"(\n(0x[0-9a-f]+) in main \(\) at signal_handlers\.c:44)"))) << first.out;
+  // The program arrives there as the syscall sending SIGUSR1 returns, and
+  // again as the handler returns (rt_sigreturn). The signal, applied in
+  // between, leaves it where it was: no arrival, and no stop. Backward, the
+  // same stops in reverse, none of them twice.
+  RunResult r = script(trace, "break *" + arrival[1].str() + "\ncontinue\ncontinue\ncontinue\ncontinue\n" +
+                                  "reverse-continue\nreverse-continue\nreverse-continue\nreverse-continue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::vector<std::string> where;
+  for (const auto& line : lines_matching(r.out, R"(^(Breakpoint 1|Program received signal)|\[event \d+\]$)")) {
+    if (line.rfind("Breakpoint 1, ", 0) == 0) where.push_back("break " + line.substr(line.rfind('[')));
+    else if (line.rfind("Program", 0) == 0) where.push_back(line.substr(line.find("SIG"), 7));
+    else if (line.find("signal_handlers.c") != std::string::npos) where.push_back(line.substr(line.rfind('[')));
+  }
+  std::smatch e53;
+  ASSERT_TRUE(std::regex_search(r.out, e53, std::regex(R"(Breakpoint 1, .*(\[event \d+\]))"))) << r.out;
+  ASSERT_EQ(where.size(), 11u) << r.out;
+  EXPECT_EQ(where[0], "break " + e53[1].str()) << r.out;     // the syscall's return
+  EXPECT_EQ(where[1], "SIGUSR1") << r.out;                   // the signal arrives there
+  EXPECT_EQ(where[2], e53[1].str()) << r.out;                // (the same event: no other stop between)
+  EXPECT_EQ(where[3], "SIGUSR2") << r.out;                   // nested, in the handler
+  EXPECT_EQ(where[5].rfind("break [event", 0), 0u) << r.out; // the handler's return
+  EXPECT_NE(where[5], where[0]) << r.out;
+  EXPECT_EQ(where[6], "SIGUSR2") << r.out;                   // reverse-continue: the same stops, backward
+  EXPECT_EQ(where[7], where[4]) << r.out;
+  EXPECT_EQ(where[8], "SIGUSR1") << r.out;
+  EXPECT_EQ(where[9], e53[1].str()) << r.out;
+  EXPECT_EQ(where[10], where[0]) << r.out;
+}
+
 TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
   std::string trace = recorded("signal_handlers");
   // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,
