@@ -510,6 +510,31 @@ TEST_F(ShellTest, ABreakpointWhereASignalInterruptedTheProgramStopsOnceEachTimeB
   EXPECT_EQ(where[10], where[0]) << r.out;
 }
 
+TEST_F(ShellTest, FromWhereASignalInterruptedALineReverseStepGoesToThatLinesStart) {
+  std::string trace = recorded("signal_handlers");
+  // reverse-finish out of the nested handler stands in the middle of line
+  // 29 of SIGUSR1's handler, after the syscall that sent SIGUSR2: back to
+  // that line's start first (as gdb goes from the middle of a line), not to
+  // the line before it.
+  RunResult r = script(trace, R"(break on_usr2
+continue
+continue
+continue
+reverse-finish
+reverse-step
+assert hits == 3013
+reverse-next
+assert hits == 3003
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^assert passed").size(), 2u) << r.out;
+  std::vector<std::string> expected{"SIGUSR1", "main:44", "SIGUSR2", "on_usr1:29", "on_usr2:23",
+                                    "on_usr1:29", "on_usr1:29", "on_usr1:28"};
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ in on_usr1 \(sig=10\) at signal_handlers\.c:29 \[event)").size(), 2u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^on_usr1 \(sig=10\) at signal_handlers\.c:29 \[event)").size(), 1u) << r.out;
+}
+
 TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
   std::string trace = recorded("signal_handlers");
   // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,

@@ -291,8 +291,13 @@ Stop Shell::reverse_line_step(bool into) {
   // Starts of other lines in this frame, this function's entry, and (for
   // reverse-step) the returns from calls, to go back into the callee.
   std::vector<std::uint64_t> targets{function->low};
-  for (const auto& row : debug().statement_starts(function->low, function->high))
-    if ((row.line != line->line || row.file != line->file) && row.row_addr != function->low) targets.push_back(row.row_addr);
+  // In the middle of a row (where a signal interrupted the line, say), back
+  // to this line's start first, as gdb goes: its rows before here count too.
+  bool mid_row = line->row_addr != regs.rip;
+  for (const auto& row : debug().statement_starts(function->low, function->high)) {
+    bool other = row.line != line->line || row.file != line->file;
+    if ((other || (mid_row && row.row_addr < regs.rip)) && row.row_addr != function->low) targets.push_back(row.row_addr);
+  }
   std::vector<std::uint64_t> returns;
   if (into)
     for (const auto& call : call_sites(function->low, function->high))
