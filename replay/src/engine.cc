@@ -255,8 +255,8 @@ bool EngineImpl::next_is_event() {
   Tracee& t = session.tracee();
   std::uint8_t insn[3] = {};
   t.read_some(RemotePtr(t.regs().rip), insn, sizeof insn);
-  bool signal_first = next->kind == EventKind::signal &&
-                      next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+  // (A signal still to be delivered comes first: the step enters its handler.)
+  bool signal_first = next_is_boundary_signal() && !delivering();
   // A patched syscall site enters the syscall buffer: a syscall too. Inside
   // a fork whose child exists, the call's end is next.
   if (session.task_state().spawn_entry || session.task_state().parked) return true;

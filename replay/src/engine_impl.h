@@ -133,6 +133,8 @@ class EngineImpl {
   bool boundary_signal(std::int64_t id);
   // The next event is such a signal (its first stop maybe pending).
   bool next_is_boundary_signal();
+  // A signal event applied is still to be delivered: the program resumes into its handler.
+  bool delivering();
   // At an event boundary, with such a signal next; one that stops the program.
   bool signal_next_at_boundary();
   bool stopping_signal_next();

@@ -125,10 +125,14 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
 }
 
 std::optional<Position> EngineImpl::previous_instruction(Position target) {
-  // A signal's arrival at a syscall boundary follows the syscall's end at
-  // once: the step before it is the step before that end.
-  bool arrival = target.motions.size() == 1 && target.motions[0].tick.kind == Tick::Kind::event_start;
-  if (arrival && boundary_signal(target.event + 1)) return previous_instruction(Position{target.event, {}});
+  // A signal's arrival at a syscall boundary follows what came before it at
+  // once: a handler's entry (signals that came together), or the syscall's
+  // end, where stepi does not stop (it goes on to the arrival).
+  bool arrival = !target.motions.empty() && target.motions.back().tick.kind == Tick::Kind::event_start;
+  if (arrival && boundary_signal(target.event + 1)) {
+    Position before = without_last(target);
+    return before.motions.empty() ? previous_instruction(before) : before;
+  }
   auto found = position_before(target);
   if (found) return before_delivery(*found);
   return found;

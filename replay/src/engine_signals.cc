@@ -90,10 +90,14 @@ bool EngineImpl::next_is_boundary_signal() {
   return next && queued_at_boundary(*next);
 }
 
+bool EngineImpl::delivering() { return !session.ended() && session.task_state().resume_signal != 0; }
+
 bool EngineImpl::signal_next_at_boundary() {
   // Nothing runs before such a signal arrives: the program is where the
-  // event before it left it (maybe counted as an arrival there).
-  return !pending_first && next_is_boundary_signal();
+  // event before it left it (maybe counted as an arrival there), or at the
+  // entry of the handler of a signal before it, which a step goes into
+  // first (the kernel reports that step before it takes the next signal).
+  return !pending_first && !delivering() && next_is_boundary_signal();
 }
 
 bool EngineImpl::stopping_signal_next() { return signal_next_at_boundary() && stops_the_program(session.next_event()); }
@@ -126,11 +130,16 @@ std::optional<Stop> EngineImpl::signal_before_step() {
 }
 
 Position EngineImpl::before_delivery(Position p) {
-  if (!p.motions.empty()) return p;
-  auto e = session.reader().event(p.event);
-  if (!e || !queued_at_boundary(*e)) return p;
-  Position before{p.event - 1, {}};
-  if (stops_the_program(&*e)) before.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
+  if (!p.motions.empty() || !boundary_signal(p.event)) return p;
+  // Where the step that delivered it began: its arrival, or the syscall's
+  // end, or a handler's entry when signals came together. Stepping from the
+  // event before finds it, as stepi went.
+  seek(Position{p.event - 1, {}});
+  Position before = pos;
+  while (session.current_event() < p.event && !session.ended() && (pending_first || session.next_event())) {
+    before = pos;
+    step_instruction();
+  }
   return before;
 }
 

@@ -342,6 +342,31 @@ TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughHandlers) {
   expect_retraced(*engine_, states);
 }
 
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughSignalsThatArriveTogether) {
+  // SIGUSR2 and SIGALRM, both queued while blocked, arrive as sigprocmask
+  // unblocks them: SIGUSR2's handler is entered, and before it runs an
+  // instruction SIGALRM's handler is entered on top of it.
+  std::int64_t unblock = 0;
+  for (std::int64_t e = 2; e < engine_->event_count(); ++e) {
+    auto first = engine_->recorded_event(e), second = engine_->recorded_event(e + 1);
+    if (first && second && first->kind == trace::EventKind::signal && second->kind == trace::EventKind::signal) {
+      unblock = e - 1;
+      break;
+    }
+  }
+  ASSERT_NE(unblock, 0) << "two signals in a row";
+  engine_->goto_event(unblock);
+  engine_->stepi(Direction::backward);  // at the syscall that unblocks them
+  auto states = step_forward(*engine_, 40);
+  std::vector<std::uint64_t> entries;
+  for (const auto& s : states)
+    if (s.regs.rip == handler("on_usr2") || s.regs.rip == handler("on_alarm")) entries.push_back(s.regs.rip);
+  // SIGUSR2's entry, SIGALRM's, and SIGUSR2's again as SIGALRM's handler returns there.
+  std::vector<std::uint64_t> expected{handler("on_usr2"), handler("on_alarm"), handler("on_usr2")};
+  ASSERT_EQ(entries, expected);
+  expect_retraced(*engine_, states);
+}
+
 TEST_F(SignalEngineTest, ReverseContinueStopsAtTheSignalsContinueStoppedAt) {
   engine_->add_breakpoint(handler("on_usr2"));
   std::vector<std::pair<Stop::Kind, int>> forward;

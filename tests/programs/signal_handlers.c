@@ -1,8 +1,8 @@
 // Signal handlers for the debugger: a handler that changes a global, one
-// that sends another signal from inside itself (nested handlers), and a
-// signal sent while blocked, queued until the program unblocks it. Each
-// signal is sent by a `syscall` instruction in this file, so it arrives in
-// this program's own code, on the line that sent it.
+// that sends another signal from inside itself (nested handlers), signals
+// sent while blocked, queued until the program unblocks them (one, then two
+// that arrive together). Each is sent by a `syscall` instruction in this
+// file, so it arrives in this program's own code, on the line that sent it.
 #include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -47,6 +47,11 @@ int main(void) {
   sigprocmask(SIG_BLOCK, &alarm_only, NULL);
   SEND(SIGALRM);
   hits += 1000;
+  sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
+  sigaddset(&alarm_only, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &alarm_only, NULL);
+  SEND(SIGALRM);
+  SEND(SIGUSR2);
   sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
   printf("hits=%d nested=%d\n", hits, nested);
   return 0;
