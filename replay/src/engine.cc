@@ -278,7 +278,8 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
-  if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
+  // rdtsc, rdrand, a fault: the instruction was an event; a signal gdb stops for arrives, a stop.
+  if (pending_first && !stops_the_program(session.next_event())) apply_pending();
   return true;
 }
 
@@ -288,8 +289,8 @@ Stop EngineImpl::step_instruction() {
   if (!advance_one()) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
     start_segment();
-  } else if (stopping_signal_next()) {
-    return to_signal_arrival();  // the syscall it came after, then the signal: as gdb's stepi
+  } else if (pending_first || stopping_signal_next()) {
+    return to_signal_arrival();  // the fault or syscall it came with, then the signal: as gdb's stepi
   }
   return Stop{Stop::Kind::step};
 }
@@ -325,11 +326,11 @@ Stop EngineImpl::run(const Goal& goal) {
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
   // event that ends on an armed address is an arrival there, also when the
-  // run begins just after it (see arrival_at_boundary), but for a signal
-  // queued at a syscall boundary, which leaves the program where it was.
+  // run begins just after it (see arrival_at_boundary), but for a signal's,
+  // which leaves the program where it was (its handler is entered later).
   bool leave = true;
   bool step_off = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
-  bool at_boundary = pos.motions.empty() && !pending_first && !boundary_signal(pos.event);
+  bool at_boundary = pos.motions.empty() && !pending_first && !signal_event(pos.event);
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
@@ -364,7 +365,7 @@ Stop EngineImpl::run(const Goal& goal) {
       }
       if (goal.user_points && !standing_at_event && stops_the_program(session.next_event()))
         if (auto stop = signal_arrival(goal)) return *stop;
-      bool moves = !next_is_boundary_signal();
+      bool moves = session.next_event()->kind != EventKind::signal;
       apply_pending();
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.

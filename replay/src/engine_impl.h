@@ -131,6 +131,8 @@ class EngineImpl {
   bool at_signal_arrival();
   // Event `id` is a signal queued at the syscall boundary before it.
   bool boundary_signal(std::int64_t id);
+  // Event `id` is a signal's, of any delivery.
+  bool signal_event(std::int64_t id);
   // The next event is such a signal (its first stop maybe pending).
   bool next_is_boundary_signal();
   // A signal event applied is still to be delivered: the program resumes into its handler.

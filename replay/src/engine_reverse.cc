@@ -49,9 +49,9 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
 std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
   if (pending_first || session.ended()) return std::nullopt;
   // Only an arrival (or an event ending) here counts, not a step onto it,
-  // nor a signal queued where the event before it ended.
+  // nor a signal's event, which leaves the program where it was.
   if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
-  if (pos.motions.empty() && boundary_signal(pos.event)) return std::nullopt;
+  if (pos.motions.empty() && signal_event(pos.event)) return std::nullopt;
   return hit_at_pc(goal);
 }
 
@@ -183,7 +183,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
   seek(from);
   // An event that ended on the address was the arrival: no instruction between.
   bool boundary_arrival = last.tick.kind == Tick::Kind::code && from.motions.empty() && !pending_first &&
-                          !session.ended() && session.tracee().regs().rip == last.tick.addr && !boundary_signal(from.event);
+                          !session.ended() && session.tracee().regs().rip == last.tick.addr && !signal_event(from.event);
   if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
@@ -207,7 +207,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
       }
     } else {
       step_instruction();
-      if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before;
+      if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before || pending_first;
       else if (!watch) hit = !pending_first && !session.ended() && session.tracee().regs().rip == last.tick.addr;
     }
     if (hit) return before;

@@ -92,6 +92,11 @@ bool EngineImpl::next_is_boundary_signal() {
 
 bool EngineImpl::delivering() { return !session.ended() && session.task_state().resume_signal != 0; }
 
+bool EngineImpl::signal_event(std::int64_t id) {
+  auto e = session.reader().event(id);
+  return e && e->kind == trace::EventKind::signal;
+}
+
 bool EngineImpl::signal_next_at_boundary() {
   // Nothing runs before such a signal arrives: the program is where the
   // event before it left it (maybe counted as an arrival there), or at the
@@ -103,8 +108,9 @@ bool EngineImpl::signal_next_at_boundary() {
 bool EngineImpl::stopping_signal_next() { return signal_next_at_boundary() && stops_the_program(session.next_event()); }
 
 Stop EngineImpl::to_signal_arrival() {
-  // The session queues the signal at the boundary; it arrives at once.
-  pending_first = session.run(Resume::syscall, FastPath{session.current_event(), {}});
+  // The session queues the signal at the boundary; it arrives at once. (A
+  // fault's is there already.)
+  if (!pending_first) pending_first = session.run(Resume::syscall, FastPath{session.current_event(), {}});
   Stop stop{Stop::Kind::signal};
   stop.signal = static_cast<int>(session.next_event()->nr);
   append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
@@ -130,7 +136,13 @@ std::optional<Stop> EngineImpl::signal_before_step() {
 }
 
 Position EngineImpl::before_delivery(Position p) {
-  if (!p.motions.empty() || !boundary_signal(p.event)) return p;
+  if (!p.motions.empty()) return p;
+  auto e = session.reader().event(p.event);
+  if (!e || e->kind != trace::EventKind::signal) return p;
+  // A fault's signal (one of those gdb stops for) arrives at the instruction
+  // that faulted: stepi stopped there, as the event's start.
+  if (!queued_at_boundary(*e))
+    return stops_the_program(&*e) ? Position{p.event - 1, {Motion{Tick{Tick::Kind::event_start, 0, 0}, 1}}} : p;
   // Where the step that delivered it began: its arrival, or the syscall's
   // end, or a handler's entry when signals came together. Stepping from the
   // event before finds it, as stepi went.

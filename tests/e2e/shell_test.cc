@@ -535,6 +535,51 @@ assert hits == 3003
   EXPECT_EQ(lines_matching(r.out, R"(^on_usr1 \(sig=10\) at signal_handlers\.c:29 \[event)").size(), 1u) << r.out;
 }
 
+TEST_F(ShellTest, AFaultIsAStopBeforeItsHandlerBothWays) {
+  std::string trace = recorded("signal_handlers");
+  // Line 63 writes to read-only memory; the SIGSEGV handler makes the page
+  // writable and the write is made again. As gdb's stepi: the faulting
+  // instruction, the signal's arrival there, the handler's first
+  // instruction. Before, the arrival was applied at once, with no stop, and
+  // continue from it stopped again at the breakpoint on the same line.
+  RunResult r = script(trace, R"(break 63
+continue
+continue
+continue
+continue
+stepi
+stepi
+stepi
+reverse-stepi
+reverse-stepi
+reverse-stepi
+continue
+continue
+reverse-continue
+reverse-continue
+assert hits == 4115
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  auto where = signal_stops(r.out);
+  ASSERT_GE(where.size(), 13u) << r.out;
+  where.erase(where.begin(), where.end() - 13);
+  std::vector<std::string> expected{
+      "main:63",                // the breakpoint (after three other signals' stops)
+      "main:63",                // stepi: the faulting instruction
+      "SIGSEGV", "main:63",     // stepi: the fault's signal arrives
+      "on_segv:71",             // stepi: its handler
+      "main:63", "main:63",     // reverse-stepi: the arrival, the faulting instruction,
+      "main:63",                // and the line's start
+      "SIGSEGV", "main:63",     // continue: the fault again; continue: to the end
+      "SIGSEGV", "main:63",     // reverse-continue, reverse-continue
+      "main:63",
+  };
+  EXPECT_EQ(where, expected) << r.out;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at signal_handlers.c:63"), 2) << r.out;
+  EXPECT_NE(r.out.find("[The program exited normally"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("assert passed: hits == 4115"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, SignalArrivalsAreStopsBothWaysAndStepsEnterTheirHandlers) {
   std::string trace = recorded("signal_handlers");
   // SIGUSR1's handler sends SIGUSR2 (nested); SIGALRM, sent while blocked,

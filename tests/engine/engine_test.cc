@@ -3,6 +3,7 @@
 
 #include <asm/unistd_64.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -364,6 +365,28 @@ TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughSignalsThatArriveTogeth
   // SIGUSR2's entry, SIGALRM's, and SIGUSR2's again as SIGALRM's handler returns there.
   std::vector<std::uint64_t> expected{handler("on_usr2"), handler("on_alarm"), handler("on_usr2")};
   ASSERT_EQ(entries, expected);
+  expect_retraced(*engine_, states);
+}
+
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughAFault) {
+  // From the end of the sigaction before the faulting write: the write,
+  // the SIGSEGV's arrival (a stop of its own), its handler.
+  std::int64_t fault = 0;
+  for (std::int64_t e = 2; e <= engine_->event_count() && !fault; ++e)
+    if (auto event = engine_->recorded_event(e); event && event->kind == trace::EventKind::signal && event->nr == SIGSEGV) fault = e;
+  ASSERT_NE(fault, 0);
+  engine_->goto_event(fault - 1);
+  std::vector<Stop::Kind> kinds;
+  std::vector<StepState> states{step_state(*engine_)};
+  for (int i = 0; i < 30; ++i) {
+    kinds.push_back(engine_->stepi(Direction::forward).kind);
+    states.push_back(step_state(*engine_));
+  }
+  auto arrival = std::find(kinds.begin(), kinds.end(), Stop::Kind::signal);
+  ASSERT_NE(arrival, kinds.end()) << "stepi stops at the fault's arrival";
+  auto at = static_cast<std::size_t>(arrival - kinds.begin()) + 1;
+  EXPECT_EQ(states[at].regs.rip, states[at - 1].regs.rip) << "the faulting instruction, not run";
+  EXPECT_EQ(states[at + 1].regs.rip, handler("on_segv")) << "then the handler";
   expect_retraced(*engine_, states);
 }
 

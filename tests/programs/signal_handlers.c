@@ -53,6 +53,22 @@ int main(void) {
   SEND(SIGALRM);
   SEND(SIGUSR2);
   sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
+  static const int read_only = 0;
+  struct sigaction fault;
+  void on_segv(int sig, siginfo_t* info, void* context);
+  sigemptyset(&fault.sa_mask);
+  fault.sa_flags = SA_SIGINFO;
+  fault.sa_sigaction = on_segv;
+  sigaction(SIGSEGV, &fault, NULL);
+  *(volatile int*)&read_only = 1;  // a fault, then the same write again
   printf("hits=%d nested=%d\n", hits, nested);
   return 0;
+}
+
+#include <sys/mman.h>
+
+// Makes the page of the faulting write writable: the program makes it again.
+void on_segv(int sig, siginfo_t* info, void* context) {
+  mprotect((void*)((unsigned long)info->si_addr & ~4095ul), 4096, PROT_READ | PROT_WRITE);
+  hits += 1000000;
 }
