@@ -805,13 +805,6 @@ void Engine::interrupt() {
   }
 }
 
-void EngineImpl::resync() {
-  Position here = pos;
-  pending_first.reset();
-  pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
-  seek(here);
-}
-
 int Engine::bookmark() {
   if (impl_->pending_first || !impl_->session.can_checkpoint())
     fail("cannot keep a checkpoint here: a signal or an event is half delivered (step once and try again), "

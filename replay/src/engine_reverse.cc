@@ -71,6 +71,13 @@ std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   return std::nullopt;
 }
 
+void EngineImpl::resync() {
+  Position here = pos;
+  pending_first.reset();
+  pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+  seek(here);
+}
+
 void EngineImpl::back_after_failure(const Position& start) {
   // The failure is the news; one on the way back is not.
   try {
