@@ -1,0 +1,49 @@
+// The ShellTest fixture: records a test program and runs the replay shell
+// on it with a script; shared by the shell's test files.
+#pragma once
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+
+class ShellTest : public ::testing::Test {
+ protected:
+  // Records `name` once per test; the shell replays it.
+  std::string recorded(const std::string& name, const std::vector<std::string>& args = {}) {
+    std::string trace = dir_.file(name + ".ttdb");
+    std::vector<std::string> command{program(name)};
+    command.insert(command.end(), args.begin(), args.end());
+    RunResult r = record(trace, command);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return trace;
+  }
+
+  // ttdb replay -x SCRIPT TRACE, the script given as text.
+  RunResult script(const std::string& trace, const std::string& text, const std::vector<std::string>& extra = {}) {
+    std::string path = dir_.file("script.ttdb-commands");
+    write_file(path, text);
+    std::vector<std::string> args{"replay", "-x", path};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(trace);
+    return ttdb(args);
+  }
+
+  TempDir dir_;
+};
+
+// The lines of `text` that match `pattern`, in order.
+inline std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
+  std::vector<std::string> out;
+  std::regex re(pattern);
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, re)) out.push_back(line);
+  return out;
+}
+
+}  // namespace ttdb::test
