@@ -78,6 +78,7 @@ void walk(Dwfl* dwfl, pid_t pid, const user_regs_struct& regs, std::size_t limit
     Frame f;
     f.level = static_cast<int>(w.frames->size());
     f.pc = pc;
+    f.exact_pc = activation;  // libdw's word for it
     f.regs[16] = pc;
     f.known[16] = true;
     for (unsigned r = 0; r < 16; ++r) {

@@ -27,16 +27,6 @@ std::uint64_t dr7_for(int slot, std::uint32_t len) {
   return (1ull << (slot * 2)) | (0b01ull << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
 }
 
-// Signals the program is stopped for, as gdb does by default: not the
-// timers and notifications programs use routinely.
-bool stops_the_program(const trace::Event* e) {
-  if (!e || e->kind != EventKind::signal) return false;
-  switch (e->nr) {
-    case SIGALRM: case SIGCHLD: case SIGWINCH: case SIGPROF: case SIGVTALRM: case SIGURG: case SIGIO: return false;
-    default: return true;
-  }
-}
-
 bool is_syscall_instruction(const std::uint8_t* b) {
   return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
 }
@@ -250,7 +240,8 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     // single-step bit on the way, and the kernel then says TRAP_BRKPT: with
     // no int3 of ours there and no debug register hit, it is the step too.
     // (An int3 in the program says SI_KERNEL.)
-    bool step_trap = info.si_code == TRAP_TRACE || (dr6 & kDr6Step) || (info.si_code == TRAP_BRKPT && !(dr6 & kDr6Hits));
+    bool step_trap = info.si_code == TRAP_TRACE || (dr6 & kDr6Step) || (info.si_code == TRAP_BRKPT && !(dr6 & kDr6Hits)) ||
+                     (how == Resume::singlestep && stepped_into_handler(t, info));
     if (how == Resume::singlestep && step_trap) {
       out.kind = RunOutcome::Kind::stepped;
       return out;
@@ -271,8 +262,8 @@ bool EngineImpl::next_is_event() {
   Tracee& t = session.tracee();
   std::uint8_t insn[3] = {};
   t.read_some(RemotePtr(t.regs().rip), insn, sizeof insn);
-  bool signal_first = next->kind == EventKind::signal &&
-                      next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
+  // (A signal still to be delivered comes first: the step enters its handler.)
+  bool signal_first = next_is_boundary_signal() && !delivering();
   // A patched syscall site enters the syscall buffer: a syscall too. Inside
   // a fork whose child exists, the call's end is next.
   if (session.task_state().spawn_entry || session.task_state().parked) return true;
@@ -294,15 +285,19 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
-  if (pending_first) apply_pending();  // rdtsc, rdrand, a fault: the instruction was an event
+  // rdtsc, rdrand, a fault: the instruction was an event; a signal gdb stops for arrives, a stop.
+  if (pending_first && !stops_the_program(session.next_event())) apply_pending();
   return true;
 }
 
 Stop EngineImpl::step_instruction() {
   if (session.ended() || (!pending_first && !session.next_event())) return Stop{Stop::Kind::end};
+  if (auto stop = signal_before_step()) return *stop;
   if (!advance_one()) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
     start_segment();
+  } else if (pending_first || stopping_signal_next()) {
+    return to_signal_arrival();  // the fault or syscall it came with, then the signal: as gdb's stepi
   }
   return Stop{Stop::Kind::step};
 }
@@ -350,8 +345,12 @@ Stop EngineImpl::run(const Goal& goal) {
   for (const auto& w : armed) fast.watched.emplace_back(w.addr, w.addr + w.len);
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
-  // event that ends on an armed address is an arrival there.
-  bool leave = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  // event that ends on an armed address is an arrival there, also when the
+  // run begins just after it (see arrival_at_boundary), but for a signal's,
+  // which leaves the program where it was (its handler is entered later).
+  bool leave = true;
+  bool step_off = !(goal.motion && goal.motion->tick.kind == Tick::Kind::event_start);
+  bool at_boundary = pos.motions.empty() && !pending_first && !signal_event(pos.event);
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
@@ -359,6 +358,10 @@ Stop EngineImpl::run(const Goal& goal) {
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
         landed = RunOutcome::arrival_at(session.tracee().regs().rip);
+      } else if (at_boundary && arrival_at_boundary(goal, goal_count)) {
+        return Stop{Stop::Kind::step};
+      } else if (!step_off || signal_next_at_boundary()) {
+        // The next event comes before another instruction: it is the next stop.
       } else if (RunOutcome step; advance_one(armed, &step)) {
         if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
         if (auto ended = followed_task_end(goal)) return *ended;
@@ -371,6 +374,7 @@ Stop EngineImpl::run(const Goal& goal) {
       }
     }
     leave = true;
+    at_boundary = false;
     if (!pending_first) standing_at_event = false;
     if (interrupt_requested.exchange(false)) return Stop{Stop::Kind::interrupted};
     if (session.ended()) return Stop{Stop::Kind::end};
@@ -380,12 +384,9 @@ Stop EngineImpl::run(const Goal& goal) {
         append(Motion{goal.motion->tick, 1});
         return Stop{Stop::Kind::step};
       }
-      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event())) {
-        append(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
-        Stop stop{Stop::Kind::signal};
-        stop.signal = static_cast<int>(session.next_event()->nr);
-        return stop;
-      }
+      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event()))
+        if (auto stop = signal_arrival(goal)) return *stop;
+      bool moves = session.next_event()->kind != EventKind::signal;
       apply_pending();
       if (auto ended = followed_task_end(goal)) return *ended;
       // A syscall may change a watched location: the kernel's writes set off
@@ -400,7 +401,7 @@ Stop EngineImpl::run(const Goal& goal) {
           return stop;
         }
       if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
-      leave = false;
+      leave = !moves;
       continue;
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
@@ -597,8 +598,8 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
 
 void EngineImpl::observe_here(const Position& target, const Goal& goal) {
   // A motion's end is a hit like any other for a search, unless it is the
-  // target itself.
-  if (!goal.observe || pos == target) return;
+  // target itself (an event's end, where the target is the arrival there).
+  if (!goal.observe || pos == target || arrival_at_event_end(target)) return;
   if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
 }
 
@@ -772,13 +773,6 @@ void Engine::interrupt() {
     impl_->interrupt_sent = true;
     ::ptrace(PTRACE_INTERRUPT, pid, 0, 0);
   }
-}
-
-void EngineImpl::resync() {
-  Position here = pos;
-  pending_first.reset();
-  pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
-  seek(here);
 }
 
 int Engine::bookmark() {

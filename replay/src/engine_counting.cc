@@ -24,7 +24,9 @@ EngineImpl::Counters EngineImpl::install_counters(const std::vector<ArrivalCount
                                                  const std::vector<std::uint64_t>& code) {
   Counters out{std::vector<std::optional<ArrivalCounter>>(where.size()), std::vector<std::optional<std::size_t>>(where.size())};
   const TaskState& state = session.task_state();
-  if (where.empty() || !state.syscall_insn) return out;
+  // A signal on its way in would be taken by the syscalls that map a
+  // counter page: int3s then, for this short stretch into the handler.
+  if (where.empty() || !state.syscall_insn || state.resume_signal || state.signal_sent_for) return out;
   // The program, and the other threads of its process, stand in its code:
   // none may stand inside the bytes a counter moves.
   std::vector<std::uint64_t> standing{session.tracee().regs().rip};

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <optional>
@@ -17,6 +18,15 @@ namespace ttdb {
 
 // Adds a motion at the end, merged with the last one when it counts the same thing.
 void append_motion(Position& position, Motion motion);
+
+// True when a single step's trap says it delivered a signal: the program
+// stands at the handler's first instruction, with the registers it has
+// when it arrives there running (engine_signals.cc).
+bool stepped_into_handler(Tracee& t, const siginfo_t& info);
+
+// Signals the program is stopped for, as gdb does by default: not the
+// timers and notifications programs use routinely.
+bool stops_the_program(const trace::Event* e);
 
 // Thrown when interrupt() stops a run that is a part of a command (a seek, a
 // backward search): the command then returns to where it started.
@@ -133,6 +143,9 @@ class EngineImpl {
   void observe_here(const Position& target, const Goal& goal);
   // After an interruption: back to `pos`, which the program ran past uncounted.
   void resync();
+  // After a command failed: back to where it began, not left where the
+  // failure found the program (a state no position may name).
+  void back_after_failure(const Position& start);
   void append(Motion motion);
   // Where the current run stands after `motion` from its start (seg_base).
   Position in_segment(Motion motion) const;
@@ -174,6 +187,38 @@ class EngineImpl {
   std::optional<std::optional<std::pair<Position, Stop>>> last_arrival_counted(const Position& from, const Position& end,
                                                                                bool end_counts, const Goal& observing);
 
+  // --- signals (engine_signals.cc)
+  // The next event, a signal that stops the program, arrives: the stop, or
+  // for a backward search, a hit it observes (and nothing: the run goes on).
+  std::optional<Stop> signal_arrival(const Goal& goal);
+  // Stopped at a signal's arrival (the next event, not applied yet).
+  bool at_signal_arrival();
+  // Event `id` is a signal queued at the syscall boundary before it.
+  bool boundary_signal(std::int64_t id);
+  // Event `id` is a signal's, of any delivery.
+  bool signal_event(std::int64_t id);
+  // The next event is such a signal (its first stop maybe pending).
+  bool next_is_boundary_signal();
+  // A signal event applied is still to be delivered: the program resumes into its handler.
+  bool delivering();
+  // At an event boundary, with such a signal next; one that stops the program.
+  bool signal_next_at_boundary();
+  bool stopping_signal_next();
+  // From there, to its arrival: a stop, as continue's.
+  Stop to_signal_arrival();
+  // What a single step does first, when a signal comes before the next
+  // instruction: a stop at its arrival, or its delivery (nothing: the step
+  // goes on into the handler).
+  std::optional<Stop> signal_before_step();
+  // The position a step back from the handler's entry lands on, for a
+  // position just after a signal event: where the step forward began.
+  Position before_delivery(Position p);
+  // The program stands on an armed address just after an event: counts the
+  // arrival there. True when it is the one `goal`'s motion counts to.
+  bool arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count);
+  // `target` is the first arrival where the program stands, just after an event.
+  bool arrival_at_event_end(const Position& target);
+
   // --- backward (engine_reverse.cc)
   Stop reverse_continue();
   // What `goal` would report where the program stands, if anything.
@@ -184,6 +229,7 @@ class EngineImpl {
   Stop reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, int task);
   // The position one step before `target`: stepi from it lands on `target`.
   std::optional<Position> previous_instruction(Position target);  // a copy: seeking moves pos
+  std::optional<Position> position_before(Position target);  // the same, but for signals
   // The last stop-worthy hit of `observing` before `target`.
   std::optional<std::pair<Position, Stop>> last_hit_before(Position target, const Goal& observing);
 
@@ -211,6 +257,9 @@ class EngineImpl {
       pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
       seek(start);
       stop = Stop{Stop::Kind::interrupted};
+    } catch (const Error&) {
+      back_after_failure(start);
+      throw;
     }
     maybe_checkpoint(Checkpoint::Kind::stop);
     return stop;

@@ -38,7 +38,11 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     Position from = candidates.front()->position;
     // The stretch since `end`'s event on its own first: counting can search
     // it (below), and a stretch is where a search meets loops.
-    if (from.event < end.event && !end.motions.empty()) from = Position{end.event, {}};
+    // (Not where the program stands on `end` already as that event ends.)
+    if (from.event < end.event && !end.motions.empty()) {
+      seek(Position{end.event, {}});
+      if (!arrival_at_event_end(end)) from = Position{end.event, {}};
+    }
     seek(from);
     // A long stretch without events: count the arrivals instead of
     // stopping at each (minutes for a loop of millions of rounds).
@@ -62,8 +66,10 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
 
 std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
   if (pending_first || session.ended()) return std::nullopt;
-  // Only an arrival (or an event ending) here counts, not a step onto it.
+  // Only an arrival (or an event ending) here counts, not a step onto it,
+  // nor a signal's event, which leaves the program where it was.
   if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
+  if (pos.motions.empty() && signal_event(pos.event)) return std::nullopt;
   return hit_at_pc(goal);
 }
 
@@ -78,6 +84,23 @@ std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
     return stop;
   }
   return std::nullopt;
+}
+
+void EngineImpl::resync() {
+  Position here = pos;
+  pending_first.reset();
+  pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+  seek(here);
+}
+
+void EngineImpl::back_after_failure(const Position& start) {
+  // The failure is the news; one on the way back is not.
+  try {
+    pending_first.reset();
+    pos = Position{-1, {}};  // matches nothing: seek() restores a checkpoint
+    seek(start);
+  } catch (const Error&) {
+  }
 }
 
 Stop EngineImpl::reverse_continue() {
@@ -125,6 +148,20 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
 }
 
 std::optional<Position> EngineImpl::previous_instruction(Position target) {
+  // A signal's arrival at a syscall boundary follows what came before it at
+  // once: a handler's entry (signals that came together), or the syscall's
+  // end, where stepi does not stop (it goes on to the arrival).
+  bool arrival = !target.motions.empty() && target.motions.back().tick.kind == Tick::Kind::event_start;
+  if (arrival && boundary_signal(target.event + 1)) {
+    Position before = without_last(target);
+    return before.motions.empty() ? previous_instruction(before) : before;
+  }
+  auto found = position_before(target);
+  if (found) return before_delivery(*found);
+  return found;
+}
+
+std::optional<Position> EngineImpl::position_before(Position target) {
   if (target.motions.empty()) {
     std::int64_t e = target.event;
     if (e <= 1) return std::nullopt;
@@ -167,6 +204,10 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   // is the answer.
   Position from = last.tick.kind == Tick::Kind::event_start ? without_last(target) : one_fewer(target);
   seek(from);
+  // An event that ended on the address was the arrival: no instruction between.
+  bool boundary_arrival = last.tick.kind == Tick::Kind::code && from.motions.empty() && !pending_first &&
+                          !session.ended() && session.tracee().regs().rip == last.tick.addr && !signal_event(from.event);
+  if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
   if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
   Position before = pos;
@@ -192,7 +233,7 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
       }
     } else {
       step_instruction();
-      if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before;
+      if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before || pending_first;
       else if (!watch) hit = !pending_first && !session.ended() && session.tracee().regs().rip == last.tick.addr;
     }
     if (hit) return before;

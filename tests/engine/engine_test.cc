@@ -3,6 +3,8 @@
 
 #include <asm/unistd_64.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -279,6 +281,113 @@ TEST_F(EngineTest, ReverseStepiOracleThroughTheLoader) {
 // The same engine on a program whose syscalls the syscall buffer makes and
 // gives back in-process: every event is still a place to stop at, and going
 // backward retraces going forward.
+// Handlers, nested and queued, of signals sent by the program's own
+// `syscall` instructions.
+class SignalEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override { start({program("signal_handlers")}); }
+  std::uint64_t handler(const std::string& name) { return symbol(program("signal_handlers"), name); }
+};
+
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughHandlers) {
+  // From the first SIGALRM handler's entry, on through the handler's return
+  // (rt_sigreturn), the next signals' deliveries (a step into the handler)
+  // and SIGUSR1's handler with SIGUSR2's nested in it; then back, state for
+  // state.
+  engine_->add_breakpoint(handler("on_alarm"));
+  ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint);
+  engine_->remove(1);
+  auto states = step_forward(*engine_, 200);
+  std::set<std::uint64_t> entered;
+  for (const auto& s : states) entered.insert(s.regs.rip);
+  for (const char* name : {"on_alarm", "on_usr1", "on_usr2"})
+    ASSERT_TRUE(entered.count(handler(name))) << "the steps enter " << name;
+  expect_retraced(*engine_, states);
+}
+
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughSignalsThatArriveTogether) {
+  // SIGUSR2 and SIGALRM, both queued while blocked, arrive as sigprocmask
+  // unblocks them: SIGUSR2's handler is entered, and before it runs an
+  // instruction SIGALRM's handler is entered on top of it.
+  std::int64_t unblock = 0;
+  for (std::int64_t e = 2; e < engine_->event_count(); ++e) {
+    auto first = engine_->recorded_event(e), second = engine_->recorded_event(e + 1);
+    if (first && second && first->kind == trace::EventKind::signal && second->kind == trace::EventKind::signal) {
+      unblock = e - 1;
+      break;
+    }
+  }
+  ASSERT_NE(unblock, 0) << "two signals in a row";
+  engine_->goto_event(unblock);
+  engine_->stepi(Direction::backward);  // at the syscall that unblocks them
+  auto states = step_forward(*engine_, 40);
+  std::vector<std::uint64_t> entries;
+  for (const auto& s : states)
+    if (s.regs.rip == handler("on_usr2") || s.regs.rip == handler("on_alarm")) entries.push_back(s.regs.rip);
+  // SIGUSR2's entry, SIGALRM's, and SIGUSR2's again as SIGALRM's handler returns there.
+  std::vector<std::uint64_t> expected{handler("on_usr2"), handler("on_alarm"), handler("on_usr2")};
+  ASSERT_EQ(entries, expected);
+  expect_retraced(*engine_, states);
+}
+
+TEST_F(SignalEngineTest, ReverseStepiRetracesStepiThroughAFault) {
+  // From the end of the sigaction before the faulting write: the write,
+  // the SIGSEGV's arrival (a stop of its own), its handler.
+  std::int64_t fault = 0;
+  for (std::int64_t e = 2; e <= engine_->event_count() && !fault; ++e)
+    if (auto event = engine_->recorded_event(e); event && event->kind == trace::EventKind::signal && event->nr == SIGSEGV) fault = e;
+  ASSERT_NE(fault, 0);
+  engine_->goto_event(fault - 1);
+  std::vector<Stop::Kind> kinds;
+  std::vector<StepState> states{step_state(*engine_)};
+  for (int i = 0; i < 30; ++i) {
+    kinds.push_back(engine_->stepi(Direction::forward).kind);
+    states.push_back(step_state(*engine_));
+  }
+  auto arrival = std::find(kinds.begin(), kinds.end(), Stop::Kind::signal);
+  ASSERT_NE(arrival, kinds.end()) << "stepi stops at the fault's arrival";
+  auto at = static_cast<std::size_t>(arrival - kinds.begin()) + 1;
+  EXPECT_EQ(states[at].regs.rip, states[at - 1].regs.rip) << "the faulting instruction, not run";
+  EXPECT_EQ(states[at + 1].regs.rip, handler("on_segv")) << "then the handler";
+  expect_retraced(*engine_, states);
+}
+
+TEST_F(SignalEngineTest, ReverseContinueStopsAtTheSignalsContinueStoppedAt) {
+  engine_->add_breakpoint(handler("on_usr2"));
+  std::vector<std::pair<Stop::Kind, int>> forward;
+  std::vector<Registers> at;
+  for (int i = 0; i < 3; ++i) {
+    Stop stop = engine_->resume(Direction::forward);
+    forward.emplace_back(stop.kind, stop.signal);
+    at.push_back(regs());
+  }
+  using Kind = Stop::Kind;
+  std::vector<std::pair<Kind, int>> expected{{Kind::signal, SIGUSR1}, {Kind::signal, SIGUSR2}, {Kind::breakpoint, 0}};
+  ASSERT_EQ(forward, expected);
+  for (int i = 1; i >= 0; --i) {
+    Stop back = engine_->resume(Direction::backward);
+    ASSERT_EQ(back.kind, Kind::signal) << i;
+    EXPECT_EQ(back.signal, expected[static_cast<std::size_t>(i)].second) << i;
+    EXPECT_TRUE(same_registers(regs(), at[static_cast<std::size_t>(i)])) << i;
+  }
+  EXPECT_EQ(engine_->resume(Direction::backward).kind, Kind::start);
+}
+
+TEST_F(SignalEngineTest, AFailedCommandLeavesTheProgramWhereItWas) {
+  engine_->add_breakpoint(handler("on_usr2"));
+  while (engine_->resume(Direction::forward).kind == Stop::Kind::signal) {
+  }
+  Position here = engine_->position();
+  Registers before = regs();
+  // No instruction is at address 1: the seek runs to the end and fails.
+  Position nowhere = here;
+  nowhere.motions.push_back(Motion{Tick{Tick::Kind::code, 1, 0}, 1});
+  EXPECT_THROW(engine_->seek(nowhere), Error);
+  EXPECT_EQ(engine_->position().describe(), here.describe());
+  EXPECT_TRUE(same_registers(regs(), before)) << register_differences(regs(), before);
+  EXPECT_EQ(engine_->resume(Direction::backward).kind, Stop::Kind::signal) << "and goes on from there";
+}
+
 class BufferedEngineTest : public RecordedProgram {
  protected:
   void SetUp() override {

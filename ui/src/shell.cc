@@ -183,6 +183,8 @@ const Frame& Shell::frame() {
 }
 
 std::string Shell::frame_summary(const Frame& f, bool with_pc) {
+  // As gdb names the frame of the kernel's trampoline a handler returns to.
+  if (returns_to_signal_trampoline(f.pc)) return "<signal handler called>";
   std::uint64_t pc = f.lookup_pc();
   auto function = debug().function_at(pc);
   auto line = debug().line_at(pc);

@@ -85,6 +85,10 @@ class Shell {
   Stop back_to_caller_line();
   Stop finish();
   Stop reverse_finish();
+  // Signal handlers: the frame below returns to the kernel's trampoline.
+  bool returns_to_signal_trampoline(std::uint64_t pc);
+  Stop back_to_signal_arrival(const Frame& handler);
+  bool at_signal_arrival();
   Stop next_instruction();
   Stop reverse_next_instruction();
   struct CallSite {

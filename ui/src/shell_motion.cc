@@ -88,10 +88,32 @@ Stop Shell::finish() {
   return engine_.run_to({return_to}, [cfa](std::uint64_t, const Registers& r) { return r.rsp >= cfa; });
 }
 
+bool Shell::returns_to_signal_trampoline(std::uint64_t pc) {
+  // __restore_rt: rt_sigreturn (15) by `mov $15, %rax; syscall` (glibc) or `mov $15, %eax; syscall` (musl).
+  static const std::uint8_t glibc[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  static const std::uint8_t musl[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  auto code = engine_.read_memory(pc, sizeof glibc);
+  if (!code) return false;
+  return std::memcmp(code->data(), glibc, sizeof glibc) == 0 || std::memcmp(code->data(), musl, sizeof musl) == 0;
+}
+
+Stop Shell::back_to_signal_arrival(const Frame& handler) {
+  // A handler is entered at its signal's arrival, not by a call: back to its
+  // entry in this run, then one instruction more, where the signal
+  // interrupted the program.
+  auto function = debug().function_at(handler.lookup_pc());
+  if (function && engine_.registers().rip != function->low) {
+    Stop entry = engine_.reverse_to({function->low}, same_call(*function, handler.cfa));
+    if (entry.kind != Stop::Kind::step) return entry;
+  }
+  return engine_.stepi(Direction::backward);
+}
+
 Stop Shell::reverse_finish() {
   const auto& all = frames();
   auto index = static_cast<std::size_t>(selected_frame_);
   if (index + 1 >= all.size()) throw Error("\"reverse-finish\" not meaningful in the outermost frame");
+  if (returns_to_signal_trampoline(all[index + 1].pc)) return back_to_signal_arrival(all[index]);
   std::uint64_t cfa = all[index].cfa;
   auto call = instruction_before(all[index + 1].pc);
   if (!call) throw Error(fmt::format("cannot find the call that returns to {:#x}", all[index + 1].pc));
@@ -99,7 +121,21 @@ Stop Shell::reverse_finish() {
   return engine_.reverse_to({*call}, [cfa](std::uint64_t, const Registers& r) { return r.rsp == cfa; });
 }
 
+bool Shell::at_signal_arrival() {
+  const Position& here = engine_.position();
+  if (here.motions.empty() || here.motions.back().tick.kind != Tick::Kind::event_start) return false;
+  auto next = engine_.recorded_event(here.event + 1);
+  return next && next->kind == trace::EventKind::signal;
+}
+
 Stop Shell::line_step(bool into) {
+  if (at_signal_arrival()) {
+    // As in gdb, a step from a signal's arrival stops in its handler, at
+    // the first instruction; with no handler, it steps the line on.
+    Stop in = engine_.stepi(Direction::forward);
+    auto function = ensure_live() ? debug().function_at(engine_.registers().rip) : std::nullopt;
+    if (in.kind != Stop::Kind::step || (function && function->low == engine_.registers().rip)) return in;
+  }
   for (;;) {
     Registers regs = engine_.registers();
     refresh_modules();
@@ -255,8 +291,13 @@ Stop Shell::reverse_line_step(bool into) {
   // Starts of other lines in this frame, this function's entry, and (for
   // reverse-step) the returns from calls, to go back into the callee.
   std::vector<std::uint64_t> targets{function->low};
-  for (const auto& row : debug().statement_starts(function->low, function->high))
-    if ((row.line != line->line || row.file != line->file) && row.row_addr != function->low) targets.push_back(row.row_addr);
+  // In the middle of a row (where a signal interrupted the line, say), back
+  // to this line's start first, as gdb goes: its rows before here count too.
+  bool mid_row = line->row_addr != regs.rip;
+  for (const auto& row : debug().statement_starts(function->low, function->high)) {
+    bool other = row.line != line->line || row.file != line->file;
+    if ((other || (mid_row && row.row_addr < regs.rip)) && row.row_addr != function->low) targets.push_back(row.row_addr);
+  }
   std::vector<std::uint64_t> returns;
   if (into)
     for (const auto& call : call_sites(function->low, function->high))

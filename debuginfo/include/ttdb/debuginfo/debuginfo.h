@@ -49,8 +49,11 @@ struct Frame {
   std::uint64_t cfa = 0;  // the canonical frame address, 0 when unknown
   std::array<std::uint64_t, 17> regs{};
   std::array<bool, 17> known{};
+  // The pc is where the frame stands, not a return address: a frame a
+  // signal interrupted, and the signal trampoline below a handler.
+  bool exact_pc = false;
   // The address to look symbols and lines up by: inside the call for outer frames.
-  std::uint64_t lookup_pc() const { return level == 0 ? pc : pc - 1; }
+  std::uint64_t lookup_pc() const { return level == 0 || exact_pc ? pc : pc - 1; }
 };
 
 struct Variable {
