@@ -69,7 +69,9 @@ TEST(SyscallBuffer, SignalsAmongBufferedSyscalls) {
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("30 ticks over"), std::string::npos) << recorded.out;
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 3"), 30);
-  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered"), 100);
+  // How many calls fit between ticks depends on the machine's load (93 under
+  // a loaded sanitizer run): one a tick is what must hold.
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered"), 30);
   expect_same_run(recorded, replay(trace));
   expect_same_run(recorded, replay(trace));
 }
