@@ -1,0 +1,179 @@
+// The engine's public face (ttdb/replay/engine.h): what front ends call,
+// each a thin wrapper over EngineImpl's motions and state.
+#include <sys/ptrace.h>
+
+#include <algorithm>
+
+#include "engine_impl.h"
+
+namespace ttdb {
+
+namespace {
+constexpr std::uint8_t kInt3 = 0xcc;
+}  // namespace
+
+Engine::Engine(const std::string& trace_path, OutputSink& sink, EngineOptions options)
+    : impl_(std::make_unique<EngineImpl>(trace_path, sink, options)) {}
+
+Engine::~Engine() = default;
+
+const Position& Engine::position() const { return impl_->pos; }
+std::int64_t Engine::event() const { return impl_->session.current_event(); }
+std::int64_t Engine::event_count() const { return impl_->session.reader().event_count(); }
+std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.ended(); }
+const std::vector<trace::FileMapping>& Engine::file_mappings() const {
+  if (!impl_->mappings) impl_->mappings = impl_->session.reader().file_mappings();
+  return *impl_->mappings;
+}
+
+std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
+
+Registers Engine::registers() { return impl_->looked_at().regs(); }
+
+std::uint64_t Engine::code_address(std::uint64_t pc) {
+  if (impl_->session.ended()) return pc;
+  auto site = impl_->looked_at_state().sites.site_of(pc);
+  return site ? *site + 2 : pc;  // a syscall instruction is two bytes
+}
+
+std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
+  if (impl_->session.ended()) return std::nullopt;
+  auto bytes = impl_->looked_at().try_read_bytes(RemotePtr(addr), size);
+  if (!bytes) return std::nullopt;
+  // Show the program's own instructions where ttdb put an int3 or a jump to the syscall buffer.
+  const TaskState& state = impl_->looked_at_state();
+  for (std::size_t i = 0; i < bytes->size(); ++i) {
+    if ((*bytes)[i] == kInt3)
+      if (auto original = state.rand.original_byte(addr + i)) (*bytes)[i] = *original;
+    if (auto original = state.sites.original_byte(addr + i)) (*bytes)[i] = *original;
+  }
+  return bytes;
+}
+
+int Engine::add_breakpoint(std::uint64_t addr, bool temporary) {
+  int id = impl_->next_id++;
+  impl_->breakpoints[id] = Breakpoint{id, addr, true, temporary, 0};
+  return id;
+}
+
+int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len) {
+  std::size_t enabled = 0;
+  for (const auto& [id, w] : impl_->watchpoints) enabled += w.enabled;
+  if (enabled >= 4) fail("all 4 hardware watchpoints are in use; delete one first");
+  if (len != 1 && len != 2 && len != 4 && len != 8) fail("a hardware watchpoint covers 1, 2, 4 or 8 bytes, not {}", len);
+  if (addr % len != 0) fail("a {}-byte hardware watchpoint needs an address aligned to {}; {:#x} is not", len, len, addr);
+  int id = impl_->next_id++;
+  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0};
+  return id;
+}
+
+bool Engine::remove(int id) { return impl_->breakpoints.erase(id) + impl_->watchpoints.erase(id) > 0; }
+
+bool Engine::set_enabled(int id, bool enabled) {
+  if (auto bp = impl_->breakpoints.find(id); bp != impl_->breakpoints.end()) {
+    bp->second.enabled = enabled;
+    return true;
+  }
+  if (auto w = impl_->watchpoints.find(id); w != impl_->watchpoints.end()) {
+    w->second.enabled = enabled;
+    return true;
+  }
+  return false;
+}
+
+std::vector<Breakpoint> Engine::breakpoints() const {
+  std::vector<Breakpoint> out;
+  for (const auto& [id, bp] : impl_->breakpoints) out.push_back(bp);
+  return out;
+}
+
+std::vector<Watchpoint> Engine::watchpoints() const {
+  std::vector<Watchpoint> out;
+  for (const auto& [id, w] : impl_->watchpoints) out.push_back(w);
+  return out;
+}
+
+void Engine::set_condition(std::function<bool(int)> condition) { impl_->condition = std::move(condition); }
+
+Stop Engine::resume(Direction direction) {
+  return impl_->command([&] {
+    if (direction == Direction::backward) return impl_->reverse_continue();
+    Goal goal;
+    goal.user_points = true;
+    return impl_->run(goal);
+  });
+}
+
+Stop Engine::stepi(Direction direction) {
+  return impl_->command(
+      [&] { return direction == Direction::forward ? impl_->step_instruction() : impl_->reverse_stepi(); });
+}
+
+Stop Engine::goto_event(std::int64_t event) {
+  auto count = event_count();
+  if (event < 1 || event > count) fail("there is no event {}: the recording has events 1 to {}", event, count);
+  return impl_->command([&] {
+    // From the program as it stands or from a checkpoint, whichever is closer.
+    Stop stop = impl_->seek(Position{event, {}});
+    if (stop.kind == Stop::Kind::step || stop.kind == Stop::Kind::none) stop.kind = Stop::Kind::event;
+    return stop;
+  });
+}
+
+Stop Engine::seek(const Position& position) {
+  return impl_->command([&] { return impl_->seek(position); });
+}
+
+Stop Engine::run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, bool stop_at_breakpoints) {
+  int task = impl_->looked_at_task();  // before the command shows the one that moves
+  return impl_->command([&] {
+    Goal goal;
+    goal.user_points = stop_at_breakpoints;
+    goal.until_addrs = addrs;
+    goal.until_accepts = accepts;
+    goal.until_task = task;
+    return impl_->run(goal);
+  });
+}
+
+Stop Engine::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts) {
+  int task = impl_->looked_at_task();
+  return impl_->command([&] { return impl_->reverse_to(addrs, accepts, task); });
+}
+
+void Engine::interrupt() {
+  impl_->interrupt_requested = true;
+  // A program deep in a loop without syscalls must be stopped to notice.
+  if (pid_t pid = impl_->running) {
+    impl_->interrupt_sent = true;
+    ::ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+  }
+}
+
+int Engine::bookmark() {
+  if (impl_->pending_first || !impl_->session.can_checkpoint())
+    fail("cannot keep a checkpoint here: a signal or an event is half delivered (step once and try again), "
+         "or a process's first thread has ended while its other threads run");
+  int id = impl_->next_bookmark++;
+  impl_->checkpoints.take(impl_->session, impl_->pos, Checkpoint::Kind::bookmark, id);
+  return id;
+}
+
+std::optional<Position> Engine::bookmark_position(int id) const {
+  if (const auto* c = impl_->checkpoints.bookmark(id)) return c->position;
+  return std::nullopt;
+}
+
+std::vector<std::pair<int, Position>> Engine::bookmarks() const {
+  std::vector<std::pair<int, Position>> out;
+  for (const auto& c : impl_->checkpoints.all())
+    if (c.kind == Checkpoint::Kind::bookmark) out.emplace_back(c.bookmark_id, c.position);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+bool Engine::forget_bookmark(int id) { return impl_->checkpoints.forget_bookmark(id); }
+std::size_t Engine::checkpoint_count() const { return impl_->checkpoints.size(); }
+std::uint64_t Engine::checkpoint_memory_kib() const { return impl_->checkpoints.memory_kib(); }
+
+}  // namespace ttdb
