@@ -175,9 +175,21 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
                                                                                        const Position& end,
                                                                                        bool end_counts,
                                                                                        const Goal& observing) {
-  const auto& addrs = observing.until_addrs;
+  // The searched addresses, and the breakpoints' for reverse-continue
+  // (whose conditions are asked at the last hit). A watchpoint's writes are
+  // looked at one by one: counting cannot serve those.
+  std::vector<std::uint64_t> addrs = observing.until_addrs;
+  bool watching = false;
+  if (observing.user_points)
+    for (const auto& [id, w] : watchpoints) watching |= w.enabled;
+  if (observing.user_points)
+    for (const auto& [id, bp] : breakpoints)
+      if (bp.enabled && std::find(addrs.begin(), addrs.end(), bp.addr) == addrs.end()) addrs.push_back(bp.addr);
   auto between = motion_between(from, end);
-  if (observing.user_points || addrs.empty() || addrs.size() > ArrivalCounter::kSlots || !between ||
+  // (A signal's arrival, the start of an event, is a hit reverse-continue
+  // looks at where the interval ends.)
+  bool to_event = between && between->tick.kind == Tick::Kind::event_start && observing.user_points;
+  if (watching || to_event || addrs.empty() || addrs.size() > ArrivalCounter::kSlots || !between ||
       between->tick.kind == Tick::Kind::step) {
     TTDB_LOG(replay, "counting does not search {} to {} for {} addresses", from.describe(), end.describe(), addrs.size());
     return std::nullopt;
@@ -243,14 +255,15 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
     for (std::size_t i = 0; i < rest.size(); ++i) last &= (*before)[i] == (arrivals.count(rest[i]) ? arrivals[rest[i]] : 0);
     if (!last) continue;
     Position at_hit = pos;
-    // Accepted (the right frame, say)? Otherwise an earlier arrival may be:
-    // the caller looks at each one.
-    if (observing.until_accepts && !observing.until_accepts(addr, session.tracee().regs())) {
+    // Accepted (the right frame, a breakpoint's condition)? Otherwise an
+    // earlier arrival may be: the caller looks at each one.
+    auto hit = hit_at_pc(observing);
+    if (!hit) {
       TTDB_LOG(replay, "the last arrival, {}, is not one the search accepts", at_hit.describe());
       return std::nullopt;
     }
     TTDB_LOG(replay, "last arrival before {} by counting: {}", end.describe(), at_hit.describe());
-    return std::optional{std::pair{at_hit, Stop{Stop::Kind::step}}};
+    return std::optional{std::pair{at_hit, *hit}};
   }
   TTDB_LOG(replay, "counting found no last arrival between {} and {}", from.describe(), end.describe());
   return std::nullopt;

@@ -85,5 +85,39 @@ TEST_F(ShellTest, ReverseNextOutOfALongLoopLandsWhereGdbDoes) {
   }
 }
 
+// reverse-continue to a breakpoint inside the loop: the last of 60 million
+// hits, and the one before it, counted rather than stopped at.
+TEST_F(ShellTest, ReverseContinueToABreakpointInALongLoopLandsWhereGdbDoes) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  const std::vector<std::string> motions{"break long_loop.c:18", "reverse-continue", "print $pc", "print $rdx",
+                                         "reverse-continue", "print $pc", "print $rdx", "continue", "print $rdx"};
+  std::vector<std::string> args{*gdb, "-nx", "-batch", "-ex", "break long_loop.c:17", "-ex", "run 4000", "-ex",
+                                "delete 1", "-ex", "record full", "-ex", "break long_loop.c:20", "-ex", "continue"};
+  std::string script_text = "break long_loop.c:20\ncontinue\n";
+  for (const auto& m : motions) {
+    args.push_back("-ex");
+    args.push_back(m);
+    script_text += m + "\n";
+  }
+  args.push_back(program("long_loop"));
+  auto expected = values(run(args).out);
+  ASSERT_EQ(expected.size(), 5u);
+  // The loop counter (rdx) of the last round and the one before, 4,000 rounds in.
+  EXPECT_EQ(expected[1], "3999");
+  EXPECT_EQ(expected[3], "3998");
+  std::string trace = dir_.file("long_loop.ttdb");
+  ASSERT_EQ(record(trace, {program("long_loop"), "60000000"}).status, 0);
+  RunResult ours = script(trace, script_text);
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  auto got = values(ours.out);
+  ASSERT_EQ(got.size(), 5u) << ours.out;
+  EXPECT_EQ(got[0], expected[0]);
+  EXPECT_EQ(got[1], "59999999");
+  EXPECT_EQ(got[2], expected[2]);
+  EXPECT_EQ(got[3], "59999998");
+  EXPECT_EQ(got[4], "59999999");
+}
+
 }  // namespace
 }  // namespace ttdb::test
