@@ -173,7 +173,7 @@ std::optional<Motion> motion_between(const Position& from, const Position& end) 
 
 std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival_counted(const Position& from,
                                                                                        const Position& end,
-                                                                                       bool end_counts,
+                                                                                       const Position& target,
                                                                                        const Goal& observing) {
   // The searched addresses, and the breakpoints' for reverse-continue
   // (whose conditions are asked at the last hit). A watchpoint's writes are
@@ -222,7 +222,7 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
     return std::nullopt;
   }
   // The previous interval began here: a hit exactly here is the latest.
-  if (end_counts)
+  if (end != target && !arrival_at_event_end(target))
     if (auto here = hit_here(observing)) return std::optional{std::pair{end, *here}};
   std::map<std::uint64_t, std::uint64_t> arrivals;
   for (std::size_t i = 0; i < at.size(); ++i)

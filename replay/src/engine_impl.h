@@ -180,12 +180,13 @@ class EngineImpl {
   // it: the position after the last of them. False when none can count.
   bool approach(const Position& target, const std::map<std::uint64_t, std::uint64_t>& seen);
   // The last arrival at one of `observing`'s addresses between `from` (where
-  // the program stands) and `end`, or at `end` itself if `end_counts`,
-  // found by counting them in the program rather than stopping at each:
-  // nullopt when counting cannot tell (the caller then looks at each
-  // arrival), an empty answer when there is none.
+  // the program stands) and `end`, or at `end` itself where that is before
+  // the search's `target`, found by counting them in the program rather
+  // than stopping at each: nullopt when counting cannot tell (the caller
+  // then looks at each arrival), an empty answer when there is none.
   std::optional<std::optional<std::pair<Position, Stop>>> last_arrival_counted(const Position& from, const Position& end,
-                                                                               bool end_counts, const Goal& observing);
+                                                                               const Position& target,
+                                                                               const Goal& observing);
 
   // --- signals (engine_signals.cc)
   // The next event, a signal that stops the program, arrives: the stop, or

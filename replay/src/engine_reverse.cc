@@ -46,7 +46,7 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     seek(from);
     // A long stretch without events: count the arrivals instead of
     // stopping at each (minutes for a loop of millions of rounds).
-    if (auto counted = last_arrival_counted(from, end, end != target, observing)) {
+    if (auto counted = last_arrival_counted(from, end, target, observing)) {
       if (*counted) return *counted;
       end = from;
       continue;
@@ -56,8 +56,9 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     Goal goal = observing;
     goal.observe = [&](const Position& at, const Stop& stop) { last = {at, stop}; };
     advance_to(end, goal);
-    // The previous interval began here: a hit exactly here is the latest.
-    if (end != target)
+    // The previous interval began here: a hit exactly here is the latest
+    // (unless here is the target's own moment under another name).
+    if (end != target && !arrival_at_event_end(target))
       if (auto here = hit_here(observing)) last = {end, *here};
     if (last) return last;
     end = from;
