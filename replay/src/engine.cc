@@ -406,38 +406,34 @@ Stop EngineImpl::run(const Goal& goal) {
     }
     if (!landed && !session.next_event()) return Stop{Stop::Kind::end};
 
-    RunOutcome outcome;
-    if (landed) {
-      outcome = *landed;
-    } else {
-      auto counts = counting_for(goal, goal_count, counted_in_program);
-      bool targets = !counts.empty() && counts.front().limit;
-      if (targets && stands_inside(counts.front())) {
-        // In the middle of the code a counter would move: single steps out
-        // of it first (a few instructions), as a run would go.
-        RunOutcome step;
-        if (advance_one(armed, &step)) {
-          if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
-          leave = false;
-          continue;
-        }
-        if (step.kind == RunOutcome::Kind::watch) landed = step;
-        else if (at_armed_address(code)) landed = RunOutcome::arrival_at(session.tracee().regs().rip);
-        if (!landed) continue;
+    std::vector<ArrivalCounter::Where> counts;
+    bool targets = false;
+    if (!landed) {
+      counts = counting_for(goal, goal_count, counted_in_program);
+      targets = !counts.empty() && counts.front().limit;
+    }
+    if (targets && stands_inside(counts.front())) {
+      // In the middle of the code a counter would move: single steps out
+      // of it first (a few instructions), as a run would go.
+      RunOutcome step;
+      if (advance_one(armed, &step)) {
+        if (goal.event && session.current_event() >= *goal.event) return Stop{Stop::Kind::event};
+        if (auto ended = followed_task_end(goal)) return *ended;
+        leave = false;
+        continue;
       }
-      if (landed) {
-        outcome = *landed;
-      } else {
-        outcome = run_once(Resume::syscall, code, armed, fast, counts);
-        for (std::size_t i = 0; i < counts.size(); ++i) {
-          std::uint64_t n = outcome.counted[i].value_or(0);
-          if (i == 0 && targets) {
-            seg_arrivals[counts.front().addr] += n;
-            goal_count += n;
-          } else if (goal.counted) {
-            goal.counted(counts[i].addr, outcome.counted[i]);
-          }
-        }
+      if (step.kind == RunOutcome::Kind::watch) landed = step;
+      else if (at_armed_address(code)) landed = RunOutcome::arrival_at(session.tracee().regs().rip);
+      if (!landed) continue;
+    }
+    RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast, counts);
+    for (std::size_t i = 0; !landed && i < counts.size(); ++i) {
+      if (i == 0 && targets) {
+        std::uint64_t n = outcome.counted[i].value_or(0);
+        seg_arrivals[counts.front().addr] += n;
+        goal_count += n;
+      } else if (goal.counted) {
+        goal.counted(counts[i].addr, outcome.counted[i]);
       }
     }
     switch (outcome.kind) {
