@@ -186,10 +186,15 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
     for (const auto& [id, bp] : breakpoints)
       if (bp.enabled && std::find(addrs.begin(), addrs.end(), bp.addr) == addrs.end()) addrs.push_back(bp.addr);
   auto between = motion_between(from, end);
+  // An event that leaves the program on a searched address (a signal's
+  // delivery onto its handler) is an arrival there that only a run that
+  // stops can see: such an interval is searched stop by stop.
+  bool arrives_at_start = from.motions.empty() && !pending_first && !session.ended() &&
+                          std::find(addrs.begin(), addrs.end(), session.tracee().regs().rip) != addrs.end();
   // (A signal's arrival, the start of an event, is a hit reverse-continue
   // looks at where the interval ends.)
   bool to_event = between && between->tick.kind == Tick::Kind::event_start && observing.user_points;
-  if (watching || to_event || addrs.empty() || addrs.size() > ArrivalCounter::kSlots || !between ||
+  if (watching || to_event || arrives_at_start || addrs.empty() || addrs.size() > ArrivalCounter::kSlots || !between ||
       between->tick.kind == Tick::Kind::step) {
     TTDB_LOG(replay, "counting does not search {} to {} for {} addresses", from.describe(), end.describe(), addrs.size());
     return std::nullopt;
