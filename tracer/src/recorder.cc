@@ -238,7 +238,6 @@ class Recorder {
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
-  std::set<long> warned_syscalls_;
   std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
   pid_t output_writer_ = 0;             // the task writing to them now
   std::deque<pid_t> output_waiters_;    // tasks stopped at a write to them, in order
@@ -727,10 +726,6 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   call.nr = nr;
   std::copy(args, args + 6, call.a);
   const SyscallInfo* si = find_syscall(call.nr);
-  if (!si && warned_syscalls_.insert(call.nr).second)
-    warn(fmt::format("the program made syscall {}, which ttdb does not model; replay will give back its "
-                     "result but not its effect on memory",
-                     call.nr));
   task().entering = true;
   if (space().threaded) {
     task().entered_at = ++ticks_;
@@ -821,6 +816,11 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     task().pending.reset();
     const SyscallInfo* si = find_syscall(call.nr);
     e.ret = ret;
+    if (auto why = unrecordable(t, task().tgid, si, call, ret)) {
+      stop_recording(fmt::format("event {} is a call to {}: replay could not reproduce it",
+                                 writer_.last_event_id() + 1, *why));
+      return;
+    }
     e.mem = capture_outputs(t, si, call, ret);
     if (!is_error_result(ret)) {
       switch (call.nr) {

@@ -8,11 +8,17 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <termios.h>
+#include <linux/keyctl.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
+#include "ioctl_model.h"
 #include "ttdb/base/log.h"
 
 namespace ttdb {
@@ -20,8 +26,8 @@ namespace {
 
 using trace::MemWrite;
 
-// The kernel's struct termios on x86-64 (not glibc's, which is larger).
-constexpr std::uint64_t kKernelTermiosSize = 36;
+// The flag asking for the 64-bit layouts of the IPC structs (x86-64 has no other).
+constexpr int kIpc64 = 0x100;
 // Reads larger than this are recorded in pieces no bigger than it.
 constexpr std::uint64_t kMaxCapture = 1ull << 31;
 
@@ -79,24 +85,35 @@ void capture_msghdr(Tracee& tracee, std::uint64_t addr, std::uint64_t received,
                  received, out);
 }
 
-std::uint64_t ioctl_output_size(std::uint64_t request) {
-  switch (request) {
-    case TCGETS: return kKernelTermiosSize;
-    case TIOCGWINSZ: return sizeof(winsize);
-    case FIONREAD: case TIOCGPGRP: case TIOCGSID: case TIOCOUTQ: case TIOCMGET:
-    case TIOCGETD: case TIOCGPTN: case TIOCGEXCL: return sizeof(int);
-    case TCSETS: case TCSETSW: case TCSETSF: case TIOCSWINSZ: case TIOCSPGRP: case FIONBIO:
-    case FIOCLEX: case FIONCLEX: case FIOASYNC: case TIOCSCTTY: case TCFLSH: case TCXONC:
-    case TCSBRK: case TCSBRKP: case TIOCNOTTY: return 0;
+// What msgctl, semctl and shmctl write: a *_ds struct, an *info struct, or
+// a semaphore set's values.
+void capture_ipc_ctl(Tracee& tracee, const SyscallArgs& c, std::vector<MemWrite>& out) {
+  const auto* a = c.a;
+  int cmd = static_cast<int>(a[c.nr == __NR_semctl ? 2 : 1]) & ~kIpc64;
+  std::uint64_t buf = c.nr == __NR_semctl ? a[3] : a[2];
+  std::uint64_t size = 0;
+  switch (c.nr) {
+    case __NR_msgctl:
+      if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY) size = sizeof(msqid_ds);
+      if (cmd == IPC_INFO || cmd == MSG_INFO) size = sizeof(msginfo);
+      break;
+    case __NR_shmctl:
+      if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) size = sizeof(shmid_ds);
+      if (cmd == IPC_INFO) size = sizeof(shminfo);
+      if (cmd == SHM_INFO) size = sizeof(shm_info);
+      break;
+    case __NR_semctl:
+      if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) size = sizeof(semid_ds);
+      if (cmd == IPC_INFO || cmd == SEM_INFO) size = sizeof(seminfo);
+      if (cmd == GETALL) {
+        // As many values as the set holds: ttdb asks the kernel itself.
+        semid_ds ds{};
+        if (::semctl(static_cast<int>(a[0]), 0, IPC_STAT, &ds) == 0) size = ds.sem_nsems * sizeof(unsigned short);
+      }
+      break;
     default: break;
   }
-  // Requests built with _IOR/_IOWR say how much the kernel writes back.
-  if ((_IOC_DIR(request) & _IOC_READ) != 0) return _IOC_SIZE(request);
-  if (_IOC_DIR(request) == _IOC_WRITE) return 0;
-  static std::set<std::uint64_t> warned;
-  if (warned.insert(request).second)
-    TTDB_LOG(record, "ioctl request {:#x} is not modelled: only its result is recorded", request);
-  return 0;
+  capture(tracee, buf, size, out);
 }
 
 std::uint64_t fd_set_bytes(std::uint64_t nfds) { return ((nfds + 63) / 64) * 8; }
@@ -107,11 +124,14 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
   const auto* a = c.a;
   switch (c.nr) {
     case __NR_ioctl:
-      if (ret >= 0) capture(tracee, a[2], ioctl_output_size(a[1]), out);
+      if (ret >= 0)
+        for (auto [addr, size] : ioctl_writes(tracee, a[1], a[2]).value_or(std::vector<WrittenRange>{}))
+          capture(tracee, addr, size, out);
       break;
     case __NR_fcntl:
       if (ret >= 0 && (a[1] == F_GETLK || a[1] == F_OFD_GETLK)) capture(tracee, a[2], sizeof(flock), out);
       if (ret >= 0 && a[1] == F_GETOWN_EX) capture(tracee, a[2], sizeof(f_owner_ex), out);
+      if (ret >= 0 && (a[1] == F_GET_RW_HINT || a[1] == F_GET_FILE_RW_HINT)) capture(tracee, a[2], 8, out);
       break;
     case __NR_readv:
     case __NR_preadv:
@@ -164,11 +184,74 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
     case __NR_sendfile:
       if (ret >= 0) capture(tracee, a[2], 8, out);
       break;
+    case __NR_splice:
+    case __NR_copy_file_range:
+      // The offsets the kernel moved on.
+      if (ret >= 0) {
+        capture(tracee, a[1], 8, out);
+        capture(tracee, a[3], 8, out);
+      }
+      break;
+    case __NR_sendmmsg:
+      for (std::int64_t i = 0; i < ret; ++i)
+        capture(tracee, a[1] + static_cast<std::uint64_t>(i) * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len),
+                sizeof(unsigned), out);
+      break;
+    case __NR_vmsplice:
+    case __NR_process_vm_readv:
+      if (ret > 0) capture_iovecs(tracee, read_iovecs(tracee, a[1], a[2]), static_cast<std::uint64_t>(ret), out);
+      break;
+    case __NR_process_vm_writev:
+      // Only into the caller itself (unrecordable() refuses the others).
+      if (ret > 0) capture_iovecs(tracee, read_iovecs(tracee, a[3], a[4]), static_cast<std::uint64_t>(ret), out);
+      break;
+    case __NR_keyctl:
+      // A description, payload or security label, and its full size as the result.
+      if (ret > 0 && (a[0] == KEYCTL_DESCRIBE || a[0] == KEYCTL_READ || a[0] == KEYCTL_GET_SECURITY ||
+                      a[0] == KEYCTL_DH_COMPUTE))
+        capture(tracee, a[2], std::min<std::uint64_t>(static_cast<std::uint64_t>(ret), a[3]), out);
+      break;
+    case __NR_get_mempolicy:
+      if (ret == 0) capture(tracee, a[1], std::min<std::uint64_t>((a[2] + 63) / 64 * 8, 4096), out);
+      break;
+    case __NR_name_to_handle_at: {
+      // A struct file_handle: its size word is written even when too small.
+      std::uint32_t bytes = 0;
+      tracee.read_some(RemotePtr(a[2]), &bytes, sizeof bytes);
+      capture(tracee, a[2], 8 + (ret == 0 ? std::min<std::uint32_t>(bytes, 128) : 0), out);
+      break;
+    }
+    case __NR_msgrcv:
+      if (ret >= 0) capture(tracee, a[1], sizeof(long) + static_cast<std::uint64_t>(ret), out);
+      break;
+    case __NR_msgctl:
+    case __NR_semctl:
+    case __NR_shmctl:
+      if (ret >= 0) capture_ipc_ctl(tracee, c, out);
+      break;
     default: break;
   }
 }
 
 }  // namespace
+
+std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const SyscallInfo* info, const SyscallArgs& call,
+                                        std::int64_t ret) {
+  // A call that failed changed nothing.
+  if (ret < 0 && ret > -4096) return std::nullopt;
+  if (!info) return fmt::format("{}, which ttdb does not model", syscall_name(call.nr));
+  switch (call.nr) {
+    case __NR_ioctl:
+      if (!ioctl_writes(tracee, call.a[1], call.a[2]))
+        return fmt::format("ioctl request {:#x}, whose effect on memory ttdb does not know", call.a[1] & 0xffffffffu);
+      break;
+    case __NR_process_vm_writev:
+      if (static_cast<pid_t>(call.a[0]) != tgid) return "process_vm_writev into another process's memory";
+      break;
+    default: break;
+  }
+  return std::nullopt;
+}
 
 bool has_input(const SyscallInfo* info) {
   if (!info) return false;

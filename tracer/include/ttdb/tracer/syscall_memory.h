@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ttdb/tracer/syscall_table.h"
@@ -33,6 +34,12 @@ struct SpawnArgs {
 };
 // nullopt for other calls, and for a clone3 whose arguments cannot be read.
 std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call);
+
+// Why a call that has just returned cannot be recorded, because replay could
+// not reproduce its effect (a syscall or ioctl ttdb does not model...);
+// nullopt when it can. `tgid` is the calling process.
+std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const SyscallInfo* info, const SyscallArgs& call,
+                                        std::int64_t ret);
 
 // Everything the kernel wrote into the program's memory for this call.
 std::vector<trace::MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info,

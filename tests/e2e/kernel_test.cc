@@ -1,0 +1,42 @@
+// The corners of the kernel interface: each program asks the kernel for one
+// kind of thing and checks what it got. Recorded, it replays identically; a
+// call whose effect replay could not reproduce stops the recording at once,
+// naming the call, rather than leaving a trace that diverges later.
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+class KernelCorner : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KernelCorner, ReplaysIdentically) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult native = run({program(GetParam())});
+  ASSERT_EQ(native.status, 0) << native.err;
+  RunResult recorded = record(trace, {program(GetParam())});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.err, "");  // no warning either
+  expect_same_run(recorded, replay(trace));
+  expect_same_run(recorded, replay(trace));
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
+                         ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves"),
+                         [](const auto& test_info) { return std::string(test_info.param); });
+
+TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_unmodelled")});
+  EXPECT_EQ(recorded.status, 125);
+  EXPECT_NE(recorded.err.find("io_setup, which ttdb does not model"), std::string::npos) << recorded.err;
+  EXPECT_EQ(count_of(recorded.err, "\n"), 1) << recorded.err;  // one sentence
+  // What came before it replays, and the replay says the recording is incomplete.
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 123) << replayed.err;
+  EXPECT_EQ(replayed.out, "before\n");
+}
+
+}  // namespace
+}  // namespace ttdb::test
