@@ -209,8 +209,9 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
     // recording: map anonymous memory at the recorded place and fill it.
     Registers anon = entry_regs;
     anon.rdi = static_cast<std::uint64_t>(*e.ret);
+    // No reservation: a huge sparse file's mapping is mostly never touched.
     anon.r10 = (flags & ~std::uint64_t{MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE}) | MAP_PRIVATE |
-               MAP_ANONYMOUS | MAP_FIXED;
+               MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
     anon.r8 = static_cast<std::uint64_t>(-1);
     anon.r9 = 0;
     t.set_regs(anon);

@@ -13,6 +13,7 @@
 // from a bad pointer, SIGFPE...) recur by themselves in replay and are only
 // checked.
 #include <asm/unistd_64.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -35,6 +36,7 @@
 #include "ttdb/tracer/syscall_memory.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
+#include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/tracer/exec_stack.h"
 #include "ttdb/tracer/file_catalog.h"
@@ -77,6 +79,37 @@ std::string read_link(const std::string& path) {
 }
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+
+// Mapped files larger than this are not kept whole in the trace's catalog.
+constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
+
+// The data of `size` bytes of a file from `offset`, as memory writes at
+// `addr` onwards; the file's holes are skipped.
+void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,
+                          std::vector<MemWrite>& out) {
+  constexpr std::uint64_t kPiece = 1 << 20;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) fail("cannot read {}, which the program maps: {}", read_link(path), errno_text(errno));
+  std::uint64_t end = offset + size;
+  for (std::uint64_t at = offset; at < end;) {
+    off_t data = ::lseek(fd.get(), static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 || static_cast<std::uint64_t>(data) >= end) break;
+    off_t hole = ::lseek(fd.get(), data, SEEK_HOLE);
+    std::uint64_t stop = std::min<std::uint64_t>(hole < 0 ? end : static_cast<std::uint64_t>(hole), end);
+    for (at = static_cast<std::uint64_t>(data); at < stop;) {
+      Bytes piece(std::min(kPiece, stop - at));
+      ssize_t n = ::pread(fd.get(), piece.data(), piece.size(), static_cast<off_t>(at));
+      if (n <= 0) return;
+      piece.resize(static_cast<std::size_t>(n));
+      MemWrite write;
+      write.addr = addr + (at - offset);
+      write.size = piece.size();
+      write.data = std::move(piece);
+      out.push_back(std::move(write));
+      at += static_cast<std::uint64_t>(n);
+    }
+  }
+}
 
 // The program's signals that terminate ttdb are passed on to the program.
 pid_t g_forward_to = 0;
@@ -901,6 +934,15 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   if (call.a[3] & MAP_ANONYMOUS) return;
   Tracee& t = tracee();
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
+  struct stat st;
+  if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
+    // Too large to keep whole (often a sparse file): what the mapping shows
+    // of it goes into the event, holes left out (replay's memory is zero there).
+    capture_file_extents(fd_path, static_cast<std::uint64_t>(ret), call.a[5],
+                         std::min<std::uint64_t>(call.a[1], static_cast<std::uint64_t>(st.st_size) - std::min<std::uint64_t>(call.a[5], st.st_size)),
+                         e.mem);
+    return;
+  }
   auto file = files_.add(fd_path, read_link(fd_path), "mmap");
   if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
   std::uint64_t offset = call.a[5];
