@@ -189,6 +189,7 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
     WaitStatus status = tracee().wait();
     // Job-control stops were not kept in the recording either.
     if (status.kind() == WaitStatus::Kind::group_stop) continue;
+    if (status.is_event(PTRACE_EVENT_STOP) && std::exchange(task().continue_trap, false)) continue;
     // The kernel tells a parent of its real children's ends; the program
     // gets the recorded SIGCHLDs, which ttdb sends, instead.
     if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
@@ -201,6 +202,9 @@ void ReplaySession::send_signal(int sig) {
   // the program runs another instruction, as it was in the recording.
   // tkill: a thread's own tid is not its process's.
   ::syscall(SYS_tkill, tracee().tid(), sig);
+  if (sig == SIGCONT)
+    for (auto& [tid, other] : state_.tasks)
+      if (other.process(tid) == task().process(state_.acting)) other.continue_trap = true;
 }
 
 std::string ReplaySession::describe_stop(const WaitStatus& status) {

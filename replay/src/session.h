@@ -62,6 +62,9 @@ struct TaskState {
   std::optional<WaitStatus> parked;
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
   bool exit_group_unsent = false;  // it called exit_group, still stopped at its entry
+  // A SIGCONT was sent to its process: the kernel stops each of its threads
+  // once to tell ttdb so (PTRACE_EVENT_STOP), a stop the program never sees.
+  bool continue_trap = false;
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // The recorded tid of the first thread of the process of task `tid` (this one).
   int process(int tid) const { return leader ? leader : tid; }

@@ -23,7 +23,8 @@ TEST_P(KernelCorner, ReplaysIdentically) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
-                         ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves", "kernel_huge_map"),
+                         ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves", "kernel_huge_map",
+                                           "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
@@ -37,6 +38,17 @@ TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
   RunResult replayed = replay(trace);
   EXPECT_EQ(replayed.status, 123) << replayed.err;
   EXPECT_EQ(replayed.out, "before\n");
+}
+
+TEST(KernelCorner, AnExecFromAThreadStopsTheRecordingWithoutHanging) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunOptions options;
+  options.timeout = std::chrono::seconds(60);
+  RunResult recorded = record(trace, {program("kernel_thread_execve")}, options);
+  EXPECT_EQ(recorded.status, 125) << recorded.err;
+  EXPECT_NE(recorded.err.find("called execve"), std::string::npos) << recorded.err;
+  EXPECT_EQ(replay(trace).out, recorded.out);
 }
 
 }  // namespace

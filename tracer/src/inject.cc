@@ -36,12 +36,15 @@ void expect(bool ok, Tracee& tracee, const WaitStatus& status, const char* what)
     throw InternalError(fmt::format("injected syscall in {}: expected {}, got {}", tracee.tid(), what, status.describe()));
 }
 
-// Resumes to the next stop that is not a signal's: a signal pending when ttdb
+// Resumes to the next stop that is not a signal's or a group-stop: a signal pending when ttdb
 // borrows the tracee (a child ended) is not the injected syscall's to take.
 WaitStatus resume_past_signals(Tracee& tracee) {
   for (;;) {
     tracee.resume(Resume::syscall);
     WaitStatus status = tracee.wait();
+    // A stop of its whole process (another thread took SIGSTOP) holds no
+    // syscall: resuming goes on with ours, as the kernel lets a tracer do.
+    if (status.kind() == WaitStatus::Kind::group_stop) continue;
     if (!status.is_signal_stop()) return status;
     tracee.defer_signal(tracee.siginfo());
   }

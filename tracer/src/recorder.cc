@@ -1150,6 +1150,9 @@ void Recorder::on_exit(const WaitStatus& status) {
 }
 
 void Recorder::stop_recording(const std::string& reason) {
+  // A process's first thread reports its end only after the others'.
+  for (auto& [tid, t] : tasks_)
+    if (t->tgid && tid != t->tgid) t->tracee.kill();
   for (auto& [tid, t] : tasks_) t->tracee.kill();
   auto first = tasks_.find(first_);
   WaitStatus status = first != tasks_.end() ? *first->second->tracee.exit_status() : first_status_.value_or(WaitStatus());

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <linux/futex.h>
 #include <linux/keyctl.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -183,6 +184,16 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
       break;
     case __NR_sendfile:
       if (ret >= 0) capture(tracee, a[2], 8, out);
+      break;
+    case __NR_futex:
+      // The words the kernel changes itself: WAKE_OP's second one, a PI lock's owner.
+      if (ret >= 0) {
+        int op = static_cast<int>(a[1]) & FUTEX_CMD_MASK;
+        if (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2 || op == FUTEX_UNLOCK_PI || op == FUTEX_TRYLOCK_PI)
+          capture(tracee, a[0], sizeof(std::uint32_t), out);
+        if (op == FUTEX_WAKE_OP || op == FUTEX_WAIT_REQUEUE_PI || op == FUTEX_CMP_REQUEUE_PI)
+          capture(tracee, a[4], sizeof(std::uint32_t), out);
+      }
       break;
     case __NR_splice:
     case __NR_copy_file_range:
