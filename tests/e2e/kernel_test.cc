@@ -27,6 +27,25 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
+// What the program asks the kernel about itself (its seccomp mode, rdtsc
+// mode, persona) and what its own seccomp filter does are as without ttdb.
+class UnnoticedRecorder : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(UnnoticedRecorder, TheProgramSeesWhatItSeesNatively) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult native = run({program(GetParam())});
+  ASSERT_EQ(native.status, 0) << native.out << native.err;
+  RunResult recorded = record(trace, {program(GetParam())});
+  EXPECT_EQ(recorded.out, native.out);
+  EXPECT_EQ(recorded.status, 0) << recorded.err;
+  expect_same_run(recorded, replay(trace));
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, UnnoticedRecorder,
+                         ::testing::Values("kernel_seccomp_filter", "kernel_prctl_misc", "kernel_personality"),
+                         [](const auto& test_info) { return std::string(test_info.param); });
+
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -16,6 +16,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -129,8 +132,18 @@ struct PendingSyscall {
   Event event;
 };
 
+// What a process may ask the kernel about itself that ttdb changed: it is
+// given the answers it would have had without ttdb. Kept across exec, as the
+// kernel keeps these.
+struct ProcessView {
+  bool own_seccomp = false;      // it installed a seccomp filter of its own
+  int tsc_mode = PR_TSC_ENABLE;  // what it set with PR_SET_TSC (ttdb keeps rdtsc trapping)
+  bool own_no_randomize = false; // it asked for ADDR_NO_RANDOMIZE itself
+};
+
 // An address space: a program image, and ttdb's code in it.
 struct Space {
+  ProcessView view;
   RandPatcher rand;
   SyscallPatcher sites;
   bool shim = false;           // the syscall buffer is mapped
@@ -213,6 +226,12 @@ class Recorder {
   void on_syscall_stop();
   void on_syscall_entry(long nr, const std::uint64_t* args);
   void on_syscall_exit(const __ptrace_syscall_info& info);
+  // The program changes a setting ttdb relies on (rdtsc trapping, no address
+  // randomization): the call is changed to keep it, and the program's wish noted.
+  void keep_ttdb_settings(const SyscallArgs& call);
+  // The result (and memory) the program would have seen without ttdb, for
+  // calls that ask about those settings or about seccomp; returns the result.
+  std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);
   // The syscall buffer: its records go to the trace before the stop's own event.
   void drain();
   // Syscall sites are found in the background, and patched at a syscall's
@@ -440,8 +459,11 @@ void Recorder::place_entry(Task& t, const Event& call) {
 }
 
 void Recorder::resume(Task& t) {
-  // With the buffer's seccomp filter, syscalls stop the recorder by themselves.
-  Resume how = !options_.syscall_buffer || t.expect_exit_stop ? Resume::syscall : Resume::cont;
+  // With the buffer's seccomp filter, syscalls stop the recorder by themselves;
+  // not those the program's own filter refuses (its verdict wins over
+  // ttdb's), which only a stop at every syscall's entry sees.
+  Resume how = !options_.syscall_buffer || t.expect_exit_stop || t.space->view.own_seccomp ? Resume::syscall
+                                                                                            : Resume::cont;
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
   t.stopped = false;
   t.entering = false;
@@ -645,7 +667,9 @@ void Recorder::on_exec() {
   e.mem.push_back(std::move(block));
   emit(std::move(e));
 
+  ProcessView view = task().space ? space().view : ProcessView{};  // none yet at the first exec
   task().space = std::make_shared<Space>();
+  space().view = view;
   space().rand.scan_process(t);
   if (finder_) finder_->clear(t.tid());
   task().shim_flags = false;
@@ -738,9 +762,16 @@ void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
 
 void Recorder::on_syscall_stop() {
   auto info = tracee().syscall_info();
+  // Stopping at every syscall (the program filters its own), the shim's
+  // calls stop too: its records have them already.
+  if (space().view.own_seccomp && space().shim && info.instruction_pointer == shim_syscall_instruction() + 2 &&
+      (info.op == PTRACE_SYSCALL_INFO_ENTRY || (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
+    return;
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+    // Stopped at the entry already (the program has a filter of its own).
+    if (task().expect_exit_stop) return;
     on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
     task().expect_exit_stop = false;
@@ -759,6 +790,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   call.nr = nr;
   std::copy(args, args + 6, call.a);
   const SyscallInfo* si = find_syscall(call.nr);
+  keep_ttdb_settings(call);
   task().entering = true;
   if (space().threaded) {
     task().entered_at = ++ticks_;
@@ -837,6 +869,49 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   inject_held_signals();
 }
 
+void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
+  Tracee& t = tracee();
+  Registers regs = t.regs();
+  if (call.nr == __NR_prctl && call.a[0] == PR_SET_TSC && call.a[1] != PR_TSC_SIGSEGV) {
+    regs.rsi = PR_TSC_SIGSEGV;
+  } else if (call.nr == __NR_personality && call.a[0] != 0xffffffff && !(call.a[0] & ADDR_NO_RANDOMIZE)) {
+    regs.rdi = call.a[0] | ADDR_NO_RANDOMIZE;
+  } else {
+    return;
+  }
+  t.set_regs(regs);
+}
+
+std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret) {
+  Tracee& t = tracee();
+  ProcessView& view = space().view;
+  std::optional<std::int64_t> answer;
+  switch (call.nr) {
+    case __NR_seccomp:
+      if (ret == 0 && call.a[0] == SECCOMP_SET_MODE_FILTER) view.own_seccomp = true;
+      break;
+    case __NR_prctl:
+      if (is_error_result(ret)) break;
+      if (call.a[0] == PR_SET_SECCOMP) view.own_seccomp = true;
+      if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
+      if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
+      if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);
+      break;
+    case __NR_personality:
+      if (is_error_result(ret)) break;
+      // The previous persona, as the program knows it.
+      answer = view.own_no_randomize ? ret : ret & ~std::int64_t{ADDR_NO_RANDOMIZE};
+      if (call.a[0] != 0xffffffff) view.own_no_randomize = (call.a[0] & ADDR_NO_RANDOMIZE) != 0;
+      break;
+    default: break;
+  }
+  if (!answer || *answer == ret) return ret;
+  Registers regs = t.regs();
+  regs.rax = static_cast<unsigned long long>(*answer);
+  t.set_regs(regs);
+  return *answer;
+}
+
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   Tracee& t = tracee();
   std::int64_t ret = info.exit.rval;
@@ -848,6 +923,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     auto [call, e] = std::move(*task().pending);
     task().pending.reset();
     const SyscallInfo* si = find_syscall(call.nr);
+    ret = answer_as_without_ttdb(call, ret);
     e.ret = ret;
     if (auto why = unrecordable(t, task().tgid, si, call, ret)) {
       stop_recording(fmt::format("event {} is a call to {}: replay could not reproduce it",
