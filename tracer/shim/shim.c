@@ -128,6 +128,7 @@ static int fd_kind(uint64_t fd) {
     else if (type == 0020000 && major == 1 && (minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9))
       kind = TTDB_FD_FILE;
     /* (What goes to /dev/null has no order to keep.) */
+    if (CTL->proc_dev && st.dev == CTL->proc_dev) kind = TTDB_FD_OTHER;
     for (int i = 0; i < 2 && type != 0020000; ++i)
       if (CTL->traced_files[i][1] && st.dev == CTL->traced_files[i][0] && st.ino == CTL->traced_files[i][1])
         kind = TTDB_FD_OTHER;
@@ -197,6 +198,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     case TTDB_HOW_FD_WRITE: {
       int kind = fd_kind(a[0]);
       if (kind == TTDB_FD_OTHER) return trampoline + TAIL_SLOW;
+      if (how == TTDB_HOW_FD_WRITE && kind == TTDB_FD_FILE && CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       if (kind == TTDB_FD_STREAM) {
         /* A blocking write to a pipe writes everything; one without waiting
          * could write less. Up to PIPE_BUF bytes go at once or not at all. */
@@ -211,6 +213,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       break;
     case TTDB_HOW_FCNTL:
       if (!fcntl_is_plain(a[1])) return trampoline + TAIL_SLOW;
+      break;
+    case TTDB_HOW_FD_PWRITE:
+      if (fd_kind(a[0]) != TTDB_FD_FILE || CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       break;
     default: break;
   }

@@ -65,6 +65,7 @@ enum ttdb_shim_how {
   TTDB_HOW_FD_WRITE = 3,/* write(fd, buf, n): pipes (n <= PIPE_BUF) without blocking */
   TTDB_HOW_OPENAT = 4,  /* only regular files, directories and O_PATH, which cannot block */
   TTDB_HOW_FCNTL = 5,   /* only the commands without memory effects */
+  TTDB_HOW_FD_PWRITE = 6, /* pwrite(fd, ...) and the like: only on files */
 };
 
 /* The kind of each argument, from syscalls.def (control.args[nr][i]). */
@@ -127,6 +128,12 @@ struct ttdb_shim_control {
    * than one process, so that their output interleaves in the trace as it
    * did on the screen. */
   uint64_t traced_files[2][2];
+  /* The device of /proc: its files are traced (a write to /proc/PID/mem
+   * changes memory, which the recorder must see). */
+  uint64_t proc_dev;
+  /* Set while the process maps a file shared and writable: a write to a
+   * file may change its memory, which the recorder must see. */
+  uint64_t trace_file_writes;
 };
 
 /* A record: this header, then for each argument in order its payload:

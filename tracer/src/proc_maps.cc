@@ -1,5 +1,7 @@
 #include "ttdb/tracer/proc_maps.h"
 
+#include <sys/sysmacros.h>
+
 #include <fmt/format.h>
 #include <sys/mman.h>
 
@@ -31,6 +33,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
     m.writable = perms[1] == 'w';
     m.executable = perms[2] == 'x';
     m.shared = perms[3] == 's';
+    m.dev = makedev(dev_major, dev_minor);
     if (name_start > 0 && static_cast<std::size_t>(name_start) < line.size())
       m.path = line.substr(static_cast<std::size_t>(name_start));
     out.push_back(std::move(m));

@@ -30,6 +30,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -82,6 +83,20 @@ std::string read_link(const std::string& path) {
 }
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+
+// A descriptor's file position, as the kernel shows it in fdinfo.
+std::uint64_t fd_position(pid_t tid, int fd) {
+  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
+  std::string key;
+  std::uint64_t pos = 0;
+  while (in >> key) {
+    if (key == "pos:") {
+      in >> pos;
+      break;
+    }
+  }
+  return pos;
+}
 
 // Mapped files larger than this are not kept whole in the trace's catalog.
 constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
@@ -144,6 +159,7 @@ struct ProcessView {
 // An address space: a program image, and ttdb's code in it.
 struct Space {
   ProcessView view;
+  bool maps_files_shared = false;  // a file write may change its memory
   RandPatcher rand;
   SyscallPatcher sites;
   bool shim = false;           // the syscall buffer is mapped
@@ -244,6 +260,10 @@ class Recorder {
   void on_signal(int sig, const Boundary& previous);
   void on_exit(const WaitStatus& status);
   void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
+  // A write to a file that changed the caller's memory: through
+  // /proc/PID/mem, or in a shared mapping of the file. The bytes go with the
+  // call; false when the memory is another process's (not recordable).
+  bool capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e);
   static std::optional<std::pair<std::uint64_t, std::uint64_t>> remapped_range(const SyscallArgs& call);
   bool touches_ttdb_code(std::uint64_t start, std::uint64_t end) const;
   void resume(Task& t);
@@ -698,6 +718,7 @@ void Recorder::after_exec() {
   emit(std::move(shim));
   space().shim = true;
   space().inject_at = shim_syscall_instruction();
+  if (space().maps_files_shared) trace_file_writes_in_shim(t);
   if (tasks_.size() > 1) trace_outputs();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
 }
@@ -931,6 +952,12 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       return;
     }
     e.mem = capture_outputs(t, si, call, ret);
+    if (!capture_write_effects(call, ret, e)) {
+      stop_recording(fmt::format("event {} is a call to {} that writes another process's memory through /proc: "
+                                 "replay could not reproduce it",
+                                 writer_.last_event_id() + 1, syscall_name(call.nr)));
+      return;
+    }
     if (!is_error_result(ret)) {
       switch (call.nr) {
         case __NR_mmap: after_mmap(call, ret, e, exec_file); break;
@@ -1009,6 +1036,10 @@ bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
   if (call.a[3] & MAP_ANONYMOUS) return;
   Tracee& t = tracee();
+  if ((call.a[3] & MAP_TYPE) != MAP_PRIVATE && !space().maps_files_shared) {
+    space().maps_files_shared = true;
+    if (space().shim) trace_file_writes_in_shim(t);
+  }
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   struct stat st;
   if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
@@ -1034,6 +1065,56 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
       space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
     exec_file = fd_path;
   }
+}
+
+bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e) {
+  if (ret <= 0) return true;
+  std::optional<std::uint64_t> offset;  // where in the file the write began
+  switch (call.nr) {
+    case __NR_write: case __NR_writev: break;
+    case __NR_pwrite64: case __NR_pwritev: offset = call.a[3]; break;
+    case __NR_pwritev2: if (static_cast<std::int64_t>(call.a[3]) != -1) offset = call.a[3]; break;
+    default: return true;
+  }
+  Tracee& t = tracee();
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[0]));
+  struct stat st;
+  static const dev_t proc_dev = [] {
+    struct stat proc{};
+    ::stat("/proc", &proc);
+    return proc.st_dev;
+  }();
+  if (::stat(fd_path.c_str(), &st) != 0) return true;
+  bool proc_file = st.st_dev == proc_dev;
+  if (!proc_file && !(space().maps_files_shared && S_ISREG(st.st_mode))) return true;
+  if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])) - static_cast<std::uint64_t>(ret);
+  auto bytes = static_cast<std::uint64_t>(ret);
+  auto capture = [&](std::uint64_t addr, std::uint64_t size) {
+    auto data = t.try_read_bytes(RemotePtr(addr), size);
+    if (!data) return;
+    MemWrite write;
+    write.addr = addr;
+    write.size = data->size();
+    write.data = std::move(*data);
+    e.mem.push_back(std::move(write));
+  };
+  if (proc_file) {
+    std::string target = read_link(fd_path);
+    if (!target.ends_with("/mem")) return true;
+    pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
+    auto found = tasks_.find(owner);
+    if (found == tasks_.end() || found->second->tgid != task().tgid) return false;
+    capture(*offset, bytes);
+    return true;
+  }
+  for (const auto& m : read_maps(t.tid())) {
+    if (!m.shared || m.inode != st.st_ino || m.dev != st.st_dev) continue;
+    // The file's bytes [*offset, *offset + bytes) as this mapping shows them.
+    std::uint64_t map_end = m.offset + (m.end - m.start);
+    std::uint64_t from = std::max(*offset, m.offset), to = std::min(*offset + bytes, map_end);
+    if (from < to) capture(m.start + (from - m.offset), to - from);
+  }
+  return true;
 }
 
 void Recorder::on_interrupt() {

@@ -1,5 +1,7 @@
 #include "ttdb/tracer/syscall_buffer.h"
 
+#include <sys/stat.h>
+
 #include <asm/unistd_64.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -47,6 +49,7 @@ std::uint8_t how_of(Buffering b) {
     case Buffering::fd_write: return TTDB_HOW_FD_WRITE;
     case Buffering::openat: return TTDB_HOW_OPENAT;
     case Buffering::fcntl: return TTDB_HOW_FCNTL;
+    case Buffering::fd_pwrite: return TTDB_HOW_FD_PWRITE;
   }
   return TTDB_HOW_TRACED;
 }
@@ -72,6 +75,8 @@ Bytes initial_control() {
   Bytes bytes(sizeof(Control), 0);
   auto* c = reinterpret_cast<Control*>(bytes.data());
   c->magic = TTDB_SHIM_MAGIC;
+  struct stat proc;
+  if (::stat("/proc", &proc) == 0) c->proc_dev = proc.st_dev;
   for (const SyscallInfo* info : all_syscalls()) {
     if (info->buffering == Buffering::none || info->nr >= TTDB_SHIM_MAX_NR) continue;
     c->how[info->nr] = how_of(info->buffering);
@@ -272,6 +277,10 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
 void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after) {
   std::uint32_t flags = (slow_next ? TTDB_SHIM_SLOW_NEXT : 0) | (stop_after ? TTDB_SHIM_STOP_AFTER : 0);
   write_field(tracee, CONTROL_FIELD(flags), flags);
+}
+
+void trace_file_writes_in_shim(Tracee& tracee) {
+  write_field(tracee, CONTROL_FIELD(trace_file_writes), std::uint64_t{1});
 }
 
 void forget_shim_fds(Tracee& tracee) {

@@ -103,7 +103,7 @@ SyscallInfo parse_entry(const RawEntry& raw) {
       static const std::unordered_map<std::string_view, Buffering> kinds = {
           {"buffer", Buffering::plain},          {"buffer:read", Buffering::fd_read},
           {"buffer:write", Buffering::fd_write}, {"buffer:openat", Buffering::openat},
-          {"buffer:fcntl", Buffering::fcntl},
+          {"buffer:fcntl", Buffering::fcntl},    {"buffer:pwrite", Buffering::fd_pwrite},
       };
       auto kind = kinds.find(word);
       TTDB_CHECK(kind != kinds.end(), "unknown buffering '{}' in syscalls.def entry {}", word, raw.name);

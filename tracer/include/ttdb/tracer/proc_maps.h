@@ -15,6 +15,7 @@ struct Mapping {
   bool readable = false, writable = false, executable = false, shared = false;
   std::uint64_t offset = 0;
   std::uint64_t inode = 0;
+  dev_t dev = 0;  // the file's device, as stat() gives it
   std::string path;  // file path, "[stack]", "[vdso]", or empty
 };
 

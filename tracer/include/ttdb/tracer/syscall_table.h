@@ -52,7 +52,7 @@ struct ArgSpec {
 inline bool is_restart_result(std::int64_t ret) { return ret <= -512 && ret >= -516; }
 
 // Whether the in-process syscall buffer makes the syscall itself, and when.
-enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl };
+enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl, fd_pwrite };
 
 struct SyscallInfo {
   int nr = -1;
