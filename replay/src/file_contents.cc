@@ -27,6 +27,12 @@ void FileContents::check_on_disk(std::int64_t id) {
   if (!file.blob) contents_.emplace(id, std::move(*bytes));
 }
 
+bool FileContents::is_on_disk(std::int64_t id) {
+  if (checked_.count(id)) return true;
+  auto bytes = read_whole_file(record(id).path);
+  return bytes && content_hash(*bytes) == record(id).hash;
+}
+
 const Bytes& FileContents::content(std::int64_t id) {
   if (auto found = contents_.find(id); found != contents_.end()) return found->second;
   const auto& file = record(id);

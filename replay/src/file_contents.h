@@ -20,6 +20,10 @@ class FileContents {
   // Checks that the file on disk is still the recorded one (the kernel loads
   // programs and their interpreter from disk, whatever the trace holds).
   void check_on_disk(std::int64_t id);
+  // Whether the file on disk is the recorded one, and whether the trace
+  // keeps a copy of it.
+  bool is_on_disk(std::int64_t id);
+  bool has_copy(std::int64_t id) { return record(id).blob.has_value(); }
 
  private:
   const trace::FileRecord& record(std::int64_t id);

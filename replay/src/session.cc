@@ -2,6 +2,8 @@
 
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -238,7 +240,10 @@ void ReplaySession::diverge(const Event& e, const std::string& what) {
 }
 
 void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
-  if (e.args[2]) files_.check_on_disk(static_cast<std::int64_t>(e.args[2]));
+  // A program run from a descriptor (a memfd, a deleted file) exists only in the trace.
+  bool from_descriptor = !tracees_.empty() && tracee().syscall_info().entry.nr == __NR_execveat;
+  if (e.args[2] && !(from_descriptor && files_.has_copy(static_cast<std::int64_t>(e.args[2]))))
+    files_.check_on_disk(static_cast<std::int64_t>(e.args[2]));
   if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
   if (tracees_.empty()) {
     LaunchOptions start;
@@ -259,8 +264,9 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   } else {
     // The program's own execve: `first` is its entry.
     if (!first.is_syscall_stop() || tracee().syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
-        tracee().syscall_info().entry.nr != __NR_execve)
+        (tracee().syscall_info().entry.nr != __NR_execve && tracee().syscall_info().entry.nr != __NR_execveat))
       diverge(e, describe_stop(first));
+    if (tracee().syscall_info().entry.nr == __NR_execveat) provide_exec_descriptor(e);
     WaitStatus exec = resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee().reopen_memory();
@@ -284,6 +290,69 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
         if (auto insn = find_syscall_instruction(m.start, *code)) task().syscall_insn = *insn;
   WaitStatus exit = resume_and_wait();
   if (!exit.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT) diverge(e, describe_stop(exit));
+}
+
+namespace {
+
+// A new executable file holding `content`, in the temporary directory.
+std::string write_temporary_file(const std::string& prefix, const Bytes& content) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = fmt::format("{}/{}-XXXXXX", dir && *dir ? dir : "/tmp", prefix);
+  UniqueFd fd(::mkstemp(path.data()));
+  if (!fd) fail("cannot create a file in {}: {}", dir && *dir ? dir : "/tmp", errno_text(errno));
+  for (std::size_t done = 0; done < content.size();) {
+    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n <= 0) {
+      ::unlink(path.c_str());
+      fail("cannot write {}: {}", path, errno_text(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::fchmod(fd.get(), 0700);
+  return path;
+}
+
+}  // namespace
+
+std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std::array<std::uint64_t, 6>& args) {
+  // The call stopped at its entry becomes `nr`; once it returns, the
+  // program goes back to the syscall instruction to enter its own again.
+  Tracee& t = tracee();
+  Registers saved = t.regs();
+  Registers call = saved;
+  call.orig_rax = static_cast<unsigned long long>(nr);
+  set_syscall_args(call, args.data());
+  t.set_regs(call);
+  expect_syscall_exit(e);
+  auto result = static_cast<std::int64_t>(t.regs().rax);
+  saved.rip -= 2;
+  saved.rax = saved.orig_rax;
+  t.set_regs(saved);
+  WaitStatus again = resume_and_wait();
+  if (!again.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY) diverge(e, describe_stop(again));
+  return result;
+}
+
+void ReplaySession::provide_exec_descriptor(const Event& e) {
+  Tracee& t = tracee();
+  auto entry = t.syscall_info().entry;
+  auto id = static_cast<std::int64_t>(e.args[2]);
+  bool empty_path = t.read_c_string(RemotePtr(entry.args[1])).value_or("x").empty();
+  if (!id || !(entry.args[4] & AT_EMPTY_PATH) || !empty_path || files_.is_on_disk(id)) return;
+  // The descriptor was emulated: it is made now, on a copy of the program
+  // from the trace, with the same number (the kernel names the program
+  // /dev/fd/N on the new stack, whose layout must be the recorded one).
+  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
+  Bytes path(copy.begin(), copy.end());
+  path.push_back(0);
+  std::uint64_t path_at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
+  if (!t.write_bytes(RemotePtr(path_at), path)) diverge(e, "has no stack to pass the path of its program's copy");
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), path_at, O_RDONLY | O_CLOEXEC});
+  ::unlink(copy.c_str());  // the descriptor keeps it
+  if (fd < 0) fail("cannot open a copy of the program the recording ran from a descriptor: {}", errno_text(static_cast<int>(-fd)));
+  if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
+  call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
+  call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
 }
 
 void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {

@@ -149,6 +149,12 @@ class ReplaySession {
   void follow_cursor();
 
   void apply_exec(const trace::Event& e, const WaitStatus& first);
+  // At the entry of an execveat of a descriptor the replay does not have:
+  // gives the program that descriptor, on a copy of the recorded program.
+  void provide_exec_descriptor(const trace::Event& e);
+  // Runs `nr` in the tracee stopped at a syscall's entry, which then enters
+  // that syscall again; returns nr's result.
+  std::int64_t call_before_entry(const trace::Event& e, long nr, const std::array<std::uint64_t, 6>& args);
   void apply_syscall(const trace::Event& e, const WaitStatus& first);
   void apply_signal(const trace::Event& e, const WaitStatus& first);
   void apply_rdtsc(const trace::Event& e, const WaitStatus& first);

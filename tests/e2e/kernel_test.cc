@@ -25,7 +25,8 @@ TEST_P(KernelCorner, ReplaysIdentically) {
 INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                          ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves", "kernel_huge_map",
                                            "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop",
-                                           "kernel_proc_self_mem_code", "kernel_mmap_file_write_read"),
+                                           "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
+                                           "kernel_fexecve_memfd"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc
