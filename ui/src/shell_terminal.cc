@@ -132,7 +132,40 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
   return 0;
 }
 
+// One line of stdin, without its newline; false at the end of the input. A
+// line longer than kMaxLine is read to its end but comes back empty, and
+// `too_long` says so: input that is not a terminal may be anything.
+constexpr std::size_t kMaxLine = 64 * 1024;
+bool read_line(std::string& line, bool& too_long) {
+  line.clear();
+  too_long = false;
+  int c;
+  while ((c = std::getchar()) != EOF && c != '\n') {
+    if (line.size() < kMaxLine) line.push_back(static_cast<char>(c));
+    else too_long = true;
+  }
+  if (too_long) line.clear();
+  return c != EOF || !line.empty() || too_long;
+}
+
+// Commands piped in, one a line: no readline, no prompt, no key bindings and
+// no history file; every line is a command, and the end of input ends the shell.
+int run_lines(Shell& shell) {
+  std::string line;
+  bool too_long = false;
+  while (read_line(line, too_long)) {
+    if (too_long) {
+      std::cerr << fmt::format("A command line longer than {} KiB was skipped.\n", kMaxLine / 1024);
+      continue;
+    }
+    shell.execute(line);
+    if (shell.quit_requested()) break;
+  }
+  return 0;
+}
+
 int run_interactive(Shell& shell) {
+  if (!::isatty(STDIN_FILENO)) return run_lines(shell);
   std::string history = history_path();
   std::filesystem::create_directories(std::filesystem::path(history).parent_path());
   using_history();
