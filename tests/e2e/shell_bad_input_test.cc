@@ -38,6 +38,7 @@ TEST_F(ShellBadInputTest, DividingTheSmallestIntegerByMinusOneWrapsAsGdbDoes) {
   expect_prints("print (-9223372036854775807-1) % -1", "$1 = 0\n");
   expect_prints("print (-2147483647-1) / -1", "$1 = -2147483648\n");
   expect_prints("print 9223372036854775807 + 1", "$1 = -9223372036854775808\n");
+  expect_prints("print (long)1e300", "$1 = -9223372036854775808\n");
   expect_refused("print 1 / 0", "Division by zero.");
   expect_refused("print (-9223372036854775807-1) % 0", "Division by zero.");
 }
@@ -61,6 +62,8 @@ TEST_F(ShellBadInputTest, HugeRequestsAreRefusedBeforeAnythingIsAllocated) {
   expect_refused("x/2000000000gx $sp", "Cannot show 16000000000 bytes with x/2000000000: x shows at most 1 MiB at once; ask for fewer.");
   expect_refused("x/1000000i $pc", "Cannot show 1000000 instructions with x/1000000i: x shows at most 65536 at once; ask for fewer.");
   expect_prints("x/2xg $sp", "0x7fff");
+  // 2^61 eight-byte objects: the size must not wrap to 0 and pass the check.
+  expect_refused("print *(long *)$sp@2305843009213693952", "'@' asks for more than 1 MiB.");
 }
 
 TEST_F(ShellBadInputTest, ExpressionsNestedTooDeeplyAreRefusedBeforeTheStackRunsOut) {

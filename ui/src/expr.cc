@@ -166,7 +166,12 @@ Value cast(const Value& from, const TypeRef& to) {
   }
   require_scalar(v, "cast");
   if (to->kind == Kind::floating) return from_double(v.type->kind == Kind::floating ? v.as_double() : v.type->is_signed ? static_cast<double>(v.as_int()) : static_cast<double>(v.as_uint()), to);
-  if (v.type->kind == Kind::floating) return from_uint(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.as_double())), to);
+  if (v.type->kind == Kind::floating) {
+    // Out of range (or NaN), x86's conversion gives the "integer indefinite" value; C leaves it undefined.
+    double d = v.as_double();
+    bool fits = d > -9223372036854775808.0 && d < 9223372036854775808.0;
+    return from_uint(fits ? static_cast<std::uint64_t>(static_cast<std::int64_t>(d)) : 0x8000000000000000ull, to);
+  }
   if (to->kind == Kind::boolean) return from_uint(v.as_uint() != 0, to);
   return from_uint(v.type->is_signed ? static_cast<std::uint64_t>(v.as_int()) : v.as_uint(), to);
 }
@@ -299,7 +304,8 @@ class Parser {
     if (!first.address) throw ExprError("only values in memory can be used on the left of '@'");
     if (!count.type->is_integral() || count.as_int() <= 0) throw ExprError("the right side of '@' must be a positive integer");
     auto n = static_cast<std::uint64_t>(count.as_int());
-    if (n * first.type->size > (1u << 20)) throw ExprError("'@' asks for more than 1 MiB");
+    if (first.type->size == 0) throw ExprError(fmt::format("cannot repeat a value of type {}: it has no size", first.type->display()));
+    if (n > (1u << 20) / first.type->size) throw ExprError("'@' asks for more than 1 MiB");
     auto t = std::make_shared<Type>();
     t->kind = Kind::array;
     t->target = first.type;
