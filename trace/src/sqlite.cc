@@ -9,6 +9,7 @@ namespace ttdb::trace {
 Db::Db(const std::string& path, Mode mode) : path_(path) {
   int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY
                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (mode == Mode::scratch) flags |= SQLITE_OPEN_MEMORY | SQLITE_OPEN_URI;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     // The destructor will not run: release the half-open handle here.

@@ -54,7 +54,8 @@ class Stmt {
 
 class Db {
  public:
-  enum class Mode { read_only, create };
+  // scratch: a private in-memory database that may ATTACH others by URI ("file:...?mode=ro").
+  enum class Mode { read_only, create, scratch };
   Db(const std::string& path, Mode mode);
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "codec.h"
 #include "schema.h"
 #include "sqlite.h"
@@ -56,27 +59,93 @@ std::string column_text(sqlite3_stmt* s, int column) {
   }
 }
 
+// The trace's path as an sqlite URI that opens it read-only.
+std::string read_only_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (unsigned char c : path.starts_with("//") ? "/" + path.substr(path.find_first_not_of('/')) : path)
+    uri += c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f ? fmt::format("%{:02X}", c) : std::string(1, static_cast<char>(c));
+  return uri + "?mode=ro";
+}
+
+// Pragmas that only read, whatever their argument (a table's or an index's name).
+bool read_only_pragma(std::string_view name, const char* argument) {
+  static const std::string_view any_argument[] = {"table_info", "table_xinfo", "index_info", "index_xinfo", "index_list",
+                                                  "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check"};
+  static const std::string_view no_argument[] = {"table_list", "database_list", "collation_list", "function_list",
+                                                 "module_list", "pragma_list", "compile_options", "user_version",
+                                                 "schema_version", "application_id", "page_size", "page_count",
+                                                 "freelist_count", "encoding", "data_version", "foreign_keys"};
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto p : any_argument)
+    if (lower == p) return true;
+  for (auto p : no_argument)
+    if (lower == p) return !argument;
+  return false;
+}
+
+// `ttdb sql` only reads: whatever would write (to the trace, to the expanded
+// tables, to a new or attached file) is denied while statements are prepared.
+int authorize(void* refused, int action, const char* a, const char* b, const char*, const char*) {
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_RECURSIVE:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT: return SQLITE_OK;
+    case SQLITE_FUNCTION:
+      if (!b || std::string_view(b) != "load_extension") return SQLITE_OK;
+      break;
+    case SQLITE_PRAGMA:
+      if (a && read_only_pragma(a, b)) return SQLITE_OK;
+      break;
+  }
+  *static_cast<bool*>(refused) = true;
+  return SQLITE_DENY;
+}
+
+[[noreturn]] void refuse(std::string_view statement) {
+  statement.remove_prefix(std::min(statement.size(), statement.find_first_not_of(" \t\r\n")));
+  std::string shown(statement.substr(0, statement.find(';')));
+  if (shown.size() > 60) shown = shown.substr(0, 60) + "...";
+  throw QueryRefused(fmt::format("refused to run \"{}\": the trace is read-only, and ttdb sql only reads it; "
+                                 "to change a trace, copy it and use sqlite3",
+                                 shown));
+}
+
 }  // namespace
 
 void query(const std::string& path, const std::string& sql,
            const std::function<void(const std::vector<std::string>&)>& header,
            const std::function<void(const std::vector<std::string>&)>& row) {
   TraceReader reader(path);  // checks that it is a trace ttdb reads
-  Db db(":memory:", Db::Mode::create);
+  Db db(":memory:", Db::Mode::scratch);
   Stmt attach(db, "ATTACH DATABASE ? AS trace");
-  attach.bind(1, path).run();
+  attach.bind(1, read_only_uri(path)).run();
   create_expanded_tables(db);
   expand(db, reader);
+  // From here on, nothing writes: not the trace, not the expanded tables, not a new file.
+  sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  db.exec("PRAGMA query_only = 1");
+  bool refused = false;
+  sqlite3_set_authorizer(db.handle(), authorize, &refused);
 
   const char* rest = sql.c_str();
   while (*rest) {
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    if (sqlite3_prepare_v2(db.handle(), rest, -1, &raw, &tail) != SQLITE_OK)
+    refused = false;
+    if (sqlite3_prepare_v2(db.handle(), rest, -1, &raw, &tail) != SQLITE_OK) {
+      if (refused) refuse(rest);
       fail("the query is not valid SQL: {}", sqlite3_errmsg(db.handle()));
+    }
+    std::string_view statement(rest, static_cast<std::size_t>(tail - rest));
     rest = tail;
     if (!raw) continue;  // only whitespace or a comment was left
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> s(raw, sqlite3_finalize);
+    // VACUUM (INTO a new file too) is not something the authorizer is asked about.
+    if (!sqlite3_stmt_readonly(raw)) refuse(statement);
     int columns = sqlite3_column_count(raw);
     if (columns > 0) {
       std::vector<std::string> names;

@@ -5,11 +5,17 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <iostream>
 #include <string_view>
 
 #include "commands.h"
 #include "ttdb/base/error.h"
+#include "ttdb/base/parse.h"
 #include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
@@ -21,9 +27,53 @@ constexpr const char* kDescription =
 
 void print_error(const std::string& message) { std::fprintf(stderr, "ttdb: %s\n", message.c_str()); }
 
+// A path option given as '' names nothing: an error, not the default.
+const CLI::Validator kNonEmpty(
+    [](std::string& value) { return value.empty() ? std::string("the path is empty; name a file, or leave the option out") : ""; },
+    "", "NONEMPTY");
+
+// A whole number from `min` to `max`: CLI11's own checks let 18446744073709551615 wrap to -1.
+CLI::Validator number_in(std::uint64_t min, std::uint64_t max) {
+  return CLI::Validator(
+      [=](std::string& value) {
+        auto n = parse_uint(value);
+        if (n && *n >= min && *n <= max) return std::string();
+        return fmt::format("{} is not a number from {} to {}", value, min, max);
+      },
+      "", "NUMBER");
+}
+constexpr std::uint64_t kInt64Max = 0x7fffffffffffffff;
+
+// A closed stdin, stdout or stderr must stay unusable: otherwise the next file
+// ttdb opens takes its number, and output meant for the terminal goes into it.
+// /dev/null opened the wrong way round holds the number, and every write (or
+// read) on it still fails with EBADF, as on the closed descriptor.
+void hold_closed_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int held = ::open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (held >= 0 && held != fd) {
+      ::dup3(held, fd, O_CLOEXEC);
+      ::close(held);
+    }
+  }
+}
+
+// Output that could not be written is a failure, not a silent success.
+int check_output(int status, int failure_status) {
+  errno = 0;
+  bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout.flush();
+  std::string reason = fd_sink_failure() ? errno_text(fd_sink_failure()) : errno ? errno_text(errno) : "write error";
+  if (!failed && !fd_sink_failure()) return status;
+  print_error(fmt::format("cannot write to stdout ({}): the output is lost; check that stdout is open and its disk not full", reason));
+  return status == kExitIncomplete || status == kExitDiverged ? status : failure_status;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // record leaves the program's descriptors as they are; it writes nothing to stdout itself.
+  if (argc < 2 || std::string_view(argv[1]) != "record") hold_closed_standard_fds();
   CLI::App app(kDescription, "ttdb");
   app.require_subcommand(1);
   app.set_version_flag("--version", "ttdb " TTDB_VERSION);
@@ -32,7 +82,8 @@ int run_cli(int argc, char** argv) {
   RecordArgs record_args;
   auto* record = app.add_subcommand("record", "Run PROG under the recorder and write a trace");
   record->add_option("-o,--output", record_args.output, "Write the trace to TRACE (default: a new file in the trace directory)")
-      ->option_text("TRACE");
+      ->option_text("TRACE")
+      ->check(kNonEmpty);
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
   record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
@@ -44,7 +95,7 @@ int run_cli(int argc, char** argv) {
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand("replay", "Replay a recording");
   replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
-  replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
   std::vector<std::string> script_files, script_commands;
   replay->add_option("-x,--command", script_files, "Run the shell commands in FILE, then exit (repeatable)")
       ->option_text("FILE")
@@ -52,19 +103,20 @@ int run_cli(int argc, char** argv) {
   replay->add_option("--ex,--eval-command", script_commands, "Run shell command CMD, then exit (repeatable; gdb's -ex)")
       ->option_text("CMD")
       ->allow_extra_args(false);
-  replay->add_option("--junit", replay_args.junit, "With -x/-ex: write the asserts' results to FILE as JUnit XML")
-      ->option_text("FILE");
+  auto* junit = replay->add_option("--junit", replay_args.junit, "With -x/-ex: write the asserts' results to FILE as JUnit XML")
+                    ->option_text("FILE")
+                    ->check(kNonEmpty);
   replay->add_option("--checkpoints", replay_args.checkpoint_budget, "Keep at most N automatic checkpoints (default 1024)")
       ->option_text("N")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(1, 1'000'000));
   replay->add_option("--checkpoint-memory", replay_args.checkpoint_memory_mib,
                      "Keep the checkpoints' private memory under MIB mebibytes (default 1024)")
       ->option_text("MIB")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(1, 1 << 24));
   replay->add_option("--checkpoint-interval", replay_args.checkpoint_interval_ms,
                      "Take an automatic checkpoint after MS milliseconds of replay (default 20; 0: at every stop)")
       ->option_text("MS")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 86'400'000));
   replay->footer(
       "Without --run, opens the shell at the program's first instruction.\n"
       "Examples: ttdb replay --run ls.ttdb\n"
@@ -72,21 +124,23 @@ int run_cli(int argc, char** argv) {
 
   InfoArgs info_args;
   auto* info = app.add_subcommand("info", "Describe a recording");
-  info->add_option("trace", info_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  info->add_option("trace", info_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
 
   EventsArgs events_args;
   auto* events = app.add_subcommand("events", "List a recording's events, syscalls as strace shows them");
-  events->add_option("trace", events_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
-  events->add_option("--syscall", events_args.syscall, "Only this syscall's events")->option_text("NAME");
-  events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(CLI::PositiveNumber);
-  events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(CLI::NonNegativeNumber);
+  events->add_option("trace", events_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  events->add_option("--syscall", events_args.syscall, "Only this syscall's events")
+      ->option_text("NAME")
+      ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("the syscall name is empty") : ""; }, "", "NAME"));
+  events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(number_in(1, kInt64Max));
+  events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(number_in(0, kInt64Max));
 
   SqlArgs sql_args;
   auto* sql = app.add_subcommand("sql", "Query a recording with SQL, one row per event");
   sql->add_option("query", sql_args.query, "SQL statements; tables events, mem, syscalls (see docs/trace-format.md)")
       ->option_text("QUERY")
       ->required();
-  sql->add_option("trace", sql_args.trace, "The trace (default: the latest recording)")->option_text("TRACE");
+  sql->add_option("trace", sql_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
   sql->add_flag("-H,--header", sql_args.header, "Print the column names first");
   sql->footer("Example: ttdb sql \"SELECT event, path, ret FROM syscalls WHERE name = 'openat'\" ls.ttdb\n");
 
@@ -146,10 +200,17 @@ int run_cli(int argc, char** argv) {
       if (record_args.command.empty()) throw UsageError("record needs a program to run: ttdb record [OPTIONS] [--] PROG [ARGS...]");
       return run_record(record_args);
     }
-    if (*replay) return run_replay(replay_args);
-    if (*info) return run_info(info_args);
-    if (*events) return run_events(events_args);
-    if (*sql) return run_sql(sql_args);
+    if (*replay) {
+      if (junit->count() && replay_args.script.empty())
+        throw UsageError("--junit reports the asserts of a script: give it with -x FILE or -ex CMD");
+      return check_output(run_replay(replay_args), failure_status);
+    }
+    if (*info) return check_output(run_info(info_args), failure_status);
+    if (*events) return check_output(run_events(events_args), failure_status);
+    if (*sql) {
+      if (sql_args.query.find_first_not_of(" \t\r\n;") == std::string::npos) throw UsageError("the SQL query is empty; give one or more statements");
+      return check_output(run_sql(sql_args), failure_status);
+    }
   } catch (const UsageError& e) {
     print_error(e.what());
     return kExitUsage;

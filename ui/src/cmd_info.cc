@@ -119,8 +119,12 @@ int run_sql(const SqlArgs& args) {
     for (std::size_t i = 0; i < values.size(); ++i) line += (i ? "|" : "") + values[i];
     fmt::print("{}\n", line);
   };
-  trace::query(trace_or_latest(args.trace), args.query, args.header ? print_row : [](const std::vector<std::string>&) {},
-               print_row);
+  try {
+    trace::query(trace_or_latest(args.trace), args.query, args.header ? print_row : [](const std::vector<std::string>&) {},
+                 print_row);
+  } catch (const trace::QueryRefused& e) {
+    throw UsageError(e.what());
+  }
   return 0;
 }
 

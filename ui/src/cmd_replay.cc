@@ -9,6 +9,12 @@
 #include "ttdb/ui/cli.h"
 
 namespace ttdb {
+namespace {
+int g_sink_failure = 0;
+}
+
+int fd_sink_failure() { return g_sink_failure; }
+
 // The program's output goes straight to ttdb's own stdout and stderr, as the
 // program produces it.
 void FdSink::write(int stream, ByteView bytes) {
@@ -17,7 +23,11 @@ void FdSink::write(int stream, ByteView bytes) {
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the reader went away; the replay itself goes on
+    if (n <= 0) {
+      // The replay itself goes on; a stdout that cannot be written is reported at the end.
+      if (n < 0 && errno != EPIPE && fd == STDOUT_FILENO && !g_sink_failure) g_sink_failure = errno;
+      return;
+    }
     done += static_cast<std::size_t>(n);
   }
 }

@@ -63,6 +63,9 @@ class FdSink : public OutputSink {
  public:
   void write(int stream, ByteView bytes) override;
 };
+// The errno of the first write to stdout an FdSink could not make (EPIPE
+// aside: the reader went away on purpose), or 0.
+int fd_sink_failure();
 
 // The trace the user named, or the latest one.
 std::string trace_or_latest(const std::string& named);

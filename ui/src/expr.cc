@@ -7,6 +7,8 @@
 #include <cstring>
 #include <functional>
 
+#include "ttdb/base/parse.h"
+
 namespace ttdb {
 namespace {
 
@@ -84,7 +86,8 @@ Value arithmetic(const std::string& op, Value a, Value b) {
   if (op == "+" || op == "-") {
     if (pa && pb && op == "-") {
       std::uint64_t size = std::max<std::uint64_t>(a.type->target ? a.type->target->size : 1, 1);
-      return from_uint(static_cast<std::uint64_t>((a.as_int() - b.as_int()) / static_cast<std::int64_t>(size)), named("long"));
+      auto bytes = static_cast<std::int64_t>(a.as_uint() - b.as_uint());
+      return from_uint(static_cast<std::uint64_t>(bytes / static_cast<std::int64_t>(size)), named("long"));
     }
     if (pa || pb) {
       if (pa && pb) throw ExprError("cannot add two pointers");
@@ -92,8 +95,8 @@ Value arithmetic(const std::string& op, Value a, Value b) {
       const Value& n = pa ? b : a;
       if (n.type->kind == Kind::floating) throw ExprError("cannot add a floating-point number to a pointer");
       std::uint64_t size = ptr.type->target && ptr.type->target->kind != Kind::void_ ? ptr.type->target->size : 1;
-      std::int64_t delta = n.as_int() * static_cast<std::int64_t>(size);
-      return from_uint(ptr.as_uint() + static_cast<std::uint64_t>(op == "+" ? delta : -delta), ptr.type);
+      std::uint64_t delta = static_cast<std::uint64_t>(n.as_int()) * size;
+      return from_uint(op == "+" ? ptr.as_uint() + delta : ptr.as_uint() - delta, ptr.type);
     }
   }
   TypeRef type = common_type(a, b);
@@ -109,13 +112,14 @@ Value arithmetic(const std::string& op, Value a, Value b) {
   if (type->is_signed) {
     std::int64_t x = a.as_int(), y = b.as_int();
     if ((op == "/" || op == "%") && y == 0) throw ExprError("division by zero");
-    if (op == "+") return from_uint(static_cast<std::uint64_t>(x + y), type);
-    if (op == "-") return from_uint(static_cast<std::uint64_t>(x - y), type);
-    if (op == "*") return from_uint(static_cast<std::uint64_t>(x * y), type);
+    // The smallest value divided by -1 wraps, as the program's own arithmetic
+    // (and gdb) would have it, instead of trapping: -9223372036854775808.
+    if (y == -1 && (op == "/" || op == "%")) return from_uint(op == "/" ? 0 - static_cast<std::uint64_t>(x) : 0, type);
     if (op == "/") return from_uint(static_cast<std::uint64_t>(x / y), type);
     if (op == "%") return from_uint(static_cast<std::uint64_t>(x % y), type);
     if (op == ">>") return from_uint(static_cast<std::uint64_t>(x >> (y & 63)), type);
   }
+  // + - * wrap in two's complement, signed or not.
   std::uint64_t x = a.as_uint(), y = b.as_uint();
   if ((op == "/" || op == "%") && y == 0) throw ExprError("division by zero");
   if (op == "+") return from_uint(x + y, type);
@@ -162,7 +166,12 @@ Value cast(const Value& from, const TypeRef& to) {
   }
   require_scalar(v, "cast");
   if (to->kind == Kind::floating) return from_double(v.type->kind == Kind::floating ? v.as_double() : v.type->is_signed ? static_cast<double>(v.as_int()) : static_cast<double>(v.as_uint()), to);
-  if (v.type->kind == Kind::floating) return from_uint(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.as_double())), to);
+  if (v.type->kind == Kind::floating) {
+    // Out of range (or NaN), x86's conversion gives the "integer indefinite" value; C leaves it undefined.
+    double d = v.as_double();
+    bool fits = d > -9223372036854775808.0 && d < 9223372036854775808.0;
+    return from_uint(fits ? static_cast<std::uint64_t>(static_cast<std::int64_t>(d)) : 0x8000000000000000ull, to);
+  }
   if (to->kind == Kind::boolean) return from_uint(v.as_uint() != 0, to);
   return from_uint(v.type->is_signed ? static_cast<std::uint64_t>(v.as_int()) : v.as_uint(), to);
 }
@@ -208,11 +217,13 @@ class Parser {
   Value parse() {
     Value v = binary(0);
     skip_space();
-    if (i_ < s_.size()) throw ExprError(fmt::format("unexpected '{}' in the expression", s_.substr(i_)));
+    if (i_ < s_.size()) throw ExprError(fmt::format("unexpected '{}' in the expression", rest()));
     return v;
   }
 
  private:
+  // What is left to parse, shortened for a message.
+  std::string rest() const { return s_.size() - i_ > 40 ? s_.substr(i_, 40) + "..." : s_.substr(i_); }
   void skip_space() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
   }
@@ -226,7 +237,7 @@ class Parser {
     return true;
   }
   void expect(std::string_view token) {
-    if (!accept(token)) throw ExprError(fmt::format("expected '{}' in the expression{}", token, i_ < s_.size() ? " near '" + s_.substr(i_) + "'" : " at its end"));
+    if (!accept(token)) throw ExprError(fmt::format("expected '{}' in the expression{}", token, i_ < s_.size() ? " near '" + rest() + "'" : " at its end"));
   }
   std::string identifier() {
     skip_space();
@@ -293,7 +304,8 @@ class Parser {
     if (!first.address) throw ExprError("only values in memory can be used on the left of '@'");
     if (!count.type->is_integral() || count.as_int() <= 0) throw ExprError("the right side of '@' must be a positive integer");
     auto n = static_cast<std::uint64_t>(count.as_int());
-    if (n * first.type->size > (1u << 20)) throw ExprError("'@' asks for more than 1 MiB");
+    if (first.type->size == 0) throw ExprError(fmt::format("cannot repeat a value of type {}: it has no size", first.type->display()));
+    if (n > (1u << 20) / first.type->size) throw ExprError("'@' asks for more than 1 MiB");
     auto t = std::make_shared<Type>();
     t->kind = Kind::array;
     t->target = first.type;
@@ -346,6 +358,13 @@ class Parser {
   }
 
   Value unary() {
+    // Each nested parenthesis or prefix operator recurses: bound it before the stack runs out.
+    if (depth_ >= kMaxDepth) throw ExprError(fmt::format("expression nested too deeply: at most {} levels", kMaxDepth));
+    ++depth_;
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
     skip_space();
     if (accept("sizeof")) {
       std::size_t save = i_;
@@ -454,7 +473,7 @@ class Parser {
       if (!v) throw ExprError(fmt::format("no symbol \"{}\" in the current context", name));
       return *v;
     }
-    throw ExprError(fmt::format("unexpected '{}' in the expression", s_.substr(i_)));
+    throw ExprError(fmt::format("unexpected '{}' in the expression", rest()));
   }
 
   Value number() {
@@ -484,14 +503,13 @@ class Parser {
         throw ExprError(fmt::format("invalid number \"{}\"", digits));
       }
     }
-    std::uint64_t v = 0;
-    try {
-      int base = digits.size() > 1 && digits[0] == '0' && std::isdigit(static_cast<unsigned char>(digits[1])) ? 8 : 0;
-      v = std::stoull(digits, &used, base);
-    } catch (const std::exception&) {
-      throw ExprError(fmt::format("invalid number \"{}\"", digits));
-    }
-    if (used != digits.size()) throw ExprError(fmt::format("invalid number \"{}\"", digits));
+    auto parsed = parse_uint(digits, 0);
+    bool hex = digits.size() > 2 && (digits[1] == 'x' || digits[1] == 'X') && digits.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string::npos;
+    bool decimal = digits[0] != '0' && digits.find_first_not_of("0123456789") == std::string::npos;
+    if (!parsed && (hex || decimal))
+      throw ExprError(fmt::format("numeric constant too large: {} does not fit in 64 bits", digits));
+    if (!parsed) throw ExprError(fmt::format("invalid number \"{}\"", digits));
+    std::uint64_t v = *parsed;
     if (!is_long && v <= (is_unsigned ? 0xffffffffull : 0x7fffffffull)) return from_uint(v, named(is_unsigned ? "unsigned int" : "int"));
     return from_uint(v, named(is_unsigned || v > 0x7fffffffffffffffull ? "unsigned long" : "long"));
   }
@@ -538,6 +556,8 @@ class Parser {
   std::size_t i_ = 0;
   ExprContext& context_;
   bool skipping_ = false;  // the unevaluated side of && or ||
+  static constexpr int kMaxDepth = 256;
+  int depth_ = 0;
 };
 
 // --- printing ---------------------------------------------------------------

@@ -132,7 +132,11 @@ bool Shell::execute(const std::string& raw) {
 
 void Shell::dispatch(const std::string& name, const std::string& args) {
   const Command* command = find_command(name);
-  if (!command) throw Error(fmt::format("undefined command: \"{}\"; try \"help\"", name));
+  if (!command) {
+    std::string shown;  // control characters escaped: they came from a pipe, not from a keyboard
+    for (unsigned char c : name) shown += c < 0x20 || c == 0x7f ? fmt::format("\\{:03o}", c) : std::string(1, static_cast<char>(c));
+    throw Error(fmt::format("undefined command: \"{}\"; try \"help\"", shown));
+  }
   command->run(args);
 }
 

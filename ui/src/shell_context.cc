@@ -1,7 +1,9 @@
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 #include "shell_internal.h"
+#include "ttdb/base/parse.h"
 
 namespace ttdb {
 
@@ -43,13 +45,11 @@ std::vector<std::string> words(const std::string& s) {
   return out;
 }
 
-std::int64_t parse_number(const std::string& text, const char* what) {
-  try {
-    std::size_t used = 0;
-    long long v = std::stoll(text, &used, 0);
-    if (used == text.size()) return v;
-  } catch (const std::exception&) {
-  }
+int parse_number(const std::string& text, const char* what) {
+  auto v = parse_int(text, 0);
+  if (v && *v >= std::numeric_limits<int>::min() && *v <= std::numeric_limits<int>::max()) return static_cast<int>(*v);
+  if (!text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos && parse_int(text.substr(text.size() - 1)))
+    throw Error(fmt::format("{} {} is too large: at most {}", what, text, std::numeric_limits<int>::max()));
   throw Error(fmt::format("{} must be a number, not \"{}\"", what, text));
 }
 
@@ -126,9 +126,9 @@ std::optional<Value> ShellContext::dollar(const std::string& name) {
     return values[values.size() - 2];
   }
   if (std::isdigit(static_cast<unsigned char>(name[0]))) {
-    std::size_t n = std::stoul(name);
-    if (n == 0 || n > values.size()) throw ExprError(fmt::format("history has not yet reached ${}", n));
-    return values[n - 1];
+    auto n = parse_uint(name);
+    if (!n || *n == 0 || *n > values.size()) throw ExprError(fmt::format("history has not yet reached ${}", name));
+    return values[*n - 1];
   }
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();

@@ -1,6 +1,6 @@
 // The shell's breakpoints and inspection commands.
 #include <algorithm>
-#include <regex>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -9,6 +9,28 @@
 #include "shell_internal.h"
 
 namespace ttdb {
+namespace {
+
+// The most x shows at once: 1 MiB of memory, or a sixteenth as many instructions or strings.
+constexpr std::uint64_t kMaxExamine = 1 << 20;
+
+bool digits_only(const std::string& text) { return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos; }
+
+// gdb's `LOCATION thread N` (or `thread I.N`): the location and the thread's id,
+// or {spec, ""}. Matched by hand: a regex recurses per character of the input.
+std::pair<std::string, std::string> split_thread_suffix(const std::string& spec) {
+  std::string s = trim(spec);
+  auto space = s.find_last_of(" \t");
+  if (space == std::string::npos) return {spec, ""};
+  std::string id = s.substr(space + 1), rest = trim(s.substr(0, space));
+  auto dot = id.find('.');
+  if (!digits_only(id.substr(0, dot)) || (dot != std::string::npos && !digits_only(id.substr(dot + 1)))) return {spec, ""};
+  if (!rest.ends_with("thread") || rest.size() == 6 || !std::isspace(static_cast<unsigned char>(rest[rest.size() - 7])))
+    return {spec, ""};
+  return {trim(rest.substr(0, rest.size() - 6)), id};
+}
+
+}  // namespace
 
 // --- commands: breakpoints -----------------------------------------------------------
 
@@ -68,10 +90,9 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   // gdb's `break LOCATION thread N`: a breakpoint of one thread.
   int thread = 0;
   std::string thread_id;
-  std::smatch only;
-  if (std::regex_search(spec, only, std::regex("^(.*\\S)\\s+thread\\s+(\\d+(\\.\\d+)?)$"))) {
-    std::tie(thread, thread_id) = recorded_thread(only[2]);
-    spec = only[1];
+  if (auto [location, id] = split_thread_suffix(spec); !id.empty()) {
+    std::tie(thread, thread_id) = recorded_thread(id);
+    spec = location;
   }
   std::string description;
   auto addrs = resolve_location(trim(spec), description);
@@ -281,7 +302,7 @@ void Shell::cmd_x(const std::string& args) {
     expr = space == std::string::npos ? "" : trim(spec.substr(space));
     std::size_t digits = 0;
     while (digits < f.size() && std::isdigit(static_cast<unsigned char>(f[digits]))) ++digits;
-    if (digits) count = std::stoll(f.substr(0, digits));
+    if (digits) count = parse_number(f.substr(0, digits), "the repeat count");
     for (char c : f.substr(digits)) {
       if (std::strchr("bhwg", c)) {
         size = c;
@@ -305,6 +326,9 @@ void Shell::cmd_x(const std::string& args) {
     auto sym = context_->symbolize(a);
     return fmt::format("{:#x}{}:", a, sym ? " <" + *sym + ">" : "");
   };
+  if ((f == 'i' || f == 's') && static_cast<std::uint64_t>(count) > kMaxExamine / 16)
+    throw Error(fmt::format("cannot show {} {} with x/{}{}: x shows at most {} at once; ask for fewer", count,
+                            f == 'i' ? "instructions" : "strings", count, f, kMaxExamine / 16));
   if (f == 'i') {
     for (std::int64_t i = 0; i < count; ++i) {
       std::size_t length = 0;
@@ -326,6 +350,9 @@ void Shell::cmd_x(const std::string& args) {
     return;
   }
   std::size_t unit = size == 'b' ? 1 : size == 'h' ? 2 : size == 'g' ? 8 : size == 'w' ? 4 : (f == 'a' ? 8 : f == 'c' ? 1 : 4);
+  if (static_cast<std::uint64_t>(count) * unit > kMaxExamine)
+    throw Error(fmt::format("cannot show {} bytes with x/{}: x shows at most {} MiB at once; ask for fewer",
+                            static_cast<std::uint64_t>(count) * unit, count, kMaxExamine >> 20));
   std::size_t per_line = f == 'a' ? 2 : unit == 8 ? 2 : unit == 4 ? 4 : 8;
   auto bytes = engine_.read_memory(addr, unit * static_cast<std::size_t>(count));
   if (!bytes) throw Error(fmt::format("cannot access memory at address {:#x}", addr));
@@ -484,15 +511,15 @@ void Shell::cmd_backtrace(const std::string& args) {
 
 void Shell::cmd_frame(const std::string& args, int relative) {
   const auto& all = frames();
-  int target = selected_frame_;
-  if (relative == 0 && !args.empty()) target = static_cast<int>(parse_number(args, "the frame number"));
-  if (relative != 0) target += relative * static_cast<int>(args.empty() ? 1 : parse_number(args, "the frame count"));
+  std::int64_t target = selected_frame_;
+  if (relative == 0 && !args.empty()) target = parse_number(args, "the frame number");
+  if (relative != 0) target += relative * std::int64_t{args.empty() ? 1 : parse_number(args, "the frame count")};
   if (target < 0) throw Error("bottom (innermost) frame selected; you cannot go down");
   if (target >= static_cast<int>(all.size())) {
     if (relative == 0) throw Error(fmt::format("no frame at level {}", target));
     throw Error("initial frame selected; you cannot go up");
   }
-  selected_frame_ = target;
+  selected_frame_ = static_cast<int>(target);
   const Frame& f = frame();
   out_ << "#" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";
   if (auto line = debug().line_at(f.lookup_pc())) {

@@ -2,6 +2,7 @@
 // (-x FILE, -ex CMD) that run with no terminal and report their asserts.
 #include <readline/history.h>
 #include <readline/readline.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "commands.h"
 #include "shell.h"
@@ -95,6 +97,34 @@ void write_junit(const std::string& path, const std::string& suite, const Shell&
   if (!out.flush()) throw Error(fmt::format("cannot write the JUnit report {}: the disk may be full", path));
 }
 
+// One line of `in`, without its newline. Input that is not a terminal may be
+// anything: a line stops at kMaxLine bytes, and the rest of it is left unread.
+constexpr std::size_t kMaxLine = 64 * 1024;
+enum class Line { read, too_long, end };
+Line read_line(std::istream& in, std::string& line) {
+  line.clear();
+  for (char c; in.get(c);) {
+    if (c == '\n') return Line::read;
+    if (line.size() == kMaxLine) return Line::too_long;
+    line.push_back(c);
+  }
+  return line.empty() ? Line::end : Line::read;
+}
+
+// A script is a file of commands, or a pipe (-x <(...)): not a directory,
+// which reads as no commands at all, nor a device such as /dev/zero, which
+// reads for ever. Checked before the replay starts.
+constexpr std::uintmax_t kMaxScript = 16 << 20;
+void check_script_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // reading it says why
+  if (S_ISDIR(st.st_mode)) throw UsageError(fmt::format("the script {} is a directory; give -x a file of shell commands", path));
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+    throw UsageError(fmt::format("the script {} is not a regular file; give -x a file of shell commands", path));
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxScript)
+    throw UsageError(fmt::format("the script {} is larger than {} MiB; give -x a file of shell commands", path, kMaxScript >> 20));
+}
+
 // Runs -x files and -ex commands in order; stops at the first command that fails.
 int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
   std::string error;
@@ -114,8 +144,15 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
       break;
     }
     int number = 0;
-    for (std::string line; std::getline(in, line);) {
+    std::uintmax_t size = 0;
+    std::string line;
+    for (Line kind; (kind = read_line(in, line)) != Line::end;) {
       ++number;
+      if (kind == Line::too_long || (size += line.size() + 1) > kMaxScript) {
+        error = fmt::format("{}:{}: {}", text, number, kind == Line::too_long ? "the line is longer than 64 KiB" : "the script is larger than 16 MiB");
+        std::cerr << fmt::format("ttdb: {}; give -x a file of shell commands\n", error);
+        break;
+      }
       if (!shell.execute(line)) {
         error = fmt::format("{}:{}: the command '{}' failed", text, number, line);
         std::cerr << fmt::format("ttdb: {}; the script stops here\n", error);
@@ -132,7 +169,25 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
   return 0;
 }
 
+
+// Commands piped in, one a line: no readline, no prompt, no key bindings and
+// no history file; every line is a command, and the end of input ends the shell.
+int run_lines(Shell& shell) {
+  std::string line;
+  for (Line kind; (kind = read_line(std::cin, line)) != Line::end;) {
+    if (kind == Line::too_long) {
+      std::cerr << fmt::format("A command line longer than {} KiB was skipped.\n", kMaxLine / 1024);
+      std::cin.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+      continue;
+    }
+    shell.execute(line);
+    if (shell.quit_requested()) break;
+  }
+  return 0;
+}
+
 int run_interactive(Shell& shell) {
+  if (!::isatty(STDIN_FILENO)) return run_lines(shell);
   std::string history = history_path();
   std::filesystem::create_directories(std::filesystem::path(history).parent_path());
   using_history();
@@ -174,6 +229,8 @@ int run_interactive(Shell& shell) {
 
 int run_shell(const ReplayArgs& args) {
   bool scripted = !args.script.empty();
+  for (const auto& [is_file, text] : args.script)
+    if (is_file) check_script_file(text);
   std::string path;
   std::unique_ptr<Engine> engine;
   FdSink sink;

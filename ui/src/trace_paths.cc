@@ -6,10 +6,11 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
+#include <limits>
 #include <system_error>
 
 #include "ttdb/base/error.h"
+#include "ttdb/base/parse.h"
 
 namespace ttdb {
 namespace fs = std::filesystem;
@@ -32,12 +33,12 @@ std::string new_trace_path(const std::string& program) {
   if (ec) fail("cannot create the trace directory {}: {}; set TTDB_TRACE_DIR or use -o", dir.string(), ec.message());
   std::string base = fs::path(program).filename().string();
   // The next number after the highest one in use for this program.
-  std::regex numbered(std::regex_replace(base, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(-(\d+)\.ttdb)");
-  long highest = 0;
+  std::uint64_t highest = 0;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::smatch match;
     std::string name = entry.path().filename().string();
-    if (std::regex_match(name, match, numbered)) highest = std::max(highest, std::stol(match[1]));
+    if (!name.starts_with(base + "-") || !name.ends_with(".ttdb")) continue;
+    auto n = parse_uint(std::string_view(name).substr(base.size() + 1, name.size() - base.size() - 6));
+    if (n && *n < std::numeric_limits<std::uint64_t>::max()) highest = std::max(highest, *n);
   }
   return (dir / fmt::format("{}-{}.ttdb", base, highest + 1)).string();
 }

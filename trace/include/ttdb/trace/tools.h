@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ttdb/base/error.h"
 #include "ttdb/trace/event.h"
 
 namespace ttdb::trace {
@@ -15,7 +16,13 @@ namespace ttdb::trace {
 // `syscalls`; the trace's own tables are there too. `header` gets the
 // column names of each statement that returns rows, `row` each row, as text
 // (NULL as an empty string, blobs as text when printable, else x'hex').
-// Throws ttdb::Error with sqlite's message when the SQL is wrong.
+// Throws ttdb::Error with sqlite's message when the SQL is wrong, and
+// QueryRefused for a statement that would write anything anywhere: the trace
+// is opened read-only, and only reading statements and pragmas are allowed.
+class QueryRefused : public Error {
+ public:
+  using Error::Error;
+};
 void query(const std::string& path, const std::string& sql,
            const std::function<void(const std::vector<std::string>&)>& header,
            const std::function<void(const std::vector<std::string>&)>& row);
