@@ -427,15 +427,19 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
 
   // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
   int tid = static_cast<int>(e.nr);
-  // Threads take turns, and so does their shared shim.
-  if (e.args[0] & CLONE_THREAD) task().threaded = true;
+  // Threads take turns, and so does their shared shim; so do processes that
+  // share memory without waiting for each other (CLONE_VM without CLONE_VFORK).
+  bool vm_process = (e.args[0] & CLONE_VM) && !(e.args[0] & (CLONE_THREAD | CLONE_VFORK));
+  if (e.args[0] & CLONE_THREAD || vm_process) task().threaded = true;
+  // A checkpoint's fork would give each of them a memory of its own.
+  if (vm_process) task().shares_memory = true;
   TaskState state = task();
   if (e.args[0] & CLONE_THREAD) {
     state.leader = task().process(e.tid);
   } else {
     // A process of its own, with one thread.
     state.leader = 0;
-    state.threaded = false;
+    state.threaded = vm_process;
   }
   state.resume_signal = 0;
   state.signal_sent_for.reset();

@@ -71,6 +71,9 @@ struct TaskState {
   // It advised memory out of forks (MADV_DONTFORK, MADV_WIPEONFORK), which
   // a checkpoint's fork must keep nonetheless.
   bool fork_advice = false;
+  // It shares its memory with another process (clone with CLONE_VM only),
+  // which no checkpoint can keep.
+  bool shares_memory = false;
   // Pages the engine mapped for its arrival counters (replay's own: they
   // exist in no recording, and an exec takes them away).
   std::vector<std::uint64_t> counter_pages;
@@ -78,7 +81,7 @@ struct TaskState {
   // True when nothing is pending that a fork of the process would lose.
   // (A parked thread is put back at its syscall's entry.)
   bool can_checkpoint() const {
-    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !dying;
+    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !dying && !shares_memory;
   }
 };
 

@@ -26,7 +26,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                          ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves", "kernel_huge_map",
                                            "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop",
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
-                                           "kernel_fexecve_memfd"),
+                                           "kernel_fexecve_memfd", "kernel_clone_vm"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc
@@ -46,6 +46,25 @@ TEST_P(UnnoticedRecorder, TheProgramSeesWhatItSeesNatively) {
 
 INSTANTIATE_TEST_SUITE_P(Programs, UnnoticedRecorder,
                          ::testing::Values("kernel_seccomp_filter", "kernel_prctl_misc", "kernel_personality"),
+                         [](const auto& test_info) { return std::string(test_info.param); });
+
+// Back and forth through checkpoints, in every process.
+class KernelCornerTravel : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KernelCornerTravel, TravelsThroughCheckpoints) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program(GetParam())});
+  if (recorded.status == 77) GTEST_SKIP() << recorded.err;
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  expect_round_trip(trace);
+}
+
+// (Not kernel_group_stop: its SIGSTOP and SIGCONT stop `continue`, as they stop gdb's.)
+INSTANTIATE_TEST_SUITE_P(Programs, KernelCornerTravel,
+                         ::testing::Values("kernel_ipc", "kernel_data_moves", "kernel_huge_map", "kernel_futex_wake_op",
+                                           "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
+                                           "kernel_fexecve_memfd", "kernel_clone_vm"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {

@@ -577,7 +577,10 @@ void Recorder::on_spawn() {
   parent.entering = true;      // it goes on inside its call, which needs no turn
   writer_.set_meta(trace::meta::processes, ++processes_);
 
-  if (flags & CLONE_THREAD && !parent.space->threaded) {
+  // A process that shares its parent's memory but does not wait for it (a
+  // vfork child does) is like a thread: they take turns.
+  bool shares_memory = (flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK));
+  if (shares_memory && !parent.space->threaded) {
     // Threads take turns from now on, and so does their shared shim.
     drain();
     parent.space->threaded = true;
@@ -834,17 +837,6 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
       stop_recording(fmt::format("a thread of the program called {} at event {}; recording an exec from a program "
                                  "with threads is not supported yet",
                                  syscall_name(call.nr), writer_.last_event_id() + 1));
-      return;
-    }
-  }
-  if (si && si->policy == ReplayPolicy::spawn) {
-    auto spawn = spawn_args(t, call);
-    // A vfork child runs while its parent waits, and threads take turns; other processes that share memory would
-    // share the syscall buffer too.
-    if (spawn && (spawn->flags & CLONE_VM) && !(spawn->flags & (CLONE_VFORK | CLONE_THREAD)) && space().shim) {
-      stop_recording(fmt::format("the program made a process that shares its memory ({} with CLONE_VM) at event {}; "
-                                 "record it with --no-syscall-buffer",
-                                 si->name, writer_.last_event_id() + 1));
       return;
     }
   }
