@@ -95,6 +95,9 @@ class AdviceLifted {
   const std::vector<ForkAdvice>& advice_;
 };
 
+// Shared memory larger than this is not kept by checkpoints.
+constexpr std::uint64_t kLargestSharedCopy = 64ull << 20;
+
 CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionState& state, int leader,
                                const std::vector<int>& tids) {
   CheckpointProcess p;
@@ -121,6 +124,9 @@ CheckpointProcess fork_process(std::map<int, Tracee>& tracees, const SessionStat
     p.advice = read_fork_advice(source.tid());
   AdviceLifted lifted(source, insn, p.advice);
   p.fork = std::make_unique<Tracee>(fork_tracee(source, insn));
+  for (const auto& m : read_maps(source.tid()))
+    if (m.shared && m.writable && m.end - m.start <= kLargestSharedCopy)
+      if (auto bytes = source.try_read_bytes(RemotePtr(m.start), m.end - m.start)) p.shared_memory.emplace_back(m.start, std::move(*bytes));
   return p;
 }
 
@@ -246,6 +252,7 @@ std::map<int, Tracee> CheckpointSet::revive(const Checkpoint& checkpoint) {
     std::uint64_t insn = checkpoint.state.tasks.at(process.tid).syscall_insn;
     Tracee forked = fork_tracee(*process.fork, insn);
     advise(forked, insn, process.advice, false);
+    for (const auto& [addr, bytes] : process.shared_memory) forked.write_bytes(RemotePtr(addr), bytes);
     for (const auto& [tid, copy] : process.threads) {
       if (tid == process.tid) continue;
       Tracee thread = clone_thread(forked, insn);

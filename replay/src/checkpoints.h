@@ -22,6 +22,9 @@ struct CheckpointProcess {
   std::unique_ptr<Tracee> fork;
   std::map<int, ThreadCopy> threads;  // by recorded tid, `tid`'s included; empty for one thread
   std::vector<ForkAdvice> advice;     // memory the program keeps out of its forks, kept in this one
+  // Memory it shares with other processes (MAP_SHARED): a fork shares it
+  // rather than copies it, so its content is kept here.
+  std::vector<std::pair<std::uint64_t, Bytes>> shared_memory;
 };
 
 struct Checkpoint {

@@ -209,8 +209,11 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
     // recording: map anonymous memory at the recorded place and fill it.
     Registers anon = entry_regs;
     anon.rdi = static_cast<std::uint64_t>(*e.ret);
-    // No reservation: a huge sparse file's mapping is mostly never touched.
-    anon.r10 = (flags & ~std::uint64_t{MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE}) | MAP_PRIVATE |
+    // Shared and writable stays shared, with the processes it forks (ttdb
+    // could not fill a read-only shared mapping). No reservation: a huge
+    // sparse file's mapping is mostly never touched.
+    bool shared = (flags & MAP_TYPE) != MAP_PRIVATE && (e.args[2] & PROT_WRITE);
+    anon.r10 = (flags & ~std::uint64_t{MAP_TYPE | MAP_FIXED_NOREPLACE}) | (shared ? MAP_SHARED : MAP_PRIVATE) |
                MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
     anon.r8 = static_cast<std::uint64_t>(-1);
     anon.r9 = 0;

@@ -84,6 +84,12 @@ std::string read_link(const std::string& path) {
 
 bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
+// Whether a process maps memory that other processes may write (MAP_SHARED).
+bool has_shared_writable_memory(pid_t pid) {
+  auto maps = read_maps(pid);
+  return std::any_of(maps.begin(), maps.end(), [](const Mapping& m) { return m.shared && m.writable; });
+}
+
 // A descriptor's file position, as the kernel shows it in fdinfo.
 std::uint64_t fd_position(pid_t tid, int fd) {
   std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
@@ -156,6 +162,15 @@ struct ProcessView {
   bool own_no_randomize = false; // it asked for ADDR_NO_RANDOMIZE itself
 };
 
+// Tasks that take turns running the program's code, so that the trace's
+// order is the order of what they did: the threads of a process, and the
+// processes that share writable memory (see schedule()).
+struct TurnGroup {
+  bool active = false;  // more than one task may run
+  pid_t turn = 0;
+  std::chrono::steady_clock::time_point turn_since;
+};
+
 // An address space: a program image, and ttdb's code in it.
 struct Space {
   ProcessView view;
@@ -166,11 +181,8 @@ struct Space {
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   WrittenPages written;        // what snapshots copy: the pages written since the last one
-  // Threads: one of them runs the program's code at a time (`turn`), so that
-  // the trace's order is the order of what they did; see schedule().
-  bool threaded = false;
-  pid_t turn = 0;
-  std::chrono::steady_clock::time_point turn_since;
+  bool threaded = false;  // several threads share it
+  std::shared_ptr<TurnGroup> turns = std::make_shared<TurnGroup>();
 };
 
 // A recorded thread: a process's only one, or one of several sharing a Space.
@@ -297,6 +309,7 @@ class Recorder {
   Tracee& tracee() { return task_->tracee; }
   Space& space() { return *task_->space; }
   const Space& space() const { return *task_->space; }
+  TurnGroup& turns() { return *task_->space->turns; }
 
   const RecordOptions& options_;
   TraceThread& writer_;
@@ -424,28 +437,28 @@ void Recorder::schedule() {
   // A task runs if it goes into the kernel, dies, or has its address
   // space's turn; a threaded space with no turn holder gives the turn to the
   // task that has waited longest.
-  std::map<Space*, Task*> next;
+  std::map<TurnGroup*, Task*> next;
   for (auto& [tid, t] : tasks_) {
     if (!t->stopped || t->fresh || t->waiting_output) continue;
-    Space& space = *t->space;
-    if (!space.threaded || t->entering || t->exiting || space.turn == tid) {
+    TurnGroup& group = *t->space->turns;
+    if (!group.active || t->entering || t->exiting || group.turn == tid) {
       resume(*t);
       continue;
     }
-    if (space.turn) continue;
-    Task*& best = next[&space];
+    if (group.turn) continue;
+    Task*& best = next[&group];
     if (!best || t->ready_since < best->ready_since) best = t.get();
   }
-  for (auto& [space, t] : next) {
-    space->turn = t->tracee.tid();
-    space->turn_since = std::chrono::steady_clock::now();
+  for (auto& [group, t] : next) {
+    group->turn = t->tracee.tid();
+    group->turn_since = std::chrono::steady_clock::now();
     resume(*t);
   }
 }
 
 void Recorder::emit(Event e) {
   auto self = tasks_.find(e.tid);
-  if (self != tasks_.end() && self->second->space && self->second->space->threaded) {
+  if (self != tasks_.end() && self->second->space && self->second->space->turns->active) {
     // A syscall event whose entry no event named yet stands for that entry:
     // only the threads that entered before it go first.
     Task& me = *self->second;
@@ -463,7 +476,7 @@ void Recorder::place_entries_before(Task& me, std::uint64_t before) {
   // threads' code in the order they ran.
   std::vector<Task*> entered;
   for (auto& [tid, t] : tasks_)
-    if (t.get() != &me && t->space == me.space && t->pending && !t->entry_placed && t->entered_at < before)
+    if (t.get() != &me && t->space->turns == me.space->turns && t->pending && !t->entry_placed && t->entered_at < before)
       entered.push_back(t.get());
   std::sort(entered.begin(), entered.end(), [](Task* a, Task* b) { return a->entered_at < b->entered_at; });
   for (Task* t : entered) place_entry(*t, t->pending->event);
@@ -490,9 +503,9 @@ void Recorder::resume(Task& t) {
 }
 
 bool Recorder::keeps_others_waiting(pid_t tid, const Task& holder) const {
-  if (!holder.space->threaded || holder.space->turn != tid || holder.stopped || holder.preempt) return false;
+  if (!holder.space->turns->active || holder.space->turns->turn != tid || holder.stopped || holder.preempt) return false;
   for (const auto& [other_tid, t] : tasks_)
-    if (t.get() != &holder && t->space == holder.space && t->stopped && !t->fresh && !t->entering && !t->exiting &&
+    if (t.get() != &holder && t->space->turns == holder.space->turns && t->stopped && !t->fresh && !t->entering && !t->exiting &&
         !t->waiting_output)
       return true;
   return false;
@@ -508,7 +521,7 @@ std::optional<AnyStop> Recorder::wait_next() {
     if (!t->held.empty() && !t->stopped) sooner(t->held_since + kLongestHold);
     // A thread that keeps its turn (it spins without syscalls) while others
     // wait gives it up after a time slice.
-    if (keeps_others_waiting(tid, *t)) sooner(t->space->turn_since + kTimeSlice);
+    if (keeps_others_waiting(tid, *t)) sooner(t->space->turns->turn_since + kTimeSlice);
   }
   if (!deadline) return wait_any();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
@@ -521,7 +534,7 @@ std::optional<AnyStop> Recorder::wait_next() {
       t->tracee.interrupt();
       t->held_since = now + std::chrono::hours(1);  // once: its stop starts the wait anew
     }
-    if (keeps_others_waiting(tid, *t) && t->space->turn_since + kTimeSlice <= now) {
+    if (keeps_others_waiting(tid, *t) && t->space->turns->turn_since + kTimeSlice <= now) {
       t->tracee.interrupt();
       t->preempt = true;
     }
@@ -577,22 +590,26 @@ void Recorder::on_spawn() {
   parent.entering = true;      // it goes on inside its call, which needs no turn
   writer_.set_meta(trace::meta::processes, ++processes_);
 
-  // A process that shares its parent's memory but does not wait for it (a
-  // vfork child does) is like a thread: they take turns.
-  bool shares_memory = (flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK));
-  if (shares_memory && !parent.space->threaded) {
-    // Threads take turns from now on, and so does their shared shim.
+  // A thread runs in its parent's address space, and so does a process made
+  // with CLONE_VM that does not wait for its parent (a vfork child does); a
+  // forked process shares the writable MAP_SHARED memory its parent has.
+  // Either way they take turns, and so do threads their shared shim.
+  bool same_space = (flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK));
+  bool shared_memory = !(flags & CLONE_VM) && has_shared_writable_memory(parent.tracee.tid());
+  if ((same_space || shared_memory) && !parent.space->turns->active) {
     drain();
-    parent.space->threaded = true;
-    parent.space->turn = 0;  // the parent is in the kernel now
+    parent.space->turns->active = true;
+    parent.space->turns->turn = 0;  // the parent is in the kernel now
   }
+  if (same_space) parent.space->threaded = true;
   auto child = std::make_unique<Task>(Tracee(child_tid));
   // A child that shares its parent's memory (a thread, or a vfork child) shares its space too.
   child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
   if (!(flags & CLONE_VM)) {
-    // A process of its own, with one thread: its parent's turn is not its own.
+    // A process of its own, with one thread: its parent's turns are its own
+    // only while they share memory.
     child->space->threaded = false;
-    child->space->turn = 0;
+    if (!shared_memory) child->space->turns = std::make_shared<TurnGroup>();
     child->shim_copied = true;
   }
   child->tgid = flags & CLONE_THREAD ? parent.tgid : child_tid;
@@ -691,6 +708,8 @@ void Recorder::on_exec() {
   emit(std::move(e));
 
   ProcessView view = task().space ? space().view : ProcessView{};  // none yet at the first exec
+  // A new program shares no memory: it leaves its turns.
+  if (task().space && turns().turn == t.tid()) turns().turn = 0;
   task().space = std::make_shared<Space>();
   space().view = view;
   space().rand.scan_process(t);
@@ -765,11 +784,11 @@ void Recorder::drain() {
   if (!space().shim) return;
   // Only the thread whose turn it is runs the program's code, so the records
   // are its own; another thread's stop must not read them while it appends.
-  if (space().threaded && space().turn != tracee().tid()) return;
+  if (turns().active && turns().turn != tracee().tid()) return;
   ShimRecords records = take_records(tracee());
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
-  if (space().threaded) place_entries_before(task(), ~std::uint64_t{0});
+  if (turns().active) place_entries_before(task(), ~std::uint64_t{0});
   int tid = tracee().tid();
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
@@ -816,7 +835,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   const SyscallInfo* si = find_syscall(call.nr);
   keep_ttdb_settings(call);
   task().entering = true;
-  if (space().threaded) {
+  if (turns().active) {
     task().entered_at = ++ticks_;
     task().entry_placed = false;
     // Its code stops here; another thread's may run while it is in the
@@ -829,7 +848,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // But the first thread's end (pthread_exit in main) is reported only
     // once the others have ended: they must run meanwhile.
     if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;
-    if (space().turn == t.tid() && !keeps_turn) space().turn = 0;
+    if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
     bool exec = call.nr == __NR_execve || call.nr == __NR_execveat;
     if (exec && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
           return other.second.get() != task_ && other.second->tgid == task().tgid;
@@ -983,7 +1002,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) {
       // Its result waits for its signal's stop, and other threads' events
       // may come first: its entry, which came before them, goes in now.
-      if (space().threaded && !task().entry_placed) {
+      if (turns().active && !task().entry_placed) {
         place_entries_before(task(), task().entered_at);
         place_entry(task(), e);
       }
@@ -1110,17 +1129,17 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
 }
 
 void Recorder::on_interrupt() {
-  if (std::exchange(task().preempt, false) && space().turn == tracee().tid()) {
+  if (std::exchange(task().preempt, false) && turns().turn == tracee().tid()) {
     std::uint64_t pc = tracee().regs().rip;
     if (space().shim && (in_shim(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
       // In ttdb's code, which keeps one call's state: ask again once it is out.
-      space().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
+      turns().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
     } else {
       // Its turn ends here. Without a branch counter, its whole state names
       // the place: replay restores it there.
       drain();
       emit(snapshot());
-      space().turn = 0;
+      turns().turn = 0;
       inject_held_signals();
       return;
     }
@@ -1281,7 +1300,7 @@ void Recorder::on_exit(const WaitStatus& status) {
                                                                                    : trace::ExitKind::killed);
   emit(std::move(e));
   if (tid == first_) first_status_ = status;
-  if (space().turn == tid) space().turn = 0;
+  if (turns().turn == tid) turns().turn = 0;
   release_vfork_parent();
   tracee().forget();
   tasks_.erase(tid);
