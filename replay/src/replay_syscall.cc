@@ -5,9 +5,11 @@
 #include <asm/unistd_64.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "session.h"
+#include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_memory.h"
 #include "ttdb/base/log.h"
@@ -228,6 +230,36 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
       task().rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
+void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
+  // The segment exists only in the recording: shared anonymous memory takes
+  // its place (shared with the processes forked from here, as it was). It is
+  // writable even when attached SHM_RDONLY, for ttdb to fill it.
+  Tracee& t = tracee();
+  if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
+  Registers call = entry_regs;
+  if (e.nr == __NR_shmat) {
+    std::uint64_t size = e.mem.empty() ? 0 : e.mem[0].size;
+    call.orig_rax = __NR_mmap;
+    call.rdi = static_cast<std::uint64_t>(*e.ret);
+    call.rsi = (size + 4095) & ~std::uint64_t{4095};
+    call.rdx = PROT_READ | PROT_WRITE | ((e.args[2] & SHM_EXEC) ? PROT_EXEC : 0);
+    call.r10 = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
+    call.r8 = static_cast<std::uint64_t>(-1);
+    call.r9 = 0;
+  } else {
+    auto m = mapping_containing(read_maps(t.tid()), e.args[0]);
+    if (!m) diverge(e, fmt::format("has no shared memory attached at {:#x}", e.args[0]));
+    call.orig_rax = __NR_munmap;
+    call.rdi = e.args[0];
+    call.rsi = m->end - e.args[0];
+  }
+  t.set_regs(call);
+  expect_syscall_exit(e);
+  std::int64_t ret = t.syscall_info().exit.rval;
+  if (is_error_result(ret)) diverge(e, fmt::format("could not map or unmap its shared memory in its place ({})", errno_text(static_cast<int>(-ret))));
+  finish_syscall_exit(e, entry_regs);
+}
+
 void ReplaySession::after_syscall(const Event& e) {
   if (!e.ret || is_error_result(*e.ret)) return;
   Tracee& t = tracee();
@@ -317,6 +349,7 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
       break;
     }
     case ReplayPolicy::mmap: replay_mmap(e, entry_regs); break;
+    case ReplayPolicy::shm: replay_shm(e, entry_regs); break;
     case ReplayPolicy::spawn:
       // A spawn event comes first when the call made a process.
       if (*e.ret > 0) fail("trace {} is corrupt: event {} made process {} without a spawn event", reader_.path(), e.id, *e.ret);

@@ -183,6 +183,7 @@ class ReplaySession {
   void emulate(const trace::Event& e, const Registers& entry_regs);
   void wait_in_sigsuspend(const trace::Event& e, const Registers& entry_regs, std::uint64_t mask);
   std::int64_t execute(const trace::Event& e);
+  void replay_shm(const trace::Event& e, const Registers& entry_regs);
   void replay_mmap(const trace::Event& e, const Registers& entry_regs);
   void after_syscall(const trace::Event& e);
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);

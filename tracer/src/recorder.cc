@@ -844,7 +844,8 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // exits keeps the turn until it is gone (the others may wait for what
     // the kernel does at its end: clear its tid, wake its joiner).
     bool keeps_turn = si && (si->policy == ReplayPolicy::exit || si->policy == ReplayPolicy::execute ||
-                             si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap);
+                             si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap ||
+                             si->policy == ReplayPolicy::shm);
     // But the first thread's end (pthread_exit in main) is reported only
     // once the others have ended: they must run meanwhile.
     if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;

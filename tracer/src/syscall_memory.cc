@@ -232,6 +232,13 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
       capture(tracee, a[2], 8 + (ret == 0 ? std::min<std::uint32_t>(bytes, 128) : 0), out);
       break;
     }
+    case __NR_shmat:
+      // The segment's content as the caller sees it now; ttdb asks its size.
+      if (!(ret < 0 && ret > -4096)) {
+        shmid_ds ds{};
+        if (::shmctl(static_cast<int>(a[0]), IPC_STAT, &ds) == 0) capture(tracee, static_cast<std::uint64_t>(ret), ds.shm_segsz, out);
+      }
+      break;
     case __NR_msgrcv:
       if (ret >= 0) capture(tracee, a[1], sizeof(long) + static_cast<std::uint64_t>(ret), out);
       break;

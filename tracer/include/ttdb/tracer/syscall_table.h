@@ -22,6 +22,7 @@ enum class ReplayPolicy {
   signal_send,
   rseq,
   spawn,
+  shm,
 };
 
 enum class ArgFormat {
