@@ -48,6 +48,10 @@ INSTANTIATE_TEST_SUITE_P(Programs, UnnoticedRecorder,
                          ::testing::Values("kernel_seccomp_filter", "kernel_prctl_misc", "kernel_personality"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
+// Nondeterministic (the time, AT_RANDOM), but the program finds the vDSO.
+INSTANTIATE_TEST_SUITE_P(Vdso, KernelCorner, ::testing::Values("kernel_auxv_vdso"),
+                         [](const auto& test_info) { return std::string(test_info.param); });
+
 // Back and forth through checkpoints, in every process.
 class KernelCornerTravel : public ::testing::TestWithParam<const char*> {};
 

@@ -17,9 +17,15 @@ struct InitialStack {
   RemotePtr at_random;
 };
 
-// At the exec stop: finds the stack and hides the vDSO from the program by
-// turning its aux vector entry into AT_IGNORE, so that glibc makes real
+// At the exec stop: finds the stack and hides the vDSO's functions from the
+// program (see hide_vdso_functions), so that glibc makes real
 // clock_gettime/gettimeofday/time syscalls, which ttdb records.
 InitialStack prepare_initial_stack(Tracee& tracee);
+
+// The vDSO stays where the aux vector says (a program may read it), but
+// the names of its functions and of their version are changed in its string
+// table: a lookup (glibc's, Go's) finds none and falls back to syscalls.
+// Record and replay make the same change, so the bytes read the same.
+void hide_vdso_functions(Tracee& tracee, std::uint64_t vdso);
 
 }  // namespace ttdb
