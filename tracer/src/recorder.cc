@@ -144,8 +144,22 @@ void forward_signal(int sig) {
 // Where a task stands relative to a syscall boundary, for signals.
 struct Boundary {
   enum class Kind { none, after_exit, after_signal } kind = Kind::none;
-  std::uint64_t rip = 0, sp = 0;
+  // The registers the program goes on with: a loop that comes back to the
+  // same instruction has changed some of them (the same rip and sp alone
+  // would take a signal a million iterations late for one at the boundary).
+  Registers regs{};
   std::uint64_t pending = 0;  // signals queued when the last one was delivered
+
+  static Boundary after_exit_with(const Registers& regs) { return Boundary{Kind::after_exit, regs, 0}; }
+  // Nothing has run since: every register is as it was.
+  bool unmoved(const Registers& now) const {
+    Registers a = regs, b = now;
+    a.orig_rax = b.orig_rax = 0;  // the stop's own bookkeeping, not the program's
+    a.eflags &= ~kResumeFlag;
+    b.eflags &= ~kResumeFlag;
+    return std::memcmp(&a, &b, sizeof a) == 0;
+  }
+  static constexpr unsigned long long kResumeFlag = 1ull << 16;  // RF: set by the kernel on some returns
 };
 
 struct PendingSyscall {
@@ -1021,7 +1035,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       space().sites.finish_tail(t))
     rip = t.regs().rip;
   if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
-  task().boundary = Boundary{Boundary::Kind::after_exit, rip, info.stack_pointer, 0};
+  task().boundary = Boundary::after_exit_with(t.regs());
 }
 
 // The range of memory a call would replace or change, if it names one.
@@ -1180,7 +1194,7 @@ bool Recorder::held_in_shim() {
 void Recorder::deliver_held_here() {
   // Queued now, they are delivered before the program runs an instruction.
   inject_held_signals();
-  task().boundary = Boundary{Boundary::Kind::after_exit, tracee().regs().rip, tracee().regs().rsp, 0};
+  task().boundary = Boundary::after_exit_with(tracee().regs());
 }
 
 void Recorder::inject_held_signals() {
@@ -1269,8 +1283,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     record_signal(info, SignalDelivery::natural);
     task().resume_signal = sig;
     return;
-  } else if ((previous.kind == Boundary::Kind::after_exit && regs.rip == previous.rip &&
-              regs.rsp == previous.sp) ||
+  } else if ((previous.kind == Boundary::Kind::after_exit && previous.unmoved(regs)) ||
              (previous.kind == Boundary::Kind::after_signal && (previous.pending & sigbit(sig)))) {
     record_signal(info, SignalDelivery::at_boundary);
     deliver_now = true;
@@ -1281,7 +1294,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   }
   task().resume_signal = sig;
   // Other signals already queued are delivered before any instruction runs.
-  task().boundary = Boundary{Boundary::Kind::after_signal, 0, 0, t.pending_signals()};
+  task().boundary = Boundary{Boundary::Kind::after_signal, Registers{}, t.pending_signals()};
 }
 
 void Recorder::on_exit(const WaitStatus& status) {
