@@ -1,0 +1,161 @@
+// The recorder at signal stops and interrupts: see recorder.cc's opening
+// comment for why a signal is delivered at a syscall boundary or held.
+#include "recorder_state.h"
+
+namespace ttdb::recording {
+
+void Recorder::on_interrupt() {
+  if (std::exchange(task().preempt, false) && turns().turn == tracee().tid()) {
+    std::uint64_t pc = tracee().regs().rip;
+    if (space().shim && (in_shim(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
+      // In ttdb's code, which keeps one call's state: ask again once it is out.
+      turns().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
+    } else {
+      // Its turn ends here. Without a branch counter, its whole state names
+      // the place: replay restores it there.
+      drain();
+      emit(snapshot());
+      turns().turn = 0;
+      inject_held_signals();
+      return;
+    }
+  }
+  // An interrupt whose stop came after another one has nothing left to do.
+  if (task().held.empty()) return;
+  task().held_since = std::chrono::steady_clock::now();  // if they wait on, another interrupt comes later
+  drain();
+  if (space().shim && held_in_shim()) return;
+  // No instruction can be named without a branch counter, so the program's
+  // whole state goes into the trace, and replay restores it here.
+  emit(snapshot());
+  inject_held_signals();
+}
+
+Event Recorder::snapshot() {
+  pid_t process = task().tgid ? task().tgid : tracee().tid();
+  return capture_snapshot(tracee(), &space().written, process, space().inject_at);
+}
+
+bool Recorder::held_in_shim() {
+  Tracee& t = tracee();
+  std::uint64_t pc = t.regs().rip;
+  auto where = space().sites.where(pc);
+  if (!in_shim(pc) && where == SyscallPatcher::Where::elsewhere) return false;
+  // Back in the program's flow (the call is over): a boundary right here.
+  if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && space().sites.finish_tail(t)) {
+    deliver_held_here();
+    return true;
+  }
+  // Before a slow tail's syscall, the recorder stops at its entry anyway;
+  // inside the shim, the call in progress ends at an int3.
+  if (where != SyscallPatcher::Where::slow_tail) set_shim_flags(false, true);
+  return true;
+}
+
+void Recorder::deliver_held_here() {
+  // Queued now, they are delivered before the program runs an instruction.
+  inject_held_signals();
+  task().boundary = Boundary::after_exit_with(tracee().regs());
+}
+
+void Recorder::inject_held_signals() {
+  for (const auto& info : task().held) {
+    ::syscall(SYS_tgkill, tracee().tid(), tracee().tid(), info.si_signo);
+    task().injected[info.si_signo] = info;
+  }
+  task().held.clear();
+}
+
+void Recorder::hold_signal(const siginfo_t& info) {
+  TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(info.si_signo));
+  if (task().held.empty()) task().held_since = std::chrono::steady_clock::now();
+  task().held.push_back(info);
+  // The next hooked syscall takes the traced path, where the boundary is.
+  if (space().shim && !held_in_shim()) set_shim_flags(true, false);
+}
+
+void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
+  Event e;
+  e.kind = EventKind::signal;
+  e.tid = tracee().tid();
+  e.nr = info.si_signo;
+  e.args[0] = static_cast<std::uint64_t>(delivery);
+  e.args[1] = tracee().regs().rip;
+  e.args[2] = static_cast<std::uint64_t>(static_cast<std::int64_t>(info.si_code));
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&info);
+  e.info.assign(bytes, bytes + sizeof info);
+  emit(std::move(e));
+}
+
+void Recorder::on_signal(int sig, const Boundary& previous) {
+  Tracee& t = tracee();
+  drain();
+  siginfo_t info = t.siginfo();
+  const Registers& regs = t.regs();
+
+  if (space().shim && sig == SIGTRAP && info.si_code == SI_KERNEL && space().sites.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {
+    // The shim came back through its int3, as asked: the held signals go now.
+    space().sites.finish_tail(t);
+    deliver_held_here();
+    return;
+  }
+  if (space().shim && is_fault(info) && (in_shim(regs.rip) || space().sites.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
+    stop_recording(fmt::format("ttdb's syscall buffer faulted ({} at {:#x}) at event {}; record the program with "
+                               "--no-syscall-buffer, and please report it",
+                               signal_name(sig), regs.rip, writer_.last_event_id() + 1));
+    return;
+  }
+
+  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
+    if (auto insn = tsc_instruction_at(t, RemotePtr(regs.rip))) {
+      TscValue value = host_tsc(*insn);
+      Event e;
+      e.kind = EventKind::rdtsc;
+      e.tid = t.tid();
+      e.nr = insn->rdtscp ? 1 : 0;
+      e.args = {regs.rip, value.tsc, value.aux, 0, 0, 0};
+      emulate_tsc(t, *insn, value);
+      emit(std::move(e));
+      return;
+    }
+  }
+  if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
+    if (const RandSite* site = space().rand.site_for_trap(regs.rip)) {
+      std::uint64_t value = RandPatcher::host_random(*site);
+      Event e;
+      e.kind = EventKind::rdrand;
+      e.tid = t.tid();
+      e.nr = site->seed ? 1 : 0;
+      e.args = {site->addr, value, 0, 0, 0, 0};
+      RandPatcher::emulate(t, *site, value);
+      emit(std::move(e));
+      return;
+    }
+  }
+
+  bool deliver_now = false;
+  if (auto injected = task().injected.find(sig); injected != task().injected.end()) {
+    info = injected->second;  // as it first arrived, not as ttdb resent it
+    t.set_siginfo(info);
+    task().injected.erase(injected);
+    record_signal(info, SignalDelivery::at_boundary);
+    deliver_now = true;
+  } else if (is_fault(info)) {
+    record_signal(info, SignalDelivery::natural);
+    task().resume_signal = sig;
+    return;
+  } else if ((previous.kind == Boundary::Kind::after_exit && previous.unmoved(regs)) ||
+             (previous.kind == Boundary::Kind::after_signal && (previous.pending & sigbit(sig)))) {
+    record_signal(info, SignalDelivery::at_boundary);
+    deliver_now = true;
+  }
+  if (!deliver_now) {
+    hold_signal(info);
+    return;
+  }
+  task().resume_signal = sig;
+  // Other signals already queued are delivered before any instruction runs.
+  task().boundary = Boundary{Boundary::Kind::after_signal, Registers{}, t.pending_signals()};
+}
+
+}  // namespace ttdb::recording

@@ -1,0 +1,283 @@
+// The recorder's state and its class, shared by the files that implement it:
+// recorder.cc (the event loop, processes and threads, the trace), and
+// recorder_syscalls.cc and recorder_signals.cc (what each kind of stop means).
+#pragma once
+
+#include <asm/unistd_64.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <optional>
+#include <set>
+
+#include "fd_streams.h"
+#include "site_finder.h"
+#include "trace_thread.h"
+#include "ttdb/tracer/syscall_memory.h"
+#include "ttdb/base/error.h"
+#include "ttdb/base/log.h"
+#include "ttdb/base/unique_fd.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/tracer/exec_stack.h"
+#include "ttdb/tracer/file_catalog.h"
+#include "ttdb/tracer/launcher.h"
+#include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/record.h"
+#include "ttdb/tracer/signals.h"
+#include "ttdb/tracer/snapshot.h"
+#include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_sites.h"
+#include "ttdb/tracer/inject.h"
+
+namespace ttdb::recording {
+
+using trace::Event;
+using trace::EventKind;
+using trace::MemWrite;
+using trace::SignalDelivery;
+
+constexpr std::size_t kPreviewBytes = 64;
+// How long a signal that arrived while the program ran its own code waits
+// for a syscall boundary before the program is stopped to take it.
+constexpr std::chrono::milliseconds kLongestHold{50};
+// A thread that runs on without a syscall while others of its program wait
+// gives its turn up after this long (a snapshot names where it stopped).
+constexpr std::chrono::milliseconds kTimeSlice{20};
+
+// Passes a signal ttdb got on to the program (SIGTERM, SIGHUP).
+void forward_signal(int sig);
+
+// Helpers the recorder's files share (recorder.cc).
+std::int64_t now_ns();
+std::string read_link(const std::string& path);
+inline bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
+// Whether a process maps memory that other processes may write (MAP_SHARED).
+bool has_shared_writable_memory(pid_t pid);
+// A descriptor's file position, as the kernel shows it in fdinfo.
+std::uint64_t fd_position(pid_t tid, int fd);
+// Mapped files larger than this are not kept whole in the trace's catalog.
+constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
+// The data of `size` bytes of a file from `offset`, as memory writes at
+// `addr` onwards; the file's holes are skipped.
+void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,
+                          std::vector<trace::MemWrite>& out);
+
+// Where a task stands relative to a syscall boundary, for signals.
+struct Boundary {
+  enum class Kind { none, after_exit, after_signal } kind = Kind::none;
+  // The registers the program goes on with: a loop that comes back to the
+  // same instruction has changed some of them (the same rip and sp alone
+  // would take a signal a million iterations late for one at the boundary).
+  Registers regs{};
+  std::uint64_t pending = 0;  // signals queued when the last one was delivered
+
+  static Boundary after_exit_with(const Registers& regs) { return Boundary{Kind::after_exit, regs, 0}; }
+  // Nothing has run since: every register is as it was.
+  bool unmoved(const Registers& now) const {
+    Registers a = regs, b = now;
+    a.orig_rax = b.orig_rax = 0;  // the stop's own bookkeeping, not the program's
+    a.eflags &= ~kResumeFlag;
+    b.eflags &= ~kResumeFlag;
+    return std::memcmp(&a, &b, sizeof a) == 0;
+  }
+  static constexpr unsigned long long kResumeFlag = 1ull << 16;  // RF: set by the kernel on some returns
+};
+
+struct PendingSyscall {
+  SyscallArgs call;
+  Event event;
+};
+
+// What a process may ask the kernel about itself that ttdb changed: it is
+// given the answers it would have had without ttdb. Kept across exec, as the
+// kernel keeps these.
+struct ProcessView {
+  bool own_seccomp = false;      // it installed a seccomp filter of its own
+  int tsc_mode = PR_TSC_ENABLE;  // what it set with PR_SET_TSC (ttdb keeps rdtsc trapping)
+  bool own_no_randomize = false; // it asked for ADDR_NO_RANDOMIZE itself
+};
+
+// Tasks that take turns running the program's code, so that the trace's
+// order is the order of what they did: the threads of a process, and the
+// processes that share writable memory (see schedule()).
+struct TurnGroup {
+  bool active = false;  // more than one task may run
+  pid_t turn = 0;
+  std::chrono::steady_clock::time_point turn_since;
+};
+
+// An address space: a program image, and ttdb's code in it.
+struct Space {
+  ProcessView view;
+  bool maps_files_shared = false;  // a file write may change its memory
+  RandPatcher rand;
+  SyscallPatcher sites;
+  bool shim = false;           // the syscall buffer is mapped
+  bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
+  std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
+  WrittenPages written;        // what snapshots copy: the pages written since the last one
+  bool threaded = false;  // several threads share it
+  std::shared_ptr<TurnGroup> turns = std::make_shared<TurnGroup>();
+};
+
+// A recorded thread: a process's only one, or one of several sharing a Space.
+struct Task {
+  explicit Task(Tracee t) : tracee(std::move(t)) {}
+  Tracee tracee;
+  std::shared_ptr<Space> space;  // threads and a vfork child share their parent's
+  bool stopped = true;           // waiting to be resumed
+  bool fresh = true;             // its first stop (a new child's) is still to come
+  bool shim_copied = false;      // a new process: the records in its copy of the shim are not its own
+  bool shim_flags = false;       // flags asked of the shim that may still be set
+  bool expect_exit_stop = false; // resume so that the syscall's exit stops
+  bool expect_exec_exit = false;
+  bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
+  // A vfork parent comes back only after its child execs or exits; the
+  // child's event may reach ttdb after the parent's stop, so that stop waits.
+  pid_t vfork_child = 0;
+  pid_t vfork_parent = 0;
+  std::optional<int> deferred_stop;  // raw wait status
+  // A syscall a signal interrupted, written at the task's next stop (the
+  // signal's): another process's kill() may reach ttdb in between, and replay
+  // wants the signal right after the call it interrupted.
+  std::optional<Event> interrupted;
+  // Threads (see schedule()): stopped at a syscall entry, to go into the
+  // kernel (which needs no turn); stopped at its exit, dying (likewise);
+  // when it became ready for a turn; asked to give its turn up.
+  bool entering = false;
+  bool exiting = false;
+  pid_t tgid = 0;  // its process: the first thread's tid
+  std::uint64_t ready_since = 0;
+  bool preempt = false;
+  // Its syscall in progress: when it entered, and whether a `blocked` event
+  // already says so (another thread's event came first).
+  std::uint64_t entered_at = 0;
+  bool entry_placed = false;
+  std::optional<PendingSyscall> pending;
+  Boundary boundary;
+  int resume_signal = 0;
+  std::vector<siginfo_t> held;              // async signals waiting for a boundary
+  std::chrono::steady_clock::time_point held_since;
+  std::map<int, siginfo_t> injected;        // held signals sent again, by number
+};
+
+class Recorder {
+ public:
+  Recorder(const RecordOptions& options, TraceThread& writer)
+      : options_(options), writer_(writer), files_(writer) {}
+
+  RecordOutcome run();
+
+ private:
+  void write_header(const LaunchOptions& start);
+  // Handles a stop of task_, given its raw wait status.
+  void take_stop(int raw);
+  // Resumes the tasks that may run (threads take turns).
+  void schedule();
+  // A thread holds its space's turn and runs on while others of it wait:
+  // it may be asked to give the turn up.
+  bool keeps_others_waiting(pid_t tid, const Task& t) const;
+  // Writes an event (every event goes through here).
+  void emit(Event e);
+  void place_entries_before(Task& me, std::uint64_t before);
+  // A `blocked` event for the entry of `t`'s syscall `call`.
+  void place_entry(Task& t, const Event& call);
+  // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
+  void release_vfork_parent();
+  void on_exec();
+  void after_exec();
+  void on_syscall_stop();
+  void on_syscall_entry(long nr, const std::uint64_t* args);
+  void on_syscall_exit(const __ptrace_syscall_info& info);
+  // The program changes a setting ttdb relies on (rdtsc trapping, no address
+  // randomization): the call is changed to keep it, and the program's wish noted.
+  void keep_ttdb_settings(const SyscallArgs& call);
+  // The result (and memory) the program would have seen without ttdb, for
+  // calls that ask about those settings or about seccomp; returns the result.
+  std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);
+  // The syscall buffer: its records go to the trace before the stop's own event.
+  void drain();
+  // Syscall sites are found in the background, and patched at a syscall's
+  // exit once they are: the program runs meanwhile, its syscalls traced.
+  void find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
+  void patch_found_sites();
+  void set_shim_flags(bool slow_next, bool stop_after);
+  // Delivers the held signals where the program stands now: a boundary.
+  void deliver_held_here();
+  void on_signal(int sig, const Boundary& previous);
+  void on_exit(const WaitStatus& status);
+  void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
+  // A write to a file that changed the caller's memory: through
+  // /proc/PID/mem, or in a shared mapping of the file. The bytes go with the
+  // call; false when the memory is another process's (not recordable).
+  bool capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e);
+  static std::optional<std::pair<std::uint64_t, std::uint64_t>> remapped_range(const SyscallArgs& call);
+  bool touches_ttdb_code(std::uint64_t start, std::uint64_t end) const;
+  void resume(Task& t);
+  // The next stop of any task; nullopt when the wait for a held signal's
+  // boundary ran out (the tasks concerned are interrupted).
+  std::optional<AnyStop> wait_next();
+  void handle(const WaitStatus& status);
+  void on_spawn();
+  void on_first_stop();
+  // With more than one process, output to ttdb's stdout and stderr is traced
+  // so that the trace has it in the order it came.
+  void trace_outputs();
+  // Writes to ttdb's stdout or stderr by different processes happen one at
+  // a time, in the order of their events: replay prints them in that order.
+  bool writes_output(const SyscallArgs& call);
+  void take_output_turn();
+  void end_output_turn(pid_t tid);
+  void on_interrupt();
+  // The running thread's whole state, memory as written since the previous snapshot.
+  Event snapshot();
+  // The program stands in the shim or a trampoline with signals held: true
+  // when that is so, and a boundary for them is at hand (or here).
+  bool held_in_shim();
+  void inject_held_signals();
+  void hold_signal(const siginfo_t& info);
+  void record_signal(const siginfo_t& info, SignalDelivery delivery);
+  void stop_recording(const std::string& reason);
+  void warn(const std::string& message);
+
+  Task& task() { return *task_; }
+  Tracee& tracee() { return task_->tracee; }
+  Space& space() { return *task_->space; }
+  const Space& space() const { return *task_->space; }
+  TurnGroup& turns() { return *task_->space->turns; }
+
+  const RecordOptions& options_;
+  TraceThread& writer_;
+  FileCatalog files_;
+  std::map<pid_t, std::unique_ptr<Task>> tasks_;
+  Task* task_ = nullptr;      // the task whose stop is being handled
+  pid_t first_ = 0;           // the program ttdb started: its end is ttdb's
+  std::optional<WaitStatus> first_status_;
+  std::int64_t processes_ = 1;        // followed so far
+  std::uint64_t ticks_ = 0;           // orders threads' syscall entries and their waits for a turn
+  std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
+  std::optional<SiteFinder> finder_;
+  SiteCache cache_;
+  std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
+  pid_t output_writer_ = 0;             // the task writing to them now
+  std::deque<pid_t> output_waiters_;    // tasks stopped at a write to them, in order
+  std::optional<RecordOutcome> outcome_;
+};
+
+}  // namespace ttdb::recording

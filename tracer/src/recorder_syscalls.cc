@@ -1,0 +1,334 @@
+// The recorder at syscall stops: what each call means for the trace, the
+// settings of ttdb's the program must not see or change, and the memory a
+// call changes besides what syscalls.def says.
+#include "recorder_state.h"
+
+namespace ttdb::recording {
+
+void Recorder::on_syscall_stop() {
+  auto info = tracee().syscall_info();
+  // Stopping at every syscall (the program filters its own), the shim's
+  // calls stop too: its records have them already.
+  if (space().view.own_seccomp && space().shim && info.instruction_pointer == shim_syscall_instruction() + 2 &&
+      (info.op == PTRACE_SYSCALL_INFO_ENTRY || (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
+    return;
+  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
+  } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+    // Stopped at the entry already (the program has a filter of its own).
+    if (task().expect_exit_stop) return;
+    on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
+  } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+    task().expect_exit_stop = false;
+    end_output_turn(tracee().tid());
+    on_syscall_exit(info);
+  }
+}
+
+void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
+  Tracee& t = tracee();
+  drain();
+  // Whatever the recorder asked the shim for is moot now: this is a boundary.
+  if (task().held.empty()) set_shim_flags(false, false);
+  task().expect_exit_stop = true;
+  SyscallArgs call;
+  call.nr = nr;
+  std::copy(args, args + 6, call.a);
+  const SyscallInfo* si = find_syscall(call.nr);
+  keep_ttdb_settings(call);
+  task().entering = true;
+  if (turns().active) {
+    task().entered_at = ++ticks_;
+    task().entry_placed = false;
+    // Its code stops here; another thread's may run while it is in the
+    // kernel. Not for the calls replay runs for real, which never wait: two
+    // threads' mmaps at once would leave the kernel to order them. One that
+    // exits keeps the turn until it is gone (the others may wait for what
+    // the kernel does at its end: clear its tid, wake its joiner).
+    bool keeps_turn = si && (si->policy == ReplayPolicy::exit || si->policy == ReplayPolicy::execute ||
+                             si->policy == ReplayPolicy::execute_set_ret || si->policy == ReplayPolicy::mmap ||
+                             si->policy == ReplayPolicy::shm);
+    // But the first thread's end (pthread_exit in main) is reported only
+    // once the others have ended: they must run meanwhile.
+    if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;
+    if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
+    bool exec = call.nr == __NR_execve || call.nr == __NR_execveat;
+    if (exec && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
+          return other.second.get() != task_ && other.second->tgid == task().tgid;
+        })) {
+      stop_recording(fmt::format("a thread of the program called {} at event {}; recording an exec from a program "
+                                 "with threads is not supported yet",
+                                 syscall_name(call.nr), writer_.last_event_id() + 1));
+      return;
+    }
+  }
+  if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {
+    stop_recording(fmt::format(
+        "the program called {} at event {} on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it "
+        "with --no-syscall-buffer",
+        syscall_name(call.nr), writer_.last_event_id() + 1, range->first, range->second));
+    return;
+  }
+
+  Event e;
+  e.kind = EventKind::syscall;
+  e.tid = t.tid();
+  e.nr = call.nr;
+  std::copy(call.a, call.a + 6, e.args.begin());
+  if (si) {
+    for (std::size_t i = 0; i < si->args.size(); ++i) {
+      if (si->args[i].format != ArgFormat::s) continue;
+      auto text = t.read_c_string(RemotePtr(call.a[i]));
+      (e.path ? e.path2 : e.path) = text.value_or("");
+    }
+  }
+  if (has_input(si)) {
+    Bytes input = gather_input(t, si, call);
+    e.digest = digest64(input);
+    e.preview.assign(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(std::min(input.size(), kPreviewBytes)));
+  }
+  if (si && si->policy == ReplayPolicy::rseq) {
+    // Skip it: the kernel answers ENOSYS and glibc falls back to getcpu.
+    Registers regs = t.regs();
+    regs.orig_rax = static_cast<unsigned long long>(-1);
+    t.set_regs(regs);
+  }
+  if (si && si->policy == ReplayPolicy::exit) {
+    emit(std::move(e));  // it never returns
+    return;
+  }
+  if (tasks_.size() > 1 && writes_output(call)) take_output_turn();
+  task().pending = PendingSyscall{call, std::move(e)};
+  // Sent now, held signals interrupt this syscall if it blocks, and are
+  // delivered right after its exit either way: a boundary replay can find.
+  inject_held_signals();
+}
+
+void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
+  Tracee& t = tracee();
+  Registers regs = t.regs();
+  if (call.nr == __NR_prctl && call.a[0] == PR_SET_TSC && call.a[1] != PR_TSC_SIGSEGV) {
+    regs.rsi = PR_TSC_SIGSEGV;
+  } else if (call.nr == __NR_personality && call.a[0] != 0xffffffff && !(call.a[0] & ADDR_NO_RANDOMIZE)) {
+    regs.rdi = call.a[0] | ADDR_NO_RANDOMIZE;
+  } else {
+    return;
+  }
+  t.set_regs(regs);
+}
+
+std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret) {
+  Tracee& t = tracee();
+  ProcessView& view = space().view;
+  std::optional<std::int64_t> answer;
+  switch (call.nr) {
+    case __NR_seccomp:
+      if (ret == 0 && call.a[0] == SECCOMP_SET_MODE_FILTER) view.own_seccomp = true;
+      break;
+    case __NR_prctl:
+      if (is_error_result(ret)) break;
+      if (call.a[0] == PR_SET_SECCOMP) view.own_seccomp = true;
+      if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
+      if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
+      if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);
+      break;
+    case __NR_personality:
+      if (is_error_result(ret)) break;
+      // The previous persona, as the program knows it.
+      answer = view.own_no_randomize ? ret : ret & ~std::int64_t{ADDR_NO_RANDOMIZE};
+      if (call.a[0] != 0xffffffff) view.own_no_randomize = (call.a[0] & ADDR_NO_RANDOMIZE) != 0;
+      break;
+    default: break;
+  }
+  if (!answer || *answer == ret) return ret;
+  Registers regs = t.regs();
+  regs.rax = static_cast<unsigned long long>(*answer);
+  t.set_regs(regs);
+  return *answer;
+}
+
+void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
+  Tracee& t = tracee();
+  std::int64_t ret = info.exit.rval;
+  std::string exec_file;  // a file the program just mapped as code
+  if (task().expect_exec_exit) {
+    task().expect_exec_exit = false;
+    after_exec();
+  } else if (task().pending) {
+    auto [call, e] = std::move(*task().pending);
+    task().pending.reset();
+    const SyscallInfo* si = find_syscall(call.nr);
+    ret = answer_as_without_ttdb(call, ret);
+    e.ret = ret;
+    if (auto why = unrecordable(t, task().tgid, si, call, ret)) {
+      stop_recording(fmt::format("event {} is a call to {}: replay could not reproduce it",
+                                 writer_.last_event_id() + 1, *why));
+      return;
+    }
+    e.mem = capture_outputs(t, si, call, ret);
+    if (!capture_write_effects(call, ret, e)) {
+      stop_recording(fmt::format("event {} is a call to {} that writes another process's memory through /proc: "
+                                 "replay could not reproduce it",
+                                 writer_.last_event_id() + 1, syscall_name(call.nr)));
+      return;
+    }
+    if (!is_error_result(ret)) {
+      switch (call.nr) {
+        case __NR_mmap: after_mmap(call, ret, e, exec_file); break;
+        case __NR_mprotect:
+        case __NR_pkey_mprotect:
+          if (call.a[2] & PROT_EXEC)
+            if (auto code = t.try_read_bytes(RemotePtr(call.a[0]), call.a[1]))
+              space().rand.scan_and_patch(t, call.a[0], *code);
+          break;
+        case __NR_munmap:
+          space().rand.forget(call.a[0], call.a[0] + call.a[1]);
+          space().sites.forget(call.a[0], call.a[0] + call.a[1]);
+          break;
+        default: break;
+      }
+    }
+    // Code being searched for syscall sites may have changed.
+    if (auto range = remapped_range(call); range && finder_) finder_->forget(t.tid(), range->first, range->second);
+    // Descriptors the shim knows may now be other files; a vfork child,
+    // done now, shared the shim's memory but had descriptors of its own.
+    bool vforked = si && si->policy == ReplayPolicy::spawn && ret > 0 && (spawn_args(t, call).value_or(SpawnArgs{}).flags & CLONE_VM);
+    switch (call.nr) {
+      case __NR_close: case __NR_close_range: case __NR_dup2: case __NR_dup3:
+        if (space().shim) forget_shim_fds(t);
+        break;
+      default:
+        if (vforked && space().shim) forget_shim_fds(t);
+        break;
+    }
+    std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
+    if (tasks_.size() > 1 && (is_restart_result(ret) || ret == -EINTR)) {
+      // Its result waits for its signal's stop, and other threads' events
+      // may come first: its entry, which came before them, goes in now.
+      if (turns().active && !task().entry_placed) {
+        place_entries_before(task(), task().entered_at);
+        place_entry(task(), e);
+      }
+      task().interrupted = std::move(e);
+    } else {
+      emit(std::move(e));
+    }
+    if (!exec_file.empty() && space().shim) find_sites(mapped_at, call.a[1], call.a[5], exec_file);
+  }
+  // A syscall through a trampoline's slow tail goes on from where the
+  // original code would: the same place and state in replay. Not one the
+  // kernel may restart: that goes back to the tail's syscall instruction.
+  std::uint64_t rip = info.instruction_pointer;
+  if (space().shim && !is_restart_result(ret) && space().sites.where(rip) == SyscallPatcher::Where::slow_tail &&
+      space().sites.finish_tail(t))
+    rip = t.regs().rip;
+  if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
+  task().boundary = Boundary::after_exit_with(t.regs());
+}
+
+// The range of memory a call would replace or change, if it names one.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_range(const SyscallArgs& call) {
+  const auto* a = call.a;
+  switch (call.nr) {
+    case __NR_mmap:
+      if (a[3] & MAP_FIXED) return std::pair{a[0], a[0] + a[1]};
+      return std::nullopt;
+    case __NR_munmap: case __NR_mprotect: case __NR_pkey_mprotect: case __NR_madvise:
+      return std::pair{a[0], a[0] + a[1]};
+    case __NR_mremap:
+      if (a[3] & MREMAP_FIXED) return std::pair{a[4], a[4] + a[2]};
+      return std::pair{a[0], a[0] + a[1]};
+    default: return std::nullopt;
+  }
+}
+
+bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
+  bool shim = start < kShimEnd && end > kShimStart;
+  return shim || space().sites.overlaps_trampolines(start, end);
+}
+
+void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
+  if (call.a[3] & MAP_ANONYMOUS) return;
+  Tracee& t = tracee();
+  if ((call.a[3] & MAP_TYPE) != MAP_PRIVATE && !space().maps_files_shared) {
+    space().maps_files_shared = true;
+    if (space().shim) trace_file_writes_in_shim(t);
+  }
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
+  struct stat st;
+  if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
+    // Too large to keep whole (often a sparse file): what the mapping shows
+    // of it goes into the event, holes left out (replay's memory is zero there).
+    capture_file_extents(fd_path, static_cast<std::uint64_t>(ret), call.a[5],
+                         std::min<std::uint64_t>(call.a[1], static_cast<std::uint64_t>(st.st_size) - std::min<std::uint64_t>(call.a[5], st.st_size)),
+                         e.mem);
+    return;
+  }
+  auto file = files_.add(fd_path, read_link(fd_path), "mmap");
+  if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
+  std::uint64_t offset = call.a[5];
+  std::uint64_t size = file->size > offset ? std::min(call.a[1], file->size - offset) : 0;
+  MemWrite content;
+  content.addr = static_cast<std::uint64_t>(ret);
+  content.size = size;
+  content.file = file->id;
+  content.file_offset = offset;
+  e.mem.push_back(std::move(content));
+  if ((call.a[2] & PROT_EXEC) && size > 0) {
+    if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
+      space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
+    exec_file = fd_path;
+  }
+}
+
+bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e) {
+  if (ret <= 0) return true;
+  std::optional<std::uint64_t> offset;  // where in the file the write began
+  switch (call.nr) {
+    case __NR_write: case __NR_writev: break;
+    case __NR_pwrite64: case __NR_pwritev: offset = call.a[3]; break;
+    case __NR_pwritev2: if (static_cast<std::int64_t>(call.a[3]) != -1) offset = call.a[3]; break;
+    default: return true;
+  }
+  Tracee& t = tracee();
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[0]));
+  struct stat st;
+  static const dev_t proc_dev = [] {
+    struct stat proc{};
+    ::stat("/proc", &proc);
+    return proc.st_dev;
+  }();
+  if (::stat(fd_path.c_str(), &st) != 0) return true;
+  bool proc_file = st.st_dev == proc_dev;
+  if (!proc_file && !(space().maps_files_shared && S_ISREG(st.st_mode))) return true;
+  if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])) - static_cast<std::uint64_t>(ret);
+  auto bytes = static_cast<std::uint64_t>(ret);
+  auto capture = [&](std::uint64_t addr, std::uint64_t size) {
+    auto data = t.try_read_bytes(RemotePtr(addr), size);
+    if (!data) return;
+    MemWrite write;
+    write.addr = addr;
+    write.size = data->size();
+    write.data = std::move(*data);
+    e.mem.push_back(std::move(write));
+  };
+  if (proc_file) {
+    std::string target = read_link(fd_path);
+    if (!target.ends_with("/mem")) return true;
+    pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
+    auto found = tasks_.find(owner);
+    if (found == tasks_.end() || found->second->tgid != task().tgid) return false;
+    capture(*offset, bytes);
+    return true;
+  }
+  for (const auto& m : read_maps(t.tid())) {
+    if (!m.shared || m.inode != st.st_ino || m.dev != st.st_dev) continue;
+    // The file's bytes [*offset, *offset + bytes) as this mapping shows them.
+    std::uint64_t map_end = m.offset + (m.end - m.start);
+    std::uint64_t from = std::max(*offset, m.offset), to = std::min(*offset + bytes, map_end);
+    if (from < to) capture(m.start + (from - m.offset), to - from);
+  }
+  return true;
+}
+
+}  // namespace ttdb::recording
