@@ -416,8 +416,11 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   const SyscallInfo* si = find_syscall(call.nr);
   auto spawn = info.op == PTRACE_SYSCALL_INFO_ENTRY ? spawn_args(parent, call) : std::nullopt;
   if (!si || si->policy != ReplayPolicy::spawn || !spawn) diverge(e, describe_stop(first));
-  if (spawn->flags != e.args[0]) diverge(e, fmt::format("made a new process with flags {:#x}", spawn->flags));
+  // (CLONE_UNTRACED is dropped from what the kernel runs, in a clone3's struct too.)
+  if ((spawn->flags & ~std::uint64_t{CLONE_UNTRACED}) != (e.args[0] & ~std::uint64_t{CLONE_UNTRACED}))
+    diverge(e, fmt::format("made a new process with flags {:#x}", spawn->flags));
   Registers entry = parent.regs();
+  drop_untraced_flag(parent, call);
   WaitStatus made = resume_and_wait();
   if (!made.is_event(PTRACE_EVENT_FORK) && !made.is_event(PTRACE_EVENT_VFORK) && !made.is_event(PTRACE_EVENT_CLONE))
     diverge(e, describe_stop(made));

@@ -206,7 +206,7 @@ class Recorder {
   void on_syscall_entry(long nr, const std::uint64_t* args);
   void on_syscall_exit(const __ptrace_syscall_info& info);
   // The program changes a setting ttdb relies on (rdtsc trapping, no address
-  // randomization): the call is changed to keep it, and the program's wish noted.
+  // randomization, tracing its children): the call is changed to keep it.
   void keep_ttdb_settings(const SyscallArgs& call);
   // The result (and memory) the program would have seen without ttdb, for
   // calls that ask about those settings or about seccomp; returns the result.

@@ -112,6 +112,7 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   } else if (call.nr == __NR_personality && call.a[0] != 0xffffffff && !(call.a[0] & ADDR_NO_RANDOMIZE)) {
     regs.rdi = call.a[0] | ADDR_NO_RANDOMIZE;
   } else {
+    drop_untraced_flag(t, call);
     return;
   }
   t.set_regs(regs);

@@ -338,6 +338,18 @@ std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call) {
   }
 }
 
+void drop_untraced_flag(Tracee& tracee, const SyscallArgs& call) {
+  if (call.nr == __NR_clone && (call.a[0] & CLONE_UNTRACED)) {
+    Registers regs = tracee.regs();
+    regs.rdi = call.a[0] & ~std::uint64_t{CLONE_UNTRACED};
+    tracee.set_regs(regs);
+  } else if (call.nr == __NR_clone3) {
+    std::uint64_t flags = 0;
+    if (tracee.read_some(RemotePtr(call.a[0]), &flags, sizeof flags) == sizeof flags && (flags & CLONE_UNTRACED))
+      tracee.write_value<std::uint64_t>(RemotePtr(call.a[0]), flags & ~std::uint64_t{CLONE_UNTRACED});
+  }
+}
+
 std::vector<MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info, const SyscallArgs& call,
                                       std::int64_t ret) {
   std::vector<MemWrite> out;

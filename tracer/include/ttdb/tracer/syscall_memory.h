@@ -41,6 +41,11 @@ std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call);
 std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const SyscallInfo* info, const SyscallArgs& call,
                                         std::int64_t ret);
 
+// CLONE_UNTRACED would hide a new process from ttdb: at a clone's or
+// clone3's entry, the flag is taken out of what the kernel runs (the
+// register, or clone3's struct). The recorded call keeps it.
+void drop_untraced_flag(Tracee& tracee, const SyscallArgs& call);
+
 // Everything the kernel wrote into the program's memory for this call.
 std::vector<trace::MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info,
                                              const SyscallArgs& call, std::int64_t ret);
