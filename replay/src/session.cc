@@ -115,11 +115,14 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   const Event* next = next_event();
   if (!next) throw InternalError("run() past the end of the recording");
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed) &&
-      next->nr == SIGKILL) {
-    // SIGKILL came from outside and left no trace in the program: kill it at
-    // the same place, right after the last recorded event.
+      (next->nr == SIGKILL || next->args[1] == 1 || task().no_return)) {
+    // SIGKILL came from outside, or the kernel killed the program inside a
+    // syscall (its own seccomp filter's verdict): nothing of it is in the
+    // program, so it is killed at the same place, right after the last
+    // recorded event, and ends as recorded.
     tracee().kill();
-    return *tracee().exit_status();
+    WaitStatus ended = *tracee().exit_status();
+    return next->nr == SIGKILL ? ended : WaitStatus::decode(static_cast<int>(next->nr));
   }
   if (next->kind == EventKind::signal &&
       next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary) &&

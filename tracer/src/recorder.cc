@@ -256,6 +256,7 @@ void Recorder::resume(Task& t) {
   // ttdb's), which only a stop at every syscall's entry sees.
   Resume how = !options_.syscall_buffer || t.expect_exit_stop || t.space->view.own_seccomp ? Resume::syscall
                                                                                             : Resume::cont;
+  if (t.resume_signal) t.last_delivered = t.resume_signal;
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
   t.stopped = false;
   t.entering = false;
@@ -577,6 +578,8 @@ void Recorder::on_exit(const WaitStatus& status) {
   e.nr = status.code();
   e.args[0] = static_cast<std::uint64_t>(status.kind() == WaitStatus::Kind::exited ? trace::ExitKind::exited
                                                                                    : trace::ExitKind::killed);
+  bool delivered = status.kind() == WaitStatus::Kind::exited || status.code() == task().last_delivered;
+  e.args[1] = delivered ? 0 : 1;
   emit(std::move(e));
   if (tid == first_) first_status_ = status;
   if (turns().turn == tid) turns().turn = 0;

@@ -172,6 +172,7 @@ struct Task {
   std::optional<PendingSyscall> pending;
   Boundary boundary;
   int resume_signal = 0;
+  int last_delivered = 0;  // a signal it was resumed with since its last syscall
   std::vector<siginfo_t> held;              // async signals waiting for a boundary
   std::chrono::steady_clock::time_point held_since;
   std::map<int, siginfo_t> injected;        // held signals sent again, by number

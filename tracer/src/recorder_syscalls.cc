@@ -27,6 +27,7 @@ void Recorder::on_syscall_stop() {
 
 void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   Tracee& t = tracee();
+  task().last_delivered = 0;  // a handler ran to here, or no signal came
   drain();
   // Whatever the recorder asked the shim for is moot now: this is a boundary.
   if (task().held.empty()) set_shim_flags(false, false);
@@ -122,13 +123,18 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
   Tracee& t = tracee();
   ProcessView& view = space().view;
   std::optional<std::int64_t> answer;
+  auto filters_own_calls = [&] {
+    view.own_seccomp = true;
+    // Its filter may kill or trap a call the shim makes: none is buffered now.
+    if (space().shim) stop_buffering(t);
+  };
   switch (call.nr) {
     case __NR_seccomp:
-      if (ret == 0 && call.a[0] == SECCOMP_SET_MODE_FILTER) view.own_seccomp = true;
+      if (ret == 0 && call.a[0] == SECCOMP_SET_MODE_FILTER) filters_own_calls();
       break;
     case __NR_prctl:
       if (is_error_result(ret)) break;
-      if (call.a[0] == PR_SET_SECCOMP) view.own_seccomp = true;
+      if (call.a[0] == PR_SET_SECCOMP) filters_own_calls();
       if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
       if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
       if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);

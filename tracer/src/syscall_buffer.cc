@@ -279,6 +279,11 @@ void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after) {
   write_field(tracee, CONTROL_FIELD(flags), flags);
 }
 
+void stop_buffering(Tracee& tracee) {
+  static const std::uint8_t traced[TTDB_SHIM_MAX_NR] = {};  // TTDB_HOW_TRACED
+  write_checked(tracee, CONTROL_FIELD(how), ByteView(traced, sizeof traced));
+}
+
 void trace_file_writes_in_shim(Tracee& tracee) {
   write_field(tracee, CONTROL_FIELD(trace_file_writes), std::uint64_t{1});
 }

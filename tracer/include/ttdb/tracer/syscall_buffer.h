@@ -56,6 +56,9 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
 // (slow_next), and to return from the one in progress through an int3
 // (stop_after): the recorder wants a boundary for a signal.
 void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after);
+// Every hooked syscall takes the traced path from now on (the program's own
+// seccomp filter may kill or trap a call, which the recorder must see).
+void stop_buffering(Tracee& tracee);
 // The process maps a file shared: its writes to files are traced from now
 // on, since they may change its memory.
 void trace_file_writes_in_shim(Tracee& tracee);
