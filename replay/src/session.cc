@@ -137,7 +137,12 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     // Ending: its events until its exit need nothing to run.
     if (next->kind != EventKind::exit) return WaitStatus::not_resumed();
     if (auto ended = tracee().exit_status()) return *ended;
-    return tracee().wait();
+    // On its way out it may stop first (the end of the call it was in).
+    for (;;) {
+      WaitStatus status = tracee().wait();
+      if (status.is_exit()) return status;
+      tracee().resume(Resume::cont);
+    }
   }
   // A thread stopped at this syscall's entry already (its `blocked` event).
   // (An execve's result is its exec event.)
@@ -394,6 +399,16 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   if (!status.is_exit()) diverge(e, describe_stop(status));
   bool same = status.code() == e.nr && (status.kind() == WaitStatus::Kind::killed) == killed;
   if (!same) diverge(e, status.describe());
+  // A fatal signal ends every thread of the process: the others die too,
+  // whatever they were doing (their exit events follow).
+  if (killed && task().threaded) {
+    int leader = task().process(e.tid);
+    for (auto& [tid, other] : state_.tasks)
+      if (tid != e.tid && other.process(tid) == leader && !other.dying) {
+        other.dying = true;
+        other.exit_group_unsent = true;
+      }
+  }
   // Reaped: nothing to kill.
   tracee().forget();
   tracees_.erase(e.tid);
