@@ -65,7 +65,8 @@ TraceWriter::TraceWriter(const std::string& path) : path_(path) {
 }
 
 TraceWriter::~TraceWriter() {
-  // Keep what was recorded even when the recorder stops by an exception.
+  // Keep what was recorded even when the recorder stops by an exception
+  // (not the writer's: abandon() has ended its transaction then).
   if (in_transaction_) {
     try {
       flush_chunk();
@@ -107,6 +108,20 @@ void TraceWriter::finish() {
   }
   // A finished trace is one self-contained file that any reader can open.
   db_->exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+}
+
+void TraceWriter::abandon() noexcept {
+  chunk_.clear();
+  chunk_events_ = 0;
+  if (!in_transaction_) return;
+  in_transaction_ = false;
+  // sqlite may have rolled the transaction back already; anything written
+  // outside it now would be committed on its own, without what it refers to.
+  if (sqlite3_get_autocommit(db_->handle())) return;
+  try {
+    db_->exec("ROLLBACK");
+  } catch (const Error&) {
+  }
 }
 
 void TraceWriter::set_meta(std::string_view key, std::string_view value) {

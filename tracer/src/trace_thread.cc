@@ -63,6 +63,9 @@ void TraceThread::run() {
       if (job && !error_) job(*writer_);
       if (!error_ && !finished_) writer_->commit_if_due();
     } catch (...) {
+      // The trace keeps its committed batches: a write that failed (a full
+      // disk) must not leave half a batch to be committed later.
+      if (writer_) writer_->abandon();
       std::lock_guard lock(mutex_);
       error_ = std::current_exception();
     }
@@ -76,6 +79,7 @@ void TraceThread::run() {
     try {
       if (writer_) writer_->commit();
     } catch (...) {
+      writer_->abandon();
       error_ = std::current_exception();
     }
   }

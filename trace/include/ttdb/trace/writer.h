@@ -50,6 +50,9 @@ class TraceWriter {
   void commit();
   // Commits, folds the write-ahead log into the file and leaves it standalone.
   void finish();
+  // After a write failed (a full disk): drops the batch in progress, so that
+  // the trace keeps exactly its committed batches, and writes nothing more.
+  void abandon() noexcept;
 
   const std::string& path() const { return path_; }
 

@@ -1,0 +1,59 @@
+// Faults around a recording: a full disk, a killed recorder, recordings
+// started together. What was recorded before the fault replays.
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+int count_lines(const std::string& text) { return count_of(text, "\n"); }
+
+// A tmpfs of `size` mounted on a new directory of `dir`, unmounted at the end.
+class SmallDisk {
+ public:
+  SmallDisk(const TempDir& dir, const char* size) : path_(dir.file("small")) {
+    std::filesystem::create_directory(path_);
+    mounted_ = ::mount("ttdb-test", path_.c_str(), "tmpfs", 0, (std::string("size=") + size).c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  SmallDisk(const SmallDisk&) = delete;
+  SmallDisk& operator=(const SmallDisk&) = delete;
+  bool mounted() const { return mounted_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+TEST(Faults, FullDiskKeepsWhatWasCommitted) {
+  TempDir dir;
+  SmallDisk disk(dir, "2m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  std::string trace = disk.file("t.ttdb");
+  // 400 blocks of 32 KiB of random bytes: far more than 2 MiB of trace.
+  RunResult recorded = record(trace, {program("random_blocks"), "400"});
+  EXPECT_EQ(recorded.status, 125);
+  EXPECT_NE(recorded.err.find("the disk is full"), std::string::npos) << recorded.err;
+  EXPECT_EQ(count_lines(recorded.err), 1) << recorded.err;
+
+  // The batches committed before the disk filled replay, as an incomplete recording.
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 123) << replayed.err;
+  EXPECT_NE(replayed.err.find("the recording ends at event"), std::string::npos) << replayed.err;
+  EXPECT_GT(count_lines(replayed.out), 0);
+  EXPECT_EQ(recorded.out.substr(0, replayed.out.size()), replayed.out);
+  RunResult info = ttdb({"info", trace});
+  EXPECT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("the recording is incomplete"), std::string::npos) << info.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
