@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "ttdb_test.h"
@@ -53,6 +54,37 @@ TEST(Faults, FullDiskKeepsWhatWasCommitted) {
   RunResult info = ttdb({"info", trace});
   EXPECT_EQ(info.status, 0) << info.err;
   EXPECT_NE(info.out.find("the recording is incomplete"), std::string::npos) << info.out;
+}
+
+TEST(Faults, RecordingsStartedTogetherGetATraceEach) {
+  TempDir dir;
+  RunOptions options;
+  options.extra_env = {"TTDB_TRACE_DIR=" + dir.path()};
+  std::vector<Child> recordings;
+  for (int i = 0; i < 6; ++i)
+    recordings.push_back(Child::spawn({ttdb_binary(), "record", "-q", "--", program("numbered_lines"), "20"}, options));
+  for (auto& recording : recordings) {
+    RunResult result = recording.wait();
+    EXPECT_EQ(result.status, 0) << result.err;
+    EXPECT_EQ(result.err, "");
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"latest", "numbered_lines-1.ttdb", "numbered_lines-2.ttdb",
+                                             "numbered_lines-3.ttdb", "numbered_lines-4.ttdb",
+                                             "numbered_lines-5.ttdb", "numbered_lines-6.ttdb"}));
+  for (int i = 1; i <= 6; ++i) {
+    RunResult replayed = replay(dir.file("numbered_lines-" + std::to_string(i) + ".ttdb"));
+    EXPECT_EQ(replayed.status, 0) << replayed.err;
+    EXPECT_EQ(count_lines(replayed.out), 20);
+  }
+  // `latest` is one of them, whole.
+  std::string latest = std::filesystem::read_symlink(dir.file("latest")).string();
+  EXPECT_TRUE(latest.starts_with("numbered_lines-")) << latest;
+  RunResult replayed = ttdb({"replay", "--run"}, options);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
 }
 
 }  // namespace

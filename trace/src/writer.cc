@@ -1,5 +1,6 @@
 #include "ttdb/trace/writer.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,18 +35,24 @@ enum Codec { codec_raw = 0, codec_zstd = 1 };
 
 }  // namespace
 
-void TraceWriter::check_creatable(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) fail("cannot create trace {}: the file already exists", path);
+void TraceWriter::claim(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  int error = errno;
+  if (error == EEXIST) fail("cannot create trace {}: the file already exists", path);
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     fail("cannot create trace {}: the directory {} does not exist", path, dir);
-  if (::access(dir.c_str(), W_OK) != 0)
-    fail("cannot create trace {}: the directory {} is not writable", path, dir);
+  if (error == EACCES || error == EROFS) fail("cannot create trace {}: the directory {} is not writable", path, dir);
+  fail("cannot create trace {}: {}", path, errno_text(error));
 }
 
-TraceWriter::TraceWriter(const std::string& path) : path_(path) {
-  check_creatable(path);
+TraceWriter::TraceWriter(const std::string& path, bool claimed) : path_(path) {
+  if (!claimed) claim(path);
   db_ = std::make_unique<Db>(path, Db::Mode::create);
   // No fsync: a recorder that dies leaves its writes with the kernel, which
   // is what a trace must survive; a machine that crashes takes the run too.

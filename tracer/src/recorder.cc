@@ -1367,7 +1367,7 @@ class SignalForwarding {
 RecordOutcome record(const RecordOptions& options) {
   // Output streams are followed on the writer's thread, in event order.
   FdStreams streams;
-  TraceThread writer(options.trace_path, [&streams](trace::Event& e) { streams.annotate(e); });
+  TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
   return recorder.run();

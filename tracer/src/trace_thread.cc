@@ -18,9 +18,9 @@ constexpr std::size_t kWakeBytes = 4 << 20;
 
 }  // namespace
 
-TraceThread::TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate)
+TraceThread::TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate)
     : path_(path), annotate_(std::move(annotate)) {
-  trace::TraceWriter::check_creatable(path);
+  if (!claimed) trace::TraceWriter::claim(path);
   thread_ = std::thread([this] { run(); });
   ::pthread_setname_np(thread_.native_handle(), "ttdb-writer");
 }
@@ -41,7 +41,7 @@ void TraceThread::run() {
   // Creating the file and its schema takes a couple of milliseconds, which
   // the recorder spends starting the program.
   try {
-    writer_.emplace(path_);
+    writer_.emplace(path_, /*claimed=*/true);
   } catch (...) {
     std::lock_guard lock(mutex_);
     error_ = std::current_exception();

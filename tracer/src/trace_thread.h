@@ -18,10 +18,11 @@ namespace ttdb {
 
 class TraceThread {
  public:
-  // Checks that the trace can be created (errors such as an existing file
-  // are thrown here) and starts the thread, which creates it. `annotate` runs on that thread, on every event in
-  // order, just before it is written.
-  TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate);
+  // Claims the trace's path, unless the caller has (errors such as an
+  // existing file are thrown here), and starts the thread, which creates
+  // the trace. `annotate` runs on that thread, on every event in order, just
+  // before it is written.
+  TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate);
   // Commits what is queued and stops the thread.
   ~TraceThread();
   TraceThread(const TraceThread&) = delete;

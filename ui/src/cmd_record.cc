@@ -39,6 +39,7 @@ int run_record(const RecordArgs& args) {
   options.syscall_buffer = !args.no_syscall_buffer;
   bool default_place = args.output.empty();
   options.trace_path = default_place ? new_trace_path(args.command[0]) : args.output;
+  options.trace_claimed = default_place;
 
   RecordOutcome outcome;
   try {

@@ -20,10 +20,13 @@ class Stmt;
 
 class TraceWriter {
  public:
-  // Creates `path` (which must not exist yet). Throws ttdb::Error on failure.
-  explicit TraceWriter(const std::string& path);
-  // Throws the Error the constructor would for a path it cannot create.
-  static void check_creatable(const std::string& path);
+  // Creates `path` (which must not exist yet, unless `claimed`: created
+  // empty by claim()). Throws ttdb::Error on failure.
+  explicit TraceWriter(const std::string& path, bool claimed = false);
+  // Creates `path` empty, failing if it exists (atomically: of two
+  // recorders claiming a name, one gets it), so that no other recorder
+  // writes there. Throws the Error for a path it cannot create.
+  static void claim(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
