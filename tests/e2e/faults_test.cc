@@ -87,5 +87,32 @@ TEST(Faults, RecordingsStartedTogetherGetATraceEach) {
   EXPECT_EQ(replayed.status, 0) << replayed.err;
 }
 
+TEST(Faults, KilledRecorderLosesLittle) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  // A CPU hog on every CPU, and a program that gives the trace writer plenty
+  // to do: a line every millisecond or so, each after reading 512 KiB.
+  std::vector<Child> hogs;
+  for (long i = 0; i < ::sysconf(_SC_NPROCESSORS_ONLN); ++i) hogs.push_back(Child::spawn({"sh", "-c", "while :; do :; done"}));
+  Child recording = Child::spawn({ttdb_binary(), "record", "-q", "-o", trace, "--", program("numbered_lines"), "100000", "1000", "512"});
+  ASSERT_TRUE(recording.wait_for_output("line 0\n", std::chrono::seconds(60)));
+  auto start = std::chrono::steady_clock::now();
+  recording.wait_for_output("not printed", std::chrono::seconds(2));  // reads its output for 2 s
+  recording.signal(SIGKILL);
+  double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  RunResult recorded = recording.wait();
+  hogs.clear();
+  EXPECT_EQ(recorded.status, 128 + SIGKILL);
+
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 123) << replayed.err;
+  EXPECT_EQ(recorded.out.substr(0, replayed.out.size()), replayed.out);
+  // docs/commands.md: a killed recorder loses at most about 150 ms; allow 300.
+  int printed = count_lines(recorded.out);
+  int allowed = static_cast<int>(printed / elapsed_ms * 300) + 2;
+  EXPECT_GE(count_lines(replayed.out), printed - allowed)
+      << "printed " << printed << " lines in " << elapsed_ms << " ms; at most " << allowed << " may be lost";
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -23,10 +23,9 @@ constexpr std::size_t kInlineLimit = 16 << 10;
 // A chunk holds at most this many events or raw bytes.
 constexpr std::size_t kChunkEvents = 4096;
 constexpr std::size_t kChunkBytes = 1 << 20;
-// A batch is committed after this many bytes, or this much time: often
-// enough that little is left to write when the program ends.
+// A batch is committed after this many bytes (or by the caller's clock):
+// often enough that little is left to write when the program ends.
 constexpr std::size_t kBatchBytes = 1 << 20;
-constexpr auto kBatchAge = std::chrono::milliseconds(100);
 constexpr int kBlobCompression = 3;
 // Chunks are written while the program runs: the fastest level.
 constexpr int kChunkCompression = -1;
@@ -87,7 +86,6 @@ void TraceWriter::begin() {
   db_->exec("BEGIN");
   in_transaction_ = true;
   batch_bytes_ = 0;
-  batch_start_ = std::chrono::steady_clock::now();
 }
 
 void TraceWriter::commit() {
@@ -101,8 +99,7 @@ void TraceWriter::commit() {
 }
 
 bool TraceWriter::commit_if_due() {
-  if (batch_bytes_ + chunk_.size() < kBatchBytes && std::chrono::steady_clock::now() - batch_start_ < kBatchAge)
-    return false;
+  if (batch_bytes_ + chunk_.size() < kBatchBytes) return false;
   commit();
   return true;
 }

@@ -3,7 +3,6 @@
 // readable up to its last batch. Not thread-safe: one thread writes.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,7 +46,9 @@ class TraceWriter {
   std::int64_t add_event(const Event& event);
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
 
-  // Commits the current batch when it is big or old enough; true if it did.
+  // Commits the current batch when it is big enough; true if it did. How
+  // old a batch may get is the caller's to say (it knows when the events
+  // happened), with commit().
   bool commit_if_due();
   // Commits now.
   void commit();
@@ -74,7 +75,6 @@ class TraceWriter {
   std::size_t chunk_events_ = 0;
   std::int64_t chunk_first_ = 0;
   std::size_t batch_bytes_ = 0;
-  std::chrono::steady_clock::time_point batch_start_;
   bool in_transaction_ = false;
 };
 
