@@ -254,6 +254,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     if (stack_limit) start.stack_limit = *stack_limit < 0 ? RLIM_INFINITY : static_cast<rlim_t>(*stack_limit);
     start.cpu = pinning_cpu();
     start.own_process_group = true;
+    start.no_new_privs = reader_.meta_int(trace::meta::no_new_privs).value_or(0) == 1;
     if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
     if (auto blocked = reader_.meta_int(trace::meta::signals_blocked)) start.blocked_signals = static_cast<std::uint64_t>(*blocked);
     pin_to_cpu(start.cpu);

@@ -1,7 +1,11 @@
 // Faults around a recording: a full disk, a killed recorder, recordings
 // started together. What was recorded before the fault replays.
 #include <signal.h>
+#include <fmt/format.h>
+#include <pwd.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,6 +116,32 @@ TEST(Faults, KilledRecorderLosesLittle) {
   int allowed = static_cast<int>(printed / elapsed_ms * 300) + 2;
   EXPECT_GE(count_lines(replayed.out), printed - allowed)
       << "printed " << printed << " lines in " << elapsed_ms << " ms; at most " << allowed << " may be lost";
+}
+
+TEST(Faults, SetUserIdProgramRunsWithoutItsPrivilegesAndReplays) {
+  TempDir dir;
+  std::string prog = dir.file("ids");
+  std::filesystem::copy_file(program("ids"), prog);
+  const passwd* nobody = ::getpwnam("nobody");
+  struct statvfs fs {};
+  if (!nobody || ::chown(prog.c_str(), nobody->pw_uid, nobody->pw_gid) != 0 || ::chmod(prog.c_str(), 04755) != 0 ||
+      ::statvfs(prog.c_str(), &fs) != 0 || (fs.f_flag & ST_NOSUID))
+    GTEST_SKIP() << "cannot make a set-user-ID program here (needs root, a 'nobody' user and a suid mount)";
+  chmod(dir.path().c_str(), 0755);
+  for (bool buffer : {true, false}) {
+    SCOPED_TRACE(buffer ? "with the syscall buffer" : "with -n");
+    std::string trace = dir.file(buffer ? "buffer.ttdb" : "n.ttdb");
+    std::vector<std::string> args{"record", "-q", "-o", trace};
+    if (!buffer) args.push_back("-n");
+    args.insert(args.end(), {"--", prog});
+    RunResult recorded = ttdb(args);
+    EXPECT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.err, "ttdb: warning: " + prog +
+                                " is set-user-ID: it runs without its privileges while recorded, and replays the same way\n");
+    EXPECT_NE(recorded.out.find(fmt::format("euid {} ", ::getuid())), std::string::npos) << recorded.out;
+    RunResult replayed = replay(trace);
+    expect_same_run(RunResult{recorded.status, recorded.out, ""}, replayed);
+  }
 }
 
 }  // namespace
