@@ -10,6 +10,7 @@
 #include "ttdb/base/log.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/tracer/exec_stack.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/launcher.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/render.h"
@@ -407,6 +408,71 @@ void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
   task().parked = first;
 }
 
+namespace {
+
+// A process the program makes is made ttdb's child (CLONE_PARENT), as its
+// checkpoints are: ttdb, its tracer and parent at once, reaps it when it
+// ends. The program's own child would stay a zombie until the program ended,
+// since the program's wait4 is emulated (hundreds of them, for a program that
+// forks hundreds of children). The program sees no difference: getppid and
+// the exit statuses are the recording's, and its SIGCHLDs come from there.
+class AdoptedSpawn {
+ public:
+  AdoptedSpawn(Tracee& parent, long nr, const Registers& entry, const SpawnArgs& spawn)
+      : nr_(nr), entry_(entry), shares_memory_(spawn.flags & CLONE_VM) {
+    if (spawn.flags & CLONE_THREAD || parent_of(parent.tid()) != ::getpid()) return;
+    adopted_ = true;
+    Registers call = entry;
+    switch (nr) {
+      case __NR_clone: call.rdi |= CLONE_PARENT; break;
+      case __NR_fork:
+      case __NR_vfork:
+        // The same call as a clone, which takes flags; a vfork child stays on its parent's stack.
+        call.orig_rax = __NR_clone;
+        call.rdi = spawn.flags | CLONE_PARENT;
+        call.rsi = call.rdx = call.r10 = call.r8 = 0;
+        break;
+      case __NR_clone3:
+        // clone_args begins with its flags.
+        flags_at_ = RemotePtr(entry.rdi);
+        flags_ = parent.read_value<std::uint64_t>(flags_at_);
+        parent.write_value(flags_at_, flags_ | CLONE_PARENT);
+        return;
+      default: adopted_ = false; return;
+    }
+    parent.set_regs(call);
+  }
+
+  // Once the kernel made the child: the program's memory and the child's
+  // registers as the program's own call would have left them (the parent's
+  // registers are set at the call's exit).
+  void give_back(Tracee& parent, Tracee& child) {
+    if (!adopted_) return;
+    if (nr_ == __NR_clone3) {
+      parent.write_value(flags_at_, flags_);
+      if (!shares_memory_) child.write_value(flags_at_, flags_);
+      return;
+    }
+    Registers regs = child.regs();
+    regs.rdi = entry_.rdi;
+    regs.rsi = entry_.rsi;
+    regs.rdx = entry_.rdx;
+    regs.r10 = entry_.r10;
+    regs.r8 = entry_.r8;
+    child.set_regs(regs);
+  }
+
+ private:
+  long nr_;
+  Registers entry_;
+  bool shares_memory_;
+  bool adopted_ = false;
+  RemotePtr flags_at_;
+  std::uint64_t flags_ = 0;
+};
+
+}  // namespace
+
 void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   Tracee& parent = tracee();
   if (!first.is_syscall_stop()) diverge(e, describe_stop(first));
@@ -419,12 +485,14 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   if (!si || si->policy != ReplayPolicy::spawn || !spawn) diverge(e, describe_stop(first));
   if (spawn->flags != e.args[0]) diverge(e, fmt::format("made a new process with flags {:#x}", spawn->flags));
   Registers entry = parent.regs();
+  AdoptedSpawn adopted(parent, call.nr, entry, *spawn);
   WaitStatus made = resume_and_wait();
   if (!made.is_event(PTRACE_EVENT_FORK) && !made.is_event(PTRACE_EVENT_VFORK) && !made.is_event(PTRACE_EVENT_CLONE))
     diverge(e, describe_stop(made));
   Tracee child(static_cast<pid_t>(parent.event_message()));
   WaitStatus child_first = child.wait();  // attached by PTRACE_O_TRACEFORK, it stops first
   if (child_first.is_exit()) diverge(e, "lost its new process before it ran");
+  adopted.give_back(parent, child);
 
   // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
   int tid = static_cast<int>(e.nr);

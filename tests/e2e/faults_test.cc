@@ -4,12 +4,16 @@
 #include <fmt/format.h>
 #include <pwd.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "ttdb_test.h"
 
@@ -142,6 +146,74 @@ TEST(Faults, SetUserIdProgramRunsWithoutItsPrivilegesAndReplays) {
     RunResult replayed = replay(trace);
     expect_same_run(RunResult{recorded.status, recorded.out, ""}, replayed);
   }
+}
+
+// The processes whose parent is `parent`, and how many of them are zombies.
+struct Children {
+  int all = 0;
+  int zombies = 0;
+};
+Children children_of(pid_t parent) {
+  Children found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != parent) continue;
+    ++found.all;
+    if (state == 'Z') ++found.zombies;
+  }
+  return found;
+}
+
+// Reaps what ended up with the test (a subreaper): what a ttdb that ended
+// left behind.
+int reap_leftovers() {
+  int reaped = 0;
+  while (::waitpid(-1, nullptr, WNOHANG | __WALL) > 0) ++reaped;
+  return reaped;
+}
+
+TEST(Faults, ReplayReapsEveryProcessItMakes) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fork_many"), "200"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // What ttdb leaves behind comes to the test, not to init.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  reap_leftovers();
+
+  expect_same_run(recorded, replay(trace));
+  EXPECT_EQ(reap_leftovers(), 0) << "processes replay --run left behind";
+  EXPECT_EQ(children_of(::getpid()).all, 0);
+
+  // The shell, at the end and back, with few checkpoints: many are dropped.
+  std::string commands = dir.file("commands");
+  ASSERT_EQ(::mkfifo(commands.c_str(), 0600), 0);
+  RunOptions options;
+  options.stdin_file = commands;
+  Child shell = Child::spawn({ttdb_binary(), "replay", "--checkpoints", "4", trace}, options);
+  std::ofstream input(commands);
+  input << "continue" << std::endl;
+  ASSERT_TRUE(shell.wait_for_output("[The program exited normally", std::chrono::seconds(60))) << shell.output();
+  EXPECT_EQ(children_of(shell.pid()).zombies, 0);
+  input << "reverse-continue\ncontinue" << std::endl;
+  auto again = [&] { return count_of(shell.output(), "[The program exited normally") == 2; };
+  for (int i = 0; i < 600 && !again(); ++i) shell.wait_for_output("not printed", std::chrono::milliseconds(100));
+  ASSERT_TRUE(again()) << shell.output();
+  Children at_end = children_of(shell.pid());
+  EXPECT_EQ(at_end.zombies, 0);
+  EXPECT_LE(at_end.all, 8) << "more processes than checkpoints";
+  input << "quit" << std::endl;
+  input.close();
+  RunResult ended = shell.wait();
+  EXPECT_EQ(ended.status, 0) << ended.err;
+  EXPECT_EQ(reap_leftovers(), 0) << "processes the shell left behind";
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
 }  // namespace
