@@ -432,12 +432,17 @@ class AdoptedSpawn {
         call.rdi = spawn.flags | CLONE_PARENT;
         call.rsi = call.rdx = call.r10 = call.r8 = 0;
         break;
-      case __NR_clone3:
-        // clone_args begins with its flags.
-        flags_at_ = RemotePtr(entry.rdi);
-        flags_ = parent.read_value<std::uint64_t>(flags_at_);
-        parent.write_value(flags_at_, flags_ | CLONE_PARENT);
+      case __NR_clone3: {
+        // clone3 takes CLONE_PARENT only without an exit signal (ttdb waits
+        // with __WALL, which needs none).
+        args_at_ = RemotePtr(entry.rdi);
+        args_ = parent.read_value<Clone3Head>(args_at_);
+        Clone3Head adopting = args_;
+        adopting.flags |= CLONE_PARENT;
+        adopting.exit_signal = 0;
+        parent.write_value(args_at_, adopting);
         return;
+      }
       default: adopted_ = false; return;
     }
     parent.set_regs(call);
@@ -449,8 +454,8 @@ class AdoptedSpawn {
   void give_back(Tracee& parent, Tracee& child) {
     if (!adopted_) return;
     if (nr_ == __NR_clone3) {
-      parent.write_value(flags_at_, flags_);
-      if (!shares_memory_) child.write_value(flags_at_, flags_);
+      parent.write_value(args_at_, args_);
+      if (!shares_memory_) child.write_value(args_at_, args_);
       return;
     }
     Registers regs = child.regs();
@@ -463,12 +468,16 @@ class AdoptedSpawn {
   }
 
  private:
+  // The fields of struct clone_args up to exit_signal.
+  struct Clone3Head {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+  };
   long nr_;
   Registers entry_;
   bool shares_memory_;
   bool adopted_ = false;
-  RemotePtr flags_at_;
-  std::uint64_t flags_ = 0;
+  RemotePtr args_at_;
+  Clone3Head args_{};
 };
 
 }  // namespace
