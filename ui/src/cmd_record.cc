@@ -47,6 +47,12 @@ int run_record(const RecordArgs& args) {
   } catch (const LaunchError&) {
     remove_trace(options.trace_path);
     throw;
+  } catch (const Error&) {
+    // A recording that failed on the way (a full disk) keeps what it wrote: the newest trace.
+    std::error_code ec;
+    if (default_place && std::filesystem::file_size(options.trace_path, ec) > 0 && !ec)
+      update_latest_link(options.trace_path);
+    throw;
   }
   if (default_place) update_latest_link(options.trace_path);
 
