@@ -81,6 +81,10 @@ bool ReplaySession::can_checkpoint() const {
 
 void ReplaySession::start() {
   const Event* first = next_event();
+  if (!first && !reader_.finished())
+    fail("trace {} holds no events: the recording stopped before the program's first one (ttdb was killed, or "
+         "the disk was full); record the program again",
+         reader_.path());
   if (!first || first->kind != EventKind::exec)
     fail("trace {} is corrupt: it does not begin with an exec event", reader_.path());
   apply_next(WaitStatus::not_resumed());
