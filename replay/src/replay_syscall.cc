@@ -283,8 +283,10 @@ void ReplaySession::after_syscall(const Event& e) {
 void ReplaySession::finish_spawn(const Event& e, const WaitStatus& first) {
   Registers entry = *std::exchange(task().spawn_entry, std::nullopt);
   Tracee& t = tracee();
-  if (!first.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT ||
-      static_cast<std::int64_t>(t.regs().orig_rax) != e.nr)
+  // A fork or vfork ran as a clone (AdoptedSpawn, session.cc).
+  auto ran = static_cast<std::int64_t>(t.regs().orig_rax);
+  bool same_call = ran == e.nr || (ran == __NR_clone && (e.nr == __NR_fork || e.nr == __NR_vfork));
+  if (!first.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT || !same_call)
     diverge(e, describe_stop(first));
   if (!e.ret) {
     task().no_return = true;  // the recording ended before the call returned

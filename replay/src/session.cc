@@ -10,6 +10,7 @@
 #include "ttdb/base/log.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/tracer/exec_stack.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/launcher.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/render.h"
@@ -80,6 +81,10 @@ bool ReplaySession::can_checkpoint() const {
 
 void ReplaySession::start() {
   const Event* first = next_event();
+  if (!first && !reader_.finished())
+    fail("trace {} holds no events: the recording stopped before the program's first one (ttdb was killed, or "
+         "the disk was full); record the program again",
+         reader_.path());
   if (!first || first->kind != EventKind::exec)
     fail("trace {} is corrupt: it does not begin with an exec event", reader_.path());
   apply_next(WaitStatus::not_resumed());
@@ -262,6 +267,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     if (stack_limit) start.stack_limit = *stack_limit < 0 ? RLIM_INFINITY : static_cast<rlim_t>(*stack_limit);
     start.cpu = pinning_cpu();
     start.own_process_group = true;
+    start.no_new_privs = reader_.meta_int(trace::meta::no_new_privs).value_or(0) == 1;
     if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
     if (auto blocked = reader_.meta_int(trace::meta::signals_blocked)) start.blocked_signals = static_cast<std::uint64_t>(*blocked);
     pin_to_cpu(start.cpu);
@@ -424,6 +430,80 @@ void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
   task().parked = first;
 }
 
+namespace {
+
+// A process the program makes is made ttdb's child (CLONE_PARENT), as its
+// checkpoints are: ttdb, its tracer and parent at once, reaps it when it
+// ends. The program's own child would stay a zombie until the program ended,
+// since the program's wait4 is emulated (hundreds of them, for a program that
+// forks hundreds of children). The program sees no difference: getppid and
+// the exit statuses are the recording's, and its SIGCHLDs come from there.
+class AdoptedSpawn {
+ public:
+  AdoptedSpawn(Tracee& parent, long nr, const Registers& entry, const SpawnArgs& spawn)
+      : nr_(nr), entry_(entry), shares_memory_(spawn.flags & CLONE_VM) {
+    if (spawn.flags & CLONE_THREAD || parent_of(parent.tid()) != ::getpid()) return;
+    adopted_ = true;
+    Registers call = entry;
+    switch (nr) {
+      case __NR_clone: call.rdi |= CLONE_PARENT; break;
+      case __NR_fork:
+      case __NR_vfork:
+        // The same call as a clone, which takes flags; a vfork child stays on its parent's stack.
+        call.orig_rax = __NR_clone;
+        call.rdi = spawn.flags | CLONE_PARENT;
+        call.rsi = call.rdx = call.r10 = call.r8 = 0;
+        break;
+      case __NR_clone3: {
+        // clone3 takes CLONE_PARENT only without an exit signal (ttdb waits
+        // with __WALL, which needs none).
+        args_at_ = RemotePtr(entry.rdi);
+        args_ = parent.read_value<Clone3Head>(args_at_);
+        Clone3Head adopting = args_;
+        adopting.flags |= CLONE_PARENT;
+        adopting.exit_signal = 0;
+        parent.write_value(args_at_, adopting);
+        return;
+      }
+      default: adopted_ = false; return;
+    }
+    parent.set_regs(call);
+  }
+
+  // Once the kernel made the child: the program's memory and the child's
+  // registers as the program's own call would have left them (the parent's
+  // registers are set at the call's exit).
+  void give_back(Tracee& parent, Tracee& child) {
+    if (!adopted_) return;
+    if (nr_ == __NR_clone3) {
+      parent.write_value(args_at_, args_);
+      if (!shares_memory_) child.write_value(args_at_, args_);
+      return;
+    }
+    Registers regs = child.regs();
+    regs.rdi = entry_.rdi;
+    regs.rsi = entry_.rsi;
+    regs.rdx = entry_.rdx;
+    regs.r10 = entry_.r10;
+    regs.r8 = entry_.r8;
+    child.set_regs(regs);
+  }
+
+ private:
+  // The fields of struct clone_args up to exit_signal.
+  struct Clone3Head {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+  };
+  long nr_;
+  Registers entry_;
+  bool shares_memory_;
+  bool adopted_ = false;
+  RemotePtr args_at_;
+  Clone3Head args_{};
+};
+
+}  // namespace
+
 void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   Tracee& parent = tracee();
   if (!first.is_syscall_stop()) diverge(e, describe_stop(first));
@@ -438,6 +518,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   if ((spawn->flags & ~std::uint64_t{CLONE_UNTRACED}) != (e.args[0] & ~std::uint64_t{CLONE_UNTRACED}))
     diverge(e, fmt::format("made a new process with flags {:#x}", spawn->flags));
   Registers entry = parent.regs();
+  AdoptedSpawn adopted(parent, call.nr, entry, *spawn);
   drop_untraced_flag(parent, call);
   WaitStatus made = resume_and_wait();
   if (!made.is_event(PTRACE_EVENT_FORK) && !made.is_event(PTRACE_EVENT_VFORK) && !made.is_event(PTRACE_EVENT_CLONE))
@@ -445,6 +526,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   Tracee child(static_cast<pid_t>(parent.event_message()));
   WaitStatus child_first = child.wait();  // attached by PTRACE_O_TRACEFORK, it stops first
   if (child_first.is_exit()) diverge(e, "lost its new process before it ran");
+  adopted.give_back(parent, child);
 
   // The child has its parent's code, patches and syscall buffer; its tid is the recorded one.
   int tid = static_cast<int>(e.nr);

@@ -32,7 +32,7 @@ void Db::raise(int rc, std::string_view doing) const {
     case SQLITE_CORRUPT:
       fail("trace {} is corrupt or truncated ({}); record the program again", path_, detail);
     case SQLITE_FULL:
-      fail("cannot write trace {}: the disk is full; free some space and record again", path_);
+      fail("cannot write trace {}: the disk is full; it keeps the recording up to its last batch (free some space to record it all)", path_);
     case SQLITE_CANTOPEN:
       fail("cannot open trace {}: {}; check the path and its permissions", path_, detail);
     case SQLITE_READONLY:

@@ -1,5 +1,6 @@
 #include "ttdb/trace/writer.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,10 +23,9 @@ constexpr std::size_t kInlineLimit = 16 << 10;
 // A chunk holds at most this many events or raw bytes.
 constexpr std::size_t kChunkEvents = 4096;
 constexpr std::size_t kChunkBytes = 1 << 20;
-// A batch is committed after this many bytes, or this much time: often
-// enough that little is left to write when the program ends.
+// A batch is committed after this many bytes (or by the caller's clock):
+// often enough that little is left to write when the program ends.
 constexpr std::size_t kBatchBytes = 1 << 20;
-constexpr auto kBatchAge = std::chrono::milliseconds(100);
 constexpr int kBlobCompression = 3;
 // Chunks are written while the program runs: the fastest level.
 constexpr int kChunkCompression = -1;
@@ -34,18 +34,24 @@ enum Codec { codec_raw = 0, codec_zstd = 1 };
 
 }  // namespace
 
-void TraceWriter::check_creatable(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) fail("cannot create trace {}: the file already exists", path);
+void TraceWriter::claim(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  int error = errno;
+  if (error == EEXIST) fail("cannot create trace {}: the file already exists", path);
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     fail("cannot create trace {}: the directory {} does not exist", path, dir);
-  if (::access(dir.c_str(), W_OK) != 0)
-    fail("cannot create trace {}: the directory {} is not writable", path, dir);
+  if (error == EACCES || error == EROFS) fail("cannot create trace {}: the directory {} is not writable", path, dir);
+  fail("cannot create trace {}: {}", path, errno_text(error));
 }
 
-TraceWriter::TraceWriter(const std::string& path) : path_(path) {
-  check_creatable(path);
+TraceWriter::TraceWriter(const std::string& path, bool claimed) : path_(path) {
+  if (!claimed) claim(path);
   db_ = std::make_unique<Db>(path, Db::Mode::create);
   // No fsync: a recorder that dies leaves its writes with the kernel, which
   // is what a trace must survive; a machine that crashes takes the run too.
@@ -65,7 +71,8 @@ TraceWriter::TraceWriter(const std::string& path) : path_(path) {
 }
 
 TraceWriter::~TraceWriter() {
-  // Keep what was recorded even when the recorder stops by an exception.
+  // Keep what was recorded even when the recorder stops by an exception
+  // (not the writer's: abandon() has ended its transaction then).
   if (in_transaction_) {
     try {
       flush_chunk();
@@ -79,7 +86,6 @@ void TraceWriter::begin() {
   db_->exec("BEGIN");
   in_transaction_ = true;
   batch_bytes_ = 0;
-  batch_start_ = std::chrono::steady_clock::now();
 }
 
 void TraceWriter::commit() {
@@ -93,8 +99,7 @@ void TraceWriter::commit() {
 }
 
 bool TraceWriter::commit_if_due() {
-  if (batch_bytes_ + chunk_.size() < kBatchBytes && std::chrono::steady_clock::now() - batch_start_ < kBatchAge)
-    return false;
+  if (batch_bytes_ + chunk_.size() < kBatchBytes) return false;
   commit();
   return true;
 }
@@ -107,6 +112,20 @@ void TraceWriter::finish() {
   }
   // A finished trace is one self-contained file that any reader can open.
   db_->exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+}
+
+void TraceWriter::abandon() noexcept {
+  chunk_.clear();
+  chunk_events_ = 0;
+  if (!in_transaction_) return;
+  in_transaction_ = false;
+  // sqlite may have rolled the transaction back already; anything written
+  // outside it now would be committed on its own, without what it refers to.
+  if (sqlite3_get_autocommit(db_->handle())) return;
+  try {
+    db_->exec("ROLLBACK");
+  } catch (const Error&) {
+  }
 }
 
 void TraceWriter::set_meta(std::string_view key, std::string_view value) {

@@ -107,9 +107,6 @@ Tracee clone_tracee(Tracee& tracee, std::uint64_t syscall_insn, const std::array
 
 }  // namespace
 
-namespace {
-
-// The parent of process `pid`, from /proc (0 when it cannot be read).
 pid_t parent_of(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;
@@ -123,8 +120,6 @@ pid_t parent_of(pid_t pid) {
   rest >> state >> ppid;
   return ppid;
 }
-
-}  // namespace
 
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
   // clone with no flags is fork, but with no exit signal: the program never

@@ -69,6 +69,8 @@ std::string absolute(const std::string& path) {
     std::uint64_t mask = *options.blocked_signals;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, sizeof mask);
   }
+  // Before the personality: a set-user-ID exec would clear ADDR_NO_RANDOMIZE.
+  if (options.no_new_privs) ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   ::personality(ADDR_NO_RANDOMIZE);
   // rdtsc and rdtscp fault, so the tracer can record and replay their values.
   ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);

@@ -109,6 +109,7 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            ? std::int64_t{-1}
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
+  writer_.set_meta(meta::no_new_privs, std::int64_t{start.no_new_privs});
   writer_.post(0, [argv = start.argv, env = start.env](trace::TraceWriter& w) {
     w.set_argv(argv);
     w.set_env(env);
@@ -127,6 +128,7 @@ RecordOutcome Recorder::run() {
   start.stack_limit = stack.rlim_cur;
   start.cpu = pinning_cpu();
   start.syscall_buffer = options_.syscall_buffer;
+  start.no_new_privs = true;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   pin_to_cpu(start.cpu);
   writer_.keep_off_cpu(start.cpu);
@@ -446,6 +448,10 @@ void Recorder::on_exec() {
   t.reopen_memory();
   InitialStack stack = prepare_initial_stack(t);
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
+  struct stat exe_stat {};
+  if (::stat(fmt::format("/proc/{}/exe", t.tid()).c_str(), &exe_stat) == 0 && (exe_stat.st_mode & (S_ISUID | S_ISGID)))
+    warn(fmt::format("{} is set-{}-ID: it runs without its privileges while recorded, and replays the same way", exe,
+                     exe_stat.st_mode & S_ISUID ? "user" : "group"));
 
   Event e;
   e.kind = EventKind::exec;
@@ -663,7 +669,7 @@ class SignalForwarding {
 RecordOutcome record(const RecordOptions& options) {
   // Output streams are followed on the writer's thread, in event order.
   FdStreams streams;
-  TraceThread writer(options.trace_path, [&streams](trace::Event& e) { streams.annotate(e); });
+  TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
   return recorder.run();

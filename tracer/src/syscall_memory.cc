@@ -340,8 +340,8 @@ std::optional<SpawnArgs> spawn_args(Tracee& tracee, const SyscallArgs& call) {
 
 void drop_untraced_flag(Tracee& tracee, const SyscallArgs& call) {
   if (call.nr == __NR_clone && (call.a[0] & CLONE_UNTRACED)) {
-    Registers regs = tracee.regs();
-    regs.rdi = call.a[0] & ~std::uint64_t{CLONE_UNTRACED};
+    Registers regs = tracee.regs();  // (replay may have added flags of its own)
+    regs.rdi &= ~std::uint64_t{CLONE_UNTRACED};
     tracee.set_regs(regs);
   } else if (call.nr == __NR_clone3) {
     std::uint64_t flags = 0;

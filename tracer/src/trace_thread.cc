@@ -15,12 +15,19 @@ constexpr std::size_t kMostQueued = 256 << 20;
 // finish): waking it for every event costs the recorder more than the event.
 constexpr std::size_t kWakeJobs = 256;
 constexpr std::size_t kWakeBytes = 4 << 20;
+// What a recorder killed with SIGKILL loses is bounded by these: an event is
+// committed about kCommitAge after the recorder handed it over, and the
+// recorder waits when the writer is kCommitLag behind (a writer starved of
+// CPU, or compressing a large blob). The writer wakes by itself at least
+// every kCommitAge.
+constexpr auto kCommitAge = std::chrono::milliseconds(50);
+constexpr auto kCommitLag = std::chrono::milliseconds(100);
 
 }  // namespace
 
-TraceThread::TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate)
+TraceThread::TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate)
     : path_(path), annotate_(std::move(annotate)) {
-  trace::TraceWriter::check_creatable(path);
+  if (!claimed) trace::TraceWriter::claim(path);
   thread_ = std::thread([this] { run(); });
   ::pthread_setname_np(thread_.native_handle(), "ttdb-writer");
 }
@@ -41,34 +48,48 @@ void TraceThread::run() {
   // Creating the file and its schema takes a couple of milliseconds, which
   // the recorder spends starting the program.
   try {
-    writer_.emplace(path_);
+    writer_.emplace(path_, /*claimed=*/true);
   } catch (...) {
     std::lock_guard lock(mutex_);
     error_ = std::current_exception();
   }
+  // When the oldest job not committed yet was handed over, if there is one.
+  bool uncommitted = false;
+  Clock::time_point uncommitted_since{};
   for (;;) {
-    std::function<void(trace::TraceWriter&)> job;
-    std::size_t bytes = 0;
+    Job job;
     {
       std::unique_lock lock(mutex_);
-      // Wake at least every batch age, so that a quiet program's events still get committed.
-      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !jobs_.empty() || stopping_; });
+      auto deadline = (uncommitted ? uncommitted_since : Clock::now()) + kCommitAge;
+      wake_.wait_until(lock, deadline, [&] { return !jobs_.empty() || stopping_; });
       if (jobs_.empty() && stopping_) break;
       if (!jobs_.empty()) {
-        std::tie(bytes, job) = std::move(jobs_.front());
+        job = std::move(jobs_.front());
         jobs_.pop_front();
+        if (!uncommitted) uncommitted_since = job.posted;
+        uncommitted = true;
       }
     }
     try {
-      if (job && !error_) job(*writer_);
-      if (!error_ && !finished_) writer_->commit_if_due();
+      if (job.run && !error_) job.run(*writer_);
+      if (!error_ && !finished_) {
+        if (uncommitted && Clock::now() - uncommitted_since >= kCommitAge) {
+          writer_->commit();
+          uncommitted = false;
+        } else if (writer_->commit_if_due()) {
+          uncommitted = false;
+        }
+      }
     } catch (...) {
+      // The trace keeps its committed batches: a write that failed (a full
+      // disk) must not leave half a batch to be committed later.
+      if (writer_) writer_->abandon();
       std::lock_guard lock(mutex_);
       error_ = std::current_exception();
     }
-    if (bytes) {
+    if (job.run) {
       std::lock_guard lock(mutex_);
-      queued_bytes_ -= bytes;
+      queued_bytes_ -= job.bytes;
       room_.notify_one();
     }
   }
@@ -76,6 +97,7 @@ void TraceThread::run() {
     try {
       if (writer_) writer_->commit();
     } catch (...) {
+      writer_->abandon();
       error_ = std::current_exception();
     }
   }
@@ -91,9 +113,16 @@ void TraceThread::post(std::size_t bytes, std::function<void(trace::TraceWriter&
   {
     std::unique_lock lock(mutex_);
     if (error_) std::rethrow_exception(error_);
-    room_.wait(lock, [&] { return queued_bytes_ < kMostQueued || error_; });
+    auto writer_behind = [&] {
+      return queued_bytes_ >= kMostQueued || (!jobs_.empty() && Clock::now() - jobs_.front().posted >= kCommitLag);
+    };
+    if (writer_behind()) {
+      wake_.notify_one();
+      room_.wait(lock, [&] { return error_ || !writer_behind(); });
+      if (error_) std::rethrow_exception(error_);
+    }
     queued_bytes_ += bytes;
-    jobs_.emplace_back(bytes, std::move(job));
+    jobs_.push_back(Job{bytes, Clock::now(), std::move(job)});
     wake = jobs_.size() >= kWakeJobs || queued_bytes_ >= kWakeBytes;
   }
   if (wake) wake_.notify_one();

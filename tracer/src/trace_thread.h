@@ -4,6 +4,7 @@
 // ids) are handed out at once, on the recorder's side.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -18,10 +19,11 @@ namespace ttdb {
 
 class TraceThread {
  public:
-  // Checks that the trace can be created (errors such as an existing file
-  // are thrown here) and starts the thread, which creates it. `annotate` runs on that thread, on every event in
-  // order, just before it is written.
-  TraceThread(const std::string& path, std::function<void(trace::Event&)> annotate);
+  // Claims the trace's path, unless the caller has (errors such as an
+  // existing file are thrown here), and starts the thread, which creates
+  // the trace. `annotate` runs on that thread, on every event in order, just
+  // before it is written.
+  TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate);
   // Commits what is queued and stops the thread.
   ~TraceThread();
   TraceThread(const TraceThread&) = delete;
@@ -60,7 +62,13 @@ class TraceThread {
 
   std::mutex mutex_;
   std::condition_variable wake_, room_;
-  std::deque<std::pair<std::size_t, std::function<void(trace::TraceWriter&)>>> jobs_;
+  using Clock = std::chrono::steady_clock;
+  struct Job {
+    std::size_t bytes = 0;  // about how much memory it holds
+    Clock::time_point posted;
+    std::function<void(trace::TraceWriter&)> run;
+  };
+  std::deque<Job> jobs_;
   std::size_t queued_bytes_ = 0;
   bool stopping_ = false;
   bool finished_ = false;  // the thread's own: finish() ran

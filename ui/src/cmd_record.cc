@@ -39,12 +39,19 @@ int run_record(const RecordArgs& args) {
   options.syscall_buffer = !args.no_syscall_buffer;
   bool default_place = args.output.empty();
   options.trace_path = default_place ? new_trace_path(args.command[0]) : args.output;
+  options.trace_claimed = default_place;
 
   RecordOutcome outcome;
   try {
     outcome = record(options);
   } catch (const LaunchError&) {
     remove_trace(options.trace_path);
+    throw;
+  } catch (const Error&) {
+    // A recording that failed on the way (a full disk) keeps what it wrote: the newest trace.
+    std::error_code ec;
+    if (default_place && std::filesystem::file_size(options.trace_path, ec) > 0 && !ec)
+      update_latest_link(options.trace_path);
     throw;
   }
   if (default_place) update_latest_link(options.trace_path);

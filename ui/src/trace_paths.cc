@@ -1,9 +1,11 @@
 #include "trace_paths.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -38,9 +40,18 @@ std::string new_trace_path(const std::string& program) {
     std::string name = entry.path().filename().string();
     if (!name.starts_with(base + "-") || !name.ends_with(".ttdb")) continue;
     auto n = parse_uint(std::string_view(name).substr(base.size() + 1, name.size() - base.size() - 6));
-    if (n && *n < std::numeric_limits<std::uint64_t>::max()) highest = std::max(highest, *n);
+    if (n && *n < std::numeric_limits<std::uint64_t>::max() / 2) highest = std::max(highest, *n);
   }
-  return (dir / fmt::format("{}-{}.ttdb", base, highest + 1)).string();
+  // Another recorder may take that number first: then the next one.
+  for (std::uint64_t n = highest + 1;; ++n) {
+    std::string path = (dir / fmt::format("{}-{}.ttdb", base, n)).string();
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      return path;
+    }
+    if (errno != EEXIST) fail("cannot create trace {}: {}; set TTDB_TRACE_DIR or use -o", path, errno_text(errno));
+  }
 }
 
 void update_latest_link(const std::string& trace_path) {

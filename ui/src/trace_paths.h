@@ -8,7 +8,9 @@
 namespace ttdb {
 
 std::string default_trace_dir();
-// Creates the directory if needed and returns a fresh path in it for `program`.
+// Creates the directory if needed and a fresh, empty trace file in it for
+// `program`, and returns its path. Recorders started together get a file
+// each: the name is claimed by creating the file.
 std::string new_trace_path(const std::string& program);
 // Points `latest` in the trace's directory at it.
 void update_latest_link(const std::string& trace_path);

@@ -28,6 +28,7 @@ inline constexpr const char* exit_code = "exit_code";      // exit status, or th
 inline constexpr const char* signals_ignored = "signals_ignored";  // at the first exec, bit N-1 for signal N (format 3)
 inline constexpr const char* signals_blocked = "signals_blocked";  // the signal mask then, likewise
 inline constexpr const char* processes = "processes";      // how many processes and threads the recording followed (format 3)
+inline constexpr const char* no_new_privs = "no_new_privs";  // 1: the program ran with no_new_privs set (format 3)
 }  // namespace meta
 
 }  // namespace ttdb::trace

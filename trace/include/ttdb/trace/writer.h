@@ -3,7 +3,6 @@
 // readable up to its last batch. Not thread-safe: one thread writes.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,10 +19,13 @@ class Stmt;
 
 class TraceWriter {
  public:
-  // Creates `path` (which must not exist yet). Throws ttdb::Error on failure.
-  explicit TraceWriter(const std::string& path);
-  // Throws the Error the constructor would for a path it cannot create.
-  static void check_creatable(const std::string& path);
+  // Creates `path` (which must not exist yet, unless `claimed`: created
+  // empty by claim()). Throws ttdb::Error on failure.
+  explicit TraceWriter(const std::string& path, bool claimed = false);
+  // Creates `path` empty, failing if it exists (atomically: of two
+  // recorders claiming a name, one gets it), so that no other recorder
+  // writes there. Throws the Error for a path it cannot create.
+  static void claim(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
@@ -44,12 +46,17 @@ class TraceWriter {
   std::int64_t add_event(const Event& event);
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
 
-  // Commits the current batch when it is big or old enough; true if it did.
+  // Commits the current batch when it is big enough; true if it did. How
+  // old a batch may get is the caller's to say (it knows when the events
+  // happened), with commit().
   bool commit_if_due();
   // Commits now.
   void commit();
   // Commits, folds the write-ahead log into the file and leaves it standalone.
   void finish();
+  // After a write failed (a full disk): drops the batch in progress, so that
+  // the trace keeps exactly its committed batches, and writes nothing more.
+  void abandon() noexcept;
 
   const std::string& path() const { return path_; }
 
@@ -68,7 +75,6 @@ class TraceWriter {
   std::size_t chunk_events_ = 0;
   std::int64_t chunk_first_ = 0;
   std::size_t batch_bytes_ = 0;
-  std::chrono::steady_clock::time_point batch_start_;
   bool in_transaction_ = false;
 };
 

@@ -22,6 +22,9 @@ std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr,
 // at the same point, registers included.
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn);
 
+// The parent of process `pid`, from /proc (0 when it cannot be read).
+pid_t parent_of(pid_t pid);
+
 // Makes a new thread in the stopped tracee's process the same way. It shares
 // the process's memory, files and signal handlers, stands at its first stop
 // with the tracee's registers, and has no state of its own yet (no robust

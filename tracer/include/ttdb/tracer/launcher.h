@@ -45,6 +45,11 @@ struct LaunchOptions {
   // syscalls through and stops the tracer at every other one
   // (PTRACE_EVENT_SECCOMP), and report the program's exits before they happen.
   bool syscall_buffer = false;
+  // Set no_new_privs: a set-user-ID or set-group-ID program runs without its
+  // privileges. Under a tracer the kernel grants them or not depending on
+  // who traces (and the seccomp filter needs no_new_privs anyway); recording
+  // always sets it, and replay does as the trace says, so both run it alike.
+  bool no_new_privs = false;
 };
 
 // Finds `command` the way execvp does (PATH when it has no slash) and checks

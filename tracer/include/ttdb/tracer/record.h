@@ -14,7 +14,10 @@ struct RecordOptions {
   std::string program;             // as resolved by resolve_program()
   std::vector<std::string> argv;   // argv[0] as the user typed it
   std::vector<std::string> env;
-  std::string trace_path;          // must not exist yet
+  std::string trace_path;          // must not exist yet, unless claimed
+  // trace_path exists, empty: the caller created it to reserve the name
+  // (trace::TraceWriter::claim).
+  bool trace_claimed = false;
   // The in-process syscall buffer: frequent syscalls recorded without a ptrace stop.
   bool syscall_buffer = true;
   // Called for ttdb's own warnings (one sentence each, without "ttdb: ").
