@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <tuple>
 
@@ -488,6 +489,9 @@ void Shell::cmd_list(const std::string& args) {
   }
   if (file.empty()) throw Error("no source file to list here; name a function or FILE:LINE");
   int first = std::max(1, center - 5);
+  // No file is that long, and `first + 10` must not overflow.
+  if (first > std::numeric_limits<int>::max() - 10)
+    throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
   int printed = 0;
   for (int line = first; line < first + 10; ++line) {
     auto text = debug().source_text(file, line);
