@@ -23,17 +23,29 @@ namespace tt = ttdb::trace;
 // Enough to read a seed trace whole; a mutated one may claim far more.
 constexpr std::int64_t kMaxEvents = 20000;
 
+std::string temp_dir;
+
+void remove_files(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+}
+
+// The file each input is written to, in a directory of this process's own.
 const std::string& trace_path() {
   static const std::string path = [] {
     char dir[] = "/tmp/ttdb-fuzz-trace-XXXXXX";
     if (!mkdtemp(dir)) std::abort();
-    return std::string(dir) + "/t.ttdb";
+    temp_dir = dir;
+    std::atexit([] {
+      remove_files(temp_dir + "/t.ttdb");
+      ::rmdir(temp_dir.c_str());
+    });
+    return temp_dir + "/t.ttdb";
   }();
   return path;
 }
 
 bool write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+  remove_files(path);
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) return false;
   bool ok = std::fwrite(data, 1, size, file) == size;
