@@ -36,6 +36,16 @@ Bytes compress(ByteView data, int level) {
 }
 
 Bytes decompress(ByteView data, std::size_t expected_size) {
+  // The size comes from the trace as the data does: a damaged one may claim
+  // any size. Check it against the frame before allocating it: compress()
+  // writes one frame, with its size, and no frame expands more than a block
+  // (128 KiB) per 4 bytes (an RLE block's header and byte).
+  unsigned long long framed = ZSTD_getFrameContentSize(data.data(), data.size());
+  constexpr std::size_t kMaxExpansion = ZSTD_BLOCKSIZE_MAX / 4;
+  if (framed == ZSTD_CONTENTSIZE_ERROR)
+    fail("a compressed block in the trace is corrupt (not zstd data)");
+  if ((framed != ZSTD_CONTENTSIZE_UNKNOWN && framed != expected_size) || expected_size / kMaxExpansion > data.size())
+    fail("a compressed block in the trace is corrupt (it says it holds {} bytes, which it cannot)", expected_size);
   Bytes out(expected_size);
   std::size_t size = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(size) || size != expected_size)

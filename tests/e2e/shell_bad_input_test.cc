@@ -55,6 +55,9 @@ TEST_F(ShellBadInputTest, NumbersTooLargeForAnythingAreOneSentence) {
   expect_refused("continue 99999999999999999999", "The repeat count 99999999999999999999 is too large: at most 2147483647.");
   expect_refused("restart 99999999999999999999", "The checkpoint number 99999999999999999999 is too large: at most 2147483647.");
   expect_refused("frame 2147483647", "No frame at level 2147483647.");
+  RunResult list = ttdb({"replay", "-ex", "list main", "-ex", "list 2147483647", trace_});
+  EXPECT_EQ(list.status, 2) << list.err;
+  EXPECT_TRUE(list.err.starts_with("Line number 2147483642 out of range")) << list.err;
 }
 
 TEST_F(ShellBadInputTest, HugeRequestsAreRefusedBeforeAnythingIsAllocated) {

@@ -1,6 +1,9 @@
 // The trace writer and reader agree, and blobs are stored once.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <cstdint>
 #include <filesystem>
 
 #include "ttdb/base/error.h"
@@ -115,6 +118,40 @@ TEST(Trace, RefusesToOverwrite) {
   std::string path = temp_trace("exists");
   { TraceWriter writer(path); }
   EXPECT_THROW(TraceWriter again(path), ::ttdb::Error);
+  std::filesystem::remove(path);
+}
+
+// A damaged trace may claim any size for a compressed chunk or blob: it is
+// refused as corrupt before that much memory is asked for.
+TEST(Trace, CorruptSizesAreRefusedBeforeAllocating) {
+  Bytes data(1000, 7);
+  Bytes packed = compress(data, 3);
+  EXPECT_EQ(decompress(packed, data.size()), data);
+  for (std::size_t claimed : {std::size_t{999}, std::size_t{1001}, std::size_t{1} << 40, SIZE_MAX})
+    EXPECT_THROW(decompress(packed, claimed), ::ttdb::Error) << claimed;
+  EXPECT_THROW(decompress(Bytes{1, 2, 3, 4}, 4), ::ttdb::Error);
+
+  std::string path = temp_trace("sizes");
+  std::int64_t blob = 0;
+  {
+    TraceWriter writer(path);
+    blob = writer.store_blob(Bytes(100000, 9));
+    writer.add_event(Event{});
+    writer.finish();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE blobs SET size = -1; UPDATE chunks SET size = 1 << 50, codec = 1", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  TraceReader reader(path);
+  try {
+    reader.blob(blob);
+    ADD_FAILURE() << "a blob of -1 bytes was read";
+  } catch (const ::ttdb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(reader.event(1), ::ttdb::Error);
   std::filesystem::remove(path);
 }
 

@@ -108,16 +108,10 @@ const Shell::Command* Shell::find_command(const std::string& name) const {
 }
 
 bool Shell::execute(const std::string& raw) {
-  std::string line = trim(raw);
-  if (line.empty() || line[0] == '#') return true;
-  std::string name, args;
-  // "x/4x addr", "p/x v", "print/x v": the format sticks to the command.
-  std::size_t end = line.find_first_of(" \t/");
-  name = line.substr(0, end);
-  args = end == std::string::npos ? "" : trim(line.substr(end));
-  if (end != std::string::npos && line[end] == '/') args = line.substr(end);
+  auto line = split_command(raw);
+  if (!line) return true;
   try {
-    dispatch(name, args);
+    dispatch(line->name, line->args);
     return true;
   } catch (const Error& e) {
     std::string message = e.what();
@@ -328,16 +322,7 @@ void Shell::cmd_help(const std::string& args) {
 }
 
 void Shell::cmd_assert(const std::string& args) {
-  // assert EXPR [MESSAGE]: the message is the quoted tail, if any.
-  std::string expr = trim(args), message;
-  if (!expr.empty() && expr.back() == '"') {
-    auto open = expr.rfind('"', expr.size() - 2);
-    if (open != std::string::npos && open > 0 && std::isspace(static_cast<unsigned char>(expr[open - 1]))) {
-      message = expr.substr(open + 1, expr.size() - open - 2);
-      expr = trim(expr.substr(0, open));
-    }
-  }
-  if (expr.empty()) throw Error("assert needs an expression: assert EXPR [\"MESSAGE\"]");
+  auto [expr, message] = split_assert(args);
   auto started = std::chrono::steady_clock::now();
   AssertOutcome outcome;
   outcome.expression = expr;
@@ -358,16 +343,7 @@ void Shell::cmd_assert(const std::string& args) {
 }
 
 void Shell::cmd_echo(const std::string& args) {
-  std::string text;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == '\\' && i + 1 < args.size()) {
-      char c = args[++i];
-      text += c == 'n' ? '\n' : c == 't' ? '\t' : c;
-    } else {
-      text += args[i];
-    }
-  }
-  out_ << text;
+  out_ << echo_text(args);
 }
 
 std::vector<std::string> Shell::complete(const std::string& line_so_far, const std::string& word) {

@@ -134,7 +134,7 @@ class Shell {
   std::vector<Engine::Inferior> threads_here();
   // gdb's thread id: "N" in the process looked at, "I.N" in inferior I, as
   // (inferior, thread number).
-  std::pair<int, int> parse_thread_id(const std::string& id);
+  std::pair<int, int> resolve_thread_id(const std::string& id);
   // The live thread an id names; throws Error when there is none.
   Engine::Inferior thread_named(const std::string& id);
   // The thread an id names over the whole recording, live here or not: its
@@ -163,8 +163,6 @@ class Shell {
   void cmd_display(const std::string& args);
   void cmd_undisplay(const std::string& args);
   void show_displays();
-  // print[/FMT] EXPR's parts: the format letter (0 for none) and the expression.
-  std::pair<char, std::string> split_format(const std::string& args, const char* letters);
 
   std::string disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current);
 
@@ -193,7 +191,7 @@ class Shell {
   std::string list_file_;
   int list_line_ = 0;
   std::uint64_t next_x_ = 0;
-  std::string last_x_format_ = "x";
+  char last_x_format_ = 'x';
   std::vector<AssertOutcome> asserts_;
   struct Display {
     int id = 0;

@@ -26,33 +26,6 @@ const RegisterName kRegisters[] = {
 
 std::span<const RegisterName> register_names() { return kRegisters; }
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-int parse_number(const std::string& text, const char* what) {
-  auto v = parse_int(text, 0);
-  if (v && *v >= std::numeric_limits<int>::min() && *v <= std::numeric_limits<int>::max()) return static_cast<int>(*v);
-  if (!text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos && parse_int(text.substr(text.size() - 1)))
-    throw Error(fmt::format("{} {} is too large: at most {}", what, text, std::numeric_limits<int>::max()));
-  throw Error(fmt::format("{} must be a number, not \"{}\"", what, text));
-}
-
 std::string eflags_text(std::uint64_t flags) {
   static const std::pair<int, const char*> bits[] = {{0, "CF"},  {2, "PF"},  {4, "AF"},  {6, "ZF"}, {7, "SF"},
                                                      {8, "TF"},  {9, "IF"},  {10, "DF"}, {11, "OF"}, {16, "RF"}};

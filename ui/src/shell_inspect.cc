@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <tuple>
 
@@ -13,22 +14,6 @@ namespace {
 
 // The most x shows at once: 1 MiB of memory, or a sixteenth as many instructions or strings.
 constexpr std::uint64_t kMaxExamine = 1 << 20;
-
-bool digits_only(const std::string& text) { return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos; }
-
-// gdb's `LOCATION thread N` (or `thread I.N`): the location and the thread's id,
-// or {spec, ""}. Matched by hand: a regex recurses per character of the input.
-std::pair<std::string, std::string> split_thread_suffix(const std::string& spec) {
-  std::string s = trim(spec);
-  auto space = s.find_last_of(" \t");
-  if (space == std::string::npos) return {spec, ""};
-  std::string id = s.substr(space + 1), rest = trim(s.substr(0, space));
-  auto dot = id.find('.');
-  if (!digits_only(id.substr(0, dot)) || (dot != std::string::npos && !digits_only(id.substr(dot + 1)))) return {spec, ""};
-  if (!rest.ends_with("thread") || rest.size() == 6 || !std::isspace(static_cast<unsigned char>(rest[rest.size() - 7])))
-    return {spec, ""};
-  return {trim(rest.substr(0, rest.size() - 6)), id};
-}
 
 }  // namespace
 
@@ -41,17 +26,15 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
     description = fmt::format("at {:#x}", engine_.registers().rip);
     return {frame().pc};
   }
-  if (spec[0] == '*') {
-    std::uint64_t addr = decay_address(evaluate(spec.substr(1), *context_));
+  LocationSpec location = parse_location(spec);
+  if (location.kind == LocationSpec::Kind::address) {
+    std::uint64_t addr = decay_address(evaluate(location.text, *context_));
     description = fmt::format("at {:#x}", addr);
     if (auto f = debug().function_at(addr)) description += " in " + f->name;
     return {addr};
   }
-  auto colon = spec.rfind(':');
-  bool all_digits = spec.find_first_not_of("0123456789") == std::string::npos;
-  if (colon != std::string::npos || all_digits) {
-    std::string file = all_digits ? list_file_ : spec.substr(0, colon);
-    std::string line_text = all_digits ? spec : spec.substr(colon + 1);
+  if (location.kind == LocationSpec::Kind::line) {
+    std::string file = location.listed_file ? list_file_ : location.text;
     if (file.empty()) {
       if (auto here = ensure_live() ? debug().line_at(frame().lookup_pc()) : std::nullopt) file = here->file;
       // gdb's default source file: main's.
@@ -59,11 +42,10 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
         if (auto line = debug().line_at(f.body)) file = line->file;
       if (file.empty()) throw Error("no default source file; name one: break FILE:LINE");
     }
-    int line = static_cast<int>(parse_number(line_text, "the line number"));
-    auto addrs = debug().line_addresses(file, line);
-    if (addrs.empty()) throw Error(fmt::format("no line {} in file \"{}\"", line, file));
+    auto addrs = debug().line_addresses(file, location.line);
+    if (addrs.empty()) throw Error(fmt::format("no line {} in file \"{}\"", location.line, file));
     auto where = debug().line_at(addrs.front());
-    description = fmt::format("at {}:{}", basename_of(where ? where->file : file), where ? where->line : line);
+    description = fmt::format("at {}:{}", basename_of(where ? where->file : file), where ? where->line : location.line);
     return addrs;
   }
   auto functions = debug().functions_named(spec);
@@ -82,20 +64,14 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
 }
 
 void Shell::cmd_break(const std::string& args, bool temporary) {
-  std::string spec = args, condition;
-  if (auto at = args.find(" if "); at != std::string::npos) {
-    spec = trim(args.substr(0, at));
-    condition = trim(args.substr(at + 4));
-  }
+  BreakSpec spec = parse_break(args);
+  const std::string& condition = spec.condition;
   // gdb's `break LOCATION thread N`: a breakpoint of one thread.
   int thread = 0;
   std::string thread_id;
-  if (auto [location, id] = split_thread_suffix(spec); !id.empty()) {
-    std::tie(thread, thread_id) = recorded_thread(id);
-    spec = location;
-  }
+  if (!spec.thread.empty()) std::tie(thread, thread_id) = recorded_thread(spec.thread);
   std::string description;
-  auto addrs = resolve_location(trim(spec), description);
+  auto addrs = resolve_location(spec.location, description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
   break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id};
   if (thread) install_condition();
@@ -105,9 +81,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
 }
 
 void Shell::cmd_watch(const std::string& args) {
-  std::string expr = trim(args);
-  if (expr.starts_with("-l ") || expr.starts_with("-location ")) expr = trim(expr.substr(expr.find(' ')));
-  if (expr.empty()) throw Error("watch needs an expression: watch EXPR");
+  std::string expr = watch_expression(args);
   require_live();
   Value v = evaluate(expr, *context_);
   if (!v.address) throw Error(fmt::format("cannot watch \"{}\": it is not in memory", expr));
@@ -155,12 +129,9 @@ void Shell::cmd_enable(const std::string& args, bool enabled) {
 }
 
 void Shell::cmd_condition(const std::string& args) {
-  auto w = words(args);
-  if (w.empty()) throw Error("condition needs a breakpoint number: condition N EXPR");
-  int id = static_cast<int>(parse_number(w[0], "a breakpoint number"));
+  auto [id, rest] = parse_condition(args);
   auto info = break_info_.find(id);
   if (info == break_info_.end()) throw Error(fmt::format("no breakpoint number {}", id));
-  std::string rest = trim(args.substr(args.find(w[0]) + w[0].size()));
   info->second.condition = rest;
   install_condition();
 }
@@ -187,14 +158,6 @@ void Shell::install_condition() {
 }
 
 // --- commands: looking -----------------------------------------------------------------
-
-std::pair<char, std::string> Shell::split_format(const std::string& args, const char* letters) {
-  if (!args.starts_with("/")) return {0, trim(args)};
-  auto space = args.find(' ');
-  std::string fmt_text = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
-  if (fmt_text.size() != 1 || !std::strchr(letters, fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
-  return {fmt_text[0], space == std::string::npos ? "" : trim(args.substr(space))};
-}
 
 void Shell::cmd_display(const std::string& args) {
   auto [format, expr] = split_format(args, "xduotcaf");
@@ -292,36 +255,14 @@ void Shell::cmd_print(const std::string& args, bool record) {
 }
 
 void Shell::cmd_x(const std::string& args) {
-  std::string spec = args, expr;
-  std::string format = last_x_format_;
-  std::int64_t count = 1;
-  char size = 0;
-  if (spec.starts_with("/")) {
-    auto space = spec.find(' ');
-    std::string f = spec.substr(1, space == std::string::npos ? std::string::npos : space - 1);
-    expr = space == std::string::npos ? "" : trim(spec.substr(space));
-    std::size_t digits = 0;
-    while (digits < f.size() && std::isdigit(static_cast<unsigned char>(f[digits]))) ++digits;
-    if (digits) count = parse_number(f.substr(0, digits), "the repeat count");
-    for (char c : f.substr(digits)) {
-      if (std::strchr("bhwg", c)) {
-        size = c;
-        if (format == "s" || format == "i") format = "x";  // a unit size means numbers
-      }
-      else if (std::strchr("xduotacfsiz", c)) format = std::string(1, c);
-      else throw Error(fmt::format("invalid format letter '{}' in x/{}", c, f));
-    }
-  } else {
-    expr = trim(spec);
-  }
-  last_x_format_ = format;
+  auto [count, f, size, expr] = parse_examine(args, last_x_format_);
+  last_x_format_ = f;
   std::uint64_t addr = next_x_;
   if (!expr.empty()) {
     Value v = evaluate(expr, *context_);
     addr = decay_address(v);
   }
   require_live();
-  char f = format[0];
   auto label = [&](std::uint64_t a) {
     auto sym = context_->symbolize(a);
     return fmt::format("{:#x}{}:", a, sym ? " <" + *sym + ">" : "");
@@ -371,7 +312,7 @@ void Shell::cmd_info(const std::string& args) {
   auto w = words(args);
   if (w.empty()) throw Error("\"info\" must be followed by the name of an info command; try \"help info\"");
   std::string what = w[0];
-  std::string rest = trim(args.substr(args.find(what) + what.size()));
+  std::string rest = after_word(args, what);
   auto is = [&](const char* full, std::size_t min) { return what.size() >= min && std::string(full).starts_with(what); };
   if (is("breakpoints", 1) || is("watchpoints", 3)) return cmd_info_breakpoints();
   if (is("registers", 1) || is("all-registers", 2)) return cmd_info_registers(rest);
@@ -548,6 +489,9 @@ void Shell::cmd_list(const std::string& args) {
   }
   if (file.empty()) throw Error("no source file to list here; name a function or FILE:LINE");
   int first = std::max(1, center - 5);
+  // No file is that long, and `first + 10` must not overflow.
+  if (first > std::numeric_limits<int>::max() - 10)
+    throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
   int printed = 0;
   for (int line = first; line < first + 10; ++line) {
     auto text = debug().source_text(file, line);

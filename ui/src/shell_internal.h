@@ -12,14 +12,10 @@
 
 #include "expr.h"
 #include "shell.h"
+#include "shell_parse.h"
 
 namespace ttdb {
 
-std::string trim(const std::string& s);
-std::string basename_of(const std::string& path);
-std::vector<std::string> words(const std::string& s);
-// A number the user typed, one an int holds; `what` names it in the error.
-int parse_number(const std::string& text, const char* what);
 // "[ CF ZF IF ]", as gdb shows eflags.
 std::string eflags_text(std::uint64_t flags);
 // The type of $pc: a pointer to code.

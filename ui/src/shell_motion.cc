@@ -459,11 +459,7 @@ void Shell::cmd_run() {
 }
 
 void Shell::cmd_goto(const std::string& args) {
-  auto w = words(args);
-  std::string rest = args;
-  if (!w.empty() && w[0] == "event") rest = trim(args.substr(args.find("event") + 5));
-  if (rest.empty()) throw Error("goto needs an event number: goto event N");
-  std::int64_t n = evaluate(rest, *context_).as_int();
+  std::int64_t n = evaluate(goto_target(args), *context_).as_int();
   Stop stop = engine_.goto_event(n);
   print_stop(stop);
 }

@@ -91,18 +91,16 @@ std::vector<Engine::Inferior> Shell::threads_here() {
   return threads;
 }
 
-std::pair<int, int> Shell::parse_thread_id(const std::string& id) {
-  // "N": thread N of the process looked at; "I.N": thread N of inferior I.
-  auto dot = id.find('.');
-  int number = static_cast<int>(parse_number(id.substr(dot == std::string::npos ? 0 : dot + 1), "the thread number"));
-  if (dot != std::string::npos) return {static_cast<int>(parse_number(id.substr(0, dot), "the inferior number")), number};
+std::pair<int, int> Shell::resolve_thread_id(const std::string& id) {
+  ThreadId parsed = parse_thread_id(id);
+  if (parsed.inferior) return {*parsed.inferior, parsed.number};
   for (const auto& thread : engine_.inferiors())
-    if (thread.selected) return {thread.number, number};
-  return {1, number};
+    if (thread.selected) return {thread.number, parsed.number};
+  return {1, parsed.number};
 }
 
 Engine::Inferior Shell::thread_named(const std::string& id) {
-  auto [inferior, number] = parse_thread_id(id);
+  auto [inferior, number] = resolve_thread_id(id);
   for (const auto& thread : engine_.inferiors())
     if (thread.number == inferior && thread.thread == number) return thread;
   if (id.find('.') != std::string::npos)
@@ -113,7 +111,7 @@ Engine::Inferior Shell::thread_named(const std::string& id) {
 std::pair<int, std::string> Shell::recorded_thread(const std::string& id) {
   // Numbers are the recording's: a thread that has not started yet here, or
   // has ended, has one too.
-  auto [inferior, number] = parse_thread_id(id);
+  auto [inferior, number] = resolve_thread_id(id);
   auto tid = engine_.recorded_thread(inferior, number);
   if (!tid) throw Error(fmt::format("there is no thread {} in the recording", id));
   std::string shown = engine_.several_processes() ? fmt::format("{}.{}", inferior, number) : std::to_string(number);

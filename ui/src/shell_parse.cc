@@ -1,0 +1,205 @@
+#include "shell_parse.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "ttdb/base/error.h"
+#include "ttdb/base/parse.h"
+
+namespace ttdb {
+namespace {
+
+bool digits_only(const std::string& text) { return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos; }
+
+// gdb's `LOCATION thread N` (or `thread I.N`): the location and the thread's id,
+// or {spec, ""}. Matched by hand: a regex recurses per character of the input.
+std::pair<std::string, std::string> split_thread_suffix(const std::string& spec) {
+  std::string s = trim(spec);
+  auto space = s.find_last_of(" \t");
+  if (space == std::string::npos) return {spec, ""};
+  std::string id = s.substr(space + 1), rest = trim(s.substr(0, space));
+  auto dot = id.find('.');
+  if (!digits_only(id.substr(0, dot)) || (dot != std::string::npos && !digits_only(id.substr(dot + 1)))) return {spec, ""};
+  if (!rest.ends_with("thread") || rest.size() == 6 || !std::isspace(static_cast<unsigned char>(rest[rest.size() - 7])))
+    return {spec, ""};
+  return {trim(rest.substr(0, rest.size() - 6)), id};
+}
+
+}  // namespace
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<std::string> words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+int parse_number(const std::string& text, const char* what) {
+  auto v = parse_int(text, 0);
+  if (v && *v >= std::numeric_limits<int>::min() && *v <= std::numeric_limits<int>::max()) return static_cast<int>(*v);
+  if (!text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos && parse_int(text.substr(text.size() - 1)))
+    throw Error(fmt::format("{} {} is too large: at most {}", what, text, std::numeric_limits<int>::max()));
+  throw Error(fmt::format("{} must be a number, not \"{}\"", what, text));
+}
+
+std::string after_word(const std::string& args, const std::string& word) {
+  auto at = args.find(word);
+  return at == std::string::npos ? std::string() : trim(args.substr(at + word.size()));
+}
+
+std::optional<CommandLine> split_command(const std::string& raw) {
+  std::string line = trim(raw);
+  if (line.empty() || line[0] == '#') return std::nullopt;
+  // "x/4x addr", "p/x v", "print/x v": the format sticks to the command.
+  std::size_t end = line.find_first_of(" \t/");
+  CommandLine out;
+  out.name = line.substr(0, end);
+  out.args = end == std::string::npos ? "" : trim(line.substr(end));
+  if (end != std::string::npos && line[end] == '/') out.args = line.substr(end);
+  return out;
+}
+
+std::pair<char, std::string> split_format(const std::string& args, const char* letters) {
+  if (!args.starts_with("/")) return {0, trim(args)};
+  auto space = args.find(' ');
+  std::string fmt_text = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+  if (fmt_text.size() != 1 || !std::strchr(letters, fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
+  return {fmt_text[0], space == std::string::npos ? "" : trim(args.substr(space))};
+}
+
+ExamineSpec parse_examine(const std::string& args, char last_format) {
+  ExamineSpec out;
+  out.format = last_format;
+  if (!args.starts_with("/")) {
+    out.expr = trim(args);
+    return out;
+  }
+  auto space = args.find(' ');
+  std::string f = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+  out.expr = space == std::string::npos ? "" : trim(args.substr(space));
+  std::size_t digits = 0;
+  while (digits < f.size() && std::isdigit(static_cast<unsigned char>(f[digits]))) ++digits;
+  if (digits) out.count = parse_number(f.substr(0, digits), "the repeat count");
+  for (char c : f.substr(digits)) {
+    if (c != 0 && std::strchr("bhwg", c)) {
+      out.size = c;
+      if (out.format == 's' || out.format == 'i') out.format = 'x';  // a unit size means numbers
+    } else if (c != 0 && std::strchr("xduotacfsiz", c)) {
+      out.format = c;
+    } else {
+      throw Error(fmt::format("invalid format letter '{}' in x/{}", c, f));
+    }
+  }
+  return out;
+}
+
+BreakSpec parse_break(const std::string& args) {
+  BreakSpec out;
+  std::string spec = args;
+  if (auto at = args.find(" if "); at != std::string::npos) {
+    spec = trim(args.substr(0, at));
+    out.condition = trim(args.substr(at + 4));
+  }
+  // gdb's `break LOCATION thread N`: a breakpoint of one thread.
+  auto [location, id] = split_thread_suffix(spec);
+  out.location = trim(location);
+  out.thread = id;
+  return out;
+}
+
+LocationSpec parse_location(const std::string& spec) {
+  LocationSpec out;
+  if (spec.empty()) return out;
+  if (spec[0] == '*') {
+    out.kind = LocationSpec::Kind::address;
+    out.text = spec.substr(1);
+    return out;
+  }
+  auto colon = spec.rfind(':');
+  bool all_digits = spec.find_first_not_of("0123456789") == std::string::npos;
+  if (colon != std::string::npos || all_digits) {
+    out.kind = LocationSpec::Kind::line;
+    out.listed_file = all_digits;
+    out.text = all_digits ? "" : spec.substr(0, colon);
+    out.line = parse_number(all_digits ? spec : spec.substr(colon + 1), "the line number");
+    return out;
+  }
+  out.kind = LocationSpec::Kind::function;
+  out.text = spec;
+  return out;
+}
+
+ThreadId parse_thread_id(const std::string& id) {
+  // "N": thread N of the process looked at; "I.N": thread N of inferior I.
+  ThreadId out;
+  auto dot = id.find('.');
+  out.number = parse_number(id.substr(dot == std::string::npos ? 0 : dot + 1), "the thread number");
+  if (dot != std::string::npos) out.inferior = parse_number(id.substr(0, dot), "the inferior number");
+  return out;
+}
+
+std::pair<std::string, std::string> split_assert(const std::string& args) {
+  // The message is the quoted tail, if any.
+  std::string expr = trim(args), message;
+  if (!expr.empty() && expr.back() == '"') {
+    auto open = expr.size() >= 2 ? expr.rfind('"', expr.size() - 2) : std::string::npos;
+    if (open != std::string::npos && open > 0 && std::isspace(static_cast<unsigned char>(expr[open - 1]))) {
+      message = expr.substr(open + 1, expr.size() - open - 2);
+      expr = trim(expr.substr(0, open));
+    }
+  }
+  if (expr.empty()) throw Error("assert needs an expression: assert EXPR [\"MESSAGE\"]");
+  return {expr, message};
+}
+
+std::string echo_text(const std::string& args) {
+  std::string text;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == '\\' && i + 1 < args.size()) {
+      char c = args[++i];
+      text += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+    } else {
+      text += args[i];
+    }
+  }
+  return text;
+}
+
+std::string watch_expression(const std::string& args) {
+  std::string expr = trim(args);
+  if (expr.starts_with("-l ") || expr.starts_with("-location ")) expr = trim(expr.substr(expr.find(' ')));
+  if (expr.empty()) throw Error("watch needs an expression: watch EXPR");
+  return expr;
+}
+
+std::string goto_target(const std::string& args) {
+  auto w = words(args);
+  std::string rest = args;
+  if (!w.empty() && w[0] == "event") rest = after_word(args, "event");
+  if (trim(rest).empty()) throw Error("goto needs an event number: goto event N");
+  return rest;
+}
+
+std::pair<int, std::string> parse_condition(const std::string& args) {
+  auto w = words(args);
+  if (w.empty()) throw Error("condition needs a breakpoint number: condition N EXPR");
+  return {parse_number(w[0], "a breakpoint number"), after_word(args, w[0])};
+}
+
+}  // namespace ttdb
