@@ -153,28 +153,6 @@ TEST(Faults, SetUserIdProgramRunsWithoutItsPrivilegesAndReplays) {
   }
 }
 
-// The processes whose parent is `parent`, and how many of them are zombies.
-struct Children {
-  int all = 0;
-  int zombies = 0;
-};
-Children children_of(pid_t parent) {
-  Children found;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
-    std::istringstream rest(line.substr(line.rfind(')') + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid != parent) continue;
-    ++found.all;
-    if (state == 'Z') ++found.zombies;
-  }
-  return found;
-}
-
 // Reaps what ended up with the test (a subreaper): what a ttdb that ended
 // left behind.
 int reap_leftovers() {

@@ -3,32 +3,10 @@
 // would hold a pid until the machine had none left.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
-
-#include <fstream>
-
 #include "engine_fixture.h"
 
 namespace ttdb::test {
 namespace {
-
-// How many zombies the process `parent` has.
-int zombies_of(pid_t parent) {
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* entry = readdir(proc)) {
-    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-    std::string line;
-    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
-    std::istringstream rest(line.substr(line.rfind(')') + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    count += state == 'Z' && ppid == parent;
-  }
-  closedir(proc);
-  return count;
-}
 
 TEST(CheckpointBudget, DroppedCheckpointsAreReaped) {
   TempDir dir;
@@ -47,8 +25,8 @@ TEST(CheckpointBudget, DroppedCheckpointsAreReaped) {
   }
   for (int i = 0; i < 200; ++i) engine.stepi(Direction::forward);
   EXPECT_LE(engine.checkpoint_count(), 12u);
-  EXPECT_EQ(zombies_of(engine.pid()), 0);
-  EXPECT_EQ(zombies_of(::getpid()), 0);
+  EXPECT_EQ(children_of(engine.pid()).zombies, 0);
+  EXPECT_EQ(children_of(::getpid()).zombies, 0);
 }
 
 }  // namespace

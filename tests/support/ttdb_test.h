@@ -50,6 +50,13 @@ std::optional<std::string> installed_tool(const std::string& name);
 // to a third in and on to the end. The replay says where it diverges, if it does.
 void expect_round_trip(const std::string& trace);
 
+// The processes whose parent is `parent`, and how many of them are zombies.
+struct Children {
+  int all = 0;
+  int zombies = 0;
+};
+Children children_of(pid_t parent);
+
 // How many times `what` occurs in `text`.
 int count_of(const std::string& text, const std::string& what);
 
