@@ -22,7 +22,6 @@ using trace::EventKind;
 
 namespace {
 
-bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
 constexpr std::int64_t kRestartBlock = 516;  // ERESTART_RESTARTBLOCK: the kernel's own, not in the uapi headers
 

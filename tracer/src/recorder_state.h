@@ -66,7 +66,6 @@ void forward_signal(int sig);
 // Helpers the recorder's files share (recorder.cc).
 std::int64_t now_ns();
 std::string read_link(const std::string& path);
-inline bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid);
 // A descriptor's file position, as the kernel shows it in fdinfo.

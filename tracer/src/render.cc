@@ -176,7 +176,7 @@ std::string render_call(const Event& e) {
 std::string render_result(const Event& e) {
   if (!e.ret) return "?";
   std::int64_t ret = *e.ret;
-  if (ret < 0 && ret > -4096) {
+  if (is_error_result(ret)) {
     int error = static_cast<int>(-ret);
     const char* name = strerrorname_np(error);
     // Kernel-internal restart codes have no errno name.

@@ -93,7 +93,7 @@ Bytes initial_control() {
 std::int64_t checked_inject(Tracee& tracee, std::uint64_t insn, long nr, const std::array<std::uint64_t, 6>& args,
                             const char* what) {
   std::int64_t got = inject_syscall(tracee, insn, nr, args);
-  if (got < 0 && got > -4096)
+  if (is_error_result(got))
     fail("cannot {} in program {}: {}", what, tracee.tid(), errno_text(static_cast<int>(-got)));
   return got;
 }
@@ -165,7 +165,7 @@ void apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& 
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
   if (got != TTDB_SHIM_BASE)
     fail("cannot map ttdb's syscall buffer at {:#x} in the program: {}; the program uses that address itself",
-         TTDB_SHIM_BASE, got < 0 && got > -4096 ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+         TTDB_SHIM_BASE, is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
   write_checked(tracee, RemotePtr(TTDB_SHIM_BASE), e.mem[0].data);
   write_checked(tracee, RemotePtr(TTDB_SHIM_CONTROL), e.mem[1].data);
   std::uint32_t shim_mode = mode == ShimMode::record ? TTDB_SHIM_RECORD : TTDB_SHIM_REPLAY;

@@ -234,7 +234,7 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
     }
     case __NR_shmat:
       // The segment's content as the caller sees it now; ttdb asks its size.
-      if (!(ret < 0 && ret > -4096)) {
+      if (!is_error_result(ret)) {
         shmid_ds ds{};
         if (::shmctl(static_cast<int>(a[0]), IPC_STAT, &ds) == 0) capture(tracee, static_cast<std::uint64_t>(ret), ds.shm_segsz, out);
       }
@@ -260,7 +260,7 @@ std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const Syscal
   // would do.
   if (call.nr == __NR_ptrace) return std::string("ptrace, which ttdb does not emulate: a program that traces processes cannot be recorded yet");
   // A call that failed changed nothing.
-  if (ret < 0 && ret > -4096) return std::nullopt;
+  if (is_error_result(ret)) return std::nullopt;
   if (!info) return fmt::format("{}, which ttdb does not model", syscall_name(call.nr));
   switch (call.nr) {
     case __NR_ioctl:

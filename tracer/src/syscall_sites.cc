@@ -14,6 +14,7 @@
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
 namespace {
@@ -341,7 +342,7 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
   if (got != static_cast<std::int64_t>(base))
     fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
-         got < 0 && got > -4096 ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+         is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
   if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
   inject_syscall(tracee, syscall_insn, __NR_mprotect, {base, size, PROT_READ | PROT_EXEC, 0, 0, 0});
   auto sites = deserialize_sites(e.info);

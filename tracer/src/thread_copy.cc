@@ -10,6 +10,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
 namespace {
@@ -39,7 +40,7 @@ class StackScratch {
 std::int64_t checked_inject(Tracee& thread, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args,
                             int tolerated = 0) {
   std::int64_t result = inject_syscall(thread, syscall_insn, nr, args);
-  if (result < 0 && result > -4096 && result != -tolerated)
+  if (is_error_result(result) && result != -tolerated)
     throw InternalError(fmt::format("syscall {} injected in thread {} failed: {}", nr, thread.tid(),
                                     errno_text(static_cast<int>(-result))));
   return result;

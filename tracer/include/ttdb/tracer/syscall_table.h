@@ -51,6 +51,8 @@ struct ArgSpec {
 // signal about to be delivered decides whether the call starts again (the
 // kernel moves rip back to the syscall instruction) or fails with EINTR.
 inline bool is_restart_result(std::int64_t ret) { return ret <= -512 && ret >= -516; }
+// A syscall's result that is an error (-errno).
+inline bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
 // Whether the in-process syscall buffer makes the syscall itself, and when.
 enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl, fd_pwrite };
