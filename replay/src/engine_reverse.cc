@@ -67,9 +67,15 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
 
 std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
   if (pending_first || session.ended()) return std::nullopt;
-  // Only an arrival (or an event ending) here counts, not a step onto it,
-  // nor a signal's event, which leaves the program where it was.
-  if (!pos.motions.empty() && pos.motions.back().tick.kind != Tick::Kind::code) return std::nullopt;
+  // An arrival, a single step onto the address (as a step inside an
+  // interval counts: a checkpoint may stand right after it) or an event
+  // ending here counts; not a watch stop, which stands after the write and
+  // before the arrival, nor a signal's event, which leaves the program
+  // where it was.
+  if (!pos.motions.empty()) {
+    Tick::Kind kind = pos.motions.back().tick.kind;
+    if (kind != Tick::Kind::code && kind != Tick::Kind::step) return std::nullopt;
+  }
   if (pos.motions.empty() && signal_event(pos.event)) return std::nullopt;
   return hit_at_pc(goal);
 }

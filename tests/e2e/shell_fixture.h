@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -30,6 +31,12 @@ class ShellTest : public ::testing::Test {
     std::string path = dir_.file("script.ttdb-commands");
     write_file(path, text);
     std::vector<std::string> args{"replay", "-x", path};
+    // TTDB_TEST_CHECKPOINT_INTERVAL=0 asks for the same answers with a
+    // checkpoint at every stop: backward searches then cross checkpoints
+    // where they would not otherwise (docs/testing.md).
+    const char* interval = std::getenv("TTDB_TEST_CHECKPOINT_INTERVAL");
+    if (interval && extra.empty())
+      args.insert(args.end(), {"--checkpoint-interval", interval});
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(trace);
     return ttdb(args);

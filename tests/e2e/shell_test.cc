@@ -387,7 +387,7 @@ TEST_F(ShellTest, ABadScriptOrTraceExitsTwoWithAClearMessage) {
 
 TEST_F(ShellTest, LineStepsForwardAndBackwardFollowTheSource) {
   std::string trace = recorded("debug_loops");
-  RunResult r = script(trace, R"(break accumulate
+  const std::string commands = R"(break accumulate
 continue
 next
 next
@@ -399,11 +399,7 @@ reverse-step
 reverse-step
 reverse-next
 reverse-next
-)");
-  ASSERT_EQ(r.status, 0) << r.err;
-  auto lines = lines_matching(r.out, R"( at debug_loops\.c:\d+ \[event)");
-  std::vector<std::string> where;
-  for (const auto& l : lines) where.push_back(l.substr(0, l.find(" (")) + ":" + l.substr(l.rfind(':') + 1, l.find(" [") - l.rfind(':') - 1));
+)";
   std::vector<std::string> expected{
       "Breakpoint 1, accumulate:20",  // break
       "accumulate:21", "accumulate:22",  // next, next
@@ -415,7 +411,17 @@ reverse-next
       "accumulate:21",                   // reverse-step: line 21 calls nothing
       "accumulate:20", "main:40",        // reverse-next twice: the first line, then the caller
   };
-  EXPECT_EQ(where, expected) << r.out;
+  // Also with a checkpoint at every stop: a backward search must find an
+  // arrival that a checkpoint stands right after (the step into square).
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{}, {"--checkpoint-interval", "0"}}) {
+    SCOPED_TRACE(extra.empty() ? "default checkpoints" : "a checkpoint at every stop");
+    RunResult r = script(trace, commands, extra);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::vector<std::string> where;
+    for (const auto& l : lines_matching(r.out, R"( at debug_loops\.c:\d+ \[event)"))
+      where.push_back(l.substr(0, l.find(" (")) + ":" + l.substr(l.rfind(':') + 1, l.find(" [") - l.rfind(':') - 1));
+    EXPECT_EQ(where, expected) << r.out;
+  }
 }
 
 TEST_F(ShellTest, FinishReportsTheValueAndReverseFinishGoesBackToTheCall) {
