@@ -34,7 +34,7 @@ const Event* ReplaySession::next_event() {
 }
 
 void ReplaySession::follow_cursor() {
-  if (const Event* next = events_.peek(); next && !state_.ended) state_.acting = next->tid;
+  if (const Event* next = events_.peek(); next && !state_.ended) state_.acting = trace::acting_tid(*next);
 }
 
 void ReplaySession::seek_cursor(std::int64_t current) {
@@ -173,9 +173,9 @@ void ReplaySession::apply_next(const WaitStatus& first) {
   if (e->id != state_.current + 1)
     fail("trace {} is corrupt: event {} follows event {}", reader_.path(), e->id, state_.current);
   TTDB_LOG(replay, "event {} (process {}): {}", e->id, e->tid, render_event(*e));
-  state_.acting = e->tid;
+  state_.acting = trace::acting_tid(*e);
   bool starting = e->kind == EventKind::exec && tracees_.empty();
-  if (!starting && !tracees_.contains(e->tid))
+  if (!starting && !tracees_.contains(state_.acting))
     fail("trace {} is corrupt: event {} belongs to process {}, which is not live there", reader_.path(), e->id, e->tid);
   switch (e->kind) {
     case EventKind::exec: apply_exec(*e, first); break;
@@ -281,7 +281,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
         (tracee().syscall_info().entry.nr != __NR_execve && tracee().syscall_info().entry.nr != __NR_execveat))
       diverge(e, describe_stop(first));
     if (tracee().syscall_info().entry.nr == __NR_execveat) provide_exec_descriptor(e);
-    WaitStatus exec = resume_and_wait();
+    WaitStatus exec = task().threaded ? exec_from_threads(e) : resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee().reopen_memory();
   }
@@ -304,6 +304,35 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
         if (auto insn = find_syscall_instruction(m.start, *code)) task().syscall_insn = *insn;
   WaitStatus exit = resume_and_wait();
   if (!exit.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT) diverge(e, describe_stop(exit));
+}
+
+WaitStatus ReplaySession::exec_from_threads(const Event& e) {
+  // The kernel ends the process's other threads before the new program
+  // starts; each stops at its end (PTRACE_EVENT_EXIT), where it must be let
+  // go or the exec waits for ever. Their exit events follow this one.
+  int leader = task().process(state_.acting);
+  tracee().resume(Resume::syscall, std::exchange(task().resume_signal, 0));
+  for (auto& [tid, other] : state_.tasks) {
+    if (tid == state_.acting || tid == leader || other.process(tid) != leader) continue;
+    Tracee& ending = tracees_.at(tid);
+    for (WaitStatus status = ending.wait(); !status.is_exit(); status = ending.wait()) ending.resume(Resume::cont);
+    other.dying = true;
+  }
+  if (state_.acting == leader) return tracee().wait();
+  // From another thread: the exec is reported under the first thread's tid,
+  // which the exec'ing thread takes; the first thread is gone without an end.
+  Tracee& first = tracees_.at(leader);
+  WaitStatus status = first.wait();
+  while (status.is_event(PTRACE_EVENT_EXIT)) {
+    first.resume(Resume::cont);
+    status = first.wait();
+  }
+  if (!status.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(status));
+  tracees_.at(state_.acting).forget();
+  tracees_.erase(state_.acting);
+  state_.tasks.erase(state_.acting);
+  state_.acting = leader;
+  return status;
 }
 
 namespace {

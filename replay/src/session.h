@@ -152,6 +152,9 @@ class ReplaySession {
   void follow_cursor();
 
   void apply_exec(const trace::Event& e, const WaitStatus& first);
+  // Runs an execve made in a process with threads to its exec stop: the
+  // other threads end, and the exec'ing one may take the first's tid.
+  WaitStatus exec_from_threads(const trace::Event& e);
   // At the entry of an execveat of a descriptor the replay does not have:
   // gives the program that descriptor, on a copy of the recorded program.
   void provide_exec_descriptor(const trace::Event& e);

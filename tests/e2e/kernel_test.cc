@@ -27,7 +27,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop",
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
-                                           "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal"),
+                                           "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal", "kernel_exec_threads"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc
@@ -71,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCornerTravel,
                          ::testing::Values("kernel_ipc", "kernel_data_moves", "kernel_huge_map", "kernel_futex_wake_op",
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
-                                           "kernel_clone_untraced", "kernel_seccomp_kill"),
+                                           "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_exec_threads"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
@@ -95,17 +95,6 @@ TEST(KernelCorner, APtraceCallStopsTheRecordingNamingIt) {
   EXPECT_EQ(recorded.status, 125);
   EXPECT_NE(recorded.err.find("a call to ptrace, which ttdb does not emulate"), std::string::npos) << recorded.err;
   EXPECT_EQ(replay(trace).out, "before\n");
-}
-
-TEST(KernelCorner, AnExecFromAThreadStopsTheRecordingWithoutHanging) {
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  RunOptions options;
-  options.timeout = std::chrono::seconds(60);
-  RunResult recorded = record(trace, {program("kernel_thread_execve")}, options);
-  EXPECT_EQ(recorded.status, 125) << recorded.err;
-  EXPECT_NE(recorded.err.find("called execve"), std::string::npos) << recorded.err;
-  EXPECT_EQ(replay(trace).out, recorded.out);
 }
 
 }  // namespace

@@ -443,7 +443,41 @@ void Recorder::end_output_turn(pid_t tid) {
   if (auto next = tasks_.find(output_writer_); next != tasks_.end()) next->second->waiting_output = false;
 }
 
+Task* Recorder::execing_thread_of(const Task& t) {
+  for (auto& [tid, other] : tasks_)
+    if (other.get() != &t && other->tgid == t.tgid && other->pending &&
+        (other->pending->call.nr == __NR_execve || other->pending->call.nr == __NR_execveat))
+      return other.get();
+  return nullptr;
+}
+
+void Recorder::take_over_process(pid_t former) {
+  // The first thread's task goes without an end of its own: its tid lives on.
+  pid_t tid = tracee().tid();
+  end_output_turn(tid);
+  std::erase(output_waiters_, tid);
+  tracee().forget();
+  std::unique_ptr<Task> execing = std::move(tasks_.at(former));
+  tasks_.erase(former);
+  if (output_writer_ == former) output_writer_ = tid;
+  std::replace(output_waiters_.begin(), output_waiters_.end(), former, tid);
+  execing->tracee.take_over_tid(tid);
+  execing->stopped = true;  // the stop being handled is its own
+  task_ = (tasks_[tid] = std::move(execing)).get();
+}
+
 void Recorder::on_exec() {
+  // An exec from a thread that is not its process's first: the kernel
+  // reports it as that thread's, under its tid (ptrace(2), "execve under ptrace").
+  pid_t former = tasks_.size() > 1 ? static_cast<pid_t>(tracee().event_message()) : tracee().tid();
+  if (former != tracee().tid() && tasks_.count(former)) take_over_process(former);
+  // The other threads of the old program end, inside whatever they were
+  // doing: their calls never return, and replay's exec ends them too.
+  for (auto& [tid, other] : tasks_)
+    if (other.get() != task_ && task().tgid && other->tgid == task().tgid) {
+      other->ended_by_exec = true;
+      other->pending.reset();
+    }
   Tracee& t = tracee();
   t.reopen_memory();
   InitialStack stack = prepare_initial_stack(t);
@@ -459,6 +493,7 @@ void Recorder::on_exec() {
   e.path = exe;
   e.args[0] = stack.sp.addr();
   e.args[1] = stack.top.addr();
+  if (former != t.tid()) e.args[4] = static_cast<std::uint64_t>(former);
   if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) e.args[2] = static_cast<std::uint64_t>(file->id);
   // The only other file the kernel maps at exec is the ELF interpreter.
   for (const auto& m : read_maps(t.tid())) {
@@ -472,10 +507,11 @@ void Recorder::on_exec() {
   block.size = block.data.size();
   e.mem.push_back(std::move(block));
   emit(std::move(e));
+  for (Event& ended : std::exchange(task().ended_before_exec, {})) emit(std::move(ended));
 
   ProcessView view = task().space ? space().view : ProcessView{};  // none yet at the first exec
   // A new program shares no memory: it leaves its turns.
-  if (task().space && turns().turn == t.tid()) turns().turn = 0;
+  if (task().space && (turns().turn == t.tid() || turns().turn == former)) turns().turn = 0;
   task().space = std::make_shared<Space>();
   space().view = view;
   space().rand.scan_process(t);
@@ -573,6 +609,10 @@ void Recorder::on_exit(const WaitStatus& status) {
   pid_t tid = tracee().tid();
   end_output_turn(tid);
   std::erase(output_waiters_, tid);
+  // Ended by another thread's exec that has no event yet: its end follows
+  // that event, since in replay that exec is what ends it.
+  Task* execing = task().ended_by_exec ? nullptr : execing_thread_of(task());
+  if (execing) task().pending.reset();
   if (task().pending) {
     // Killed inside a syscall: it has an entry but no result.
     emit(std::move(task().pending->event));
@@ -586,7 +626,8 @@ void Recorder::on_exit(const WaitStatus& status) {
                                                                                    : trace::ExitKind::killed);
   bool delivered = status.kind() == WaitStatus::Kind::exited || status.code() == task().last_delivered;
   e.args[1] = delivered ? 0 : 1;
-  emit(std::move(e));
+  if (execing) execing->ended_before_exec.push_back(std::move(e));
+  else emit(std::move(e));
   if (tid == first_) first_status_ = status;
   if (turns().turn == tid) turns().turn = 0;
   release_vfork_parent();

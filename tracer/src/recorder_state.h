@@ -175,6 +175,12 @@ struct Task {
   std::vector<siginfo_t> held;              // async signals waiting for a boundary
   std::chrono::steady_clock::time_point held_since;
   std::map<int, siginfo_t> injected;        // held signals sent again, by number
+  // Another thread of its process exec'd: the kernel ended this one, inside
+  // whatever it was doing, and so does replay's exec.
+  bool ended_by_exec = false;
+  // In execve with other threads: the ends of those the kernel ended
+  // already, written after the exec event, which is what ends them in replay.
+  std::vector<Event> ended_before_exec;
 };
 
 class Recorder {
@@ -201,6 +207,11 @@ class Recorder {
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
   void release_vfork_parent();
   void on_exec();
+  // The exec'ing thread's tid became its process's first thread's: its task
+  // takes that tid, and the other threads of the old program end.
+  void take_over_process(pid_t former);
+  // The thread of `t`'s process that is in execve, if another one is.
+  Task* execing_thread_of(const Task& t);
   void after_exec();
   void on_syscall_stop();
   void on_syscall_entry(long nr, const std::uint64_t* args);

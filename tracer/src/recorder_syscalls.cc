@@ -53,15 +53,6 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // once the others have ended: they must run meanwhile.
     if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;
     if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
-    bool exec = call.nr == __NR_execve || call.nr == __NR_execveat;
-    if (exec && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& other) {
-          return other.second.get() != task_ && other.second->tgid == task().tgid;
-        })) {
-      stop_recording(fmt::format("a thread of the program called {} at event {}; recording an exec from a program "
-                                 "with threads is not supported yet",
-                                 syscall_name(call.nr), writer_.last_event_id() + 1));
-      return;
-    }
   }
   if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {
     stop_recording(fmt::format(

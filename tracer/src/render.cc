@@ -197,7 +197,9 @@ std::string render_result(const Event& e) {
 std::string render_event(const Event& e) {
   switch (e.kind) {
     case EventKind::syscall: return render_call(e) + " = " + render_result(e);
-    case EventKind::exec: return fmt::format("exec {}", escape_bytes(as_bytes(e.path.value_or("")), 4096));
+    case EventKind::exec:
+      return fmt::format("exec {}{}", escape_bytes(as_bytes(e.path.value_or("")), 4096),
+                         e.args[4] ? fmt::format(" (from thread {}, which takes this tid)", e.args[4]) : "");
     case EventKind::signal: {
       auto delivery = e.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural)
                           ? "raised by the program"

@@ -38,6 +38,12 @@ Tracee::~Tracee() {
   }
 }
 
+void Tracee::take_over_tid(pid_t tid) {
+  tid_ = tid;
+  regs_valid_ = false;
+  reopen_memory();
+}
+
 void Tracee::reopen_memory() {
   std::string path = fmt::format("/proc/{}/mem", tid_);
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);

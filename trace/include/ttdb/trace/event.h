@@ -81,6 +81,13 @@ struct Event {
   std::vector<MemWrite> mem;
 };
 
+// The thread that makes the event happen. An exec made by a thread other
+// than its process's first carries that thread's own tid in a4: the event
+// is under the first thread's tid, which the exec'ing thread takes.
+inline int acting_tid(const Event& e) {
+  return e.kind == EventKind::exec && e.args[4] ? static_cast<int>(e.args[4]) : e.tid;
+}
+
 // A file the program mapped or ran.
 struct FileRecord {
   std::int64_t id = 0;

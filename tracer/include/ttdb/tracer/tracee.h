@@ -117,6 +117,9 @@ class Tracee {
   }
   // After an exec the address space is new: the memory file must be reopened.
   void reopen_memory();
+  // A thread that exec'd while it was not its process's first thread takes
+  // that thread's tid (the kernel's de_thread); its old tid is gone.
+  void take_over_tid(pid_t tid);
 
   // Kills the process and reaps it; the exit status says how it ended.
   void kill();
