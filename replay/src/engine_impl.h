@@ -107,7 +107,7 @@ class EngineImpl {
   // (its recorded tid), until the next motion; and a process's number, in
   // the order they started.
   std::optional<int> selected;
-  int looked_at_task() const { return selected.value_or(session.acting_tid()); }
+  int looked_at_task() const;
   // An arrival at one of goal.until_addrs that counts for `goal`.
   bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
   // A Stop::Kind::exited when the task goal.until_task follows has ended

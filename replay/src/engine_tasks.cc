@@ -81,7 +81,9 @@ bool Engine::several_processes() { return impl_->several_processes(); }
 std::int64_t Engine::image() {
   if (!impl_->several_processes() || impl_->session.ended()) return 0;
   const auto& images = impl_->program_images();
-  int pid = impl_->selected.value_or(impl_->session.acting_tid());
+  int pid = impl_->looked_at_task();
+  const auto& tasks = impl_->session.state().tasks;
+  if (auto task = tasks.find(pid); task != tasks.end()) pid = task->second.process(pid);  // a thread: its process's
   auto found = images.of_process.find(pid);
   if (found == images.of_process.end()) return 0;
   std::int64_t image = 0;
@@ -99,16 +101,27 @@ const std::vector<trace::FileMapping>& Engine::image_mappings() {
   return found == mappings.end() ? none : found->second;
 }
 
+int EngineImpl::looked_at_task() const {
+  if (selected) return *selected;
+  // A thread that another thread's exec ended, whose exit event is next,
+  // has nothing left to show: its process's first thread has.
+  int acting = session.acting_tid();
+  const auto& tracees = session.tracees();
+  auto found = tracees.find(acting);
+  if (found == tracees.end() || found->second.alive()) return acting;
+  int leader = session.state().tasks.at(acting).process(acting);
+  auto first = tracees.find(leader);
+  return first != tracees.end() && first->second.alive() ? leader : acting;
+}
+
 Tracee& EngineImpl::looked_at() {
-  if (selected)
-    if (auto found = session.tracees().find(*selected); found != session.tracees().end()) return found->second;
+  if (auto found = session.tracees().find(looked_at_task()); found != session.tracees().end()) return found->second;
   return session.tracee();
 }
 
 const TaskState& EngineImpl::looked_at_state() {
   const auto& tasks = session.state().tasks;
-  if (selected)
-    if (auto found = tasks.find(*selected); found != tasks.end()) return found->second;
+  if (auto found = tasks.find(looked_at_task()); found != tasks.end()) return found->second;
   return session.task_state();
 }
 
@@ -150,8 +163,9 @@ std::vector<Engine::Inferior> Engine::inferiors() {
   std::vector<Inferior> out;
   if (impl_->session.ended()) return out;
   int moving = impl_->session.acting_tid();
-  int looked = impl_->selected.value_or(moving);
+  int looked = impl_->looked_at_task();
   for (auto& [pid, tracee] : impl_->session.tracees()) {
+    if (!tracee.alive()) continue;  // ended, its exit event not yet passed
     std::error_code error;
     std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tracee.tid()), error).string();
     const auto& state = impl_->session.state().tasks.at(pid);

@@ -134,6 +134,7 @@ class ReplaySession {
   std::vector<std::uint64_t>& counter_pages() { return task().counter_pages; }
   // Every live process, by recorded tid.
   std::map<int, Tracee>& tracees() { return tracees_; }
+  const std::map<int, Tracee>& tracees() const { return tracees_; }
 
   const SessionState& state() const { return state_; }
   // Continues from a checkpoint: its tracees (forks), by recorded tid, and its state.

@@ -97,5 +97,28 @@ TEST(KernelCorner, APtraceCallStopsTheRecordingNamingIt) {
   EXPECT_EQ(replay(trace).out, "before\n");
 }
 
+TEST(KernelCorner, AfterAnExecFromAThreadTheShellShowsTheNewProgramsOneThread) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_exec_threads")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // The exec events made by a thread that was not its process's first.
+  long from_thread = sql_count(trace, "select count(*) from events where kind = 1 and a4 != 0");
+  EXPECT_EQ(from_thread, 2);
+  long first = sql_count(trace, "select min(id) from events where kind = 1 and a4 != 0");
+  long before = sql_count(trace, "select max(id) from events where id < " + std::to_string(first) + " and tid = " +
+                                     "(select a4 from events where id = " + std::to_string(first) + ")");
+  RunResult r = ttdb({"replay", "--ex", "goto event " + std::to_string(first + 1), "--ex", "info threads", "--ex",
+                      "goto event " + std::to_string(before), "--ex", "info threads", trace});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Right after the exec, the ended threads are gone, though their exit
+  // events are still to come; before it, all five threads are there.
+  auto after = r.out.substr(0, r.out.find("[event " + std::to_string(before) + "]"));
+  EXPECT_EQ(count_of(after, "    Thread "), 1) << r.out;
+  EXPECT_NE(after.find("* 1    Thread"), std::string::npos) << r.out;
+  EXPECT_EQ(after.find("0x0000000000000000"), std::string::npos) << r.out;
+  EXPECT_EQ(count_of(r.out, "    Thread "), 6) << r.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test
