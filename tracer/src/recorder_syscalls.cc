@@ -15,8 +15,13 @@ void Recorder::on_syscall_stop() {
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
-    // Stopped at the entry already (the program has a filter of its own).
-    if (task().expect_exit_stop) return;
+    // Stopped at the entry already (the program has a filter of its own):
+    // it goes on into the kernel, which needs no turn; waiting for one
+    // there, it would take the turn into a blocking call with it.
+    if (task().expect_exit_stop) {
+      task().entering = true;
+      return;
+    }
     on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
     task().expect_exit_stop = false;
