@@ -53,6 +53,7 @@ TEST(Faults, FullDiskKeepsWhatWasCommitted) {
   RunResult recorded = ttdb({"record", "-q", "--", program("random_blocks"), "400"}, options);
   EXPECT_EQ(recorded.status, 125);
   EXPECT_NE(recorded.err.find("the disk is full"), std::string::npos) << recorded.err;
+  EXPECT_NE(recorded.err.find("events replay as an incomplete recording"), std::string::npos) << recorded.err;
   EXPECT_EQ(count_lines(recorded.err), 1) << recorded.err;
 
   // The batches committed before the disk filled replay, as an incomplete
@@ -67,6 +68,23 @@ TEST(Faults, FullDiskKeepsWhatWasCommitted) {
   RunResult info = ttdb({"info", trace});
   EXPECT_EQ(info.status, 0) << info.err;
   EXPECT_NE(info.out.find("the recording is incomplete"), std::string::npos) << info.out;
+}
+
+TEST(Faults, AFullDiskBeforeTheFirstEventsLeavesNoTraceAndSaysSo) {
+  TempDir dir;
+  // Room for the trace's tables, not for its first batch of events.
+  SmallDisk disk(dir, "96k");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  RunOptions options;
+  options.extra_env = {"TTDB_TRACE_DIR=" + disk.path()};
+  RunResult recorded = ttdb({"record", "-q", "--", program("random_blocks"), "400"}, options);
+  EXPECT_EQ(recorded.status, 125);
+  EXPECT_NE(recorded.err.find("the disk is full before the first events were written, so no trace was kept"),
+            std::string::npos)
+      << recorded.err;
+  EXPECT_EQ(count_lines(recorded.err), 1) << recorded.err;
+  EXPECT_FALSE(std::filesystem::exists(disk.file("random_blocks-1.ttdb")));
+  EXPECT_FALSE(std::filesystem::exists(disk.file("latest")));
 }
 
 TEST(Faults, RecordingsStartedTogetherGetATraceEach) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "ttdb/base/error.h"
+#include "ttdb/trace/writer.h"
 
 namespace ttdb::trace {
 
@@ -32,7 +33,7 @@ void Db::raise(int rc, std::string_view doing) const {
     case SQLITE_CORRUPT:
       fail("trace {} is corrupt or truncated ({}); record the program again", path_, detail);
     case SQLITE_FULL:
-      fail("cannot write trace {}: the disk is full; it keeps the recording up to its last batch (free some space to record it all)", path_);
+      throw DiskFull(fmt::format("cannot write trace {}: the disk is full", path_));
     case SQLITE_CANTOPEN:
       fail("cannot open trace {}: {}; check the path and its permissions", path_, detail);
     case SQLITE_READONLY:

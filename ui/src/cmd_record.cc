@@ -5,6 +5,8 @@
 
 #include "commands.h"
 #include "trace_paths.h"
+#include "ttdb/trace/reader.h"
+#include "ttdb/trace/writer.h"
 #include "ttdb/tracer/launcher.h"
 #include "ttdb/tracer/record.h"
 #include "ttdb/ui/cli.h"
@@ -47,6 +49,22 @@ int run_record(const RecordArgs& args) {
   } catch (const LaunchError&) {
     remove_trace(options.trace_path);
     throw;
+  } catch (const trace::DiskFull& full) {
+    // What was committed before replays as an incomplete recording; a trace
+    // with no event would only be in the way.
+    std::int64_t kept = 0;
+    try {
+      kept = trace::TraceReader(options.trace_path).event_count();
+    } catch (const Error&) {
+    }
+    if (kept == 0) {
+      remove_trace(options.trace_path);
+      fail("{} before the first events were written, so no trace was kept; free some space and record again",
+           full.what());
+    }
+    if (default_place) update_latest_link(options.trace_path);
+    fail("{}; its first {} events replay as an incomplete recording (free some space to record it all)", full.what(),
+         kept);
   } catch (const Error&) {
     // A recording that failed on the way (a full disk) keeps what it wrote: the newest trace.
     std::error_code ec;

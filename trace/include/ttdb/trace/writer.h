@@ -10,9 +10,17 @@
 #include <utility>
 #include <vector>
 
+#include "ttdb/base/error.h"
 #include "ttdb/trace/event.h"
 
 namespace ttdb::trace {
+
+// The disk filled while the trace was written: what was committed before
+// stays readable (the recorder says how much).
+class DiskFull : public Error {
+ public:
+  using Error::Error;
+};
 
 class Db;
 class Stmt;
