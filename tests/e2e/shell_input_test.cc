@@ -89,5 +89,27 @@ TEST_F(ShellInputTest, SigtermEndsTheShellWhateverItsInput) {
   EXPECT_FALSE(std::filesystem::exists(dir_.file("history")));
 }
 
+TEST_F(ShellInputTest, CtrlCWhileWaitingForPipedInputDoesNotInterruptTheNextCommand) {
+  std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  int writer = open(fifo.c_str(), O_RDWR);  // the shell reads it; the test writes it
+  ASSERT_GE(writer, 0);
+  RunOptions options = piped("");
+  options.stdin_file = fifo;
+  Child shell = Child::spawn({ttdb_binary(), "replay", trace_}, options);
+  ASSERT_TRUE(shell.wait_for_output("movq", std::chrono::seconds(20)));
+  // gdb answers a Ctrl-C at its prompt with "Quit" and reads on.
+  shell.signal(SIGINT);
+  ASSERT_TRUE(shell.wait_for_output("Quit", std::chrono::seconds(10)));
+  std::string commands = "break accumulate\ncontinue\nprint n\n";
+  ASSERT_EQ(write(writer, commands.data(), commands.size()), static_cast<ssize_t>(commands.size()));
+  ASSERT_TRUE(shell.wait_for_output("$1 = 10", std::chrono::seconds(20)));
+  close(writer);
+  RunResult r = shell.wait();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("Interrupted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Breakpoint 1, accumulate (n=10)"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -23,10 +23,20 @@ constexpr int kScriptFailed = 1;
 constexpr int kScriptBroken = 2;
 
 Shell* g_shell = nullptr;
-volatile std::sig_atomic_t g_at_prompt = 0;
+// Where a Ctrl-C finds the shell: running a command (it interrupts it),
+// at readline's prompt (readline clears the line), or waiting for a line
+// of piped commands (as gdb, it says "Quit" and reads on).
+enum Waiting : int { running, at_prompt, reading_lines };
+volatile std::sig_atomic_t g_waiting = running;
 
 void on_interrupt(int) {
-  if (g_at_prompt) return;  // readline's own handling clears the line
+  if (g_waiting == reading_lines) {
+    static const char quit[] = "Quit\n";
+    if (::write(STDOUT_FILENO, quit, sizeof quit - 1) < 0) {
+    }
+    return;
+  }
+  if (g_waiting == at_prompt) return;
   if (g_shell) g_shell->interrupt();
 }
 
@@ -174,7 +184,11 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
 // no history file; every line is a command, and the end of input ends the shell.
 int run_lines(Shell& shell) {
   std::string line;
-  for (Line kind; (kind = read_line(std::cin, line)) != Line::end;) {
+  for (;;) {
+    g_waiting = reading_lines;
+    Line kind = read_line(std::cin, line);
+    g_waiting = running;
+    if (kind == Line::end) break;
     if (kind == Line::too_long) {
       std::cerr << fmt::format("A command line longer than {} KiB was skipped.\n", kMaxLine / 1024);
       std::cin.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
@@ -196,9 +210,9 @@ int run_interactive(Shell& shell) {
   rl_readline_name = "ttdb";
   std::string last;
   for (;;) {
-    g_at_prompt = 1;
+    g_waiting = at_prompt;
     char* raw = readline("(ttdb) ");
-    g_at_prompt = 0;
+    g_waiting = running;
     if (!raw) {
       std::cout << "quit\n";
       break;
