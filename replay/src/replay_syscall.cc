@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_memory.h"
@@ -231,32 +232,62 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
 
 void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
   // The segment exists only in the recording: shared anonymous memory takes
-  // its place (shared with the processes forked from here, as it was). It is
-  // writable even when attached SHM_RDONLY, for ttdb to fill it.
+  // its place (shared with the processes forked from here, as it was), and
+  // another attachment of it in the process maps the same pages (mremap
+  // from an old size of 0 does that for shared memory).
   Tracee& t = tracee();
   if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
+  auto& attached = state_.tasks.at(task().process(state_.acting)).shm_attachments;
   Registers call = entry_regs;
+  std::uint64_t addr = e.nr == __NR_shmat ? static_cast<std::uint64_t>(*e.ret) : e.args[0];
+  std::uint64_t size = 0;
+  const std::vector<std::uint64_t>* same = nullptr;
   if (e.nr == __NR_shmat) {
-    std::uint64_t size = e.mem.empty() ? 0 : e.mem[0].size;
-    call.orig_rax = __NR_mmap;
-    call.rdi = static_cast<std::uint64_t>(*e.ret);
-    call.rsi = (size + 4095) & ~std::uint64_t{4095};
-    call.rdx = PROT_READ | PROT_WRITE | ((e.args[2] & SHM_EXEC) ? PROT_EXEC : 0);
-    call.r10 = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
-    call.r8 = static_cast<std::uint64_t>(-1);
-    call.r9 = 0;
+    size = ((e.mem.empty() ? 0 : e.mem[0].size) + 4095) & ~std::uint64_t{4095};
+    same = &attached[e.args[0]];
+    if (same->empty()) {
+      call.orig_rax = __NR_mmap;
+      call.rdi = addr;
+      call.rsi = size;
+      call.rdx = PROT_READ | PROT_WRITE;
+      call.r10 = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE;
+      call.r8 = static_cast<std::uint64_t>(-1);
+      call.r9 = 0;
+    } else {
+      call.orig_rax = __NR_mremap;
+      call.rdi = same->front();
+      call.rsi = 0;
+      call.rdx = size;
+      call.r10 = MREMAP_MAYMOVE | MREMAP_FIXED;
+      call.r8 = addr;
+    }
   } else {
-    auto m = mapping_containing(read_maps(t.tid()), e.args[0]);
-    if (!m) diverge(e, fmt::format("has no shared memory attached at {:#x}", e.args[0]));
+    auto m = mapping_containing(read_maps(t.tid()), addr);
+    if (!m) diverge(e, fmt::format("has no shared memory attached at {:#x}", addr));
     call.orig_rax = __NR_munmap;
-    call.rdi = e.args[0];
-    call.rsi = m->end - e.args[0];
+    call.rdi = addr;
+    call.rsi = m->end - addr;
   }
   t.set_regs(call);
   expect_syscall_exit(e);
   std::int64_t ret = t.syscall_info().exit.rval;
   if (is_error_result(ret)) diverge(e, fmt::format("could not map or unmap its shared memory in its place ({})", errno_text(static_cast<int>(-ret))));
+  if (e.nr != __NR_shmat) {
+    for (auto& [id, places] : attached) std::erase(places, addr);
+    std::erase_if(attached, [](const auto& entry) { return entry.second.empty(); });
+    return finish_syscall_exit(e, entry_regs);
+  }
+  // Writable while ttdb fills it (an alias has the first attachment's
+  // protection); then as the program asked.
+  auto protect = [&](std::uint64_t prot) {
+    if (e.args[2] & SHM_EXEC) prot |= PROT_EXEC;
+    std::int64_t done = inject_syscall(t, task().syscall_insn, __NR_mprotect, {addr, size, prot, 0, 0, 0});
+    if (is_error_result(done)) diverge(e, fmt::format("could not protect its shared memory ({})", errno_text(static_cast<int>(-done))));
+  };
+  if (!same->empty() || (e.args[2] & SHM_EXEC)) protect(PROT_READ | PROT_WRITE);
+  attached[e.args[0]].push_back(addr);
   finish_syscall_exit(e, entry_regs);
+  if (e.args[2] & SHM_RDONLY) protect(PROT_READ);
 }
 
 void ReplaySession::after_syscall(const Event& e) {

@@ -569,9 +569,10 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   if (e.args[0] & CLONE_THREAD) {
     state.leader = task().process(e.tid);
   } else {
-    // A process of its own, with one thread.
+    // A process of its own, with one thread, and its parent's attachments.
     state.leader = 0;
     state.threaded = vm_process;
+    state.shm_attachments = state_.tasks.at(task().process(e.tid)).shm_attachments;
   }
   state.resume_signal = 0;
   state.signal_sent_for.reset();

@@ -77,6 +77,10 @@ struct TaskState {
   // Pages the engine mapped for its arrival counters (replay's own: they
   // exist in no recording, and an exec takes them away).
   std::vector<std::uint64_t> counter_pages;
+  // A process's System V shared memory attachments (kept in its first
+  // thread's state): the recorded segment id, and where each is attached.
+  // A second attachment of a segment maps the same pages as the first.
+  std::map<std::uint64_t, std::vector<std::uint64_t>> shm_attachments;
 
   // True when nothing is pending that a fork of the process would lose.
   // (A parked thread is put back at its syscall's entry.)

@@ -28,7 +28,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
                                            "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal", "kernel_exec_threads",
-                                           "kernel_seccomp_tsync"),
+                                           "kernel_seccomp_tsync", "kernel_shm_readonly"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc
@@ -66,8 +66,9 @@ TEST_P(KernelCornerTravel, TravelsThroughCheckpoints) {
   expect_round_trip(trace);
 }
 
-// (Not kernel_group_stop, kernel_thread_fatal nor kernel_seccomp_tsync: their
-// SIGSTOP, SIGCONT, SIGSEGV and SIGSYS stop `continue`, as they stop gdb's.)
+// (Not kernel_group_stop, kernel_thread_fatal, kernel_seccomp_tsync nor
+// kernel_shm_readonly: their SIGSTOP, SIGCONT, SIGSEGV and SIGSYS stop
+// `continue`, as they stop gdb's.)
 INSTANTIATE_TEST_SUITE_P(Programs, KernelCornerTravel,
                          ::testing::Values("kernel_ipc", "kernel_data_moves", "kernel_huge_map", "kernel_futex_wake_op",
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
