@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "ttdb_test.h"
 
 namespace ttdb::test {
@@ -173,24 +175,55 @@ TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   expect_same_run(recorded, replay(trace));
 }
 
+// Where the recording put the buffer (the patch event that maps it).
+std::uint64_t buffer_base(const std::string& trace) {
+  return static_cast<std::uint64_t>(sql_count(trace, "SELECT a0 FROM events WHERE kind = 8 AND a2 = 1 LIMIT 1"));
+}
+
 TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("fixed_map"), "0x70010000"});
+  // It finds the buffer wherever this recording put it.
+  RunResult recorded = record(trace, {program("fixed_map"), "buffer"});
   EXPECT_EQ(recorded.status, 125);
-  EXPECT_EQ(recorded.out, "mapping at 0x70010000\n");
-  EXPECT_NE(recorded.err.find("on memory where ttdb keeps its syscall buffer (0x70010000-0x70011000); record it with "
-                              "--no-syscall-buffer"),
+  EXPECT_EQ(recorded.out, "mapping over the syscall buffer\n");
+  std::uint64_t base = buffer_base(trace);
+  EXPECT_NE(recorded.err.find(fmt::format("on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it with "
+                                          "--no-syscall-buffer",
+                                          base, base + 0x1000)),
             std::string::npos)
       << recorded.err;
   EXPECT_EQ(replay(trace).status, 123);
-  // Elsewhere, MAP_FIXED is the program's business.
-  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x60000000"});
+  // Elsewhere (below where the buffer may go), MAP_FIXED is the program's business.
+  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x30000000"});
   EXPECT_EQ(elsewhere.status, 0) << elsewhere.err;
   expect_same_run(elsewhere, replay(dir.file("u.ttdb")));
   // Without the buffer, the address is the program's too.
-  RunResult unbuffered = ttdb({"record", "-q", "-n", "-o", dir.file("v.ttdb"), program("fixed_map"), "0x70010000"});
+  RunResult unbuffered =
+      ttdb({"record", "-q", "-n", "-o", dir.file("v.ttdb"), program("fixed_map"), fmt::format("{:#x}", base)});
   EXPECT_EQ(unbuffered.status, 0) << unbuffered.err;
+}
+
+TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
+  TempDir dir;
+  std::vector<std::uint64_t> bases;
+  for (const char* name : {"a.ttdb", "b.ttdb"}) {
+    std::string trace = dir.file(name);
+    RunResult recorded = record(trace, {program("numbered_lines"), "3"});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    std::uint64_t base = buffer_base(trace);
+    // Page-aligned, below 2 GiB, from 1 GiB up.
+    EXPECT_EQ(base % 4096, 0u);
+    EXPECT_GE(base, 0x40000000u);
+    EXPECT_LT(base, 0x80000000u);
+    RunResult events = ttdb({"events", trace, "--limit", "2"});
+    EXPECT_NE(events.out.find(fmt::format("patch: ttdb's syscall buffer mapped at {:#x}", base)), std::string::npos)
+        << events.out;
+    expect_same_run(recorded, replay(trace));
+    bases.push_back(base);
+  }
+  // One chance in 262,000 that two recordings choose the same place.
+  EXPECT_NE(bases[0], bases[1]);
 }
 
 }  // namespace

@@ -13,19 +13,27 @@
  * itself or reports how the program diverged.
  *
  * Freestanding: no libc, no SSE (the program's vector registers are live),
- * nothing on the program's stack.
+ * nothing on the program's stack. Position-independent: built with -fpie,
+ * every symbol hidden, so that the code reaches its data rip-relative and
+ * runs at whatever base the tracer chose (the build checks it: see
+ * CMakeLists.txt).
  */
 #include <stddef.h>
 
 #include "shim_abi.h"
+
+#pragma GCC visibility push(hidden)
 
 #define XXH_INLINE_ALL
 #define XXH_VECTOR 0 /* XXH_SCALAR: general registers only */
 #define XXH_NO_STREAM
 #include <xxhash.h>
 
-#define CTL ((struct ttdb_shim_control*)TTDB_SHIM_CONTROL)
-#define BUFFER ((unsigned char*)TTDB_SHIM_BUFFER)
+/* At fixed offsets from the shim's base (entry.S names them). */
+extern struct ttdb_shim_control ttdb_shim_control_block;
+extern unsigned char ttdb_shim_buffer[];
+#define CTL (&ttdb_shim_control_block)
+#define BUFFER ttdb_shim_buffer
 
 _Static_assert(offsetof(struct ttdb_shim_control, return_to) == 24, "entry.S knows this offset");
 _Static_assert(sizeof(struct ttdb_shim_control) + 0x8000 <= TTDB_SHIM_STACK_TOP - TTDB_SHIM_CONTROL,
@@ -51,10 +59,6 @@ static uint64_t digest(const void* data, uint64_t size) {
   __asm__ volatile("fxrstor64 %0" : : "m"(fpu));
   return d;
 }
-extern char ttdb_shim_entry[], ttdb_untraced_return[];
-
-__attribute__((section(".text.header"), used)) const struct ttdb_shim_header ttdb_shim_header = {
-    TTDB_SHIM_MAGIC, TTDB_SHIM_ABI_VERSION, (uint64_t)ttdb_shim_entry, (uint64_t)ttdb_untraced_return};
 
 /* The compiler may call these for copies and clears of its own. `rep
  * movsb` and `rep stosb` are fast on every CPU since 2012 (ERMS), and use
@@ -384,3 +388,5 @@ uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
   CTL->in_call = 0;
   return tail;
 }
+
+#pragma GCC visibility pop
