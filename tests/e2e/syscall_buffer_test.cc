@@ -226,5 +226,35 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
   EXPECT_NE(bases[0], bases[1]);
 }
 
+// A program that finds the buffer (as any program can: /proc/self/maps and
+// the header's magic) and calls its untraced syscall instruction with its
+// own registers: the calls lack the recording's secret, so they stop the
+// recorder like any other, and the replay gives back the same random bytes.
+class BufferEscape : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(BufferEscape, CallsFromTheBuffersInstructionAreRecorded) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  std::vector<std::string> command = {program("shim_escape")};
+  if (*GetParam()) command.push_back(GetParam());
+  RunResult recorded = record(trace, command);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  ASSERT_TRUE(recorded.out.starts_with("through the syscall buffer: yes\n")) << recorded.out;
+  EXPECT_EQ(recorded.err, "");
+  // Its calls are in the trace, each stopped: none went through unseen.
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getrandom' AND a1 = 16 AND NOT buffered"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND path = '/dev/urandom'"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a2 = 16 AND ret = 16"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a0 = 1 AND a2 = 84 AND NOT buffered"), 1);
+  expect_same_run(recorded, replay(trace));
+  // The bytes were random: another run prints others.
+  EXPECT_NE(record(dir.file("u.ttdb"), command).out, recorded.out);
+}
+
+// "own-filter": the program's own seccomp filter makes the recorder stop at
+// every syscall, the buffer's own too, which it tells apart by the secret.
+INSTANTIATE_TEST_SUITE_P(Programs, BufferEscape, ::testing::Values("", "own-filter"),
+                         [](const auto& test_info) { return *test_info.param ? std::string("OwnFilter") : std::string("Plain"); });
+
 }  // namespace
 }  // namespace ttdb::test

@@ -77,7 +77,11 @@ ttdb_shim_entry:
         .size ttdb_shim_entry, . - ttdb_shim_entry
 
 /* long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5):
- * the one syscall instruction the seccomp filter lets through untraced. */
+ * the one syscall instruction the seccomp filter lets through untraced, for
+ * a call that carries the recording's secret in its argument
+ * TTDB_SECRET_ARG (or TTDB_SECRET_ARG_RWV2): the caller puts it there. It
+ * is not loaded here, so that code jumping into this function with its own
+ * registers is traced like any other. */
         .globl ttdb_untraced_syscall
         .globl ttdb_untraced_return
         .type ttdb_untraced_syscall, @function

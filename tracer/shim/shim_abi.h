@@ -7,14 +7,15 @@
  * base it chooses at random for each recording, and everything the shim
  * uses (its control block, stack and buffer) lies at a fixed offset from
  * that base, reached rip-relative. The seccomp filter installed before exec
- * lets syscalls made from one instruction in it through without a ptrace
- * stop.
+ * lets a syscall through without a ptrace stop only when it comes from the
+ * shim's one untraced syscall instruction and carries the recording's
+ * secret (TTDB_SECRET_ARG).
  */
 #ifndef TTDB_SHIM_ABI_H
 #define TTDB_SHIM_ABI_H
 
 /* 1: at the fixed address 0x70000000, the header holding absolute addresses.
- * 2: anywhere, the header holding offsets. */
+ * 2: anywhere, the header holding offsets, the secret in the control block. */
 #define TTDB_SHIM_ABI_VERSION 2
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
@@ -28,6 +29,14 @@
 #define TTDB_SHIM_DRAIN_AT 0x40000 /* records past this go to the recorder at once */
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
+
+/* Which argument of the shim's untraced syscalls carries the secret: the
+ * sixth (r9), which no syscall the shim makes uses, except preadv2 and
+ * pwritev2 (their flags); those carry it in the fifth (r8), the high half of
+ * the offset, which the 64-bit kernel ignores. The seccomp filter checks the
+ * same places. */
+#define TTDB_SECRET_ARG 5
+#define TTDB_SECRET_ARG_RWV2 4
 
 /* A page of trampolines: the shim's entry address in its first 8 bytes, then
  * one 128-byte trampoline per patched site, each:
@@ -139,6 +148,11 @@ struct ttdb_shim_control {
   /* Set while the process maps a file shared and writable: a write to a
    * file may change its memory, which the recorder must see. */
   uint64_t trace_file_writes;
+  /* The recording's secret, which the shim's untraced syscalls carry
+   * (TTDB_SECRET_ARG). Written by the recorder, never part of the trace;
+   * 0 in replay, where the shim makes no syscall. Last: version 1's control
+   * block is the same without it. */
+  uint64_t secret;
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -505,7 +505,7 @@ void Recorder::after_exec() {
   }
   Event shim = shim_event(t.tid(), shim_setup_.base);
   try {
-    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record);
+    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record, shim_setup_.secret);
   } catch (const Error& error) {
     // The seccomp filter, set before the first exec, names this place for
     // the whole recording: there is no other to try. The process's syscalls

@@ -263,8 +263,8 @@ class Recorder {
   TurnGroup& turns() { return *task_->space->turns; }
 
   const RecordOptions& options_;
-  // Where every process's syscall buffer goes: one seccomp filter serves the
-  // whole recording.
+  // Where every process's syscall buffer goes, and the secret its untraced
+  // syscalls carry: one seccomp filter serves the whole recording.
   ShimSetup shim_setup_;
   TraceThread& writer_;
   FileCatalog files_;

@@ -8,9 +8,14 @@ namespace ttdb::recording {
 void Recorder::on_syscall_stop() {
   auto info = tracee().syscall_info();
   // Stopping at every syscall (the program filters its own), the shim's
-  // calls stop too: its records have them already.
+  // calls stop too: its records have them already. Only those the seccomp
+  // filter would have let through, with the secret: a program's own call
+  // from the shim's instruction is recorded like any other. (At its exit,
+  // expect_exit_stop says which kind of entry it had.)
   if (space().view.own_seccomp && space().shim && info.instruction_pointer == space().shim.syscall_instruction() + 2 &&
-      (info.op == PTRACE_SYSCALL_INFO_ENTRY || (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
+      ((info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+        is_untraced_shim_call(shim_setup_, info.instruction_pointer, static_cast<long>(info.entry.nr), info.entry.args)) ||
+       (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
     return;
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);

@@ -123,7 +123,8 @@ trace::Event capture_snapshot(Tracee& tracee, WrittenPages* written, pid_t proce
   e.info.insert(e.info.end(), xstate.begin(), xstate.end());
   for (const auto& m : read_maps(tracee.tid())) {
     if (!m.writable || !m.readable || m.path == "[vvar]" || m.path == "[vsyscall]") continue;
-    // The syscall buffer's state is ttdb's, and differs between recording and replay.
+    // The syscall buffer's state is ttdb's, and differs between recording and
+    // replay (and holds the recording's secret).
     if (shim.contains(m.start)) continue;
     Ranges ranges{{m.start, m.end}};
     if (written) ranges = written->take(tracee, process, inject_at, m);

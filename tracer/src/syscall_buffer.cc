@@ -40,6 +40,10 @@ ttdb_shim_header header() {
 
 #define CONTROL_FIELD(shim, name) (shim).control(offsetof(Control, name))
 
+// Version 1's control block is version 2's without the secret, which comes last.
+static_assert(offsetof(Control, secret) + sizeof(Control::secret) == sizeof(Control));
+constexpr std::size_t kControlV1Size = offsetof(Control, secret);
+
 std::uint8_t how_of(Buffering b) {
   switch (b) {
     case Buffering::none: return TTDB_HOW_TRACED;
@@ -79,6 +83,10 @@ Bytes initial_control() {
   for (const SyscallInfo* info : all_syscalls()) {
     if (info->buffering == Buffering::none || info->nr >= TTDB_SHIM_MAX_NR) continue;
     c->how[info->nr] = how_of(info->buffering);
+    // The sixth argument register carries the secret (TTDB_SECRET_ARG): a
+    // syscall that needs it cannot be made by the shim, and stays traced.
+    TTDB_CHECK(info->args.size() <= TTDB_SECRET_ARG,
+               "syscalls.def: buffered {} takes six arguments, and the sixth carries the shim's secret", info->name);
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       c->args[info->nr][i] = spec_of(info->args[i]);
       bool bounded = info->args[i].format != ArgFormat::out || info->args[i].size.from != SizeRule::From::ret ||
@@ -141,6 +149,10 @@ std::uint64_t random_word() {
   }
 }
 
+// Which argument carries the secret, as the shim puts it and the filter
+// looks for it: preadv2 and pwritev2 need the sixth (their flags).
+constexpr bool secret_in_fifth(std::uint32_t nr) { return nr == __NR_preadv2 || nr == __NR_pwritev2; }
+
 }  // namespace
 
 std::pair<std::uint64_t, std::uint64_t> shim_base_range() { return {kPlaceFirst, kPlaceEnd - TTDB_SHIM_SIZE}; }
@@ -150,26 +162,58 @@ ShimSetup choose_shim_setup() {
   std::uint64_t pages = (last - first) / kPageSize + 1;
   ShimSetup setup;
   setup.base = first + random_word() % pages * kPageSize;
+  // Never 0: the control block of a shim that was never told one holds 0.
+  do setup.secret = random_word();
+  while (setup.secret == 0);
   return setup;
 }
 
 bool install_shim_filter(const ShimSetup& setup) {
   // seccomp_data.instruction_pointer is the address after the syscall instruction.
   std::uint64_t ip = setup.base + header().untraced_return;
-  // It runs at every syscall the program makes: the shim's are tested first.
+  auto lo = [](std::uint64_t v) { return static_cast<std::uint32_t>(v); };
+  auto hi = [](std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); };
+  constexpr std::uint32_t kIpLo = offsetof(seccomp_data, instruction_pointer);
+  constexpr std::uint32_t kArg5Lo = offsetof(seccomp_data, args) + 8 * TTDB_SECRET_ARG;
+  constexpr std::uint32_t kArg4Lo = offsetof(seccomp_data, args) + 8 * TTDB_SECRET_ARG_RWV2;
+  // It runs at every syscall the program makes, so the cheapest test comes
+  // first: almost every call leaves at the instruction pointer. Then the
+  // secret, where secret_in_fifth() says, both 32-bit halves. The
+  // instructions are numbered for the jumps, which count from the next one.
+  enum : std::uint8_t { kArg5 = 9, kArg4 = 13, kAllow = 17, kTrace = 18 };
+  auto to = [](std::uint8_t from, std::uint8_t target) { return static_cast<std::uint8_t>(target - from - 1); };
   sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip), 0, 5),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip >> 32), 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(ip), 0, to(1, kTrace)),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo + 4),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(ip), 0, to(3, kTrace)),
+      /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, to(5, kTrace)),
+      /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, to(7, kArg4), 0),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, to(8, kArg4), to(8, kArg5)),
+      /* 9: kArg5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo),
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(10, kTrace)),
+      /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo + 4),
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(12, kAllow), to(12, kTrace)),
+      /* 13: kArg4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo),
+      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(14, kTrace)),
+      /* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
+      /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(16, kAllow), to(16, kTrace)),
+      /* 17: kAllow */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      /* 18: kTrace */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
   };
+  static_assert(sizeof filter / sizeof filter[0] == kTrace + 1);
   sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
   return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
+}
+
+bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args) {
+  // As the filter sees it: the number is the low 32 bits of rax.
+  auto number = static_cast<std::uint32_t>(nr);
+  return setup.base && ip == setup.base + header().untraced_return &&
+         args[secret_in_fifth(number) ? TTDB_SECRET_ARG_RWV2 : TTDB_SECRET_ARG] == setup.secret;
 }
 
 trace::Event shim_event(int tid, std::uint64_t base) {
@@ -191,7 +235,7 @@ trace::Event shim_event(int tid, std::uint64_t base) {
 
 bool is_shim_event(const trace::Event& e) { return e.kind == trace::EventKind::patch && e.args[2] == 1; }
 
-ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode) {
+ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode, std::uint64_t secret) {
   std::uint64_t version = e.args[3];
   if (version != 1 && version != TTDB_SHIM_ABI_VERSION)
     fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb reads versions 1 to {}; "
@@ -201,10 +245,12 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   // Version 1's code holds absolute addresses of 0x70000000; version 2's runs anywhere.
   bool placed = version == 1 ? base == TTDB_SHIM_V1_BASE
                              : base % kPageSize == 0 && base >= kPageSize && base < (std::uint64_t{1} << 47) - TTDB_SHIM_SIZE;
+  std::size_t control_size = version == 1 ? kControlV1Size : sizeof(Control);
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
-      e.mem[1].data.size() != sizeof(Control))
+      e.mem[1].data.size() != control_size)
     fail("the syscall buffer's mapping at event {} is malformed", e.id);
+  TTDB_CHECK(mode == ShimMode::replay || secret != 0, "a recording's syscall buffer needs its secret");
   ShimPlace shim(base);
   std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
                                     {base, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE,
@@ -216,6 +262,9 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
                                 : fmt::format("the kernel put it at {:#x}", got));
   write_checked(tracee, RemotePtr(base), e.mem[0].data);
   write_checked(tracee, shim.control(0), e.mem[1].data);
+  // Never in the trace: the program cannot read the trace while it runs,
+  // but whoever replays it needs no secret.
+  if (mode == ShimMode::record) write_field(tracee, CONTROL_FIELD(shim, secret), secret);
   std::uint32_t shim_mode = mode == ShimMode::record ? TTDB_SHIM_RECORD : TTDB_SHIM_REPLAY;
   write_field(tracee, CONTROL_FIELD(shim, mode), shim_mode);
   checked_inject(tracee, syscall_insn, __NR_mprotect, {base, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0},

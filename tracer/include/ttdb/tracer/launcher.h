@@ -43,7 +43,7 @@ struct LaunchOptions {
   std::optional<std::uint64_t> ignored_signals;
   std::optional<std::uint64_t> blocked_signals;
   // Recording: install the seccomp filter that lets the syscall buffer's own
-  // syscalls through (from its place in `shim`) and stops
+  // syscalls through (from its place in `shim`, with its secret) and stops
   // the tracer at every other one (PTRACE_EVENT_SECCOMP), and report the
   // program's exits before they happen.
   bool syscall_buffer = false;

@@ -32,9 +32,10 @@ class ShimPlace {
   bool overlaps(std::uint64_t from, std::uint64_t to) const { return base_ && from < end() && to > start(); }
   // Recording (this ttdb's shim): the address the trampolines jump to.
   std::uint64_t entry() const;
-  // Recording: the shim's `syscall` instruction, which the recording's
-  // seccomp filter lets through untraced: injected syscalls go there once
-  // the shim is mapped.
+  // Recording: the shim's `syscall` instruction. Calls made there untraced
+  // must carry the recording's secret; injected ones that do not are traced
+  // (inject_syscall goes past the seccomp stop), and go on working when the
+  // program has unmapped the vDSO.
   std::uint64_t syscall_instruction() const;
   // A field of the control block, at `offset` in struct ttdb_shim_control.
   RemotePtr control(std::size_t offset) const;
@@ -46,11 +47,13 @@ class ShimPlace {
 };
 
 // What one recording's shims share: the base every process maps its shim
-// at. One seccomp filter, installed before the first exec and inherited by
-// every process, serves the whole recording, so it is chosen once, at
-// random, before it starts.
+// at, and the secret that the shim's untraced syscalls carry and the
+// seccomp filter checks. One filter, installed before the first exec and
+// inherited by every process, serves the whole recording, so both are
+// chosen once, at random, before it starts.
 struct ShimSetup {
   std::uint64_t base = 0;
+  std::uint64_t secret = 0;
 };
 ShimSetup choose_shim_setup();
 // The range choose_shim_setup() takes bases from, [first, last].
@@ -58,21 +61,25 @@ std::pair<std::uint64_t, std::uint64_t> shim_base_range();
 
 // Installs the recorder's seccomp filter in the calling process (the child
 // about to exec): every syscall stops the tracer (SECCOMP_RET_TRACE) except
-// those from the shim's untraced instruction at `setup.base`. Only
-// async-signal-safe calls; false when the kernel refuses.
+// those from the shim's untraced instruction at `setup.base` that carry
+// `setup.secret`. Only async-signal-safe calls; false when the kernel refuses.
 bool install_shim_filter(const ShimSetup& setup);
+// True for a syscall that filter lets through untraced: `ip` is where it
+// returns (the address after its `syscall` instruction).
+bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args);
 
 // Recording: the patch event that maps the shim at `base`: its code and its
 // control block (which syscalls it buffers, and how, for this ttdb's
-// syscall table).
+// syscall table; not the secret).
 trace::Event shim_event(int tid, std::uint64_t base);
 // Recording and replay: maps the shim where `patch` says and starts it in
-// recording or replay mode. Reads
+// recording mode (with the recording's `secret`) or in replay mode. Reads
 // every version of the event this ttdb knows (version 1: always at
 // 0x70000000). Throws ttdb::Error when the place is taken or the event is
 // malformed.
 enum class ShimMode { record, replay };
-ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode);
+ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode,
+                     std::uint64_t secret = 0);
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
