@@ -222,7 +222,7 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
     expect_same_run(recorded, replay(trace));
     bases.push_back(base);
   }
-  // One chance in 262,000 that two recordings choose the same place.
+  // About one chance in 261,000 that two recordings choose the same place.
   EXPECT_NE(bases[0], bases[1]);
 }
 

@@ -105,7 +105,7 @@ TEST(ShimSetup, EachRecordingChoosesItsPlaceAndSecret) {
     bases.insert(setup.base);
     secrets.insert(setup.secret);
   }
-  // 262,000 places: 100 draws with more than a couple alike would not be random.
+  // About 261,000 places: 100 draws with more than a couple alike would not be random.
   EXPECT_GE(bases.size(), 98u);
   EXPECT_EQ(secrets.size(), 100u);
   // Below 2 GiB, where AddressSanitizer's shadow memory does not go.
