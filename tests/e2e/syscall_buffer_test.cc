@@ -226,6 +226,28 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
   EXPECT_NE(bases[0], bases[1]);
 }
 
+TEST(SyscallBuffer, AProgramWhoseMemoryIsWhereItGoesIsRecordedWithoutIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  // Its image covers every place the buffer may take: the filter names one
+  // place for the whole recording, so there is no other to try.
+  RunResult recorded = record(trace, {program("shim_place_taken")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "1\n");
+  EXPECT_NE(recorded.err.find("ttdb: warning: cannot map ttdb's syscall buffer at 0x"), std::string::npos) << recorded.err;
+  EXPECT_NE(recorded.err.find(": the program has memory there; " + program("shim_place_taken") +
+                              " is recorded without the syscall buffer (slower)\n"),
+            std::string::npos)
+      << recorded.err;
+  EXPECT_EQ(count_of(recorded.err, "\n"), 1) << recorded.err;
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 8 OR buffered"), 0);
+  // (The warning was the recorder's: replay has none.)
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_EQ(replayed.err, "");
+}
+
 // A program that finds the buffer (as any program can: /proc/self/maps and
 // the header's magic) and calls its untraced syscall instruction with its
 // own registers: the calls lack the recording's secret, so they stop the
