@@ -32,10 +32,11 @@ class ShimPlace {
   bool overlaps(std::uint64_t from, std::uint64_t to) const { return base_ && from < end() && to > start(); }
   // Recording (this ttdb's shim): the address the trampolines jump to.
   std::uint64_t entry() const;
-  // Recording: the shim's `syscall` instruction. Calls made there untraced
-  // must carry the recording's secret; injected ones that do not are traced
-  // (inject_syscall goes past the seccomp stop), and go on working when the
-  // program has unmapped the vDSO.
+  // Recording: the shim's `syscall` instruction. Calls made there go
+  // untraced only with the recording's secret. ttdb's injected syscalls go
+  // there too once the shim is mapped (ttdb's own instruction, which the
+  // program may not unmap while recorded); they carry no secret, so they
+  // stop at the filter too, which inject_syscall goes past.
   std::uint64_t syscall_instruction() const;
   // A field of the control block, at `offset` in struct ttdb_shim_control.
   RemotePtr control(std::size_t offset) const;
