@@ -50,11 +50,11 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   }
   task().queued_for = fast;
   if (events.empty()) {
-    if (active) clear_queue(tracee());
+    if (active) clear_queue(tracee(), task().shim);
     task().queued = task().queue_taken = 0;
     return;
   }
-  task().queued = queue_events(tracee(), events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
+  task().queued = queue_events(tracee(), task().shim, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
   task().queued_first = events.front()->id;
   task().queue_taken = 0;
   TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,
@@ -63,7 +63,7 @@ void ReplaySession::fill_queue(const FastPath& fast) {
 
 void ReplaySession::sync_queue() {
   if (task().queue_taken >= task().queued) return;
-  ShimQueue queue = read_queue(tracee());
+  ShimQueue queue = read_queue(tracee(), task().shim);
   if (queue.first_event != task().queued_first || queue.consumed > task().queued)
     throw InternalError(fmt::format("the syscall buffer's queue says events from {}, {} of {} given back; expected from {}",
                                     queue.first_event, queue.consumed, queue.queued, task().queued_first));

@@ -613,8 +613,7 @@ void ReplaySession::apply_patch(const Event& e) {
     }
   try {
     if (is_shim_event(patch)) {
-      apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
-      task().shim = true;
+      task().shim = apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);
     }

@@ -19,6 +19,7 @@
 #include "ttdb/replay/replay.h"
 #include "ttdb/trace/reader.h"
 #include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_sites.h"
 #include "ttdb/tracer/syscall_table.h"
 #include "ttdb/tracer/tracee.h"
@@ -45,9 +46,10 @@ struct TaskState {
   bool no_return = false;        // its last syscall does not return
   RandPatcher rand;
   std::uint64_t syscall_insn = 0;  // a `syscall` instruction, for injecting syscalls
-  // The syscall buffer: mapped (shim), its patched sites, and how many events
-  // from queued_first the replayer queued for it to give back in-process.
-  bool shim = false;
+  // The syscall buffer: where it is mapped (shim, as the trace says), its
+  // patched sites, and how many events from queued_first the replayer
+  // queued for it to give back in-process.
+  ShimPlace shim;
   SyscallPatcher sites;
   std::int64_t queued_first = 0;
   std::uint64_t queued = 0;

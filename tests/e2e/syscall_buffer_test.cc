@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "ttdb_test.h"
 
 namespace ttdb::test {
@@ -173,25 +175,108 @@ TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   expect_same_run(recorded, replay(trace));
 }
 
+// Where the recording put the buffer (the patch event that maps it).
+std::uint64_t buffer_base(const std::string& trace) {
+  return static_cast<std::uint64_t>(sql_count(trace, "SELECT a0 FROM events WHERE kind = 8 AND a2 = 1 LIMIT 1"));
+}
+
 TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("fixed_map"), "0x70010000"});
+  // It finds the buffer wherever this recording put it.
+  RunResult recorded = record(trace, {program("fixed_map"), "buffer"});
   EXPECT_EQ(recorded.status, 125);
-  EXPECT_EQ(recorded.out, "mapping at 0x70010000\n");
-  EXPECT_NE(recorded.err.find("on memory where ttdb keeps its syscall buffer (0x70010000-0x70011000); record it with "
-                              "--no-syscall-buffer"),
+  EXPECT_EQ(recorded.out, "mapping over the syscall buffer\n");
+  std::uint64_t base = buffer_base(trace);
+  EXPECT_NE(recorded.err.find(fmt::format("on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it with "
+                                          "--no-syscall-buffer",
+                                          base, base + 0x1000)),
             std::string::npos)
       << recorded.err;
   EXPECT_EQ(replay(trace).status, 123);
-  // Elsewhere, MAP_FIXED is the program's business.
-  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x60000000"});
+  // Elsewhere (below where the buffer may go), MAP_FIXED is the program's business.
+  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x30000000"});
   EXPECT_EQ(elsewhere.status, 0) << elsewhere.err;
   expect_same_run(elsewhere, replay(dir.file("u.ttdb")));
   // Without the buffer, the address is the program's too.
-  RunResult unbuffered = ttdb({"record", "-q", "-n", "-o", dir.file("v.ttdb"), program("fixed_map"), "0x70010000"});
+  RunResult unbuffered =
+      ttdb({"record", "-q", "-n", "-o", dir.file("v.ttdb"), program("fixed_map"), fmt::format("{:#x}", base)});
   EXPECT_EQ(unbuffered.status, 0) << unbuffered.err;
 }
+
+TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
+  TempDir dir;
+  std::vector<std::uint64_t> bases;
+  for (const char* name : {"a.ttdb", "b.ttdb"}) {
+    std::string trace = dir.file(name);
+    RunResult recorded = record(trace, {program("numbered_lines"), "3"});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    std::uint64_t base = buffer_base(trace);
+    // Page-aligned, below 2 GiB, from 1 GiB up.
+    EXPECT_EQ(base % 4096, 0u);
+    EXPECT_GE(base, 0x40000000u);
+    EXPECT_LT(base, 0x80000000u);
+    RunResult events = ttdb({"events", trace, "--limit", "2"});
+    EXPECT_NE(events.out.find(fmt::format("patch: ttdb's syscall buffer mapped at {:#x}", base)), std::string::npos)
+        << events.out;
+    expect_same_run(recorded, replay(trace));
+    bases.push_back(base);
+  }
+  // About one chance in 261,000 that two recordings choose the same place.
+  EXPECT_NE(bases[0], bases[1]);
+}
+
+TEST(SyscallBuffer, AProgramWhoseMemoryIsWhereItGoesIsRecordedWithoutIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  // Its image covers every place the buffer may take: the filter names one
+  // place for the whole recording, so there is no other to try.
+  RunResult recorded = record(trace, {program("shim_place_taken")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "1\n");
+  EXPECT_NE(recorded.err.find("ttdb: warning: cannot map ttdb's syscall buffer at 0x"), std::string::npos) << recorded.err;
+  EXPECT_NE(recorded.err.find(": the program has memory there; " + program("shim_place_taken") +
+                              " is recorded without the syscall buffer (slower)\n"),
+            std::string::npos)
+      << recorded.err;
+  EXPECT_EQ(count_of(recorded.err, "\n"), 1) << recorded.err;
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 8 OR buffered"), 0);
+  // (The warning was the recorder's: replay has none.)
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_EQ(replayed.err, "");
+}
+
+// A program that finds the buffer (as any program can: /proc/self/maps and
+// the header's magic) and calls its untraced syscall instruction with its
+// own registers: the calls lack the recording's secret, so they stop the
+// recorder like any other, and the replay gives back the same random bytes.
+class BufferEscape : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(BufferEscape, CallsFromTheBuffersInstructionAreRecorded) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  std::vector<std::string> command = {program("shim_escape")};
+  if (*GetParam()) command.push_back(GetParam());
+  RunResult recorded = record(trace, command);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  ASSERT_TRUE(recorded.out.starts_with("through the syscall buffer: yes\n")) << recorded.out;
+  EXPECT_EQ(recorded.err, "");
+  // Its calls are in the trace, each stopped: none went through unseen.
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getrandom' AND a1 = 16 AND NOT buffered"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND path = '/dev/urandom'"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND a2 = 16 AND ret = 16"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a0 = 1 AND a2 = 84 AND NOT buffered"), 1);
+  expect_same_run(recorded, replay(trace));
+  // The bytes were random: another run prints others.
+  EXPECT_NE(record(dir.file("u.ttdb"), command).out, recorded.out);
+}
+
+// "own-filter": the program's own seccomp filter makes the recorder stop at
+// every syscall, the buffer's own too, which it tells apart by the secret.
+INSTANTIATE_TEST_SUITE_P(Programs, BufferEscape, ::testing::Values("", "own-filter"),
+                         [](const auto& test_info) { return *test_info.param ? std::string("OwnFilter") : std::string("Plain"); });
 
 }  // namespace
 }  // namespace ttdb::test

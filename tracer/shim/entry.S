@@ -15,12 +15,37 @@
 
 #define CONTROL_RETURN_TO 24 /* offsetof(struct ttdb_shim_control, return_to) */
 
+/* The header, at the base (shim.ld puts it first). Its addresses are offsets
+ * from the base, so that the same bytes serve at any base: the tracer reads
+ * them from its copy of the code. */
+        .section .text.header, "a"
+        .globl ttdb_shim_header
+ttdb_shim_header:
+        .quad TTDB_SHIM_MAGIC
+        .quad TTDB_SHIM_ABI_VERSION
+        .quad ttdb_shim_entry - ttdb_shim_header
+        .quad ttdb_untraced_return - ttdb_shim_header
+        .size ttdb_shim_header, . - ttdb_shim_header
+
+/* The shim's data, at fixed offsets from the base, by name: code that refers
+ * to them does so relative to its own address (rip), never by an absolute
+ * address, so the code runs wherever it is mapped. */
+        .globl ttdb_shim_control_block
+        .globl ttdb_shim_stack_top
+        .globl ttdb_shim_buffer
+        .hidden ttdb_shim_control_block
+        .hidden ttdb_shim_stack_top
+        .hidden ttdb_shim_buffer
+        .set ttdb_shim_control_block, ttdb_shim_header + TTDB_SHIM_CONTROL
+        .set ttdb_shim_stack_top, ttdb_shim_header + TTDB_SHIM_STACK_TOP
+        .set ttdb_shim_buffer, ttdb_shim_header + TTDB_SHIM_BUFFER
+
         .section .text.entry, "ax"
         .globl ttdb_shim_entry
         .type ttdb_shim_entry, @function
 ttdb_shim_entry:
         mov %rsp, %r11
-        mov $TTDB_SHIM_STACK_TOP, %rsp
+        lea ttdb_shim_stack_top(%rip), %rsp
         push %r11               /* the program's stack pointer */
         pushfq
         push %rcx               /* the trampoline */
@@ -34,7 +59,7 @@ ttdb_shim_entry:
         mov %rsp, %rdi          /* struct ttdb_shim_frame */
         cld
         call ttdb_shim_hook     /* returns the tail to go back through */
-        mov %rax, TTDB_SHIM_CONTROL + CONTROL_RETURN_TO
+        mov %rax, ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
         pop %r9
         pop %r8
         pop %r10
@@ -48,11 +73,15 @@ ttdb_shim_entry:
         mov (%rsp), %r11        /* the flags, as the kernel leaves them in r11 */
         popfq
         pop %rsp
-        jmp *TTDB_SHIM_CONTROL + CONTROL_RETURN_TO
+        jmp *ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
         .size ttdb_shim_entry, . - ttdb_shim_entry
 
 /* long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5):
- * the one syscall instruction the seccomp filter lets through untraced. */
+ * the one syscall instruction the seccomp filter lets through untraced, for
+ * a call that carries the recording's secret in its argument
+ * TTDB_SECRET_ARG (or TTDB_SECRET_ARG_RWV2): the caller puts it there. It
+ * is not loaded here, so that code jumping into this function with its own
+ * registers is traced like any other. */
         .globl ttdb_untraced_syscall
         .globl ttdb_untraced_return
         .type ttdb_untraced_syscall, @function

@@ -13,19 +13,27 @@
  * itself or reports how the program diverged.
  *
  * Freestanding: no libc, no SSE (the program's vector registers are live),
- * nothing on the program's stack.
+ * nothing on the program's stack. Position-independent: built with -fpie,
+ * every symbol hidden, so that the code reaches its data rip-relative and
+ * runs at whatever base the tracer chose (the build checks it: see
+ * CMakeLists.txt).
  */
 #include <stddef.h>
 
 #include "shim_abi.h"
+
+#pragma GCC visibility push(hidden)
 
 #define XXH_INLINE_ALL
 #define XXH_VECTOR 0 /* XXH_SCALAR: general registers only */
 #define XXH_NO_STREAM
 #include <xxhash.h>
 
-#define CTL ((struct ttdb_shim_control*)TTDB_SHIM_CONTROL)
-#define BUFFER ((unsigned char*)TTDB_SHIM_BUFFER)
+/* At fixed offsets from the shim's base (entry.S names them). */
+extern struct ttdb_shim_control ttdb_shim_control_block;
+extern unsigned char ttdb_shim_buffer[];
+#define CTL (&ttdb_shim_control_block)
+#define BUFFER ttdb_shim_buffer
 
 _Static_assert(offsetof(struct ttdb_shim_control, return_to) == 24, "entry.S knows this offset");
 _Static_assert(sizeof(struct ttdb_shim_control) + 0x8000 <= TTDB_SHIM_STACK_TOP - TTDB_SHIM_CONTROL,
@@ -41,6 +49,14 @@ enum { TAIL_DONE = TTDB_TAIL_DONE, TAIL_SLOW = TTDB_TAIL_SLOW, TAIL_STOP = TTDB_
 long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 uint64_t ttdb_xxh3_sse2(const void* data, uint64_t size);
 
+/* A syscall of at most five arguments, made untraced: the sixth carries the
+ * recording's secret, which the seccomp filter checks. (The buffered
+ * syscalls all take five or fewer: the tracer checks syscalls.def.) */
+static long untraced5(long nr, long a0, long a1, long a2, long a3, long a4) {
+  _Static_assert(TTDB_SECRET_ARG == 5, "the secret goes in the sixth argument");
+  return ttdb_untraced_syscall(nr, a0, a1, a2, a3, a4, (long)CTL->secret);
+}
+
 /* The digest of what a call consumed: XXH3, as the trace has it. Long inputs
  * go through SSE2 code, with the program's x87 and SSE state kept aside. */
 static uint64_t digest(const void* data, uint64_t size) {
@@ -51,10 +67,6 @@ static uint64_t digest(const void* data, uint64_t size) {
   __asm__ volatile("fxrstor64 %0" : : "m"(fpu));
   return d;
 }
-extern char ttdb_shim_entry[], ttdb_untraced_return[];
-
-__attribute__((section(".text.header"), used)) const struct ttdb_shim_header ttdb_shim_header = {
-    TTDB_SHIM_MAGIC, TTDB_SHIM_ABI_VERSION, (uint64_t)ttdb_shim_entry, (uint64_t)ttdb_untraced_return};
 
 /* The compiler may call these for copies and clears of its own. `rep
  * movsb` and `rep stosb` are fast on every CPU since 2012 (ERMS), and use
@@ -118,7 +130,7 @@ static int fd_kind(uint64_t fd) {
   if (CTL->fd_kind[fd] != TTDB_FD_UNKNOWN) return CTL->fd_kind[fd];
   struct kernel_stat st;
   int kind = TTDB_FD_OTHER;
-  if (ttdb_untraced_syscall(NR_FSTAT, (long)fd, (long)&st, 0, 0, 0, 0) == 0) {
+  if (untraced5(NR_FSTAT, (long)fd, (long)&st, 0, 0, 0) == 0) {
     uint32_t type = st.mode & 0170000;
     uint32_t major = (uint32_t)(((st.rdev >> 8) & 0xfff) | ((st.rdev >> 32) & ~0xfffull));
     uint32_t minor = (uint32_t)((st.rdev & 0xff) | ((st.rdev >> 12) & ~0xffull));
@@ -170,8 +182,7 @@ static uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t
  * another device may (for a writer, a carrier...), or do things on open. */
 static int opens_without_waiting(long dirfd, const char* path, uint64_t flags) {
   struct kernel_stat st;
-  long rc = ttdb_untraced_syscall(NR_NEWFSTATAT, dirfd, (long)path, (long)&st, flags & O_NOFOLLOW_FLAG ? AT_SYMLINK_NOFOLLOW_FLAG : 0,
-                                  0, 0);
+  long rc = untraced5(NR_NEWFSTATAT, dirfd, (long)path, (long)&st, flags & O_NOFOLLOW_FLAG ? AT_SYMLINK_NOFOLLOW_FLAG : 0, 0);
   if (rc == -E_NOENT) return (flags & O_CREAT_FLAG) != 0; /* it creates a regular file */
   if (rc != 0) return 0;
   uint32_t type = st.mode & 0170000;
@@ -242,13 +253,18 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     struct {
       uint64_t base, len;
     } iov = {a[1], a[2]};
-    ret = ttdb_untraced_syscall(how == TTDB_HOW_FD_READ ? NR_PREADV2 : NR_PWRITEV2, (long)a[0], (long)&iov, 1, -1, -1,
-                                RWF_NOWAIT_FLAG);
+    /* All six arguments: the secret goes in the fifth, pos_h, which the
+     * 64-bit kernel ignores (the offset is pos_l alone; -1: the file's). */
+    _Static_assert(TTDB_SECRET_ARG_RWV2 == 4, "the secret goes in the fifth argument");
+    ret = ttdb_untraced_syscall(how == TTDB_HOW_FD_READ ? NR_PREADV2 : NR_PWRITEV2, (long)a[0], (long)&iov, 1, -1,
+                                (long)CTL->secret, RWF_NOWAIT_FLAG);
     if (ret == -E_OPNOTSUPP) CTL->fd_kind[a[0]] = TTDB_FD_OTHER;
     /* Nothing happened: the traced path may wait. */
     if (ret == -E_AGAIN || ret == -E_OPNOTSUPP) return trampoline + TAIL_SLOW;
   } else {
-    ret = ttdb_untraced_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+    /* The program's sixth argument register is not one the call uses: the
+     * record keeps it as the program had it, the kernel gets the secret. */
+    ret = untraced5((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4]);
   }
 
   struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
@@ -384,3 +400,5 @@ uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
   CTL->in_call = 0;
   return tail;
 }
+
+#pragma GCC visibility pop

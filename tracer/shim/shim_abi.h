@@ -1,27 +1,42 @@
 /* What ttdb's in-process syscall buffer (the "shim") and the tracer agree on:
- * where it lives in the recorded program, its control block, and the format
- * of the records it appends. Plain C: the shim is freestanding C, the tracer
+ * its layout in the recorded program, its control block, and the format of
+ * the records it appends. Plain C: the shim is freestanding C, the tracer
  * C++. See docs/architecture.md, "The syscall buffer".
  *
- * The shim is mapped at a fixed address in every recorded and replayed
- * program: the seccomp filter installed before exec lets syscalls made from
- * one instruction in it through without a ptrace stop.
+ * The shim is position-independent: the tracer maps it at a page-aligned
+ * base it chooses at random for each recording, and everything the shim
+ * uses (its control block, stack and buffer) lies at a fixed offset from
+ * that base, reached rip-relative. The seccomp filter installed before exec
+ * lets a syscall through without a ptrace stop only when it comes from the
+ * shim's one untraced syscall instruction and carries the recording's
+ * secret (TTDB_SECRET_ARG).
  */
 #ifndef TTDB_SHIM_ABI_H
 #define TTDB_SHIM_ABI_H
 
-#define TTDB_SHIM_ABI_VERSION 1
+/* 1: at the fixed address 0x70000000, the header holding absolute addresses.
+ * 2: anywhere, the header holding offsets, the secret in the control block. */
+#define TTDB_SHIM_ABI_VERSION 2
+#define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
-/* Plain numbers: entry.S uses them too. */
-#define TTDB_SHIM_BASE 0x70000000
-#define TTDB_SHIM_CODE_SIZE 0x10000                  /* r-x: the shim's code, as built */
-#define TTDB_SHIM_CONTROL (TTDB_SHIM_BASE + 0x10000)   /* rw-: struct ttdb_shim_control */
-#define TTDB_SHIM_STACK_TOP (TTDB_SHIM_BASE + 0x30000) /* the shim's own stack, below this */
-#define TTDB_SHIM_BUFFER (TTDB_SHIM_BASE + 0x30000)    /* records */
+/* Plain numbers, as offsets from the base: entry.S uses them too. */
+#define TTDB_SHIM_MAGIC 0x6d696873626474 /* the header's first 8 bytes: "tdbshim" */
+#define TTDB_SHIM_CODE_SIZE 0x10000   /* r-x: the shim's code, as built */
+#define TTDB_SHIM_CONTROL 0x10000     /* rw-: struct ttdb_shim_control */
+#define TTDB_SHIM_STACK_TOP 0x30000   /* the shim's own stack, below this */
+#define TTDB_SHIM_BUFFER 0x30000      /* records */
 #define TTDB_SHIM_BUFFER_SIZE 0x100000
 #define TTDB_SHIM_DRAIN_AT 0x40000 /* records past this go to the recorder at once */
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
+
+/* Which argument of the shim's untraced syscalls carries the secret: the
+ * sixth (r9), which no syscall the shim makes uses, except preadv2 and
+ * pwritev2 (their flags); those carry it in the fifth (r8), the high half of
+ * the offset, which the 64-bit kernel ignores. The seccomp filter checks the
+ * same places. */
+#define TTDB_SECRET_ARG 5
+#define TTDB_SECRET_ARG_RWV2 4
 
 /* A page of trampolines: the shim's entry address in its first 8 bytes, then
  * one 128-byte trampoline per patched site, each:
@@ -42,14 +57,13 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
-/* The first bytes of the shim's code. */
+/* The first bytes of the shim's code (entry.S). */
 struct ttdb_shim_header {
   uint64_t magic; /* TTDB_SHIM_MAGIC */
   uint64_t abi_version;
-  uint64_t entry;           /* where trampolines jump: rax = nr, rcx = the trampoline */
-  uint64_t untraced_return; /* the address right after the shim's own syscall instruction */
+  uint64_t entry;           /* from the base: where trampolines jump (rax = nr, rcx = the trampoline) */
+  uint64_t untraced_return; /* from the base: right after the shim's own syscall instruction */
 };
-#define TTDB_SHIM_MAGIC 0x6d696873626474ull /* "ttdbshim" */
 
 enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };
 
@@ -134,6 +148,11 @@ struct ttdb_shim_control {
   /* Set while the process maps a file shared and writable: a write to a
    * file may change its memory, which the recorder must see. */
   uint64_t trace_file_writes;
+  /* The recording's secret, which the shim's untraced syscalls carry
+   * (TTDB_SECRET_ARG). Written by the recorder, never part of the trace;
+   * 0 in replay, where the shim makes no syscall. Last: version 1's control
+   * block is the same without it. */
+  uint64_t secret;
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -83,7 +83,7 @@ std::string absolute(const std::string& path) {
   // Wait here until the tracer has seized us.
   ::raise(SIGSTOP);
   // Only now: with no tracer, the filter would fail every syscall it traces.
-  if (options.syscall_buffer && !install_shim_filter()) {
+  if (options.syscall_buffer && !install_shim_filter(options.shim)) {
     int error = -errno;
     [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
     ::_exit(127);

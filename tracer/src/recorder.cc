@@ -128,6 +128,8 @@ RecordOutcome Recorder::run() {
   start.stack_limit = stack.rlim_cur;
   start.cpu = pinning_cpu();
   start.syscall_buffer = options_.syscall_buffer;
+  if (options_.syscall_buffer) shim_setup_ = choose_shim_setup();
+  start.shim = shim_setup_;
   start.no_new_privs = true;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   pin_to_cpu(start.cpu);
@@ -398,7 +400,7 @@ void Recorder::on_first_stop() {
   task().fresh = false;
   // Another thread of the parent may have made buffered calls while the
   // kernel copied the memory: they are the parent's, which keeps them.
-  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee());
+  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee(), space().shim);
   space().outputs_traced = false;  // its copy of the shim was made before its parent's was told
   trace_outputs();
   if (space().shim && space().sites.where(tracee().regs().rip) == SyscallPatcher::Where::slow_tail)
@@ -407,7 +409,7 @@ void Recorder::on_first_stop() {
 
 void Recorder::trace_outputs() {
   if (!space().shim || space().outputs_traced) return;
-  trace_files_in_shim(tracee(), outputs_);
+  trace_files_in_shim(tracee(), space().shim, outputs_);
   space().outputs_traced = true;
 }
 
@@ -537,12 +539,19 @@ void Recorder::after_exec() {
     warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
     return;
   }
-  Event shim = shim_event(t.tid());
-  apply_shim(t, space().inject_at, shim, ShimMode::record);
+  Event shim = shim_event(t.tid(), shim_setup_.base);
+  try {
+    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record, shim_setup_.secret);
+  } catch (const Error& error) {
+    // The seccomp filter, set before the first exec, names this place for
+    // the whole recording: there is no other to try. The process's syscalls
+    // all stop instead, which records it as well, only slower.
+    warn(fmt::format("{}; {} is recorded without the syscall buffer (slower)", error.what(), exe));
+    return;
+  }
   emit(std::move(shim));
-  space().shim = true;
-  space().inject_at = shim_syscall_instruction();
-  if (space().maps_files_shared) trace_file_writes_in_shim(t);
+  space().inject_at = space().shim.syscall_instruction();
+  if (space().maps_files_shared) trace_file_writes_in_shim(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
 }
@@ -552,7 +561,7 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
   auto patch_known = [&](const ContentHash& hash) {
     auto known = cache_.load(hash, offset, size, start);
     if (!known) return false;
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, *known)) emit(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), *known)) emit(std::move(*patch));
     return true;
   };
   // The file catalog hashed this file version when the program mapped it: a
@@ -579,7 +588,7 @@ void Recorder::patch_found_sites() {
   // runs in it.
   if (space().threaded) return;
   for (auto& module : found)
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, module.sites)) emit(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), module.sites)) emit(std::move(*patch));
 }
 
 void Recorder::drain() {
@@ -587,7 +596,7 @@ void Recorder::drain() {
   // Only the thread whose turn it is runs the program's code, so the records
   // are its own; another thread's stop must not read them while it appends.
   if (turns().active && turns().turn != tracee().tid()) return;
-  ShimRecords records = take_records(tracee());
+  ShimRecords records = take_records(tracee(), space().shim);
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
   if (turns().active) place_entries_before(task(), ~std::uint64_t{0});
@@ -601,7 +610,7 @@ void Recorder::drain() {
 
 void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
   if (!space().shim || (!slow_next && !stop_after && !task().shim_flags)) return;
-  ttdb::set_shim_flags(tracee(), slow_next, stop_after);
+  ttdb::set_shim_flags(tracee(), space().shim, slow_next, stop_after);
   task().shim_flags = slow_next || stop_after;
 }
 

@@ -7,7 +7,7 @@ namespace ttdb::recording {
 void Recorder::on_interrupt() {
   if (std::exchange(task().preempt, false) && turns().turn == tracee().tid()) {
     std::uint64_t pc = tracee().regs().rip;
-    if (space().shim && (in_shim(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
+    if (space().shim && (space().shim.contains(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
       // In ttdb's code, which keeps one call's state: ask again once it is out.
       turns().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
     } else {
@@ -33,14 +33,14 @@ void Recorder::on_interrupt() {
 
 Event Recorder::snapshot() {
   pid_t process = task().tgid ? task().tgid : tracee().tid();
-  return capture_snapshot(tracee(), &space().written, process, space().inject_at);
+  return capture_snapshot(tracee(), &space().written, process, space().inject_at, space().shim);
 }
 
 bool Recorder::held_in_shim() {
   Tracee& t = tracee();
   std::uint64_t pc = t.regs().rip;
   auto where = space().sites.where(pc);
-  if (!in_shim(pc) && where == SyscallPatcher::Where::elsewhere) return false;
+  if (!space().shim.contains(pc) && where == SyscallPatcher::Where::elsewhere) return false;
   // Back in the program's flow (the call is over): a boundary right here.
   if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && space().sites.finish_tail(t)) {
     deliver_held_here();
@@ -99,7 +99,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     deliver_held_here();
     return;
   }
-  if (space().shim && is_fault(info) && (in_shim(regs.rip) || space().sites.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
+  if (space().shim && is_fault(info) && (space().shim.contains(regs.rip) || space().sites.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
     stop_recording(fmt::format("ttdb's syscall buffer faulted ({} at {:#x}) at event {}; record the program with "
                                "--no-syscall-buffer, and please report it",
                                signal_name(sig), regs.rip, writer_.last_event_id() + 1));

@@ -127,7 +127,7 @@ struct Space {
   bool maps_files_shared = false;  // a file write may change its memory
   RandPatcher rand;
   SyscallPatcher sites;
-  bool shim = false;           // the syscall buffer is mapped
+  ShimPlace shim;              // where the syscall buffer is mapped, if it is
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   WrittenPages written;        // what snapshots copy: the pages written since the last one
@@ -274,6 +274,9 @@ class Recorder {
   TurnGroup& turns() { return *task_->space->turns; }
 
   const RecordOptions& options_;
+  // Where every process's syscall buffer goes, and the secret its untraced
+  // syscalls carry: one seccomp filter serves the whole recording.
+  ShimSetup shim_setup_;
   TraceThread& writer_;
   FileCatalog files_;
   std::map<pid_t, std::unique_ptr<Task>> tasks_;

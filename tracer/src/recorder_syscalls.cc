@@ -8,9 +8,14 @@ namespace ttdb::recording {
 void Recorder::on_syscall_stop() {
   auto info = tracee().syscall_info();
   // Stopping at every syscall (the program filters its own), the shim's
-  // calls stop too: its records have them already.
-  if (space().view.own_seccomp && space().shim && info.instruction_pointer == shim_syscall_instruction() + 2 &&
-      (info.op == PTRACE_SYSCALL_INFO_ENTRY || (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
+  // calls stop too: its records have them already. Only those the seccomp
+  // filter would have let through, with the secret: a program's own call
+  // from the shim's instruction is recorded like any other. (At its exit,
+  // expect_exit_stop says which kind of entry it had.)
+  if (space().view.own_seccomp && space().shim && info.instruction_pointer == space().shim.syscall_instruction() + 2 &&
+      ((info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+        is_untraced_shim_call(shim_setup_, info.instruction_pointer, static_cast<long>(info.entry.nr), info.entry.args)) ||
+       (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
     return;
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
@@ -122,7 +127,7 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
   auto filters_own_calls = [&] {
     view.own_seccomp = true;
     // Its filter may kill or trap a call the shim makes: none is buffered now.
-    if (space().shim) stop_buffering(t);
+    if (space().shim) stop_buffering(t, space().shim);
   };
   switch (call.nr) {
     case __NR_seccomp:
@@ -198,10 +203,10 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     bool vforked = si && si->policy == ReplayPolicy::spawn && ret > 0 && (spawn_args(t, call).value_or(SpawnArgs{}).flags & CLONE_VM);
     switch (call.nr) {
       case __NR_close: case __NR_close_range: case __NR_dup2: case __NR_dup3:
-        if (space().shim) forget_shim_fds(t);
+        if (space().shim) forget_shim_fds(t, space().shim);
         break;
       default:
-        if (vforked && space().shim) forget_shim_fds(t);
+        if (vforked && space().shim) forget_shim_fds(t, space().shim);
         break;
     }
     std::uint64_t mapped_at = static_cast<std::uint64_t>(ret);
@@ -246,8 +251,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_range(
 }
 
 bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
-  bool shim = start < kShimEnd && end > kShimStart;
-  return shim || space().sites.overlaps_trampolines(start, end);
+  return space().shim.overlaps(start, end) || space().sites.overlaps_trampolines(start, end);
 }
 
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
@@ -255,7 +259,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   Tracee& t = tracee();
   if ((call.a[3] & MAP_TYPE) != MAP_PRIVATE && !space().maps_files_shared) {
     space().maps_files_shared = true;
-    if (space().shim) trace_file_writes_in_shim(t);
+    if (space().shim) trace_file_writes_in_shim(t, space().shim);
   }
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   struct stat st;

@@ -109,7 +109,8 @@ Ranges WrittenPages::take(Tracee& tracee, pid_t process, std::uint64_t inject_at
   return written ? *written : all;
 }
 
-trace::Event capture_snapshot(Tracee& tracee, WrittenPages* written, pid_t process, std::uint64_t inject_at) {
+trace::Event capture_snapshot(Tracee& tracee, WrittenPages* written, pid_t process, std::uint64_t inject_at,
+                              const ShimPlace& shim) {
   trace::Event e;
   e.kind = trace::EventKind::snapshot;
   e.tid = tracee.tid();
@@ -122,8 +123,9 @@ trace::Event capture_snapshot(Tracee& tracee, WrittenPages* written, pid_t proce
   e.info.insert(e.info.end(), xstate.begin(), xstate.end());
   for (const auto& m : read_maps(tracee.tid())) {
     if (!m.writable || !m.readable || m.path == "[vvar]" || m.path == "[vsyscall]") continue;
-    // The syscall buffer's state is ttdb's, and differs between recording and replay.
-    if (in_shim(m.start)) continue;
+    // The syscall buffer's state is ttdb's, and differs between recording and
+    // replay (and holds the recording's secret).
+    if (shim.contains(m.start)) continue;
     Ranges ranges{{m.start, m.end}};
     if (written) ranges = written->take(tracee, process, inject_at, m);
     for (auto [from, to] : ranges)

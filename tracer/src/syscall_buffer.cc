@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,17 +30,19 @@ namespace {
 
 using Control = ttdb_shim_control;
 
-const ttdb_shim_header& header() {
-  static const ttdb_shim_header h = [] {
-    ttdb_shim_header out;
-    std::memcpy(&out, shim_code, sizeof out);
-    return out;
-  }();
-  return h;
+// This ttdb's shim's header. Copied each time, not kept in a static: the
+// child about to exec reads it too, where only async-signal-safe code runs.
+ttdb_shim_header header() {
+  ttdb_shim_header out;
+  std::memcpy(&out, shim_code, sizeof out);
+  return out;
 }
 
-RemotePtr field(std::size_t offset) { return RemotePtr(TTDB_SHIM_CONTROL + offset); }
-#define CONTROL_FIELD(name) field(offsetof(Control, name))
+#define CONTROL_FIELD(shim, name) (shim).control(offsetof(Control, name))
+
+// Version 1's control block is version 2's without the secret, which comes last.
+static_assert(offsetof(Control, secret) + sizeof(Control::secret) == sizeof(Control));
+constexpr std::size_t kControlV1Size = offsetof(Control, secret);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -80,6 +83,10 @@ Bytes initial_control() {
   for (const SyscallInfo* info : all_syscalls()) {
     if (info->buffering == Buffering::none || info->nr >= TTDB_SHIM_MAX_NR) continue;
     c->how[info->nr] = how_of(info->buffering);
+    // The sixth argument register carries the secret (TTDB_SECRET_ARG): a
+    // syscall that needs it cannot be made by the shim, and stays traced.
+    TTDB_CHECK(info->args.size() <= TTDB_SECRET_ARG,
+               "syscalls.def: buffered {} takes six arguments, and the sixth carries the shim's secret", info->name);
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       c->args[info->nr][i] = spec_of(info->args[i]);
       bool bounded = info->args[i].format != ArgFormat::out || info->args[i].size.from != SizeRule::From::ret ||
@@ -109,41 +116,117 @@ void write_field(Tracee& tracee, RemotePtr at, const T& value) {
 
 }  // namespace
 
-static_assert(kShimStart == TTDB_SHIM_BASE && kShimEnd == TTDB_SHIM_BASE + TTDB_SHIM_SIZE);
-bool in_shim(std::uint64_t addr) { return addr >= kShimStart && addr < kShimEnd; }
-std::uint64_t shim_entry() { return header().entry; }
-std::uint64_t shim_syscall_instruction() { return header().untraced_return - 2; }
+std::uint64_t ShimPlace::end() const { return base_ + TTDB_SHIM_SIZE; }
+std::uint64_t ShimPlace::entry() const { return base_ + header().entry; }
+std::uint64_t ShimPlace::syscall_instruction() const { return base_ + header().untraced_return - 2; }
+RemotePtr ShimPlace::control(std::size_t offset) const { return RemotePtr(base_ + TTDB_SHIM_CONTROL + offset); }
+RemotePtr ShimPlace::buffer() const { return RemotePtr(base_ + TTDB_SHIM_BUFFER); }
 
-bool install_shim_filter() {
+namespace {
+
+// Where a shim may go: from 1 GiB up to 2 GiB. The kernel's layout does not
+// go there (with or without address randomization, mmap works down from
+// below the stack, or up from a third of the address space, and the
+// program's image is at 4 MiB or at 0x555555554000), except for the brk heap
+// of a program not built position-independent, which has 1 GiB to grow
+// first (when it meets the shim, malloc goes on with mmap). And every
+// sanitizer leaves it to the program: from 0x7fff8000 up to 16 TiB is
+// AddressSanitizer's shadow memory, which it maps at fixed addresses;
+// ThreadSanitizer's and MemorySanitizer's program memory begins at 0.
+// Version 1 was always at 0x70000000, in this range.
+constexpr std::uint64_t kPlaceFirst = 0x40000000;
+constexpr std::uint64_t kPlaceEnd = 0x7fe00000;  // the shim ends at or before this
+constexpr std::uint64_t kPageSize = 0x1000;
+
+std::uint64_t random_word() {
+  std::uint64_t word = 0;
+  for (;;) {
+    ssize_t got = ::getrandom(&word, sizeof word, 0);
+    if (got == static_cast<ssize_t>(sizeof word)) return word;
+    if (got < 0 && errno != EINTR)
+      fail("cannot choose where ttdb's syscall buffer goes: getrandom failed: {}; record with --no-syscall-buffer",
+           errno_text(errno));
+  }
+}
+
+// Which argument carries the secret, as the shim puts it and the filter
+// looks for it: preadv2 and pwritev2 need the sixth (their flags).
+constexpr bool secret_in_fifth(std::uint32_t nr) { return nr == __NR_preadv2 || nr == __NR_pwritev2; }
+
+}  // namespace
+
+std::pair<std::uint64_t, std::uint64_t> shim_base_range() { return {kPlaceFirst, kPlaceEnd - TTDB_SHIM_SIZE}; }
+
+ShimSetup choose_shim_setup() {
+  auto [first, last] = shim_base_range();
+  std::uint64_t pages = (last - first) / kPageSize + 1;
+  ShimSetup setup;
+  setup.base = first + random_word() % pages * kPageSize;
+  // Never 0: the control block of a shim that was never told one holds 0.
+  do setup.secret = random_word();
+  while (setup.secret == 0);
+  return setup;
+}
+
+bool install_shim_filter(const ShimSetup& setup) {
   // seccomp_data.instruction_pointer is the address after the syscall instruction.
-  auto ip = header().untraced_return;
-  // It runs at every syscall the program makes: the shim's are tested first.
+  std::uint64_t ip = setup.base + header().untraced_return;
+  auto lo = [](std::uint64_t v) { return static_cast<std::uint32_t>(v); };
+  auto hi = [](std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); };
+  constexpr std::uint32_t kIpLo = offsetof(seccomp_data, instruction_pointer);
+  constexpr std::uint32_t kArg5Lo = offsetof(seccomp_data, args) + 8 * TTDB_SECRET_ARG;
+  constexpr std::uint32_t kArg4Lo = offsetof(seccomp_data, args) + 8 * TTDB_SECRET_ARG_RWV2;
+  // It runs at every syscall the program makes, so the cheapest test comes
+  // first: almost every call leaves at the instruction pointer. Then the
+  // secret, where secret_in_fifth() says, both 32-bit halves. The
+  // instructions are numbered for the jumps, which count from the next one.
+  enum : std::uint8_t { kArg5 = 9, kArg4 = 13, kAllow = 17, kTrace = 18 };
+  auto to = [](std::uint8_t from, std::uint8_t target) { return static_cast<std::uint8_t>(target - from - 1); };
   sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip), 0, 5),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(ip >> 32), 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(ip), 0, to(1, kTrace)),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo + 4),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(ip), 0, to(3, kTrace)),
+      /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, to(5, kTrace)),
+      /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, to(7, kArg4), 0),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, to(8, kArg4), to(8, kArg5)),
+      /* 9: kArg5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo),
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(10, kTrace)),
+      /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo + 4),
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(12, kAllow), to(12, kTrace)),
+      /* 13: kArg4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo),
+      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(14, kTrace)),
+      /* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
+      /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(16, kAllow), to(16, kTrace)),
+      /* 17: kAllow */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      /* 18: kTrace */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
   };
+  static_assert(sizeof filter / sizeof filter[0] == kTrace + 1);
   sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
   return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
 }
 
-trace::Event shim_event(int tid) {
+bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args) {
+  // As the filter sees it: the number is the low 32 bits of rax.
+  auto number = static_cast<std::uint32_t>(nr);
+  return setup.base && ip == setup.base + header().untraced_return &&
+         args[secret_in_fifth(number) ? TTDB_SECRET_ARG_RWV2 : TTDB_SECRET_ARG] == setup.secret;
+}
+
+trace::Event shim_event(int tid, std::uint64_t base) {
   trace::Event e;
   e.kind = trace::EventKind::patch;
   e.tid = tid;
-  e.args = {TTDB_SHIM_BASE, TTDB_SHIM_SIZE, 1, TTDB_SHIM_ABI_VERSION, 0, 0};
+  e.args = {base, TTDB_SHIM_SIZE, 1, TTDB_SHIM_ABI_VERSION, 0, 0};
   trace::MemWrite code;
-  code.addr = TTDB_SHIM_BASE;
+  code.addr = base;
   code.data.assign(shim_code, shim_code + shim_code_size);
   code.size = code.data.size();
   trace::MemWrite control;
-  control.addr = TTDB_SHIM_CONTROL;
+  control.addr = base + TTDB_SHIM_CONTROL;
   control.data = initial_control();
   control.size = control.data.size();
   e.mem = {std::move(code), std::move(control)};
@@ -152,40 +235,55 @@ trace::Event shim_event(int tid) {
 
 bool is_shim_event(const trace::Event& e) { return e.kind == trace::EventKind::patch && e.args[2] == 1; }
 
-void apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode) {
-  if (e.args[3] != TTDB_SHIM_ABI_VERSION)
-    fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb has version {}; "
-         "record the program again",
-         e.args[3], TTDB_SHIM_ABI_VERSION);
-  if (e.args[0] != TTDB_SHIM_BASE || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 ||
-      e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].data.size() != sizeof(Control))
+ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode, std::uint64_t secret) {
+  std::uint64_t version = e.args[3];
+  if (version != 1 && version != TTDB_SHIM_ABI_VERSION)
+    fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb reads versions 1 to {}; "
+         "replay it with the ttdb that recorded it, or record the program again",
+         version, TTDB_SHIM_ABI_VERSION);
+  std::uint64_t base = e.args[0];
+  // Version 1's code holds absolute addresses of 0x70000000; version 2's runs anywhere.
+  bool placed = version == 1 ? base == TTDB_SHIM_V1_BASE
+                             : base % kPageSize == 0 && base >= kPageSize && base < (std::uint64_t{1} << 47) - TTDB_SHIM_SIZE;
+  std::size_t control_size = version == 1 ? kControlV1Size : sizeof(Control);
+  if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
+      e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
+      e.mem[1].data.size() != control_size)
     fail("the syscall buffer's mapping at event {} is malformed", e.id);
+  TTDB_CHECK(mode == ShimMode::replay || secret != 0, "a recording's syscall buffer needs its secret");
+  ShimPlace shim(base);
   std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
-                                    {TTDB_SHIM_BASE, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE,
+                                    {base, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE,
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
-  if (got != TTDB_SHIM_BASE)
-    fail("cannot map ttdb's syscall buffer at {:#x} in the program: {}; the program uses that address itself",
-         TTDB_SHIM_BASE, is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
-  write_checked(tracee, RemotePtr(TTDB_SHIM_BASE), e.mem[0].data);
-  write_checked(tracee, RemotePtr(TTDB_SHIM_CONTROL), e.mem[1].data);
+  if (got != static_cast<std::int64_t>(base))
+    fail("cannot map ttdb's syscall buffer at {:#x}-{:#x} in process {}: {}", base, shim.end(), tracee.tid(),
+         got == -EEXIST ? "the program has memory there"
+         : is_error_result(got) ? errno_text(static_cast<int>(-got))
+                                : fmt::format("the kernel put it at {:#x}", got));
+  write_checked(tracee, RemotePtr(base), e.mem[0].data);
+  write_checked(tracee, shim.control(0), e.mem[1].data);
+  // Never in the trace: the program cannot read the trace while it runs,
+  // but whoever replays it needs no secret.
+  if (mode == ShimMode::record) write_field(tracee, CONTROL_FIELD(shim, secret), secret);
   std::uint32_t shim_mode = mode == ShimMode::record ? TTDB_SHIM_RECORD : TTDB_SHIM_REPLAY;
-  write_field(tracee, CONTROL_FIELD(mode), shim_mode);
-  checked_inject(tracee, syscall_insn, __NR_mprotect,
-                 {TTDB_SHIM_BASE, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0}, "protect the syscall buffer's code");
-  TTDB_LOG(record, "syscall buffer mapped at {:#x} in {}", TTDB_SHIM_BASE, tracee.tid());
+  write_field(tracee, CONTROL_FIELD(shim, mode), shim_mode);
+  checked_inject(tracee, syscall_insn, __NR_mprotect, {base, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0},
+                 "protect the syscall buffer's code");
+  TTDB_LOG(record, "syscall buffer (version {}) mapped at {:#x} in {}", version, base, tracee.tid());
+  return shim;
 }
 
-ShimRecords take_records(Tracee& tracee) {
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim) {
   std::uint64_t counts[2] = {0, 0};  // used, records
   static_assert(offsetof(Control, records) == offsetof(Control, used) + 8);
-  if (tracee.read_some(CONTROL_FIELD(used), counts, sizeof counts) != sizeof counts || counts[1] == 0) return {};
+  if (tracee.read_some(CONTROL_FIELD(shim, used), counts, sizeof counts) != sizeof counts || counts[1] == 0) return {};
   if (counts[0] > TTDB_SHIM_BUFFER_SIZE)
     throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), counts[0]));
   ShimRecords out;
   out.count = counts[1];
-  out.bytes = tracee.read_bytes(RemotePtr(TTDB_SHIM_BUFFER), counts[0]);
+  out.bytes = tracee.read_bytes(shim.buffer(), counts[0]);
   static const std::uint64_t zero[2] = {0, 0};
-  write_field(tracee, CONTROL_FIELD(used), zero);
+  write_field(tracee, CONTROL_FIELD(shim, used), zero);
   return out;
 }
 
@@ -274,42 +372,43 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
   }
 }
 
-void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after) {
+void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after) {
   std::uint32_t flags = (slow_next ? TTDB_SHIM_SLOW_NEXT : 0) | (stop_after ? TTDB_SHIM_STOP_AFTER : 0);
-  write_field(tracee, CONTROL_FIELD(flags), flags);
+  write_field(tracee, CONTROL_FIELD(shim, flags), flags);
 }
 
-void stop_buffering(Tracee& tracee) {
+void stop_buffering(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint8_t traced[TTDB_SHIM_MAX_NR] = {};  // TTDB_HOW_TRACED
-  write_checked(tracee, CONTROL_FIELD(how), ByteView(traced, sizeof traced));
+  write_checked(tracee, CONTROL_FIELD(shim, how), ByteView(traced, sizeof traced));
 }
 
-void trace_file_writes_in_shim(Tracee& tracee) {
-  write_field(tracee, CONTROL_FIELD(trace_file_writes), std::uint64_t{1});
+void trace_file_writes_in_shim(Tracee& tracee, const ShimPlace& shim) {
+  write_field(tracee, CONTROL_FIELD(shim, trace_file_writes), std::uint64_t{1});
 }
 
-void forget_shim_fds(Tracee& tracee) {
+void forget_shim_fds(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint8_t unknown[TTDB_SHIM_MAX_FD] = {};
-  write_checked(tracee, CONTROL_FIELD(fd_kind), ByteView(unknown, sizeof unknown));
+  write_checked(tracee, CONTROL_FIELD(shim, fd_kind), ByteView(unknown, sizeof unknown));
 }
 
-void trace_files_in_shim(Tracee& tracee, const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files) {
+void trace_files_in_shim(Tracee& tracee, const ShimPlace& shim,
+                         const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files) {
   std::uint64_t words[2][2] = {{files[0].first, files[0].second}, {files[1].first, files[1].second}};
-  write_checked(tracee, CONTROL_FIELD(traced_files), ByteView(reinterpret_cast<const std::uint8_t*>(words), sizeof words));
-  forget_shim_fds(tracee);
+  write_checked(tracee, CONTROL_FIELD(shim, traced_files), ByteView(reinterpret_cast<const std::uint8_t*>(words), sizeof words));
+  forget_shim_fds(tracee, shim);
 }
 
-ShimQueue read_queue(Tracee& tracee) {
+ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim) {
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
     std::int64_t first_event;
   } q{};
   static_assert(offsetof(Control, first_event) == offsetof(Control, queued_records) + 32);
-  if (tracee.read_some(CONTROL_FIELD(queued_records), &q, sizeof q) != sizeof q) return {};
+  if (tracee.read_some(CONTROL_FIELD(shim, queued_records), &q, sizeof q) != sizeof q) return {};
   return ShimQueue{q.first_event, q.queued_records, q.consumed_records};
 }
 
-std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>& events,
+std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
                          const std::function<Bytes(const trace::MemWrite&)>& bytes_of) {
   Bytes buffer;
   buffer.reserve(64 * events.size());
@@ -374,18 +473,18 @@ std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>&
     std::memcpy(buffer.data() + start, &h, sizeof h);
     ++queued;
   }
-  if (!buffer.empty()) write_checked(tracee, RemotePtr(TTDB_SHIM_BUFFER), buffer);
+  if (!buffer.empty()) write_checked(tracee, shim.buffer(), buffer);
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
     std::int64_t first_event;
   } q{queued, buffer.size(), 0, 0, events.empty() ? 0 : events.front()->id};
-  write_field(tracee, CONTROL_FIELD(queued_records), q);
+  write_field(tracee, CONTROL_FIELD(shim, queued_records), q);
   return queued;
 }
 
-void clear_queue(Tracee& tracee) {
+void clear_queue(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint64_t zero[4] = {};
-  write_field(tracee, CONTROL_FIELD(queued_records), zero);
+  write_field(tracee, CONTROL_FIELD(shim, queued_records), zero);
 }
 
 std::uint64_t buffered_input_size(std::uint64_t count, std::int64_t ret) {

@@ -294,7 +294,7 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   return found;
 }
 
-std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn,
+std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
                                                         const std::vector<SyscallSite>& sites) {
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
@@ -305,8 +305,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   }
   std::uint64_t base = *where;
   Bytes page(page_size, 0xcc);
-  std::uint64_t entry = shim_entry();
-  std::memcpy(page.data(), &entry, 8);
+  std::memcpy(page.data(), &shim_entry, 8);
   trace::Event e;
   e.kind = trace::EventKind::patch;
   e.tid = tracee.tid();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ttdb/base/error.h"
+#include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
@@ -42,9 +43,11 @@ struct LaunchOptions {
   std::optional<std::uint64_t> ignored_signals;
   std::optional<std::uint64_t> blocked_signals;
   // Recording: install the seccomp filter that lets the syscall buffer's own
-  // syscalls through and stops the tracer at every other one
-  // (PTRACE_EVENT_SECCOMP), and report the program's exits before they happen.
+  // syscalls through (from its place in `shim`, with its secret) and stops
+  // the tracer at every other one (PTRACE_EVENT_SECCOMP), and report the
+  // program's exits before they happen.
   bool syscall_buffer = false;
+  ShimSetup shim;
   // Set no_new_privs: a set-user-ID or set-group-ID program runs without its
   // privileges. Under a tracer the kernel grants them or not depending on
   // who traces (and the seccomp filter needs no_new_privs anyway); recording

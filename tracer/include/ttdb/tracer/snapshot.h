@@ -12,6 +12,7 @@
 #include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/event.h"
 #include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
@@ -55,9 +56,10 @@ class WrittenPages {
 // mem = the writable memory (all of it, or with `written`, what the process
 // wrote since its previous snapshot), in chunks of at most 64 KiB so that
 // unchanged chunks of repeated snapshots are stored once. `inject_at`: a
-// syscall instruction for ttdb's own syscalls in the process.
+// syscall instruction for ttdb's own syscalls in the process. The syscall
+// buffer's memory (at `shim`) is ttdb's, not the program's: left out.
 trace::Event capture_snapshot(Tracee& tracee, WrittenPages* written = nullptr, pid_t process = 0,
-                              std::uint64_t inject_at = 0);
+                              std::uint64_t inject_at = 0, const ShimPlace& shim = {});
 
 struct SnapshotRegisters {
   Registers regs{};

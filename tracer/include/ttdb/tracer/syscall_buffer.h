@@ -9,36 +9,78 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/trace/event.h"
+#include "ttdb/tracer/remote.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
 
-// Where the shim lives, in every program ttdb records or replays.
-inline constexpr std::uint64_t kShimStart = 0x70000000;
-inline constexpr std::uint64_t kShimEnd = kShimStart + 0x130000;
-bool in_shim(std::uint64_t addr);
-// The address the trampolines jump to.
-std::uint64_t shim_entry();
-// A `syscall` instruction that a recording's seccomp filter lets through
-// untraced: injected syscalls go there once the shim is mapped.
-std::uint64_t shim_syscall_instruction();
+// Where one address space's shim lives: its base, from which the rest of its
+// layout follows (shim_abi.h). Plain data; a default one is "not mapped".
+class ShimPlace {
+ public:
+  ShimPlace() = default;
+  explicit ShimPlace(std::uint64_t base) : base_(base) {}
+  explicit operator bool() const { return base_ != 0; }
+  std::uint64_t start() const { return base_; }
+  std::uint64_t end() const;
+  bool contains(std::uint64_t addr) const { return base_ && addr >= start() && addr < end(); }
+  bool overlaps(std::uint64_t from, std::uint64_t to) const { return base_ && from < end() && to > start(); }
+  // Recording (this ttdb's shim): the address the trampolines jump to.
+  std::uint64_t entry() const;
+  // Recording: the shim's `syscall` instruction. Calls made there go
+  // untraced only with the recording's secret. ttdb's injected syscalls go
+  // there too once the shim is mapped (ttdb's own instruction, which the
+  // program may not unmap while recorded); they carry no secret, so they
+  // stop at the filter too, which inject_syscall goes past.
+  std::uint64_t syscall_instruction() const;
+  // A field of the control block, at `offset` in struct ttdb_shim_control.
+  RemotePtr control(std::size_t offset) const;
+  RemotePtr buffer() const;
+  bool operator==(const ShimPlace&) const = default;
+
+ private:
+  std::uint64_t base_ = 0;
+};
+
+// What one recording's shims share: the base every process maps its shim
+// at, and the secret that the shim's untraced syscalls carry and the
+// seccomp filter checks. One filter, installed before the first exec and
+// inherited by every process, serves the whole recording, so both are
+// chosen once, at random, before it starts.
+struct ShimSetup {
+  std::uint64_t base = 0;
+  std::uint64_t secret = 0;
+};
+ShimSetup choose_shim_setup();
+// The range choose_shim_setup() takes bases from, [first, last].
+std::pair<std::uint64_t, std::uint64_t> shim_base_range();
 
 // Installs the recorder's seccomp filter in the calling process (the child
 // about to exec): every syscall stops the tracer (SECCOMP_RET_TRACE) except
-// the shim's own. Only async-signal-safe calls; false when the kernel refuses.
-bool install_shim_filter();
+// those from the shim's untraced instruction at `setup.base` that carry
+// `setup.secret`. Only async-signal-safe calls; false when the kernel refuses.
+bool install_shim_filter(const ShimSetup& setup);
+// True for a syscall that filter lets through untraced: `ip` is where it
+// returns (the address after its `syscall` instruction).
+bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args);
 
-// Recording: the patch event that maps the shim, its code and its control
-// block (which syscalls it buffers, and how), for this ttdb's syscall table.
-trace::Event shim_event(int tid);
-// Recording and replay: maps the shim as `patch` says and starts it in
-// recording or replay mode.
+// Recording: the patch event that maps the shim at `base`: its code and its
+// control block (which syscalls it buffers, and how, for this ttdb's
+// syscall table; not the secret).
+trace::Event shim_event(int tid, std::uint64_t base);
+// Recording and replay: maps the shim where `patch` says and starts it in
+// recording mode (with the recording's `secret`) or in replay mode. Reads
+// every version of the event this ttdb knows (version 1: always at
+// 0x70000000). Throws ttdb::Error when the place is taken or the event is
+// malformed.
 enum class ShimMode { record, replay };
-void apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode);
+ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode,
+                     std::uint64_t secret = 0);
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
@@ -48,26 +90,27 @@ struct ShimRecords {
   std::uint64_t count = 0;
 };
 // The records the shim appended since the last call, which it then forgets.
-ShimRecords take_records(Tracee& tracee);
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
 // Asks the shim to send its next hooked syscall down the traced path
 // (slow_next), and to return from the one in progress through an int3
 // (stop_after): the recorder wants a boundary for a signal.
-void set_shim_flags(Tracee& tracee, bool slow_next, bool stop_after);
+void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after);
 // Every hooked syscall takes the traced path from now on (the program's own
 // seccomp filter may kill or trap a call, which the recorder must see).
-void stop_buffering(Tracee& tracee);
+void stop_buffering(Tracee& tracee, const ShimPlace& shim);
 // The process maps a file shared: its writes to files are traced from now
 // on, since they may change its memory.
-void trace_file_writes_in_shim(Tracee& tracee);
+void trace_file_writes_in_shim(Tracee& tracee, const ShimPlace& shim);
 // The program's file descriptors changed in a way the shim did not see (a
 // traced syscall): it learns their kinds again.
-void forget_shim_fds(Tracee& tracee);
+void forget_shim_fds(Tracee& tracee, const ShimPlace& shim);
 // Files ({st_dev, st_ino}) whose reads and writes the shim leaves to the
 // traced path from now on; it learns the kinds of descriptors again.
-void trace_files_in_shim(Tracee& tracee, const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files);
+void trace_files_in_shim(Tracee& tracee, const ShimPlace& shim,
+                         const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files);
 
 // --- replay
 // What the shim has given back of what was queued.
@@ -76,14 +119,14 @@ struct ShimQueue {
   std::uint64_t queued = 0;
   std::uint64_t consumed = 0;
 };
-ShimQueue read_queue(Tracee& tracee);
+ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim);
 // Queues `events` (buffered syscalls, in order, from `first_event`) for the
 // shim to give back, replacing what was queued; `bytes_of` gives a memory
 // write's bytes. Returns how many fit.
-std::size_t queue_events(Tracee& tracee, const std::vector<const trace::Event*>& events,
+std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
                          const std::function<Bytes(const trace::MemWrite&)>& bytes_of);
 // Empties the queue: the shim takes the traced path for what comes next.
-void clear_queue(Tracee& tracee);
+void clear_queue(Tracee& tracee, const ShimPlace& shim);
 
 // The bytes of a buffered write the digest covers: what the call consumed.
 std::uint64_t buffered_input_size(std::uint64_t count, std::int64_t ret);

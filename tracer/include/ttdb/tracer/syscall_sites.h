@@ -56,9 +56,11 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView bytes);
 class SyscallPatcher {
  public:
   // Recording: patches `sites` (of one module, from find_syscall_sites),
-  // with a page of trampolines mapped near them, and returns the patch
-  // event. nullopt when there is no room for the trampolines.
-  std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const std::vector<SyscallSite>& sites);
+  // with a page of trampolines mapped near them that jump to `shim_entry`,
+  // and returns the patch event. nullopt when there is no room for the
+  // trampolines.
+  std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
+                                          const std::vector<SyscallSite>& sites);
   // Recording and replay: maps the trampolines a patch event describes and
   // rewrites its sites. Throws ttdb::Error when the place is taken.
   void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
