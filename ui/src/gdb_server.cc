@@ -1,16 +1,20 @@
 #include "gdb_server.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <elf.h>
 
 #include "gdb_target.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/parse.h"
+#include "ttdb/base/unique_fd.h"
 
 namespace ttdb::gdb {
 namespace {
@@ -229,7 +233,13 @@ std::string Session::query(std::string_view packet) {
   if (packet == "qfThreadInfo") return thread_list();
   if (packet == "qsThreadInfo") return "l";
   if (starts_with(packet, "qXfer:")) return xfer(packet.substr(6));
-  if (starts_with(packet, "qRcmd,")) return monitor(packet.substr(6));
+  if (starts_with(packet, "qRcmd,")) {
+    try {
+      return monitor(packet.substr(6));
+    } catch (const Error& e) {
+      return text_hex(fmt::format("ttdb: {}\n", e.what()));
+    }
+  }
   return "";
 }
 
@@ -323,6 +333,13 @@ std::string Session::step_range(std::uint64_t start, std::uint64_t end) {
     if (stop.kind != Stop::Kind::step) return stop_reply(stop, Direction::forward);
     std::uint64_t pc = engine_.registers().rip;
     if (pc < start || pc >= end) return stop_reply(stop, Direction::forward);
+    // A breakpoint inside the range stops the range step, as gdb expects.
+    for (char type : {'0', '1'})
+      if (auto found = points_.find({type, pc}); found != points_.end()) {
+        Stop hit(Stop::Kind::breakpoint);
+        hit.id = found->second;
+        return stop_reply(hit, Direction::forward);
+      }
   }
 }
 
@@ -361,10 +378,24 @@ std::string Session::monitor(std::string_view hex) {
     return text_hex(
         "ttdb monitor commands:\n"
         "  monitor event           the current event (the last one applied)\n"
-        "  monitor goto event N    move to event N (then 'maintenance flush register-cache')\n"
+        "  monitor goto event N    move to event N\n"
+        "  monitor checkpoint      remember this position\n"
+        "  monitor restart N       back (or on) to checkpoint N\n"
+        "After a move: 'maintenance flush register-cache' and 'maintenance flush dcache'.\n"
         "  monitor help            this list\n");
   if (*command == "event")
     return text_hex(fmt::format("event {} of {}; {}\n", engine_.event(), engine_.event_count(), engine_.position().describe()));
+  if (*command == "checkpoint") {
+    int id = engine_.bookmark();
+    return text_hex(fmt::format("checkpoint {}: {}\n", id, engine_.position().describe()));
+  }
+  if (words.size() == 2 && words[0] == "restart") {
+    auto id = parse_uint(std::string(words[1]));
+    auto position = id && *id < 1'000'000'000 ? engine_.bookmark_position(static_cast<int>(*id)) : std::nullopt;
+    if (!position) return text_hex(fmt::format("ttdb: no checkpoint {}; 'monitor checkpoint' makes one\n", words[1]));
+    engine_.seek(*position);
+    return text_hex(fmt::format("checkpoint {}: {}\n", *id, engine_.position().describe()));
+  }
   if (words.size() == 3 && words[0] == "goto" && words[1] == "event") {
     auto n = parse_uint(std::string(words[2]));
     if (!n || *n < 1 || static_cast<std::int64_t>(*n) > engine_.event_count())
@@ -374,6 +405,66 @@ std::string Session::monitor(std::string_view hex) {
   }
   return text_hex(fmt::format("ttdb: unknown monitor command '{}'; 'monitor help' lists them\n", *command));
 }
+
+namespace {
+
+bool is_resume(std::string_view packet) {
+  return packet == "bc" || packet == "bs" || starts_with(packet, "vCont;") ||
+         (!packet.empty() && (packet[0] == 'c' || packet[0] == 's' || packet[0] == 'C' || packet[0] == 'S'));
+}
+
+// While the replay runs, gdb's ^C (a user's Ctrl-C, an IDE's pause) asks the
+// engine to stop; other bytes that arrive meanwhile are kept for later.
+class InterruptWatcher {
+ public:
+  InterruptWatcher(Engine& engine, int in_fd) : engine_(engine), in_fd_(in_fd), stop_(Pipe::create(O_CLOEXEC)) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~InterruptWatcher() {
+    if (thread_.joinable()) finish();
+  }
+  InterruptWatcher(const InterruptWatcher&) = delete;
+  InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+  // Stops watching; the bytes read meanwhile.
+  std::string finish() {
+    char byte = 0;
+    while (::write(stop_.write_end.get(), &byte, 1) < 0 && errno == EINTR) {
+    }
+    thread_.join();
+    return std::move(received_);
+  }
+
+ private:
+  void watch() {
+    pollfd fds[2] = {{in_fd_, POLLIN, 0}, {stop_.read_end.get(), POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents) return;
+      if (!fds[0].revents) continue;
+      char buffer[512];
+      ssize_t n = ::read(in_fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        engine_.interrupt();  // gdb went away: no one waits for this run
+        return;
+      }
+      std::string_view bytes(buffer, static_cast<std::size_t>(n));
+      if (bytes.find('\x03') != std::string_view::npos) engine_.interrupt();
+      received_.append(bytes);
+    }
+  }
+
+  Engine& engine_;
+  int in_fd_;
+  Pipe stop_;
+  std::string received_;
+  std::thread thread_;
+};
+
+}  // namespace
 
 void serve(Engine& engine, int in_fd, int out_fd) {
   Session session(engine);
@@ -400,7 +491,14 @@ void serve(Engine& engine, int in_fd, int out_fd) {
       }
       if (input->kind != Input::Kind::packet) continue;
       if (!session.no_ack()) send("+");
-      std::string reply = session.handle(input->data);
+      std::string reply;
+      if (is_resume(input->data)) {
+        InterruptWatcher watcher(engine, in_fd);
+        reply = session.handle(input->data);
+        reader.feed(watcher.finish());
+      } else {
+        reply = session.handle(input->data);
+      }
       if (input->data == "k") return;
       send(frame(reply));
       if (session.finished()) return;
