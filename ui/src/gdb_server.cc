@@ -381,8 +381,8 @@ std::string Session::monitor(std::string_view hex) {
         "  monitor goto event N    move to event N\n"
         "  monitor checkpoint      remember this position\n"
         "  monitor restart N       back (or on) to checkpoint N\n"
-        "After a move: 'maintenance flush register-cache' and 'maintenance flush dcache'.\n"
-        "  monitor help            this list\n");
+        "  monitor help            this list\n"
+        "After a move: 'maintenance flush register-cache' and 'maintenance flush dcache'.\n");
   if (*command == "event")
     return text_hex(fmt::format("event {} of {}; {}\n", engine_.event(), engine_.event_count(), engine_.position().describe()));
   if (*command == "checkpoint") {
