@@ -216,6 +216,18 @@ TEST_F(GdbServerTest, ControlCInterruptsALongContinue) {
   EXPECT_EQ(r.out.find("$W"), std::string::npos) << r.out;
 }
 
+TEST_F(GdbServerTest, FinishAndReverseFinishAcrossCalls) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break square", "continue", "continue", "finish", "delete", "break add", "continue", "next", "delete",
+                     "reverse-finish", "bt"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("Value returned is $1 = 4"), std::string::npos) << text;
+  // Back out of add to its call in main, before the call.
+  EXPECT_EQ(lines_matching(r.out, R"(^#0  0x[0-9a-f]+ in main \(\) at .*debug_gdb\.c:20$)").size(), 1u) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^#1 )").size(), 0u) << text;
+}
+
 TEST_F(GdbServerTest, ListensOnAPortAndSaysHowToConnect) {
   std::string trace = traced("debug_gdb");
   // stderr into stdout, where the test can wait for the line that says how to connect.
