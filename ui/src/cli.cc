@@ -122,6 +122,16 @@ int run_cli(int argc, char** argv) {
       "Examples: ttdb replay --run ls.ttdb\n"
       "          ttdb replay -ex 'break main' -ex continue -ex 'print argc' ls.ttdb\n");
 
+  ServeArgs serve_args;
+  auto* serve = app.add_subcommand("serve", "Serve a recording to gdb over its remote protocol, on stdin and stdout");
+  serve->add_option("trace", serve_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  serve->add_option("--port", serve_args.port, "Listen on 127.0.0.1:N instead (0: any free port), for one connection")
+      ->option_text("N")
+      ->check(number_in(0, 65535));
+  serve->footer(
+      "Example: gdb -ex 'target remote | ttdb serve prog.ttdb' ./prog\n"
+      "         ttdb serve --port 5555 prog.ttdb   (then in gdb: target remote 127.0.0.1:5555)\n");
+
   InfoArgs info_args;
   auto* info = app.add_subcommand("info", "Describe a recording");
   info->add_option("trace", info_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
@@ -205,6 +215,7 @@ int run_cli(int argc, char** argv) {
         throw UsageError("--junit reports the asserts of a script: give it with -x FILE or -ex CMD");
       return check_output(run_replay(replay_args), failure_status);
     }
+    if (*serve) return run_serve(serve_args);
     if (*info) return check_output(run_info(info_args), failure_status);
     if (*events) return check_output(run_events(events_args), failure_status);
     if (*sql) {

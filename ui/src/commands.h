@@ -38,6 +38,13 @@ struct ReplayArgs {
 int run_shell(const ReplayArgs& args);
 int run_replay(const ReplayArgs& args);
 
+struct ServeArgs {
+  std::string trace;
+  int port = -1;  // -1: gdb's channel is stdin and stdout
+};
+// A gdb remote-protocol server over the replay (docs/commands.md).
+int run_serve(const ServeArgs& args);
+
 struct InfoArgs {
   std::string trace;
 };

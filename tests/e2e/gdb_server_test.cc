@@ -1,0 +1,249 @@
+// ttdb serve driven by stock gdb in batch mode, as a user or an IDE drives
+// it: `target remote | ttdb serve TRACE`, then gdb's own commands, forward
+// and backward. Where gdb can run the program itself, the answers are
+// compared with gdb's native run.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "shell_fixture.h"
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+class GdbServerTest : public ShellTest {
+ protected:
+  void SetUp() override {
+    if (!installed_tool("gdb")) GTEST_SKIP() << "gdb is not installed (scripts/bootstrap installs it)";
+  }
+
+  // debug_gdb exits with 3, for gdb to report: recorded, whatever its status.
+  std::string traced(const std::string& name) {
+    std::string trace = dir_.file(name + ".ttdb");
+    RunResult r = record(trace, {program(name)});
+    EXPECT_EQ(r.status, 3) << r.err;
+    return trace;
+  }
+
+  static RunOptions quiet_gdb() {
+    RunOptions options;
+    options.extra_env = {"DEBUGINFOD_URLS=", "HOME=/nonexistent"};
+    return options;
+  }
+
+  // gdb -nx -batch -ex 'target remote | ttdb serve TRACE' -ex COMMAND... PROGRAM
+  RunResult gdb(const std::string& trace, const std::string& name, const std::vector<std::string>& commands) {
+    std::vector<std::string> argv{"gdb", "-nx", "-batch", "-ex", "set confirm off",
+                                  "-ex", "target remote | " + ttdb_binary() + " serve " + trace};
+    for (const auto& c : commands) argv.insert(argv.end(), {"-ex", c});
+    argv.push_back(program(name));
+    return run(argv, quiet_gdb());
+  }
+
+  // The same commands with gdb running the program itself.
+  RunResult native(const std::string& name, const std::vector<std::string>& commands) {
+    std::vector<std::string> argv{"gdb", "-nx", "-batch", "-ex", "set confirm off"};
+    for (const auto& c : commands) argv.insert(argv.end(), {"-ex", c});
+    argv.push_back(program(name));
+    return run(argv, quiet_gdb());
+  }
+};
+
+std::string all(const RunResult& r) { return r.out + r.err; }
+
+// What gdb says about a stop, the same whether gdb runs the program or the replay does.
+std::vector<std::string> stops_and_values(const std::string& output) {
+  return lines_matching(output, R"(^(Breakpoint \d+, |\$\d+ = |#\d+ |\d+\t))");
+}
+
+TEST_F(GdbServerTest, BreakpointsBacktracesAndValuesMatchGdbsOwnRun) {
+  std::string trace = traced("debug_gdb");
+  std::vector<std::string> commands{"break add", "continue", "bt", "print value", "print total",
+                                    "continue", "print value", "print total", "print $pc == add + 8"};
+  RunResult served = gdb(trace, "debug_gdb", commands);
+  EXPECT_NE(all(served).find("Breakpoint 1, add (value=1) at"), std::string::npos) << all(served);
+  EXPECT_NE(all(served).find("Breakpoint 1, add (value=4) at"), std::string::npos) << all(served);
+  EXPECT_NE(all(served).find("in main () at"), std::string::npos) << all(served);
+  // gdb's native run: the same stops, frames and values (run instead of continue).
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_gdb", native_commands);
+  auto served_lines = stops_and_values(served.out), own_lines = stops_and_values(own.out);
+  EXPECT_FALSE(served_lines.empty());
+  EXPECT_EQ(served_lines, own_lines) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+}
+
+TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb", {"reverse-continue", "reverse-stepi", "info symbol $pc"});
+  // The dynamic loader's entry, as in the shell.
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ in _start \(\) from .*ld-linux)").size(), 3u) << all(r);
+  EXPECT_EQ(count_of(all(r), "No more reverse-execution history."), 2) << all(r);
+  EXPECT_NE(r.out.find("_start in section .text of "), std::string::npos) << all(r);
+}
+
+TEST_F(GdbServerTest, LineSteppingBothWaysMatchesGdbsOwnRecord) {
+  std::string trace = traced("debug_gdb");
+  std::vector<std::string> motions{"next", "next", "step", "print n", "next", "print result", "reverse-next",
+                                   "print result", "reverse-step", "reverse-stepi", "print $pc"};
+  std::vector<std::string> served_commands{"break main", "continue"};
+  served_commands.insert(served_commands.end(), motions.begin(), motions.end());
+  RunResult served = gdb(trace, "debug_gdb", served_commands);
+  // gdb's own process record is the oracle for where reverse motions land.
+  std::vector<std::string> own_commands{"break main", "run", "record"};
+  own_commands.insert(own_commands.end(), motions.begin(), motions.end());
+  RunResult own = native("debug_gdb", own_commands);
+  auto served_lines = stops_and_values(served.out), own_lines = stops_and_values(own.out);
+  EXPECT_GE(served_lines.size(), 8u) << all(served);
+  EXPECT_EQ(served_lines, own_lines) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+  EXPECT_NE(served.out.find("square (n=1) at"), std::string::npos) << all(served);
+}
+
+TEST_F(GdbServerTest, ReverseContinueReturnsToTheEarlierBreakpoint) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break add", "continue", "continue", "continue", "print value", "reverse-continue", "print value",
+                     "reverse-continue", "print value", "print total"});
+  EXPECT_NE(r.out.find("$1 = 9"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$2 = 4"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$4 = 0"), std::string::npos) << all(r);
+}
+
+TEST_F(GdbServerTest, WatchpointsFireForwardAndBackward) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "watch total", "continue", "continue", "reverse-continue", "print total",
+                     "reverse-continue", "print total"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("Old value = 0\nNew value = 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("Old value = 2\nNew value = 10"), std::string::npos) << text;
+  // Backward, the watchpoint stops on the write that set the value.
+  EXPECT_NE(text.find("Old value = 10\nNew value = 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("total += doubled;"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$1 = 2"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$2 = 0"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, ContinuingToTheEndShowsTheRecordedExit) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb", {"continue"});
+  EXPECT_NE(all(r).find("exited with code 03]"), std::string::npos) << all(r);
+  // The program's own output goes to stderr, not into gdb's channel.
+  EXPECT_NE(all(r).find("total 28 count 3"), std::string::npos) << all(r);
+}
+
+TEST_F(GdbServerTest, ThePastIsReadOnly) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break add", "continue", "set var total = 1", "print total", "set var $rax = 12345", "print total", "print $rax == 12345"});
+  EXPECT_NE(all(r).find("Cannot access memory at address"), std::string::npos) << all(r);
+  EXPECT_NE(all(r).find("Could not write register \"rax\""), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$1 = 0"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$2 = 0"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$3 = 0"), std::string::npos) << all(r);
+}
+
+TEST_F(GdbServerTest, MonitorCommandsReachTtdbsPositions) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"monitor help", "monitor event", "monitor goto event 20", "monitor event", "monitor goto event 999999",
+                     "monitor nonsense", "maintenance flush register-cache", "continue"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("monitor goto event N"), std::string::npos) << text;
+  EXPECT_NE(text.find("event 1 of "), std::string::npos) << text;
+  EXPECT_NE(text.find("event 20 of "), std::string::npos) << text;
+  EXPECT_NE(text.find("no event 999999 in this recording"), std::string::npos) << text;
+  EXPECT_NE(text.find("unknown monitor command 'nonsense'"), std::string::npos) << text;
+  EXPECT_NE(text.find("exited with code 03]"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, MonitorCheckpointAndRestart) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break add", "continue", "monitor checkpoint", "continue", "print value", "monitor restart 1",
+                     "maintenance flush register-cache", "maintenance flush dcache", "print value", "monitor restart 7"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("checkpoint 1: event "), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$1 = 4"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$2 = 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("no checkpoint 7"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, ReadAndAccessWatchpointsAreRefusedClearly) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb", {"break main", "continue", "rwatch total", "continue"});
+  EXPECT_NE(all(r).find("Could not insert hardware watchpoint"), std::string::npos) << all(r);
+}
+
+TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays) {
+  std::string trace = recorded("debug_threads_joined");
+  RunResult r = gdb(trace, "debug_threads_joined",
+                    {"break work", "continue", "info threads", "print *(int*)arg", "continue", "print *(int*)arg",
+                     "reverse-continue", "print *(int*)arg"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("Thread 2 hit Breakpoint 1, work (arg="), std::string::npos) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^\* 2 +Thread \d+ +work \(arg=)").size(), 1u) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^  1 +Thread \d+ )").size(), 1u) << text;
+  EXPECT_NE(r.out.find("$1 = 1"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$2 = 2"), std::string::npos) << text;
+  // Back into the first thread's hit.
+  EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {
+  std::string trace = recorded("signal_handlers");
+  RunResult r = gdb(trace, "signal_handlers", {"continue", "continue", "bt 1"});
+  std::string text = all(r);
+  // Linux's SIGUSR1 is 10 and gdb's 30: the server translates.
+  EXPECT_NE(text.find("Program received signal SIGUSR1, User defined signal 1."), std::string::npos) << text;
+  EXPECT_NE(text.find("Program received signal SIGUSR2, User defined signal 2."), std::string::npos) << text;
+  EXPECT_NE(text.find("in on_usr1 (sig=10)"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, ControlCInterruptsALongContinue) {
+  // Long enough that the replay is still running when ^C comes (native speed: seconds).
+  std::string trace = recorded("long_loop", {"1000000000"});
+  // vCont;c, then gdb's ^C a second later, as its Ctrl-C sends it.
+  RunResult r = run({"sh", "-c", "(printf '$vCont;c#a8'; sleep 1; printf '\\003'; sleep 3; printf '$k#6b') | \"$0\" serve \"$1\"",
+                     ttdb_binary(), trace});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("$T02thread:"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("$W"), std::string::npos) << r.out;
+}
+
+TEST_F(GdbServerTest, FinishAndReverseFinishAcrossCalls) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break square", "continue", "continue", "finish", "delete", "break add", "continue", "next", "delete",
+                     "reverse-finish", "bt"});
+  std::string text = all(r);
+  EXPECT_NE(text.find("Value returned is $1 = 4"), std::string::npos) << text;
+  // Back out of add to its call in main, before the call.
+  EXPECT_EQ(lines_matching(r.out, R"(^#0  0x[0-9a-f]+ in main \(\) at .*debug_gdb\.c:20$)").size(), 1u) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^#1 )").size(), 0u) << text;
+}
+
+TEST_F(GdbServerTest, ListensOnAPortAndSaysHowToConnect) {
+  std::string trace = traced("debug_gdb");
+  // stderr into stdout, where the test can wait for the line that says how to connect.
+  Child server = Child::spawn({"sh", "-c", "exec \"$0\" serve --port 0 \"$1\" 2>&1", ttdb_binary(), trace});
+  ASSERT_TRUE(server.wait_for_output("/debug_gdb\n", std::chrono::seconds(60))) << server.output();
+  std::smatch port;
+  std::string said = server.output();
+  ASSERT_TRUE(std::regex_search(said, port, std::regex("connect with: gdb -ex 'target remote 127\\.0\\.0\\.1:(\\d+)' ")))
+      << said;
+  RunResult r = run({"gdb", "-nx", "-batch", "-ex", "target remote 127.0.0.1:" + port[1].str(), "-ex", "break add",
+                     "-ex", "continue", "-ex", "print value", program("debug_gdb")},
+                    quiet_gdb());
+  EXPECT_NE(r.out.find("$1 = 1"), std::string::npos) << all(r);
+  RunResult ended = server.wait();
+  EXPECT_EQ(ended.status, 0) << ended.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
