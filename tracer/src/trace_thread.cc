@@ -53,11 +53,13 @@ void TraceThread::run() {
     std::lock_guard lock(mutex_);
     error_ = std::current_exception();
   }
-  // When the oldest job not committed yet was handed over, if there is one.
+  // When the oldest job not committed yet was handed over, if there is one,
+  // and the newest.
   bool uncommitted = false;
-  Clock::time_point uncommitted_since{};
+  Clock::time_point uncommitted_since{}, uncommitted_until{};
   for (;;) {
     Job job;
+    bool caught_up = false;
     {
       std::unique_lock lock(mutex_);
       auto deadline = (uncommitted ? uncommitted_since : Clock::now()) + kCommitAge;
@@ -67,13 +69,25 @@ void TraceThread::run() {
         job = std::move(jobs_.front());
         jobs_.pop_front();
         if (!uncommitted) uncommitted_since = job.posted;
+        uncommitted_until = job.posted;
         uncommitted = true;
       }
+      caught_up = jobs_.empty();
     }
     try {
       if (job.run && !error_) job.run(*writer_);
       if (!error_ && !finished_) {
-        if (uncommitted && Clock::now() - uncommitted_since >= kCommitAge) {
+        // A batch is committed once its first job is kCommitAge old and the
+        // queue is empty, or once it spans kCommitAge of the recorder's
+        // time. A writer behind the queue (it wakes by the clock to jobs
+        // up to kCommitAge old, or was starved of CPU) takes jobs that old
+        // already: committing after each of them, which costs far more
+        // than the job, would keep it behind for good, and hold the
+        // recorder, which waits for a writer kCommitLag behind, to one
+        // commit per event.
+        bool due = uncommitted && (uncommitted_until - uncommitted_since >= kCommitAge ||
+                                   (caught_up && Clock::now() - uncommitted_since >= kCommitAge));
+        if (due) {
           writer_->commit();
           uncommitted = false;
         } else if (writer_->commit_if_due()) {
