@@ -206,8 +206,10 @@ TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {
 }
 
 TEST_F(GdbServerTest, ControlCInterruptsALongContinue) {
-  // Long enough that the replay is still running when ^C comes (native speed: seconds).
-  std::string trace = recorded("long_loop", {"1000000000"});
+  // Long enough that the replay is still running when ^C comes: 4e9 rounds
+  // take about 3 s at native speed on an idle machine (1e9 took less than
+  // the second the ^C waits).
+  std::string trace = recorded("long_loop", {"4000000000"});
   // vCont;c, then gdb's ^C a second later, as its Ctrl-C sends it.
   RunResult r = run({"sh", "-c", "(printf '$vCont;c#a8'; sleep 1; printf '\\003'; sleep 3; printf '$k#6b') | \"$0\" serve \"$1\"",
                      ttdb_binary(), trace});

@@ -267,6 +267,8 @@ int run_shell(const ReplayArgs& args) {
   action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
+  // Piped commands: until the first is read, there is nothing to interrupt.
+  if (!scripted && !::isatty(STDIN_FILENO)) g_waiting = reading_lines;
   sigaction(SIGINT, &action, nullptr);
   shell.announce();
   int status = scripted ? run_script(shell, args, path) : run_interactive(shell);
