@@ -77,6 +77,24 @@ TEST_F(GdbServerTest, BreakpointsBacktracesAndValuesMatchGdbsOwnRun) {
   EXPECT_EQ(served_lines, own_lines) << "served:\n" << all(served) << "\nnative:\n" << all(own);
 }
 
+TEST_F(GdbServerTest, CppValuesPrintThroughLibstdcxxsPrintersAsInGdbsOwnRun) {
+  // The plain command, gdb's default settings: the libraries come from the
+  // local disk, and their auto-load scripts (the printers) with them.
+  std::string trace = traced("debug_cpp");
+  std::vector<std::string> commands{"break 29", "continue", "print squares", "print ages", "print greeting",
+                                    "print *account", "print account->balance()"};
+  RunResult served = gdb(trace, "debug_cpp", commands);
+  EXPECT_NE(served.out.find("std::vector of length 5"), std::string::npos) << all(served);
+  EXPECT_NE(served.out.find("std::map with 2 elements"), std::string::npos) << all(served);
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_cpp", native_commands);
+  // (Calling a method needs the program to run code: the past cannot.)
+  auto values = [](const std::string& out) { return lines_matching(out, R"(^\$[1-4] = )"); };
+  EXPECT_EQ(values(served.out).size(), 4u) << all(served);
+  EXPECT_EQ(values(served.out), values(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+}
+
 TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {
   std::string trace = traced("debug_gdb");
   RunResult r = gdb(trace, "debug_gdb", {"reverse-continue", "reverse-stepi", "info symbol $pc"});
