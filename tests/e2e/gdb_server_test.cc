@@ -208,7 +208,8 @@ TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays
   EXPECT_EQ(lines_matching(r.out, R"(^\* 2 +Thread \d+ +work \(arg=)").size(), 1u) << text;
   EXPECT_EQ(lines_matching(r.out, R"(^  1 +Thread \d+ )").size(), 1u) << text;
   EXPECT_NE(r.out.find("$1 = 1"), std::string::npos) << text;
-  EXPECT_NE(r.out.find("$2 = 2"), std::string::npos) << text;
+  // The next hit is another thread's: which one ran first is the recording's.
+  EXPECT_TRUE(r.out.find("$2 = 2") != std::string::npos || r.out.find("$2 = 3") != std::string::npos) << text;
   // Back into the first thread's hit.
   EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << text;
 }

@@ -10,7 +10,7 @@ static volatile int stop;
 static int pipe_fds[2];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-static char self[64], next_stage[16];
+static char self[4096], next_stage[16];
 static pid_t pid_before;
 
 static void* spin(void* arg) {
