@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "ttdb/base/error.h"
+#include "location.h"
+#include "prologue.h"
 #include "unwind.h"
 
 namespace ttdb {
@@ -54,13 +56,6 @@ void for_each_child(Dwarf_Die* parent, F&& f) {
   do f(&child);
   while (dwarf_siblingof(&child, &child) == 0);
 }
-
-// A DWARF location, evaluated for one frame.
-struct Located {
-  Variable::Where where = Variable::Where::optimized_out;
-  std::uint64_t addr = 0;
-  int regno = 0;
-};
 
 }  // namespace
 
@@ -276,91 +271,88 @@ struct DebugInfo::Impl {
     return t;
   }
 
-  // Evaluates a location expression for `frame`; unsupported operations make
-  // the variable "optimized out" rather than wrong.
-  Located evaluate(const Dwarf_Op* ops, std::size_t n, const Frame* frame, Dwarf_Addr bias,
-                   Dwarf_Die* function) const {
-    std::vector<std::uint64_t> stack;
-    auto reg = [&](unsigned r) -> std::optional<std::uint64_t> {
-      if (!frame || r >= frame->regs.size() || !frame->known[r]) return std::nullopt;
-      return frame->regs[r];
-    };
-    for (std::size_t i = 0; i < n; ++i) {
-      const Dwarf_Op& op = ops[i];
-      unsigned atom = op.atom;
-      if (atom >= DW_OP_reg0 && atom <= DW_OP_reg31) return Located{Variable::Where::register_, 0, static_cast<int>(atom - DW_OP_reg0)};
-      if (atom == DW_OP_regx) return Located{Variable::Where::register_, 0, static_cast<int>(op.number)};
-      if (atom >= DW_OP_lit0 && atom <= DW_OP_lit31) {
-        stack.push_back(atom - DW_OP_lit0);
-        continue;
-      }
-      if (atom >= DW_OP_breg0 && atom <= DW_OP_breg31) {
-        auto v = reg(atom - DW_OP_breg0);
-        if (!v) return {};
-        stack.push_back(*v + op.number);
-        continue;
-      }
-      switch (atom) {
-        case DW_OP_addr: stack.push_back(op.number + bias); break;
-        case DW_OP_bregx: {
-          auto v = reg(static_cast<unsigned>(op.number));
-          if (!v) return {};
-          stack.push_back(*v + op.number2);
-          break;
-        }
-        case DW_OP_call_frame_cfa:
-          if (!frame || !frame->cfa) return {};
-          stack.push_back(frame->cfa);
-          break;
-        case DW_OP_fbreg: {
-          auto base = frame_base(function, frame, bias);
-          if (!base) return {};
-          stack.push_back(*base + op.number);
-          break;
-        }
-        case DW_OP_const1u: case DW_OP_const1s: case DW_OP_const2u: case DW_OP_const2s:
-        case DW_OP_const4u: case DW_OP_const4s: case DW_OP_const8u: case DW_OP_const8s:
-        case DW_OP_constu: case DW_OP_consts: stack.push_back(op.number); break;
-        case DW_OP_plus_uconst:
-          if (stack.empty()) return {};
-          stack.back() += op.number;
-          break;
-        case DW_OP_plus:
-        case DW_OP_minus: {
-          if (stack.size() < 2) return {};
-          auto b = stack.back();
-          stack.pop_back();
-          stack.back() = atom == DW_OP_plus ? stack.back() + b : stack.back() - b;
-          break;
-        }
-        case DW_OP_stack_value:
-          if (stack.empty()) return {};
-          {
-            Located v{Variable::Where::value, stack.back(), 0};
-            return v;
-          }
-        default: return {};
-      }
-    }
-    if (stack.empty()) return {};
-    return Located{Variable::Where::memory, stack.back(), 0};
+  LocationContext location_context(const Frame* frame, const Frame* caller, Dwarf_Addr bias, Dwarf_Die* function) const {
+    LocationContext context{frame, bias, nullptr, nullptr};
+    if (function && frame) context.frame_base = [=, this] { return frame_base(function, frame, bias); };
+    if (caller) context.entry_value = [=, this](int regno) { return entry_value(caller, regno); };
+    return context;
   }
 
   std::optional<std::uint64_t> frame_base(Dwarf_Die* function, const Frame* frame, Dwarf_Addr bias) const {
-    if (!function || !frame) return std::nullopt;
     Dwarf_Attribute attr;
     if (!dwarf_attr_integrate(function, DW_AT_frame_base, &attr)) return std::nullopt;
     Dwarf_Op* expr = nullptr;
     std::size_t len = 0;
     if (dwarf_getlocation_addr(&attr, frame->lookup_pc() - bias, &expr, &len, 1) != 1) return std::nullopt;
-    Located base = evaluate(expr, len, frame, bias, nullptr);
+    Located base = evaluate_location(&attr, expr, len, LocationContext{frame, bias, nullptr, nullptr});
     if (base.where == Variable::Where::memory) return base.addr;
     if (base.where == Variable::Where::register_ && frame->known[static_cast<std::size_t>(base.regno)])
       return frame->regs[static_cast<std::size_t>(base.regno)];
     return std::nullopt;
   }
 
-  Variable variable(Dwarf_Die* die, const Frame* frame, Dwarf_Addr bias, Dwarf_Die* function) const {
+  // What register `regno` held when `caller` made the call it is in: the
+  // value its call site's DW_TAG_call_site_parameter gives, evaluated in
+  // the caller (gdb's entry values, "n@entry").
+  std::optional<std::uint64_t> entry_value(const Frame* caller, int regno) const {
+    auto scopes = scopes_at(caller->lookup_pc());
+    Dwarf_Die* function = scopes.function();
+    if (!function) return std::nullopt;
+    auto site = call_site(function, caller->pc - scopes.bias);
+    if (!site) return std::nullopt;
+    std::optional<std::uint64_t> found;
+    for_each_child(&*site, [&](Dwarf_Die* param) {
+      int tag = dwarf_tag(param);
+      if (found || (tag != DW_TAG_call_site_parameter && tag != DW_TAG_GNU_call_site_parameter)) return;
+      Dwarf_Attribute where, value;
+      Dwarf_Op* ops = nullptr;
+      std::size_t n = 0;
+      if (!dwarf_attr(param, DW_AT_location, &where) || dwarf_getlocation(&where, &ops, &n) != 0 ||
+          register_named(ops, n) != regno)
+        return;
+      if (!dwarf_attr(param, DW_AT_call_value, &value) && !dwarf_attr(param, DW_AT_GNU_call_site_value, &value)) return;
+      if (dwarf_getlocation(&value, &ops, &n) != 0) return;
+      Located v = evaluate_location(&value, ops, n, location_context(caller, nullptr, scopes.bias, function));
+      if (v.where == Variable::Where::memory || v.where == Variable::Where::value) found = v.addr;
+      if (v.where == Variable::Where::register_ && caller->known[static_cast<std::size_t>(v.regno)])
+        found = caller->regs[static_cast<std::size_t>(v.regno)];
+    });
+    return found;
+  }
+
+  // The value a parameter had on entry, when it came in a register the call
+  // site tells the value of.
+  std::optional<std::uint64_t> entry_value_of(Dwarf_Attribute* location, const Frame* caller, Dwarf_Die* function) const {
+    Dwarf_Addr low = 0;
+    Dwarf_Op* expr = nullptr;
+    std::size_t len = 0;
+    if (!function || dwarf_lowpc(function, &low) != 0 || dwarf_getlocation_addr(location, low, &expr, &len, 1) != 1)
+      return std::nullopt;
+    auto regno = register_named(expr, len);
+    return regno ? entry_value(caller, *regno) : std::nullopt;
+  }
+
+  // The call site in `scope` (or the blocks inside it) that returns to `return_pc`.
+  static std::optional<Dwarf_Die> call_site(Dwarf_Die* scope, Dwarf_Addr return_pc) {
+    std::optional<Dwarf_Die> found;
+    for_each_child(scope, [&](Dwarf_Die* child) {
+      if (found) return;
+      int tag = dwarf_tag(child);
+      if (tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site) {
+        Dwarf_Attribute attr;
+        Dwarf_Addr addr = 0;
+        if ((dwarf_attr(child, DW_AT_call_return_pc, &attr) || dwarf_attr(child, DW_AT_low_pc, &attr)) &&
+            dwarf_formaddr(&attr, &addr) == 0 && addr == return_pc)
+          found = *child;
+      } else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+        found = call_site(child, return_pc);
+      }
+    });
+    return found;
+  }
+
+  Variable variable(Dwarf_Die* die, const Frame* frame, Dwarf_Addr bias, Dwarf_Die* function,
+                    const Frame* caller = nullptr) const {
     Variable v;
     v.name = die_name(die);
     v.type = type_of(die);
@@ -382,7 +374,8 @@ struct DebugInfo::Impl {
     std::size_t len = 0;
     std::uint64_t pc = frame ? frame->lookup_pc() : 0;
     if (dwarf_getlocation_addr(&attr, pc - bias, &expr, &len, 1) != 1) return v;
-    Located at = evaluate(expr, len, frame, bias, function);
+    Located at = evaluate_location(&attr, expr, len, location_context(frame, caller, bias, function));
+    if (v.is_argument && caller) v.entry_value = entry_value_of(&attr, caller, function);
     v.where = at.where;
     v.addr = at.addr;
     v.regno = at.regno;
@@ -470,16 +463,8 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
     if (dwarf_highpc(die, &high) != 0) high = low + 1;
     f.low = low + scopes.bias;
     f.high = high + scopes.bias;
-    auto rows = statement_starts(f.low, f.high);
-    f.has_lines = !rows.empty();
-    // gdb's rule: the second line of the function, or its second row when
-    // it is all on one line.
-    f.body = rows.size() > 1 ? rows[1].row_addr : f.low;
-    for (const auto& row : rows)
-      if (row.row_addr > f.low && row.line != rows.front().line) {
-        f.body = row.row_addr;
-        break;
-      }
+    f.has_lines = !statement_starts(f.low, f.high).empty();
+    f.body = after_prologue(dwfl_addrmodule(impl_->dwfl, pc), f.low, f.high);
     return f;
   }
   auto sym = symbol_at(pc);
@@ -623,31 +608,32 @@ std::vector<std::uint64_t> DebugInfo::line_addresses(const std::string& file, in
   return out;
 }
 
-std::vector<Variable> DebugInfo::arguments(const Frame& frame) const {
+std::vector<Variable> DebugInfo::arguments(const Frame& frame, const Frame* caller) const {
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   Dwarf_Die* function = scopes.function();
   if (!function) return out;
   for_each_child(function, [&](Dwarf_Die* child) {
-    if (dwarf_tag(child) == DW_TAG_formal_parameter) out.push_back(impl_->variable(child, &frame, scopes.bias, function));
+    if (dwarf_tag(child) == DW_TAG_formal_parameter)
+      out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
   });
   return out;
 }
 
-std::vector<Variable> DebugInfo::locals(const Frame& frame) const {
+std::vector<Variable> DebugInfo::locals(const Frame& frame, const Frame* caller) const {
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   Dwarf_Die* function = scopes.function();
   for (auto& die : scopes.dies) {
     for_each_child(&die, [&](Dwarf_Die* child) {
-      if (dwarf_tag(child) == DW_TAG_variable) out.push_back(impl_->variable(child, &frame, scopes.bias, function));
+      if (dwarf_tag(child) == DW_TAG_variable) out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
     });
     if (&die == function) break;
   }
   return out;
 }
 
-std::optional<Variable> DebugInfo::find_variable(const std::string& name, const Frame* frame) const {
+std::optional<Variable> DebugInfo::find_variable(const std::string& name, const Frame* frame, const Frame* caller) const {
   if (frame) {
     // Innermost scope first, as C's name lookup does.
     auto scopes = impl_->scopes_at(frame->lookup_pc());
@@ -657,7 +643,7 @@ std::optional<Variable> DebugInfo::find_variable(const std::string& name, const 
       for_each_child(&die, [&](Dwarf_Die* child) {
         int tag = dwarf_tag(child);
         if (!found && (tag == DW_TAG_variable || tag == DW_TAG_formal_parameter) && die_name(child) == name)
-          found = impl_->variable(child, frame, scopes.bias, function);
+          found = impl_->variable(child, frame, scopes.bias, function, caller);
       });
       if (found && found->where != Variable::Where::optimized_out) return found;
       if (found && dwarf_tag(&die) != DW_TAG_compile_unit) return found;

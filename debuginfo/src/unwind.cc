@@ -88,6 +88,15 @@ void walk(Dwfl* dwfl, pid_t pid, const user_regs_struct& regs, std::size_t limit
         f.known[r] = true;
       }
     }
+    // The ABI's callee-saved registers that the call frame information
+    // does not mention kept their value (DWARF's "same value" rule, which
+    // libdw does not always apply).
+    const Frame& inner = w.frames->back();
+    for (unsigned r : {3u, 6u, 12u, 13u, 14u, 15u})
+      if (!f.known[r] && inner.known[r]) {
+        f.regs[r] = inner.regs[r];
+        f.known[r] = true;
+      }
     if (!f.known[7] || pc == 0) return DWARF_CB_ABORT;
     if (f.regs[7] <= w.frames->back().regs[7] && w.frames->size() > 1) return DWARF_CB_ABORT;  // not going up
     w.frames->back().cfa = f.regs[7];  // a frame's CFA is its caller's stack pointer

@@ -214,6 +214,12 @@ Stop Shell::reverse_to_line_start(std::optional<SourceLine> previous) {
   std::vector<std::uint64_t> others{function->low}, mine;
   for (const auto& row : debug().statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
+  // A line of optimized code may have no statement of its own (a function's
+  // closing brace, say): its start is the start of its row.
+  if (mine.empty()) {
+    mine.push_back(line->row_addr);
+    std::erase(others, line->row_addr);
+  }
   bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
   // The function's entry always bounds the search: this call began there.
   Stop back = engine_.reverse_to(others, same_call(*function, cfa));
@@ -330,7 +336,8 @@ void Shell::cmd_continue(const std::string& args, Direction direction) {
   if (direction == Direction::forward) require_live();
   Stop stop;
   for (std::int64_t i = 0; i < times; ++i) {
-    stop = engine_.resume(direction);
+    do stop = engine_.resume(direction);
+    while (ignored(stop));
     if (stop.kind != Stop::Kind::breakpoint && stop.kind != Stop::Kind::watchpoint) break;
   }
   print_stop(stop);

@@ -66,6 +66,9 @@ struct Variable {
   Bytes value;             // value
   std::string decl_file;
   int decl_line = 0;
+  // An argument's value when the function was entered, where the caller's
+  // call-site information tells it (gdb's "n@entry").
+  std::optional<std::uint64_t> entry_value;
 };
 
 struct Module {
@@ -110,10 +113,12 @@ class DebugInfo {
 
   // Variables visible at a frame: its arguments, then its locals (innermost
   // block first). Outer frames' variables come out at the call's pc.
-  std::vector<Variable> arguments(const Frame& frame) const;
-  std::vector<Variable> locals(const Frame& frame) const;
+  // `caller`, the next frame out, lets values the compiler kept only at the
+  // call (DW_OP_entry_value) be found.
+  std::vector<Variable> arguments(const Frame& frame, const Frame* caller = nullptr) const;
+  std::vector<Variable> locals(const Frame& frame, const Frame* caller = nullptr) const;
   // A variable by name: the frame's scopes, then the globals of every module.
-  std::optional<Variable> find_variable(const std::string& name, const Frame* frame) const;
+  std::optional<Variable> find_variable(const std::string& name, const Frame* frame, const Frame* caller = nullptr) const;
   // The type a function returns; nullptr for void or unknown.
   TypeRef return_type(std::uint64_t pc) const;
   // A struct, union, enum or typedef named in a cast ("struct point").

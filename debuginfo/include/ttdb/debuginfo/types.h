@@ -32,6 +32,9 @@ struct Type {
   std::vector<Member> members;
   std::vector<std::pair<std::string, std::int64_t>> enumerators;
   std::vector<TypeRef> params;  // function
+  // integer: a flags register's named bits (bit number), printed as gdb
+  // prints $eflags: "[ PF ZF IF ]".
+  std::vector<std::pair<std::string, unsigned>> flag_bits;
 
   bool is_scalar() const {
     return kind == Kind::integer || kind == Kind::boolean || kind == Kind::character || kind == Kind::floating ||
