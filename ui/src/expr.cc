@@ -177,6 +177,7 @@ Value cast(const Value& from, const TypeRef& to) {
 }
 
 Value member_of(const Value& v, const std::string& name) {
+  if (v.optimized_out) throw ExprError("value has been optimized out");
   if (v.type->kind != Kind::structure && v.type->kind != Kind::union_)
     throw ExprError(fmt::format("'{}' is not a struct or union, it is {}", name, v.type->display()));
   for (const auto& m : v.type->members) {
@@ -215,7 +216,7 @@ class Parser {
   Parser(const std::string& text, ExprContext& context) : s_(text), context_(context) {}
 
   Value parse() {
-    Value v = binary(0);
+    Value v = assignment();
     skip_space();
     if (i_ < s_.size()) throw ExprError(fmt::format("unexpected '{}' in the expression", rest()));
     return v;
@@ -262,9 +263,41 @@ class Parser {
   std::optional<std::string> peek_binary() {
     skip_space();
     static const char* ops[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%", "@"};
-    for (const char* op : ops)
-      if (s_.compare(i_, std::strlen(op), op) == 0) return std::string(op);
+    for (const char* op : ops) {
+      std::size_t n = std::strlen(op);
+      if (s_.compare(i_, n, op) != 0) continue;
+      // `+=` and the like are assignments, not this operator.
+      bool compares = op[n - 1] == '=' || std::string_view(op) == "<" || std::string_view(op) == ">";
+      if (!compares && i_ + n < s_.size() && s_[i_ + n] == '=') return std::nullopt;
+      return std::string(op);
+    }
     return std::nullopt;
+  }
+
+  // The past is read-only: an assignment is refused, not evaluated.
+  Value assignment() {
+    Value v = conditional();
+    skip_space();
+    static const char* assigning[] = {"<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "="};
+    for (const char* op : assigning)
+      if (s_.compare(i_, std::strlen(op), op) == 0 && !peek("=="))
+        throw ExprError("the past is read-only: ttdb cannot change the recorded program's memory or registers");
+    return v;
+  }
+
+  // C's `cond ? a : b`, evaluating only the side it takes.
+  Value conditional() {
+    Value cond = binary(0);
+    if (!accept("?")) return cond;
+    bool was = skipping_;
+    bool take = !was && decay(cond).truthy();
+    skipping_ = was || !take;
+    Value yes = assignment();
+    expect(":");
+    skipping_ = was || take;
+    Value no = conditional();
+    skipping_ = was;
+    return take ? yes : no;
   }
 
   Value binary(int min_level) {
@@ -622,7 +655,13 @@ std::string format_pointer(const Value& v, ExprContext& context, bool top, char 
   return out;
 }
 
-std::string format_inner(const Value& v, ExprContext& context, char format, bool top) {
+std::string join(const std::vector<std::string>& items, const std::string& between) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? between : "") + items[i];
+  return out;
+}
+
+std::string format_inner(const Value& v, ExprContext& context, char format, bool top, int depth = 0) {
   const Type& t = *v.type;
   switch (t.kind) {
     case Kind::void_: return "void";
@@ -646,7 +685,7 @@ std::string format_inner(const Value& v, ExprContext& context, char format, bool
                 Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(i * element.size),
                       v.bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * element.size)),
                 v.address ? std::optional(*v.address + i * element.size) : std::nullopt};
-        items.push_back(format_inner(e, context, format, false));
+        items.push_back(format_inner(e, context, format, false, depth + 1));
         if (items.size() >= 200) {
           items.push_back("...");
           break;
@@ -669,13 +708,15 @@ std::string format_inner(const Value& v, ExprContext& context, char format, bool
     }
     case Kind::structure:
     case Kind::union_: {
-      std::string out;
+      std::vector<std::string> fields;
       for (const auto& m : t.members) {
         Value member = m.name.empty() ? Value{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), v.bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(m.offset + m.type->size, v.bytes.size()))), std::nullopt}
                                       : member_of(v, m.name);
-        out += (out.empty() ? "" : ", ") + (m.name.empty() ? "" : m.name + " = ") + format_inner(member, context, format, false);
+        fields.push_back((m.name.empty() ? "" : m.name + " = ") + format_inner(member, context, format, false, depth + 1));
       }
-      return "{" + out + "}";
+      if (!context.pretty() || fields.empty()) return "{" + join(fields, ", ") + "}";
+      std::string inside(static_cast<std::size_t>(2 * (depth + 1)), ' ');
+      return "{\n" + inside + join(fields, ",\n" + inside) + "\n" + std::string(static_cast<std::size_t>(2 * depth), ' ') + "}";
     }
     case Kind::enumeration: {
       if (!format)
@@ -695,6 +736,12 @@ std::string format_inner(const Value& v, ExprContext& context, char format, bool
                          char_literal(static_cast<unsigned char>(v.as_uint()), '\''));
     case Kind::integer:
       if (format) return format_scalar(v.as_uint(), t.size, format, context);
+      if (!t.flag_bits.empty()) {
+        std::string set;
+        for (const auto& [name, bit] : t.flag_bits)
+          if (v.as_uint() >> bit & 1) set += name + " ";
+        return "[ " + set + "]";
+      }
       return t.is_signed ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
   }
   return "?";
@@ -713,12 +760,14 @@ std::int64_t Value::as_int() const {
 }
 
 std::uint64_t Value::as_uint() const {
+  if (optimized_out) throw ExprError("value has been optimized out");
   std::uint64_t raw = 0;
   std::memcpy(&raw, bytes.data(), std::min<std::size_t>(8, bytes.size()));
   return raw;
 }
 
 double Value::as_double() const {
+  if (optimized_out) throw ExprError("value has been optimized out");
   if (type->kind != Kind::floating) return type->is_signed ? static_cast<double>(as_int()) : static_cast<double>(as_uint());
   if (bytes.size() == 4) {
     float f = 0;
@@ -777,6 +826,7 @@ std::uint64_t decay_address(const Value& value) {
 bool decay_truth(const Value& value) { return decay(value).truthy(); }
 
 std::string format_value(const Value& value, ExprContext& context, char format, bool top) {
+  if (value.optimized_out) return "<optimized out>";
   return format_inner(value, context, format, top);
 }
 

@@ -22,6 +22,9 @@ struct Value {
   TypeRef type;
   Bytes bytes;                           // type->size bytes
   std::optional<std::uint64_t> address;  // set when the value lives in the program's memory
+  // The compiler kept no copy here: printed as gdb does, "<optimized out>",
+  // and refused by anything that computes with it.
+  bool optimized_out = false;
 
   std::int64_t as_int() const;
   std::uint64_t as_uint() const;
@@ -46,6 +49,8 @@ class ExprContext {
   virtual TypeRef type_named(const std::string& name) = 0;
   // "counter", "square+4" for an address in the program's code or data.
   virtual std::optional<std::string> symbolize(std::uint64_t addr) = 0;
+  // gdb's "set print pretty": a struct's members one per line, indented.
+  virtual bool pretty() const { return false; }
 };
 
 Value evaluate(const std::string& text, ExprContext& context);

@@ -87,6 +87,13 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_disassemble(a); });
   add("assert", {}, "assert EXPR [MESSAGE]: check that EXPR is true here; scripts exit with 1 when one fails",
       [this](const std::string& a) { cmd_assert(a); });
+  add("printf", {}, "printf \"FORMAT\", EXPR...: print values through a C format (%d %u %x %o %c %s %f %g %e %p)",
+      [this](const std::string& a) { cmd_printf(a); });
+  add("set", {}, "set $NAME = EXPR | print pretty on|off | listsize N: convenience variables and settings (set var is refused: the past is read-only)",
+      [this](const std::string& a) { cmd_set(a); });
+  add("ignore", {}, "ignore N COUNT: pass over breakpoint N's next COUNT stops, in either direction",
+      [this](const std::string& a) { cmd_ignore(a); });
+  add("when", {}, "when: the event the replay stands at (rr's when)", [this](const std::string&) { cmd_when(); });
   add("echo", {}, "echo TEXT: print TEXT (\\n for a newline)", [this](const std::string& a) { cmd_echo(a); });
   add("help", {"h"}, "help [COMMAND]: the commands, or one command", [this](const std::string& a) { cmd_help(a); });
   add("quit", {"q", "exit"}, "quit: leave the shell", [this](const std::string&) { quit_ = true; });
@@ -171,6 +178,13 @@ const std::vector<Frame>& Shell::frames() {
     Registers regs = engine_.registers();
     regs.rip = engine_.code_address(regs.rip);
     frames_ = debug().backtrace(engine_.pid(), regs, 256);
+    // As gdb's "backtrace past-main" (off): the program's stack ends at
+    // main; the C library's frames below it are nobody's question.
+    auto main = std::find_if(frames_->begin(), frames_->end(), [&](const Frame& f) {
+      auto function = debug().function_at(f.lookup_pc());
+      return function && function->name == "main";
+    });
+    if (main != frames_->end()) frames_->erase(main + 1, frames_->end());
   }
   return *frames_;
 }
@@ -179,6 +193,29 @@ const Frame& Shell::frame() {
   const auto& all = frames();
   return all[static_cast<std::size_t>(std::min<int>(selected_frame_, static_cast<int>(all.size()) - 1))];
 }
+
+const Frame* Shell::caller_of(const Frame& f) {
+  const auto& all = frames();
+  auto next = static_cast<std::size_t>(f.level) + 1;
+  return next < all.size() ? &all[next] : nullptr;
+}
+
+namespace {
+
+// gdb's "print entry-values default": the value, and the value on entry
+// when the caller's call site tells it: "n=n@entry=5" when they agree,
+// "n=6, n@entry=5" or "n=<optimized out>, n@entry=5" when not.
+std::string with_entry_value(const Variable& v, const std::optional<Value>& now, const std::string& shown,
+                             ExprContext& context) {
+  if (!v.entry_value) return shown;
+  Bytes bytes(v.type->size);
+  std::memcpy(bytes.data(), &*v.entry_value, std::min<std::size_t>(8, bytes.size()));
+  std::string entry = format_value(Value{v.type, bytes, std::nullopt}, context, 0, false);
+  if (now && !now->optimized_out && now->bytes == bytes) return v.name + "@entry=" + entry;
+  return shown + ", " + v.name + "@entry=" + entry;
+}
+
+}  // namespace
 
 std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   // As gdb names the frame of the kernel's trampoline a handler returns to.
@@ -193,15 +230,16 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   std::string args;
   if (function && function->has_lines) {
     context_->frame_override = &f;
-    for (const auto& v : debug().arguments(f)) {
+    for (const auto& v : debug().arguments(f, caller_of(f))) {
       std::string value;
+      std::optional<Value> val;
       try {
-        auto val = context_->variable(v.name);
+        val = context_->variable(v.name);
         value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
       } catch (const Error& e) {
         value = "<unavailable>";
       }
-      args += (args.empty() ? "" : ", ") + v.name + "=" + value;
+      args += (args.empty() ? "" : ", ") + v.name + "=" + with_entry_value(v, val, value, *context_);
     }
     context_->frame_override = nullptr;
   }
@@ -363,7 +401,7 @@ std::vector<std::string> Shell::complete(const std::string& line_so_far, const s
   for (const auto& name : debug().function_names())
     if (name.starts_with(word)) out.push_back(name);
   if (ensure_live())
-    for (const auto& v : debug().locals(frame()))
+    for (const auto& v : debug().locals(frame(), caller_of(frame())))
       if (v.name.starts_with(word)) out.push_back(v.name);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

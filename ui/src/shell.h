@@ -57,6 +57,7 @@ class Shell {
     TypeRef watch_type;
     int thread = 0;  // `break ... thread N`: only this thread's (recorded tid) hits stop
     std::string thread_id;  // ...which the user called this
+    int ignore = 0;         // `ignore N COUNT`: stops still to pass over
   };
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
@@ -72,6 +73,12 @@ class Shell {
   void moved();  // forget what described the old position
   const std::vector<Frame>& frames();
   const Frame& frame();
+  // The frame that called `f`, when the stack was unwound that far.
+  const Frame* caller_of(const Frame& f);
+  void print_locals_of(const Frame& f, const std::string& indent);
+  // A line a "list" argument names: LINE (in the listed file), FILE:LINE, FUNCTION.
+  std::pair<std::string, int> source_position(const std::string& where);
+  void print_variables(const Frame& f, const std::vector<Variable>& vars, const char* none, const std::string& indent);
   bool ensure_live();
   // Throws unless the program is there to look at (not past its end).
   void require_live();
@@ -124,6 +131,13 @@ class Shell {
   void cmd_info_breakpoints();
   void cmd_info_registers(const std::string& args);
   void cmd_info_variables(bool arguments);
+  void cmd_set(const std::string& args);
+  void cmd_when();
+  void cmd_info_record();
+  void cmd_ignore(const std::string& args);
+  void cmd_printf(const std::string& args);
+  // A stop at a breakpoint whose ignore count is not used up (and uses one).
+  bool ignored(const Stop& stop);
   void cmd_info_sharedlibrary();
   void cmd_info_checkpoints();
   void cmd_info_inferiors();
@@ -178,6 +192,10 @@ class Shell {
   std::vector<Command> commands_;
   std::map<int, BreakInfo> break_info_;
   std::vector<Value> values_;  // printed values, for $N
+  std::optional<Value> last_examined_;  // $_: the last address x examined
+  int last_breakpoint_ = 0;              // $bpnum
+  int list_size_ = 10;                   // set listsize
+  std::map<std::string, Value> convenience_;  // set $NAME = EXPR
   std::optional<std::vector<Frame>> frames_;
   // The thread the last stop showed, and its process (recorded tids): the
   // thread may end while the process goes on.

@@ -35,6 +35,19 @@ std::string eflags_text(std::uint64_t flags) {
   return out + "]";
 }
 
+TypeRef eflags_type() {
+  static const TypeRef t = [] {
+    auto type = std::make_shared<Type>();
+    type->kind = Type::Kind::integer;
+    type->name = "i386_eflags";
+    type->size = 4;
+    type->flag_bits = {{"CF", 0},  {"PF", 2},  {"AF", 4},  {"ZF", 6},  {"SF", 7},   {"TF", 8},   {"IF", 9}, {"DF", 10},
+                       {"OF", 11}, {"NT", 14}, {"RF", 16}, {"VM", 17}, {"AC", 18}, {"VIF", 19}, {"VIP", 20}, {"ID", 21}};
+    return TypeRef(type);
+  }();
+  return t;
+}
+
 TypeRef code_pointer_type() {
   static const TypeRef t = [] {
     auto f = std::make_shared<Type>();
@@ -57,7 +70,7 @@ std::optional<Bytes> ShellContext::read(std::uint64_t addr, std::size_t size) { 
 std::optional<Value> ShellContext::variable(const std::string& name) {
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();
-  auto v = shell_.debug().find_variable(name, &frame);
+  auto v = shell_.debug().find_variable(name, &frame, shell_.caller_of(frame));
   if (!v) return function_value(name);
   switch (v->where) {
     case Variable::Where::memory: {
@@ -67,7 +80,12 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
     }
     case Variable::Where::register_: {
       auto r = static_cast<std::size_t>(v->regno);
-      if (r >= frame.regs.size() || !frame.known[r]) throw ExprError(fmt::format("the value of {} is not available in this frame", name));
+      if (r >= frame.regs.size() || !frame.known[r]) {
+        // A register the call did not save: the compiler kept no copy (gdb says so too).
+        Value out{v->type, Bytes(v->type->size), std::nullopt};
+        out.optimized_out = true;
+        return out;
+      }
       Bytes bytes(v->type->size);
       std::memcpy(bytes.data(), &frame.regs[r], std::min<std::size_t>(8, bytes.size()));
       return Value{v->type, bytes, std::nullopt};
@@ -77,7 +95,11 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
       bytes.resize(v->type->size);
       return Value{v->type, bytes, std::nullopt};
     }
-    case Variable::Where::optimized_out: throw ExprError(fmt::format("{} is optimized out here", name));
+    case Variable::Where::optimized_out: {
+      Value out{v->type, Bytes(v->type->size), std::nullopt};
+      out.optimized_out = true;
+      return out;
+    }
   }
   return std::nullopt;
 }
@@ -103,6 +125,15 @@ std::optional<Value> ShellContext::dollar(const std::string& name) {
     if (!n || *n == 0 || *n > values.size()) throw ExprError(fmt::format("history has not yet reached ${}", name));
     return values[*n - 1];
   }
+  if (name == "_") {
+    if (!shell_.last_examined_) throw ExprError("$_ is set by x, which has not examined memory yet");
+    return shell_.last_examined_;
+  }
+  if (name == "bpnum") {
+    if (!shell_.last_breakpoint_) throw ExprError("$bpnum is set once a breakpoint is made");
+    return make_int(shell_.last_breakpoint_, "int");
+  }
+  if (auto it = shell_.convenience_.find(name); it != shell_.convenience_.end()) return it->second;
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();
   Registers regs = shell_.engine_.registers();
@@ -122,9 +153,15 @@ std::optional<Value> ShellContext::dollar(const std::string& name) {
     v.type = code_pointer_type();
     return v;
   }
-  if (name == "sp" || name == "fp") {
-    Value v = make_int(static_cast<std::int64_t>(reg_value(find(name == "sp" ? "rsp" : "rbp"))), "unsigned long");
+  if (name == "sp" || name == "fp" || name == "rsp" || name == "rbp") {
+    bool stack = name == "sp" || name == "rsp";
+    Value v = make_int(static_cast<std::int64_t>(reg_value(find(stack ? "rsp" : "rbp"))), "unsigned long");
     v.type = make_pointer(void_type());
+    return v;
+  }
+  if (name == "eflags") {
+    Value v = make_int(static_cast<std::int64_t>(reg_value(find("eflags"))), "int");
+    v.type = eflags_type();
     return v;
   }
   for (const auto& r : register_names()) {

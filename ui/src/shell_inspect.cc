@@ -73,6 +73,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   std::string description;
   auto addrs = resolve_location(spec.location, description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
+  last_breakpoint_ = id;
   break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id};
   if (thread) install_condition();
   out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
@@ -89,6 +90,7 @@ void Shell::cmd_watch(const std::string& args) {
   if (size != 1 && size != 2 && size != 4 && size != 8)
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size));
+  last_breakpoint_ = id;
   break_info_[id] = BreakInfo{expr, "", true, v.type, 0, ""};
   out_ << fmt::format("Hardware watchpoint {}: {}\n", id, expr);
 }
@@ -306,6 +308,15 @@ void Shell::cmd_x(const std::string& args) {
   }
   out_ << "\n";
   next_x_ = addr + unit * static_cast<std::size_t>(count);
+  // gdb's $_: the last unit examined, as a pointer to a unit-sized integer.
+  auto unit_type = std::make_shared<Type>();
+  unit_type->kind = Type::Kind::integer;
+  unit_type->is_signed = true;
+  unit_type->size = unit;
+  unit_type->name = fmt::format("int{}_t", unit * 8);
+  last_examined_ = Value{make_pointer(unit_type), Bytes(8), std::nullopt};
+  std::uint64_t last = next_x_ - unit;
+  std::memcpy(last_examined_->bytes.data(), &last, 8);
 }
 
 void Shell::cmd_info(const std::string& args) {
@@ -332,10 +343,19 @@ void Shell::cmd_info(const std::string& args) {
     out_ << fmt::format("Stack level {}, frame at {:#x}:\n rip = {:#x}; {}\n", f.level, f.cfa, f.pc, frame_summary(f, false));
     return;
   }
+  if (is("record", 3)) return cmd_info_record();
   if (is("line", 2)) {
-    auto line = debug().line_at(frame().lookup_pc());
-    if (!line) throw Error("no line number information for this address");
-    out_ << fmt::format("Line {} of \"{}\" starts at address {:#x}.\n", line->line, line->file, line->row_addr);
+    // info line [LOCATION]: where the line of the selected frame, or of LOCATION, starts.
+    std::uint64_t pc = frame().lookup_pc();
+    if (!trim(rest).empty()) {
+      std::string description;
+      pc = resolve_location(rest, description).front();
+    }
+    auto line = debug().line_at(pc);
+    if (!line) throw Error(fmt::format("no line number information for address {:#x}", pc));
+    auto sym = context_->symbolize(line->row_addr);
+    out_ << fmt::format("Line {} of \"{}\" starts at address {:#x}{}.\n", line->line, line->file, line->row_addr,
+                        sym ? " <" + *sym + ">" : "");
     return;
   }
   if (is("symbol", 2)) {
@@ -402,12 +422,23 @@ void Shell::cmd_info_registers(const std::string& args) {
 }
 
 void Shell::cmd_info_variables(bool arguments) {
-  const Frame& f = frame();
-  auto vars = arguments ? debug().arguments(f) : debug().locals(f);
-  if (vars.empty()) {
-    out_ << (arguments ? "No arguments.\n" : "No locals.\n");
+  if (arguments) {
+    print_variables(frame(), debug().arguments(frame(), caller_of(frame())), "No arguments.", "");
     return;
   }
+  print_locals_of(frame(), "");
+}
+
+void Shell::print_locals_of(const Frame& f, const std::string& indent) {
+  print_variables(f, debug().locals(f, caller_of(f)), "No locals.", indent);
+}
+
+void Shell::print_variables(const Frame& f, const std::vector<Variable>& vars, const char* none, const std::string& indent) {
+  if (vars.empty()) {
+    out_ << indent << none << "\n";
+    return;
+  }
+  context_->frame_override = &f;
   for (const auto& v : vars) {
     std::string value;
     try {
@@ -416,8 +447,9 @@ void Shell::cmd_info_variables(bool arguments) {
     } catch (const Error& e) {
       value = fmt::format("<error: {}>", e.what());
     }
-    out_ << v.name << " = " << value << "\n";
+    out_ << indent << v.name << " = " << value << "\n";
   }
+  context_->frame_override = nullptr;
 }
 
 void Shell::cmd_info_sharedlibrary() {
@@ -443,11 +475,22 @@ void Shell::cmd_info_checkpoints() {
 }
 
 void Shell::cmd_backtrace(const std::string& args) {
-  std::size_t limit = args.empty() ? 1000 : static_cast<std::size_t>(parse_number(args, "the frame count"));
+  // backtrace [full] [N | -N]: the innermost N frames, or the outermost N.
+  bool full = false;
+  std::optional<std::int64_t> count;
+  for (const auto& word : words(args)) {
+    if (word == "full" || word == "-full") full = true;
+    else count = parse_number(word, "the frame count");
+  }
   const auto& all = frames();
-  for (std::size_t i = 0; i < all.size() && i < limit; ++i)
-    out_ << fmt::format("{}#{:<3}", static_cast<int>(i) == selected_frame_ ? "" : "", i) << frame_summary(all[i], i > 0) << "\n";
-  if (limit < all.size()) out_ << "(More stack frames follow...)\n";
+  std::size_t first = 0, end = all.size();
+  if (count && *count >= 0) end = std::min<std::size_t>(all.size(), static_cast<std::size_t>(*count));
+  if (count && *count < 0) first = all.size() - std::min<std::size_t>(all.size(), static_cast<std::size_t>(-*count));
+  for (std::size_t i = first; i < end; ++i) {
+    out_ << fmt::format("#{:<3}", i) << frame_summary(all[i], i > 0) << "\n";
+    if (full) print_locals_of(all[i], "        ");
+  }
+  if (end < all.size()) out_ << "(More stack frames follow...)\n";
 }
 
 void Shell::cmd_frame(const std::string& args, int relative) {
@@ -470,30 +513,49 @@ void Shell::cmd_frame(const std::string& args, int relative) {
   }
 }
 
-void Shell::cmd_list(const std::string& args) {
+std::pair<std::string, int> Shell::source_position(const std::string& where) {
+  if (where.find_first_not_of("0123456789") == std::string::npos)
+    return {list_file_, static_cast<int>(parse_number(where, "the line number"))};
+  std::string description;
+  auto addrs = resolve_location(where, description);
+  auto line = debug().line_at(addrs.front());
+  if (!line) throw Error(fmt::format("no source for {}", where));
+  return {line->file, line->line};
+}
+
+void Shell::cmd_list(const std::string& raw) {
+  std::string args = trim(raw);
   int center = list_line_;
   std::string file = list_file_;
-  if (!args.empty()) {
-    std::string description;
-    if (args.find_first_not_of("0123456789") == std::string::npos) {
-      center = static_cast<int>(parse_number(args, "the line number"));
-    } else {
-      auto addrs = resolve_location(args, description);
-      auto line = debug().line_at(addrs.front());
-      if (!line) throw Error(fmt::format("no source for {}", args));
-      file = line->file;
-      center = line->line;
+  // gdb's ranges: "list A,B", "list A," (ten from A), "list ,B" (ten up to B).
+  std::optional<int> from, to;
+  if (auto comma = args.find(','); comma != std::string::npos) {
+    std::string a = trim(args.substr(0, comma)), b = trim(args.substr(comma + 1));
+    if (a.empty() && b.empty()) throw Error("\"list ,\" needs a line on one side of the comma");
+    if (!a.empty()) {
+      auto [a_file, a_line] = source_position(a);
+      file = a_file;
+      from = a_line;
     }
+    if (!b.empty()) {
+      auto [b_file, b_line] = source_position(b);
+      if (a.empty()) file = b_file;
+      to = b_line;
+    }
+  } else if (!args.empty()) {
+    std::tie(file, center) = source_position(args);
   } else if (last_command_ == "list") {
     center = list_line_ + 10;
   }
   if (file.empty()) throw Error("no source file to list here; name a function or FILE:LINE");
-  int first = std::max(1, center - 5);
+  int first = from ? *from : to ? std::max(1, *to - 9) : std::max(1, center - 5);
   // No file is that long, and `first + 10` must not overflow.
   if (first > std::numeric_limits<int>::max() - 10)
     throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
+  int last = to ? *to : first + 9;
+  if (last < first) throw Error(fmt::format("cannot list lines {} to {}: the range runs backward", first, last));
   int printed = 0;
-  for (int line = first; line < first + 10; ++line) {
+  for (int line = first; line <= last; ++line) {
     auto text = debug().source_text(file, line);
     if (!text) break;
     out_ << line << "\t" << *text << "\n";
@@ -501,7 +563,7 @@ void Shell::cmd_list(const std::string& args) {
   }
   if (!printed) throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
   list_file_ = file;
-  list_line_ = first + 5;
+  list_line_ = last - 4;  // a "list" after this one goes on from the next line
   last_command_ = "list";
 }
 

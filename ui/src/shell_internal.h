@@ -20,6 +20,7 @@ namespace ttdb {
 std::string eflags_text(std::uint64_t flags);
 // The type of $pc: a pointer to code.
 TypeRef code_pointer_type();
+TypeRef eflags_type();  // $eflags, printed "[ PF ZF IF ]" as gdb does
 bool is_call(const cs_insn& insn);
 
 // Register names: DWARF number, or the user_regs_struct field.
@@ -70,6 +71,8 @@ class ShellContext : public ExprContext {
   std::optional<Value> dollar(const std::string& name) override;
   TypeRef type_named(const std::string& name) override;
   std::optional<std::string> symbolize(std::uint64_t addr) override;
+  bool pretty() const override { return print_pretty; }
+  bool print_pretty = false;  // "set print pretty on"
   // A function used as a value: `print square`, `break *square`, `x/3i write`.
   std::optional<Value> function_value(const std::string& name);
 

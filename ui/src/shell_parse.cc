@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <limits>
@@ -179,6 +180,89 @@ std::string echo_text(const std::string& args) {
     }
   }
   return text;
+}
+
+namespace {
+
+// The expressions of a comma-separated list, split where no bracket or
+// quote is open.
+std::vector<std::string> split_expressions(const std::string& text) {
+  std::vector<std::string> out;
+  std::string current;
+  int depth = 0;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote) {
+      if (c == '\\' && i + 1 < text.size()) current += text[i++];
+      else if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      out.push_back(trim(current));
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  out.push_back(trim(current));
+  return out;
+}
+
+}  // namespace
+
+PrintfSpec parse_printf(const std::string& raw) {
+  std::string args = trim(raw);
+  if (args.empty() || args[0] != '"') throw Error("printf needs a format string in double quotes: printf \"FORMAT\", EXPR...");
+  std::string format;
+  std::size_t i = 1;
+  for (; i < args.size() && args[i] != '"'; ++i) {
+    if (args[i] != '\\' || i + 1 == args.size()) {
+      format += args[i];
+      continue;
+    }
+    char c = args[++i];
+    format += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'a' ? '\a' : c == 'r' ? '\r' : c == '0' ? '\0' : c;
+  }
+  if (i == args.size()) throw Error("printf's format string has no closing double quote");
+  std::string rest = trim(args.substr(i + 1));
+  PrintfSpec spec;
+  if (!rest.empty()) {
+    if (rest[0] != ',') throw Error(fmt::format("printf expects a comma after its format, not \"{}\"", rest));
+    spec.args = split_expressions(rest.substr(1));
+    for (const auto& a : spec.args)
+      if (a.empty()) throw Error("printf has an empty argument between its commas");
+  }
+  for (std::size_t at = 0; at < format.size();) {
+    if (format[at] != '%') {
+      std::size_t next = format.find('%', at);
+      spec.pieces.push_back({format.substr(at, next - at), 0});
+      at = next == std::string::npos ? format.size() : next;
+      continue;
+    }
+    if (at + 1 < format.size() && format[at + 1] == '%') {
+      spec.pieces.push_back({"%", 0});
+      at += 2;
+      continue;
+    }
+    std::size_t end = format.find_first_of("diuxXocsfgeEGp", at + 1);
+    if (end == std::string::npos) throw Error(fmt::format("printf's format has an unfinished conversion \"{}\"", format.substr(at)));
+    std::string conversion = format.substr(at, end - at + 1);
+    if (conversion.find_first_not_of("%-+ #0123456789.lhzjt", 0) != conversion.size() - 1)
+      throw Error(fmt::format("printf cannot use the conversion \"{}\"", conversion));
+    spec.pieces.push_back({conversion, format[end]});
+    at = end + 1;
+  }
+  auto conversions = std::count_if(spec.pieces.begin(), spec.pieces.end(), [](const auto& p) { return p.conversion != 0; });
+  if (static_cast<std::size_t>(conversions) != spec.args.size())
+    throw Error(fmt::format("printf's format has {} conversion{} but {} argument{} follow{}", conversions,
+                            conversions == 1 ? "" : "s", spec.args.size(), spec.args.size() == 1 ? "" : "s",
+                            spec.args.size() == 1 ? "s" : ""));
+  return spec;
 }
 
 std::string watch_expression(const std::string& args) {

@@ -73,6 +73,18 @@ ThreadId parse_thread_id(const std::string& id);
 std::pair<std::string, std::string> split_assert(const std::string& args);
 // echo TEXT, with \n and \t (and \C for C) undone.
 std::string echo_text(const std::string& args);
+
+// printf "FORMAT", EXPR...: the format with its escapes undone, split into
+// literal text and conversions ("%5ld"), and the argument expressions.
+struct PrintfSpec {
+  struct Piece {
+    std::string text;        // literal text, or the conversion as written
+    char conversion = 0;     // 0 for literal text; else d i u x X o c s f g e p
+  };
+  std::vector<Piece> pieces;
+  std::vector<std::string> args;
+};
+PrintfSpec parse_printf(const std::string& args);
 // watch [-l | -location] EXPR: the expression.
 std::string watch_expression(const std::string& args);
 // goto [event] N: the expression for N.

@@ -1,0 +1,122 @@
+// The gdb commands people reach for, with the same names and meanings:
+// printf, ?:, set (convenience variables, print pretty; the past is
+// read-only), ignore, backtrace full and counts, list ranges, $_ and
+// $bpnum, $eflags; and rr's when. gdb on the same binary is the oracle.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "shell_fixture.h"
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+RunResult gdb_on(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
+  std::vector<std::string> args{gdb, "-nx", "-batch"};
+  for (const auto& c : commands) args.insert(args.end(), {"-ex", c});
+  args.push_back(program(name));
+  return run(args);
+}
+
+// The output from the first line matching `from` on, with source paths by
+// base name and ttdb's " [event N]" taken off.
+std::string from_line(const std::string& out, const std::string& from) {
+  auto at = out.find(from);
+  std::string rest = at == std::string::npos ? "" : out.substr(at);
+  rest = std::regex_replace(rest, std::regex(" at /[^ ]*/([^/ ]+:[0-9]+)"), " at $1");
+  return std::regex_replace(rest, std::regex(" \\[event [0-9]+\\]"), "");
+}
+
+std::string joined(const std::vector<std::string>& commands) {
+  std::string text;
+  for (const auto& c : commands) text += c + "\n";
+  return text;
+}
+
+TEST_F(ShellTest, PrintfConditionalsPrettyStructsAndExaminedAddressesPrintAsInGdb) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_structs");
+  const std::vector<std::string> looks{
+      "echo ---\\n",
+      "printf \"%s (%d) %5.1f %x %c%%\\n\", message, sum, 2.5, 255, 65",
+      "print sum > 50 ? 1 : 2",
+      "print sum < 50 ? sum : -sum",
+      "set $twice = sum * 2",
+      "print $twice + 1",
+      "x/2xw &grid",
+      "print $_",
+      "print $bpnum",
+      "list 8,10",
+      "backtrace full",
+      "set print pretty on",
+      "print *head",
+      "print grid",
+      "print u"};
+  std::vector<std::string> ours_commands{"break debug_structs.c:43", "continue"};
+  ours_commands.insert(ours_commands.end(), looks.begin(), looks.end());
+  RunResult ours = script(trace, joined(ours_commands));
+  ASSERT_EQ(ours.status, 0) << ours.out << ours.err;
+
+  std::vector<std::string> theirs_commands{"break debug_structs.c:43", "run"};
+  theirs_commands.insert(theirs_commands.end(), looks.begin(), looks.end());
+  RunResult theirs = gdb_on(*gdb, "debug_structs", theirs_commands);
+  std::string expected = from_line(theirs.out, "---");
+  ASSERT_NE(expected.find("sum is 155 (155)   2.5 ff A%"), std::string::npos) << theirs.out << theirs.err;
+  EXPECT_EQ(from_line(ours.out, "---"), expected);
+}
+
+TEST_F(ShellTest, FlagsAndStackRegistersPrintWithGdbsTypes) {
+  std::string trace = recorded("debug_structs");
+  RunResult r = script(trace, "break debug_structs.c:43\ncontinue\nprint $eflags\nprint $rsp\nprint $sp == $rsp\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines_matching(r.out, R"(^\$1 = \[ ([A-Z]+ )*\]$)").size(), 1u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^\$2 = \(void \*\) 0x7[0-9a-f]+$)").size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, ThePastIsReadOnlyToSetAndToAssignments) {
+  std::string trace = recorded("debug_structs");
+  for (const char* change : {"set var sum = 1", "print sum = 3", "print sum += 1", "set sum = 2", "set $rip = 0"}) {
+    RunResult r = script(trace, std::string("break debug_structs.c:43\ncontinue\n") + change + "\n");
+    EXPECT_NE(r.status, 0) << change;
+    EXPECT_NE(r.err.find("The past is read-only: ttdb cannot change the recorded program's memory or registers."),
+              std::string::npos)
+        << change << ": " << r.err;
+  }
+  // Comparisons are not assignments.
+  RunResult r = script(trace, "break debug_structs.c:43\ncontinue\nprint sum == 155\nprint sum <= 1\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("$1 = 1\n$2 = 0\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, IgnorePassesOverStopsInEitherDirection) {
+  std::string trace = recorded("debug_structs");
+  RunResult r = script(trace,
+                       "break push\nignore 1 2\ncontinue\nprint value\ncontinue\nprint value\n"
+                       "ignore 1 1\nreverse-continue\nprint value\ninfo breakpoints\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Will ignore next 2 crossings of breakpoint 1."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Will ignore next crossing of breakpoint 1."), std::string::npos) << r.out;
+  // Calls with 10, 20, 30, 40: the third, then the fourth, then back past the third to the second.
+  EXPECT_NE(r.out.find("$1 = 30\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$2 = 40\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("$3 = 20\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, WhenAndInfoRecordTellTheCurrentEvent) {
+  std::string trace = recorded("debug_structs");
+  RunResult r = script(trace, "break debug_structs.c:43\ncontinue\nwhen\ninfo record\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto stop = lines_matching(r.out, R"(^Breakpoint 1, main .* \[event [0-9]+\]$)");
+  ASSERT_EQ(stop.size(), 1u) << r.out;
+  std::string event = stop[0].substr(stop[0].rfind(' ') + 1);
+  event.pop_back();
+  EXPECT_NE(r.out.find("Current event: " + event + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Current event is " + event + ".\n"), std::string::npos) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^Recorded events are numbered 1 to [0-9]+\.$)").size(), 1u) << r.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
