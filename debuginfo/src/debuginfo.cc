@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "ttdb/base/error.h"
+#include "dwarf_types.h"
+#include "dwarf_util.h"
 #include "location.h"
 #include "prologue.h"
 #include "unwind.h"
@@ -26,20 +28,6 @@ std::string read_whole(const std::string& path) {
   return s.str();
 }
 
-std::string die_name(Dwarf_Die* die) {
-  Dwarf_Attribute attr;
-  if (!dwarf_attr_integrate(die, DW_AT_name, &attr)) return {};
-  const char* s = dwarf_formstring(&attr);
-  return s ? s : "";
-}
-
-std::optional<Dwarf_Word> die_udata(Dwarf_Die* die, unsigned name) {
-  Dwarf_Attribute attr;
-  Dwarf_Word value = 0;
-  if (!dwarf_attr_integrate(die, name, &attr) || dwarf_formudata(&attr, &value) != 0) return std::nullopt;
-  return value;
-}
-
 bool file_matches(const std::string& compiled, const std::string& asked) {
   if (compiled == asked) return true;
   if (asked.find('/') == std::string::npos) {
@@ -47,14 +35,6 @@ bool file_matches(const std::string& compiled, const std::string& asked) {
     return compiled.substr(slash == std::string::npos ? 0 : slash + 1) == asked;
   }
   return compiled.size() > asked.size() && compiled.ends_with(asked) && compiled[compiled.size() - asked.size() - 1] == '/';
-}
-
-template <class F>
-void for_each_child(Dwarf_Die* parent, F&& f) {
-  Dwarf_Die child;
-  if (dwarf_child(parent, &child) != 0) return;
-  do f(&child);
-  while (dwarf_siblingof(&child, &child) == 0);
 }
 
 }  // namespace
@@ -71,7 +51,7 @@ struct DebugInfo::Impl {
     Dwarf_Addr bias;
   };
   mutable std::multimap<std::string, Found> globals, types;
-  mutable std::map<std::pair<Dwarf*, Dwarf_Off>, std::shared_ptr<Type>> type_cache;
+  mutable DwarfTypes types_of_dies;
   mutable std::map<std::string, std::vector<std::string>> sources;
 
   Impl() {
@@ -81,13 +61,6 @@ struct DebugInfo::Impl {
     if (!dwfl) fail("cannot start reading debug information: {}", dwfl_errmsg(-1));
   }
   ~Impl() {
-    // Types refer to each other in cycles (a struct holding a pointer to
-    // itself): break them, or they outlive the cache.
-    for (auto& [key, type] : type_cache) {
-      type->members.clear();
-      type->params.clear();
-      type->target.reset();
-    }
     dwfl_end(dwfl);
   }
 
@@ -113,9 +86,15 @@ struct DebugInfo::Impl {
     if (indexed) return;
     indexed = true;
     for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr bias) {
-      for_each_child(cu, [&](Dwarf_Die* die) {
+      for_each_definition(cu, [&](Dwarf_Die* die) {
         std::string name = die_name(die);
         if (name.empty()) return;
+        // C++ names its types without a keyword, and with their scopes.
+        if (is_cplusplus(die) && dwarf_tag(die) != DW_TAG_variable && dwarf_tag(die) != DW_TAG_subprogram &&
+            !dwarf_hasattr(die, DW_AT_declaration)) {
+          types.emplace(qualified_name(die), Found{*die, bias});
+          if (dwarf_tag(die) == DW_TAG_base_type) return;
+        }
         switch (dwarf_tag(die)) {
           case DW_TAG_variable:
             if (dwarf_hasattr(die, DW_AT_location)) globals.emplace(name, Found{*die, bias});
@@ -153,122 +132,6 @@ struct DebugInfo::Impl {
     for (int i = 0; i < n; ++i) out.dies.push_back(scopes[i]);
     free(scopes);  // NOLINT: libdw allocates with malloc
     return out;
-  }
-
-  TypeRef type_of(Dwarf_Die* die) const {
-    Dwarf_Attribute attr;
-    Dwarf_Die target;
-    if (!dwarf_attr_integrate(die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &target)) return void_type();
-    return make_type(&target);
-  }
-
-  TypeRef make_type(Dwarf_Die* die) const {
-    auto key = std::make_pair(dwarf_cu_getdwarf(die->cu), dwarf_dieoffset(die));
-    if (auto it = type_cache.find(key); it != type_cache.end()) return it->second;
-    auto t = std::make_shared<Type>();
-    type_cache[key] = t;  // before the members: a struct may point to itself
-    t->name = die_name(die);
-    t->size = die_udata(die, DW_AT_byte_size).value_or(0);
-    switch (dwarf_tag(die)) {
-      case DW_TAG_base_type: {
-        auto encoding = die_udata(die, DW_AT_encoding).value_or(0);
-        switch (encoding) {
-          case DW_ATE_boolean: t->kind = Type::Kind::boolean; break;
-          case DW_ATE_float: t->kind = Type::Kind::floating; t->is_signed = true; break;
-          case DW_ATE_signed_char: t->kind = Type::Kind::character; t->is_signed = true; break;
-          case DW_ATE_unsigned_char: t->kind = Type::Kind::character; break;
-          case DW_ATE_signed: t->kind = Type::Kind::integer; t->is_signed = true; break;
-          default: t->kind = Type::Kind::integer; break;
-        }
-        if (t->kind == Type::Kind::character && t->size != 1) t->kind = Type::Kind::integer;
-        break;
-      }
-      case DW_TAG_pointer_type:
-      case DW_TAG_reference_type:
-        t->kind = Type::Kind::pointer;
-        t->size = 8;
-        t->target = type_of(die);
-        break;
-      case DW_TAG_const_type:
-      case DW_TAG_volatile_type:
-      case DW_TAG_restrict_type:
-      case DW_TAG_atomic_type:
-        *t = *type_of(die);  // qualifiers change nothing a debugger reads
-        break;
-      case DW_TAG_typedef: {
-        std::string name = t->name;
-        *t = *type_of(die);
-        if (t->is_scalar() || t->kind == Type::Kind::void_) t->name = name;
-        break;
-      }
-      case DW_TAG_structure_type:
-      case DW_TAG_class_type:
-      case DW_TAG_union_type:
-        t->kind = dwarf_tag(die) == DW_TAG_union_type ? Type::Kind::union_ : Type::Kind::structure;
-        for_each_child(die, [&](Dwarf_Die* m) {
-          if (dwarf_tag(m) != DW_TAG_member) return;
-          Member member;
-          member.name = die_name(m);
-          member.type = type_of(m);
-          member.offset = die_udata(m, DW_AT_data_member_location).value_or(0);
-          if (auto bits = die_udata(m, DW_AT_bit_size)) {
-            auto bit_offset = die_udata(m, DW_AT_data_bit_offset).value_or(0);
-            member.bit_size = static_cast<int>(*bits);
-            member.offset = bit_offset / 8;
-            member.bit_offset = static_cast<int>(bit_offset % 8);
-          }
-          t->members.push_back(std::move(member));
-        });
-        break;
-      case DW_TAG_array_type: {
-        t->kind = Type::Kind::array;
-        std::vector<std::uint64_t> dims;
-        for_each_child(die, [&](Dwarf_Die* sub) {
-          if (dwarf_tag(sub) != DW_TAG_subrange_type) return;
-          if (auto count = die_udata(sub, DW_AT_count)) dims.push_back(*count);
-          else if (auto upper = die_udata(sub, DW_AT_upper_bound)) dims.push_back(*upper + 1);
-          else dims.push_back(0);
-        });
-        if (dims.empty()) dims.push_back(0);
-        TypeRef element = type_of(die);
-        // int a[2][3] is an array of 2 arrays of 3.
-        for (std::size_t i = dims.size(); i-- > 1;) {
-          auto inner = std::make_shared<Type>();
-          inner->kind = Type::Kind::array;
-          inner->target = element;
-          inner->count = dims[i];
-          inner->size = element->size * dims[i];
-          element = inner;
-        }
-        t->target = element;
-        t->count = dims[0];
-        t->size = element->size * dims[0];
-        break;
-      }
-      case DW_TAG_enumeration_type:
-        t->kind = Type::Kind::enumeration;
-        t->is_signed = true;
-        for_each_child(die, [&](Dwarf_Die* e) {
-          if (dwarf_tag(e) != DW_TAG_enumerator) return;
-          Dwarf_Attribute attr;
-          Dwarf_Sword value = 0;
-          if (dwarf_attr(e, DW_AT_const_value, &attr)) dwarf_formsdata(&attr, &value);
-          t->enumerators.emplace_back(die_name(e), value);
-        });
-        break;
-      case DW_TAG_subroutine_type:
-      case DW_TAG_subprogram:
-        t->kind = Type::Kind::function;
-        t->size = 1;
-        t->target = type_of(die);
-        if (t->target->kind == Type::Kind::void_) t->target = nullptr;
-        for_each_child(die, [&](Dwarf_Die* p) {
-          if (dwarf_tag(p) == DW_TAG_formal_parameter) t->params.push_back(type_of(p));
-        });
-        break;
-      default: t->kind = Type::Kind::void_; break;
-    }
-    return t;
   }
 
   LocationContext location_context(const Frame* frame, const Frame* caller, Dwarf_Addr bias, Dwarf_Die* function) const {
@@ -355,7 +218,7 @@ struct DebugInfo::Impl {
                     const Frame* caller = nullptr) const {
     Variable v;
     v.name = die_name(die);
-    v.type = type_of(die);
+    v.type = types_of_dies.type_of(die);
     v.is_argument = dwarf_tag(die) == DW_TAG_formal_parameter;
     if (const char* file = dwarf_decl_file(die)) v.decl_file = file;
     dwarf_decl_line(die, &v.decl_line);
@@ -451,7 +314,7 @@ std::optional<Symbol> DebugInfo::symbol_at(std::uint64_t addr) const {
   GElf_Sym sym;
   const char* name = dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
   if (!name) return std::nullopt;
-  return Symbol{name, addr - offset, offset};
+  return Symbol{demangle(name), addr - offset, offset};
 }
 
 std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
@@ -459,7 +322,7 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
   Dwarf_Addr low = 0, high = 0;
   if (Dwarf_Die* die = scopes.function(); die && dwarf_lowpc(die, &low) == 0) {
     Function f;
-    f.name = die_name(die);
+    f.name = is_cplusplus(die) ? qualified_name(die) : die_name(die);
     if (dwarf_highpc(die, &high) != 0) high = low + 1;
     f.low = low + scopes.bias;
     f.high = high + scopes.bias;
@@ -484,9 +347,15 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
 std::vector<Function> DebugInfo::functions_named(const std::string& name) const {
   std::vector<Function> out;
   std::set<std::uint64_t> seen;
+  // C++ names match by their last components, as in gdb: "deposit" and
+  // "Account::deposit" both name Account::deposit.
+  auto matches = [&](const std::string& candidate) {
+    return candidate == name || (candidate.size() > name.size() + 2 && candidate.ends_with("::" + name));
+  };
   impl_->for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr bias) {
-    for_each_child(cu, [&](Dwarf_Die* die) {
-      if (dwarf_tag(die) != DW_TAG_subprogram || die_name(die) != name) return;
+    for_each_definition(cu, [&](Dwarf_Die* die) {
+      if (dwarf_tag(die) != DW_TAG_subprogram) return;
+      if (die_name(die) != name && !(is_cplusplus(die) && matches(qualified_name(die)))) return;
       Dwarf_Addr low = 0;
       if (dwarf_lowpc(die, &low) != 0) return;
       if (auto f = function_at(low + bias); f && seen.insert(f->low).second) out.push_back(*f);
@@ -501,10 +370,11 @@ std::vector<Function> DebugInfo::functions_named(const std::string& name) const 
       const char* sym_name = dwfl_module_getsym_info(mod, i, &sym, &addr, nullptr, nullptr, nullptr);
       if (!sym_name || GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF) continue;
       std::string_view n_view(sym_name);
-      if (n_view != name && !(n_view.starts_with(name) && n_view.substr(name.size()).starts_with("@"))) continue;
+      bool plain = n_view == name || (n_view.starts_with(name) && n_view.substr(name.size()).starts_with("@"));
+      if (!plain && !(n_view.starts_with("_Z") && matches(without_parameters(demangle(sym_name))))) continue;
       if (!seen.insert(addr).second) continue;
       Function f;
-      f.name = name;
+      f.name = plain ? name : demangle(sym_name);
       f.low = f.body = addr;
       f.high = addr + std::max<GElf_Xword>(sym.st_size, 1);
       out.push_back(f);
@@ -517,8 +387,10 @@ std::vector<Function> DebugInfo::functions_named(const std::string& name) const 
 std::vector<std::string> DebugInfo::function_names() const {
   std::set<std::string> names;
   impl_->for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr) {
-    for_each_child(cu, [&](Dwarf_Die* die) {
-      if (dwarf_tag(die) == DW_TAG_subprogram && dwarf_hasattr(die, DW_AT_low_pc)) names.insert(die_name(die));
+    for_each_definition(cu, [&](Dwarf_Die* die) {
+      if (dwarf_tag(die) != DW_TAG_subprogram || !dwarf_hasattr(die, DW_AT_low_pc)) return;
+      names.insert(die_name(die));
+      if (is_cplusplus(die)) names.insert(qualified_name(die));
     });
   });
   impl_->index();
@@ -662,7 +534,7 @@ TypeRef DebugInfo::return_type(std::uint64_t pc) const {
   auto scopes = impl_->scopes_at(pc);
   Dwarf_Die* function = scopes.function();
   if (!function) return nullptr;
-  TypeRef t = impl_->type_of(function);
+  TypeRef t = impl_->types_of_dies.type_of(function);
   return t->kind == Type::Kind::void_ ? nullptr : t;
 }
 
@@ -672,7 +544,7 @@ TypeRef DebugInfo::find_type(const std::string& name) const {
   auto it = impl_->types.find(name);
   if (it == impl_->types.end()) return nullptr;
   Dwarf_Die die = it->second.die;
-  return impl_->make_type(&die);
+  return impl_->types_of_dies.make(&die);
 }
 
 std::optional<std::string> DebugInfo::source_text(const std::string& file, int line) const {

@@ -2,10 +2,57 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
 namespace ttdb {
 namespace {
+
+// The template arguments of `name` ("std::vector<int, std::allocator<int> >"
+// gives "int" and "std::allocator<int>"), split where no bracket is open;
+// nullopt when it is not a template's name.
+std::optional<std::pair<std::string, std::vector<std::string>>> template_parts(const std::string& name) {
+  auto open = name.find('<');
+  if (open == std::string::npos || name.back() != '>') return std::nullopt;
+  std::vector<std::string> args;
+  std::string current;
+  int depth = 0;
+  for (std::size_t i = open + 1; i + 1 < name.size(); ++i) {
+    char c = name[i];
+    if (c == '<') ++depth;
+    if (c == '>') --depth;
+    if (c == ',' && depth == 0) {
+      args.push_back(current);
+      current.clear();
+      continue;
+    }
+    if (!(c == ' ' && current.empty())) current += c;
+  }
+  while (!current.empty() && current.back() == ' ') current.pop_back();
+  args.push_back(current);
+  return std::pair{name.substr(0, open), args};
+}
+
+// A C++ standard library name as gdb's libstdc++ type printers write it:
+// without the arguments that are the defaults ("std::vector<int>",
+// "std::map<std::string, int>"), std::string for its basic_string.
+std::string simplified(const std::string& name) {
+  auto parts = template_parts(name);
+  if (!parts || !name.starts_with("std::")) return name;
+  auto& [base, args] = *parts;
+  static const char* kDefaults[] = {"std::allocator<", "std::char_traits<", "std::less<", "std::default_delete<",
+                                    "std::hash<", "std::equal_to<"};
+  while (args.size() > 1 && std::any_of(std::begin(kDefaults), std::end(kDefaults),
+                                        [&](const char* d) { return args.back().starts_with(d); }))
+    args.pop_back();
+  for (auto& a : args) a = simplified(a);
+  if ((base == "std::__cxx11::basic_string" || base == "std::basic_string") && args.size() == 1 && args[0] == "char")
+    return "std::string";
+  std::string out = base + "<";
+  for (std::size_t i = 0; i < args.size(); ++i) out += (i ? ", " : "") + args[i];
+  return out + (out.back() == '>' ? " >" : ">");
+}
 
 // The declarator part around `inner` ("*", "[4]"): C puts arrays and
 // functions after the name and pointers before it.
@@ -14,7 +61,7 @@ std::string declare(const Type& t, const std::string& inner) {
     case Type::Kind::pointer: {
       const Type& pointee = t.target ? *t.target : *void_type();
       bool needs_parens = pointee.kind == Type::Kind::array || pointee.kind == Type::Kind::function;
-      std::string name = "*" + inner;
+      std::string name = (t.reference.empty() ? "*" : t.reference) + inner;
       return declare(pointee, needs_parens ? "(" + name + ")" : name);
     }
     case Type::Kind::array:
@@ -28,11 +75,12 @@ std::string declare(const Type& t, const std::string& inner) {
   }
   std::string base;
   switch (t.kind) {
-    case Type::Kind::structure: base = "struct " + (t.name.empty() ? "{...}" : t.name); break;
-    case Type::Kind::union_: base = "union " + (t.name.empty() ? "{...}" : t.name); break;
-    case Type::Kind::enumeration: base = "enum " + (t.name.empty() ? "{...}" : t.name); break;
+    case Type::Kind::structure: base = t.cplusplus && !t.name.empty() ? simplified(t.name) : "struct " + (t.name.empty() ? "{...}" : t.name); break;
+    case Type::Kind::union_: base = t.cplusplus && !t.name.empty() ? t.name : "union " + (t.name.empty() ? "{...}" : t.name); break;
+    case Type::Kind::enumeration: base = t.cplusplus && !t.name.empty() ? t.name : "enum " + (t.name.empty() ? "{...}" : t.name); break;
     default: base = t.name.empty() ? "void" : t.name;
   }
+  if (t.is_const) base = "const " + base;
   if (inner.empty()) return base;
   return base + (inner[0] == '*' || inner[0] == '(' ? " " : " ") + inner;
 }

@@ -39,6 +39,8 @@ Value from_double(double d, TypeRef type) {
   return out;
 }
 
+}  // namespace
+
 Value load(const TypeRef& type, std::uint64_t addr, ExprContext& context) {
   if (type->kind == Kind::void_) throw ExprError("attempt to take contents of a non-pointer value");
   if (type->kind == Kind::function) {
@@ -51,6 +53,8 @@ Value load(const TypeRef& type, std::uint64_t addr, ExprContext& context) {
   if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x}", addr));
   return Value{type, std::move(*bytes), addr};
 }
+
+namespace {
 
 // Arrays and functions used as values become pointers to their start.
 Value decay(const Value& v) {
@@ -176,13 +180,16 @@ Value cast(const Value& from, const TypeRef& to) {
   return from_uint(v.type->is_signed ? static_cast<std::uint64_t>(v.as_int()) : v.as_uint(), to);
 }
 
+}  // namespace
+
 Value member_of(const Value& v, const std::string& name) {
   if (v.optimized_out) throw ExprError("value has been optimized out");
   if (v.type->kind != Kind::structure && v.type->kind != Kind::union_)
     throw ExprError(fmt::format("'{}' is not a struct or union, it is {}", name, v.type->display()));
   for (const auto& m : v.type->members) {
-    if (m.name.empty() && (m.type->kind == Kind::structure || m.type->kind == Kind::union_)) {
-      // An anonymous struct or union's members belong to the outer one.
+    if ((m.name.empty() || m.is_base) && (m.type->kind == Kind::structure || m.type->kind == Kind::union_)) {
+      // An anonymous struct or union's members belong to the outer one, as
+      // a C++ base class's do.
       Value inner{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
                                 v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
                   v.address ? std::optional(*v.address + m.offset) : std::nullopt};
@@ -208,6 +215,8 @@ Value member_of(const Value& v, const std::string& name) {
   }
   throw ExprError(fmt::format("there is no member named {} in {}", name, v.type->display()));
 }
+
+namespace {
 
 // --- the parser -------------------------------------------------------------
 
@@ -593,160 +602,6 @@ class Parser {
   int depth_ = 0;
 };
 
-// --- printing ---------------------------------------------------------------
-
-std::string char_literal(unsigned char c, char quote) {
-  switch (c) {
-    case '\n': return "\\n";
-    case '\t': return "\\t";
-    case '\r': return "\\r";
-    case '\a': return "\\a";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
-    case '\v': return "\\v";
-    case '\033': return "\\033";
-    case '\\': return "\\\\";
-    default: break;
-  }
-  if (c == static_cast<unsigned char>(quote)) return std::string("\\") + quote;
-  if (c < 0x20 || c >= 0x7f) return fmt::format("\\{:03o}", c);
-  return std::string(1, static_cast<char>(c));
-}
-
-// gdb's way with character arrays: runs of more than 9 equal characters as
-// "'c' <repeats N times>", the rest in quotes.
-std::string quote_chars(const Bytes& bytes) {
-  constexpr std::size_t kRepeatThreshold = 10;
-  std::vector<std::string> parts;
-  std::string run;
-  for (std::size_t i = 0; i < bytes.size();) {
-    std::size_t j = i;
-    while (j < bytes.size() && bytes[j] == bytes[i]) ++j;
-    if (j - i >= kRepeatThreshold) {
-      if (!run.empty()) parts.push_back("\"" + std::exchange(run, {}) + "\"");
-      parts.push_back(fmt::format("'{}' <repeats {} times>", char_literal(bytes[i], '\''), j - i));
-      i = j;
-    } else {
-      run += char_literal(bytes[i++], '"');
-    }
-  }
-  if (!run.empty() || parts.empty()) parts.push_back("\"" + run + "\"");
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
-
-std::string c_string_at(std::uint64_t addr, ExprContext& context) {
-  CString s = read_c_string(addr, 200, context);
-  if (s.fault && s.text.empty()) return fmt::format("<error: Cannot access memory at address {:#x}>", addr);
-  return quote_chars(s.text) + (s.ended ? "" : "...");
-}
-
-std::string format_pointer(const Value& v, ExprContext& context, bool top, char format) {
-  std::uint64_t addr = v.as_uint();
-  if (format && format != 'a') return format_scalar(addr, 8, format, context);
-  std::string out = fmt::format("{:#x}", addr);
-  const Type* target = v.type->target.get();
-  bool is_char = target && target->kind == Kind::character && target->size == 1;
-  if (is_char && addr != 0) return out + " " + c_string_at(addr, context);
-  if (addr != 0)
-    if (auto sym = context.symbolize(addr)) out += " <" + *sym + ">";
-  if (top && format != 'a') out = "(" + v.type->display() + ") " + out;
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& between) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? between : "") + items[i];
-  return out;
-}
-
-std::string format_inner(const Value& v, ExprContext& context, char format, bool top, int depth = 0) {
-  const Type& t = *v.type;
-  switch (t.kind) {
-    case Kind::void_: return "void";
-    case Kind::pointer: return format_pointer(v, context, top, format);
-    case Kind::function: {
-      std::uint64_t addr = v.address.value_or(0);
-      auto sym = context.symbolize(addr);
-      return fmt::format("{{{}}} {:#x}{}", t.display(), addr, sym ? " <" + *sym + ">" : "");
-    }
-    case Kind::array: {
-      const Type& element = *t.target;
-      if (element.kind == Kind::character && element.size == 1 && !format) {
-        Bytes chars = v.bytes;
-        // A string's terminating NUL is not shown.
-        if (!chars.empty() && chars.back() == 0) chars.pop_back();
-        return quote_chars(chars);
-      }
-      std::vector<std::string> items;
-      for (std::uint64_t i = 0; i < t.count && (i + 1) * element.size <= v.bytes.size(); ++i) {
-        Value e{t.target,
-                Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(i * element.size),
-                      v.bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * element.size)),
-                v.address ? std::optional(*v.address + i * element.size) : std::nullopt};
-        items.push_back(format_inner(e, context, format, false, depth + 1));
-        if (items.size() >= 200) {
-          items.push_back("...");
-          break;
-        }
-      }
-      // Runs of the same element: "0 <repeats 16 times>".
-      std::string out;
-      for (std::size_t i = 0; i < items.size();) {
-        std::size_t j = i;
-        while (j < items.size() && items[j] == items[i]) ++j;
-        out += out.empty() ? "" : ", ";
-        if (j - i >= 10) {
-          out += fmt::format("{} <repeats {} times>", items[i], j - i);
-          i = j;
-        } else {
-          out += items[i++];
-        }
-      }
-      return "{" + out + "}";
-    }
-    case Kind::structure:
-    case Kind::union_: {
-      std::vector<std::string> fields;
-      for (const auto& m : t.members) {
-        Value member = m.name.empty() ? Value{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), v.bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(m.offset + m.type->size, v.bytes.size()))), std::nullopt}
-                                      : member_of(v, m.name);
-        fields.push_back((m.name.empty() ? "" : m.name + " = ") + format_inner(member, context, format, false, depth + 1));
-      }
-      if (!context.pretty() || fields.empty()) return "{" + join(fields, ", ") + "}";
-      std::string inside(static_cast<std::size_t>(2 * (depth + 1)), ' ');
-      return "{\n" + inside + join(fields, ",\n" + inside) + "\n" + std::string(static_cast<std::size_t>(2 * depth), ' ') + "}";
-    }
-    case Kind::enumeration: {
-      if (!format)
-        for (const auto& [name, value] : t.enumerators)
-          if (value == v.as_int()) return name;
-      return format_scalar(v.as_uint(), t.size, format ? format : 'd', context);
-    }
-    case Kind::floating:
-      if (format && format != 'f') return format_scalar(v.as_uint(), t.size, format, context);
-      return t.size == 4 ? fmt::format("{:.9g}", v.as_double()) : fmt::format("{:.17g}", v.as_double());
-    case Kind::boolean:
-      if (format) return format_scalar(v.as_uint(), t.size, format, context);
-      return v.as_uint() == 0 ? "false" : v.as_uint() == 1 ? "true" : std::to_string(v.as_uint());
-    case Kind::character:
-      if (format && format != 'c') return format_scalar(v.as_uint(), t.size, format, context);
-      return fmt::format("{} '{}'", t.is_signed ? v.as_int() : static_cast<std::int64_t>(v.as_uint()),
-                         char_literal(static_cast<unsigned char>(v.as_uint()), '\''));
-    case Kind::integer:
-      if (format) return format_scalar(v.as_uint(), t.size, format, context);
-      if (!t.flag_bits.empty()) {
-        std::string set;
-        for (const auto& [name, bit] : t.flag_bits)
-          if (v.as_uint() >> bit & 1) set += name + " ";
-        return "[ " + set + "]";
-      }
-      return t.is_signed ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
-  }
-  return "?";
-}
-
 }  // namespace
 
 std::int64_t Value::as_int() const {
@@ -824,37 +679,5 @@ std::uint64_t decay_address(const Value& value) {
 }
 
 bool decay_truth(const Value& value) { return decay(value).truthy(); }
-
-std::string format_value(const Value& value, ExprContext& context, char format, bool top) {
-  if (value.optimized_out) return "<optimized out>";
-  return format_inner(value, context, format, top);
-}
-
-std::string format_scalar(std::uint64_t raw, std::size_t size, char format, ExprContext& context) {
-  std::uint64_t mask = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
-  raw &= mask;
-  switch (format) {
-    case 'x': return fmt::format("{:#x}", raw);
-    case 'o': return raw ? fmt::format("0{:o}", raw) : "0";
-    case 't': return fmt::format("{:b}", raw);
-    case 'u': return std::to_string(raw);
-    case 'c': return fmt::format("{} '{}'", static_cast<std::int8_t>(raw), char_literal(static_cast<unsigned char>(raw), '\''));
-    case 'a': {
-      auto sym = context.symbolize(raw);
-      return fmt::format("{:#x}{}", raw, sym ? " <" + *sym + ">" : "");
-    }
-    case 'z': return fmt::format("{:#0{}x}", raw, size * 2 + 2);
-    case 'f': {
-      if (size == 8) return fmt::format("{:.17g}", std::bit_cast<double>(raw));
-      if (size == 4) return fmt::format("{:.9g}", std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
-      return std::to_string(raw);
-    }
-    default: {
-      unsigned shift = static_cast<unsigned>(64 - size * 8);
-      auto v = size < 8 ? static_cast<std::int64_t>(raw << shift) >> shift : static_cast<std::int64_t>(raw);
-      return std::to_string(v);
-    }
-  }
-}
 
 }  // namespace ttdb

@@ -70,7 +70,16 @@ std::uint64_t decay_address(const Value& value);
 // A value as a condition: nonzero is true; arrays and functions are true.
 bool decay_truth(const Value& value);
 
-// gdb's print formats: 0 natural, 'x', 'd', 'u', 'o', 't', 'c', 'a'.
+// A struct's or union's member, looked for in anonymous members and C++
+// base classes too.
+Value member_of(const Value& v, const std::string& name);
+// The value of `type` at `addr` in the program's memory.
+Value load(const TypeRef& type, std::uint64_t addr, ExprContext& context);
+// Bytes as a C string literal: "ab\n".
+std::string quote_chars(const Bytes& bytes);
+
+// gdb's print formats: 0 natural, 'x', 'd', 'u', 'o', 't', 'c', 'a'; 'r'
+// is raw: the C++ standard library's types as their members.
 std::string format_value(const Value& value, ExprContext& context, char format = 0, bool top = true);
 
 // One value read from memory for `x`: `size` bytes shown in `format`.

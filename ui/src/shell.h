@@ -131,6 +131,7 @@ class Shell {
   void cmd_info_breakpoints();
   void cmd_info_registers(const std::string& args);
   void cmd_info_variables(bool arguments);
+  void ptype_class(const Type& type);
   void cmd_set(const std::string& args);
   void cmd_when();
   void cmd_info_record();

@@ -71,7 +71,22 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();
   auto v = shell_.debug().find_variable(name, &frame, shell_.caller_of(frame));
-  if (!v) return function_value(name);
+  if (!v) {
+    // In a C++ method, a member's name alone means this->name.
+    if (name != "this")
+      if (auto self = shell_.debug().find_variable("this", &frame); self && self->type->kind == Type::Kind::pointer) {
+        auto object = variable("this");
+        const Type& pointee = *object->type->target;
+        bool has = std::any_of(pointee.members.begin(), pointee.members.end(), [&](const Member& m) { return m.name == name || m.is_base; });
+        if (has && object->as_uint()) {
+          try {
+            return member_of(load(object->type->target, object->as_uint(), *this), name);
+          } catch (const ExprError&) {
+          }
+        }
+      }
+    return function_value(name);
+  }
   switch (v->where) {
     case Variable::Where::memory: {
       auto bytes = read(v->addr, v->type->size);

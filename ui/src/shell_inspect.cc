@@ -162,7 +162,7 @@ void Shell::install_condition() {
 // --- commands: looking -----------------------------------------------------------------
 
 void Shell::cmd_display(const std::string& args) {
-  auto [format, expr] = split_format(args, "xduotcaf");
+  auto [format, expr] = split_format(args, "xduotcafr");
   if (expr.empty()) {
     show_displays();
     return;
@@ -221,6 +221,10 @@ void Shell::cmd_ptype(const std::string& args, bool members) {
     out_ << "type = " << type->display() << "\n";
     return;
   }
+  if (type->cplusplus && aggregate) {
+    ptype_class(*type);
+    return;
+  }
   out_ << "type = " << type->display() << " {\n";
   if (type->kind == Type::Kind::enumeration) {
     std::string names;
@@ -243,8 +247,44 @@ void Shell::cmd_ptype(const std::string& args, bool members) {
   out_ << "}\n";
 }
 
+void Shell::ptype_class(const Type& type) {
+  // As gdb writes a C++ class: its bases, then its members and methods
+  // under the access labels they have, a blank line between sections.
+  std::string bases;
+  for (const auto& m : type.members)
+    if (m.is_base)
+      bases += (bases.empty() ? " : " : ", ") + std::string(m.access == Member::Access::private_ ? "private " : m.access == Member::Access::protected_ ? "protected " : "public ") + m.name;
+  out_ << "type = " << (type.is_class ? "class " : type.kind == Type::Kind::union_ ? "union " : "struct ") << type.name << bases << " {\n";
+  auto label = [](Member::Access a) { return a == Member::Access::private_ ? "private" : a == Member::Access::protected_ ? "protected" : "public"; };
+  // A struct's members start public and a class's private: gdb names the access only where it is not the default.
+  std::optional<Member::Access> shown;
+  Member::Access by_default = type.is_class ? Member::Access::private_ : Member::Access::public_;
+  bool any = false;
+  auto section = [&](Member::Access access, bool new_group) {
+    if (shown && *shown == access && !new_group) return;
+    if (any) out_ << "\n";
+    if (type.is_class || access != by_default) out_ << "  " << label(access) << ":\n";
+    shown = access;
+  };
+  for (const auto& m : type.members) {
+    if (m.is_base || m.artificial) continue;
+    section(m.access, false);
+    any = true;
+    std::string declared = m.type->display();
+    out_ << "    " << declared << (declared.ends_with("*") || declared.ends_with("&") ? "" : " ") << m.name << ";\n";
+  }
+  bool first_method = true;
+  for (const auto& method : type.methods) {
+    section(method.access, first_method);
+    first_method = false;
+    any = true;
+    out_ << "    " << method.declaration << ";\n";
+  }
+  out_ << "}\n";
+}
+
 void Shell::cmd_print(const std::string& args, bool record) {
-  auto [format, expr] = split_format(args, "xduotcaf");
+  auto [format, expr] = split_format(args, "xduotcafr");
   if (expr.empty()) expr = "$";
   Value v = evaluate(expr, *context_);
   std::string text = format_value(v, *context_, format);

@@ -132,7 +132,10 @@ LocationSpec parse_location(const std::string& spec) {
     out.text = spec.substr(1);
     return out;
   }
+  // FILE:LINE's colon is a single one: "Account::deposit" is a function.
   auto colon = spec.rfind(':');
+  while (colon != std::string::npos && ((colon > 0 && spec[colon - 1] == ':') || (colon + 1 < spec.size() && spec[colon + 1] == ':')))
+    colon = colon < 2 ? std::string::npos : spec.rfind(':', colon - 2);
   bool all_digits = spec.find_first_not_of("0123456789") == std::string::npos;
   if (colon != std::string::npos || all_digits) {
     out.kind = LocationSpec::Kind::line;

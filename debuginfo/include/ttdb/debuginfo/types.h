@@ -19,6 +19,15 @@ struct Member {
   TypeRef type;
   int bit_size = 0;  // a bit field's width, 0 for ordinary members
   int bit_offset = 0;
+  bool is_base = false;  // C++: a base class's part, named after the base
+  bool artificial = false;  // made by the compiler (a vtable pointer)
+  enum class Access { public_, protected_, private_ } access = Access::public_;
+};
+
+// C++: a member function, as a class declares it ("void deposit(int)").
+struct Method {
+  std::string declaration;
+  Member::Access access = Member::Access::public_;
 };
 
 struct Type {
@@ -35,6 +44,14 @@ struct Type {
   // integer: a flags register's named bits (bit number), printed as gdb
   // prints $eflags: "[ PF ZF IF ]".
   std::vector<std::pair<std::string, unsigned>> flag_bits;
+  // C++ (a type of a C++ compile unit): names are written without "struct",
+  // with their namespaces and classes ("std::vector<int, std::allocator<int> >").
+  bool cplusplus = false;
+  std::string reference;  // pointer: "&" or "&&" for a C++ reference
+  bool is_const = false;  // C++: declared const (C's qualifiers are not shown)
+  bool is_class = false;  // declared `class` (members private by default)
+  std::vector<Method> methods;
+  std::vector<std::pair<std::string, TypeRef>> template_types;  // DW_TAG_template_type_param, in order
 
   bool is_scalar() const {
     return kind == Kind::integer || kind == Kind::boolean || kind == Kind::character || kind == Kind::floating ||

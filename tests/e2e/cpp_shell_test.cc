@@ -1,0 +1,82 @@
+// The shell on C++ (debug_shapes.cc, -O0), with gdb on the same binary as
+// the oracle: the standard library's types as libstdc++'s printers show
+// them, classes with bases, members and methods, Class::method
+// breakpoints, members through `this`, and demangled, qualified names.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "shell_fixture.h"
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+RunResult gdb_on(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
+  std::vector<std::string> args{gdb, "-nx", "-batch"};
+  for (const auto& c : commands) args.insert(args.end(), {"-ex", c});
+  args.push_back(program(name));
+  return run(args);
+}
+
+// The output from the first line starting with `from` on, with source
+// paths by base name and ttdb's " [event N]" taken off.
+std::string from_line(const std::string& out, const std::string& from) {
+  auto at = out.find(from);
+  std::string rest = at == std::string::npos ? "" : out.substr(at);
+  rest = std::regex_replace(rest, std::regex(" at /[^ ]*/([^/ ]+:[0-9]+)"), " at $1");
+  return std::regex_replace(rest, std::regex(" \\[event [0-9]+\\]"), "");
+}
+
+std::string joined(const std::vector<std::string>& commands) {
+  std::string text;
+  for (const auto& c : commands) text += c + "\n";
+  return text;
+}
+
+class CppShellTest : public ShellTest {
+ protected:
+  // Runs `looks` at `where` in both debuggers; the output from the echo on must agree.
+  void expect_as_gdb(const std::string& where, const std::vector<std::string>& looks, const std::string& must_show) {
+    auto gdb = installed_tool("gdb");
+    if (!gdb) GTEST_SKIP() << "gdb is not installed";
+    std::string trace = recorded("debug_shapes");
+    std::vector<std::string> ours_commands{"break " + where, "continue", "echo ---\\n"};
+    ours_commands.insert(ours_commands.end(), looks.begin(), looks.end());
+    RunResult ours = script(trace, joined(ours_commands));
+    std::vector<std::string> theirs_commands{"break " + where, "run", "echo ---\\n"};
+    theirs_commands.insert(theirs_commands.end(), looks.begin(), looks.end());
+    RunResult theirs = gdb_on(*gdb, "debug_shapes", theirs_commands);
+    std::string expected = from_line(theirs.out, "---");
+    ASSERT_NE(expected.find(must_show), std::string::npos) << theirs.out << theirs.err;
+    EXPECT_EQ(from_line(ours.out, "---"), expected) << ours.err;
+  }
+};
+
+TEST_F(CppShellTest, StandardLibraryValuesPrintAsLibstdcxxsPrintersShowThem) {
+  expect_as_gdb("debug_shapes.cc:54",
+                {"print squares", "print words", "print ages", "print cubes", "print rect", "print shared", "print other",
+                 "print some", "print none", "print greeting", "print empty", "whatis words", "whatis cubes", "whatis ages"},
+                "std::vector of length 5, capacity 8 = {0, 1, 4, 9, 16}");
+}
+
+TEST_F(CppShellTest, ClassesShowTheirBasesMembersAndMethods) {
+  expect_as_gdb("debug_shapes.cc:54", {"ptype geo::Rect", "ptype geo::Shape", "whatis geo::Shape::name"},
+                "type = class geo::Rect : public geo::Shape {");
+}
+
+TEST_F(CppShellTest, AMethodBreakpointStopsWithThisAndItsMembersByName) {
+  expect_as_gdb("geo::Rect::scale", {"backtrace", "print w_", "print sides_", "print *this", "print this->h_"},
+                "#0  geo::Rect::scale (this=");
+}
+
+TEST_F(CppShellTest, PrintRawShowsTheMembersUnderThePrinter) {
+  std::string trace = recorded("debug_shapes");
+  RunResult r = script(trace, "break debug_shapes.cc:54\ncontinue\nprint/r squares\nprint/r some\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("_M_start = 0x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("_M_engaged = true"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
