@@ -93,6 +93,8 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
       diverge(e, "made " + render_call(seen));
     }
   }
+  // Output moved from a file (sendfile, copy_file_range, splice, vmsplice): its bytes are in the event.
+  if (e.emit && !e.info.empty() && !e.digest) sink_.write(e.emit, ByteView(e.info.data(), e.info.size()));
   if (!e.digest) return;
   Bytes input = gather_input(t, si, call);
   // The syscall buffer digests what the call consumed.

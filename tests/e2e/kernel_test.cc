@@ -89,6 +89,20 @@ TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
   EXPECT_EQ(replayed.out, "before\n");
 }
 
+TEST(KernelCorner, OutputMovedWithoutPassingThroughMemoryIsReEmitted) {
+  // sendfile, copy_file_range, splice from a file and vmsplice to stdout,
+  // and a child cat (which copies with copy_file_range).
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_moved_output")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "start\none via sendfile\nvia sendfile\ntwo via copy_file_range\nthree via splice\n"
+                          "four via vmsplice\nfive via cat\nend\n");
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+}
+
 TEST(KernelCorner, APtraceCallStopsTheRecordingNamingIt) {
   // It would fail under ttdb where it succeeds natively.
   TempDir dir;

@@ -46,6 +46,13 @@ void FdStreams::annotate(trace::Event& e) {
     case __NR_write: case __NR_writev: case __NR_pwrite64: case __NR_pwritev: case __NR_pwritev2:
       if (e.digest) e.emit = stream_of(table, e.args[0]);
       break;
+    // The bytes these moved to ttdb's output are the event's info (moved_output.h).
+    case __NR_sendfile: case __NR_vmsplice:
+      if (!e.info.empty()) e.emit = stream_of(table, e.args[0]);
+      break;
+    case __NR_copy_file_range: case __NR_splice:
+      if (!e.info.empty()) e.emit = stream_of(table, e.args[2]);
+      break;
     default: break;
   }
   if (e.ret && *e.ret >= 0) after_syscall(table, e);

@@ -1,6 +1,7 @@
 // The recorder at syscall stops: what each call means for the trace, the
 // settings of ttdb's the program must not see or change, and the memory a
 // call changes besides what syscalls.def says.
+#include "moved_output.h"
 #include "recorder_state.h"
 
 namespace ttdb::recording {
@@ -174,6 +175,14 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       return;
     }
     e.mem = capture_outputs(t, si, call, ret);
+    // Bytes moved to ttdb's stdout or stderr without passing through memory.
+    auto moved = output_moved(t, call, ret);
+    if (auto* unseeable = std::get_if<Unseeable>(&moved)) {
+      stop_recording(fmt::format("event {} is a call to {} that moved bytes to ttdb's output {}: replay could not re-emit them",
+                                 writer_.last_event_id() + 1, syscall_name(call.nr), unseeable->from));
+      return;
+    }
+    if (auto* bytes = std::get_if<Bytes>(&moved)) e.info = std::move(*bytes);
     if (!capture_write_effects(call, ret, e)) {
       stop_recording(fmt::format("event {} is a call to {} that writes another process's memory through /proc: "
                                  "replay could not reproduce it",
