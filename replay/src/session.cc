@@ -125,6 +125,10 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     // syscall (its own seccomp filter's verdict): nothing of it is in the
     // program, so it is killed at the same place, right after the last
     // recorded event, and ends as recorded.
+    // In a process with threads, only a signal sent the same way ends its
+    // other threads as the recording has them end (a seccomp filter's
+    // SIGSYS verdict cannot be sent: the program may handle SIGSYS).
+    if (next->nr != SIGKILL && next->nr != SIGSYS && task().threaded) return die_of(static_cast<int>(next->nr));
     tracee().kill();
     WaitStatus ended = *tracee().exit_status();
     return next->nr == SIGKILL ? ended : WaitStatus::decode(static_cast<int>(next->nr));
@@ -209,6 +213,23 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
     // gets the recorded SIGCHLDs, which ttdb sends, instead.
     if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
     return status;
+  }
+}
+
+WaitStatus ReplaySession::die_of(int sig) {
+  // Another thread's fatal signal ended this one in the recording (its
+  // event may come later: the kernel ends the threads in any order). The
+  // same signal sent to this thread ends the whole process the same way,
+  // since what a signal does is the process's; SIGKILL would end it as
+  // killed by SIGKILL.
+  TTDB_LOG(replay, "ending thread {} with {}, as another thread's fatal signal did", tracee().tid(), signal_name(sig));
+  send_signal(sig);
+  Tracee& t = tracee();
+  t.resume(Resume::cont);
+  for (;;) {
+    WaitStatus status = t.wait();
+    if (status.is_exit()) return status;
+    t.resume(Resume::cont, status.is_signal_stop() ? status.code() : 0);
   }
 }
 

@@ -204,6 +204,8 @@ class ReplaySession {
   // Resumes (passing any signal owed) and waits for the next stop.
   WaitStatus resume_and_wait(Resume how = Resume::syscall);
   WaitStatus expect_syscall_exit(const trace::Event& e);
+  // Ends the thread, and so its process, by a fatal signal, as the recording did.
+  WaitStatus die_of(int sig);
   void send_signal(int sig);
   void set_snapshot_trap(bool armed);
 

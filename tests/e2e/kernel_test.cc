@@ -103,6 +103,31 @@ TEST(KernelCorner, OutputMovedWithoutPassingThroughMemoryIsReEmitted) {
   EXPECT_EQ(replayed.out, recorded.out);
 }
 
+TEST(KernelCorner, ASignalToASpinningThreadThatIsNotTheFirstIsDelivered) {
+  // It hung the recorder: the held signal was re-sent to the wrong process.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_signal_spinning_thread")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(count_of(recorded.out, "the spinner stopped (1)"), 3) << recorded.out;
+  for (int i = 0; i < 2; ++i) {
+    RunResult replayed = replay(trace);
+    EXPECT_EQ(replayed.status, 0) << replayed.err;
+    EXPECT_EQ(replayed.out, recorded.out);
+  }
+}
+
+TEST(KernelCorner, AProcessWithThreadsDiesOfItsOwnSignalInReplayToo) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_fatal_with_threads")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "child killed: 1, by signal 11\n");
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+}
+
 TEST(KernelCorner, APtraceCallStopsTheRecordingNamingIt) {
   // It would fail under ttdb where it succeeds natively.
   TempDir dir;

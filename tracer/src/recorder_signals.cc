@@ -59,8 +59,11 @@ void Recorder::deliver_held_here() {
 }
 
 void Recorder::inject_held_signals() {
+  // tgkill takes the thread's process: a thread other than the first is not its own.
+  pid_t process = task().tgid ? task().tgid : tracee().tid();
   for (const auto& info : task().held) {
-    ::syscall(SYS_tgkill, tracee().tid(), tracee().tid(), info.si_signo);
+    if (::syscall(SYS_tgkill, process, tracee().tid(), info.si_signo) != 0)
+      fail("cannot pass {} on to thread {} of process {}: {}", signal_name(info.si_signo), tracee().tid(), process, std::strerror(errno));
     task().injected[info.si_signo] = info;
   }
   task().held.clear();
