@@ -179,7 +179,10 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
       break;
     case __NR_prctl:
       if (ret >= 0 && a[0] == PR_GET_NAME) capture(tracee, a[1], 16, out);
-      if (ret >= 0 && (a[0] == PR_GET_PDEATHSIG || a[0] == PR_GET_TSC)) capture(tracee, a[1], sizeof(int), out);
+      // The options that answer through an int the program points to.
+      if (ret >= 0 && (a[0] == PR_GET_PDEATHSIG || a[0] == PR_GET_TSC || a[0] == PR_GET_CHILD_SUBREAPER ||
+                       a[0] == PR_GET_UNALIGN || a[0] == PR_GET_FPEMU || a[0] == PR_GET_FPEXC || a[0] == PR_GET_ENDIAN))
+        capture(tracee, a[1], sizeof(int), out);
       if (ret >= 0 && a[0] == PR_GET_TID_ADDRESS) capture(tracee, a[1], 8, out);
       break;
     case __NR_sendfile:
