@@ -21,6 +21,14 @@ void Recorder::on_syscall_stop() {
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+    // The program's own filter asked for a tracer (ttdb's asks with no
+    // data): it has none but ttdb, so the call fails as it does natively.
+    if (info.seccomp.ret_data != 0) {
+      Registers regs = tracee().regs();
+      regs.orig_rax = ~0ull;
+      regs.rax = static_cast<std::uint64_t>(-ENOSYS);
+      tracee().set_regs(regs);
+    }
     // Stopped at the entry already (the program has a filter of its own):
     // it goes on into the kernel, which needs no turn; waiting for one
     // there, it would take the turn into a blocking call with it.
