@@ -157,6 +157,9 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   if (next->kind == EventKind::snapshot && tracee().regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
+  // So do the program's tracer's, made while it stands stopped.
+  if (next->kind == EventKind::ptrace) return WaitStatus::not_resumed();
+  if (std::exchange(task().step_next, false)) how = Resume::singlestep;
   fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
   set_snapshot_trap(true);
   WaitStatus status = resume_and_wait(how);
@@ -188,6 +191,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::patch: apply_patch(*e); break;
     case EventKind::spawn: apply_spawn(*e, first); break;
     case EventKind::blocked: apply_blocked(*e, first); break;
+    case EventKind::ptrace: apply_ptrace(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;
@@ -450,6 +454,27 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   state_.tasks.erase(e.tid);
   if (e.tid == state_.first) state_.first_status = status;
   if (tracees_.empty()) state_.ended = state_.first_status.value_or(status);
+}
+
+void ReplaySession::apply_ptrace(const Event& e) {
+  // The program's own tracer (emulated while recording) acted on this
+  // stopped task: its writes, and how it let the task go on.
+  switch (static_cast<trace::PtraceEffect>(e.nr)) {
+    case trace::PtraceEffect::memory: write_memory(e); break;
+    case trace::PtraceEffect::registers: {
+      Registers regs;
+      if (e.info.size() != sizeof regs) fail("trace {} is corrupt: event {} has no registers", reader_.path(), e.id);
+      std::memcpy(&regs, e.info.data(), sizeof regs);
+      tracee().set_regs(regs);
+      break;
+    }
+    case trace::PtraceEffect::resume:
+      // Its tracer chose the signal delivered (none: the one it stopped for is not).
+      task().resume_signal = static_cast<int>(e.args[0]);
+      task().step_next = e.args[1] == static_cast<std::uint64_t>(trace::PtraceResume::singlestep);
+      break;
+    default: fail("trace {} is corrupt: event {} is a ptrace event of an unknown kind", reader_.path(), e.id);
+  }
 }
 
 void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
