@@ -35,10 +35,12 @@ TEST_P(TracingProgram, RecordsAndReplaysWithoutTheSyscallBuffer) {
 // ptrace_peek_poke: TRACEME, a stop, PEEKDATA/POKEDATA/GETREGS/PEEKUSER, CONT;
 // ptrace_syscalls: ATTACH and a PTRACE_SYSCALL loop; ptrace_singlestep: 300
 // single steps; ptrace_breakpoint: an int3 put with POKETEXT, SETREGS back;
-// ptrace_kill_detach: PTRACE_KILL, and a tracer that exits with its tracee stopped.
+// ptrace_kill_detach: PTRACE_KILL, and a tracer that exits with its tracee
+// stopped; ptrace_seize_exec: SEIZE, INTERRUPT, GETREGSET, GETFPREGS, waitid,
+// TRACEEXEC and DETACH.
 INSTANTIATE_TEST_SUITE_P(Programs, TracingProgram,
                          ::testing::Values("ptrace_peek_poke", "ptrace_syscalls", "ptrace_singlestep",
-                                           "ptrace_breakpoint", "ptrace_kill_detach"),
+                                           "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {

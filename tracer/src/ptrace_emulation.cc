@@ -321,7 +321,14 @@ bool Recorder::signal_for_tracer(const siginfo_t& info) {
 }
 
 void Recorder::syscall_stop_for_tracer(Stop kind) {
-  if (!task_ || !task().traced || task().traced->resumed != Resume::syscall) return;
+  if (!task_ || !task().traced) return;
+  // A single step over a syscall instruction ends when the call returns:
+  // the kernel's trap (which delivers nothing) comes before the next instruction.
+  if (kind == Stop::syscall_exit && task().traced->resumed == Resume::singlestep) {
+    stop_for_tracer(Stop::event, stop_status(SIGTRAP));
+    return;
+  }
+  if (task().traced->resumed != Resume::syscall) return;
   int trap = SIGTRAP | (task().traced->options & PTRACE_O_TRACESYSGOOD ? 0x80 : 0);
   stop_for_tracer(kind, stop_status(trap));
 }
