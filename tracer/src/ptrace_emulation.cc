@@ -324,6 +324,10 @@ void Recorder::syscall_stop_for_tracer(Stop kind) {
   if (!task_ || !task().traced) return;
   // A single step over a syscall instruction ends when the call returns:
   // the kernel's trap (which delivers nothing) comes before the next instruction.
+  if (kind == Stop::syscall_exit && std::exchange(task().traced->interrupt_asked, false)) {
+    stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+    return;
+  }
   if (kind == Stop::syscall_exit && task().traced->resumed == Resume::singlestep) {
     stop_for_tracer(Stop::event, stop_status(SIGTRAP));
     return;
@@ -346,6 +350,13 @@ void Recorder::exec_for_tracer(pid_t former) {
 
 bool Recorder::interrupt_for_tracer(const Boundary& previous) {
   if (!task().traced || !std::exchange(task().traced->interrupt_asked, false)) return false;
+  std::uint64_t pc = tracee().regs().rip;
+  if (space().shim && (space().shim.contains(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
+    // In ttdb's code, whose state no snapshot may name: the stop waits for
+    // the end of the syscall it makes there (all of a tracee's are traced).
+    task().traced->interrupt_asked = true;
+    return true;
+  }
   drain();
   // Stopped in its own code, where nothing but its whole state names the place.
   if (!(previous.kind == Boundary::Kind::after_exit && previous.unmoved(tracee().regs()))) emit(snapshot());
