@@ -203,6 +203,7 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
   // program gets the recorded ones instead (below).
   for (const auto& info : tracee().take_deferred_signals())
     TTDB_LOG(replay, "dropped {} that came during an injected syscall", signal_name(info.si_signo));
+  task().at_signal_stop = false;
   for (;;) {
     tracee().resume(how, std::exchange(task().resume_signal, 0));
     WaitStatus status = tracee().wait();
@@ -415,6 +416,7 @@ void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {
     tracee().set_siginfo(info);
   }
   task().resume_signal = sig;
+  task().at_signal_stop = true;
 }
 
 void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
@@ -472,9 +474,25 @@ void ReplaySession::apply_ptrace(const Event& e) {
       // Its tracer chose the signal delivered (none: the one it stopped for is not).
       task().resume_signal = static_cast<int>(e.args[0]);
       task().step_next = e.args[1] == static_cast<std::uint64_t>(trace::PtraceResume::singlestep);
+      if (!task().resume_signal) restart_interrupted_call();
       break;
     default: fail("trace {} is corrupt: event {} is a ptrace event of an unknown kind", reader_.path(), e.id);
   }
+}
+
+void ReplaySession::restart_interrupted_call() {
+  // A syscall that stopped for a signal the tracer suppressed goes back into
+  // the kernel, as the kernel makes it go; done here rather than left to
+  // the kernel's own restart, which a checkpoint's fork would not inherit.
+  Tracee& t = tracee();
+  Registers regs = t.regs();
+  auto ret = static_cast<std::int64_t>(regs.rax);
+  bool restarts = ret == -512 || ret == -513 || ret == -514;  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
+  if (!task().at_signal_stop || !restarts || static_cast<std::int64_t>(regs.orig_rax) < 0) return;
+  regs.rax = regs.orig_rax;
+  regs.rip -= 2;
+  regs.orig_rax = static_cast<unsigned long long>(-1);  // so that the kernel does not restart it again
+  t.set_regs(regs);
 }
 
 void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {

@@ -70,6 +70,7 @@ struct TaskState {
   // Its (the program's own) tracer let it go on by one instruction: the
   // next run is a single step.
   bool step_next = false;
+  bool at_signal_stop = false;  // stopped at the delivery of its last signal event's signal
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // The recorded tid of the first thread of the process of task `tid` (this one).
   int process(int tid) const { return leader ? leader : tid; }
@@ -181,6 +182,7 @@ class ReplaySession {
   void apply_spawn(const trace::Event& e, const WaitStatus& first);
   void apply_blocked(const trace::Event& e, const WaitStatus& first);
   void apply_ptrace(const trace::Event& e);
+  void restart_interrupted_call();
   // The spawn syscall's own event, once its child is there.
   void finish_spawn(const trace::Event& e, const WaitStatus& first);
   TaskState& task();

@@ -80,3 +80,28 @@ TEST(TracingProgram, AnUnsupportedRequestStopsTheRecordingNamingIt) {
 
 }  // namespace
 }  // namespace ttdb::test
+
+namespace ttdb::test {
+namespace {
+
+// Back and forth through checkpoints: the tracee's stops, the tracer's
+// writes and a restarted syscall whose signal the tracer suppressed.
+TEST(TracingProgram, TravelsThroughCheckpoints) {
+  TempDir dir;
+  for (const char* name : {"ptrace_syscalls", "ptrace_breakpoint", "ptrace_seize_exec"}) {
+    std::string trace = dir.file(std::string(name) + ".ttdb");
+    RunResult recorded = record(trace, {program(name)});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    long events = sql_count(trace, "select count(*) from events");
+    std::string later = "goto event " + std::to_string(events * 2 / 3);
+    std::string earlier = "goto event " + std::to_string(events / 3);
+    // (The tracees' SIGSTOP and SIGTRAP stop `continue`, as they stop gdb's.)
+    RunResult r = ttdb({"replay", "--checkpoint-interval", "1", "--ex", later, "--ex", "continue", "--ex", earlier,
+                        "--ex", "continue", "--ex", "continue", "--ex", "continue", trace});
+    EXPECT_EQ(r.err.find("diverged"), std::string::npos) << name << r.err;
+    EXPECT_EQ(count_of(r.out, "[The program exited normally"), 2) << name << r.out << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace ttdb::test

@@ -231,9 +231,10 @@ std::string render_event(const Event& e) {
         case trace::PtraceEffect::memory: return fmt::format("ptrace: its tracer wrote {} byte range{}", e.mem.size(), e.mem.size() == 1 ? "" : "s");
         case trace::PtraceEffect::registers: return "ptrace: its tracer set its registers";
         case trace::PtraceEffect::resume: {
-          static const char* const how[] = {"continued", "continued to its next syscall stop", "stepped one instruction"};
-          std::string verb = e.args[1] < 3 ? how[e.args[1]] : "resumed";
-          return fmt::format("ptrace: its tracer {} it{}", verb,
+          static const char* const how[] = {"continued it", "let it run to its next syscall stop",
+                                            "stepped it by one instruction"};
+          std::string verb = e.args[1] < 3 ? how[e.args[1]] : "resumed it";
+          return fmt::format("ptrace: its tracer {}{}", verb,
                              e.args[0] ? fmt::format(", delivering {}", signal_name(static_cast<int>(e.args[0]))) : "");
         }
       }
