@@ -37,15 +37,17 @@ TEST_P(TracingProgram, RecordsAndReplaysWithoutTheSyscallBuffer) {
 // single steps; ptrace_breakpoint: an int3 put with POKETEXT, SETREGS back;
 // ptrace_kill_detach: PTRACE_KILL, and a tracer that exits with its tracee
 // stopped; ptrace_seize_exec: SEIZE, INTERRUPT, GETREGSET, GETFPREGS, waitid,
-// TRACEEXEC and DETACH.
+// TRACEEXEC and DETACH; ptrace_exec_trap: the SIGTRAP after a traced exec.
 INSTANTIATE_TEST_SUITE_P(Programs, TracingProgram,
                          ::testing::Values("ptrace_peek_poke", "ptrace_syscalls", "ptrace_singlestep",
-                                           "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec"),
+                                           "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec",
+                                           "ptrace_exec_trap"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {
   TempDir dir;
-  for (const char* name : {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach"}) {
+  for (const char* name :
+       {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_exec_trap"}) {
     RunResult native = run({program(name)});
     RunResult recorded = record(dir.file(std::string(name) + ".ttdb"), {program(name)});
     EXPECT_EQ(recorded.out, native.out) << name;

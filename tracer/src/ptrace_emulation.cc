@@ -322,6 +322,11 @@ bool Recorder::signal_for_tracer(const siginfo_t& info) {
 
 void Recorder::syscall_stop_for_tracer(Stop kind) {
   if (!task_ || !task().traced) return;
+  // The kernel's SIGTRAP after a traced exec (without TRACEEXEC), sent once
+  // ttdb has done its own work in the new program: delivered right after
+  // the execve returns, a boundary.
+  if (kind == Stop::syscall_exit && std::exchange(task().traced->trap_after_exec, false))
+    ::syscall(SYS_tgkill, task().tgid, tracee().tid(), SIGTRAP);
   // A single step over a syscall instruction ends when the call returns:
   // the kernel's trap (which delivers nothing) comes before the next instruction.
   if (kind == Stop::syscall_exit && std::exchange(task().traced->interrupt_asked, false)) {
@@ -343,8 +348,7 @@ void Recorder::exec_for_tracer(pid_t former) {
     task().traced->event_message = static_cast<unsigned long>(former);
     stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXEC));
   } else {
-    // The kernel's SIGTRAP after a traced exec, delivered after the execve returns.
-    ::syscall(SYS_tgkill, task().tgid, tracee().tid(), SIGTRAP);
+    task().traced->trap_after_exec = true;
   }
 }
 

@@ -123,6 +123,7 @@ struct EmulatedTracee {
   siginfo_t siginfo{};           // a signal-delivery stop's signal
   unsigned long event_message = 0;
   bool interrupt_asked = false;  // PTRACE_INTERRUPT: its next PTRACE_EVENT_STOP is the tracer's
+  bool trap_after_exec = false;  // it exec'd (without TRACEEXEC): a SIGTRAP follows
 };
 
 // What a process may ask the kernel about itself that ttdb changed: it is
