@@ -1,8 +1,10 @@
 // A program that attaches to its child with ptrace and follows its syscalls
-// (PTRACE_SYSCALL), counting them and naming a few, as strace does.
+// (PTRACE_SYSCALL), counting them and naming a few, as strace does, with
+// PTRACE_GET_SYSCALL_INFO at each stop and the exit's event stop (TRACEEXIT).
 #include "kernel_common.h"
 #include <sys/ptrace.h>
 #include <sys/user.h>
+#include <linux/ptrace.h>
 
 int main(void) {
   int ready[2], go[2];
@@ -27,9 +29,9 @@ int main(void) {
   int status;
   CHECK(waitpid(child, &status, 0) == child);
   printf("attached: stopped by %s\n", strsignal(WSTOPSIG(status)));
-  CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, (void*)PTRACE_O_TRACESYSGOOD) == 0);
+  CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, (void*)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT)) == 0);
   CHECK(write(go[1], "g", 1) == 1);
-  int stops = 0, entries = 0;
+  int stops = 0, entries = 0, info_agrees = 0;
   char names[512] = "";
   int entering = 1;
   CHECK(ptrace(PTRACE_SYSCALL, child, 0, 0) == 0);
@@ -39,6 +41,9 @@ int main(void) {
     CHECK(WIFSTOPPED(status));
     if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
       ++stops;
+      struct ptrace_syscall_info info;
+      long size = ptrace(PTRACE_GET_SYSCALL_INFO, child, (void*)sizeof info, &info);
+      if (size > 0 && info.op == (entering ? PTRACE_SYSCALL_INFO_ENTRY : PTRACE_SYSCALL_INFO_EXIT)) ++info_agrees;
       if (entering) {
         struct user_regs_struct regs;
         CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
@@ -49,13 +54,17 @@ int main(void) {
         snprintf(names + strlen(names), sizeof names - strlen(names), " %s(%llu)", name, regs.orig_rax);
       }
       entering = !entering;
+    } else if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+      unsigned long message = 0;
+      CHECK(ptrace(PTRACE_GETEVENTMSG, child, 0, &message) == 0);
+      printf("exit event stop: it exits with %lu\n", message >> 8);
     } else {
       printf("signal stop %s\n", strsignal(WSTOPSIG(status)));
     }
     CHECK(ptrace(PTRACE_SYSCALL, child, 0, 0) == 0);
   }
   (void)use_seize;
-  printf("syscall stops %d, entries %d:%s\n", stops, entries, names);
+  printf("syscall stops %d, entries %d:%s; GET_SYSCALL_INFO agrees at %d\n", stops, entries, names, info_agrees);
   printf("child exited with %d\n", WEXITSTATUS(status));
   return 0;
 }

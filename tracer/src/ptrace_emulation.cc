@@ -30,7 +30,8 @@ using Stop = EmulatedTracee::Stop;
 // A stopped task's wait status: signal (and ptrace event) in the second byte.
 int stop_status(int sig, int event = 0) { return ((sig | (event << 8)) << 8) | 0x7f; }
 
-constexpr std::uint64_t kSupportedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+constexpr std::uint64_t kSupportedOptions =
+    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
 
 template <typename T>
 ByteView bytes_of(const T& value) {
@@ -238,6 +239,18 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       if (!give_tracer(e, reinterpret_cast<std::uint64_t>(v.iov_base), ByteView(set.data(), n))) return -EFAULT;
       return give_tracer(e, data, bytes_of(v)) ? 0 : -EFAULT;
     }
+    case PTRACE_GET_SYSCALL_INFO: {
+      // ttdb's own stop of the tracee is of the same kind as the one its
+      // tracer sees (a syscall entry or exit, or neither): the kernel's answer
+      // to ttdb is the answer, cut to the tracer's size.
+      __ptrace_syscall_info info{};
+      long size = 0;
+      if (!fallible_ptrace(PTRACE_GET_SYSCALL_INFO, t.tracee.tid(), reinterpret_cast<void*>(sizeof info), &info, &size))
+        return -ESRCH;
+      auto n = std::min<std::size_t>(addr, static_cast<std::size_t>(size));
+      if (n && !give_tracer(e, data, ByteView(reinterpret_cast<const std::uint8_t*>(&info), n))) return -EFAULT;
+      return size;
+    }
     case PTRACE_SETOPTIONS:
       if (data & ~kSupportedOptions) return -ENOSYS;
       traced.options = data;
@@ -259,7 +272,14 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       if (!traced.seized) return -EIO;
       if (!traced.stopped) {
         traced.interrupt_asked = true;
-        t.tracee.interrupt();
+        // Stopped by ttdb now, it may be about to run ttdb's own syscalls
+        // (after an exec), which an interrupt's stop would break into.
+        if (t.stopped) {
+          traced.interrupt_unsent = true;
+        } else {
+          traced.interrupt_sent = true;
+          t.tracee.interrupt();
+        }
       }
       return 0;
     default: return -ENOSYS;
@@ -330,6 +350,7 @@ void Recorder::syscall_stop_for_tracer(Stop kind) {
   // A single step over a syscall instruction ends when the call returns:
   // the kernel's trap (which delivers nothing) comes before the next instruction.
   if (kind == Stop::syscall_exit && std::exchange(task().traced->interrupt_asked, false)) {
+    task().traced->interrupt_unsent = false;
     stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
     return;
   }
@@ -352,8 +373,16 @@ void Recorder::exec_for_tracer(pid_t former) {
   }
 }
 
+void Recorder::exit_for_tracer() {
+  if (!task().traced || !(task().traced->options & PTRACE_O_TRACEEXIT)) return;
+  task().traced->event_message = tracee().event_message();  // its exit status, as wait encodes it
+  stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXIT));
+}
+
 bool Recorder::interrupt_for_tracer(const Boundary& previous) {
-  if (!task().traced || !std::exchange(task().traced->interrupt_asked, false)) return false;
+  if (!task().traced) return false;
+  task().traced->interrupt_sent = false;
+  if (!std::exchange(task().traced->interrupt_asked, false)) return false;
   std::uint64_t pc = tracee().regs().rip;
   if (space().shim && (space().shim.contains(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
     // In ttdb's code, whose state no snapshot may name: the stop waits for
@@ -368,6 +397,20 @@ bool Recorder::interrupt_for_tracer(const Boundary& previous) {
   task().traced->event_message = 0;
   stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
   return true;
+}
+
+void Recorder::send_tracer_interrupt(Task& t) {
+  // Into a syscall, it stops for its tracer at the syscall's end instead.
+  if (!t.traced || !t.traced->interrupt_unsent || t.expect_exit_stop) return;
+  t.traced->interrupt_unsent = false;
+  t.traced->interrupt_sent = true;
+  t.tracee.interrupt();
+}
+
+void Recorder::absorb_tracer_interrupt() {
+  // Its stop would come in the middle of ttdb's own syscalls: the tracer's
+  // stop is given at this syscall's end instead (syscall_stop_for_tracer).
+  if (task().traced && std::exchange(task().traced->interrupt_sent, false)) tracee().expect_stray_interrupt();
 }
 
 void Recorder::resume_for_tracer(Task& t, Resume how, int sig) {

@@ -265,6 +265,7 @@ void Recorder::resume(Task& t) {
   if (t.traced && t.traced->resumed == Resume::singlestep && !t.expect_exit_stop) how = Resume::singlestep;
   if (t.resume_signal) t.last_delivered = t.resume_signal;
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
+  send_tracer_interrupt(t);
   t.stopped = false;
   t.entering = false;
 }
@@ -335,6 +336,7 @@ void Recorder::handle(const WaitStatus& status) {
         case PTRACE_EVENT_EXIT:
           drain();
           task().exiting = true;
+          exit_for_tracer();
           break;
         default: break;
       }

@@ -123,6 +123,10 @@ struct EmulatedTracee {
   siginfo_t siginfo{};           // a signal-delivery stop's signal
   unsigned long event_message = 0;
   bool interrupt_asked = false;  // PTRACE_INTERRUPT: its next PTRACE_EVENT_STOP is the tracer's
+  // The kernel's interrupt is sent (its stop not seen yet), or to be sent
+  // when ttdb resumes it into its own code.
+  bool interrupt_sent = false;
+  bool interrupt_unsent = false;
   bool trap_after_exec = false;  // it exec'd (without TRACEEXEC): a SIGTRAP follows
 };
 
@@ -305,10 +309,15 @@ class Recorder {
   // task_ stops where its tracer sees it: held, its status for the tracer's wait.
   void stop_for_tracer(EmulatedTracee::Stop kind, int status);
   // The hooks: a signal about to be delivered (false: no tracer, deliver it),
-  // a syscall stop, an exec, a PTRACE_EVENT_STOP (false: not the tracer's).
+  // a syscall stop, an exec, an exit (TRACEEXIT), a PTRACE_EVENT_STOP (false: not the tracer's).
   bool signal_for_tracer(const siginfo_t& info);
   void syscall_stop_for_tracer(EmulatedTracee::Stop kind);
   void exec_for_tracer(pid_t former);
+  void exit_for_tracer();
+  // The kernel's interrupt for a PTRACE_INTERRUPT: sent as `t` resumes into
+  // its own code; absorbed before ttdb's own syscalls in task_.
+  void send_tracer_interrupt(Task& t);
+  void absorb_tracer_interrupt();
   bool interrupt_for_tracer(const Boundary& previous);
   void resume_for_tracer(Task& tracee, Resume how, int sig);
   void emit_tracer_effect(Task& tracee, trace::PtraceEffect what, Event e);

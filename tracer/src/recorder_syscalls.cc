@@ -173,6 +173,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   std::string exec_file;  // a file the program just mapped as code
   if (task().expect_exec_exit) {
     task().expect_exec_exit = false;
+    absorb_tracer_interrupt();
     after_exec();
   } else if (task().pending) {
     auto [call, e, answered] = std::move(*task().pending);
