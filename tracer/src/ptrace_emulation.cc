@@ -331,6 +331,18 @@ void Recorder::stop_for_tracer(Stop kind, int status) {
   traced.wait_status = status;
   TTDB_LOG(record, "task {} stops for its tracer {}: status {:#x}", tracee().tid(), traced.tracer, status);
   ::kill(traced.tracer, SIGCHLD);
+  wake_tracer_waits(traced.tracer);
+}
+
+void Recorder::wake_tracer_waits(pid_t tracer) {
+  // A wait the kernel has (ttdb had nothing to report when it began) would
+  // not end for an emulated stop, and SIGCHLD may be blocked (gdb blocks
+  // it): ttdb's interrupt ends it, the kernel restarts it, and ttdb answers
+  // the restarted call.
+  for (auto& [tid, t] : tasks_) {
+    if (t->tgid != tracer || t->stopped || !t->pending || t->pending->answered) continue;
+    if (t->pending->call.nr == __NR_wait4 || t->pending->call.nr == __NR_waitid) t->tracee.interrupt();
+  }
 }
 
 bool Recorder::signal_for_tracer(const siginfo_t& info) {
@@ -374,8 +386,15 @@ void Recorder::exec_for_tracer(pid_t former) {
 }
 
 void Recorder::exit_for_tracer() {
-  if (!task().traced || !(task().traced->options & PTRACE_O_TRACEEXIT)) return;
-  task().traced->event_message = tracee().event_message();  // its exit status, as wait encodes it
+  if (!task().traced) return;
+  // Only SIGKILL ends a task held for its tracer (one sent to it with kill(),
+  // not PTRACE_KILL): nothing holds it any more, and the kernel's SIGKILL
+  // exit does not stop for the tracer.
+  task().traced->stopped = false;
+  task().traced->wait_status.reset();
+  auto status = static_cast<int>(tracee().event_message());  // its exit status, as wait encodes it
+  if (!(task().traced->options & PTRACE_O_TRACEEXIT) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) return;
+  task().traced->event_message = static_cast<unsigned long>(status);
   stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXIT));
 }
 

@@ -308,6 +308,7 @@ class Recorder {
   bool give_tracer(Event& e, std::uint64_t addr, ByteView bytes);
   // task_ stops where its tracer sees it: held, its status for the tracer's wait.
   void stop_for_tracer(EmulatedTracee::Stop kind, int status);
+  void wake_tracer_waits(pid_t tracer);
   // The hooks: a signal about to be delivered (false: no tracer, deliver it),
   // a syscall stop, an exec, an exit (TRACEEXIT), a PTRACE_EVENT_STOP (false: not the tracer's).
   bool signal_for_tracer(const siginfo_t& info);
