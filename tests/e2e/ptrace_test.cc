@@ -37,17 +37,20 @@ TEST_P(TracingProgram, RecordsAndReplaysWithoutTheSyscallBuffer) {
 // single steps; ptrace_breakpoint: an int3 put with POKETEXT, SETREGS back;
 // ptrace_kill_detach: PTRACE_KILL, and a tracer that exits with its tracee
 // stopped; ptrace_seize_exec: SEIZE, INTERRUPT, GETREGSET, GETFPREGS, waitid,
-// TRACEEXEC and DETACH; ptrace_exec_trap: the SIGTRAP after a traced exec.
+// TRACEEXEC and DETACH; ptrace_exec_trap: the SIGTRAP after a traced exec;
+// ptrace_blocked_wait: a tracer blocked in wait with SIGCHLD blocked, and a
+// held tracee killed with kill().
 INSTANTIATE_TEST_SUITE_P(Programs, TracingProgram,
                          ::testing::Values("ptrace_peek_poke", "ptrace_syscalls", "ptrace_singlestep",
                                            "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec",
-                                           "ptrace_exec_trap"),
+                                           "ptrace_exec_trap", "ptrace_blocked_wait"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {
   TempDir dir;
   for (const char* name :
-       {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_exec_trap"}) {
+       {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_exec_trap",
+        "ptrace_blocked_wait"}) {
     RunResult native = run({program(name)});
     RunResult recorded = record(dir.file(std::string(name) + ".ttdb"), {program(name)});
     EXPECT_EQ(recorded.out, native.out) << name;
