@@ -55,6 +55,18 @@ trace::PtraceResume as_recorded(Resume how) {
   }
 }
 
+std::string request_text(long request) {
+  std::string name = ptrace_request_name(static_cast<int>(request));
+  return name == "PTRACE_?" ? fmt::format("{:#x}", request) : name;
+}
+
+bool changes_tracee(long request) {
+  switch (request) {
+    case PTRACE_POKETEXT: case PTRACE_POKEDATA: case PTRACE_SETREGS: case PTRACE_SETREGSET: return true;
+    default: return false;
+  }
+}
+
 pid_t parent_of(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
   std::string line;
@@ -95,6 +107,7 @@ Task* Recorder::tracee_of_caller(pid_t tid, bool stopped) {
 std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Event& e) {
   long request = static_cast<long>(call.a[0]);
   auto pid = static_cast<pid_t>(call.a[1]);
+  std::string where;  // why an emulated request is not emulated here
   switch (request) {
     case PTRACE_TRACEME: {
       if (task().traced) return -EPERM;
@@ -112,7 +125,7 @@ std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Ev
       if (target == tasks_.end()) {
         stop_recording(fmt::format("event {} is a ptrace {} of process {}, which ttdb does not record: replay could "
                                    "not reproduce it",
-                                   writer_.last_event_id() + 1, ptrace_request_name(static_cast<int>(request)), pid));
+                                   writer_.last_event_id() + 1, request_text(request), pid));
         return std::nullopt;
       }
       Task& t = *target->second;
@@ -130,13 +143,14 @@ std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Ev
       if (!t) return -ESRCH;
       std::int64_t ret = ptrace_on_tracee(*t, call, e);
       if (ret != -ENOSYS) return ret;
+      if (changes_tracee(request) && t->traced && t->traced->stop == Stop::syscall_entry) where = " at its tracee's syscall entry";
       break;
     }
   }
+  if (request == PTRACE_SETOPTIONS || request == PTRACE_SEIZE) where = fmt::format(" with options {:#x}", call.a[3]);
   stop_recording(fmt::format("event {} is a ptrace {} request{}, which ttdb does not emulate: replay could not "
                              "reproduce it",
-                             writer_.last_event_id() + 1, ptrace_request_name(static_cast<int>(request)),
-                             request == PTRACE_SETOPTIONS || request == PTRACE_SEIZE ? fmt::format(" with options {:#x}", call.a[3]) : ""));
+                             writer_.last_event_id() + 1, request_text(request), where));
   return std::nullopt;
 }
 
