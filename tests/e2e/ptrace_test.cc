@@ -110,3 +110,23 @@ TEST(TracingProgram, TravelsThroughCheckpoints) {
 
 }  // namespace
 }  // namespace ttdb::test
+
+namespace ttdb::test {
+namespace {
+
+// Format 5 only added the ptrace kind: a trace of format 4 (which has none)
+// still replays.
+TEST(TraceFormat, ATraceOfTheFormerVersionStillReplays) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fork_wait")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(sql_count(trace, "select value from meta where key = 'format_version'"), 5);
+  trace_sql(trace, "UPDATE meta SET value = 4 WHERE key = 'format_version'");
+  expect_same_run(recorded, replay(trace));
+  RunResult info = ttdb({"info", trace});
+  EXPECT_NE(info.out.find("format:    version 4"), std::string::npos) << info.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
