@@ -24,7 +24,6 @@ int main(void) {
   }
   char c;
   CHECK(read(ready[0], &c, 1) == 1);
-  int use_seize = 0;
   CHECK(ptrace(PTRACE_ATTACH, child, 0, 0) == 0);
   int status;
   CHECK(waitpid(child, &status, 0) == child);
@@ -63,7 +62,6 @@ int main(void) {
     }
     CHECK(ptrace(PTRACE_SYSCALL, child, 0, 0) == 0);
   }
-  (void)use_seize;
   printf("syscall stops %d, entries %d:%s; GET_SYSCALL_INFO agrees at %d\n", stops, entries, names, info_agrees);
   printf("child exited with %d\n", WEXITSTATUS(status));
   return 0;
