@@ -178,7 +178,9 @@ std::optional<Position> EngineImpl::position_before(Position target) {
     bool boundary_signal = event->kind == EventKind::signal &&
                            event->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
     // ttdb's own patches follow the event before them at once: no instruction runs between.
-    if (boundary_signal || event->kind == EventKind::exit || event->kind == EventKind::patch) return before;
+    if (boundary_signal || event->kind == EventKind::exit || event->kind == EventKind::patch ||
+        event->kind == EventKind::ptrace)
+      return before;
     Position starting = before;
     starting.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
     // Before an event that an instruction causes: the program about to

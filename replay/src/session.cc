@@ -161,6 +161,9 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   if (next->kind == EventKind::snapshot && tracee().regs().rip == next->args[0]) return WaitStatus::not_resumed();
   // ttdb's own changes to the program follow the event before them at once.
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
+  // So do the program's tracer's, made while it stands stopped.
+  if (next->kind == EventKind::ptrace) return WaitStatus::not_resumed();
+  if (std::exchange(task().step_next, false)) how = Resume::singlestep;
   fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
   set_snapshot_trap(true);
   WaitStatus status = resume_and_wait(how);
@@ -192,6 +195,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::patch: apply_patch(*e); break;
     case EventKind::spawn: apply_spawn(*e, first); break;
     case EventKind::blocked: apply_blocked(*e, first); break;
+    case EventKind::ptrace: apply_ptrace(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;
@@ -203,6 +207,7 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
   // program gets the recorded ones instead (below).
   for (const auto& info : tracee().take_deferred_signals())
     TTDB_LOG(replay, "dropped {} that came during an injected syscall", signal_name(info.si_signo));
+  task().at_signal_stop = false;
   for (;;) {
     tracee().resume(how, std::exchange(task().resume_signal, 0));
     WaitStatus status = tracee().wait();
@@ -432,6 +437,7 @@ void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {
     tracee().set_siginfo(info);
   }
   task().resume_signal = sig;
+  task().at_signal_stop = true;
 }
 
 void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
@@ -471,6 +477,43 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   state_.tasks.erase(e.tid);
   if (e.tid == state_.first) state_.first_status = status;
   if (tracees_.empty()) state_.ended = state_.first_status.value_or(status);
+}
+
+void ReplaySession::apply_ptrace(const Event& e) {
+  // The program's own tracer (emulated while recording) acted on this
+  // stopped task: its writes, and how it let the task go on.
+  switch (static_cast<trace::PtraceEffect>(e.nr)) {
+    case trace::PtraceEffect::memory: write_memory(e); break;
+    case trace::PtraceEffect::registers: {
+      Registers regs;
+      if (e.info.size() != sizeof regs) fail("trace {} is corrupt: event {} has no registers", reader_.path(), e.id);
+      std::memcpy(&regs, e.info.data(), sizeof regs);
+      tracee().set_regs(regs);
+      break;
+    }
+    case trace::PtraceEffect::resume:
+      // Its tracer chose the signal delivered (none: the one it stopped for is not).
+      task().resume_signal = static_cast<int>(e.args[0]);
+      task().step_next = e.args[1] == static_cast<std::uint64_t>(trace::PtraceResume::singlestep);
+      if (!task().resume_signal) restart_interrupted_call();
+      break;
+    default: fail("trace {} is corrupt: event {} is a ptrace event of an unknown kind", reader_.path(), e.id);
+  }
+}
+
+void ReplaySession::restart_interrupted_call() {
+  // A syscall that stopped for a signal the tracer suppressed goes back into
+  // the kernel, as the kernel makes it go; done here rather than left to
+  // the kernel's own restart, which a checkpoint's fork would not inherit.
+  Tracee& t = tracee();
+  Registers regs = t.regs();
+  auto ret = static_cast<std::int64_t>(regs.rax);
+  bool restarts = ret == -512 || ret == -513 || ret == -514;  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
+  if (!task().at_signal_stop || !restarts || static_cast<std::int64_t>(regs.orig_rax) < 0) return;
+  regs.rax = regs.orig_rax;
+  regs.rip -= 2;
+  regs.orig_rax = static_cast<unsigned long long>(-1);  // so that the kernel does not restart it again
+  t.set_regs(regs);
 }
 
 void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {

@@ -67,6 +67,10 @@ struct TaskState {
   // A SIGCONT was sent to its process: the kernel stops each of its threads
   // once to tell ttdb so (PTRACE_EVENT_STOP), a stop the program never sees.
   bool continue_trap = false;
+  // Its (the program's own) tracer let it go on by one instruction: the
+  // next run is a single step.
+  bool step_next = false;
+  bool at_signal_stop = false;  // stopped at the delivery of its last signal event's signal
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // The recorded tid of the first thread of the process of task `tid` (this one).
   int process(int tid) const { return leader ? leader : tid; }
@@ -87,7 +91,7 @@ struct TaskState {
   // True when nothing is pending that a fork of the process would lose.
   // (A parked thread is put back at its syscall's entry.)
   bool can_checkpoint() const {
-    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !dying && !shares_memory;
+    return !no_return && resume_signal == 0 && !signal_sent_for && !spawn_entry && !dying && !shares_memory && !step_next;
   }
 };
 
@@ -177,6 +181,8 @@ class ReplaySession {
   void apply_patch(const trace::Event& e);
   void apply_spawn(const trace::Event& e, const WaitStatus& first);
   void apply_blocked(const trace::Event& e, const WaitStatus& first);
+  void apply_ptrace(const trace::Event& e);
+  void restart_interrupted_call();
   // The spawn syscall's own event, once its child is there.
   void finish_spawn(const trace::Event& e, const WaitStatus& first);
   TaskState& task();

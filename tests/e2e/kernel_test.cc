@@ -128,16 +128,6 @@ TEST(KernelCorner, AProcessWithThreadsDiesOfItsOwnSignalInReplayToo) {
   EXPECT_EQ(replayed.out, recorded.out);
 }
 
-TEST(KernelCorner, APtraceCallStopsTheRecordingNamingIt) {
-  // It would fail under ttdb where it succeeds natively.
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("kernel_ptrace")});
-  EXPECT_EQ(recorded.status, 125);
-  EXPECT_NE(recorded.err.find("a call to ptrace, which ttdb does not emulate"), std::string::npos) << recorded.err;
-  EXPECT_EQ(replay(trace).out, "before\n");
-}
-
 TEST(KernelCorner, AfterAnExecFromAThreadTheShellShowsTheNewProgramsOneThread) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -19,6 +19,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::patch: return "patch";
     case EventKind::spawn: return "spawn";
     case EventKind::blocked: return "blocked";
+    case EventKind::ptrace: return "ptrace";
   }
   return "unknown";
 }

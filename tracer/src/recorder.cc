@@ -203,6 +203,7 @@ void Recorder::schedule() {
   std::map<TurnGroup*, Task*> next;
   for (auto& [tid, t] : tasks_) {
     if (!t->stopped || t->fresh || t->waiting_output) continue;
+    if (t->traced && t->traced->stopped) continue;  // its tracer (a program's) lets it go
     TurnGroup& group = *t->space->turns;
     if (!group.active || t->entering || t->exiting || group.turn == tid) {
       resume(*t);
@@ -258,10 +259,13 @@ void Recorder::resume(Task& t) {
   // With the buffer's seccomp filter, syscalls stop the recorder by themselves;
   // not those the program's own filter refuses (its verdict wins over
   // ttdb's), which only a stop at every syscall's entry sees.
-  Resume how = !options_.syscall_buffer || t.expect_exit_stop || t.space->view.own_seccomp ? Resume::syscall
-                                                                                            : Resume::cont;
+  // A task the program traces stops at every syscall too (its tracer may ask for syscall stops).
+  Resume how = !options_.syscall_buffer || t.expect_exit_stop || t.space->view.own_seccomp || t.traced ? Resume::syscall
+                                                                                                      : Resume::cont;
+  if (t.traced && t.traced->resumed == Resume::singlestep && !t.expect_exit_stop) how = Resume::singlestep;
   if (t.resume_signal) t.last_delivered = t.resume_signal;
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
+  send_tracer_interrupt(t);
   t.stopped = false;
   t.entering = false;
 }
@@ -323,13 +327,16 @@ void Recorder::handle(const WaitStatus& status) {
     case WaitStatus::Kind::event_stop:
       switch (status.event()) {
         case PTRACE_EVENT_EXEC: on_exec(); break;
-        case PTRACE_EVENT_STOP: on_interrupt(); break;
+        case PTRACE_EVENT_STOP:
+          if (!interrupt_for_tracer(previous)) on_interrupt();
+          break;
         case PTRACE_EVENT_SECCOMP: on_syscall_stop(); break;
         case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(); break;
         // About to exit: its memory is still there to take the last records from.
         case PTRACE_EVENT_EXIT:
           drain();
           task().exiting = true;
+          exit_for_tracer();
           break;
         default: break;
       }
@@ -522,6 +529,7 @@ void Recorder::on_exec() {
   task().pending.reset();
   task().expect_exec_exit = true;
   task().expect_exit_stop = true;
+  exec_for_tracer(former);
   release_vfork_parent();
 }
 
@@ -639,6 +647,7 @@ void Recorder::on_exit(const WaitStatus& status) {
   else emit(std::move(e));
   if (tid == first_) first_status_ = status;
   if (turns().turn == tid) turns().turn = 0;
+  if (tid == task().tgid) release_tracees(tid);
   release_vfork_parent();
   tracee().forget();
   tasks_.erase(tid);

@@ -145,7 +145,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     deliver_now = true;
   } else if (is_fault(info)) {
     record_signal(info, SignalDelivery::natural);
-    task().resume_signal = sig;
+    if (!signal_for_tracer(info)) task().resume_signal = sig;
     return;
   } else if ((previous.kind == Boundary::Kind::after_exit && previous.unmoved(regs)) ||
              (previous.kind == Boundary::Kind::after_signal && (previous.pending & sigbit(sig)))) {
@@ -156,7 +156,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     hold_signal(info);
     return;
   }
-  task().resume_signal = sig;
+  if (!signal_for_tracer(info)) task().resume_signal = sig;
   // Other signals already queued are delivered before any instruction runs.
   task().boundary = Boundary{Boundary::Kind::after_signal, Registers{}, t.pending_signals()};
 }

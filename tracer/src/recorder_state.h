@@ -101,6 +101,33 @@ struct Boundary {
 struct PendingSyscall {
   SyscallArgs call;
   Event event;
+  // ttdb answered the call itself (ptrace by the program, and the waits
+  // that report its emulated stops): the kernel skipped it, this is its result.
+  std::optional<std::int64_t> answered;
+};
+
+// A recorded task that another recorded process traces with ptrace. ttdb is
+// the kernel's one tracer of every recorded task, so the program's tracer is
+// emulated (ptrace_emulation.cc): this is what the kernel would keep for it.
+struct EmulatedTracee {
+  enum class Stop { signal, syscall_entry, syscall_exit, event };
+  pid_t tracer = 0;              // the tracing process (its first thread's tid)
+  bool seized = false;           // PTRACE_SEIZE rather than ATTACH or TRACEME
+  std::uint64_t options = 0;     // PTRACE_SETOPTIONS
+  Resume resumed = Resume::cont; // how the tracer last let it go on
+  // Held for the tracer (ttdb does not resume it): how it stopped, and the
+  // status its tracer's wait reports, until one has.
+  bool stopped = false;
+  Stop stop = Stop::signal;
+  std::optional<int> wait_status;
+  siginfo_t siginfo{};           // a signal-delivery stop's signal
+  unsigned long event_message = 0;
+  bool interrupt_asked = false;  // PTRACE_INTERRUPT: its next PTRACE_EVENT_STOP is the tracer's
+  // The kernel's interrupt is sent (its stop not seen yet), or to be sent
+  // when ttdb resumes it into its own code.
+  bool interrupt_sent = false;
+  bool interrupt_unsent = false;
+  bool trap_after_exec = false;  // it exec'd (without TRACEEXEC): a SIGTRAP follows
 };
 
 // What a process may ask the kernel about itself that ttdb changed: it is
@@ -181,6 +208,7 @@ struct Task {
   // In execve with other threads: the ends of those the kernel ended
   // already, written after the exec event, which is what ends them in replay.
   std::vector<Event> ended_before_exec;
+  std::optional<EmulatedTracee> traced;  // traced by another recorded process
 };
 
 class Recorder {
@@ -265,6 +293,37 @@ class Recorder {
   void hold_signal(const siginfo_t& info);
   void record_signal(const siginfo_t& info, SignalDelivery delivery);
   void stop_recording(const std::string& reason);
+
+  // ptrace by the program, emulated (ptrace_emulation.cc). At the entry of
+  // a ptrace, wait4 or waitid: ttdb answers it when it is ttdb's to answer
+  // (the call is skipped, its outputs written into `e`).
+  std::optional<std::int64_t> answer_tracer_call(const SyscallArgs& call, Event& e);
+  std::optional<std::int64_t> emulate_ptrace(const SyscallArgs& call, Event& e);
+  std::int64_t ptrace_on_tracee(Task& tracee, const SyscallArgs& call, Event& e);
+  std::optional<std::int64_t> emulate_wait(const SyscallArgs& call, Event& e);
+  std::int64_t start_tracing(Task& tracee, pid_t tracer, bool seized, std::uint64_t options);
+  // The tracee `tid` of the calling process; with `stopped`, only while held for it.
+  Task* tracee_of_caller(pid_t tid, bool stopped);
+  // Writes the tracer's output at `addr`, and into its syscall event.
+  bool give_tracer(Event& e, std::uint64_t addr, ByteView bytes);
+  // task_ stops where its tracer sees it: held, its status for the tracer's wait.
+  void stop_for_tracer(EmulatedTracee::Stop kind, int status);
+  void wake_tracer_waits(pid_t tracer);
+  // The hooks: a signal about to be delivered (false: no tracer, deliver it),
+  // a syscall stop, an exec, an exit (TRACEEXIT), a PTRACE_EVENT_STOP (false: not the tracer's).
+  bool signal_for_tracer(const siginfo_t& info);
+  void syscall_stop_for_tracer(EmulatedTracee::Stop kind);
+  void exec_for_tracer(pid_t former);
+  void exit_for_tracer();
+  // The kernel's interrupt for a PTRACE_INTERRUPT: sent as `t` resumes into
+  // its own code; absorbed before ttdb's own syscalls in task_.
+  void send_tracer_interrupt(Task& t);
+  void absorb_tracer_interrupt();
+  bool interrupt_for_tracer(const Boundary& previous);
+  void resume_for_tracer(Task& tracee, Resume how, int sig);
+  void emit_tracer_effect(Task& tracee, trace::PtraceEffect what, Event e);
+  // A tracing process ended: the kernel detaches its tracees (or kills them: EXITKILL).
+  void release_tracees(pid_t tracer);
   void warn(const std::string& message);
 
   Task& task() { return *task_; }

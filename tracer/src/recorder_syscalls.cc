@@ -13,7 +13,7 @@ void Recorder::on_syscall_stop() {
   // filter would have let through, with the secret: a program's own call
   // from the shim's instruction is recorded like any other. (At its exit,
   // expect_exit_stop says which kind of entry it had.)
-  if (space().view.own_seccomp && space().shim && info.instruction_pointer == space().shim.syscall_instruction() + 2 &&
+  if ((space().view.own_seccomp || task().traced) && space().shim && info.instruction_pointer == space().shim.syscall_instruction() + 2 &&
       ((info.op == PTRACE_SYSCALL_INFO_ENTRY &&
         is_untraced_shim_call(shim_setup_, info.instruction_pointer, static_cast<long>(info.entry.nr), info.entry.args)) ||
        (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
@@ -104,12 +104,24 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     regs.orig_rax = static_cast<unsigned long long>(-1);
     t.set_regs(regs);
   }
+  // ptrace by the program, and the waits that report its tracees' stops,
+  // are ttdb's to answer: the kernel skips them.
+  auto answered = answer_tracer_call(call, e);
+  if (outcome_) return;
+  if (answered) {
+    Registers regs = t.regs();
+    regs.orig_rax = static_cast<unsigned long long>(-1);
+    t.set_regs(regs);
+  }
+  syscall_stop_for_tracer(EmulatedTracee::Stop::syscall_entry);
+  bool held = task().traced && task().traced->stopped;
   if (si && si->policy == ReplayPolicy::exit) {
     emit(std::move(e));  // it never returns
     return;
   }
-  if (tasks_.size() > 1 && writes_output(call)) take_output_turn();
-  task().pending = PendingSyscall{call, std::move(e)};
+  // (Held at its entry, it takes its turn when its tracer lets it go.)
+  if (tasks_.size() > 1 && !held && writes_output(call)) take_output_turn();
+  task().pending = PendingSyscall{call, std::move(e), answered};
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
@@ -170,19 +182,28 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   std::string exec_file;  // a file the program just mapped as code
   if (task().expect_exec_exit) {
     task().expect_exec_exit = false;
+    absorb_tracer_interrupt();
     after_exec();
   } else if (task().pending) {
-    auto [call, e] = std::move(*task().pending);
+    auto [call, e, answered] = std::move(*task().pending);
     task().pending.reset();
     const SyscallInfo* si = find_syscall(call.nr);
-    ret = answer_as_without_ttdb(call, ret);
+    if (answered) {
+      // Skipped by the kernel: the answer is ttdb's, its outputs in the event already.
+      ret = *answered;
+      Registers regs = t.regs();
+      regs.rax = static_cast<unsigned long long>(ret);
+      t.set_regs(regs);
+    } else {
+      ret = answer_as_without_ttdb(call, ret);
+    }
     e.ret = ret;
-    if (auto why = unrecordable(t, task().tgid, si, call, ret)) {
+    if (auto why = answered ? std::nullopt : unrecordable(t, task().tgid, si, call, ret)) {
       stop_recording(fmt::format("event {} is a call to {}: replay could not reproduce it",
                                  writer_.last_event_id() + 1, *why));
       return;
     }
-    e.mem = capture_outputs(t, si, call, ret);
+    if (!answered) e.mem = capture_outputs(t, si, call, ret);
     // Bytes moved to ttdb's stdout or stderr without passing through memory.
     auto moved = output_moved(t, call, ret);
     if (auto* unseeable = std::get_if<Unseeable>(&moved)) {
@@ -249,6 +270,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     rip = t.regs().rip;
   if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
   task().boundary = Boundary::after_exit_with(t.regs());
+  syscall_stop_for_tracer(EmulatedTracee::Stop::syscall_exit);
 }
 
 // The range of memory a call would replace or change, if it names one.

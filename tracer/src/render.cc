@@ -226,6 +226,19 @@ std::string render_event(const Event& e) {
       call.kind = EventKind::syscall;
       return render_call(call) + " ... (others run while it waits)";
     }
+    case EventKind::ptrace:
+      switch (static_cast<trace::PtraceEffect>(e.nr)) {
+        case trace::PtraceEffect::memory: return fmt::format("ptrace: its tracer wrote {} byte range{}", e.mem.size(), e.mem.size() == 1 ? "" : "s");
+        case trace::PtraceEffect::registers: return "ptrace: its tracer set its registers";
+        case trace::PtraceEffect::resume: {
+          static const char* const how[] = {"continued it", "let it run to its next syscall stop",
+                                            "stepped it by one instruction"};
+          std::string verb = e.args[1] < 3 ? how[e.args[1]] : "resumed it";
+          return fmt::format("ptrace: its tracer {}{}", verb,
+                             e.args[0] ? fmt::format(", delivering {}", signal_name(static_cast<int>(e.args[0]))) : "");
+        }
+      }
+      return "ptrace: ?";
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

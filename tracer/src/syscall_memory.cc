@@ -258,10 +258,6 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
 
 std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const SyscallInfo* info, const SyscallArgs& call,
                                         std::int64_t ret) {
-  // Under ttdb a program cannot trace (the kernel allows one tracer), so its
-  // ptrace fails where it would not have: what it does next is not what it
-  // would do.
-  if (call.nr == __NR_ptrace) return std::string("ptrace, which ttdb does not emulate: a program that traces processes cannot be recorded yet");
   // A call that failed changed nothing.
   if (is_error_result(ret)) return std::nullopt;
   if (!info) return fmt::format("{}, which ttdb does not model", syscall_name(call.nr));

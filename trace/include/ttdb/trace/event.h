@@ -33,8 +33,21 @@ enum class EventKind : int {
   // returned: nr and a0..a5 as its syscall event, which comes later with
   // the result. Replay stops the thread at the entry here.
   blocked = 10,
+  // The program's own tracer (ptrace, emulated by the recorder) changed
+  // this stopped task or resumed it: nr says which (PtraceEffect).
+  ptrace = 11,
 };
-inline constexpr int kLastKind = 10;
+inline constexpr int kLastKind = 11;
+
+// What a `ptrace` event does to its task (the event's nr).
+enum class PtraceEffect : int {
+  memory = 0,     // its mem rows are written (PTRACE_POKEDATA, POKETEXT)
+  registers = 1,  // info = the registers it gets (struct user_regs_struct)
+  resume = 2,     // resumed: a0 = the signal delivered (0: none), a1 = how (PtraceResume)
+};
+
+// How a `ptrace` resume event lets the task go on (its a1).
+enum class PtraceResume : int { cont = 0, syscall = 1, singlestep = 2 };
 const char* kind_name(EventKind kind);
 
 // How a recorded signal reaches the program in replay (the signal event's a0).
