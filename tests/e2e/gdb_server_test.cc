@@ -95,6 +95,22 @@ TEST_F(GdbServerTest, CppValuesPrintThroughLibstdcxxsPrintersAsInGdbsOwnRun) {
   EXPECT_EQ(values(served.out), values(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
 }
 
+TEST_F(GdbServerTest, ReplayGdbStartsGdbOnTheRecordedProgramWithItsPrinters) {
+  // ttdb replay --gdb TRACE -- GDB-ARGS: gdb on the recorded executable,
+  // connected to a ttdb serve of the trace; the arguments after -- are gdb's.
+  std::string trace = traced("debug_cpp");
+  RunResult r = run({ttdb_binary(), "replay", "--gdb", trace, "--", "-nx", "-batch", "-ex", "break 29", "-ex", "continue",
+                     "-ex", "print squares", "-ex", "print greeting"},
+                    quiet_gdb());
+  EXPECT_NE(r.out.find("Breakpoint 1, main () at "), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$1 = std::vector of length 5, capacity 8 = {0, 1, 4, 9, 16}"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$2 = \"hello, ttdb\""), std::string::npos) << all(r);
+  // Its own commands are gdb's, not the shell's.
+  RunResult mixed = run({ttdb_binary(), "replay", "--gdb", "--run", trace});
+  EXPECT_EQ(mixed.status, 2) << all(mixed);
+  EXPECT_NE(mixed.err.find("give gdb's commands after --"), std::string::npos) << all(mixed);
+}
+
 TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {
   std::string trace = traced("debug_gdb");
   RunResult r = gdb(trace, "debug_gdb", {"reverse-continue", "reverse-stepi", "info symbol $pc"});
