@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine_impl.h"
+#include "file_contents.h"
 
 namespace ttdb {
 
@@ -24,6 +25,16 @@ std::optional<WaitStatus> Engine::exit_status() const { return impl_->session.en
 const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   if (!impl_->mappings) impl_->mappings = impl_->session.reader().file_mappings();
   return *impl_->mappings;
+}
+
+const std::map<std::string, Bytes>& Engine::files_only_in_trace() {
+  if (impl_->trace_only_files) return *impl_->trace_only_files;
+  std::map<std::string, Bytes> files;
+  const auto& reader = impl_->session.reader();
+  FileContents contents(reader);
+  for (const auto& file : reader.files())
+    if (file.blob && !contents.is_on_disk(file.id)) files[file.path] = reader.blob(*file.blob);
+  return *(impl_->trace_only_files = std::move(files));
 }
 
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }

@@ -4,6 +4,8 @@
 // compared with gdb's native run.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <regex>
 #include <string>
@@ -109,6 +111,42 @@ TEST_F(GdbServerTest, ReplayGdbStartsGdbOnTheRecordedProgramWithItsPrinters) {
   RunResult mixed = run({ttdb_binary(), "replay", "--gdb", "--run", trace});
   EXPECT_EQ(mixed.status, 2) << all(mixed);
   EXPECT_NE(mixed.err.find("give gdb's commands after --"), std::string::npos) << all(mixed);
+}
+
+TEST_F(GdbServerTest, SharedLibrariesComeThroughTheProtocolAsInGdbsOwnRun) {
+  // qXfer:libraries-svr4:read: the dynamic linker's list, read from the
+  // replayed program's memory, at the first instruction and once main runs.
+  std::string trace = traced("debug_cpp");
+  RunResult served = gdb(trace, "debug_cpp", {"info sharedlibrary", "break main", "continue", "info sharedlibrary"});
+  RunResult own = native("debug_cpp", {"break main", "run", "info sharedlibrary"});
+  auto libraries = [](const std::string& out) { return lines_matching(out, R"(^(0x[0-9a-f]+ +0x[0-9a-f]+ +)?(Yes|No) )"); };
+  auto served_lines = libraries(served.out), own_lines = libraries(own.out);
+  ASSERT_GE(served_lines.size(), 5u) << all(served);
+  // Before the dynamic linker has run, only itself; then the list gdb's own run shows (no vDSO in either).
+  EXPECT_NE(served_lines[0].find("/ld-linux-x86-64.so.2"), std::string::npos) << all(served);
+  EXPECT_EQ(std::vector<std::string>(served_lines.begin() + 1, served_lines.end()), own_lines)
+      << "served:\n" << all(served) << "\nnative:\n" << all(own);
+  EXPECT_NE(all(served).find("libstdc++.so.6"), std::string::npos) << all(served);
+}
+
+TEST_F(GdbServerTest, ALibraryGoneFromDiskIsReadFromTheTrace) {
+  // A library of the user's (not a system file: the trace keeps a copy),
+  // deleted after the recording: gdb reads it through vFile from the trace.
+  if (!installed_tool("cc")) GTEST_SKIP() << "no C compiler";
+  write_file(dir_.file("greet.c"), "int greet(int n) { return n * 3 + 1; }\n");
+  write_file(dir_.file("main.c"), "int greet(int n);\nint main(void) { return greet(2) == 7 ? 3 : 1; }\n");
+  RunResult built = run({"sh", "-c", "cd \"$0\" && cc -g -O0 -shared -fPIC -o libgreet.so greet.c && "
+                         "cc -g -O0 -o usegreet main.c -L. -lgreet -Wl,-rpath,\"$0\"", dir_.path()});
+  ASSERT_EQ(built.status, 0) << built.err;
+  std::string trace = dir_.file("greet.ttdb");
+  ASSERT_EQ(record(trace, {dir_.file("usegreet")}).status, 3);
+  ASSERT_EQ(::unlink(dir_.file("libgreet.so").c_str()), 0);
+  RunResult r = run({"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve " + trace, "-ex",
+                     "break greet", "-ex", "continue", "-ex", "info sharedlibrary", "-ex", "finish", dir_.file("usegreet")},
+                    quiet_gdb());
+  EXPECT_NE(r.out.find("Breakpoint 1, greet (n=2) at greet.c:1"), std::string::npos) << all(r);
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +target:.*/libgreet\.so$)").size(), 1u) << all(r);
+  EXPECT_NE(r.out.find("Value returned is $1 = 7"), std::string::npos) << all(r);
 }
 
 TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {

@@ -20,7 +20,7 @@ namespace ttdb::gdb {
 namespace {
 
 constexpr const char* kSupported =
-    "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;ReverseStep+;ReverseContinue+;"
+    "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;ReverseStep+;ReverseContinue+;"
     "swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+";
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -62,7 +62,7 @@ int gdb_signal(int s) {
   }
 }
 
-Session::Session(Engine& engine) : engine_(engine) {
+Session::Session(Engine& engine) : engine_(engine), files_(engine) {
   // The engine starts at the exec, where the stack pointer is at argc, then
   // argv, the environment and the auxiliary vector.
   Registers regs = engine_.registers();
@@ -201,6 +201,7 @@ std::string Session::handle(std::string_view packet) {
         return query(packet);
       case 'v':
         if (packet == "vCont?") return "vCont;c;C;s;S;r";
+        if (starts_with(packet, "vFile:")) return files_.handle(packet.substr(6));
         if (starts_with(packet, "vCont;")) return vcont(packet.substr(6));
         if (packet == "vKill" || starts_with(packet, "vKill;")) {
           finished_ = true;
@@ -252,6 +253,11 @@ std::string Session::xfer(std::string_view args) {
   }
   if (parts[0] == "auxv") return xfer_part(auxv_, parts[3]);
   if (parts[0] == "exec-file") return xfer_part(exe_, parts[3]);
+  if (parts[0] == "libraries-svr4") {
+    // Made afresh when gdb starts reading, the same document for its next parts.
+    if (starts_with(parts[3], "0,")) libraries_ = libraries_svr4(engine_, auxv_, parts[2]);
+    return xfer_part(libraries_, parts[3]);
+  }
   return "";
 }
 

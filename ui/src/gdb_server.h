@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "gdb_files.h"
 #include "gdb_packets.h"
 #include "ttdb/replay/engine.h"
 
@@ -50,6 +51,8 @@ class Session {
   Engine& engine_;
   std::string auxv_;  // the recorded auxiliary vector, read from the initial stack
   std::string exe_;
+  std::string libraries_;  // the library list gdb is reading, part by part
+  HostFiles files_;
   std::map<std::pair<char, std::uint64_t>, int> points_;  // (Z type, address) -> engine id
   bool finished_ = false;
   bool no_ack_ = false;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -129,6 +130,10 @@ class Engine {
   // mappings that image makes over the whole recording.
   std::int64_t image();
   const std::vector<trace::FileMapping>& image_mappings();
+  // The files the recording ran or mapped that are no longer on disk as
+  // recorded (gone, or changed since) but whose recorded bytes the trace
+  // keeps, by path: a debugger reads these instead of the disk's.
+  const std::map<std::string, Bytes>& files_only_in_trace();
   // A recorded event by number.
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
