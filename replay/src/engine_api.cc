@@ -67,14 +67,14 @@ int Engine::add_breakpoint(std::uint64_t addr, bool temporary) {
   return id;
 }
 
-int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len) {
+int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind) {
   std::size_t enabled = 0;
   for (const auto& [id, w] : impl_->watchpoints) enabled += w.enabled;
   if (enabled >= 4) fail("all 4 hardware watchpoints are in use; delete one first");
   if (len != 1 && len != 2 && len != 4 && len != 8) fail("a hardware watchpoint covers 1, 2, 4 or 8 bytes, not {}", len);
   if (addr % len != 0) fail("a {}-byte hardware watchpoint needs an address aligned to {}; {:#x} is not", len, len, addr);
   int id = impl_->next_id++;
-  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0};
+  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0, kind};
   return id;
 }
 

@@ -246,10 +246,53 @@ TEST_F(GdbServerTest, MonitorCheckpointAndRestart) {
   EXPECT_NE(text.find("no checkpoint 7"), std::string::npos) << text;
 }
 
-TEST_F(GdbServerTest, ReadAndAccessWatchpointsAreRefusedClearly) {
+TEST_F(GdbServerTest, ReadWatchpointsStopAfterEachReadAsInGdbsOwnRun) {
+  // rwatch: `total += doubled` reads total, then writes it; only the read
+  // stops, at the instruction after it, and printf's read in main too.
   std::string trace = traced("debug_gdb");
-  RunResult r = gdb(trace, "debug_gdb", {"break main", "continue", "rwatch total", "continue"});
-  EXPECT_NE(all(r).find("Could not insert hardware watchpoint"), std::string::npos) << all(r);
+  std::vector<std::string> commands{"break main", "continue", "rwatch total", "continue", "continue", "continue", "continue", "continue"};
+  RunResult served = gdb(trace, "debug_gdb", commands);
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_gdb", native_commands);
+  auto hits = [](const std::string& out) {
+    return lines_matching(out, R"(^(Value = |Hardware read watchpoint|0x[0-9a-f]+ in (add|main) |main \(\) at|\d+\t))");
+  };
+  EXPECT_EQ(count_of(served.out, "Value = "), 5) << all(served);
+  EXPECT_EQ(hits(served.out), hits(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+}
+
+TEST_F(GdbServerTest, ReadWatchpointsStopAfterTheReadGoingBackward) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "rwatch total", "continue", "continue", "continue", "print $pc", "reverse-continue",
+                     "print $pc", "print value", "reverse-continue", "print value", "reverse-continue"});
+  std::string text = all(r);
+  // Forward the third read (total was 10, in add(9)); back to the second and the first, at the same instruction.
+  EXPECT_NE(text.find("Value = 10\n0x"), std::string::npos) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^\$[12] = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <add\+\d+>$)").size(), 2u) << text;
+  auto pcs = lines_matching(r.out, R"(^\$[12] = )");
+  ASSERT_EQ(pcs.size(), 2u) << text;
+  EXPECT_EQ(pcs[0].substr(4), pcs[1].substr(4)) << text;
+  EXPECT_NE(r.out.find("$3 = 4"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$4 = 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("Value = 0\n"), std::string::npos) << text;
+  // No read before the first: back to the breakpoint in main.
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at"), 2) << text;
+}
+
+TEST_F(GdbServerTest, AccessWatchpointsStopAtReadsAndWritesBothWays) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "awatch total", "continue", "continue", "continue", "reverse-continue", "reverse-continue"});
+  std::string text = all(r);
+  // The read of 0, the write of 2, the read of 2; back: the write, the read
+  // (where gdb compares with the value it saw last).
+  std::regex hit(R"(Hardware access \(read/write\) watchpoint 2: total\n\n(Value = \d+|Old value = \d+\nNew value = \d+))");
+  std::vector<std::string> seen;
+  for (std::sregex_iterator it(text.begin(), text.end(), hit), end; it != end; ++it) seen.push_back((*it)[1]);
+  std::vector<std::string> expected{"Value = 0", "Old value = 0\nNew value = 2", "Value = 2", "Value = 2", "Old value = 2\nNew value = 0"};
+  EXPECT_EQ(seen, expected) << text;
 }
 
 TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays) {

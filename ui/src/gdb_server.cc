@@ -152,7 +152,10 @@ std::string Session::stop_reply(const Stop& stop, Direction direction) {
     }
     case Stop::Kind::watchpoint:
       for (const auto& watch : engine_.watchpoints())
-        if (watch.id == stop.id) return fmt::format("T05{}watch:{:x};", thread, watch.addr);
+        if (watch.id == stop.id) {
+          const char* what = watch.kind == WatchKind::write ? "watch" : watch.kind == WatchKind::read ? "rwatch" : "awatch";
+          return fmt::format("T05{}{}:{:x};", thread, what, watch.addr);
+        }
       return "T05" + thread;
     case Stop::Kind::signal:
       return fmt::format("T{:02x}{}", gdb_signal(stop.signal), thread);
@@ -303,7 +306,7 @@ std::string Session::set_point(std::string_view packet, bool insert) {
   auto addr = parse_hex(parts[1]);
   auto kind = parse_hex(split(parts[2], ';')[0]);
   if (!addr || !kind) return error_reply();
-  if (type != '0' && type != '1' && type != '2') return "";  // read and access watchpoints: not supported
+  if (type < '0' || type > '4') return "";
   auto key = std::make_pair(type, *addr);
   auto found = points_.find(key);
   if (!insert) {
@@ -314,9 +317,10 @@ std::string Session::set_point(std::string_view packet, bool insert) {
     return "OK";
   }
   if (found != points_.end()) return "OK";
-  if (type == '2') {
+  if (type >= '2') {
     if (*kind == 0 || *kind > 8) return error_reply();
-    points_[key] = engine_.add_watchpoint(*addr, static_cast<std::uint32_t>(*kind));
+    WatchKind watch = type == '2' ? WatchKind::write : type == '3' ? WatchKind::read : WatchKind::access;
+    points_[key] = engine_.add_watchpoint(*addr, static_cast<std::uint32_t>(*kind), watch);
   } else {
     points_[key] = engine_.add_breakpoint(*addr);
   }

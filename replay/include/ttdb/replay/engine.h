@@ -31,6 +31,7 @@ struct Tick {
     code,         // the program arrives at `addr` (about to execute it)
     step,         // one instruction executes
     watch,        // the program writes [addr, addr + len)
+    access,       // the program reads or writes [addr, addr + len)
     event_start,  // the next recorded event begins (its first stop)
   };
   Kind kind = Kind::code;
@@ -69,7 +70,7 @@ struct Stop {
     none,        // nothing happened (already there)
     event,       // reached the requested event
     breakpoint,  // a breakpoint: `id`
-    watchpoint,  // a watchpoint changed: `id`, old and new bytes
+    watchpoint,  // a watchpoint fired (a write that changed the value, a read, an access): `id`, old and new bytes
     step,        // a step or a run to a position finished
     signal,      // the program is about to receive a signal (the next event)
     start,       // went back to the beginning of the recording
@@ -93,12 +94,18 @@ struct Breakpoint {
   std::uint64_t hits = 0;  // times it stopped the program
 };
 
+// What a watchpoint stops for. x86 debug registers break on writes, or on
+// reads and writes alike: a read is an access that left the value as it was
+// (as gdb tells reads from writes on such hardware).
+enum class WatchKind { write, read, access };
+
 struct Watchpoint {
   int id = 0;
   std::uint64_t addr = 0;
   std::uint32_t len = 0;
   bool enabled = true;
   std::uint64_t hits = 0;
+  WatchKind kind = WatchKind::write;
 };
 
 // Decides whether arriving at `addr` with these registers counts (the frame
@@ -180,7 +187,8 @@ class Engine {
   // it should stop the program (conditions, ignore counts): the engine is
   // stopped at the hit while it runs, and may be inspected.
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
-  int add_watchpoint(std::uint64_t addr, std::uint32_t len);  // throws Error when no slot is left
+  // Throws Error when no slot is left.
+  int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
   bool remove(int id);
   bool set_enabled(int id, bool enabled);
   std::vector<Breakpoint> breakpoints() const;
