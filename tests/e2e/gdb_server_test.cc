@@ -311,6 +311,38 @@ TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays
   EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << text;
 }
 
+TEST_F(GdbServerTest, ServesOneProcessOfARecordingWithAFork) {
+  // Two forked children run steps(); --process 3 is the second child (as
+  // ttdb info lists them): the first child's hits never reach gdb.
+  std::string trace = recorded("debug_fork_steps");
+  RunResult info = ttdb({"info", trace});
+  EXPECT_EQ(lines_matching(info.out, R"(^  process [123]: pid \d+, events \d+ to \d+$)").size(), 3u) << info.out;
+  auto served = [&](const std::string& process, const std::vector<std::string>& commands) {
+    std::vector<std::string> argv{"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve --process " + process + " " + trace};
+    for (const auto& c : commands) argv.insert(argv.end(), {"-ex", c});
+    argv.push_back(program("debug_fork_steps"));
+    return run(argv, quiet_gdb());
+  };
+  RunResult r = served("3", {"info threads", "break steps", "continue", "print who", "break 16", "continue", "print sum",
+                             "reverse-continue", "print who", "reverse-continue", "bt 1"});
+  std::string text = all(r);
+  // It starts where its life does, in the fork that made it; one thread.
+  EXPECT_EQ(lines_matching(r.out, R"(^\* 1 +Thread \d+ +0x[0-9a-f]+ in .*fork)").size(), 1u) << text;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, steps (who=1)"), 2) << text;
+  EXPECT_EQ(count_of(r.out, "who=0"), 0) << text;
+  EXPECT_NE(r.out.find("$1 = 1\n"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$2 = 13\n"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$3 = 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("No more reverse-execution history."), std::string::npos) << text;
+  // Its own end, not the recording's.
+  RunResult first = served("2", {"break steps", "continue", "print who", "continue"});
+  EXPECT_NE(first.out.find("$1 = 0\n"), std::string::npos) << all(first);
+  EXPECT_NE(all(first).find("exited normally]"), std::string::npos) << all(first);
+  EXPECT_EQ(count_of(first.out, "who=1"), 0) << all(first);
+  RunResult none = run({ttdb_binary(), "serve", "--process", "9", trace}, quiet_gdb());
+  EXPECT_NE(none.err.find("the recording has no process 9"), std::string::npos) << all(none);
+}
+
 TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {
   std::string trace = recorded("signal_handlers");
   RunResult r = gdb(trace, "signal_handlers", {"continue", "continue", "bt 1"});

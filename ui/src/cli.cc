@@ -128,6 +128,9 @@ int run_cli(int argc, char** argv) {
   ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "Serve a recording to gdb over its remote protocol, on stdin and stdout");
   serve->add_option("trace", serve_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  serve->add_option("--process", serve_args.process, "Serve only process N of a recording with several ('ttdb info' lists them)")
+      ->option_text("N")
+      ->check(number_in(1, 1'000'000));
   serve->add_option("--port", serve_args.port, "Listen on 127.0.0.1:N instead (0: any free port), for one connection")
       ->option_text("N")
       ->check(number_in(0, 65535));

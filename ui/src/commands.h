@@ -45,6 +45,7 @@ int run_replay(const ReplayArgs& args);
 struct ServeArgs {
   std::string trace;
   int port = -1;  // -1: gdb's channel is stdin and stdout
+  int process = 0;  // 0: the whole recording; else only process N (as ttdb info numbers them)
 };
 // A gdb remote-protocol server over the replay (docs/commands.md).
 int run_serve(const ServeArgs& args);

@@ -62,7 +62,7 @@ int gdb_signal(int s) {
   }
 }
 
-Session::Session(Engine& engine) : engine_(engine), files_(engine) {
+Session::Session(Engine& engine, std::optional<int> process) : engine_(engine), files_(engine) {
   // The engine starts at the exec, where the stack pointer is at argc, then
   // argv, the environment and the auxiliary vector.
   Registers regs = engine_.registers();
@@ -93,6 +93,11 @@ Session::Session(Engine& engine) : engine_(engine), files_(engine) {
     }
     auxv_ = from_hex(auxv_).value_or("");
   }
+  // (A forked child's auxiliary vector is its parent's: the one read above.)
+  if (process) {
+    process_.emplace(engine_, *process);
+    process_->go_to_start();
+  }
   for (const auto& inferior : engine_.inferiors())
     if (inferior.selected) exe_ = inferior.exe;
 }
@@ -103,12 +108,17 @@ int Session::current_tid() {
   return engine_.inferiors().empty() ? 1 : engine_.inferiors().front().pid;
 }
 
+std::optional<WaitStatus> Session::exit_status() { return process_ ? process_->ended() : engine_.exit_status(); }
+
 bool Session::select_thread(std::string_view id) {
   if (id == "0" || id == "-1" || id.empty()) return true;
   auto tid = parse_hex(id);
   if (!tid) return false;
+  int process = 0;
   for (const auto& inferior : engine_.inferiors())
-    if (static_cast<std::uint64_t>(inferior.pid) == *tid) {
+    if (inferior.selected) process = inferior.process;
+  for (const auto& inferior : engine_.inferiors())
+    if (static_cast<std::uint64_t>(inferior.pid) == *tid && (!process_ || inferior.process == process)) {
       if (!inferior.selected) engine_.select_task(inferior.pid);
       return true;
     }
@@ -130,7 +140,7 @@ std::string Session::thread_list() {
 }
 
 std::string Session::stop_reply_here() {
-  if (auto status = engine_.exit_status()) {
+  if (auto status = exit_status()) {
     if (status->kind() == WaitStatus::Kind::killed) return fmt::format("X{:02x}", gdb_signal(status->code()));
     return fmt::format("W{:02x}", status->code() & 0xff);
   }
@@ -143,7 +153,7 @@ std::string Session::stop_reply(const Stop& stop, Direction direction) {
     case Stop::Kind::start:
       return "T05replaylog:begin;" + thread;
     case Stop::Kind::end:
-      if (direction == Direction::forward && engine_.exit_status()) return stop_reply_here();
+      if (direction == Direction::forward && exit_status()) return stop_reply_here();
       return (direction == Direction::forward ? "T05replaylog:end;" : "T05replaylog:begin;") + thread;
     case Stop::Kind::breakpoint: {
       for (const auto& [key, id] : points_)
@@ -234,7 +244,10 @@ std::string Session::query(std::string_view packet) {
   }
   if (packet == "qAttached" || starts_with(packet, "qAttached:")) return "1";
   if (packet == "qC") return fmt::format("QC{:x}", current_tid());
-  if (packet == "qfThreadInfo") return thread_list();
+  if (packet == "qfThreadInfo") {
+    if (process_) process_->select();
+    return thread_list();
+  }
   if (packet == "qsThreadInfo") return "l";
   if (starts_with(packet, "qXfer:")) return xfer(packet.substr(6));
   if (starts_with(packet, "qRcmd,")) {
@@ -332,9 +345,28 @@ std::string Session::resume(std::string_view packet) {
   bool step = packet == "bs" || packet[0] == 's' || packet[0] == 'S';
   // c ADDR and s ADDR (resume elsewhere) would change the past: refused.
   if ((packet[0] == 'c' || packet[0] == 's') && packet.size() > 1) return error_reply();
-  Stop stop = step ? engine_.stepi(direction) : engine_.resume(direction);
+  Stop stop = move(step, direction);
   if (step && stop.kind == Stop::Kind::none && direction == Direction::backward) stop.kind = Stop::Kind::start;
   return stop_reply(stop, direction);
+}
+
+Stop Session::move(bool step, Direction direction) {
+  for (;;) {
+    Stop stop = step ? engine_.stepi(direction) : engine_.resume(direction);
+    if (!process_) return stop;
+    // The served process's history begins at its first instruction and ends with it.
+    if (direction == Direction::backward && (stop.kind == Stop::Kind::start || engine_.event() < process_->start().event)) {
+      engine_.seek(process_->start());
+      process_->select();
+      return Stop(Stop::Kind::start);
+    }
+    if (process_->ended()) return Stop(Stop::Kind::end);
+    bool hit = stop.kind == Stop::Kind::breakpoint || stop.kind == Stop::Kind::watchpoint || stop.kind == Stop::Kind::signal;
+    // Another process's breakpoint hit or signal is not gdb's to see: run on.
+    if (hit && !step && !process_->stopped_in_it()) continue;
+    process_->select();
+    return stop;
+  }
 }
 
 std::string Session::step_range(std::uint64_t start, std::uint64_t end) {
@@ -476,8 +508,8 @@ class InterruptWatcher {
 
 }  // namespace
 
-void serve(Engine& engine, int in_fd, int out_fd) {
-  Session session(engine);
+void serve(Engine& engine, int in_fd, int out_fd, std::optional<int> process) {
+  Session session(engine, process);
   Reader reader;
   auto send = [&](const std::string& bytes) {
     std::size_t done = 0;

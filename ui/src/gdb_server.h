@@ -14,6 +14,7 @@
 
 #include "gdb_files.h"
 #include "gdb_packets.h"
+#include "gdb_process.h"
 #include "ttdb/replay/engine.h"
 
 namespace ttdb::gdb {
@@ -22,7 +23,9 @@ namespace ttdb::gdb {
 // tests can drive it packet by packet.
 class Session {
  public:
-  explicit Session(Engine& engine);
+  // `process`: the number of the one process gdb sees (--process N); all
+  // of the recording's when not given.
+  explicit Session(Engine& engine, std::optional<int> process = std::nullopt);
 
   // The reply to one packet (without framing).
   std::string handle(std::string_view packet);
@@ -44,6 +47,8 @@ class Session {
   std::string monitor(std::string_view hex);
   std::string xfer(std::string_view args);
   std::string step_range(std::uint64_t start, std::uint64_t end);
+  Stop move(bool step, Direction direction);
+  std::optional<WaitStatus> exit_status();
   int current_tid();
   bool select_thread(std::string_view id);
   std::string thread_list();
@@ -53,13 +58,14 @@ class Session {
   std::string exe_;
   std::string libraries_;  // the library list gdb is reading, part by part
   HostFiles files_;
+  std::optional<ServedProcess> process_;
   std::map<std::pair<char, std::uint64_t>, int> points_;  // (Z type, address) -> engine id
   bool finished_ = false;
   bool no_ack_ = false;
 };
 
 // Runs a session over `in_fd` and `out_fd` until gdb ends it or goes away.
-void serve(Engine& engine, int in_fd, int out_fd);
+void serve(Engine& engine, int in_fd, int out_fd, std::optional<int> process = std::nullopt);
 
 // gdb's number for a Linux signal.
 int gdb_signal(int linux_signal);
