@@ -41,6 +41,11 @@ std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { retu
 
 Registers Engine::registers() { return impl_->looked_at().regs(); }
 
+Bytes Engine::xstate() {
+  if (impl_->session.ended()) return {};
+  return impl_->looked_at().xstate();
+}
+
 std::uint64_t Engine::code_address(std::uint64_t pc) {
   if (impl_->session.ended()) return pc;
   auto site = impl_->looked_at_state().sites.site_of(pc);

@@ -175,6 +175,20 @@ TEST_F(GdbServerTest, LineSteppingBothWaysMatchesGdbsOwnRecord) {
   EXPECT_NE(served.out.find("square (n=1) at"), std::string::npos) << all(served);
 }
 
+TEST_F(GdbServerTest, X87SseAndAvxRegistersMatchGdbsOwnRun) {
+  std::string trace = traced("debug_gdb");
+  std::vector<std::string> commands{"break add", "continue", "info registers xmm0", "print $xmm1.uint128", "print $ymm0.v2_int128",
+                                    "print $mxcsr", "print $fctrl", "print $ftag", "print $st0", "info registers fop"};
+  RunResult served = gdb(trace, "debug_gdb", commands);
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_gdb", native_commands);
+  auto values = [](const std::string& out) { return lines_matching(out, R"(^(\$\d+ = |xmm0 |fop ))"); };
+  EXPECT_GE(values(served.out).size(), 8u) << all(served);
+  EXPECT_EQ(all(served).find("<unavailable>"), std::string::npos) << all(served);
+  EXPECT_EQ(values(served.out), values(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+}
+
 TEST_F(GdbServerTest, ReverseContinueReturnsToTheEarlierBreakpoint) {
   std::string trace = traced("debug_gdb");
   RunResult r = gdb(trace, "debug_gdb",

@@ -187,7 +187,7 @@ std::string Session::handle(std::string_view packet) {
       case 'p': {
         auto number = parse_hex(packet.substr(1));
         if (!number || *number >= target_register_count()) return error_reply();
-        return register_hex(static_cast<std::size_t>(*number));
+        return register_hex(engine_.registers(), engine_.xstate(), static_cast<std::size_t>(*number));
       }
       case 'G': case 'P': case 'M': case 'X':
         return error_reply();  // the past is read-only
@@ -278,17 +278,17 @@ std::string Session::xfer(std::string_view args) {
 }
 
 std::string Session::registers_hex() {
+  Registers regs = engine_.registers();
+  Bytes xstate = engine_.xstate();
   std::string out;
-  for (std::size_t i = 0; i < target_register_count(); ++i) out += register_hex(i);
+  for (std::size_t i = 0; i < target_register_count(); ++i) out += register_hex(regs, xstate, i);
   return out;
 }
 
-std::string Session::register_hex(std::size_t number) {
-  Registers regs = engine_.registers();
-  auto value = register_value(regs, number);
-  std::size_t size = register_size(number);
-  if (!value) return std::string(size * 2, 'x');
-  return le_hex(*value, size);
+std::string Session::register_hex(const Registers& regs, const Bytes& xstate, std::size_t number) {
+  auto bytes = register_bytes(regs, xstate, number);
+  if (!bytes) return std::string(register_size(number) * 2, 'x');  // unavailable
+  return to_hex(*bytes);
 }
 
 std::string Session::read_memory(std::string_view args) {

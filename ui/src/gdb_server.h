@@ -41,7 +41,7 @@ class Session {
   std::string stop_reply(const Stop& stop, Direction direction);
   std::string stop_reply_here();
   std::string registers_hex();
-  std::string register_hex(std::size_t number);
+  std::string register_hex(const Registers& regs, const Bytes& xstate, std::size_t number);
   std::string read_memory(std::string_view args);
   std::string set_point(std::string_view packet, bool insert);
   std::string monitor(std::string_view hex);

@@ -146,6 +146,9 @@ class Engine {
 
   // --- Looking at the program (breakpoints are hidden from memory reads)
   Registers registers();
+  // The x87, SSE and AVX state, in the XSAVE layout the kernel gives
+  // (PTRACE_GETREGSET, NT_X86_XSTATE); empty when it cannot be read.
+  Bytes xstate();
   std::optional<Bytes> read_memory(std::uint64_t addr, std::size_t size);
   pid_t pid();  // the tracee's own pid in this replay
 
