@@ -305,6 +305,20 @@ Stop EngineImpl::step_instruction(const std::vector<Watchpoint>& armed, RunOutco
   return Stop{Stop::Kind::step};
 }
 
+Stop EngineImpl::user_step() {
+  note_watched_values();
+  std::vector<Watchpoint> armed;
+  for (const auto& [id, w] : watchpoints)
+    if (w.enabled) armed.push_back(w);
+  RunOutcome stepped;
+  Stop stop = step_instruction(armed, &stepped);
+  if (stop.kind != Stop::Kind::step || stepped.kind != RunOutcome::Kind::watch) return stop;
+  Stop hit = watch_trigger(watchpoints.at(stepped.watch_id));
+  if (hit.kind != Stop::Kind::watchpoint) return stop;
+  ++watchpoints.at(hit.id).hits;
+  return hit;
+}
+
 Stop EngineImpl::run(const Goal& goal) {
   start_segment();
   std::uint64_t goal_count = 0;

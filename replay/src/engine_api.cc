@@ -122,7 +122,7 @@ Stop Engine::resume(Direction direction) {
 
 Stop Engine::stepi(Direction direction) {
   return impl_->command(
-      [&] { return direction == Direction::forward ? impl_->step_instruction() : impl_->reverse_stepi(); });
+      [&] { return direction == Direction::forward ? impl_->user_step() : impl_->reverse_stepi(); });
 }
 
 Stop Engine::goto_event(std::int64_t event) {

@@ -88,6 +88,9 @@ class EngineImpl {
 
   // --- forward (engine.cc)
   Stop run(const Goal& goal);
+  // A user's stepi: the instruction may set off a watchpoint, as a hardware
+  // watchpoint fires on a single step (gdb steps over a breakpoint so).
+  Stop user_step();
   // `armed`: watchpoints the step arms (a search backward looks for reads).
   Stop step_instruction(const std::vector<Watchpoint>& armed = {}, RunOutcome* stepped = nullptr);
   // Executes one instruction, or applies the next event if that is what

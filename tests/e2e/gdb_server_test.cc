@@ -295,6 +295,20 @@ TEST_F(GdbServerTest, ReadWatchpointsStopAfterTheReadGoingBackward) {
   EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at"), 2) << text;
 }
 
+TEST_F(GdbServerTest, AReadWatchpointFiresOnTheStepOffABreakpoint) {
+  // A breakpoint on the reading instruction: gdb steps off it with one
+  // single step before continuing, and that step is the read.
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "rwatch total", "continue", "print $pc", "reverse-stepi", "break *$pc", "continue",
+                     "print $pc"});
+  std::string text = all(r);
+  EXPECT_EQ(count_of(r.out, "Value = 0\n"), 2) << text;
+  auto pcs = lines_matching(r.out, R"(^\$[12] = )");
+  ASSERT_EQ(pcs.size(), 2u) << text;
+  EXPECT_EQ(pcs[0].substr(4), pcs[1].substr(4)) << text;
+}
+
 TEST_F(GdbServerTest, AccessWatchpointsStopAtReadsAndWritesBothWays) {
   std::string trace = traced("debug_gdb");
   RunResult r = gdb(trace, "debug_gdb",
