@@ -369,6 +369,10 @@ TEST_F(GdbServerTest, ServesOneProcessOfARecordingWithAFork) {
   EXPECT_EQ(count_of(first.out, "who=1"), 0) << all(first);
   RunResult none = run({ttdb_binary(), "serve", "--process", "9", trace}, quiet_gdb());
   EXPECT_NE(none.err.find("the recording has no process 9"), std::string::npos) << all(none);
+  // On a port, before it listens.
+  RunResult none_on_port = run({ttdb_binary(), "serve", "--port", "0", "--process", "9", trace});
+  EXPECT_EQ(none_on_port.status, 125) << all(none_on_port);
+  EXPECT_EQ(none_on_port.err.find("serving"), std::string::npos) << all(none_on_port);
 }
 
 TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {

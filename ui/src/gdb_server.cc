@@ -508,8 +508,7 @@ class InterruptWatcher {
 
 }  // namespace
 
-void serve(Engine& engine, int in_fd, int out_fd, std::optional<int> process) {
-  Session session(engine, process);
+void serve(Session& session, Engine& engine, int in_fd, int out_fd) {
   Reader reader;
   auto send = [&](const std::string& bytes) {
     std::size_t done = 0;

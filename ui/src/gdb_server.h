@@ -65,7 +65,9 @@ class Session {
 };
 
 // Runs a session over `in_fd` and `out_fd` until gdb ends it or goes away.
-void serve(Engine& engine, int in_fd, int out_fd, std::optional<int> process = std::nullopt);
+// (The session is made first: its errors, a process the recording does not
+// have, come before a connection is taken.)
+void serve(Session& session, Engine& engine, int in_fd, int out_fd);
 
 // gdb's number for a Linux signal.
 int gdb_signal(int linux_signal);
