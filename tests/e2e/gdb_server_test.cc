@@ -111,6 +111,11 @@ TEST_F(GdbServerTest, ReplayGdbStartsGdbOnTheRecordedProgramWithItsPrinters) {
   RunResult mixed = run({ttdb_binary(), "replay", "--gdb", "--run", trace});
   EXPECT_EQ(mixed.status, 2) << all(mixed);
   EXPECT_NE(mixed.err.find("give gdb's commands after --"), std::string::npos) << all(mixed);
+  RunOptions no_gdb;
+  no_gdb.extra_env = {"PATH=/nonexistent"};
+  RunResult missing = run({ttdb_binary(), "replay", "--gdb", trace}, no_gdb);
+  EXPECT_EQ(missing.status, 125) << all(missing);
+  EXPECT_NE(missing.err.find("cannot run gdb (No such file or directory)"), std::string::npos) << all(missing);
 }
 
 TEST_F(GdbServerTest, SharedLibrariesComeThroughTheProtocolAsInGdbsOwnRun) {
