@@ -1,8 +1,9 @@
 // A gdb remote-protocol server over a replay: gdb's execution commands move
 // the Engine forward and backward, its reads look at the replayed program,
 // and its writes are refused (the past is read-only). One process is
-// followed, the one the engine looks at; thread ids are the recorded tids,
-// in gdb's single-process syntax (no multiprocess extensions).
+// followed: the one the engine looks at, or the one --process names
+// (gdb_process.h); thread ids are the recorded tids, in gdb's
+// single-process syntax (no multiprocess extensions).
 #pragma once
 
 #include <cstdint>
