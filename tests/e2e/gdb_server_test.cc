@@ -372,6 +372,12 @@ TEST_F(GdbServerTest, ServesOneProcessOfARecordingWithAFork) {
   EXPECT_NE(first.out.find("$1 = 0\n"), std::string::npos) << all(first);
   EXPECT_NE(all(first).find("exited normally]"), std::string::npos) << all(first);
   EXPECT_EQ(count_of(first.out, "who=1"), 0) << all(first);
+  // The same through ttdb replay --gdb --process: gdb asks the server for the program.
+  RunResult replayed = run({ttdb_binary(), "replay", "--gdb", "--process", "3", trace, "--", "-nx", "-batch", "-ex", "break steps",
+                            "-ex", "continue", "-ex", "print who"},
+                           quiet_gdb());
+  EXPECT_NE(replayed.out.find("Breakpoint 1, steps (who=1)"), std::string::npos) << all(replayed);
+  EXPECT_NE(replayed.out.find("$1 = 1\n"), std::string::npos) << all(replayed);
   RunResult none = run({ttdb_binary(), "serve", "--process", "9", trace}, quiet_gdb());
   EXPECT_NE(none.err.find("the recording has no process 9"), std::string::npos) << all(none);
   // On a port, before it listens.

@@ -96,6 +96,9 @@ int run_cli(int argc, char** argv) {
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand("replay", "Replay a recording");
   replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
+  replay->add_option("--process", replay_args.process, "With --gdb: only process N of a recording with several ('ttdb info' lists them)")
+      ->option_text("N")
+      ->check(number_in(1, 1'000'000));
   replay->add_flag("--gdb", replay_args.gdb, "Start gdb on the recorded program, driving the replay (ttdb serve); gdb's own options after --");
   replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
   std::vector<std::string> script_files, script_commands;
@@ -229,6 +232,7 @@ int run_cli(int argc, char** argv) {
         throw UsageError("--junit reports the asserts of a script: give it with -x FILE or -ex CMD");
       if (replay_args.gdb && (replay_args.run || !replay_args.script.empty()))
         throw UsageError("--gdb hands the replay to gdb: give gdb's commands after --, as in: ttdb replay --gdb TRACE -- -ex 'break main'");
+      if (replay_args.process && !replay_args.gdb) throw UsageError("--process picks the process gdb sees: give it with --gdb");
       if (replay_args.gdb) return run_gdb(replay_args);
       return check_output(run_replay(replay_args), failure_status);
     }

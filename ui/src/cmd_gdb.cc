@@ -42,11 +42,15 @@ std::string this_binary() {
 int run_gdb(const ReplayArgs& args) {
   std::string path = std::filesystem::absolute(trace_or_latest(args.trace)).string();
   std::string program = recorded_program(trace::TraceReader(path));
+  std::string server = shell_quoted(this_binary()) + " serve ";
+  if (args.process) server += fmt::format("--process {} ", args.process);
   // The server reads the trace when gdb connects; the program's file only
   // gives gdb its symbols (the server says where the libraries came from).
-  std::vector<std::string> argv{"gdb", "-q", "-ex", "target remote | " + shell_quoted(this_binary()) + " serve " + shell_quoted(path)};
+  std::vector<std::string> argv{"gdb", "-q", "-ex", "target remote | " + server + shell_quoted(path)};
   argv.insert(argv.end(), args.gdb_args.begin(), args.gdb_args.end());
-  argv.push_back(program);
+  // Another process may run another program: gdb then asks the server for
+  // the process's own (qXfer:exec-file).
+  if (!args.process) argv.push_back(program);
   std::vector<char*> pointers;
   for (auto& arg : argv) pointers.push_back(arg.data());
   pointers.push_back(nullptr);

@@ -28,6 +28,7 @@ struct ReplayArgs {
   bool run = false;
   bool gdb = false;                   // --gdb: start gdb on a ttdb serve of the trace
   std::vector<std::string> gdb_args;  // after "--": passed to gdb as they are
+  int process = 0;                    // with --gdb: serve only process N (ttdb serve --process)
   std::string trace;
   // -x FILE and -ex CMD, in the order given: (true, file) or (false, command).
   std::vector<std::pair<bool, std::string>> script;
