@@ -21,10 +21,12 @@ constexpr std::uint8_t kInt3 = 0xcc;
 constexpr std::uint64_t kDr6Hits = 0xf;
 constexpr std::uint64_t kDr6Step = 1ull << 14;
 
-std::uint64_t dr7_for(int slot, std::uint32_t len) {
-  // Local enable; break on data writes (01); length 1, 2, 4 or 8 bytes.
+std::uint64_t dr7_for(int slot, std::uint32_t len, WatchKind kind) {
+  // Local enable; break on data writes (01) or on reads and writes (11);
+  // length 1, 2, 4 or 8 bytes.
   std::uint64_t len_bits = len == 1 ? 0 : len == 2 ? 1 : len == 8 ? 2 : 3;
-  return (1ull << (slot * 2)) | (0b01ull << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
+  std::uint64_t rw_bits = kind == WatchKind::write ? 0b01 : 0b11;
+  return (1ull << (slot * 2)) | (rw_bits << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
 }
 
 bool is_syscall_instruction(const std::uint8_t* b) {
@@ -40,6 +42,7 @@ std::string Position::describe() const {
       case Tick::Kind::code: out += fmt::format(" + {} arrival{} at {:#x}", m.count, m.count == 1 ? "" : "s", m.tick.addr); break;
       case Tick::Kind::step: out += fmt::format(" + {} step{}", m.count, m.count == 1 ? "" : "s"); break;
       case Tick::Kind::watch: out += fmt::format(" + {} write{} to {:#x}", m.count, m.count == 1 ? "" : "s", m.tick.addr); break;
+      case Tick::Kind::access: out += fmt::format(" + {} access{} to {:#x}", m.count, m.count == 1 ? "" : "es", m.tick.addr); break;
       case Tick::Kind::event_start: out += " + the start of the next event"; break;
     }
   }
@@ -166,7 +169,7 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   for (const auto& w : armed) {
     if (next_slot == 4) break;
     t.set_debug_register(next_slot, w.addr);
-    dr7 |= dr7_for(next_slot, w.len);
+    dr7 |= dr7_for(next_slot, w.len, w.kind);
     slot_owner[next_slot++] = w.id;
   }
   if (dr7) {
@@ -290,16 +293,30 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   return true;
 }
 
-Stop EngineImpl::step_instruction() {
+Stop EngineImpl::step_instruction(const std::vector<Watchpoint>& armed, RunOutcome* stepped) {
   if (session.ended() || (!pending_first && !session.next_event())) return Stop{Stop::Kind::end};
   if (auto stop = signal_before_step()) return *stop;
-  if (!advance_one()) {
+  if (!advance_one(armed, stepped)) {
     append(Motion{Tick{Tick::Kind::step, 0, 0}, 1});
     start_segment();
   } else if (pending_first || stopping_signal_next()) {
     return to_signal_arrival();  // the fault or syscall it came with, then the signal: as gdb's stepi
   }
   return Stop{Stop::Kind::step};
+}
+
+Stop EngineImpl::user_step() {
+  note_watched_values();
+  std::vector<Watchpoint> armed;
+  for (const auto& [id, w] : watchpoints)
+    if (w.enabled) armed.push_back(w);
+  RunOutcome stepped;
+  Stop stop = step_instruction(armed, &stepped);
+  if (stop.kind != Stop::Kind::step || stepped.kind != RunOutcome::Kind::watch) return stop;
+  Stop hit = watch_trigger(watchpoints.at(stepped.watch_id));
+  if (hit.kind != Stop::Kind::watchpoint) return stop;
+  ++watchpoints.at(hit.id).hits;
+  return hit;
 }
 
 Stop EngineImpl::run(const Goal& goal) {
@@ -330,10 +347,10 @@ Stop EngineImpl::run(const Goal& goal) {
     for (const auto& [id, w] : watchpoints)
       if (w.enabled) armed.push_back(w);
   }
-  if (goal.motion && goal.motion->tick.kind == Tick::Kind::watch) {
+  if (goal.motion && is_watch_tick(goal.motion->tick)) {
     const Tick& tick = goal.motion->tick;
-    bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return w.addr == tick.addr && w.len == tick.len; });
-    if (!covered) armed.push_back(Watchpoint{kMotionWatch, tick.addr, tick.len, true, 0});
+    bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return watch_tick(w) == tick; });
+    if (!covered) armed.push_back(motion_watch(tick));
   }
 
   // The syscall buffer gives events back without stops, but for those that
@@ -487,17 +504,11 @@ Stop EngineImpl::run(const Goal& goal) {
       }
       case RunOutcome::Kind::watch: {
         const Watchpoint& w = *std::find_if(armed.begin(), armed.end(), [&](const Watchpoint& a) { return a.id == outcome.watch_id; });
-        Tick tick{Tick::Kind::watch, w.addr, w.len};
-        std::uint64_t triggers = ++seg_triggers[{w.addr, w.len}];
+        Tick tick = watch_tick(w);
+        std::uint64_t triggers = ++seg_triggers[{tick.kind == Tick::Kind::access, w.addr, w.len}];
         pos = in_segment(Motion{tick, triggers});
-        bool users = w.id != kMotionWatch;
-        auto value = watched_value(w).value_or(Bytes{});
-        Bytes old = users ? std::exchange(watch_values[w.id], value) : value;
-        bool changed = goal.user_points && users && value != old && (!condition || condition(w.id));
-        Stop stop{Stop::Kind::watchpoint};
-        stop.id = outcome.watch_id;
-        stop.old_value = old;
-        stop.new_value = value;
+        Stop stop = watch_trigger(w);
+        bool changed = goal.user_points && w.id != kMotionWatch && stop.kind == Stop::Kind::watchpoint;
         // A change observed for a backward search counts even where the run
         // ends: the write is the last instruction before that position.
         if (changed && goal.observe) goal.observe(pos, stop);
@@ -571,10 +582,17 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
       m.count -= pos.motions[i].count;
     }
     if (m.tick.kind == Tick::Kind::step) {
-      if (base.observe && base.user_points) note_watched_values();
+      std::vector<Watchpoint> reads;
+      if (base.observe && base.user_points) {
+        note_watched_values();
+        reads = access_watches();
+      }
       for (std::uint64_t s = 0; s < m.count; ++s) {
         if (interrupt_requested) throw Interrupted{};
-        step_instruction();
+        RunOutcome stepped;
+        step_instruction(reads, &stepped);
+        if (base.observe && stepped.kind == RunOutcome::Kind::watch && !pending_first)
+          if (Stop stop = watch_trigger(watchpoints.at(stepped.watch_id)); stop.kind == Stop::Kind::watchpoint) base.observe(pos, stop);
         if (base.observe) {
           observe_watch_changes(base);  // a write just before the target is before it
           if (!(pos == target)) observe_after_step(base);  // the target itself is not before it
@@ -599,18 +617,54 @@ void EngineImpl::observe_here(const Position& target, const Goal& goal) {
   if (auto hit = hit_here(goal)) goal.observe(pos, *hit);
 }
 
+Tick watch_tick(const Watchpoint& w) {
+  return Tick{w.kind == WatchKind::write ? Tick::Kind::watch : Tick::Kind::access, w.addr, w.len};
+}
+
+bool is_watch_tick(const Tick& tick) { return tick.kind == Tick::Kind::watch || tick.kind == Tick::Kind::access; }
+
+Watchpoint motion_watch(const Tick& tick) {
+  return Watchpoint{EngineImpl::kMotionWatch, tick.addr, tick.len, true, 0, tick.kind == Tick::Kind::watch ? WatchKind::write : WatchKind::access};
+}
+
+Stop EngineImpl::watch_trigger(const Watchpoint& w) {
+  // The value before the instruction is the last one seen: every access to
+  // it traps, and the kernel's writes are looked for after each event.
+  Bytes value = watched_value(w).value_or(Bytes{});
+  Bytes old = w.id == kMotionWatch ? value : std::exchange(watch_values[w.id], value);
+  bool fires = w.kind == WatchKind::access || (w.kind == WatchKind::write) == (value != old);
+  if (!fires || (condition && w.id != kMotionWatch && !condition(w.id))) return Stop{Stop::Kind::none};
+  Stop stop{Stop::Kind::watchpoint};
+  stop.id = w.id;
+  stop.old_value = std::move(old);
+  stop.new_value = std::move(value);
+  return stop;
+}
+
 std::vector<Stop> EngineImpl::watch_changes() {
   std::vector<Stop> out;
   for (const auto& [id, w] : watchpoints) {
     if (!w.enabled) continue;
     Bytes value = watched_value(w).value_or(Bytes{});
     if (value == watch_values[id]) continue;
+    // The kernel's write is no read of the program's, nor an access of its.
+    if (w.kind != WatchKind::write) {
+      watch_values[id] = value;
+      continue;
+    }
     Stop stop{Stop::Kind::watchpoint};
     stop.id = id;
     stop.old_value = std::exchange(watch_values[id], value);
     stop.new_value = value;
     if (!condition || condition(id)) out.push_back(std::move(stop));
   }
+  return out;
+}
+
+std::vector<Watchpoint> EngineImpl::access_watches() const {
+  std::vector<Watchpoint> out;
+  for (const auto& [id, w] : watchpoints)
+    if (w.enabled && w.kind != WatchKind::write) out.push_back(w);
   return out;
 }
 

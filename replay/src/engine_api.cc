@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine_impl.h"
+#include "file_contents.h"
 
 namespace ttdb {
 
@@ -26,9 +27,24 @@ const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   return *impl_->mappings;
 }
 
+const std::map<std::string, Bytes>& Engine::files_only_in_trace() {
+  if (impl_->trace_only_files) return *impl_->trace_only_files;
+  std::map<std::string, Bytes> files;
+  const auto& reader = impl_->session.reader();
+  FileContents contents(reader);
+  for (const auto& file : reader.files())
+    if (file.blob && !contents.is_on_disk(file.id)) files[file.path] = reader.blob(*file.blob);
+  return *(impl_->trace_only_files = std::move(files));
+}
+
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
 
 Registers Engine::registers() { return impl_->looked_at().regs(); }
+
+Bytes Engine::xstate() {
+  if (impl_->session.ended()) return {};
+  return impl_->looked_at().xstate();
+}
 
 std::uint64_t Engine::code_address(std::uint64_t pc) {
   if (impl_->session.ended()) return pc;
@@ -56,14 +72,14 @@ int Engine::add_breakpoint(std::uint64_t addr, bool temporary) {
   return id;
 }
 
-int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len) {
+int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind) {
   std::size_t enabled = 0;
   for (const auto& [id, w] : impl_->watchpoints) enabled += w.enabled;
   if (enabled >= 4) fail("all 4 hardware watchpoints are in use; delete one first");
   if (len != 1 && len != 2 && len != 4 && len != 8) fail("a hardware watchpoint covers 1, 2, 4 or 8 bytes, not {}", len);
   if (addr % len != 0) fail("a {}-byte hardware watchpoint needs an address aligned to {}; {:#x} is not", len, len, addr);
   int id = impl_->next_id++;
-  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0};
+  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0, kind};
   return id;
 }
 
@@ -106,7 +122,7 @@ Stop Engine::resume(Direction direction) {
 
 Stop Engine::stepi(Direction direction) {
   return impl_->command(
-      [&] { return direction == Direction::forward ? impl_->step_instruction() : impl_->reverse_stepi(); });
+      [&] { return direction == Direction::forward ? impl_->user_step() : impl_->reverse_stepi(); });
 }
 
 Stop Engine::goto_event(std::int64_t event) {

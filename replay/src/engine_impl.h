@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "checkpoints.h"
 #include "session.h"
@@ -87,7 +88,11 @@ class EngineImpl {
 
   // --- forward (engine.cc)
   Stop run(const Goal& goal);
-  Stop step_instruction();
+  // A user's stepi: the instruction may set off a watchpoint, as a hardware
+  // watchpoint fires on a single step (gdb steps over a breakpoint so).
+  Stop user_step();
+  // `armed`: watchpoints the step arms (a search backward looks for reads).
+  Stop step_instruction(const std::vector<Watchpoint>& armed = {}, RunOutcome* stepped = nullptr);
   // Executes one instruction, or applies the next event if that is what
   // comes next, without recording a motion; true when an event was applied.
   bool advance_one(const std::vector<Watchpoint>& armed = {}, RunOutcome* stepped = nullptr);
@@ -137,7 +142,14 @@ class EngineImpl {
   // syscall's or a single step's write sets off no debug register), as
   // stops their conditions agree to; the values seen are updated.
   std::vector<Stop> watch_changes();
+  // Whether a debug register trigger of `w` stops the program: a write that
+  // changed the value, a read (an access that did not), any access. A Stop
+  // of kind none when it does not.
+  Stop watch_trigger(const Watchpoint& w);
   void note_watched_values();
+  // The enabled read and access watchpoints: steps arm these, as values
+  // compared after a step cannot show a read.
+  std::vector<Watchpoint> access_watches() const;
   // Counting arrivals and triggers anew from `pos`.
   void start_segment();
   void observe_here(const Position& target, const Goal& goal);
@@ -277,6 +289,7 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
+  std::optional<std::map<std::string, Bytes>> trace_only_files;  // read on first use
   // The processes and threads of a recording of several, found by one pass
   // over it on first use: their numbers, in the order they started, and the
   // processes' program images (a process's is its last exec, inherited
@@ -306,7 +319,14 @@ class EngineImpl {
   // The current forward run's counters: arrivals and triggers since `seg_base`.
   Position seg_base;
   std::map<std::uint64_t, std::uint64_t> seg_arrivals;
-  std::map<std::pair<std::uint64_t, std::uint32_t>, std::uint64_t> seg_triggers;  // by (address, length)
+  std::map<std::tuple<bool, std::uint64_t, std::uint32_t>, std::uint64_t> seg_triggers;  // by (access, address, length)
 };
+
+// The tick a watchpoint's debug register counts: writes, or accesses (read
+// and access watchpoints arm the same register bits).
+Tick watch_tick(const Watchpoint& w);
+bool is_watch_tick(const Tick& tick);
+// The watchpoint a motion counting `tick` arms, whatever the user's are.
+Watchpoint motion_watch(const Tick& tick);
 
 }  // namespace ttdb

@@ -54,7 +54,12 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     seek(from);
     std::optional<std::pair<Position, Stop>> last;
     Goal goal = observing;
-    goal.observe = [&](const Position& at, const Stop& stop) { last = {at, stop}; };
+    goal.observe = [&](const Position& at, const Stop& stop) {
+      // A read stops after the instruction that read, going either way: one
+      // there is where the search began, not before it.
+      if (at == target && stop.kind == Stop::Kind::watchpoint && watchpoints.at(stop.id).kind != WatchKind::write) return;
+      last = {at, stop};
+    };
     advance_to(end, goal);
     // The previous interval began here: a hit exactly here is the latest
     // (unless here is the target's own moment under another name).
@@ -119,7 +124,10 @@ Stop EngineImpl::reverse_continue() {
     return Stop{Stop::Kind::start};
   }
   auto [at, stop] = *hit;
-  if (stop.kind == Stop::Kind::watchpoint) {
+  if (stop.kind == Stop::Kind::watchpoint && watchpoints.at(stop.id).kind != WatchKind::write) {
+    seek(at);  // after the read, where a forward run stops too
+    ++watchpoints.at(stop.id).hits;
+  } else if (stop.kind == Stop::Kind::watchpoint) {
     // Going backward, a watchpoint stops before the write that changed the
     // value: the "new" value is the one before it.
     auto before = previous_instruction(at);
@@ -218,7 +226,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
                           !session.ended() && session.tracee().regs().rip == last.tick.addr && !signal_event(from.event);
   if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
-  if (last.tick.kind == Tick::Kind::watch) watch = Watchpoint{kMotionWatch, last.tick.addr, last.tick.len, true, 0};
+  if (is_watch_tick(last.tick)) watch = motion_watch(last.tick);
   Position before = pos;
   // Where the steps went, for counting the rest of a long way instead.
   std::map<std::uint64_t, std::uint64_t> seen;

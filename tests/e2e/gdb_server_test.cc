@@ -4,6 +4,8 @@
 // compared with gdb's native run.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <regex>
 #include <string>
@@ -95,6 +97,63 @@ TEST_F(GdbServerTest, CppValuesPrintThroughLibstdcxxsPrintersAsInGdbsOwnRun) {
   EXPECT_EQ(values(served.out), values(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
 }
 
+TEST_F(GdbServerTest, ReplayGdbStartsGdbOnTheRecordedProgramWithItsPrinters) {
+  // ttdb replay --gdb TRACE -- GDB-ARGS: gdb on the recorded executable,
+  // connected to a ttdb serve of the trace; the arguments after -- are gdb's.
+  std::string trace = traced("debug_cpp");
+  RunResult r = run({ttdb_binary(), "replay", "--gdb", trace, "--", "-nx", "-batch", "-ex", "break 29", "-ex", "continue",
+                     "-ex", "print squares", "-ex", "print greeting"},
+                    quiet_gdb());
+  EXPECT_NE(r.out.find("Breakpoint 1, main () at "), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$1 = std::vector of length 5, capacity 8 = {0, 1, 4, 9, 16}"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("$2 = \"hello, ttdb\""), std::string::npos) << all(r);
+  // Its own commands are gdb's, not the shell's.
+  RunResult mixed = run({ttdb_binary(), "replay", "--gdb", "--run", trace});
+  EXPECT_EQ(mixed.status, 2) << all(mixed);
+  EXPECT_NE(mixed.err.find("give gdb's commands after --"), std::string::npos) << all(mixed);
+  RunOptions no_gdb;
+  no_gdb.extra_env = {"PATH=/nonexistent"};
+  RunResult missing = run({ttdb_binary(), "replay", "--gdb", trace}, no_gdb);
+  EXPECT_EQ(missing.status, 125) << all(missing);
+  EXPECT_NE(missing.err.find("cannot run gdb (No such file or directory)"), std::string::npos) << all(missing);
+}
+
+TEST_F(GdbServerTest, SharedLibrariesComeThroughTheProtocolAsInGdbsOwnRun) {
+  // qXfer:libraries-svr4:read: the dynamic linker's list, read from the
+  // replayed program's memory, at the first instruction and once main runs.
+  std::string trace = traced("debug_cpp");
+  RunResult served = gdb(trace, "debug_cpp", {"info sharedlibrary", "break main", "continue", "info sharedlibrary"});
+  RunResult own = native("debug_cpp", {"break main", "run", "info sharedlibrary"});
+  auto libraries = [](const std::string& out) { return lines_matching(out, R"(^(0x[0-9a-f]+ +0x[0-9a-f]+ +)?(Yes|No) )"); };
+  auto served_lines = libraries(served.out), own_lines = libraries(own.out);
+  ASSERT_GE(served_lines.size(), 5u) << all(served);
+  // Before the dynamic linker has run, only itself; then the list gdb's own run shows (no vDSO in either).
+  EXPECT_NE(served_lines[0].find("/ld-linux-x86-64.so.2"), std::string::npos) << all(served);
+  EXPECT_EQ(std::vector<std::string>(served_lines.begin() + 1, served_lines.end()), own_lines)
+      << "served:\n" << all(served) << "\nnative:\n" << all(own);
+  EXPECT_NE(all(served).find("libstdc++.so.6"), std::string::npos) << all(served);
+}
+
+TEST_F(GdbServerTest, ALibraryGoneFromDiskIsReadFromTheTrace) {
+  // A library of the user's (not a system file: the trace keeps a copy),
+  // deleted after the recording: gdb reads it through vFile from the trace.
+  if (!installed_tool("cc")) GTEST_SKIP() << "no C compiler";
+  write_file(dir_.file("greet.c"), "int greet(int n) { return n * 3 + 1; }\n");
+  write_file(dir_.file("main.c"), "int greet(int n);\nint main(void) { return greet(2) == 7 ? 3 : 1; }\n");
+  RunResult built = run({"sh", "-c", "cd \"$0\" && cc -g -O0 -shared -fPIC -o libgreet.so greet.c && "
+                         "cc -g -O0 -o usegreet main.c -L. -lgreet -Wl,-rpath,\"$0\"", dir_.path()});
+  ASSERT_EQ(built.status, 0) << built.err;
+  std::string trace = dir_.file("greet.ttdb");
+  ASSERT_EQ(record(trace, {dir_.file("usegreet")}).status, 3);
+  ASSERT_EQ(::unlink(dir_.file("libgreet.so").c_str()), 0);
+  RunResult r = run({"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve " + trace, "-ex",
+                     "break greet", "-ex", "continue", "-ex", "info sharedlibrary", "-ex", "finish", dir_.file("usegreet")},
+                    quiet_gdb());
+  EXPECT_NE(r.out.find("Breakpoint 1, greet (n=2) at greet.c:1"), std::string::npos) << all(r);
+  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +target:.*/libgreet\.so$)").size(), 1u) << all(r);
+  EXPECT_NE(r.out.find("Value returned is $1 = 7"), std::string::npos) << all(r);
+}
+
 TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {
   std::string trace = traced("debug_gdb");
   RunResult r = gdb(trace, "debug_gdb", {"reverse-continue", "reverse-stepi", "info symbol $pc"});
@@ -119,6 +178,20 @@ TEST_F(GdbServerTest, LineSteppingBothWaysMatchesGdbsOwnRecord) {
   EXPECT_GE(served_lines.size(), 8u) << all(served);
   EXPECT_EQ(served_lines, own_lines) << "served:\n" << all(served) << "\nnative:\n" << all(own);
   EXPECT_NE(served.out.find("square (n=1) at"), std::string::npos) << all(served);
+}
+
+TEST_F(GdbServerTest, X87SseAndAvxRegistersMatchGdbsOwnRun) {
+  std::string trace = traced("debug_gdb");
+  std::vector<std::string> commands{"break add", "continue", "info registers xmm0", "print $xmm1.uint128", "print $ymm0.v2_int128",
+                                    "print $mxcsr", "print $fctrl", "print $ftag", "print $st0", "info registers fop"};
+  RunResult served = gdb(trace, "debug_gdb", commands);
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_gdb", native_commands);
+  auto values = [](const std::string& out) { return lines_matching(out, R"(^(\$\d+ = |xmm0 |fop ))"); };
+  EXPECT_GE(values(served.out).size(), 8u) << all(served);
+  EXPECT_EQ(all(served).find("<unavailable>"), std::string::npos) << all(served);
+  EXPECT_EQ(values(served.out), values(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
 }
 
 TEST_F(GdbServerTest, ReverseContinueReturnsToTheEarlierBreakpoint) {
@@ -192,10 +265,67 @@ TEST_F(GdbServerTest, MonitorCheckpointAndRestart) {
   EXPECT_NE(text.find("no checkpoint 7"), std::string::npos) << text;
 }
 
-TEST_F(GdbServerTest, ReadAndAccessWatchpointsAreRefusedClearly) {
+TEST_F(GdbServerTest, ReadWatchpointsStopAfterEachReadAsInGdbsOwnRun) {
+  // rwatch: `total += doubled` reads total, then writes it; only the read
+  // stops, at the instruction after it, and printf's read in main too.
   std::string trace = traced("debug_gdb");
-  RunResult r = gdb(trace, "debug_gdb", {"break main", "continue", "rwatch total", "continue"});
-  EXPECT_NE(all(r).find("Could not insert hardware watchpoint"), std::string::npos) << all(r);
+  std::vector<std::string> commands{"break main", "continue", "rwatch total", "continue", "continue", "continue", "continue", "continue"};
+  RunResult served = gdb(trace, "debug_gdb", commands);
+  std::vector<std::string> native_commands = commands;
+  native_commands[1] = "run";
+  RunResult own = native("debug_gdb", native_commands);
+  auto hits = [](const std::string& out) {
+    return lines_matching(out, R"(^(Value = |Hardware read watchpoint|0x[0-9a-f]+ in (add|main) |main \(\) at|\d+\t))");
+  };
+  EXPECT_EQ(count_of(served.out, "Value = "), 5) << all(served);
+  EXPECT_EQ(hits(served.out), hits(own.out)) << "served:\n" << all(served) << "\nnative:\n" << all(own);
+}
+
+TEST_F(GdbServerTest, ReadWatchpointsStopAfterTheReadGoingBackward) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "rwatch total", "continue", "continue", "continue", "print $pc", "reverse-continue",
+                     "print $pc", "print value", "reverse-continue", "print value", "reverse-continue"});
+  std::string text = all(r);
+  // Forward the third read (total was 10, in add(9)); back to the second and the first, at the same instruction.
+  EXPECT_NE(text.find("Value = 10\n0x"), std::string::npos) << text;
+  EXPECT_EQ(lines_matching(r.out, R"(^\$[12] = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <add\+\d+>$)").size(), 2u) << text;
+  auto pcs = lines_matching(r.out, R"(^\$[12] = )");
+  ASSERT_EQ(pcs.size(), 2u) << text;
+  EXPECT_EQ(pcs[0].substr(4), pcs[1].substr(4)) << text;
+  EXPECT_NE(r.out.find("$3 = 4"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$4 = 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("Value = 0\n"), std::string::npos) << text;
+  // No read before the first: back to the breakpoint in main.
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, main () at"), 2) << text;
+}
+
+TEST_F(GdbServerTest, AReadWatchpointFiresOnTheStepOffABreakpoint) {
+  // A breakpoint on the reading instruction: gdb steps off it with one
+  // single step before continuing, and that step is the read.
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "rwatch total", "continue", "print $pc", "reverse-stepi", "break *$pc", "continue",
+                     "print $pc"});
+  std::string text = all(r);
+  EXPECT_EQ(count_of(r.out, "Value = 0\n"), 2) << text;
+  auto pcs = lines_matching(r.out, R"(^\$[12] = )");
+  ASSERT_EQ(pcs.size(), 2u) << text;
+  EXPECT_EQ(pcs[0].substr(4), pcs[1].substr(4)) << text;
+}
+
+TEST_F(GdbServerTest, AccessWatchpointsStopAtReadsAndWritesBothWays) {
+  std::string trace = traced("debug_gdb");
+  RunResult r = gdb(trace, "debug_gdb",
+                    {"break main", "continue", "awatch total", "continue", "continue", "continue", "reverse-continue", "reverse-continue"});
+  std::string text = all(r);
+  // The read of 0, the write of 2, the read of 2; back: the write, the read
+  // (where gdb compares with the value it saw last).
+  std::regex hit(R"(Hardware access \(read/write\) watchpoint 2: total\n\n(Value = \d+|Old value = \d+\nNew value = \d+))");
+  std::vector<std::string> seen;
+  for (std::sregex_iterator it(text.begin(), text.end(), hit), end; it != end; ++it) seen.push_back((*it)[1]);
+  std::vector<std::string> expected{"Value = 0", "Old value = 0\nNew value = 2", "Value = 2", "Value = 2", "Old value = 2\nNew value = 0"};
+  EXPECT_EQ(seen, expected) << text;
 }
 
 TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays) {
@@ -212,6 +342,48 @@ TEST_F(GdbServerTest, ThreadsAreListedAndABreakpointInASecondThreadFiresBothWays
   EXPECT_TRUE(r.out.find("$2 = 2") != std::string::npos || r.out.find("$2 = 3") != std::string::npos) << text;
   // Back into the first thread's hit.
   EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << text;
+}
+
+TEST_F(GdbServerTest, ServesOneProcessOfARecordingWithAFork) {
+  // Two forked children run steps(); --process 3 is the second child (as
+  // ttdb info lists them): the first child's hits never reach gdb.
+  std::string trace = recorded("debug_fork_steps");
+  RunResult info = ttdb({"info", trace});
+  EXPECT_EQ(lines_matching(info.out, R"(^  process [123]: pid \d+, events \d+ to \d+$)").size(), 3u) << info.out;
+  auto served = [&](const std::string& process, const std::vector<std::string>& commands) {
+    std::vector<std::string> argv{"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve --process " + process + " " + trace};
+    for (const auto& c : commands) argv.insert(argv.end(), {"-ex", c});
+    argv.push_back(program("debug_fork_steps"));
+    return run(argv, quiet_gdb());
+  };
+  RunResult r = served("3", {"info threads", "break steps", "continue", "print who", "break 16", "continue", "print sum",
+                             "reverse-continue", "print who", "reverse-continue", "bt 1"});
+  std::string text = all(r);
+  // It starts where its life does, in the fork that made it; one thread.
+  EXPECT_EQ(lines_matching(r.out, R"(^\* 1 +Thread \d+ +0x[0-9a-f]+ in .*fork)").size(), 1u) << text;
+  EXPECT_EQ(count_of(r.out, "Breakpoint 1, steps (who=1)"), 2) << text;
+  EXPECT_EQ(count_of(r.out, "who=0"), 0) << text;
+  EXPECT_NE(r.out.find("$1 = 1\n"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$2 = 13\n"), std::string::npos) << text;
+  EXPECT_NE(r.out.find("$3 = 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("No more reverse-execution history."), std::string::npos) << text;
+  // Its own end, not the recording's.
+  RunResult first = served("2", {"break steps", "continue", "print who", "continue"});
+  EXPECT_NE(first.out.find("$1 = 0\n"), std::string::npos) << all(first);
+  EXPECT_NE(all(first).find("exited normally]"), std::string::npos) << all(first);
+  EXPECT_EQ(count_of(first.out, "who=1"), 0) << all(first);
+  // The same through ttdb replay --gdb --process: gdb asks the server for the program.
+  RunResult replayed = run({ttdb_binary(), "replay", "--gdb", "--process", "3", trace, "--", "-nx", "-batch", "-ex", "break steps",
+                            "-ex", "continue", "-ex", "print who"},
+                           quiet_gdb());
+  EXPECT_NE(replayed.out.find("Breakpoint 1, steps (who=1)"), std::string::npos) << all(replayed);
+  EXPECT_NE(replayed.out.find("$1 = 1\n"), std::string::npos) << all(replayed);
+  RunResult none = run({ttdb_binary(), "serve", "--process", "9", trace}, quiet_gdb());
+  EXPECT_NE(none.err.find("the recording has no process 9"), std::string::npos) << all(none);
+  // On a port, before it listens.
+  RunResult none_on_port = run({ttdb_binary(), "serve", "--port", "0", "--process", "9", trace});
+  EXPECT_EQ(none_on_port.status, 125) << all(none_on_port);
+  EXPECT_EQ(none_on_port.err.find("serving"), std::string::npos) << all(none_on_port);
 }
 
 TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
@@ -95,6 +96,10 @@ int run_cli(int argc, char** argv) {
   ReplayArgs replay_args;
   auto* replay = app.add_subcommand("replay", "Replay a recording");
   replay->add_flag("--run", replay_args.run, "Replay to the end without a shell, re-emitting the program's output");
+  replay->add_option("--process", replay_args.process, "With --gdb: only process N of a recording with several ('ttdb info' lists them)")
+      ->option_text("N")
+      ->check(number_in(1, 1'000'000));
+  replay->add_flag("--gdb", replay_args.gdb, "Start gdb on the recorded program, driving the replay (ttdb serve); gdb's own options after --");
   replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
   std::vector<std::string> script_files, script_commands;
   replay->add_option("-x,--command", script_files, "Run the shell commands in FILE, then exit (repeatable)")
@@ -120,11 +125,15 @@ int run_cli(int argc, char** argv) {
   replay->footer(
       "Without --run, opens the shell at the program's first instruction.\n"
       "Examples: ttdb replay --run ls.ttdb\n"
-      "          ttdb replay -ex 'break main' -ex continue -ex 'print argc' ls.ttdb\n");
+      "          ttdb replay -ex 'break main' -ex continue -ex 'print argc' ls.ttdb\n"
+      "          ttdb replay --gdb prog.ttdb -- -ex 'break main' -ex continue\n");
 
   ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "Serve a recording to gdb over its remote protocol, on stdin and stdout");
   serve->add_option("trace", serve_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  serve->add_option("--process", serve_args.process, "Serve only process N of a recording with several ('ttdb info' lists them)")
+      ->option_text("N")
+      ->check(number_in(1, 1'000'000));
   serve->add_option("--port", serve_args.port, "Listen on 127.0.0.1:N instead (0: any free port), for one connection")
       ->option_text("N")
       ->check(number_in(0, 65535));
@@ -180,6 +189,11 @@ int run_cli(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "replay") {
     for (int i = 0; i < argc; ++i) {
       std::string arg = argv[i];
+      // With --gdb, what follows "--" is gdb's, untouched.
+      if (arg == "--" && std::find(argv + 2, argv + i, std::string_view("--gdb")) != argv + i) {
+        replay_args.gdb_args.assign(argv + i + 1, argv + argc);
+        break;
+      }
       if (arg == "-ex") arg = "--ex";
       bool file = arg == "-x" || arg == "--command", command_option = arg == "--ex" || arg == "--eval-command";
       if ((file || command_option) && i + 1 < argc) replay_args.script.emplace_back(file, argv[i + 1]);
@@ -188,7 +202,10 @@ int run_cli(int argc, char** argv) {
   }
   std::vector<char*> replay_argv_pointers;
   for (auto& a : replay_argv) replay_argv_pointers.push_back(a.data());
-  if (!replay_argv.empty()) argv = replay_argv_pointers.data();
+  if (!replay_argv.empty()) {
+    argv = replay_argv_pointers.data();
+    argc = static_cast<int>(replay_argv.size());
+  }
 
   try {
     app.parse(argc, argv);
@@ -213,6 +230,10 @@ int run_cli(int argc, char** argv) {
     if (*replay) {
       if (junit->count() && replay_args.script.empty())
         throw UsageError("--junit reports the asserts of a script: give it with -x FILE or -ex CMD");
+      if (replay_args.gdb && (replay_args.run || !replay_args.script.empty()))
+        throw UsageError("--gdb hands the replay to gdb: give gdb's commands after --, as in: ttdb replay --gdb TRACE -- -ex 'break main'");
+      if (replay_args.process && !replay_args.gdb) throw UsageError("--process picks the process gdb sees: give it with --gdb");
+      if (replay_args.gdb) return run_gdb(replay_args);
       return check_output(run_replay(replay_args), failure_status);
     }
     if (*serve) return run_serve(serve_args);

@@ -58,13 +58,25 @@ int run_info(const InfoArgs& args) {
   // Every task starts with a spawn event but the first; CLONE_THREAD makes a
   // thread, anything else a process (with its first thread).
   std::int64_t processes = 1, threads = 1;
+  // Each process, numbered as the shell and `ttdb serve --process` number
+  // them: the program ttdb started, then in the order they were forked.
+  struct Process {
+    int pid = 0;
+    std::int64_t from = 0, to = 0;  // the events that made it and ended it
+  };
+  std::vector<Process> list;
   for (auto cursor = reader.cursor(); ;) {
     trace::Event e;
     if (!cursor.next(e)) break;
     ++kinds[e.kind];
+    if (e.id == 1) list.push_back(Process{e.tid, 1, 0});
+    for (auto& p : list)
+      if (e.kind == trace::EventKind::exit && e.tid == p.pid) p.to = e.id;
     if (e.kind != trace::EventKind::spawn) continue;
     ++threads;
-    if (!(e.args[0] & CLONE_THREAD)) ++processes;
+    if (e.args[0] & CLONE_THREAD) continue;
+    ++processes;
+    list.push_back(Process{static_cast<int>(e.nr), e.id, 0});
   }
   std::string counts;
   for (const auto& [kind, count] : kinds)
@@ -80,6 +92,10 @@ int run_info(const InfoArgs& args) {
                reader.meta(meta::kernel).value_or("?"));
   fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
   if (threads > 1) fmt::print("processes: {}\nthreads:   {}\n", processes, threads);
+  if (list.size() > 1)
+    for (std::size_t i = 0; i < list.size(); ++i)
+      fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i].pid, list[i].from,
+                 list[i].to ? fmt::to_string(list[i].to) : "the end");
   if (reader.finished()) {
     std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"
                           ? "killed by " + signal_name(static_cast<int>(reader.meta_int(meta::exit_code).value_or(0)))

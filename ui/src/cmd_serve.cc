@@ -61,6 +61,8 @@ UniqueFd accept_one(int port, const std::string& trace, const std::string& exe) 
 int run_serve(const ServeArgs& args) {
   std::string path = trace_or_latest(args.trace);
   StderrSink sink;
+  std::optional<int> process;
+  if (args.process > 0) process = args.process;
   if (args.port < 0) {
     // gdb's channel keeps the original stdin and stdout; anything else that
     // writes to fd 1 goes to stderr instead, and cannot corrupt the protocol.
@@ -68,15 +70,17 @@ int run_serve(const ServeArgs& args) {
     if (!in || !out) throw Error(fmt::format("cannot duplicate stdin and stdout ({}); check the limits on open files", errno_text(errno)));
     ::dup2(STDERR_FILENO, STDOUT_FILENO);
     Engine engine(path, sink);
-    gdb::serve(engine, in.get(), out.get());
+    gdb::Session session(engine, process);
+    gdb::serve(session, engine, in.get(), out.get());
     return 0;
   }
   Engine engine(path, sink);
+  gdb::Session session(engine, process);
   std::string exe;
   for (const auto& inferior : engine.inferiors())
     if (inferior.selected) exe = inferior.exe;
   UniqueFd connection = accept_one(args.port, path, exe);
-  gdb::serve(engine, connection.get(), connection.get());
+  gdb::serve(session, engine, connection.get(), connection.get());
   return 0;
 }
 

@@ -26,6 +26,9 @@ int run_record(const RecordArgs& args);
 
 struct ReplayArgs {
   bool run = false;
+  bool gdb = false;                   // --gdb: start gdb on a ttdb serve of the trace
+  std::vector<std::string> gdb_args;  // after "--": passed to gdb as they are
+  int process = 0;                    // with --gdb: serve only process N (ttdb serve --process)
   std::string trace;
   // -x FILE and -ex CMD, in the order given: (true, file) or (false, command).
   std::vector<std::pair<bool, std::string>> script;
@@ -37,10 +40,13 @@ struct ReplayArgs {
 // The shell: interactive on a terminal, or running the script and exiting.
 int run_shell(const ReplayArgs& args);
 int run_replay(const ReplayArgs& args);
+// Replaces ttdb with gdb connected to `ttdb serve TRACE`; returns only by throwing.
+[[noreturn]] int run_gdb(const ReplayArgs& args);
 
 struct ServeArgs {
   std::string trace;
   int port = -1;  // -1: gdb's channel is stdin and stdout
+  int process = 0;  // 0: the whole recording; else only process N (as ttdb info numbers them)
 };
 // A gdb remote-protocol server over the replay (docs/commands.md).
 int run_serve(const ServeArgs& args);

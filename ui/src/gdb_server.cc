@@ -20,7 +20,7 @@ namespace ttdb::gdb {
 namespace {
 
 constexpr const char* kSupported =
-    "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;ReverseStep+;ReverseContinue+;"
+    "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;ReverseStep+;ReverseContinue+;"
     "swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+";
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -62,7 +62,7 @@ int gdb_signal(int s) {
   }
 }
 
-Session::Session(Engine& engine) : engine_(engine) {
+Session::Session(Engine& engine, std::optional<int> process) : engine_(engine), files_(engine) {
   // The engine starts at the exec, where the stack pointer is at argc, then
   // argv, the environment and the auxiliary vector.
   Registers regs = engine_.registers();
@@ -93,6 +93,11 @@ Session::Session(Engine& engine) : engine_(engine) {
     }
     auxv_ = from_hex(auxv_).value_or("");
   }
+  // (A forked child's auxiliary vector is its parent's: the one read above.)
+  if (process) {
+    process_.emplace(engine_, *process);
+    process_->go_to_start();
+  }
   for (const auto& inferior : engine_.inferiors())
     if (inferior.selected) exe_ = inferior.exe;
 }
@@ -103,12 +108,17 @@ int Session::current_tid() {
   return engine_.inferiors().empty() ? 1 : engine_.inferiors().front().pid;
 }
 
+std::optional<WaitStatus> Session::exit_status() { return process_ ? process_->ended() : engine_.exit_status(); }
+
 bool Session::select_thread(std::string_view id) {
   if (id == "0" || id == "-1" || id.empty()) return true;
   auto tid = parse_hex(id);
   if (!tid) return false;
+  int process = 0;
   for (const auto& inferior : engine_.inferiors())
-    if (static_cast<std::uint64_t>(inferior.pid) == *tid) {
+    if (inferior.selected) process = inferior.process;
+  for (const auto& inferior : engine_.inferiors())
+    if (static_cast<std::uint64_t>(inferior.pid) == *tid && (!process_ || inferior.process == process)) {
       if (!inferior.selected) engine_.select_task(inferior.pid);
       return true;
     }
@@ -130,7 +140,7 @@ std::string Session::thread_list() {
 }
 
 std::string Session::stop_reply_here() {
-  if (auto status = engine_.exit_status()) {
+  if (auto status = exit_status()) {
     if (status->kind() == WaitStatus::Kind::killed) return fmt::format("X{:02x}", gdb_signal(status->code()));
     return fmt::format("W{:02x}", status->code() & 0xff);
   }
@@ -143,7 +153,7 @@ std::string Session::stop_reply(const Stop& stop, Direction direction) {
     case Stop::Kind::start:
       return "T05replaylog:begin;" + thread;
     case Stop::Kind::end:
-      if (direction == Direction::forward && engine_.exit_status()) return stop_reply_here();
+      if (direction == Direction::forward && exit_status()) return stop_reply_here();
       return (direction == Direction::forward ? "T05replaylog:end;" : "T05replaylog:begin;") + thread;
     case Stop::Kind::breakpoint: {
       for (const auto& [key, id] : points_)
@@ -152,7 +162,10 @@ std::string Session::stop_reply(const Stop& stop, Direction direction) {
     }
     case Stop::Kind::watchpoint:
       for (const auto& watch : engine_.watchpoints())
-        if (watch.id == stop.id) return fmt::format("T05{}watch:{:x};", thread, watch.addr);
+        if (watch.id == stop.id) {
+          const char* what = watch.kind == WatchKind::write ? "watch" : watch.kind == WatchKind::read ? "rwatch" : "awatch";
+          return fmt::format("T05{}{}:{:x};", thread, what, watch.addr);
+        }
       return "T05" + thread;
     case Stop::Kind::signal:
       return fmt::format("T{:02x}{}", gdb_signal(stop.signal), thread);
@@ -174,7 +187,7 @@ std::string Session::handle(std::string_view packet) {
       case 'p': {
         auto number = parse_hex(packet.substr(1));
         if (!number || *number >= target_register_count()) return error_reply();
-        return register_hex(static_cast<std::size_t>(*number));
+        return register_hex(engine_.registers(), engine_.xstate(), static_cast<std::size_t>(*number));
       }
       case 'G': case 'P': case 'M': case 'X':
         return error_reply();  // the past is read-only
@@ -201,6 +214,7 @@ std::string Session::handle(std::string_view packet) {
         return query(packet);
       case 'v':
         if (packet == "vCont?") return "vCont;c;C;s;S;r";
+        if (starts_with(packet, "vFile:")) return files_.handle(packet.substr(6));
         if (starts_with(packet, "vCont;")) return vcont(packet.substr(6));
         if (packet == "vKill" || starts_with(packet, "vKill;")) {
           finished_ = true;
@@ -230,7 +244,10 @@ std::string Session::query(std::string_view packet) {
   }
   if (packet == "qAttached" || starts_with(packet, "qAttached:")) return "1";
   if (packet == "qC") return fmt::format("QC{:x}", current_tid());
-  if (packet == "qfThreadInfo") return thread_list();
+  if (packet == "qfThreadInfo") {
+    if (process_) process_->select();
+    return thread_list();
+  }
   if (packet == "qsThreadInfo") return "l";
   if (starts_with(packet, "qXfer:")) return xfer(packet.substr(6));
   if (starts_with(packet, "qRcmd,")) {
@@ -252,21 +269,26 @@ std::string Session::xfer(std::string_view args) {
   }
   if (parts[0] == "auxv") return xfer_part(auxv_, parts[3]);
   if (parts[0] == "exec-file") return xfer_part(exe_, parts[3]);
+  if (parts[0] == "libraries-svr4") {
+    // Made afresh when gdb starts reading, the same document for its next parts.
+    if (starts_with(parts[3], "0,")) libraries_ = libraries_svr4(engine_, auxv_, parts[2]);
+    return xfer_part(libraries_, parts[3]);
+  }
   return "";
 }
 
 std::string Session::registers_hex() {
+  Registers regs = engine_.registers();
+  Bytes xstate = engine_.xstate();
   std::string out;
-  for (std::size_t i = 0; i < target_register_count(); ++i) out += register_hex(i);
+  for (std::size_t i = 0; i < target_register_count(); ++i) out += register_hex(regs, xstate, i);
   return out;
 }
 
-std::string Session::register_hex(std::size_t number) {
-  Registers regs = engine_.registers();
-  auto value = register_value(regs, number);
-  std::size_t size = register_size(number);
-  if (!value) return std::string(size * 2, 'x');
-  return le_hex(*value, size);
+std::string Session::register_hex(const Registers& regs, const Bytes& xstate, std::size_t number) {
+  auto bytes = register_bytes(regs, xstate, number);
+  if (!bytes) return std::string(register_size(number) * 2, 'x');  // unavailable
+  return to_hex(*bytes);
 }
 
 std::string Session::read_memory(std::string_view args) {
@@ -297,7 +319,7 @@ std::string Session::set_point(std::string_view packet, bool insert) {
   auto addr = parse_hex(parts[1]);
   auto kind = parse_hex(split(parts[2], ';')[0]);
   if (!addr || !kind) return error_reply();
-  if (type != '0' && type != '1' && type != '2') return "";  // read and access watchpoints: not supported
+  if (type < '0' || type > '4') return "";
   auto key = std::make_pair(type, *addr);
   auto found = points_.find(key);
   if (!insert) {
@@ -308,9 +330,10 @@ std::string Session::set_point(std::string_view packet, bool insert) {
     return "OK";
   }
   if (found != points_.end()) return "OK";
-  if (type == '2') {
+  if (type >= '2') {
     if (*kind == 0 || *kind > 8) return error_reply();
-    points_[key] = engine_.add_watchpoint(*addr, static_cast<std::uint32_t>(*kind));
+    WatchKind watch = type == '2' ? WatchKind::write : type == '3' ? WatchKind::read : WatchKind::access;
+    points_[key] = engine_.add_watchpoint(*addr, static_cast<std::uint32_t>(*kind), watch);
   } else {
     points_[key] = engine_.add_breakpoint(*addr);
   }
@@ -322,9 +345,28 @@ std::string Session::resume(std::string_view packet) {
   bool step = packet == "bs" || packet[0] == 's' || packet[0] == 'S';
   // c ADDR and s ADDR (resume elsewhere) would change the past: refused.
   if ((packet[0] == 'c' || packet[0] == 's') && packet.size() > 1) return error_reply();
-  Stop stop = step ? engine_.stepi(direction) : engine_.resume(direction);
+  Stop stop = move(step, direction);
   if (step && stop.kind == Stop::Kind::none && direction == Direction::backward) stop.kind = Stop::Kind::start;
   return stop_reply(stop, direction);
+}
+
+Stop Session::move(bool step, Direction direction) {
+  for (;;) {
+    Stop stop = step ? engine_.stepi(direction) : engine_.resume(direction);
+    if (!process_) return stop;
+    // The served process's history begins at its first instruction and ends with it.
+    if (direction == Direction::backward && (stop.kind == Stop::Kind::start || engine_.event() < process_->start().event)) {
+      engine_.seek(process_->start());
+      process_->select();
+      return Stop(Stop::Kind::start);
+    }
+    if (process_->ended()) return Stop(Stop::Kind::end);
+    bool hit = stop.kind == Stop::Kind::breakpoint || stop.kind == Stop::Kind::watchpoint || stop.kind == Stop::Kind::signal;
+    // Another process's breakpoint hit or signal is not gdb's to see: run on.
+    if (hit && !step && !process_->stopped_in_it()) continue;
+    process_->select();
+    return stop;
+  }
 }
 
 std::string Session::step_range(std::uint64_t start, std::uint64_t end) {
@@ -466,8 +508,7 @@ class InterruptWatcher {
 
 }  // namespace
 
-void serve(Engine& engine, int in_fd, int out_fd) {
-  Session session(engine);
+void serve(Session& session, Engine& engine, int in_fd, int out_fd) {
   Reader reader;
   auto send = [&](const std::string& bytes) {
     std::size_t done = 0;

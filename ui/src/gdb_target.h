@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "ttdb/base/bytes.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb::gdb {
@@ -15,7 +16,8 @@ namespace ttdb::gdb {
 const std::string& target_xml();
 std::size_t target_register_count();
 std::size_t register_size(std::size_t number);  // bytes
-// The register's value; nullopt for the x87 and SSE state, not read here.
-std::optional<std::uint64_t> register_value(const Registers& regs, std::size_t number);
+// The register's bytes (little-endian, register_size() of them), from the
+// general registers or the XSAVE area; nullopt when `xstate` lacks them.
+std::optional<std::string> register_bytes(const Registers& regs, const Bytes& xstate, std::size_t number);
 
 }  // namespace ttdb::gdb

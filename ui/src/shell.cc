@@ -51,7 +51,11 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
   add("tbreak", {"tb"}, "tbreak LOCATION: a breakpoint that is deleted when it first stops the program",
       [this](const std::string& a) { cmd_break(a, true); });
   add("watch", {}, "watch [-l] EXPR: stop when the location EXPR names changes, going forward or backward",
-      [this](const std::string& a) { cmd_watch(a); });
+      [this](const std::string& a) { cmd_watch(a, WatchKind::write); });
+  add("rwatch", {}, "rwatch [-l] EXPR: stop after each read of the location EXPR names, going forward or backward",
+      [this](const std::string& a) { cmd_watch(a, WatchKind::read); });
+  add("awatch", {}, "awatch [-l] EXPR: stop after each read or write of the location EXPR names, going forward or backward",
+      [this](const std::string& a) { cmd_watch(a, WatchKind::access); });
   add("delete", {"d"}, "delete [N...]: delete breakpoints and watchpoints (all without N)",
       [this](const std::string& a) { cmd_delete(a); });
   add("disable", {"dis"}, "disable [N...]: disable breakpoints and watchpoints", [this](const std::string& a) { cmd_enable(a, false); });
@@ -306,8 +310,10 @@ void Shell::print_stop(const Stop& stop) {
         b.resize(info.watch_type->size);
         return format_value(Value{info.watch_type, b, std::nullopt}, *context_);
       };
-      out_ << "\nHardware watchpoint " << stop.id << ": " << info.what << "\n\nOld value = " << show(stop.old_value)
-           << "\nNew value = " << show(stop.new_value) << "\n";
+      out_ << "\n" << watchpoint_title(stop.id) << ": " << info.what << "\n\n";
+      // As gdb words it: a read, or an access that left the value as it was, shows the value.
+      if (stop.old_value == stop.new_value) out_ << "Value = " << show(stop.new_value) << "\n";
+      else out_ << "Old value = " << show(stop.old_value) << "\nNew value = " << show(stop.new_value) << "\n";
       break;
     }
     case Stop::Kind::signal:

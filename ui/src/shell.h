@@ -123,7 +123,8 @@ class Shell {
   TypeRef type_of_expression(const std::string& expr);
   void cmd_start();
   void cmd_break(const std::string& args, bool temporary);
-  void cmd_watch(const std::string& args);
+  void cmd_watch(const std::string& args, WatchKind kind);
+  std::string watchpoint_title(int id) const;  // "Hardware read watchpoint 2"
   void cmd_delete(const std::string& args);
   void cmd_enable(const std::string& args, bool enabled);
   void cmd_condition(const std::string& args);

@@ -81,7 +81,16 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   if (!condition.empty()) cmd_condition(fmt::format("{} {}", id, condition));
 }
 
-void Shell::cmd_watch(const std::string& args) {
+std::string Shell::watchpoint_title(int id) const {
+  auto watches = engine_.watchpoints();
+  auto found = std::find_if(watches.begin(), watches.end(), [&](const Watchpoint& w) { return w.id == id; });
+  WatchKind kind = found == watches.end() ? WatchKind::write : found->kind;
+  const char* what = kind == WatchKind::write ? "Hardware watchpoint" : kind == WatchKind::read ? "Hardware read watchpoint"
+                                                                                                 : "Hardware access (read/write) watchpoint";
+  return fmt::format("{} {}", what, id);
+}
+
+void Shell::cmd_watch(const std::string& args, WatchKind kind) {
   std::string expr = watch_expression(args);
   require_live();
   Value v = evaluate(expr, *context_);
@@ -89,10 +98,10 @@ void Shell::cmd_watch(const std::string& args) {
   std::size_t size = v.type->size;
   if (size != 1 && size != 2 && size != 4 && size != 8)
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
-  int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size));
+  int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
   last_breakpoint_ = id;
   break_info_[id] = BreakInfo{expr, "", true, v.type, 0, ""};
-  out_ << fmt::format("Hardware watchpoint {}: {}\n", id, expr);
+  out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
 }
 
 void Shell::cmd_delete(const std::string& args) {
@@ -427,7 +436,8 @@ void Shell::cmd_info_breakpoints() {
     rows[b.id] = row;
   }
   for (const auto& w : wps) {
-    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<18} {}\n", w.id, "hw watchpoint", "keep", w.enabled ? "y" : "n", "",
+    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<18} {}\n", w.id,
+                                  w.kind == WatchKind::write ? "hw watchpoint" : w.kind == WatchKind::read ? "read watchpoint" : "acc watchpoint", "keep", w.enabled ? "y" : "n", "",
                                   break_info_[w.id].what);
     if (w.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", w.hits, w.hits == 1 ? "" : "s");
     rows[w.id] = row;

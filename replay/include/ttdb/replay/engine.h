@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@ struct Tick {
     code,         // the program arrives at `addr` (about to execute it)
     step,         // one instruction executes
     watch,        // the program writes [addr, addr + len)
+    access,       // the program reads or writes [addr, addr + len)
     event_start,  // the next recorded event begins (its first stop)
   };
   Kind kind = Kind::code;
@@ -68,7 +70,7 @@ struct Stop {
     none,        // nothing happened (already there)
     event,       // reached the requested event
     breakpoint,  // a breakpoint: `id`
-    watchpoint,  // a watchpoint changed: `id`, old and new bytes
+    watchpoint,  // a watchpoint fired (a write that changed the value, a read, an access): `id`, old and new bytes
     step,        // a step or a run to a position finished
     signal,      // the program is about to receive a signal (the next event)
     start,       // went back to the beginning of the recording
@@ -92,12 +94,18 @@ struct Breakpoint {
   std::uint64_t hits = 0;  // times it stopped the program
 };
 
+// What a watchpoint stops for. x86 debug registers break on writes, or on
+// reads and writes alike: a read is an access that left the value as it was
+// (as gdb tells reads from writes on such hardware).
+enum class WatchKind { write, read, access };
+
 struct Watchpoint {
   int id = 0;
   std::uint64_t addr = 0;
   std::uint32_t len = 0;
   bool enabled = true;
   std::uint64_t hits = 0;
+  WatchKind kind = WatchKind::write;
 };
 
 // Decides whether arriving at `addr` with these registers counts (the frame
@@ -129,11 +137,18 @@ class Engine {
   // mappings that image makes over the whole recording.
   std::int64_t image();
   const std::vector<trace::FileMapping>& image_mappings();
+  // The files the recording ran or mapped that are no longer on disk as
+  // recorded (gone, or changed since) but whose recorded bytes the trace
+  // keeps, by path: a debugger reads these instead of the disk's.
+  const std::map<std::string, Bytes>& files_only_in_trace();
   // A recorded event by number.
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
   // --- Looking at the program (breakpoints are hidden from memory reads)
   Registers registers();
+  // The x87, SSE and AVX state, in the XSAVE layout the kernel gives
+  // (PTRACE_GETREGSET, NT_X86_XSTATE); empty when it cannot be read.
+  Bytes xstate();
   std::optional<Bytes> read_memory(std::uint64_t addr, std::size_t size);
   pid_t pid();  // the tracee's own pid in this replay
 
@@ -175,7 +190,8 @@ class Engine {
   // it should stop the program (conditions, ignore counts): the engine is
   // stopped at the hit while it runs, and may be inspected.
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
-  int add_watchpoint(std::uint64_t addr, std::uint32_t len);  // throws Error when no slot is left
+  // Throws Error when no slot is left.
+  int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
   bool remove(int id);
   bool set_enabled(int id, bool enabled);
   std::vector<Breakpoint> breakpoints() const;
