@@ -40,7 +40,9 @@ std::optional<std::pair<std::string, std::vector<std::string>>> template_parts(c
 std::string simplified(const std::string& name) {
   auto parts = template_parts(name);
   if (!parts || !name.starts_with("std::")) return name;
-  auto& [base, args] = *parts;
+  // (Named, not a structured binding: clang 14, which builds the fuzz targets, cannot capture one.)
+  const std::string& base = parts->first;
+  std::vector<std::string>& args = parts->second;
   static const char* kDefaults[] = {"std::allocator<", "std::char_traits<", "std::less<", "std::default_delete<",
                                     "std::hash<", "std::equal_to<"};
   while (args.size() > 1 && std::any_of(std::begin(kDefaults), std::end(kDefaults),
