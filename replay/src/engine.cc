@@ -401,7 +401,7 @@ Stop EngineImpl::run(const Goal& goal) {
         append(Motion{goal.motion->tick, 1});
         return Stop{Stop::Kind::step};
       }
-      if (goal.user_points && !standing_at_event && stops_the_program(session.next_event()))
+      if (goal.user_points && !standing_at_event && user_stops_at(session.next_event()))
         if (auto stop = signal_arrival(goal)) return *stop;
       bool moves = session.next_event()->kind != EventKind::signal;
       apply_pending();

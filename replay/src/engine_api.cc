@@ -111,6 +111,15 @@ std::vector<Watchpoint> Engine::watchpoints() const {
 
 void Engine::set_condition(std::function<bool(int)> condition) { impl_->condition = std::move(condition); }
 
+void Engine::set_signal_stop(int sig, bool stop) { impl_->signal_stops[sig] = stop; }
+
+bool Engine::signal_stops(int sig) const {
+  trace::Event arrival;
+  arrival.kind = trace::EventKind::signal;
+  arrival.nr = sig;
+  return impl_->user_stops_at(&arrival);
+}
+
 Stop Engine::resume(Direction direction) {
   return impl_->command([&] {
     if (direction == Direction::backward) return impl_->reverse_continue();

@@ -308,6 +308,9 @@ class EngineImpl {
   const Images& program_images();
   int next_bookmark = 1;
   std::function<bool(int)> condition;
+  std::map<int, bool> signal_stops;  // `handle`'s choices over stops_the_program's table
+  // Whether continue stops at this event, a signal's arrival: the user's choice, else gdb's table.
+  bool user_stops_at(const trace::Event* e) const;
   std::atomic<bool> interrupt_requested{false};
   std::atomic<pid_t> running{0};  // the program, while it runs its own code
   std::atomic<bool> interrupt_sent{false};  // interrupt() stopped `running`

@@ -29,6 +29,12 @@ bool stops_the_program(const trace::Event* e) {
   }
 }
 
+bool EngineImpl::user_stops_at(const trace::Event* e) const {
+  if (!e || e->kind != trace::EventKind::signal) return false;
+  auto chosen = signal_stops.find(static_cast<int>(e->nr));
+  return chosen != signal_stops.end() ? chosen->second : stops_the_program(e);
+}
+
 std::optional<Stop> EngineImpl::signal_arrival(const Goal& goal) {
   Stop stop{Stop::Kind::signal};
   stop.signal = static_cast<int>(session.next_event()->nr);

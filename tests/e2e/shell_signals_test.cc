@@ -14,7 +14,7 @@ namespace {
 // "SIGUSR1" and the like for a signal's arrival.
 std::vector<std::string> signal_stops(const std::string& out) {
   std::vector<std::string> where;
-  std::regex signal(R"(^Program received signal (\w+)\.)");
+  std::regex signal(R"(^Program received signal (\w+)[,.])");
   std::regex at(R"(^(?:Breakpoint \d+, )?(?:0x[0-9a-f]+ in )?(\w+) \(.*\) at signal_handlers\.c:(\d+) \[event)");
   std::smatch m;
   for (const auto& line : lines_matching(out, R"(^Program received signal|signal_handlers\.c:\d+ \[event)")) {
@@ -325,6 +325,58 @@ assert hits == 2002
   EXPECT_EQ(signal_stops(r.out), expected) << r.out;
   // Two handlers deep: below each handler, the trampoline, then what the signal interrupted (as gdb's bt).
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(#1  <signal handler called>\n#2  0x[0-9a-f]+ in on_usr1 \(sig=10\) at signal_handlers\.c:29\n#3  <signal handler called>\n#4  0x[0-9a-f]+ in main \(\) at signal_handlers\.c:44\n)"))) << r.out;
+}
+
+TEST_F(ShellTest, HandleChoosesWhichSignalsStopContinueBothWays) {
+  // signal_handlers gets SIGALRM (five times), SIGUSR1, SIGUSR2, then SIGSEGV.
+  std::string trace = recorded("signal_handlers");
+  RunResult r = script(trace,
+                       "handle SIGUSR1 nostop noprint\nhandle USR2 nostop print\ncontinue\n"
+                       "handle 10 stop\nreverse-continue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SIGUSR1       No\tNo\tYes\t\tUser defined signal 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SIGUSR2       No\tYes\tYes\t\tUser defined signal 2\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SIGUSR1       Yes\tYes\tYes\t\tUser defined signal 1\n"), std::string::npos) << r.out;
+  // Forward: SIGUSR1 unseen, SIGUSR2 (sent twice) printed in passing, the
+  // fault stops. Backward from the fault: both SIGUSR2 printed and passed
+  // again, then SIGUSR1, asked to stop now, stops.
+  const std::string usr1 = "Program received signal SIGUSR1, User defined signal 1.";
+  const std::string usr2 = "Program received signal SIGUSR2, User defined signal 2.";
+  const std::string segv = "Program received signal SIGSEGV, Segmentation fault.";
+  EXPECT_EQ(lines_matching(r.out, R"(^Program received signal)"),
+            (std::vector<std::string>{usr2, usr2, segv, usr2, usr2, usr1}))
+      << r.out;
+  EXPECT_EQ(r.out.find("No more reverse-execution history"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, HandleStopsAtASignalGdbPassesByDefault) {
+  std::string trace = recorded("signal_handlers");
+  RunResult r = script(trace, "handle SIGALRM stop\ncontinue\ncontinue\ninfo signals SIGALRM SIGCHLD\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, R"(^Program received signal SIGALRM, Alarm clock\.$)").size(), 2u) << r.out;
+  EXPECT_NE(r.out.find("SIGCHLD       No\tNo\tYes\t\tChild status changed\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ShellTest, HandleRefusesToChangeWhatTheProgramReceived) {
+  std::string trace = recorded("signal_handlers");
+  RunResult r = script(trace, "handle SIGUSR1 nopass\n");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("The past is read-only"), std::string::npos) << r.err;
+  r = script(trace, "handle SIGNOTHING stop\n");
+  EXPECT_NE(r.err.find("\"SIGNOTHING\" is not a signal's name"), std::string::npos) << r.err;
+}
+
+TEST_F(ShellTest, InfoSignalsSaysWhatGdbSays) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("signal_handlers");
+  RunResult ours = script(trace, "info signals SIGUSR1 SIGALRM SIGSEGV SIGCHLD SIGWINCH\n");
+  RunResult theirs = run({*gdb, "-nx", "-batch", "-ex", "info signals SIGUSR1", "-ex", "info signals SIGALRM", "-ex",
+                          "info signals SIGSEGV", "-ex", "info signals SIGCHLD", "-ex", "info signals SIGWINCH",
+                          program("signal_handlers")});
+  auto rows = [](const std::string& out) { return lines_matching(out, R"(^SIG[A-Z0-9]+ +(Yes|No)\t)"); };
+  ASSERT_EQ(rows(theirs.out).size(), 5u) << theirs.out << theirs.err;
+  EXPECT_EQ(rows(ours.out), rows(theirs.out)) << ours.out;
 }
 
 }  // namespace

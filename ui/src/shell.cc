@@ -97,6 +97,8 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_set(a); });
   add("ignore", {}, "ignore N COUNT: pass over breakpoint N's next COUNT stops, in either direction",
       [this](const std::string& a) { cmd_ignore(a); });
+  add("handle", {}, "handle SIGNAL... [no]stop [no]print: whether continue and reverse-continue stop at a signal, or print it and go on",
+      [this](const std::string& a) { cmd_handle(a); });
   add("when", {}, "when: the event the replay stands at (rr's when)", [this](const std::string&) { cmd_when(); });
   add("echo", {}, "echo TEXT: print TEXT (\\n for a newline)", [this](const std::string& a) { cmd_echo(a); });
   add("help", {"h"}, "help [COMMAND]: the commands, or one command", [this](const std::string& a) { cmd_help(a); });
@@ -317,7 +319,7 @@ void Shell::print_stop(const Stop& stop) {
       break;
     }
     case Stop::Kind::signal:
-      out_ << "\nProgram received signal " << signal_name(stop.signal) << ".\n";
+      out_ << "\n" << received_signal(stop.signal) << "\n";
       break;
     case Stop::Kind::start: out_ << "\nNo more reverse-execution history.\n"; break;
     case Stop::Kind::interrupted: out_ << "\nInterrupted.\n"; break;

@@ -138,6 +138,16 @@ class Shell {
   void cmd_info_record();
   void cmd_ignore(const std::string& args);
   void cmd_printf(const std::string& args);
+  void cmd_handle(const std::string& args);
+  void cmd_info_signals(const std::string& args);
+  // gdb's line for a signal: "Program received signal SIGUSR1, User defined signal 1."
+  static std::string received_signal(int sig);
+  // A signal stop `handle` asked to print and pass over (which it prints).
+  bool passed_signal(const Stop& stop);
+  // `handle`'s choices, stop and print, per signal (gdb's table for the others).
+  std::map<int, std::pair<bool, bool>> handling_;
+  std::pair<bool, bool> handling_of(int sig);
+  void print_signal_table(const std::vector<int>& signals);
   // A stop at a breakpoint whose ignore count is not used up (and uses one).
   bool ignored(const Stop& stop);
   void cmd_info_sharedlibrary();

@@ -393,6 +393,7 @@ void Shell::cmd_info(const std::string& args) {
     return;
   }
   if (is("record", 3)) return cmd_info_record();
+  if (is("signals", 3) || what == "handle") return cmd_info_signals(rest);
   if (is("line", 2)) {
     // info line [LOCATION]: where the line of the selected frame, or of LOCATION, starts.
     std::uint64_t pc = frame().lookup_pc();

@@ -337,7 +337,7 @@ void Shell::cmd_continue(const std::string& args, Direction direction) {
   Stop stop;
   for (std::int64_t i = 0; i < times; ++i) {
     do stop = engine_.resume(direction);
-    while (ignored(stop));
+    while (ignored(stop) || passed_signal(stop));
     if (stop.kind != Stop::Kind::breakpoint && stop.kind != Stop::Kind::watchpoint) break;
   }
   print_stop(stop);

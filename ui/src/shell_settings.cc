@@ -1,14 +1,18 @@
 // The shell's commands about itself and its recording, as gdb and rr name
-// them: set, when, info record, ignore, printf.
+// them: set, when, info record, ignore, printf, handle and info signals.
 #include <fmt/format.h>
 #include <fmt/printf.h>
 
 #include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <cstring>
 #include <cstring>
 
 #include "shell.h"
 #include "shell_internal.h"
 #include "shell_parse.h"
+#include "ttdb/tracer/wait_status.h"
 
 namespace ttdb {
 namespace {
@@ -149,6 +153,105 @@ void Shell::cmd_printf(const std::string& args) {
     }
   }
   out_ << out;
+}
+
+namespace {
+
+constexpr int kLastSignal = 64;
+
+// SIGUSR1, USR1 or 10.
+int signal_number(const std::string& word) {
+  if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) {
+    int sig = parse_number(word, "the signal number");
+    if (sig >= 1 && sig <= kLastSignal) return sig;
+  }
+  std::string name = word.starts_with("SIG") ? word : "SIG" + word;
+  for (int sig = 1; sig <= kLastSignal; ++sig)
+    if (signal_name(sig) == name) return sig;
+  throw Error(fmt::format("\"{}\" is not a signal's name; \"info signals\" lists them", word));
+}
+
+// As gdb describes signals (its own words, not always the C library's).
+std::string description_of(int sig) {
+  static const char* kGdbWords[] = {
+      nullptr, "Hangup", "Interrupt", "Quit", "Illegal instruction", "Trace/breakpoint trap", "Aborted", "Bus error",
+      "Arithmetic exception", "Killed", "User defined signal 1", "Segmentation fault", "User defined signal 2",
+      "Broken pipe", "Alarm clock", "Terminated", "Stack fault", "Child status changed", "Continued",
+      "Stopped (signal)", "Stopped (user)", "Stopped (tty input)", "Stopped (tty output)", "Urgent I/O condition",
+      "CPU time limit exceeded", "File size limit exceeded", "Virtual timer expired", "Profiling timer expired",
+      "Window size changed", "I/O possible", "Power fail/restart", "Bad system call"};
+  if (sig > 0 && sig < static_cast<int>(std::size(kGdbWords))) return kGdbWords[sig];
+  return fmt::format("Real-time event {}", sig);
+}
+
+}  // namespace
+
+std::string Shell::received_signal(int sig) {
+  return fmt::format("Program received signal {}, {}.", signal_name(sig), description_of(sig));
+}
+
+std::pair<bool, bool> Shell::handling_of(int sig) {
+  if (auto chosen = handling_.find(sig); chosen != handling_.end()) return chosen->second;
+  bool stops = engine_.signal_stops(sig);  // gdb's table: the engine's own until `handle` changes it
+  return {stops, stops};
+}
+
+bool Shell::passed_signal(const Stop& stop) {
+  if (stop.kind != Stop::Kind::signal || handling_of(stop.signal).first) return false;
+  out_ << "\n" << received_signal(stop.signal) << "\n";
+  return true;
+}
+
+void Shell::cmd_handle(const std::string& args) {
+  // gdb's words, applied in order: stop implies print, noprint implies
+  // nostop. The program's signals are the recording's: pass changes
+  // nothing, and nopass is refused.
+  std::vector<int> signals;
+  std::vector<std::string> actions;
+  for (const auto& word : words(args)) {
+    if (word == "stop" || word == "nostop" || word == "print" || word == "noprint") {
+      actions.push_back(word);
+    } else if (word == "nopass" || word == "ignore") {
+      throw Error(kReadOnly);
+    } else if (word == "all") {
+      for (int sig = 1; sig <= kLastSignal; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGTRAP && sig != SIGINT) signals.push_back(sig);
+    } else if (word != "pass" && word != "noignore") {
+      signals.push_back(signal_number(word));
+    }
+  }
+  if (signals.empty()) throw Error("handle needs a signal: handle SIGUSR1 nostop noprint");
+  for (int sig : signals) {
+    auto [stop, print] = handling_of(sig);
+    for (const auto& action : actions) {
+      if (action == "stop") stop = print = true;
+      if (action == "nostop") stop = false;
+      if (action == "print") print = true;
+      if (action == "noprint") stop = print = false;
+    }
+    handling_[sig] = {stop, print};
+    // The engine stops for what the shell prints; the shell goes on after a printed one.
+    engine_.set_signal_stop(sig, stop || print);
+  }
+  print_signal_table(signals);
+}
+
+void Shell::cmd_info_signals(const std::string& args) {
+  std::vector<int> signals;
+  for (const auto& word : words(args)) signals.push_back(signal_number(word));
+  if (signals.empty())
+    for (int sig = 1; sig <= kLastSignal; ++sig)
+      if (sig < SIGRTMIN || sig > SIGRTMAX || sig == SIGRTMIN) signals.push_back(sig);
+  print_signal_table(signals);
+}
+
+void Shell::print_signal_table(const std::vector<int>& signals) {
+  out_ << "Signal        Stop\tPrint\tPass to program\tDescription\n";
+  for (int sig : signals) {
+    auto [stop, print] = handling_of(sig);
+    out_ << fmt::format("{:<14}{}\t{}\tYes\t\t{}\n", signal_name(sig), stop ? "Yes" : "No", print ? "Yes" : "No",
+                        description_of(sig));
+  }
 }
 
 }  // namespace ttdb

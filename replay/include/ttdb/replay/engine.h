@@ -197,6 +197,11 @@ class Engine {
   std::vector<Breakpoint> breakpoints() const;
   std::vector<Watchpoint> watchpoints() const;
   void set_condition(std::function<bool(int id)> condition);
+  // gdb's `handle SIGNAL stop|nostop`: whether continue and reverse-continue
+  // stop at the signal's arrival. By default, gdb's table (not SIGALRM,
+  // SIGCHLD, SIGWINCH, SIGPROF, SIGVTALRM, SIGURG, SIGIO; the others).
+  void set_signal_stop(int sig, bool stop);
+  bool signal_stops(int sig) const;
 
   // --- Moving
   Stop resume(Direction direction);          // continue / reverse-continue
