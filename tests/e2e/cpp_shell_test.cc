@@ -12,28 +12,6 @@
 namespace ttdb::test {
 namespace {
 
-RunResult gdb_on(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
-  std::vector<std::string> args{gdb, "-nx", "-batch"};
-  for (const auto& c : commands) args.insert(args.end(), {"-ex", c});
-  args.push_back(program(name));
-  return run(args);
-}
-
-// The output from the first line starting with `from` on, with source
-// paths by base name and ttdb's " [event N]" taken off.
-std::string from_line(const std::string& out, const std::string& from) {
-  auto at = out.find(from);
-  std::string rest = at == std::string::npos ? "" : out.substr(at);
-  rest = std::regex_replace(rest, std::regex(" at /[^ ]*/([^/ ]+:[0-9]+)"), " at $1");
-  return std::regex_replace(rest, std::regex(" \\[event [0-9]+\\]"), "");
-}
-
-std::string joined(const std::vector<std::string>& commands) {
-  std::string text;
-  for (const auto& c : commands) text += c + "\n";
-  return text;
-}
-
 class CppShellTest : public ShellTest {
  protected:
   // Runs `looks` at `where` in both debuggers; the output from the echo on must agree.
@@ -46,7 +24,7 @@ class CppShellTest : public ShellTest {
     RunResult ours = script(trace, joined(ours_commands));
     std::vector<std::string> theirs_commands{"break " + where, "run", "echo ---\\n"};
     theirs_commands.insert(theirs_commands.end(), looks.begin(), looks.end());
-    RunResult theirs = gdb_on(*gdb, "debug_shapes", theirs_commands);
+    RunResult theirs = gdb_batch(*gdb, "debug_shapes", theirs_commands);
     std::string expected = from_line(theirs.out, "---");
     ASSERT_NE(expected.find(must_show), std::string::npos) << theirs.out << theirs.err;
     EXPECT_EQ(from_line(ours.out, "---"), expected) << ours.err;

@@ -12,22 +12,11 @@
 namespace ttdb::test {
 namespace {
 
-// gdb in batch mode on `name`, running these commands.
-RunResult gdb_on(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
-  std::vector<std::string> args{gdb, "-nx", "-batch"};
-  for (const auto& c : commands) args.insert(args.end(), {"-ex", c});
-  args.push_back(program(name));
-  return run(args);
-}
-
 // Lines matching `pattern`, with ttdb's " [event N]" taken off and source
 // files by their base name (gdb shows the path the compiler was given).
 std::vector<std::string> shown(const std::string& out, const std::string& pattern) {
   auto lines = lines_matching(out, pattern);
-  for (auto& line : lines) {
-    if (auto at = line.find(" [event "); at != std::string::npos) line.erase(at);
-    line = std::regex_replace(line, std::regex(" at /[^ ]*/([^/ ]+:[0-9]+)"), " at $1");
-  }
+  for (auto& line : lines) line = as_gdb_shows(line);
   return lines;
 }
 
@@ -46,7 +35,7 @@ TEST_F(ShellTest, OptimizedCodeStopsAndShowsValuesAsGdbDoes) {
 
   std::vector<std::string> theirs_commands{"break compute", "run", "continue", "bt 2", "up",
                                            "info locals", "print argc", "print sum"};
-  RunResult theirs = gdb_on(*gdb, "opt_compute", theirs_commands);
+  RunResult theirs = gdb_batch(*gdb, "opt_compute", theirs_commands);
   auto stops = shown(theirs.out, "^Breakpoint 1, ");
   ASSERT_EQ(stops.size(), 2u) << theirs.out << theirs.err;
   EXPECT_EQ(stops.front(), "Breakpoint 1, compute (n=n@entry=20) at opt_compute.c:12") << theirs.out;

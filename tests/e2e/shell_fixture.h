@@ -55,4 +55,32 @@ inline std::vector<std::string> lines_matching(const std::string& text, const st
   return out;
 }
 
+// gdb, the oracle, in batch mode on test program `name`, running `commands`.
+inline RunResult gdb_batch(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
+  std::vector<std::string> args{gdb, "-nx", "-batch"};
+  for (const auto& c : commands) args.insert(args.end(), {"-ex", c});
+  args.push_back(program(name));
+  return run(args);
+}
+
+// Output as both debuggers can agree on it: ttdb's " [event N]" taken off,
+// and source files by their base name (gdb shows the path the compiler was given).
+inline std::string as_gdb_shows(std::string text) {
+  text = std::regex_replace(text, std::regex(" at /[^ ]*/([^/ ]+:[0-9]+)"), " at $1");
+  return std::regex_replace(text, std::regex(" \\[event [0-9]+\\]"), "");
+}
+
+// The output from `from`'s first occurrence on, as both debuggers can agree on it.
+inline std::string from_line(const std::string& out, const std::string& from) {
+  auto at = out.find(from);
+  return as_gdb_shows(at == std::string::npos ? "" : out.substr(at));
+}
+
+// Commands as a script's lines.
+inline std::string joined(const std::vector<std::string>& commands) {
+  std::string text;
+  for (const auto& c : commands) text += c + "\n";
+  return text;
+}
+
 }  // namespace ttdb::test
