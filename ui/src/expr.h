@@ -82,6 +82,9 @@ std::string quote_chars(const Bytes& bytes);
 // is raw: the C++ standard library's types as their members.
 std::string format_value(const Value& value, ExprContext& context, char format = 0, bool top = true);
 
+// A flags register's set bits by their names, as gdb prints them: "[ PF ZF IF ]".
+std::string flags_text(const Type& type, std::uint64_t raw);
+
 // One value read from memory for `x`: `size` bytes shown in `format`.
 std::string format_scalar(std::uint64_t raw, std::size_t size, char format, ExprContext& context);
 

@@ -26,15 +26,6 @@ const RegisterName kRegisters[] = {
 
 std::span<const RegisterName> register_names() { return kRegisters; }
 
-std::string eflags_text(std::uint64_t flags) {
-  static const std::pair<int, const char*> bits[] = {{0, "CF"},  {2, "PF"},  {4, "AF"},  {6, "ZF"}, {7, "SF"},
-                                                     {8, "TF"},  {9, "IF"},  {10, "DF"}, {11, "OF"}, {16, "RF"}};
-  std::string out = "[ ";
-  for (auto [bit, name] : bits)
-    if (flags & (1ull << bit)) out += std::string(name) + " ";
-  return out + "]";
-}
-
 TypeRef eflags_type() {
   static const TypeRef t = [] {
     auto type = std::make_shared<Type>();
@@ -67,24 +58,34 @@ bool is_call(const cs_insn& insn) {
 
 std::optional<Bytes> ShellContext::read(std::uint64_t addr, std::size_t size) { return shell_.engine_.read_memory(addr, size); }
 
+namespace {
+
+Value optimized_out(const TypeRef& type) {
+  Value out{type, Bytes(type->size), std::nullopt};
+  out.optimized_out = true;
+  return out;
+}
+
+}  // namespace
+
+std::optional<Value> ShellContext::member_of_this(const std::string& name) {
+  // In a C++ method, a member's name alone means this->name.
+  if (name == "this") return std::nullopt;
+  auto self = variable("this");
+  if (!self || self->optimized_out || self->type->kind != Type::Kind::pointer || !self->as_uint()) return std::nullopt;
+  try {
+    return member_of(load(self->type->target, self->as_uint(), *this), name);
+  } catch (const ExprError&) {
+    return std::nullopt;  // no such member: the name is something else's
+  }
+}
+
 std::optional<Value> ShellContext::variable(const std::string& name) {
   if (!shell_.ensure_live()) return std::nullopt;
   const Frame& frame = frame_override ? *frame_override : shell_.frame();
   auto v = shell_.debug().find_variable(name, &frame, shell_.caller_of(frame));
   if (!v) {
-    // In a C++ method, a member's name alone means this->name.
-    if (name != "this")
-      if (auto self = shell_.debug().find_variable("this", &frame); self && self->type->kind == Type::Kind::pointer) {
-        auto object = variable("this");
-        const Type& pointee = *object->type->target;
-        bool has = std::any_of(pointee.members.begin(), pointee.members.end(), [&](const Member& m) { return m.name == name || m.is_base; });
-        if (has && object->as_uint()) {
-          try {
-            return member_of(load(object->type->target, object->as_uint(), *this), name);
-          } catch (const ExprError&) {
-          }
-        }
-      }
+    if (auto member = member_of_this(name)) return member;
     return function_value(name);
   }
   switch (v->where) {
@@ -95,12 +96,8 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
     }
     case Variable::Where::register_: {
       auto r = static_cast<std::size_t>(v->regno);
-      if (r >= frame.regs.size() || !frame.known[r]) {
-        // A register the call did not save: the compiler kept no copy (gdb says so too).
-        Value out{v->type, Bytes(v->type->size), std::nullopt};
-        out.optimized_out = true;
-        return out;
-      }
+      // A register the call did not save: the compiler kept no copy (gdb says so too).
+      if (r >= frame.regs.size() || !frame.known[r]) return optimized_out(v->type);
       Bytes bytes(v->type->size);
       std::memcpy(bytes.data(), &frame.regs[r], std::min<std::size_t>(8, bytes.size()));
       return Value{v->type, bytes, std::nullopt};
@@ -110,11 +107,7 @@ std::optional<Value> ShellContext::variable(const std::string& name) {
       bytes.resize(v->type->size);
       return Value{v->type, bytes, std::nullopt};
     }
-    case Variable::Where::optimized_out: {
-      Value out{v->type, Bytes(v->type->size), std::nullopt};
-      out.optimized_out = true;
-      return out;
-    }
+    case Variable::Where::optimized_out: return optimized_out(v->type);
   }
   return std::nullopt;
 }

@@ -455,7 +455,7 @@ void Shell::cmd_info_registers(const std::string& args) {
     if (!v) throw Error(fmt::format("invalid register \"{}\"", name));
     std::uint64_t raw = v->as_uint();
     std::string natural;
-    if (n == "eflags") natural = eflags_text(raw);
+    if (n == "eflags") natural = flags_text(*eflags_type(), raw);
     else if (n == "rip" || n == "pc") natural = format_scalar(raw, 8, 'a', *context_);
     else if (n == "rsp" || n == "rbp" || n == "sp" || n == "fp") natural = fmt::format("{:#x}", raw);
     else natural = v->type->size == 4 ? std::to_string(static_cast<std::int32_t>(raw)) : std::to_string(static_cast<std::int64_t>(raw));

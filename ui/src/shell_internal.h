@@ -16,11 +16,10 @@
 
 namespace ttdb {
 
-// "[ CF ZF IF ]", as gdb shows eflags.
-std::string eflags_text(std::uint64_t flags);
 // The type of $pc: a pointer to code.
 TypeRef code_pointer_type();
-TypeRef eflags_type();  // $eflags, printed "[ PF ZF IF ]" as gdb does
+// The type of $eflags (and info registers' eflags): its flags by name, "[ PF ZF IF ]", as gdb shows them.
+TypeRef eflags_type();
 bool is_call(const cs_insn& insn);
 
 // Register names: DWARF number, or the user_regs_struct field.
@@ -73,6 +72,8 @@ class ShellContext : public ExprContext {
   std::optional<std::string> symbolize(std::uint64_t addr) override;
   bool pretty() const override { return print_pretty; }
   bool print_pretty = false;  // "set print pretty on"
+  // `name` as a member of *this, in a C++ method.
+  std::optional<Value> member_of_this(const std::string& name);
   // A function used as a value: `print square`, `break *square`, `x/3i write`.
   std::optional<Value> function_value(const std::string& name);
 

@@ -147,12 +147,7 @@ std::string format_inner(const Value& v, ExprContext& context, char format, bool
                          char_literal(static_cast<unsigned char>(v.as_uint()), '\''));
     case Kind::integer:
       if (format) return format_scalar(v.as_uint(), t.size, format, context);
-      if (!t.flag_bits.empty()) {
-        std::string set;
-        for (const auto& [name, bit] : t.flag_bits)
-          if (v.as_uint() >> bit & 1) set += name + " ";
-        return "[ " + set + "]";
-      }
+      if (!t.flag_bits.empty()) return flags_text(t, v.as_uint());
       return t.is_signed ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
   }
   return "?";
@@ -179,6 +174,13 @@ std::string quote_chars(const Bytes& bytes) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   return out;
+}
+
+std::string flags_text(const Type& type, std::uint64_t raw) {
+  std::string set;
+  for (const auto& [name, bit] : type.flag_bits)
+    if (raw >> bit & 1) set += name + " ";
+  return "[ " + set + "]";
 }
 
 std::string format_value(const Value& value, ExprContext& context, char format, bool top) {
