@@ -290,7 +290,7 @@ class Parser {
     static const char* assigning[] = {"<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "="};
     for (const char* op : assigning)
       if (s_.compare(i_, std::strlen(op), op) == 0 && !peek("=="))
-        throw ExprError("the past is read-only: ttdb cannot change the recorded program's memory or registers");
+        throw ExprError(kPastIsReadOnly);
     return v;
   }
 

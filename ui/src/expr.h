@@ -70,6 +70,10 @@ std::uint64_t decay_address(const Value& value);
 // A value as a condition: nonzero is true; arrays and functions are true.
 bool decay_truth(const Value& value);
 
+// Why a change to the program is refused, in one sentence's words.
+inline constexpr const char* kPastIsReadOnly =
+    "the past is read-only: ttdb cannot change the recorded program's memory or registers";
+
 // A struct's or union's member, looked for in anonymous members and C++
 // base classes too.
 Value member_of(const Value& v, const std::string& name);

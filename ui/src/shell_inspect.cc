@@ -596,14 +596,15 @@ void Shell::cmd_list(const std::string& raw) {
   } else if (!args.empty()) {
     std::tie(file, center) = source_position(args);
   } else if (last_command_ == "list") {
-    center = list_line_ + 10;
+    center = list_line_ + list_size_;
   }
   if (file.empty()) throw Error("no source file to list here; name a function or FILE:LINE");
-  int first = from ? *from : to ? std::max(1, *to - 9) : std::max(1, center - 5);
-  // No file is that long, and `first + 10` must not overflow.
-  if (first > std::numeric_limits<int>::max() - 10)
+  // `set listsize` lines: around a line, from A, or up to B.
+  int first = from ? *from : to ? std::max(1, *to - list_size_ + 1) : std::max(1, center - list_size_ / 2);
+  // No file is that long, and `first + list_size_` must not overflow.
+  if (first > std::numeric_limits<int>::max() - list_size_)
     throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
-  int last = to ? *to : first + 9;
+  int last = to ? *to : first + list_size_ - 1;
   if (last < first) throw Error(fmt::format("cannot list lines {} to {}: the range runs backward", first, last));
   int printed = 0;
   for (int line = first; line <= last; ++line) {
@@ -614,7 +615,8 @@ void Shell::cmd_list(const std::string& raw) {
   }
   if (!printed) throw Error(fmt::format("line number {} out of range; \"{}\" is shorter", first, file));
   list_file_ = file;
-  list_line_ = last - 4;  // a "list" after this one goes on from the next line
+  // A "list" after this one goes on from the next line (its center is list_line_ + list_size_).
+  list_line_ = last + 1 + list_size_ / 2 - list_size_;
   last_command_ = "list";
 }
 

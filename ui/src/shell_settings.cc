@@ -17,8 +17,6 @@
 namespace ttdb {
 namespace {
 
-constexpr const char* kReadOnly = "the past is read-only: ttdb cannot change the recorded program's memory or registers";
-
 bool on_off(const std::string& word, const std::string& setting) {
   if (word.empty() || word == "on" || word == "1" || word == "yes") return true;
   if (word == "off" || word == "0" || word == "no") return false;
@@ -50,7 +48,7 @@ void Shell::cmd_set(const std::string& raw) {
     std::string name = trim(args.substr(1, eq - 1));
     bool is_register = name == "pc" || name == "sp" || name == "fp" ||
                        std::any_of(register_names().begin(), register_names().end(), [&](const auto& r) { return name == r.name; });
-    if (is_register) throw Error(kReadOnly);
+    if (is_register) throw Error(kPastIsReadOnly);
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
       throw Error(fmt::format("\"${}\" is not a name for a convenience variable", name));
     convenience_[name] = evaluate(args.substr(eq + 1), *context_);
@@ -60,7 +58,7 @@ void Shell::cmd_set(const std::string& raw) {
   if (w.empty()) throw Error("\"set\" needs a setting: set print pretty on, set var is refused (the past is read-only)");
   const std::string& what = w[0];
   std::string value = w.size() > 1 ? w[1] : "";
-  if (what == "var" || what == "variable" || args.find('=') != std::string::npos) throw Error(kReadOnly);
+  if (what == "var" || what == "variable" || args.find('=') != std::string::npos) throw Error(kPastIsReadOnly);
   if (what == "print" || what == "p" || what == "pr") {
     if (value == "pretty") {
       context_->print_pretty = on_off(w.size() > 2 ? w[2] : "", "print pretty");
@@ -212,7 +210,7 @@ void Shell::cmd_handle(const std::string& args) {
     if (word == "stop" || word == "nostop" || word == "print" || word == "noprint") {
       actions.push_back(word);
     } else if (word == "nopass" || word == "ignore") {
-      throw Error(kReadOnly);
+      throw Error(kPastIsReadOnly);
     } else if (word == "all") {
       for (int sig = 1; sig <= kLastSignal; ++sig)
         if (sig != SIGKILL && sig != SIGSTOP && sig != SIGTRAP && sig != SIGINT) signals.push_back(sig);
