@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "ttdb/base/unique_fd.h"
+#include "ttdb/tracer/proc_maps.h"
 
 namespace ttdb {
 namespace {
@@ -33,15 +33,6 @@ bool is_ttdb_output(pid_t tid, std::uint64_t fd) {
   return false;
 }
 
-std::optional<std::uint64_t> position_of(pid_t tid, std::uint64_t fd) {
-  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
-  std::string key;
-  std::uint64_t value = 0;
-  while (in >> key >> value)
-    if (key == "pos:") return value;
-  return std::nullopt;
-}
-
 // The `count` bytes a call read from descriptor `fd` of the program: from
 // `*offset_ptr` (updated by the call) when it gave one, else from the
 // descriptor's position (advanced by the call).
@@ -50,7 +41,7 @@ std::optional<Bytes> bytes_read_from(Tracee& t, std::uint64_t fd, std::uint64_t 
   if (offset_ptr) {
     if (auto word = t.try_read_bytes(RemotePtr(offset_ptr), 8)) std::memcpy(&end.emplace(), word->data(), 8);
   } else {
-    end = position_of(t.tid(), fd);
+    end = fd_position(t.tid(), static_cast<int>(fd));
   }
   if (!end || *end < count) return std::nullopt;
   UniqueFd file(::open(fmt::format("/proc/{}/fd/{}", t.tid(), fd).c_str(), O_RDONLY | O_CLOEXEC));

@@ -71,4 +71,13 @@ std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std:
   return std::nullopt;
 }
 
+std::optional<std::uint64_t> fd_position(pid_t tid, int fd) {
+  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
+  std::string key;
+  std::uint64_t pos = 0;
+  while (in >> key)
+    if (key == "pos:" && in >> pos) return pos;
+  return std::nullopt;
+}
+
 }  // namespace ttdb

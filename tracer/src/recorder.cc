@@ -45,19 +45,6 @@ bool has_shared_writable_memory(pid_t pid) {
   return std::any_of(maps.begin(), maps.end(), [](const Mapping& m) { return m.shared && m.writable; });
 }
 
-// A descriptor's file position, as the kernel shows it in fdinfo.
-std::uint64_t fd_position(pid_t tid, int fd) {
-  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
-  std::string key;
-  std::uint64_t pos = 0;
-  while (in >> key) {
-    if (key == "pos:") {
-      in >> pos;
-      break;
-    }
-  }
-  return pos;
-}
 
 
 // The data of `size` bytes of a file from `offset`, as memory writes at

@@ -68,8 +68,6 @@ std::int64_t now_ns();
 std::string read_link(const std::string& path);
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid);
-// A descriptor's file position, as the kernel shows it in fdinfo.
-std::uint64_t fd_position(pid_t tid, int fd);
 // Mapped files larger than this are not kept whole in the trace's catalog.
 constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
 // The data of `size` bytes of a file from `offset`, as memory writes at

@@ -347,7 +347,7 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
   if (::stat(fd_path.c_str(), &st) != 0) return true;
   bool proc_file = st.st_dev == proc_dev;
   if (!proc_file && !(space().maps_files_shared && S_ISREG(st.st_mode))) return true;
-  if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])) - static_cast<std::uint64_t>(ret);
+  if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])).value_or(0) - static_cast<std::uint64_t>(ret);
   auto bytes = static_cast<std::uint64_t>(ret);
   auto capture = [&](std::uint64_t addr, std::uint64_t size) {
     auto data = t.try_read_bytes(RemotePtr(addr), size);

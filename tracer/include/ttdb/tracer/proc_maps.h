@@ -30,4 +30,7 @@ struct ForkAdvice {
 std::vector<ForkAdvice> read_fork_advice(pid_t pid);
 std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr);
 
+// A descriptor's file position, as /proc/PID/fdinfo shows it; nullopt when unreadable.
+std::optional<std::uint64_t> fd_position(pid_t tid, int fd);
+
 }  // namespace ttdb
