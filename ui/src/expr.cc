@@ -182,6 +182,13 @@ Value cast(const Value& from, const TypeRef& to) {
 
 }  // namespace
 
+Value part_of(const Value& v, const Member& m) {
+  auto from = std::min<std::uint64_t>(m.offset, v.bytes.size());
+  auto to = std::min<std::uint64_t>(m.offset + m.type->size, v.bytes.size());
+  return Value{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(from), v.bytes.begin() + static_cast<std::ptrdiff_t>(to)),
+               v.address ? std::optional(*v.address + m.offset) : std::nullopt};
+}
+
 Value member_of(const Value& v, const std::string& name) {
   if (v.optimized_out) throw ExprError("value has been optimized out");
   if (v.type->kind != Kind::structure && v.type->kind != Kind::union_)
@@ -190,21 +197,15 @@ Value member_of(const Value& v, const std::string& name) {
     if ((m.name.empty() || m.is_base) && (m.type->kind == Kind::structure || m.type->kind == Kind::union_)) {
       // An anonymous struct or union's members belong to the outer one, as
       // a C++ base class's do.
-      Value inner{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
-                                v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
-                  v.address ? std::optional(*v.address + m.offset) : std::nullopt};
       try {
-        return member_of(inner, name);
+        return member_of(part_of(v, m), name);
       } catch (const ExprError&) {
         continue;
       }
     }
     if (m.name != name) continue;
     if (m.offset + m.type->size > v.bytes.size()) throw ExprError(fmt::format("member '{}' lies outside its struct", name));
-    Value out{m.type,
-              Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
-                    v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
-              v.address ? std::optional(*v.address + m.offset) : std::nullopt};
+    Value out = part_of(v, m);
     if (m.bit_size) {
       std::uint64_t raw = out.as_uint() >> m.bit_offset;
       raw &= m.bit_size >= 64 ? ~0ull : (1ull << m.bit_size) - 1;

@@ -74,6 +74,9 @@ bool decay_truth(const Value& value);
 inline constexpr const char* kPastIsReadOnly =
     "the past is read-only: ttdb cannot change the recorded program's memory or registers";
 
+// The part of a struct or union value that member `m` is (as far as the
+// value's bytes reach), read in place: no bit field extracted.
+Value part_of(const Value& v, const Member& m);
 // A struct's or union's member, looked for in anonymous members and C++
 // base classes too.
 Value member_of(const Value& v, const std::string& name);

@@ -24,21 +24,13 @@ std::uint64_t read_word(std::uint64_t addr, ExprContext& context) {
 std::optional<Value> find_member(const Value& v, const std::string& name, const std::function<bool(const Type&)>& wanted) {
   for (const auto& m : v.type->members) {
     if (m.offset + m.type->size > v.bytes.size()) continue;
-    Value member{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset),
-                               v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset + m.type->size)),
-                 v.address ? std::optional(*v.address + m.offset) : std::nullopt};
+    Value member = part_of(v, m);
     if (m.name == name && wanted(*m.type)) return member;
     bool nested = (m.is_base || m.name.empty()) && (m.type->kind == Kind::structure || m.type->kind == Kind::union_);
     if (nested)
       if (auto found = find_member(member, name, wanted)) return found;
   }
   return std::nullopt;
-}
-
-Value member(const Value& v, const std::string& name) {
-  auto found = find_member(v, name, [](const Type&) { return true; });
-  if (!found) throw ExprError(fmt::format("{} has no member {}: not the libstdc++ layout ttdb knows", v.type->display(), name));
-  return *found;
 }
 
 std::uint64_t alignment_of(const Type& t) {
@@ -74,8 +66,8 @@ std::string elements_text(const std::vector<std::string>& items, bool more) {
 }
 
 std::string show_string(const Value& v, ExprContext& context) {
-  std::uint64_t data = member(member(v, "_M_dataplus"), "_M_p").as_uint();
-  std::uint64_t length = member(v, "_M_string_length").as_uint();
+  std::uint64_t data = member_of(member_of(v, "_M_dataplus"), "_M_p").as_uint();
+  std::uint64_t length = member_of(v, "_M_string_length").as_uint();
   std::uint64_t shown = std::min<std::uint64_t>(length, kMaxElements);
   auto bytes = shown ? context.read(data, shown) : std::optional<Bytes>(Bytes{});
   if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x}", data));
@@ -83,10 +75,10 @@ std::string show_string(const Value& v, ExprContext& context) {
 }
 
 std::string show_vector(const Value& v, ExprContext& context, const ShowElement& show) {
-  Value impl = member(v, "_M_impl");
-  Value start = member(impl, "_M_start");
-  std::uint64_t first = start.as_uint(), finish = member(impl, "_M_finish").as_uint();
-  std::uint64_t end = member(impl, "_M_end_of_storage").as_uint();
+  Value impl = member_of(v, "_M_impl");
+  Value start = member_of(impl, "_M_start");
+  std::uint64_t first = start.as_uint(), finish = member_of(impl, "_M_finish").as_uint();
+  std::uint64_t end = member_of(impl, "_M_end_of_storage").as_uint();
   TypeRef element = start.type->target;
   std::uint64_t size = std::max<std::uint64_t>(element->size, 1);
   std::uint64_t length = (finish - first) / size, capacity = (end - first) / size;
@@ -100,8 +92,8 @@ std::string show_vector(const Value& v, ExprContext& context, const ShowElement&
 // header's left link is the leftmost node; a node's value follows its four
 // words (colour, parent, left, right).
 std::vector<std::uint64_t> tree_values(const Value& tree, ExprContext& context) {
-  Value header = member(tree, "_M_header");
-  std::uint64_t count = member(tree, "_M_node_count").as_uint();
+  Value header = member_of(tree, "_M_header");
+  std::uint64_t count = member_of(tree, "_M_node_count").as_uint();
   std::uint64_t head = *header.address;
   std::vector<std::uint64_t> values;
   std::uint64_t node = read_word(head + 16, context);
@@ -135,23 +127,23 @@ std::string pairs_text(const std::vector<std::uint64_t>& at, const Type& map, Ex
 }
 
 std::string show_map(const Value& v, ExprContext& context, const ShowElement& show) {
-  Value tree = member(member(v, "_M_t"), "_M_impl");
-  std::uint64_t count = member(tree, "_M_node_count").as_uint();
+  Value tree = member_of(member_of(v, "_M_t"), "_M_impl");
+  std::uint64_t count = member_of(tree, "_M_node_count").as_uint();
   std::string head = fmt::format("std::map with {} element{}", count, count == 1 ? "" : "s");
   if (!count) return head;
   return head + " = " + pairs_text(tree_values(tree, context), *v.type, context, show, count);
 }
 
 std::string show_unordered_map(const Value& v, ExprContext& context, const ShowElement& show) {
-  Value table = member(v, "_M_h");
-  std::uint64_t count = member(table, "_M_element_count").as_uint();
+  Value table = member_of(v, "_M_h");
+  std::uint64_t count = member_of(table, "_M_element_count").as_uint();
   std::string head = fmt::format("std::unordered_map with {} element{}", count, count == 1 ? "" : "s");
   if (!count) return head;
   // The nodes form one list from _M_before_begin; a node's value follows its link.
   TypeRef key = template_type(*v.type, 0), mapped = template_type(*v.type, 1);
   std::uint64_t value_offset = align_up(8, std::max(alignment_of(*key), alignment_of(*mapped)));
   std::vector<std::uint64_t> values;
-  for (std::uint64_t node = member(member(table, "_M_before_begin"), "_M_nxt").as_uint();
+  for (std::uint64_t node = member_of(member_of(table, "_M_before_begin"), "_M_nxt").as_uint();
        node && values.size() < std::min(count, kMaxElements + 1); node = read_word(node, context))
     values.push_back(node + value_offset);
   return head + " = " + pairs_text(values, *v.type, context, show, count);
@@ -159,15 +151,15 @@ std::string show_unordered_map(const Value& v, ExprContext& context, const ShowE
 
 std::string show_unique_ptr(const Value& v) {
   // Its pointer is the tuple's first element; the deleter's holder has the same member name.
-  Value tuple = member(member(v, "_M_t"), "_M_t");
+  Value tuple = member_of(member_of(v, "_M_t"), "_M_t");
   auto pointer = find_member(tuple, "_M_head_impl", [](const Type& t) { return t.kind == Kind::pointer; });
   if (!pointer) throw ExprError("a std::unique_ptr without its pointer: not the libstdc++ layout ttdb knows");
   return short_name("std::unique_ptr", *v.type) + fmt::format(" = {{get() = {:#x}}}", pointer->as_uint());
 }
 
 std::string show_shared_ptr(const Value& v, ExprContext& context, const char* kind) {
-  std::uint64_t pointer = member(v, "_M_ptr").as_uint();
-  std::uint64_t counts = member(member(v, "_M_refcount"), "_M_pi").as_uint();
+  std::uint64_t pointer = member_of(v, "_M_ptr").as_uint();
+  std::uint64_t counts = member_of(member_of(v, "_M_refcount"), "_M_pi").as_uint();
   std::string state = "empty";
   if (counts) {
     // _Sp_counted_base: a vtable pointer, then the use and weak counts.
@@ -183,10 +175,10 @@ std::string show_shared_ptr(const Value& v, ExprContext& context, const char* ki
 
 std::string show_optional(const Value& v, const ShowElement& show) {
   std::string name = short_name("std::optional", *v.type);
-  Value holder = member(v, "_M_payload");
-  if (!member(holder, "_M_engaged").as_uint()) return name + " [no contained value]";
-  Value payload = member(holder, "_M_payload");
-  return name + " = {[contained value] = " + show(member(payload, "_M_value")) + "}";
+  Value holder = member_of(v, "_M_payload");
+  if (!member_of(holder, "_M_engaged").as_uint()) return name + " [no contained value]";
+  Value payload = member_of(holder, "_M_payload");
+  return name + " = {[contained value] = " + show(member_of(payload, "_M_value")) + "}";
 }
 
 }  // namespace

@@ -116,9 +116,7 @@ std::string format_inner(const Value& v, ExprContext& context, char format, bool
       bool own_fields = false;
       for (const auto& m : t.members) {
         // Anonymous members and C++ bases are read in place, not by name.
-        Value member = m.name.empty() || m.is_base
-                           ? Value{m.type, Bytes(v.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), v.bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(m.offset + m.type->size, v.bytes.size()))), v.address ? std::optional(*v.address + m.offset) : std::nullopt}
-                           : member_of(v, m.name);
+        Value member = m.name.empty() || m.is_base ? part_of(v, m) : member_of(v, m.name);
         std::string label = m.is_base ? "<" + m.name + "> = " : m.name.empty() ? "" : m.name + " = ";
         fields.push_back(label + format_inner(member, context, format, false, depth + 1, raw));
         own_fields = own_fields || !m.is_base;
