@@ -314,7 +314,10 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   Tracee& t = tracee();
   // A new program: nothing of the old one's stays (a vfork child's was its parent's).
   task() = TaskState{};
-  InitialStack stack = prepare_initial_stack(t);
+  if (e.args[5] > static_cast<std::uint64_t>(VdsoTreatment::syscalls))
+    fail("the exec at event {} treats the vDSO in a way this ttdb does not know ({}); replay it with a newer ttdb",
+         e.id, e.args[5]);
+  InitialStack stack = prepare_initial_stack(t, static_cast<VdsoTreatment>(e.args[5]));
   if (stack.sp.addr() != e.args[0] || stack.top.addr() != e.args[1])
     diverge(e, fmt::format("started with its stack at {:#x}-{:#x} instead of {:#x}-{:#x} (the "
                            "environment, arguments or kernel differ from the recording's)",
@@ -322,12 +325,9 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
   task().rand.scan_process(t);
-  // The vDSO (mapped, though hidden from the program) has a `syscall`
-  // instruction at a fixed place: where checkpoints inject their forks.
-  for (const auto& m : read_maps(t.tid()))
-    if (m.path == "[vdso]")
-      if (auto code = t.try_read_bytes(RemotePtr(m.start), m.end - m.start))
-        if (auto insn = find_syscall_instruction(m.start, *code)) task().syscall_insn = *insn;
+  // The vDSO has a `syscall` instruction at a fixed place: where
+  // checkpoints inject their forks.
+  if (stack.vdso_syscall) task().syscall_insn = stack.vdso_syscall;
   WaitStatus exit = resume_and_wait();
   if (!exit.is_syscall_stop() || t.syscall_info().op != PTRACE_SYSCALL_INFO_EXIT) diverge(e, describe_stop(exit));
 }

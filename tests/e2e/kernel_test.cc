@@ -50,8 +50,9 @@ INSTANTIATE_TEST_SUITE_P(Programs, UnnoticedRecorder,
                          ::testing::Values("kernel_seccomp_filter", "kernel_prctl_misc", "kernel_personality", "kernel_seccomp_trace"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
-// Nondeterministic (the time, AT_RANDOM), but the program finds the vDSO.
-INSTANTIATE_TEST_SUITE_P(Vdso, KernelCorner, ::testing::Values("kernel_auxv_vdso"),
+// Nondeterministic (the time, AT_RANDOM), but the program finds the vDSO,
+// and its functions by name, which read the clock as recorded.
+INSTANTIATE_TEST_SUITE_P(Vdso, KernelCorner, ::testing::Values("kernel_auxv_vdso", "kernel_vdso_calls"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // Back and forth through checkpoints, in every process.
@@ -73,7 +74,8 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCornerTravel,
                          ::testing::Values("kernel_ipc", "kernel_data_moves", "kernel_huge_map", "kernel_futex_wake_op",
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
-                                           "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_exec_threads"),
+                                           "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_exec_threads",
+                                           "kernel_vdso_calls"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {

@@ -1,37 +1,148 @@
 #include "ttdb/tracer/exec_stack.h"
 
+#include <asm/unistd_64.h>
 #include <elf.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+#include <span>
 #include <string_view>
 
 #include "ttdb/base/error.h"
+#include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/proc_maps.h"
 
 namespace ttdb {
 
-void hide_vdso_functions(Tracee& tracee, std::uint64_t vdso) {
+namespace {
+
+// The vDSO's functions by name (each has a `__vdso_` twin at the same
+// address): the syscall each stands for, or -1 for getrandom, whose
+// opaque-state interface has no syscall equivalent.
+struct VdsoFunction {
+  std::string_view name;
+  long nr;
+};
+constexpr VdsoFunction kVdsoFunctions[] = {
+    {"clock_gettime", __NR_clock_gettime}, {"gettimeofday", __NR_gettimeofday}, {"time", __NR_time},
+    {"clock_getres", __NR_clock_getres},   {"getcpu", __NR_getcpu},             {"getrandom", -1},
+};
+
+// mov $nr, %eax; syscall; cmp $-4095, %rax; ret. The `syscall` and the `cmp`
+// after it are the shape of a glibc syscall site, which the syscall buffer patches.
+constexpr std::size_t kStubSite = 5;
+constexpr std::size_t kStubSize = 14;
+std::array<std::uint8_t, kStubSize> syscall_stub(long nr) {
+  std::array<std::uint8_t, kStubSize> code = {0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff, 0xc3};
+  auto n = static_cast<std::uint32_t>(nr);
+  std::memcpy(&code[1], &n, 4);
+  return code;
+}
+// mov $-ENOSYS, %rax; ret
+constexpr std::uint8_t kEnosysStub[] = {0x48, 0xc7, 0xc0, 0xda, 0xff, 0xff, 0xff, 0xc3};
+
+// A table of the image, if it lies inside it.
+template <typename T>
+std::optional<std::vector<T>> table_at(ByteView image, std::uint64_t offset, std::uint64_t count) {
+  if (offset > image.size() || count > (image.size() - offset) / sizeof(T)) return std::nullopt;
+  std::vector<T> out(count);
+  std::memcpy(out.data(), image.data() + offset, count * sizeof(T));
+  return out;
+}
+
+// Where each of kVdsoFunctions is in the vDSO image (offsets from its
+// start, which is where it is linked), from its dynamic symbol table.
+std::vector<std::pair<std::uint64_t, const VdsoFunction*>> vdso_functions(ByteView image) {
+  std::vector<std::pair<std::uint64_t, const VdsoFunction*>> found;
+  Elf64_Ehdr header;
+  if (image.size() < sizeof header) return found;
+  std::memcpy(&header, image.data(), sizeof header);
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_shentsize != sizeof(Elf64_Shdr)) return found;
+  auto sections = table_at<Elf64_Shdr>(image, header.e_shoff, header.e_shnum);
+  if (!sections) return found;
+  for (const auto& section : *sections) {
+    if (section.sh_type != SHT_DYNSYM || section.sh_link >= sections->size()) continue;
+    const auto& strings = (*sections)[section.sh_link];
+    auto symbols = table_at<Elf64_Sym>(image, section.sh_offset, section.sh_size / sizeof(Elf64_Sym));
+    if (!symbols || strings.sh_offset > image.size()) continue;
+    std::string_view names(reinterpret_cast<const char*>(image.data()) + strings.sh_offset,
+                           std::min<std::uint64_t>(strings.sh_size, image.size() - strings.sh_offset));
+    for (const auto& symbol : *symbols) {
+      if (ELF64_ST_TYPE(symbol.st_info) != STT_FUNC || symbol.st_name >= names.size()) continue;
+      std::string_view name = names.substr(symbol.st_name);
+      name = name.substr(0, name.find('\0'));
+      if (name.starts_with("__vdso_")) name.remove_prefix(7);
+      for (const auto& function : kVdsoFunctions) {
+        std::size_t need = function.nr < 0 ? sizeof kEnosysStub : kStubSize;
+        if (name != function.name || symbol.st_size < need || symbol.st_value > image.size() - need) continue;
+        if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == symbol.st_value; }))
+          found.emplace_back(symbol.st_value, &function);
+      }
+    }
+  }
+  return found;
+}
+
+// Traces of format 5 and before (VdsoTreatment::hidden).
+void hide_vdso_functions(std::span<std::uint8_t> image) {
+  // Same lengths, so that no offset in the image moves.
+  static const std::pair<std::string_view, std::string_view> kRenames[] = {
+      {"__vdso_", "__ttdb_"}, {"LINUX_2.6", "TTDB__2.6"}, {"LINUX_2.5", "TTDB__2.5"}};
+  for (const auto& [from, to] : kRenames) {
+    auto begin = reinterpret_cast<char*>(image.data());
+    std::string_view text(begin, image.size());
+    for (auto at = text.find(from); at != std::string_view::npos; at = text.find(from, at + from.size()))
+      std::copy(to.begin(), to.end(), begin + at);
+  }
+}
+
+// A `syscall` instruction of the image outside [skip.first, skip.second) ranges.
+std::optional<std::uint64_t> syscall_outside(std::uint64_t start, ByteView image,
+                                             const std::vector<std::pair<std::uint64_t, std::uint64_t>>& skip) {
+  for (std::size_t from = 0; from < image.size();) {
+    auto insn = find_syscall_instruction(start + from, image.subspan(from));
+    if (!insn) return std::nullopt;
+    if (std::none_of(skip.begin(), skip.end(), [&](const auto& r) { return *insn >= r.first && *insn < r.second; }))
+      return insn;
+    from = *insn - start + 2;
+  }
+  return std::nullopt;
+}
+
+// Treats the vDSO at `vdso` as `how` says; fills in `stack`'s vDSO fields.
+void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialStack& stack) {
   auto mapping = mapping_containing(read_maps(tracee.tid()), vdso);
   if (!mapping) return;
   auto image = tracee.try_read_bytes(RemotePtr(mapping->start), mapping->end - mapping->start);
   if (!image) return;
-  // Same lengths, so that no offset in the image moves.
-  static const std::pair<std::string_view, std::string_view> kRenames[] = {
-      {"__vdso_", "__ttdb_"}, {"LINUX_2.6", "TTDB__2.6"}, {"LINUX_2.5", "TTDB__2.5"}};
-  bool changed = false;
-  for (const auto& [from, to] : kRenames) {
-    auto begin = reinterpret_cast<char*>(image->data());
-    std::string_view text(begin, image->size());
-    for (auto at = text.find(from); at != std::string_view::npos; at = text.find(from, at + from.size())) {
-      std::copy(to.begin(), to.end(), begin + at);
-      changed = true;
+  Bytes original = *image;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> rewritten;
+  if (how == VdsoTreatment::hidden) {
+    hide_vdso_functions(*image);
+  } else {
+    for (const auto& [offset, function] : vdso_functions(original)) {
+      std::uint64_t addr = mapping->start + offset;
+      if (function->nr < 0) {
+        std::copy(std::begin(kEnosysStub), std::end(kEnosysStub), image->begin() + static_cast<std::ptrdiff_t>(offset));
+        rewritten.emplace_back(addr, addr + sizeof kEnosysStub);
+        continue;
+      }
+      auto stub = syscall_stub(function->nr);
+      std::copy(stub.begin(), stub.end(), image->begin() + static_cast<std::ptrdiff_t>(offset));
+      rewritten.emplace_back(addr, addr + kStubSize);
+      stack.vdso_sites.push_back(addr + kStubSite);
     }
   }
-  if (changed && !tracee.write_bytes(RemotePtr(mapping->start), *image))
-    fail("cannot hide the vDSO's functions from program {}", tracee.tid());
+  stack.vdso_syscall = syscall_outside(mapping->start, original, rewritten).value_or(0);
+  if (*image != original && !tracee.write_bytes(RemotePtr(mapping->start), *image))
+    fail("cannot rewrite the vDSO's functions in program {}", tracee.tid());
 }
 
-InitialStack prepare_initial_stack(Tracee& tracee) {
+}  // namespace
+
+InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso) {
   InitialStack stack;
   stack.sp = RemotePtr(tracee.regs().rsp);
   auto mapping = mapping_containing(read_maps(tracee.tid()), stack.sp.addr());
@@ -47,7 +158,7 @@ InitialStack prepare_initial_stack(Tracee& tracee) {
   for (;; cursor = cursor + 16) {
     auto type = tracee.read_value<std::uint64_t>(cursor);
     if (type == AT_NULL) break;
-    if (type == AT_SYSINFO_EHDR) hide_vdso_functions(tracee, tracee.read_value<std::uint64_t>(cursor + 8));
+    if (type == AT_SYSINFO_EHDR) treat_vdso(tracee, tracee.read_value<std::uint64_t>(cursor + 8), vdso, stack);
     if (type == AT_RANDOM) stack.at_random = RemotePtr(tracee.read_value<std::uint64_t>(cursor + 8));
   }
   return stack;

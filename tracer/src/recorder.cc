@@ -476,7 +476,7 @@ void Recorder::on_exec() {
     }
   Tracee& t = tracee();
   t.reopen_memory();
-  InitialStack stack = prepare_initial_stack(t);
+  InitialStack stack = prepare_initial_stack(t, VdsoTreatment::syscalls);
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
   struct stat exe_stat {};
   if (::stat(fmt::format("/proc/{}/exe", t.tid()).c_str(), &exe_stat) == 0 && (exe_stat.st_mode & (S_ISUID | S_ISGID)))
@@ -490,6 +490,7 @@ void Recorder::on_exec() {
   e.args[0] = stack.sp.addr();
   e.args[1] = stack.top.addr();
   if (former != t.tid()) e.args[4] = static_cast<std::uint64_t>(former);
+  e.args[5] = static_cast<std::uint64_t>(VdsoTreatment::syscalls);
   if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) e.args[2] = static_cast<std::uint64_t>(file->id);
   // The only other file the kernel maps at exec is the ELF interpreter.
   for (const auto& m : read_maps(t.tid())) {
@@ -510,6 +511,8 @@ void Recorder::on_exec() {
   if (task().space && (turns().turn == t.tid() || turns().turn == former)) turns().turn = 0;
   task().space = std::make_shared<Space>();
   space().view = view;
+  space().vdso_syscall = stack.vdso_syscall;
+  space().vdso_sites = std::move(stack.vdso_sites);
   space().rand.scan_process(t);
   if (finder_) finder_->clear(t.tid());
   task().shim_flags = false;
@@ -525,11 +528,9 @@ void Recorder::after_exec() {
   Tracee& t = tracee();
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
   std::vector<Mapping> code;
-  for (const auto& m : read_maps(t.tid())) {
-    if (m.path == "[vdso]")
-      if (auto bytes = t.try_read_bytes(RemotePtr(m.start), m.end - m.start)) space().inject_at = find_syscall_instruction(m.start, *bytes).value_or(0);
+  for (const auto& m : read_maps(t.tid()))
     if (m.executable && m.path == exe) code.push_back(m);
-  }
+  space().inject_at = space().vdso_syscall;
   if (!space().inject_at) {
     warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
     return;
@@ -548,7 +549,21 @@ void Recorder::after_exec() {
   space().inject_at = space().shim.syscall_instruction();
   if (space().maps_files_shared) trace_file_writes_in_shim(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
+  patch_vdso_sites();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
+}
+
+void Recorder::patch_vdso_sites() {
+  std::vector<SyscallSite> sites;
+  for (std::uint64_t addr : space().vdso_sites) {
+    DisplacedInsn cmp;
+    cmp.op = DisplacedInsn::Op::cmp;
+    cmp.imm = -4095;
+    sites.push_back(SyscallSite{addr, 8, {cmp}});
+  }
+  if (sites.empty()) return;
+  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, true))
+    emit(std::move(*patch));
 }
 
 void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {

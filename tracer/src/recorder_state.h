@@ -155,6 +155,8 @@ struct Space {
   ShimPlace shim;              // where the syscall buffer is mapped, if it is
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
+  std::uint64_t vdso_syscall = 0;         // the vDSO's own syscall instruction, if any
+  std::vector<std::uint64_t> vdso_sites;  // the vDSO's functions' syscalls (exec_stack.h)
   WrittenPages written;        // what snapshots copy: the pages written since the last one
   bool threaded = false;  // several threads share it
   std::shared_ptr<TurnGroup> turns = std::make_shared<TurnGroup>();
@@ -254,6 +256,8 @@ class Recorder {
   // exit once they are: the program runs meanwhile, its syscalls traced.
   void find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
   void patch_found_sites();
+  // The syscalls the vDSO's functions became enter the syscall buffer.
+  void patch_vdso_sites();
   void set_shim_flags(bool slow_next, bool stop_after);
   // Delivers the held signals where the program stands now: a boundary.
   void deliver_held_here();

@@ -295,10 +295,11 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
 }
 
 std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
-                                                        const std::vector<SyscallSite>& sites) {
+                                                        const std::vector<SyscallSite>& sites, bool out_of_the_way) {
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
-  auto where = place_page(read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length, page_size);
+  auto where = place_page(read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length, page_size,
+                          out_of_the_way ? Placement::farthest : Placement::closest);
   if (!where) {
     TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", sites.front().addr, sites.size());
     return std::nullopt;

@@ -5,27 +5,45 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
 
+// How the vDSO's functions are kept from reading the clock unrecorded (their
+// `rdtsc` traps, and what they compute from the kernel's clock data differs
+// in replay). An exec event says which one its recording used (a5).
+enum class VdsoTreatment : std::uint64_t {
+  // Traces of format 5 and before: the names of the functions and of their
+  // version are changed in its string table, so that a lookup (glibc's,
+  // Go's) finds none and falls back to syscalls. A program that looks them
+  // up itself finds nothing, and one that calls the unprefixed aliases
+  // reads the clock unrecorded.
+  hidden = 0,
+  // Each function's first bytes become the syscall it stands for (rr's
+  // way): the vDSO is the kernel's, names and all, and every call through
+  // it, however found, is a syscall the recorder sees (or the syscall
+  // buffer, once its site is patched). `getrandom`'s answers ENOSYS, which
+  // makes its callers fall back to the syscall.
+  syscalls = 1,
+};
+
 struct InitialStack {
   RemotePtr sp;   // the stack pointer at exec
   RemotePtr top;  // the end of the stack mapping
   RemotePtr at_random;
+  // A `syscall` instruction of the vDSO's own (outside the rewritten
+  // functions): where ttdb injects its syscalls until the shim is mapped,
+  // and replay for good. 0 when there is none.
+  std::uint64_t vdso_syscall = 0;
+  // VdsoTreatment::syscalls: the `syscall` instruction of each rewritten
+  // function, followed by `cmp rax, -4095` (8 bytes): syscall buffer sites.
+  std::vector<std::uint64_t> vdso_sites;
 };
 
-// At the exec stop: finds the stack and hides the vDSO's functions from the
-// program (see hide_vdso_functions), so that glibc makes real
-// clock_gettime/gettimeofday/time syscalls, which ttdb records.
-InitialStack prepare_initial_stack(Tracee& tracee);
-
-// The vDSO stays where the aux vector says (a program may read it), but
-// the names of its functions and of their version are changed in its string
-// table: a lookup (glibc's, Go's) finds none and falls back to syscalls.
-// Record and replay make the same change, so the bytes read the same.
-void hide_vdso_functions(Tracee& tracee, std::uint64_t vdso);
+// At the exec stop: finds the stack and treats the vDSO as `vdso` says.
+InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso);
 
 }  // namespace ttdb

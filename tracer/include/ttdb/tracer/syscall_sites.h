@@ -58,9 +58,12 @@ class SyscallPatcher {
   // Recording: patches `sites` (of one module, from find_syscall_sites),
   // with a page of trampolines mapped near them that jump to `shim_entry`,
   // and returns the patch event. nullopt when there is no room for the
-  // trampolines.
+  // trampolines. `out_of_the_way`: as far below the sites as a jump
+  // reaches, rather than right below them, where the kernel would put the
+  // program's next mapping (for sites patched before the program maps
+  // anything, whose page would move all its mappings).
   std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
-                                          const std::vector<SyscallSite>& sites);
+                                          const std::vector<SyscallSite>& sites, bool out_of_the_way = false);
   // Recording and replay: maps the trampolines a patch event describes and
   // rewrites its sites. Throws ttdb::Error when the place is taken.
   void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
