@@ -146,6 +146,7 @@ void CheckpointSet::take(ReplaySession& session, const Position& position, Check
   Checkpoint c;
   c.position = position;
   c.state = session.state();
+  c.shared_files = session.shared_files().contents(kLargestSharedCopy);
   for (const auto& [leader, tids] : c.state.by_process())
     c.processes.push_back(fork_process(session.tracees(), c.state, leader, tids));
   c.kind = kind;

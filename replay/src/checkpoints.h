@@ -30,6 +30,9 @@ struct CheckpointProcess {
 struct Checkpoint {
   Position position;
   std::vector<CheckpointProcess> processes;  // every live process
+  // Replay's copies of the files mapped shared (shared_files.h), which the
+  // forks share too.
+  std::map<trace::FileIdentity, Bytes> shared_files;
   SessionState state;
   enum class Kind { automatic, stop, bookmark } kind = Kind::automatic;
   int bookmark_id = 0;

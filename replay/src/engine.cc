@@ -554,6 +554,7 @@ Stop EngineImpl::seek(Position target) {
                         (!from || !reaches(pos, from->position) || pos == from->position);
   if (!live_is_better) {
     if (!from) fail("there is no checkpoint before {}; this is a bug", target.describe());
+    session.shared_files().restore(from->shared_files);  // before the forks write their shared memory
     session.restore(CheckpointSet::revive(*from), from->state);
     pos = from->position;
     pending_first.reset();

@@ -3,6 +3,7 @@
 // result and memory) or execute it (it shapes the address space or the
 // signal state) and check its result, as syscalls.def says.
 #include <asm/unistd_64.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -107,21 +108,25 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
   }
 }
 
+ByteView ReplaySession::written_bytes(const Event& e, const trace::MemWrite& m, Bytes& owned) {
+  if (!m.file) {
+    owned = reader_.mem_bytes(m);
+    return owned;
+  }
+  const Bytes& content = files_.content(*m.file);
+  if (m.file_offset + m.size > content.size())
+    fail("trace {} is corrupt: event {} maps past the end of file {}", reader_.path(), e.id, *m.file);
+  return ByteView(content.data() + m.file_offset, m.size);
+}
+
 void ReplaySession::write_memory(const Event& e) {
   Tracee& t = tracee();
   for (const auto& m : e.mem) {
     Bytes owned;
-    ByteView bytes;
-    if (m.file) {
-      const Bytes& content = files_.content(*m.file);
-      if (m.file_offset + m.size > content.size())
-        fail("trace {} is corrupt: event {} maps past the end of file {}", reader_.path(), e.id, *m.file);
-      bytes = ByteView(content.data() + m.file_offset, m.size);
-    } else {
-      owned = reader_.mem_bytes(m);
-      bytes = owned;
-    }
-    if (!t.write_bytes(RemotePtr(m.addr), bytes))
+    ByteView bytes = written_bytes(e, m, owned);
+    // A shared mapping the program may only read takes the bytes through
+    // the file it maps (a write() to that file, seen through it).
+    if (!t.write_bytes(RemotePtr(m.addr), bytes) && !shared_files_.write_mapped(t.tid(), m.addr, bytes))
       diverge(e, fmt::format("has no memory at {:#x} for the {} bytes the kernel wrote there", m.addr, m.size));
   }
 }
@@ -208,6 +213,11 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   Tracee& t = tracee();
   if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
   std::uint64_t flags = e.args[3];
+  // A file mapped shared (here or in another process, before): from
+  // replay's copy of it, which a private mapping shows too until written.
+  if (auto file = trace::FileIdentity::from_info(e.info);
+      file && !(flags & MAP_ANONYMOUS) && ((flags & MAP_TYPE) != MAP_PRIVATE || shared_files_.has(*file)))
+    return map_shared_file(e, entry_regs, *file);
   if (!(flags & MAP_ANONYMOUS)) {
     // The file may be gone or changed, and the fd exists only in the
     // recording: map anonymous memory at the recorded place and fill it.
@@ -230,6 +240,50 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
     if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
       task().rand.scan_and_patch(t, e.mem[0].addr, *code);
+}
+
+void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file) {
+  Tracee& t = tracee();
+  auto addr = static_cast<std::uint64_t>(*e.ret);
+  std::uint64_t length = e.args[1], offset = e.args[5];
+  // The copy holds what the file held at this mmap (any mapping of it
+  // already shows the same), and ends where the file ended, if that is
+  // inside the mapping (past it, the program gets SIGBUS, as it did).
+  std::uint64_t shown = 0;
+  for (const auto& m : e.mem) {
+    Bytes owned;
+    shared_files_.write(file, offset + (m.addr - addr), written_bytes(e, m, owned));
+    shown = std::max(shown, m.addr - addr + m.size);
+  }
+  if (shown < length) shared_files_.resize(file, offset + shown);
+  else if (shared_files_.size(file) < offset + length) shared_files_.resize(file, offset + length);
+
+  // The program opens the copy, with the path below its stack's red zone
+  // for the moment (and the bytes there put back).
+  std::string path = shared_files_.path(file);
+  Bytes text(path.begin(), path.end());
+  text.push_back(0);
+  RemotePtr at((entry_regs.rsp - 128 - text.size()) & ~std::uint64_t{15});
+  auto saved = t.try_read_bytes(at, text.size());
+  if (!saved || !t.write_bytes(at, text)) diverge(e, "has no stack to pass the path of replay's copy of the file it maps");
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), O_RDWR | O_CLOEXEC});
+  t.write_bytes(at, *saved);
+  if (fd < 0) fail("cannot open replay's copy of a file the program mapped shared ({}): {}", path, errno_text(static_cast<int>(-fd)));
+
+  Registers call = t.regs();
+  call.rdi = addr;
+  call.r10 = (e.args[3] & ~std::uint64_t{MAP_FIXED_NOREPLACE}) | MAP_FIXED;
+  call.r8 = static_cast<std::uint64_t>(fd);
+  call.r9 = offset;
+  t.set_regs(call);
+  expect_syscall_exit(e);
+  std::int64_t ret = t.syscall_info().exit.rval;
+  inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
+  if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap of replay's copy of the file", static_cast<std::uint64_t>(ret)));
+  // Its bytes are in the copy already.
+  Event mapped = e;
+  mapped.mem.clear();
+  finish_syscall_exit(mapped, entry_regs);
 }
 
 void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
@@ -303,6 +357,17 @@ void ReplaySession::after_syscall(const Event& e) {
       break;
     case __NR_madvise:
       if (e.args[2] == MADV_DONTFORK || e.args[2] == MADV_WIPEONFORK) task().fork_advice = true;
+      write_memory(e);  // what MADV_DONTNEED read again from a file mapped private
+      break;
+    case __NR_truncate:
+    case __NR_ftruncate:
+    case __NR_fallocate:
+      // The file's copy changes size or gets a hole, as the file did.
+      if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) {
+        if (e.nr != __NR_fallocate) shared_files_.resize(*file, e.args[1]);
+        else if (!shared_files_.allocate(*file, static_cast<int>(e.args[1]), e.args[2], e.args[3]))
+          diverge(e, fmt::format("could not change replay's copy of the file the same way ({})", errno_text(errno)));
+      }
       break;
     case __NR_munmap:
       task().rand.forget(e.args[0], e.args[0] + e.args[1]);

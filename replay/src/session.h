@@ -16,6 +16,7 @@
 
 #include "event_stream.h"
 #include "file_contents.h"
+#include "shared_files.h"
 #include "ttdb/replay/replay.h"
 #include "ttdb/trace/reader.h"
 #include "ttdb/tracer/nondet_insn.h"
@@ -144,6 +145,7 @@ class ReplaySession {
   std::vector<std::uint64_t>& counter_pages() { return task().counter_pages; }
   // Every live process, by recorded tid.
   std::map<int, Tracee>& tracees() { return tracees_; }
+  SharedFiles& shared_files() { return shared_files_; }
   const std::map<int, Tracee>& tracees() const { return tracees_; }
 
   const SessionState& state() const { return state_; }
@@ -201,6 +203,10 @@ class ReplaySession {
   std::int64_t execute(const trace::Event& e);
   void replay_shm(const trace::Event& e, const Registers& entry_regs);
   void replay_mmap(const trace::Event& e, const Registers& entry_regs);
+  // An mmap of a file shared, in format 6: from replay's copy of the file.
+  void map_shared_file(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file);
+  // The bytes a memory write of `e` holds (its own, or a file's).
+  ByteView written_bytes(const trace::Event& e, const trace::MemWrite& m, Bytes& owned);
   void after_syscall(const trace::Event& e);
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);
   void finish_syscall_exit(const trace::Event& e, const Registers& entry_regs);
@@ -219,6 +225,7 @@ class ReplaySession {
   EventStream events_;
   OutputSink& sink_;
   FileContents files_;
+  SharedFiles shared_files_;
   std::map<int, Tracee> tracees_;  // by recorded tid
   SessionState state_;
   std::uint8_t snapshot_saved_byte_ = 0;

@@ -28,7 +28,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_proc_self_mem_code", "kernel_mmap_file_write_read",
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
                                            "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal", "kernel_exec_threads",
-                                           "kernel_seccomp_tsync", "kernel_shm_readonly"),
+                                           "kernel_seccomp_tsync", "kernel_shm_readonly", "kernel_shared_file_views"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc
@@ -77,6 +77,17 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCornerTravel,
                                            "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_exec_threads",
                                            "kernel_vdso_calls"),
                          [](const auto& test_info) { return std::string(test_info.param); });
+
+// Replay's copies of files mapped shared go back with the checkpoints: the
+// program truncates and grows its file, punches a hole in it, and another
+// process maps it, going forward and back. (Its SIGBUS would stop `continue`.)
+TEST(KernelCornerTravel, FilesMappedSharedTravelWithTheCheckpoints) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("kernel_shared_file_views")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  expect_round_trip(trace, {"handle SIGBUS nostop noprint"});
+}
 
 TEST(KernelCorner, AnUnmodelledSyscallStopsTheRecordingNamingIt) {
   TempDir dir;

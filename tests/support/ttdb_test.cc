@@ -59,14 +59,18 @@ long sql_count(const std::string& trace, const std::string& query) {
   return std::stol(r.out.empty() ? "-1" : r.out);
 }
 
-void expect_round_trip(const std::string& trace) {
+void expect_round_trip(const std::string& trace, const std::vector<std::string>& first) {
   RunResult count = ttdb({"sql", "select count(*) from events", trace});
   ASSERT_EQ(count.status, 0) << count.err;
   long events = std::stol(count.out);
   std::string later = "goto event " + std::to_string(events * 2 / 3);
   std::string earlier = "goto event " + std::to_string(events / 3);
-  RunResult r = ttdb({"replay", "--checkpoint-interval", "1", "--ex", later, "--ex", "continue", "--ex", later, "--ex",
-                      "continue", "--ex", earlier, "--ex", "continue", trace});
+  std::vector<std::string> args = {"replay", "--checkpoint-interval", "1"};
+  for (const auto& command : first) args.insert(args.end(), {"--ex", command});
+  for (const auto& command : {later, std::string("continue"), later, std::string("continue"), earlier, std::string("continue")})
+    args.insert(args.end(), {"--ex", command});
+  args.push_back(trace);
+  RunResult r = ttdb(args);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("diverged"), std::string::npos) << r.err;
   EXPECT_EQ(count_of(r.out, "[The program exited normally"), 3) << r.out << r.err;

@@ -48,7 +48,7 @@ std::optional<std::string> installed_tool(const std::string& name);
 // checkpoint every millisecond of replay: two thirds in, to the end, back
 // there (from the checkpoint before it) and on to the end again, then back
 // to a third in and on to the end. The replay says where it diverges, if it does.
-void expect_round_trip(const std::string& trace);
+void expect_round_trip(const std::string& trace, const std::vector<std::string>& first = {});
 
 // The processes whose parent is `parent`, and how many of them are zombies.
 struct Children {

@@ -244,6 +244,12 @@ class Recorder {
   void on_syscall_stop();
   void on_syscall_entry(long nr, const std::uint64_t* args);
   void on_syscall_exit(const __ptrace_syscall_info& info);
+  // The identity of a regular file (trace::FileIdentity, as an event's
+  // info), for replay's copies of files mapped shared; empty otherwise.
+  static Bytes identity_of(const std::string& path);
+  // MADV_DONTNEED on a private file mapping reads the file again, where
+  // replay's memory there is anonymous: the bytes go into the event.
+  void capture_reread_pages(const SyscallArgs& call, Event& e);
   // The program changes a setting ttdb relies on (rdtsc trapping, no address
   // randomization, tracing its children): the call is changed to keep it.
   void keep_ttdb_settings(const SyscallArgs& call);

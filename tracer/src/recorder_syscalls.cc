@@ -231,6 +231,14 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           space().rand.forget(call.a[0], call.a[0] + call.a[1]);
           space().sites.forget(call.a[0], call.a[0] + call.a[1]);
           break;
+        case __NR_madvise: capture_reread_pages(call, e); break;
+        case __NR_ftruncate:
+        case __NR_fallocate:
+          e.info = identity_of(fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[0])));
+          break;
+        case __NR_truncate:
+          if (e.path) e.info = identity_of(e.path->starts_with('/') ? *e.path : fmt::format("/proc/{}/cwd/{}", t.tid(), *e.path));
+          break;
         default: break;
       }
     }
@@ -293,6 +301,30 @@ bool Recorder::touches_ttdb_code(std::uint64_t start, std::uint64_t end) const {
   return space().shim.overlaps(start, end) || space().sites.overlaps_trampolines(start, end);
 }
 
+Bytes Recorder::identity_of(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+}
+
+void Recorder::capture_reread_pages(const SyscallArgs& call, Event& e) {
+  constexpr std::uint64_t kDontneedLocked = 24;  // MADV_DONTNEED_LOCKED, newer than these headers
+  if (call.a[2] != MADV_DONTNEED && call.a[2] != kDontneedLocked) return;
+  Tracee& t = tracee();
+  std::uint64_t from = call.a[0], to = call.a[0] + call.a[1];
+  for (const auto& m : read_maps(t.tid())) {
+    if (m.shared || m.inode == 0 || m.end <= from || m.start >= to) continue;
+    std::uint64_t start = std::max(from, m.start), end = std::min(to, m.end);
+    if (auto data = t.try_read_bytes(RemotePtr(start), end - start)) {
+      MemWrite write;
+      write.addr = start;
+      write.size = data->size();
+      write.data = std::move(*data);
+      e.mem.push_back(std::move(write));
+    }
+  }
+}
+
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
   if (call.a[3] & MAP_ANONYMOUS) return;
   Tracee& t = tracee();
@@ -302,7 +334,8 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   }
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   struct stat st;
-  if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
+  bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
     // Too large to keep whole (often a sparse file): what the mapping shows
     // of it goes into the event, holes left out (replay's memory is zero there).
     capture_file_extents(fd_path, static_cast<std::uint64_t>(ret), call.a[5],
@@ -320,6 +353,9 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   content.file = file->id;
   content.file_offset = offset;
   e.mem.push_back(std::move(content));
+  // Which file, so that replay maps every shared mapping of it from one
+  // copy (and a private one too, once there is one).
+  if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
   if ((call.a[2] & PROT_EXEC) && size > 0) {
     if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
       space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +102,27 @@ struct Event {
 inline int acting_tid(const Event& e) {
   return e.kind == EventKind::exec && e.args[4] ? static_cast<int>(e.args[4]) : e.tid;
 }
+
+// A file as the kernel names it (st_dev, st_ino): the info of an mmap of a
+// file shared (format 6), so that replay maps every shared mapping of one
+// file, in any process, from one copy, as the kernel did from the file.
+struct FileIdentity {
+  std::uint64_t dev = 0, ino = 0;
+  auto operator<=>(const FileIdentity&) const = default;
+  Bytes to_info() const {
+    Bytes out(16);
+    std::memcpy(out.data(), &dev, 8);
+    std::memcpy(out.data() + 8, &ino, 8);
+    return out;
+  }
+  static std::optional<FileIdentity> from_info(ByteView info) {
+    if (info.size() != 16) return std::nullopt;
+    FileIdentity id;
+    std::memcpy(&id.dev, info.data(), 8);
+    std::memcpy(&id.ino, info.data() + 8, 8);
+    return id;
+  }
+};
 
 // A file the program mapped or ran.
 struct FileRecord {

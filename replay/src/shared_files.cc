@@ -1,0 +1,86 @@
+#include "shared_files.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "ttdb/base/error.h"
+#include "ttdb/tracer/proc_maps.h"
+
+namespace ttdb {
+
+SharedFiles::Copy& SharedFiles::copy(const trace::FileIdentity& file) {
+  auto found = copies_.find(file);
+  if (found != copies_.end()) return found->second;
+  UniqueFd fd(::memfd_create("ttdb-shared-file", MFD_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0)
+    fail("cannot make replay's copy of a file the program mapped shared: {}; free some memory and replay again",
+         errno_text(errno));
+  Copy made{std::move(fd), st.st_dev, st.st_ino};
+  return copies_.emplace(file, std::move(made)).first->second;
+}
+
+std::string SharedFiles::path(const trace::FileIdentity& file) {
+  return fmt::format("/proc/{}/fd/{}", ::getpid(), copy(file).fd.get());
+}
+
+void SharedFiles::write(const trace::FileIdentity& file, std::uint64_t offset, ByteView bytes) {
+  int fd = copy(file).fd.get();
+  for (std::size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("cannot write replay's copy of a file the program mapped shared: {}", errno_text(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void SharedFiles::resize(const trace::FileIdentity& file, std::uint64_t size) {
+  if (::ftruncate(copy(file).fd.get(), static_cast<off_t>(size)) != 0)
+    fail("cannot resize replay's copy of a file the program mapped shared: {}", errno_text(errno));
+}
+
+bool SharedFiles::allocate(const trace::FileIdentity& file, int mode, std::uint64_t offset, std::uint64_t length) {
+  return ::fallocate(copy(file).fd.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0;
+}
+
+std::uint64_t SharedFiles::size(const trace::FileIdentity& file) {
+  struct stat st {};
+  ::fstat(copy(file).fd.get(), &st);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::map<trace::FileIdentity, Bytes> SharedFiles::contents(std::uint64_t largest) {
+  std::map<trace::FileIdentity, Bytes> out;
+  for (auto& [file, copy] : copies_) {
+    std::uint64_t n = size(file);
+    if (n > largest) continue;
+    Bytes bytes(n);
+    if (::pread(copy.fd.get(), bytes.data(), n, 0) == static_cast<ssize_t>(n)) out.emplace(file, std::move(bytes));
+  }
+  return out;
+}
+
+void SharedFiles::restore(const std::map<trace::FileIdentity, Bytes>& contents) {
+  for (const auto& [file, bytes] : contents) {
+    resize(file, bytes.size());
+    write(file, 0, bytes);
+  }
+}
+
+bool SharedFiles::write_mapped(pid_t pid, std::uint64_t addr, ByteView bytes) {
+  if (copies_.empty()) return false;
+  auto m = mapping_containing(read_maps(pid), addr);
+  if (!m || !m->shared || addr + bytes.size() > m->end) return false;
+  for (auto& [file, copy] : copies_) {
+    if (copy.ino != m->inode || copy.dev != m->dev) continue;
+    write(file, m->offset + (addr - m->start), bytes);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ttdb
