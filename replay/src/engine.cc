@@ -77,8 +77,18 @@ Position EngineImpl::in_segment(Motion motion) const {
   return p;
 }
 
+bool FirstTimeSink::first_time() const { return engine_.session.current_event() + 1 > frontier; }
 void FirstTimeSink::write(int stream, ByteView bytes) {
-  if (engine_.session.current_event() + 1 > frontier) inner_.write(stream, bytes);
+  if (first_time()) inner_.write(stream, bytes);
+}
+void FirstTimeSink::write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) {
+  if (first_time()) inner_.write_at(stream, offset, position, bytes);
+}
+void FirstTimeSink::seek(int stream, std::int64_t position) {
+  if (first_time()) inner_.seek(stream, position);
+}
+void FirstTimeSink::truncate(int stream, std::int64_t size) {
+  if (first_time()) inner_.truncate(stream, size);
 }
 
 void EngineImpl::boundary_reached() {

@@ -75,9 +75,13 @@ class FirstTimeSink : public OutputSink {
  public:
   FirstTimeSink(OutputSink& inner, const EngineImpl& engine) : inner_(inner), engine_(engine) {}
   void write(int stream, ByteView bytes) override;
+  void write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) override;
+  void seek(int stream, std::int64_t position) override;
+  void truncate(int stream, std::int64_t size) override;
   std::int64_t frontier = 0;  // the furthest event applied so far
 
  private:
+  bool first_time() const;
   OutputSink& inner_;
   const EngineImpl& engine_;
 };

@@ -95,7 +95,7 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
     }
   }
   // Output moved from a file (sendfile, copy_file_range, splice, vmsplice): its bytes are in the event.
-  if (e.emit && !e.info.empty() && !e.digest) sink_.write(e.emit, ByteView(e.info.data(), e.info.size()));
+  if (e.emit && !e.info.empty() && !e.digest) emit_output(e, ByteView(e.info.data(), e.info.size()));
   if (!e.digest) return;
   Bytes input = gather_input(t, si, call);
   // The syscall buffer digests what the call consumed.
@@ -104,7 +104,7 @@ void ReplaySession::check_inputs(const Event& e, const SyscallInfo* si) {
     diverge(e, fmt::format("passed different bytes: {}", escape_bytes(input, 64)));
   if (e.emit && e.ret && *e.ret > 0) {
     auto count = std::min<std::size_t>(input.size(), static_cast<std::size_t>(*e.ret));
-    sink_.write(e.emit, ByteView(input.data(), count));
+    emit_output(e, ByteView(input.data(), count));
   }
 }
 
@@ -346,7 +346,44 @@ void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
   if (e.args[2] & SHM_RDONLY) protect(PROT_READ);
 }
 
+void ReplaySession::emit_output(const Event& e, ByteView bytes) {
+  OutputFile& file = state_.stdout_file;
+  if (e.emit != 1 || !file.followed) return sink_.write(e.emit, bytes);
+  std::int64_t at = file.append ? file.size : file.position;
+  bool moves = true;
+  bool explicit_offset = e.nr == __NR_pwrite64 || e.nr == __NR_pwritev ||
+                         (e.nr == __NR_pwritev2 && static_cast<std::int64_t>(e.args[3]) != -1);
+  if (explicit_offset) {
+    at = static_cast<std::int64_t>(e.args[3]) - base_offset();
+    moves = false;
+  }
+  auto end = at + static_cast<std::int64_t>(bytes.size());
+  file.size = std::max(file.size, end);
+  if (moves) file.position = end;
+  sink_.write_at(1, at, file.position, bytes);
+}
+
+void ReplaySession::follow_output_file(const Event& e) {
+  OutputFile& file = state_.stdout_file;
+  if (e.emit != 1 || !file.followed || !e.ret || *e.ret < 0) return;
+  switch (e.nr) {
+    case __NR_lseek:
+      file.position = *e.ret - base_offset();
+      sink_.seek(1, file.position);
+      break;
+    case __NR_ftruncate:
+      file.size = static_cast<std::int64_t>(e.args[1]) - base_offset();
+      sink_.truncate(1, file.size);
+      break;
+    case __NR_fcntl:
+      if (e.args[1] == F_SETFL) file.append = (e.args[2] & O_APPEND) != 0;
+      break;
+    default: break;
+  }
+}
+
 void ReplaySession::after_syscall(const Event& e) {
+  follow_output_file(e);
   if (!e.ret || is_error_result(*e.ret)) return;
   Tracee& t = tracee();
   switch (e.nr) {

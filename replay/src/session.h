@@ -98,8 +98,18 @@ struct TaskState {
 
 // Everything about a session's progress that is not in the tracees
 // themselves: plain data, so that a checkpoint can keep a copy.
+// The recorded stdout, when it was a regular file (trace meta
+// stdout_offset): where the program's writes went in it, followed event by
+// event, relative to where it stood when the recording began.
+struct OutputFile {
+  bool followed = false;
+  std::int64_t position = 0, size = 0;
+  bool append = false;
+};
+
 struct SessionState {
   std::int64_t current = 0;        // the last event applied
+  OutputFile stdout_file;
   std::map<int, TaskState> tasks;  // the live processes, by their recorded tid
   int acting = 0;                  // the recorded tid of the process that moves next
   int first = 0;                   // the program ttdb started: its end is the program's
@@ -207,6 +217,10 @@ class ReplaySession {
   void map_shared_file(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file);
   // The bytes a memory write of `e` holds (its own, or a file's).
   ByteView written_bytes(const trace::Event& e, const trace::MemWrite& m, Bytes& owned);
+  // Passes output on to the sink, where it went in the recorded stdout file.
+  void emit_output(const trace::Event& e, ByteView bytes);
+  // An lseek, ftruncate or fcntl(F_SETFL) on the recorded stdout file.
+  void follow_output_file(const trace::Event& e);
   void after_syscall(const trace::Event& e);
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);
   void finish_syscall_exit(const trace::Event& e, const Registers& entry_regs);
@@ -225,6 +239,8 @@ class ReplaySession {
   EventStream events_;
   OutputSink& sink_;
   FileContents files_;
+  std::int64_t stdout_base_ = 0;  // where the recorded stdout file stood when the recording began
+  std::int64_t base_offset() const { return stdout_base_; }
   SharedFiles shared_files_;
   std::map<int, Tracee> tracees_;  // by recorded tid
   SessionState state_;

@@ -23,6 +23,34 @@ TEST(Files, MappedFileThatChangesAfterRecording) {
   expect_same_run(recorded, replay(trace));
 }
 
+// A stdout that is a file: what the program wrote at offsets, moved back
+// over, cut or appended lands in replay's stdout file where it did in the
+// recorded one (with `>>`, the kernel appends every write, pwrite too).
+TEST(Files, OutputPlacedInAStdoutFileIsPlacedTheSameWayInReplay) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  std::string prog = program("stdout_file_positions");
+  for (std::string redirect : {">", ">>"}) {
+    std::string native = dir.file("native.out"), recorded = dir.file("recorded.out"), replayed = dir.file("replayed.out");
+    for (const auto& file : {native, recorded, replayed}) write_file(file, "what the file held before\n");
+    std::filesystem::remove(trace);
+    ASSERT_EQ(run({"sh", "-c", "\"$0\" " + redirect + " \"$1\"", prog, native}).status, 0);
+    ASSERT_EQ(run({"sh", "-c", "\"$0\" record -q -o \"$1\" -- \"$2\" " + redirect + " \"$3\"", ttdb_binary(), trace, prog,
+                   recorded}).status, 0);
+    RunResult r = run({"sh", "-c", "\"$0\" replay --run \"$1\" " + redirect + " \"$2\"", ttdb_binary(), trace, replayed});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    if (redirect == ">") {
+      EXPECT_EQ(read_file(native).find("line-ONE aaaa\nline-TWO bbbb\nline-three cccc\nappended"), 0u) << read_file(native);
+    }
+    EXPECT_EQ(read_file(recorded), read_file(native)) << redirect;
+    EXPECT_EQ(read_file(replayed), read_file(recorded)) << redirect;
+  }
+  // To a pipe, replay passes on what the program wrote, in order.
+  RunResult piped = replay(trace);
+  EXPECT_NE(piped.out.find("line-one aaaa\nline-two bbbb\nONETWOline-three cccc\n"), std::string::npos) << piped.out;
+}
+
 TEST(Files, ChangedProgramIsNamed) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

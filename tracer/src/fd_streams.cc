@@ -53,6 +53,14 @@ void FdStreams::annotate(trace::Event& e) {
     case __NR_copy_file_range: case __NR_splice:
       if (!e.info.empty()) e.emit = stream_of(table, e.args[2]);
       break;
+    // What moves or cuts a stdout that is a file, or makes it append: replay
+    // follows where the output goes in it.
+    case __NR_lseek: case __NR_ftruncate:
+      e.emit = stream_of(table, e.args[0]);
+      break;
+    case __NR_fcntl:
+      if (e.args[1] == F_SETFL) e.emit = stream_of(table, e.args[0]);
+      break;
     default: break;
   }
   if (e.ret && *e.ret >= 0) after_syscall(table, e);

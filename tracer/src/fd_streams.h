@@ -15,7 +15,8 @@ namespace ttdb {
 
 class FdStreams {
  public:
-  // Marks a write to stdout or stderr as output (e.emit), then follows what
+  // Marks a write to stdout or stderr as output (e.emit), and an lseek,
+  // ftruncate or fcntl(F_SETFL) on one as acting on it; then follows what
   // the event did to the descriptors.
   void annotate(trace::Event& e);
 

@@ -97,6 +97,20 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
   writer_.set_meta(meta::no_new_privs, std::int64_t{start.no_new_privs});
+  // Output to a regular file may go anywhere in it (pwrite, lseek,
+  // ftruncate): replay follows where, from here. Not when stderr is the same
+  // file, whose writes move the same position.
+  struct stat out {}, err {};
+  if (::fstat(STDOUT_FILENO, &out) == 0 && S_ISREG(out.st_mode) &&
+      !(::fstat(STDERR_FILENO, &err) == 0 && err.st_dev == out.st_dev && err.st_ino == out.st_ino)) {
+    off_t offset = ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
+    int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
+    if (offset >= 0 && flags >= 0) {
+      writer_.set_meta(meta::stdout_offset, std::int64_t{offset});
+      writer_.set_meta(meta::stdout_size, std::int64_t{out.st_size});
+      writer_.set_meta(meta::stdout_append, std::int64_t{(flags & O_APPEND) != 0});
+    }
+  }
   writer_.post(0, [argv = start.argv, env = start.env](trace::TraceWriter& w) {
     w.set_argv(argv);
     w.set_env(env);

@@ -356,6 +356,12 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // Which file, so that replay maps every shared mapping of it from one
   // copy (and a private one too, once there is one).
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+  bool writes_shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE && (call.a[2] & PROT_WRITE);
+  for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
+    if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})
+      warn(fmt::format("the program maps ttdb's {} (a file) shared and writable at event {}: replay does not re-emit "
+                       "what it writes there through memory",
+                       i == 0 ? "stdout" : "stderr", writer_.last_event_id() + 1));
   if ((call.a[2] & PROT_EXEC) && size > 0) {
     if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
       space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);

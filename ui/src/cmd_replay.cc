@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,41 @@ void FdSink::write(int stream, ByteView bytes) {
     }
     done += static_cast<std::size_t>(n);
   }
+}
+
+std::optional<std::int64_t> FdSink::base() {
+  if (!asked_) {
+    asked_ = true;
+    struct stat st {};
+    off_t at = ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
+    if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && at >= 0) base_ = at;
+  }
+  return base_;
+}
+
+void FdSink::write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) {
+  auto from = base();
+  if (stream != 1 || !from || *from + offset < 0) return write(stream, bytes);
+  for (std::size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::pwrite(STDOUT_FILENO, bytes.data() + done, bytes.size() - done, *from + offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (!g_sink_failure) g_sink_failure = n < 0 ? errno : EIO;
+      return;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  seek(stream, position);
+}
+
+void FdSink::seek(int stream, std::int64_t position) {
+  if (auto from = base(); stream == 1 && from && *from + position >= 0) ::lseek(STDOUT_FILENO, *from + position, SEEK_SET);
+}
+
+void FdSink::truncate(int stream, std::int64_t size) {
+  if (auto from = base(); stream == 1 && from && *from + size >= 0 && ::ftruncate(STDOUT_FILENO, *from + size) != 0 &&
+                          !g_sink_failure)
+    g_sink_failure = errno;
 }
 
 std::string trace_or_latest(const std::string& named) { return named.empty() ? latest_trace() : named; }

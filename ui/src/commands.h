@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,17 @@ int run_sql(const SqlArgs& args);
 class FdSink : public OutputSink {
  public:
   void write(int stream, ByteView bytes) override;
+  // When ttdb's stdout is a regular file, the recorded offsets are kept in
+  // it, counted from where it stood at the first of these; otherwise appended.
+  void write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) override;
+  void seek(int stream, std::int64_t position) override;
+  void truncate(int stream, std::int64_t size) override;
+
+ private:
+  // ttdb's stdout is a regular file: where it stood at the first write_at.
+  std::optional<std::int64_t> base();
+  bool asked_ = false;
+  std::optional<std::int64_t> base_;
 };
 // The errno of the first write to stdout an FdSink could not make (EPIPE
 // aside: the reader went away on purpose), or 0.

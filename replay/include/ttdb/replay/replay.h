@@ -18,6 +18,20 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void write(int stream, ByteView bytes) = 0;
+  // The recorded stdout was a regular file, where the program put these
+  // bytes at `offset`, leaving its position at `position`, both counted
+  // from where the file stood when the recording began (negative: before
+  // it). A sink that is a regular file too can do the same; by default the
+  // bytes are appended.
+  virtual void write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) {
+    (void)offset;
+    (void)position;
+    write(stream, bytes);
+  }
+  // The program moved its position in that file (lseek), or cut it
+  // (ftruncate), counted alike.
+  virtual void seek(int stream, std::int64_t position) { (void)stream, (void)position; }
+  virtual void truncate(int stream, std::int64_t size) { (void)stream, (void)size; }
 };
 
 // The replay stopped matching the recording: the message says at which event,

@@ -30,6 +30,11 @@ inline constexpr const char* signals_ignored = "signals_ignored";  // at the fir
 inline constexpr const char* signals_blocked = "signals_blocked";  // the signal mask then, likewise
 inline constexpr const char* processes = "processes";      // how many processes and threads the recording followed (format 3)
 inline constexpr const char* no_new_privs = "no_new_privs";  // 1: the program ran with no_new_privs set (format 3)
+// ttdb's stdout was a regular file of its own (not stderr's too): its
+// position, size and O_APPEND flag when the recording began (format 6).
+inline constexpr const char* stdout_offset = "stdout_offset";
+inline constexpr const char* stdout_size = "stdout_size";
+inline constexpr const char* stdout_append = "stdout_append";
 }  // namespace meta
 
 }  // namespace ttdb::trace
