@@ -527,6 +527,9 @@ void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
   // with its syscall event.
   check_entry(e, first);
   task().parked = first;
+  // What the kernel wrote as the thread went to sleep there (a PI lock's
+  // waiters bit), which the other threads see from now on.
+  write_memory(e);
 }
 
 namespace {

@@ -80,4 +80,13 @@ std::optional<std::uint64_t> fd_position(pid_t tid, int fd) {
   return std::nullopt;
 }
 
+char task_state(pid_t tid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", tid));
+  std::string line;
+  std::getline(stat, line);
+  // The command's name, in parentheses, may hold anything: the state follows it.
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : 0;
+}
+
 }  // namespace ttdb

@@ -201,6 +201,8 @@ void Recorder::schedule() {
   // A task runs if it goes into the kernel, dies, or has its address
   // space's turn; a threaded space with no turn holder gives the turn to the
   // task that has waited longest.
+  for (auto& [tid, t] : tasks_)
+    if (t->stopped && t->entering && t->space->turns->active && t->pending && locks_pi_futex(t->pending->call)) settle_pi_lock(*t);
   std::map<TurnGroup*, Task*> next;
   for (auto& [tid, t] : tasks_) {
     if (!t->stopped || t->fresh || t->waiting_output) continue;
@@ -219,6 +221,36 @@ void Recorder::schedule() {
     group->turn_since = std::chrono::steady_clock::now();
     resume(*t);
   }
+}
+
+bool Recorder::locks_pi_futex(const SyscallArgs& call) {
+  int op = static_cast<int>(call.a[1]) & FUTEX_CMD_MASK;
+  return call.nr == __NR_futex && (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2);
+}
+
+void Recorder::settle_pi_lock(Task& t) {
+  // The kernel marks the lock word (FUTEX_WAITERS) as the thread goes to
+  // sleep, and its owner's unlock sees the mark or not: a race with the
+  // owner's code. It goes into the kernel alone, until it sleeps there or
+  // is back, and the word as it left it goes into its `blocked` event,
+  // which replay writes at the same point.
+  resume(t);
+  pid_t tid = t.tracee.tid();
+  for (int i = 0; i < 2000; ++i) {
+    if (task_state(tid) != 'R') break;
+    ::sched_yield();
+  }
+  place_entries_before(t, t.entered_at);
+  Event blocked = t.pending->event;
+  blocked.kind = EventKind::blocked;
+  if (auto word = t.tracee.try_read_bytes(RemotePtr(t.pending->call.a[0]), sizeof(std::uint32_t))) {
+    MemWrite write;
+    write.addr = t.pending->call.a[0];
+    write.size = word->size();
+    write.data = std::move(*word);
+    blocked.mem = {std::move(write)};
+  }
+  place_entry(t, blocked);
 }
 
 void Recorder::emit(Event e) {
@@ -251,7 +283,7 @@ void Recorder::place_entry(Task& t, const Event& call) {
   Event blocked = call;
   blocked.kind = EventKind::blocked;
   blocked.ret.reset();
-  blocked.mem.clear();
+  if (call.kind != EventKind::blocked) blocked.mem.clear();
   writer_.add_event(std::move(blocked));
   t.entry_placed = true;
 }

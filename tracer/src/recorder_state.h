@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asm/unistd_64.h>
+#include <linux/futex.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -230,8 +231,13 @@ class Recorder {
   // Writes an event (every event goes through here).
   void emit(Event e);
   void place_entries_before(Task& me, std::uint64_t before);
-  // A `blocked` event for the entry of `t`'s syscall `call`.
+  // A `blocked` event for the entry of `t`'s syscall `call` (or `call`
+  // itself, when it is one already, with what the kernel wrote).
   void place_entry(Task& t, const Event& call);
+  // A thread going into FUTEX_LOCK_PI runs alone until it sleeps in the
+  // kernel; its `blocked` event keeps the lock word as it left it.
+  static bool locks_pi_futex(const SyscallArgs& call);
+  void settle_pi_lock(Task& t);
   // task_ is a vfork child that exec'd or exited: its parent's stop can go now.
   void release_vfork_parent();
   void on_exec();

@@ -71,6 +71,10 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // But the first thread's end (pthread_exit in main) is reported only
     // once the others have ended: they must run meanwhile.
     if (call.nr == __NR_exit && t.tid() == task().tgid) keeps_turn = false;
+    // A PI lock's release hands it to a waiter, writing the lock word in
+    // the kernel: nothing else runs until that is done (it never waits).
+    if (call.nr == __NR_futex && ((call.a[1] & FUTEX_CMD_MASK) == FUTEX_UNLOCK_PI || (call.a[1] & FUTEX_CMD_MASK) == FUTEX_TRYLOCK_PI))
+      keeps_turn = true;
     if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
   }
   if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {

@@ -21,6 +21,10 @@ struct Mapping {
 
 std::vector<Mapping> read_maps(pid_t pid);
 
+// A task's state letter from /proc/TID/stat ('R' running, 'S' sleeping,
+// 't' stopped by its tracer...), or 0 when it is gone.
+char task_state(pid_t tid);
+
 // Memory a fork leaves out or empties: a range with its madvise advice
 // (MADV_DONTFORK or MADV_WIPEONFORK), from the VmFlags of /proc/PID/smaps.
 struct ForkAdvice {
