@@ -355,12 +355,17 @@ void Recorder::handle(const WaitStatus& status) {
     case WaitStatus::Kind::killed: on_exit(status); break;
     case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
     case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
-    case WaitStatus::Kind::group_stop:  // job control is not modelled: keep running
+    case WaitStatus::Kind::group_stop: on_group_stop(previous); break;
     case WaitStatus::Kind::not_resumed: break;
     case WaitStatus::Kind::event_stop:
       switch (status.event()) {
         case PTRACE_EVENT_EXEC: on_exec(); break;
         case PTRACE_EVENT_STOP:
+          // A SIGCONT (or a signal to take) ended its job-control stop.
+          if (std::exchange(task().job_stopped, false)) {
+            task().boundary = previous;
+            break;
+          }
           if (!interrupt_for_tracer(previous)) on_interrupt();
           break;
         case PTRACE_EVENT_SECCOMP: on_syscall_stop(); break;

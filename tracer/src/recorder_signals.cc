@@ -4,6 +4,21 @@
 
 namespace ttdb::recording {
 
+void Recorder::on_group_stop(const Boundary& previous) {
+  // Nothing ran since its stopping signal's delivery.
+  task().boundary = previous;
+  // A task the program traces stops as its tracer's emulation says.
+  if (task().traced) return;
+  // Job control: it stays stopped until a SIGCONT, as without ttdb, so that
+  // its parent's waits see it stopped and none of its code runs meanwhile;
+  // PTRACE_LISTEN keeps it so, and its next stop says it goes on. No event:
+  // replay runs its code in the trace's order anyway.
+  if (turns().turn == tracee().tid()) turns().turn = 0;
+  task().job_stopped = true;
+  task().stopped = false;
+  tracee().resume(Resume::listen);
+}
+
 void Recorder::on_interrupt() {
   if (std::exchange(task().preempt, false) && turns().turn == tracee().tid()) {
     std::uint64_t pc = tracee().regs().rip;

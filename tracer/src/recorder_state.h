@@ -175,6 +175,7 @@ struct Task {
   bool expect_exit_stop = false; // resume so that the syscall's exit stops
   bool expect_exec_exit = false;
   bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
+  bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
   // A vfork parent comes back only after its child execs or exits; the
   // child's event may reach ttdb after the parent's stop, so that stop waits.
   pid_t vfork_child = 0;
@@ -298,6 +299,7 @@ class Recorder {
   void take_output_turn();
   void end_output_turn(pid_t tid);
   void on_interrupt();
+  void on_group_stop(const Boundary& previous);
   // The running thread's whole state, memory as written since the previous snapshot.
   Event snapshot();
   // The program stands in the shim or a trampoline with signals held: true
