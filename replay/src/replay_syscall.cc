@@ -266,7 +266,8 @@ void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs,
   RemotePtr at((entry_regs.rsp - 128 - text.size()) & ~std::uint64_t{15});
   auto saved = t.try_read_bytes(at, text.size());
   if (!saved || !t.write_bytes(at, text)) diverge(e, "has no stack to pass the path of replay's copy of the file it maps");
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), O_RDWR | O_CLOEXEC});
+  int access = trace::FileIdentity::never_writable(e.info) ? O_RDONLY : O_RDWR;
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), static_cast<std::uint64_t>(access) | O_CLOEXEC});
   t.write_bytes(at, *saved);
   if (fd < 0) fail("cannot open replay's copy of a file the program mapped shared ({}): {}", path, errno_text(static_cast<int>(-fd)));
 

@@ -88,6 +88,18 @@ int main(void) {
   memcpy(p, "private store", 13);
   CHECK(madvise(p, page, MADV_DONTNEED) == 0);
   printf("after MADV_DONTNEED: %.13s\n", p);
+
+  // A shared view that may never be written: of a file opened read-only,
+  // and of a memfd sealed against writes. mprotect refuses both.
+  int readonly = open(path, O_RDONLY);
+  char* ro = mmap(0, page, PROT_READ, MAP_SHARED, readonly, 0);
+  CHECK(ro != MAP_FAILED);
+  printf("made writable, opened read-only: %d\n", mprotect(ro, page, PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
+  int sealed = memfd_create("sealed", MFD_ALLOW_SEALING);
+  CHECK(sealed >= 0 && ftruncate(sealed, page) == 0 && fcntl(sealed, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0);
+  char* view = mmap(0, page, PROT_READ, MAP_SHARED, sealed, 0);
+  CHECK(view != MAP_FAILED);
+  printf("made writable, sealed: %d\n", mprotect(view, page, PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
   unlink(path);
   return bus_errors == 1 ? 0 : 1;
 }

@@ -65,6 +65,25 @@ std::vector<ForkAdvice> read_fork_advice(pid_t pid) {
   return out;
 }
 
+std::optional<std::vector<std::string>> mapping_flags(pid_t pid, std::uint64_t addr) {
+  std::ifstream in(fmt::format("/proc/{}/smaps", pid));
+  bool inside = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::uint64_t a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " ", &a, &b) == 2) {
+      inside = addr >= a && addr < b;
+      continue;
+    }
+    if (!inside || line.rfind("VmFlags:", 0) != 0) continue;
+    std::istringstream words(line.substr(8));
+    std::vector<std::string> flags;
+    for (std::string flag; words >> flag;) flags.push_back(flag);
+    return flags;
+  }
+  return std::nullopt;
+}
+
 std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr) {
   for (const auto& m : maps)
     if (addr >= m.start && addr < m.end) return m;

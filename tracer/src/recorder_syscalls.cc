@@ -360,6 +360,13 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // Which file, so that replay maps every shared mapping of it from one
   // copy (and a private one too, once there is one).
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+  // A shared view that can never be made writable (mprotect fails with
+  // EACCES) is mapped so in replay too.
+  bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
+  if (regular && shared && !(call.a[2] & PROT_WRITE))
+    if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret));
+        flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
+      e.info.push_back(1);
   bool writes_shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE && (call.a[2] & PROT_WRITE);
   for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
     if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})

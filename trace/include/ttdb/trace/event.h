@@ -115,13 +115,16 @@ struct FileIdentity {
     std::memcpy(out.data() + 8, &ino, 8);
     return out;
   }
+  // An mmap's info may have a 17th byte: 1 when the mapping can never be
+  // made writable (the file was opened read-only, or sealed against writes).
   static std::optional<FileIdentity> from_info(ByteView info) {
-    if (info.size() != 16) return std::nullopt;
+    if (info.size() != 16 && info.size() != 17) return std::nullopt;
     FileIdentity id;
     std::memcpy(&id.dev, info.data(), 8);
     std::memcpy(&id.ino, info.data() + 8, 8);
     return id;
   }
+  static bool never_writable(ByteView info) { return info.size() == 17 && info[16] == 1; }
 };
 
 // A file the program mapped or ran.

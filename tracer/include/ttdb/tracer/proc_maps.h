@@ -21,6 +21,10 @@ struct Mapping {
 
 std::vector<Mapping> read_maps(pid_t pid);
 
+// The VmFlags of /proc/PID/smaps for the mapping that holds `addr` ("mw":
+// it may be made writable), if there is one.
+std::optional<std::vector<std::string>> mapping_flags(pid_t pid, std::uint64_t addr);
+
 // A task's state letter from /proc/TID/stat ('R' running, 'S' sleeping,
 // 't' stopped by its tracer...), or 0 when it is gone.
 char task_state(pid_t tid);
