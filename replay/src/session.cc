@@ -135,6 +135,9 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     // other threads as the recording has them end (a seccomp filter's
     // SIGSYS verdict cannot be sent: the program may handle SIGSYS).
     if (next->nr != SIGKILL && next->nr != SIGSYS && task().threaded) return die_of(static_cast<int>(next->nr));
+    // Its seccomp filter killed this thread alone (SECCOMP_RET_KILL_THREAD):
+    // the call it stands at becomes its own exit.
+    if (next->nr == SIGSYS && next->args[2] == 1 && task().no_return) return end_thread_in_syscall(*next);
     tracee().kill();
     WaitStatus ended = *tracee().exit_status();
     return next->nr == SIGKILL ? ended : WaitStatus::decode(static_cast<int>(next->nr));
@@ -225,6 +228,22 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
     if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
     return status;
   }
+}
+
+WaitStatus ReplaySession::end_thread_in_syscall(const Event& e) {
+  Tracee& t = tracee();
+  if (t.syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY) diverge(e, "is not at the syscall its seccomp filter killed it in");
+  Registers regs = t.regs();
+  regs.orig_rax = __NR_exit;
+  regs.rdi = 0;
+  t.set_regs(regs);
+  t.resume(Resume::cont);
+  for (;;) {
+    WaitStatus status = t.wait();
+    if (status.is_exit()) break;
+    t.resume(Resume::cont);
+  }
+  return WaitStatus::decode(SIGSYS);
 }
 
 WaitStatus ReplaySession::die_of(int sig) {
@@ -469,7 +488,7 @@ void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
   if (!same) diverge(e, status.describe());
   // A fatal signal ends every thread of the process: the others die too,
   // whatever they were doing (their exit events follow).
-  if (killed && task().threaded) {
+  if (killed && task().threaded && e.args[2] != 1) {
     int leader = task().process(e.tid);
     for (auto& [tid, other] : state_.tasks)
       if (tid != e.tid && other.process(tid) == leader && !other.dying) {

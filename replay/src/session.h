@@ -232,6 +232,9 @@ class ReplaySession {
   WaitStatus expect_syscall_exit(const trace::Event& e);
   // Ends the thread, and so its process, by a fatal signal, as the recording did.
   WaitStatus die_of(int sig);
+  // Ends the acting thread alone, stopped at the entry of the syscall its
+  // seccomp filter killed it in, with an exit in that call's place.
+  WaitStatus end_thread_in_syscall(const trace::Event& e);
   void send_signal(int sig);
   void set_snapshot_trap(bool armed);
 

@@ -133,6 +133,8 @@ RecordOutcome Recorder::run() {
   start.shim = shim_setup_;
   start.no_new_privs = true;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
+  // The program is told the CPUs it had (answer_as_without_ttdb).
+  ::sched_getaffinity(0, sizeof affinity_, &affinity_);
   pin_to_cpu(start.cpu);
   writer_.keep_off_cpu(start.cpu);
   if (options_.syscall_buffer) finder_.emplace(start.cpu);
@@ -412,6 +414,7 @@ void Recorder::on_spawn() {
   }
   if (same_space) parent.space->threaded = true;
   auto child = std::make_unique<Task>(Tracee(child_tid));
+  child->own_affinity = parent.own_affinity;
   // A child that shares its parent's memory (a thread, or a vfork child) shares its space too.
   child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
   if (!(flags & CLONE_VM)) {
@@ -675,6 +678,24 @@ void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
   task().shim_flags = slow_next || stop_after;
 }
 
+bool Recorder::siblings_dying() const {
+  // A process-wide kill sends SIGKILL to every other thread before the
+  // killed one ends: it is pending there, or they are on their way out.
+  constexpr std::uint64_t kKillBit = 1ull << (SIGKILL - 1);
+  for (const auto& [tid, t] : tasks_) {
+    if (t.get() == task_ || t->tgid != task_->tgid) continue;
+    std::ifstream status(fmt::format("/proc/{}/status", tid));
+    if (!status) return true;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("State:", 0) == 0 && (line.find('Z') != std::string::npos || line.find('X') != std::string::npos))
+        return true;
+      if (line.rfind("SigPnd:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & kKillBit)) return true;
+    }
+    if (t->exiting) return true;
+  }
+  return false;
+}
+
 void Recorder::on_exit(const WaitStatus& status) {
   pid_t tid = tracee().tid();
   end_output_turn(tid);
@@ -696,6 +717,9 @@ void Recorder::on_exit(const WaitStatus& status) {
                                                                                    : trace::ExitKind::killed);
   bool delivered = status.kind() == WaitStatus::Kind::exited || status.code() == task().last_delivered;
   e.args[1] = delivered ? 0 : 1;
+  // Its own seccomp filter killed this thread alone (SECCOMP_RET_KILL_THREAD),
+  // and the process goes on: replay must not end the others.
+  if (!delivered && status.code() == SIGSYS && !siblings_dying()) e.args[2] = 1;
   if (execing) execing->ended_before_exec.push_back(std::move(e));
   else emit(std::move(e));
   if (tid == first_) first_status_ = status;

@@ -6,6 +6,7 @@
 #include <asm/unistd_64.h>
 #include <linux/futex.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <linux/seccomp.h>
@@ -176,6 +177,7 @@ struct Task {
   bool expect_exec_exit = false;
   bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
   bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
+  bool own_affinity = false;     // it chose the CPUs it runs on (ttdb pins it to one); inherited
   // A vfork parent comes back only after its child execs or exits; the
   // child's event may reach ttdb after the parent's stop, so that stop waits.
   pid_t vfork_child = 0;
@@ -263,6 +265,9 @@ class Recorder {
   // The result (and memory) the program would have seen without ttdb, for
   // calls that ask about those settings or about seccomp; returns the result.
   std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);
+  // The recorded task sched_setaffinity or sched_getaffinity names (0: the
+  // caller), or nullptr for a process ttdb does not record.
+  Task* affinity_target(std::uint64_t tid);
   // The syscall buffer: its records go to the trace before the stop's own event.
   void drain();
   // Syscall sites are found in the background, and patched at a syscall's
@@ -300,6 +305,8 @@ class Recorder {
   void end_output_turn(pid_t tid);
   void on_interrupt();
   void on_group_stop(const Boundary& previous);
+  // The current task's fellow threads are being killed with it.
+  bool siblings_dying() const;
   // The running thread's whole state, memory as written since the previous snapshot.
   Event snapshot();
   // The program stands in the shim or a trampoline with signals held: true
@@ -364,6 +371,7 @@ class Recorder {
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
   std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
+  cpu_set_t affinity_{};  // the CPUs ttdb could run on before it pinned itself and the program to one
   pid_t output_writer_ = 0;             // the task writing to them now
   std::deque<pid_t> output_waiters_;    // tasks stopped at a write to them, in order
   std::optional<RecordOutcome> outcome_;

@@ -145,6 +145,12 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   t.set_regs(regs);
 }
 
+Task* Recorder::affinity_target(std::uint64_t tid) {
+  if (tid == 0) return &task();
+  auto found = tasks_.find(static_cast<pid_t>(tid));
+  return found == tasks_.end() ? nullptr : found->second.get();
+}
+
 std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret) {
   Tracee& t = tracee();
   ProcessView& view = space().view;
@@ -164,6 +170,16 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
       if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
       if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
       if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);
+      break;
+    case __NR_sched_setaffinity:
+      if (Task* target = affinity_target(call.a[0]); ret == 0 && target) target->own_affinity = true;
+      break;
+    case __NR_sched_getaffinity:
+      // The mask it would have without ttdb's pinning, unless it chose one.
+      if (Task* target = affinity_target(call.a[0]); ret > 0 && target && !target->own_affinity) {
+        auto size = std::min<std::size_t>(static_cast<std::size_t>(ret), sizeof affinity_);
+        t.write_bytes(RemotePtr(call.a[2]), ByteView(reinterpret_cast<const std::uint8_t*>(&affinity_), size));
+      }
       break;
     case __NR_personality:
       if (is_error_result(ret)) break;
