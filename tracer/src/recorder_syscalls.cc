@@ -145,6 +145,30 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   t.set_regs(regs);
 }
 
+void Recorder::hide_tracer_pid(const SyscallArgs& call, std::uint64_t got) {
+  // Only /proc/PID/status and /proc/PID/task/TID/status (reads of /proc
+  // files are always traced, so none is buffered).
+  std::string file = read_link(fmt::format("/proc/{}/fd/{}", tracee().tid(), static_cast<int>(call.a[0])));
+  if (!file.starts_with("/proc/") || !file.ends_with("/status")) return;
+  // A task the program itself traces (emulated) shows a tracer: left as it is.
+  auto owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + 6)));
+  auto thread = file.find("/task/");
+  if (thread != std::string::npos) owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + thread + 6)));
+  if (owner != tasks_.end() && owner->second->traced) return;
+  auto bytes = tracee().try_read_bytes(RemotePtr(call.a[1]), got);
+  if (!bytes) return;
+  std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  constexpr std::string_view kField = "TracerPid:\t";
+  auto at = text.find(kField);
+  if (at == std::string_view::npos) return;
+  // The same length, so that the file's offsets do not move: "0" and spaces.
+  std::size_t digits = at + kField.size(), end = digits;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  if (end == digits || (end - digits == 1 && text[digits] == '0')) return;
+  for (std::size_t i = digits; i < end; ++i) (*bytes)[i] = i == digits ? '0' : ' ';
+  tracee().write_bytes(RemotePtr(call.a[1] + digits), ByteView(*bytes).subspan(digits, end - digits));
+}
+
 Task* Recorder::affinity_target(std::uint64_t tid) {
   if (tid == 0) return &task();
   auto found = tasks_.find(static_cast<pid_t>(tid));
@@ -180,6 +204,10 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
         auto size = std::min<std::size_t>(static_cast<std::size_t>(ret), sizeof affinity_);
         t.write_bytes(RemotePtr(call.a[2]), ByteView(reinterpret_cast<const std::uint8_t*>(&affinity_), size));
       }
+      break;
+    case __NR_read:
+    case __NR_pread64:
+      if (ret > 0) hide_tracer_pid(call, static_cast<std::uint64_t>(ret));
       break;
     case __NR_personality:
       if (is_error_result(ret)) break;
