@@ -348,12 +348,24 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   auto sites = deserialize_sites(e.info);
   if (!sites) fail("the patch at event {} is malformed", e.id);
   Page page{base, size, std::move(*sites)};
-  for (std::size_t k = 1; k < e.mem.size(); ++k) {
-    const auto& m = e.mem[k];
-    auto original = tracee.try_read_bytes(RemotePtr(m.addr), m.data.size());
-    if (!original || !tracee.write_bytes(RemotePtr(m.addr), m.data))
-      fail("cannot patch the syscall site at {:#x} (event {})", m.addr, e.id);
-    originals_[m.addr] = std::move(*original);
+  // The sites' bytes are read and written a page at a time (libc has 450
+  // sites, patched in every process a shell starts).
+  for (std::size_t k = 1; k < e.mem.size();) {
+    std::uint64_t from = e.mem[k].addr;
+    std::size_t last = k;
+    auto end_of = [&](std::size_t i) { return e.mem[i].addr + e.mem[i].data.size(); };
+    while (last + 1 < e.mem.size() && e.mem[last + 1].addr >= end_of(last) && end_of(last + 1) - from <= kPage) ++last;
+    auto span = tracee.try_read_bytes(RemotePtr(from), end_of(last) - from);
+    if (!span) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
+    Bytes patched = *span;
+    for (std::size_t i = k; i <= last; ++i) {
+      const auto& m = e.mem[i];
+      auto at = static_cast<std::ptrdiff_t>(m.addr - from);
+      originals_[m.addr] = Bytes(span->begin() + at, span->begin() + at + static_cast<std::ptrdiff_t>(m.data.size()));
+      std::copy(m.data.begin(), m.data.end(), patched.begin() + at);
+    }
+    if (!tracee.write_bytes(RemotePtr(from), patched)) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
+    k = last + 1;
   }
   // Just past one of the sites' syscall (its exit stop), the program would
   // go on in the middle of the new jump: it runs what followed the syscall
