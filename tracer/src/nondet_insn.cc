@@ -201,8 +201,36 @@ std::optional<std::uint64_t> find_syscall_instruction(std::uint64_t start, ByteV
 }
 
 int RandPatcher::scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code) {
+  return patch(tracee, find_rand_instructions(start, code));
+}
+
+int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::uint64_t size, const ContentHash& file,
+                                     std::uint64_t offset) {
+  struct Key {
+    std::uint64_t start, size, offset;
+    ContentHash file;
+    auto operator<=>(const Key&) const = default;
+  };
+  static std::mutex lock;
+  static std::map<Key, std::vector<RandSite>> scanned;
+  Key key{start, size, offset, file};
+  {
+    std::lock_guard held(lock);
+    if (auto found = scanned.find(key); found != scanned.end()) return patch(tracee, found->second);
+  }
+  auto code = tracee.try_read_bytes(RemotePtr(start), size);
+  if (!code) return 0;
+  auto sites = find_rand_instructions(start, *code);
+  {
+    std::lock_guard held(lock);
+    if (scanned.size() < 1024) scanned.emplace(key, sites);
+  }
+  return patch(tracee, sites);
+}
+
+int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
   int patched = 0;
-  for (const auto& site : find_rand_instructions(start, code)) {
+  for (const auto& site : sites) {
     static const std::uint8_t int3 = 0xcc;
     if (!tracee.write_bytes(RemotePtr(site.addr), ByteView(&int3, 1))) continue;
     sites_[site.addr] = site;

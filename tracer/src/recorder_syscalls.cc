@@ -418,8 +418,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
                        "what it writes there through memory",
                        i == 0 ? "stdout" : "stderr", writer_.last_event_id() + 1));
   if ((call.a[2] & PROT_EXEC) && size > 0) {
-    if (auto code = t.try_read_bytes(RemotePtr(static_cast<std::uint64_t>(ret)), size))
-      space().rand.scan_and_patch(t, static_cast<std::uint64_t>(ret), *code);
+    space().rand.scan_and_patch_file(t, static_cast<std::uint64_t>(ret), size, file->hash, offset);
     exec_file = fd_path;
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/tracer/tracee.h"
@@ -42,6 +43,12 @@ class RandPatcher {
   // Finds rdrand/rdseed in `code` (mapped at `start`) and puts int3 on each.
   // Returns how many it patched.
   int scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code);
+  // The same for `size` bytes of a file's code freshly mapped at `start`
+  // from `offset`: `file` (its content hash) names the bytes, so a module
+  // that every process of a tree maps at the same place is read and
+  // scanned once.
+  int scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::uint64_t size, const ContentHash& file,
+                          std::uint64_t offset);
   // Scans every executable mapping of the process (at exec).
   int scan_process(Tracee& tracee);
   // Forgets sites in an unmapped range.
@@ -55,6 +62,7 @@ class RandPatcher {
   static void emulate(Tracee& tracee, const RandSite& site, std::uint64_t value);
 
  private:
+  int patch(Tracee& tracee, const std::vector<RandSite>& sites);
   std::unordered_map<std::uint64_t, RandSite> sites_;
 };
 
