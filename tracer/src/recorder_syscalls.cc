@@ -131,6 +131,36 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   inject_held_signals();
 }
 
+bool Recorder::locks_pi_futex(const SyscallArgs& call) {
+  int op = static_cast<int>(call.a[1]) & FUTEX_CMD_MASK;
+  return call.nr == __NR_futex && (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2);
+}
+
+void Recorder::settle_pi_lock(Task& t) {
+  // The kernel marks the lock word (FUTEX_WAITERS) as the thread goes to
+  // sleep, and its owner's unlock sees the mark or not: a race with the
+  // owner's code. It goes into the kernel alone, until it sleeps there or
+  // is back, and the word as it left it goes into its `blocked` event,
+  // which replay writes at the same point.
+  resume(t);
+  pid_t tid = t.tracee.tid();
+  for (int i = 0; i < 2000; ++i) {
+    if (task_state(tid) != 'R') break;
+    ::sched_yield();
+  }
+  place_entries_before(t, t.entered_at);
+  Event blocked = t.pending->event;
+  blocked.kind = EventKind::blocked;
+  if (auto word = t.tracee.try_read_bytes(RemotePtr(t.pending->call.a[0]), sizeof(std::uint32_t))) {
+    MemWrite write;
+    write.addr = t.pending->call.a[0];
+    write.size = word->size();
+    write.data = std::move(*word);
+    blocked.mem = {std::move(write)};
+  }
+  place_entry(t, blocked);
+}
+
 void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   Tracee& t = tracee();
   Registers regs = t.regs();
