@@ -5,12 +5,12 @@
 #include <sys/ptrace.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
+#include "ttdb/tracer/proc_maps.h"
 
 namespace ttdb {
 namespace {
@@ -108,16 +108,10 @@ Tracee clone_tracee(Tracee& tracee, std::uint64_t syscall_insn, const std::array
 }  // namespace
 
 pid_t parent_of(pid_t pid) {
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  std::getline(stat, line);
-  // The command's name, in parentheses, may hold anything: the fields after it.
-  auto close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(line.substr(close + 1));
+  std::istringstream fields(stat_fields(pid));
   char state = 0;
   pid_t ppid = 0;
-  rest >> state >> ppid;
+  fields >> state >> ppid;
   return ppid;
 }
 

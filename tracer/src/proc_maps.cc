@@ -7,6 +7,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -41,11 +42,14 @@ std::vector<Mapping> read_maps(pid_t pid) {
   return out;
 }
 
-std::vector<ForkAdvice> read_fork_advice(pid_t pid) {
-  std::string path = fmt::format("/proc/{}/smaps", pid);
-  std::ifstream in(path);
-  if (!in) fail("cannot read {}", path);
-  std::vector<ForkAdvice> out;
+namespace {
+
+// Each mapping's range and VmFlags in /proc/PID/smaps, to `each` until it
+// returns false. False when the file cannot be read.
+bool each_vm_flags(pid_t pid,
+                   const std::function<bool(std::uint64_t start, std::uint64_t end, const std::vector<std::string>& flags)>& each) {
+  std::ifstream in(fmt::format("/proc/{}/smaps", pid));
+  if (!in) return false;
   std::uint64_t start = 0, end = 0;
   std::string line;
   while (std::getline(in, line)) {
@@ -56,32 +60,36 @@ std::vector<ForkAdvice> read_fork_advice(pid_t pid) {
       continue;
     }
     if (line.rfind("VmFlags:", 0) != 0) continue;
-    std::istringstream flags(line.substr(8));
-    for (std::string flag; flags >> flag;) {
+    std::istringstream words(line.substr(8));
+    std::vector<std::string> flags;
+    for (std::string flag; words >> flag;) flags.push_back(flag);
+    if (!each(start, end, flags)) break;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<ForkAdvice> read_fork_advice(pid_t pid) {
+  std::vector<ForkAdvice> out;
+  bool read = each_vm_flags(pid, [&](std::uint64_t start, std::uint64_t end, const std::vector<std::string>& flags) {
+    for (const auto& flag : flags) {
       if (flag == "dc") out.push_back({start, end, MADV_DONTFORK});
       if (flag == "wf") out.push_back({start, end, MADV_WIPEONFORK});
     }
-  }
+    return true;
+  });
+  if (!read) fail("cannot read /proc/{}/smaps", pid);
   return out;
 }
 
 std::optional<std::vector<std::string>> mapping_flags(pid_t pid, std::uint64_t addr) {
-  std::ifstream in(fmt::format("/proc/{}/smaps", pid));
-  bool inside = false;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::uint64_t a = 0, b = 0;
-    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " ", &a, &b) == 2) {
-      inside = addr >= a && addr < b;
-      continue;
-    }
-    if (!inside || line.rfind("VmFlags:", 0) != 0) continue;
-    std::istringstream words(line.substr(8));
-    std::vector<std::string> flags;
-    for (std::string flag; words >> flag;) flags.push_back(flag);
-    return flags;
-  }
-  return std::nullopt;
+  std::optional<std::vector<std::string>> found;
+  each_vm_flags(pid, [&](std::uint64_t start, std::uint64_t end, const std::vector<std::string>& flags) {
+    if (addr >= start && addr < end) found = flags;
+    return !found;
+  });
+  return found;
 }
 
 std::optional<Mapping> mapping_containing(const std::vector<Mapping>& maps, std::uint64_t addr) {
@@ -99,13 +107,18 @@ std::optional<std::uint64_t> fd_position(pid_t tid, int fd) {
   return std::nullopt;
 }
 
-char task_state(pid_t tid) {
+std::string stat_fields(pid_t tid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", tid));
   std::string line;
   std::getline(stat, line);
-  // The command's name, in parentheses, may hold anything: the state follows it.
+  // The command's name, in parentheses, may hold anything: the fields follow it.
   auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : 0;
+  return close != std::string::npos && close + 2 < line.size() ? line.substr(close + 2) : std::string();
+}
+
+char task_state(pid_t tid) {
+  std::string fields = stat_fields(tid);
+  return fields.empty() ? 0 : fields[0];
 }
 
 }  // namespace ttdb

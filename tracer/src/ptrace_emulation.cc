@@ -67,14 +67,6 @@ bool changes_tracee(long request) {
   }
 }
 
-pid_t parent_of(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("PPid:")) return std::atoi(line.c_str() + 5);
-  return 0;
-}
-
 }  // namespace
 
 std::optional<std::int64_t> Recorder::answer_tracer_call(const SyscallArgs& call, Event& e) {

@@ -25,6 +25,9 @@ std::vector<Mapping> read_maps(pid_t pid);
 // it may be made writable), if there is one.
 std::optional<std::vector<std::string>> mapping_flags(pid_t pid, std::uint64_t addr);
 
+// The fields of /proc/TID/stat after the command's name (state, ppid...),
+// separated by spaces; empty when the task is gone.
+std::string stat_fields(pid_t tid);
 // A task's state letter from /proc/TID/stat ('R' running, 'S' sleeping,
 // 't' stopped by its tracer...), or 0 when it is gone.
 char task_state(pid_t tid);
