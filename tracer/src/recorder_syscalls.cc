@@ -151,13 +151,8 @@ void Recorder::settle_pi_lock(Task& t) {
   place_entries_before(t, t.entered_at);
   Event blocked = t.pending->event;
   blocked.kind = EventKind::blocked;
-  if (auto word = t.tracee.try_read_bytes(RemotePtr(t.pending->call.a[0]), sizeof(std::uint32_t))) {
-    MemWrite write;
-    write.addr = t.pending->call.a[0];
-    write.size = word->size();
-    write.data = std::move(*word);
-    blocked.mem = {std::move(write)};
-  }
+  blocked.mem.clear();
+  capture_memory(t.tracee, t.pending->call.a[0], sizeof(std::uint32_t), blocked.mem);
   place_entry(t, blocked);
 }
 
@@ -393,13 +388,7 @@ void Recorder::capture_reread_pages(const SyscallArgs& call, Event& e) {
   for (const auto& m : read_maps(t.tid())) {
     if (m.shared || m.inode == 0 || m.end <= from || m.start >= to) continue;
     std::uint64_t start = std::max(from, m.start), end = std::min(to, m.end);
-    if (auto data = t.try_read_bytes(RemotePtr(start), end - start)) {
-      MemWrite write;
-      write.addr = start;
-      write.size = data->size();
-      write.data = std::move(*data);
-      e.mem.push_back(std::move(write));
-    }
+    capture_memory(t, start, end - start, e.mem);
   }
 }
 
@@ -441,7 +430,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
     if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret));
         flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
       e.info.push_back(1);
-  bool writes_shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE && (call.a[2] & PROT_WRITE);
+  bool writes_shared = shared && (call.a[2] & PROT_WRITE);
   for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
     if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})
       warn(fmt::format("the program maps ttdb's {} (a file) shared and writable at event {}: replay does not re-emit "
@@ -475,22 +464,13 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
   if (!proc_file && !(space().maps_files_shared && S_ISREG(st.st_mode))) return true;
   if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])).value_or(0) - static_cast<std::uint64_t>(ret);
   auto bytes = static_cast<std::uint64_t>(ret);
-  auto capture = [&](std::uint64_t addr, std::uint64_t size) {
-    auto data = t.try_read_bytes(RemotePtr(addr), size);
-    if (!data) return;
-    MemWrite write;
-    write.addr = addr;
-    write.size = data->size();
-    write.data = std::move(*data);
-    e.mem.push_back(std::move(write));
-  };
   if (proc_file) {
     std::string target = read_link(fd_path);
     if (!target.ends_with("/mem")) return true;
     pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
     auto found = tasks_.find(owner);
     if (found == tasks_.end() || found->second->tgid != task().tgid) return false;
-    capture(*offset, bytes);
+    capture_memory(t, *offset, bytes, e.mem);
     return true;
   }
   for (const auto& m : read_maps(t.tid())) {
@@ -498,7 +478,7 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     // The file's bytes [*offset, *offset + bytes) as this mapping shows them.
     std::uint64_t map_end = m.offset + (m.end - m.start);
     std::uint64_t from = std::max(*offset, m.offset), to = std::min(*offset + bytes, map_end);
-    if (from < to) capture(m.start + (from - m.offset), to - from);
+    if (from < to) capture_memory(t, m.start + (from - m.offset), to - from, e.mem);
   }
   return true;
 }

@@ -32,20 +32,6 @@ constexpr int kIpc64 = 0x100;
 // Reads larger than this are recorded in pieces no bigger than it.
 constexpr std::uint64_t kMaxCapture = 1ull << 31;
 
-void capture(Tracee& tracee, std::uint64_t addr, std::uint64_t size, std::vector<MemWrite>& out) {
-  if (addr == 0 || size == 0) return;
-  size = std::min(size, kMaxCapture);
-  Bytes data(size);
-  std::size_t got = tracee.read_some(RemotePtr(addr), data.data(), size);
-  if (got == 0) return;
-  data.resize(got);
-  MemWrite write;
-  write.addr = addr;
-  write.size = got;
-  write.data = std::move(data);
-  out.push_back(std::move(write));
-}
-
 std::vector<iovec> read_iovecs(Tracee& tracee, std::uint64_t addr, std::uint64_t count) {
   std::vector<iovec> iov(std::min<std::uint64_t>(count, 1024));
   if (iov.empty()) return iov;
@@ -60,7 +46,7 @@ void capture_iovecs(Tracee& tracee, const std::vector<iovec>& iov, std::uint64_t
   for (const auto& v : iov) {
     if (total == 0) break;
     std::uint64_t n = std::min<std::uint64_t>(total, v.iov_len);
-    capture(tracee, reinterpret_cast<std::uint64_t>(v.iov_base), n, out);
+    capture_memory(tracee, reinterpret_cast<std::uint64_t>(v.iov_base), n, out);
     total -= n;
   }
 }
@@ -69,19 +55,19 @@ void capture_iovecs(Tracee& tracee, const std::vector<iovec>& iov, std::uint64_t
 void capture_sockaddr(Tracee& tracee, std::uint64_t addr, std::uint64_t len_ptr,
                       std::vector<MemWrite>& out) {
   if (len_ptr == 0) return;
-  capture(tracee, len_ptr, sizeof(socklen_t), out);
+  capture_memory(tracee, len_ptr, sizeof(socklen_t), out);
   socklen_t len = 0;
   if (tracee.read_some(RemotePtr(len_ptr), &len, sizeof len) == sizeof len)
-    capture(tracee, addr, std::min<socklen_t>(len, 128), out);
+    capture_memory(tracee, addr, std::min<socklen_t>(len, 128), out);
 }
 
 void capture_msghdr(Tracee& tracee, std::uint64_t addr, std::uint64_t received,
                     std::vector<MemWrite>& out) {
   msghdr msg{};
   if (tracee.read_some(RemotePtr(addr), &msg, sizeof msg) != sizeof msg) return;
-  capture(tracee, addr, sizeof msg, out);  // namelen, controllen and flags are updated
-  capture(tracee, reinterpret_cast<std::uint64_t>(msg.msg_name), msg.msg_namelen, out);
-  capture(tracee, reinterpret_cast<std::uint64_t>(msg.msg_control), msg.msg_controllen, out);
+  capture_memory(tracee, addr, sizeof msg, out);  // namelen, controllen and flags are updated
+  capture_memory(tracee, reinterpret_cast<std::uint64_t>(msg.msg_name), msg.msg_namelen, out);
+  capture_memory(tracee, reinterpret_cast<std::uint64_t>(msg.msg_control), msg.msg_controllen, out);
   capture_iovecs(tracee, read_iovecs(tracee, reinterpret_cast<std::uint64_t>(msg.msg_iov), msg.msg_iovlen),
                  received, out);
 }
@@ -114,7 +100,7 @@ void capture_ipc_ctl(Tracee& tracee, const SyscallArgs& c, std::vector<MemWrite>
       break;
     default: break;
   }
-  capture(tracee, buf, size, out);
+  capture_memory(tracee, buf, size, out);
 }
 
 std::uint64_t fd_set_bytes(std::uint64_t nfds) { return ((nfds + 63) / 64) * 8; }
@@ -127,12 +113,12 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
     case __NR_ioctl:
       if (ret >= 0)
         for (auto [addr, size] : ioctl_writes(tracee, a[1], a[2]).value_or(std::vector<WrittenRange>{}))
-          capture(tracee, addr, size, out);
+          capture_memory(tracee, addr, size, out);
       break;
     case __NR_fcntl:
-      if (ret >= 0 && (a[1] == F_GETLK || a[1] == F_OFD_GETLK)) capture(tracee, a[2], sizeof(flock), out);
-      if (ret >= 0 && a[1] == F_GETOWN_EX) capture(tracee, a[2], sizeof(f_owner_ex), out);
-      if (ret >= 0 && (a[1] == F_GET_RW_HINT || a[1] == F_GET_FILE_RW_HINT)) capture(tracee, a[2], 8, out);
+      if (ret >= 0 && (a[1] == F_GETLK || a[1] == F_OFD_GETLK)) capture_memory(tracee, a[2], sizeof(flock), out);
+      if (ret >= 0 && a[1] == F_GETOWN_EX) capture_memory(tracee, a[2], sizeof(f_owner_ex), out);
+      if (ret >= 0 && (a[1] == F_GET_RW_HINT || a[1] == F_GET_FILE_RW_HINT)) capture_memory(tracee, a[2], 8, out);
       break;
     case __NR_readv:
     case __NR_preadv:
@@ -149,7 +135,7 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
           unsigned received = 0;
           tracee.read_some(RemotePtr(entry + offsetof(mmsghdr, msg_len)), &received, sizeof received);
           capture_msghdr(tracee, entry, received, out);
-          capture(tracee, entry + offsetof(mmsghdr, msg_len), sizeof received, out);
+          capture_memory(tracee, entry + offsetof(mmsghdr, msg_len), sizeof received, out);
         }
       }
       break;
@@ -164,51 +150,51 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
       break;
     case __NR_getsockopt:
       if (ret >= 0) {
-        capture(tracee, a[4], sizeof(socklen_t), out);
+        capture_memory(tracee, a[4], sizeof(socklen_t), out);
         socklen_t len = 0;
-        if (tracee.read_some(RemotePtr(a[4]), &len, sizeof len) == sizeof len) capture(tracee, a[3], len, out);
+        if (tracee.read_some(RemotePtr(a[4]), &len, sizeof len) == sizeof len) capture_memory(tracee, a[3], len, out);
       }
       break;
     case __NR_select:
     case __NR_pselect6:
-      for (int i = 1; i <= 3; ++i) capture(tracee, a[i], fd_set_bytes(a[0]), out);
-      capture(tracee, a[4], 16, out);
+      for (int i = 1; i <= 3; ++i) capture_memory(tracee, a[i], fd_set_bytes(a[0]), out);
+      capture_memory(tracee, a[4], 16, out);
       break;
     case __NR_mincore:
-      if (ret == 0) capture(tracee, a[2], (a[1] + 4095) / 4096, out);
+      if (ret == 0) capture_memory(tracee, a[2], (a[1] + 4095) / 4096, out);
       break;
     case __NR_prctl:
-      if (ret >= 0 && a[0] == PR_GET_NAME) capture(tracee, a[1], 16, out);
+      if (ret >= 0 && a[0] == PR_GET_NAME) capture_memory(tracee, a[1], 16, out);
       // The options that answer through an int the program points to.
       if (ret >= 0 && (a[0] == PR_GET_PDEATHSIG || a[0] == PR_GET_TSC || a[0] == PR_GET_CHILD_SUBREAPER ||
                        a[0] == PR_GET_UNALIGN || a[0] == PR_GET_FPEMU || a[0] == PR_GET_FPEXC || a[0] == PR_GET_ENDIAN))
-        capture(tracee, a[1], sizeof(int), out);
-      if (ret >= 0 && a[0] == PR_GET_TID_ADDRESS) capture(tracee, a[1], 8, out);
+        capture_memory(tracee, a[1], sizeof(int), out);
+      if (ret >= 0 && a[0] == PR_GET_TID_ADDRESS) capture_memory(tracee, a[1], 8, out);
       break;
     case __NR_sendfile:
-      if (ret >= 0) capture(tracee, a[2], 8, out);
+      if (ret >= 0) capture_memory(tracee, a[2], 8, out);
       break;
     case __NR_futex:
       // The words the kernel changes itself: WAKE_OP's second one, a PI lock's owner.
       if (ret >= 0) {
         int op = static_cast<int>(a[1]) & FUTEX_CMD_MASK;
         if (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2 || op == FUTEX_UNLOCK_PI || op == FUTEX_TRYLOCK_PI)
-          capture(tracee, a[0], sizeof(std::uint32_t), out);
+          capture_memory(tracee, a[0], sizeof(std::uint32_t), out);
         if (op == FUTEX_WAKE_OP || op == FUTEX_WAIT_REQUEUE_PI || op == FUTEX_CMP_REQUEUE_PI)
-          capture(tracee, a[4], sizeof(std::uint32_t), out);
+          capture_memory(tracee, a[4], sizeof(std::uint32_t), out);
       }
       break;
     case __NR_splice:
     case __NR_copy_file_range:
       // The offsets the kernel moved on.
       if (ret >= 0) {
-        capture(tracee, a[1], 8, out);
-        capture(tracee, a[3], 8, out);
+        capture_memory(tracee, a[1], 8, out);
+        capture_memory(tracee, a[3], 8, out);
       }
       break;
     case __NR_sendmmsg:
       for (std::int64_t i = 0; i < ret; ++i)
-        capture(tracee, a[1] + static_cast<std::uint64_t>(i) * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len),
+        capture_memory(tracee, a[1] + static_cast<std::uint64_t>(i) * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len),
                 sizeof(unsigned), out);
       break;
     case __NR_vmsplice:
@@ -223,27 +209,27 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
       // A description, payload or security label, and its full size as the result.
       if (ret > 0 && (a[0] == KEYCTL_DESCRIBE || a[0] == KEYCTL_READ || a[0] == KEYCTL_GET_SECURITY ||
                       a[0] == KEYCTL_DH_COMPUTE))
-        capture(tracee, a[2], std::min<std::uint64_t>(static_cast<std::uint64_t>(ret), a[3]), out);
+        capture_memory(tracee, a[2], std::min<std::uint64_t>(static_cast<std::uint64_t>(ret), a[3]), out);
       break;
     case __NR_get_mempolicy:
-      if (ret == 0) capture(tracee, a[1], std::min<std::uint64_t>((a[2] + 63) / 64 * 8, 4096), out);
+      if (ret == 0) capture_memory(tracee, a[1], std::min<std::uint64_t>((a[2] + 63) / 64 * 8, 4096), out);
       break;
     case __NR_name_to_handle_at: {
       // A struct file_handle: its size word is written even when too small.
       std::uint32_t bytes = 0;
       tracee.read_some(RemotePtr(a[2]), &bytes, sizeof bytes);
-      capture(tracee, a[2], 8 + (ret == 0 ? std::min<std::uint32_t>(bytes, 128) : 0), out);
+      capture_memory(tracee, a[2], 8 + (ret == 0 ? std::min<std::uint32_t>(bytes, 128) : 0), out);
       break;
     }
     case __NR_shmat:
       // The segment's content as the caller sees it now; ttdb asks its size.
       if (!is_error_result(ret)) {
         shmid_ds ds{};
-        if (::shmctl(static_cast<int>(a[0]), IPC_STAT, &ds) == 0) capture(tracee, static_cast<std::uint64_t>(ret), ds.shm_segsz, out);
+        if (::shmctl(static_cast<int>(a[0]), IPC_STAT, &ds) == 0) capture_memory(tracee, static_cast<std::uint64_t>(ret), ds.shm_segsz, out);
       }
       break;
     case __NR_msgrcv:
-      if (ret >= 0) capture(tracee, a[1], sizeof(long) + static_cast<std::uint64_t>(ret), out);
+      if (ret >= 0) capture_memory(tracee, a[1], sizeof(long) + static_cast<std::uint64_t>(ret), out);
       break;
     case __NR_msgctl:
     case __NR_semctl:
@@ -360,18 +346,32 @@ std::vector<MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info, c
   // What the kernel wrote in the parent's memory: the child's tid and its pidfd.
   if (info->policy == ReplayPolicy::spawn && ret > 0)
     if (auto spawn = spawn_args(tracee, call)) {
-      capture(tracee, spawn->parent_tid, sizeof(pid_t), out);
-      capture(tracee, spawn->pidfd, sizeof(int), out);
+      capture_memory(tracee, spawn->parent_tid, sizeof(pid_t), out);
+      capture_memory(tracee, spawn->pidfd, sizeof(int), out);
     }
   for (std::size_t i = 0; i < info->args.size(); ++i) {
     const auto& arg = info->args[i];
     if (arg.format != ArgFormat::out) continue;
     // Sizes that depend on the result mean nothing on failure.
     if (arg.size.from == SizeRule::From::ret && ret <= 0) continue;
-    capture(tracee, call.a[i], arg.size.size(call.a, ret), out);
+    capture_memory(tracee, call.a[i], arg.size.size(call.a, ret), out);
   }
   if (info->special) capture_special(tracee, call, ret, out);
   return out;
+}
+
+void capture_memory(Tracee& tracee, std::uint64_t addr, std::uint64_t size, std::vector<trace::MemWrite>& out) {
+  if (addr == 0 || size == 0) return;
+  size = std::min(size, kMaxCapture);
+  Bytes data(size);
+  std::size_t got = tracee.read_some(RemotePtr(addr), data.data(), size);
+  if (got == 0) return;
+  data.resize(got);
+  trace::MemWrite write;
+  write.addr = addr;
+  write.size = got;
+  write.data = std::move(data);
+  out.push_back(std::move(write));
 }
 
 }  // namespace ttdb

@@ -46,6 +46,11 @@ std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const Syscal
 // register, or clone3's struct). The recorded call keeps it.
 void drop_untraced_flag(Tracee& tracee, const SyscallArgs& call);
 
+// `size` bytes of the program's memory at `addr` (as many as can be read,
+// at most 2 GiB), appended to `out` as a memory write; none for a null
+// address or an empty or unreadable range.
+void capture_memory(Tracee& tracee, std::uint64_t addr, std::uint64_t size, std::vector<trace::MemWrite>& out);
+
 // Everything the kernel wrote into the program's memory for this call.
 std::vector<trace::MemWrite> capture_outputs(Tracee& tracee, const SyscallInfo* info,
                                              const SyscallArgs& call, std::int64_t ret);
