@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -144,27 +145,35 @@ namespace {
 
 std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code);
 
+// Every exec of a process tree maps the same libraries at the same places:
+// the scan of a module's code is made once for what names it (`Key`: its
+// bytes' hash, or its file's, with its place), and remembered up to
+// `capacity` of them. A scan that could not be made (nullopt) is not.
+template <typename Key>
+std::optional<std::vector<RandSite>> remembered(const Key& key, std::size_t capacity,
+                                                const std::function<std::optional<std::vector<RandSite>>()>& scan) {
+  static std::mutex lock;
+  static std::map<Key, std::vector<RandSite>> scanned;
+  {
+    std::lock_guard held(lock);
+    if (auto found = scanned.find(key); found != scanned.end()) return found->second;
+  }
+  auto sites = scan();
+  std::lock_guard held(lock);
+  if (sites && scanned.size() < capacity) scanned.emplace(key, *sites);
+  return sites;
+}
+
 }  // namespace
 
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code) {
-  // Every exec of a process tree maps the same libraries at the same places:
-  // the scan of a module's code, once per content and address.
   struct Key {
     std::uint64_t start, size;
     ContentHash hash;
     auto operator<=>(const Key&) const = default;
   };
-  static std::mutex lock;
-  static std::map<Key, std::vector<RandSite>> scanned;
-  Key key{start, code.size(), content_hash(code)};
-  {
-    std::lock_guard held(lock);
-    if (auto found = scanned.find(key); found != scanned.end()) return found->second;
-  }
-  auto sites = scan_for_rand(start, code);
-  std::lock_guard held(lock);
-  if (scanned.size() < 256) scanned.emplace(key, sites);
-  return sites;
+  return *remembered<Key>({start, code.size(), content_hash(code)}, 256,
+                          [&] { return std::optional(scan_for_rand(start, code)); });
 }
 
 namespace {
@@ -211,21 +220,13 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
     ContentHash file;
     auto operator<=>(const Key&) const = default;
   };
-  static std::mutex lock;
-  static std::map<Key, std::vector<RandSite>> scanned;
-  Key key{start, size, offset, file};
-  {
-    std::lock_guard held(lock);
-    if (auto found = scanned.find(key); found != scanned.end()) return patch(tracee, found->second);
-  }
-  auto code = tracee.try_read_bytes(RemotePtr(start), size);
-  if (!code) return 0;
-  auto sites = find_rand_instructions(start, *code);
-  {
-    std::lock_guard held(lock);
-    if (scanned.size() < 1024) scanned.emplace(key, sites);
-  }
-  return patch(tracee, sites);
+  // The file names the bytes: they are read (and scanned) only the first time.
+  auto sites = remembered<Key>({start, size, offset, file}, 1024, [&]() -> std::optional<std::vector<RandSite>> {
+    auto code = tracee.try_read_bytes(RemotePtr(start), size);
+    if (!code) return std::nullopt;
+    return scan_for_rand(start, *code);
+  });
+  return sites ? patch(tracee, *sites) : 0;
 }
 
 int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
