@@ -355,7 +355,7 @@ void ReplaySession::emit_output(const Event& e, ByteView bytes) {
   bool explicit_offset = e.nr == __NR_pwrite64 || e.nr == __NR_pwritev ||
                          (e.nr == __NR_pwritev2 && static_cast<std::int64_t>(e.args[3]) != -1);
   if (explicit_offset) {
-    at = static_cast<std::int64_t>(e.args[3]) - base_offset();
+    at = static_cast<std::int64_t>(e.args[3]) - file.base;
     moves = false;
   }
   auto end = at + static_cast<std::int64_t>(bytes.size());
@@ -369,11 +369,11 @@ void ReplaySession::follow_output_file(const Event& e) {
   if (e.emit != 1 || !file.followed || !e.ret || *e.ret < 0) return;
   switch (e.nr) {
     case __NR_lseek:
-      file.position = *e.ret - base_offset();
+      file.position = *e.ret - file.base;
       sink_.seek(1, file.position);
       break;
     case __NR_ftruncate:
-      file.size = static_cast<std::int64_t>(e.args[1]) - base_offset();
+      file.size = static_cast<std::int64_t>(e.args[1]) - file.base;
       sink_.truncate(1, file.size);
       break;
     case __NR_fcntl:

@@ -88,8 +88,8 @@ void ReplaySession::start() {
   if (!first || first->kind != EventKind::exec)
     fail("trace {} is corrupt: it does not begin with an exec event", reader_.path());
   if (auto offset = reader_.meta_int(trace::meta::stdout_offset)) {
-    stdout_base_ = *offset;
     state_.stdout_file.followed = true;
+    state_.stdout_file.base = *offset;
     state_.stdout_file.size = reader_.meta_int(trace::meta::stdout_size).value_or(*offset) - *offset;
     state_.stdout_file.append = reader_.meta_int(trace::meta::stdout_append).value_or(0) != 0;
   }

@@ -103,6 +103,7 @@ struct TaskState {
 // event, relative to where it stood when the recording began.
 struct OutputFile {
   bool followed = false;
+  std::int64_t base = 0;  // where it stood when the recording began
   std::int64_t position = 0, size = 0;
   bool append = false;
 };
@@ -242,8 +243,6 @@ class ReplaySession {
   EventStream events_;
   OutputSink& sink_;
   FileContents files_;
-  std::int64_t stdout_base_ = 0;  // where the recorded stdout file stood when the recording began
-  std::int64_t base_offset() const { return stdout_base_; }
   SharedFiles shared_files_;
   std::map<int, Tracee> tracees_;  // by recorded tid
   SessionState state_;
