@@ -14,6 +14,19 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
+int write_all(int fd, ByteView bytes, std::optional<std::uint64_t> offset) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const std::uint8_t* from = bytes.data() + done;
+    std::size_t left = bytes.size() - done;
+    ssize_t n = offset ? ::pwrite(fd, from, left, static_cast<off_t>(*offset + done)) : ::write(fd, from, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
 Pipe Pipe::create(int flags) {
   int fds[2];
   if (::pipe2(fds, flags) != 0) fail("cannot create a pipe: {}", errno_text(errno));

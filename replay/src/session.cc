@@ -394,13 +394,9 @@ std::string write_temporary_file(const std::string& prefix, const Bytes& content
   std::string path = fmt::format("{}/{}-XXXXXX", dir && *dir ? dir : "/tmp", prefix);
   UniqueFd fd(::mkstemp(path.data()));
   if (!fd) fail("cannot create a file in {}: {}", dir && *dir ? dir : "/tmp", errno_text(errno));
-  for (std::size_t done = 0; done < content.size();) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n <= 0) {
-      ::unlink(path.c_str());
-      fail("cannot write {}: {}", path, errno_text(errno));
-    }
-    done += static_cast<std::size_t>(n);
+  if (int error = write_all(fd.get(), content)) {
+    ::unlink(path.c_str());
+    fail("cannot write {}: {}", path, errno_text(error));
   }
   ::fchmod(fd.get(), 0700);
   return path;

@@ -29,13 +29,8 @@ std::string SharedFiles::path(const trace::FileIdentity& file) {
 }
 
 void SharedFiles::write(const trace::FileIdentity& file, std::uint64_t offset, ByteView bytes) {
-  int fd = copy(file).fd.get();
-  for (std::size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write replay's copy of a file the program mapped shared: {}", errno_text(errno));
-    done += static_cast<std::size_t>(n);
-  }
+  if (int error = write_all(copy(file).fd.get(), bytes, offset))
+    fail("cannot write replay's copy of a file the program mapped shared: {}", errno_text(error));
 }
 
 void SharedFiles::resize(const trace::FileIdentity& file, std::uint64_t size) {

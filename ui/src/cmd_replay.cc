@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "ttdb/base/unique_fd.h"
 #include "trace_paths.h"
 #include "ttdb/replay/replay.h"
 #include "ttdb/ui/cli.h"
@@ -20,17 +21,9 @@ int fd_sink_failure() { return g_sink_failure; }
 // program produces it.
 void FdSink::write(int stream, ByteView bytes) {
   int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      // The replay itself goes on; a stdout that cannot be written is reported at the end.
-      if (n < 0 && errno != EPIPE && fd == STDOUT_FILENO && !g_sink_failure) g_sink_failure = errno;
-      return;
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  // The replay itself goes on; a stdout that cannot be written is reported at the end.
+  int error = write_all(fd, bytes);
+  if (error && error != EPIPE && fd == STDOUT_FILENO && !g_sink_failure) g_sink_failure = error;
 }
 
 std::optional<std::int64_t> FdSink::base() {
@@ -46,14 +39,9 @@ std::optional<std::int64_t> FdSink::base() {
 void FdSink::write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) {
   auto from = base();
   if (stream != 1 || !from || *from + offset < 0) return write(stream, bytes);
-  for (std::size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::pwrite(STDOUT_FILENO, bytes.data() + done, bytes.size() - done, *from + offset + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (!g_sink_failure) g_sink_failure = n < 0 ? errno : EIO;
-      return;
-    }
-    done += static_cast<std::size_t>(n);
+  if (int error = write_all(STDOUT_FILENO, bytes, static_cast<std::uint64_t>(*from + offset))) {
+    if (!g_sink_failure) g_sink_failure = error;
+    return;
   }
   seek(stream, position);
 }

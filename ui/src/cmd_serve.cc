@@ -22,15 +22,7 @@ namespace {
 // The program's output goes to stderr: stdout may be gdb's channel.
 class StderrSink : public OutputSink {
  public:
-  void write(int, ByteView bytes) override {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(STDERR_FILENO, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      done += static_cast<std::size_t>(n);
-    }
-  }
+  void write(int, ByteView bytes) override { write_all(STDERR_FILENO, bytes); }
 };
 
 UniqueFd accept_one(int port, const std::string& trace, const std::string& exe) {

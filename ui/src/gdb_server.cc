@@ -511,13 +511,8 @@ class InterruptWatcher {
 void serve(Session& session, Engine& engine, int in_fd, int out_fd) {
   Reader reader;
   auto send = [&](const std::string& bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(out_fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw Error(fmt::format("cannot write to gdb ({}): the connection is lost", errno_text(errno)));
-      done += static_cast<std::size_t>(n);
-    }
+    if (int error = write_all(out_fd, as_bytes(bytes)))
+      throw Error(fmt::format("cannot write to gdb ({}): the connection is lost", errno_text(error)));
   };
   char buffer[4096];
   while (!session.finished()) {

@@ -7,7 +7,6 @@
 #include <cctype>
 #include <csignal>
 #include <cstring>
-#include <cstring>
 
 #include "shell.h"
 #include "shell_internal.h"

@@ -1,7 +1,11 @@
 // An owned file descriptor, closed when it goes out of scope.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <utility>
+
+#include "ttdb/base/bytes.h"
 
 namespace ttdb {
 
@@ -27,6 +31,11 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Writes all of `bytes` to `fd` (at `offset` with pwrite, when given), going
+// on after EINTR and short writes. Returns 0, or the errno of the write that
+// failed (EIO for one that wrote nothing).
+int write_all(int fd, ByteView bytes, std::optional<std::uint64_t> offset = std::nullopt);
 
 // A pipe whose both ends are owned.
 struct Pipe {
