@@ -3,12 +3,24 @@
 #include <asm/unistd_64.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
 #include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
+
+std::optional<StdoutFile> stdout_file() {
+  struct stat out {}, err {};
+  if (::fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode)) return std::nullopt;
+  if (::fstat(STDERR_FILENO, &err) == 0 && err.st_dev == out.st_dev && err.st_ino == out.st_ino) return std::nullopt;
+  off_t offset = ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
+  int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
+  if (offset < 0 || flags < 0) return std::nullopt;
+  return StdoutFile{offset, out.st_size, (flags & O_APPEND) != 0};
+}
 
 int FdStreams::stream_of(const Table& table, std::uint64_t fd) {
   auto found = table.find(fd);
@@ -56,10 +68,10 @@ void FdStreams::annotate(trace::Event& e) {
     // What moves or cuts a stdout that is a file, or makes it append: replay
     // follows where the output goes in it.
     case __NR_lseek: case __NR_ftruncate:
-      e.emit = stream_of(table, e.args[0]);
+      if (positions_) e.emit = stream_of(table, e.args[0]);
       break;
     case __NR_fcntl:
-      if (e.args[1] == F_SETFL) e.emit = stream_of(table, e.args[0]);
+      if (positions_ && e.args[1] == F_SETFL) e.emit = stream_of(table, e.args[0]);
       break;
     default: break;
   }

@@ -8,19 +8,33 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "ttdb/trace/event.h"
 
 namespace ttdb {
 
+// ttdb's stdout when it is a regular file of its own (not stderr's too,
+// whose writes would move the same position): where it stands, how long it
+// is, and whether it appends. Output may go anywhere in it (pwrite, lseek,
+// ftruncate), and replay follows where.
+struct StdoutFile {
+  std::int64_t offset = 0, size = 0;
+  bool append = false;
+};
+std::optional<StdoutFile> stdout_file();
+
 class FdStreams {
  public:
-  // Marks a write to stdout or stderr as output (e.emit), and an lseek,
-  // ftruncate or fcntl(F_SETFL) on one as acting on it; then follows what
-  // the event did to the descriptors.
+  // `positions`: ttdb's stdout is a StdoutFile, whose position replay follows.
+  explicit FdStreams(bool positions) : positions_(positions) {}
+  // Marks a write to stdout or stderr as output (e.emit), and (with
+  // `positions`) an lseek, ftruncate or fcntl(F_SETFL) on one as acting on
+  // it; then follows what the event did to the descriptors.
   void annotate(trace::Event& e);
 
  private:
+  bool positions_;
   // One process's descriptors: fd -> 1 (stdout) or 2 (stderr).
   using Table = std::map<std::uint64_t, int>;
   static int stream_of(const Table& table, std::uint64_t fd);

@@ -97,19 +97,11 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
   writer_.set_meta(meta::no_new_privs, std::int64_t{start.no_new_privs});
-  // Output to a regular file may go anywhere in it (pwrite, lseek,
-  // ftruncate): replay follows where, from here. Not when stderr is the same
-  // file, whose writes move the same position.
-  struct stat out {}, err {};
-  if (::fstat(STDOUT_FILENO, &out) == 0 && S_ISREG(out.st_mode) &&
-      !(::fstat(STDERR_FILENO, &err) == 0 && err.st_dev == out.st_dev && err.st_ino == out.st_ino)) {
-    off_t offset = ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
-    int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
-    if (offset >= 0 && flags >= 0) {
-      writer_.set_meta(meta::stdout_offset, std::int64_t{offset});
-      writer_.set_meta(meta::stdout_size, std::int64_t{out.st_size});
-      writer_.set_meta(meta::stdout_append, std::int64_t{(flags & O_APPEND) != 0});
-    }
+  // Replay follows where the output goes in a stdout file, from here.
+  if (auto out = stdout_file()) {
+    writer_.set_meta(meta::stdout_offset, out->offset);
+    writer_.set_meta(meta::stdout_size, out->size);
+    writer_.set_meta(meta::stdout_append, std::int64_t{out->append});
   }
   writer_.post(0, [argv = start.argv, env = start.env](trace::TraceWriter& w) {
     w.set_argv(argv);
@@ -774,7 +766,7 @@ class SignalForwarding {
 
 RecordOutcome record(const RecordOptions& options) {
   // Output streams are followed on the writer's thread, in event order.
-  FdStreams streams;
+  FdStreams streams(stdout_file().has_value());
   TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
