@@ -266,8 +266,9 @@ class Recorder {
   // calls that ask about those settings or about seccomp; returns the result.
   std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);
   // A read of a /proc status file says "TracerPid: 0", as without ttdb
-  // (padded with spaces to the same length).
-  void hide_tracer_pid(const SyscallArgs& call, std::uint64_t got);
+  // (padded with spaces to the same length): in the event's bytes `e.mem`
+  // and in the program's memory.
+  void hide_tracer_pid(const SyscallArgs& call, Event& e);
   // The recorded task sched_setaffinity or sched_getaffinity names (0: the
   // caller), or nullptr for a process ttdb does not record.
   Task* affinity_target(std::uint64_t tid);

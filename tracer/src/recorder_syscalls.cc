@@ -170,28 +170,31 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   t.set_regs(regs);
 }
 
-void Recorder::hide_tracer_pid(const SyscallArgs& call, std::uint64_t got) {
-  // Only /proc/PID/status and /proc/PID/task/TID/status (reads of /proc
-  // files are always traced, so none is buffered).
+void Recorder::hide_tracer_pid(const SyscallArgs& call, Event& e) {
+  // The bytes read, as the event keeps them (reads of /proc files are
+  // always traced, so none is buffered): only those with the field are
+  // looked at further.
+  auto read = std::find_if(e.mem.begin(), e.mem.end(), [&](const MemWrite& m) { return m.addr == call.a[1]; });
+  if (read == e.mem.end()) return;
+  Bytes& bytes = read->data;
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  constexpr std::string_view kField = "TracerPid:\t";
+  auto at = text.find(kField);
+  if (at == std::string_view::npos) return;
+  std::size_t digits = at + kField.size(), end = digits;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  if (end == digits || (end - digits == 1 && text[digits] == '0')) return;
+  // Only /proc/PID/status and /proc/PID/task/TID/status, and not for a task
+  // the program itself traces (emulated), which shows a tracer.
   std::string file = read_link(fmt::format("/proc/{}/fd/{}", tracee().tid(), static_cast<int>(call.a[0])));
   if (!file.starts_with("/proc/") || !file.ends_with("/status")) return;
-  // A task the program itself traces (emulated) shows a tracer: left as it is.
   auto owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + 6)));
   auto thread = file.find("/task/");
   if (thread != std::string::npos) owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + thread + 6)));
   if (owner != tasks_.end() && owner->second->traced) return;
-  auto bytes = tracee().try_read_bytes(RemotePtr(call.a[1]), got);
-  if (!bytes) return;
-  std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  constexpr std::string_view kField = "TracerPid:\t";
-  auto at = text.find(kField);
-  if (at == std::string_view::npos) return;
   // The same length, so that the file's offsets do not move: "0" and spaces.
-  std::size_t digits = at + kField.size(), end = digits;
-  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-  if (end == digits || (end - digits == 1 && text[digits] == '0')) return;
-  for (std::size_t i = digits; i < end; ++i) (*bytes)[i] = i == digits ? '0' : ' ';
-  tracee().write_bytes(RemotePtr(call.a[1] + digits), ByteView(*bytes).subspan(digits, end - digits));
+  for (std::size_t i = digits; i < end; ++i) bytes[i] = i == digits ? '0' : ' ';
+  tracee().write_bytes(RemotePtr(call.a[1] + digits), ByteView(bytes).subspan(digits, end - digits));
 }
 
 Task* Recorder::affinity_target(std::uint64_t tid) {
@@ -229,10 +232,6 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
         auto size = std::min<std::size_t>(static_cast<std::size_t>(ret), sizeof affinity_);
         t.write_bytes(RemotePtr(call.a[2]), ByteView(reinterpret_cast<const std::uint8_t*>(&affinity_), size));
       }
-      break;
-    case __NR_read:
-    case __NR_pread64:
-      if (ret > 0) hide_tracer_pid(call, static_cast<std::uint64_t>(ret));
       break;
     case __NR_personality:
       if (is_error_result(ret)) break;
@@ -277,6 +276,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       return;
     }
     if (!answered) e.mem = capture_outputs(t, si, call, ret);
+    if ((call.nr == __NR_read || call.nr == __NR_pread64) && ret > 0) hide_tracer_pid(call, e);
     // Bytes moved to ttdb's stdout or stderr without passing through memory.
     auto moved = output_moved(t, call, ret);
     if (auto* unseeable = std::get_if<Unseeable>(&moved)) {
