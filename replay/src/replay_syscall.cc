@@ -243,9 +243,14 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
 }
 
 void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file) {
+  map_shared_view(e, entry_regs, file, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]});
+}
+
+void ReplaySession::map_shared_view(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file,
+                                    const SharedView& view) {
   Tracee& t = tracee();
   auto addr = static_cast<std::uint64_t>(*e.ret);
-  std::uint64_t length = e.args[1], offset = e.args[5];
+  std::uint64_t length = view.length, offset = view.offset;
   // The copy holds what the file held at this mmap (any mapping of it
   // already shows the same), and ends where the file ended, if that is
   // inside the mapping (past it, the program gets SIGBUS, as it did).
@@ -272,8 +277,11 @@ void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs,
   if (fd < 0) fail("cannot open replay's copy of a file the program mapped shared ({}): {}", path, errno_text(static_cast<int>(-fd)));
 
   Registers call = t.regs();
+  call.orig_rax = __NR_mmap;
   call.rdi = addr;
-  call.r10 = (e.args[3] & ~std::uint64_t{MAP_FIXED_NOREPLACE}) | MAP_FIXED;
+  call.rsi = length;
+  call.rdx = view.prot;
+  call.r10 = (view.flags & ~std::uint64_t{MAP_FIXED_NOREPLACE}) | MAP_FIXED;
   call.r8 = static_cast<std::uint64_t>(fd);
   call.r9 = offset;
   t.set_regs(call);
@@ -294,6 +302,13 @@ void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
   // from an old size of 0 does that for shared memory).
   Tracee& t = tracee();
   if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
+  // A recording that names the segment: every attachment of it, in any
+  // process, maps replay's one copy of it.
+  if (auto segment = trace::FileIdentity::from_info(e.info); segment && e.nr == __NR_shmat) {
+    std::uint64_t prot = PROT_READ | (e.args[2] & SHM_RDONLY ? 0 : PROT_WRITE) | (e.args[2] & SHM_EXEC ? PROT_EXEC : 0);
+    std::uint64_t size = ((e.mem.empty() ? 0 : e.mem[0].size) + 4095) & ~std::uint64_t{4095};
+    return map_shared_view(e, entry_regs, *segment, SharedView{size, prot, MAP_SHARED, 0});
+  }
   auto& attached = state_.tasks.at(task().process(state_.acting)).shm_attachments;
   Registers call = entry_regs;
   std::uint64_t addr = e.nr == __NR_shmat ? static_cast<std::uint64_t>(*e.ret) : e.args[0];

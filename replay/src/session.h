@@ -216,6 +216,12 @@ class ReplaySession {
   void replay_mmap(const trace::Event& e, const Registers& entry_regs);
   // An mmap of a file shared, in format 6: from replay's copy of the file.
   void map_shared_file(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file);
+  // How the program's call maps the file: mmap's arguments, or shmat's.
+  struct SharedView {
+    std::uint64_t length, prot, flags, offset;
+  };
+  void map_shared_view(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file,
+                       const SharedView& view);
   // The bytes a memory write of `e` holds (its own, or a file's).
   ByteView written_bytes(const trace::Event& e, const trace::MemWrite& m, Bytes& owned);
   // Passes output on to the sink, where it went in the recorded stdout file.

@@ -217,6 +217,42 @@ void Recorder::schedule() {
   }
 }
 
+void Recorder::share_turns_with_mappers(const trace::FileIdentity& object, bool writable) {
+  // Two processes that map the same file or segment each on their own talk
+  // through it as threads do through their memory: the trace must hold
+  // their code in the order it ran, so they take turns from here on.
+  std::set<pid_t> seen;
+  std::vector<std::shared_ptr<TurnGroup>> others;
+  for (auto& [tid, u] : tasks_) {
+    pid_t process = u->tgid ? u->tgid : tid;
+    if (!u->space || u->space->turns == space().turns || u->fresh || !seen.insert(process).second) continue;
+    auto maps = read_maps(process);
+    bool maps_it = std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) {
+      return m.shared && m.dev == object.dev && m.inode == object.ino && (writable || m.writable);
+    });
+    if (maps_it && std::find(others.begin(), others.end(), u->space->turns) == others.end()) others.push_back(u->space->turns);
+  }
+  for (const auto& other : others) join_turns(other);
+}
+
+void Recorder::join_turns(const std::shared_ptr<TurnGroup>& other) {
+  // This task stands at its syscall's exit, and holds its group's turn if
+  // the group takes turns (mmap and shmat keep it). Of the other group, at
+  // most one task runs the program's code now (its turn's holder, or its
+  // only thread): one inside a traced syscall stops at the exit anyway.
+  Task* runner = nullptr;
+  for (auto& [tid, u] : tasks_)
+    if (u->space->turns == other && !u->stopped && !u->fresh && !u->expect_exit_stop && !u->job_stopped) runner = u.get();
+  std::shared_ptr<TurnGroup> mine = space().turns;
+  drain();  // what ran before the turns began
+  pid_t holder = runner ? runner->tracee.tid() : mine->active ? mine->turn : 0;
+  mine->active = true;
+  mine->turn = holder;
+  mine->turn_since = std::chrono::steady_clock::now();
+  for (auto& [tid, u] : tasks_)
+    if (u->space->turns == other) u->space->turns = mine;
+}
+
 void Recorder::emit(Event e) {
   auto self = tasks_.find(e.tid);
   if (self != tasks_.end() && self->second->space && self->second->space->turns->active) {

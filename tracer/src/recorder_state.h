@@ -274,6 +274,10 @@ class Recorder {
   Task* affinity_target(std::uint64_t tid);
   // The syscall buffer: its records go to the trace before the stop's own event.
   void drain();
+  // The task just mapped `object` shared: processes of other turn groups
+  // that map it too share their turns with its group from now on.
+  void share_turns_with_mappers(const trace::FileIdentity& object, bool writable);
+  void join_turns(const std::shared_ptr<TurnGroup>& other);
   // Syscall sites are found in the background, and patched at a syscall's
   // exit once they are: the program runs meanwhile, its syscalls traced.
   void find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);

@@ -3,6 +3,7 @@
 // call changes besides what syscalls.def says.
 #include "moved_output.h"
 #include "recorder_state.h"
+#include <sys/shm.h>
 
 namespace ttdb::recording {
 
@@ -305,6 +306,14 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           space().sites.forget(call.a[0], call.a[0] + call.a[1]);
           break;
         case __NR_madvise: capture_reread_pages(call, e); break;
+        case __NR_shmat:
+          // The segment is a file of the kernel's: its identity lets replay
+          // give every process that attaches it the same pages.
+          if (auto m = mapping_containing(read_maps(t.tid()), static_cast<std::uint64_t>(ret)); m && m->inode) {
+            e.info = trace::FileIdentity{m->dev, m->inode}.to_info();
+            share_turns_with_mappers({m->dev, m->inode}, !(call.a[2] & SHM_RDONLY));
+          }
+          break;
         case __NR_ftruncate:
         case __NR_fallocate:
           e.info = identity_of(fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[0])));
@@ -431,6 +440,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
         flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
       e.info.push_back(1);
   bool writes_shared = shared && (call.a[2] & PROT_WRITE);
+  if (regular && shared) share_turns_with_mappers({st.st_dev, st.st_ino}, writes_shared);
   for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
     if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})
       warn(fmt::format("the program maps ttdb's {} (a file) shared and writable at event {}: replay does not re-emit "
