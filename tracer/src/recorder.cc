@@ -599,7 +599,7 @@ void Recorder::after_exec() {
   }
   emit(std::move(shim));
   space().inject_at = space().shim.syscall_instruction();
-  if (space().maps_files_shared) trace_file_writes_in_shim(t, space().shim);
+  if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));

@@ -151,7 +151,7 @@ struct TurnGroup {
 // An address space: a program image, and ttdb's code in it.
 struct Space {
   ProcessView view;
-  bool maps_files_shared = false;  // a file write may change its memory
+  bool file_writes_show = false;  // a file write may change its memory (it maps a file shared, or from a writable descriptor)
   RandPatcher rand;
   SyscallPatcher sites;
   ShimPlace shim;              // where the syscall buffer is mapped, if it is

@@ -404,11 +404,18 @@ void Recorder::capture_reread_pages(const SyscallArgs& call, Event& e) {
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
   if (call.a[3] & MAP_ANONYMOUS) return;
   Tracee& t = tracee();
-  if ((call.a[3] & MAP_TYPE) != MAP_PRIVATE && !space().maps_files_shared) {
-    space().maps_files_shared = true;
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
+  // A write() to the file shows in a shared mapping of it, and in the pages
+  // of a private one the program has not written. Libraries and locale
+  // archives are mapped private from read-only descriptors: the writes a
+  // program makes to a data file it maps from a writable one are looked at
+  // (its file writes stop the recorder from then on).
+  struct stat link;
+  bool writable_fd = ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
+  if (((call.a[3] & MAP_TYPE) != MAP_PRIVATE || writable_fd) && !space().file_writes_show) {
+    space().file_writes_show = true;
     if (space().shim) trace_file_writes_in_shim(t, space().shim);
   }
-  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   struct stat st;
   bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   if (regular && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
@@ -471,7 +478,7 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
   }();
   if (::stat(fd_path.c_str(), &st) != 0) return true;
   bool proc_file = st.st_dev == proc_dev;
-  if (!proc_file && !(space().maps_files_shared && S_ISREG(st.st_mode))) return true;
+  if (!proc_file && !(space().file_writes_show && S_ISREG(st.st_mode))) return true;
   if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])).value_or(0) - static_cast<std::uint64_t>(ret);
   auto bytes = static_cast<std::uint64_t>(ret);
   if (proc_file) {
@@ -484,8 +491,9 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     return true;
   }
   for (const auto& m : read_maps(t.tid())) {
-    if (!m.shared || m.inode != st.st_ino || m.dev != st.st_dev) continue;
-    // The file's bytes [*offset, *offset + bytes) as this mapping shows them.
+    if (m.inode != st.st_ino || m.dev != st.st_dev) continue;
+    // The file's bytes [*offset, *offset + bytes) as this mapping shows them
+    // (a private one's pages the program wrote show its own bytes still).
     std::uint64_t map_end = m.offset + (m.end - m.start);
     std::uint64_t from = std::max(*offset, m.offset), to = std::min(*offset + bytes, map_end);
     if (from < to) capture_memory(t, m.start + (from - m.offset), to - from, e.mem);
