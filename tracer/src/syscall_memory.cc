@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <set>
 
+#include "bpf_model.h"
 #include "ioctl_model.h"
 #include "ttdb/base/log.h"
 
@@ -211,6 +212,7 @@ void capture_special(Tracee& tracee, const SyscallArgs& c, std::int64_t ret,
                       a[0] == KEYCTL_DH_COMPUTE))
         capture_memory(tracee, a[2], std::min<std::uint64_t>(static_cast<std::uint64_t>(ret), a[3]), out);
       break;
+    case __NR_bpf: capture_bpf(tracee, a, ret, out); break;
     case __NR_get_mempolicy:
       if (ret == 0) capture_memory(tracee, a[1], std::min<std::uint64_t>((a[2] + 63) / 64 * 8, 4096), out);
       break;
@@ -255,6 +257,7 @@ std::optional<std::string> unrecordable(Tracee& tracee, pid_t tgid, const Syscal
     case __NR_process_vm_writev:
       if (static_cast<pid_t>(call.a[0]) != tgid) return "process_vm_writev into another process's memory";
       break;
+    case __NR_bpf: return bpf_unrecordable(call.a[0]);
     default: break;
   }
   return std::nullopt;
