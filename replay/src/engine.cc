@@ -369,6 +369,8 @@ Stop EngineImpl::run(const Goal& goal) {
   FastPath fast;
   if (goal.motion) fast.until = pos.event;
   else if (goal.event) fast.until = *goal.event - 1;
+  // A catchpoint looks at every event, at its first stop.
+  if (goal.user_points && catching()) fast.until = std::min(fast.until, pos.event);
   for (const auto& w : armed) fast.watched.emplace_back(w.addr, w.addr + w.len);
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
@@ -416,6 +418,13 @@ Stop EngineImpl::run(const Goal& goal) {
       bool moves = session.next_event()->kind != EventKind::signal;
       apply_pending();
       if (auto ended = followed_task_end(goal)) return *ended;
+      if (auto caught = goal.user_points ? caught_return(pos.event) : std::nullopt) {
+        if (!goal.observe) {
+          ++catchpoints.at(caught->id).hits;
+          return *caught;
+        }
+        goal.observe(pos, *caught);
+      }
       // A syscall may change a watched location: the kernel's writes set off
       // no debug register, so look.
       if (goal.user_points && !session.ended())

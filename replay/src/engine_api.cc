@@ -83,7 +83,21 @@ int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind
   return id;
 }
 
-bool Engine::remove(int id) { return impl_->breakpoints.erase(id) + impl_->watchpoints.erase(id) > 0; }
+int Engine::add_catchpoint(std::function<bool(const trace::Event&)> catches) {
+  int id = impl_->next_id++;
+  impl_->catchpoints[id] = Catchpoint{id, true, 0, std::move(catches)};
+  return id;
+}
+
+std::vector<Catchpoint> Engine::catchpoints() const {
+  std::vector<Catchpoint> out;
+  for (const auto& [id, c] : impl_->catchpoints) out.push_back(c);
+  return out;
+}
+
+bool Engine::remove(int id) {
+  return impl_->breakpoints.erase(id) + impl_->watchpoints.erase(id) + impl_->catchpoints.erase(id) > 0;
+}
 
 bool Engine::set_enabled(int id, bool enabled) {
   if (auto bp = impl_->breakpoints.find(id); bp != impl_->breakpoints.end()) {
@@ -92,6 +106,10 @@ bool Engine::set_enabled(int id, bool enabled) {
   }
   if (auto w = impl_->watchpoints.find(id); w != impl_->watchpoints.end()) {
     w->second.enabled = enabled;
+    return true;
+  }
+  if (auto c = impl_->catchpoints.find(id); c != impl_->catchpoints.end()) {
+    c->second.enabled = enabled;
     return true;
   }
   return false;
@@ -117,7 +135,7 @@ bool Engine::signal_stops(int sig) const {
   trace::Event arrival;
   arrival.kind = trace::EventKind::signal;
   arrival.nr = sig;
-  return impl_->user_stops_at(&arrival);
+  return impl_->handle_stops_at(&arrival);
 }
 
 Stop Engine::resume(Direction direction) {

@@ -290,6 +290,7 @@ class EngineImpl {
   CheckpointSet checkpoints;
   std::map<int, Breakpoint> breakpoints;
   std::map<int, Watchpoint> watchpoints;
+  std::map<int, Catchpoint> catchpoints;
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
@@ -314,7 +315,14 @@ class EngineImpl {
   std::function<bool(int)> condition;
   std::map<int, bool> signal_stops;  // `handle`'s choices over stops_the_program's table
   // Whether continue stops at this event, a signal's arrival: the user's choice, else gdb's table.
-  bool user_stops_at(const trace::Event* e) const;
+  bool handle_stops_at(const trace::Event* e) const;
+  // The enabled catchpoint that catches this event, if one does (0: none).
+  int catchpoint_for(const trace::Event* e) const;
+  bool catching() const;
+  // A signal `handle` stops at, or an event a catchpoint catches.
+  bool user_stops_at(const trace::Event* e) const { return handle_stops_at(e) || catchpoint_for(e); }
+  // The stop a caught syscall's return makes, if the event just applied is one.
+  std::optional<Stop> caught_return(std::int64_t event);
   std::atomic<bool> interrupt_requested{false};
   std::atomic<pid_t> running{0};  // the program, while it runs its own code
   std::atomic<bool> interrupt_sent{false};  // interrupt() stopped `running`

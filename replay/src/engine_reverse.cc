@@ -58,6 +58,8 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
       // A read stops after the instruction that read, going either way: one
       // there is where the search began, not before it.
       if (at == target && stop.kind == Stop::Kind::watchpoint && watchpoints.at(stop.id).kind != WatchKind::write) return;
+      // Nor a catchpoint's stop where the search began.
+      if (at == target && stop.id && (stop.kind == Stop::Kind::syscall || stop.kind == Stop::Kind::signal)) return;
       last = {at, stop};
     };
     advance_to(end, goal);
@@ -82,6 +84,8 @@ std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
     if (kind != Tick::Kind::code && kind != Tick::Kind::step) return std::nullopt;
   }
   if (pos.motions.empty() && signal_event(pos.event)) return std::nullopt;
+  if (goal.user_points)
+    if (auto caught = caught_return(pos.event)) return caught;
   return hit_at_pc(goal);
 }
 
@@ -137,6 +141,7 @@ Stop EngineImpl::reverse_continue() {
   } else {
     seek(at);
     if (auto bp = breakpoints.find(stop.id); bp != breakpoints.end()) ++bp->second.hits;
+    if (auto c = catchpoints.find(stop.id); c != catchpoints.end()) ++c->second.hits;
   }
   return stop;
 }

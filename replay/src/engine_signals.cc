@@ -1,6 +1,7 @@
 // Signals as positions: a signal's arrival is a stop like a breakpoint's,
 // going forward and backward, and a single step that delivers a signal
 // ends at its handler's first instruction, as it does under gdb.
+#include <algorithm>
 #include <csignal>
 
 #include "engine_impl.h"
@@ -29,15 +30,44 @@ bool stops_the_program(const trace::Event* e) {
   }
 }
 
-bool EngineImpl::user_stops_at(const trace::Event* e) const {
+bool EngineImpl::handle_stops_at(const trace::Event* e) const {
   if (!e || e->kind != trace::EventKind::signal) return false;
   auto chosen = signal_stops.find(static_cast<int>(e->nr));
   return chosen != signal_stops.end() ? chosen->second : stops_the_program(e);
 }
 
+int EngineImpl::catchpoint_for(const trace::Event* e) const {
+  if (!e || (e->kind != trace::EventKind::syscall && e->kind != trace::EventKind::signal)) return 0;
+  for (const auto& [id, c] : catchpoints)
+    if (c.enabled && c.catches(*e)) return id;
+  return 0;
+}
+
+bool EngineImpl::catching() const {
+  return std::any_of(catchpoints.begin(), catchpoints.end(), [](const auto& c) { return c.second.enabled; });
+}
+
+std::optional<Stop> EngineImpl::caught_return(std::int64_t event) {
+  if (!catching() || pending_first || !pos.motions.empty() || pos.event != event) return std::nullopt;
+  auto e = session.reader().event(event);
+  if (!e || e->kind != trace::EventKind::syscall || !e->ret) return std::nullopt;
+  int id = catchpoint_for(&*e);
+  if (!id) return std::nullopt;
+  Stop stop{Stop::Kind::syscall};
+  stop.id = id;
+  stop.syscall = static_cast<long>(e->nr);
+  stop.returned = true;
+  return stop;
+}
+
 std::optional<Stop> EngineImpl::signal_arrival(const Goal& goal) {
-  Stop stop{Stop::Kind::signal};
-  stop.signal = static_cast<int>(session.next_event()->nr);
+  const trace::Event* next = session.next_event();
+  // A catchpoint's stop (it names a signal even where `handle` stops too).
+  int caught = catchpoint_for(next);
+  Stop stop{next->kind == trace::EventKind::syscall ? Stop::Kind::syscall : Stop::Kind::signal};
+  stop.id = caught;
+  if (stop.kind == Stop::Kind::syscall) stop.syscall = static_cast<long>(next->nr);
+  else stop.signal = static_cast<int>(next->nr);
   Position at = pos;
   append_motion(at, Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});
   // reverse-continue stops where continue did: at the arrival, too.
@@ -46,6 +76,7 @@ std::optional<Stop> EngineImpl::signal_arrival(const Goal& goal) {
     return std::nullopt;
   }
   pos = at;
+  if (caught) ++catchpoints.at(caught).hits;
   return stop;
 }
 

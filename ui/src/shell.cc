@@ -56,6 +56,8 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_watch(a, WatchKind::read); });
   add("awatch", {}, "awatch [-l] EXPR: stop after each read or write of the location EXPR names, going forward or backward",
       [this](const std::string& a) { cmd_watch(a, WatchKind::access); });
+  add("catch", {}, "catch syscall [NAME|NUMBER...] | signal [SIGNAL...|all] | throw | catch | rethrow: stop at those events, going forward or backward",
+      [this](const std::string& a) { cmd_catch(a); });
   add("delete", {"d"}, "delete [N...]: delete breakpoints and watchpoints (all without N)",
       [this](const std::string& a) { cmd_delete(a); });
   add("disable", {"dis"}, "disable [N...]: disable breakpoints and watchpoints", [this](const std::string& a) { cmd_enable(a, false); });
@@ -296,8 +298,15 @@ void Shell::print_stop(const Stop& stop) {
   if (stop.kind == Stop::Kind::exited) out_ << "\n" << describe_exit(stop.id) << "\n";
   note_process_switch();
   switch (stop.kind) {
+    case Stop::Kind::syscall:
+      out_ << "\n" << caught_title(stop);
+      break;
     case Stop::Kind::breakpoint: {
       auto info = break_info_.find(stop.id);
+      if (info != break_info_.end() && info->second.catchpoint) {
+        out_ << "\n" << caught_title(stop);
+        break;
+      }
       auto remaining = engine_.breakpoints();
       bool temporary = std::none_of(remaining.begin(), remaining.end(), [&](const Breakpoint& b) { return b.id == stop.id; });
       out_ << "\n" << (temporary ? "Temporary breakpoint " : "Breakpoint ") << stop.id << ", ";
@@ -319,7 +328,8 @@ void Shell::print_stop(const Stop& stop) {
       break;
     }
     case Stop::Kind::signal:
-      out_ << "\n" << received_signal(stop.signal) << "\n";
+      if (stop.id) out_ << "\n" << caught_title(stop);
+      else out_ << "\n" << received_signal(stop.signal) << "\n";
       break;
     case Stop::Kind::start: out_ << "\nNo more reverse-execution history.\n"; break;
     case Stop::Kind::interrupted: out_ << "\nInterrupted.\n"; break;

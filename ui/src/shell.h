@@ -58,6 +58,10 @@ class Shell {
     int thread = 0;  // `break ... thread N`: only this thread's (recorded tid) hits stop
     std::string thread_id;  // ...which the user called this
     int ignore = 0;         // `ignore N COUNT`: stops still to pass over
+    // A catchpoint's words: `syscall "write" ` in `info breakpoints`, and
+    // what a stop at an exception breakpoint says it caught.
+    bool catchpoint = false;
+    std::string caught;  // "exception thrown"
   };
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
@@ -124,6 +128,13 @@ class Shell {
   void cmd_start();
   void cmd_break(const std::string& args, bool temporary);
   void cmd_watch(const std::string& args, WatchKind kind);
+  // gdb's catchpoints (shell_catch.cc).
+  void cmd_catch(const std::string& args);
+  void catch_syscalls(const std::vector<std::string>& names);
+  void catch_signals(const std::vector<std::string>& names);
+  void catch_exceptions(const std::string& kind);
+  // "Catchpoint 1 (call to syscall write), " for a stop a catchpoint made; empty for others.
+  std::string caught_title(const Stop& stop);
   std::string watchpoint_title(int id) const;  // "Hardware read watchpoint 2"
   void cmd_delete(const std::string& args);
   void cmd_enable(const std::string& args, bool enabled);

@@ -74,7 +74,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   auto addrs = resolve_location(spec.location, description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, ""};
   if (thread) install_condition();
   out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
                       description.substr(description.find(' ') + 1));
@@ -100,7 +100,7 @@ void Shell::cmd_watch(const std::string& args, WatchKind kind) {
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, ""};
+  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, ""};
   out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
 }
 
@@ -116,6 +116,7 @@ void Shell::cmd_delete(const std::string& args) {
   if (w.empty()) {
     for (const auto& b : engine_.breakpoints()) engine_.remove(b.id);
     for (const auto& b : engine_.watchpoints()) engine_.remove(b.id);
+    for (const auto& c : engine_.catchpoints()) engine_.remove(c.id);
     break_info_.clear();
     return;
   }
@@ -131,6 +132,7 @@ void Shell::cmd_enable(const std::string& args, bool enabled) {
   if (w.empty()) {
     for (const auto& b : engine_.breakpoints()) engine_.set_enabled(b.id, enabled);
     for (const auto& b : engine_.watchpoints()) engine_.set_enabled(b.id, enabled);
+    for (const auto& c : engine_.catchpoints()) engine_.set_enabled(c.id, enabled);
     return;
   }
   for (const auto& word : w) {
@@ -421,14 +423,29 @@ void Shell::cmd_info(const std::string& args) {
 void Shell::cmd_info_breakpoints() {
   auto bps = engine_.breakpoints();
   auto wps = engine_.watchpoints();
-  if (bps.empty() && wps.empty()) {
+  auto cps = engine_.catchpoints();
+  if (bps.empty() && wps.empty() && cps.empty()) {
     out_ << "No breakpoints or watchpoints.\n";
     return;
   }
-  out_ << "Num     Type           Disp Enb Address            What\n";
+  // The address column is as wide as an address when something has one
+  // (an exception catchpoint is a breakpoint, as gdb's is).
+  std::size_t width = bps.empty() && wps.empty() ? 10 : 18;
+  out_ << fmt::format("Num     Type           Disp Enb {:<{}} What\n", "Address", width);
   std::map<int, std::string> rows;
+  auto catch_row = [&](int id, bool enabled, std::uint64_t hits) {
+    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<{}} {}\n", id, "catchpoint", "keep", enabled ? "y" : "n", "", width,
+                                  break_info_[id].what);
+    if (hits) row += fmt::format("\tcatchpoint already hit {} time{}\n", hits, hits == 1 ? "" : "s");
+    rows[id] = row;
+  };
+  for (const auto& c : cps) catch_row(c.id, c.enabled, c.hits);
   for (const auto& b : bps) {
     const auto& info = break_info_[b.id];
+    if (info.catchpoint) {
+      catch_row(b.id, b.enabled, b.hits);
+      continue;
+    }
     std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:#018x} {}\n", b.id, "breakpoint", b.temporary ? "del" : "keep",
                                   b.enabled ? "y" : "n", b.addr, info.what);
     if (!info.condition.empty()) row += "\tstop only if " + info.condition + "\n";

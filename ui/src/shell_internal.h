@@ -21,6 +21,8 @@ TypeRef code_pointer_type();
 // The type of $eflags (and info registers' eflags): its flags by name, "[ PF ZF IF ]", as gdb shows them.
 TypeRef eflags_type();
 bool is_call(const cs_insn& insn);
+// SIGUSR1, USR1 or 10; throws Error for anything else.
+int signal_number(const std::string& word);
 
 // Register names: DWARF number, or the user_regs_struct field.
 struct RegisterName {

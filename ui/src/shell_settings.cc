@@ -153,10 +153,9 @@ void Shell::cmd_printf(const std::string& args) {
 }
 
 namespace {
-
 constexpr int kLastSignal = 64;
+}  // namespace
 
-// SIGUSR1, USR1 or 10.
 int signal_number(const std::string& word) {
   if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) {
     int sig = parse_number(word, "the signal number");
@@ -167,6 +166,8 @@ int signal_number(const std::string& word) {
     if (signal_name(sig) == name) return sig;
   throw Error(fmt::format("\"{}\" is not a signal's name; \"info signals\" lists them", word));
 }
+
+namespace {
 
 // As gdb describes signals (its own words, not always the C library's).
 std::string description_of(int sig) {
@@ -194,7 +195,7 @@ std::pair<bool, bool> Shell::handling_of(int sig) {
 }
 
 bool Shell::passed_signal(const Stop& stop) {
-  if (stop.kind != Stop::Kind::signal || handling_of(stop.signal).first) return false;
+  if (stop.kind != Stop::Kind::signal || stop.id || handling_of(stop.signal).first) return false;
   out_ << "\n" << received_signal(stop.signal) << "\n";
   return true;
 }

@@ -77,13 +77,16 @@ struct Stop {
     end,         // the end of the recording (the program exited, or it stops there)
     interrupted, // interrupt() was called
     exited,      // the thread a run_to() follows ended (`id`: its recorded tid) while others go on
+    syscall,     // a catchpoint (`id`) caught a syscall: at its call, or `returned` from it
   };
   Stop() = default;
   explicit Stop(Kind k) : kind(k) {}
   Kind kind = Kind::none;
   int id = 0;
   Bytes old_value, new_value;
-  int signal = 0;
+  int signal = 0;       // Kind::signal (with `id`, the catchpoint that caught it, if one did)
+  long syscall = -1;    // Kind::syscall: its number
+  bool returned = false;
 };
 
 struct Breakpoint {
@@ -92,6 +95,16 @@ struct Breakpoint {
   bool enabled = true;
   bool temporary = false;  // deleted once it stops the program
   std::uint64_t hits = 0;  // times it stopped the program
+};
+
+// gdb's `catch syscall` and `catch signal`: a recorded event it accepts
+// stops continue and reverse-continue (a syscall at its call and at its
+// return, a signal at its arrival).
+struct Catchpoint {
+  int id = 0;
+  bool enabled = true;
+  std::uint64_t hits = 0;
+  std::function<bool(const trace::Event&)> catches;
 };
 
 // What a watchpoint stops for. x86 debug registers break on writes, or on
@@ -192,6 +205,8 @@ class Engine {
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
   // Throws Error when no slot is left.
   int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
+  int add_catchpoint(std::function<bool(const trace::Event&)> catches);
+  std::vector<Catchpoint> catchpoints() const;
   bool remove(int id);
   bool set_enabled(int id, bool enabled);
   std::vector<Breakpoint> breakpoints() const;

@@ -1,0 +1,120 @@
+// gdb's catchpoints: `catch syscall` and `catch signal` stop at recorded
+// events (the engine's catchpoints), `catch throw`, `catch catch` and
+// `catch rethrow` at the C++ runtime's functions for them (breakpoints that
+// call themselves catchpoints). All stop going backward as well.
+#include <set>
+
+#include "shell_internal.h"
+#include "ttdb/tracer/syscall_table.h"
+#include "ttdb/tracer/wait_status.h"
+
+namespace ttdb {
+
+void Shell::cmd_catch(const std::string& args) {
+  auto w = words(args);
+  if (w.empty())
+    throw Error("catch what? \"catch syscall [NAME...]\", \"catch signal [SIGNAL... | all]\", \"catch throw\", \"catch catch\" or \"catch rethrow\"");
+  std::string kind = w.front();
+  w.erase(w.begin());
+  if (kind == "syscall") return catch_syscalls(w);
+  if (kind == "signal") return catch_signals(w);
+  if (kind == "throw" || kind == "catch" || kind == "rethrow") {
+    if (!w.empty()) throw Error(fmt::format("\"catch {}\" takes no argument here: ttdb cannot filter exceptions by type", kind));
+    return catch_exceptions(kind);
+  }
+  throw Error(fmt::format("cannot catch \"{}\": ttdb catches syscall, signal, throw, catch and rethrow", kind));
+}
+
+void Shell::catch_syscalls(const std::vector<std::string>& names) {
+  std::vector<long> numbers;
+  for (const auto& name : names) {
+    std::optional<int> nr;
+    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) nr = static_cast<int>(parse_number(name, "a syscall number"));
+    else nr = syscall_number(name);
+    if (!nr || syscall_name(*nr).starts_with("syscall_")) throw Error(fmt::format("unknown syscall name \"{}\"", name));
+    numbers.push_back(*nr);
+  }
+  std::set<long> caught(numbers.begin(), numbers.end());
+  int id = engine_.add_catchpoint([caught](const trace::Event& e) {
+    return e.kind == trace::EventKind::syscall && (caught.empty() || caught.count(static_cast<long>(e.nr)));
+  });
+  last_breakpoint_ = id;
+  // As gdb says it: (syscall 'write' [1]), and `syscall "write" ` in the list.
+  std::string title, listed;
+  for (long nr : numbers) {
+    title += fmt::format(" '{}' [{}]", syscall_name(nr), nr);
+    listed += (listed.empty() ? "" : ", ") + syscall_name(nr);
+  }
+  BreakInfo info;
+  info.catchpoint = true;
+  if (numbers.empty()) {
+    out_ << fmt::format("Catchpoint {} (any syscall)\n", id);
+    info.what = "syscall \"<any syscall>\" ";
+  } else {
+    const char* noun = numbers.size() == 1 ? "syscall" : "syscalls";
+    out_ << fmt::format("Catchpoint {} ({}{})\n", id, noun, title);
+    info.what = fmt::format("{} \"{}\" ", noun, listed);
+  }
+  break_info_[id] = info;
+}
+
+void Shell::catch_signals(const std::vector<std::string>& names) {
+  // Without names, gdb's "standard signals": all but those it uses itself.
+  bool all = names.size() == 1 && names.front() == "all";
+  std::set<int> signals;
+  if (!all)
+    for (const auto& name : names) signals.insert(signal_number(name));
+  int id = engine_.add_catchpoint([all, signals](const trace::Event& e) {
+    if (e.kind != trace::EventKind::signal) return false;
+    int sig = static_cast<int>(e.nr);
+    if (all) return true;
+    return signals.empty() ? sig != SIGTRAP && sig != SIGINT : signals.count(sig) > 0;
+  });
+  last_breakpoint_ = id;
+  BreakInfo info;
+  info.catchpoint = true;
+  std::string listed;
+  for (const auto& name : names)
+    if (!all) listed += (listed.empty() ? "" : " ") + signal_name(signal_number(name));
+  if (all) {
+    out_ << fmt::format("Catchpoint {} (any signal)\n", id);
+    info.what = "signal \"<any signal>\" ";
+  } else if (names.empty()) {
+    out_ << fmt::format("Catchpoint {} (standard signals)\n", id);
+    info.what = "signal \"<standard signals>\" ";
+  } else {
+    const char* noun = names.size() == 1 ? "signal" : "signals";
+    out_ << fmt::format("Catchpoint {} ({} {})\n", id, noun, listed);
+    info.what = fmt::format("{} \"{}\" ", noun, listed);
+  }
+  break_info_[id] = info;
+}
+
+void Shell::catch_exceptions(const std::string& kind) {
+  // The C++ runtime's entry points (libstdc++ and libc++ alike), which the
+  // program may not have loaded yet: replay knows where it will.
+  const char* function = kind == "throw" ? "__cxa_throw" : kind == "catch" ? "__cxa_begin_catch" : "__cxa_rethrow";
+  std::string description;
+  auto addrs = resolve_location(function, description);
+  int id = engine_.add_breakpoint(addrs.front());
+  last_breakpoint_ = id;
+  BreakInfo info;
+  info.catchpoint = true;
+  info.what = "exception " + kind;
+  info.caught = kind == "throw" ? "exception thrown" : kind == "catch" ? "exception caught" : "exception rethrown";
+  break_info_[id] = info;
+  out_ << fmt::format("Catchpoint {} ({})\n", id, kind);
+}
+
+std::string Shell::caught_title(const Stop& stop) {
+  switch (stop.kind) {
+    case Stop::Kind::syscall:
+      return fmt::format("Catchpoint {} ({} syscall {}), ", stop.id, stop.returned ? "returned from" : "call to",
+                         syscall_name(stop.syscall));
+    case Stop::Kind::signal: return fmt::format("Catchpoint {} (signal {}), ", stop.id, signal_name(stop.signal));
+    case Stop::Kind::breakpoint: return fmt::format("Catchpoint {} ({}), ", stop.id, break_info_[stop.id].caught);
+    default: return "";
+  }
+}
+
+}  // namespace ttdb
