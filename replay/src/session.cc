@@ -332,6 +332,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
         (tracee().syscall_info().entry.nr != __NR_execve && tracee().syscall_info().entry.nr != __NR_execveat))
       diverge(e, describe_stop(first));
     if (tracee().syscall_info().entry.nr == __NR_execveat) provide_exec_descriptor(e);
+    else if (!e.info.empty()) run_interpreter_directly(e);
     WaitStatus exec = task().threaded ? exec_from_threads(e) : resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee().reopen_memory();
@@ -443,6 +444,59 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
   call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
+}
+
+void ReplaySession::run_interpreter_directly(const Event& e) {
+  // The recording ran a script (`info` is its "#!" line), which may be gone
+  // or changed now; its reads are replayed from the trace anyway. So replay
+  // execs the interpreter itself with the arguments the kernel gave it:
+  // the line's interpreter, its one optional argument, the script's path,
+  // then the program's own arguments after the first. The interpreter's
+  // path is padded with slashes to the script path's length, so that the
+  // new stack has the recorded layout (and then the recorded bytes).
+  std::string line(e.info.begin() + 2, e.info.end());
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  auto from = std::find_if_not(line.begin(), line.end(), blank);
+  auto name_end = std::find_if(from, line.end(), blank);
+  std::string interpreter(from, name_end);
+  std::string argument(std::find_if_not(name_end, line.end(), blank), line.end());
+  while (!argument.empty() && blank(argument.back())) argument.pop_back();
+  Tracee& t = tracee();
+  auto entry = t.syscall_info().entry;
+  auto script = t.read_c_string(RemotePtr(entry.args[0]));
+  if (!script || interpreter.empty() || interpreter[0] != '/' || interpreter.size() > script->size()) return;
+  std::string padded = std::string(script->size() - interpreter.size(), '/') + interpreter;
+
+  std::vector<std::uint64_t> argv;
+  for (std::uint64_t at = entry.args[1];; at += 8) {
+    std::uint64_t word = 0;
+    if (t.read_some(RemotePtr(at), &word, sizeof word) != sizeof word || argv.size() > 65536) return;
+    if (!word) break;
+    argv.push_back(word);
+  }
+  // Below the red zone: the old stack goes with the exec.
+  std::uint64_t place = (t.regs().rsp - 4096) & ~std::uint64_t{15};
+  auto put = [&](const std::string& text) {
+    place -= text.size() + 1;
+    Bytes bytes(text.begin(), text.end());
+    bytes.push_back(0);
+    if (!t.write_bytes(RemotePtr(place), bytes)) diverge(e, "has no stack to pass its interpreter's arguments");
+    return place;
+  };
+  std::vector<std::uint64_t> args{put(interpreter)};
+  if (!argument.empty()) args.push_back(put(argument));
+  args.push_back(entry.args[0]);
+  args.insert(args.end(), argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+  args.push_back(0);
+  std::uint64_t path = put(padded);
+  place = (place - args.size() * 8) & ~std::uint64_t{15};
+  if (!t.write_bytes(RemotePtr(place), Bytes(reinterpret_cast<const std::uint8_t*>(args.data()),
+                                              reinterpret_cast<const std::uint8_t*>(args.data() + args.size()))))
+    diverge(e, "has no stack to pass its interpreter's arguments");
+  Registers regs = t.regs();
+  regs.rdi = path;
+  regs.rsi = place;
+  t.set_regs(regs);
 }
 
 void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {

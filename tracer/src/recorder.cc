@@ -39,6 +39,20 @@ std::string read_link(const std::string& path) {
 }
 
 
+// The "#!" line of `path` (as process `pid` names it), without its newline;
+// empty when it is not a script.
+Bytes shebang_line(pid_t pid, const std::string& path) {
+  std::string where = path.starts_with('/') ? path : fmt::format("/proc/{}/cwd/{}", pid, path);
+  UniqueFd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  Bytes line(256);  // the kernel reads no more of it
+  ssize_t n = ::pread(fd.get(), line.data(), line.size(), 0);
+  if (n < 2 || line[0] != '#' || line[1] != '!') return {};
+  line.resize(static_cast<std::size_t>(n));
+  if (auto end = std::find(line.begin(), line.end(), '\n'); end != line.end()) line.erase(end, line.end());
+  return line;
+}
+
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid) {
   auto maps = read_maps(pid);
@@ -550,6 +564,10 @@ void Recorder::on_exec() {
     if (auto file = files_.add(m.path, m.path, "interp")) e.args[3] = static_cast<std::uint64_t>(file->id);
     break;
   }
+  // A script ran: its first line, so that replay can start its interpreter
+  // the way the kernel did, whether or not the script is still there.
+  if (task().pending && task().pending->call.nr == __NR_execve && task().pending->event.path)
+    e.info = shebang_line(t.tid(), *task().pending->event.path);
   MemWrite block;
   block.addr = stack.sp.addr();
   block.data = t.read_bytes(stack.sp, stack.top.addr() - stack.sp.addr());

@@ -70,6 +70,8 @@ std::int64_t now_ns();
 std::string read_link(const std::string& path);
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid);
+// The "#!" line of the script `path` names (as process `pid` sees it), without its newline; empty for a non-script.
+Bytes shebang_line(pid_t pid, const std::string& path);
 // Mapped files larger than this are not kept whole in the trace's catalog.
 constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
 // The data of `size` bytes of a file from `offset`, as memory writes at
