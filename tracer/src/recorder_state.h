@@ -276,6 +276,8 @@ class Recorder {
   Task* affinity_target(std::uint64_t tid);
   // The syscall buffer: its records go to the trace before the stop's own event.
   void drain();
+  // The call makes a vfork child (its parent waits in the kernel).
+  static bool spawns_vfork(Tracee& t, const SyscallArgs& call);
   // The task just mapped `object` shared: processes of other turn groups
   // that map it too share their turns with its group from now on.
   void share_turns_with_mappers(const trace::FileIdentity& object, bool writable);

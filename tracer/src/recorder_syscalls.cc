@@ -76,6 +76,11 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     // the kernel: nothing else runs until that is done (it never waits).
     if (call.nr == __NR_futex && ((call.a[1] & FUTEX_CMD_MASK) == FUTEX_UNLOCK_PI || (call.a[1] & FUTEX_CMD_MASK) == FUTEX_TRYLOCK_PI))
       keeps_turn = true;
+    // A fork copies the memory as it is while the kernel copies it: another
+    // thread's code must not change it meanwhile (a lock word glibc's fork
+    // holds, say), or the child starts from a state replay never had. Not
+    // a vfork, which waits in the kernel for its child.
+    if (si && si->policy == ReplayPolicy::spawn && !spawns_vfork(t, call)) keeps_turn = true;
     if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
   }
   if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {
@@ -130,6 +135,19 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
+}
+
+bool Recorder::spawns_vfork(Tracee& t, const SyscallArgs& call) {
+  switch (call.nr) {
+    case __NR_vfork: return true;
+    case __NR_clone: return (call.a[0] & CLONE_VFORK) != 0;
+    case __NR_clone3: {
+      std::uint64_t flags = 0;
+      t.read_some(RemotePtr(call.a[0]), &flags, sizeof flags);
+      return (flags & CLONE_VFORK) != 0;
+    }
+    default: return false;
+  }
 }
 
 bool Recorder::locks_pi_futex(const SyscallArgs& call) {
