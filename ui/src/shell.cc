@@ -58,6 +58,13 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
       [this](const std::string& a) { cmd_watch(a, WatchKind::access); });
   add("catch", {}, "catch syscall [NAME|NUMBER...] | signal [SIGNAL...|all] | throw | catch | rethrow: stop at those events, going forward or backward",
       [this](const std::string& a) { cmd_catch(a); });
+  add("commands", {}, "commands [N...]: the commands that follow, up to \"end\", run each time breakpoint N (the last one made) stops the program",
+      [this](const std::string& a) { cmd_commands(a); });
+  add("define", {}, "define NAME: a command of your own, made of the commands that follow, up to \"end\" ($arg0..., $argc)",
+      [this](const std::string& a) { cmd_define(a, Block::Kind::define); });
+  add("document", {}, "document NAME: the help of your command NAME, in the lines that follow, up to \"end\"",
+      [this](const std::string& a) { cmd_define(a, Block::Kind::document); });
+  add("source", {}, "source FILE: run the commands in FILE", [this](const std::string& a) { cmd_source(a); });
   add("delete", {"d"}, "delete [N...]: delete breakpoints and watchpoints (all without N)",
       [this](const std::string& a) { cmd_delete(a); });
   add("disable", {"dis"}, "disable [N...]: disable breakpoints and watchpoints", [this](const std::string& a) { cmd_enable(a, false); });
@@ -122,11 +129,22 @@ const Shell::Command* Shell::find_command(const std::string& name) const {
   return found;
 }
 
+bool Shell::is_builtin(const std::string& name) const {
+  return std::any_of(commands_.begin(), commands_.end(), [&](const Command& c) {
+    return c.name == name || std::find(c.aliases.begin(), c.aliases.end(), name) != c.aliases.end();
+  });
+}
+
 bool Shell::execute(const std::string& raw) {
+  if (block_) {
+    collect(raw);
+    return true;
+  }
   auto line = split_command(raw);
   if (!line) return true;
   try {
     dispatch(line->name, line->args);
+    run_breakpoint_commands();
     return true;
   } catch (const Error& e) {
     std::string message = e.what();
@@ -140,6 +158,7 @@ bool Shell::execute(const std::string& raw) {
 }
 
 void Shell::dispatch(const std::string& name, const std::string& args) {
+  if (user_commands_.count(name)) return run_user_command(name, args);
   const Command* command = find_command(name);
   if (!command) {
     std::string shown;  // control characters escaped: they came from a pipe, not from a keyboard
@@ -295,6 +314,14 @@ void Shell::announce() {
 
 void Shell::print_stop(const Stop& stop) {
   moved();
+  // A breakpoint's command list runs once this command is done; one that
+  // begins with `silent` says nothing of the stop itself.
+  bool numbered = stop.kind == Stop::Kind::breakpoint || stop.kind == Stop::Kind::watchpoint ||
+                  stop.kind == Stop::Kind::syscall || (stop.kind == Stop::Kind::signal && stop.id);
+  if (auto info = break_info_.find(stop.id); numbered && info != break_info_.end() && !info->second.commands.empty()) {
+    hit_with_commands_.push_back(stop.id);
+    if (info->second.commands.front() == "silent") return;
+  }
   if (stop.kind == Stop::Kind::exited) out_ << "\n" << describe_exit(stop.id) << "\n";
   note_process_switch();
   switch (stop.kind) {
@@ -365,6 +392,14 @@ void Shell::cmd_help(const std::string& args) {
       out_ << fmt::format("  {:<28} {}\n", names, c.help.substr(c.help.find(": ") + 2));
     }
     out_ << "\nExpressions are C: variables, registers ($pc, $sp, $rax), $event, $N for printed values.\n";
+    return;
+  }
+  if (auto help = user_help_.find(trim(args)); help != user_help_.end()) {
+    out_ << help->second;
+    return;
+  }
+  if (user_commands_.count(trim(args))) {
+    out_ << "User-defined.\n";
     return;
   }
   const Command* c = find_command(trim(args));

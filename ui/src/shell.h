@@ -62,12 +62,39 @@ class Shell {
     // what a stop at an exception breakpoint says it caught.
     bool catchpoint = false;
     std::string caught;  // "exception thrown"
+    std::vector<std::string> commands;  // `commands N ... end`: run after each stop it makes
   };
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
 
   void dispatch(const std::string& name, const std::string& args);
+
+  // Command lists and user commands (shell_scripts.cc). A `commands`,
+  // `define` or `document` block takes the lines that follow, up to its
+  // `end`, instead of running them.
+  struct Block {
+    enum class Kind { commands, define, document } kind;
+    std::vector<int> breakpoints;  // commands: whose list it is
+    std::string name;              // define, document: the user command's
+    std::vector<std::string> lines;
+    int depth = 1;  // blocks inside it, and itself
+  };
+  void collect(const std::string& line);
+  void cmd_commands(const std::string& args);
+  void cmd_define(const std::string& args, Block::Kind kind);
+  void cmd_source(const std::string& args);
+  void run_user_command(const std::string& name, const std::string& args);
+  // Runs the command lists of the breakpoints the last stop came from.
+  void run_breakpoint_commands();
+  std::string command_rows(int id);  // a breakpoint's command list as `info breakpoints` shows it
+  std::optional<Block> block_;
+  std::map<std::string, std::vector<std::string>> user_commands_;
+  std::map<std::string, std::string> user_help_;
+  std::vector<int> hit_with_commands_;  // breakpoints whose lists are still to run
+  bool running_commands_ = false;
+  int source_depth_ = 0;
   const Command* find_command(const std::string& name) const;
+  bool is_builtin(const std::string& name) const;  // a command's own name or alias, not a prefix
 
   // Where the program stands, for people.
   void print_stop(const Stop& stop);

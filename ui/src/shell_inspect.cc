@@ -74,7 +74,7 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   auto addrs = resolve_location(spec.location, description);
   int id = engine_.add_breakpoint(addrs.front(), temporary);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, ""};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}};
   if (thread) install_condition();
   out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
                       description.substr(description.find(' ') + 1));
@@ -100,7 +100,7 @@ void Shell::cmd_watch(const std::string& args, WatchKind kind) {
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, ""};
+  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}};
   out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
 }
 
@@ -420,6 +420,12 @@ void Shell::cmd_info(const std::string& args) {
   throw Error(fmt::format("undefined info command: \"{}\"; try \"help info\"", what));
 }
 
+std::string Shell::command_rows(int id) {
+  std::string rows;
+  for (const auto& line : break_info_[id].commands) rows += "        " + line + "\n";
+  return rows;
+}
+
 void Shell::cmd_info_breakpoints() {
   auto bps = engine_.breakpoints();
   auto wps = engine_.watchpoints();
@@ -437,7 +443,7 @@ void Shell::cmd_info_breakpoints() {
     std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<{}} {}\n", id, "catchpoint", "keep", enabled ? "y" : "n", "", width,
                                   break_info_[id].what);
     if (hits) row += fmt::format("\tcatchpoint already hit {} time{}\n", hits, hits == 1 ? "" : "s");
-    rows[id] = row;
+    rows[id] = row + command_rows(id);
   };
   for (const auto& c : cps) catch_row(c.id, c.enabled, c.hits);
   for (const auto& b : bps) {
@@ -451,14 +457,14 @@ void Shell::cmd_info_breakpoints() {
     if (!info.condition.empty()) row += "\tstop only if " + info.condition + "\n";
     if (info.thread) row += "\tstop only in thread " + info.thread_id + "\n";
     if (b.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", b.hits, b.hits == 1 ? "" : "s");
-    rows[b.id] = row;
+    rows[b.id] = row + command_rows(b.id);
   }
   for (const auto& w : wps) {
     std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:<18} {}\n", w.id,
                                   w.kind == WatchKind::write ? "hw watchpoint" : w.kind == WatchKind::read ? "read watchpoint" : "acc watchpoint", "keep", w.enabled ? "y" : "n", "",
                                   break_info_[w.id].what);
     if (w.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", w.hits, w.hits == 1 ? "" : "s");
-    rows[w.id] = row;
+    rows[w.id] = row + command_rows(w.id);
   }
   for (const auto& [id, row] : rows) out_ << row;
 }

@@ -456,7 +456,7 @@ void Shell::cmd_start() {
   std::string description;
   auto main_body = resolve_location("main", description);
   int id = engine_.add_breakpoint(main_body.front(), true);
-  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, ""};
+  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, "", {}};
   out_ << fmt::format("Temporary breakpoint {} at {:#x}: {}\n", id, main_body.front(), description.substr(description.find(' ') + 1));
   print_stop(engine_.resume(Direction::forward));
 }
