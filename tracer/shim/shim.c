@@ -212,8 +212,10 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       if (how == TTDB_HOW_FD_WRITE && kind == TTDB_FD_FILE && CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       if (kind == TTDB_FD_STREAM) {
         /* A blocking write to a pipe writes everything; one without waiting
-         * could write less. Up to PIPE_BUF bytes go at once or not at all. */
-        if (how == TTDB_HOW_FD_WRITE && a[2] > PIPE_BUF_SIZE) return trampoline + TAIL_SLOW;
+         * could write less. Up to PIPE_BUF bytes go at once or not at all.
+         * An empty write sends an empty datagram, where pwritev2 sends
+         * nothing (the kernel returns early on an empty iovec). */
+        if (how == TTDB_HOW_FD_WRITE && (a[2] > PIPE_BUF_SIZE || a[2] == 0)) return trampoline + TAIL_SLOW;
         nowait = 1;
       }
       break;
