@@ -39,7 +39,15 @@ void SharedFiles::resize(const trace::FileIdentity& file, std::uint64_t size) {
 }
 
 bool SharedFiles::allocate(const trace::FileIdentity& file, int mode, std::uint64_t offset, std::uint64_t length) {
-  return ::fallocate(copy(file).fd.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0;
+  int fd = copy(file).fd.get();
+  if (::fallocate(fd, mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) return true;
+  // The copy is a memfd (tmpfs), which has no FALLOC_FL_ZERO_RANGE: a hole
+  // punched reads as zeros too, and the file grows as the call grew it.
+  if (errno != EOPNOTSUPP || !(mode & FALLOC_FL_ZERO_RANGE)) return false;
+  if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0)
+    return false;
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && size(file) < offset + length) resize(file, offset + length);
+  return true;
 }
 
 std::uint64_t SharedFiles::size(const trace::FileIdentity& file) {

@@ -57,6 +57,7 @@ int main(void) {
   memset(w + 2 * page, 'h', page);
   CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * page, page) == 0);
   printf("after the hole: %d %d\n", byte_at(w + 2 * page), byte_at(w + 3 * page - 1));
+
   printf("SIGBUS so far: %d\n", bus_errors);
 
   // A POSIX shm object the child opens and maps again after fork.
@@ -95,6 +96,10 @@ int main(void) {
   char* ro = mmap(0, page, PROT_READ, MAP_SHARED, readonly, 0);
   CHECK(ro != MAP_FAILED);
   printf("made writable, opened read-only: %d\n", mprotect(ro, page, PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
+  // A range zeroed in place (where the file system can: replay's copy of
+  // the file cannot), seen through the shared view.
+  if (fallocate(file, FALLOC_FL_ZERO_RANGE, 2, 4) == 0) printf("zeroed: %.2s %d %d %.7s\n", ro, ro[2], ro[5], ro + 6);
+  else printf("zeroed: %s\n", en());
   int sealed = memfd_create("sealed", MFD_ALLOW_SEALING);
   CHECK(sealed >= 0 && ftruncate(sealed, page) == 0 && fcntl(sealed, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0);
   char* view = mmap(0, page, PROT_READ, MAP_SHARED, sealed, 0);
