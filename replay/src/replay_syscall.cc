@@ -256,6 +256,14 @@ void ReplaySession::map_shared_view(const Event& e, const Registers& entry_regs,
   // inside the mapping (past it, the program gets SIGBUS, as it did).
   std::uint64_t shown = 0;
   for (const auto& m : e.mem) {
+    if (m.file) {
+      // The whole file as it was: the mapping may grow over more of it later (mremap).
+      const Bytes& content = files_.content(*m.file);
+      shared_files_.resize(file, content.size());
+      shared_files_.write(file, 0, content);
+      shown = std::max(shown, content.size() > offset ? content.size() - offset : 0);
+      continue;
+    }
     Bytes owned;
     shared_files_.write(file, offset + (m.addr - addr), written_bytes(e, m, owned));
     shown = std::max(shown, m.addr - addr + m.size);
@@ -411,6 +419,9 @@ void ReplaySession::after_syscall(const Event& e) {
     case __NR_madvise:
       if (e.args[2] == MADV_DONTFORK || e.args[2] == MADV_WIPEONFORK) task().fork_advice = true;
       write_memory(e);  // what MADV_DONTNEED read again from a file mapped private
+      break;
+    case __NR_mremap:
+      write_memory(e);  // what a private file mapping shows of its file once it is longer
       break;
     case __NR_truncate:
     case __NR_ftruncate:

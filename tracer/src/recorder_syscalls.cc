@@ -324,6 +324,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           space().sites.forget(call.a[0], call.a[0] + call.a[1]);
           break;
         case __NR_madvise: capture_reread_pages(call, e); break;
+        case __NR_mremap: capture_grown_file_view(call, ret, e); break;
         case __NR_shmat:
           // The segment is a file of the kernel's: its identity lets replay
           // give every process that attaches it the same pages.
@@ -405,6 +406,19 @@ Bytes Recorder::identity_of(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   return trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+}
+
+void Recorder::capture_grown_file_view(const SyscallArgs& call, std::int64_t ret, Event& e) {
+  // A private file mapping that grew shows more of the file, where replay's
+  // memory is anonymous: the new part goes into the event. (A shared one
+  // maps replay's copy of the whole file.)
+  std::uint64_t old_size = call.a[1], new_size = call.a[2];
+  if (new_size <= old_size) return;
+  auto at = static_cast<std::uint64_t>(ret);
+  auto m = mapping_containing(read_maps(tracee().tid()), at);
+  if (!m || m->shared || m->inode == 0) return;
+  std::uint64_t end = std::min(at + new_size, m->end);
+  if (end > at + old_size) capture_memory(tracee(), at + old_size, end - (at + old_size), e.mem);
 }
 
 void Recorder::capture_reread_pages(const SyscallArgs& call, Event& e) {
