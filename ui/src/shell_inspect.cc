@@ -643,45 +643,4 @@ void Shell::cmd_list(const std::string& raw) {
   last_command_ = "list";
 }
 
-std::string Shell::disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current) {
-  *length = 0;
-  auto code = engine_.read_memory(addr, 16);
-  if (!code) return fmt::format("   {:#x}:\tCannot access memory at address {:#x}", addr, addr);
-  std::string out;
-  Disassembler dis;
-  dis.each(*code, addr, [&](const cs_insn& insn) {
-    *length = insn.size;
-    bool current = mark_current && ensure_live() && insn.address == engine_.registers().rip;
-    auto sym = context_->symbolize(insn.address);
-    out = fmt::format("{}{:#x}{}:\t{} {}", current ? "=> " : "   ", insn.address, sym ? " <" + *sym + ">" : "", insn.mnemonic, insn.op_str);
-    return false;
-  }, 1);
-  if (out.empty()) out = fmt::format("   {:#x}:\t(bad)", addr);
-  return out;
-}
-
-void Shell::cmd_disassemble(const std::string& args) {
-  require_live();
-  std::uint64_t pc = frame().pc;
-  std::optional<Function> function;
-  if (args.empty()) {
-    function = debug().function_at(frame().lookup_pc());
-  } else {
-    auto named_fns = debug().functions_named(trim(args));
-    if (!named_fns.empty()) function = named_fns.front();
-    else function = debug().function_at(decay_address(evaluate(args, *context_)));
-  }
-  if (!function) throw Error("no function contains the program counter; use x/20i ADDRESS");
-  out_ << "Dump of assembler code for function " << function->name << ":\n";
-  auto code = engine_.read_memory(function->low, function->high - function->low);
-  if (!code) throw Error(fmt::format("cannot read the code of {}", function->name));
-  Disassembler dis;
-  dis.each(*code, function->low, [&](const cs_insn& insn) {
-    out_ << fmt::format("{}{:#018x} <+{}>:\t{} {}\n", insn.address == pc ? "=> " : "   ", insn.address, insn.address - function->low,
-                        insn.mnemonic, insn.op_str);
-    return true;
-  });
-  out_ << "End of assembler dump.\n";
-}
-
 }  // namespace ttdb
