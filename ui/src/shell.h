@@ -162,6 +162,8 @@ class Shell {
   void catch_syscalls(const std::vector<std::string>& names);
   void catch_signals(const std::vector<std::string>& names);
   void catch_exceptions(const std::string& kind);
+  // A catchpoint made: "Catchpoint N (TITLE)", and `what` for info breakpoints.
+  void note_catchpoint(int id, const std::string& title, const std::string& what, const std::string& caught = "");
   // "Catchpoint 1 (call to syscall write), " for a stop a catchpoint made; empty for others.
   std::string caught_title(const Stop& stop);
   std::string watchpoint_title(int id) const;  // "Hardware read watchpoint 2"

@@ -38,24 +38,25 @@ void Shell::catch_syscalls(const std::vector<std::string>& names) {
   int id = engine_.add_catchpoint([caught](const trace::Event& e) {
     return e.kind == trace::EventKind::syscall && (caught.empty() || caught.count(static_cast<long>(e.nr)));
   });
-  last_breakpoint_ = id;
   // As gdb says it: (syscall 'write' [1]), and `syscall "write" ` in the list.
   std::string title, listed;
   for (long nr : numbers) {
     title += fmt::format(" '{}' [{}]", syscall_name(nr), nr);
     listed += (listed.empty() ? "" : ", ") + syscall_name(nr);
   }
+  const char* noun = numbers.size() == 1 ? "syscall" : "syscalls";
+  if (numbers.empty()) note_catchpoint(id, "any syscall", "syscall \"<any syscall>\" ");
+  else note_catchpoint(id, noun + title, fmt::format("{} \"{}\" ", noun, listed));
+}
+
+void Shell::note_catchpoint(int id, const std::string& title, const std::string& what, const std::string& caught) {
+  last_breakpoint_ = id;
   BreakInfo info;
   info.catchpoint = true;
-  if (numbers.empty()) {
-    out_ << fmt::format("Catchpoint {} (any syscall)\n", id);
-    info.what = "syscall \"<any syscall>\" ";
-  } else {
-    const char* noun = numbers.size() == 1 ? "syscall" : "syscalls";
-    out_ << fmt::format("Catchpoint {} ({}{})\n", id, noun, title);
-    info.what = fmt::format("{} \"{}\" ", noun, listed);
-  }
+  info.what = what;
+  info.caught = caught;
   break_info_[id] = info;
+  out_ << fmt::format("Catchpoint {} ({})\n", id, title);
 }
 
 void Shell::catch_signals(const std::vector<std::string>& names) {
@@ -70,24 +71,13 @@ void Shell::catch_signals(const std::vector<std::string>& names) {
     if (all) return true;
     return signals.empty() ? sig != SIGTRAP && sig != SIGINT : signals.count(sig) > 0;
   });
-  last_breakpoint_ = id;
-  BreakInfo info;
-  info.catchpoint = true;
   std::string listed;
   for (const auto& name : names)
     if (!all) listed += (listed.empty() ? "" : " ") + signal_name(signal_number(name));
-  if (all) {
-    out_ << fmt::format("Catchpoint {} (any signal)\n", id);
-    info.what = "signal \"<any signal>\" ";
-  } else if (names.empty()) {
-    out_ << fmt::format("Catchpoint {} (standard signals)\n", id);
-    info.what = "signal \"<standard signals>\" ";
-  } else {
-    const char* noun = names.size() == 1 ? "signal" : "signals";
-    out_ << fmt::format("Catchpoint {} ({} {})\n", id, noun, listed);
-    info.what = fmt::format("{} \"{}\" ", noun, listed);
-  }
-  break_info_[id] = info;
+  const char* noun = names.size() == 1 ? "signal" : "signals";
+  if (all) note_catchpoint(id, "any signal", "signal \"<any signal>\" ");
+  else if (names.empty()) note_catchpoint(id, "standard signals", "signal \"<standard signals>\" ");
+  else note_catchpoint(id, fmt::format("{} {}", noun, listed), fmt::format("{} \"{}\" ", noun, listed));
 }
 
 void Shell::catch_exceptions(const std::string& kind) {
@@ -97,13 +87,8 @@ void Shell::catch_exceptions(const std::string& kind) {
   std::string description;
   auto addrs = resolve_location(function, description);
   int id = engine_.add_breakpoint(addrs.front());
-  last_breakpoint_ = id;
-  BreakInfo info;
-  info.catchpoint = true;
-  info.what = "exception " + kind;
-  info.caught = kind == "throw" ? "exception thrown" : kind == "catch" ? "exception caught" : "exception rethrown";
-  break_info_[id] = info;
-  out_ << fmt::format("Catchpoint {} ({})\n", id, kind);
+  note_catchpoint(id, kind, "exception " + kind,
+                  kind == "throw" ? "exception thrown" : kind == "catch" ? "exception caught" : "exception rethrown");
 }
 
 std::string Shell::caught_title(const Stop& stop) {
