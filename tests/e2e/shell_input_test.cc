@@ -79,7 +79,7 @@ TEST_F(ShellInputTest, SigtermEndsTheShellWhateverItsInput) {
     RunOptions options = piped("");
     options.stdin_file = input;
     Child shell = Child::spawn({ttdb_binary(), "replay", trace_}, options);
-    ASSERT_TRUE(shell.wait_for_output("movq", std::chrono::seconds(20))) << input;
+    ASSERT_TRUE(shell.wait_for_output("<_start>:", std::chrono::seconds(20))) << input;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     shell.signal(SIGTERM);
     RunResult r = shell.wait();
@@ -97,7 +97,7 @@ TEST_F(ShellInputTest, CtrlCWhileWaitingForPipedInputDoesNotInterruptTheNextComm
   RunOptions options = piped("");
   options.stdin_file = fifo;
   Child shell = Child::spawn({ttdb_binary(), "replay", trace_}, options);
-  ASSERT_TRUE(shell.wait_for_output("movq", std::chrono::seconds(20)));
+  ASSERT_TRUE(shell.wait_for_output("<_start>:", std::chrono::seconds(20)));
   // gdb answers a Ctrl-C at its prompt with "Quit" and reads on.
   bool quit = false;
   for (int i = 0; i < 50 && !quit; ++i) {
