@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -423,6 +424,10 @@ void ReplaySession::after_syscall(const Event& e) {
     case __NR_mremap:
       write_memory(e);  // what a private file mapping shows of its file once it is longer
       break;
+    case __NR_setrlimit:
+    case __NR_prlimit64:
+      apply_memory_limit(e);
+      break;
     case __NR_truncate:
     case __NR_ftruncate:
     case __NR_fallocate:
@@ -525,6 +530,23 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   }
   after_syscall(e);
   leave_slow_tail(e);
+}
+
+void ReplaySession::apply_memory_limit(const Event& e) {
+  // The limits the kernel applies to what replay runs for real (brk, mmap,
+  // mlock, the stack and layout a later exec gets) are set in replay too.
+  // Not the others: replay's own descriptors must not run out, say.
+  if (e.ret.value_or(-1) != 0) return;
+  bool set = e.nr == __NR_setrlimit;
+  std::uint64_t pid = set ? 0 : e.args[0];
+  auto resource = static_cast<int>(set ? e.args[0] : e.args[1]);
+  std::uint64_t limit_at = set ? e.args[1] : e.args[2];
+  if ((pid != 0 && static_cast<int>(pid) != task().process(e.tid)) || !limit_at) return;
+  if (resource != RLIMIT_DATA && resource != RLIMIT_STACK && resource != RLIMIT_AS && resource != RLIMIT_MEMLOCK) return;
+  struct rlimit limit {};
+  if (tracee().read_some(RemotePtr(limit_at), &limit, sizeof limit) != sizeof limit) return;
+  if (::prlimit(tracee().tid(), static_cast<__rlimit_resource>(resource), &limit, nullptr) != 0)
+    diverge(e, fmt::format("could not set the same limit in replay ({})", errno_text(errno)));
 }
 
 void ReplaySession::leave_slow_tail(const Event& e) {
