@@ -428,6 +428,13 @@ void ReplaySession::after_syscall(const Event& e) {
     case __NR_prlimit64:
       apply_memory_limit(e);
       break;
+    case __NR_open:
+    case __NR_openat:
+    case __NR_openat2:
+    case __NR_creat:
+      // Opened with O_TRUNC: the copy of a file mapped shared is cut too.
+      if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) shared_files_.resize(*file, 0);
+      break;
     case __NR_truncate:
     case __NR_ftruncate:
     case __NR_fallocate:

@@ -102,6 +102,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define RWF_NOWAIT_FLAG 8
 #define O_DIRECTORY_FLAG 0200000
 #define O_PATH_FLAG 010000000
+#define O_TRUNC_FLAG 01000
 #define O_CREAT_FLAG 0100
 #define O_NOFOLLOW_FLAG 0400000
 #define AT_SYMLINK_NOFOLLOW_FLAG 0x100
@@ -223,6 +224,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     case TTDB_HOW_OPENAT:
       if (!(a[2] & (O_DIRECTORY_FLAG | O_PATH_FLAG)) && !opens_without_waiting((long)a[0], (const char*)a[1], a[2]))
         return trampoline + TAIL_SLOW;
+      /* Truncating a file the process maps: the recorder notes which file. */
+      if ((a[2] & O_TRUNC_FLAG) && CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       break;
     case TTDB_HOW_FCNTL:
       if (!fcntl_is_plain(a[1])) return trampoline + TAIL_SLOW;

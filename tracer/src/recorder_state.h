@@ -263,6 +263,7 @@ class Recorder {
   void capture_reread_pages(const SyscallArgs& call, Event& e);
   // mremap made a private file mapping longer: what it shows of the file now.
   void capture_grown_file_view(const SyscallArgs& call, std::int64_t ret, Event& e);
+  static bool truncates_at_open(Tracee& t, const SyscallArgs& call);
   // The program changes a setting ttdb relies on (rdtsc trapping, no address
   // randomization, tracing its children): the call is changed to keep it.
   void keep_ttdb_settings(const SyscallArgs& call);

@@ -340,6 +340,13 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
         case __NR_truncate:
           if (e.path) e.info = identity_of(e.path->starts_with('/') ? *e.path : fmt::format("/proc/{}/cwd/{}", t.tid(), *e.path));
           break;
+        case __NR_open:
+        case __NR_openat:
+        case __NR_openat2:
+        case __NR_creat:
+          // A file opened with O_TRUNC (creat's) is cut to nothing, mapped or not.
+          if (truncates_at_open(t, call)) e.info = identity_of(fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(ret)));
+          break;
         default: break;
       }
     }
@@ -406,6 +413,18 @@ Bytes Recorder::identity_of(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   return trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+}
+
+bool Recorder::truncates_at_open(Tracee& t, const SyscallArgs& call) {
+  std::uint64_t flags = 0;
+  switch (call.nr) {
+    case __NR_creat: return true;
+    case __NR_open: flags = call.a[1]; break;
+    case __NR_openat: flags = call.a[2]; break;
+    case __NR_openat2: t.read_some(RemotePtr(call.a[2]), &flags, sizeof flags); break;  // struct open_how's first field
+    default: return false;
+  }
+  return (flags & O_TRUNC) != 0;
 }
 
 void Recorder::capture_grown_file_view(const SyscallArgs& call, std::int64_t ret, Event& e) {
@@ -493,15 +512,27 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
 
 bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e) {
   if (ret <= 0) return true;
+  Tracee& t = tracee();
   std::optional<std::uint64_t> offset;  // where in the file the write began
+  int fd = static_cast<int>(call.a[0]);
+  // The offset a call moved on through a pointer: it began `ret` bytes before.
+  auto moved_offset = [&](std::uint64_t at) -> std::optional<std::uint64_t> {
+    std::uint64_t now = 0;
+    if (!at || t.read_some(RemotePtr(at), &now, sizeof now) != sizeof now) return std::nullopt;
+    return now - static_cast<std::uint64_t>(ret);
+  };
   switch (call.nr) {
-    case __NR_write: case __NR_writev: break;
+    case __NR_write: case __NR_writev: case __NR_sendfile: break;
     case __NR_pwrite64: case __NR_pwritev: offset = call.a[3]; break;
     case __NR_pwritev2: if (static_cast<std::int64_t>(call.a[3]) != -1) offset = call.a[3]; break;
+    case __NR_copy_file_range:
+    case __NR_splice:
+      fd = static_cast<int>(call.a[2]);
+      offset = moved_offset(call.a[3]);
+      break;
     default: return true;
   }
-  Tracee& t = tracee();
-  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[0]));
+  std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), fd);
   struct stat st;
   static const dev_t proc_dev = [] {
     struct stat proc{};
@@ -511,7 +542,7 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
   if (::stat(fd_path.c_str(), &st) != 0) return true;
   bool proc_file = st.st_dev == proc_dev;
   if (!proc_file && !(space().file_writes_show && S_ISREG(st.st_mode))) return true;
-  if (!offset) offset = fd_position(t.tid(), static_cast<int>(call.a[0])).value_or(0) - static_cast<std::uint64_t>(ret);
+  if (!offset) offset = fd_position(t.tid(), fd).value_or(0) - static_cast<std::uint64_t>(ret);
   auto bytes = static_cast<std::uint64_t>(ret);
   if (proc_file) {
     std::string target = read_link(fd_path);
