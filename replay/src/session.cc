@@ -306,8 +306,11 @@ void ReplaySession::diverge(const Event& e, const std::string& what) {
 void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // A program run from a descriptor (a memfd, a deleted file) exists only in the trace.
   bool from_descriptor = !tracees_.empty() && tracee().syscall_info().entry.nr == __NR_execveat;
-  if (e.args[2] && !(from_descriptor && files_.has_copy(static_cast<std::int64_t>(e.args[2]))))
-    files_.check_on_disk(static_cast<std::int64_t>(e.args[2]));
+  // A program the recording ran that is gone or rebuilt since runs from the trace's copy.
+  auto program = static_cast<std::int64_t>(e.args[2]);
+  bool from_copy = !tracees_.empty() && !from_descriptor && e.info.empty() && program && files_.has_copy(program) &&
+                   !files_.is_on_disk(program);
+  if (program && !((from_descriptor || from_copy) && files_.has_copy(program))) files_.check_on_disk(program);
   if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
   if (tracees_.empty()) {
     LaunchOptions start;
@@ -333,6 +336,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
       diverge(e, describe_stop(first));
     if (tracee().syscall_info().entry.nr == __NR_execveat) provide_exec_descriptor(e);
     else if (!e.info.empty()) run_interpreter_directly(e);
+    else if (from_copy) run_program_copy(e);
     WaitStatus exec = task().threaded ? exec_from_threads(e) : resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee().reopen_memory();
@@ -444,6 +448,36 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
   call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
+}
+
+void ReplaySession::run_program_copy(const Event& e) {
+  // The program execs its copy through /dev/fd/N, a path padded with
+  // slashes to the length of the one it gave, so that the new stack has the
+  // recorded layout (and then the recorded bytes, its name among them).
+  Tracee& t = tracee();
+  auto id = static_cast<std::int64_t>(e.args[2]);
+  auto path = t.read_c_string(RemotePtr(t.syscall_info().entry.args[0]));
+  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
+  Bytes copy_path(copy.begin(), copy.end());
+  copy_path.push_back(0);
+  std::uint64_t at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
+  if (!t.write_bytes(RemotePtr(at), copy_path)) diverge(e, "has no stack to pass the path of its program's copy");
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at, O_RDONLY | O_CLOEXEC});
+  ::unlink(copy.c_str());  // the descriptor keeps it
+  if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
+  std::string name = fmt::format("fd/{}", fd);
+  if (!path || path->size() < 5 + name.size()) {
+    call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
+    files_.check_on_disk(id);  // says what is missing
+    return;
+  }
+  std::string padded = "/dev" + std::string(path->size() - 4 - name.size(), '/') + name;
+  Bytes text(padded.begin(), padded.end());
+  text.push_back(0);
+  if (!t.write_bytes(RemotePtr(at), text)) diverge(e, "has no stack to pass the path of its program's copy");
+  Registers regs = t.regs();
+  regs.rdi = at;
+  t.set_regs(regs);
 }
 
 void ReplaySession::run_interpreter_directly(const Event& e) {

@@ -183,6 +183,7 @@ class ReplaySession {
   // gives the program that descriptor, on a copy of the recorded program.
   void provide_exec_descriptor(const trace::Event& e);
   void run_interpreter_directly(const trace::Event& e);
+  void run_program_copy(const trace::Event& e);
   void apply_memory_limit(const trace::Event& e);
   // Runs `nr` in the tracee stopped at a syscall's entry, which then enters
   // that syscall again; returns nr's result.
