@@ -66,6 +66,55 @@ help twice
   EXPECT_NE(ours.out.find("2: 21 and x\n42\nPrints its first argument twice over.\n"), std::string::npos) << ours.out;
 }
 
+TEST_F(ScriptingTest, IfElseAndWhileRunAsInGdb) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string file = dir_.file("control.gdb");
+  write_file(file, R"(set $i = 0
+while $i < 6
+  if $i == 2
+    set $i = $i + 1
+    loop_continue
+  end
+  if $i % 2 == 0
+    echo even\n
+  else
+    printf "odd %d\n", $i
+  end
+  if $i == 4
+    loop_break
+  end
+  set $i = $i + 1
+end
+define count_to
+  set $k = 0
+  while $k < $arg0
+    set $k = $k + 1
+  end
+  printf "counted to %d\n", $k
+end
+count_to 4
+handle SIGUSR1 nostop noprint
+handle SIGALRM nostop noprint
+break on_signal
+commands
+  silent
+  if sig == 10
+    echo usr1\n
+  else
+    echo other\n
+  end
+  continue
+end
+)");
+  auto marks = "^(even|odd|counted|usr1|other)";
+  auto expected = lines_matching(gdb_batch(*gdb, "debug_catch", {"source " + file, "run"}).out, marks);
+  ASSERT_EQ(expected.size(), 7u);
+  RunResult ours = script(recorded("debug_catch"), "source " + file + "\ncontinue\n");
+  ASSERT_EQ(ours.status, 0) << ours.out << ours.err;
+  EXPECT_EQ(lines_matching(ours.out, marks), expected) << ours.out;
+}
+
 TEST_F(ScriptingTest, BrokenScriptsAreRefusedInOneSentence) {
   std::string trace = recorded("debug_catch");
   std::string unended = dir_.file("unended.gdb");
@@ -80,6 +129,8 @@ TEST_F(ScriptingTest, BrokenScriptsAreRefusedInOneSentence) {
       {"define break\nend\n", "is a built-in command"},
       {"commands 9\n", "o breakpoint number 9"},
       {"source /no/such/file\n", "annot read /no/such/file"},
+      {"if 1\necho never\n", "ends inside a block"},
+      {"while 1\nend\n", "went round 10000000 times"},
   };
   for (const auto& c : cases) {
     RunResult r = script(trace, c.text);

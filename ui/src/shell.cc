@@ -65,6 +65,10 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
   add("document", {}, "document NAME: the help of your command NAME, in the lines that follow, up to \"end\"",
       [this](const std::string& a) { cmd_define(a, Block::Kind::document); });
   add("source", {}, "source FILE: run the commands in FILE", [this](const std::string& a) { cmd_source(a); });
+  add("if", {}, "if EXPR ... [else ...] end: the commands that follow, when EXPR is true (else the others)",
+      [this](const std::string& a) { cmd_control("if", a); });
+  add("while", {}, "while EXPR ... end: the commands that follow, again and again while EXPR is true (loop_break, loop_continue)",
+      [this](const std::string& a) { cmd_control("while", a); });
   add("delete", {"d"}, "delete [N...]: delete breakpoints and watchpoints (all without N)",
       [this](const std::string& a) { cmd_delete(a); });
   add("disable", {"dis"}, "disable [N...]: disable breakpoints and watchpoints", [this](const std::string& a) { cmd_enable(a, false); });
@@ -136,13 +140,13 @@ bool Shell::is_builtin(const std::string& name) const {
 }
 
 bool Shell::execute(const std::string& raw) {
-  if (block_) {
-    collect(raw);
-    return true;
-  }
-  auto line = split_command(raw);
-  if (!line) return true;
   try {
+    if (block_) {
+      collect(raw);
+      return true;
+    }
+    auto line = split_command(raw);
+    if (!line) return true;
     dispatch(line->name, line->args);
     run_breakpoint_commands();
     return true;

@@ -42,6 +42,7 @@ class Shell {
   // Runs one command line. False when it failed (the message is printed).
   bool execute(const std::string& line);
   bool quit_requested() const { return quit_; }
+  bool inside_block() const { return block_.has_value(); }  // lines up to an `end` still to come
 
   const std::vector<AssertOutcome>& asserts() const { return asserts_; }
   // Names for tab completion: commands at the start of a line, else symbols.
@@ -75,7 +76,7 @@ class Shell {
   // `define` or `document` block takes the lines that follow, up to its
   // `end`, instead of running them.
   struct Block {
-    enum class Kind { commands, define, document } kind;
+    enum class Kind { commands, define, document, control } kind;
     std::vector<int> breakpoints;  // commands: whose list it is
     std::string name;              // define, document: the user command's
     std::vector<std::string> lines;
@@ -86,6 +87,14 @@ class Shell {
   void cmd_define(const std::string& args, Block::Kind kind);
   void cmd_source(const std::string& args);
   void run_user_command(const std::string& name, const std::string& args);
+  void cmd_control(const std::string& keyword, const std::string& args);  // if, while: a block run when it ends
+  // Runs script lines with if/else/while/end, loop_break and loop_continue;
+  // $argc and $argN stand for `args`. In a breakpoint's list (`list`), a
+  // command that moves the program ends the whole list.
+  void run_lines(const std::vector<std::string>& lines, const std::vector<std::string>& args, bool list);
+  void run_range(const std::vector<std::string>& lines, std::size_t from, std::size_t to, const std::vector<std::string>& args,
+                 bool list);
+  bool list_moved_ = false;
   // Runs the command lists of the breakpoints the last stop came from.
   void run_breakpoint_commands();
   std::string command_rows(int id);  // a breakpoint's command list as `info breakpoints` shows it

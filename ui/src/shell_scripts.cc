@@ -53,6 +53,10 @@ void Shell::collect(const std::string& raw) {
         user_help_[done.name] = text;
         break;
       }
+      case Block::Kind::control:
+        done.lines.push_back("end");
+        run_lines(done.lines, {}, false);
+        break;
     }
     return;
   }
@@ -92,26 +96,96 @@ void Shell::cmd_define(const std::string& args, Block::Kind kind) {
 }
 
 void Shell::run_user_command(const std::string& name, const std::string& args) {
-  // $argc and $arg0... stand for the words it was given, as in gdb.
-  auto given = words(args);
   if (++source_depth_ > kMaxSourceDepth) {
     source_depth_ = 0;
     throw Error(fmt::format("\"{}\" calls itself more than {} deep", name, kMaxSourceDepth));
   }
   std::vector<std::string> lines = user_commands_.at(name);
-  for (std::string line : lines) {
-    for (std::size_t i = given.size(); i-- > 0;) line = replace_all(line, fmt::format("$arg{}", i), given[i]);
-    line = replace_all(line, "$argc", std::to_string(given.size()));
-    auto command = split_command(line);
-    if (!command) continue;
-    try {
-      dispatch(command->name, command->args);
-    } catch (...) {
-      --source_depth_;
-      throw;
-    }
+  try {
+    run_lines(lines, words(args), false);
+  } catch (...) {
+    --source_depth_;
+    throw;
   }
   --source_depth_;
+}
+
+void Shell::cmd_control(const std::string& keyword, const std::string& args) {
+  if (trim(args).empty()) throw Error(fmt::format("\"{}\" needs a condition", keyword));
+  block_ = Block{Block::Kind::control, {}, "", {keyword + " " + args}, 1};
+}
+
+namespace {
+
+// Thrown by loop_break and loop_continue, caught by the loop around them
+// (outside one, they are errors).
+struct LoopBreak : Error {
+  LoopBreak() : Error("loop_break is for the inside of a while loop") {}
+};
+struct LoopContinue : Error {
+  LoopContinue() : Error("loop_continue is for the inside of a while loop") {}
+};
+
+constexpr std::uint64_t kMaxRounds = 10'000'000;
+
+// The index of the `end` (or, when `stop_at_else`, the `else`) that belongs
+// to the block opened at `open`.
+std::size_t matching(const std::vector<std::string>& lines, std::size_t open, bool stop_at_else) {
+  int depth = 0;
+  for (std::size_t i = open + 1; i < lines.size(); ++i) {
+    std::string word = words(lines[i]).empty() ? "" : words(lines[i]).front();
+    if (opens_block(lines[i])) ++depth;
+    else if (word == "end" && depth-- == 0) return i;
+    else if (word == "else" && depth == 0 && stop_at_else) return i;
+  }
+  throw Error(fmt::format("\"{}\" has no \"end\"", lines[open]));
+}
+
+}  // namespace
+
+void Shell::run_lines(const std::vector<std::string>& lines, const std::vector<std::string>& args, bool list) {
+  list_moved_ = false;
+  run_range(lines, 0, lines.size(), args, list);
+}
+
+void Shell::run_range(const std::vector<std::string>& lines, std::size_t from, std::size_t to,
+                      const std::vector<std::string>& args, bool list) {
+  // $argc and $arg0... stand for the words a user command was given, as in gdb.
+  auto substituted = [&](std::string line) {
+    for (std::size_t i = args.size(); i-- > 0;) line = replace_all(line, fmt::format("$arg{}", i), args[i]);
+    return replace_all(line, "$argc", std::to_string(args.size()));
+  };
+  for (std::size_t i = from; i < to && !list_moved_ && !quit_; ++i) {
+    std::string line = substituted(lines[i]);
+    auto command = split_command(line);
+    if (!command || command->name == "silent") continue;
+    const std::string& name = command->name;
+    if (name == "if") {
+      std::size_t otherwise = matching(lines, i, true), end = matching(lines, i, false);
+      if (decay_truth(evaluate(command->args, *context_))) run_range(lines, i + 1, otherwise, args, list);
+      else if (otherwise != end) run_range(lines, otherwise + 1, end, args, list);
+      i = end;
+    } else if (name == "while") {
+      std::size_t end = matching(lines, i, false);
+      for (std::uint64_t round = 0; !list_moved_ && decay_truth(evaluate(command->args, *context_)); ++round) {
+        if (round == kMaxRounds) throw Error(fmt::format("\"{}\" went round {} times; it stops there", lines[i], kMaxRounds));
+        try {
+          run_range(lines, i + 1, end, args, list);
+        } catch (const LoopBreak&) {
+          break;
+        } catch (const LoopContinue&) {
+        }
+      }
+      i = end;
+    } else if (name == "loop_break") {
+      throw LoopBreak{};
+    } else if (name == "loop_continue") {
+      throw LoopContinue{};
+    } else {
+      dispatch(name, command->args);
+      if (list && resumes(name)) list_moved_ = true;
+    }
+  }
 }
 
 void Shell::cmd_source(const std::string& args) {
@@ -147,12 +221,12 @@ void Shell::run_breakpoint_commands() {
     auto info = break_info_.find(id);
     if (info == break_info_.end()) continue;
     std::vector<std::string> lines = info->second.commands;
-    for (const auto& line : lines) {
-      if (line == "silent") continue;
-      auto command = split_command(line);
-      if (!command) continue;
-      if (!execute(line)) break;
-      if (resumes(command->name)) break;
+    try {
+      run_lines(lines, {}, true);
+    } catch (const Error& e) {
+      std::string message = e.what();
+      if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+      err_ << message << (message.ends_with(".") ? "" : ".") << "\n";
     }
   }
   running_commands_ = false;

@@ -170,6 +170,10 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
       }
       if (shell.quit_requested()) break;
     }
+    if (error.empty() && shell.inside_block()) {
+      error = fmt::format("{}:{}: the script ends inside a block: a line saying \"end\" is missing", text, number);
+      std::cerr << fmt::format("ttdb: {}\n", error);
+    }
     if (!error.empty() || shell.quit_requested()) break;
   }
   if (!args.junit.empty()) write_junit(args.junit, std::filesystem::path(trace).filename().string(), shell, error);
