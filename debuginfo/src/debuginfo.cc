@@ -15,6 +15,7 @@
 #include "dwarf_types.h"
 #include "dwarf_util.h"
 #include "location.h"
+#include "plt.h"
 #include "prologue.h"
 #include "unwind.h"
 
@@ -310,6 +311,7 @@ bool DebugInfo::modules_reported() const { return impl_->reported; }
 std::optional<Symbol> DebugInfo::symbol_at(std::uint64_t addr) const {
   Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, addr);
   if (!mod) return std::nullopt;
+  if (auto stub = plt_stub_at(mod, addr)) return Symbol{stub->name, stub->start, addr - stub->start};
   GElf_Off offset = 0;
   GElf_Sym sym;
   const char* name = dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
