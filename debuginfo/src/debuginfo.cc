@@ -540,6 +540,12 @@ TypeRef DebugInfo::return_type(std::uint64_t pc) const {
   return t->kind == Type::Kind::void_ ? nullptr : t;
 }
 
+TypeRef DebugInfo::function_type(std::uint64_t pc) const {
+  auto scopes = impl_->scopes_at(pc);
+  Dwarf_Die* function = scopes.function();
+  return function ? impl_->types_of_dies.make(function) : nullptr;
+}
+
 TypeRef DebugInfo::find_type(const std::string& name) const {
   if (auto base = base_type_named(name)) return base;
   impl_->index();

@@ -43,6 +43,13 @@ TEST_F(DisassembleTest, RangesAndSourceLinesAsInGdb) {
   EXPECT_EQ(ours, theirs);
 }
 
+TEST_F(DisassembleTest, FunctionsAsValuesHaveTheirParameterTypes) {
+  if (!installed_tool("gdb")) GTEST_SKIP() << "gdb is not installed";
+  auto [ours, theirs] = both({"print square", "print &accumulate", "ptype main", "print *accumulate"});
+  ASSERT_NE(theirs.find("{int (int)} 0x"), std::string::npos) << theirs;
+  EXPECT_EQ(ours, theirs);
+}
+
 TEST_F(DisassembleTest, BadModifiersAndRangesAreRefused) {
   std::string trace = recorded("debug_loops");
   for (const char* bad : {"disassemble /q main", "disassemble main+8,main"}) {

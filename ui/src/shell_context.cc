@@ -190,10 +190,14 @@ std::optional<Value> ShellContext::dollar(const std::string& name) {
 std::optional<Value> ShellContext::function_value(const std::string& name) {
   auto functions = shell_.debug().functions_named(name);
   if (functions.empty()) return std::nullopt;
-  auto type = std::make_shared<Type>();
-  type->kind = Type::Kind::function;
-  type->size = 1;
-  type->target = shell_.debug().return_type(functions.front().low);
+  TypeRef type = shell_.debug().function_type(functions.front().low);
+  if (!type) {
+    auto bare = std::make_shared<Type>();
+    bare->kind = Type::Kind::function;
+    bare->size = 1;
+    bare->target = shell_.debug().return_type(functions.front().low);
+    type = bare;
+  }
   Value v;
   v.type = type;
   v.address = functions.front().low;

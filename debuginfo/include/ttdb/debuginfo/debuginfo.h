@@ -121,6 +121,8 @@ class DebugInfo {
   std::optional<Variable> find_variable(const std::string& name, const Frame* frame, const Frame* caller = nullptr) const;
   // The type a function returns; nullptr for void or unknown.
   TypeRef return_type(std::uint64_t pc) const;
+  // The type of the function holding `pc`, with its parameters ("int (int)"); nullptr without DWARF.
+  TypeRef function_type(std::uint64_t pc) const;
   // A struct, union, enum or typedef named in a cast ("struct point").
   TypeRef find_type(const std::string& name) const;
 
