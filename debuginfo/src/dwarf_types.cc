@@ -58,6 +58,23 @@ TypeRef DwarfTypes::type_of(Dwarf_Die* die) {
   return make(&target);
 }
 
+namespace {
+
+// GCC names base types "long int", "short unsigned int"; gdb prints them as
+// C code writes them.
+std::string as_c_writes_it(const std::string& name) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"long int", "long"},           {"long unsigned int", "unsigned long"},
+      {"short int", "short"},         {"short unsigned int", "unsigned short"},
+      {"long long int", "long long"}, {"long long unsigned int", "unsigned long long"},
+      {"__int128 unsigned", "unsigned __int128"}};
+  for (const auto& [dwarf, c] : kNames)
+    if (name == dwarf) return c;
+  return name;
+}
+
+}  // namespace
+
 TypeRef DwarfTypes::make(Dwarf_Die* die) {
   auto key = std::make_pair(dwarf_cu_getdwarf(die->cu), dwarf_dieoffset(die));
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
@@ -78,6 +95,7 @@ TypeRef DwarfTypes::make(Dwarf_Die* die) {
         default: t->kind = Type::Kind::integer; break;
       }
       if (t->kind == Type::Kind::character && t->size != 1) t->kind = Type::Kind::integer;
+      t->name = as_c_writes_it(t->name);
       break;
     }
     case DW_TAG_pointer_type:

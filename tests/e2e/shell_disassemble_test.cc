@@ -45,7 +45,7 @@ TEST_F(DisassembleTest, RangesAndSourceLinesAsInGdb) {
 
 TEST_F(DisassembleTest, FunctionsAsValuesHaveTheirParameterTypes) {
   if (!installed_tool("gdb")) GTEST_SKIP() << "gdb is not installed";
-  auto [ours, theirs] = both({"print square", "print &accumulate", "ptype main", "print *accumulate"});
+  auto [ours, theirs] = both({"print square", "print &accumulate", "whatis spin", "ptype main", "print *accumulate", "info args"});
   ASSERT_NE(theirs.find("{int (int)} 0x"), std::string::npos) << theirs;
   EXPECT_EQ(ours, theirs);
 }
