@@ -1,8 +1,21 @@
 // Kernel corner (tests/e2e/kernel_test.cc): a program that looks for a
 // debugger the way many do, in the TracerPid line of /proc/self/status (and
 // of a thread's own, and of a forked child's), and behaves otherwise if it
-// finds one.
+// finds one. Its NoNewPrivs and Seccomp lines, and prctl's answers, are as
+// without ttdb too, also once it sets no_new_privs itself.
 #include "kernel_common.h"
+#include <sys/prctl.h>
+
+static void show_status_lines(const char* who) {
+  FILE* f = fopen("/proc/self/status", "r");
+  CHECK(f != NULL);
+  char line[256];
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "NoNewPrivs:", 11) == 0 || strncmp(line, "Seccomp", 7) == 0) printf("%s: %s", who, line);
+  fclose(f);
+  printf("%s: PR_GET_NO_NEW_PRIVS %d, PR_GET_SECCOMP %d\n", who, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
+         prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+}
 
 static int tracer_of(const char* path) {
   FILE* f = fopen(path, "r");
@@ -33,5 +46,14 @@ int main(void) {
   pid_t child = fork();
   if (child == 0) _exit(tracer_of("/proc/self/status") == 0 ? 0 : 1);
   printf("a child sees no tracer: %d\n", child_status(child) == 0);
+  show_status_lines("main");
+  fflush(stdout);
+  child = fork();
+  if (child == 0) {
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    show_status_lines("child with no_new_privs");
+    _exit(0);
+  }
+  CHECK(child_status(child) == 0);
   return 0;
 }

@@ -70,6 +70,13 @@ std::int64_t now_ns();
 std::string read_link(const std::string& path);
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid);
+// What the recorder itself runs under (read before it starts the program),
+// as its programs would run without it.
+struct NativeStatus {
+  bool no_new_privs = false;
+  int seccomp_filters = 0;
+};
+const NativeStatus& native_status();
 // The "#!" line of the script `path` names (as process `pid` sees it), without its newline; empty for a non-script.
 Bytes shebang_line(pid_t pid, const std::string& path);
 // Mapped files larger than this are not kept whole in the trace's catalog.
@@ -139,6 +146,7 @@ struct ProcessView {
   bool own_seccomp = false;      // it installed a seccomp filter of its own
   int tsc_mode = PR_TSC_ENABLE;  // what it set with PR_SET_TSC (ttdb keeps rdtsc trapping)
   bool own_no_randomize = false; // it asked for ADDR_NO_RANDOMIZE itself
+  bool own_no_new_privs = false; // it set no_new_privs itself (ttdb sets it for every recorded program)
 };
 
 // Tasks that take turns running the program's code, so that the trace's
@@ -270,10 +278,11 @@ class Recorder {
   // The result (and memory) the program would have seen without ttdb, for
   // calls that ask about those settings or about seccomp; returns the result.
   std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);
-  // A read of a /proc status file says "TracerPid: 0", as without ttdb
-  // (padded with spaces to the same length): in the event's bytes `e.mem`
-  // and in the program's memory.
-  void hide_tracer_pid(const SyscallArgs& call, Event& e);
+  // A read of a /proc status file says "TracerPid: 0", and NoNewPrivs,
+  // Seccomp and Seccomp_filters as without ttdb's own (numbers padded with
+  // spaces to the same length): in the event's bytes `e.mem` and in the
+  // program's memory.
+  void show_status_as_without_ttdb(const SyscallArgs& call, Event& e);
   // The recorded task sched_setaffinity or sched_getaffinity names (0: the
   // caller), or nullptr for a process ttdb does not record.
   Task* affinity_target(std::uint64_t tid);

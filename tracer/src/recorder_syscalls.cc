@@ -189,31 +189,71 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   t.set_regs(regs);
 }
 
-void Recorder::hide_tracer_pid(const SyscallArgs& call, Event& e) {
+const NativeStatus& native_status() {
+  static const NativeStatus status = [] {
+    NativeStatus s;
+    s.no_new_privs = ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.starts_with("Seccomp_filters:")) s.seccomp_filters = std::atoi(line.c_str() + 16);
+    return s;
+  }();
+  return status;
+}
+
+namespace {
+
+// Writes `value` over the number after `field` in `text` (the same length:
+// spaces after it, so that the file's offsets do not move); the offset of
+// what changed, or npos when nothing did.
+std::size_t overwrite_number(Bytes& bytes, std::string_view field, long value) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto at = text.find(field);
+  if (at == std::string_view::npos) return std::string_view::npos;
+  std::size_t digits = at + field.size(), end = digits;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  std::string wanted = std::to_string(value);
+  if (end == digits || wanted.size() > end - digits || text.substr(digits, end - digits) == wanted) return std::string_view::npos;
+  wanted.resize(end - digits, ' ');
+  std::memcpy(bytes.data() + digits, wanted.data(), wanted.size());
+  return digits;
+}
+
+}  // namespace
+
+void Recorder::show_status_as_without_ttdb(const SyscallArgs& call, Event& e) {
   // The bytes read, as the event keeps them (reads of /proc files are
-  // always traced, so none is buffered): only those with the field are
-  // looked at further.
+  // always traced, so none is buffered): only a status file's are looked at.
   auto read = std::find_if(e.mem.begin(), e.mem.end(), [&](const MemWrite& m) { return m.addr == call.a[1]; });
   if (read == e.mem.end()) return;
   Bytes& bytes = read->data;
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  constexpr std::string_view kField = "TracerPid:\t";
-  auto at = text.find(kField);
-  if (at == std::string_view::npos) return;
-  std::size_t digits = at + kField.size(), end = digits;
-  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-  if (end == digits || (end - digits == 1 && text[digits] == '0')) return;
-  // Only /proc/PID/status and /proc/PID/task/TID/status, and not for a task
-  // the program itself traces (emulated), which shows a tracer.
+  if (text.find("TracerPid:\t") == std::string_view::npos && text.find("NoNewPrivs:\t") == std::string_view::npos &&
+      text.find("Seccomp:\t") == std::string_view::npos)
+    return;
+  // Only /proc/PID/status and /proc/PID/task/TID/status.
   std::string file = read_link(fmt::format("/proc/{}/fd/{}", tracee().tid(), static_cast<int>(call.a[0])));
   if (!file.starts_with("/proc/") || !file.ends_with("/status")) return;
   auto owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + 6)));
   auto thread = file.find("/task/");
   if (thread != std::string::npos) owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + thread + 6)));
-  if (owner != tasks_.end() && owner->second->traced) return;
-  // The same length, so that the file's offsets do not move: "0" and spaces.
-  for (std::size_t i = digits; i < end; ++i) bytes[i] = i == digits ? '0' : ' ';
-  tracee().write_bytes(RemotePtr(call.a[1] + digits), ByteView(bytes).subspan(digits, end - digits));
+  const Task* task = owner == tasks_.end() ? nullptr : owner->second.get();
+  // TracerPid says 0, unless the program itself traces the task (emulated);
+  // ttdb's own no_new_privs and seccomp filter are not there.
+  std::vector<std::size_t> changed;
+  if (!task || !task->traced) changed.push_back(overwrite_number(bytes, "TracerPid:\t", 0));
+  if (task && task->space) {
+    const ProcessView& view = task->space->view;
+    int filters = std::atoi(std::string(text.substr(text.find("Seccomp_filters:\t") == std::string_view::npos
+                                                          ? 0
+                                                          : text.find("Seccomp_filters:\t") + 17, 8)).c_str());
+    int native_filters = std::max(0, filters - (options_.syscall_buffer ? 1 : 0));
+    changed.push_back(overwrite_number(bytes, "NoNewPrivs:\t", native_status().no_new_privs || view.own_no_new_privs));
+    changed.push_back(overwrite_number(bytes, "Seccomp_filters:\t", native_filters));
+    changed.push_back(overwrite_number(bytes, "Seccomp:\t", view.own_seccomp || native_filters > 0 ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED));
+  }
+  if (std::any_of(changed.begin(), changed.end(), [](std::size_t at) { return at != std::string_view::npos; }))
+    tracee().write_bytes(RemotePtr(call.a[1]), bytes);
 }
 
 Task* Recorder::affinity_target(std::uint64_t tid) {
@@ -239,6 +279,8 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
       if (is_error_result(ret)) break;
       if (call.a[0] == PR_SET_SECCOMP) filters_own_calls();
       if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
+      if (call.a[0] == PR_SET_NO_NEW_PRIVS) view.own_no_new_privs = true;
+      if (call.a[0] == PR_GET_NO_NEW_PRIVS) answer = native_status().no_new_privs || view.own_no_new_privs;
       if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
       if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);
       break;
@@ -295,7 +337,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       return;
     }
     if (!answered) e.mem = capture_outputs(t, si, call, ret);
-    if ((call.nr == __NR_read || call.nr == __NR_pread64) && ret > 0) hide_tracer_pid(call, e);
+    if ((call.nr == __NR_read || call.nr == __NR_pread64) && ret > 0) show_status_as_without_ttdb(call, e);
     // Bytes moved to ttdb's stdout or stderr without passing through memory.
     auto moved = output_moved(t, call, ret);
     if (auto* unseeable = std::get_if<Unseeable>(&moved)) {
