@@ -124,7 +124,9 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     return;
   }
 
-  if (sig == SIGSEGV && info.si_code == SI_KERNEL) {
+  // rdtsc traps for ttdb; a program that asked for that itself
+  // (PR_SET_TSC, PR_TSC_SIGSEGV) takes the SIGSEGV, as it would natively.
+  if (sig == SIGSEGV && info.si_code == SI_KERNEL && space().view.tsc_mode != PR_TSC_SIGSEGV) {
     if (auto insn = tsc_instruction_at(t, RemotePtr(regs.rip))) {
       TscValue value = host_tsc(*insn);
       Event e;
