@@ -540,6 +540,67 @@ TypeRef DebugInfo::return_type(std::uint64_t pc) const {
   return t->kind == Type::Kind::void_ ? nullptr : t;
 }
 
+std::vector<DebugInfo::Declaration> DebugInfo::declarations(DeclarationKind kind,
+                                                           const std::function<bool(const std::string&)>& matches) const {
+  std::vector<Declaration> out;
+  std::set<std::tuple<std::string, int, std::string>> seen;
+  impl_->for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr) {
+    for_each_definition(cu, [&](Dwarf_Die* die) {
+      int tag = dwarf_tag(die);
+      bool wanted = kind == DeclarationKind::function ? tag == DW_TAG_subprogram && dwarf_hasattr(die, DW_AT_low_pc)
+                    : kind == DeclarationKind::variable
+                        ? tag == DW_TAG_variable && !dwarf_hasattr(die, DW_AT_declaration) && dwarf_hasattr(die, DW_AT_location)
+                        : (tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type ||
+                           tag == DW_TAG_typedef || tag == DW_TAG_class_type) &&
+                              !dwarf_hasattr(die, DW_AT_declaration);
+      if (!wanted) return;
+      std::string name = is_cplusplus(die) ? qualified_name(die) : die_name(die);
+      int line = 0;
+      const char* file = dwarf_decl_file(die);
+      dwarf_decl_line(die, &line);
+      if (name.empty() || !file || !matches(name)) return;
+      std::string text;
+      if (kind == DeclarationKind::type) {
+        TypeRef t = impl_->types_of_dies.make(die);
+        text = tag == DW_TAG_typedef ? "typedef " + impl_->types_of_dies.type_of(die)->declaration(name) + ";"
+                                     : t->display() + ";";
+      } else {
+        bool external = dwarf_hasattr(die, DW_AT_external);
+        TypeRef t = kind == DeclarationKind::function ? impl_->types_of_dies.make(die) : impl_->types_of_dies.type_of(die);
+        text = (external ? "" : "static ") + t->declaration(name) + ";";
+      }
+      if (seen.insert({file, line, text}).second) out.push_back(Declaration{file, line, name, text});
+    });
+  });
+  std::sort(out.begin(), out.end(), [](const Declaration& a, const Declaration& b) {
+    return std::tie(a.file, a.name, a.line) < std::tie(b.file, b.name, b.line);
+  });
+  return out;
+}
+
+std::vector<Symbol> DebugInfo::plain_symbols(bool functions, const std::function<bool(const std::string&)>& matches) const {
+  std::map<std::uint64_t, std::string> found;
+  impl_->for_each_module([&](Dwfl_Module* mod) {
+    int count = dwfl_module_getsymtab(mod);
+    for (int i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, nullptr, nullptr, nullptr);
+      if (!name || !*name || sym.st_shndx == SHN_UNDEF) continue;
+      int type = GELF_ST_TYPE(sym.st_info);
+      if (functions ? type != STT_FUNC && type != STT_GNU_IFUNC : type != STT_OBJECT && type != STT_TLS) continue;
+      std::string shown = demangle(name);
+      if (!matches(shown)) continue;
+      // Covered by debug information: listed with its declaration instead.
+      if (functions && function_at(addr) && impl_->scopes_at(addr).function()) continue;
+      found.emplace(addr, shown);
+    }
+  });
+  std::vector<Symbol> out;
+  for (const auto& [addr, name] : found) out.push_back(Symbol{name, addr, 0});
+  return out;
+}
+
 TypeRef DebugInfo::function_type(std::uint64_t pc) const {
   auto scopes = impl_->scopes_at(pc);
   Dwarf_Die* function = scopes.function();

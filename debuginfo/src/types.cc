@@ -104,6 +104,8 @@ std::string Type::display() const {
   return out;
 }
 
+std::string Type::declaration(const std::string& declared) const { return declare(*this, declared); }
+
 TypeRef void_type() {
   static const TypeRef v = make_base(Type::Kind::void_, "void", 1, false);
   return v;

@@ -396,6 +396,35 @@ TEST_F(GdbServerTest, SignalsAreTheStopReasonWithGdbsNames) {
   EXPECT_NE(text.find("in on_usr1 (sig=10)"), std::string::npos) << text;
 }
 
+TEST_F(GdbServerTest, CatchSyscallStopsAtCallsAndReturnsBothWaysAsInGdbsOwnRun) {
+  // QCatchSyscalls: gdb's catch syscall over the protocol, in both directions.
+  std::vector<std::string> commands{"handle SIGUSR1 nostop noprint", "catch syscall write getppid", "continue",
+                                    "continue", "continue", "continue"};
+  std::string trace = recorded("debug_catch");
+  RunResult ours = gdb(trace, "debug_catch", commands);
+  std::vector<std::string> natively = commands;
+  natively[2] = "run";
+  RunResult theirs = native("debug_catch", natively);
+  auto titles = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (const auto& line : lines_matching(text, R"(^Catchpoint 1 \((call to|returned from))"))
+      out.push_back(line.substr(0, line.find("),") + 1));
+    return out;
+  };
+  auto expected = titles(all(theirs));
+  ASSERT_EQ(expected.size(), 4u) << all(theirs);
+  EXPECT_EQ(titles(all(ours)), expected) << all(ours);
+  RunResult back = gdb(trace, "debug_catch",
+                       {"handle SIGUSR1 nostop noprint", "catch syscall write getppid", "continue", "continue", "continue",
+                        "continue", "reverse-continue", "reverse-continue", "reverse-continue"});
+  auto both = titles(all(back));
+  ASSERT_EQ(both.size(), 7u) << all(back);
+  // Backward: the stops before the last one, the other way.
+  EXPECT_EQ(both[4], both[2]) << all(back);
+  EXPECT_EQ(both[5], both[1]) << all(back);
+  EXPECT_EQ(both[6], both[0]) << all(back);
+}
+
 TEST_F(GdbServerTest, ControlCInterruptsALongContinue) {
   // Long enough that the replay is still running when ^C comes: 4e9 rounds
   // take about 3 s at native speed on an idle machine (1e9 took less than

@@ -50,6 +50,19 @@ TEST_F(DisassembleTest, FunctionsAsValuesHaveTheirParameterTypes) {
   EXPECT_EQ(ours, theirs);
 }
 
+TEST_F(DisassembleTest, InfoFunctionsVariablesAndTypesListDeclarationsAsGdbDoes) {
+  if (!installed_tool("gdb")) GTEST_SKIP() << "gdb is not installed";
+  // The declarations (the symbols without debug information that follow
+  // depend on which minimal symbols each debugger reads).
+  auto declared = [](std::string text) {
+    return std::regex_replace(text, std::regex("\nNon-debugging symbols:\n(0x[0-9a-f]+  .*\n)*"), "\n");
+  };
+  auto [ours, theirs] = both({"info functions ^squ", "info functions ^accum", "info variables ^counter$", "info variables ^orig",
+                              "info types ^point$"});
+  ASSERT_NE(theirs.find("static int square(int);"), std::string::npos) << theirs;
+  EXPECT_EQ(declared(ours), declared(theirs));
+}
+
 TEST_F(DisassembleTest, BadModifiersAndRangesAreRefused) {
   std::string trace = recorded("debug_loops");
   for (const char* bad : {"disassemble /q main", "disassemble main+8,main"}) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <elf.h>
 
@@ -21,7 +22,7 @@ namespace {
 
 constexpr const char* kSupported =
     "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;ReverseStep+;ReverseContinue+;"
-    "swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+";
+    "swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+;QCatchSyscalls+";
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -169,6 +170,9 @@ std::string Session::stop_reply(const Stop& stop, Direction direction) {
       return "T05" + thread;
     case Stop::Kind::signal:
       return fmt::format("T{:02x}{}", gdb_signal(stop.signal), thread);
+    case Stop::Kind::syscall:
+      // gdb's `catch syscall`: the call, or its return.
+      return fmt::format("T05{}{}:{:x};", thread, stop.returned ? "syscall_return" : "syscall_entry", stop.syscall);
     case Stop::Kind::interrupted:
       return "T02" + thread;
     default:
@@ -243,6 +247,7 @@ std::string Session::query(std::string_view packet) {
     return "OK";
   }
   if (packet == "qAttached" || starts_with(packet, "qAttached:")) return "1";
+  if (starts_with(packet, "QCatchSyscalls:")) return catch_syscalls(packet.substr(15));
   if (packet == "qC") return fmt::format("QC{:x}", current_tid());
   if (packet == "qfThreadInfo") {
     if (process_) process_->select();
@@ -310,6 +315,24 @@ std::string Session::read_memory(std::string_view args) {
     left -= n;
   }
   return out.empty() && *length > 0 ? error_reply() : out;
+}
+
+std::string Session::catch_syscalls(std::string_view request) {
+  // "0": none; "1": all; "1;NR;NR...": those (hex).
+  if (catchpoint_) engine_.remove(std::exchange(catchpoint_, 0));
+  if (request == "0") return "OK";
+  auto parts = split(request, ';');
+  if (parts.empty() || parts[0] != "1") return error_reply();
+  std::set<std::int64_t> numbers;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    auto nr = parse_hex(parts[i]);
+    if (!nr) return error_reply();
+    numbers.insert(static_cast<std::int64_t>(*nr));
+  }
+  catchpoint_ = engine_.add_catchpoint([numbers](const trace::Event& e) {
+    return e.kind == trace::EventKind::syscall && (numbers.empty() || numbers.count(e.nr));
+  });
+  return "OK";
 }
 
 std::string Session::set_point(std::string_view packet, bool insert) {

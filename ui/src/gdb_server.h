@@ -61,6 +61,8 @@ class Session {
   HostFiles files_;
   std::optional<ServedProcess> process_;
   std::map<std::pair<char, std::uint64_t>, int> points_;  // (Z type, address) -> engine id
+  int catchpoint_ = 0;  // QCatchSyscalls' engine catchpoint, if gdb asked for one
+  std::string catch_syscalls(std::string_view request);
   bool finished_ = false;
   bool no_ack_ = false;
 };

@@ -181,6 +181,8 @@ class Shell {
   void cmd_condition(const std::string& args);
   void cmd_info(const std::string& args);
   void cmd_info_breakpoints();
+  // info functions/variables/types [REGEX] (shell_symbols.cc).
+  void cmd_info_declared(DebugInfo::DeclarationKind kind, const std::string& regex);
   void cmd_info_registers(const std::string& args);
   void cmd_info_variables(bool arguments);
   void ptype_class(const Type& type);

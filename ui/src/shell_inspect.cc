@@ -395,6 +395,9 @@ void Shell::cmd_info(const std::string& args) {
     return;
   }
   if (is("record", 3)) return cmd_info_record();
+  if (is("functions", 2)) return cmd_info_declared(DebugInfo::DeclarationKind::function, rest);
+  if (is("variables", 1)) return cmd_info_declared(DebugInfo::DeclarationKind::variable, rest);
+  if (is("types", 2)) return cmd_info_declared(DebugInfo::DeclarationKind::type, rest);
   if (is("signals", 3) || what == "handle") return cmd_info_signals(rest);
   if (is("line", 2)) {
     // info line [LOCATION]: where the line of the selected frame, or of LOCATION, starts.

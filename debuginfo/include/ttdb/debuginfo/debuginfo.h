@@ -126,6 +126,20 @@ class DebugInfo {
   // A struct, union, enum or typedef named in a cast ("struct point").
   TypeRef find_type(const std::string& name) const;
 
+  // gdb's `info functions/variables/types REGEX`: what the debug
+  // information declares whose name `matches` accepts, by file and line,
+  // as C declares it ("static int square(int);", "struct point;").
+  enum class DeclarationKind { function, variable, type };
+  struct Declaration {
+    std::string file;
+    int line = 0;
+    std::string name;
+    std::string text;
+  };
+  std::vector<Declaration> declarations(DeclarationKind kind, const std::function<bool(const std::string&)>& matches) const;
+  // The ELF symbols (functions or data) no debug information covers, by address.
+  std::vector<Symbol> plain_symbols(bool functions, const std::function<bool(const std::string&)>& matches) const;
+
   // The stack of stopped tracee `pid`, innermost first, at most `limit` frames.
   std::vector<Frame> backtrace(pid_t pid, const user_regs_struct& regs, std::size_t limit) const;
 

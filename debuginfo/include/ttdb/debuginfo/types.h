@@ -62,6 +62,8 @@ struct Type {
   }
   // As C writes it: "int", "char *", "struct point", "int [4]", "int (int)".
   std::string display() const;
+  // A declaration of `name` of this type: "int square(int)", "char *names[4]".
+  std::string declaration(const std::string& declared) const;
 };
 
 // The base types a cast may name ("unsigned long", "char", "double"...);
