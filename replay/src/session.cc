@@ -428,6 +428,20 @@ std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std
   return result;
 }
 
+std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) {
+  // The program opens a temporary copy, which its descriptor then keeps alone.
+  Tracee& t = tracee();
+  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
+  Bytes path(copy.begin(), copy.end());
+  path.push_back(0);
+  std::uint64_t path_at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
+  if (!t.write_bytes(RemotePtr(path_at), path)) diverge(e, "has no stack to pass the path of its program's copy");
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), path_at, O_RDONLY | O_CLOEXEC});
+  ::unlink(copy.c_str());
+  if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
+  return fd;
+}
+
 void ReplaySession::provide_exec_descriptor(const Event& e) {
   Tracee& t = tracee();
   auto entry = t.syscall_info().entry;
@@ -437,14 +451,7 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   // The descriptor was emulated: it is made now, on a copy of the program
   // from the trace, with the same number (the kernel names the program
   // /dev/fd/N on the new stack, whose layout must be the recorded one).
-  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
-  Bytes path(copy.begin(), copy.end());
-  path.push_back(0);
-  std::uint64_t path_at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
-  if (!t.write_bytes(RemotePtr(path_at), path)) diverge(e, "has no stack to pass the path of its program's copy");
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), path_at, O_RDONLY | O_CLOEXEC});
-  ::unlink(copy.c_str());  // the descriptor keeps it
-  if (fd < 0) fail("cannot open a copy of the program the recording ran from a descriptor: {}", errno_text(static_cast<int>(-fd)));
+  std::int64_t fd = open_program_copy(e, id);
   if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
   call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
@@ -457,14 +464,8 @@ void ReplaySession::run_program_copy(const Event& e) {
   Tracee& t = tracee();
   auto id = static_cast<std::int64_t>(e.args[2]);
   auto path = t.read_c_string(RemotePtr(t.syscall_info().entry.args[0]));
-  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
-  Bytes copy_path(copy.begin(), copy.end());
-  copy_path.push_back(0);
+  std::int64_t fd = open_program_copy(e, id);
   std::uint64_t at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
-  if (!t.write_bytes(RemotePtr(at), copy_path)) diverge(e, "has no stack to pass the path of its program's copy");
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at, O_RDONLY | O_CLOEXEC});
-  ::unlink(copy.c_str());  // the descriptor keeps it
-  if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
   std::string name = fmt::format("fd/{}", fd);
   if (!path || path->size() < 5 + name.size()) {
     call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});

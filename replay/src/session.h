@@ -184,6 +184,8 @@ class ReplaySession {
   void provide_exec_descriptor(const trace::Event& e);
   void run_interpreter_directly(const trace::Event& e);
   void run_program_copy(const trace::Event& e);
+  // The trace's copy of file `id`, opened by the program stopped at its exec: the descriptor.
+  std::int64_t open_program_copy(const trace::Event& e, std::int64_t id);
   void apply_memory_limit(const trace::Event& e);
   // Runs `nr` in the tracee stopped at a syscall's entry, which then enters
   // that syscall again; returns nr's result.
