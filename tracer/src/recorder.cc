@@ -126,7 +126,7 @@ void Recorder::write_header(const LaunchOptions& start) {
 }
 
 RecordOutcome Recorder::run() {
-  native_status();  // before the program gets ttdb's settings
+  recorder_no_new_privs();  // read before the program gets ttdb's settings
   LaunchOptions start;
   start.path = options_.program;
   start.argv = options_.argv;

@@ -70,13 +70,9 @@ std::int64_t now_ns();
 std::string read_link(const std::string& path);
 // Whether a process maps memory that other processes may write (MAP_SHARED).
 bool has_shared_writable_memory(pid_t pid);
-// What the recorder itself runs under (read before it starts the program),
-// as its programs would run without it.
-struct NativeStatus {
-  bool no_new_privs = false;
-  int seccomp_filters = 0;
-};
-const NativeStatus& native_status();
+// Whether the recorder itself runs with no_new_privs (read before it starts
+// the program), as its programs would without it.
+bool recorder_no_new_privs();
 // The "#!" line of the script `path` names (as process `pid` sees it), without its newline; empty for a non-script.
 Bytes shebang_line(pid_t pid, const std::string& path);
 // Mapped files larger than this are not kept whole in the trace's catalog.

@@ -189,34 +189,35 @@ void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
   t.set_regs(regs);
 }
 
-const NativeStatus& native_status() {
-  static const NativeStatus status = [] {
-    NativeStatus s;
-    s.no_new_privs = ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);)
-      if (line.starts_with("Seccomp_filters:")) s.seccomp_filters = std::atoi(line.c_str() + 16);
-    return s;
-  }();
-  return status;
+bool recorder_no_new_privs() {
+  static const bool set = ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+  return set;
 }
 
 namespace {
 
-// Writes `value` over the number after `field` in `text` (the same length:
-// spaces after it, so that the file's offsets do not move); the offset of
-// what changed, or npos when nothing did.
-std::size_t overwrite_number(Bytes& bytes, std::string_view field, long value) {
-  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+// Where the digits after `field` are in `text`: [first, second); nullopt
+// when the field is not there.
+std::optional<std::pair<std::size_t, std::size_t>> number_after(std::string_view text, std::string_view field) {
   auto at = text.find(field);
-  if (at == std::string_view::npos) return std::string_view::npos;
+  if (at == std::string_view::npos) return std::nullopt;
   std::size_t digits = at + field.size(), end = digits;
   while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  return std::make_pair(digits, end);
+}
+
+// Writes `value` over the number after `field` (the same length: spaces
+// after it, so that the file's offsets do not move); whether it changed.
+bool overwrite_number(Bytes& bytes, std::string_view field, long value) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto number = number_after(text, field);
+  if (!number) return false;
+  auto [digits, end] = *number;
   std::string wanted = std::to_string(value);
-  if (end == digits || wanted.size() > end - digits || text.substr(digits, end - digits) == wanted) return std::string_view::npos;
+  if (end == digits || wanted.size() > end - digits || text.substr(digits, end - digits) == wanted) return false;
   wanted.resize(end - digits, ' ');
   std::memcpy(bytes.data() + digits, wanted.data(), wanted.size());
-  return digits;
+  return true;
 }
 
 }  // namespace
@@ -240,20 +241,19 @@ void Recorder::show_status_as_without_ttdb(const SyscallArgs& call, Event& e) {
   const Task* task = owner == tasks_.end() ? nullptr : owner->second.get();
   // TracerPid says 0, unless the program itself traces the task (emulated);
   // ttdb's own no_new_privs and seccomp filter are not there.
-  std::vector<std::size_t> changed;
-  if (!task || !task->traced) changed.push_back(overwrite_number(bytes, "TracerPid:\t", 0));
+  bool changed = false;
+  if (!task || !task->traced) changed |= overwrite_number(bytes, "TracerPid:\t", 0);
   if (task && task->space) {
     const ProcessView& view = task->space->view;
-    int filters = std::atoi(std::string(text.substr(text.find("Seccomp_filters:\t") == std::string_view::npos
-                                                          ? 0
-                                                          : text.find("Seccomp_filters:\t") + 17, 8)).c_str());
+    // The kernel counts ttdb's filter (there with the syscall buffer) among them.
+    auto count = number_after(text, "Seccomp_filters:\t");
+    int filters = count ? std::atoi(std::string(text.substr(count->first, count->second - count->first)).c_str()) : 0;
     int native_filters = std::max(0, filters - (options_.syscall_buffer ? 1 : 0));
-    changed.push_back(overwrite_number(bytes, "NoNewPrivs:\t", native_status().no_new_privs || view.own_no_new_privs));
-    changed.push_back(overwrite_number(bytes, "Seccomp_filters:\t", native_filters));
-    changed.push_back(overwrite_number(bytes, "Seccomp:\t", view.own_seccomp || native_filters > 0 ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED));
+    changed |= overwrite_number(bytes, "NoNewPrivs:\t", recorder_no_new_privs() || view.own_no_new_privs);
+    changed |= overwrite_number(bytes, "Seccomp_filters:\t", native_filters);
+    changed |= overwrite_number(bytes, "Seccomp:\t", view.own_seccomp || native_filters > 0 ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED);
   }
-  if (std::any_of(changed.begin(), changed.end(), [](std::size_t at) { return at != std::string_view::npos; }))
-    tracee().write_bytes(RemotePtr(call.a[1]), bytes);
+  if (changed) tracee().write_bytes(RemotePtr(call.a[1]), bytes);
 }
 
 Task* Recorder::affinity_target(std::uint64_t tid) {
@@ -280,7 +280,7 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
       if (call.a[0] == PR_SET_SECCOMP) filters_own_calls();
       if (call.a[0] == PR_GET_SECCOMP) answer = view.own_seccomp ? SECCOMP_MODE_FILTER : SECCOMP_MODE_DISABLED;
       if (call.a[0] == PR_SET_NO_NEW_PRIVS) view.own_no_new_privs = true;
-      if (call.a[0] == PR_GET_NO_NEW_PRIVS) answer = native_status().no_new_privs || view.own_no_new_privs;
+      if (call.a[0] == PR_GET_NO_NEW_PRIVS) answer = recorder_no_new_privs() || view.own_no_new_privs;
       if (call.a[0] == PR_SET_TSC) view.tsc_mode = static_cast<int>(call.a[1]);
       if (call.a[0] == PR_GET_TSC) t.write_value<int>(RemotePtr(call.a[1]), view.tsc_mode);
       break;
