@@ -503,9 +503,11 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // archives are mapped private from read-only descriptors: the writes a
   // program makes to a data file it maps from a writable one are looked at
   // (its file writes stop the recorder from then on).
-  struct stat link;
-  bool writable_fd = ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
-  if (((call.a[3] & MAP_TYPE) != MAP_PRIVATE || writable_fd) && !space().file_writes_show) {
+  auto writable_fd = [&] {
+    struct stat link;
+    return ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
+  };
+  if (!space().file_writes_show && ((call.a[3] & MAP_TYPE) != MAP_PRIVATE || writable_fd())) {
     space().file_writes_show = true;
     if (space().shim) trace_file_writes_in_shim(t, space().shim);
   }
