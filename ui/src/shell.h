@@ -246,7 +246,6 @@ class Shell {
   std::string disassemble_one(std::uint64_t addr, std::size_t* length, bool mark_current);
   // One instruction's text as gdb shows it (shell_disassemble.cc).
   std::string instruction_text(const cs_insn& insn);
-  csh disassembler_handle_ = 0;  // the capstone handle instruction_text's instructions came from
 
   Engine& engine_;
   std::ostream& out_;

@@ -104,7 +104,9 @@ std::string Shell::instruction_text(const cs_insn& insn) {
     if (auto open = operands.find('('); open != std::string::npos && (open == 0 || std::strchr(",*:", operands[open - 1])))
       operands.insert(open, "0x0");
   // A negative immediate as the unsigned number of its size: $0xffffffff.
-  bool branch_insn = cs_insn_group(disassembler_handle_, &insn, X86_GRP_JUMP) || cs_insn_group(disassembler_handle_, &insn, X86_GRP_CALL);
+  const auto* groups = insn.detail->groups;
+  bool branch_insn = std::any_of(groups, groups + insn.detail->groups_count,
+                                 [](std::uint8_t g) { return g == X86_GRP_JUMP || g == X86_GRP_CALL; });
   for (std::uint8_t i = 0; i < detail.op_count && !branch_insn; ++i) {
     const cs_x86_op& op = detail.operands[i];
     if (op.type != X86_OP_IMM || op.imm >= 0) continue;
@@ -134,7 +136,6 @@ std::string Shell::disassemble_one(std::uint64_t addr, std::size_t* length, bool
   if (!code) return fmt::format("   {:#x}:\tCannot access memory at address {:#x}", addr, addr);
   std::string out;
   Disassembler dis;
-  disassembler_handle_ = dis.handle();
   dis.each(*code, addr, [&](const cs_insn& insn) {
     *length = insn.size;
     bool current = mark_current && ensure_live() && insn.address == engine_.registers().rip;
@@ -186,7 +187,6 @@ void Shell::cmd_disassemble(const std::string& raw_args) {
   if (!code) code = engine_.read_memory(low, high - low);
   if (!code) throw Error(fmt::format("cannot read the code at {:#x}", low));
   Disassembler dis;
-  disassembler_handle_ = dis.handle();
   std::optional<SourceLine> shown;
   dis.each(*code, low, [&](const cs_insn& insn) {
     if (insn.address >= high) return false;

@@ -42,7 +42,6 @@ class Disassembler {
     cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
   }
   ~Disassembler() { cs_close(&handle_); }
-  csh handle() const { return handle_; }
   Disassembler(const Disassembler&) = delete;
   Disassembler& operator=(const Disassembler&) = delete;
 
