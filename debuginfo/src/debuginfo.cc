@@ -592,7 +592,7 @@ std::vector<Symbol> DebugInfo::plain_symbols(bool functions, const std::function
       std::string shown = demangle(name);
       if (!matches(shown)) continue;
       // Covered by debug information: listed with its declaration instead.
-      if (functions && function_at(addr) && impl_->scopes_at(addr).function()) continue;
+      if (functions && impl_->scopes_at(addr).function()) continue;
       found.emplace(addr, shown);
     }
   });
