@@ -89,6 +89,12 @@ int Engine::add_catchpoint(std::function<bool(const trace::Event&)> catches) {
   return id;
 }
 
+int Engine::add_syscall_catchpoint(std::set<std::int64_t> numbers) {
+  return add_catchpoint([numbers = std::move(numbers)](const trace::Event& e) {
+    return e.kind == trace::EventKind::syscall && (numbers.empty() || numbers.count(e.nr));
+  });
+}
+
 std::vector<Catchpoint> Engine::catchpoints() const {
   std::vector<Catchpoint> out;
   for (const auto& [id, c] : impl_->catchpoints) out.push_back(c);

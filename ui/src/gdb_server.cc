@@ -329,9 +329,7 @@ std::string Session::catch_syscalls(std::string_view request) {
     if (!nr) return error_reply();
     numbers.insert(static_cast<std::int64_t>(*nr));
   }
-  catchpoint_ = engine_.add_catchpoint([numbers](const trace::Event& e) {
-    return e.kind == trace::EventKind::syscall && (numbers.empty() || numbers.count(e.nr));
-  });
+  catchpoint_ = engine_.add_syscall_catchpoint(std::move(numbers));
   return "OK";
 }
 

@@ -34,10 +34,7 @@ void Shell::catch_syscalls(const std::vector<std::string>& names) {
     if (!nr || syscall_name(*nr).starts_with("syscall_")) throw Error(fmt::format("unknown syscall name \"{}\"", name));
     numbers.push_back(*nr);
   }
-  std::set<long> caught(numbers.begin(), numbers.end());
-  int id = engine_.add_catchpoint([caught](const trace::Event& e) {
-    return e.kind == trace::EventKind::syscall && (caught.empty() || caught.count(static_cast<long>(e.nr)));
-  });
+  int id = engine_.add_syscall_catchpoint(std::set<std::int64_t>(numbers.begin(), numbers.end()));
   // As gdb says it: (syscall 'write' [1]), and `syscall "write" ` in the list.
   std::string title, listed;
   for (long nr : numbers) {

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -206,6 +207,8 @@ class Engine {
   // Throws Error when no slot is left.
   int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
   int add_catchpoint(std::function<bool(const trace::Event&)> catches);
+  // gdb's `catch syscall`: a catchpoint on these syscalls (all when none).
+  int add_syscall_catchpoint(std::set<std::int64_t> numbers);
   std::vector<Catchpoint> catchpoints() const;
   bool remove(int id);
   bool set_enabled(int id, bool enabled);
