@@ -313,6 +313,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     }
   }
   rec->size = (uint32_t)align8((uint64_t)(p - (unsigned char*)rec));
+  /* The record is whole before `used` counts it: the recorder, which may
+   * stop this thread anywhere, reads no more than `used` says. */
+  __asm__ volatile("" ::: "memory");
   CTL->used += rec->size;
   CTL->records += 1;
 
@@ -396,12 +399,16 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
 uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
   uint64_t trampoline = f->trampoline;
   uint64_t tail;
+  /* While in_call is set, the tracer leaves the buffer alone: a record may
+   * be half written, or written where `used` pointed before a drain. */
   CTL->in_call = 1;
+  __asm__ volatile("" ::: "memory");
   switch (CTL->mode) {
     case TTDB_SHIM_RECORD: tail = record_call(f, trampoline); break;
     case TTDB_SHIM_REPLAY: tail = replay_call(f, trampoline); break;
     default: tail = trampoline + TAIL_SLOW; break;
   }
+  __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
   return tail;
 }

@@ -295,7 +295,7 @@ void Recorder::handle(const WaitStatus& status) {
         case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(); break;
         // About to exit: its memory is still there to take the last records from.
         case PTRACE_EVENT_EXIT:
-          drain();
+          drain(true);
           task().exiting = true;
           exit_for_tracer();
           break;
@@ -369,7 +369,7 @@ void Recorder::on_first_stop() {
   task().fresh = false;
   // Another thread of the parent may have made buffered calls while the
   // kernel copied the memory: they are the parent's, which keeps them.
-  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee(), space().shim);
+  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee(), space().shim, true);
   space().outputs_traced = false;  // its copy of the shim was made before its parent's was told
   trace_outputs();
   if (space().shim && space().sites.where(tracee().regs().rip) == SyscallPatcher::Where::slow_tail)
@@ -580,12 +580,12 @@ void Recorder::patch_found_sites() {
     if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), module.sites)) emit(std::move(*patch));
 }
 
-void Recorder::drain() {
+void Recorder::drain(bool ending) {
   if (!space().shim) return;
   // Only the thread whose turn it is runs the program's code, so the records
   // are its own; another thread's stop must not read them while it appends.
   if (turns().active && turns().turn != tracee().tid()) return;
-  ShimRecords records = take_records(tracee(), space().shim);
+  ShimRecords records = take_records(tracee(), space().shim, ending);
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
   if (turns().active) place_entries_before(task(), ~std::uint64_t{0});

@@ -282,8 +282,10 @@ class Recorder {
   // The recorded task sched_setaffinity or sched_getaffinity names (0: the
   // caller), or nullptr for a process ttdb does not record.
   Task* affinity_target(std::uint64_t tid);
-  // The syscall buffer: its records go to the trace before the stop's own event.
-  void drain();
+  // The syscall buffer: its records go to the trace before the stop's own
+  // event. Inside a hooked call they wait for the call's end, unless the
+  // thread is `ending`.
+  void drain(bool ending = false);
   // The call makes a vfork child (its parent waits in the kernel).
   static bool spawns_vfork(Tracee& t, const SyscallArgs& call);
   // The task just mapped `object` shared: processes of other turn groups

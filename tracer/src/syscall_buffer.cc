@@ -273,15 +273,30 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   return shim;
 }
 
-ShimRecords take_records(Tracee& tracee, const ShimPlace& shim) {
-  std::uint64_t counts[2] = {0, 0};  // used, records
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_call) {
+  static_assert(offsetof(ttdb_shim_record, size) == 0);
+  std::uint64_t state[3] = {0, 0, 0};  // in_call, used, records
+  static_assert(offsetof(Control, used) == offsetof(Control, in_call) + 8);
   static_assert(offsetof(Control, records) == offsetof(Control, used) + 8);
-  if (tracee.read_some(CONTROL_FIELD(shim, used), counts, sizeof counts) != sizeof counts || counts[1] == 0) return {};
-  if (counts[0] > TTDB_SHIM_BUFFER_SIZE)
-    throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), counts[0]));
+  if (tracee.read_some(CONTROL_FIELD(shim, in_call), state, sizeof state) != sizeof state) return {};
+  auto [in_call, used, records] = state;
+  // Stopped inside a hooked call, the thread may be writing a record at the
+  // offset it read before this stop: taking the buffer now would lose it or
+  // read it half made.
+  if (records == 0 || (in_call && !even_in_call)) return {};
+  if (used > TTDB_SHIM_BUFFER_SIZE)
+    throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), used));
   ShimRecords out;
-  out.count = counts[1];
-  out.bytes = tracee.read_bytes(shim.buffer(), counts[0]);
+  out.bytes = tracee.read_bytes(shim.buffer(), used);
+  // The count is what the bytes hold: a thread killed between the shim's
+  // two counters leaves them apart.
+  for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
+    std::uint32_t size = 0;
+    if (out.bytes.size() - at >= sizeof(ttdb_shim_record)) std::memcpy(&size, out.bytes.data() + at, sizeof size);
+    if (size < sizeof(ttdb_shim_record) || size > out.bytes.size() - at)
+      throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
+    at += size;
+  }
   static const std::uint64_t zero[2] = {0, 0};
   write_field(tracee, CONTROL_FIELD(shim, used), zero);
   return out;

@@ -89,8 +89,10 @@ struct ShimRecords {
   Bytes bytes;
   std::uint64_t count = 0;
 };
-// The records the shim appended since the last call, which it then forgets.
-ShimRecords take_records(Tracee& tracee, const ShimPlace& shim);
+// The records the shim appended since the last call, which it then forgets;
+// none while the thread is inside a hooked call, unless `even_in_call` (it
+// ends, or the buffer is a copy the thread never writes again).
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_call = false);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
