@@ -82,6 +82,20 @@ TEST(SyscallBuffer, SignalsAmongBufferedSyscalls) {
   expect_same_run(recorded, replay(trace));
 }
 
+TEST(SyscallBuffer, SignalsLandingInsideABufferedCallWaitForItsRecord) {
+  // A tick every half millisecond stops the program inside the buffer's own
+  // code, often while it writes a record: the recorder takes the buffer only
+  // once the record is whole (it read half-made records, or lost them).
+  for (int i = 0; i < 3; ++i) {
+    TempDir dir;
+    std::string trace = dir.file("t.ttdb");
+    RunResult recorded = record(trace, {program("signals_in_buffered_calls")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.out, "40000 calls, 0 failed, ticks came\n");
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 TEST(SyscallBuffer, ABrokenPipeKillsRightAfterTheWrite) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
