@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "expr.h"
+#include "ttdb/debugger/expr.h"
 
 namespace {
 

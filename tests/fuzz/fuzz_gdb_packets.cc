@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "gdb_packets.h"
+#include "ttdb/gdbserver/packets.h"
 
 namespace {
 

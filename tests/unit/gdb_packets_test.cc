@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "gdb_packets.h"
+#include "ttdb/gdbserver/packets.h"
 
 namespace ttdb::gdb {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "gdb_server.h"
+#include "ttdb/gdbserver/server.h"
 #include "ttdb/base/unique_fd.h"
 #include "ttdb/replay/engine.h"
 

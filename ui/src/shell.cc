@@ -16,7 +16,7 @@ struct Shell::Command {
 };
 
 Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
-    : engine_(engine), out_(out), err_(err), context_(std::make_unique<ShellContext>(*this)) {
+    : engine_(engine), out_(out), err_(err), images_(engine), motions_(engine, images_), context_(std::make_unique<ShellContext>(*this)) {
   using D = Direction;
   auto add = [&](std::string name, std::vector<std::string> aliases, std::string help, std::function<void(const std::string&)> run) {
     commands_.push_back(Command{std::move(name), std::move(aliases), std::move(help), std::move(run)});
@@ -183,21 +183,6 @@ bool Shell::ensure_live() { return !engine_.exit_status().has_value(); }
 
 void Shell::refresh_modules() { debug(); }
 
-DebugInfo& Shell::debug() {
-  bool live = ensure_live();
-  if (live) shown_image_ = engine_.image();
-  auto& info = debug_infos_[shown_image_];
-  if (!info) info = std::make_unique<DebugInfo>();
-  if (live && !info->modules_reported()) {
-    // Once per image: its mappings cover the whole recording.
-    std::vector<DebugInfo::KnownFile> known;
-    for (const auto& m : engine_.image_mappings())
-      if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{m.path, m.addr});
-    info->refresh(engine_.pid(), known);
-  }
-  return *info;
-}
-
 void Shell::require_live() {
   if (!ensure_live()) throw Error("the program is not being run: the replay is at its end; go back with reverse-step, goto event or run");
 }
@@ -250,7 +235,7 @@ std::string with_entry_value(const Variable& v, const std::optional<Value>& now,
 
 std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   // As gdb names the frame of the kernel's trampoline a handler returns to.
-  if (returns_to_signal_trampoline(f.pc)) return "<signal handler called>";
+  if (motions_.returns_to_signal_trampoline(f.pc)) return "<signal handler called>";
   std::uint64_t pc = f.lookup_pc();
   auto function = debug().function_at(pc);
   auto line = debug().line_at(pc);

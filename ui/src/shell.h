@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "expr.h"
+#include "ttdb/debugger/expr.h"
+#include "ttdb/debugger/motions.h"
+#include "ttdb/debugger/program_images.h"
 #include "ttdb/debuginfo/debuginfo.h"
 #include "ttdb/replay/engine.h"
 
@@ -126,31 +128,6 @@ class Shell {
   void require_live();
   void refresh_modules();
 
-  // Motions.
-  Stop line_step(bool into);
-  Stop reverse_line_step(bool into);
-  Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt);
-  std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
-  Stop back_to_caller_line();
-  Stop finish();
-  Stop reverse_finish();
-  // Signal handlers: the frame below returns to the kernel's trampoline.
-  bool returns_to_signal_trampoline(std::uint64_t pc);
-  Stop back_to_signal_arrival(const Frame& handler);
-  bool at_signal_arrival();
-  Stop next_instruction();
-  Stop reverse_next_instruction();
-  struct CallSite {
-    std::uint64_t addr;        // the call instruction
-    std::uint64_t returns_to;  // the instruction after it
-  };
-  std::vector<CallSite> call_sites(std::uint64_t low, std::uint64_t high);
-  std::optional<std::uint64_t> instruction_before(std::uint64_t pc);
-  // The canonical frame address of the frame `regs` stand in.
-  std::uint64_t frame_cfa(const Registers& regs);
-  bool in_frame(const Registers& regs, std::uint64_t cfa);
-  // Arrivals in the call of `function` whose frame has `cfa`.
-  ArrivalFilter same_call(const Function& function, std::uint64_t cfa);
   std::vector<std::uint64_t> resolve_location(const std::string& spec, std::string& description);
 
   // Commands.
@@ -250,11 +227,9 @@ class Shell {
   Engine& engine_;
   std::ostream& out_;
   std::ostream& err_;
-  // Debug information per program image (a process that exec'd another
-  // program has its own), its modules reported on first use.
-  std::map<std::int64_t, std::unique_ptr<DebugInfo>> debug_infos_;
-  std::int64_t shown_image_ = 0;  // the last one used: still the one at the end
-  DebugInfo& debug();
+  ProgramImages images_;
+  Motions motions_;
+  DebugInfo& debug() { return images_.current(); }
   std::unique_ptr<ShellContext> context_;
   std::vector<Command> commands_;
   std::map<int, BreakInfo> break_info_;

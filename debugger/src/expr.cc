@@ -1,4 +1,4 @@
-#include "expr.h"
+#include "ttdb/debugger/expr.h"
 
 #include <fmt/format.h>
 

@@ -6,7 +6,7 @@
 #include <bit>
 #include <cstring>
 
-#include "expr.h"
+#include "ttdb/debugger/expr.h"
 #include "std_printers.h"
 
 namespace ttdb {

@@ -1,4 +1,4 @@
-#include "gdb_process.h"
+#include "ttdb/gdbserver/process.h"
 
 #include <sched.h>
 

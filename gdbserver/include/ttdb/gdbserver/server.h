@@ -13,9 +13,9 @@
 #include <string_view>
 #include <utility>
 
-#include "gdb_files.h"
-#include "gdb_packets.h"
-#include "gdb_process.h"
+#include "ttdb/gdbserver/files.h"
+#include "ttdb/gdbserver/packets.h"
+#include "ttdb/gdbserver/process.h"
 #include "ttdb/replay/engine.h"
 
 namespace ttdb::gdb {

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "expr.h"
+#include "ttdb/debugger/expr.h"
 
 namespace ttdb {
 

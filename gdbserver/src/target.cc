@@ -1,4 +1,4 @@
-#include "gdb_target.h"
+#include "target.h"
 
 #include <fmt/format.h>
 

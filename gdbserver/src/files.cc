@@ -1,4 +1,4 @@
-#include "gdb_files.h"
+#include "ttdb/gdbserver/files.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "gdb_packets.h"
+#include "ttdb/gdbserver/packets.h"
 #include "ttdb/base/parse.h"
 
 namespace ttdb::gdb {

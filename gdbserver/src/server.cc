@@ -1,4 +1,4 @@
-#include "gdb_server.h"
+#include "ttdb/gdbserver/server.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <elf.h>
 
-#include "gdb_target.h"
+#include "target.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/parse.h"
 #include "ttdb/base/unique_fd.h"

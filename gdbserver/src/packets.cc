@@ -1,4 +1,4 @@
-#include "gdb_packets.h"
+#include "ttdb/gdbserver/packets.h"
 
 namespace ttdb::gdb {
 

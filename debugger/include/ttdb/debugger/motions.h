@@ -1,0 +1,69 @@
+// gdb's motions over the time-travel engine: line steps into and over
+// calls, instruction steps over calls, finish, until and advance, and their
+// reverse, built from the engine's run_to and reverse_to with filters that
+// keep to one frame. Each returns the engine's stop; the front end says it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "ttdb/debugger/program_images.h"
+#include "ttdb/debuginfo/debuginfo.h"
+#include "ttdb/replay/engine.h"
+
+namespace ttdb {
+
+class Motions {
+ public:
+  Motions(Engine& engine, ProgramImages& images) : engine_(engine), images_(images) {}
+
+  // step (into calls) and next (over them): to the start of another line.
+  Stop step_line(bool into);
+  // reverse-step and reverse-next: back to the start of the previous line.
+  Stop reverse_step_line(bool into);
+  // nexti and reverse-nexti: one instruction, a call taken whole.
+  Stop next_instruction();
+  Stop reverse_next_instruction();
+
+  // `stack` is the backtrace here and `frame` the index of the frame the
+  // motion is about (the selected one).
+  // finish: until that frame returns; reverse-finish: back to its call (or,
+  // for a signal handler, to where the signal interrupted the program).
+  Stop finish(const std::vector<Frame>& stack, std::size_t frame);
+  Stop reverse_finish(const std::vector<Frame>& stack, std::size_t frame);
+  // until: like next, but never back to a smaller address in this frame.
+  Stop until_next_line(const std::vector<Frame>& stack);
+  // until LOCATION: to one of `targets` in this frame or a caller, or to the return.
+  Stop until(std::vector<std::uint64_t> targets, const std::vector<Frame>& stack);
+  // advance LOCATION: to one of `targets` in any frame, or to this frame's return.
+  Stop advance(std::vector<std::uint64_t> targets, const std::vector<Frame>& stack);
+
+  // Whether code at `pc` is the signal trampoline a handler returns to.
+  bool returns_to_signal_trampoline(std::uint64_t pc);
+
+ private:
+  DebugInfo& debug() { return images_.current(); }
+  bool live() { return !engine_.exit_status().has_value(); }
+  Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt);
+  std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
+  Stop back_to_caller_line();
+  Stop back_to_signal_arrival(const Frame& handler);
+  bool at_signal_arrival();
+  struct CallSite {
+    std::uint64_t addr;        // the call instruction
+    std::uint64_t returns_to;  // the instruction after it
+  };
+  std::vector<CallSite> call_sites(std::uint64_t low, std::uint64_t high);
+  std::optional<std::uint64_t> instruction_before(std::uint64_t pc);
+  // The canonical frame address of the frame `regs` stand in.
+  std::uint64_t frame_cfa(const Registers& regs);
+  bool in_frame(const Registers& regs, std::uint64_t cfa);
+  // Arrivals in the call of `function` whose frame has `cfa`.
+  ArrivalFilter same_call(const Function& function, std::uint64_t cfa);
+
+  Engine& engine_;
+  ProgramImages& images_;
+};
+
+}  // namespace ttdb
