@@ -48,6 +48,26 @@ continue
   EXPECT_EQ(signal_stops(r.out), expected) << r.out;
 }
 
+TEST_F(ShellTest, ASignalInALoopThatComesBackToTheSameRegistersSeesTheLoopsProgress) {
+  // After a handler's rt_sigreturn the loop's registers come back the same
+  // every round: the next tick was taken as arriving at once, and replay
+  // showed the second handler the first one's memory (a watchpoint fired
+  // twice, once in code that never writes the variable).
+  std::string trace = recorded("debug_alarm_loop");
+  RunResult r = script(trace, R"(watch work_at_tick[1]
+continue
+assert work_at_tick[1] == work
+continue
+)");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  std::smatch seen, printed;
+  ASSERT_TRUE(std::regex_search(r.out, seen, std::regex("Old value = 0\nNew value = (\\d+)\non_alarm"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, printed, std::regex("work at tick 1: (\\d+)"))) << r.out;
+  EXPECT_EQ(seen[1], printed[1]) << r.out;
+  EXPECT_EQ(lines_matching(r.out, "^Old value").size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("exited normally"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, ReverseMotionsLeaveASignalHandlerWhereItsSignalArrived) {
   std::string trace = recorded("signal_handlers");
   // The handler's caller is the kernel's trampoline (__restore_rt); the

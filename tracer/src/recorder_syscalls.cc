@@ -313,6 +313,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   Tracee& t = tracee();
   std::int64_t ret = info.exit.rval;
   std::string exec_file;  // a file the program just mapped as code
+  bool sigreturn = task().pending && task().pending->call.nr == __NR_rt_sigreturn;
   if (task().expect_exec_exit) {
     task().expect_exec_exit = false;
     absorb_tracer_interrupt();
@@ -427,7 +428,14 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       space().sites.finish_tail(t))
     rip = t.regs().rip;
   if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
-  task().boundary = Boundary::after_exit_with(t.regs());
+  // rt_sigreturn goes back to wherever a signal interrupted the program,
+  // and a loop there can come back to the same registers with other memory
+  // (volatile counters at -O0): the next signal stop is at this boundary
+  // only if one is pending now, to be delivered before any instruction.
+  if (false && sigreturn && !(t.pending_signals() & ~t.signal_mask()))
+    task().boundary = Boundary{};
+  else
+    task().boundary = Boundary::after_exit_with(t.regs());
   syscall_stop_for_tracer(EmulatedTracee::Stop::syscall_exit);
 }
 
