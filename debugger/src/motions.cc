@@ -199,10 +199,11 @@ Stop Motions::step_line(bool into) {
   }
 }
 
-Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous) {
+Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool into) {
   // The first instruction of the last run of a line (this one, or the one
   // given) in this frame: back to the last other line (or the function's
-  // entry), then forward to the line's first statement.
+  // entry), then forward to the line's first statement. For reverse-step, a
+  // call the line made on the way back is entered instead.
   Registers regs = engine_.registers();
   auto function = debug().function_at(regs.rip);
   auto line = previous ? previous : debug().line_at(regs.rip);
@@ -218,9 +219,17 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous) {
     std::erase(others, line->row_addr);
   }
   bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
+  std::vector<std::uint64_t> returns;
+  if (into) returns = returns_on_line(*function, *line);
+  std::vector<std::uint64_t> targets = others;
+  targets.insert(targets.end(), returns.begin(), returns.end());
   // The function's entry always bounds the search: this call began there.
-  Stop back = engine_.reverse_to(others, same_call(*function, cfa));
+  Stop back = engine_.reverse_to(targets, same_call(*function, cfa));
   if (back.kind != Stop::Kind::step && back.kind != Stop::Kind::start) return back;
+  if (back.kind == Stop::Kind::step && std::find(returns.begin(), returns.end(), engine_.registers().rip) != returns.end()) {
+    if (auto in = back_into_callee(engine_.registers())) return *in;
+    return reverse_to_line_start(line, false);  // the callee has no lines: the line's start
+  }
   if (starts_function && engine_.registers().rip == function->low) return back;  // the line begins the function
   return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
 }
@@ -249,8 +258,9 @@ std::optional<std::uint64_t> Motions::only_way_in(const Function& function, std:
   return before;
 }
 
-Stop Motions::back_to_caller_line() {
-  // Back to this call's entry, to the call, then to the start of its line.
+Stop Motions::back_to_caller_line(bool into) {
+  // Back to this call's entry, to the call, then to the start of its line
+  // (for reverse-step, into a call that line made before this one).
   Registers regs = engine_.registers();
   if (auto function = debug().function_at(regs.rip); function && regs.rip != function->low) {
     Stop entry = engine_.reverse_to({function->low}, same_call(*function, frame_cfa(regs)));
@@ -260,7 +270,36 @@ Stop Motions::back_to_caller_line() {
   if (out.kind != Stop::Kind::step) return out;
   auto caller_line = debug().line_at(engine_.registers().rip);
   if (caller_line && caller_line->row_addr == engine_.registers().rip) return out;
-  return reverse_to_line_start();
+  return reverse_to_line_start(std::nullopt, into);
+}
+
+std::optional<Stop> Motions::back_into_callee(const Registers& regs) {
+  // Standing where a call returns to: if it just returned, back into the
+  // callee, to the start of the row that holds its return, as gdb's
+  // stepping back into a function goes. Otherwise (a jump came here, or
+  // the callee has no lines) nothing moves.
+  Position here = engine_.position();
+  Stop back = engine_.stepi(Direction::backward);
+  if (back.kind != Stop::Kind::step) return back;
+  Registers now = engine_.registers();
+  auto callee = debug().function_at(now.rip);
+  // The callee's ret leaves the stack 8 bytes higher.
+  auto row = callee && callee->has_lines && now.rsp + 8 == regs.rsp ? debug().line_at(now.rip) : std::nullopt;
+  if (!row) {
+    engine_.seek(here);
+    return std::nullopt;
+  }
+  if (row->row_addr == now.rip) return back;
+  return engine_.reverse_to({row->row_addr}, same_call(*callee, frame_cfa(now)));
+}
+
+std::vector<std::uint64_t> Motions::returns_on_line(const Function& function, const SourceLine& line) {
+  std::vector<std::uint64_t> out;
+  for (const auto& call : call_sites(function.low, function.high)) {
+    auto at = debug().line_at(call.addr);
+    if (at && at->line == line.line && at->file == line.file) out.push_back(call.returns_to);
+  }
+  return out;
 }
 
 Stop Motions::reverse_step_line(bool into) {
@@ -268,13 +307,18 @@ Stop Motions::reverse_step_line(bool into) {
   auto function = debug().function_at(regs.rip);
   auto line = debug().line_at(regs.rip);
   if (!function || !function->has_lines || !line) return reverse_finish(debug().backtrace(engine_.pid(), regs, 2), 0);
-  if (regs.rip == function->low) return back_to_caller_line();
+  if (regs.rip == function->low) return back_to_caller_line(into);
+  if (into) {
+    auto calls = call_sites(function->low, function->high);
+    if (std::any_of(calls.begin(), calls.end(), [&](const CallSite& c) { return c.returns_to == regs.rip; }))
+      if (auto in = back_into_callee(regs)) return *in;
+  }
   // At a line reached only by falling through from the line before it (out
   // of a loop, say), that line is known without searching for it, which
   // would stop at every row of a hot loop.
   if (line->row_addr == regs.rip)
     if (auto before = only_way_in(*function, regs.rip)) {
-      if (*before < function->body) return back_to_caller_line();  // the prologue: this is the first line
+      if (*before < function->body) return back_to_caller_line(into);  // the prologue: this is the first line
       auto previous = debug().line_at(*before);
       auto calls = call_sites(function->low, function->high);
       // reverse-step must look into the previous line's calls: search for them.
@@ -303,21 +347,18 @@ Stop Motions::reverse_step_line(bool into) {
   Stop stop = engine_.reverse_to(targets, same_call(*function, cfa));
   if (stop.kind != Stop::Kind::step) return stop;
   std::uint64_t pc = engine_.registers().rip;
-  if (pc == function->low) return back_to_caller_line();  // back past this function's first line
+  if (pc == function->low) return back_to_caller_line(into);  // back past this function's first line
   if (std::find(returns.begin(), returns.end(), pc) != returns.end()) {
-    Stop in = engine_.stepi(Direction::backward);  // onto the callee's return
-    if (in.kind != Stop::Kind::step) return in;
-    auto callee = debug().function_at(engine_.registers().rip);
-    if (callee && callee->has_lines) return reverse_to_line_start();
+    Registers at_return = engine_.registers();
+    if (auto in = back_into_callee(at_return)) return *in;
     // A callee without lines: back to its call and on from there.
-    auto call = instruction_before(pc);
-    if (call) {
-      std::uint64_t sp = engine_.registers().rsp + 8;
+    if (auto call = instruction_before(pc)) {
+      std::uint64_t sp = at_return.rsp;
       engine_.reverse_to({*call}, [sp](std::uint64_t, const Registers& r) { return r.rsp == sp; });
     }
-    return reverse_to_line_start();
+    return reverse_to_line_start(std::nullopt, true);
   }
-  return reverse_to_line_start();
+  return reverse_to_line_start(std::nullopt, into);
 }
 
 Stop Motions::until_next_line(const std::vector<Frame>& all) {

@@ -9,26 +9,6 @@
 namespace ttdb::test {
 namespace {
 
-// The values of `$N = ...` lines, without the type gdb and ttdb spell
-// differently ("(void (*)())" and "(void (*)(void))").
-std::vector<std::string> values(const std::string& out) {
-  std::vector<std::string> found;
-  for (std::string line : lines_matching(out, R"(^\$[0-9]+ = )")) {
-    line = line.substr(line.find('=') + 2);
-    std::size_t depth = 0, end = 0;
-    for (; end < line.size() && line.starts_with("("); ++end) {
-      depth += line[end] == '(';
-      depth -= line[end] == ')';
-      if (depth == 0) {
-        line = line.substr(end + 2);  // the type and the space after it
-        break;
-      }
-    }
-    found.push_back(line);
-  }
-  return found;
-}
-
 TEST_F(ShellTest, ReverseStepiOutOfALongStretchLandsWhereGdbDoes) {
   auto gdb = installed_tool("gdb");
   if (!gdb) GTEST_SKIP() << "gdb is not installed";
@@ -53,9 +33,9 @@ TEST_F(ShellTest, ReverseStepiOutOfALongStretchLandsWhereGdbDoes) {
   args.push_back(program("long_loop"));
   args.insert(args.begin(), *gdb);
   RunResult theirs = run(args);
-  auto expected = values(theirs.out);
+  auto expected = printed_values(theirs.out);
   ASSERT_EQ(expected.size(), 9u) << theirs.out << theirs.err;
-  EXPECT_EQ(values(ours.out), expected) << ours.out;
+  EXPECT_EQ(printed_values(ours.out), expected) << ours.out;
 }
 
 // Line steps backward out of a loop look for the last arrival at a line:
@@ -70,14 +50,14 @@ TEST_F(ShellTest, ReverseNextOutOfALongLoopLandsWhereGdbDoes) {
                           "-ex", "record full", "-ex", "break long_loop.c:20", "-ex", "continue", "-ex", "reverse-next",
                           "-ex", "print $pc", "-ex", "reverse-next", "-ex", "print $pc", "-ex", "reverse-next", "-ex",
                           "print $pc", program("long_loop")});
-  auto expected = values(theirs.out);
+  auto expected = printed_values(theirs.out);
   ASSERT_EQ(expected.size(), 3u) << theirs.out << theirs.err;
   for (const char* rounds : {"4000", "60000000"}) {
     std::string trace = dir_.file(std::string("long_loop-") + rounds + ".ttdb");
     ASSERT_EQ(record(trace, {program("long_loop"), rounds}).status, 0);
     RunResult ours = script(trace, "break long_loop.c:20\ncontinue\n" + motions + "next\nnext\nnext\nprint $pc\n");
     ASSERT_EQ(ours.status, 0) << ours.err;
-    auto got = values(ours.out);
+    auto got = printed_values(ours.out);
     ASSERT_EQ(got.size(), 4u) << ours.out;
     EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 3), expected) << rounds << "\n" << ours.out;
     // And forward again to the line after the loop.
@@ -101,7 +81,7 @@ TEST_F(ShellTest, ReverseContinueToABreakpointInALongLoopLandsWhereGdbDoes) {
     script_text += m + "\n";
   }
   args.push_back(program("long_loop"));
-  auto expected = values(run(args).out);
+  auto expected = printed_values(run(args).out);
   ASSERT_EQ(expected.size(), 5u);
   // The loop counter (rdx) of the last round and the one before, 4,000 rounds in.
   EXPECT_EQ(expected[1], "3999");
@@ -110,7 +90,7 @@ TEST_F(ShellTest, ReverseContinueToABreakpointInALongLoopLandsWhereGdbDoes) {
   ASSERT_EQ(record(trace, {program("long_loop"), "60000000"}).status, 0);
   RunResult ours = script(trace, script_text);
   ASSERT_EQ(ours.status, 0) << ours.err;
-  auto got = values(ours.out);
+  auto got = printed_values(ours.out);
   ASSERT_EQ(got.size(), 5u) << ours.out;
   EXPECT_EQ(got[0], expected[0]);
   EXPECT_EQ(got[1], "59999999");

@@ -76,6 +76,26 @@ inline std::string from_line(const std::string& out, const std::string& from) {
   return as_gdb_shows(at == std::string::npos ? "" : out.substr(at));
 }
 
+// The values of `$N = ...` lines, without the type gdb and ttdb spell
+// differently ("(void (*)())" and "(void (*)(void))").
+inline std::vector<std::string> printed_values(const std::string& out) {
+  std::vector<std::string> found;
+  for (std::string line : lines_matching(out, R"(^\$[0-9]+ = )")) {
+    line = line.substr(line.find('=') + 2);
+    std::size_t depth = 0, end = 0;
+    for (; end < line.size() && line.starts_with("("); ++end) {
+      depth += line[end] == '(';
+      depth -= line[end] == ')';
+      if (depth == 0) {
+        line = line.substr(end + 2);  // the type and the space after it
+        break;
+      }
+    }
+    found.push_back(line);
+  }
+  return found;
+}
+
 // Commands as a script's lines.
 inline std::string joined(const std::vector<std::string>& commands) {
   std::string text;

@@ -45,9 +45,12 @@ class Motions {
  private:
   DebugInfo& debug() { return images_.current(); }
   bool live() { return !engine_.exit_status().has_value(); }
-  Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt);
+  Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt, bool into = false);
   std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
-  Stop back_to_caller_line();
+  Stop back_to_caller_line(bool into);
+  std::optional<Stop> back_into_callee(const Registers& regs);
+  // Where the calls made on `line` return to.
+  std::vector<std::uint64_t> returns_on_line(const Function& function, const SourceLine& line);
   Stop back_to_signal_arrival(const Frame& handler);
   bool at_signal_arrival();
   struct CallSite {

@@ -1,0 +1,69 @@
+// Backward motions land where gdb's land: its `record full` on the same
+// binary is the oracle, for the shapes of code the motions must handle.
+#include <string>
+#include <vector>
+
+#include "shell_fixture.h"
+
+namespace ttdb::test {
+namespace {
+
+class ReverseMotions : public ShellTest {
+ protected:
+  // The $pc after each of `motions`, from gdb (recording from main) and
+  // from ttdb's shell (replaying `trace`), both first running `setup` from main.
+  std::pair<std::vector<std::string>, std::vector<std::string>> pcs_after(const std::string& trace, const std::string& gdb,
+                                                                          const std::string& name,
+                                                                          const std::vector<std::string>& setup,
+                                                                          const std::vector<std::string>& motions) {
+    std::vector<std::string> theirs{"break main", "run", "record full"};
+    std::vector<std::string> ours{"break main", "continue"};
+    theirs.insert(theirs.end(), setup.begin(), setup.end());
+    ours.insert(ours.end(), setup.begin(), setup.end());
+    for (const auto& m : motions)
+      for (auto* list : {&theirs, &ours}) list->insert(list->end(), {m, "print $pc"});
+    RunResult t = script(trace, joined(ours));
+    EXPECT_EQ(t.status, 0) << t.out << t.err;
+    return {printed_values(gdb_batch(gdb, name, theirs).out), printed_values(t.out)};
+  }
+};
+
+TEST_F(ReverseMotions, ReverseStepRightAfterAReturnGoesBackIntoTheCallee) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_returns");
+  // A callee of several lines: back to its last line, then its first, then the call's.
+  auto [theirs, ours] = pcs_after(trace, *gdb, "debug_returns", {"break add", "continue", "continue", "delete", "finish"},
+                                  {"reverse-step", "reverse-step", "reverse-step"});
+  ASSERT_EQ(theirs.size(), 3u);
+  EXPECT_EQ(ours, theirs);
+  // A callee on one line, called from a loop on one line: back to the row
+  // that holds its return, not out of the caller (it went back before main).
+  std::tie(theirs, ours) = pcs_after(trace, *gdb, "debug_returns",
+                                     {"break add_twice", "continue", "continue", "delete", "finish"}, {"reverse-step"});
+  ASSERT_EQ(theirs.size(), 1u);
+  EXPECT_EQ(ours, theirs);
+}
+
+TEST_F(ReverseMotions, ReverseStepFromTheNextLineEntersEachCallTheLineMade) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_returns");
+  // Line 14 is a whole loop calling add_twice three times: reverse-step
+  // from line 15 goes into the last call, as gdb's does, and on from each
+  // call's first line into the call before it. (gdb 13 also stops at each
+  // statement of add_twice's one line; ttdb steps whole lines.)
+  auto [theirs, ours] = pcs_after(trace, *gdb, "debug_returns", {"break 15", "continue"}, {"reverse-step"});
+  ASSERT_EQ(theirs.size(), 1u);
+  EXPECT_EQ(ours, theirs);
+  RunResult r = script(trace, "break 15\ncontinue\nreverse-step\nreverse-step\nreverse-step\nreverse-step\nreverse-step\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::vector<std::string> expected{"add_twice (v=2)", "add_twice (v=1)", "add_twice (v=0)", "main ()", "main ()"};
+  std::vector<std::string> got;
+  for (const auto& line : lines_matching(r.out, R"(at debug_returns\.c:\d+ \[event)")) got.push_back(line.substr(0, line.find(" at ")));
+  ASSERT_GE(got.size(), 6u) << r.out;
+  EXPECT_EQ(std::vector<std::string>(got.end() - 5, got.end()), expected) << r.out;
+}
+
+}  // namespace
+}  // namespace ttdb::test
