@@ -224,8 +224,25 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
   std::vector<std::uint64_t> targets = others;
   targets.insert(targets.end(), returns.begin(), returns.end());
   // The function's entry always bounds the search: this call began there.
+  Position began = engine_.position();
   Stop back = engine_.reverse_to(targets, same_call(*function, cfa));
-  if (back.kind != Stop::Kind::step && back.kind != Stop::Kind::start) return back;
+  if (back.kind == Stop::Kind::start) {
+    // The history (the recording's, or a process's forked inside the line)
+    // began in the line's run: its first statement after that start, if
+    // there is one before where the motion began; else the start itself.
+    Position history_start = engine_.position();
+    std::optional<int> followed;
+    for (const auto& inferior : engine_.inferiors())
+      if (inferior.selected) followed = inferior.pid;
+    auto in_this_frame = [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); };
+    engine_.seek(began);
+    Stop earlier = engine_.reverse_to(mine, in_this_frame);
+    if (earlier.kind != Stop::Kind::step) return earlier;
+    engine_.seek(history_start);
+    if (followed) engine_.select_task(*followed);
+    return engine_.run_to(mine, in_this_frame);
+  }
+  if (back.kind != Stop::Kind::step) return back;
   if (back.kind == Stop::Kind::step && std::find(returns.begin(), returns.end(), engine_.registers().rip) != returns.end()) {
     if (auto in = back_into_callee(engine_.registers())) return *in;
     return reverse_to_line_start(line, false);  // the callee has no lines: the line's start

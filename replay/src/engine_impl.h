@@ -117,6 +117,10 @@ class EngineImpl {
   // the order they started.
   std::optional<int> selected;
   int looked_at_task() const;
+  // Back to where the history of `task` begins, which no backward search
+  // may pass: the recording's start, or just after the spawn event that
+  // made it (a process or thread made later).
+  Stop back_to_history_start(int task);
   // An arrival at one of goal.until_addrs that counts for `goal`.
   bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
   // A Stop::Kind::exited when the task goal.until_task follows has ended
@@ -305,6 +309,7 @@ class EngineImpl {
     std::map<int, int> leaders;                                                    // a thread's tid -> its process's first
     std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> of_process;  // pid -> (from event, image)
     std::map<std::int64_t, std::vector<trace::FileMapping>> mappings;             // image -> its file mappings
+    std::map<int, std::vector<std::int64_t>> births;                              // tid -> the spawn events that made it
   };
   std::optional<Images> images;
   std::optional<bool> several_tasks_;  // the recording's processes and threads, read on first use

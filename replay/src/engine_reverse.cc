@@ -153,16 +153,35 @@ Stop EngineImpl::reverse_stepi() {
   return Stop{Stop::Kind::step};
 }
 
+Stop EngineImpl::back_to_history_start(int task) {
+  std::int64_t birth = 0;
+  if (task && several_tasks()) {
+    // The spawn that made this task (a tid may be used again later).
+    const auto& births = program_images().births;
+    if (auto found = births.find(task); found != births.end())
+      for (std::int64_t id : found->second)
+        if (id <= session.current_event()) birth = id;
+  }
+  if (birth == 0) {
+    seek(Position{1, {}});
+    return Stop{Stop::Kind::start};
+  }
+  // The task is there once its spawn event is applied, before it has run
+  // an instruction (a vfork child's parent may still be on its way).
+  seek(Position{birth, {}});
+  for (int tries = 0; tries < 8 && !session.tracees().count(task) && session.current_event() < session.reader().event_count(); ++tries)
+    seek(Position{session.current_event() + 1, {}});
+  if (session.tracees().count(task)) selected = task;
+  return Stop{Stop::Kind::start};
+}
+
 Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter& accepts, int task) {
   Goal observing;
   observing.until_addrs = addrs;
   observing.until_accepts = accepts;
   observing.until_task = task;
   auto hit = last_hit_before(pos, observing);
-  if (!hit) {
-    seek(Position{1, {}});
-    return Stop{Stop::Kind::start};
-  }
+  if (!hit) return back_to_history_start(task);
   seek(hit->first);
   return Stop{Stop::Kind::step};
 }

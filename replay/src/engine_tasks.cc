@@ -61,7 +61,10 @@ const EngineImpl::Images& EngineImpl::program_images() {
   while (cursor.next(e)) {
     numbering.saw(e);
     if (e.kind == EventKind::exec) images->of_process[e.tid].emplace_back(e.id, e.id);
-    if (e.kind == EventKind::spawn) images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
+    if (e.kind == EventKind::spawn) {
+      images->of_process[static_cast<int>(e.nr)].emplace_back(e.id, image_of(e.tid));
+      images->births[static_cast<int>(e.nr)].push_back(e.id);
+    }
     for (; next < all.size() && all[next].event <= e.id; ++next)
       if (all[next].event == e.id) images->mappings[image_of(e.tid)].push_back(all[next]);
   }

@@ -1,5 +1,6 @@
 // Backward motions land where gdb's land: its `record full` on the same
 // binary is the oracle, for the shapes of code the motions must handle.
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,26 @@ TEST_F(ReverseMotions, ReverseStepFromTheNextLineEntersEachCallTheLineMade) {
   for (const auto& line : lines_matching(r.out, R"(at debug_returns\.c:\d+ \[event)")) got.push_back(line.substr(0, line.find(" at ")));
   ASSERT_GE(got.size(), 6u) << r.out;
   EXPECT_EQ(std::vector<std::string>(got.end() - 5, got.end()), expected) << r.out;
+}
+
+TEST_F(ReverseMotions, ReverseNextInAForkedChildStaysInItsHistory) {
+  // The child's main began before its fork: going back over its lines
+  // reached the recording's start and ran forward again, into the parent.
+  std::string trace = recorded("debug_fork_steps");
+  RunResult r = script(trace, "break steps\ncontinue\ndelete\nreverse-next\nreverse-next\nreverse-next\nreverse-next\n"
+                              "reverse-next\ninfo inferiors\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::smatch child;
+  ASSERT_TRUE(std::regex_search(r.out, child, std::regex("\\[Switching to inferior (\\d) "))) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(\[Switching to inferior)").size(), 1u) << r.out;
+  std::vector<std::string> lines;
+  for (const auto& line : lines_matching(r.out, R"(^main \(\) at debug_fork_steps\.c:\d+ \[event)"))
+    lines.push_back(line.substr(line.find(".c:") + 3, 2));
+  EXPECT_EQ(lines, (std::vector<std::string>{"26", "25", "24", "23"})) << r.out;
+  // Then the start of the child's history, still looking at the child.
+  EXPECT_NE(r.out.find("No more reverse-execution history.\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\* " + child[1].str() + " +process \\d+ "))) << r.out;
+  EXPECT_EQ(r.out.find("child 0:"), std::string::npos) << "replay ran forward: " << r.out;
 }
 
 }  // namespace
