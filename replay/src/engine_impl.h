@@ -117,6 +117,9 @@ class EngineImpl {
   // the order they started.
   std::optional<int> selected;
   int looked_at_task() const;
+  // The `blocked` event where the call whose result is `result` began, if
+  // others ran while it waited.
+  std::optional<std::int64_t> blocked_entry_of(const trace::Event& result);
   // Back to where the history of `task` begins, which no backward search
   // may pass: the recording's start, or just after the spawn event that
   // made it (a process or thread made later).

@@ -200,6 +200,19 @@ std::optional<Position> EngineImpl::previous_instruction(Position target) {
   return found;
 }
 
+std::optional<std::int64_t> EngineImpl::blocked_entry_of(const trace::Event& result) {
+  // The thread's last event before its result: its entry, if the call
+  // blocked while others ran.
+  for (std::int64_t id = result.id - 1; id >= 1; --id) {
+    auto e = session.reader().event(id);
+    if (!e) return std::nullopt;
+    if (e->tid != result.tid) continue;
+    if (e->kind == EventKind::blocked && e->nr == result.nr) return id;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::optional<Position> EngineImpl::position_before(Position target) {
   if (target.motions.empty()) {
     std::int64_t e = target.event;
@@ -223,7 +236,11 @@ std::optional<Position> EngineImpl::position_before(Position target) {
     std::uint64_t insn = 0;
     if (event->kind == EventKind::rdtsc || event->kind == EventKind::rdrand) {
       insn = event->args[0];
-    } else if (event->kind == EventKind::syscall) {
+    } else if (event->kind == EventKind::syscall || event->kind == EventKind::blocked) {
+      // A call that others ran during: the thread executed its instruction
+      // before its entry's event, not in this stretch.
+      if (event->kind == EventKind::syscall)
+        if (auto entered = blocked_entry_of(*event)) return position_before(Position{*entered, {}});
       seek(starting);
       insn = session.tracee().regs().rip - 2;  // stopped at the syscall's entry
       // Made through the syscall buffer: the program's instruction is the patched site.

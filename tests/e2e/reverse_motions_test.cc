@@ -86,5 +86,24 @@ TEST_F(ReverseMotions, ReverseNextInAForkedChildStaysInItsHistory) {
   EXPECT_EQ(r.out.find("child 0:"), std::string::npos) << "replay ran forward: " << r.out;
 }
 
+TEST_F(ReverseMotions, ReverseStepiAfterACallOthersRanDuringGoesToItsEntry) {
+  // pthread_join waits in futex while the threads run: the call's entry is
+  // an event of its own, long before its result. One instruction back from
+  // the result is the thread at the syscall instruction before that entry
+  // (it was "this is a bug": the engine looked for it after the entry).
+  std::string trace = recorded("debug_threads_joined");
+  long blocked = sql_count(trace, "SELECT min(id) FROM events WHERE kind = 10 AND nr = 202");
+  ASSERT_GT(blocked, 0);
+  long result = sql_count(trace, "SELECT min(r.id) FROM events r, events b WHERE b.id = " + std::to_string(blocked) +
+                                     " AND r.kind = 2 AND r.tid = b.tid AND r.nr = b.nr AND r.id > b.id");
+  ASSERT_GT(result, blocked);
+  RunResult r = script(trace, "goto event " + std::to_string(result) + "\nreverse-stepi\nwhen\nstepi\nwhen\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("this is a bug"), std::string::npos) << r.out;
+  auto whens = lines_matching(r.out, "^Current event: ");
+  ASSERT_EQ(whens.size(), 2u) << r.out;
+  EXPECT_EQ(whens[0], "Current event: " + std::to_string(blocked - 1)) << r.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test
