@@ -109,7 +109,20 @@ Stop Motions::back_to_signal_arrival(const Frame& handler) {
   return engine_.stepi(Direction::backward);
 }
 
+Stop Motions::back_before_handler() {
+  // The handler returned into the trampoline: back onto its return, then
+  // to its entry in this run and one instruction more, where the signal
+  // arrived.
+  Stop out = engine_.stepi(Direction::backward);
+  if (out.kind != Stop::Kind::step) return out;
+  auto stack = debug().backtrace(engine_.pid(), engine_.registers(), 2);  // the frame's CFA needs its caller's unwinding
+  if (stack.empty()) return out;
+  return back_to_signal_arrival(stack.front());
+}
+
 Stop Motions::reverse_finish(const std::vector<Frame>& all, std::size_t index) {
+  // The trampoline's frame was entered at the signal's arrival, as its handler's was.
+  if (index < all.size() && index == 0 && returns_to_signal_trampoline(all[index].pc)) return back_before_handler();
   if (index + 1 >= all.size()) throw Error("\"reverse-finish\" not meaningful in the outermost frame");
   if (returns_to_signal_trampoline(all[index + 1].pc)) return back_to_signal_arrival(all[index]);
   std::uint64_t cfa = all[index].cfa;
@@ -321,6 +334,13 @@ std::vector<std::uint64_t> Motions::returns_on_line(const Function& function, co
 
 Stop Motions::reverse_step_line(bool into) {
   Registers regs = engine_.registers();
+  // In the signal trampoline, the handler has just returned: reverse-step
+  // goes back into its last line, reverse-next to where the signal arrived.
+  if (returns_to_signal_trampoline(regs.rip)) {
+    if (into)
+      if (auto in = back_into_callee(regs)) return *in;
+    return back_before_handler();
+  }
   auto function = debug().function_at(regs.rip);
   auto line = debug().line_at(regs.rip);
   if (!function || !function->has_lines || !line) return reverse_finish(debug().backtrace(engine_.pid(), regs, 2), 0);

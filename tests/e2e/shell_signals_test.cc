@@ -68,6 +68,34 @@ continue
   EXPECT_NE(r.out.find("exited normally"), std::string::npos) << r.out;
 }
 
+TEST_F(ShellTest, ReverseMotionsFromTheSignalTrampolineFrame) {
+  // finish out of a handler stops in the kernel's trampoline
+  // (<signal handler called>): reverse-step goes back into the handler's
+  // last line, reverse-next and reverse-finish to where the signal arrived
+  // (they said "Cannot find the call", or went back to the start).
+  std::string trace = recorded("signal_handlers");
+  RunResult r = script(trace, R"(break on_alarm
+continue 2
+delete
+finish
+reverse-step
+assert hits == 1002
+finish
+reverse-next
+assert hits == 1001
+break on_alarm
+continue
+finish
+reverse-finish
+assert hits == 1001
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^assert passed").size(), 3u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^<signal handler called> \[event)").size(), 3u) << r.out;
+  std::vector<std::string> expected{"on_alarm:19", "on_alarm:20", "main:41", "on_alarm:19", "main:41"};
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+}
+
 TEST_F(ShellTest, ReverseMotionsLeaveASignalHandlerWhereItsSignalArrived) {
   std::string trace = recorded("signal_handlers");
   // The handler's caller is the kernel's trampoline (__restore_rt); the

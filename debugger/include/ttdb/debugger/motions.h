@@ -52,6 +52,7 @@ class Motions {
   // Where the calls made on `line` return to.
   std::vector<std::uint64_t> returns_on_line(const Function& function, const SourceLine& line);
   Stop back_to_signal_arrival(const Frame& handler);
+  Stop back_before_handler();
   bool at_signal_arrival();
   struct CallSite {
     std::uint64_t addr;        // the call instruction
