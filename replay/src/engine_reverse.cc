@@ -236,6 +236,12 @@ std::optional<Position> EngineImpl::position_before(Position target) {
     std::uint64_t insn = 0;
     if (event->kind == EventKind::rdtsc || event->kind == EventKind::rdrand) {
       insn = event->args[0];
+    } else if (event->kind == EventKind::snapshot) {
+      // Replay puts the recorded state in place wherever the thread stands
+      // (even inside an instruction, stopped by a breakpoint): the place
+      // before it is where a forward stepi applies it, the thread's first
+      // arrival where the recording stopped it.
+      insn = event->args[0];
     } else if (event->kind == EventKind::syscall || event->kind == EventKind::blocked) {
       // A call that others ran during: the thread executed its instruction
       // before its entry's event, not in this stretch.

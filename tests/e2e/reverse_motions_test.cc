@@ -1,5 +1,6 @@
 // Backward motions land where gdb's land: its `record full` on the same
 // binary is the oracle, for the shapes of code the motions must handle.
+#include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
@@ -103,6 +104,25 @@ TEST_F(ReverseMotions, ReverseStepiAfterACallOthersRanDuringGoesToItsEntry) {
   auto whens = lines_matching(r.out, "^Current event: ");
   ASSERT_EQ(whens.size(), 2u) << r.out;
   EXPECT_EQ(whens[0], "Current event: " + std::to_string(blocked - 1)) << r.out;
+}
+
+TEST_F(ReverseMotions, ReverseStepiRetracesStepiAcrossThreadSwitches) {
+  // Each switch away from the spinning thread is a snapshot of its state,
+  // which replay puts in place wherever the thread stands: going back over
+  // one showed it inside an instruction, and every later step was off by one.
+  std::string trace = recorded("debug_spin_handoff");
+  const int steps = 150;
+  std::string text = "break late\ncontinue\ndelete\nprint $pc\n";
+  for (int i = 0; i < steps; ++i) text += "stepi\nprint $pc\n";
+  for (int i = 0; i < steps; ++i) text += "reverse-stepi\nprint $pc\n";
+  RunResult r = script(trace, text);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  auto pcs = printed_values(r.out);
+  ASSERT_EQ(pcs.size(), 2u * steps + 1) << r.out;
+  std::vector<std::string> forward(pcs.begin(), pcs.begin() + steps + 1);
+  std::vector<std::string> backward(pcs.begin() + steps, pcs.end());
+  std::reverse(backward.begin(), backward.end());
+  EXPECT_EQ(backward, forward) << r.out;
 }
 
 }  // namespace
