@@ -117,6 +117,8 @@ class EngineImpl {
   // the order they started.
   std::optional<int> selected;
   int looked_at_task() const;
+  // A watchpoint stop at a read, which stops after the read going either way.
+  bool read_stop(const Stop& stop) const;
   // The `blocked` event where the call whose result is `result` began, if
   // others ran while it waited.
   std::optional<std::int64_t> blocked_entry_of(const trace::Event& result);

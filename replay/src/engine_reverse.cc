@@ -57,7 +57,7 @@ std::optional<std::pair<Position, Stop>> EngineImpl::last_hit_before(Position ta
     goal.observe = [&](const Position& at, const Stop& stop) {
       // A read stops after the instruction that read, going either way: one
       // there is where the search began, not before it.
-      if (at == target && stop.kind == Stop::Kind::watchpoint && watchpoints.at(stop.id).kind != WatchKind::write) return;
+      if (at == target && read_stop(stop)) return;
       // Nor a catchpoint's stop where the search began.
       if (at == target && stop.id && (stop.kind == Stop::Kind::syscall || stop.kind == Stop::Kind::signal)) return;
       last = {at, stop};
@@ -119,6 +119,14 @@ void EngineImpl::back_after_failure(const Position& start) {
   }
 }
 
+bool EngineImpl::read_stop(const Stop& stop) const {
+  // A read watchpoint's stop, or an access watchpoint's that left the value
+  // as it was; an access watchpoint's stop at a write is a write's.
+  if (stop.kind != Stop::Kind::watchpoint) return false;
+  WatchKind kind = watchpoints.at(stop.id).kind;
+  return kind == WatchKind::read || (kind == WatchKind::access && stop.old_value == stop.new_value);
+}
+
 Stop EngineImpl::reverse_continue() {
   Goal observing;
   observing.user_points = true;
@@ -128,7 +136,7 @@ Stop EngineImpl::reverse_continue() {
     return Stop{Stop::Kind::start};
   }
   auto [at, stop] = *hit;
-  if (stop.kind == Stop::Kind::watchpoint && watchpoints.at(stop.id).kind != WatchKind::write) {
+  if (read_stop(stop)) {
     seek(at);  // after the read, where a forward run stops too
     ++watchpoints.at(stop.id).hits;
   } else if (stop.kind == Stop::Kind::watchpoint) {

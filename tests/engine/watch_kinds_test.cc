@@ -66,5 +66,26 @@ TEST_F(WatchKindsTest, AnAccessWatchpointStopsAtReadsAndWrites) {
   EXPECT_NE(there.describe().find("access"), std::string::npos) << there.describe();
 }
 
+TEST_F(WatchKindsTest, AnAccessWatchpointGoingBackStopsBeforeEachWriteLikeAWriteWatchpoint) {
+  // Backward over a write, an access watchpoint is a write watchpoint: it
+  // stops before the store, with the values swapped (it gave the forward
+  // ones, after the store). Over a read it stops after the read, as forward.
+  int a = engine_->add_watchpoint(counter_, 4, WatchKind::access);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::watchpoint) << i;
+  Stop write = engine_->resume(Direction::backward);  // over the 1 -> 2 write
+  ASSERT_EQ(write.kind, Stop::Kind::watchpoint);
+  EXPECT_EQ(write.id, a);
+  EXPECT_EQ(as_int(write.old_value), 2u);
+  EXPECT_EQ(as_int(write.new_value), 1u);
+  Registers before_store = regs();
+  // The same place as a write watchpoint's backward stop.
+  engine_->remove(a);
+  engine_->add_watchpoint(counter_, 4, WatchKind::write);
+  engine_->resume(Direction::forward);
+  Stop same = engine_->resume(Direction::backward);
+  ASSERT_EQ(same.kind, Stop::Kind::watchpoint);
+  EXPECT_TRUE(same_registers(regs(), before_store));
+}
+
 }  // namespace
 }  // namespace ttdb::test
