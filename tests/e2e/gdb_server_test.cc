@@ -319,12 +319,12 @@ TEST_F(GdbServerTest, AccessWatchpointsStopAtReadsAndWritesBothWays) {
   RunResult r = gdb(trace, "debug_gdb",
                     {"break main", "continue", "awatch total", "continue", "continue", "continue", "reverse-continue", "reverse-continue"});
   std::string text = all(r);
-  // The read of 0, the write of 2, the read of 2; back: the write, the read
-  // (where gdb compares with the value it saw last).
+  // The read of 0, the write of 2, the read of 2; back: the write (the
+  // server stops before it, where gdb sees the old value), the read of 0.
   std::regex hit(R"(Hardware access \(read/write\) watchpoint 2: total\n\n(Value = \d+|Old value = \d+\nNew value = \d+))");
   std::vector<std::string> seen;
   for (std::sregex_iterator it(text.begin(), text.end(), hit), end; it != end; ++it) seen.push_back((*it)[1]);
-  std::vector<std::string> expected{"Value = 0", "Old value = 0\nNew value = 2", "Value = 2", "Value = 2", "Old value = 2\nNew value = 0"};
+  std::vector<std::string> expected{"Value = 0", "Old value = 0\nNew value = 2", "Value = 2", "Old value = 2\nNew value = 0", "Value = 0"};
   EXPECT_EQ(seen, expected) << text;
 }
 
