@@ -343,7 +343,13 @@ Stop Motions::reverse_step_line(bool into) {
   }
   auto function = debug().function_at(regs.rip);
   auto line = debug().line_at(regs.rip);
-  if (!function || !function->has_lines || !line) return reverse_finish(debug().backtrace(engine_.pid(), regs, 2), 0);
+  if (!function || !function->has_lines || !line) {
+    // No lines: back to the call, as gdb goes; in the outermost frame (the
+    // loader's _start), one instruction, which at the start says so.
+    auto stack = debug().backtrace(engine_.pid(), regs, 2);
+    if (stack.size() < 2) return engine_.stepi(Direction::backward);
+    return reverse_finish(stack, 0);
+  }
   if (regs.rip == function->low) return back_to_caller_line(into);
   if (into) {
     auto calls = call_sites(function->low, function->high);

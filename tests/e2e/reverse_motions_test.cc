@@ -125,5 +125,15 @@ TEST_F(ReverseMotions, ReverseStepiRetracesStepiAcrossThreadSwitches) {
   EXPECT_EQ(backward, forward) << r.out;
 }
 
+TEST_F(ReverseMotions, LineStepsBackAtTheFirstInstructionSayThereIsNoMoreHistory) {
+  // They said "reverse-finish" is not meaningful in the outermost frame,
+  // and a script stopped there.
+  std::string trace = recorded("debug_returns");
+  RunResult r = script(trace, "reverse-step\nreverse-next\nwhen\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^No more reverse-execution history\\.$").size(), 2u) << r.out;
+  EXPECT_NE(r.out.find("Current event: 1\n"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test
