@@ -47,11 +47,15 @@ TEST_F(ShellTest, PrintfConditionalsPrettyStructsAndExaminedAddressesPrintAsInGd
 
 TEST_F(ShellTest, FlagsAndStackRegistersPrintWithGdbsTypes) {
   std::string trace = recorded("debug_structs");
-  RunResult r = script(trace, "break debug_structs.c:43\ncontinue\nprint $eflags\nprint $rsp\nprint $sp == $rsp\n");
+  RunResult r = script(trace, "break debug_structs.c:43\ncontinue\nprint $eflags\nprint $rsp\nprint $sp == $rsp\n"
+                              "p/x$sp\nx/1xg$sp\n");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(lines_matching(r.out, R"(^\$1 = \[ ([A-Z]+ )*\]$)").size(), 1u) << r.out;
   EXPECT_EQ(lines_matching(r.out, R"(^\$2 = \(void \*\) 0x7[0-9a-f]+$)").size(), 1u) << r.out;
   EXPECT_NE(r.out.find("$3 = 1"), std::string::npos) << r.out;
+  // A format needs no space before the expression, as in gdb.
+  EXPECT_EQ(lines_matching(r.out, R"(^\$4 = 0x7[0-9a-f]+$)").size(), 1u) << r.out;
+  EXPECT_EQ(lines_matching(r.out, R"(^0x7[0-9a-f]+:\t0x[0-9a-f]+$)").size(), 1u) << r.out;
 }
 
 TEST_F(ShellTest, ThePastIsReadOnlyToSetAndToAssignments) {

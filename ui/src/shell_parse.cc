@@ -76,12 +76,23 @@ std::optional<CommandLine> split_command(const std::string& raw) {
   return out;
 }
 
+namespace {
+
+// Where a format after '/' ends: as in gdb, at the first character that is
+// not a letter, digit or sign ("p/x$pc" is "/x" and "$pc").
+std::size_t format_end(const std::string& args) {
+  static const char kFormatChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+  return args.find_first_not_of(kFormatChars, 1);
+}
+
+}  // namespace
+
 std::pair<char, std::string> split_format(const std::string& args, const char* letters) {
   if (!args.starts_with("/")) return {0, trim(args)};
-  auto space = args.find(' ');
-  std::string fmt_text = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+  auto end = format_end(args);
+  std::string fmt_text = args.substr(1, end == std::string::npos ? std::string::npos : end - 1);
   if (fmt_text.size() != 1 || !std::strchr(letters, fmt_text[0])) throw Error(fmt::format("undefined output format \"{}\"", fmt_text));
-  return {fmt_text[0], space == std::string::npos ? "" : trim(args.substr(space))};
+  return {fmt_text[0], end == std::string::npos ? "" : trim(args.substr(end))};
 }
 
 ExamineSpec parse_examine(const std::string& args, char last_format) {
@@ -91,7 +102,7 @@ ExamineSpec parse_examine(const std::string& args, char last_format) {
     out.expr = trim(args);
     return out;
   }
-  auto space = args.find(' ');
+  auto space = format_end(args);
   std::string f = args.substr(1, space == std::string::npos ? std::string::npos : space - 1);
   out.expr = space == std::string::npos ? "" : trim(args.substr(space));
   std::size_t digits = 0;
