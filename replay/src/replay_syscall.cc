@@ -28,11 +28,8 @@ namespace {
 
 constexpr std::int64_t kRestartBlock = 516;  // ERESTART_RESTARTBLOCK: the kernel's own, not in the uapi headers
 
-// What the kernel does to the robust mutexes a thread holds when it ends:
-// each one whose word holds the thread's tid is marked as its owner's death,
-// for the next locker to find. The kernel compares the words with the
-// replaying thread's own tid, but they hold the recorded one: ttdb does it
-// instead, and the kernel then finds no word of that thread's.
+}  // namespace
+
 void release_robust_futexes(Tracee& thread, pid_t recorded_tid) {
   void* head_ptr = nullptr;
   std::size_t len = 0;
@@ -63,8 +60,6 @@ void release_robust_futexes(Tracee& thread, pid_t recorded_tid) {
   }
   if (head.pending) release(head.pending);
 }
-
-}  // namespace
 
 void ReplaySession::check_entry(const Event& e, const WaitStatus& status) {
   Tracee& t = tracee();

@@ -27,6 +27,13 @@
 
 namespace ttdb {
 
+// What the kernel does to the robust mutexes a thread holds when it ends:
+// each one whose word holds the thread's tid is marked as its owner's death,
+// for the next locker to find. The kernel compares the words with the
+// replaying thread's own tid, but they hold the recorded one: ttdb does it
+// instead, and the kernel then finds no word of that thread's.
+void release_robust_futexes(Tracee& thread, pid_t recorded_tid);
+
 // No limit on the events the syscall buffer may give back without a stop.
 inline constexpr std::int64_t kNoEventLimit = std::numeric_limits<std::int64_t>::max();
 
