@@ -122,10 +122,10 @@ class EngineImpl {
   // The `blocked` event where the call whose result is `result` began, if
   // others ran while it waited.
   std::optional<std::int64_t> blocked_entry_of(const trace::Event& result);
-  // Back to where the history of `task` begins, which no backward search
-  // may pass: the recording's start, or just after the spawn event that
-  // made it (a process or thread made later).
-  Stop back_to_history_start(int task);
+  // Back to where the history of `task` (looked at when at event `from`)
+  // begins, which no backward search may pass: the recording's start, or
+  // just after the spawn event that made it (a process or thread made later).
+  Stop back_to_history_start(int task, std::int64_t from);
   // An arrival at one of goal.until_addrs that counts for `goal`.
   bool until_arrival(const Goal& goal, std::uint64_t addr, const Registers& regs);
   // A Stop::Kind::exited when the task goal.until_task follows has ended

@@ -161,14 +161,14 @@ Stop EngineImpl::reverse_stepi() {
   return Stop{Stop::Kind::step};
 }
 
-Stop EngineImpl::back_to_history_start(int task) {
+Stop EngineImpl::back_to_history_start(int task, std::int64_t from) {
   std::int64_t birth = 0;
   if (task && several_tasks()) {
     // The spawn that made this task (a tid may be used again later).
     const auto& births = program_images().births;
     if (auto found = births.find(task); found != births.end())
       for (std::int64_t id : found->second)
-        if (id <= session.current_event()) birth = id;
+        if (id <= from) birth = id;
   }
   if (birth == 0) {
     seek(Position{1, {}});
@@ -188,8 +188,9 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
   observing.until_addrs = addrs;
   observing.until_accepts = accepts;
   observing.until_task = task;
+  std::int64_t from = pos.event;
   auto hit = last_hit_before(pos, observing);
-  if (!hit) return back_to_history_start(task);
+  if (!hit) return back_to_history_start(task, from);
   seek(hit->first);
   return Stop{Stop::Kind::step};
 }
