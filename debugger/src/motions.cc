@@ -324,11 +324,14 @@ std::optional<Stop> Motions::back_into_callee(const Registers& regs) {
 }
 
 std::vector<std::uint64_t> Motions::returns_on_line(const Function& function, const SourceLine& line) {
+  // A call whose return starts another line's row returns out of this line.
+  auto on_line = [&](std::uint64_t addr) {
+    auto at = debug().line_at(addr);
+    return at && at->line == line.line && at->file == line.file;
+  };
   std::vector<std::uint64_t> out;
-  for (const auto& call : call_sites(function.low, function.high)) {
-    auto at = debug().line_at(call.addr);
-    if (at && at->line == line.line && at->file == line.file) out.push_back(call.returns_to);
-  }
+  for (const auto& call : call_sites(function.low, function.high))
+    if (on_line(call.addr) && on_line(call.returns_to)) out.push_back(call.returns_to);
   return out;
 }
 

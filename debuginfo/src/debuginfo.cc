@@ -14,6 +14,7 @@
 #include "ttdb/base/error.h"
 #include "dwarf_types.h"
 #include "dwarf_util.h"
+#include "line_rows.h"
 #include "location.h"
 #include "plt.h"
 #include "prologue.h"
@@ -410,6 +411,19 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
   int lineno = 0;
   const char* file = dwfl_lineinfo(line, &addr, &lineno, nullptr, nullptr, nullptr);
   if (!file || lineno == 0) return std::nullopt;
+  // A row gdb folds into the one before it is the middle of that row.
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+  Dwarf_Lines* lines = nullptr;
+  std::size_t n = 0;
+  if (cu && dwarf_getsrclines(cu, &lines, &n) == 0)
+    if (auto i = row_starting_at(lines, n, addr - bias)) {
+      std::size_t kept = *i;
+      while (kept > 0 && folded_into_previous_row(lines, kept)) --kept;
+      Dwarf_Addr start = 0;
+      dwarf_lineaddr(dwarf_onesrcline(lines, kept), &start);
+      addr = start + bias;
+    }
   return SourceLine{file, lineno, addr, addr == pc};
 }
 
@@ -432,7 +446,7 @@ std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint
     dwarf_linebeginstatement(l, &stmt);
     dwarf_lineendsequence(l, &end);
     dwarf_lineno(l, &lineno);
-    if (addr < low || addr >= high || !stmt || end || lineno == 0) continue;
+    if (addr < low || addr >= high || !stmt || end || lineno == 0 || folded_into_previous_row(lines, i)) continue;
     const char* file = dwarf_linesrc(l, nullptr, nullptr);
     rows[addr] = SourceLine{file ? file : "", lineno, addr, true};
   }

@@ -135,5 +135,18 @@ TEST_F(ReverseMotions, LineStepsBackAtTheFirstInstructionSayThereIsNoMoreHistory
   EXPECT_NE(r.out.find("Current event: 1\n"), std::string::npos) << r.out;
 }
 
+TEST_F(ReverseMotions, StepsOutOfACallStopWhereGdbsDoOnLinesWithDiscriminators) {
+  // gcc gives the rest of a line after a call a row of its own with a
+  // discriminator; gdb folds such rows into the line, so a step out of the
+  // callee goes on to the next line (ttdb stopped at the return address).
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_loops");
+  auto [theirs, ours] = pcs_after(trace, *gdb, "debug_loops", {"break accumulate", "continue", "delete"},
+                                  {"next", "next", "step", "step", "next", "step", "step", "finish", "next"});
+  ASSERT_EQ(theirs.size(), 9u);
+  EXPECT_EQ(ours, theirs);
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -49,7 +49,7 @@ class Motions {
   std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
   Stop back_to_caller_line(bool into);
   std::optional<Stop> back_into_callee(const Registers& regs);
-  // Where the calls made on `line` return to.
+  // Where the calls made on `line` return to, on it.
   std::vector<std::uint64_t> returns_on_line(const Function& function, const SourceLine& line);
   Stop back_to_signal_arrival(const Frame& handler);
   Stop back_before_handler();
