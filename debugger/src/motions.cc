@@ -151,7 +151,7 @@ Stop Motions::step_line(bool into) {
     Registers regs = engine_.registers();
     auto function = debug().function_at(regs.rip);
     auto line = debug().line_at(regs.rip);
-    auto stack = debug().backtrace(engine_.pid(), regs, 2);
+    auto stack = debug().backtrace(engine_.pid(), regs, 3);
     if (!function || !function->has_lines || !line) {
       // No line information: run until the function returns, as gdb does.
       if (stack.size() < 2) return engine_.stepi(Direction::forward);
@@ -167,8 +167,11 @@ Stop Motions::step_line(bool into) {
     for (const auto& row : debug().statement_starts(function->low, function->high))
       if (row.line != line->line || row.file != line->file) targets.push_back(row.row_addr);
     std::optional<std::uint64_t> return_to;
+    // A signal handler returns through the kernel's trampoline to where its
+    // signal arrived, where gdb's step out of it stops.
+    bool handler = stack.size() > 2 && returns_to_signal_trampoline(stack[1].pc);
     if (stack.size() > 1) {
-      return_to = stack[1].pc;
+      return_to = handler ? stack[2].pc : stack[1].pc;
       targets.push_back(*return_to);
     }
     std::vector<std::uint64_t> calls;
@@ -183,6 +186,7 @@ Stop Motions::step_line(bool into) {
     if (stop.kind != Stop::Kind::step) return stop;
     Registers now = engine_.registers();
     if (return_to && now.rip == *return_to && now.rsp >= cfa) {
+      if (handler) return stop;
       // Back in the caller, in the middle of its line: finish that line.
       auto landed = debug().line_at(now.rip);
       if (!landed || landed->is_statement_start) return stop;

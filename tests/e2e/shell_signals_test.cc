@@ -68,6 +68,28 @@ continue
   EXPECT_NE(r.out.find("exited normally"), std::string::npos) << r.out;
 }
 
+TEST_F(ShellTest, StepsOffAHandlersLastLineStopWhereItsSignalArrived) {
+  // As gdb's: not in the kernel's trampoline, which has no line.
+  std::string trace = recorded("signal_handlers");
+  RunResult r = script(trace, R"(break on_alarm
+continue 2
+delete
+next
+next
+assert hits == 1002
+break on_alarm
+continue
+step
+step
+assert hits == 2003
+)");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^assert passed").size(), 2u) << r.out;
+  EXPECT_EQ(r.out.find("<signal handler called>"), std::string::npos) << r.out;
+  std::vector<std::string> expected{"on_alarm:19", "on_alarm:20", "main:41", "on_alarm:19", "on_alarm:20", "main:41"};
+  EXPECT_EQ(signal_stops(r.out), expected) << r.out;
+}
+
 TEST_F(ShellTest, ReverseMotionsFromTheSignalTrampolineFrame) {
   // finish out of a handler stops in the kernel's trampoline
   // (<signal handler called>): reverse-step goes back into the handler's
