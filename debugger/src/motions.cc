@@ -216,6 +216,18 @@ Stop Motions::step_line(bool into) {
   }
 }
 
+Stop Motions::reverse_to_elsewhere(const std::vector<std::uint64_t>& targets, const ArrivalFilter& accepts) {
+  // At a signal's arrival the program stands where the syscall before it
+  // left it: that arrival is no earlier place, search on from it.
+  bool arrival = at_signal_arrival();
+  Registers here = engine_.registers();
+  Stop back = engine_.reverse_to(targets, accepts);
+  Registers now = engine_.registers();
+  if (arrival && back.kind == Stop::Kind::step && now.rip == here.rip && now.rsp == here.rsp)
+    back = engine_.reverse_to(targets, accepts);
+  return back;
+}
+
 Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool into) {
   // The first instruction of the last run of a line (this one, or the one
   // given) in this frame: back to the last other line (or the function's
@@ -242,7 +254,7 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
   targets.insert(targets.end(), returns.begin(), returns.end());
   // The function's entry always bounds the search: this call began there.
   Position began = engine_.position();
-  Stop back = engine_.reverse_to(targets, same_call(*function, cfa));
+  Stop back = reverse_to_elsewhere(targets, same_call(*function, cfa));
   if (back.kind == Stop::Kind::start) {
     // The history (the recording's, or a process's forked inside the line)
     // began in the line's run: its first statement after that start, if

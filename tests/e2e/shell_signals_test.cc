@@ -90,6 +90,19 @@ assert hits == 2003
   EXPECT_EQ(signal_stops(r.out), expected) << r.out;
 }
 
+TEST_F(ShellTest, ReverseNextFromASignalThatArrivedWhereALineBeginsMovesBack) {
+  // The syscall before the signal ended on the line's first instruction: that
+  // arrival is the same moment as the signal's, and reverse-next stopped at
+  // the signal again, every time.
+  std::string trace = recorded("signal_at_line_start");
+  RunResult r = script(trace, "continue\nreverse-next\nwhen\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(lines_matching(r.out, "^Program received signal SIGUSR1").size(), 1u) << r.out;
+  auto stops = lines_matching(r.out, R"(^main \(\) at signal_at_line_start\.c:\d+ \[event)");
+  ASSERT_EQ(stops.size(), 2u) << r.out;
+  EXPECT_NE(stops[0], stops[1]) << r.out;
+}
+
 TEST_F(ShellTest, ReverseMotionsFromTheSignalTrampolineFrame) {
   // finish out of a handler stops in the kernel's trampoline
   // (<signal handler called>): reverse-step goes back into the handler's

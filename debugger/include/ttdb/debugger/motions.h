@@ -45,6 +45,8 @@ class Motions {
  private:
   DebugInfo& debug() { return images_.current(); }
   bool live() { return !engine_.exit_status().has_value(); }
+  // reverse_to, but never to the very state it starts from.
+  Stop reverse_to_elsewhere(const std::vector<std::uint64_t>& targets, const ArrivalFilter& accepts);
   Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt, bool into = false);
   std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
   Stop back_to_caller_line(bool into);
