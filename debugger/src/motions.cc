@@ -177,9 +177,17 @@ Stop Motions::step_line(bool into) {
     std::vector<std::uint64_t> calls;
     if (into)
       for (const auto& call : call_sites(function->low, function->high)) calls.push_back(call.addr);
+    // In a recursion the caller's return address is in this function too:
+    // this frame's own arrival there (its inner call returning) is the
+    // middle of its line, not a place to stop.
+    std::vector<std::uint64_t> own_places(targets.begin(), targets.end() - (return_to ? 1 : 0));
+    own_places.insert(own_places.end(), calls.begin(), calls.end());
     targets.insert(targets.end(), calls.begin(), calls.end());
     auto accept = [&](std::uint64_t addr, const Registers& r) {
-      if (return_to && addr == *return_to && r.rsp >= cfa) return true;
+      if (return_to && addr == *return_to) {
+        if (r.rsp >= cfa) return true;
+        if (std::find(own_places.begin(), own_places.end(), addr) == own_places.end()) return false;
+      }
       return in_frame(r, cfa);
     };
     Stop stop = engine_.run_to(targets, accept);

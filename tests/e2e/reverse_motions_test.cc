@@ -148,5 +148,17 @@ TEST_F(ReverseMotions, StepsOutOfACallStopWhereGdbsDoOnLinesWithDiscriminators) 
   EXPECT_EQ(ours, theirs);
 }
 
+TEST_F(ReverseMotions, NextOverARecursiveCallFromAnInnerLevelGoesOnToTheNextLine) {
+  // The inner call returns to the same address the caller's frame returns
+  // to: next stopped there, in the middle of the line.
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_recursion");
+  auto [theirs, ours] = pcs_after(trace, *gdb, "debug_recursion", {"break fact", "continue", "continue", "delete"},
+                                  {"next", "next", "next", "next", "next"});
+  ASSERT_EQ(theirs.size(), 5u);
+  EXPECT_EQ(ours, theirs);
+}
+
 }  // namespace
 }  // namespace ttdb::test
