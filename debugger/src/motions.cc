@@ -284,7 +284,13 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
     if (auto in = back_into_callee(engine_.registers())) return *in;
     return reverse_to_line_start(line, false);  // the callee has no lines: the line's start
   }
-  if (starts_function && engine_.registers().rip == function->low) return back;  // the line begins the function
+  if (starts_function && engine_.registers().rip == function->low) {
+    // The line begins the function: gdb stops after its prologue, where
+    // the frame (and so the arguments) is set up, when that is on the line.
+    auto body = debug().line_at(function->body);
+    if (function->body <= function->low || !body || body->line != line->line || body->file != line->file) return back;
+    return engine_.run_to({function->body}, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+  }
   return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
 }
 
@@ -343,8 +349,11 @@ std::optional<Stop> Motions::back_into_callee(const Registers& regs) {
     engine_.seek(here);
     return std::nullopt;
   }
-  if (row->row_addr == now.rip) return back;
-  return engine_.reverse_to({row->row_addr}, same_call(*callee, frame_cfa(now)));
+  // A row that begins the function begins, for gdb, after the prologue.
+  std::uint64_t start = row->row_addr;
+  if (start == callee->low && callee->body > start && callee->body <= now.rip) start = callee->body;
+  if (start == now.rip) return back;
+  return engine_.reverse_to({start}, same_call(*callee, frame_cfa(now)));
 }
 
 std::vector<std::uint64_t> Motions::returns_on_line(const Function& function, const SourceLine& line) {

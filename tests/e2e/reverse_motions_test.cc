@@ -160,5 +160,18 @@ TEST_F(ReverseMotions, NextOverARecursiveCallFromAnInnerLevelGoesOnToTheNextLine
   EXPECT_EQ(ours, theirs);
 }
 
+TEST_F(ReverseMotions, ReverseStepIntoAOneLineFunctionStopsAfterItsPrologue) {
+  // fib is one line: the start of the row holding its return is its first
+  // instruction, before the frame is set up (n read wrong there); gdb stops
+  // after the prologue.
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_recursion");
+  auto [theirs, ours] = pcs_after(trace, *gdb, "debug_recursion", {"break fib", "continue", "continue", "delete"},
+                                  {"reverse-step", "reverse-step", "reverse-step"});
+  ASSERT_EQ(theirs.size(), 3u);
+  EXPECT_EQ(ours, theirs);
+}
+
 }  // namespace
 }  // namespace ttdb::test

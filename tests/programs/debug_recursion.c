@@ -1,5 +1,5 @@
-// A function that calls itself: the return address of each inner call is
-// inside the function too.
+// Functions that call themselves: the return address of each inner call
+// is inside the function too; fib is all on one line.
 #include <stdio.h>
 
 int fact(int n) {
@@ -8,8 +8,11 @@ int fact(int n) {
   return n * fact(n - 1);
 }
 
+int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
 int main(void) {
   int a = fact(5);
-  printf("%d\n", a);
+  int b = fib(5);
+  printf("%d %d\n", a, b);
   return 0;
 }
