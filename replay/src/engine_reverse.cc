@@ -264,7 +264,12 @@ std::optional<Position> EngineImpl::position_before(Position target) {
       return starting;
     }
     seek(before);
-    if (session.tracee().regs().rip == insn) return before;
+    // The event's own thread (the event before may be another's): if it
+    // stands at the instruction already, nothing of it runs in between.
+    auto& tracees = session.tracees();
+    auto own = tracees.find(event->tid);
+    Tracee& thread = own != tracees.end() && own->second.alive() ? own->second : session.tracee();
+    if (thread.regs().rip == insn) return before;
     before.motions.push_back(Motion{Tick{Tick::Kind::code, insn, 0}, 1});
     return before;
   }
