@@ -432,7 +432,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   // and a loop there can come back to the same registers with other memory
   // (volatile counters at -O0): the next signal stop is at this boundary
   // only if one is pending now, to be delivered before any instruction.
-  if (false && sigreturn && !(t.pending_signals() & ~t.signal_mask()))
+  if (sigreturn && !(t.pending_signals() & ~t.signal_mask()))
     task().boundary = Boundary{};
   else
     task().boundary = Boundary::after_exit_with(t.regs());
