@@ -275,15 +275,14 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
 
 ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_call) {
   static_assert(offsetof(ttdb_shim_record, size) == 0);
-  std::uint64_t state[3] = {0, 0, 0};  // in_call, used, records
+  std::uint64_t state[2] = {0, 0};  // in_call, used
   static_assert(offsetof(Control, used) == offsetof(Control, in_call) + 8);
-  static_assert(offsetof(Control, records) == offsetof(Control, used) + 8);
   if (tracee.read_some(CONTROL_FIELD(shim, in_call), state, sizeof state) != sizeof state) return {};
-  auto [in_call, used, records] = state;
+  auto [in_call, used] = state;
   // Stopped inside a hooked call, the thread may be writing a record at the
   // offset it read before this stop: taking the buffer now would lose it or
   // read it half made.
-  if (records == 0 || (in_call && !even_in_call)) return {};
+  if (used == 0 || (in_call && !even_in_call)) return {};
   if (used > TTDB_SHIM_BUFFER_SIZE)
     throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), used));
   ShimRecords out;
