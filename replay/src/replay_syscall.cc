@@ -483,10 +483,8 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     // events follow, and take the ends the kernel reports.
     int leader = task().process(e.tid);
     for (auto& [tid, other] : state_.tasks)
-      if (other.process(tid) == leader) {
-        other.dying = true;
-        release_robust_futexes(tracees_.at(tid), tid);
-      }
+      if (other.process(tid) == leader) other.dying = true;
+    release_process_robust_futexes(leader);
     task().no_return = true;
     // It goes into the kernel when the program moves on (run()): until then
     // the process's memory is there to look at.

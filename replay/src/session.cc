@@ -122,15 +122,18 @@ void ReplaySession::set_snapshot_trap(bool armed) {
   }
 }
 
+void ReplaySession::release_process_robust_futexes(int leader) {
+  for (auto& [tid, other] : state_.tasks)
+    if (other.process(tid) == leader && tracees_.count(tid)) release_robust_futexes(tracees_.at(tid), tid);
+}
+
 WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   const Event* next = next_event();
   if (!next) throw InternalError("run() past the end of the recording");
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed)) {
     // A fatal signal ends the process: its threads' robust mutexes are
     // marked now, while its memory is there (another process may share them).
-    int leader = task().process(next->tid);
-    for (auto& [tid, other] : state_.tasks)
-      if (other.process(tid) == leader && tracees_.count(tid)) release_robust_futexes(tracees_.at(tid), tid);
+    release_process_robust_futexes(task().process(next->tid));
   }
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed) &&
       (next->nr == SIGKILL || next->args[1] == 1 || task().no_return)) {

@@ -251,6 +251,8 @@ class ReplaySession {
   WaitStatus expect_syscall_exit(const trace::Event& e);
   // Ends the thread, and so its process, by a fatal signal, as the recording did.
   WaitStatus die_of(int sig);
+  // The robust mutexes of every thread of process `leader`, which ends now.
+  void release_process_robust_futexes(int leader);
   // Ends the acting thread alone, stopped at the entry of the syscall its
   // seccomp filter killed it in, with an exit in that call's place.
   WaitStatus end_thread_in_syscall(const trace::Event& e);
