@@ -122,7 +122,7 @@ Stop Motions::back_before_handler() {
 
 Stop Motions::reverse_finish(const std::vector<Frame>& all, std::size_t index) {
   // The trampoline's frame was entered at the signal's arrival, as its handler's was.
-  if (index < all.size() && index == 0 && returns_to_signal_trampoline(all[index].pc)) return back_before_handler();
+  if (index == 0 && !all.empty() && returns_to_signal_trampoline(all[0].pc)) return back_before_handler();
   if (index + 1 >= all.size()) throw Error("\"reverse-finish\" not meaningful in the outermost frame");
   if (returns_to_signal_trampoline(all[index + 1].pc)) return back_to_signal_arrival(all[index]);
   std::uint64_t cfa = all[index].cfa;
@@ -256,6 +256,7 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
     std::erase(others, line->row_addr);
   }
   bool starts_function = std::find(mine.begin(), mine.end(), function->low) != mine.end();
+  auto in_this_frame = [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); };
   std::vector<std::uint64_t> returns;
   if (into) returns = returns_on_line(*function, *line);
   std::vector<std::uint64_t> targets = others;
@@ -271,7 +272,6 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
     std::optional<int> followed;
     for (const auto& inferior : engine_.inferiors())
       if (inferior.selected) followed = inferior.pid;
-    auto in_this_frame = [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); };
     engine_.seek(began);
     Stop earlier = engine_.reverse_to(mine, in_this_frame);
     if (earlier.kind != Stop::Kind::step) return earlier;
@@ -280,7 +280,7 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
     return engine_.run_to(mine, in_this_frame);
   }
   if (back.kind != Stop::Kind::step) return back;
-  if (back.kind == Stop::Kind::step && std::find(returns.begin(), returns.end(), engine_.registers().rip) != returns.end()) {
+  if (std::find(returns.begin(), returns.end(), engine_.registers().rip) != returns.end()) {
     if (auto in = back_into_callee(engine_.registers())) return *in;
     return reverse_to_line_start(line, false);  // the callee has no lines: the line's start
   }
@@ -289,9 +289,9 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
     // the frame (and so the arguments) is set up, when that is on the line.
     auto body = debug().line_at(function->body);
     if (function->body <= function->low || !body || body->line != line->line || body->file != line->file) return back;
-    return engine_.run_to({function->body}, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+    return engine_.run_to({function->body}, in_this_frame);
   }
-  return engine_.run_to(mine, [&](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+  return engine_.run_to(mine, in_this_frame);
 }
 
 std::optional<std::uint64_t> Motions::only_way_in(const Function& function, std::uint64_t pc) {
