@@ -436,8 +436,10 @@ std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint
   Dwarf_Lines* lines = nullptr;
   std::size_t n = 0;
   if (!cu || dwarf_getsrclines(cu, &lines, &n) != 0) return {};
+  RowFolding folding;
   for (std::size_t i = 0; i < n; ++i) {
     Dwarf_Line* l = dwarf_onesrcline(lines, i);
+    bool folded = folding.folds(l);
     Dwarf_Addr addr = 0;
     bool stmt = false, end = false;
     int lineno = 0;
@@ -446,7 +448,7 @@ std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint
     dwarf_linebeginstatement(l, &stmt);
     dwarf_lineendsequence(l, &end);
     dwarf_lineno(l, &lineno);
-    if (addr < low || addr >= high || !stmt || end || lineno == 0 || folded_into_previous_row(lines, i)) continue;
+    if (addr < low || addr >= high || !stmt || end || lineno == 0 || folded) continue;
     const char* file = dwarf_linesrc(l, nullptr, nullptr);
     rows[addr] = SourceLine{file ? file : "", lineno, addr, true};
   }

@@ -6,44 +6,48 @@ namespace ttdb {
 
 namespace {
 
-struct RowKey {
-  int line = 0;
-  const char* file = nullptr;
-  bool ends_sequence = false;
-  int discriminator = 0;
-};
-
-RowKey key_of(Dwarf_Line* l) {
-  RowKey k;
-  dwarf_lineno(l, &k.line);
-  k.file = dwarf_linesrc(l, nullptr, nullptr);
-  dwarf_lineendsequence(l, &k.ends_sequence);
-  unsigned int discriminator = 0;
-  dwarf_linediscriminator(l, &discriminator);
-  k.discriminator = static_cast<int>(discriminator);
-  return k;
-}
-
-bool same_line(const RowKey& a, const RowKey& b) {
-  return a.line == b.line && a.file && b.file && std::strcmp(a.file, b.file) == 0;
+bool same_line(int line, const char* file, int other_line, const char* other_file) {
+  return line == other_line && file && other_file && std::strcmp(file, other_file) == 0;
 }
 
 }  // namespace
 
+bool RowFolding::folds(Dwarf_Line* row) {
+  int line = 0;
+  bool ends = false;
+  unsigned int discriminator = 0;
+  dwarf_lineno(row, &line);
+  dwarf_lineendsequence(row, &ends);
+  dwarf_linediscriminator(row, &discriminator);
+  const char* file = dwarf_linesrc(row, nullptr, nullptr);
+  bool same = open_ && same_line(line, file, line_, file_);
+  discriminated_ = (same && discriminated_) || discriminator != 0;
+  line_ = line;
+  file_ = file;
+  open_ = !ends;
+  return same && discriminated_;
+}
+
 bool folded_into_previous_row(Dwarf_Lines* lines, std::size_t i) {
-  RowKey row = key_of(dwarf_onesrcline(lines, i));
-  // Back to the first row of this run of the line.
+  // From the first row of this run of the line.
+  auto line_of = [&](std::size_t j, int& line, bool& ends) {
+    dwarf_lineno(dwarf_onesrcline(lines, j), &line);
+    dwarf_lineendsequence(dwarf_onesrcline(lines, j), &ends);
+    return dwarf_linesrc(dwarf_onesrcline(lines, j), nullptr, nullptr);
+  };
+  int line = 0, before_line = 0;
+  bool ends = false, before_ends = false;
+  const char* file = line_of(i, line, ends);
   std::size_t start = i;
   while (start > 0) {
-    RowKey before = key_of(dwarf_onesrcline(lines, start - 1));
-    if (before.ends_sequence || !same_line(before, row)) break;
+    const char* before_file = line_of(start - 1, before_line, before_ends);
+    if (before_ends || !same_line(before_line, before_file, line, file)) break;
     --start;
   }
-  if (start == i) return false;
-  // gdb's flag: a non-zero discriminator anywhere in the run up to here.
-  for (std::size_t j = start; j <= i; ++j)
-    if (key_of(dwarf_onesrcline(lines, j)).discriminator != 0) return true;
-  return false;
+  RowFolding folding;
+  bool folded = false;
+  for (std::size_t j = start; j <= i; ++j) folded = folding.folds(dwarf_onesrcline(lines, j));
+  return folded;
 }
 
 std::optional<std::size_t> row_starting_at(Dwarf_Lines* lines, std::size_t n, Dwarf_Addr addr) {

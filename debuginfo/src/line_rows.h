@@ -13,6 +13,19 @@
 
 namespace ttdb {
 
+// gdb's rule, applied to the rows of a line table one after another in
+// address order: whether each folds into the row before it.
+class RowFolding {
+ public:
+  bool folds(Dwarf_Line* row);
+
+ private:
+  int line_ = 0;
+  const char* file_ = nullptr;
+  bool open_ = false;           // a row came before, in the same sequence
+  bool discriminated_ = false;  // a row of this run of the line had a discriminator
+};
+
 // Whether gdb folds row `i` of `lines` into the row before it.
 bool folded_into_previous_row(Dwarf_Lines* lines, std::size_t i);
 
