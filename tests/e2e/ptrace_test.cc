@@ -40,18 +40,22 @@ TEST_P(TracingProgram, RecordsAndReplaysWithoutTheSyscallBuffer) {
 // stopped; ptrace_seize_exec: SEIZE, INTERRUPT, GETREGSET, GETFPREGS, waitid,
 // TRACEEXEC and DETACH; ptrace_exec_trap: the SIGTRAP after a traced exec;
 // ptrace_blocked_wait: a tracer blocked in wait with SIGCHLD blocked, and a
-// held tracee killed with kill().
+// held tracee killed with kill(); ptrace_group_stop: a stopping signal
+// passed on, group-stops seized and attached, LISTEN until SIGCONT, and a
+// tracer that dies with its tracee at a signal stop; ptrace_foreign_tracer:
+// a sibling attaches, and waits for the stop and the end.
 INSTANTIATE_TEST_SUITE_P(Programs, TracingProgram,
                          ::testing::Values("ptrace_peek_poke", "ptrace_syscalls", "ptrace_singlestep",
                                            "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec",
-                                           "ptrace_exec_trap", "ptrace_blocked_wait"),
+                                           "ptrace_exec_trap", "ptrace_blocked_wait", "ptrace_group_stop",
+                                           "ptrace_foreign_tracer"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {
   TempDir dir;
   for (const char* name :
        {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_exec_trap",
-        "ptrace_blocked_wait"}) {
+        "ptrace_blocked_wait", "ptrace_group_stop", "ptrace_foreign_tracer"}) {
     RunResult native = run({program(name)});
     RunResult recorded = record(dir.file(std::string(name) + ".ttdb"), {program(name)});
     EXPECT_EQ(recorded.out, native.out) << name;

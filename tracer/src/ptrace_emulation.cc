@@ -124,6 +124,7 @@ std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Ev
       if (t.tgid == task().tgid || t.traced) return -EPERM;
       if (request == PTRACE_SEIZE && (call.a[3] & ~kSupportedOptions)) break;
       std::int64_t ret = start_tracing(t, task().tgid, request == PTRACE_SEIZE, request == PTRACE_SEIZE ? call.a[3] : 0);
+      t.traced->foreign = parent_of(t.tgid) != task().tgid;
       // ATTACH stops it with SIGSTOP, which it gets like any signal.
       if (request == PTRACE_ATTACH) ::syscall(SYS_tgkill, t.tgid, pid, SIGSTOP);
       return ret;
@@ -262,7 +263,19 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       traced.options = data;
       return 0;
     case PTRACE_GETEVENTMSG: return give(bytes_of(traced.event_message));
+    case PTRACE_LISTEN:
+      if (!traced.seized || traced.stop != Stop::group) return -EIO;
+      // It stays in its job-control stop, as without a tracer, until SIGCONT
+      // or its tracer's interrupt traps it once more.
+      traced.stopped = false;
+      traced.wait_status.reset();
+      traced.listening = true;
+      hold_in_job_stop(t);
+      return 0;
     case PTRACE_GETSIGINFO: {
+      // An attached tracee's job-control stop has no signal to give; a
+      // seized one's is the kernel's PTRACE_EVENT_STOP, as ttdb (which seizes) sees it too.
+      if (traced.stop == Stop::group && !traced.seized) return -EINVAL;
       siginfo_t info = traced.stop == Stop::signal ? traced.siginfo : t.tracee.siginfo();
       return give(bytes_of(info));
     }
@@ -309,7 +322,20 @@ std::optional<std::int64_t> Recorder::emulate_wait(const SyscallArgs& call, Even
       found = t.get();
       break;
     }
-  if (!found) return std::nullopt;  // the kernel's to answer (a real child's end), or to wait for
+  if (!found) {
+    if (auto ended = report_ended_tracee(call, e, wanted)) return ended;
+    // The kernel's to answer (a real child's end), or to wait for; but it
+    // would say ECHILD for a tracee that is not the caller's child.
+    if (!waits_for_foreign_tracee(wanted)) return std::nullopt;
+    if (options & WNOHANG) {
+      siginfo_t none{};
+      if (waitid && call.a[2] && !give_tracer(e, call.a[2], bytes_of(none))) return -EFAULT;
+      return 0;
+    }
+    // Held at the call's entry until a stop or an end can answer it.
+    waiting_tracers_.insert(tracee().tid());
+    return std::nullopt;
+  }
   int status = *found->traced->wait_status;
   if (!(waitid && (options & WNOWAIT))) found->traced->wait_status.reset();
   pid_t tid = found->tracee.tid();
@@ -328,6 +354,52 @@ std::optional<std::int64_t> Recorder::emulate_wait(const SyscallArgs& call, Even
   }
   if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(status))) return -EFAULT;
   return tid;
+}
+
+bool Recorder::waits_for_foreign_tracee(pid_t wanted) {
+  // A wait for any child goes to the kernel while the caller has children
+  // of its own, whose ends it reports (an emulated stop interrupts it).
+  bool has_children = false, has_foreign = false;
+  for (auto& [tid, t] : tasks_) {
+    if (t->traced && t->traced->tracer == task().tgid && t->traced->foreign && (!wanted || wanted == tid)) has_foreign = true;
+    if (!wanted && t->tgid == tid && !t->fresh && parent_of(tid) == task().tgid) has_children = true;
+  }
+  return has_foreign && !has_children;
+}
+
+std::optional<std::int64_t> Recorder::report_ended_tracee(const SyscallArgs& call, Event& e, pid_t wanted) {
+  auto ended = std::find_if(ended_tracees_.begin(), ended_tracees_.end(), [&](const EndedTracee& end) {
+    return end.tracer == task().tgid && (!wanted || wanted == end.tid);
+  });
+  if (ended == ended_tracees_.end()) return std::nullopt;
+  EndedTracee end = *ended;
+  bool waitid = call.nr == __NR_waitid;
+  if (!(waitid && (call.a[3] & WNOWAIT))) ended_tracees_.erase(ended);
+  std::uint64_t usage_at = waitid ? call.a[4] : call.a[3];
+  rusage usage{};
+  if (usage_at && !give_tracer(e, usage_at, bytes_of(usage))) return -EFAULT;
+  if (waitid) {
+    siginfo_t info{};
+    info.si_signo = SIGCHLD;
+    info.si_code = WIFEXITED(end.status) ? CLD_EXITED : WCOREDUMP(end.status) ? CLD_DUMPED : CLD_KILLED;
+    info.si_pid = end.tid;
+    info.si_uid = ::getuid();
+    info.si_status = WIFEXITED(end.status) ? WEXITSTATUS(end.status) : WTERMSIG(end.status);
+    if (call.a[2] && !give_tracer(e, call.a[2], bytes_of(info))) return -EFAULT;
+    return 0;
+  }
+  if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(end.status))) return -EFAULT;
+  return end.tid;
+}
+
+void Recorder::report_end_to_tracer(const WaitStatus& status) {
+  // A parent's wait reports its child's end without ttdb; a foreign
+  // tracer's wait is ttdb's to answer.
+  if (!task().traced || !task().traced->foreign) return;
+  pid_t tracer = task().traced->tracer;
+  ended_tracees_.push_back(EndedTracee{tracer, tracee().tid(), status.raw()});
+  ::kill(tracer, SIGCHLD);
+  wake_tracer_waits(tracer);
 }
 
 void Recorder::stop_for_tracer(Stop kind, int status) {
@@ -349,6 +421,40 @@ void Recorder::wake_tracer_waits(pid_t tracer) {
     if (t->tgid != tracer || t->stopped || !t->pending || t->pending->answered) continue;
     if (t->pending->call.nr == __NR_wait4 || t->pending->call.nr == __NR_waitid) t->tracee.interrupt();
   }
+  // One ttdb holds at its wait's entry is answered now, and skips the call.
+  std::vector<pid_t> held(waiting_tracers_.begin(), waiting_tracers_.end());
+  for (pid_t tid : held) {
+    Task& waiter = *tasks_.at(tid);
+    if (waiter.tgid != tracer) continue;
+    waiting_tracers_.erase(tid);
+    Task* caller = std::exchange(task_, &waiter);
+    auto answer = emulate_wait(waiter.pending->call, waiter.pending->event);
+    task_ = caller;
+    if (!answer) continue;  // it waits for another tracee (and is held again)
+    Registers regs = waiter.tracee.regs();
+    regs.orig_rax = static_cast<unsigned long long>(-1);
+    waiter.tracee.set_regs(regs);
+    waiter.pending->answered = answer;
+  }
+}
+
+bool Recorder::group_stop_for_tracer(int sig) {
+  if (!task().traced) return false;
+  EmulatedTracee& traced = *task().traced;
+  // This stop is also the one an interrupt asked for, or one a listening
+  // tracee makes for a new signal.
+  traced.interrupt_asked = traced.interrupt_unsent = traced.listening = false;
+  task().job_stopped = false;
+  // A seized tracee's is a PTRACE_EVENT_STOP; an attached one's names the signal alone.
+  stop_for_tracer(Stop::group, traced.seized ? stop_status(sig, PTRACE_EVENT_STOP) : stop_status(sig));
+  return true;
+}
+
+void Recorder::listen_ended_for_tracer() {
+  if (!task().traced || !std::exchange(task().traced->listening, false)) return;
+  // SIGCONT ended the stop it listened in: the kernel traps it once more,
+  // with SIGTRAP (the SIGCONT itself comes next, as a signal to deliver).
+  stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
 }
 
 bool Recorder::signal_for_tracer(const siginfo_t& info) {
@@ -475,10 +581,12 @@ void Recorder::release_tracees(pid_t tracer) {
       ::kill(t->tgid, SIGKILL);
       continue;
     }
-    // Detached: a signal it stopped to be given is delivered after all.
-    int sig = t->traced->stopped && t->traced->stop == Stop::signal ? t->traced->siginfo.si_signo : 0;
-    if (t->traced->stopped) resume_for_tracer(*t, Resume::cont, sig);
+    // Detached as its tracer ends: a signal it stopped to be given is
+    // dropped, as the kernel drops it, and a job-control stop goes on.
+    bool job_stop = t->traced->stopped ? t->traced->stop == Stop::group : t->traced->listening;
+    if (t->traced->stopped) resume_for_tracer(*t, Resume::cont, 0);
     t->traced.reset();
+    if (job_stop && !t->job_stopped) hold_in_job_stop(*t);
   }
 }
 

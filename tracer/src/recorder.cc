@@ -278,7 +278,7 @@ void Recorder::handle(const WaitStatus& status) {
     case WaitStatus::Kind::killed: on_exit(status); break;
     case WaitStatus::Kind::syscall_stop: on_syscall_stop(); break;
     case WaitStatus::Kind::signal_stop: on_signal(status.code(), previous); break;
-    case WaitStatus::Kind::group_stop: on_group_stop(previous); break;
+    case WaitStatus::Kind::group_stop: on_group_stop(status.code(), previous); break;
     case WaitStatus::Kind::not_resumed: break;
     case WaitStatus::Kind::event_stop:
       switch (status.event()) {
@@ -287,6 +287,7 @@ void Recorder::handle(const WaitStatus& status) {
           // A SIGCONT (or a signal to take) ended its job-control stop.
           if (std::exchange(task().job_stopped, false)) {
             task().boundary = previous;
+            listen_ended_for_tracer();
             break;
           }
           if (!interrupt_for_tracer(previous)) on_interrupt();
@@ -649,6 +650,8 @@ void Recorder::on_exit(const WaitStatus& status) {
   else emit(std::move(e));
   if (tid == first_) first_status_ = status;
   if (turns().turn == tid) turns().turn = 0;
+  waiting_tracers_.erase(tid);
+  report_end_to_tracer(status);
   if (tid == task().tgid) release_tracees(tid);
   release_vfork_parent();
   tracee().forget();

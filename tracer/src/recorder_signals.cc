@@ -4,19 +4,23 @@
 
 namespace ttdb::recording {
 
-void Recorder::on_group_stop(const Boundary& previous) {
+void Recorder::on_group_stop(int sig, const Boundary& previous) {
   // Nothing ran since its stopping signal's delivery.
   task().boundary = previous;
-  // A task the program traces stops as its tracer's emulation says.
-  if (task().traced) return;
+  // A task the program traces stops for its tracer, which says how it goes on.
+  if (group_stop_for_tracer(sig)) return;
   // Job control: it stays stopped until a SIGCONT, as without ttdb, so that
   // its parent's waits see it stopped and none of its code runs meanwhile;
   // PTRACE_LISTEN keeps it so, and its next stop says it goes on. No event:
   // replay runs its code in the trace's order anyway.
-  if (turns().turn == tracee().tid()) turns().turn = 0;
-  task().job_stopped = true;
-  task().stopped = false;
-  tracee().resume(Resume::listen);
+  hold_in_job_stop(task());
+}
+
+void Recorder::hold_in_job_stop(Task& t) {
+  if (t.space->turns->turn == t.tracee.tid()) t.space->turns->turn = 0;
+  t.job_stopped = true;
+  t.stopped = false;
+  t.tracee.resume(Resume::listen);
 }
 
 void Recorder::on_interrupt() {

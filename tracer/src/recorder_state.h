@@ -115,7 +115,7 @@ struct PendingSyscall {
 // the kernel's one tracer of every recorded task, so the program's tracer is
 // emulated (ptrace_emulation.cc): this is what the kernel would keep for it.
 struct EmulatedTracee {
-  enum class Stop { signal, syscall_entry, syscall_exit, event };
+  enum class Stop { signal, syscall_entry, syscall_exit, event, group };
   pid_t tracer = 0;              // the tracing process (its first thread's tid)
   bool seized = false;           // PTRACE_SEIZE rather than ATTACH or TRACEME
   std::uint64_t options = 0;     // PTRACE_SETOPTIONS
@@ -133,6 +133,17 @@ struct EmulatedTracee {
   bool interrupt_sent = false;
   bool interrupt_unsent = false;
   bool trap_after_exec = false;  // it exec'd (without TRACEEXEC): a SIGTRAP follows
+  bool listening = false;        // PTRACE_LISTEN: stopped by job control until SIGCONT, or the tracer's interrupt
+  // Its tracer is not its parent (an ATTACH by another process): the kernel
+  // knows nothing of the tracer's waits for it, which ttdb answers alone.
+  bool foreign = false;
+};
+
+// A tracee's end, kept for a tracer that is not its parent until it waits.
+struct EndedTracee {
+  pid_t tracer = 0;
+  pid_t tid = 0;
+  int status = 0;  // as wait reports it
 };
 
 // What a process may ask the kernel about itself that ttdb changed: it is
@@ -326,7 +337,7 @@ class Recorder {
   void take_output_turn();
   void end_output_turn(pid_t tid);
   void on_interrupt();
-  void on_group_stop(const Boundary& previous);
+  void on_group_stop(int sig, const Boundary& previous);
   // The current task's fellow threads are being killed with it.
   bool siblings_dying() const;
   // The running thread's whole state, memory as written since the previous snapshot.
@@ -354,9 +365,18 @@ class Recorder {
   // task_ stops where its tracer sees it: held, its status for the tracer's wait.
   void stop_for_tracer(EmulatedTracee::Stop kind, int status);
   void wake_tracer_waits(pid_t tracer);
+  // Whether the caller's wait is for tracees only ttdb can report on.
+  bool waits_for_foreign_tracee(pid_t wanted);
+  std::optional<std::int64_t> report_ended_tracee(const SyscallArgs& call, Event& e, pid_t wanted);
+  void report_end_to_tracer(const WaitStatus& status);
   // The hooks: a signal about to be delivered (false: no tracer, deliver it),
   // a syscall stop, an exec, an exit (TRACEEXIT), a PTRACE_EVENT_STOP (false: not the tracer's).
   bool signal_for_tracer(const siginfo_t& info);
+  // A job-control stop of a traced task, or the end of one it listened in.
+  bool group_stop_for_tracer(int sig);
+  void listen_ended_for_tracer();
+  // Keeps a task in its job-control stop until SIGCONT (PTRACE_LISTEN).
+  void hold_in_job_stop(Task& t);
   void syscall_stop_for_tracer(EmulatedTracee::Stop kind);
   void exec_for_tracer(pid_t former);
   void exit_for_tracer();
@@ -389,6 +409,11 @@ class Recorder {
   std::optional<WaitStatus> first_status_;
   std::int64_t processes_ = 1;        // followed so far
   std::uint64_t ticks_ = 0;           // orders threads' syscall entries and their waits for a turn
+  // Emulated tracing: tracers blocked in a wait that only an emulated stop
+  // or end can answer (ttdb holds them at the call's entry), and the ends
+  // of foreign tracees that their tracers have not waited for.
+  std::set<pid_t> waiting_tracers_;
+  std::vector<EndedTracee> ended_tracees_;
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;

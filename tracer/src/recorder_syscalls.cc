@@ -239,10 +239,10 @@ void Recorder::show_status_as_without_ttdb(const SyscallArgs& call, Event& e) {
   auto thread = file.find("/task/");
   if (thread != std::string::npos) owner = tasks_.find(static_cast<pid_t>(std::atoi(file.c_str() + thread + 6)));
   const Task* task = owner == tasks_.end() ? nullptr : owner->second.get();
-  // TracerPid says 0, unless the program itself traces the task (emulated);
+  // TracerPid names the program's own tracer of the task (emulated), or none;
   // ttdb's own no_new_privs and seccomp filter are not there.
   bool changed = false;
-  if (!task || !task->traced) changed |= overwrite_number(bytes, "TracerPid:\t", 0);
+  changed |= overwrite_number(bytes, "TracerPid:\t", task && task->traced ? task->traced->tracer : 0);
   if (task && task->space) {
     const ProcessView& view = task->space->view;
     // The kernel counts ttdb's filter (there with the syscall buffer) among them.

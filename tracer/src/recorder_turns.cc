@@ -16,6 +16,7 @@ void Recorder::schedule() {
   for (auto& [tid, t] : tasks_) {
     if (!t->stopped || t->fresh || t->waiting_output) continue;
     if (t->traced && t->traced->stopped) continue;  // its tracer (a program's) lets it go
+    if (waiting_tracers_.count(tid)) continue;       // a tracer waiting for an emulated stop
     TurnGroup& group = *t->space->turns;
     if (!group.active || t->entering || t->exiting || group.turn == tid) {
       resume(*t);
