@@ -11,6 +11,7 @@
 #include "ttdb/trace/format.h"
 #include "ttdb/tracer/exec_stack.h"
 #include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/ptrace.h"
 #include "ttdb/tracer/launcher.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/render.h"
@@ -612,11 +613,23 @@ void ReplaySession::apply_ptrace(const Event& e) {
       break;
     }
     case trace::PtraceEffect::resume:
-      // Its tracer chose the signal delivered (none: the one it stopped for is not).
+      // Its tracer chose the signal delivered (none: the one it stopped for
+      // is not), and maybe what it says (its siginfo).
       task().resume_signal = static_cast<int>(e.args[0]);
+      if (e.info.size() == sizeof(siginfo_t)) {
+        siginfo_t info;
+        std::memcpy(&info, e.info.data(), sizeof info);
+        tracee().set_siginfo(info);
+      }
       task().step_next = e.args[1] == static_cast<std::uint64_t>(trace::PtraceResume::singlestep);
       if (!task().resume_signal) restart_interrupted_call();
       break;
+    case trace::PtraceEffect::signal_mask: {
+      std::uint64_t mask = e.args[0];
+      if (!fallible_ptrace(PTRACE_SETSIGMASK, tracee().tid(), reinterpret_cast<void*>(sizeof mask), &mask))
+        diverge(e, "could not be given its tracer's signal mask");
+      break;
+    }
     default: fail("trace {} is corrupt: event {} is a ptrace event of an unknown kind", reader_.path(), e.id);
   }
 }

@@ -43,19 +43,23 @@ TEST_P(TracingProgram, RecordsAndReplaysWithoutTheSyscallBuffer) {
 // held tracee killed with kill(); ptrace_group_stop: a stopping signal
 // passed on, group-stops seized and attached, LISTEN until SIGCONT, and a
 // tracer that dies with its tracee at a signal stop; ptrace_foreign_tracer:
-// a sibling attaches, and waits for the stop and the end.
+// a sibling attaches, and waits for the stop and the end;
+// ptrace_follow_forks: TRACEFORK, TRACEVFORK with VFORKDONE, TRACECLONE,
+// attached and seized; ptrace_signal_state: SETSIGINFO, GET/SETSIGMASK and
+// the extended registers.
 INSTANTIATE_TEST_SUITE_P(Programs, TracingProgram,
                          ::testing::Values("ptrace_peek_poke", "ptrace_syscalls", "ptrace_singlestep",
                                            "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_seize_exec",
                                            "ptrace_exec_trap", "ptrace_blocked_wait", "ptrace_group_stop",
-                                           "ptrace_foreign_tracer"),
+                                           "ptrace_foreign_tracer", "ptrace_follow_forks", "ptrace_signal_state"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {
   TempDir dir;
   for (const char* name :
        {"ptrace_peek_poke", "ptrace_syscalls", "ptrace_breakpoint", "ptrace_kill_detach", "ptrace_exec_trap",
-        "ptrace_blocked_wait", "ptrace_group_stop", "ptrace_foreign_tracer"}) {
+        "ptrace_blocked_wait", "ptrace_group_stop", "ptrace_foreign_tracer", "ptrace_follow_forks",
+        "ptrace_signal_state"}) {
     RunResult native = run({program(name)});
     RunResult recorded = record(dir.file(std::string(name) + ".ttdb"), {program(name)});
     EXPECT_EQ(recorded.out, native.out) << name;
@@ -80,7 +84,9 @@ TEST(TracingProgram, AnUnsupportedRequestStopsTheRecordingNamingIt) {
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = record(trace, {program("ptrace_unsupported")});
   EXPECT_EQ(recorded.status, 125);
-  EXPECT_NE(recorded.err.find("a ptrace PTRACE_GETSIGMASK request, which ttdb does not emulate"), std::string::npos)
+  EXPECT_NE(recorded.err.find("a ptrace PTRACE_SETOPTIONS request with option PTRACE_O_TRACESECCOMP, which ttdb "
+                              "does not emulate"),
+            std::string::npos)
       << recorded.err;
   EXPECT_EQ(count_of(recorded.err, "\n"), 1) << recorded.err;  // one sentence
   RunResult replayed = replay(trace);

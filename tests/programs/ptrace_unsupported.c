@@ -1,5 +1,5 @@
-// A program that makes a ptrace request ttdb does not emulate
-// (PTRACE_GETSIGMASK): the recording stops there, naming it.
+// A program that makes a ptrace request ttdb does not emulate (an option,
+// PTRACE_O_TRACESECCOMP): the recording stops there, naming it.
 #include "kernel_common.h"
 #include <sys/ptrace.h>
 
@@ -14,9 +14,8 @@ int main(void) {
   }
   int status;
   CHECK(waitpid(child, &status, 0) == child);
-  unsigned long long mask = 0;
-  long r = ptrace(PTRACE_GETSIGMASK, child, (void*)sizeof mask, &mask);
-  printf("getsigmask %ld\n", r);
+  long r = ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP);
+  printf("setoptions %ld\n", r);
   CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
   return child_status(child) == 0 ? 0 : 1;
 }

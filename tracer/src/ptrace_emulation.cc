@@ -30,8 +30,9 @@ using Stop = EmulatedTracee::Stop;
 // A stopped task's wait status: signal (and ptrace event) in the second byte.
 int stop_status(int sig, int event = 0) { return ((sig | (event << 8)) << 8) | 0x7f; }
 
-constexpr std::uint64_t kSupportedOptions =
-    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+constexpr std::uint64_t kSupportedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+                                            PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                            PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE;
 
 template <typename T>
 ByteView bytes_of(const T& value) {
@@ -60,11 +61,35 @@ std::string request_text(long request) {
   return name == "PTRACE_?" ? fmt::format("{:#x}", request) : name;
 }
 
+// The options ttdb does not emulate, by name.
+std::string unsupported_options(std::uint64_t options) {
+  static constexpr std::pair<std::uint64_t, const char*> kNames[] = {
+      {PTRACE_O_TRACESECCOMP, "PTRACE_O_TRACESECCOMP"}, {PTRACE_O_SUSPEND_SECCOMP, "PTRACE_O_SUSPEND_SECCOMP"}};
+  std::string text;
+  std::uint64_t rest = options & ~kSupportedOptions;
+  for (auto [bit, name] : kNames)
+    if (rest & bit) {
+      text += (text.empty() ? "" : "|") + std::string(name);
+      rest &= ~bit;
+    }
+  if (rest) text += fmt::format("{}{:#x}", text.empty() ? "" : "|", rest);
+  return text;
+}
+
 bool changes_tracee(long request) {
   switch (request) {
     case PTRACE_POKETEXT: case PTRACE_POKEDATA: case PTRACE_SETREGS: case PTRACE_SETREGSET: return true;
     default: return false;
   }
+}
+
+// Its registers as its tracer sees them: at a syscall's entry, the call it
+// made, where ttdb may have made the kernel skip it (rseq, or a call ttdb answers).
+Registers regs_for_tracer(Task& t) {
+  Registers regs = t.tracee.regs();
+  if (t.traced->stop == Stop::syscall_entry && t.pending)
+    regs.orig_rax = static_cast<unsigned long long>(t.pending->call.nr);
+  return regs;
 }
 
 }  // namespace
@@ -124,7 +149,8 @@ std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Ev
       if (t.tgid == task().tgid || t.traced) return -EPERM;
       if (request == PTRACE_SEIZE && (call.a[3] & ~kSupportedOptions)) break;
       std::int64_t ret = start_tracing(t, task().tgid, request == PTRACE_SEIZE, request == PTRACE_SEIZE ? call.a[3] : 0);
-      t.traced->foreign = parent_of(t.tgid) != task().tgid;
+      // Only a tracer's wait hears of a thread's end, or of a process not its child.
+      t.traced->foreign = t.tgid != pid || parent_of(t.tgid) != task().tgid;
       // ATTACH stops it with SIGSTOP, which it gets like any signal.
       if (request == PTRACE_ATTACH) ::syscall(SYS_tgkill, t.tgid, pid, SIGSTOP);
       return ret;
@@ -140,7 +166,7 @@ std::optional<std::int64_t> Recorder::emulate_ptrace(const SyscallArgs& call, Ev
       break;
     }
   }
-  if (request == PTRACE_SETOPTIONS || request == PTRACE_SEIZE) where = fmt::format(" with options {:#x}", call.a[3]);
+  if (request == PTRACE_SETOPTIONS || request == PTRACE_SEIZE) where = fmt::format(" with option {}", unsupported_options(call.a[3]));
   stop_recording(fmt::format("event {} is a ptrace {} request{}, which ttdb does not emulate: replay could not "
                              "reproduce it",
                              writer_.last_event_id() + 1, request_text(request), where));
@@ -183,7 +209,8 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
     case PTRACE_PEEKUSER: {
       if (addr % 8 || addr >= sizeof(struct user)) return -EIO;
       std::uint64_t word = 0;  // outside the registers (the debug registers...): 0, as ttdb never set them
-      if (addr < sizeof(Registers)) std::memcpy(&word, reinterpret_cast<const std::uint8_t*>(&t.tracee.regs()) + addr, 8);
+      Registers regs = regs_for_tracer(t);
+      if (addr < sizeof(Registers)) std::memcpy(&word, reinterpret_cast<const std::uint8_t*>(&regs) + addr, 8);
       return give(bytes_of(word));
     }
     case PTRACE_POKETEXT: case PTRACE_POKEDATA: {
@@ -198,7 +225,7 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       emit_tracer_effect(t, trace::PtraceEffect::memory, std::move(effect));
       return 0;
     }
-    case PTRACE_GETREGS: return give(bytes_of(t.tracee.regs()));
+    case PTRACE_GETREGS: return give(bytes_of(regs_for_tracer(t)));
     case PTRACE_GETFPREGS: {
       user_fpregs_struct fp{};
       fallible_ptrace(PTRACE_GETFPREGS, t.tracee.tid(), nullptr, &fp);
@@ -229,11 +256,18 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
     case PTRACE_GETREGSET: {
       Bytes set;
       if (addr == NT_PRSTATUS) {
-        set.assign(bytes_of(t.tracee.regs()).begin(), bytes_of(t.tracee.regs()).end());
+        Registers regs = regs_for_tracer(t);
+        set.assign(bytes_of(regs).begin(), bytes_of(regs).end());
       } else if (addr == NT_PRFPREG) {
         user_fpregs_struct fp{};
         fallible_ptrace(PTRACE_GETFPREGS, t.tracee.tid(), nullptr, &fp);
         set.assign(bytes_of(fp).begin(), bytes_of(fp).end());
+      } else if (addr == NT_X86_XSTATE) {
+        // The extended state (AVX and on), as the kernel gives it to ttdb.
+        set.resize(64 * 1024);
+        iovec whole{set.data(), set.size()};
+        if (!fallible_ptrace(PTRACE_GETREGSET, t.tracee.tid(), reinterpret_cast<void*>(NT_X86_XSTATE), &whole)) return -EINVAL;
+        set.resize(whole.iov_len);
       } else {
         return -ENOSYS;
       }
@@ -254,6 +288,7 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       long size = 0;
       if (!fallible_ptrace(PTRACE_GET_SYSCALL_INFO, t.tracee.tid(), reinterpret_cast<void*>(sizeof info), &info, &size))
         return -ESRCH;
+      if (info.op == PTRACE_SYSCALL_INFO_ENTRY && t.pending) info.entry.nr = static_cast<std::uint64_t>(t.pending->call.nr);
       auto n = std::min<std::size_t>(addr, static_cast<std::size_t>(size));
       if (n && !give_tracer(e, data, ByteView(reinterpret_cast<const std::uint8_t*>(&info), n))) return -EFAULT;
       return size;
@@ -263,6 +298,37 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       traced.options = data;
       return 0;
     case PTRACE_GETEVENTMSG: return give(bytes_of(traced.event_message));
+    case PTRACE_SETSIGMASK: {
+      if (!changes_allowed) return -ENOSYS;
+      if (addr != sizeof(std::uint64_t)) return -EINVAL;
+      auto bytes = tracee().try_read_bytes(RemotePtr(data), sizeof(std::uint64_t));
+      if (!bytes) return -EFAULT;
+      std::uint64_t mask = 0;
+      std::memcpy(&mask, bytes->data(), sizeof mask);
+      mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+      if (!fallible_ptrace(PTRACE_SETSIGMASK, t.tracee.tid(), reinterpret_cast<void*>(addr), &mask)) return -ESRCH;
+      Event effect;
+      effect.args[0] = mask;
+      emit_tracer_effect(t, trace::PtraceEffect::signal_mask, std::move(effect));
+      return 0;
+    }
+    case PTRACE_SETSIGINFO: {
+      if (!changes_allowed) return -ENOSYS;
+      auto bytes = tracee().try_read_bytes(RemotePtr(data), sizeof(siginfo_t));
+      if (!bytes) return -EFAULT;
+      // Only a signal stop delivers what it holds.
+      if (traced.stop == Stop::signal) {
+        std::memcpy(&traced.siginfo, bytes->data(), sizeof traced.siginfo);
+        traced.siginfo_set = true;
+      }
+      return 0;
+    }
+    case PTRACE_GETSIGMASK: {
+      if (addr != sizeof(std::uint64_t)) return -EINVAL;
+      std::uint64_t mask = 0;
+      if (!fallible_ptrace(PTRACE_GETSIGMASK, t.tracee.tid(), reinterpret_cast<void*>(addr), &mask)) return -ESRCH;
+      return give(bytes_of(mask));
+    }
     case PTRACE_LISTEN:
       if (!traced.seized || traced.stop != Stop::group) return -EIO;
       // It stays in its job-control stop, as without a tracer, until SIGCONT
@@ -402,12 +468,12 @@ void Recorder::report_end_to_tracer(const WaitStatus& status) {
   wake_tracer_waits(tracer);
 }
 
-void Recorder::stop_for_tracer(Stop kind, int status) {
-  EmulatedTracee& traced = *task().traced;
+void Recorder::stop_for_tracer(Task& t, Stop kind, int status) {
+  EmulatedTracee& traced = *t.traced;
   traced.stopped = true;
   traced.stop = kind;
   traced.wait_status = status;
-  TTDB_LOG(record, "task {} stops for its tracer {}: status {:#x}", tracee().tid(), traced.tracer, status);
+  TTDB_LOG(record, "task {} stops for its tracer {}: status {:#x}", t.tracee.tid(), traced.tracer, status);
   ::kill(traced.tracer, SIGCHLD);
   wake_tracer_waits(traced.tracer);
 }
@@ -446,7 +512,7 @@ bool Recorder::group_stop_for_tracer(int sig) {
   traced.interrupt_asked = traced.interrupt_unsent = traced.listening = false;
   task().job_stopped = false;
   // A seized tracee's is a PTRACE_EVENT_STOP; an attached one's names the signal alone.
-  stop_for_tracer(Stop::group, traced.seized ? stop_status(sig, PTRACE_EVENT_STOP) : stop_status(sig));
+  stop_for_tracer(task(), Stop::group, traced.seized ? stop_status(sig, PTRACE_EVENT_STOP) : stop_status(sig));
   return true;
 }
 
@@ -454,13 +520,13 @@ void Recorder::listen_ended_for_tracer() {
   if (!task().traced || !std::exchange(task().traced->listening, false)) return;
   // SIGCONT ended the stop it listened in: the kernel traps it once more,
   // with SIGTRAP (the SIGCONT itself comes next, as a signal to deliver).
-  stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+  stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
 }
 
 bool Recorder::signal_for_tracer(const siginfo_t& info) {
   if (!task().traced) return false;
   task().traced->siginfo = info;
-  stop_for_tracer(Stop::signal, stop_status(info.si_signo));
+  stop_for_tracer(task(), Stop::signal, stop_status(info.si_signo));
   return true;
 }
 
@@ -475,26 +541,52 @@ void Recorder::syscall_stop_for_tracer(Stop kind) {
   // the kernel's trap (which delivers nothing) comes before the next instruction.
   if (kind == Stop::syscall_exit && std::exchange(task().traced->interrupt_asked, false)) {
     task().traced->interrupt_unsent = false;
-    stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+    stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
     return;
   }
   if (kind == Stop::syscall_exit && task().traced->resumed == Resume::singlestep) {
-    stop_for_tracer(Stop::event, stop_status(SIGTRAP));
+    stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP));
     return;
   }
   if (task().traced->resumed != Resume::syscall) return;
   int trap = SIGTRAP | (task().traced->options & PTRACE_O_TRACESYSGOOD ? 0x80 : 0);
-  stop_for_tracer(kind, stop_status(trap));
+  stop_for_tracer(task(), kind, stop_status(trap));
 }
 
 void Recorder::exec_for_tracer(pid_t former) {
   if (!task().traced) return;
   if (task().traced->options & PTRACE_O_TRACEEXEC) {
     task().traced->event_message = static_cast<unsigned long>(former);
-    stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXEC));
+    stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXEC));
   } else {
     task().traced->trap_after_exec = true;
   }
+}
+
+void Recorder::spawn_for_tracer(Task& parent, Task& child, int event, std::uint64_t flags) {
+  const EmulatedTracee& by = *parent.traced;
+  // The kernel attaches the child as its parent is attached, with the same
+  // options; it starts stopped: with SIGSTOP, or a PTRACE_EVENT_STOP when seized.
+  start_tracing(child, by.tracer, by.seized, by.options);
+  pid_t real_parent = flags & CLONE_PARENT ? parent_of(parent.tgid) : parent.tgid;
+  child.traced->foreign = (flags & CLONE_THREAD) || real_parent != by.tracer;
+  if (by.seized) {
+    stop_for_tracer(child, Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+  } else {
+    child.traced->siginfo = siginfo_t{};
+    child.traced->siginfo.si_signo = SIGSTOP;
+    stop_for_tracer(child, Stop::signal, stop_status(SIGSTOP));
+  }
+  parent.traced->event_message = static_cast<unsigned long>(child.tracee.tid());
+  stop_for_tracer(parent, Stop::event, stop_status(SIGTRAP, event));
+}
+
+bool Recorder::vfork_done_for_tracer(pid_t child) {
+  if (!(task().traced->options & PTRACE_O_TRACEVFORKDONE)) return false;
+  task().traced->event_message = static_cast<unsigned long>(child);
+  task().traced->exit_stop_owed = true;
+  stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_VFORK_DONE));
+  return true;
 }
 
 void Recorder::exit_for_tracer() {
@@ -507,7 +599,7 @@ void Recorder::exit_for_tracer() {
   auto status = static_cast<int>(tracee().event_message());  // its exit status, as wait encodes it
   if (!(task().traced->options & PTRACE_O_TRACEEXIT) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) return;
   task().traced->event_message = static_cast<unsigned long>(status);
-  stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXIT));
+  stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_EXIT));
 }
 
 bool Recorder::interrupt_for_tracer(const Boundary& previous) {
@@ -526,7 +618,7 @@ bool Recorder::interrupt_for_tracer(const Boundary& previous) {
   if (!(previous.kind == Boundary::Kind::after_exit && previous.unmoved(tracee().regs()))) emit(snapshot());
   task().boundary = previous;
   task().traced->event_message = 0;
-  stop_for_tracer(Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+  stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
   return true;
 }
 
@@ -557,7 +649,17 @@ void Recorder::resume_for_tracer(Task& t, Resume how, int sig) {
   Event e;
   e.args[0] = static_cast<std::uint64_t>(delivered);
   e.args[1] = static_cast<std::uint64_t>(as_recorded(how));
+  // The signal goes with the siginfo its tracer set, which replay sets too.
+  if (std::exchange(traced.siginfo_set, false) && delivered) {
+    fallible_ptrace(PTRACE_SETSIGINFO, t.tracee.tid(), nullptr, &traced.siginfo);
+    e.info.assign(bytes_of(traced.siginfo).begin(), bytes_of(traced.siginfo).end());
+  }
   emit_tracer_effect(t, trace::PtraceEffect::resume, std::move(e));
+  if (std::exchange(traced.exit_stop_owed, false)) {
+    Task* caller = std::exchange(task_, &t);
+    syscall_stop_for_tracer(Stop::syscall_exit);
+    task_ = caller;
+  }
   // A write to ttdb's output waited at its entry without its turn.
   if (at_entry && tasks_.size() > 1 && t.pending) {
     Task* caller = std::exchange(task_, &t);

@@ -12,6 +12,8 @@
 // the next syscall exit, where it becomes a boundary signal. Faults (SIGSEGV
 // from a bad pointer, SIGFPE...) recur by themselves in replay and are only
 // checked.
+#include <sys/wait.h>
+
 #include "recorder_state.h"
 
 namespace ttdb {
@@ -293,7 +295,7 @@ void Recorder::handle(const WaitStatus& status) {
           if (!interrupt_for_tracer(previous)) on_interrupt();
           break;
         case PTRACE_EVENT_SECCOMP: on_syscall_stop(); break;
-        case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(); break;
+        case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE: on_spawn(status.event()); break;
         // About to exit: its memory is still there to take the last records from.
         case PTRACE_EVENT_EXIT:
           drain(true);
@@ -306,7 +308,7 @@ void Recorder::handle(const WaitStatus& status) {
   }
 }
 
-void Recorder::on_spawn() {
+void Recorder::on_spawn(int event) {
   Task& parent = task();
   auto child_tid = static_cast<pid_t>(parent.tracee.event_message());
   if (!parent.pending) throw InternalError(fmt::format("task {} made a child {} outside a syscall", parent.tracee.tid(), child_tid));
@@ -352,16 +354,24 @@ void Recorder::on_spawn() {
     parent.vfork_child = child_tid;
     created.vfork_parent = parent.tracee.tid();
   }
-  // Its first stop may have come already.
-  if (auto early = early_stops_.find(child_tid); early != early_stops_.end()) {
-    int raw = early->second;
-    early_stops_.erase(early);
-    Task* parent_task = task_;
-    task_ = &created;
+  // Its first stop may have come already; a child the program traces needs
+  // it now, before its tracer asks for its registers.
+  bool traced = parent.traced && (parent.traced->options & (1u << event));
+  auto early = early_stops_.find(child_tid);
+  if (early != early_stops_.end() || traced) {
+    int raw = 0;
+    if (early != early_stops_.end()) {
+      raw = early->second;
+      early_stops_.erase(early);
+    } else {
+      while (::waitpid(child_tid, &raw, __WALL) < 0 && errno == EINTR) {}
+    }
+    Task* parent_task = std::exchange(task_, &created);
     WaitStatus status;
     if (created.tracee.take_status(raw, status)) handle(status);
     task_ = parent_task;
   }
+  if (traced && tasks_.count(child_tid)) spawn_for_tracer(parent, created, event, flags);
 }
 
 // Where a new child starts: returning from its parent's fork, through the

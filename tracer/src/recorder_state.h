@@ -137,6 +137,8 @@ struct EmulatedTracee {
   // Its tracer is not its parent (an ATTACH by another process): the kernel
   // knows nothing of the tracer's waits for it, which ttdb answers alone.
   bool foreign = false;
+  bool exit_stop_owed = false;   // stopped for an event at a syscall's exit: its exit stop comes next
+  bool siginfo_set = false;      // PTRACE_SETSIGINFO at a signal stop: the signal goes with `siginfo`
 };
 
 // A tracee's end, kept for a tracer that is not its parent until it waits.
@@ -297,6 +299,8 @@ class Recorder {
   // event. Inside a hooked call they wait for the call's end, unless the
   // thread is `ending`.
   void drain(bool ending = false);
+  // Whether replay may be brought to the entry of such a call ahead of its event.
+  static bool places_entry_for_tracer(const SyscallInfo* si);
   // The call makes a vfork child (its parent waits in the kernel).
   static bool spawns_vfork(Tracee& t, const SyscallArgs& call);
   // The task just mapped `object` shared: processes of other turn groups
@@ -326,7 +330,7 @@ class Recorder {
   // boundary ran out (the tasks concerned are interrupted).
   std::optional<AnyStop> wait_next();
   void handle(const WaitStatus& status);
-  void on_spawn();
+  void on_spawn(int event);
   void on_first_stop();
   // With more than one process, output to ttdb's stdout and stderr is traced
   // so that the trace has it in the order it came.
@@ -363,7 +367,7 @@ class Recorder {
   // Writes the tracer's output at `addr`, and into its syscall event.
   bool give_tracer(Event& e, std::uint64_t addr, ByteView bytes);
   // task_ stops where its tracer sees it: held, its status for the tracer's wait.
-  void stop_for_tracer(EmulatedTracee::Stop kind, int status);
+  void stop_for_tracer(Task& t, EmulatedTracee::Stop kind, int status);
   void wake_tracer_waits(pid_t tracer);
   // Whether the caller's wait is for tracees only ttdb can report on.
   bool waits_for_foreign_tracee(pid_t wanted);
@@ -380,6 +384,12 @@ class Recorder {
   void syscall_stop_for_tracer(EmulatedTracee::Stop kind);
   void exec_for_tracer(pid_t former);
   void exit_for_tracer();
+  // A traced task made `child` (a ptrace `event`: fork, vfork or clone):
+  // with the matching PTRACE_O_TRACE* option both stop for the tracer,
+  // which traces the child too.
+  void spawn_for_tracer(Task& parent, Task& child, int event, std::uint64_t flags);
+  // Its vfork child let it go on (PTRACE_O_TRACEVFORKDONE): a stop before the syscall's exit stop.
+  bool vfork_done_for_tracer(pid_t child);
   // The kernel's interrupt for a PTRACE_INTERRUPT: sent as `t` resumes into
   // its own code; absorbed before ttdb's own syscalls in task_.
   void send_tracer_interrupt(Task& t);

@@ -58,9 +58,9 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   const SyscallInfo* si = find_syscall(call.nr);
   keep_ttdb_settings(call);
   task().entering = true;
+  task().entry_placed = false;
   if (turns().active) {
     task().entered_at = ++ticks_;
-    task().entry_placed = false;
     // Its code stops here; another thread's may run while it is in the
     // kernel. Not for the calls replay runs for real, which never wait: two
     // threads' mmaps at once would leave the kernel to order them. One that
@@ -132,9 +132,22 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   // (Held at its entry, it takes its turn when its tracer lets it go.)
   if (tasks_.size() > 1 && !held && writes_output(call)) take_output_turn();
   task().pending = PendingSyscall{call, std::move(e), answered};
+  // Held at its entry for its tracer, whose requests (resuming it, with a
+  // signal or not) act on it there: replay brings it to this entry first.
+  if (held && !task().entry_placed && places_entry_for_tracer(si)) place_entry(task(), task().pending->event);
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
+}
+
+bool Recorder::places_entry_for_tracer(const SyscallInfo* si) {
+  // The calls whose events replay begins by running the task to its entry
+  // itself (new programs and processes, an end) keep that.
+  if (!si) return true;
+  switch (si->policy) {
+    case ReplayPolicy::execve: case ReplayPolicy::exit: case ReplayPolicy::spawn: return false;
+    default: return true;
+  }
 }
 
 bool Recorder::spawns_vfork(Tracee& t, const SyscallArgs& call) {
@@ -314,6 +327,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   std::int64_t ret = info.exit.rval;
   std::string exec_file;  // a file the program just mapped as code
   bool sigreturn = task().pending && task().pending->call.nr == __NR_rt_sigreturn;
+  bool vfork_done = task().pending && task().traced && spawns_vfork(t, task().pending->call) && ret > 0;
   if (task().expect_exec_exit) {
     task().expect_exec_exit = false;
     absorb_tracer_interrupt();
@@ -436,6 +450,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     task().boundary = Boundary{};
   else
     task().boundary = Boundary::after_exit_with(t.regs());
+  if (vfork_done && vfork_done_for_tracer(static_cast<pid_t>(ret))) return;
   syscall_stop_for_tracer(EmulatedTracee::Stop::syscall_exit);
 }
 
@@ -601,8 +616,18 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     if (!target.ends_with("/mem")) return true;
     pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
     auto found = tasks_.find(owner);
-    if (found == tasks_.end() || found->second->tgid != task().tgid) return false;
-    capture_memory(t, *offset, bytes, e.mem);
+    if (found == tasks_.end()) return false;
+    if (found->second->tgid == task().tgid) {
+      capture_memory(t, *offset, bytes, e.mem);
+      return true;
+    }
+    // A tracer writing into its tracee, held stopped for it (gdb puts its
+    // breakpoints so): the same as its POKEDATA, an effect on the tracee.
+    Task* traced = tracee_of_caller(owner, true);
+    if (!traced || traced->traced->stop == EmulatedTracee::Stop::syscall_entry) return false;
+    Event effect;
+    capture_memory(traced->tracee, *offset, bytes, effect.mem);
+    emit_tracer_effect(*traced, trace::PtraceEffect::memory, std::move(effect));
     return true;
   }
   for (const auto& m : read_maps(t.tid())) {

@@ -230,6 +230,7 @@ std::string render_event(const Event& e) {
       switch (static_cast<trace::PtraceEffect>(e.nr)) {
         case trace::PtraceEffect::memory: return fmt::format("ptrace: its tracer wrote {} byte range{}", e.mem.size(), e.mem.size() == 1 ? "" : "s");
         case trace::PtraceEffect::registers: return "ptrace: its tracer set its registers";
+        case trace::PtraceEffect::signal_mask: return fmt::format("ptrace: its tracer set its signal mask to {:#x}", e.args[0]);
         case trace::PtraceEffect::resume: {
           static const char* const how[] = {"continued it", "let it run to its next syscall stop",
                                             "stepped it by one instruction"};

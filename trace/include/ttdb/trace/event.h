@@ -45,7 +45,9 @@ inline constexpr int kLastKind = 11;
 enum class PtraceEffect : int {
   memory = 0,     // its mem rows are written (PTRACE_POKEDATA, POKETEXT)
   registers = 1,  // info = the registers it gets (struct user_regs_struct)
-  resume = 2,     // resumed: a0 = the signal delivered (0: none), a1 = how (PtraceResume)
+  resume = 2,     // resumed: a0 = the signal delivered (0: none), a1 = how (PtraceResume);
+                  // info = the siginfo_t it is delivered with, when the tracer set it (PTRACE_SETSIGINFO)
+  signal_mask = 3,  // a0 = the signal mask it gets (PTRACE_SETSIGMASK)
 };
 
 // How a `ptrace` resume event lets the task go on (its a1).
