@@ -144,3 +144,44 @@ TEST(TraceFormat, ATraceOfTheFormerVersionStillReplays) {
 
 }  // namespace
 }  // namespace ttdb::test
+
+namespace ttdb::test {
+namespace {
+
+// Real tracers, recorded: gdb (forks followed, breakpoints written through
+// /proc/PID/mem, SIGCHLD blocked while it waits) and strace -f (a syscall
+// stop at every call of a shell and its children). Each prints in the
+// recording what it prints natively, and replays as recorded.
+void records_a_real_tracer(const std::vector<std::string>& command, bool as_native) {
+  auto tool = installed_tool(command[0]);
+  if (!tool) {
+    GTEST_SKIP() << command[0] << " is not installed (scripts/bootstrap installs it)";
+  }
+  std::vector<std::string> argv = command;
+  argv[0] = *tool;
+  TempDir dir;
+  RunResult native = run(argv);
+  ASSERT_EQ(native.status, 0) << native.err;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, argv);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  if (as_native) {
+    EXPECT_EQ(recorded.out + recorded.err, native.out + native.err);
+  }
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(RealTracer, GdbStopsAtBreakpointsAsItDoesNatively) {
+  records_a_real_tracer({"gdb", "-nx", "-q", "-batch", "-ex", "break fact", "-ex", "run", "-ex", "bt", "-ex", "p n",
+                         "-ex", "continue", "-ex", "p n", program("debug_recursion")},
+                        true);
+}
+
+TEST(RealTracer, StraceFollowsAShellsChildren) {
+  records_a_real_tracer({"strace", "-f", "-qq", "-e", "trace=execve,exit_group", "-e", "signal=none", "sh", "-c",
+                         "/bin/true; /bin/echo there"},
+                        false);
+}
+
+}  // namespace
+}  // namespace ttdb::test
