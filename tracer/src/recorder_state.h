@@ -299,6 +299,8 @@ class Recorder {
   // event. Inside a hooked call they wait for the call's end, unless the
   // thread is `ending`.
   void drain(bool ending = false);
+  // The call's EINTR came from signals the program ignores alone.
+  static bool interrupted_by_ignored_signals(Tracee& t);
   // Whether replay may be brought to the entry of such a call ahead of its event.
   static bool places_entry_for_tracer(const SyscallInfo* si);
   // The call makes a vfork child (its parent waits in the kernel).

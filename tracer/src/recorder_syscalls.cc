@@ -4,6 +4,7 @@
 #include "moved_output.h"
 #include "recorder_state.h"
 #include <sys/shm.h>
+#include <fstream>
 
 namespace ttdb::recording {
 
@@ -138,6 +139,21 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
+}
+
+bool Recorder::interrupted_by_ignored_signals(Tracee& t) {
+  std::uint64_t pending = t.pending_signals() & ~t.signal_mask();
+  if (!pending) return false;
+  std::ifstream status(fmt::format("/proc/{}/status", t.tid()));
+  std::uint64_t ignored = 0, caught = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("SigIgn:")) ignored = std::stoull(line.substr(7), nullptr, 16);
+    if (line.starts_with("SigCgt:")) caught = std::stoull(line.substr(7), nullptr, 16);
+  }
+  // Ignored by default: SIGCHLD, SIGWINCH, SIGURG. Not SIGCONT: a stop and
+  // continue makes such calls fail with EINTR natively too.
+  std::uint64_t dropped = (ignored | ((sigbit(SIGCHLD) | sigbit(SIGWINCH) | sigbit(SIGURG)) & ~caught)) & ~sigbit(SIGCONT);
+  return (pending & ~dropped) == 0;
 }
 
 bool Recorder::places_entry_for_tracer(const SyscallInfo* si) {
@@ -325,6 +341,16 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   Tracee& t = tracee();
   std::int64_t ret = info.exit.rval;
+  // Natively a signal the program ignores is dropped when sent and never
+  // wakes a call; under ptrace it is queued, and wakes one, which some
+  // calls (semop, sigtimedwait) end with EINTR. The kernel restarts the
+  // call instead when its result says it may, as for a signal with no handler.
+  if (ret == -EINTR && interrupted_by_ignored_signals(t)) {
+    ret = -514;  // ERESTARTNOHAND, the kernel's own (not in the headers programs see)
+    Registers regs = t.regs();
+    regs.rax = static_cast<unsigned long long>(ret);
+    t.set_regs(regs);
+  }
   std::string exec_file;  // a file the program just mapped as code
   bool sigreturn = task().pending && task().pending->call.nr == __NR_rt_sigreturn;
   bool vfork_done = task().pending && task().traced && spawns_vfork(t, task().pending->call) && ret > 0;
