@@ -440,6 +440,12 @@ void ReplaySession::after_syscall(const Event& e) {
           diverge(e, fmt::format("could not change replay's copy of the file the same way ({})", errno_text(errno)));
       }
       break;
+    case __NR_write: case __NR_pwrite64: case __NR_writev: case __NR_pwritev: case __NR_pwritev2:
+    case __NR_sendfile: case __NR_copy_file_range: case __NR_splice:
+      // Written by a process that does not map the file, while another does.
+      if (auto write = trace::FileWrite::from_info(e.info); write && !e.emit && shared_files_.has(write->file))
+        shared_files_.write(write->file, write->offset, write->data);
+      break;
     case __NR_munmap:
       task().rand.forget(e.args[0], e.args[0] + e.args[1]);
       task().sites.forget(e.args[0], e.args[0] + e.args[1]);

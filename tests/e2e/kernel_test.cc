@@ -29,7 +29,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
                                            "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal", "kernel_exec_threads",
                                            "kernel_seccomp_tsync", "kernel_shm_readonly", "kernel_shared_file_views", "kernel_pi_mutex",
-                                           "kernel_shm_mapped_apart", "kernel_private_map_write", "kernel_bpf", "kernel_exec_script", "kernel_threads_fork", "kernel_empty_datagrams", "kernel_mremap_file", "kernel_memory_limits", "kernel_mapped_file_moves", "kernel_exec_deleted", "kernel_robust_death"),
+                                           "kernel_shm_mapped_apart", "kernel_private_map_write", "kernel_bpf", "kernel_exec_script", "kernel_threads_fork", "kernel_empty_datagrams", "kernel_mremap_file", "kernel_memory_limits", "kernel_mapped_file_moves", "kernel_exec_deleted", "kernel_robust_death", "kernel_writes_under_mappings"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc

@@ -537,6 +537,7 @@ void Recorder::after_exec() {
   }
   emit(std::move(shim));
   space().inject_at = space().shim.syscall_instruction();
+  if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();

@@ -299,8 +299,15 @@ class Recorder {
   // event. Inside a hooked call they wait for the call's end, unless the
   // thread is `ending`.
   void drain(bool ending = false);
+  // A file is mapped shared: writes to files become visible in memory, in every process.
+  void show_file_writes_everywhere(const trace::FileIdentity& file);
+  // Before a write to a file other processes map shared: their buffered
+  // calls, which came before it, go into the trace first.
+  void settle_mappers(const trace::FileIdentity& file);
   // The call's EINTR came from signals the program ignores alone.
   static bool interrupted_by_ignored_signals(Tracee& t);
+  // The calls that end with EINTR, never a restart code, when a signal wakes them.
+  static bool fails_when_woken(long nr);
   // Whether replay may be brought to the entry of such a call ahead of its event.
   static bool places_entry_for_tracer(const SyscallInfo* si);
   // The call makes a vfork child (its parent waits in the kernel).
@@ -425,6 +432,9 @@ class Recorder {
   // or end can answer (ttdb holds them at the call's entry), and the ends
   // of foreign tracees that their tracers have not waited for.
   std::set<pid_t> waiting_tracers_;
+  // Files some process has mapped shared: every process's writes to them
+  // are traced from then on, so that replay's copy of the file gets them.
+  std::set<trace::FileIdentity> mapped_shared_;
   std::vector<EndedTracee> ended_tracees_;
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;

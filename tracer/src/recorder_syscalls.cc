@@ -4,6 +4,8 @@
 #include "moved_output.h"
 #include "recorder_state.h"
 #include <sys/shm.h>
+#include <sys/wait.h>
+
 #include <fstream>
 
 namespace ttdb::recording {
@@ -139,6 +141,53 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   // Sent now, held signals interrupt this syscall if it blocks, and are
   // delivered right after its exit either way: a boundary replay can find.
   inject_held_signals();
+}
+
+void Recorder::show_file_writes_everywhere(const trace::FileIdentity& file) {
+  if (!mapped_shared_.insert(file).second) return;
+  // A process that does not map the file may write it while another maps
+  // it: its writes stop for the recorder too (the buffer makes none).
+  for (auto& [tid, u] : tasks_) {
+    if (u->fresh || !u->space || u->space->file_writes_show) continue;
+    u->space->file_writes_show = true;
+    if (!u->space->shim) continue;
+    trace_file_writes_in_shim(u->tracee, u->space->shim);
+    forget_shim_fds(u->tracee, u->space->shim);  // the kinds it learned said "buffer it"
+  }
+}
+
+void Recorder::settle_mappers(const trace::FileIdentity& file) {
+  // A mapper's code before its last buffered call may have written the
+  // mapping (and then told this writer so): in replay it must run before
+  // this write lands. Its stop, if the kernel holds one for ttdb, is taken
+  // now, and a stopped mapper's buffer drained.
+  Task* writer = task_;
+  std::vector<pid_t> mappers;
+  for (auto& [tid, u] : tasks_) {
+    if (u->tgid == writer->tgid || u->fresh || !u->space || !u->space->shim) continue;
+    auto maps = read_maps(tid);
+    if (std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) { return m.shared && m.dev == file.dev && m.inode == file.ino; }))
+      mappers.push_back(tid);
+  }
+  for (pid_t tid : mappers) {
+    auto found = tasks_.find(tid);
+    if (found == tasks_.end()) continue;
+    task_ = found->second.get();
+    int raw = 0;
+    if (!task_->stopped && ::waitpid(tid, &raw, WNOHANG | __WALL) == tid) take_stop(raw);
+    if (tasks_.count(tid) && found->second->stopped) {
+      task_ = found->second.get();
+      drain();
+    }
+  }
+  task_ = writer;
+}
+
+bool Recorder::fails_when_woken(long nr) {
+  switch (nr) {
+    case __NR_semop: case __NR_semtimedop: case __NR_rt_sigtimedwait: return true;
+    default: return false;
+  }
 }
 
 bool Recorder::interrupted_by_ignored_signals(Tracee& t) {
@@ -345,7 +394,9 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   // wakes a call; under ptrace it is queued, and wakes one, which some
   // calls (semop, sigtimedwait) end with EINTR. The kernel restarts the
   // call instead when its result says it may, as for a signal with no handler.
-  if (ret == -EINTR && interrupted_by_ignored_signals(t)) {
+  // (Not rt_sigreturn, whose EINTR is the result of the call a handler
+  // interrupted, given back.)
+  if (ret == -EINTR && task().pending && fails_when_woken(task().pending->call.nr) && interrupted_by_ignored_signals(t)) {
     ret = -514;  // ERESTARTNOHAND, the kernel's own (not in the headers programs see)
     Registers regs = t.regs();
     regs.rax = static_cast<unsigned long long>(ret);
@@ -432,6 +483,9 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           break;
         default: break;
       }
+      // A file cut or punched under other processes' shared mappings.
+      bool resizes = call.nr != __NR_mmap && call.nr != __NR_shmat;
+      if (auto file = trace::FileIdentity::from_info(e.info); resizes && file && mapped_shared_.count(*file)) settle_mappers(*file);
     }
     // Code being searched for syscall sites may have changed.
     if (auto range = remapped_range(call); range && finder_) finder_->forget(t.tid(), range->first, range->second);
@@ -591,7 +645,10 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
         flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
       e.info.push_back(1);
   bool writes_shared = shared && (call.a[2] & PROT_WRITE);
-  if (regular && shared) share_turns_with_mappers({st.st_dev, st.st_ino}, writes_shared);
+  if (regular && shared) {
+    share_turns_with_mappers({st.st_dev, st.st_ino}, writes_shared);
+    show_file_writes_everywhere({st.st_dev, st.st_ino});
+  }
   for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
     if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})
       warn(fmt::format("the program maps ttdb's {} (a file) shared and writable at event {}: replay does not re-emit "
@@ -656,13 +713,26 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     emit_tracer_effect(*traced, trace::PtraceEffect::memory, std::move(effect));
     return true;
   }
+  bool mapped_here = false;
   for (const auto& m : read_maps(t.tid())) {
     if (m.inode != st.st_ino || m.dev != st.st_dev) continue;
+    mapped_here |= m.shared;
     // The file's bytes [*offset, *offset + bytes) as this mapping shows them
     // (a private one's pages the program wrote show its own bytes still).
     std::uint64_t map_end = m.offset + (m.end - m.start);
     std::uint64_t from = std::max(*offset, m.offset), to = std::min(*offset + bytes, map_end);
     if (from < to) capture_memory(t, m.start + (from - m.offset), to - from, e.mem);
+  }
+  // Another process maps it shared: the bytes now in the file go into the event.
+  trace::FileIdentity file{st.st_dev, st.st_ino};
+  if (!mapped_here && bytes && e.info.empty() && !e.emit && mapped_shared_.count(file)) {
+    settle_mappers(file);
+    trace::FileWrite write{file, *offset, Bytes(bytes)};
+    int in = ::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC);
+    ssize_t got = in < 0 ? -1 : ::pread(in, write.data.data(), write.data.size(), static_cast<off_t>(*offset));
+    if (in >= 0) ::close(in);
+    write.data.resize(static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+    if (!write.data.empty()) e.info = write.to_info();
   }
   return true;
 }

@@ -129,6 +129,33 @@ struct FileIdentity {
   static bool never_writable(ByteView info) { return info.size() == 17 && info[16] == 1; }
 };
 
+// What a write-like call left in a file that another process maps shared
+// while the writer maps none of it (the event's info, format 8): replay's
+// copy of the file gets the bytes.
+struct FileWrite {
+  static constexpr std::uint8_t kTag[4] = {'F', 'W', 'R', '1'};
+  FileIdentity file;
+  std::uint64_t offset = 0;
+  Bytes data;
+  Bytes to_info() const {
+    Bytes out(kTag, kTag + 4);
+    Bytes id = file.to_info();
+    out.insert(out.end(), id.begin(), id.end());
+    const auto* at = reinterpret_cast<const std::uint8_t*>(&offset);
+    out.insert(out.end(), at, at + 8);
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+  }
+  static std::optional<FileWrite> from_info(ByteView info) {
+    if (info.size() < 28 || std::memcmp(info.data(), kTag, 4) != 0) return std::nullopt;
+    FileWrite w;
+    w.file = *FileIdentity::from_info(info.subspan(4, 16));
+    std::memcpy(&w.offset, info.data() + 20, 8);
+    w.data.assign(info.begin() + 28, info.end());
+    return w;
+  }
+};
+
 // A file the program mapped or ran.
 struct FileRecord {
   std::int64_t id = 0;
