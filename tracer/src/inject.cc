@@ -45,6 +45,10 @@ WaitStatus resume_past_signals(Tracee& tracee) {
     // A stop of its whole process (another thread took SIGSTOP) holds no
     // syscall: resuming goes on with ours, as the kernel lets a tracer do.
     if (status.kind() == WaitStatus::Kind::group_stop) continue;
+    // An interrupt the recorder sent while the tracee ran its own code (a
+    // held signal's deadline, a turn's end, its tracer's request) stops it
+    // here, with nothing to do: its reason is seen again at its next stop.
+    if (status.is_event(PTRACE_EVENT_STOP)) continue;
     if (!status.is_signal_stop()) return status;
     tracee.defer_signal(tracee.siginfo());
   }

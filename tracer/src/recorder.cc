@@ -380,7 +380,10 @@ void Recorder::on_first_stop() {
   task().fresh = false;
   // Another thread of the parent may have made buffered calls while the
   // kernel copied the memory: they are the parent's, which keeps them.
-  if (std::exchange(task().shim_copied, false) && space().shim) take_records(tracee(), space().shim, true);
+  if (std::exchange(task().shim_copied, false) && space().shim) {
+    space().shim_taken = 0;  // its parent's count, which may have moved on since the fork
+    take_records(tracee(), space().shim, space().shim_taken, Emptying::always);
+  }
   space().outputs_traced = false;  // its copy of the shim was made before its parent's was told
   trace_outputs();
   if (space().shim && space().sites.where(tracee().regs().rip) == SyscallPatcher::Where::slow_tail)
@@ -597,13 +600,26 @@ void Recorder::drain(bool ending) {
   // Only the thread whose turn it is runs the program's code, so the records
   // are its own; another thread's stop must not read them while it appends.
   if (turns().active && turns().turn != tracee().tid()) return;
-  ShimRecords records = take_records(tracee(), space().shim, ending);
+  ShimRecords records = take_records(tracee(), space().shim, space().shim_taken, ending ? Emptying::always : Emptying::outside_calls);
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
   if (turns().active) place_entries_before(task(), ~std::uint64_t{0});
   int tid = tracee().tid();
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
+                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
+                       parse_records(bytes, tid, out);
+                     });
+}
+
+void Recorder::drain_running(Task& t) {
+  // Only for a process of one thread, or one whose turn this thread holds.
+  Space& s = *t.space;
+  if (!s.shim || (s.turns->active && s.turns->turn != t.tracee.tid()) || (s.threaded && !s.turns->active)) return;
+  ShimRecords records = take_records(t.tracee, s.shim, s.shim_taken, Emptying::never);
+  if (records.count == 0) return;
+  int tid = t.tracee.tid();
+  writer_.add_events(records.count, records.bytes.size(),
                      [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
                        parse_records(bytes, tid, out);
                      });

@@ -174,6 +174,7 @@ struct Space {
   RandPatcher rand;
   SyscallPatcher sites;
   ShimPlace shim;              // where the syscall buffer is mapped, if it is
+  std::uint64_t shim_taken = 0;  // how much of its buffer the recorder has taken (take_records)
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   std::uint64_t vdso_syscall = 0;         // the vDSO's own syscall instruction, if any
@@ -299,11 +300,14 @@ class Recorder {
   // event. Inside a hooked call they wait for the call's end, unless the
   // thread is `ending`.
   void drain(bool ending = false);
+  // The records of `t`'s process so far, taken where they are: it may be running.
+  void drain_running(Task& t);
   // A file is mapped shared: writes to files become visible in memory, in every process.
   void show_file_writes_everywhere(const trace::FileIdentity& file);
   // Before a write to a file other processes map shared: their buffered
   // calls, which came before it, go into the trace first.
   void settle_mappers(const trace::FileIdentity& file);
+  void settle_mapper(pid_t tid);
   // The call's EINTR came from signals the program ignores alone.
   static bool interrupted_by_ignored_signals(Tracee& t);
   // The calls that end with EINTR, never a restart code, when a signal wakes them.

@@ -169,18 +169,35 @@ void Recorder::settle_mappers(const trace::FileIdentity& file) {
     if (std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) { return m.shared && m.dev == file.dev && m.inode == file.ino; }))
       mappers.push_back(tid);
   }
-  for (pid_t tid : mappers) {
-    auto found = tasks_.find(tid);
-    if (found == tasks_.end()) continue;
-    task_ = found->second.get();
-    int raw = 0;
-    if (!task_->stopped && ::waitpid(tid, &raw, WNOHANG | __WALL) == tid) take_stop(raw);
-    if (tasks_.count(tid) && found->second->stopped) {
-      task_ = found->second.get();
-      drain();
-    }
-  }
+  for (pid_t tid : mappers) settle_mapper(tid);
   task_ = writer;
+}
+
+void Recorder::settle_mapper(pid_t tid) {
+  // A running mapper may be inside the shim, its call made (the writer saw
+  // its effect) and its record not written yet: it gets a moment to finish
+  // (the shim's calls on pipes and sockets never wait), or to stop.
+  for (int tries = 0; tries < 100; ++tries) {
+    auto found = tasks_.find(tid);
+    if (found == tasks_.end()) return;
+    Task& mapper = *found->second;
+    int raw = 0;
+    if (!mapper.stopped && ::waitpid(tid, &raw, WNOHANG | __WALL) == tid) {
+      task_ = &mapper;
+      take_stop(raw);
+      continue;
+    }
+    if (mapper.stopped) {
+      task_ = &mapper;
+      drain();
+      return;
+    }
+    if (!shim_in_call(mapper.tracee, mapper.space->shim)) {
+      drain_running(mapper);
+      return;
+    }
+    ::usleep(50);
+  }
 }
 
 bool Recorder::fails_when_woken(long nr) {

@@ -273,20 +273,27 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   return shim;
 }
 
-ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_call) {
+bool shim_in_call(Tracee& tracee, const ShimPlace& shim) {
+  std::uint64_t in_call = 0;
+  tracee.read_some(CONTROL_FIELD(shim, in_call), &in_call, sizeof in_call);
+  return in_call != 0;
+}
+
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& taken, Emptying emptying) {
   static_assert(offsetof(ttdb_shim_record, size) == 0);
   std::uint64_t state[2] = {0, 0};  // in_call, used
   static_assert(offsetof(Control, used) == offsetof(Control, in_call) + 8);
   if (tracee.read_some(CONTROL_FIELD(shim, in_call), state, sizeof state) != sizeof state) return {};
   auto [in_call, used] = state;
-  // Stopped inside a hooked call, the thread may be writing a record at the
-  // offset it read before this stop: taking the buffer now would lose it or
-  // read it half made.
-  if (used == 0 || (in_call && !even_in_call)) return {};
-  if (used > TTDB_SHIM_BUFFER_SIZE)
-    throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes", tracee.tid(), used));
+  if (used > TTDB_SHIM_BUFFER_SIZE || used < taken)
+    throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes, {} of them taken", tracee.tid(), used, taken));
+  // Stopped inside a hooked call, the thread may write a record at the
+  // offset it read when the call began: emptying the buffer now would lose
+  // it. The records below `used` are whole (the shim marks one whole
+  // before counting it), so those are taken in place.
+  bool empties = emptying == Emptying::always || (emptying == Emptying::outside_calls && !in_call);
   ShimRecords out;
-  out.bytes = tracee.read_bytes(shim.buffer(), used);
+  if (used > taken) out.bytes = tracee.read_bytes(shim.buffer() + taken, used - taken);
   // The count is what the bytes hold: a thread killed between the shim's
   // two counters leaves them apart.
   for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
@@ -296,8 +303,12 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_cal
       throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
     at += size;
   }
-  static const std::uint64_t zero[2] = {0, 0};
-  write_field(tracee, CONTROL_FIELD(shim, used), zero);
+  taken = used;
+  if (empties && used) {
+    static const std::uint64_t zero[2] = {0, 0};
+    write_field(tracee, CONTROL_FIELD(shim, used), zero);
+    taken = 0;
+  }
   return out;
 }
 

@@ -89,10 +89,20 @@ struct ShimRecords {
   Bytes bytes;
   std::uint64_t count = 0;
 };
-// The records the shim appended since the last call, which it then forgets;
-// none while the thread is inside a hooked call, unless `even_in_call` (it
-// ends, or the buffer is a copy the thread never writes again).
-ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, bool even_in_call = false);
+// When the records taken may be forgotten by the shim (its buffer emptied).
+enum class Emptying {
+  outside_calls,  // the thread is stopped: unless it is inside a hooked call
+  always,         // it ends, or the buffer is a copy it never writes again
+  never,          // it may be running: the records are read where they are
+};
+// The records the shim appended since `taken` (where the last call's
+// ended). A thread inside a hooked call may be about to write a record at
+// the end of the buffer as it stood when the call began, and a running one
+// at any time: the buffer is then read in place and `taken` moves past
+// what was read; emptied, `taken` is 0 again.
+ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& taken, Emptying emptying);
+// The thread is inside a hooked call (making it, or writing its record).
+bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
