@@ -20,3 +20,8 @@ __attribute__((constructor)) static void ttdb_corpus_linebuf(void){ setvbuf(stdo
 static inline const char *en(void) { const char *s = strerrorname_np(errno); return s ? s : "?"; }
 static inline void sh_read_file(const char *p) { char b[256]; int fd = open(p, O_RDONLY); if (fd<0){printf("open %s: %s\n", p, en()); return;} int n = read(fd, b, sizeof b - 1); close(fd); if (n<0) n=0; b[n]=0; printf("%s: %s\n", p, b); }
 static inline int child_status(pid_t p) { int st; CHECK(waitpid(p, &st, 0) == p); return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
+static inline void describe_wait(const char *what, int status) {
+  if (WIFSTOPPED(status)) printf("%s: stopped by %s, event %d\n", what, strsignal(WSTOPSIG(status)), status >> 16);
+  else if (WIFEXITED(status)) printf("%s: exited %d\n", what, WEXITSTATUS(status));
+  else printf("%s: killed by %s\n", what, strsignal(WTERMSIG(status)));
+}

@@ -7,15 +7,6 @@
 
 static void* thread_body(void* arg) { return arg; }
 
-static void describe(const char* what, int status) {
-  if (WIFSTOPPED(status))
-    printf("%s: stopped by %s, event %d\n", what, strsignal(WSTOPSIG(status)), status >> 16);
-  else if (WIFEXITED(status))
-    printf("%s: exited %d\n", what, WEXITSTATUS(status));
-  else
-    printf("%s: killed by %s\n", what, strsignal(WTERMSIG(status)));
-}
-
 // The tracee's part: make a child of the kind asked for, wait for it.
 static int spawn_one(const char* how) {
   if (!strcmp(how, "thread")) {
@@ -52,19 +43,19 @@ static void follow(const char* how, long option, int seize) {
   }
   CHECK(write(go[1], "x", 1) == 1);
   CHECK(waitpid(tracee, &status, __WALL) == tracee);
-  describe("tracee", status);
+  describe_wait("tracee", status);
   unsigned long child = 0;
   CHECK(ptrace(PTRACE_GETEVENTMSG, tracee, 0, &child) == 0);
   CHECK(waitpid((pid_t)child, &status, __WALL) == (pid_t)child);
-  describe("its child starts", status);
+  describe_wait("its child starts", status);
   // The child ends before its parent goes on (a thread's end would race its process's).
   CHECK(ptrace(PTRACE_CONT, (pid_t)child, 0, 0) == 0);
   CHECK(waitpid((pid_t)child, &status, __WALL) == (pid_t)child);
-  describe("its child", status);
+  describe_wait("its child", status);
   CHECK(ptrace(PTRACE_CONT, tracee, 0, 0) == 0);
   for (;;) {
     CHECK(waitpid(tracee, &status, __WALL) == tracee);
-    describe("tracee", status);
+    describe_wait("tracee", status);
     if (!WIFSTOPPED(status)) break;
     int sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
     if (status >> 16 == PTRACE_EVENT_VFORK_DONE) {

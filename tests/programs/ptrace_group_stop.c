@@ -6,15 +6,6 @@
 #include "kernel_common.h"
 #include <sys/ptrace.h>
 
-static void describe(const char* what, int status) {
-  if (WIFSTOPPED(status))
-    printf("%s: stopped by %s, event %d\n", what, strsignal(WSTOPSIG(status)), status >> 16);
-  else if (WIFEXITED(status))
-    printf("%s: exited %d\n", what, WEXITSTATUS(status));
-  else
-    printf("%s: killed by %s\n", what, strsignal(WTERMSIG(status)));
-}
-
 static void seized_job_control(int seize) {
   int go[2];
   CHECK(pipe(go) == 0);
@@ -33,13 +24,13 @@ static void seized_job_control(int seize) {
     CHECK(ptrace(PTRACE_ATTACH, child, 0, 0) == 0);
   }
   CHECK(waitpid(child, &status, 0) == child);
-  describe("signal stop", status);
+  describe_wait("signal stop", status);
   siginfo_t info;
   CHECK(ptrace(PTRACE_GETSIGINFO, child, 0, &info) == 0);
   printf("its signal: %s\n", strsignal(info.si_signo));
   CHECK(ptrace(PTRACE_CONT, child, 0, SIGSTOP) == 0);
   CHECK(waitpid(child, &status, 0) == child);
-  describe("group stop", status);
+  describe_wait("group stop", status);
   errno = 0;
   memset(&info, 0, sizeof info);
   long got = ptrace(PTRACE_GETSIGINFO, child, 0, &info);
@@ -53,10 +44,10 @@ static void seized_job_control(int seize) {
     printf("still stopped while listening: %d\n", waitpid(child, &status, WNOHANG) == 0);
     CHECK(kill(child, SIGCONT) == 0);
     CHECK(waitpid(child, &status, 0) == child);
-    describe("after SIGCONT", status);
+    describe_wait("after SIGCONT", status);
     CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
     CHECK(waitpid(child, &status, 0) == child);
-    describe("then", status);
+    describe_wait("then", status);
     CHECK(ptrace(PTRACE_CONT, child, 0, WSTOPSIG(status)) == 0);
   } else {
     errno = 0;
@@ -66,7 +57,7 @@ static void seized_job_control(int seize) {
     CHECK(write(go[1], "x", 1) == 1);
   }
   CHECK(waitpid(child, &status, 0) == child);
-  describe("end", status);
+  describe_wait("end", status);
   close(go[0]);
   close(go[1]);
 }

@@ -404,22 +404,32 @@ std::optional<std::int64_t> Recorder::emulate_wait(const SyscallArgs& call, Even
   }
   int status = *found->traced->wait_status;
   if (!(waitid && (options & WNOWAIT))) found->traced->wait_status.reset();
-  pid_t tid = found->tracee.tid();
+  return answer_wait(call, e, found->tracee.tid(), status);
+}
+
+std::int64_t Recorder::answer_wait(const SyscallArgs& call, Event& e, pid_t tid, int status) {
+  // wait4's status word, or waitid's siginfo_t, as the kernel writes them.
+  bool waitid = call.nr == __NR_waitid;
   std::uint64_t usage_at = waitid ? call.a[4] : call.a[3];
   rusage usage{};
   if (usage_at && !give_tracer(e, usage_at, bytes_of(usage))) return -EFAULT;
-  if (waitid) {
-    siginfo_t info{};
-    info.si_signo = SIGCHLD;
-    info.si_code = CLD_TRAPPED;
-    info.si_pid = tid;
-    info.si_uid = ::getuid();
-    info.si_status = status >> 8;
-    if (call.a[2] && !give_tracer(e, call.a[2], bytes_of(info))) return -EFAULT;
-    return 0;
+  if (!waitid) {
+    if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(status))) return -EFAULT;
+    return tid;
   }
-  if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(status))) return -EFAULT;
-  return tid;
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_pid = tid;
+  info.si_uid = ::getuid();
+  if (WIFSTOPPED(status)) {
+    info.si_code = CLD_TRAPPED;
+    info.si_status = status >> 8;
+  } else {
+    info.si_code = WIFEXITED(status) ? CLD_EXITED : WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+  }
+  if (call.a[2] && !give_tracer(e, call.a[2], bytes_of(info))) return -EFAULT;
+  return 0;
 }
 
 bool Recorder::waits_for_foreign_tracee(pid_t wanted) {
@@ -439,23 +449,8 @@ std::optional<std::int64_t> Recorder::report_ended_tracee(const SyscallArgs& cal
   });
   if (ended == ended_tracees_.end()) return std::nullopt;
   EndedTracee end = *ended;
-  bool waitid = call.nr == __NR_waitid;
-  if (!(waitid && (call.a[3] & WNOWAIT))) ended_tracees_.erase(ended);
-  std::uint64_t usage_at = waitid ? call.a[4] : call.a[3];
-  rusage usage{};
-  if (usage_at && !give_tracer(e, usage_at, bytes_of(usage))) return -EFAULT;
-  if (waitid) {
-    siginfo_t info{};
-    info.si_signo = SIGCHLD;
-    info.si_code = WIFEXITED(end.status) ? CLD_EXITED : WCOREDUMP(end.status) ? CLD_DUMPED : CLD_KILLED;
-    info.si_pid = end.tid;
-    info.si_uid = ::getuid();
-    info.si_status = WIFEXITED(end.status) ? WEXITSTATUS(end.status) : WTERMSIG(end.status);
-    if (call.a[2] && !give_tracer(e, call.a[2], bytes_of(info))) return -EFAULT;
-    return 0;
-  }
-  if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(end.status))) return -EFAULT;
-  return end.tid;
+  if (!(call.nr == __NR_waitid && (call.a[3] & WNOWAIT))) ended_tracees_.erase(ended);
+  return answer_wait(call, e, end.tid, end.status);
 }
 
 void Recorder::report_end_to_tracer(const WaitStatus& status) {

@@ -385,6 +385,7 @@ class Recorder {
   // Whether the caller's wait is for tracees only ttdb can report on.
   bool waits_for_foreign_tracee(pid_t wanted);
   std::optional<std::int64_t> report_ended_tracee(const SyscallArgs& call, Event& e, pid_t wanted);
+  std::int64_t answer_wait(const SyscallArgs& call, Event& e, pid_t tid, int status);
   void report_end_to_tracer(const WaitStatus& status);
   // The hooks: a signal about to be delivered (false: no tracer, deliver it),
   // a syscall stop, an exec, an exit (TRACEEXIT), a PTRACE_EVENT_STOP (false: not the tracer's).
