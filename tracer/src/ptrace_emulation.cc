@@ -459,7 +459,7 @@ void Recorder::report_end_to_tracer(const WaitStatus& status) {
   if (!task().traced || !task().traced->foreign) return;
   pid_t tracer = task().traced->tracer;
   ended_tracees_.push_back(EndedTracee{tracer, tracee().tid(), status.raw()});
-  ::kill(tracer, SIGCHLD);
+  notify_tracer(tracer, tracee().tid(), status.raw());
   wake_tracer_waits(tracer);
 }
 
@@ -469,8 +469,38 @@ void Recorder::stop_for_tracer(Task& t, Stop kind, int status) {
   traced.stop = kind;
   traced.wait_status = status;
   TTDB_LOG(record, "task {} stops for its tracer {}: status {:#x}", t.tracee.tid(), traced.tracer, status);
-  ::kill(traced.tracer, SIGCHLD);
+  notify_tracer(traced.tracer, t.tracee.tid(), status);
   wake_tracer_waits(traced.tracer);
+}
+
+void Recorder::notify_tracer(pid_t tracer, pid_t tid, int status) {
+  // The kernel's SIGCHLD says which tracee and why; ttdb's kill() cannot
+  // (only a process itself may queue a positive si_code), so what the
+  // tracer receives is put right as it takes it (tracer_sigchld).
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_pid = tid;
+  info.si_uid = ::getuid();
+  if (WIFSTOPPED(status)) {
+    info.si_code = CLD_TRAPPED;
+    info.si_status = WSTOPSIG(status);
+  } else {
+    info.si_code = WIFEXITED(status) ? CLD_EXITED : WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+  }
+  // A SIGCHLD already pending takes no other (standard signals do not queue).
+  auto& queued = tracer_sigchld_[tracer];
+  if (queued.empty()) queued.push_back(info);
+  ::kill(tracer, SIGCHLD);
+}
+
+std::optional<siginfo_t> Recorder::tracer_sigchld(pid_t process, const siginfo_t& received) {
+  if (received.si_signo != SIGCHLD || received.si_code != SI_USER || received.si_pid != ::getpid()) return std::nullopt;
+  auto queued = tracer_sigchld_.find(process);
+  if (queued == tracer_sigchld_.end() || queued->second.empty()) return std::nullopt;
+  siginfo_t info = queued->second.front();
+  queued->second.clear();
+  return info;
 }
 
 void Recorder::wake_tracer_waits(pid_t tracer) {

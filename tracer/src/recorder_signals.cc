@@ -113,6 +113,10 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   Tracee& t = tracee();
   drain();
   siginfo_t info = t.siginfo();
+  if (auto told = tracer_sigchld(task().tgid, info)) {
+    info = *told;
+    t.set_siginfo(info);
+  }
   const Registers& regs = t.regs();
 
   if (space().shim && sig == SIGTRAP && info.si_code == SI_KERNEL && space().sites.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {

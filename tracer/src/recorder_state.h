@@ -382,6 +382,10 @@ class Recorder {
   // task_ stops where its tracer sees it: held, its status for the tracer's wait.
   void stop_for_tracer(Task& t, EmulatedTracee::Stop kind, int status);
   void wake_tracer_waits(pid_t tracer);
+  // Sends the tracer SIGCHLD for a stop or an end of tracee `tid`.
+  void notify_tracer(pid_t tracer, pid_t tid, int status);
+  // What a SIGCHLD ttdb sent `process` (a tracer) says, as the kernel's would.
+  std::optional<siginfo_t> tracer_sigchld(pid_t process, const siginfo_t& received);
   // Whether the caller's wait is for tracees only ttdb can report on.
   bool waits_for_foreign_tracee(pid_t wanted);
   std::optional<std::int64_t> report_ended_tracee(const SyscallArgs& call, Event& e, pid_t wanted);
@@ -437,6 +441,7 @@ class Recorder {
   // or end can answer (ttdb holds them at the call's entry), and the ends
   // of foreign tracees that their tracers have not waited for.
   std::set<pid_t> waiting_tracers_;
+  std::map<pid_t, std::vector<siginfo_t>> tracer_sigchld_;  // the siginfo of the SIGCHLD sent each tracer
   // Files some process has mapped shared: every process's writes to them
   // are traced from then on, so that replay's copy of the file gets them.
   std::set<trace::FileIdentity> mapped_shared_;

@@ -445,6 +445,12 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
                                  writer_.last_event_id() + 1, *why));
       return;
     }
+    // A tracer's SIGCHLD from ttdb, taken with sigwaitinfo, says what the kernel's would.
+    if (call.nr == __NR_rt_sigtimedwait && ret == SIGCHLD && call.a[1]) {
+      siginfo_t taken{};
+      if (t.read_some(RemotePtr(call.a[1]), &taken, sizeof taken) == sizeof taken)
+        if (auto told = tracer_sigchld(task().tgid, taken)) t.write_bytes(RemotePtr(call.a[1]), ByteView(reinterpret_cast<const std::uint8_t*>(&*told), sizeof *told));
+    }
     if (!answered) e.mem = capture_outputs(t, si, call, ret);
     if ((call.nr == __NR_read || call.nr == __NR_pread64) && ret > 0) show_status_as_without_ttdb(call, e);
     // Bytes moved to ttdb's stdout or stderr without passing through memory.
