@@ -2,6 +2,8 @@
 // kind of thing and checks what it got. Recorded, it replays identically; a
 // call whose effect replay could not reproduce stops the recording at once,
 // naming the call, rather than leaving a trace that diverges later.
+#include <filesystem>
+
 #include "ttdb_test.h"
 
 namespace ttdb::test {
@@ -22,6 +24,22 @@ TEST_P(KernelCorner, ReplaysIdentically) {
   expect_same_run(recorded, replay(trace));
 }
 
+// Every syscall stops when the buffer is off: a child's first stop may then
+// be its end (killed right after the fork), which ended the recording never.
+TEST(KernelCornerWithoutTheBuffer, AChildKilledBeforeItRunsEndsAsRecorded) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult native = run({program("kernel_killed_at_birth")});
+  ASSERT_EQ(native.status, 0) << native.err;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::filesystem::remove(trace);
+    RunResult recorded = ttdb({"record", "-q", "--no-syscall-buffer", "-o", trace, program("kernel_killed_at_birth")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.out, native.out);
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                          ::testing::Values("kernel_ipc", "kernel_queries", "kernel_data_moves", "kernel_huge_map",
                                            "kernel_futex_wake_op", "kernel_mlock_madvise", "kernel_group_stop",
@@ -29,7 +47,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelCorner,
                                            "kernel_fexecve_memfd", "kernel_clone_vm", "kernel_shared_anon", "kernel_shm_race", "kernel_sysv_shm", "kernel_itimer_prof",
                                            "kernel_clone_untraced", "kernel_seccomp_kill", "kernel_thread_fatal", "kernel_exec_threads",
                                            "kernel_seccomp_tsync", "kernel_shm_readonly", "kernel_shared_file_views", "kernel_pi_mutex",
-                                           "kernel_shm_mapped_apart", "kernel_private_map_write", "kernel_bpf", "kernel_exec_script", "kernel_threads_fork", "kernel_empty_datagrams", "kernel_mremap_file", "kernel_memory_limits", "kernel_mapped_file_moves", "kernel_exec_deleted", "kernel_robust_death", "kernel_writes_under_mappings"),
+                                           "kernel_shm_mapped_apart", "kernel_private_map_write", "kernel_bpf", "kernel_exec_script", "kernel_threads_fork", "kernel_empty_datagrams", "kernel_mremap_file", "kernel_memory_limits", "kernel_mapped_file_moves", "kernel_exec_deleted", "kernel_robust_death", "kernel_writes_under_mappings", "kernel_killed_at_birth"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // What the program asks the kernel about itself (its seccomp mode, rdtsc

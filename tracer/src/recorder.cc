@@ -270,8 +270,13 @@ std::optional<AnyStop> Recorder::wait_next() {
 
 void Recorder::handle(const WaitStatus& status) {
   if (task().fresh) {
-    on_first_stop();
-    return;
+    // Killed before its first stop (a SIGKILL right after its fork): this
+    // is its end, which must not pass for its start.
+    if (!status.is_exit()) {
+      on_first_stop();
+      return;
+    }
+    task().fresh = false;
   }
   if (task().interrupted) emit(*std::exchange(task().interrupted, std::nullopt));
   Boundary previous = std::exchange(task().boundary, Boundary{});
