@@ -478,7 +478,9 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     return;
   }
   if (task().no_return) diverge(e, "had already ended its last syscall");
-  check_entry(e, first);
+  // Checked at its `blocked` event already, since when the program's tracer
+  // may have changed it (skipped it, as strace's fault injection does).
+  if (!std::exchange(task().entry_checked, false)) check_entry(e, first);
   Tracee& t = tracee();
   const SyscallInfo* si = find_syscall(e.nr);
   check_inputs(e, si);

@@ -204,6 +204,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
   bool starting = e->kind == EventKind::exec && tracees_.empty();
   if (!starting && !tracees_.contains(state_.acting))
     fail("trace {} is corrupt: event {} belongs to process {}, which is not live there", reader_.path(), e->id, e->tid);
+  if (!starting && (e->kind == EventKind::spawn || e->kind == EventKind::exec)) task().entry_checked = false;  // (apply_syscall)
   switch (e->kind) {
     case EventKind::exec: apply_exec(*e, first); break;
     case EventKind::syscall: apply_syscall(*e, first); break;
@@ -654,6 +655,7 @@ void ReplaySession::apply_blocked(const Event& e, const WaitStatus& first) {
   // with its syscall event.
   check_entry(e, first);
   task().parked = first;
+  task().entry_checked = true;
   // What the kernel wrote as the thread went to sleep there (a PI lock's
   // waiters bit), which the other threads see from now on.
   write_memory(e);

@@ -70,6 +70,7 @@ struct TaskState {
   // at the entry of a syscall whose result comes later (a `blocked` event).
   bool threaded = false;
   std::optional<WaitStatus> parked;
+  bool entry_checked = false;  // its `blocked` event checked the entry (its tracer may change it since)
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
   bool exit_group_unsent = false;  // it called exit_group, still stopped at its entry
   // A SIGCONT was sent to its process: the kernel stops each of its threads

@@ -152,7 +152,7 @@ namespace {
 // /proc/PID/mem, SIGCHLD blocked while it waits) and strace -f (a syscall
 // stop at every call of a shell and its children). Each prints in the
 // recording what it prints natively, and replays as recorded.
-void records_a_real_tracer(const std::vector<std::string>& command, bool as_native) {
+void records_a_real_tracer(const std::vector<std::string>& command, bool as_native, const std::string& shows = "") {
   auto tool = installed_tool(command[0]);
   if (!tool) {
     GTEST_SKIP() << command[0] << " is not installed (scripts/bootstrap installs it)";
@@ -168,13 +168,23 @@ void records_a_real_tracer(const std::vector<std::string>& command, bool as_nati
   if (as_native) {
     EXPECT_EQ(recorded.out + recorded.err, native.out + native.err);
   }
+  EXPECT_NE(recorded.out.find(shows), std::string::npos) << recorded.out;
   expect_same_run(recorded, replay(trace));
 }
 
 TEST(RealTracer, GdbStopsAtBreakpointsAsItDoesNatively) {
   records_a_real_tracer({"gdb", "-nx", "-q", "-batch", "-ex", "break fact", "-ex", "run", "-ex", "bt", "-ex", "p n",
                          "-ex", "continue", "-ex", "p n", program("debug_recursion")},
-                        true);
+                        true, "Breakpoint 1, fact (n=4)");
+}
+
+// strace's fault injection rewrites the call at its entry (orig_rax, with
+// POKEUSER) and the result at its exit: the second open fails, recorded
+// and replayed, as it does natively.
+TEST(RealTracer, StraceInjectsAFaultAsItDoesNatively) {
+  records_a_real_tracer({"strace", "-qq", "-o", "/dev/null", "-P", program("opens_itself"), "-e",
+                         "inject=openat:error=ENOENT:when=2", program("opens_itself")},
+                        true, "open 1: No such file or directory\nopen 2: opened\n");
 }
 
 TEST(RealTracer, StraceFollowsAShellsChildren) {

@@ -78,7 +78,7 @@ std::string unsupported_options(std::uint64_t options) {
 
 bool changes_tracee(long request) {
   switch (request) {
-    case PTRACE_POKETEXT: case PTRACE_POKEDATA: case PTRACE_SETREGS: case PTRACE_SETREGSET: return true;
+    case PTRACE_POKETEXT: case PTRACE_POKEDATA: case PTRACE_POKEUSER: case PTRACE_SETREGS: case PTRACE_SETREGSET: return true;
     default: return false;
   }
 }
@@ -192,9 +192,10 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
   std::uint64_t addr = call.a[2], data = call.a[3];
   EmulatedTracee& traced = *t.traced;
   auto give = [&](ByteView bytes) -> std::int64_t { return give_tracer(e, data, bytes) ? 0 : -EFAULT; };
-  // A syscall-entry stop comes before the syscall's own event: ttdb cannot
-  // place a change of the tracee there (replay would apply it too early).
-  bool changes_allowed = traced.stop != Stop::syscall_entry;
+  // A syscall-entry stop comes before the syscall's own event: a change of
+  // the tracee there is placed only once its entry is (replay is brought
+  // there first); exec, spawn and exit calls keep theirs to their events.
+  bool changes_allowed = traced.stop != Stop::syscall_entry || t.entry_placed;
   if (auto how = resumption(request)) {
     if (data > 64) return -EIO;
     resume_for_tracer(t, *how, static_cast<int>(data));
@@ -226,6 +227,18 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       return 0;
     }
     case PTRACE_GETREGS: return give(bytes_of(regs_for_tracer(t)));
+    case PTRACE_POKEUSER: {
+      // A register, one word (strace's fault injection sets orig_rax and
+      // rax so); the debug registers beyond them are not emulated.
+      if (addr % 8 || addr >= sizeof(Registers) || !changes_allowed) return -ENOSYS;
+      Registers regs = t.tracee.regs();
+      std::memcpy(reinterpret_cast<std::uint8_t*>(&regs) + addr, &data, sizeof data);
+      t.tracee.set_regs(regs);
+      Event effect;
+      effect.info.assign(bytes_of(regs).begin(), bytes_of(regs).end());
+      emit_tracer_effect(t, trace::PtraceEffect::registers, std::move(effect));
+      return 0;
+    }
     case PTRACE_GETFPREGS: {
       user_fpregs_struct fp{};
       fallible_ptrace(PTRACE_GETFPREGS, t.tracee.tid(), nullptr, &fp);

@@ -547,6 +547,8 @@ void Recorder::after_exec() {
   space().inject_at = space().shim.syscall_instruction();
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
+  // A traced program's new shim makes no call either: its tracer sees them all.
+  if (task().traced) stop_buffering(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();
   for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));

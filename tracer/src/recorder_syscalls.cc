@@ -144,7 +144,10 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
 
 bool Recorder::fails_when_woken(long nr) {
   switch (nr) {
-    case __NR_semop: case __NR_semtimedop: case __NR_rt_sigtimedwait: return true;
+    case __NR_semop: case __NR_semtimedop: case __NR_rt_sigtimedwait:
+    case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2:
+    case __NR_io_getevents: case __NR_io_pgetevents:
+      return true;
     default: return false;
   }
 }
