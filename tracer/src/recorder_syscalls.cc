@@ -615,7 +615,9 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   bool writes_shared = shared && (call.a[2] & PROT_WRITE);
   if (regular && shared) {
     share_turns_with_mappers({st.st_dev, st.st_ino}, writes_shared);
-    show_file_writes_everywhere({st.st_dev, st.st_ino});
+    // (Not for a system file, which only a package upgrade writes: glibc's
+    // gconv cache, mapped shared by every program that converts text.)
+    if (!is_system_file(read_link(fd_path), st)) show_file_writes_everywhere({st.st_dev, st.st_ino});
   }
   for (std::size_t i = 0; regular && writes_shared && i < outputs_.size(); ++i)
     if (outputs_[i] == std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino})
