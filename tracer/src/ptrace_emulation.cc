@@ -83,6 +83,23 @@ bool changes_tracee(long request) {
   }
 }
 
+// What the kernel says of a child's stop or end (`status`, as wait encodes
+// it) in a siginfo_t; `stop_status` is its si_status for a stop.
+siginfo_t child_siginfo(pid_t tid, int status, int stop_status) {
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_pid = tid;
+  info.si_uid = ::getuid();
+  if (WIFSTOPPED(status)) {
+    info.si_code = CLD_TRAPPED;
+    info.si_status = stop_status;
+  } else {
+    info.si_code = WIFEXITED(status) ? CLD_EXITED : WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+  }
+  return info;
+}
+
 // Its registers as its tracer sees them: at a syscall's entry, the call it
 // made, where ttdb may have made the kernel skip it (rseq, or a call ttdb answers).
 Registers regs_for_tracer(Task& t) {
@@ -430,17 +447,8 @@ std::int64_t Recorder::answer_wait(const SyscallArgs& call, Event& e, pid_t tid,
     if (call.a[1] && !give_tracer(e, call.a[1], bytes_of(status))) return -EFAULT;
     return tid;
   }
-  siginfo_t info{};
-  info.si_signo = SIGCHLD;
-  info.si_pid = tid;
-  info.si_uid = ::getuid();
-  if (WIFSTOPPED(status)) {
-    info.si_code = CLD_TRAPPED;
-    info.si_status = status >> 8;
-  } else {
-    info.si_code = WIFEXITED(status) ? CLD_EXITED : WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
-    info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
-  }
+  // (For a stop, waitid's si_status keeps the ptrace event too.)
+  siginfo_t info = child_siginfo(tid, status, status >> 8);
   if (call.a[2] && !give_tracer(e, call.a[2], bytes_of(info))) return -EFAULT;
   return 0;
 }
@@ -490,17 +498,7 @@ void Recorder::notify_tracer(pid_t tracer, pid_t tid, int status) {
   // The kernel's SIGCHLD says which tracee and why; ttdb's kill() cannot
   // (only a process itself may queue a positive si_code), so what the
   // tracer receives is put right as it takes it (tracer_sigchld).
-  siginfo_t info{};
-  info.si_signo = SIGCHLD;
-  info.si_pid = tid;
-  info.si_uid = ::getuid();
-  if (WIFSTOPPED(status)) {
-    info.si_code = CLD_TRAPPED;
-    info.si_status = WSTOPSIG(status);
-  } else {
-    info.si_code = WIFEXITED(status) ? CLD_EXITED : WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
-    info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
-  }
+  siginfo_t info = child_siginfo(tid, status, WSTOPSIG(status));
   // A SIGCHLD already pending takes no other (standard signals do not queue).
   auto& queued = tracer_sigchld_[tracer];
   if (queued.empty()) queued.push_back(info);
