@@ -116,8 +116,9 @@ std::optional<SignalState> signal_state(pid_t pid) {
     };
     field("SigIgn:", state.ignored);
     field("SigBlk:", state.blocked);
+    field("SigCgt:", state.caught);
   }
-  if (found != 2) return std::nullopt;
+  if (found != 3) return std::nullopt;
   return state;
 }
 

@@ -5,8 +5,6 @@
 #include "recorder_state.h"
 #include <sys/shm.h>
 
-#include <fstream>
-
 namespace ttdb::recording {
 
 void Recorder::on_syscall_stop() {
@@ -154,16 +152,12 @@ bool Recorder::fails_when_woken(long nr) {
 
 bool Recorder::interrupted_by_ignored_signals(Tracee& t) {
   std::uint64_t pending = t.pending_signals() & ~t.signal_mask();
-  if (!pending) return false;
-  std::ifstream status(fmt::format("/proc/{}/status", t.tid()));
-  std::uint64_t ignored = 0, caught = 0;
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("SigIgn:")) ignored = std::stoull(line.substr(7), nullptr, 16);
-    if (line.starts_with("SigCgt:")) caught = std::stoull(line.substr(7), nullptr, 16);
-  }
+  auto signals = signal_state(t.tid());
+  if (!pending || !signals) return false;
   // Ignored by default: SIGCHLD, SIGWINCH, SIGURG. Not SIGCONT: a stop and
   // continue makes such calls fail with EINTR natively too.
-  std::uint64_t dropped = (ignored | ((sigbit(SIGCHLD) | sigbit(SIGWINCH) | sigbit(SIGURG)) & ~caught)) & ~sigbit(SIGCONT);
+  std::uint64_t defaults = (sigbit(SIGCHLD) | sigbit(SIGWINCH) | sigbit(SIGURG)) & ~signals->caught;
+  std::uint64_t dropped = (signals->ignored | defaults) & ~sigbit(SIGCONT);
   return (pending & ~dropped) == 0;
 }
 

@@ -59,10 +59,11 @@ struct LaunchOptions {
 // that it is a runnable file. Throws LaunchError with a clear message.
 std::string resolve_program(const std::string& command);
 
-// The signals a process ignores and blocks (/proc/PID/status), as above.
+// The signals a process ignores, blocks and catches (/proc/PID/status), as above.
 struct SignalState {
   std::uint64_t ignored = 0;
   std::uint64_t blocked = 0;
+  std::uint64_t caught = 0;
 };
 std::optional<SignalState> signal_state(pid_t pid);
 
