@@ -611,12 +611,7 @@ void Recorder::drain(bool ending) {
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
   if (turns().active) place_entries_before(task(), ~std::uint64_t{0});
-  int tid = tracee().tid();
-  std::size_t size = records.bytes.size();
-  writer_.add_events(records.count, size,
-                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
-                       parse_records(bytes, tid, out);
-                     });
+  add_records(std::move(records), tracee().tid());
 }
 
 void Recorder::drain_running(Task& t) {
@@ -624,8 +619,11 @@ void Recorder::drain_running(Task& t) {
   Space& s = *t.space;
   if (!s.shim || (s.turns->active && s.turns->turn != t.tracee.tid()) || (s.threaded && !s.turns->active)) return;
   ShimRecords records = take_records(t.tracee, s.shim, s.shim_taken, Emptying::never);
-  if (records.count == 0) return;
-  int tid = t.tracee.tid();
+  if (records.count) add_records(std::move(records), t.tracee.tid());
+}
+
+void Recorder::add_records(ShimRecords records, int tid) {
+  // The writer thread parses them into events.
   writer_.add_events(records.count, records.bytes.size(),
                      [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
                        parse_records(bytes, tid, out);

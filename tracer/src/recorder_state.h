@@ -297,11 +297,12 @@ class Recorder {
   // caller), or nullptr for a process ttdb does not record.
   Task* affinity_target(std::uint64_t tid);
   // The syscall buffer: its records go to the trace before the stop's own
-  // event. Inside a hooked call they wait for the call's end, unless the
-  // thread is `ending`.
+  // event. Inside a hooked call they are read where they are (the buffer is
+  // emptied once the call is over), unless the thread is `ending`.
   void drain(bool ending = false);
   // The records of `t`'s process so far, taken where they are: it may be running.
   void drain_running(Task& t);
+  void add_records(ShimRecords records, int tid);
   // A file is mapped shared: writes to files become visible in memory, in every process.
   void show_file_writes_everywhere(const trace::FileIdentity& file);
   // Before a write to a file other processes map shared: their buffered
