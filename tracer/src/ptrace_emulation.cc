@@ -250,10 +250,7 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       if (addr % 8 || addr >= sizeof(Registers) || !changes_allowed) return -ENOSYS;
       Registers regs = t.tracee.regs();
       std::memcpy(reinterpret_cast<std::uint8_t*>(&regs) + addr, &data, sizeof data);
-      t.tracee.set_regs(regs);
-      Event effect;
-      effect.info.assign(bytes_of(regs).begin(), bytes_of(regs).end());
-      emit_tracer_effect(t, trace::PtraceEffect::registers, std::move(effect));
+      set_tracee_registers(t, regs);
       return 0;
     }
     case PTRACE_GETFPREGS: {
@@ -277,10 +274,7 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       if (!bytes) return -EFAULT;
       Registers regs;
       std::memcpy(&regs, bytes->data(), sizeof regs);
-      t.tracee.set_regs(regs);
-      Event effect;
-      effect.info = std::move(*bytes);
-      emit_tracer_effect(t, trace::PtraceEffect::registers, std::move(effect));
+      set_tracee_registers(t, regs);
       return 0;
     }
     case PTRACE_GETREGSET: {
@@ -500,18 +494,15 @@ void Recorder::notify_tracer(pid_t tracer, pid_t tid, int status) {
   // tracer receives is put right as it takes it (tracer_sigchld).
   siginfo_t info = child_siginfo(tid, status, WSTOPSIG(status));
   // A SIGCHLD already pending takes no other (standard signals do not queue).
-  auto& queued = tracer_sigchld_[tracer];
-  if (queued.empty()) queued.push_back(info);
+  tracer_sigchld_.try_emplace(tracer, info);
   ::kill(tracer, SIGCHLD);
 }
 
 std::optional<siginfo_t> Recorder::tracer_sigchld(pid_t process, const siginfo_t& received) {
   if (received.si_signo != SIGCHLD || received.si_code != SI_USER || received.si_pid != ::getpid()) return std::nullopt;
-  auto queued = tracer_sigchld_.find(process);
-  if (queued == tracer_sigchld_.end() || queued->second.empty()) return std::nullopt;
-  siginfo_t info = queued->second.front();
-  queued->second.clear();
-  return info;
+  auto pending = tracer_sigchld_.extract(process);
+  if (pending.empty()) return std::nullopt;
+  return pending.mapped();
 }
 
 void Recorder::wake_tracer_waits(pid_t tracer) {
@@ -702,6 +693,13 @@ void Recorder::resume_for_tracer(Task& t, Resume how, int sig) {
     if (writes_output(t.pending->call)) take_output_turn();
     task_ = caller;
   }
+}
+
+void Recorder::set_tracee_registers(Task& t, const Registers& regs) {
+  t.tracee.set_regs(regs);
+  Event effect;
+  effect.info.assign(bytes_of(regs).begin(), bytes_of(regs).end());
+  emit_tracer_effect(t, trace::PtraceEffect::registers, std::move(effect));
 }
 
 void Recorder::emit_tracer_effect(Task& t, trace::PtraceEffect what, Event e) {

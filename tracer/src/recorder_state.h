@@ -415,6 +415,8 @@ class Recorder {
   void absorb_tracer_interrupt();
   bool interrupt_for_tracer(const Boundary& previous);
   void resume_for_tracer(Task& tracee, Resume how, int sig);
+  // The tracer set `t`'s registers: now, and in replay where it stands.
+  void set_tracee_registers(Task& t, const Registers& regs);
   void emit_tracer_effect(Task& tracee, trace::PtraceEffect what, Event e);
   // A tracing process ended: the kernel detaches its tracees (or kills them: EXITKILL).
   void release_tracees(pid_t tracer);
@@ -439,14 +441,15 @@ class Recorder {
   std::int64_t processes_ = 1;        // followed so far
   std::uint64_t ticks_ = 0;           // orders threads' syscall entries and their waits for a turn
   // Emulated tracing: tracers blocked in a wait that only an emulated stop
-  // or end can answer (ttdb holds them at the call's entry), and the ends
-  // of foreign tracees that their tracers have not waited for.
+  // or end can answer (ttdb holds them at the call's entry), the ends of
+  // foreign tracees that their tracers have not waited for, and what the
+  // SIGCHLD pending for each tracer says.
   std::set<pid_t> waiting_tracers_;
-  std::map<pid_t, std::vector<siginfo_t>> tracer_sigchld_;  // the siginfo of the SIGCHLD sent each tracer
+  std::vector<EndedTracee> ended_tracees_;
+  std::map<pid_t, siginfo_t> tracer_sigchld_;
   // Files some process has mapped shared: every process's writes to them
   // are traced from then on, so that replay's copy of the file gets them.
   std::set<trace::FileIdentity> mapped_shared_;
-  std::vector<EndedTracee> ended_tracees_;
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
   SiteCache cache_;
