@@ -105,11 +105,12 @@ void Recorder::settle_mappers(const trace::FileIdentity& file) {
   // now, and a stopped mapper's buffer drained.
   Task* writer = task_;
   std::vector<pid_t> mappers;
+  std::map<pid_t, bool> process_maps;  // a process's threads share its mappings
   for (auto& [tid, u] : tasks_) {
     if (u->tgid == writer->tgid || u->fresh || !u->space || !u->space->shim) continue;
-    auto maps = read_maps(tid);
-    if (std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) { return m.shared && m.dev == file.dev && m.inode == file.ino; }))
-      mappers.push_back(tid);
+    auto known = process_maps.try_emplace(u->tgid);
+    if (known.second) known.first->second = maps_shared(u->tgid, file, false);
+    if (known.first->second) mappers.push_back(tid);
   }
   for (pid_t tid : mappers) settle_mapper(tid);
   task_ = writer;

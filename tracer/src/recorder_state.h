@@ -320,6 +320,8 @@ class Recorder {
   // The task just mapped `object` shared: processes of other turn groups
   // that map it too share their turns with its group from now on.
   void share_turns_with_mappers(const trace::FileIdentity& object, bool writable);
+  // Whether `process` maps `file` shared (and writable, if asked).
+  static bool maps_shared(pid_t process, const trace::FileIdentity& file, bool writable_only);
   void join_turns(const std::shared_ptr<TurnGroup>& other);
   // Syscall sites are found in the background, and patched at a syscall's
   // exit once they are: the program runs meanwhile, its syscalls traced.

@@ -42,13 +42,17 @@ void Recorder::share_turns_with_mappers(const trace::FileIdentity& object, bool 
   for (auto& [tid, u] : tasks_) {
     pid_t process = u->tgid ? u->tgid : tid;
     if (!u->space || u->space->turns == space().turns || u->fresh || !seen.insert(process).second) continue;
-    auto maps = read_maps(process);
-    bool maps_it = std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) {
-      return m.shared && m.dev == object.dev && m.inode == object.ino && (writable || m.writable);
-    });
+    bool maps_it = maps_shared(process, object, !writable);
     if (maps_it && std::find(others.begin(), others.end(), u->space->turns) == others.end()) others.push_back(u->space->turns);
   }
   for (const auto& other : others) join_turns(other);
+}
+
+bool Recorder::maps_shared(pid_t process, const trace::FileIdentity& file, bool writable_only) {
+  auto maps = read_maps(process);
+  return std::any_of(maps.begin(), maps.end(), [&](const Mapping& m) {
+    return m.shared && m.dev == file.dev && m.inode == file.ino && (!writable_only || m.writable);
+  });
 }
 
 void Recorder::join_turns(const std::shared_ptr<TurnGroup>& other) {
