@@ -120,7 +120,7 @@ std::optional<Value> FrameContext::dollar(const std::string& name) {
   const Frame& frame = this->frame();
   Registers regs = engine_.registers();
   auto reg_value = [&](const RegisterName& r) -> std::uint64_t {
-    if (frame.level == 0) return regs.*r.field;
+    if (frame.machine_level == 0) return regs.*r.field;
     if (r.dwarf < 0 || !frame.known[static_cast<std::size_t>(r.dwarf)])
       throw ExprError(fmt::format("${} is not saved in frame {}", r.name, frame.level));
     return frame.regs[static_cast<std::size_t>(r.dwarf)];

@@ -40,6 +40,18 @@ std::optional<std::uint64_t> Motions::instruction_before(std::uint64_t pc) {
 
 std::uint64_t Motions::frame_cfa(const Registers& regs) { return debug().backtrace(engine_.pid(), regs, 2).front().cfa; }
 
+bool Motions::deeper_inlined(std::uint64_t addr, const std::vector<InlinedCall>& here) {
+  // Inside a call inlined into the code `here`: the calls around `addr`
+  // are `here`'s and more.
+  auto there = debug().inlined_calls(addr);
+  return there.size() > here.size() && std::equal(here.begin(), here.end(), there.end() - static_cast<std::ptrdiff_t>(here.size()));
+}
+
+void Motions::drop_deeper_inlined(std::vector<std::uint64_t>& addrs, std::uint64_t pc) {
+  auto here = debug().inlined_calls(pc);
+  std::erase_if(addrs, [&](std::uint64_t addr) { return deeper_inlined(addr, here); });
+}
+
 bool Motions::in_frame(const Registers& regs, std::uint64_t cfa) {
   // The same frame has the same canonical frame address.
   return frame_cfa(regs) == cfa;
@@ -81,8 +93,64 @@ Stop Motions::reverse_next_instruction() {
   return engine_.reverse_to({*call}, [sp](std::uint64_t, const Registers& r) { return r.rsp == sp; });
 }
 
+std::vector<std::uint64_t> Motions::exits_of(const InlinedCall& call, std::uint64_t function_low, std::uint64_t function_high) {
+  // Where control goes when it leaves the inlined code: the ends it falls
+  // off and the targets of jumps out of it. An indirect jump could go
+  // anywhere: then every line of the function outside it.
+  std::vector<std::uint64_t> out;
+  bool indirect = false;
+  Disassembler dis;
+  for (const auto& [low, high] : call.ranges) {
+    auto code = engine_.read_memory(low, high - low);
+    if (!code) continue;
+    bool falls_off = true;
+    dis.each(*code, low, [&](const cs_insn& insn) {
+      bool jump = in_group(insn, CS_GRP_JUMP);
+      if (jump) {
+        const cs_x86& x86 = insn.detail->x86;
+        if (x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM) {
+          auto target = static_cast<std::uint64_t>(x86.operands[0].imm);
+          if (!call.contains(target)) out.push_back(target);
+        } else {
+          indirect = true;
+        }
+      }
+      falls_off = !in_group(insn, CS_GRP_RET) && !(jump && insn.id == X86_INS_JMP);
+      return true;
+    });
+    if (falls_off && !call.contains(high)) out.push_back(high);
+  }
+  if (indirect)
+    for (const auto& row : debug().statement_starts(function_low, function_high))
+      if (!call.contains(row.row_addr)) out.push_back(row.row_addr);
+  return out;
+}
+
+Stop Motions::finish_inlined(const std::vector<Frame>& all, std::size_t index) {
+  // Out of the inlined call at this frame, in the function's own frame (or
+  // out of the function, if the call's code returns from it).
+  const Frame& f = all[index];
+  auto calls = debug().inlined_calls(f.lookup_pc());
+  auto function = debug().function_at(f.lookup_pc());
+  if (static_cast<std::size_t>(f.inline_depth) >= calls.size() || !function) throw Error("cannot find the inlined call to finish");
+  auto targets = exits_of(calls[static_cast<std::size_t>(f.inline_depth)], function->low, function->high);
+  std::uint64_t cfa = f.cfa;
+  std::optional<std::uint64_t> return_to;
+  for (std::size_t i = index + 1; i < all.size(); ++i)
+    if (!all[i].inlined && all[i].cfa != cfa) {
+      return_to = all[i].pc;
+      break;
+    }
+  if (return_to) targets.push_back(*return_to);
+  return engine_.run_to(targets, [&](std::uint64_t addr, const Registers& r) {
+    if (return_to && addr == *return_to && r.rsp >= cfa) return true;
+    return in_frame(r, cfa);
+  });
+}
+
 Stop Motions::finish(const std::vector<Frame>& all, std::size_t index) {
   if (index + 1 >= all.size()) throw Error("\"finish\" not meaningful in the outermost frame");
+  if (all[index].inlined) return finish_inlined(all, index);
   std::uint64_t return_to = all[index + 1].pc;
   std::uint64_t cfa = all[index].cfa;
   return engine_.run_to({return_to}, [cfa](std::uint64_t, const Registers& r) { return r.rsp >= cfa; });
@@ -124,6 +192,17 @@ Stop Motions::reverse_finish(const std::vector<Frame>& all, std::size_t index) {
   // The trampoline's frame was entered at the signal's arrival, as its handler's was.
   if (index == 0 && !all.empty() && returns_to_signal_trampoline(all[0].pc)) return back_before_handler();
   if (index + 1 >= all.size()) throw Error("\"reverse-finish\" not meaningful in the outermost frame");
+  if (all[index].inlined) {
+    // Back to where this run of the inlined code began, and one instruction more.
+    auto calls = debug().inlined_calls(all[index].lookup_pc());
+    const auto& call = calls.at(static_cast<std::size_t>(all[index].inline_depth));
+    std::uint64_t cfa = all[index].cfa;
+    if (engine_.registers().rip != call.entry) {
+      Stop entry = engine_.reverse_to({call.entry}, [this, cfa](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+      if (entry.kind != Stop::Kind::step) return entry;
+    }
+    return engine_.stepi(Direction::backward);
+  }
   if (returns_to_signal_trampoline(all[index + 1].pc)) return back_to_signal_arrival(all[index]);
   std::uint64_t cfa = all[index].cfa;
   auto call = instruction_before(all[index + 1].pc);
@@ -166,6 +245,14 @@ Stop Motions::step_line(bool into) {
     std::vector<std::uint64_t> targets;
     for (const auto& row : debug().statement_starts(function->low, function->high))
       if (row.line != line->line || row.file != line->file) targets.push_back(row.row_addr);
+    // next steps over an inlined call as over any other; step stops where
+    // one begins, as at a called function's first line.
+    if (!into) drop_deeper_inlined(targets, regs.rip);
+    if (into) {
+      auto here = debug().inlined_calls(regs.rip);
+      for (const auto& call : debug().inlined_calls_in_function(regs.rip))
+        if (call.entry != regs.rip && deeper_inlined(call.entry, here)) targets.push_back(call.entry);
+    }
     std::optional<std::uint64_t> return_to;
     // A signal handler returns through the kernel's trampoline to where its
     // signal arrived, where gdb's step out of it stops.
@@ -249,6 +336,8 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
   std::vector<std::uint64_t> others{function->low}, mine;
   for (const auto& row : debug().statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
+  // The code of a call the line inlined is part of the line's run.
+  drop_deeper_inlined(others, regs.rip);
   // A line of optimized code may have no statement of its own (a function's
   // closing brace, say): its start is the start of its row.
   if (mine.empty()) {
@@ -418,6 +507,7 @@ Stop Motions::reverse_step_line(bool into) {
     bool other = row.line != line->line || row.file != line->file;
     if ((other || (mid_row && row.row_addr < regs.rip)) && row.row_addr != function->low) targets.push_back(row.row_addr);
   }
+  if (!into) drop_deeper_inlined(targets, regs.rip);
   std::vector<std::uint64_t> returns;
   if (into)
     for (const auto& call : call_sites(function->low, function->high))

@@ -14,6 +14,7 @@
 #include "ttdb/base/error.h"
 #include "dwarf_types.h"
 #include "dwarf_util.h"
+#include "impl.h"
 #include "line_rows.h"
 #include "location.h"
 #include "plt.h"
@@ -40,217 +41,6 @@ bool file_matches(const std::string& compiled, const std::string& asked) {
 }
 
 }  // namespace
-
-struct DebugInfo::Impl {
-  Dwfl_Callbacks callbacks{};
-  Dwfl* dwfl = nullptr;
-  bool reported = false;  // modules are reported once, on first use
-  bool attached = false;  // dwfl_attach_state done
-  // Indexes built on first use, per module set.
-  mutable bool indexed = false;
-  struct Found {
-    Dwarf_Die die;
-    Dwarf_Addr bias;
-  };
-  mutable std::multimap<std::string, Found> globals, types;
-  mutable DwarfTypes types_of_dies;
-  mutable std::map<std::string, std::vector<std::string>> sources;
-
-  Impl() {
-    callbacks.find_elf = dwfl_linux_proc_find_elf;
-    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-    dwfl = dwfl_begin(&callbacks);
-    if (!dwfl) fail("cannot start reading debug information: {}", dwfl_errmsg(-1));
-  }
-  ~Impl() {
-    dwfl_end(dwfl);
-  }
-
-  template <class F>
-  void for_each_module(F&& f) const {
-    auto callback = [](Dwfl_Module* mod, void**, const char*, Dwarf_Addr, void* arg) -> int {
-      (*static_cast<F*>(arg))(mod);
-      return DWARF_CB_OK;
-    };
-    dwfl_getmodules(dwfl, callback, &f, 0);
-  }
-
-  template <class F>
-  void for_each_cu(F&& f) const {
-    for_each_module([&](Dwfl_Module* mod) {
-      Dwarf_Addr bias = 0;
-      Dwarf_Die* cu = nullptr;
-      while ((cu = dwfl_module_nextcu(mod, cu, &bias))) f(cu, bias);
-    });
-  }
-
-  void index() const {
-    if (indexed) return;
-    indexed = true;
-    for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr bias) {
-      for_each_definition(cu, [&](Dwarf_Die* die) {
-        std::string name = die_name(die);
-        if (name.empty()) return;
-        // C++ names its types without a keyword, and with their scopes.
-        if (is_cplusplus(die) && dwarf_tag(die) != DW_TAG_variable && dwarf_tag(die) != DW_TAG_subprogram &&
-            !dwarf_hasattr(die, DW_AT_declaration)) {
-          types.emplace(qualified_name(die), Found{*die, bias});
-          if (dwarf_tag(die) == DW_TAG_base_type) return;
-        }
-        switch (dwarf_tag(die)) {
-          case DW_TAG_variable:
-            if (dwarf_hasattr(die, DW_AT_location)) globals.emplace(name, Found{*die, bias});
-            break;
-          case DW_TAG_structure_type: types.emplace("struct " + name, Found{*die, bias}); break;
-          case DW_TAG_union_type: types.emplace("union " + name, Found{*die, bias}); break;
-          case DW_TAG_enumeration_type: types.emplace("enum " + name, Found{*die, bias}); break;
-          case DW_TAG_typedef:
-          case DW_TAG_base_type: types.emplace(name, Found{*die, bias}); break;
-          default: break;
-        }
-      });
-    });
-  }
-
-  // The compile unit holding `pc`, and the scopes around it, innermost first.
-  struct Scopes {
-    std::vector<Dwarf_Die> dies;
-    Dwarf_Addr bias = 0;
-    // The innermost function around the pc, if any.
-    Dwarf_Die* function() {
-      for (auto& die : dies)
-        if (dwarf_tag(&die) == DW_TAG_subprogram) return &die;
-      return nullptr;
-    }
-  };
-  Scopes scopes_at(std::uint64_t pc) const {
-    Scopes out;
-    Dwfl_Module* mod = dwfl_addrmodule(dwfl, pc);
-    if (!mod) return out;
-    Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &out.bias);
-    if (!cu) return out;
-    Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cu, pc - out.bias, &scopes);
-    for (int i = 0; i < n; ++i) out.dies.push_back(scopes[i]);
-    free(scopes);  // NOLINT: libdw allocates with malloc
-    return out;
-  }
-
-  LocationContext location_context(const Frame* frame, const Frame* caller, Dwarf_Addr bias, Dwarf_Die* function) const {
-    LocationContext context{frame, bias, nullptr, nullptr};
-    if (function && frame) context.frame_base = [=, this] { return frame_base(function, frame, bias); };
-    if (caller) context.entry_value = [=, this](int regno) { return entry_value(caller, regno); };
-    return context;
-  }
-
-  std::optional<std::uint64_t> frame_base(Dwarf_Die* function, const Frame* frame, Dwarf_Addr bias) const {
-    Dwarf_Attribute attr;
-    if (!dwarf_attr_integrate(function, DW_AT_frame_base, &attr)) return std::nullopt;
-    Dwarf_Op* expr = nullptr;
-    std::size_t len = 0;
-    if (dwarf_getlocation_addr(&attr, frame->lookup_pc() - bias, &expr, &len, 1) != 1) return std::nullopt;
-    Located base = evaluate_location(&attr, expr, len, LocationContext{frame, bias, nullptr, nullptr});
-    if (base.where == Variable::Where::memory) return base.addr;
-    if (base.where == Variable::Where::register_ && frame->known[static_cast<std::size_t>(base.regno)])
-      return frame->regs[static_cast<std::size_t>(base.regno)];
-    return std::nullopt;
-  }
-
-  // What register `regno` held when `caller` made the call it is in: the
-  // value its call site's DW_TAG_call_site_parameter gives, evaluated in
-  // the caller (gdb's entry values, "n@entry").
-  std::optional<std::uint64_t> entry_value(const Frame* caller, int regno) const {
-    auto scopes = scopes_at(caller->lookup_pc());
-    Dwarf_Die* function = scopes.function();
-    if (!function) return std::nullopt;
-    auto site = call_site(function, caller->pc - scopes.bias);
-    if (!site) return std::nullopt;
-    std::optional<std::uint64_t> found;
-    for_each_child(&*site, [&](Dwarf_Die* param) {
-      int tag = dwarf_tag(param);
-      if (found || (tag != DW_TAG_call_site_parameter && tag != DW_TAG_GNU_call_site_parameter)) return;
-      Dwarf_Attribute where, value;
-      Dwarf_Op* ops = nullptr;
-      std::size_t n = 0;
-      if (!dwarf_attr(param, DW_AT_location, &where) || dwarf_getlocation(&where, &ops, &n) != 0 ||
-          register_named(ops, n) != regno)
-        return;
-      if (!dwarf_attr(param, DW_AT_call_value, &value) && !dwarf_attr(param, DW_AT_GNU_call_site_value, &value)) return;
-      if (dwarf_getlocation(&value, &ops, &n) != 0) return;
-      Located v = evaluate_location(&value, ops, n, location_context(caller, nullptr, scopes.bias, function));
-      if (v.where == Variable::Where::memory || v.where == Variable::Where::value) found = v.addr;
-      if (v.where == Variable::Where::register_ && caller->known[static_cast<std::size_t>(v.regno)])
-        found = caller->regs[static_cast<std::size_t>(v.regno)];
-    });
-    return found;
-  }
-
-  // The value a parameter had on entry, when it came in a register the call
-  // site tells the value of.
-  std::optional<std::uint64_t> entry_value_of(Dwarf_Attribute* location, const Frame* caller, Dwarf_Die* function) const {
-    Dwarf_Addr low = 0;
-    Dwarf_Op* expr = nullptr;
-    std::size_t len = 0;
-    if (!function || dwarf_lowpc(function, &low) != 0 || dwarf_getlocation_addr(location, low, &expr, &len, 1) != 1)
-      return std::nullopt;
-    auto regno = register_named(expr, len);
-    return regno ? entry_value(caller, *regno) : std::nullopt;
-  }
-
-  // The call site in `scope` (or the blocks inside it) that returns to `return_pc`.
-  static std::optional<Dwarf_Die> call_site(Dwarf_Die* scope, Dwarf_Addr return_pc) {
-    std::optional<Dwarf_Die> found;
-    for_each_child(scope, [&](Dwarf_Die* child) {
-      if (found) return;
-      int tag = dwarf_tag(child);
-      if (tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site) {
-        Dwarf_Attribute attr;
-        Dwarf_Addr addr = 0;
-        if ((dwarf_attr(child, DW_AT_call_return_pc, &attr) || dwarf_attr(child, DW_AT_low_pc, &attr)) &&
-            dwarf_formaddr(&attr, &addr) == 0 && addr == return_pc)
-          found = *child;
-      } else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
-        found = call_site(child, return_pc);
-      }
-    });
-    return found;
-  }
-
-  Variable variable(Dwarf_Die* die, const Frame* frame, Dwarf_Addr bias, Dwarf_Die* function,
-                    const Frame* caller = nullptr) const {
-    Variable v;
-    v.name = die_name(die);
-    v.type = types_of_dies.type_of(die);
-    v.is_argument = dwarf_tag(die) == DW_TAG_formal_parameter;
-    if (const char* file = dwarf_decl_file(die)) v.decl_file = file;
-    dwarf_decl_line(die, &v.decl_line);
-    Dwarf_Attribute attr;
-    if (dwarf_attr_integrate(die, DW_AT_const_value, &attr)) {
-      Dwarf_Sword value = 0;
-      if (dwarf_formsdata(&attr, &value) == 0) {
-        v.where = Variable::Where::value;
-        v.value.resize(std::min<std::size_t>(8, std::max<std::size_t>(v.type->size, 1)));
-        std::memcpy(v.value.data(), &value, v.value.size());
-      }
-      return v;
-    }
-    if (!dwarf_attr_integrate(die, DW_AT_location, &attr)) return v;
-    Dwarf_Op* expr = nullptr;
-    std::size_t len = 0;
-    std::uint64_t pc = frame ? frame->lookup_pc() : 0;
-    if (dwarf_getlocation_addr(&attr, pc - bias, &expr, &len, 1) != 1) return v;
-    Located at = evaluate_location(&attr, expr, len, location_context(frame, caller, bias, function));
-    if (v.is_argument && caller) v.entry_value = entry_value_of(&attr, caller, function);
-    v.where = at.where;
-    v.addr = at.addr;
-    v.regno = at.regno;
-    if (at.where == Variable::Where::value) {
-      v.value.resize(std::min<std::size_t>(8, std::max<std::size_t>(v.type->size, 1)));
-      std::memcpy(v.value.data(), &at.addr, v.value.size());
-    }
-    return v;
-  }
-};
 
 DebugInfo::DebugInfo() : impl_(std::make_unique<Impl>()) {}
 DebugInfo::~DebugInfo() = default;
@@ -364,6 +154,10 @@ std::vector<Function> DebugInfo::functions_named(const std::string& name) const 
       if (auto f = function_at(low + bias); f && seen.insert(f->low).second) out.push_back(*f);
     });
   });
+  for (const auto& copy : impl_->inlined_copies([&](Dwarf_Die* die) {
+         return die_name(die) == name || (is_cplusplus(die) && matches(qualified_name(die)));
+       }))
+    if (seen.insert(copy.low).second) out.push_back(copy);
   // Functions without DWARF: the ELF symbol tables.
   impl_->for_each_module([&](Dwfl_Module* mod) {
     int n = dwfl_module_getsymtab(mod);
@@ -418,7 +212,26 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
   std::size_t n = 0;
   if (cu && dwarf_getsrclines(cu, &lines, &n) == 0)
     if (auto i = row_starting_at(lines, n, addr - bias)) {
-      std::size_t kept = *i;
+      // Of several rows at one address, gdb keeps the last statement.
+      std::size_t chosen = *i;
+      for (std::size_t j = *i + 1; j-- > 0;) {
+        Dwarf_Line* row = dwarf_onesrcline(lines, j);
+        Dwarf_Addr at = 0;
+        bool stmt = false;
+        dwarf_lineaddr(row, &at);
+        if (at + bias != addr) break;
+        dwarf_linebeginstatement(row, &stmt);
+        if (stmt) {
+          chosen = j;
+          break;
+        }
+      }
+      if (chosen != *i) {
+        Dwarf_Line* row = dwarf_onesrcline(lines, chosen);
+        dwarf_lineno(row, &lineno);
+        if (const char* src = dwarf_linesrc(row, nullptr, nullptr)) file = src;
+      }
+      std::size_t kept = chosen;
       while (kept > 0 && folded_into_previous_row(lines, kept)) --kept;
       Dwarf_Addr start = 0;
       dwarf_lineaddr(dwarf_onesrcline(lines, kept), &start);
@@ -502,8 +315,11 @@ std::vector<Variable> DebugInfo::arguments(const Frame& frame, const Frame* call
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   Dwarf_Die* function = scopes.function();
-  if (!function) return out;
-  for_each_child(function, [&](Dwarf_Die* child) {
+  Dwarf_Die* own = scopes.frame_function(frame.inline_depth);
+  if (!function || !own) return out;
+  // An inlined call has no call site of its own to tell entry values.
+  if (own != function) caller = nullptr;
+  for_each_child(own, [&](Dwarf_Die* child) {
     if (dwarf_tag(child) == DW_TAG_formal_parameter)
       out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
   });
@@ -514,11 +330,12 @@ std::vector<Variable> DebugInfo::locals(const Frame& frame, const Frame* caller)
   std::vector<Variable> out;
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   Dwarf_Die* function = scopes.function();
-  for (auto& die : scopes.dies) {
-    for_each_child(&die, [&](Dwarf_Die* child) {
+  Dwarf_Die* own = scopes.frame_function(frame.inline_depth);
+  for (Dwarf_Die* die : scopes.of_frame(frame.inline_depth)) {
+    for_each_child(die, [&](Dwarf_Die* child) {
       if (dwarf_tag(child) == DW_TAG_variable) out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
     });
-    if (&die == function) break;
+    if (die == own) break;
   }
   return out;
 }
@@ -528,15 +345,16 @@ std::optional<Variable> DebugInfo::find_variable(const std::string& name, const 
     // Innermost scope first, as C's name lookup does.
     auto scopes = impl_->scopes_at(frame->lookup_pc());
     Dwarf_Die* function = scopes.function();
-    for (auto& die : scopes.dies) {
+    if (scopes.frame_function(frame->inline_depth) != function) caller = nullptr;
+    for (Dwarf_Die* die : scopes.of_frame(frame->inline_depth)) {
       std::optional<Variable> found;
-      for_each_child(&die, [&](Dwarf_Die* child) {
+      for_each_child(die, [&](Dwarf_Die* child) {
         int tag = dwarf_tag(child);
         if (!found && (tag == DW_TAG_variable || tag == DW_TAG_formal_parameter) && die_name(child) == name)
           found = impl_->variable(child, frame, scopes.bias, function, caller);
       });
       if (found && found->where != Variable::Where::optimized_out) return found;
-      if (found && dwarf_tag(&die) != DW_TAG_compile_unit) return found;
+      if (found && dwarf_tag(die) != DW_TAG_compile_unit) return found;
     }
   }
   impl_->index();

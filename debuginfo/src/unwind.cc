@@ -76,7 +76,7 @@ void walk(Dwfl* dwfl, pid_t pid, const user_regs_struct& regs, std::size_t limit
       return DWARF_CB_OK;
     }
     Frame f;
-    f.level = static_cast<int>(w.frames->size());
+    f.level = f.machine_level = static_cast<int>(w.frames->size());
     f.pc = pc;
     f.exact_pc = activation;  // libdw's word for it
     f.regs[16] = pc;
@@ -137,7 +137,7 @@ std::optional<user_regs_struct> frameless_caller(Dwfl* dwfl, pid_t pid, const us
 
 Frame caller_frame(const user_regs_struct& caller) {
   Frame f;
-  f.level = 1;
+  f.level = f.machine_level = 1;
   f.pc = caller.rip;
   f.regs = dwarf_registers(caller);
   for (int r : {3, 6, 7, 12, 13, 14, 15, 16}) f.known[static_cast<std::size_t>(r)] = true;  // rbx, rbp, rsp, r12-r15, rip

@@ -133,7 +133,7 @@ void EngineImpl::apply_pending() {
 std::vector<std::uint64_t> EngineImpl::user_code_points() const {
   std::vector<std::uint64_t> out;
   for (const auto& [id, bp] : breakpoints)
-    if (bp.enabled) out.push_back(bp.addr);
+    if (bp.enabled) out.insert(out.end(), bp.addrs.begin(), bp.addrs.end());
   return out;
 }
 
@@ -499,7 +499,7 @@ Stop EngineImpl::run(const Goal& goal) {
         }
         if (goal.user_points) {
           for (auto& [id, bp] : breakpoints) {
-            if (!bp.enabled || bp.addr != outcome.addr) continue;
+            if (!bp.enabled || !bp.at(outcome.addr)) continue;
             pos = at_hit;  // conditions may look at the program here
             bool wanted = !condition || condition(id);
             if (!wanted) continue;

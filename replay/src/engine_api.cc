@@ -66,9 +66,11 @@ std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   return bytes;
 }
 
-int Engine::add_breakpoint(std::uint64_t addr, bool temporary) {
+int Engine::add_breakpoint(std::uint64_t addr, bool temporary) { return add_breakpoint(std::vector{addr}, temporary); }
+
+int Engine::add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary) {
   int id = impl_->next_id++;
-  impl_->breakpoints[id] = Breakpoint{id, addr, true, temporary, 0};
+  impl_->breakpoints[id] = Breakpoint{id, std::move(addrs), true, temporary, 0};
   return id;
 }
 

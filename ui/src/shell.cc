@@ -193,11 +193,11 @@ const std::vector<Frame>& Shell::frames() {
     refresh_modules();
     Registers regs = engine_.registers();
     regs.rip = engine_.code_address(regs.rip);
-    frames_ = debug().backtrace(engine_.pid(), regs, 256);
+    frames_ = debug().with_inlined_frames(debug().backtrace(engine_.pid(), regs, 256));
     // As gdb's "backtrace past-main" (off): the program's stack ends at
     // main; the C library's frames below it are nobody's question.
     auto main = std::find_if(frames_->begin(), frames_->end(), [&](const Frame& f) {
-      auto function = debug().function_at(f.lookup_pc());
+      auto function = debug().frame_function(f);
       return function && function->name == "main";
     });
     if (main != frames_->end()) frames_->erase(main + 1, frames_->end());
@@ -236,12 +236,12 @@ std::string with_entry_value(const Variable& v, const std::optional<Value>& now,
 std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   // As gdb names the frame of the kernel's trampoline a handler returns to.
   if (motions_.returns_to_signal_trampoline(f.pc)) return "<signal handler called>";
-  std::uint64_t pc = f.lookup_pc();
-  auto function = debug().function_at(pc);
-  auto line = debug().line_at(pc);
+  auto function = debug().frame_function(f);
+  auto line = debug().frame_line(f);
   std::string out;
-  bool at_line_start = line && line->row_addr == f.pc;
-  if (with_pc || !line || !at_line_start) out += fmt::format("{:#018x} in ", f.pc);
+  // A frame an inlined call is made from stands at its call, with no address of its own.
+  bool at_line_start = line && (line->row_addr == f.pc || f.inline_depth > 0);
+  if ((with_pc && f.inline_depth == 0) || !line || !at_line_start) out += fmt::format("{:#018x} in ", f.pc);
   out += function ? function->name : "??";
   std::string args;
   if (function && function->has_lines) {
@@ -282,7 +282,7 @@ std::string Shell::short_location() {
 void Shell::print_location(bool with_source) {
   if (!ensure_live()) return;
   const Frame& f = frame();
-  auto line = debug().line_at(f.lookup_pc());
+  auto line = debug().frame_line(f);
   out_ << frame_summary(f, false) << fmt::format(" [event {}]\n", engine_.event());
   if (!with_source) return;
   if (line) {
@@ -325,7 +325,14 @@ void Shell::print_stop(const Stop& stop) {
       }
       auto remaining = engine_.breakpoints();
       bool temporary = std::none_of(remaining.begin(), remaining.end(), [&](const Breakpoint& b) { return b.id == stop.id; });
-      out_ << "\n" << (temporary ? "Temporary breakpoint " : "Breakpoint ") << stop.id << ", ";
+      out_ << "\n" << (temporary ? "Temporary breakpoint " : "Breakpoint ") << stop.id;
+      // Of several locations, gdb names the one hit.
+      if (info != break_info_.end() && ensure_live()) {
+        const auto& at = info->second.locations;
+        auto hit = std::find(at.begin(), at.end(), engine_.registers().rip);
+        if (hit != at.end()) out_ << "." << (hit - at.begin() + 1);
+      }
+      out_ << ", ";
       if (temporary && info != break_info_.end()) break_info_.erase(info);
       break;
     }

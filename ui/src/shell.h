@@ -68,7 +68,11 @@ class Shell {
     bool catchpoint = false;
     std::string caught;  // "exception thrown"
     std::vector<std::string> commands;  // `commands N ... end`: run after each stop it makes
+    // A breakpoint's locations, when it has several: gdb numbers them N.1, N.2...
+    std::vector<std::uint64_t> locations;
   };
+  // "in square at inl.c:7": the function (an inlined one by its own name) and line at `addr`.
+  std::string location_text(std::uint64_t addr);
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
 

@@ -60,7 +60,22 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
   const Function& f = functions.front();
   auto line = debug().line_at(f.body);
   description = "in " + f.name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
-  return {f.body};
+  // As gdb: every copy of a function with debug information (each call
+  // the compiler inlined, each static function of that name) is a location.
+  std::vector<std::uint64_t> out{f.body};
+  if (f.has_lines)
+    for (const auto& other : functions)
+      if (other.has_lines && other.body != f.body && !in_loader(other)) out.push_back(other.body);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Shell::location_text(std::uint64_t addr) {
+  auto inlined = debug().inlined_calls(addr);
+  auto function = debug().function_at(addr);
+  auto line = debug().line_at(addr);
+  std::string name = !inlined.empty() ? inlined.front().name : function ? function->name : "??";
+  return "in " + name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
 }
 
 void Shell::cmd_break(const std::string& args, bool temporary) {
@@ -72,12 +87,19 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   if (!spec.thread.empty()) std::tie(thread, thread_id) = recorded_thread(spec.thread);
   std::string description;
   auto addrs = resolve_location(spec.location, description);
-  int id = engine_.add_breakpoint(addrs.front(), temporary);
+  int id = engine_.add_breakpoint(addrs, temporary);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}, {}};
+  if (addrs.size() > 1) break_info_[id].locations = addrs;
   if (thread) install_condition();
-  out_ << fmt::format("{} {} at {:#x}: {}\n", temporary ? "Temporary breakpoint" : "Breakpoint", id, addrs.front(),
-                      description.substr(description.find(' ') + 1));
+  const char* title = temporary ? "Temporary breakpoint" : "Breakpoint";
+  if (addrs.size() == 1)
+    out_ << fmt::format("{} {} at {:#x}: {}\n", title, id, addrs.front(), description.substr(description.find(' ') + 1));
+  else if (parse_location(spec.location).kind == LocationSpec::Kind::line)
+    out_ << fmt::format("{} {} at {:#x}: {}. ({} locations)\n", title, id, addrs.front(),
+                        description.substr(description.find(' ') + 1), addrs.size());
+  else
+    out_ << fmt::format("{} {} at {:#x}: {}. ({} locations)\n", title, id, addrs.front(), spec.location, addrs.size());
   if (!condition.empty()) cmd_condition(fmt::format("{} {}", id, condition));
 }
 
@@ -100,7 +122,7 @@ void Shell::cmd_watch(const std::string& args, WatchKind kind) {
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}};
+  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}, {}};
   out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
 }
 
@@ -455,11 +477,16 @@ void Shell::cmd_info_breakpoints() {
       catch_row(b.id, b.enabled, b.hits);
       continue;
     }
-    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {:#018x} {}\n", b.id, "breakpoint", b.temporary ? "del" : "keep",
-                                  b.enabled ? "y" : "n", b.addr, info.what);
+    bool several = b.addrs.size() > 1;
+    std::string address = several ? fmt::format("{:<18}", "<MULTIPLE>") : fmt::format("{:#018x}", b.addrs.front());
+    std::string row = fmt::format("{:<7} {:<14} {:<4} {:<3} {} {}\n", b.id, "breakpoint", b.temporary ? "del" : "keep",
+                                  b.enabled ? "y" : "n", address, several ? "" : info.what);
     if (!info.condition.empty()) row += "\tstop only if " + info.condition + "\n";
     if (info.thread) row += "\tstop only in thread " + info.thread_id + "\n";
     if (b.hits) row += fmt::format("\tbreakpoint already hit {} time{}\n", b.hits, b.hits == 1 ? "" : "s");
+    for (std::size_t i = 0; several && i < b.addrs.size(); ++i)
+      row += fmt::format("{:<28}{:<4}{:#018x} {}\n", fmt::format("{}.{}", b.id, i + 1), b.enabled ? "y" : "n", b.addrs[i],
+                         location_text(b.addrs[i]));
     rows[b.id] = row + command_rows(b.id);
   }
   for (const auto& w : wps) {
@@ -583,7 +610,7 @@ void Shell::cmd_frame(const std::string& args, int relative) {
   selected_frame_ = static_cast<int>(target);
   const Frame& f = frame();
   out_ << "#" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";
-  if (auto line = debug().line_at(f.lookup_pc())) {
+  if (auto line = debug().frame_line(f)) {
     out_ << line->line << "\t" << debug().source_text(line->file, line->line).value_or("") << "\n";
     list_file_ = line->file;
     list_line_ = line->line;

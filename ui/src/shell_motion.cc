@@ -64,7 +64,7 @@ void Shell::cmd_finish(Direction direction) {
   const Frame& f = frame();
   if (static_cast<std::size_t>(f.level) + 1 >= frames().size()) throw Error("\"finish\" not meaningful in the outermost frame");
   out_ << "Run till exit from #" << f.level << "  " << frame_summary(f, true) << "\n";
-  TypeRef result = debug().return_type(f.lookup_pc());
+  TypeRef result = f.inlined ? nullptr : debug().return_type(f.lookup_pc());
   Stop stop = motions_.finish(frames(), static_cast<std::size_t>(selected_frame_));
   print_stop(stop);
   if (stop.kind == Stop::Kind::step && result && ensure_live() && result->is_scalar()) {
@@ -100,7 +100,7 @@ void Shell::cmd_start() {
   std::string description;
   auto main_body = resolve_location("main", description);
   int id = engine_.add_breakpoint(main_body.front(), true);
-  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, "", {}};
+  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, "", {}, {}};
   out_ << fmt::format("Temporary breakpoint {} at {:#x}: {}\n", id, main_body.front(), description.substr(description.find(' ') + 1));
   print_stop(engine_.resume(Direction::forward));
 }

@@ -65,6 +65,13 @@ class Motions {
   // The canonical frame address of the frame `regs` stand in.
   std::uint64_t frame_cfa(const Registers& regs);
   bool in_frame(const Registers& regs, std::uint64_t cfa);
+  // Whether code at `addr` is inside a call inlined into the code whose
+  // inlined calls are `here`; dropping such addresses from a line step's
+  // targets steps over inlined calls.
+  bool deeper_inlined(std::uint64_t addr, const std::vector<InlinedCall>& here);
+  void drop_deeper_inlined(std::vector<std::uint64_t>& addrs, std::uint64_t pc);
+  std::vector<std::uint64_t> exits_of(const InlinedCall& call, std::uint64_t function_low, std::uint64_t function_high);
+  Stop finish_inlined(const std::vector<Frame>& stack, std::size_t frame);
   // Arrivals in the call of `function` whose frame has `cfa`.
   ArrivalFilter same_call(const Function& function, std::uint64_t cfa);
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ttdb/base/bytes.h"
@@ -52,8 +53,30 @@ struct Frame {
   // The pc is where the frame stands, not a return address: a frame a
   // signal interrupted, and the signal trampoline below a handler.
   bool exact_pc = false;
+  // Code inlined into a function has a frame for each inlined call around
+  // the pc, innermost first, as gdb shows them: the frame is `inline_depth`
+  // calls out from the innermost, and `inlined` unless it is the function
+  // itself. Such frames share the pc, registers and CFA of their function.
+  int inline_depth = 0;
+  bool inlined = false;
+  // The level of the function's frame among the machine's frames (the
+  // frames of inlined calls count with it).
+  int machine_level = 0;
   // The address to look symbols and lines up by: inside the call for outer frames.
   std::uint64_t lookup_pc() const { return level == 0 || exact_pc ? pc : pc - 1; }
+};
+
+// A call the compiler inlined: where its code is, and where it was called.
+struct InlinedCall {
+  std::string name;
+  std::uint64_t entry = 0;  // where the call begins: its first range's start, as gdb 13 has it
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [low, high) each
+  std::string call_file;
+  int call_line = 0;
+  // The same call, as two lookups at different pcs find it.
+  std::uint64_t id = 0;
+  bool operator==(const InlinedCall& other) const { return id == other.id; }
+  bool contains(std::uint64_t pc) const;
 };
 
 struct Variable {
@@ -101,10 +124,20 @@ class DebugInfo {
 
   std::optional<Symbol> symbol_at(std::uint64_t addr) const;
   std::optional<Function> function_at(std::uint64_t pc) const;
-  // Functions by name, those with line information first.
+  // Functions by name, those with line information first; a function the
+  // compiler inlined comes once for each call it inlined (its `body` is
+  // where the inlined code begins).
   std::vector<Function> functions_named(const std::string& name) const;
   std::vector<std::string> function_names() const;  // for completion
   std::optional<SourceLine> line_at(std::uint64_t pc) const;
+  // The inlined calls around `pc`, innermost first.
+  std::vector<InlinedCall> inlined_calls(std::uint64_t pc) const;
+  // Every inlined call in the function that holds `pc`, at any depth.
+  std::vector<InlinedCall> inlined_calls_in_function(std::uint64_t pc) const;
+  // A frame's function (for an inlined frame, the inlined call's), and its
+  // line (for a frame an inlined call is made from, the line of the call).
+  std::optional<Function> frame_function(const Frame& frame) const;
+  std::optional<SourceLine> frame_line(const Frame& frame) const;
   // Where a breakpoint on FILE:LINE goes: the first statement of that line,
   // or of the next line that has code, in each function it appears in.
   std::vector<std::uint64_t> line_addresses(const std::string& file, int line) const;
@@ -142,6 +175,8 @@ class DebugInfo {
 
   // The stack of stopped tracee `pid`, innermost first, at most `limit` frames.
   std::vector<Frame> backtrace(pid_t pid, const user_regs_struct& regs, std::size_t limit) const;
+  // The stack as gdb shows it: a frame for each inlined call, numbered anew.
+  std::vector<Frame> with_inlined_frames(const std::vector<Frame>& stack) const;
 
   // A line of a source file, without its newline; nullopt when unreadable.
   std::optional<std::string> source_text(const std::string& file, int line) const;

@@ -10,6 +10,7 @@
 // same state. See docs/architecture.md.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -92,7 +93,10 @@ struct Stop {
 
 struct Breakpoint {
   int id = 0;
-  std::uint64_t addr = 0;
+  // Its locations: one, or several for a function the compiler inlined or
+  // copied, or a line of code that several functions hold.
+  std::vector<std::uint64_t> addrs;
+  bool at(std::uint64_t addr) const { return std::find(addrs.begin(), addrs.end(), addr) != addrs.end(); }
   bool enabled = true;
   bool temporary = false;  // deleted once it stops the program
   std::uint64_t hits = 0;  // times it stopped the program
@@ -204,6 +208,7 @@ class Engine {
   // it should stop the program (conditions, ignore counts): the engine is
   // stopped at the hit while it runs, and may be inspected.
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
+  int add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary = false);
   // Throws Error when no slot is left.
   int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
   int add_catchpoint(std::function<bool(const trace::Event&)> catches);
