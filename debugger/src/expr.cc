@@ -513,7 +513,7 @@ class Parser {
       if (skipping_) return make_int(0);
       if (name == "true" || name == "false") return make_int(name == "true", "int");
       auto v = context_.variable(name);
-      if (!v) throw ExprError(fmt::format("no symbol \"{}\" in the current context", name));
+      if (!v) throw ExprError(fmt::format("no symbol \"{}\" in current context", name));
       return *v;
     }
     throw ExprError(fmt::format("unexpected '{}' in the expression", rest()));

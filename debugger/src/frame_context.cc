@@ -85,6 +85,14 @@ std::optional<Value> FrameContext::variable(const std::string& name) {
     if (auto member = member_of_this(name)) return member;
     return function_value(name);
   }
+  return value_of(*v);
+}
+
+std::optional<Value> FrameContext::value_of(const Variable& found) {
+  if (!live()) return std::nullopt;
+  const Frame& frame = this->frame();
+  const Variable* v = &found;
+  const std::string& name = found.name;
   switch (v->where) {
     case Variable::Where::memory: {
       auto bytes = read(v->addr, v->type->size);

@@ -47,9 +47,14 @@ bool Motions::deeper_inlined(std::uint64_t addr, const std::vector<InlinedCall>&
   return there.size() > here.size() && std::equal(here.begin(), here.end(), there.end() - static_cast<std::ptrdiff_t>(here.size()));
 }
 
-void Motions::drop_deeper_inlined(std::vector<std::uint64_t>& addrs, std::uint64_t pc) {
-  auto here = debug().inlined_calls(pc);
+void Motions::drop_deeper_inlined(std::vector<std::uint64_t>& addrs, const std::vector<InlinedCall>& here) {
   std::erase_if(addrs, [&](std::uint64_t addr) { return deeper_inlined(addr, here); });
+}
+
+std::vector<InlinedCall> Motions::shown_inlined_calls(std::uint64_t pc, std::size_t hidden) {
+  auto calls = debug().inlined_calls(pc);
+  calls.erase(calls.begin(), calls.begin() + static_cast<std::ptrdiff_t>(std::min(hidden, calls.size())));
+  return calls;
 }
 
 bool Motions::in_frame(const Registers& regs, std::uint64_t cfa) {
@@ -218,7 +223,9 @@ bool Motions::at_signal_arrival() {
   return next && next->kind == trace::EventKind::signal;
 }
 
-Stop Motions::step_line(bool into) {
+Stop Motions::step_line(bool into, std::size_t hidden_inlined) {
+  entered_inlined_call_ = false;
+  bool first_step_done = false;
   if (at_signal_arrival()) {
     // As in gdb, a step from a signal's arrival stops in its handler, at
     // the first instruction; with no handler, it steps the line on.
@@ -230,6 +237,11 @@ Stop Motions::step_line(bool into) {
     Registers regs = engine_.registers();
     auto function = debug().function_at(regs.rip);
     auto line = debug().line_at(regs.rip);
+    if (auto calls = debug().inlined_calls(regs.rip); hidden_inlined > 0 && hidden_inlined <= calls.size()) {
+      // The line shown where inlined calls are hidden is the outermost one's call.
+      const InlinedCall& outermost = calls[hidden_inlined - 1];
+      line = SourceLine{outermost.call_file, outermost.call_line, regs.rip, true};
+    }
     auto stack = debug().backtrace(engine_.pid(), regs, 3);
     if (!function || !function->has_lines || !line) {
       // No line information: run until the function returns, as gdb does.
@@ -245,13 +257,22 @@ Stop Motions::step_line(bool into) {
     std::vector<std::uint64_t> targets;
     for (const auto& row : debug().statement_starts(function->low, function->high))
       if (row.line != line->line || row.file != line->file) targets.push_back(row.row_addr);
-    // next steps over an inlined call as over any other; step stops where
-    // one begins, as at a called function's first line.
-    if (!into) drop_deeper_inlined(targets, regs.rip);
-    if (into) {
-      auto here = debug().inlined_calls(regs.rip);
-      for (const auto& call : debug().inlined_calls_in_function(regs.rip))
-        if (call.entry != regs.rip && deeper_inlined(call.entry, here)) targets.push_back(call.entry);
+    // next steps over an inlined call as over any other. As gdb's, both
+    // stop where a call inlined into this frame begins, when it was made
+    // on another line (showing that line); step enters one made on this line.
+    auto here = shown_inlined_calls(regs.rip, hidden_inlined);
+    hidden_inlined = 0;  // where the step goes on from, everything is shown
+    if (!into) drop_deeper_inlined(targets, here);
+    std::vector<std::uint64_t> entries_on_line;
+    for (const auto& call : debug().inlined_calls_in_function(regs.rip)) {
+      if (call.entry == regs.rip || !deeper_inlined(call.entry, here)) continue;
+      // Made from this frame: the next call out from it is ours.
+      auto around = debug().inlined_calls(call.entry);
+      if (around[around.size() - here.size() - 1] != call) continue;
+      bool same_line = call.call_line == line->line && call.call_file == line->file;
+      if (same_line && !into) continue;
+      targets.push_back(call.entry);
+      if (same_line) entries_on_line.push_back(call.entry);
     }
     std::optional<std::uint64_t> return_to;
     // A signal handler returns through the kernel's trampoline to where its
@@ -277,9 +298,15 @@ Stop Motions::step_line(bool into) {
       }
       return in_frame(r, cfa);
     };
-    Stop stop = engine_.run_to(targets, accept);
+    // Standing on a call of this line (optimized code begins lines with
+    // them): into it at once, as if arrived there.
+    bool on_call = std::find(calls.begin(), calls.end(), regs.rip) != calls.end() && !first_step_done;
+    first_step_done = true;
+    Stop stop{Stop::Kind::step};
+    if (!on_call) stop = engine_.run_to(targets, accept);
     if (stop.kind != Stop::Kind::step) return stop;
     Registers now = engine_.registers();
+    entered_inlined_call_ = std::find(entries_on_line.begin(), entries_on_line.end(), now.rip) != entries_on_line.end();
     if (return_to && now.rip == *return_to && now.rsp >= cfa) {
       if (handler) return stop;
       // Back in the caller, in the middle of its line: finish that line.
@@ -287,7 +314,10 @@ Stop Motions::step_line(bool into) {
       if (!landed || landed->is_statement_start) return stop;
       continue;
     }
-    if (std::find(calls.begin(), calls.end(), now.rip) != calls.end()) {
+    // A call that begins another line is that line's start: the next step enters it.
+    bool starts_line = std::find(targets.begin(), targets.end() - static_cast<std::ptrdiff_t>(calls.size()), now.rip) !=
+                       targets.end() - static_cast<std::ptrdiff_t>(calls.size());
+    if (!starts_line && std::find(calls.begin(), calls.end(), now.rip) != calls.end()) {
       std::uint64_t sp = now.rsp;
       Stop in = engine_.stepi(Direction::forward);
       if (in.kind != Stop::Kind::step) return in;
@@ -298,13 +328,26 @@ Stop Motions::step_line(bool into) {
         return engine_.run_to({callee->body}, [callee_sp](std::uint64_t, const Registers& r) { return r.rsp <= callee_sp; });
       }
       // No line information in the callee (a library, the PLT): run until
-      // it returns, then go on with this line.
+      // it returns, then go on with this line; through a PLT stub, into the
+      // function it leads to when that one has lines, as gdb steps.
       auto return_address = engine_.read_memory(engine_.registers().rsp, 8);
       if (!return_address) return in;
       std::uint64_t back_to = 0;
       std::memcpy(&back_to, return_address->data(), 8);
-      Stop out = engine_.run_to({back_to}, [sp](std::uint64_t, const Registers& r) { return r.rsp >= sp; });
+      std::vector<std::uint64_t> ends{back_to};
+      if (callee && callee->name.ends_with("@plt"))
+        for (const auto& f : debug().functions_named(callee->name.substr(0, callee->name.size() - 4)))
+          // The ELF symbol may name a function the DWARF knows by another name (printf, __printf).
+          if (auto known = f.has_lines ? f : debug().function_at(f.low); known && known->has_lines && known->low == f.low)
+            ends.push_back(known->body);
+      std::uint64_t entered_sp = engine_.registers().rsp;
+      Stop out = engine_.run_to(ends, [&](std::uint64_t addr, const Registers& r) {
+        if (addr == back_to) return r.rsp >= sp;
+        // The stub jumps: the function's first instruction has the stub's stack.
+        return r.rsp == entered_sp || (r.rsp < entered_sp && in_frame(r, entered_sp + 8));
+      });
       if (out.kind != Stop::Kind::step) return out;
+      if (engine_.registers().rip != back_to) return out;
       continue;
     }
     return stop;
@@ -337,7 +380,7 @@ Stop Motions::reverse_to_line_start(std::optional<SourceLine> previous, bool int
   for (const auto& row : debug().statement_starts(function->low, function->high))
     (row.line == line->line && row.file == line->file ? mine : others).push_back(row.row_addr);
   // The code of a call the line inlined is part of the line's run.
-  drop_deeper_inlined(others, regs.rip);
+  drop_deeper_inlined(others, debug().inlined_calls(regs.rip));
   // A line of optimized code may have no statement of its own (a function's
   // closing brace, say): its start is the start of its row.
   if (mine.empty()) {
@@ -457,7 +500,7 @@ std::vector<std::uint64_t> Motions::returns_on_line(const Function& function, co
   return out;
 }
 
-Stop Motions::reverse_step_line(bool into) {
+Stop Motions::reverse_step_line(bool into, std::size_t hidden_inlined) {
   Registers regs = engine_.registers();
   // In the signal trampoline, the handler has just returned: reverse-step
   // goes back into its last line, reverse-next to where the signal arrived.
@@ -507,7 +550,7 @@ Stop Motions::reverse_step_line(bool into) {
     bool other = row.line != line->line || row.file != line->file;
     if ((other || (mid_row && row.row_addr < regs.rip)) && row.row_addr != function->low) targets.push_back(row.row_addr);
   }
-  if (!into) drop_deeper_inlined(targets, regs.rip);
+  if (!into) drop_deeper_inlined(targets, shown_inlined_calls(regs.rip, hidden_inlined));
   std::vector<std::uint64_t> returns;
   if (into)
     for (const auto& call : call_sites(function->low, function->high))
@@ -516,7 +559,15 @@ Stop Motions::reverse_step_line(bool into) {
   Stop stop = engine_.reverse_to(targets, same_call(*function, cfa));
   if (stop.kind != Stop::Kind::step) return stop;
   std::uint64_t pc = engine_.registers().rip;
-  if (pc == function->low) return back_to_caller_line(into);  // back past this function's first line
+  if (pc == function->low) {
+    // From inside an inlined call, the function's entry is an earlier
+    // line of the function: its first, after the prologue.
+    if (!shown_inlined_calls(regs.rip, hidden_inlined).empty()) {
+      if (function->body <= pc) return stop;
+      return engine_.run_to({function->body}, [this, cfa](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
+    }
+    return back_to_caller_line(into);  // back past this function's first line
+  }
   if (std::find(returns.begin(), returns.end(), pc) != returns.end()) {
     Registers at_return = engine_.registers();
     if (auto in = back_into_callee(at_return)) return *in;

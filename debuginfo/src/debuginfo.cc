@@ -40,6 +40,31 @@ bool file_matches(const std::string& compiled, const std::string& asked) {
   return compiled.size() > asked.size() && compiled.ends_with(asked) && compiled[compiled.size() - asked.size() - 1] == '/';
 }
 
+// gdb reads an entry with an abstract origin (an inlined call, its blocks,
+// an out-of-line copy) as its own children and those of the origin's that
+// none of them stands for, which it shows as <optimized out>; a lexical
+// block among those it reads as its contents. Calls f on those with `tag`.
+template <class F>
+void for_each_inherited(Dwarf_Die* die, int tag, F&& f) {
+  Dwarf_Attribute attr;
+  Dwarf_Die origin;
+  if (!dwarf_attr(die, DW_AT_abstract_origin, &attr) || !dwarf_formref_die(&attr, &origin)) return;
+  std::set<Dwarf_Off> stood_for;
+  for_each_child(die, [&](Dwarf_Die* child) {
+    Dwarf_Attribute a;
+    Dwarf_Die o;
+    if (dwarf_attr(child, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &o)) stood_for.insert(dwarf_dieoffset(&o));
+  });
+  auto take = [&](auto& self, Dwarf_Die* parent, bool top) -> void {
+    for_each_child(parent, [&](Dwarf_Die* child) {
+      if (top && stood_for.count(dwarf_dieoffset(child))) return;
+      if (dwarf_tag(child) == tag) f(child);
+      else if (dwarf_tag(child) == DW_TAG_lexical_block && tag == DW_TAG_variable) self(self, child, false);
+    });
+  };
+  take(take, &origin, true);
+}
+
 }  // namespace
 
 DebugInfo::DebugInfo() : impl_(std::make_unique<Impl>()) {}
@@ -210,10 +235,12 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
   Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
   Dwarf_Lines* lines = nullptr;
   std::size_t n = 0;
+  bool statement = true;
   if (cu && dwarf_getsrclines(cu, &lines, &n) == 0)
     if (auto i = row_starting_at(lines, n, addr - bias)) {
       // Of several rows at one address, gdb keeps the last statement.
       std::size_t chosen = *i;
+      statement = false;
       for (std::size_t j = *i + 1; j-- > 0;) {
         Dwarf_Line* row = dwarf_onesrcline(lines, j);
         Dwarf_Addr at = 0;
@@ -223,6 +250,7 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
         dwarf_linebeginstatement(row, &stmt);
         if (stmt) {
           chosen = j;
+          statement = true;
           break;
         }
       }
@@ -237,7 +265,7 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
       dwarf_lineaddr(dwarf_onesrcline(lines, kept), &start);
       addr = start + bias;
     }
-  return SourceLine{file, lineno, addr, addr == pc};
+  return SourceLine{file, lineno, addr, addr == pc, statement};
 }
 
 std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint64_t high) const {
@@ -270,7 +298,7 @@ std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint
   return out;
 }
 
-std::vector<std::uint64_t> DebugInfo::line_addresses(const std::string& file, int line) const {
+std::vector<std::uint64_t> DebugInfo::line_addresses(const std::string& file, int line, int* found) const {
   // Rows of the file, then the first line at or after `line` that has any.
   struct Row {
     int line;
@@ -297,6 +325,7 @@ std::vector<std::uint64_t> DebugInfo::line_addresses(const std::string& file, in
   });
   if (rows.empty()) return {};
   int best = std::min_element(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.line < b.line; })->line;
+  if (found) *found = best;
   // One address per function: the line's lowest.
   std::map<std::uint64_t, std::uint64_t> by_function;
   for (const auto& r : rows) {
@@ -319,10 +348,11 @@ std::vector<Variable> DebugInfo::arguments(const Frame& frame, const Frame* call
   if (!function || !own) return out;
   // An inlined call has no call site of its own to tell entry values.
   if (own != function) caller = nullptr;
+  auto add = [&](Dwarf_Die* child) { out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller)); };
   for_each_child(own, [&](Dwarf_Die* child) {
-    if (dwarf_tag(child) == DW_TAG_formal_parameter)
-      out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
+    if (dwarf_tag(child) == DW_TAG_formal_parameter) add(child);
   });
+  for_each_inherited(own, DW_TAG_formal_parameter, add);
   return out;
 }
 
@@ -331,10 +361,12 @@ std::vector<Variable> DebugInfo::locals(const Frame& frame, const Frame* caller)
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   Dwarf_Die* function = scopes.function();
   Dwarf_Die* own = scopes.frame_function(frame.inline_depth);
+  auto add = [&](Dwarf_Die* child) { out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller)); };
   for (Dwarf_Die* die : scopes.of_frame(frame.inline_depth)) {
     for_each_child(die, [&](Dwarf_Die* child) {
-      if (dwarf_tag(child) == DW_TAG_variable) out.push_back(impl_->variable(child, &frame, scopes.bias, function, caller));
+      if (dwarf_tag(child) == DW_TAG_variable) add(child);
     });
+    for_each_inherited(die, DW_TAG_variable, add);
     if (die == own) break;
   }
   return out;

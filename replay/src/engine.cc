@@ -493,11 +493,9 @@ Stop EngineImpl::run(const Goal& goal) {
             ++goal_count == goal.motion->count)
           return stop_here(Stop{Stop::Kind::step});
         pos = at_hit;  // the filter may look at the program here
-        if (until_arrival(goal, outcome.addr, session.tracee().regs())) {
-          if (!goal.observe) return stop_here(Stop{Stop::Kind::step});
-          goal.observe(at_hit, Stop{Stop::Kind::step});
-        }
-        if (goal.user_points) {
+        // A breakpoint where a motion ends is hit, as gdb reports it.
+        auto breakpoint_hit = [&]() -> std::optional<Stop> {
+          if (!goal.user_points) return std::nullopt;
           for (auto& [id, bp] : breakpoints) {
             if (!bp.enabled || !bp.at(outcome.addr)) continue;
             pos = at_hit;  // conditions may look at the program here
@@ -513,7 +511,16 @@ Stop EngineImpl::run(const Goal& goal) {
             if (bp.temporary) breakpoints.erase(id);
             return stop;
           }
+          return std::nullopt;
+        };
+        if (until_arrival(goal, outcome.addr, session.tracee().regs())) {
+          if (!goal.observe) {
+            auto hit = breakpoint_hit();
+            return stop_here(hit ? *hit : Stop{Stop::Kind::step});
+          }
+          goal.observe(at_hit, Stop{Stop::Kind::step});
         }
+        if (auto hit = breakpoint_hit()) return *hit;
         pos = at_hit;
         // A hot breakpoint (a condition that rarely holds) makes long runs
         // of counted arrivals: keep checkpoints among them, so going back to

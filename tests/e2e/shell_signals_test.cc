@@ -261,7 +261,7 @@ TEST_F(ShellTest, ABreakpointWhereASignalInterruptedTheProgramStopsOnceEachTimeB
                                   "reverse-continue\nreverse-continue\nreverse-continue\nreverse-continue\n");
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   std::vector<std::string> where;
-  for (const auto& line : lines_matching(r.out, R"(^(Breakpoint 1|Program received signal)|\[event \d+\]$)")) {
+  for (const auto& line : lines_matching(r.out, R"(^(Breakpoint 1,|Program received signal)|\[event \d+\]$)")) {
     if (line.rfind("Breakpoint 1, ", 0) == 0) where.push_back("break " + line.substr(line.rfind('[')));
     else if (line.rfind("Program", 0) == 0) where.push_back(line.substr(line.find("SIG"), 7));
     else if (line.find("signal_handlers.c") != std::string::npos) where.push_back(line.substr(line.rfind('[')));

@@ -177,6 +177,23 @@ void Shell::dispatch(const std::string& name, const std::string& args) {
 void Shell::moved() {
   frames_.reset();
   selected_frame_ = 0;
+  hidden_inlined_ = -1;
+  stopped_in_function_.clear();
+}
+
+std::size_t Shell::hidden_inlined() {
+  if (hidden_inlined_ >= 0) return static_cast<std::size_t>(hidden_inlined_);
+  hidden_inlined_ = 0;
+  if (!ensure_live()) return 0;
+  std::uint64_t pc = engine_.code_address(engine_.registers().rip);
+  for (const auto& call : debug().inlined_calls(pc)) {
+    bool begins_here = std::any_of(call.ranges.begin(), call.ranges.end(), [&](const auto& r) { return r.first == pc; });
+    bool broken_on = stopped_in_function_ == "*" || call.name == stopped_in_function_ ||
+                     call.name.ends_with("::" + stopped_in_function_);
+    if (!begins_here || broken_on) break;
+    ++hidden_inlined_;
+  }
+  return static_cast<std::size_t>(hidden_inlined_);
 }
 
 bool Shell::ensure_live() { return !engine_.exit_status().has_value(); }
@@ -194,6 +211,9 @@ const std::vector<Frame>& Shell::frames() {
     Registers regs = engine_.registers();
     regs.rip = engine_.code_address(regs.rip);
     frames_ = debug().with_inlined_frames(debug().backtrace(engine_.pid(), regs, 256));
+    std::size_t hidden = std::min(hidden_inlined(), frames_->empty() ? 0 : frames_->size() - 1);
+    frames_->erase(frames_->begin(), frames_->begin() + static_cast<std::ptrdiff_t>(hidden));
+    for (std::size_t i = 0; i < frames_->size(); ++i) (*frames_)[i].level = static_cast<int>(i);
     // As gdb's "backtrace past-main" (off): the program's stack ends at
     // main; the C library's frames below it are nobody's question.
     auto main = std::find_if(frames_->begin(), frames_->end(), [&](const Frame& f) {
@@ -240,7 +260,7 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   auto line = debug().frame_line(f);
   std::string out;
   // A frame an inlined call is made from stands at its call, with no address of its own.
-  bool at_line_start = line && (line->row_addr == f.pc || f.inline_depth > 0);
+  bool at_line_start = line && ((line->row_addr == f.pc && line->statement) || f.inline_depth > 0);
   if ((with_pc && f.inline_depth == 0) || !line || !at_line_start) out += fmt::format("{:#018x} in ", f.pc);
   out += function ? function->name : "??";
   std::string args;
@@ -250,7 +270,7 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
       std::string value;
       std::optional<Value> val;
       try {
-        val = context_->variable(v.name);
+        val = context_->value_of(v);
         value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
       } catch (const Error& e) {
         value = "<unavailable>";
@@ -301,8 +321,9 @@ void Shell::announce() {
   print_location(true);
 }
 
-void Shell::print_stop(const Stop& stop) {
+void Shell::print_stop(const Stop& stop, int hidden_inlined) {
   moved();
+  hidden_inlined_ = hidden_inlined;
   // A breakpoint's command list runs once this command is done; one that
   // begins with `silent` says nothing of the stop itself.
   bool numbered = stop.kind == Stop::Kind::breakpoint || stop.kind == Stop::Kind::watchpoint ||
@@ -323,6 +344,8 @@ void Shell::print_stop(const Stop& stop) {
         out_ << "\n" << caught_title(stop);
         break;
       }
+      // A breakpoint on a line or an address shows the innermost frame there.
+      if (info != break_info_.end()) stopped_in_function_ = info->second.function.empty() ? "*" : info->second.function;
       auto remaining = engine_.breakpoints();
       bool temporary = std::none_of(remaining.begin(), remaining.end(), [&](const Breakpoint& b) { return b.id == stop.id; });
       out_ << "\n" << (temporary ? "Temporary breakpoint " : "Breakpoint ") << stop.id;

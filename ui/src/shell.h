@@ -70,6 +70,7 @@ class Shell {
     std::vector<std::string> commands;  // `commands N ... end`: run after each stop it makes
     // A breakpoint's locations, when it has several: gdb numbers them N.1, N.2...
     std::vector<std::uint64_t> locations;
+    std::string function;  // `break FUNCTION`: its name
   };
   // "in square at inl.c:7": the function (an inlined one by its own name) and line at `addr`.
   std::string location_text(std::uint64_t addr);
@@ -114,7 +115,9 @@ class Shell {
   bool is_builtin(const std::string& name) const;  // a command's own name or alias, not a prefix
 
   // Where the program stands, for people.
-  void print_stop(const Stop& stop);
+  // `hidden_inlined`: how many inlined calls stay hidden here (a step
+  // into one that begins here changes only that); -1 works it out anew.
+  void print_stop(const Stop& stop, int hidden_inlined = -1);
   void print_location(bool with_source);
   std::string frame_summary(const Frame& frame, bool with_pc);
   std::string short_location();
@@ -243,6 +246,14 @@ class Shell {
   int list_size_ = 10;                   // set listsize
   std::map<std::string, Value> convenience_;  // set $NAME = EXPR
   std::optional<std::vector<Frame>> frames_;
+  // As gdb: the frames of inlined calls that begin exactly where the
+  // program stands are hidden (unless a breakpoint on that function stopped
+  // it there); the stop shows the line of the call, and `step` enters the
+  // call without moving. -1: not worked out yet for this position.
+  int hidden_inlined_ = -1;
+  // The function of the breakpoint that stopped the program ("*": a line's or an address's).
+  std::string stopped_in_function_;
+  std::size_t hidden_inlined();
   // The thread the last stop showed, and its process (recorded tids): the
   // thread may end while the process goes on.
   struct Shown {

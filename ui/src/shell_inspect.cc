@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <regex>
 #include <tuple>
 
 #include "shell_internal.h"
@@ -42,10 +43,13 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
         if (auto line = debug().line_at(f.body)) file = line->file;
       if (file.empty()) throw Error("no default source file; name one: break FILE:LINE");
     }
-    auto addrs = debug().line_addresses(file, location.line);
+    int found = location.line;
+    auto addrs = debug().line_addresses(file, location.line, &found);
     if (addrs.empty()) throw Error(fmt::format("no line {} in file \"{}\"", location.line, file));
+    // The line the breakpoint is for, as gdb says it, even where optimized
+    // code shares its first address with another line.
     auto where = debug().line_at(addrs.front());
-    description = fmt::format("at {}:{}", basename_of(where ? where->file : file), where ? where->line : location.line);
+    description = fmt::format("at {}:{}", basename_of(where ? where->file : file), found);
     return addrs;
   }
   auto functions = debug().functions_named(spec);
@@ -89,13 +93,22 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   auto addrs = resolve_location(spec.location, description);
   int id = engine_.add_breakpoint(addrs, temporary);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}, {}};
+  break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}, {}, ""};
   if (addrs.size() > 1) break_info_[id].locations = addrs;
+  if (parse_location(spec.location).kind == LocationSpec::Kind::function) break_info_[id].function = spec.location;
   if (thread) install_condition();
   const char* title = temporary ? "Temporary breakpoint" : "Breakpoint";
-  if (addrs.size() == 1)
-    out_ << fmt::format("{} {} at {:#x}: {}\n", title, id, addrs.front(), description.substr(description.find(' ') + 1));
-  else if (parse_location(spec.location).kind == LocationSpec::Kind::line)
+  if (addrs.size() == 1) {
+    // As gdb says it: the line a line's breakpoint is for, else the line at the address.
+    auto line = debug().line_at(addrs.front());
+    std::smatch m;
+    if (static const std::regex at_line(R"(at ([^ ]+):([0-9]+)$)"); std::regex_search(description, m, at_line))
+      out_ << fmt::format("{} {} at {:#x}: file {}, line {}.\n", title, id, addrs.front(), m[1].str(), m[2].str());
+    else if (line)
+      out_ << fmt::format("{} {} at {:#x}: file {}, line {}.\n", title, id, addrs.front(), basename_of(line->file), line->line);
+    else
+      out_ << fmt::format("{} {} at {:#x}\n", title, id, addrs.front());
+  } else if (parse_location(spec.location).kind == LocationSpec::Kind::line)
     out_ << fmt::format("{} {} at {:#x}: {}. ({} locations)\n", title, id, addrs.front(),
                         description.substr(description.find(' ') + 1), addrs.size());
   else
@@ -122,7 +135,7 @@ void Shell::cmd_watch(const std::string& args, WatchKind kind) {
     throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
   int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
   last_breakpoint_ = id;
-  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}, {}};
+  break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}, {}, ""};
   out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
 }
 
@@ -546,7 +559,7 @@ void Shell::print_variables(const Frame& f, const std::vector<Variable>& vars, c
   for (const auto& v : vars) {
     std::string value;
     try {
-      auto val = context_->variable(v.name);
+      auto val = context_->value_of(v);
       value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
     } catch (const Error& e) {
       value = fmt::format("<error: {}>", e.what());

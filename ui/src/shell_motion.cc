@@ -31,12 +31,26 @@ void Shell::cmd_step(const std::string& args, bool into, Direction direction) {
     return;
   }
   Stop stop;
+  int still_hidden = -1;
   for (std::int64_t i = 0; i < times; ++i) {
-    stop = direction == Direction::forward ? motions_.step_line(into) : motions_.reverse_step_line(into);
+    if (into && direction == Direction::forward && hidden_inlined() > 0) {
+      // gdb's step into an inlined call that begins here: shown, not run.
+      still_hidden = --hidden_inlined_;
+      frames_.reset();
+      selected_frame_ = 0;
+      stop = Stop{Stop::Kind::step};
+      continue;
+    }
+    still_hidden = -1;
+    std::size_t hidden = hidden_inlined();
+    stop = direction == Direction::forward ? motions_.step_line(into, hidden) : motions_.reverse_step_line(into, hidden);
     moved();
+    if (direction == Direction::forward && stop.kind == Stop::Kind::step && motions_.entered_inlined_call() && ensure_live())
+      // A call inlined on the line stepped from: step shows its frame.
+      hidden_inlined_ = still_hidden = std::max(0, static_cast<int>(hidden_inlined()) - 1);
     if (stop.kind != Stop::Kind::step && stop.kind != Stop::Kind::none) break;
   }
-  print_stop(stop);
+  print_stop(stop, still_hidden);
 }
 
 void Shell::cmd_stepi(const std::string& args, bool over, Direction direction) {
@@ -57,13 +71,13 @@ void Shell::cmd_stepi(const std::string& args, bool over, Direction direction) {
 void Shell::cmd_finish(Direction direction) {
   require_live();
   if (direction == Direction::backward) {
-    out_ << "Run back to call of #" << selected_frame_ << "  " << frame_summary(frame(), true) << "\n";
+    out_ << "Run back to call of #" << selected_frame_ << "  " << frame_summary(frame(), selected_frame_ > 0) << "\n";
     print_stop(motions_.reverse_finish(frames(), static_cast<std::size_t>(selected_frame_)));
     return;
   }
   const Frame& f = frame();
   if (static_cast<std::size_t>(f.level) + 1 >= frames().size()) throw Error("\"finish\" not meaningful in the outermost frame");
-  out_ << "Run till exit from #" << f.level << "  " << frame_summary(f, true) << "\n";
+  out_ << "Run till exit from #" << f.level << "  " << frame_summary(f, f.level > 0) << "\n";
   TypeRef result = f.inlined ? nullptr : debug().return_type(f.lookup_pc());
   Stop stop = motions_.finish(frames(), static_cast<std::size_t>(selected_frame_));
   print_stop(stop);
@@ -100,7 +114,7 @@ void Shell::cmd_start() {
   std::string description;
   auto main_body = resolve_location("main", description);
   int id = engine_.add_breakpoint(main_body.front(), true);
-  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, "", {}, {}};
+  break_info_[id] = BreakInfo{description, "", false, nullptr, 0, "", 0, false, "", {}, {}, ""};
   out_ << fmt::format("Temporary breakpoint {} at {:#x}: {}\n", id, main_body.front(), description.substr(description.find(' ') + 1));
   print_stop(engine_.resume(Direction::forward));
 }

@@ -38,6 +38,8 @@ class FrameContext : public ExprContext {
 
   std::optional<Bytes> read(std::uint64_t addr, std::size_t size) override;
   std::optional<Value> variable(const std::string& name) override;
+  // The value of a variable the debug information describes, in the frame.
+  std::optional<Value> value_of(const Variable& variable);
   // $event, $_exitcode, and the frame's registers ($pc, $sp, $eflags, $rax, $eax...).
   std::optional<Value> dollar(const std::string& name) override;
   TypeRef type_named(const std::string& name) override;

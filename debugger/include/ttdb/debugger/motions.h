@@ -19,9 +19,15 @@ class Motions {
   Motions(Engine& engine, ProgramImages& images) : engine_(engine), images_(images) {}
 
   // step (into calls) and next (over them): to the start of another line.
-  Stop step_line(bool into);
+  // `hidden_inlined` is how many inlined calls that begin here the front
+  // end does not show (as gdb hides them): next steps over those too.
+  Stop step_line(bool into, std::size_t hidden_inlined = 0);
+  // Whether the last step_line entered a call inlined on the line it
+  // stepped from, at that call's first instruction: the front end shows
+  // the call's frame there, where it hides it otherwise.
+  bool entered_inlined_call() const { return entered_inlined_call_; }
   // reverse-step and reverse-next: back to the start of the previous line.
-  Stop reverse_step_line(bool into);
+  Stop reverse_step_line(bool into, std::size_t hidden_inlined = 0);
   // nexti and reverse-nexti: one instruction, a call taken whole.
   Stop next_instruction();
   Stop reverse_next_instruction();
@@ -69,7 +75,9 @@ class Motions {
   // inlined calls are `here`; dropping such addresses from a line step's
   // targets steps over inlined calls.
   bool deeper_inlined(std::uint64_t addr, const std::vector<InlinedCall>& here);
-  void drop_deeper_inlined(std::vector<std::uint64_t>& addrs, std::uint64_t pc);
+  void drop_deeper_inlined(std::vector<std::uint64_t>& addrs, const std::vector<InlinedCall>& here);
+  // The inlined calls around `pc`, less the innermost `hidden` ones.
+  std::vector<InlinedCall> shown_inlined_calls(std::uint64_t pc, std::size_t hidden);
   std::vector<std::uint64_t> exits_of(const InlinedCall& call, std::uint64_t function_low, std::uint64_t function_high);
   Stop finish_inlined(const std::vector<Frame>& stack, std::size_t frame);
   // Arrivals in the call of `function` whose frame has `cfa`.
@@ -77,6 +85,7 @@ class Motions {
 
   Engine& engine_;
   ProgramImages& images_;
+  bool entered_inlined_call_ = false;
 };
 
 }  // namespace ttdb

@@ -33,6 +33,9 @@ struct SourceLine {
   int line = 0;
   std::uint64_t row_addr = 0;  // where the line-table row holding the address starts
   bool is_statement_start = false;
+  // The row is a statement (is_stmt). gdb shows the address of a pc that
+  // is not at the start of a statement's row.
+  bool statement = true;
 };
 
 struct Function {
@@ -140,7 +143,8 @@ class DebugInfo {
   std::optional<SourceLine> frame_line(const Frame& frame) const;
   // Where a breakpoint on FILE:LINE goes: the first statement of that line,
   // or of the next line that has code, in each function it appears in.
-  std::vector<std::uint64_t> line_addresses(const std::string& file, int line) const;
+  // `found` (if given) is told which line that was.
+  std::vector<std::uint64_t> line_addresses(const std::string& file, int line, int* found = nullptr) const;
   // The starts of statements (is_stmt rows) in [low, high).
   std::vector<SourceLine> statement_starts(std::uint64_t low, std::uint64_t high) const;
 
