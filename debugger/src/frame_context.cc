@@ -45,6 +45,7 @@ TypeRef code_pointer_type() {
   static const TypeRef t = [] {
     auto f = std::make_shared<Type>();
     f->kind = Type::Kind::function;
+    f->unprototyped = true;  // as gdb writes $pc's type: "void (*)()"
     f->size = 1;
     return make_pointer(f);
   }();
@@ -113,6 +114,11 @@ std::optional<Value> FrameContext::value_of(const Variable& found) {
       return Value{v->type, bytes, std::nullopt};
     }
     case Variable::Where::optimized_out: return optimized_out(v->type);
+    case Variable::Where::implicit_pointer: {
+      Value synthetic = optimized_out(v->type);
+      synthetic.synthetic_pointer = true;
+      return synthetic;
+    }
   }
   return std::nullopt;
 }

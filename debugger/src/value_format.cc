@@ -182,6 +182,7 @@ std::string flags_text(const Type& type, std::uint64_t raw) {
 }
 
 std::string format_value(const Value& value, ExprContext& context, char format, bool top) {
+  if (value.synthetic_pointer) return "<synthetic pointer>";
   if (value.optimized_out) return "<optimized out>";
   if (format == 'r') return format_inner(value, context, 0, top, 0, true);
   return format_inner(value, context, format, top, 0, false);

@@ -2,8 +2,10 @@
 // demangled linkage names.
 #include <cxxabi.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <memory>
+#include <string_view>
 
 #include "dwarf_util.h"
 
@@ -30,6 +32,27 @@ std::string without_parameters(const std::string& demangled) {
   return demangled;
 }
 
+std::string canonical_cxx_name(std::string name) {
+  // gdb writes template arguments as C++ spells them, where GCC's names
+  // spell integer types out ("twice<long int>" is "twice<long>").
+  static const std::pair<std::string_view, std::string_view> kSpellings[] = {
+      {"long long unsigned int", "unsigned long long"}, {"long unsigned int", "unsigned long"},
+      {"short unsigned int", "unsigned short"},         {"long long int", "long long"},
+      {"long int", "long"},                             {"short int", "short"},
+  };
+  auto open = name.find('<');
+  if (open == std::string::npos) return name;
+  for (const auto& [gcc, cxx] : kSpellings)
+    for (auto at = name.find(gcc, open); at != std::string::npos; at = name.find(gcc, at + cxx.size())) {
+      bool word_start = at == 0 || !(std::isalnum(static_cast<unsigned char>(name[at - 1])) || name[at - 1] == '_');
+      std::size_t end = at + gcc.size();
+      bool word_end = end == name.size() || !(std::isalnum(static_cast<unsigned char>(name[end])) || name[end] == '_');
+      if (word_start && word_end) name.replace(at, gcc.size(), cxx);
+      else at += 1;
+    }
+  return name;
+}
+
 std::string qualified_name(Dwarf_Die* die) {
   // A definition outside its class points at its declaration inside it.
   Dwarf_Die declaration = *die;
@@ -47,10 +70,12 @@ std::string qualified_name(Dwarf_Die* die) {
     if (tag != DW_TAG_namespace && tag != DW_TAG_class_type && tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
       continue;
     std::string scope = die_name(&scopes[i]);
+    // An unnamed class (a lambda's) is no scope gdb names: its members go by their own names.
+    if (scope.empty() && tag != DW_TAG_namespace) break;
     name = (scope.empty() ? std::string("(anonymous namespace)") : scope) + "::" + name;
   }
   free(scopes);  // NOLINT: libdw allocates with malloc
-  return name;
+  return dwarf_tag(die) == DW_TAG_subprogram || dwarf_tag(die) == DW_TAG_inlined_subroutine ? canonical_cxx_name(name) : name;
 }
 
 std::string demangle(const char* mangled) {

@@ -162,7 +162,8 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
   return f;
 }
 
-std::vector<Function> DebugInfo::functions_named(const std::string& name) const {
+std::vector<Function> DebugInfo::functions_named(const std::string& asked) const {
+  const std::string name = canonical_cxx_name(asked);
   std::vector<Function> out;
   std::set<std::uint64_t> seen;
   // C++ names match by their last components, as in gdb: "deposit" and

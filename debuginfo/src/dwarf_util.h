@@ -53,6 +53,9 @@ std::string without_parameters(const std::string& demangled);
 // A C++ entity's name with its namespaces and classes ("std::vector<int>",
 // "Account::deposit"): the scopes around its declaration.
 std::string qualified_name(Dwarf_Die* die);
+// A C++ function name as gdb writes it: template arguments spelled as C++
+// spells them ("twice<long>" for GCC's "twice<long int>").
+std::string canonical_cxx_name(std::string name);
 
 // A C++ linkage name demangled ("Account::deposit(int)"); `mangled` itself
 // when it is not one.

@@ -64,6 +64,7 @@ Located evaluate_location(Dwarf_Attribute* attr, const Dwarf_Op* ops, std::size_
     unsigned atom = op.atom;
     if (atom >= DW_OP_reg0 && atom <= DW_OP_reg31) return Located{Variable::Where::register_, 0, static_cast<int>(atom - DW_OP_reg0)};
     if (atom == DW_OP_regx) return Located{Variable::Where::register_, 0, static_cast<int>(op.number)};
+    if (atom == DW_OP_implicit_pointer || atom == DW_OP_GNU_implicit_pointer) return Located{Variable::Where::implicit_pointer, 0, 0};
     if (atom >= DW_OP_lit0 && atom <= DW_OP_lit31) {
       stack.push_back(atom - DW_OP_lit0);
       continue;

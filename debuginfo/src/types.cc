@@ -71,7 +71,8 @@ std::string declare(const Type& t, const std::string& inner) {
     case Type::Kind::function: {
       std::string params;
       for (const auto& p : t.params) params += (params.empty() ? "" : ", ") + p->display();
-      return declare(t.target ? *t.target : *void_type(), inner + "(" + (params.empty() ? "void" : params) + ")");
+      if (params.empty() && !t.unprototyped) params = "void";
+      return declare(t.target ? *t.target : *void_type(), inner + "(" + params + ")");
     }
     default: break;
   }

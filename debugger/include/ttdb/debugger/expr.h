@@ -25,6 +25,9 @@ struct Value {
   // The compiler kept no copy here: printed as gdb does, "<optimized out>",
   // and refused by anything that computes with it.
   bool optimized_out = false;
+  // A pointer the compiler did away with (it is optimized out as well):
+  // printed as gdb does, "<synthetic pointer>".
+  bool synthetic_pointer = false;
 
   std::int64_t as_int() const;
   std::uint64_t as_uint() const;

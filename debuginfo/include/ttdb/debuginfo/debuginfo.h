@@ -86,7 +86,9 @@ struct Variable {
   std::string name;
   TypeRef type;
   bool is_argument = false;
-  enum class Where { memory, register_, value, optimized_out } where = Where::optimized_out;
+  // implicit_pointer: a pointer the compiler did away with, to an object
+  // it knows (DW_OP_implicit_pointer): gdb's "<synthetic pointer>".
+  enum class Where { memory, register_, value, optimized_out, implicit_pointer } where = Where::optimized_out;
   std::uint64_t addr = 0;  // memory
   int regno = 0;           // register_ (DWARF number)
   Bytes value;             // value

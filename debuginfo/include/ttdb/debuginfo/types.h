@@ -41,6 +41,7 @@ struct Type {
   std::vector<Member> members;
   std::vector<std::pair<std::string, std::int64_t>> enumerators;
   std::vector<TypeRef> params;  // function
+  bool unprototyped = false;     // function: declared without its parameters, "()"
   // integer: a flags register's named bits (bit number), printed as gdb
   // prints $eflags: "[ PF ZF IF ]".
   std::vector<std::pair<std::string, unsigned>> flag_bits;
