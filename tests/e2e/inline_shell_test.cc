@@ -107,5 +107,23 @@ TEST_F(ShellTest, LineStepsGoIntoOverAndOutOfInlinedCalls) {
   EXPECT_EQ(out.out.find("exited"), std::string::npos) << out.out;
 }
 
+TEST_F(ShellTest, InlinedCxxMethodsTemplatesAndLambdasReadAsGdbShowsThem) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("opt_cpp_inline");
+  const std::vector<std::string> commands{"break Meter::record", "break scaled<long>", "continue", "bt", "info args", "up",
+                                          "info args", "continue", "bt"};
+  RunResult ours = script(trace, joined(commands));
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  RunResult theirs = gdb_batch(*gdb, "opt_cpp_inline", for_gdb(commands));
+  auto stops = shown(theirs.out, "^Breakpoint [0-9.]+, ");
+  ASSERT_EQ(stops.size(), 2u) << theirs.out << theirs.err;
+  EXPECT_NE(stops.back().find("scaled<long> (value=7)"), std::string::npos) << theirs.out;
+  EXPECT_EQ(shown(ours.out, "^Breakpoint [0-9.]+, "), stops) << ours.out;
+  EXPECT_EQ(shown(ours.out, "^#[0-9] "), shown(theirs.out, "^#[0-9] ")) << ours.out << theirs.out;
+  EXPECT_EQ(shown(ours.out, "^(amount|this|k|__closure) = "), shown(theirs.out, "^(amount|this|k|__closure) = "))
+      << ours.out << theirs.out;
+}
+
 }  // namespace
 }  // namespace ttdb::test
