@@ -29,6 +29,23 @@ std::uint64_t dr7_for(int slot, std::uint32_t len, WatchKind kind) {
   return (1ull << (slot * 2)) | (rw_bits << (16 + slot * 4)) | (len_bits << (18 + slot * 4));
 }
 
+}  // namespace
+
+std::vector<std::pair<std::uint64_t, std::uint32_t>> watch_pieces(std::uint64_t addr, std::uint32_t len) {
+  // Aligned pieces of 8, 4, 2 or 1 bytes, one debug register each.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> out;
+  while (len > 0) {
+    std::uint32_t size = 8;
+    while (size > len || addr % size != 0) size /= 2;
+    out.emplace_back(addr, size);
+    addr += size;
+    len -= size;
+  }
+  return out;
+}
+
+namespace {
+
 bool is_syscall_instruction(const std::uint8_t* b) {
   return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
 }
@@ -176,12 +193,13 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   std::map<int, int> slot_owner;  // debug register slot -> watchpoint id
   std::uint64_t dr7 = 0;
   int next_slot = 0;
-  for (const auto& w : armed) {
-    if (next_slot == 4) break;
-    t.set_debug_register(next_slot, w.addr);
-    dr7 |= dr7_for(next_slot, w.len, w.kind);
-    slot_owner[next_slot++] = w.id;
-  }
+  for (const auto& w : armed)
+    for (const auto& [addr, len] : watch_pieces(w.addr, w.len)) {
+      if (next_slot == 4) break;
+      t.set_debug_register(next_slot, addr);
+      dr7 |= dr7_for(next_slot, len, w.kind);
+      slot_owner[next_slot++] = w.id;
+    }
   if (dr7) {
     t.set_debug_register(6, 0);
     t.set_debug_register(7, dr7);
@@ -244,7 +262,10 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
     // A debug register hit whose DR6 bits the virtual machine lost (as it
     // loses the step bit, below): the kernel says TRAP_HWBKPT or TRAP_BRKPT.
     // With one watchpoint armed, it is that one's.
-    if (how != Resume::singlestep && slot_owner.size() == 1 && (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_BRKPT)) {
+    bool one_owner = !slot_owner.empty() && std::all_of(slot_owner.begin(), slot_owner.end(), [&](const auto& s) {
+      return s.second == slot_owner.begin()->second;
+    });
+    if (how != Resume::singlestep && one_owner && (info.si_code == TRAP_HWBKPT || info.si_code == TRAP_BRKPT)) {
       out.kind = RunOutcome::Kind::watch;
       out.watch_id = slot_owner.begin()->second;
       return out;

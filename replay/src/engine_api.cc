@@ -75,11 +75,16 @@ int Engine::add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary) {
 }
 
 int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind) {
-  std::size_t enabled = 0;
-  for (const auto& [id, w] : impl_->watchpoints) enabled += w.enabled;
-  if (enabled >= 4) fail("all 4 hardware watchpoints are in use; delete one first");
-  if (len != 1 && len != 2 && len != 4 && len != 8) fail("a hardware watchpoint covers 1, 2, 4 or 8 bytes, not {}", len);
-  if (addr % len != 0) fail("a {}-byte hardware watchpoint needs an address aligned to {}; {:#x} is not", len, len, addr);
+  // x86 has 4 debug registers of 1, 2, 4 or 8 aligned bytes; a larger or
+  // unaligned object takes several, as in gdb.
+  std::size_t used = 0;
+  for (const auto& [id, w] : impl_->watchpoints)
+    if (w.enabled) used += watch_pieces(w.addr, w.len).size();
+  if (len == 0) fail("a watchpoint covers at least one byte");
+  std::size_t needed = watch_pieces(addr, std::min<std::uint32_t>(len, 64)).size();
+  if (used + needed > 4)
+    fail("watching {} bytes at {:#x} needs {} debug registers and {} of the 4 are free; delete a watchpoint or watch a smaller part",
+         len, addr, needed, 4 - used);
   int id = impl_->next_id++;
   impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0, kind};
   return id;

@@ -17,6 +17,10 @@
 
 namespace ttdb {
 
+// The debug registers a watchpoint of `len` bytes at `addr` takes: aligned
+// pieces of 8, 4, 2 or 1 bytes.
+std::vector<std::pair<std::uint64_t, std::uint32_t>> watch_pieces(std::uint64_t addr, std::uint32_t len);
+
 // Adds a motion at the end, merged with the last one when it counts the same thing.
 void append_motion(Position& position, Motion motion);
 

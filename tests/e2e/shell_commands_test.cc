@@ -100,5 +100,30 @@ TEST_F(ShellTest, WhenAndInfoRecordTellTheCurrentEvent) {
   EXPECT_EQ(lines_matching(r.out, R"(^Recorded events are numbered 1 to [0-9]+\.$)").size(), 1u) << r.out;
 }
 
+TEST_F(ShellTest, AWatchOnAStructTakesSeveralDebugRegistersBothWays) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_structs");
+  // *head is 16 bytes: two debug registers, as gdb takes them.
+  RunResult ours = script(trace, "break debug_structs.c:34\ncontinue\nwatch *head\ncontinue\nreverse-continue\n");
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  RunResult theirs = gdb_batch(*gdb, "debug_structs", {"break debug_structs.c:34", "run", "watch *head", "continue"});
+  auto values = [](const std::string& out) { return lines_matching(out, "^(Old|New) value = "); };
+  auto forward = values(theirs.out);
+  ASSERT_EQ(forward.size(), 2u) << theirs.out;
+  EXPECT_NE(forward[0].find("value = 50"), std::string::npos) << theirs.out;
+  auto both_ways = values(ours.out);
+  ASSERT_EQ(both_ways.size(), 4u) << ours.out;
+  EXPECT_EQ(std::vector(both_ways.begin(), both_ways.begin() + 2), forward) << ours.out;
+  // Backward, the stop is before the write, with the values the other way round.
+  EXPECT_EQ(both_ways[2].substr(12), forward[1].substr(12)) << ours.out;
+  EXPECT_EQ(both_ways[3].substr(12), forward[0].substr(12)) << ours.out;
+
+  // 32 bytes take all four; with one taken already, the shell says so.
+  RunResult full = script(trace, "break debug_structs.c:34\ncontinue\nwatch *head\nwatch message\n");
+  EXPECT_NE(full.err.find("Cannot watch \"message\": watching 32 bytes at "), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find("needs 4 debug registers and 2 of the 4 are free"), std::string::npos) << full.err;
+}
+
 }  // namespace
 }  // namespace ttdb::test

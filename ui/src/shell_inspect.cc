@@ -131,9 +131,12 @@ void Shell::cmd_watch(const std::string& args, WatchKind kind) {
   Value v = evaluate(expr, *context_);
   if (!v.address) throw Error(fmt::format("cannot watch \"{}\": it is not in memory", expr));
   std::size_t size = v.type->size;
-  if (size != 1 && size != 2 && size != 4 && size != 8)
-    throw Error(fmt::format("cannot watch \"{}\": hardware watchpoints cover 1, 2, 4 or 8 bytes, and it has {}", expr, size));
-  int id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
+  int id = 0;
+  try {
+    id = engine_.add_watchpoint(*v.address, static_cast<std::uint32_t>(size), kind);
+  } catch (const Error& e) {
+    throw Error(fmt::format("cannot watch \"{}\": {}", expr, e.what()));
+  }
   last_breakpoint_ = id;
   break_info_[id] = BreakInfo{expr, "", true, v.type, 0, "", 0, false, "", {}, {}, ""};
   out_ << fmt::format("{}: {}\n", watchpoint_title(id), expr);
