@@ -359,8 +359,9 @@ TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
   EXPECT_EQ(fail.status, 1) << fail.out << fail.err;
   std::smatch stop;
   ASSERT_TRUE(std::regex_search(fail.out, stop, std::regex(R"(Breakpoint 1, accumulate \(n=12\) .*\[event (\d+)\])"))) << fail.out;
-  EXPECT_NE(fail.out.find("assert FAILED: counter == 99 (wrong on purpose)\n  value: 0\n  at event " + stop[1].str() +
-                          ", accumulate at debug_loops.c:20"),
+  // Both sides of the failed comparison, with their values.
+  EXPECT_NE(fail.out.find("assert FAILED: counter == 99 (wrong on purpose)\n  value: 0\n  counter = 21\n  99 = 99\n  at event " +
+                          stop[1].str() + ", accumulate at debug_loops.c:20"),
             std::string::npos)
       << fail.out;
   // The script goes on after a failed assert: the second one ran.
@@ -368,7 +369,20 @@ TEST_F(ShellTest, PassingAssertsExitZeroAndFailingOnesExitOneWithTheirContext) {
   std::string xml = read_file(junit);
   EXPECT_NE(xml.find("<testsuites tests=\"2\" failures=\"1\" errors=\"0\">"), std::string::npos) << xml;
   EXPECT_NE(xml.find("name=\"wrong on purpose\""), std::string::npos) << xml;
-  EXPECT_NE(xml.find("<failure message=\"counter == 99 is 0\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure message=\"counter == 99 is 0: counter = 21, 99 = 99\">"), std::string::npos) << xml;
+
+  // A command that fails says why in the report; a trace that cannot be
+  // opened still gives a report, with the error.
+  RunResult broken = script(trace, "break accumulate\nprint nosuch\n", {"--junit", junit});
+  EXPECT_EQ(broken.status, 2) << broken.err;
+  EXPECT_NE(read_file(junit).find(":2: the command 'print nosuch' failed: No symbol &quot;nosuch&quot; in current context."),
+            std::string::npos)
+      << read_file(junit);
+  RunResult missing = ttdb({"replay", "-ex", "assert 1", "--junit", junit, dir_.file("gone.ttdb")});
+  EXPECT_EQ(missing.status, 2) << missing.err;
+  std::string report = read_file(junit);
+  EXPECT_NE(report.find("errors=\"1\""), std::string::npos) << report;
+  EXPECT_NE(report.find("<error message=\"cannot open trace " + dir_.file("gone.ttdb")), std::string::npos) << report;
 }
 
 TEST_F(ShellTest, ABadScriptOrTraceExitsTwoWithAClearMessage) {

@@ -153,10 +153,13 @@ bool Shell::execute(const std::string& raw) {
   } catch (const Error& e) {
     std::string message = e.what();
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
-    err_ << message << (message.ends_with(".") ? "" : ".") << "\n";
+    if (!message.ends_with(".")) message += ".";
+    err_ << message << "\n";
+    last_error_ = message;
     return false;
   } catch (const InternalError& e) {
-    err_ << "Internal error: " << e.what() << "; please report it with the trace.\n";
+    last_error_ = fmt::format("Internal error: {}; please report it with the trace.", e.what());
+    err_ << last_error_ << "\n";
     return false;
   }
 }
@@ -442,14 +445,26 @@ void Shell::cmd_assert(const std::string& args) {
   Value v = evaluate(expr, *context_);
   outcome.value = format_value(v, *context_);
   outcome.passed = decay_truth(v);
+  // A failed comparison shows both sides, as test frameworks do.
+  if (auto sides = comparison_sides(expr); sides && !outcome.passed)
+    for (const auto& side : {sides->first, sides->second}) {
+      std::string shown;
+      try {
+        shown = format_value(evaluate(side, *context_), *context_);
+      } catch (const Error& e) {
+        shown = fmt::format("<error: {}>", e.what());
+      }
+      outcome.operands.emplace_back(side, shown);
+    }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   asserts_.push_back(outcome);
   if (outcome.passed) {
     out_ << "assert passed: " << expr << "\n";
     return;
   }
-  out_ << fmt::format("assert FAILED: {}{}\n  value: {}\n  at event {}, {}\n", expr, message.empty() ? "" : " (" + message + ")",
-                      outcome.value, outcome.event, outcome.where);
+  out_ << fmt::format("assert FAILED: {}{}\n  value: {}\n", expr, message.empty() ? "" : " (" + message + ")", outcome.value);
+  for (const auto& [side, shown] : outcome.operands) out_ << fmt::format("  {} = {}\n", side, shown);
+  out_ << fmt::format("  at event {}, {}\n", outcome.event, outcome.where);
 }
 
 void Shell::cmd_echo(const std::string& args) {

@@ -30,6 +30,8 @@ struct AssertOutcome {
   std::int64_t event = 0;
   std::string where;     // "accumulate at debug_loops.c:22"
   double seconds = 0;
+  // A comparison's two sides and their values ("n", "10"), when it failed.
+  std::vector<std::pair<std::string, std::string>> operands;
 };
 
 class Shell {
@@ -47,6 +49,8 @@ class Shell {
   bool inside_block() const { return block_.has_value(); }  // lines up to an `end` still to come
 
   const std::vector<AssertOutcome>& asserts() const { return asserts_; }
+  // Why the last command that failed failed, as the shell said it.
+  const std::string& last_error() const { return last_error_; }
   // Names for tab completion: commands at the start of a line, else symbols.
   std::vector<std::string> complete(const std::string& line_so_far, const std::string& word);
   // From a signal handler: asks the running command to stop soon.
@@ -245,6 +249,7 @@ class Shell {
   int last_breakpoint_ = 0;              // $bpnum
   int list_size_ = 10;                   // set listsize
   std::map<std::string, Value> convenience_;  // set $NAME = EXPR
+  std::string last_error_;
   std::optional<std::vector<Frame>> frames_;
   // As gdb: the frames of inlined calls that begin exactly where the
   // program stands are hidden (unless a breakpoint on that function stopped

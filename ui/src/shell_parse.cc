@@ -169,6 +169,41 @@ ThreadId parse_thread_id(const std::string& id) {
   return out;
 }
 
+std::optional<std::pair<std::string, std::string>> comparison_sides(const std::string& expr) {
+  int depth = 0;
+  char quote = 0;
+  std::optional<std::pair<std::size_t, std::size_t>> found;  // the operator's place and length
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    char c = expr[i];
+    if (quote) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '(' || c == '[' || c == '{') ++depth;
+    else if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth != 0 || quote) continue;
+    // && and || bind looser than comparisons: no single comparison then.
+    if ((c == '&' || c == '|') && i + 1 < expr.size() && expr[i + 1] == c) return std::nullopt;
+    char next = i + 1 < expr.size() ? expr[i + 1] : 0;
+    char before = i > 0 ? expr[i - 1] : 0;
+    if ((c == '=' || c == '!') && next == '=') {
+      if (found) return std::nullopt;
+      found = std::pair{i, std::size_t{2}};
+      ++i;
+    } else if ((c == '<' || c == '>') && next != c && before != c && before != '-') {
+      if (found) return std::nullopt;
+      found = std::pair{i, std::size_t{next == '=' ? 2u : 1u}};
+      if (next == '=') ++i;
+    }
+  }
+  if (!found) return std::nullopt;
+  std::string left = trim(expr.substr(0, found->first)), right = trim(expr.substr(found->first + found->second));
+  if (left.empty() || right.empty()) return std::nullopt;
+  return std::pair{left, right};
+}
+
 std::pair<std::string, std::string> split_assert(const std::string& args) {
   // The message is the quoted tail, if any.
   std::string expr = trim(args), message;

@@ -71,6 +71,9 @@ ThreadId parse_thread_id(const std::string& id);
 
 // assert EXPR ["MESSAGE"]: the expression and the message ("" for none).
 std::pair<std::string, std::string> split_assert(const std::string& args);
+// The two sides of an expression whose outermost operator compares (==,
+// !=, <, <=, >, >=), outside parentheses, brackets and quotes.
+std::optional<std::pair<std::string, std::string>> comparison_sides(const std::string& expr);
 // echo TEXT, with \n and \t (and \C for C) undone.
 std::string echo_text(const std::string& args);
 

@@ -81,23 +81,26 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-void write_junit(const std::string& path, const std::string& suite, const Shell& shell, const std::string& script_error) {
+void write_junit(const std::string& path, const std::string& suite, const std::vector<AssertOutcome>& asserts,
+                 const std::string& script_error) {
   std::size_t failures = 0;
-  for (const auto& a : shell.asserts()) failures += !a.passed;
-  std::size_t tests = shell.asserts().size() + (script_error.empty() ? 0 : 1);
+  for (const auto& a : asserts) failures += !a.passed;
+  std::size_t tests = asserts.size() + (script_error.empty() ? 0 : 1);
   std::ofstream out(path);
   if (!out) throw Error(fmt::format("cannot write the JUnit report {}; check the directory exists and is writable", path));
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << fmt::format("<testsuites tests=\"{}\" failures=\"{}\" errors=\"{}\">\n", tests, failures, script_error.empty() ? 0 : 1);
   out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n", xml_escape(suite), tests, failures,
                      script_error.empty() ? 0 : 1);
-  for (const auto& a : shell.asserts()) {
+  for (const auto& a : asserts) {
     std::string name = a.message.empty() ? a.expression : a.message;
     out << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">", xml_escape(suite), xml_escape(name), a.seconds);
+    std::string operands;
+    for (const auto& [text, value] : a.operands) operands += fmt::format("{}{} = {}", operands.empty() ? ": " : ", ", text, value);
     if (!a.passed)
-      out << fmt::format("\n      <failure message=\"{} is {}\">assert {} failed: value {} at event {}, {}</failure>\n    ",
-                         xml_escape(a.expression), xml_escape(a.value), xml_escape(a.expression), xml_escape(a.value), a.event,
-                         xml_escape(a.where));
+      out << fmt::format("\n      <failure message=\"{} is {}{}\">assert {} failed: value {}{} at event {}, {}</failure>\n    ",
+                         xml_escape(a.expression), xml_escape(a.value), xml_escape(operands), xml_escape(a.expression),
+                         xml_escape(a.value), xml_escape(operands), a.event, xml_escape(a.where));
     out << "</testcase>\n";
   }
   if (!script_error.empty())
@@ -141,7 +144,7 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
   for (const auto& [is_file, text] : args.script) {
     if (!is_file) {
       if (!shell.execute(text)) {
-        error = fmt::format("-ex '{}' failed", text);
+        error = fmt::format("-ex '{}' failed: {}", text, shell.last_error());
         break;
       }
       if (shell.quit_requested()) break;
@@ -166,6 +169,7 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
       if (!shell.execute(line)) {
         error = fmt::format("{}:{}: the command '{}' failed", text, number, line);
         std::cerr << fmt::format("ttdb: {}; the script stops here\n", error);
+        error += ": " + shell.last_error();  // why, in the report
         break;
       }
       if (shell.quit_requested()) break;
@@ -176,7 +180,7 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
     }
     if (!error.empty() || shell.quit_requested()) break;
   }
-  if (!args.junit.empty()) write_junit(args.junit, std::filesystem::path(trace).filename().string(), shell, error);
+  if (!args.junit.empty()) write_junit(args.junit, std::filesystem::path(trace).filename().string(), shell.asserts(), error);
   if (!error.empty()) return kScriptBroken;
   for (const auto& a : shell.asserts())
     if (!a.passed) return kScriptFailed;
@@ -262,6 +266,9 @@ int run_shell(const ReplayArgs& args) {
   } catch (const Error& e) {
     if (!scripted) throw;
     std::cerr << "ttdb: " << e.what() << "\n";
+    // CI reads the report: it says the replay could not start, and why.
+    if (!args.junit.empty())
+      write_junit(args.junit, path.empty() && args.trace.empty() ? "replay" : std::filesystem::path(path.empty() ? args.trace : path).filename().string(), {}, e.what());
     return kScriptBroken;
   }
   std::cout << std::unitbuf;  // the program's own output goes straight to fd 1: keep the order
