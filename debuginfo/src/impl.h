@@ -170,6 +170,33 @@ struct DebugInfo::Impl {
     return false;
   }
 
+  // descend(), through every entry that may hold a function, whether or
+  // not its own code holds `pc`.
+  static bool search_everywhere(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+      switch (dwarf_tag(&child)) {
+        case DW_TAG_subprogram:
+        case DW_TAG_lexical_block:
+          if (dwarf_haspc(&child, pc) == 1) {
+            chain.push_back(child);
+            descend(&child, pc, chain);
+            return true;
+          }
+          [[fallthrough]];
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+          if (search_everywhere(&child, pc, chain)) return true;
+          break;
+        default: break;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+  }
+
   // Each inlined copy of the functions `named` accepts (inlined.cc).
   std::vector<Function> inlined_copies(const std::function<bool(Dwarf_Die*)>& named) const;
 
@@ -184,6 +211,17 @@ struct DebugInfo::Impl {
     descend(cu, pc - out.bias, out.dies);
     std::reverse(out.dies.begin(), out.dies.end());
     out.dies.push_back(*cu);
+    if (!out.function()) {
+      // A function defined inside a class inside another function (a
+      // lambda's call operator) lies outside the code of what holds it:
+      // look through everything.
+      std::vector<Dwarf_Die> chain;
+      if (search_everywhere(cu, pc - out.bias, chain)) {
+        std::reverse(chain.begin(), chain.end());
+        chain.push_back(*cu);
+        out.dies = std::move(chain);
+      }
+    }
     if (scopes_cache.size() > 4096) scopes_cache.clear();
     scopes_cache.emplace(pc, out);
     return out;

@@ -48,6 +48,26 @@ TEST_F(CppShellTest, AMethodBreakpointStopsWithThisAndItsMembersByName) {
                 "#0  geo::Rect::scale (this=");
 }
 
+TEST_F(CppShellTest, ALambdaIsSteppedIntoAndNamedAsGdbNamesIt) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_shapes");
+  const std::vector<std::string> looks{"echo ---\\n", "step", "backtrace", "info args", "finish"};
+  std::vector<std::string> ours_commands{"break debug_shapes.cc:59", "continue"}, theirs_commands{"break debug_shapes.cc:59", "run"};
+  ours_commands.insert(ours_commands.end(), looks.begin(), looks.end());
+  theirs_commands.insert(theirs_commands.end(), looks.begin(), looks.end());
+  RunResult ours = script(trace, joined(ours_commands));
+  RunResult theirs = gdb_batch(*gdb, "debug_shapes", theirs_commands);
+  // The stack's addresses differ between a run under gdb and the recorded
+  // one (the environment); gdb -batch says "Run till exit" elsewhere.
+  auto comparable = [](const std::string& out) {
+    std::string text = std::regex_replace(from_line(out, "---"), std::regex("0x7ff[0-9a-f]+"), "STACK");
+    return std::regex_replace(text, std::regex("Run till exit from [^\\n]*\\n"), "");
+  };
+  ASSERT_NE(theirs.out.find("#0  operator() (__closure="), std::string::npos) << theirs.out << theirs.err;
+  EXPECT_EQ(comparable(ours.out), comparable(theirs.out)) << ours.err;
+}
+
 TEST_F(CppShellTest, PrintRawShowsTheMembersUnderThePrinter) {
   std::string trace = recorded("debug_shapes");
   RunResult r = script(trace, "break debug_shapes.cc:54\ncontinue\nprint/r squares\nprint/r some\n");

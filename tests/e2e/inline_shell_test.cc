@@ -20,12 +20,6 @@ std::vector<std::string> shown(const std::string& out, const std::string& patter
   return lines;
 }
 
-std::string joined(const std::vector<std::string>& commands) {
-  std::string text;
-  for (const auto& c : commands) text += c + "\n";
-  return text;
-}
-
 // gdb runs the program where the shell continues from its first instruction.
 std::vector<std::string> for_gdb(std::vector<std::string> commands) {
   auto first = std::find(commands.begin(), commands.end(), "continue");

@@ -54,5 +54,8 @@ int main() {
   std::printf("%zu %zu %zu %.1f %d %d %d %s %zu\n", squares.size(), words.size(), ages.size() + cubes.size(),
               rect->area(), *shared + static_cast<int>(other.use_count()), *some, none.has_value(),
               greeting.c_str(), empty.size());
-  return 0;
+  int base = static_cast<int>(squares.size());
+  auto offset = [&base](int k) { return base + k; };
+  volatile int moved = offset(3);
+  return moved == 8 ? 0 : 1;
 }
