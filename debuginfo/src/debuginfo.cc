@@ -269,6 +269,17 @@ std::optional<SourceLine> DebugInfo::line_at(std::uint64_t pc) const {
   return SourceLine{file, lineno, addr, addr == pc, statement};
 }
 
+std::optional<std::string> DebugInfo::language_at(std::uint64_t pc) const {
+  auto scopes = impl_->scopes_at(pc);
+  if (scopes.dies.empty()) return std::nullopt;
+  switch (dwarf_srclang(&scopes.dies.back())) {
+    case DW_LANG_C89: case DW_LANG_C: case DW_LANG_C99: case DW_LANG_C11: return "c";
+    case DW_LANG_C_plus_plus: case DW_LANG_C_plus_plus_03: case DW_LANG_C_plus_plus_11: case DW_LANG_C_plus_plus_14: return "c++";
+    case DW_LANG_Mips_Assembler: return "asm";
+    default: return std::nullopt;
+  }
+}
+
 std::vector<SourceLine> DebugInfo::statement_starts(std::uint64_t low, std::uint64_t high) const {
   std::map<std::uint64_t, SourceLine> rows;
   Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, low);

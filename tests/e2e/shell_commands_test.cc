@@ -100,6 +100,24 @@ TEST_F(ShellTest, WhenAndInfoRecordTellTheCurrentEvent) {
   EXPECT_EQ(lines_matching(r.out, R"(^Recorded events are numbered 1 to [0-9]+\.$)").size(), 1u) << r.out;
 }
 
+TEST_F(ShellTest, InfoFrameSaysWhatGdbsDoes) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_loops");
+  RunResult ours = script(trace, "break square\ncontinue\ninfo frame\nup\ninfo frame\n");
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  RunResult theirs = gdb_batch(*gdb, "debug_loops", {"break square", "run", "info frame", "up", "info frame"});
+  // Stack addresses differ between gdb's run and the recorded one (the
+  // environment), and gdb names files by the path they were compiled from.
+  auto frames = [](const std::string& out) {
+    std::string text = std::regex_replace(from_line(out, "Stack level 0"), std::regex("0x7ff[0-9a-f]+"), "STACK");
+    return lines_matching(std::regex_replace(text, std::regex("\\(/[^ ]*/([^/ ]+:[0-9]+)\\)"), "($1)"), "^( |Stack level)");
+  };
+  auto expected = frames(theirs.out);
+  ASSERT_GE(expected.size(), 14u) << theirs.out;
+  EXPECT_EQ(frames(ours.out), expected) << ours.out << theirs.out;
+}
+
 TEST_F(ShellTest, AWatchOnAStructTakesSeveralDebugRegistersBothWays) {
   auto gdb = installed_tool("gdb");
   if (!gdb) GTEST_SKIP() << "gdb is not installed";

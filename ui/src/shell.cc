@@ -266,29 +266,31 @@ std::string Shell::frame_summary(const Frame& f, bool with_pc) {
   bool at_line_start = line && ((line->row_addr == f.pc && line->statement) || f.inline_depth > 0);
   if ((with_pc && f.inline_depth == 0) || !line || !at_line_start) out += fmt::format("{:#018x} in ", f.pc);
   out += function ? function->name : "??";
-  std::string args;
-  if (function && function->has_lines) {
-    context_->frame_override = &f;
-    for (const auto& v : debug().arguments(f, caller_of(f))) {
-      std::string value;
-      std::optional<Value> val;
-      try {
-        val = context_->value_of(v);
-        value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
-      } catch (const Error& e) {
-        value = "<unavailable>";
-      }
-      args += (args.empty() ? "" : ", ") + v.name + "=" + with_entry_value(v, val, value, *context_);
-    }
-    context_->frame_override = nullptr;
-  }
-  out += " (" + args + ")";
+  out += " (" + (function && function->has_lines ? arguments_text(f) : "") + ")";
   if (line) {
     out += fmt::format(" at {}:{}", basename_of(line->file), line->line);
   } else if (auto module = debug().module_at(f.pc)) {
     out += " from " + module->name;
   }
   return out;
+}
+
+std::string Shell::arguments_text(const Frame& f) {
+  std::string args;
+  context_->frame_override = &f;
+  for (const auto& v : debug().arguments(f, caller_of(f))) {
+    std::string value;
+    std::optional<Value> val;
+    try {
+      val = context_->value_of(v);
+      value = val ? format_value(*val, *context_, 0, false) : "<unavailable>";
+    } catch (const Error& e) {
+      value = "<unavailable>";
+    }
+    args += (args.empty() ? "" : ", ") + v.name + "=" + with_entry_value(v, val, value, *context_);
+  }
+  context_->frame_override = nullptr;
+  return args;
 }
 
 std::string Shell::short_location() {

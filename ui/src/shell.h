@@ -78,6 +78,9 @@ class Shell {
   };
   // "in square at inl.c:7": the function (an inlined one by its own name) and line at `addr`.
   std::string location_text(std::uint64_t addr);
+  // "n=n@entry=20, k=3": a frame's arguments as frame lines show them.
+  std::string arguments_text(const Frame& f);
+  void cmd_info_frame();
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
 

@@ -427,11 +427,7 @@ void Shell::cmd_info(const std::string& args) {
     for (const auto& d : displays_) out_ << fmt::format("{}:   y  {}{}\n", d.id, d.format ? fmt::format("/{} ", d.format) : "", d.expression);
     return;
   }
-  if (is("frame", 1)) {
-    const Frame& f = frame();
-    out_ << fmt::format("Stack level {}, frame at {:#x}:\n rip = {:#x}; {}\n", f.level, f.cfa, f.pc, frame_summary(f, false));
-    return;
-  }
+  if (is("frame", 1)) return cmd_info_frame();
   if (is("record", 3)) return cmd_info_record();
   if (is("functions", 2)) return cmd_info_declared(DebugInfo::DeclarationKind::function, rest);
   if (is("variables", 1)) return cmd_info_declared(DebugInfo::DeclarationKind::variable, rest);
@@ -459,6 +455,48 @@ void Shell::cmd_info(const std::string& args) {
     return;
   }
   throw Error(fmt::format("undefined info command: \"{}\"; try \"help info\"", what));
+}
+
+void Shell::cmd_info_frame() {
+  // As gdb lays it out: where the frame is, who called it, where its
+  // arguments and locals are, and where the registers it saved are.
+  const Frame& f = frame();
+  const auto& all = frames();
+  auto function = debug().frame_function(f);
+  auto line = debug().frame_line(f);
+  // The frames of other machine frames: the one this returns to, and the one called from it.
+  const Frame* outer = nullptr;
+  const Frame* inner = nullptr;
+  for (const auto& other : all) {
+    if (other.machine_level == f.machine_level + 1 && !outer) outer = &other;
+    if (other.machine_level == f.machine_level - 1 && !other.inlined) inner = &other;
+  }
+  out_ << fmt::format("Stack level {}, frame at {:#x}:\n", f.level, f.cfa);
+  out_ << fmt::format(" rip = {:#x} in {}", f.pc, function ? function->name : "??");
+  if (line) out_ << fmt::format(" ({}:{})", basename_of(line->file), line->line);
+  auto return_address = f.cfa ? engine_.read_memory(f.cfa - 8, 8) : std::nullopt;
+  if (return_address) {
+    std::uint64_t saved = 0;
+    std::memcpy(&saved, return_address->data(), 8);
+    out_ << fmt::format("; saved rip = {:#x}", saved);
+  }
+  out_ << "\n";
+  std::vector<std::string> links;
+  if (f.inlined) links.push_back(fmt::format("inlined into frame {}", f.level + 1));
+  else if (outer) links.push_back(fmt::format("called by frame at {:#x}", outer->cfa));
+  if (inner && !f.inlined) links.push_back(fmt::format("caller of frame at {:#x}", inner->cfa));
+  for (std::size_t i = 0; i < links.size(); ++i) out_ << (i ? ", " : " ") << links[i] << (i + 1 == links.size() ? "\n" : "");
+  if (auto language = debug().language_at(f.lookup_pc())) out_ << fmt::format(" source language {}.\n", *language);
+  // With a frame pointer, arguments and locals are addressed from it: the
+  // saved rbp sits just below the return address.
+  bool frame_pointer = !f.inlined && f.cfa && f.known[6] && f.regs[6] == f.cfa - 16;
+  std::string base = frame_pointer ? fmt::format("{:#x}", f.cfa - 16) : "unknown address";
+  std::string args = function && function->has_lines ? arguments_text(f) : "";
+  out_ << fmt::format(" Arglist at {}, args: {}\n", base, args);
+  out_ << fmt::format(" Locals at {}, Previous frame's sp is {:#x}\n", base, f.cfa);
+  if (f.cfa && !f.inlined)
+    out_ << " Saved registers:\n " << (frame_pointer ? fmt::format(" rbp at {:#x},", f.cfa - 16) : "")
+         << fmt::format(" rip at {:#x}\n", f.cfa - 8);
 }
 
 std::string Shell::command_rows(int id) {

@@ -135,6 +135,8 @@ class DebugInfo {
   std::vector<Function> functions_named(const std::string& name) const;
   std::vector<std::string> function_names() const;  // for completion
   std::optional<SourceLine> line_at(std::uint64_t pc) const;
+  // The language of the code at `pc`, as gdb names it ("c", "c++", "asm").
+  std::optional<std::string> language_at(std::uint64_t pc) const;
   // The inlined calls around `pc`, innermost first.
   std::vector<InlinedCall> inlined_calls(std::uint64_t pc) const;
   // Every inlined call in the function that holds `pc`, at any depth.
