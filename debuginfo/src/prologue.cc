@@ -1,6 +1,9 @@
 // gdb's rule for x86-64 (amd64_skip_prologue, skip_prologue_sal), which
 // users compare ttdb with:
 // - a line-table row marked prologue_end (clang emits them) is the answer;
+// - in a unit GCC compiled with location lists (optimized code), gdb trusts
+//   the variables' locations everywhere and skips nothing: the function's
+//   first instruction;
 // - otherwise a frame set up with `push %rbp; mov %rsp,%rbp` (after an
 //   optional endbr64) ends there, and a function without one has no
 //   prologue to skip: optimized code stops at its first instruction, not
@@ -8,13 +11,18 @@
 // - an end in the middle of a line-table row moves on to the next row.
 #include "prologue.h"
 
+#include "dwarf_util.h"
+
 #include <elfutils/libdw.h>
 #include <gelf.h>
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace ttdb {
 namespace {
@@ -80,11 +88,44 @@ Rows rows_of(Dwfl_Module* mod, std::uint64_t low, std::uint64_t high) {
   return rows;
 }
 
+// Whether any variable of the unit is described by a location list.
+bool has_location_lists(Dwarf_Die* scope) {
+  bool found = false;
+  for_each_child(scope, [&](Dwarf_Die* child) {
+    if (found) return;
+    Dwarf_Attribute attr;
+    int tag = dwarf_tag(child);
+    if ((tag == DW_TAG_variable || tag == DW_TAG_formal_parameter) && dwarf_attr(child, DW_AT_location, &attr)) {
+      unsigned form = dwarf_whatform(&attr);
+      found = form == DW_FORM_sec_offset || form == DW_FORM_loclistx || form == DW_FORM_data4 || form == DW_FORM_data8;
+    }
+    if (!found && dwarf_haschildren(child)) found = has_location_lists(child);
+  });
+  return found;
+}
+
+// gdb trusts the variables' locations of a unit GCC compiled with location
+// lists (optimized code: its locations_valid), and then skips no prologue.
+bool locations_valid(Dwfl_Module* mod, std::uint64_t low) {
+  static std::map<std::pair<std::string, Dwarf_Off>, bool> known;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, low, &bias);
+  if (!cu) return false;
+  const char* name = dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  auto key = std::pair{std::string(name ? name : ""), dwarf_dieoffset(cu)};
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  Dwarf_Attribute attr;
+  const char* producer = dwarf_attr(cu, DW_AT_producer, &attr) ? dwarf_formstring(&attr) : nullptr;
+  bool gcc = producer && std::string_view(producer).starts_with("GNU ");
+  return known[key] = gcc && has_location_lists(cu);
+}
+
 }  // namespace
 
 std::uint64_t after_prologue(Dwfl_Module* mod, std::uint64_t low, std::uint64_t high) {
   Rows rows = rows_of(mod, low, high);
   if (rows.prologue_end) return *rows.prologue_end;
+  if (locations_valid(mod, low)) return low;
   std::uint64_t pc = frame_setup_end(mod, low);
   if (pc == low || rows.starts.count(pc)) return pc;
   auto next = rows.starts.upper_bound(pc);
