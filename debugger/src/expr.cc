@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "std_printers.h"
 #include "ttdb/base/parse.h"
 
 namespace ttdb {
@@ -443,6 +444,7 @@ class Parser {
     if (accept("*")) {
       Value v = unary();
       if (skipping_) return v;
+      if (auto held = std_pointer(v)) v = *held;
       v = decay(v);
       if (v.type->kind != Kind::pointer) throw ExprError(fmt::format("attempt to take contents of a non-pointer value ({})", v.type->display()));
       return load(v.type->target ? v.type->target : void_type(), v.as_uint(), context_);
@@ -462,7 +464,7 @@ class Parser {
         Value index = binary(0);
         expect("]");
         if (skipping_) continue;
-        Value base = decay(v);
+        Value base = decay(std_pointer(v).value_or(v));
         if (base.type->kind != Kind::pointer) throw ExprError(fmt::format("cannot subscript {}: it is not an array or a pointer", v.type->display()));
         Value at = arithmetic("+", base, index);
         v = load(base.type->target ? base.type->target : void_type(), at.as_uint(), context_);
@@ -470,7 +472,7 @@ class Parser {
         std::string name = identifier();
         if (name.empty()) throw ExprError("expected a member name after '->'");
         if (skipping_) continue;
-        Value p = decay(v);
+        Value p = decay(std_pointer(v).value_or(v));
         if (p.type->kind != Kind::pointer || !p.type->target)
           throw ExprError(fmt::format("the left side of '->' must be a pointer to a struct, not {}", v.type->display()));
         v = member_of(load(p.type->target, p.as_uint(), context_), name);

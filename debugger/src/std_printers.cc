@@ -183,6 +183,25 @@ std::string show_optional(const Value& v, const ShowElement& show) {
 
 }  // namespace
 
+std::optional<Value> std_pointer(const Value& v) {
+  const Type& t = *v.type;
+  if (!t.cplusplus || t.kind != Kind::structure || !t.name.starts_with("std::")) return std::nullopt;
+  const std::string& name = t.name;
+  try {
+    if (name.starts_with("std::unique_ptr<")) {
+      Value tuple = member_of(member_of(v, "_M_t"), "_M_t");
+      return find_member(tuple, "_M_head_impl", [](const Type& m) { return m.kind == Kind::pointer; });
+    }
+    if (name.starts_with("std::shared_ptr<") || name.starts_with("std::weak_ptr<")) return member_of(v, "_M_ptr");
+    if (name.starts_with("std::vector<") && !name.starts_with("std::vector<bool,"))
+      return member_of(member_of(v, "_M_impl"), "_M_start");
+    if (name.starts_with("std::__cxx11::basic_string<char,")) return member_of(member_of(v, "_M_dataplus"), "_M_p");
+  } catch (const ExprError&) {
+    return std::nullopt;  // not the libstdc++ layout ttdb knows
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> format_std(const Value& v, ExprContext& context, const ShowElement& show) {
   const Type& t = *v.type;
   if (!t.cplusplus || !t.name.starts_with("std::")) return std::nullopt;

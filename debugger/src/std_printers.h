@@ -18,4 +18,9 @@ using ShowElement = std::function<std::string(const Value&)>;
 // The value as its printer shows it, or nullopt when no printer knows its type.
 std::optional<std::string> format_std(const Value& value, ExprContext& context, const ShowElement& show);
 
+// What gdb's libstdc++ xmethods give `*p`, `p->m` and `v[i]`: the pointer a
+// std::unique_ptr, std::shared_ptr or std::weak_ptr holds, and the first
+// element of a std::vector or std::string. nullopt for other types.
+std::optional<Value> std_pointer(const Value& value);
+
 }  // namespace ttdb

@@ -48,6 +48,12 @@ TEST_F(CppShellTest, AMethodBreakpointStopsWithThisAndItsMembersByName) {
                 "#0  geo::Rect::scale (this=");
 }
 
+TEST_F(CppShellTest, SmartPointersAndVectorsTakeStarArrowAndSubscriptAsGdbsXmethodsDo) {
+  expect_as_gdb("debug_shapes.cc:54",
+                {"print squares[2]", "print *rect", "print rect->w_", "print *shared", "print words[1]", "print *other"},
+                "$2 = {<geo::Shape> = {_vptr.Shape = ");
+}
+
 TEST_F(CppShellTest, ALambdaIsSteppedIntoAndNamedAsGdbNamesIt) {
   auto gdb = installed_tool("gdb");
   if (!gdb) GTEST_SKIP() << "gdb is not installed";
