@@ -36,6 +36,18 @@ InlinedCall describe(Dwarf_Die* die, Dwarf_Addr bias) {
   return call;
 }
 
+// An inlined call as a function of its own: it begins at its entry, where
+// `break` stops, and spans its ranges.
+Function as_function(const InlinedCall& call) {
+  Function f;
+  f.name = call.name;
+  f.low = f.body = call.entry;
+  f.high = call.entry + 1;
+  for (const auto& [low, high] : call.ranges) f.high = std::max(f.high, high);
+  f.has_lines = true;
+  return f;
+}
+
 // Calls f on each inlined call under `scope` (blocks and inlined calls
 // nest), with the entry of the function it was inlined from.
 template <class F>
@@ -79,14 +91,7 @@ std::optional<Function> DebugInfo::frame_function(const Frame& frame) const {
   auto scopes = impl_->scopes_at(frame.lookup_pc());
   auto calls = scopes.inlined();
   if (frame.inline_depth >= static_cast<int>(calls.size())) return function_at(frame.lookup_pc());
-  InlinedCall call = describe(calls[static_cast<std::size_t>(frame.inline_depth)], scopes.bias);
-  Function f;
-  f.name = call.name;
-  f.low = f.body = call.entry;
-  f.high = call.entry + 1;
-  for (const auto& [low, high] : call.ranges) f.high = std::max(f.high, high);
-  f.has_lines = true;
-  return f;
+  return as_function(describe(calls[static_cast<std::size_t>(frame.inline_depth)], scopes.bias));
 }
 
 std::optional<SourceLine> DebugInfo::frame_line(const Frame& frame) const {
@@ -129,14 +134,7 @@ std::vector<Function> DebugInfo::Impl::inlined_copies(const std::function<bool(D
       for_each_inlined_call(die, [&](Dwarf_Die* call, Dwarf_Die* origin) {
         if (!named(origin)) return;
         InlinedCall c = describe(call, bias);
-        if (c.ranges.empty()) return;
-        Function f;
-        f.name = c.name;
-        f.low = f.body = c.entry;
-        f.high = c.entry + 1;
-        for (const auto& [low, high] : c.ranges) f.high = std::max(f.high, high);
-        f.has_lines = true;
-        out.push_back(f);
+        if (!c.ranges.empty()) out.push_back(as_function(c));
       });
     });
   });

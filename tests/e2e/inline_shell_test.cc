@@ -14,12 +14,6 @@
 namespace ttdb::test {
 namespace {
 
-std::vector<std::string> shown(const std::string& out, const std::string& pattern) {
-  auto lines = lines_matching(out, pattern);
-  for (auto& line : lines) line = as_gdb_shows(line);
-  return lines;
-}
-
 // gdb runs the program where the shell continues from its first instruction.
 std::vector<std::string> for_gdb(std::vector<std::string> commands) {
   auto first = std::find(commands.begin(), commands.end(), "continue");

@@ -12,14 +12,6 @@
 namespace ttdb::test {
 namespace {
 
-// Lines matching `pattern`, with ttdb's " [event N]" taken off and source
-// files by their base name (gdb shows the path the compiler was given).
-std::vector<std::string> shown(const std::string& out, const std::string& pattern) {
-  auto lines = lines_matching(out, pattern);
-  for (auto& line : lines) line = as_gdb_shows(line);
-  return lines;
-}
-
 TEST_F(ShellTest, OptimizedCodeStopsAndShowsValuesAsGdbDoes) {
   auto gdb = installed_tool("gdb");
   if (!gdb) GTEST_SKIP() << "gdb is not installed";

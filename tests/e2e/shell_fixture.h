@@ -70,6 +70,13 @@ inline std::string as_gdb_shows(std::string text) {
   return std::regex_replace(text, std::regex(" \\[event [0-9]+\\]"), "");
 }
 
+// Lines matching `pattern`, as both debuggers can agree on them.
+inline std::vector<std::string> shown(const std::string& out, const std::string& pattern) {
+  auto lines = lines_matching(out, pattern);
+  for (auto& line : lines) line = as_gdb_shows(line);
+  return lines;
+}
+
 // The output from `from`'s first occurrence on, as both debuggers can agree on it.
 inline std::string from_line(const std::string& out, const std::string& from) {
   auto at = out.find(from);
