@@ -507,7 +507,8 @@ class Parser {
       std::string name = s_.substr(start, i_ - start);
       if (skipping_) return make_int(0);
       auto v = context_.dollar(name);
-      if (!v) throw ExprError(fmt::format("there is no convenience variable or register ${}", name));
+      // As gdb: a convenience variable never set is void.
+      if (!v) return Value{void_type(), {}, std::nullopt};
       return *v;
     }
     if (at_identifier()) {

@@ -126,11 +126,17 @@ std::optional<Value> FrameContext::value_of(const Variable& found) {
 std::optional<Value> FrameContext::dollar(const std::string& name) {
   if (name == "event") return make_int(engine_.event(), "long");
   if (name == "_exitcode") {
+    // Void (unset) until the program exits normally, as in gdb.
     auto status = engine_.exit_status();
-    if (!status || status->kind() == WaitStatus::Kind::killed) throw ExprError("$_exitcode is set once the replay reaches a normal exit");
+    if (!status || status->kind() == WaitStatus::Kind::killed) return std::nullopt;
     return make_int(status->code(), "int");
   }
-  if (!live()) return std::nullopt;
+  if (!live()) {
+    bool register_name = name == "pc" || name == "sp" || name == "fp" ||
+                         std::any_of(register_names().begin(), register_names().end(), [&](const RegisterName& r) { return name == r.name; });
+    if (register_name) throw ExprError(fmt::format("no registers: the replay is at the end of the recording, where ${} is gone", name));
+    return std::nullopt;
+  }
   const Frame& frame = this->frame();
   Registers regs = engine_.registers();
   auto reg_value = [&](const RegisterName& r) -> std::uint64_t {
