@@ -38,6 +38,16 @@ std::optional<std::uint64_t> Motions::instruction_before(std::uint64_t pc) {
   return found;
 }
 
+bool Motions::is_call_at(std::uint64_t addr) {
+  auto code = engine_.read_memory(addr, 16);
+  bool call = false;
+  if (code) Disassembler().each(*code, addr, [&](const cs_insn& insn) {
+    call = is_call(insn);
+    return false;
+  }, 1);
+  return call;
+}
+
 std::uint64_t Motions::frame_cfa(const Registers& regs) { return debug().backtrace(engine_.pid(), regs, 2).front().cfa; }
 
 bool Motions::deeper_inlined(std::uint64_t addr, const std::vector<InlinedCall>& here) {
@@ -458,11 +468,26 @@ Stop Motions::back_to_caller_line(bool into) {
     Stop entry = engine_.reverse_to({function->low}, same_call(*function, frame_cfa(regs)));
     if (entry.kind != Stop::Kind::step) return entry;
   }
-  Stop out = engine_.stepi(Direction::backward);
+  Stop out = back_to_call();
   if (out.kind != Stop::Kind::step) return out;
   auto caller_line = debug().line_at(engine_.registers().rip);
   if (caller_line && caller_line->row_addr == engine_.registers().rip) return out;
   return reverse_to_line_start(std::nullopt, into);
+}
+
+Stop Motions::back_to_call() {
+  // At a function's entry the return address tops the stack: back to the
+  // call before it, whatever way led from there (a PLT stub, the dynamic
+  // linker's lazy resolver), where the caller's stack pointer is 8 higher.
+  // Without one (a signal handler's entry), one instruction back.
+  Registers entry = engine_.registers();
+  auto word = engine_.read_memory(entry.rsp, 8);
+  std::uint64_t return_address = 0;
+  if (word) std::memcpy(&return_address, word->data(), 8);
+  auto call = return_address ? instruction_before(return_address) : std::nullopt;
+  if (!call || !is_call_at(*call)) return engine_.stepi(Direction::backward);
+  std::uint64_t sp = entry.rsp + 8;
+  return engine_.reverse_to({*call}, [sp](std::uint64_t, const Registers& r) { return r.rsp == sp; });
 }
 
 std::optional<Stop> Motions::back_into_callee(const Registers& regs) {

@@ -418,6 +418,24 @@ TEST_F(ShellTest, BreakpointsInALibraryNotLoadedYetStopWithTheirConditionsBothWa
   EXPECT_NE(ours.out.find("No more reverse-execution history."), std::string::npos) << ours.out;
 }
 
+TEST_F(ShellTest, StepGoesThroughThePltIntoALibraryAndReverseStepComesBackOut) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_libcall");
+  // The first call of shout goes through its PLT stub and the dynamic
+  // linker's lazy resolver, which jumps into shout.
+  RunResult ours = script(trace, "break debug_libcall.c:9\ncontinue\nstep\nbt 1\nreverse-step\nbt 1\n");
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  RunResult theirs = gdb_batch(*gdb, "debug_libcall", {"break debug_libcall.c:9", "run", "step", "bt 1"});
+  auto into = std::regex_replace(shown(theirs.out, "^#0 ").at(0), std::regex("0x7ff[0-9a-f]+"), "STACK");
+  auto frames = shown(ours.out, "^#0 ");
+  ASSERT_EQ(frames.size(), 2u) << ours.out;
+  EXPECT_EQ(std::regex_replace(frames[0], std::regex("0x7ff[0-9a-f]+"), "STACK"), into) << ours.out << theirs.out;
+  // Back out, past the resolver, to the call's line in main.
+  EXPECT_EQ(frames[1], "#0  main () at debug_libcall.c:9") << ours.out;
+  EXPECT_EQ(ours.out.find("_dl_runtime_resolve"), std::string::npos) << ours.out;
+}
+
 TEST_F(ShellTest, ABadScriptOrTraceExitsTwoWithAClearMessage) {
   std::string trace = recorded("debug_loops");
   RunResult bad_command = script(trace, "break accumulate\nfrobnicate now\nassert 1\n");

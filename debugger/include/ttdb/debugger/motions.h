@@ -56,6 +56,9 @@ class Motions {
   Stop reverse_to_line_start(std::optional<SourceLine> previous = std::nullopt, bool into = false);
   std::optional<std::uint64_t> only_way_in(const Function& function, std::uint64_t pc);
   Stop back_to_caller_line(bool into);
+  // From a function's entry back to the call that led there.
+  Stop back_to_call();
+  bool is_call_at(std::uint64_t addr);
   std::optional<Stop> back_into_callee(const Registers& regs);
   // Where the calls made on `line` return to, on it.
   std::vector<std::uint64_t> returns_on_line(const Function& function, const SourceLine& line);
