@@ -646,8 +646,16 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
           if (!(pos == target)) observe_after_step(base);  // the target itself is not before it
         }
         // Long runs of steps get checkpoints too: reverse-stepi after
-        // reverse-stepi then starts close by.
-        maybe_checkpoint(Checkpoint::Kind::automatic);
+        // reverse-stepi then starts close by. A long run to a target just
+        // before where the engine stood is a step backward: one a little
+        // before the target makes each next step back a few steps of replay
+        // (gdb's reverse-next is such steps back, one packet each).
+        if (m.count - s - 1 == kStepsBeforeTarget && s >= 4 * kStepsBeforeTarget && !pending_first && session.can_checkpoint()) {
+          checkpoints.take(session, pos, Checkpoint::Kind::automatic);
+          checkpoint_reached();
+        } else {
+          maybe_checkpoint(Checkpoint::Kind::automatic);
+        }
       }
       continue;
     }

@@ -21,6 +21,10 @@ namespace ttdb {
 // pieces of 8, 4, 2 or 1 bytes.
 std::vector<std::pair<std::uint64_t, std::uint32_t>> watch_pieces(std::uint64_t addr, std::uint32_t len);
 
+// How many single steps before a far stepped-to target a checkpoint is
+// taken (see seek's steps).
+constexpr std::uint64_t kStepsBeforeTarget = 16;
+
 // Adds a motion at the end, merged with the last one when it counts the same thing.
 void append_motion(Position& position, Motion motion);
 
