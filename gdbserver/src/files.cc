@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "ttdb/gdbserver/packets.h"
+#include "ttdb/base/error.h"
 #include "ttdb/base/parse.h"
+#include "ttdb/base/unique_fd.h"
 
 namespace ttdb::gdb {
 namespace {
@@ -97,24 +100,6 @@ std::pair<std::uint64_t, std::uint64_t> vdso_range(Engine& engine, const std::st
   return {*ehdr, end};
 }
 
-// gdb's own numbers for errno values (the File-I/O protocol's).
-int fileio_errno(int error) {
-  switch (error) {
-    case EPERM: case ENOENT: case EINTR: case EBADF: case EACCES: case EFAULT: case EBUSY: case EEXIST:
-    case ENODEV: case ENOTDIR: case EISDIR: case EINVAL: case ENFILE: case EMFILE: case EFBIG:
-    case ENOSPC: case ESPIPE: case EROFS:
-      return error;  // the same numbers as Linux's
-    case ENAMETOOLONG: return 91;
-    default: return 9999;
-  }
-}
-
-std::string fileio_error(int error) { return fmt::format("F-1,{:x}", fileio_errno(error)); }
-
-void put_be(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((value >> (8 * i)) & 0xff);
-}
-
 }  // namespace
 
 std::optional<std::uint64_t> auxv_value(const std::string& auxv, std::uint64_t type) {
@@ -128,7 +113,8 @@ std::optional<std::uint64_t> auxv_value(const std::string& auxv, std::uint64_t t
   return std::nullopt;
 }
 
-std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex) {
+std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex,
+                           const std::function<std::string(const std::string&)>& local_name) {
   std::uint64_t lm = 0, prev = 0;
   bool whole = annex.empty();
   if (whole) {
@@ -155,7 +141,7 @@ std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_
     } else if (*ld < vdso_start || *ld >= vdso_end) {
       std::string path = *name ? read_string(engine, *name) : "";
       if (!path.empty())
-        libraries += fmt::format("<library name=\"{}\" lm=\"0x{:x}\" l_addr=\"0x{:x}\" l_ld=\"0x{:x}\" lmid=\"0x0\"/>", xml_escaped(path),
+        libraries += fmt::format("<library name=\"{}\" lm=\"0x{:x}\" l_addr=\"0x{:x}\" l_ld=\"0x{:x}\" lmid=\"0x0\"/>", xml_escaped(local_name(path)),
                                  lm, *addr, *ld);
     }
     prev = lm;
@@ -164,93 +150,30 @@ std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_
   return header + ">" + libraries + "</library-list-svr4>";
 }
 
-bool HostFiles::enabled() {
-  if (!enabled_) enabled_ = !engine_.files_only_in_trace().empty();
-  return *enabled_;
+LocalCopies::~LocalCopies() {
+  if (directory_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
 }
 
-std::string HostFiles::handle(std::string_view packet) {
-  if (!enabled()) return "";
-  auto colon = packet.find(':');
-  std::string_view op = packet.substr(0, colon), args = colon == std::string_view::npos ? "" : packet.substr(colon + 1);
-  if (op == "setfs") return "F0";  // one process's view: the recorded one
-  if (op == "open") return open(args);
-  if (op == "pread") return pread(args);
-  if (op == "fstat") return fstat(args);
-  if (op == "close") {
-    auto fd = parse_hex(args);
-    if (!fd || !files_.erase(static_cast<int>(*fd))) return fileio_error(EBADF);
-    return "F0";
-  }
-  if (op == "pwrite" || op == "unlink") return fileio_error(EROFS);  // the past is read-only
-  return "";
-}
-
-std::string HostFiles::open(std::string_view args) {
-  auto parts = split(args, ',');
-  if (parts.size() != 3) return fileio_error(EINVAL);
-  auto path = from_hex(parts[0]);
-  auto flags = parse_hex(parts[1]);
-  if (!path || !flags) return fileio_error(EINVAL);
-  if ((*flags & 3) != 0) return fileio_error(EROFS);  // gdb's O_RDONLY is 0
-  OpenFile file;
+std::string LocalCopies::local_name(const std::string& path) {
   const auto& recorded = engine_.files_only_in_trace();
-  if (auto found = recorded.find(*path); found != recorded.end()) {
-    file.copy = &found->second;
-  } else {
-    file.fd = UniqueFd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file.fd) return fileio_error(errno);
+  auto found = recorded.find(path);
+  if (found == recorded.end()) return path;
+  if (auto copy = copies_.find(path); copy != copies_.end()) return copy->second;
+  if (directory_.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ttdb-files-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) fail("cannot make a directory for the recorded files in {}: {}", pattern, std::strerror(errno));
+    directory_ = pattern;
   }
-  int fd = next_fd_++;
-  files_.emplace(fd, std::move(file));
-  return fmt::format("F{:x}", fd);
-}
-
-std::string HostFiles::pread(std::string_view args) {
-  auto parts = split(args, ',');
-  if (parts.size() != 3) return fileio_error(EINVAL);
-  auto fd = parse_hex(parts[0]), count = parse_hex(parts[1]), offset = parse_hex(parts[2]);
-  if (!fd || !count || !offset) return fileio_error(EINVAL);
-  auto found = files_.find(static_cast<int>(*fd));
-  if (found == files_.end()) return fileio_error(EBADF);
-  // Escapes may double the bytes: half a packet always fits.
-  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(*count, kMaxPacket / 2 - 32));
-  std::string data;
-  if (found->second.copy) {
-    const Bytes& copy = *found->second.copy;
-    if (*offset < copy.size()) {
-      n = std::min<std::size_t>(n, copy.size() - *offset);
-      data.assign(reinterpret_cast<const char*>(copy.data()) + *offset, n);
-    }
-  } else {
-    data.resize(n);
-    ssize_t got = ::pread(found->second.fd.get(), data.data(), n, static_cast<off_t>(*offset));
-    if (got < 0) return fileio_error(errno);
-    data.resize(static_cast<std::size_t>(got));
-  }
-  return fmt::format("F{:x};", data.size()) + data;
-}
-
-std::string HostFiles::fstat(std::string_view args) {
-  auto fd = parse_hex(args);
-  auto found = fd ? files_.find(static_cast<int>(*fd)) : files_.end();
-  if (found == files_.end()) return fileio_error(EBADF);
-  struct stat st {};
-  if (found->second.copy) {
-    st.st_mode = S_IFREG | 0444;
-    st.st_size = static_cast<off_t>(found->second.copy->size());
-    st.st_nlink = 1;
-  } else if (::fstat(found->second.fd.get(), &st) != 0) {
-    return fileio_error(errno);
-  }
-  // The File-I/O protocol's struct stat: big-endian fields of fixed sizes.
-  std::string out;
-  for (std::uint64_t field : {st.st_dev, st.st_ino, std::uint64_t{st.st_mode}, std::uint64_t{st.st_nlink},
-                              std::uint64_t{st.st_uid}, std::uint64_t{st.st_gid}, st.st_rdev})
-    put_be(out, field, 4);
-  for (auto field : {st.st_size, st.st_blksize, st.st_blocks}) put_be(out, static_cast<std::uint64_t>(field), 8);
-  for (auto field : {st.st_atime, st.st_mtime, st.st_ctime}) put_be(out, static_cast<std::uint64_t>(field), 4);
-  return fmt::format("F{:x};", out.size()) + out;
+  // One directory per copy keeps the file's own name (gdb shows it).
+  auto place = std::filesystem::path(directory_) / std::to_string(copies_.size());
+  std::filesystem::create_directory(place);
+  auto copy = (place / std::filesystem::path(path).filename()).string();
+  UniqueFd fd(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555));
+  if (!fd || write_all(fd.get(), found->second) != 0)
+    fail("cannot write the recorded copy of {} to {}: {}", path, copy, std::strerror(errno));
+  return copies_[path] = copy;
 }
 
 }  // namespace ttdb::gdb

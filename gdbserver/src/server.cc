@@ -218,7 +218,6 @@ std::string Session::handle(std::string_view packet) {
         return query(packet);
       case 'v':
         if (packet == "vCont?") return "vCont;c;C;s;S;r";
-        if (starts_with(packet, "vFile:")) return files_.handle(packet.substr(6));
         if (starts_with(packet, "vCont;")) return vcont(packet.substr(6));
         if (packet == "vKill" || starts_with(packet, "vKill;")) {
           finished_ = true;
@@ -273,10 +272,11 @@ std::string Session::xfer(std::string_view args) {
     return xfer_part(target_xml(), parts[3]);
   }
   if (parts[0] == "auxv") return xfer_part(auxv_, parts[3]);
-  if (parts[0] == "exec-file") return xfer_part(exe_, parts[3]);
+  if (parts[0] == "exec-file") return xfer_part(files_.local_name(exe_), parts[3]);
   if (parts[0] == "libraries-svr4") {
     // Made afresh when gdb starts reading, the same document for its next parts.
-    if (starts_with(parts[3], "0,")) libraries_ = libraries_svr4(engine_, auxv_, parts[2]);
+    if (starts_with(parts[3], "0,"))
+      libraries_ = libraries_svr4(engine_, auxv_, parts[2], [this](const std::string& path) { return files_.local_name(path); });
     return xfer_part(libraries_, parts[3]);
   }
   return "";

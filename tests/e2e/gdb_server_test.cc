@@ -134,24 +134,33 @@ TEST_F(GdbServerTest, SharedLibrariesComeThroughTheProtocolAsInGdbsOwnRun) {
   EXPECT_NE(all(served).find("libstdc++.so.6"), std::string::npos) << all(served);
 }
 
-TEST_F(GdbServerTest, ALibraryGoneFromDiskIsReadFromTheTrace) {
-  // A library of the user's (not a system file: the trace keeps a copy),
-  // deleted after the recording: gdb reads it through vFile from the trace.
-  if (!installed_tool("cc")) GTEST_SKIP() << "no C compiler";
-  write_file(dir_.file("greet.c"), "int greet(int n) { return n * 3 + 1; }\n");
-  write_file(dir_.file("main.c"), "int greet(int n);\nint main(void) { return greet(2) == 7 ? 3 : 1; }\n");
-  RunResult built = run({"sh", "-c", "cd \"$0\" && cc -g -O0 -shared -fPIC -o libgreet.so greet.c && "
-                         "cc -g -O0 -o usegreet main.c -L. -lgreet -Wl,-rpath,\"$0\"", dir_.path()});
+TEST_F(GdbServerTest, ALibraryGoneFromDiskIsReadFromTheTraceAndPrintersStillLoad) {
+  // A C++ library of the user's (not a system file: the trace keeps a copy),
+  // deleted after the recording: gdb reads the recorded copy the server
+  // names, and libstdc++'s printers, read from the local disk, still print
+  // the program's vector.
+  if (!installed_tool("c++")) GTEST_SKIP() << "no C++ compiler";
+  write_file(dir_.file("greet.cc"), "int greet(int n) { return n * 3 + 1; }\n");
+  write_file(dir_.file("main.cc"), "#include <vector>\nint greet(int n);\n"
+                                   "int main() { std::vector<int> v{1, 2, 3}; return greet(v[1]) == 7 ? 3 : 1; }\n");
+  RunResult built = run({"sh", "-c", "cd \"$0\" && c++ -g -O0 -shared -fPIC -o libgreet.so greet.cc && "
+                         "c++ -g -O0 -o usegreet main.cc -L. -lgreet -Wl,-rpath,\"$0\"", dir_.path()});
   ASSERT_EQ(built.status, 0) << built.err;
   std::string trace = dir_.file("greet.ttdb");
   ASSERT_EQ(record(trace, {dir_.file("usegreet")}).status, 3);
   ASSERT_EQ(::unlink(dir_.file("libgreet.so").c_str()), 0);
-  RunResult r = run({"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve " + trace, "-ex",
-                     "break greet", "-ex", "continue", "-ex", "info sharedlibrary", "-ex", "finish", dir_.file("usegreet")},
+  // At main the library is loaded; gdb takes the PLT stub for a location of `break greet` in C++, not of a line.
+  RunResult r = run({"gdb", "-nx", "-batch", "-ex", "target remote | " + ttdb_binary() + " serve " + trace, "-ex", "break main",
+                     "-ex", "continue", "-ex", "break greet.cc:1", "-ex", "continue", "-ex", "info sharedlibrary", "-ex", "up", "-ex",
+                     "print v", "-ex", "down", "-ex", "finish", dir_.file("usegreet")},
                     quiet_gdb());
-  EXPECT_NE(r.out.find("Breakpoint 1, greet (n=2) at greet.c:1"), std::string::npos) << all(r);
-  EXPECT_EQ(lines_matching(r.out, R"(^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +target:.*/libgreet\.so$)").size(), 1u) << all(r);
-  EXPECT_NE(r.out.find("Value returned is $1 = 7"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("Breakpoint 2, greet (n=2) at greet.cc:1"), std::string::npos) << all(r);
+  auto copy = lines_matching(r.out, R"(^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +/.*/libgreet\.so$)");
+  ASSERT_EQ(copy.size(), 1u) << all(r);
+  EXPECT_EQ(copy[0].find(dir_.path()), std::string::npos) << "the recorded copy, not the deleted file: " << copy[0];
+  EXPECT_EQ(lines_matching(r.out, "target:").size(), 0u) << all(r);
+  EXPECT_NE(r.out.find("std::vector of length 3, capacity 3 = {1, 2, 3}"), std::string::npos) << all(r);
+  EXPECT_NE(r.out.find("Value returned is $2 = 7"), std::string::npos) << all(r);
 }
 
 TEST_F(GdbServerTest, StartsAtTheFirstInstructionAndCannotGoBeforeIt) {

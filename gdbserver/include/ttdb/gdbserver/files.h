@@ -1,16 +1,14 @@
 // What gdb learns about the program's files over the protocol: the shared
 // libraries loaded at this point of the replay (qXfer:libraries-svr4:read),
-// and the bytes of files (vFile:open/pread/close) for those the disk no
-// longer holds as recorded.
+// named by the files gdb should read for them.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "ttdb/base/bytes.h"
-#include "ttdb/base/unique_fd.h"
 #include "ttdb/replay/engine.h"
 
 namespace ttdb::gdb {
@@ -21,35 +19,30 @@ std::optional<std::uint64_t> auxv_value(const std::string& auxv, std::uint64_t t
 // gdb's library-list-svr4 document, read from the dynamic linker's list in
 // the program's memory, as gdbserver reads it: `annex` is empty (the whole
 // list) or "start=LM;prev=LM" (the part from link map LM on). The vDSO is
-// left out, as gdb leaves it out of its own run's list.
-std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex);
+// left out, as gdb leaves it out of its own run's list. `local_name` gives
+// the file gdb should read for each library's path.
+std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex,
+                           const std::function<std::string(const std::string&)>& local_name);
 
-// gdb's host I/O (vFile), read-only. gdb reads every file through it once
-// the server answers it, and then misses the auto-load scripts (libstdc++'s
-// printers) that sit beside the local files: so it answers only when some
-// file the recording ran or mapped is no longer on disk as recorded and the
-// trace keeps its bytes. Those come from the trace, other files from disk.
-class HostFiles {
+// Where gdb finds the recording's files: their own paths, or, for those the
+// disk no longer holds as recorded, copies of the recorded bytes that the
+// trace keeps, written to a private directory for as long as the server
+// runs. gdb reads them as local files. Serving them through the protocol
+// (vFile) would make gdb read every file that way, and it then loads no
+// auto-load scripts (libstdc++'s printers), which sit beside local files.
+class LocalCopies {
  public:
-  explicit HostFiles(Engine& engine) : engine_(engine) {}
-  // The reply to a vFile packet, given without "vFile:"; "" when gdb should
-  // read the local disk itself.
-  std::string handle(std::string_view packet);
+  explicit LocalCopies(Engine& engine) : engine_(engine) {}
+  ~LocalCopies();
+  LocalCopies(const LocalCopies&) = delete;
+  LocalCopies& operator=(const LocalCopies&) = delete;
+  // The path gdb should read for the recorded file `path`.
+  std::string local_name(const std::string& path);
 
  private:
-  struct OpenFile {
-    const Bytes* copy = nullptr;  // the recorded bytes, else read `fd`
-    UniqueFd fd;
-  };
-  std::string open(std::string_view args);
-  std::string pread(std::string_view args);
-  std::string fstat(std::string_view args);
-  bool enabled();
-
   Engine& engine_;
-  std::optional<bool> enabled_;
-  std::map<int, OpenFile> files_;
-  int next_fd_ = 1;
+  std::string directory_;                      // made on first need
+  std::map<std::string, std::string> copies_;  // recorded path -> copy
 };
 
 }  // namespace ttdb::gdb
