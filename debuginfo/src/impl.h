@@ -142,15 +142,18 @@ struct DebugInfo::Impl {
     }
   };
 
-  // Down from `parent` through the scopes that hold `pc`.
-  static bool descend(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain) {
+  // Down from `parent` through the scopes that hold `pc`. With
+  // `everywhere`, also through the functions and classes that do not: a
+  // function defined inside a class inside another function (a lambda's
+  // call operator) lies outside the code of what holds it.
+  static bool descend(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain, bool everywhere = false) {
     Dwarf_Die child;
     if (dwarf_child(parent, &child) != 0) return false;
     do {
       switch (dwarf_tag(&child)) {
         case DW_TAG_namespace:
           chain.push_back(child);
-          if (descend(&child, pc, chain)) return true;
+          if (descend(&child, pc, chain, everywhere)) return true;
           chain.pop_back();
           break;
         case DW_TAG_subprogram:
@@ -163,33 +166,12 @@ struct DebugInfo::Impl {
             descend(&child, pc, chain);
             return true;
           }
+          if (everywhere && descend(&child, pc, chain, true)) return true;
           break;
-        default: break;
-      }
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return false;
-  }
-
-  // descend(), through every entry that may hold a function, whether or
-  // not its own code holds `pc`.
-  static bool search_everywhere(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0) return false;
-    do {
-      switch (dwarf_tag(&child)) {
-        case DW_TAG_subprogram:
-        case DW_TAG_lexical_block:
-          if (dwarf_haspc(&child, pc) == 1) {
-            chain.push_back(child);
-            descend(&child, pc, chain);
-            return true;
-          }
-          [[fallthrough]];
-        case DW_TAG_namespace:
         case DW_TAG_class_type:
         case DW_TAG_structure_type:
         case DW_TAG_union_type:
-          if (search_everywhere(&child, pc, chain)) return true;
+          if (everywhere && descend(&child, pc, chain, true)) return true;
           break;
         default: break;
       }
@@ -208,19 +190,14 @@ struct DebugInfo::Impl {
     if (!mod) return out;
     Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &out.bias);
     if (!cu) return out;
-    descend(cu, pc - out.bias, out.dies);
-    std::reverse(out.dies.begin(), out.dies.end());
-    out.dies.push_back(*cu);
-    if (!out.function()) {
-      // A function defined inside a class inside another function (a
-      // lambda's call operator) lies outside the code of what holds it:
-      // look through everything.
-      std::vector<Dwarf_Die> chain;
-      if (search_everywhere(cu, pc - out.bias, chain)) {
-        std::reverse(chain.begin(), chain.end());
-        chain.push_back(*cu);
-        out.dies = std::move(chain);
-      }
+    // The code's nesting first; only a function found nowhere on it costs
+    // a look through everything.
+    for (bool everywhere : {false, true}) {
+      out.dies.clear();
+      descend(cu, pc - out.bias, out.dies, everywhere);
+      std::reverse(out.dies.begin(), out.dies.end());
+      out.dies.push_back(*cu);
+      if (out.function()) break;
     }
     if (scopes_cache.size() > 4096) scopes_cache.clear();
     scopes_cache.emplace(pc, out);
