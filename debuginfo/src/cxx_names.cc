@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "dwarf_util.h"
+#include "ttdb/debuginfo/debuginfo.h"
 
 namespace ttdb {
 
@@ -51,6 +52,13 @@ std::string canonical_cxx_name(std::string name) {
       else at += 1;
     }
   return name;
+}
+
+std::string shown_name(Dwarf_Die* die) { return is_cplusplus(die) ? qualified_name(die) : die_name(die); }
+
+bool names_function(const std::string& name, const std::string& asked) {
+  std::string wanted = canonical_cxx_name(asked);
+  return name == wanted || (name.size() > wanted.size() + 2 && name.ends_with("::" + wanted));
 }
 
 std::string qualified_name(Dwarf_Die* die) {

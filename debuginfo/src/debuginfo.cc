@@ -46,14 +46,11 @@ bool file_matches(const std::string& compiled, const std::string& asked) {
 // block among those it reads as its contents. Calls f on those with `tag`.
 template <class F>
 void for_each_inherited(Dwarf_Die* die, int tag, F&& f) {
-  Dwarf_Attribute attr;
-  Dwarf_Die origin;
-  if (!dwarf_attr(die, DW_AT_abstract_origin, &attr) || !dwarf_formref_die(&attr, &origin)) return;
+  auto origin = abstract_origin(die);
+  if (!origin) return;
   std::set<Dwarf_Off> stood_for;
   for_each_child(die, [&](Dwarf_Die* child) {
-    Dwarf_Attribute a;
-    Dwarf_Die o;
-    if (dwarf_attr(child, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &o)) stood_for.insert(dwarf_dieoffset(&o));
+    if (auto stands_for = abstract_origin(child)) stood_for.insert(dwarf_dieoffset(&*stands_for));
   });
   auto take = [&](auto& self, Dwarf_Die* parent, bool top) -> void {
     for_each_child(parent, [&](Dwarf_Die* child) {
@@ -62,7 +59,7 @@ void for_each_inherited(Dwarf_Die* die, int tag, F&& f) {
       else if (dwarf_tag(child) == DW_TAG_lexical_block && tag == DW_TAG_variable) self(self, child, false);
     });
   };
-  take(take, &origin, true);
+  take(take, &*origin, true);
 }
 
 }  // namespace
@@ -140,7 +137,7 @@ std::optional<Function> DebugInfo::function_at(std::uint64_t pc) const {
   Dwarf_Addr low = 0, high = 0;
   if (Dwarf_Die* die = scopes.function(); die && dwarf_lowpc(die, &low) == 0) {
     Function f;
-    f.name = is_cplusplus(die) ? qualified_name(die) : die_name(die);
+    f.name = shown_name(die);
     if (dwarf_highpc(die, &high) != 0) high = low + 1;
     f.low = low + scopes.bias;
     f.high = high + scopes.bias;
@@ -168,9 +165,7 @@ std::vector<Function> DebugInfo::functions_named(const std::string& asked) const
   std::set<std::uint64_t> seen;
   // C++ names match by their last components, as in gdb: "deposit" and
   // "Account::deposit" both name Account::deposit.
-  auto matches = [&](const std::string& candidate) {
-    return candidate == name || (candidate.size() > name.size() + 2 && candidate.ends_with("::" + name));
-  };
+  auto matches = [&](const std::string& candidate) { return names_function(candidate, name); };
   impl_->for_each_cu([&](Dwarf_Die* cu, Dwarf_Addr bias) {
     for_each_definition(cu, [&](Dwarf_Die* die) {
       if (dwarf_tag(die) != DW_TAG_subprogram) return;
@@ -432,7 +427,7 @@ std::vector<DebugInfo::Declaration> DebugInfo::declarations(DeclarationKind kind
                            tag == DW_TAG_typedef || tag == DW_TAG_class_type) &&
                               !dwarf_hasattr(die, DW_AT_declaration);
       if (!wanted) return;
-      std::string name = is_cplusplus(die) ? qualified_name(die) : die_name(die);
+      std::string name = shown_name(die);
       int line = 0;
       const char* file = dwarf_decl_file(die);
       dwarf_decl_line(die, &line);

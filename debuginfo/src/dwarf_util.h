@@ -23,6 +23,15 @@ inline std::optional<Dwarf_Word> die_udata(Dwarf_Die* die, unsigned name) {
   return value;
 }
 
+// The entry an inlined call, or a concrete copy of an inlined function's
+// entry, stands for (DW_AT_abstract_origin).
+inline std::optional<Dwarf_Die> abstract_origin(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Die origin;
+  if (!dwarf_attr(die, DW_AT_abstract_origin, &attr) || !dwarf_formref_die(&attr, &origin)) return std::nullopt;
+  return origin;
+}
+
 template <class F>
 void for_each_child(Dwarf_Die* parent, F&& f) {
   Dwarf_Die child;
@@ -56,6 +65,9 @@ std::string qualified_name(Dwarf_Die* die);
 // A C++ function name as gdb writes it: template arguments spelled as C++
 // spells them ("twice<long>" for GCC's "twice<long int>").
 std::string canonical_cxx_name(std::string name);
+
+// An entity's name as gdb shows it: qualified in C++, plain in C.
+std::string shown_name(Dwarf_Die* die);
 
 // A C++ linkage name demangled ("Account::deposit(int)"); `mangled` itself
 // when it is not one.

@@ -18,11 +18,9 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges_of(Dwarf_Die* die, D
   return out;
 }
 
-std::string name_of(Dwarf_Die* die) { return is_cplusplus(die) ? qualified_name(die) : die_name(die); }
-
 InlinedCall describe(Dwarf_Die* die, Dwarf_Addr bias) {
   InlinedCall call;
-  call.name = name_of(die);
+  call.name = shown_name(die);
   call.ranges = ranges_of(die, bias);
   call.entry = call.ranges.empty() ? 0 : call.ranges.front().first;
   call.id = dwarf_dieoffset(die) ^ (bias << 1);
@@ -54,11 +52,8 @@ template <class F>
 void for_each_inlined_call(Dwarf_Die* scope, F&& f) {
   for_each_child(scope, [&](Dwarf_Die* child) {
     int tag = dwarf_tag(child);
-    if (tag == DW_TAG_inlined_subroutine) {
-      Dwarf_Attribute attr;
-      Dwarf_Die origin;
-      if (dwarf_attr(child, DW_AT_abstract_origin, &attr) && dwarf_formref_die(&attr, &origin)) f(child, &origin);
-    }
+    if (tag == DW_TAG_inlined_subroutine)
+      if (auto origin = abstract_origin(child)) f(child, &*origin);
     if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block || tag == DW_TAG_subprogram ||
         tag == DW_TAG_try_block || tag == DW_TAG_catch_block)
       for_each_inlined_call(child, f);

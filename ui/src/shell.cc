@@ -191,8 +191,7 @@ std::size_t Shell::hidden_inlined() {
   std::uint64_t pc = engine_.code_address(engine_.registers().rip);
   for (const auto& call : debug().inlined_calls(pc)) {
     bool begins_here = std::any_of(call.ranges.begin(), call.ranges.end(), [&](const auto& r) { return r.first == pc; });
-    bool broken_on = stopped_in_function_ == "*" || call.name == stopped_in_function_ ||
-                     call.name.ends_with("::" + stopped_in_function_);
+    bool broken_on = stopped_in_function_ == "*" || names_function(call.name, stopped_in_function_);
     if (!begins_here || broken_on) break;
     ++hidden_inlined_;
   }

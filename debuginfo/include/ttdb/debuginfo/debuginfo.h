@@ -105,6 +105,12 @@ struct Module {
   bool has_debug_info = false;
 };
 
+// Whether a function called `name` ("Account::deposit", "twice<long>") is
+// the one a user asked for as `asked`: C++ names match by their last
+// components, as in gdb ("deposit" is Account::deposit), and template
+// arguments in either spelling ("twice<long int>").
+bool names_function(const std::string& name, const std::string& asked);
+
 class DebugInfo {
  public:
   DebugInfo();
