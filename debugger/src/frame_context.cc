@@ -89,33 +89,31 @@ std::optional<Value> FrameContext::variable(const std::string& name) {
   return value_of(*v);
 }
 
-std::optional<Value> FrameContext::value_of(const Variable& found) {
+std::optional<Value> FrameContext::value_of(const Variable& v) {
   if (!live()) return std::nullopt;
   const Frame& frame = this->frame();
-  const Variable* v = &found;
-  const std::string& name = found.name;
-  switch (v->where) {
+  switch (v.where) {
     case Variable::Where::memory: {
-      auto bytes = read(v->addr, v->type->size);
-      if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x} (variable {})", v->addr, name));
-      return Value{v->type, std::move(*bytes), v->addr};
+      auto bytes = read(v.addr, v.type->size);
+      if (!bytes) throw ExprError(fmt::format("cannot access memory at address {:#x} (variable {})", v.addr, v.name));
+      return Value{v.type, std::move(*bytes), v.addr};
     }
     case Variable::Where::register_: {
-      auto r = static_cast<std::size_t>(v->regno);
+      auto r = static_cast<std::size_t>(v.regno);
       // A register the call did not save: the compiler kept no copy (gdb says so too).
-      if (r >= frame.regs.size() || !frame.known[r]) return optimized_out(v->type);
-      Bytes bytes(v->type->size);
+      if (r >= frame.regs.size() || !frame.known[r]) return optimized_out(v.type);
+      Bytes bytes(v.type->size);
       std::memcpy(bytes.data(), &frame.regs[r], std::min<std::size_t>(8, bytes.size()));
-      return Value{v->type, bytes, std::nullopt};
+      return Value{v.type, bytes, std::nullopt};
     }
     case Variable::Where::value: {
-      Bytes bytes = v->value;
-      bytes.resize(v->type->size);
-      return Value{v->type, bytes, std::nullopt};
+      Bytes bytes = v.value;
+      bytes.resize(v.type->size);
+      return Value{v.type, bytes, std::nullopt};
     }
-    case Variable::Where::optimized_out: return optimized_out(v->type);
+    case Variable::Where::optimized_out: return optimized_out(v.type);
     case Variable::Where::implicit_pointer: {
-      Value synthetic = optimized_out(v->type);
+      Value synthetic = optimized_out(v.type);
       synthetic.synthetic_pointer = true;
       return synthetic;
     }

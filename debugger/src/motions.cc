@@ -38,14 +38,14 @@ std::optional<std::uint64_t> Motions::instruction_before(std::uint64_t pc) {
   return found;
 }
 
-bool Motions::is_call_at(std::uint64_t addr) {
+std::optional<std::uint64_t> Motions::call_returns_to(std::uint64_t addr) {
   auto code = engine_.read_memory(addr, 16);
-  bool call = false;
+  std::optional<std::uint64_t> after_call;
   if (code) Disassembler().each(*code, addr, [&](const cs_insn& insn) {
-    call = is_call(insn);
+    if (is_call(insn)) after_call = insn.address + insn.size;
     return false;
   }, 1);
-  return call;
+  return after_call;
 }
 
 std::uint64_t Motions::frame_cfa(const Registers& regs) { return debug().backtrace(engine_.pid(), regs, 2).front().cfa; }
@@ -83,15 +83,7 @@ ArrivalFilter Motions::same_call(const Function& function, std::uint64_t cfa) {
 
 Stop Motions::next_instruction() {
   Registers regs = engine_.registers();
-  auto code = engine_.read_memory(regs.rip, 16);
-  std::optional<std::uint64_t> after_call;
-  if (code) {
-    Disassembler dis;
-    dis.each(*code, regs.rip, [&](const cs_insn& insn) {
-      if (is_call(insn)) after_call = insn.address + insn.size;
-      return false;
-    }, 1);
-  }
+  auto after_call = call_returns_to(regs.rip);
   if (!after_call) return engine_.stepi(Direction::forward);
   std::uint64_t sp = regs.rsp;
   return engine_.run_to({*after_call}, [sp](std::uint64_t, const Registers& r) { return r.rsp >= sp; });
@@ -141,14 +133,20 @@ std::vector<std::uint64_t> Motions::exits_of(const InlinedCall& call, std::uint6
   return out;
 }
 
+InlinedCall Motions::inlined_call_of(const Frame& frame) {
+  auto calls = debug().inlined_calls(frame.lookup_pc());
+  if (!frame.inlined || static_cast<std::size_t>(frame.inline_depth) >= calls.size())
+    throw Error(fmt::format("cannot find the inlined call of frame {} in the debug information", frame.level));
+  return calls[static_cast<std::size_t>(frame.inline_depth)];
+}
+
 Stop Motions::finish_inlined(const std::vector<Frame>& all, std::size_t index) {
   // Out of the inlined call at this frame, in the function's own frame (or
   // out of the function, if the call's code returns from it).
   const Frame& f = all[index];
-  auto calls = debug().inlined_calls(f.lookup_pc());
   auto function = debug().function_at(f.lookup_pc());
-  if (static_cast<std::size_t>(f.inline_depth) >= calls.size() || !function) throw Error("cannot find the inlined call to finish");
-  auto targets = exits_of(calls[static_cast<std::size_t>(f.inline_depth)], function->low, function->high);
+  if (!function) throw Error(fmt::format("cannot find the function of frame {} in the debug information", f.level));
+  auto targets = exits_of(inlined_call_of(f), function->low, function->high);
   std::uint64_t cfa = f.cfa;
   std::optional<std::uint64_t> return_to;
   for (std::size_t i = index + 1; i < all.size(); ++i)
@@ -209,8 +207,7 @@ Stop Motions::reverse_finish(const std::vector<Frame>& all, std::size_t index) {
   if (index + 1 >= all.size()) throw Error("\"reverse-finish\" not meaningful in the outermost frame");
   if (all[index].inlined) {
     // Back to where this run of the inlined code began, and one instruction more.
-    auto calls = debug().inlined_calls(all[index].lookup_pc());
-    const auto& call = calls.at(static_cast<std::size_t>(all[index].inline_depth));
+    auto call = inlined_call_of(all[index]);
     std::uint64_t cfa = all[index].cfa;
     if (engine_.registers().rip != call.entry) {
       Stop entry = engine_.reverse_to({call.entry}, [this, cfa](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
@@ -298,7 +295,8 @@ Stop Motions::step_line(bool into, std::size_t hidden_inlined) {
     // In a recursion the caller's return address is in this function too:
     // this frame's own arrival there (its inner call returning) is the
     // middle of its line, not a place to stop.
-    std::vector<std::uint64_t> own_places(targets.begin(), targets.end() - (return_to ? 1 : 0));
+    const std::vector<std::uint64_t> line_starts(targets.begin(), targets.end() - (return_to ? 1 : 0));
+    std::vector<std::uint64_t> own_places = line_starts;
     own_places.insert(own_places.end(), calls.begin(), calls.end());
     targets.insert(targets.end(), calls.begin(), calls.end());
     auto accept = [&](std::uint64_t addr, const Registers& r) {
@@ -325,8 +323,7 @@ Stop Motions::step_line(bool into, std::size_t hidden_inlined) {
       continue;
     }
     // A call that begins another line is that line's start: the next step enters it.
-    bool starts_line = std::find(targets.begin(), targets.end() - static_cast<std::ptrdiff_t>(calls.size()), now.rip) !=
-                       targets.end() - static_cast<std::ptrdiff_t>(calls.size());
+    bool starts_line = std::find(line_starts.begin(), line_starts.end(), now.rip) != line_starts.end() || now.rip == return_to;
     if (!starts_line && std::find(calls.begin(), calls.end(), now.rip) != calls.end()) {
       std::uint64_t sp = now.rsp;
       Stop in = engine_.stepi(Direction::forward);
@@ -485,7 +482,7 @@ Stop Motions::back_to_call() {
   std::uint64_t return_address = 0;
   if (word) std::memcpy(&return_address, word->data(), 8);
   auto call = return_address ? instruction_before(return_address) : std::nullopt;
-  if (!call || !is_call_at(*call)) return engine_.stepi(Direction::backward);
+  if (!call || !call_returns_to(*call)) return engine_.stepi(Direction::backward);
   std::uint64_t sp = entry.rsp + 8;
   return engine_.reverse_to({*call}, [sp](std::uint64_t, const Registers& r) { return r.rsp == sp; });
 }
@@ -575,7 +572,8 @@ Stop Motions::reverse_step_line(bool into, std::size_t hidden_inlined) {
     bool other = row.line != line->line || row.file != line->file;
     if ((other || (mid_row && row.row_addr < regs.rip)) && row.row_addr != function->low) targets.push_back(row.row_addr);
   }
-  if (!into) drop_deeper_inlined(targets, shown_inlined_calls(regs.rip, hidden_inlined));
+  auto here = shown_inlined_calls(regs.rip, hidden_inlined);
+  if (!into) drop_deeper_inlined(targets, here);
   std::vector<std::uint64_t> returns;
   if (into)
     for (const auto& call : call_sites(function->low, function->high))
@@ -587,7 +585,7 @@ Stop Motions::reverse_step_line(bool into, std::size_t hidden_inlined) {
   if (pc == function->low) {
     // From inside an inlined call, the function's entry is an earlier
     // line of the function: its first, after the prologue.
-    if (!shown_inlined_calls(regs.rip, hidden_inlined).empty()) {
+    if (!here.empty()) {
       if (function->body <= pc) return stop;
       return engine_.run_to({function->body}, [this, cfa](std::uint64_t, const Registers& r) { return in_frame(r, cfa); });
     }

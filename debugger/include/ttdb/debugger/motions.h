@@ -58,7 +58,8 @@ class Motions {
   Stop back_to_caller_line(bool into);
   // From a function's entry back to the call that led there.
   Stop back_to_call();
-  bool is_call_at(std::uint64_t addr);
+  // Where the call instruction at `addr` returns to; nullopt when it is no call.
+  std::optional<std::uint64_t> call_returns_to(std::uint64_t addr);
   std::optional<Stop> back_into_callee(const Registers& regs);
   // Where the calls made on `line` return to, on it.
   std::vector<std::uint64_t> returns_on_line(const Function& function, const SourceLine& line);
@@ -83,6 +84,8 @@ class Motions {
   std::vector<InlinedCall> shown_inlined_calls(std::uint64_t pc, std::size_t hidden);
   std::vector<std::uint64_t> exits_of(const InlinedCall& call, std::uint64_t function_low, std::uint64_t function_high);
   Stop finish_inlined(const std::vector<Frame>& stack, std::size_t frame);
+  // The inlined call an inlined frame is of.
+  InlinedCall inlined_call_of(const Frame& frame);
   // Arrivals in the call of `function` whose frame has `cfa`.
   ArrivalFilter same_call(const Function& function, std::uint64_t cfa);
 
