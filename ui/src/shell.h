@@ -142,7 +142,10 @@ class Shell {
   void require_live();
   void refresh_modules();
 
-  std::vector<std::uint64_t> resolve_location(const std::string& spec, std::string& description);
+  // `line_for` (if given) is told the line a FILE:LINE location is for,
+  // which optimized code may start at an address of another line.
+  std::vector<std::uint64_t> resolve_location(const std::string& spec, std::string& description,
+                                              std::optional<int>* line_for = nullptr);
 
   // Commands.
   void cmd_continue(const std::string& args, Direction direction);

@@ -5,7 +5,6 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <regex>
 #include <tuple>
 
 #include "shell_internal.h"
@@ -20,7 +19,7 @@ constexpr std::uint64_t kMaxExamine = 1 << 20;
 
 // --- commands: breakpoints -----------------------------------------------------------
 
-std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std::string& description) {
+std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std::string& description, std::optional<int>* line_for) {
   if (ensure_live()) refresh_modules();
   if (spec.empty()) {
     if (!ensure_live()) throw Error("no default location: the replay is at its end");
@@ -50,6 +49,7 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
     // code shares its first address with another line.
     auto where = debug().line_at(addrs.front());
     description = fmt::format("at {}:{}", basename_of(where ? where->file : file), found);
+    if (line_for) *line_for = found;
     return addrs;
   }
   auto functions = debug().functions_named(spec);
@@ -90,25 +90,25 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   std::string thread_id;
   if (!spec.thread.empty()) std::tie(thread, thread_id) = recorded_thread(spec.thread);
   std::string description;
-  auto addrs = resolve_location(spec.location, description);
+  std::optional<int> line_for;
+  auto addrs = resolve_location(spec.location, description, &line_for);
+  auto kind = parse_location(spec.location).kind;
   int id = engine_.add_breakpoint(addrs, temporary);
   last_breakpoint_ = id;
   break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}, {}, ""};
   if (addrs.size() > 1) break_info_[id].locations = addrs;
-  if (parse_location(spec.location).kind == LocationSpec::Kind::function) break_info_[id].function = spec.location;
+  if (kind == LocationSpec::Kind::function) break_info_[id].function = spec.location;
   if (thread) install_condition();
   const char* title = temporary ? "Temporary breakpoint" : "Breakpoint";
   if (addrs.size() == 1) {
     // As gdb says it: the line a line's breakpoint is for, else the line at the address.
     auto line = debug().line_at(addrs.front());
-    std::smatch m;
-    if (static const std::regex at_line(R"(at ([^ ]+):([0-9]+)$)"); std::regex_search(description, m, at_line))
-      out_ << fmt::format("{} {} at {:#x}: file {}, line {}.\n", title, id, addrs.front(), m[1].str(), m[2].str());
-    else if (line)
-      out_ << fmt::format("{} {} at {:#x}: file {}, line {}.\n", title, id, addrs.front(), basename_of(line->file), line->line);
+    if (line)
+      out_ << fmt::format("{} {} at {:#x}: file {}, line {}.\n", title, id, addrs.front(), basename_of(line->file),
+                          line_for.value_or(line->line));
     else
       out_ << fmt::format("{} {} at {:#x}\n", title, id, addrs.front());
-  } else if (parse_location(spec.location).kind == LocationSpec::Kind::line)
+  } else if (kind == LocationSpec::Kind::line)
     out_ << fmt::format("{} {} at {:#x}: {}. ({} locations)\n", title, id, addrs.front(),
                         description.substr(description.find(' ') + 1), addrs.size());
   else
