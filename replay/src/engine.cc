@@ -131,9 +131,9 @@ void EngineImpl::checkpoint_reached() {
   work_mark = std::chrono::steady_clock::now();
 }
 
-void EngineImpl::maybe_checkpoint(Checkpoint::Kind kind) {
+void EngineImpl::maybe_checkpoint(Checkpoint::Kind kind, bool now) {
   if (pending_first || !session.can_checkpoint()) return;
-  if (work_since_checkpoint() < options.checkpoint_every) return;
+  if (!now && work_since_checkpoint() < options.checkpoint_every) return;
   checkpoints.take(session, pos, kind);
   checkpoint_reached();
 }
@@ -650,12 +650,7 @@ void EngineImpl::advance_to(Position target, const Goal& base) {
         // before where the engine stood is a step backward: one a little
         // before the target makes each next step back a few steps of replay
         // (gdb's reverse-next is such steps back, one packet each).
-        if (m.count - s - 1 == kStepsBeforeTarget && s >= 4 * kStepsBeforeTarget && !pending_first && session.can_checkpoint()) {
-          checkpoints.take(session, pos, Checkpoint::Kind::automatic);
-          checkpoint_reached();
-        } else {
-          maybe_checkpoint(Checkpoint::Kind::automatic);
-        }
+        maybe_checkpoint(Checkpoint::Kind::automatic, m.count - s - 1 == kStepsBeforeTarget && s >= 4 * kStepsBeforeTarget);
       }
       continue;
     }

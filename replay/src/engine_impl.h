@@ -149,8 +149,9 @@ class EngineImpl {
   static constexpr int kMotionWatch = 0;
   void boundary_reached();
   // Keeps a checkpoint here when coming back would otherwise cost more than
-  // options.checkpoint_every of replay.
-  void maybe_checkpoint(Checkpoint::Kind kind);
+  // options.checkpoint_every of replay, or `now` (where coming back soon is
+  // known to be likely), wherever the program can be forked.
+  void maybe_checkpoint(Checkpoint::Kind kind, bool now = false);
   // Replay time spent since the program was last at a checkpoint's state.
   std::chrono::steady_clock::duration work_since_checkpoint() const;
   void checkpoint_reached();
