@@ -305,6 +305,7 @@ void Recorder::handle(const WaitStatus& status) {
         case PTRACE_EVENT_EXIT:
           drain(true);
           task().exiting = true;
+          hold_turn_to_the_end();
           exit_for_tracer();
           break;
         default: break;

@@ -251,6 +251,9 @@ class Recorder {
   // A thread holds its space's turn and runs on while others of it wait:
   // it may be asked to give the turn up.
   bool keeps_others_waiting(pid_t tid, const Task& t) const;
+  // task_ stopped on its way out: the others of its space run no code until
+  // its end is in the trace.
+  void hold_turn_to_the_end();
   // Writes an event (every event goes through here).
   void emit(Event e);
   void place_entries_before(Task& me, std::uint64_t before);

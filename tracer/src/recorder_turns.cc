@@ -33,6 +33,21 @@ void Recorder::schedule() {
   }
 }
 
+void Recorder::hold_turn_to_the_end() {
+  // What the kernel does at a thread's end (clear its tid, wake its joiner)
+  // comes after this stop, and replay does it at the thread's exit event:
+  // code of another thread that sees it must follow that event, as it does
+  // when the thread calls exit (which keeps its turn). A thread killed
+  // inside another call gave its turn up at the call's entry. Not a
+  // process's first thread, whose end is reported only after the others'.
+  TurnGroup& group = turns();
+  pid_t tid = tracee().tid();
+  if (group.active && !group.turn && tid != task().tgid) {
+    group.turn = tid;
+    group.turn_since = std::chrono::steady_clock::now();
+  }
+}
+
 void Recorder::share_turns_with_mappers(const trace::FileIdentity& object, bool writable) {
   // Two processes that map the same file or segment each on their own talk
   // through it as threads do through their memory: the trace must hold
