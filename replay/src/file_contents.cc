@@ -1,5 +1,10 @@
 #include "file_contents.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "ttdb/base/error.h"
 #include "ttdb/tracer/file_catalog.h"
 
@@ -14,23 +19,35 @@ const trace::FileRecord& FileContents::record(std::int64_t id) {
 }
 
 void FileContents::check_on_disk(std::int64_t id) {
-  if (checked_.count(id)) return;
+  if (is_on_disk(id)) return;
   const auto& file = record(id);
-  auto bytes = read_whole_file(file.path);
-  if (!bytes)
+  if (!read_whole_file(file.path))
     fail("{} is gone or unreadable, but the recording ran it; replay needs the file as it was recorded",
          file.path);
-  if (content_hash(*bytes) != file.hash)
-    fail("{} changed since it was recorded; replay needs the file as it was (restore it or record again)",
-         file.path);
-  checked_[id] = true;
-  if (!file.blob) contents_.emplace(id, std::move(*bytes));
+  fail("{} changed since it was recorded; replay needs the file as it was (restore it or record again)", file.path);
 }
 
 bool FileContents::is_on_disk(std::int64_t id) {
-  if (checked_.count(id)) return true;
-  auto bytes = read_whole_file(record(id).path);
-  return bytes && content_hash(*bytes) == record(id).hash;
+  // Read and hashed once: libc is mapped in every process of a recording.
+  if (auto found = checked_.find(id); found != checked_.end()) return found->second;
+  const auto& file = record(id);
+  auto bytes = read_whole_file(file.path);
+  bool same = bytes && content_hash(*bytes) == file.hash;
+  checked_[id] = same;
+  if (same && !file.blob) contents_.emplace(id, std::move(*bytes));
+  return same;
+}
+
+std::string FileContents::mappable_path(std::int64_t id) {
+  if (is_on_disk(id)) return path(id);
+  auto found = copies_.find(id);
+  if (found == copies_.end()) {
+    UniqueFd fd(::memfd_create("ttdb-recorded-file", MFD_CLOEXEC));
+    if (!fd) fail("cannot make a copy of {} for replay: {}", path(id), errno_text(errno));
+    if (int error = write_all(fd.get(), content(id))) fail("cannot make a copy of {} for replay: {}", path(id), errno_text(error));
+    found = copies_.emplace(id, std::move(fd)).first;
+  }
+  return fmt::format("/proc/{}/fd/{}", ::getpid(), found->second.get());
 }
 
 const Bytes& FileContents::content(std::int64_t id) {

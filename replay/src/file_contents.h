@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
+#include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/reader.h"
 
 namespace ttdb {
@@ -24,6 +26,12 @@ class FileContents {
   // keeps a copy of it.
   bool is_on_disk(std::int64_t id);
   bool has_copy(std::int64_t id) { return record(id).blob.has_value(); }
+  const std::string& path(std::int64_t id) { return record(id).path; }
+  // A path by which a replayed program opens file `id` as it was recorded:
+  // the file itself when it is on disk as recorded, else a copy of it in a
+  // memfd of replay's (/proc/<ttdb>/fd/N). Throws as content() does.
+  std::string mappable_path(std::int64_t id);
+  const ContentHash& hash(std::int64_t id) { return record(id).hash; }
 
  private:
   const trace::FileRecord& record(std::int64_t id);
@@ -31,7 +39,8 @@ class FileContents {
   const trace::TraceReader& reader_;
   std::map<std::int64_t, trace::FileRecord> records_;
   std::map<std::int64_t, Bytes> contents_;
-  std::map<std::int64_t, bool> checked_;
+  std::map<std::int64_t, bool> checked_;  // on disk as recorded, or not
+  std::map<std::int64_t, UniqueFd> copies_;
 };
 
 }  // namespace ttdb

@@ -214,6 +214,7 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   if (auto file = trace::FileIdentity::from_info(e.info);
       file && !(flags & MAP_ANONYMOUS) && ((flags & MAP_TYPE) != MAP_PRIVATE || shared_files_.has(*file)))
     return map_shared_file(e, entry_regs, *file);
+  if (!(flags & MAP_ANONYMOUS) && map_recorded_file(e, entry_regs)) return;
   if (!(flags & MAP_ANONYMOUS)) {
     // The file may be gone or changed, and the fd exists only in the
     // recording: map anonymous memory at the recorded place and fill it.
@@ -238,13 +239,51 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
       task().rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
+bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_regs) {
+  // A private mapping of a file maps the file as recorded (from disk when
+  // it is there unchanged, else a copy), not anonymous memory filled with
+  // its bytes: the page cache shares its pages (filling libc in every
+  // process a shell starts cost more than the rest of their replay), and
+  // past the file's end the program gets SIGBUS, as it did.
+  if (e.mem.size() != 1 || !e.mem[0].file) return false;
+  const trace::MemWrite& m = e.mem[0];
+  if (m.addr != static_cast<std::uint64_t>(*e.ret) || m.file_offset != e.args[5]) return false;
+  std::string path = files_.mappable_path(*m.file);
+  std::int64_t fd = open_before_entry(e, path, O_RDONLY);
+  if (fd < 0) return false;
+  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]});
+  if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), path));
+  Event mapped = e;
+  mapped.mem.clear();
+  finish_syscall_exit(mapped, entry_regs);
+  if (e.args[2] & PROT_EXEC) task().rand.scan_and_patch_file(tracee(), m.addr, m.size, files_.hash(*m.file), m.file_offset);
+  return true;
+}
+
+std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view) {
+  // The program's mmap, stopped at its entry, maps `fd` as `view` says at the recorded place.
+  Tracee& t = tracee();
+  Registers call = t.regs();
+  call.orig_rax = __NR_mmap;
+  call.rdi = static_cast<std::uint64_t>(*e.ret);
+  call.rsi = view.length;
+  call.rdx = view.prot;
+  call.r10 = (view.flags & ~std::uint64_t{MAP_FIXED_NOREPLACE}) | MAP_FIXED;
+  call.r8 = static_cast<std::uint64_t>(fd);
+  call.r9 = view.offset;
+  t.set_regs(call);
+  expect_syscall_exit(e);
+  std::int64_t ret = t.syscall_info().exit.rval;
+  inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
+  return ret;
+}
+
 void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file) {
   map_shared_view(e, entry_regs, file, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]});
 }
 
 void ReplaySession::map_shared_view(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file,
                                     const SharedView& view) {
-  Tracee& t = tracee();
   auto addr = static_cast<std::uint64_t>(*e.ret);
   std::uint64_t length = view.length, offset = view.offset;
   // The copy holds what the file held at this mmap (any mapping of it
@@ -267,31 +306,11 @@ void ReplaySession::map_shared_view(const Event& e, const Registers& entry_regs,
   if (shown < length) shared_files_.resize(file, offset + shown);
   else if (shared_files_.size(file) < offset + length) shared_files_.resize(file, offset + length);
 
-  // The program opens the copy, with the path below its stack's red zone
-  // for the moment (and the bytes there put back).
-  std::string path = shared_files_.path(file);
-  Bytes text(path.begin(), path.end());
-  text.push_back(0);
-  RemotePtr at((entry_regs.rsp - 128 - text.size()) & ~std::uint64_t{15});
-  auto saved = t.try_read_bytes(at, text.size());
-  if (!saved || !t.write_bytes(at, text)) diverge(e, "has no stack to pass the path of replay's copy of the file it maps");
   int access = trace::FileIdentity::never_writable(e.info) ? O_RDONLY : O_RDWR;
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), static_cast<std::uint64_t>(access) | O_CLOEXEC});
-  t.write_bytes(at, *saved);
+  std::string path = shared_files_.path(file);
+  std::int64_t fd = open_before_entry(e, path, access);
   if (fd < 0) fail("cannot open replay's copy of a file the program mapped shared ({}): {}", path, errno_text(static_cast<int>(-fd)));
-
-  Registers call = t.regs();
-  call.orig_rax = __NR_mmap;
-  call.rdi = addr;
-  call.rsi = length;
-  call.rdx = view.prot;
-  call.r10 = (view.flags & ~std::uint64_t{MAP_FIXED_NOREPLACE}) | MAP_FIXED;
-  call.r8 = static_cast<std::uint64_t>(fd);
-  call.r9 = offset;
-  t.set_regs(call);
-  expect_syscall_exit(e);
-  std::int64_t ret = t.syscall_info().exit.rval;
-  inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
+  std::int64_t ret = mmap_descriptor(e, fd, view);
   if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap of replay's copy of the file", static_cast<std::uint64_t>(ret)));
   // Its bytes are in the copy already.
   Event mapped = e;

@@ -442,15 +442,24 @@ std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std
 
 std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) {
   // The program opens a temporary copy, which its descriptor then keeps alone.
-  Tracee& t = tracee();
   std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
-  Bytes path(copy.begin(), copy.end());
-  path.push_back(0);
-  std::uint64_t path_at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
-  if (!t.write_bytes(RemotePtr(path_at), path)) diverge(e, "has no stack to pass the path of its program's copy");
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), path_at, O_RDONLY | O_CLOEXEC});
+  std::int64_t fd = open_before_entry(e, copy, O_RDONLY);
   ::unlink(copy.c_str());
   if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
+  return fd;
+}
+
+std::int64_t ReplaySession::open_before_entry(const Event& e, const std::string& path, int flags) {
+  // The path goes below the stack's red zone for the moment, and the bytes
+  // there are put back.
+  Tracee& t = tracee();
+  Bytes text(path.begin(), path.end());
+  text.push_back(0);
+  RemotePtr at((t.regs().rsp - 128 - text.size()) & ~std::uint64_t{15});
+  auto saved = t.try_read_bytes(at, text.size());
+  if (!saved || !t.write_bytes(at, text)) diverge(e, fmt::format("has no stack to pass the path of {}, which replay opens for it", path));
+  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), static_cast<std::uint64_t>(flags | O_CLOEXEC)});
+  t.write_bytes(at, *saved);
   return fd;
 }
 

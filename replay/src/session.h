@@ -198,6 +198,9 @@ class ReplaySession {
   // Runs `nr` in the tracee stopped at a syscall's entry, which then enters
   // that syscall again; returns nr's result.
   std::int64_t call_before_entry(const trace::Event& e, long nr, const std::array<std::uint64_t, 6>& args);
+  // The program, stopped at a syscall's entry, opens `path` (O_CLOEXEC
+  // added) before it makes its call: the descriptor, or -errno.
+  std::int64_t open_before_entry(const trace::Event& e, const std::string& path, int flags);
   void apply_syscall(const trace::Event& e, const WaitStatus& first);
   void apply_signal(const trace::Event& e, const WaitStatus& first);
   void apply_rdtsc(const trace::Event& e, const WaitStatus& first);
@@ -235,6 +238,12 @@ class ReplaySession {
   };
   void map_shared_view(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file,
                        const SharedView& view);
+  // A private mmap of a file maps the file as recorded; false (nothing
+  // done) when it cannot.
+  bool map_recorded_file(const trace::Event& e, const Registers& entry_regs);
+  // The mmap stopped at its entry maps `fd` instead, at the recorded place;
+  // closes `fd`; mmap's result.
+  std::int64_t mmap_descriptor(const trace::Event& e, std::int64_t fd, const SharedView& view);
   // The bytes a memory write of `e` holds (its own, or a file's).
   ByteView written_bytes(const trace::Event& e, const trace::MemWrite& m, Bytes& owned);
   // Passes output on to the sink, where it went in the recorded stdout file.

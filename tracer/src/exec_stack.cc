@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <tuple>
 
 #include "ttdb/base/error.h"
 #include "ttdb/tracer/nondet_insn.h"
@@ -111,32 +114,65 @@ std::optional<std::uint64_t> syscall_outside(std::uint64_t start, ByteView image
   return std::nullopt;
 }
 
-// Treats the vDSO at `vdso` as `how` says; fills in `stack`'s vDSO fields.
-void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialStack& stack) {
-  auto mapping = mapping_containing(read_maps(tracee.tid()), vdso);
-  if (!mapping) return;
-  auto image = tracee.try_read_bytes(RemotePtr(mapping->start), mapping->end - mapping->start);
-  if (!image) return;
-  Bytes original = *image;
+// The vDSO as `how` treats it: its new bytes, the `syscall`s of its
+// rewritten functions, and a `syscall` of its own code.
+struct TreatedVdso {
+  Bytes image;
+  std::vector<std::uint64_t> sites;
+  std::uint64_t syscall = 0;
+};
+
+TreatedVdso treated(std::uint64_t start, const Bytes& original, VdsoTreatment how) {
+  TreatedVdso result{original, {}, 0};
   std::vector<std::pair<std::uint64_t, std::uint64_t>> rewritten;
   if (how == VdsoTreatment::hidden) {
-    hide_vdso_functions(*image);
+    hide_vdso_functions(result.image);
   } else {
     for (const auto& [offset, function] : vdso_functions(original)) {
-      std::uint64_t addr = mapping->start + offset;
+      std::uint64_t addr = start + offset;
+      auto at = result.image.begin() + static_cast<std::ptrdiff_t>(offset);
       if (function->nr < 0) {
-        std::copy(std::begin(kEnosysStub), std::end(kEnosysStub), image->begin() + static_cast<std::ptrdiff_t>(offset));
+        std::copy(std::begin(kEnosysStub), std::end(kEnosysStub), at);
         rewritten.emplace_back(addr, addr + sizeof kEnosysStub);
         continue;
       }
       auto stub = syscall_stub(function->nr);
-      std::copy(stub.begin(), stub.end(), image->begin() + static_cast<std::ptrdiff_t>(offset));
+      std::copy(stub.begin(), stub.end(), at);
       rewritten.emplace_back(addr, addr + kStubSize);
-      stack.vdso_sites.push_back(addr + kStubSite);
+      result.sites.push_back(addr + kStubSite);
     }
   }
-  stack.vdso_syscall = syscall_outside(mapping->start, original, rewritten).value_or(0);
-  if (*image != original && !tracee.write_bytes(RemotePtr(mapping->start), *image))
+  result.syscall = syscall_outside(start, original, rewritten).value_or(0);
+  return result;
+}
+
+// Every process has the same vDSO: it is treated once (finding its own
+// `syscall` disassembles it, which cost a shell's child more than its exec).
+TreatedVdso remembered_treatment(std::uint64_t start, const Bytes& original, VdsoTreatment how) {
+  using Key = std::tuple<std::uint64_t, VdsoTreatment, ContentHash>;
+  static std::mutex lock;
+  static std::map<Key, TreatedVdso> done;
+  Key key{start, how, content_hash(original)};
+  {
+    std::lock_guard held(lock);
+    if (auto found = done.find(key); found != done.end()) return found->second;
+  }
+  TreatedVdso result = treated(start, original, how);
+  std::lock_guard held(lock);
+  if (done.size() < 16) done.emplace(key, result);
+  return result;
+}
+
+// Treats the vDSO at `vdso` as `how` says; fills in `stack`'s vDSO fields.
+void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialStack& stack) {
+  auto mapping = mapping_containing(read_maps(tracee.tid()), vdso);
+  if (!mapping) return;
+  auto original = tracee.try_read_bytes(RemotePtr(mapping->start), mapping->end - mapping->start);
+  if (!original) return;
+  TreatedVdso vdso_now = remembered_treatment(mapping->start, *original, how);
+  stack.vdso_sites.insert(stack.vdso_sites.end(), vdso_now.sites.begin(), vdso_now.sites.end());
+  stack.vdso_syscall = vdso_now.syscall;
+  if (vdso_now.image != *original && !tracee.write_bytes(RemotePtr(mapping->start), vdso_now.image))
     fail("cannot rewrite the vDSO's functions in program {}", tracee.tid());
 }
 
