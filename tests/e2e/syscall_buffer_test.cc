@@ -154,6 +154,15 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb")))
     kept += entry.path().filename().string().starts_with("sites-");
   EXPECT_GE(kept, 1);
+  // And, by the version of each system file, its content hash; by its
+  // content, where its rdrand/rdseed are (none, but looked for).
+  long hashes = 0, rand_sites = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb"))) {
+    hashes += entry.path().filename().string().starts_with("hash-");
+    rand_sites += entry.path().filename().string().starts_with("rand-");
+  }
+  EXPECT_GE(hashes, 2) << "ld.so and libc (the test program is no system file)";
+  EXPECT_GE(rand_sites, 1);
   // Known now: libc is patched as soon as its code is mapped.
   std::string second = dir.file("second.ttdb");
   recorded = record(second, {program("buffered_io"), dir.path()}, cold);
@@ -163,6 +172,11 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
                           "AND m.kind = 2 AND m.nr = 9 AND (m.a2 & 4) != 0"),
             1);
   EXPECT_GE(sql_count(second, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  // The hash a later recording takes from the cache is the file's.
+  std::string libc_hash = "SELECT hex(hash) FROM files WHERE path LIKE '%/libc.so.6'";
+  RunResult first_hash = ttdb({"sql", libc_hash, first}), second_hash = ttdb({"sql", libc_hash, second});
+  EXPECT_EQ(second_hash.out, first_hash.out);
+  EXPECT_EQ(first_hash.out.size(), 33u) << first_hash.out << first_hash.err;
   // A cache that holds garbage is ignored.
   for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb"))) write_file(entry.path(), "garbage");
   std::string third = dir.file("third.ttdb");

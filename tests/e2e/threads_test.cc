@@ -146,11 +146,12 @@ TEST(Threads, TheirSyscallsGoThroughTheBufferBetweenPreemptions) {
   // counter; each is preempted mid-race, often right after a buffered call.
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  // 100 ms of additions per thread: a turn lasts longer than the 20 ms slice
-  // however fast the machine (30,000 additions a round made it a close call).
-  RunResult recorded = record(trace, {program("threads_buffered"), dir.path(), "1000", "100000"});
+  // 200 ms of additions per thread: a turn lasts longer than the 20 ms slice
+  // however fast the machine (30,000 additions a round made it a close call,
+  // and 100,000 gave a single preemption now and then on two busy cores).
+  RunResult recorded = record(trace, {program("threads_buffered"), dir.path(), "1000", "200000"});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  EXPECT_TRUE(std::regex_search(recorded.out, std::regex("counter \\d+ of 300000000\n$"))) << recorded.out;
+  EXPECT_TRUE(std::regex_search(recorded.out, std::regex("counter \\d+ of 600000000\n$"))) << recorded.out;
   std::string main_tid = "(SELECT tid FROM events WHERE id = 1)";
   EXPECT_EQ(sql_count(trace, "SELECT count(DISTINCT tid) FROM events WHERE buffered AND tid != " + main_tid), 3);
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered AND tid != " + main_tid), 2900);

@@ -8,6 +8,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/base/unique_fd.h"
+#include "site_cache.h"
 #include "trace_thread.h"
 
 namespace ttdb {
@@ -36,6 +37,9 @@ std::optional<Bytes> read_whole_file(const std::string& path) {
   return data;
 }
 
+FileCatalog::FileCatalog(TraceThread& writer) : writer_(writer), cache_(std::make_unique<SiteCache>()) {}
+FileCatalog::~FileCatalog() = default;
+
 std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {
   if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
@@ -59,18 +63,27 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
   if (auto found = entries_.find(*version); found != entries_.end()) return found->second;
   std::int64_t mtime_ns = std::get<3>(*version);
 
-  auto content = read_whole_file(open_path);
-  if (!content) fail("cannot read {}, which the program maps: {}", path, errno_text(errno));
   trace::FileRecord record;
   record.path = path;
-  record.size = content->size();
   record.mtime_ns = mtime_ns;
-  record.hash = content_hash(*content);
   record.role = role;
   bool keep_copy = !is_system_file(path, st);
-  std::uint64_t size = content->size();
+  // A system file's hash from an earlier recording, when the file is the same version.
+  std::optional<ContentHash> known = keep_copy ? std::nullopt : cache_->load_hash(st);
+  std::optional<Bytes> content;
+  if (known) {
+    record.hash = *known;
+    record.size = static_cast<std::uint64_t>(st.st_size);
+  } else {
+    content = read_whole_file(open_path);
+    if (!content) fail("cannot read {}, which the program maps: {}", path, errno_text(errno));
+    record.hash = content_hash(*content);
+    record.size = content->size();
+    if (!keep_copy && record.size == static_cast<std::uint64_t>(st.st_size)) cache_->store_hash(st, record.hash);
+  }
+  std::uint64_t size = record.size;
   std::int64_t id = writer_.add_file(record, keep_copy ? std::move(content) : std::nullopt);
-  TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, size, keep_copy ? "copied" : "hashed", id);
+  TTDB_LOG(record, "file {} ({} bytes, {}) is file {}", path, size, keep_copy ? "copied" : known ? "hash known" : "hashed", id);
   Entry entry{id, size, record.hash};
   entries_.emplace(*version, entry);
   return entry;

@@ -13,6 +13,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/proc_maps.h"
+#include "site_cache.h"
 
 namespace ttdb {
 namespace {
@@ -221,10 +222,15 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
     auto operator<=>(const Key&) const = default;
   };
   // The file names the bytes: they are read (and scanned) only the first time.
+  // Found by an earlier recording (or replay), else read and scanned here.
+  static const SiteCache cache;
   auto sites = remembered<Key>({start, size, offset, file}, 1024, [&]() -> std::optional<std::vector<RandSite>> {
+    if (auto known = cache.load_rand(file, offset, size, start)) return known;
     auto code = tracee.try_read_bytes(RemotePtr(start), size);
     if (!code) return std::nullopt;
-    return scan_for_rand(start, *code);
+    auto found = scan_for_rand(start, *code);
+    cache.store_rand(file, offset, size, start, found);
+    return found;
   });
   return sites ? patch(tracee, *sites) : 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "ttdb/base/log.h"
@@ -16,6 +17,15 @@ namespace {
 
 // Bump when find_syscall_sites finds other sites in the same bytes.
 constexpr int kSearchVersion = 1;
+// Bump when find_rand_instructions does, or RandSite changes.
+constexpr int kRandVersion = 1;
+
+// A RandSite in the cache, its address relative to where its code is mapped.
+struct StoredRandSite {
+  std::uint64_t offset;
+  std::int32_t length, reg, width;
+  std::uint8_t seed, first_byte, pad[2];
+};
 
 // Sites relative to where their code is mapped, and back.
 std::vector<SyscallSite> moved(std::vector<SyscallSite> sites, std::uint64_t from, std::uint64_t to) {
@@ -61,16 +71,70 @@ std::optional<std::vector<SyscallSite>> SiteCache::load(const ContentHash& file,
 void SiteCache::store(const ContentHash& file, std::uint64_t offset, std::uint64_t size, std::uint64_t start,
                       const std::vector<SyscallSite>& sites) const {
   if (dir_.empty()) return;
-  Bytes bytes = serialize_sites(moved(sites, start, 0));
-  // Whole or not at all: written aside, then renamed into place.
   std::string final_path = path(file, offset, size);
+  if (store_bytes(final_path, serialize_sites(moved(sites, start, 0))))
+    TTDB_LOG(record, "{} syscall sites kept in {}", sites.size(), final_path);
+}
+
+std::optional<std::vector<RandSite>> SiteCache::load_rand(const ContentHash& file, std::uint64_t offset,
+                                                          std::uint64_t size, std::uint64_t start) const {
+  if (dir_.empty()) return std::nullopt;
+  auto bytes = read_whole_file(fmt::format("{}/rand-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kRandVersion));
+  if (!bytes || bytes->size() % sizeof(StoredRandSite)) return std::nullopt;
+  std::vector<RandSite> sites(bytes->size() / sizeof(StoredRandSite));
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    StoredRandSite stored;
+    std::memcpy(&stored, bytes->data() + i * sizeof stored, sizeof stored);
+    if (stored.offset >= size) return std::nullopt;
+    sites[i] = RandSite{start + stored.offset, stored.length, stored.seed != 0, stored.reg, stored.width, stored.first_byte};
+  }
+  return sites;
+}
+
+void SiteCache::store_rand(const ContentHash& file, std::uint64_t offset, std::uint64_t size, std::uint64_t start,
+                           const std::vector<RandSite>& sites) const {
+  if (dir_.empty()) return;
+  Bytes bytes;
+  for (const auto& site : sites) {
+    StoredRandSite stored{site.addr - start, site.length, site.reg, site.width,
+                          static_cast<std::uint8_t>(site.seed), site.first_byte, {0, 0}};
+    const auto* raw = reinterpret_cast<const std::uint8_t*>(&stored);
+    bytes.insert(bytes.end(), raw, raw + sizeof stored);
+  }
+  store_bytes(fmt::format("{}/rand-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kRandVersion), bytes);
+}
+
+namespace {
+
+std::string hash_name(const std::string& dir, const struct stat& st) {
+  return fmt::format("{}/hash-{:x}-{:x}-{:x}-{:x}.{:x}-{:x}.{:x}", dir, st.st_dev, st.st_ino, st.st_size,
+                     st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+}  // namespace
+
+std::optional<ContentHash> SiteCache::load_hash(const struct stat& st) const {
+  if (dir_.empty()) return std::nullopt;
+  auto bytes = read_whole_file(hash_name(dir_, st));
+  ContentHash hash{};
+  if (!bytes || bytes->size() != hash.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), hash.begin());
+  return hash;
+}
+
+void SiteCache::store_hash(const struct stat& st, const ContentHash& hash) const {
+  if (!dir_.empty()) store_bytes(hash_name(dir_, st), ByteView(hash.data(), hash.size()));
+}
+
+bool SiteCache::store_bytes(const std::string& final_path, ByteView bytes) const {
   std::string temporary = fmt::format("{}.{}", final_path, ::getpid());
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return;
-  bool written = ::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  if (!fd) return false;
+  bool written = write_all(fd.get(), bytes) == 0;
   fd.reset();
-  if (!written || ::rename(temporary.c_str(), final_path.c_str()) != 0) ::unlink(temporary.c_str());
-  else TTDB_LOG(record, "{} syscall sites kept in {}", sites.size(), final_path);
+  if (written && ::rename(temporary.c_str(), final_path.c_str()) == 0) return true;
+  ::unlink(temporary.c_str());
+  return false;
 }
 
 }  // namespace ttdb

@@ -1,15 +1,20 @@
-// Syscall sites found before, by the content of the file they are in:
-// finding a library's takes milliseconds, which every recording of every
-// program that maps it would pay. In $XDG_CACHE_HOME/ttdb (else
-// ~/.cache/ttdb), one small file per library mapping; a cache that cannot be
-// read or written is no cache, never an error.
+// What ttdb finds in a library once, kept for every later recording and
+// replay of every program that maps it: its syscall sites and its
+// rdrand/rdseed sites by the content of the file they are in (finding them
+// takes milliseconds), and a system file's content hash by the file's
+// version (reading and hashing libc is most of a short program's fixed
+// cost). In $XDG_CACHE_HOME/ttdb (else ~/.cache/ttdb), one small file each;
+// a cache that cannot be read or written is no cache, never an error.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ttdb/base/bytes.h"
+#include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/syscall_sites.h"
 
 namespace ttdb {
@@ -23,9 +28,21 @@ class SiteCache {
                                                std::uint64_t start) const;
   void store(const ContentHash& file, std::uint64_t offset, std::uint64_t size, std::uint64_t start,
              const std::vector<SyscallSite>& sites) const;
+  // The same for rdrand/rdseed sites.
+  std::optional<std::vector<RandSite>> load_rand(const ContentHash& file, std::uint64_t offset, std::uint64_t size,
+                                                 std::uint64_t start) const;
+  void store_rand(const ContentHash& file, std::uint64_t offset, std::uint64_t size, std::uint64_t start,
+                  const std::vector<RandSite>& sites) const;
+  // The content hash of the file version `st` describes (its device,
+  // inode, size and times): for system files, which only a package
+  // upgrade changes, and which changes those.
+  std::optional<ContentHash> load_hash(const struct stat& st) const;
+  void store_hash(const struct stat& st, const ContentHash& hash) const;
 
  private:
   std::string path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
+  // Whole or not at all: written aside, then renamed into place.
+  bool store_bytes(const std::string& final_path, ByteView bytes) const;
   std::string dir_;  // empty: no cache
 };
 

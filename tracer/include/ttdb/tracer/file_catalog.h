@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -23,11 +24,13 @@ namespace ttdb {
 bool is_system_file(const std::string& path, const struct stat& st);
 std::optional<Bytes> read_whole_file(const std::string& path);
 
+class SiteCache;
 class TraceThread;
 
 class FileCatalog {
  public:
-  explicit FileCatalog(TraceThread& writer) : writer_(writer) {}
+  explicit FileCatalog(TraceThread& writer);
+  ~FileCatalog();
 
   struct Entry {
     std::int64_t id = 0;
@@ -48,6 +51,7 @@ class FileCatalog {
   using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t>;
   static std::optional<Identity> identity(const std::string& open_path, struct stat& st);
   TraceThread& writer_;
+  std::unique_ptr<const SiteCache> cache_;  // system files' hashes
   std::map<Identity, Entry> entries_;
 };
 
