@@ -357,6 +357,11 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
       if (!traced.seized || traced.stop != Stop::group) return -EIO;
       // It stays in its job-control stop, as without a tracer, until SIGCONT
       // or its tracer's interrupt traps it once more.
+      if (std::exchange(traced.continued, false)) {
+        // The SIGCONT came already: the kernel traps it once more at once.
+        stop_for_tracer(t, Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+        return 0;
+      }
       traced.stopped = false;
       traced.wait_status.reset();
       traced.listening = true;

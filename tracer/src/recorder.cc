@@ -291,10 +291,18 @@ void Recorder::handle(const WaitStatus& status) {
       switch (status.event()) {
         case PTRACE_EVENT_EXEC: on_exec(); break;
         case PTRACE_EVENT_STOP:
-          // A SIGCONT (or a signal to take) ended its job-control stop.
           if (std::exchange(task().job_stopped, false)) {
-            task().boundary = previous;
-            listen_ended_for_tracer();
+            keep_boundary(previous);
+            if (task().traced && !task().traced->listening) {
+              // Taken by a tracer in its job-control stop, then interrupted
+              // (or sent a signal): the tracer sees the stop, as the kernel
+              // traps a stopped task it attaches, and it runs only when the
+              // tracer says so (a SIGCONT since is delivered then).
+              group_stop_for_tracer(task().job_signal);
+              task().traced->continued = status.code() == SIGTRAP;  // a SIGCONT made this stop
+            } else {
+              listen_ended_for_tracer();  // a SIGCONT (or a signal to take) ended the stop
+            }
             break;
           }
           if (!interrupt_for_tracer(previous)) on_interrupt();

@@ -6,7 +6,8 @@ namespace ttdb::recording {
 
 void Recorder::on_group_stop(int sig, const Boundary& previous) {
   // Nothing ran since its stopping signal's delivery.
-  task().boundary = previous;
+  keep_boundary(previous);
+  task().job_signal = sig;
   // A task the program traces stops for its tracer, which says how it goes on.
   if (group_stop_for_tracer(sig)) return;
   // Job control: it stays stopped until a SIGCONT, as without ttdb, so that
@@ -14,6 +15,13 @@ void Recorder::on_group_stop(int sig, const Boundary& previous) {
   // PTRACE_LISTEN keeps it so, and its next stop says it goes on. No event:
   // replay runs its code in the trace's order anyway.
   hold_in_job_stop(task());
+}
+
+void Recorder::keep_boundary(const Boundary& previous) {
+  task().boundary = previous;
+  // A signal sent while it stood stopped (a SIGCONT, say) is delivered
+  // before its next instruction, at that boundary too.
+  if (previous.kind == Boundary::Kind::after_signal) task().boundary.pending |= tracee().pending_signals();
 }
 
 void Recorder::hold_in_job_stop(Task& t) {

@@ -134,6 +134,9 @@ struct EmulatedTracee {
   bool interrupt_unsent = false;
   bool trap_after_exec = false;  // it exec'd (without TRACEEXEC): a SIGTRAP follows
   bool listening = false;        // PTRACE_LISTEN: stopped by job control until SIGCONT, or the tracer's interrupt
+  // A SIGCONT ended its job-control stop while it stood stopped for the
+  // tracer: a PTRACE_LISTEN ends at once, as the kernel's does.
+  bool continued = false;
   // Its tracer is not its parent (an ATTACH by another process): the kernel
   // knows nothing of the tracer's waits for it, which ttdb answers alone.
   bool foreign = false;
@@ -197,6 +200,7 @@ struct Task {
   bool expect_exec_exit = false;
   bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
   bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
+  int job_signal = SIGSTOP;      // the signal that stopped it last
   bool own_affinity = false;     // it chose the CPUs it runs on (ttdb pins it to one); inherited
   // A vfork parent comes back only after its child execs or exits; the
   // child's event may reach ttdb after the parent's stop, so that stop waits.
@@ -251,6 +255,9 @@ class Recorder {
   // A thread holds its space's turn and runs on while others of it wait:
   // it may be asked to give the turn up.
   bool keeps_others_waiting(pid_t tid, const Task& t) const;
+  // task_ stopped without running an instruction since `previous`: that is
+  // still its boundary.
+  void keep_boundary(const Boundary& previous);
   // task_ stopped on its way out: the others of its space run no code until
   // its end is in the trace.
   void hold_turn_to_the_end();
