@@ -536,7 +536,7 @@ void Recorder::after_exec() {
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
   std::vector<Mapping> code;
   for (const auto& m : read_maps(t.tid()))
-    if (m.executable && m.path == exe) code.push_back(m);
+    if (m.executable && !m.path.empty() && m.path[0] == '/') code.push_back(m);  // the program's and its interpreter's
   space().inject_at = space().vdso_syscall;
   if (!space().inject_at) {
     warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
@@ -560,7 +560,10 @@ void Recorder::after_exec() {
   if (task().traced) stop_buffering(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();
-  for (const auto& m : code) find_sites(m.start, m.end - m.start, m.offset, fmt::format("/proc/{}/exe", t.tid()));
+  for (const auto& m : code) {
+    if (m.path != exe) std::tie(space().loader_start, space().loader_end) = std::pair(m.start, m.end);
+    find_sites(m.start, m.end - m.start, m.offset, m.path == exe ? fmt::format("/proc/{}/exe", t.tid()) : m.path);
+  }
 }
 
 void Recorder::patch_vdso_sites() {
@@ -581,7 +584,8 @@ void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t
   auto patch_known = [&](const ContentHash& hash) {
     auto known = cache_.load(hash, offset, size, start);
     if (!known) return false;
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), *known)) emit(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), *known, space().in_loader(start)))
+      emit(std::move(*patch));
     return true;
   };
   // The file catalog hashed this file version when the program mapped it: a
@@ -608,7 +612,9 @@ void Recorder::patch_found_sites() {
   // runs in it.
   if (space().threaded) return;
   for (auto& module : found)
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), module.sites)) emit(std::move(*patch));
+    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), module.sites,
+                                               space().in_loader(module.start)))
+      emit(std::move(*patch));
 }
 
 void Recorder::drain(bool ending) {

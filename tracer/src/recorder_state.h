@@ -182,6 +182,11 @@ struct Space {
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   std::uint64_t vdso_syscall = 0;         // the vDSO's own syscall instruction, if any
   std::vector<std::uint64_t> vdso_sites;  // the vDSO's functions' syscalls (exec_stack.h)
+  // The dynamic loader's code, mapped by the kernel at exec: its sites'
+  // trampolines go out of the way, where no mapping of the program's would
+  // have gone (the program's own land where they would natively).
+  std::uint64_t loader_start = 0, loader_end = 0;
+  bool in_loader(std::uint64_t addr) const { return addr >= loader_start && addr < loader_end; }
   WrittenPages written;        // what snapshots copy: the pages written since the last one
   bool threaded = false;  // several threads share it
   std::shared_ptr<TurnGroup> turns = std::make_shared<TurnGroup>();
