@@ -37,9 +37,6 @@ std::optional<Bytes> read_whole_file(const std::string& path) {
   return data;
 }
 
-FileCatalog::FileCatalog(TraceThread& writer) : writer_(writer), cache_(std::make_unique<SiteCache>()) {}
-FileCatalog::~FileCatalog() = default;
-
 std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {
   if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
@@ -69,7 +66,7 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
   record.role = role;
   bool keep_copy = !is_system_file(path, st);
   // A system file's hash from an earlier recording, when the file is the same version.
-  std::optional<ContentHash> known = keep_copy ? std::nullopt : cache_->load_hash(st);
+  std::optional<ContentHash> known = keep_copy ? std::nullopt : cache_.load_hash(st);
   std::optional<Bytes> content;
   if (known) {
     record.hash = *known;
@@ -79,7 +76,7 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
     if (!content) fail("cannot read {}, which the program maps: {}", path, errno_text(errno));
     record.hash = content_hash(*content);
     record.size = content->size();
-    if (!keep_copy && record.size == static_cast<std::uint64_t>(st.st_size)) cache_->store_hash(st, record.hash);
+    if (!keep_copy && record.size == static_cast<std::uint64_t>(st.st_size)) cache_.store_hash(st, record.hash);
   }
   std::uint64_t size = record.size;
   std::int64_t id = writer_.add_file(record, keep_copy ? std::move(content) : std::nullopt);

@@ -221,8 +221,8 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
     ContentHash file;
     auto operator<=>(const Key&) const = default;
   };
-  // The file names the bytes: they are read (and scanned) only the first time.
-  // Found by an earlier recording (or replay), else read and scanned here.
+  // The file names the bytes: they are read and scanned only the first
+  // time, unless an earlier recording (or replay) found them already.
   static const SiteCache cache;
   auto sites = remembered<Key>({start, size, offset, file}, 1024, [&]() -> std::optional<std::vector<RandSite>> {
     if (auto known = cache.load_rand(file, offset, size, start)) return known;

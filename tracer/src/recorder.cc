@@ -561,7 +561,10 @@ void Recorder::after_exec() {
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();
   for (const auto& m : code) {
-    if (m.path != exe) std::tie(space().loader_start, space().loader_end) = std::pair(m.start, m.end);
+    if (m.path != exe) {
+      space().loader_start = m.start;
+      space().loader_end = m.end;
+    }
     find_sites(m.start, m.end - m.start, m.offset, m.path == exe ? fmt::format("/proc/{}/exe", t.tid()) : m.path);
   }
 }

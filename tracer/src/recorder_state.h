@@ -247,7 +247,7 @@ struct Task {
 class Recorder {
  public:
   Recorder(const RecordOptions& options, TraceThread& writer)
-      : options_(options), writer_(writer), files_(writer) {}
+      : options_(options), writer_(writer), files_(writer, cache_) {}
 
   RecordOutcome run();
 
@@ -450,6 +450,7 @@ class Recorder {
   // syscalls carry: one seccomp filter serves the whole recording.
   ShimSetup shim_setup_;
   TraceThread& writer_;
+  SiteCache cache_;
   FileCatalog files_;
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   Task* task_ = nullptr;      // the task whose stop is being handled
@@ -469,7 +470,6 @@ class Recorder {
   std::set<trace::FileIdentity> mapped_shared_;
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
   std::optional<SiteFinder> finder_;
-  SiteCache cache_;
   std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
   cpu_set_t affinity_{};  // the CPUs ttdb could run on before it pinned itself and the program to one
   pid_t output_writer_ = 0;             // the task writing to them now

@@ -58,6 +58,10 @@ std::string SiteCache::path(const ContentHash& file, std::uint64_t offset, std::
   return fmt::format("{}/sites-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kSearchVersion);
 }
 
+std::string SiteCache::rand_path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const {
+  return fmt::format("{}/rand-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kRandVersion);
+}
+
 std::optional<std::vector<SyscallSite>> SiteCache::load(const ContentHash& file, std::uint64_t offset,
                                                         std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
@@ -79,7 +83,7 @@ void SiteCache::store(const ContentHash& file, std::uint64_t offset, std::uint64
 std::optional<std::vector<RandSite>> SiteCache::load_rand(const ContentHash& file, std::uint64_t offset,
                                                           std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_whole_file(fmt::format("{}/rand-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kRandVersion));
+  auto bytes = read_whole_file(rand_path(file, offset, size));
   if (!bytes || bytes->size() % sizeof(StoredRandSite)) return std::nullopt;
   std::vector<RandSite> sites(bytes->size() / sizeof(StoredRandSite));
   for (std::size_t i = 0; i < sites.size(); ++i) {
@@ -101,21 +105,17 @@ void SiteCache::store_rand(const ContentHash& file, std::uint64_t offset, std::u
     const auto* raw = reinterpret_cast<const std::uint8_t*>(&stored);
     bytes.insert(bytes.end(), raw, raw + sizeof stored);
   }
-  store_bytes(fmt::format("{}/rand-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kRandVersion), bytes);
+  store_bytes(rand_path(file, offset, size), bytes);
 }
 
-namespace {
-
-std::string hash_name(const std::string& dir, const struct stat& st) {
-  return fmt::format("{}/hash-{:x}-{:x}-{:x}-{:x}.{:x}-{:x}.{:x}", dir, st.st_dev, st.st_ino, st.st_size,
+std::string SiteCache::hash_path(const struct stat& st) const {
+  return fmt::format("{}/hash-{:x}-{:x}-{:x}-{:x}.{:x}-{:x}.{:x}", dir_, st.st_dev, st.st_ino, st.st_size,
                      st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
-}  // namespace
-
 std::optional<ContentHash> SiteCache::load_hash(const struct stat& st) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_whole_file(hash_name(dir_, st));
+  auto bytes = read_whole_file(hash_path(st));
   ContentHash hash{};
   if (!bytes || bytes->size() != hash.size()) return std::nullopt;
   std::copy(bytes->begin(), bytes->end(), hash.begin());
@@ -123,7 +123,7 @@ std::optional<ContentHash> SiteCache::load_hash(const struct stat& st) const {
 }
 
 void SiteCache::store_hash(const struct stat& st, const ContentHash& hash) const {
-  if (!dir_.empty()) store_bytes(hash_name(dir_, st), ByteView(hash.data(), hash.size()));
+  if (!dir_.empty()) store_bytes(hash_path(st), ByteView(hash.data(), hash.size()));
 }
 
 bool SiteCache::store_bytes(const std::string& final_path, ByteView bytes) const {

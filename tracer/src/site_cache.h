@@ -41,6 +41,8 @@ class SiteCache {
 
  private:
   std::string path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
+  std::string rand_path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
+  std::string hash_path(const struct stat& st) const;
   // Whole or not at all: written aside, then renamed into place.
   bool store_bytes(const std::string& final_path, ByteView bytes) const;
   std::string dir_;  // empty: no cache

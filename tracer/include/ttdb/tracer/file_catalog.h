@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -29,8 +28,8 @@ class TraceThread;
 
 class FileCatalog {
  public:
-  explicit FileCatalog(TraceThread& writer);
-  ~FileCatalog();
+  // `cache` knows system files' hashes from earlier recordings.
+  FileCatalog(TraceThread& writer, const SiteCache& cache) : writer_(writer), cache_(cache) {}
 
   struct Entry {
     std::int64_t id = 0;
@@ -51,7 +50,7 @@ class FileCatalog {
   using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t>;
   static std::optional<Identity> identity(const std::string& open_path, struct stat& st);
   TraceThread& writer_;
-  std::unique_ptr<const SiteCache> cache_;  // system files' hashes
+  const SiteCache& cache_;
   std::map<Identity, Entry> entries_;
 };
 
