@@ -12,7 +12,7 @@ DebugInfo& ProgramImages::current() {
   if (live && !info->modules_reported()) {
     std::vector<DebugInfo::KnownFile> known;
     for (const auto& m : engine_.image_mappings())
-      if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{m.path, m.addr});
+      if (m.file_offset == 0) known.push_back(DebugInfo::KnownFile{engine_.local_path(m.path), m.addr});
     info->refresh(engine_.pid(), known);
   }
   return *info;

@@ -64,6 +64,21 @@ void for_each_inherited(Dwarf_Die* die, int tag, F&& f) {
 
 }  // namespace
 
+namespace {
+
+// Whether /proc/PID/maps (`maps`) has a file mapped from `base` on.
+bool names_a_file_at(const std::string& maps, std::uint64_t base) {
+  std::istringstream lines(maps);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::uint64_t start = std::strtoull(line.c_str(), nullptr, 16);
+    if (start == base && line.find(" /") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 DebugInfo::DebugInfo() : impl_(std::make_unique<Impl>()) {}
 DebugInfo::~DebugInfo() = default;
 
@@ -77,7 +92,7 @@ void DebugInfo::refresh(pid_t pid, const std::vector<KnownFile>& known) {
   dwfl_report_begin(impl_->dwfl);
   dwfl_linux_proc_report(impl_->dwfl, pid);
   for (const auto& file : known) {
-    if (maps.find(" " + file.path + "\n") != std::string::npos) continue;  // /proc names it already
+    if (names_a_file_at(maps, file.base)) continue;  // the file, or replay's copy of it
     auto slash = file.path.rfind('/');
     std::string name = slash == std::string::npos ? file.path : file.path.substr(slash + 1);
     // Files that are not ELF (locale archives, caches) are refused: fine.

@@ -1,21 +1,16 @@
 #include "ttdb/gdbserver/files.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <link.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "ttdb/gdbserver/packets.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/parse.h"
-#include "ttdb/base/unique_fd.h"
 
 namespace ttdb::gdb {
 namespace {
@@ -113,8 +108,7 @@ std::optional<std::uint64_t> auxv_value(const std::string& auxv, std::uint64_t t
   return std::nullopt;
 }
 
-std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex,
-                           const std::function<std::string(const std::string&)>& local_name) {
+std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_view annex) {
   std::uint64_t lm = 0, prev = 0;
   bool whole = annex.empty();
   if (whole) {
@@ -141,39 +135,13 @@ std::string libraries_svr4(Engine& engine, const std::string& auxv, std::string_
     } else if (*ld < vdso_start || *ld >= vdso_end) {
       std::string path = *name ? read_string(engine, *name) : "";
       if (!path.empty())
-        libraries += fmt::format("<library name=\"{}\" lm=\"0x{:x}\" l_addr=\"0x{:x}\" l_ld=\"0x{:x}\" lmid=\"0x0\"/>", xml_escaped(local_name(path)),
+        libraries += fmt::format("<library name=\"{}\" lm=\"0x{:x}\" l_addr=\"0x{:x}\" l_ld=\"0x{:x}\" lmid=\"0x0\"/>", xml_escaped(engine.local_path(path)),
                                  lm, *addr, *ld);
     }
     prev = lm;
     lm = *next;
   }
   return header + ">" + libraries + "</library-list-svr4>";
-}
-
-LocalCopies::~LocalCopies() {
-  if (directory_.empty()) return;
-  std::error_code ignored;
-  std::filesystem::remove_all(directory_, ignored);
-}
-
-std::string LocalCopies::local_name(const std::string& path) {
-  const auto& recorded = engine_.files_only_in_trace();
-  auto found = recorded.find(path);
-  if (found == recorded.end()) return path;
-  if (auto copy = copies_.find(path); copy != copies_.end()) return copy->second;
-  if (directory_.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ttdb-files-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) fail("cannot make a directory for the recorded files in {}: {}", pattern, std::strerror(errno));
-    directory_ = pattern;
-  }
-  // One directory per copy keeps the file's own name (gdb shows it).
-  auto place = std::filesystem::path(directory_) / std::to_string(copies_.size());
-  std::filesystem::create_directory(place);
-  auto copy = (place / std::filesystem::path(path).filename()).string();
-  UniqueFd fd(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555));
-  if (!fd || write_all(fd.get(), found->second) != 0)
-    fail("cannot write the recorded copy of {} to {}: {}", path, copy, std::strerror(errno));
-  return copies_[path] = copy;
 }
 
 }  // namespace ttdb::gdb

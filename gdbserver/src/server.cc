@@ -63,7 +63,7 @@ int gdb_signal(int s) {
   }
 }
 
-Session::Session(Engine& engine, std::optional<int> process) : engine_(engine), files_(engine) {
+Session::Session(Engine& engine, std::optional<int> process) : engine_(engine) {
   // The engine starts at the exec, where the stack pointer is at argc, then
   // argv, the environment and the auxiliary vector.
   Registers regs = engine_.registers();
@@ -272,11 +272,11 @@ std::string Session::xfer(std::string_view args) {
     return xfer_part(target_xml(), parts[3]);
   }
   if (parts[0] == "auxv") return xfer_part(auxv_, parts[3]);
-  if (parts[0] == "exec-file") return xfer_part(files_.local_name(exe_), parts[3]);
+  if (parts[0] == "exec-file") return xfer_part(engine_.local_path(exe_), parts[3]);
   if (parts[0] == "libraries-svr4") {
     // Made afresh when gdb starts reading, the same document for its next parts.
     if (starts_with(parts[3], "0,"))
-      libraries_ = libraries_svr4(engine_, auxv_, parts[2], [this](const std::string& path) { return files_.local_name(path); });
+      libraries_ = libraries_svr4(engine_, auxv_, parts[2]);
     return xfer_part(libraries_, parts[3]);
   }
   return "";

@@ -27,14 +27,15 @@ const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   return *impl_->mappings;
 }
 
-const std::map<std::string, Bytes>& Engine::files_only_in_trace() {
-  if (impl_->trace_only_files) return *impl_->trace_only_files;
-  std::map<std::string, Bytes> files;
-  const auto& reader = impl_->session.reader();
-  FileContents contents(reader);
-  for (const auto& file : reader.files())
-    if (file.blob && !contents.is_on_disk(file.id)) files[file.path] = reader.blob(*file.blob);
-  return *(impl_->trace_only_files = std::move(files));
+std::string Engine::local_path(const std::string& path) {
+  auto& files = impl_->session.files();
+  if (!impl_->trace_only_files) {
+    impl_->trace_only_files.emplace();
+    for (const auto& file : impl_->session.reader().files())
+      if (file.blob && !files.is_on_disk(file.id)) (*impl_->trace_only_files)[file.path] = file.id;
+  }
+  auto found = impl_->trace_only_files->find(path);
+  return found == impl_->trace_only_files->end() ? path : files.copy_path(found->second);
 }
 
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }

@@ -312,7 +312,7 @@ class EngineImpl {
   std::map<int, Bytes> watch_values;  // the last value seen, per watchpoint
   int next_id = 1;
   std::optional<std::vector<trace::FileMapping>> mappings;  // read on first use
-  std::optional<std::map<std::string, Bytes>> trace_only_files;  // read on first use
+  std::optional<std::map<std::string, std::int64_t>> trace_only_files;  // path -> file id, found on first use
   // The processes and threads of a recording of several, found by one pass
   // over it on first use: their numbers, in the order they started, and the
   // processes' program images (a process's is its last exec, inherited

@@ -1,7 +1,10 @@
 #include "file_contents.h"
 
-#include <sys/mman.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -22,9 +25,12 @@ void FileContents::check_on_disk(std::int64_t id) {
   if (is_on_disk(id)) return;
   const auto& file = record(id);
   if (!read_whole_file(file.path))
-    fail("{} is gone or unreadable, but the recording ran it; replay needs the file as it was recorded",
+    fail("{} is gone or unreadable, but the recording ran it; replay needs the file as it was recorded (ttdb pack "
+         "keeps a copy in the trace)",
          file.path);
-  fail("{} changed since it was recorded; replay needs the file as it was (restore it or record again)", file.path);
+  fail("{} changed since it was recorded; replay needs the file as it was (restore it, or record again: ttdb pack "
+       "then keeps a copy in the trace)",
+       file.path);
 }
 
 bool FileContents::is_on_disk(std::int64_t id) {
@@ -38,16 +44,39 @@ bool FileContents::is_on_disk(std::int64_t id) {
   return same;
 }
 
-std::string FileContents::mappable_path(std::int64_t id) {
-  if (is_on_disk(id)) return path(id);
-  auto found = copies_.find(id);
-  if (found == copies_.end()) {
-    UniqueFd fd(::memfd_create("ttdb-recorded-file", MFD_CLOEXEC));
-    if (!fd) fail("cannot make a copy of {} for replay: {}", path(id), errno_text(errno));
-    if (int error = write_all(fd.get(), content(id))) fail("cannot make a copy of {} for replay: {}", path(id), errno_text(error));
-    found = copies_.emplace(id, std::move(fd)).first;
+std::string FileContents::mappable_path(std::int64_t id) { return is_on_disk(id) ? path(id) : copy_path(id); }
+
+int FileContents::copy_descriptor(std::int64_t id) {
+  copy_path(id);
+  return copies_.at(id).fd.get();
+}
+
+std::string FileContents::copy_path(std::int64_t id) {
+  if (auto found = copies_.find(id); found != copies_.end()) return found->second.path;
+  if (directory_.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ttdb-replay-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+      fail("cannot make a directory for the recorded files' copies in {}: {}; set TMPDIR to a writable directory",
+           pattern, errno_text(errno));
+    directory_ = pattern;
   }
-  return fmt::format("/proc/{}/fd/{}", ::getpid(), found->second.get());
+  // One directory per file keeps its own name, which debuggers show.
+  auto place = std::filesystem::path(directory_) / std::to_string(id);
+  std::string copy = (place / std::filesystem::path(path(id)).filename()).string();
+  std::error_code ec;
+  std::filesystem::create_directory(place, ec);
+  UniqueFd out(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500));
+  int error = !out ? errno : write_all(out.get(), content(id));
+  UniqueFd in(error ? -1 : ::open(copy.c_str(), O_RDONLY | O_CLOEXEC));
+  if (error || !in) fail("cannot write a copy of {} to {}: {}; check the space in TMPDIR", path(id), copy, errno_text(error ? error : errno));
+  copies_.emplace(id, Copy{copy, std::move(in)});
+  return copy;
+}
+
+FileContents::~FileContents() {
+  if (directory_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
 }
 
 const Bytes& FileContents::content(std::int64_t id) {

@@ -15,6 +15,9 @@ namespace ttdb {
 class FileContents {
  public:
   explicit FileContents(const trace::TraceReader& reader) : reader_(reader) {}
+  ~FileContents();
+  FileContents(const FileContents&) = delete;
+  FileContents& operator=(const FileContents&) = delete;
 
   // The recorded content of file `id`. Throws ttdb::Error naming the file
   // when it is not in the trace and has changed or gone.
@@ -28,9 +31,15 @@ class FileContents {
   bool has_copy(std::int64_t id) { return record(id).blob.has_value(); }
   const std::string& path(std::int64_t id) { return record(id).path; }
   // A path by which a replayed program opens file `id` as it was recorded:
-  // the file itself when it is on disk as recorded, else a copy of it in a
-  // memfd of replay's (/proc/<ttdb>/fd/N). Throws as content() does.
+  // the file itself when it is on disk as recorded, else copy_path(id).
+  // Throws as content() does.
   std::string mappable_path(std::int64_t id);
+  // A copy of file `id`'s recorded content, under its own name in a
+  // directory of replay's that goes when replay does: /proc/PID/maps names
+  // it, so a debugger finds its symbols there. Throws as content() does.
+  std::string copy_path(std::int64_t id);
+  // A descriptor of ttdb's (close-on-exec) on copy_path(id).
+  int copy_descriptor(std::int64_t id);
   const ContentHash& hash(std::int64_t id) { return record(id).hash; }
 
  private:
@@ -40,7 +49,12 @@ class FileContents {
   std::map<std::int64_t, trace::FileRecord> records_;
   std::map<std::int64_t, Bytes> contents_;
   std::map<std::int64_t, bool> checked_;  // on disk as recorded, or not
-  std::map<std::int64_t, UniqueFd> copies_;
+  struct Copy {
+    std::string path;
+    UniqueFd fd;
+  };
+  std::map<std::int64_t, Copy> copies_;
+  std::string directory_;  // where the copies are, once there is one
 };
 
 }  // namespace ttdb

@@ -315,13 +315,25 @@ void ReplaySession::diverge(const Event& e, const std::string& what) {
                                      e.id, render_event(e), what));
 }
 
+namespace {
+
+// /dev/fd/N padded with slashes to `length` bytes: a program run from a copy
+// by it gets the recorded stack layout (and then the recorded bytes, the
+// name among them). Nothing when `length` is too short for it.
+std::optional<std::string> descriptor_path(std::int64_t fd, std::size_t length) {
+  std::string name = fmt::format("fd/{}", fd);
+  if (length < 5 + name.size()) return std::nullopt;
+  return "/dev" + std::string(length - 4 - name.size(), '/') + name;
+}
+
+}  // namespace
+
 void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // A program run from a descriptor (a memfd, a deleted file) exists only in the trace.
   bool from_descriptor = !tracees_.empty() && tracee().syscall_info().entry.nr == __NR_execveat;
   // A program the recording ran that is gone or rebuilt since runs from the trace's copy.
   auto program = static_cast<std::int64_t>(e.args[2]);
-  bool from_copy = !tracees_.empty() && !from_descriptor && e.info.empty() && program && files_.has_copy(program) &&
-                   !files_.is_on_disk(program);
+  bool from_copy = !from_descriptor && e.info.empty() && program && files_.has_copy(program) && !files_.is_on_disk(program);
   if (program && !((from_descriptor || from_copy) && files_.has_copy(program))) files_.check_on_disk(program);
   if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
   if (tracees_.empty()) {
@@ -336,6 +348,11 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     start.no_new_privs = reader_.meta_int(trace::meta::no_new_privs).value_or(0) == 1;
     if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
     if (auto blocked = reader_.meta_int(trace::meta::signals_blocked)) start.blocked_signals = static_cast<std::uint64_t>(*blocked);
+    if (from_copy) {
+      auto copy = descriptor_path(files_.copy_descriptor(program), start.path.size());
+      if (!copy) files_.check_on_disk(program);  // says what is missing
+      start.exec_path = *copy;
+    }
     pin_to_cpu(start.cpu);
     events_.keep_off_cpu(start.cpu);
     tracees_.emplace(e.tid, launch(start));
@@ -403,24 +420,6 @@ WaitStatus ReplaySession::exec_from_threads(const Event& e) {
   return status;
 }
 
-namespace {
-
-// A new executable file holding `content`, in the temporary directory.
-std::string write_temporary_file(const std::string& prefix, const Bytes& content) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = fmt::format("{}/{}-XXXXXX", dir && *dir ? dir : "/tmp", prefix);
-  UniqueFd fd(::mkstemp(path.data()));
-  if (!fd) fail("cannot create a file in {}: {}", dir && *dir ? dir : "/tmp", errno_text(errno));
-  if (int error = write_all(fd.get(), content)) {
-    ::unlink(path.c_str());
-    fail("cannot write {}: {}", path, errno_text(error));
-  }
-  ::fchmod(fd.get(), 0700);
-  return path;
-}
-
-}  // namespace
-
 std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std::array<std::uint64_t, 6>& args) {
   // The call stopped at its entry becomes `nr`; once it returns, the
   // program goes back to the syscall instruction to enter its own again.
@@ -441,10 +440,7 @@ std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std
 }
 
 std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) {
-  // The program opens a temporary copy, which its descriptor then keeps alone.
-  std::string copy = write_temporary_file("ttdb-exec", files_.content(id));
-  std::int64_t fd = open_before_entry(e, copy, O_RDONLY);
-  ::unlink(copy.c_str());
+  std::int64_t fd = open_before_entry(e, files_.copy_path(id), O_RDONLY);
   if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
   return fd;
 }
@@ -479,22 +475,20 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
 }
 
 void ReplaySession::run_program_copy(const Event& e) {
-  // The program execs its copy through /dev/fd/N, a path padded with
-  // slashes to the length of the one it gave, so that the new stack has the
-  // recorded layout (and then the recorded bytes, its name among them).
+  // The program execs its copy through /dev/fd/N, padded to the length of
+  // the path it gave.
   Tracee& t = tracee();
   auto id = static_cast<std::int64_t>(e.args[2]);
   auto path = t.read_c_string(RemotePtr(t.syscall_info().entry.args[0]));
   std::int64_t fd = open_program_copy(e, id);
   std::uint64_t at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
-  std::string name = fmt::format("fd/{}", fd);
-  if (!path || path->size() < 5 + name.size()) {
+  auto padded = path ? descriptor_path(fd, path->size()) : std::nullopt;
+  if (!padded) {
     call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
     files_.check_on_disk(id);  // says what is missing
     return;
   }
-  std::string padded = "/dev" + std::string(path->size() - 4 - name.size(), '/') + name;
-  Bytes text(padded.begin(), padded.end());
+  Bytes text(padded->begin(), padded->end());
   text.push_back(0);
   if (!t.write_bytes(RemotePtr(at), text)) diverge(e, "has no stack to pass the path of its program's copy");
   Registers regs = t.regs();

@@ -165,6 +165,7 @@ class ReplaySession {
   // Every live process, by recorded tid.
   std::map<int, Tracee>& tracees() { return tracees_; }
   SharedFiles& shared_files() { return shared_files_; }
+  FileContents& files() { return files_; }
   const std::map<int, Tracee>& tracees() const { return tracees_; }
 
   const SessionState& state() const { return state_; }

@@ -51,25 +51,5 @@ TEST(Files, OutputPlacedInAStdoutFileIsPlacedTheSameWayInReplay) {
   EXPECT_NE(piped.out.find("line-one aaaa\nline-two bbbb\nONETWOline-three cccc\n"), std::string::npos) << piped.out;
 }
 
-TEST(Files, ChangedProgramIsNamed) {
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  std::string copy = dir.file("pids_copy");
-  std::filesystem::copy_file(program("pids"), copy);
-  RunResult recorded = record(trace, {copy});
-  ASSERT_EQ(recorded.status, 0) << recorded.err;
-
-  std::filesystem::copy_file(program("tsc"), copy, std::filesystem::copy_options::overwrite_existing);
-  RunResult replayed = replay(trace);
-  EXPECT_EQ(replayed.status, 125);
-  EXPECT_NE(replayed.err.find(copy + " changed since it was recorded"), std::string::npos) << replayed.err;
-  EXPECT_EQ(replayed.out, "");
-
-  std::filesystem::remove(copy);
-  replayed = replay(trace);
-  EXPECT_EQ(replayed.status, 125);
-  EXPECT_NE(replayed.err.find(copy + " is gone"), std::string::npos) << replayed.err;
-}
-
 }  // namespace
 }  // namespace ttdb::test

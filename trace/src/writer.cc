@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "blobs.h"
 #include "codec.h"
 #include "schema.h"
 #include "sqlite.h"
@@ -26,11 +27,8 @@ constexpr std::size_t kChunkBytes = 1 << 20;
 // A batch is committed after this many bytes (or by the caller's clock):
 // often enough that little is left to write when the program ends.
 constexpr std::size_t kBatchBytes = 1 << 20;
-constexpr int kBlobCompression = 3;
 // Chunks are written while the program runs: the fastest level.
 constexpr int kChunkCompression = -1;
-
-enum Codec { codec_raw = 0, codec_zstd = 1 };
 
 }  // namespace
 
@@ -157,16 +155,9 @@ std::int64_t TraceWriter::store_blob(ByteView data) {
   ContentHash hash = content_hash(data);
   std::string key(hash.begin(), hash.end());
   if (auto found = blob_ids_.find(key); found != blob_ids_.end()) return found->second;
-  Bytes packed = compress(data, kBlobCompression);
-  bool worth_it = packed.size() < data.size();
-  insert_blob_->bind_blob(1, hash)
-      .bind(2, static_cast<std::int64_t>(data.size()))
-      .bind(3, worth_it ? codec_zstd : codec_raw)
-      .bind_blob(4, worth_it ? ByteView(packed) : data)
-      .run();
+  batch_bytes_ += insert_blob(*insert_blob_, data, hash);
   std::int64_t id = db_->last_insert_id();
   blob_ids_.emplace(std::move(key), id);
-  batch_bytes_ += worth_it ? packed.size() : data.size();
   return id;
 }
 

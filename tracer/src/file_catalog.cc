@@ -20,23 +20,6 @@ bool is_system_file(const std::string& path, const struct stat& st) {
   return in_system_dir && st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-std::optional<Bytes> read_whole_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return std::nullopt;
-  Bytes data(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  data.resize(done);
-  return data;
-}
-
 std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {
   if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
@@ -64,7 +47,7 @@ std::optional<FileCatalog::Entry> FileCatalog::add(const std::string& open_path,
   record.path = path;
   record.mtime_ns = mtime_ns;
   record.role = role;
-  bool keep_copy = !is_system_file(path, st);
+  bool keep_copy = copy_all_ || !is_system_file(path, st);
   // A system file's hash from an earlier recording, when the file is the same version.
   std::optional<ContentHash> known = keep_copy ? std::nullopt : cache_.load_hash(st);
   std::optional<Bytes> content;

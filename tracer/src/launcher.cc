@@ -88,7 +88,7 @@ std::string absolute(const std::string& path) {
     [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
     ::_exit(127);
   }
-  ::execve(options.path.c_str(), argv, envp);
+  ::execve((options.exec_path.empty() ? options.path : options.exec_path).c_str(), argv, envp);
   int error = errno;
   [[maybe_unused]] auto n = ::write(error_fd, &error, sizeof error);
   ::_exit(127);

@@ -247,7 +247,7 @@ struct Task {
 class Recorder {
  public:
   Recorder(const RecordOptions& options, TraceThread& writer)
-      : options_(options), writer_(writer), files_(writer, cache_) {}
+      : options_(options), writer_(writer), files_(writer, cache_, options.pack) {}
 
   RecordOutcome run();
 

@@ -88,6 +88,8 @@ int run_cli(int argc, char** argv) {
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
   record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
+  record->add_flag("--pack", record_args.pack,
+                   "Copy system files the program runs or maps into the trace too, so that it replays where they differ");
   record->add_option("PROG", record_args.command,
                      "The program to record and its arguments; put -- before PROG when it begins with -")
       ->option_text(" ");
@@ -153,6 +155,13 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("the syscall name is empty") : ""; }, "", "NAME"));
   events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(number_in(1, kInt64Max));
   events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(number_in(0, kInt64Max));
+
+  PackArgs pack_args;
+  auto* pack = app.add_subcommand("pack", "Copy into a recording the files it only checks on disk");
+  pack->add_option("trace", pack_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  pack->footer(
+      "A packed trace replays with nothing from this machine but ttdb: after the program is rebuilt or\n"
+      "deleted, and elsewhere. Example: ttdb pack ls.ttdb\n");
 
   SqlArgs sql_args;
   auto* sql = app.add_subcommand("sql", "Query a recording with SQL, one row per event");
@@ -220,7 +229,7 @@ int run_cli(int argc, char** argv) {
 
   // Commands that only read a trace fail with 1, like other inspection tools;
   // record and replay use 125, far from the statuses programs usually return.
-  int failure_status = *info || *events || *sql ? 1 : kExitFailure;
+  int failure_status = *info || *events || *sql || *pack ? 1 : kExitFailure;
   try {
     if (*record) {
       record_args.command = command;
@@ -238,6 +247,7 @@ int run_cli(int argc, char** argv) {
     }
     if (*serve) return run_serve(serve_args);
     if (*info) return check_output(run_info(info_args), failure_status);
+    if (*pack) return run_pack(pack_args);
     if (*events) return check_output(run_events(events_args), failure_status);
     if (*sql) {
       if (sql_args.query.find_first_not_of(" \t\r\n;") == std::string::npos) throw UsageError("the SQL query is empty; give one or more statements");

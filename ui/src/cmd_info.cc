@@ -17,12 +17,6 @@
 namespace ttdb {
 namespace {
 
-std::string human_size(std::uint64_t bytes) {
-  if (bytes < 10 * 1024) return fmt::format("{} bytes", bytes);
-  if (bytes < 10 * 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
-  return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0));
-}
-
 std::string when(std::int64_t ns) {
   std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
   return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(seconds));
@@ -47,7 +41,31 @@ std::uint64_t trace_size(const std::string& path) {
   return total;
 }
 
+// What the trace holds of the files the recording ran and mapped, and which
+// replay must find on disk.
+void print_files(const trace::TraceReader& reader) {
+  auto files = reader.files();
+  std::size_t held = 0;
+  std::uint64_t held_bytes = 0;
+  for (const auto& f : files)
+    if (f.blob) ++held, held_bytes += f.size;
+  if (held == files.size())
+    fmt::print("files:     {} run or mapped, all in the trace ({}): it replays without them on disk\n", files.size(),
+               human_size(held_bytes));
+  else
+    fmt::print("files:     {} run or mapped, {} in the trace ({}); replay reads the other {} from disk ('ttdb pack' copies them in)\n",
+               files.size(), held, human_size(held_bytes), files.size() - held);
+  for (const auto& f : files)
+    fmt::print("  {:<6} {:>10}  {:<13} {}\n", f.role, human_size(f.size), f.blob ? "in the trace" : "on disk", f.path);
+}
+
 }  // namespace
+
+std::string human_size(std::uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0));
+}
 
 int run_info(const InfoArgs& args) {
   std::string path = trace_or_latest(args.trace);
@@ -96,6 +114,7 @@ int run_info(const InfoArgs& args) {
     for (std::size_t i = 0; i < list.size(); ++i)
       fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i].pid, list[i].from,
                  list[i].to ? fmt::to_string(list[i].to) : "the end");
+  print_files(reader);
   if (reader.finished()) {
     std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"
                           ? "killed by " + signal_name(static_cast<int>(reader.meta_int(meta::exit_code).value_or(0)))

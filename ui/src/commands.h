@@ -21,6 +21,7 @@ struct RecordArgs {
   std::string output;
   bool quiet = false;
   bool no_syscall_buffer = false;
+  bool pack = false;  // --pack: copy the system files it ran and mapped into the trace too
   std::vector<std::string> command;
 };
 int run_record(const RecordArgs& args);
@@ -65,6 +66,15 @@ struct EventsArgs {
 };
 int run_events(const EventsArgs& args);
 
+struct PackArgs {
+  std::string trace;
+};
+// Copies the files the trace only checks on disk into it (docs/commands.md).
+int run_pack(const PackArgs& args);
+// What run_pack does for `ttdb record --pack`: packs `trace`, says so on
+// stderr unless `quiet`, and throws when a file could not be packed.
+void pack_trace(const std::string& trace, bool quiet);
+
 struct SqlArgs {
   std::string query;
   std::string trace;
@@ -91,6 +101,9 @@ class FdSink : public OutputSink {
 // The errno of the first write to stdout an FdSink could not make (EPIPE
 // aside: the reader went away on purpose), or 0.
 int fd_sink_failure();
+
+// 123 bytes, 45.6 KiB, 7.8 MiB.
+std::string human_size(std::uint64_t bytes);
 
 // The trace the user named, or the latest one.
 std::string trace_or_latest(const std::string& named);

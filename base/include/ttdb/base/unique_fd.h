@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "ttdb/base/bytes.h"
@@ -36,6 +37,10 @@ class UniqueFd {
 // on after EINTR and short writes. Returns 0, or the errno of the write that
 // failed (EIO for one that wrote nothing).
 int write_all(int fd, ByteView bytes, std::optional<std::uint64_t> offset = std::nullopt);
+
+// The whole content of the file at `path`; nothing when it cannot be opened
+// (errno says why).
+std::optional<Bytes> read_whole_file(const std::string& path);
 
 // A pipe whose both ends are owned.
 struct Pipe {

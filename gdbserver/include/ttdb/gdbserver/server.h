@@ -58,7 +58,6 @@ class Session {
   std::string auxv_;  // the recorded auxiliary vector, read from the initial stack
   std::string exe_;
   std::string libraries_;  // the library list gdb is reading, part by part
-  LocalCopies files_;
   std::optional<ServedProcess> process_;
   std::map<std::pair<char, std::uint64_t>, int> points_;  // (Z type, address) -> engine id
   int catchpoint_ = 0;  // QCatchSyscalls' engine catchpoint, if gdb asked for one

@@ -155,10 +155,11 @@ class Engine {
   // mappings that image makes over the whole recording.
   std::int64_t image();
   const std::vector<trace::FileMapping>& image_mappings();
-  // The files the recording ran or mapped that are no longer on disk as
-  // recorded (gone, or changed since) but whose recorded bytes the trace
-  // keeps, by path: a debugger reads these instead of the disk's.
-  const std::map<std::string, Bytes>& files_only_in_trace();
+  // Where a debugger reads the file the recording ran or mapped at `path`:
+  // `path` itself, unless the file there is gone or changed since and the
+  // trace keeps the recorded bytes; then a copy of those, under the same
+  // name in a directory of replay's that lasts as long as the engine.
+  std::string local_path(const std::string& path);
   // A recorded event by number.
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 

@@ -21,7 +21,6 @@
 namespace ttdb {
 
 bool is_system_file(const std::string& path, const struct stat& st);
-std::optional<Bytes> read_whole_file(const std::string& path);
 
 class SiteCache;
 class TraceThread;
@@ -29,7 +28,9 @@ class TraceThread;
 class FileCatalog {
  public:
   // `cache` knows system files' hashes from earlier recordings.
-  FileCatalog(TraceThread& writer, const SiteCache& cache) : writer_(writer), cache_(cache) {}
+  // `copy_all`: system files' contents go into the trace too (ttdb record --pack).
+  FileCatalog(TraceThread& writer, const SiteCache& cache, bool copy_all)
+      : writer_(writer), cache_(cache), copy_all_(copy_all) {}
 
   struct Entry {
     std::int64_t id = 0;
@@ -51,6 +52,7 @@ class FileCatalog {
   static std::optional<Identity> identity(const std::string& open_path, struct stat& st);
   TraceThread& writer_;
   const SiteCache& cache_;
+  bool copy_all_;
   std::map<Identity, Entry> entries_;
 };
 

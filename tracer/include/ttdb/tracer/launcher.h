@@ -29,6 +29,9 @@ class LaunchError : public Error {
 
 struct LaunchOptions {
   std::string path;  // absolute path of the program file
+  // What execve is given, when not `path`: replay runs a copy of a program
+  // that changed since it was recorded, by a path of the same length.
+  std::string exec_path;
   std::vector<std::string> argv;
   std::vector<std::string> env;
   // RLIMIT_STACK shapes where mmap places things: replay must use the recorded one.

@@ -20,6 +20,9 @@ struct RecordOptions {
   bool trace_claimed = false;
   // The in-process syscall buffer: frequent syscalls recorded without a ptrace stop.
   bool syscall_buffer = true;
+  // Keep a copy of every file the program runs or maps, system files too,
+  // so that the trace replays where they are gone or other (ttdb pack).
+  bool pack = false;
   // Called for ttdb's own warnings (one sentence each, without "ttdb: ").
   void (*warn)(const std::string& message) = nullptr;
 };

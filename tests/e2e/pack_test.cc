@@ -1,0 +1,99 @@
+// Portable traces: a program rebuilt or deleted after its recording replays
+// from the trace's copy, and `ttdb pack` (or `record --pack`) copies in the
+// system files too, so that a trace replays where they are gone or other.
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+// Runs `commands` with sh in a private mount namespace, where they may
+// bind-mount other files over recorded ones without touching the machine's.
+RunResult in_private_mounts(const std::string& commands) {
+  return run({"unshare", "-m", "sh", "-c", "set -e; " + commands});
+}
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+TEST(Pack, RebuiltProgramAndDeletedLibraryReplayFromTheTrace) {
+  // The program and its library are the user's own files: every trace keeps them.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), prog = dir.file("debug_libcall"), lib = dir.file("libshout.so");
+  std::filesystem::copy_file(program("debug_libcall"), prog);
+  std::filesystem::copy_file(std::filesystem::path(program("debug_libcall")).parent_path() / "libshout.so", lib);
+  RunResult recorded = record(trace, {prog});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  ASSERT_NE(recorded.out.find("ALPHA BETA"), std::string::npos) << recorded.out;
+
+  std::filesystem::copy_file(program("pids"), prog, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(lib);
+  expect_same_run(recorded, replay(trace));
+  // The shell reads the symbols of the recorded build, from the trace's copies.
+  RunResult shell = ttdb({"replay", "-ex", "break shout", "-ex", "continue", "-ex", "bt", "-ex", "finish", trace});
+  EXPECT_EQ(shell.status, 0) << shell.err;
+  EXPECT_NE(shell.out.find("Breakpoint 1, shout (text="), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find(" in main () at "), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find("Value returned is $1 = 5"), std::string::npos) << shell.out;
+
+  std::filesystem::remove(prog);
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(Pack, PackedTraceReplaysWithTheSystemProgramReplacedAndItsLibraryHidden) {
+  auto ls = installed_tool("ls");
+  ASSERT_TRUE(ls);
+  TempDir dir;
+  std::string plain = dir.file("plain.ttdb"), packed = dir.file("packed.ttdb");
+  RunResult recorded = record(plain, {*ls, "-d", "/", dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  std::filesystem::copy_file(plain, packed);
+  RunResult pack = ttdb({"pack", packed});
+  ASSERT_EQ(pack.status, 0) << pack.err;
+  EXPECT_NE(pack.err.find("ttdb: packed "), std::string::npos) << pack.err;
+  EXPECT_EQ(sql_count(plain, "SELECT count(*) FROM files WHERE blob IS NULL") > 0, true);
+  EXPECT_EQ(sql_count(packed, "SELECT count(*) FROM files WHERE blob IS NULL"), 0);
+  EXPECT_NE(ttdb({"info", packed}).out.find("all in the trace"), std::string::npos);
+  RunResult again = ttdb({"pack", packed});
+  EXPECT_EQ(again.status, 0);
+  EXPECT_NE(again.err.find("holds every file it ran and mapped already"), std::string::npos) << again.err;
+
+  // A library of ls's that ttdb itself does not use (ttdb shares libc and ld.so).
+  std::string library;
+  for (const char* name : {"libselinux.so", "libpcre2-8.so", "libcap.so", "libacl.so"}) {
+    RunResult path = ttdb({"sql", std::string("SELECT path FROM files WHERE path LIKE '%/") + name + "%' LIMIT 1", plain});
+    if (!path.out.empty()) {
+      library = path.out.substr(0, path.out.size() - 1);
+      break;
+    }
+  }
+  ASSERT_FALSE(library.empty()) << "ls maps none of the libraries this test hides";
+  std::string hide = "mount --bind /bin/true " + in_quotes(*ls) + "; mount --bind /dev/null " + in_quotes(library) + "; ";
+  RunResult hidden = in_private_mounts(hide + in_quotes(ttdb_binary()) + " replay --run " + in_quotes(packed));
+  expect_same_run(recorded, hidden);
+  // Without the copies, replay says what is missing before it starts.
+  RunResult unpacked = in_private_mounts(hide + in_quotes(ttdb_binary()) + " replay --run " + in_quotes(plain) + " || echo status $?");
+  EXPECT_NE(unpacked.err.find(*ls + " changed since it was recorded"), std::string::npos) << unpacked.err;
+  EXPECT_EQ(unpacked.out, "status 125\n");
+  // Packing then keeps what it can and names what it cannot.
+  RunResult late = in_private_mounts(hide + in_quotes(ttdb_binary()) + " pack " + in_quotes(plain) + " || echo status $?");
+  EXPECT_EQ(late.out, "status 1\n");
+  EXPECT_NE(late.err.find("cannot pack " + *ls + " into " + plain + ": it is gone or changed since it was recorded (and 1 more"),
+            std::string::npos) << late.err;
+  EXPECT_EQ(sql_count(plain, "SELECT count(*) FROM files WHERE blob IS NULL"), 2);
+}
+
+TEST(Pack, RecordPackKeepsEveryFileAsItRecords) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = ttdb({"record", "-q", "--pack", "-o", trace, "--", program("pids")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM files WHERE role = 'interp' AND blob IS NOT NULL"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM files WHERE blob IS NULL"), 0);
+  expect_same_run(recorded, replay(trace));
+}
+
+}  // namespace
+}  // namespace ttdb::test
