@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <sstream>
 
 #include "ttdb/base/log.h"
 #include "ttdb/trace/format.h"
@@ -17,6 +18,7 @@
 #include "ttdb/tracer/render.h"
 #include "ttdb/tracer/snapshot.h"
 #include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/cpu_features.h"
 #include "ttdb/tracer/syscall_memory.h"
 
 namespace ttdb {
@@ -24,8 +26,40 @@ namespace ttdb {
 using trace::Event;
 using trace::EventKind;
 
+namespace {
+
+// The highest x86-64 baseline this CPU meets.
+std::string best_baseline() {
+  std::string best = "x86-64";
+  for (const char* name : {"x86-64-v2", "x86-64-v3", "x86-64-v4"})
+    if (missing_features(cpu_baseline(name)->features, cpu_features()).empty()) best = name;
+  return best;
+}
+
+// A program replayed on a CPU without a feature it used would take another
+// path through glibc, or fault: said before anything runs.
+void check_cpu(const trace::TraceReader& reader) {
+  auto recorded = reader.meta(trace::meta::cpu_features);
+  if (!recorded) return;
+  std::vector<std::string> wanted;
+  std::istringstream names(*recorded);
+  for (std::string name; names >> name;) wanted.push_back(name);
+  auto lacking = missing_features(wanted, cpu_features());
+  if (lacking.empty()) return;
+  if (auto baseline = reader.meta(trace::meta::cpu_baseline))
+    fail("this CPU lacks {}, which the trace's CPU baseline {} requires; replay it on a CPU that meets {}",
+         fmt::join(lacking, ", "), *baseline, *baseline);
+  fail("this CPU lacks {}, which the recording's CPU had and the program may have used; replay on a CPU that has "
+       "them, or record with --cpu-baseline {} (or lower) to replay here",
+       fmt::join(lacking, ", "), best_baseline());
+}
+
+}  // namespace
+
 ReplaySession::ReplaySession(const std::string& trace_path, OutputSink& sink)
-    : reader_(trace_path), events_(trace_path), sink_(sink), files_(reader_) {}
+    : reader_(trace_path), events_(trace_path), sink_(sink), files_(reader_) {
+  check_cpu(reader_);
+}
 
 std::optional<Event> ReplaySession::take_event() { return events_.take(); }
 

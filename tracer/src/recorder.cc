@@ -14,7 +14,10 @@
 // checked.
 #include <sys/wait.h>
 
+#include <fmt/format.h>
+
 #include "recorder_state.h"
+#include "ttdb/tracer/cpu_features.h"
 
 namespace ttdb {
 namespace recording {
@@ -95,6 +98,26 @@ void Recorder::warn(const std::string& message) {
   if (options_.warn) options_.warn(message);
 }
 
+namespace {
+
+// Adds to `env` the GLIBC_TUNABLES that hold glibc to the baseline `name`.
+void hold_to_baseline(const std::string& name, std::vector<std::string>& env) {
+  auto baseline = cpu_baseline(name);
+  if (!baseline) fail("there is no CPU baseline called {}; give x86-64, x86-64-v2, x86-64-v3 or x86-64-v4", name);
+  auto lacking = missing_features(baseline->features, cpu_features());
+  if (!lacking.empty())
+    fail("this CPU lacks {}, which {} requires; record with a lower --cpu-baseline", fmt::join(lacking, ", "), baseline->name);
+  // The user's own tunables stay; glibc takes the last value of each.
+  for (auto& var : env)
+    if (var.rfind("GLIBC_TUNABLES=", 0) == 0) {
+      var += ":" + baseline->glibc_tunables;
+      return;
+    }
+  env.push_back("GLIBC_TUNABLES=" + baseline->glibc_tunables);
+}
+
+}  // namespace
+
 void Recorder::write_header(const LaunchOptions& start) {
   namespace meta = trace::meta;
   writer_.set_meta(meta::ttdb_version, TTDB_VERSION);
@@ -113,6 +136,14 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
   writer_.set_meta(meta::no_new_privs, std::int64_t{start.no_new_privs});
+  auto features = cpu_features();
+  if (auto baseline = cpu_baseline(options_.cpu_baseline)) {
+    features = baseline->features;
+    writer_.set_meta(meta::cpu_baseline, baseline->name);
+  }
+  std::string names;
+  for (const auto& f : features) names += (names.empty() ? "" : " ") + f;
+  writer_.set_meta(meta::cpu_features, names);
   // Replay follows where the output goes in a stdout file, from here.
   if (auto out = stdout_file()) {
     writer_.set_meta(meta::stdout_offset, out->offset);
@@ -780,7 +811,10 @@ class SignalForwarding {
 
 }  // namespace
 
-RecordOutcome record(const RecordOptions& options) {
+RecordOutcome record(const RecordOptions& given) {
+  // Before any trace is made: a CPU that does not meet the baseline is refused.
+  RecordOptions options = given;
+  if (!options.cpu_baseline.empty()) recording::hold_to_baseline(options.cpu_baseline, options.env);
   // Output streams are followed on the writer's thread, in event order.
   FdStreams streams(stdout_file().has_value());
   TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });

@@ -90,6 +90,10 @@ int run_cli(int argc, char** argv) {
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
   record->add_flag("--pack", record_args.pack,
                    "Copy system files the program runs or maps into the trace too, so that it replays where they differ");
+  record->add_option("--cpu-baseline", record_args.cpu_baseline,
+                     "Hold glibc to x86-64, x86-64-v2, -v3 or -v4, so that the trace replays on any CPU that meets it")
+      ->option_text("LEVEL")
+      ->check(CLI::IsMember({"x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"}));
   record->add_option("PROG", record_args.command,
                      "The program to record and its arguments; put -- before PROG when it begins with -")
       ->option_text(" ");
@@ -187,7 +191,7 @@ int run_cli(int argc, char** argv) {
         command.assign(argv + split, argv + argc);
         break;
       }
-      split += arg == "-o" || arg == "--output" ? 2 : 1;
+      split += arg == "-o" || arg == "--output" || arg == "--cpu-baseline" ? 2 : 1;
     }
     argc = std::min(split, argc);
   }

@@ -114,6 +114,10 @@ int run_info(const InfoArgs& args) {
     for (std::size_t i = 0; i < list.size(); ++i)
       fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i].pid, list[i].from,
                  list[i].to ? fmt::to_string(list[i].to) : "the end");
+  if (auto baseline = reader.meta(meta::cpu_baseline))
+    fmt::print("cpu:       held to {}: replays on any CPU that meets it\n", *baseline);
+  else if (auto features = reader.meta(meta::cpu_features))
+    fmt::print("cpu:       {}: replays on a CPU that has these features\n", *features);
   print_files(reader);
   if (reader.finished()) {
     std::string how = reader.meta(meta::exit_kind).value_or("") == "killed"

@@ -40,6 +40,7 @@ int run_record(const RecordArgs& args) {
   options.warn = print_warning;
   options.syscall_buffer = !args.no_syscall_buffer;
   options.pack = args.pack;
+  options.cpu_baseline = args.cpu_baseline;
   bool default_place = args.output.empty();
   options.trace_path = default_place ? new_trace_path(args.command[0]) : args.output;
   options.trace_claimed = default_place;

@@ -22,6 +22,7 @@ struct RecordArgs {
   bool quiet = false;
   bool no_syscall_buffer = false;
   bool pack = false;  // --pack: copy the system files it ran and mapped into the trace too
+  std::string cpu_baseline;  // --cpu-baseline: hold glibc to x86-64-vN
   std::vector<std::string> command;
 };
 int run_record(const RecordArgs& args);

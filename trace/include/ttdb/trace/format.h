@@ -35,6 +35,11 @@ inline constexpr const char* no_new_privs = "no_new_privs";  // 1: the program r
 inline constexpr const char* stdout_offset = "stdout_offset";
 inline constexpr const char* stdout_size = "stdout_size";
 inline constexpr const char* stdout_append = "stdout_append";
+// The CPU features the recording could use, by /proc/cpuinfo's names,
+// space-separated, and the x86-64 baseline glibc was held to, if any
+// (older traces have neither, and replay checks nothing then).
+inline constexpr const char* cpu_features = "cpu_features";
+inline constexpr const char* cpu_baseline = "cpu_baseline";
 }  // namespace meta
 
 }  // namespace ttdb::trace

@@ -23,6 +23,9 @@ struct RecordOptions {
   // Keep a copy of every file the program runs or maps, system files too,
   // so that the trace replays where they are gone or other (ttdb pack).
   bool pack = false;
+  // "x86-64-v2" and so on: hold glibc to that baseline (cpu_features.h),
+  // so that the trace replays on any CPU that meets it. Empty: this CPU.
+  std::string cpu_baseline;
   // Called for ttdb's own warnings (one sentence each, without "ttdb: ").
   void (*warn)(const std::string& message) = nullptr;
 };

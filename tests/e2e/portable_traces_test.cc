@@ -1,6 +1,7 @@
 // Portable traces: a program rebuilt or deleted after its recording replays
-// from the trace's copy, and `ttdb pack` (or `record --pack`) copies in the
-// system files too, so that a trace replays where they are gone or other.
+// from the trace's copy, `ttdb pack` (or `record --pack`) copies in the
+// system files too, so that a trace replays where they are gone or other,
+// and the CPU features a recording could use are checked before replay.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -93,6 +94,66 @@ TEST(Pack, RecordPackKeepsEveryFileAsItRecords) {
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM files WHERE role = 'interp' AND blob IS NOT NULL"), 1);
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM files WHERE blob IS NULL"), 0);
   expect_same_run(recorded, replay(trace));
+}
+
+// Features of ttdb's table that one vendor's CPUs have and the other's lack.
+std::string feature_this_cpu_lacks() {
+  std::string cpuinfo = read_file("/proc/cpuinfo");
+  for (const char* name : {"sse4a", "xop", "fma4", "avx512_fp16", "amx_tile", "avx512er"})
+    if (cpuinfo.find(std::string(" ") + name + " ") == std::string::npos && cpuinfo.find(std::string(" ") + name + "\n") == std::string::npos)
+      return name;
+  return "";
+}
+
+TEST(Cpu, ReplayOnACpuWithoutARecordedFeatureSaysSoBeforeItStarts) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("pids")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM meta WHERE key = 'cpu_features' AND ' ' || value || ' ' LIKE '% sse2 %'"), 0);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM meta WHERE key = 'cpu_features' AND ' ' || value || ' ' LIKE '% cx16 %'"), 1);
+  expect_same_run(recorded, replay(trace));
+  std::string lacking = feature_this_cpu_lacks();
+  ASSERT_FALSE(lacking.empty());
+  // As if recorded on a CPU that had it.
+  trace_sql(trace, "UPDATE meta SET value = value || ' " + lacking + "' WHERE key = 'cpu_features'");
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 125);
+  EXPECT_EQ(replayed.out, "");
+  EXPECT_EQ(replayed.err.find("ttdb: this CPU lacks " + lacking + ", which the recording's CPU had and the program may have used; "
+                              "replay on a CPU that has them, or record with --cpu-baseline x86-64"),
+            0u) << replayed.err;
+}
+
+TEST(Cpu, BaselineHoldsGlibcToItsLevel) {
+  // The dynamic loader says which levels of libraries it would load.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  std::string loader = "/lib64/ld-linux-x86-64.so.2";
+  RunResult recorded = ttdb({"record", "-q", "--cpu-baseline", "x86-64-v2", "-o", trace, loader, "--help"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("  x86-64-v3\n  x86-64-v2 (supported, searched)\n"), std::string::npos) << recorded.out;
+  expect_same_run(recorded, replay(trace));
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM env WHERE CAST(var AS TEXT) LIKE 'GLIBC_TUNABLES=glibc.cpu.hwcaps=%-AVX2%'"), 1);
+  EXPECT_NE(ttdb({"info", trace}).out.find("cpu:       held to x86-64-v2: "), std::string::npos);
+  // As if recorded with a higher one: replay refuses, naming it.
+  trace_sql(trace, "UPDATE meta SET value = 'x86-64-v9' WHERE key = 'cpu_baseline'");
+  trace_sql(trace, "UPDATE meta SET value = value || ' " + feature_this_cpu_lacks() + "' WHERE key = 'cpu_features'");
+  RunResult refused = replay(trace);
+  EXPECT_EQ(refused.status, 125);
+  EXPECT_NE(refused.err.find(", which the trace's CPU baseline x86-64-v9 requires; replay it on a CPU that meets x86-64-v9"),
+            std::string::npos) << refused.err;
+
+  // A baseline this CPU does not meet is refused when recording.
+  bool v4 = read_file("/proc/cpuinfo").find(" avx512vl") != std::string::npos;
+  RunResult high = ttdb({"record", "-q", "--cpu-baseline", "x86-64-v4", "-o", dir.file("v4.ttdb"), loader, "--help"});
+  if (v4) {
+    EXPECT_EQ(high.status, 0) << high.err;
+    EXPECT_NE(high.out.find("  x86-64-v4 (supported, searched)\n"), std::string::npos) << high.out;
+  } else {
+    EXPECT_EQ(high.status, 125);
+    EXPECT_NE(high.err.find("which x86-64-v4 requires; record with a lower --cpu-baseline"), std::string::npos) << high.err;
+  }
 }
 
 }  // namespace
