@@ -1,5 +1,7 @@
 // Programs with child processes: every process of the tree is recorded in one
 // trace and replayed with its output, exit status and signals.
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <regex>
 
@@ -22,6 +24,35 @@ std::vector<std::string> lines_matching(const std::string& text, const std::stri
   std::regex re(pattern);
   for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) found.push_back(it->str());
   return found;
+}
+
+TEST(Processes, PsListsEveryProcessAndThreadWithItsParentStatusAndCommand) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {"sh", "-c", "/bin/echo hi; (exit 7); sh -c 'kill -9 $$'; exit 5"});
+  ASSERT_EQ(recorded.status, 5) << recorded.err;
+  long sh = sql_count(trace, "SELECT tid FROM events WHERE id = 1");
+  std::vector<long> children;
+  for (int i = 0; i < 3; ++i)
+    children.push_back(sql_count(trace, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1 OFFSET " + std::to_string(i)));
+  RunResult ps = ttdb({"ps", trace});
+  ASSERT_EQ(ps.status, 0) << ps.err;
+  EXPECT_EQ(ps.out, fmt::format("PID\tPPID\tEXIT\tCMD\n"
+                                "{0}\t--\t5\tsh -c \"/bin/echo hi; (exit 7); sh -c 'kill -9 $$'; exit 5\"\n"
+                                "{1}\t{0}\t0\t/bin/echo hi\n"
+                                "{2}\t{0}\t7\t(forked without exec)\n"
+                                "{3}\t{0}\t-9\tsh -c \"kill -9 $$\"\n",
+                                sh, children[0], children[1], children[2]));
+
+  // Threads come under their process.
+  std::string threads = dir.file("threads.ttdb");
+  ASSERT_EQ(record(threads, {program("fork_thread")}).status, 0);
+  RunResult listed = ttdb({"ps", threads});
+  long parent = sql_count(threads, "SELECT tid FROM events WHERE id = 1");
+  long thread = sql_count(threads, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1");
+  EXPECT_NE(listed.out.find(fmt::format("\n{0}\t{1}\t0\t(thread of {1})\n", thread, parent)), std::string::npos) << listed.out;
+  for (int code : {10, 11, 12})
+    EXPECT_NE(listed.out.find(fmt::format("\t{}\t{}\t(forked without exec)\n", parent, code)), std::string::npos) << listed.out;
 }
 
 TEST(Processes, ForkAndWait) {

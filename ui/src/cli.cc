@@ -160,6 +160,10 @@ int run_cli(int argc, char** argv) {
   events->add_option("--from", events_args.from, "Start at event N")->option_text("N")->check(number_in(1, kInt64Max));
   events->add_option("--limit", events_args.limit, "Show at most N events")->option_text("N")->check(number_in(0, kInt64Max));
 
+  PsArgs ps_args;
+  auto* ps = app.add_subcommand("ps", "List a recording's processes and threads: pid, parent, exit status, command line");
+  ps->add_option("trace", ps_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+
   PackArgs pack_args;
   auto* pack = app.add_subcommand("pack", "Copy into a recording the files it only checks on disk");
   pack->add_option("trace", pack_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
@@ -233,7 +237,7 @@ int run_cli(int argc, char** argv) {
 
   // Commands that only read a trace fail with 1, like other inspection tools;
   // record and replay use 125, far from the statuses programs usually return.
-  int failure_status = *info || *events || *sql || *pack ? 1 : kExitFailure;
+  int failure_status = *info || *events || *sql || *pack || *ps ? 1 : kExitFailure;
   try {
     if (*record) {
       record_args.command = command;
@@ -252,6 +256,7 @@ int run_cli(int argc, char** argv) {
     if (*serve) return run_serve(serve_args);
     if (*info) return check_output(run_info(info_args), failure_status);
     if (*pack) return run_pack(pack_args);
+    if (*ps) return check_output(run_ps(ps_args), failure_status);
     if (*events) return check_output(run_events(events_args), failure_status);
     if (*sql) {
       if (sql_args.query.find_first_not_of(" \t\r\n;") == std::string::npos) throw UsageError("the SQL query is empty; give one or more statements");

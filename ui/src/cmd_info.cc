@@ -22,16 +22,6 @@ std::string when(std::int64_t ns) {
   return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(seconds));
 }
 
-std::string quoted_argv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& arg : argv) {
-    if (!out.empty()) out += ' ';
-    bool plain = !arg.empty() && arg.find_first_of(" \t\n\"'\\$`*?") == std::string::npos;
-    out += plain ? arg : escape_bytes(as_bytes(arg), 4096);
-  }
-  return out;
-}
-
 std::uint64_t trace_size(const std::string& path) {
   std::uint64_t total = 0;
   for (const char* suffix : {"", "-wal"}) {
@@ -60,6 +50,16 @@ void print_files(const trace::TraceReader& reader) {
 }
 
 }  // namespace
+
+std::string quoted_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n\"'\\$`*?") == std::string::npos;
+    out += plain ? arg : escape_bytes(as_bytes(arg), 4096);
+  }
+  return out;
+}
 
 std::string human_size(std::uint64_t bytes) {
   if (bytes < 1024) return fmt::format("{} bytes", bytes);

@@ -76,6 +76,12 @@ int run_pack(const PackArgs& args);
 // stderr unless `quiet`, and throws when a file could not be packed.
 void pack_trace(const std::string& trace, bool quiet);
 
+struct PsArgs {
+  std::string trace;
+};
+// A trace's processes and threads, as rr ps lists them (docs/commands.md).
+int run_ps(const PsArgs& args);
+
 struct SqlArgs {
   std::string query;
   std::string trace;
@@ -103,6 +109,8 @@ class FdSink : public OutputSink {
 // aside: the reader went away on purpose), or 0.
 int fd_sink_failure();
 
+// A command line as a shell would take it back: plain words bare, the others quoted.
+std::string quoted_argv(const std::vector<std::string>& argv);
 // 123 bytes, 45.6 KiB, 7.8 MiB.
 std::string human_size(std::uint64_t bytes);
 
