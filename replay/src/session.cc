@@ -57,7 +57,7 @@ void check_cpu(const trace::TraceReader& reader) {
 }  // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, OutputSink& sink)
-    : reader_(trace_path), events_(trace_path), sink_(sink), files_(reader_) {
+    : reader_(trace_path), events_(trace_path), sink_(sink), files_(reader_), event_count_(reader_.event_count()) {
   check_cpu(reader_);
 }
 
@@ -234,6 +234,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
   if (e->id != state_.current + 1)
     fail("trace {} is corrupt: event {} follows event {}", reader_.path(), e->id, state_.current);
   TTDB_LOG(replay, "event {} (process {}): {}", e->id, e->tid, render_event(*e));
+  sink_.replaying(e->id, event_count_);
   state_.acting = trace::acting_tid(*e);
   bool starting = e->kind == EventKind::exec && tracees_.empty();
   if (!starting && !tracees_.contains(state_.acting))

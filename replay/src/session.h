@@ -274,6 +274,7 @@ class ReplaySession {
   EventStream events_;
   OutputSink& sink_;
   FileContents files_;
+  std::int64_t event_count_;
   SharedFiles shared_files_;
   std::map<int, Tracee> tracees_;  // by recorded tid
   SessionState state_;

@@ -7,7 +7,7 @@ namespace ttdb::test {
 namespace {
 
 TEST(Cli, HelpForEveryCommand) {
-  for (std::string command : {"record", "replay", "info", "events"}) {
+  for (std::string command : {"record", "replay", "serve", "info", "ps", "pack", "events", "sql"}) {
     RunResult help = ttdb({command, "--help"});
     EXPECT_EQ(help.status, 0) << command;
     EXPECT_NE(help.out.find("Usage: ttdb " + command), std::string::npos) << help.out;
@@ -106,6 +106,31 @@ TEST(Cli, InfoCountsProcessesAndThreadsApart) {
   info = ttdb({"info", one});
   EXPECT_EQ(info.out.find("processes:"), std::string::npos) << info.out;
   EXPECT_EQ(info.out.find("threads:"), std::string::npos) << info.out;
+}
+
+// A replay longer than a second shows how far it is on stderr, when that is
+// a terminal (script(1) gives it one), and erases the line when it is done.
+TEST(Cli, LongReplayShowsItsProgressOnATerminalOnly) {
+  auto script = installed_tool("script");
+  ASSERT_TRUE(script) << "script(1) (bsdutils) gives the replay a terminal";
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {"sh", "-c", "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done; echo end"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  long events = sql_count(trace, "SELECT max(last) FROM chunks");
+  RunResult piped = replay(trace);
+  expect_same_run(recorded, piped);
+  EXPECT_EQ(piped.err, "");
+
+  RunResult shown = run({*script, "-qec", ttdb_binary() + " replay --run " + trace, "/dev/null"});
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  std::string shape = " of " + std::to_string(events) + " (";
+  std::size_t last = shown.out.rfind("\rttdb: replaying event ");
+  ASSERT_NE(last, std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find(shape, last), std::string::npos) << shown.out;
+  // The last one is erased, and the program's output is whole.
+  EXPECT_NE(shown.out.find("\r\x1b[K", last), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("end\r\n"), std::string::npos) << shown.out;
 }
 
 }  // namespace

@@ -110,10 +110,13 @@ int run_info(const InfoArgs& args) {
                reader.meta(meta::kernel).value_or("?"));
   fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
   if (threads > 1) fmt::print("processes: {}\nthreads:   {}\n", processes, threads);
+  // A build's hundreds of processes would bury the rest: ttdb ps lists them all.
+  constexpr std::size_t kListed = 20;
   if (list.size() > 1)
-    for (std::size_t i = 0; i < list.size(); ++i)
+    for (std::size_t i = 0; i < std::min(list.size(), kListed); ++i)
       fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i].pid, list[i].from,
                  list[i].to ? fmt::to_string(list[i].to) : "the end");
+  if (list.size() > kListed) fmt::print("  and {} more ('ttdb ps' lists them all)\n", list.size() - kListed);
   if (auto baseline = reader.meta(meta::cpu_baseline))
     fmt::print("cpu:       held to {}: replays on any CPU that meets it\n", *baseline);
   else if (auto features = reader.meta(meta::cpu_features))

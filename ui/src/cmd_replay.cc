@@ -21,6 +21,7 @@ int fd_sink_failure() { return g_sink_failure; }
 // program produces it.
 void FdSink::write(int stream, ByteView bytes) {
   int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
+  progress_.erase();
   // The replay itself goes on; a stdout that cannot be written is reported at the end.
   int error = write_all(fd, bytes);
   if (error && error != EPIPE && fd == STDOUT_FILENO && !g_sink_failure) g_sink_failure = error;
@@ -66,6 +67,7 @@ int run_replay(const ReplayArgs& args) {
   Replayer replayer(path, sink);
   try {
     ReplayEnd end = replayer.run_to_end();
+    sink.progress().erase();
     if (end.kind == ReplayEnd::Kind::incomplete) {
       std::fprintf(stderr, "ttdb: the recording ends at event %lld (%s); replay stopped there\n",
                    static_cast<long long>(end.last_event), end.reason.c_str());

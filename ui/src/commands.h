@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ttdb/base/error.h"
+#include "progress_line.h"
 #include "ttdb/replay/replay.h"
 
 namespace ttdb {
@@ -98,8 +99,11 @@ class FdSink : public OutputSink {
   void write_at(int stream, std::int64_t offset, std::int64_t position, ByteView bytes) override;
   void seek(int stream, std::int64_t position) override;
   void truncate(int stream, std::int64_t size) override;
+  void replaying(std::int64_t event, std::int64_t events) override { progress_.at_event(event, events); }
+  ProgressLine& progress() { return progress_; }
 
  private:
+  ProgressLine progress_;
   // ttdb's stdout is a regular file: where it stood at the first write_at.
   std::optional<std::int64_t> base();
   bool asked_ = false;

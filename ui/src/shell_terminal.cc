@@ -139,11 +139,21 @@ void check_script_file(const std::string& path) {
 }
 
 // Runs -x files and -ex commands in order; stops at the first command that fails.
+// The progress line of the replay under the shell, once there is one.
+ProgressLine* g_progress = nullptr;
+
+// A command, and then no progress line left under the shell's prompt.
+bool run_command(Shell& shell, const std::string& line) {
+  bool done = shell.execute(line);
+  if (g_progress) g_progress->erase();
+  return done;
+}
+
 int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
   std::string error;
   for (const auto& [is_file, text] : args.script) {
     if (!is_file) {
-      if (!shell.execute(text)) {
+      if (!run_command(shell, text)) {
         error = fmt::format("-ex '{}' failed: {}", text, shell.last_error());
         break;
       }
@@ -166,7 +176,7 @@ int run_script(Shell& shell, const ReplayArgs& args, const std::string& trace) {
         std::cerr << fmt::format("ttdb: {}; give -x a file of shell commands\n", error);
         break;
       }
-      if (!shell.execute(line)) {
+      if (!run_command(shell, line)) {
         error = fmt::format("{}:{}: the command '{}' failed", text, number, line);
         std::cerr << fmt::format("ttdb: {}; the script stops here\n", error);
         error += ": " + shell.last_error();  // why, in the report
@@ -202,7 +212,7 @@ int run_lines(Shell& shell) {
       std::cin.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
       continue;
     }
-    shell.execute(line);
+    run_command(shell, line);
     if (shell.quit_requested()) break;
   }
   return 0;
@@ -239,7 +249,7 @@ int run_interactive(Shell& shell) {
       add_history(line.c_str());
       last = line;
     }
-    shell.execute(line);
+    run_command(shell, line);
     if (shell.quit_requested()) break;
   }
   write_history(history.c_str());
@@ -271,8 +281,14 @@ int run_shell(const ReplayArgs& args) {
       write_junit(args.junit, path.empty() && args.trace.empty() ? "replay" : std::filesystem::path(path.empty() ? args.trace : path).filename().string(), {}, e.what());
     return kScriptBroken;
   }
-  std::cout << std::unitbuf;  // the program's own output goes straight to fd 1: keep the order
-  Shell shell(*engine, std::cout, std::cerr);
+  // The shell's output erases the progress line first. The program's own
+  // output goes straight to fd 1: unitbuf keeps the order.
+  ErasingBuf out_buf(sink.progress(), std::cout.rdbuf()), err_buf(sink.progress(), std::cerr.rdbuf());
+  std::ostream out(&out_buf), err(&err_buf);
+  out << std::unitbuf;
+  err << std::unitbuf;
+  Shell shell(*engine, out, err);
+  g_progress = &sink.progress();
   g_shell = &shell;
   struct sigaction action {};
   action.sa_handler = on_interrupt;
@@ -284,6 +300,7 @@ int run_shell(const ReplayArgs& args) {
   shell.announce();
   int status = scripted ? run_script(shell, args, path) : run_interactive(shell);
   g_shell = nullptr;
+  g_progress = nullptr;
   return status;
 }
 

@@ -32,6 +32,9 @@ class OutputSink {
   // (ftruncate), counted alike.
   virtual void seek(int stream, std::int64_t position) { (void)stream, (void)position; }
   virtual void truncate(int stream, std::int64_t size) { (void)stream, (void)size; }
+  // Replay is about to replay event `event` of the `events` recorded (for a
+  // progress line).
+  virtual void replaying(std::int64_t event, std::int64_t events) { (void)event, (void)events; }
 };
 
 // The replay stopped matching the recording: the message says at which event,
