@@ -164,6 +164,12 @@ int run_cli(int argc, char** argv) {
   auto* ps = app.add_subcommand("ps", "List a recording's processes and threads: pid, parent, exit status, command line");
   ps->add_option("trace", ps_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
 
+  TimelineArgs timeline_args;
+  auto* timeline = app.add_subcommand("timeline", "Draw a recording as one HTML page: a lane per process and thread along its events");
+  timeline->add_option("trace", timeline_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  timeline->add_option("-o,--output", timeline_args.output, "Write the page to FILE")->option_text("FILE")->required()->check(kNonEmpty);
+  timeline->footer("Example: ttdb timeline make.ttdb -o make.html   (open it in any browser; it needs no network)\n");
+
   PackArgs pack_args;
   auto* pack = app.add_subcommand("pack", "Copy into a recording the files it only checks on disk");
   pack->add_option("trace", pack_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
@@ -237,7 +243,7 @@ int run_cli(int argc, char** argv) {
 
   // Commands that only read a trace fail with 1, like other inspection tools;
   // record and replay use 125, far from the statuses programs usually return.
-  int failure_status = *info || *events || *sql || *pack || *ps ? 1 : kExitFailure;
+  int failure_status = *info || *events || *sql || *pack || *ps || *timeline ? 1 : kExitFailure;
   try {
     if (*record) {
       record_args.command = command;
@@ -257,6 +263,7 @@ int run_cli(int argc, char** argv) {
     if (*info) return check_output(run_info(info_args), failure_status);
     if (*pack) return run_pack(pack_args);
     if (*ps) return check_output(run_ps(ps_args), failure_status);
+    if (*timeline) return run_timeline(timeline_args);
     if (*events) return check_output(run_events(events_args), failure_status);
     if (*sql) {
       if (sql_args.query.find_first_not_of(" \t\r\n;") == std::string::npos) throw UsageError("the SQL query is empty; give one or more statements");

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "commands.h"
+#include "trace_tasks.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/trace/reader.h"
 #include "ttdb/trace/tools.h"
@@ -148,8 +149,7 @@ int run_events(const EventsArgs& args) {
   trace::Event e;
   while ((args.limit < 0 || shown < args.limit) && cursor.next(e)) {
     if (only && (e.kind != trace::EventKind::syscall || e.nr != *only)) continue;
-    std::string pid = several ? fmt::format("[pid {:>6}] ", e.tid) : "";
-    fmt::print("{:>6}  {}{}{}\n", e.id, pid, render_event(e), e.buffered ? "  [buffered]" : "");
+    fmt::print("{}\n", event_line(e, several));
     ++shown;
   }
   return 0;

@@ -68,6 +68,13 @@ struct EventsArgs {
 };
 int run_events(const EventsArgs& args);
 
+struct TimelineArgs {
+  std::string trace;
+  std::string output;
+};
+// Writes the recording's timeline as one self-contained HTML page.
+int run_timeline(const TimelineArgs& args);
+
 struct PackArgs {
   std::string trace;
 };
