@@ -169,6 +169,11 @@ class ReplaySession {
   const std::map<int, Tracee>& tracees() const { return tracees_; }
 
   const SessionState& state() const { return state_; }
+  // Turns task `tid`'s process into a live one that runs on from here
+  // without ttdb: its descriptors and working directory as recorded, ttdb's
+  // own code taken out of it (go_live.cc). Returns its (live) pid; the session
+  // holds it no more. Throws ttdb::Error, changing nothing, when it cannot.
+  int go_live(int tid, const GoLiveOptions& options);
   // Continues from a checkpoint: its tracees (forks), by recorded tid, and its state.
   void restore(std::map<int, Tracee> tracees, const SessionState& state);
   // Puts the event stream back at the event after `current`.

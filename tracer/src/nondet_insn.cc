@@ -266,6 +266,11 @@ const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
   return found == sites_.end() ? nullptr : &found->second;
 }
 
+void RandPatcher::unpatch_all(Tracee& tracee) {
+  for (const auto& [addr, site] : sites_) tracee.write_value(RemotePtr(addr), site.first_byte);
+  sites_.clear();
+}
+
 std::optional<std::uint8_t> RandPatcher::original_byte(std::uint64_t addr) const {
   auto found = sites_.find(addr);
   if (found == sites_.end()) return std::nullopt;

@@ -407,6 +407,11 @@ void stop_buffering(Tracee& tracee, const ShimPlace& shim) {
   write_checked(tracee, CONTROL_FIELD(shim, how), ByteView(traced, sizeof traced));
 }
 
+void turn_shim_off(Tracee& tracee, const ShimPlace& shim) {
+  write_field(tracee, CONTROL_FIELD(shim, mode), std::uint32_t{TTDB_SHIM_OFF});
+  write_field(tracee, CONTROL_FIELD(shim, flags), std::uint32_t{0});
+}
+
 void trace_file_writes_in_shim(Tracee& tracee, const ShimPlace& shim) {
   write_field(tracee, CONTROL_FIELD(shim, trace_file_writes), std::uint64_t{1});
 }

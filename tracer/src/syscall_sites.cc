@@ -451,6 +451,11 @@ void SyscallPatcher::run_displaced(Tracee& tracee, const SyscallSite& site, std:
   tracee.set_regs(regs);
 }
 
+void SyscallPatcher::unpatch_all(Tracee& tracee) {
+  for (const auto& [site, bytes] : originals_) tracee.write_bytes(RemotePtr(site), bytes);
+  originals_.clear();
+}
+
 std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {
   auto it = originals_.upper_bound(addr);
   if (it == originals_.begin()) return std::nullopt;

@@ -38,6 +38,12 @@ Tracee::~Tracee() {
   }
 }
 
+void Tracee::detach() {
+  if (::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr) != 0)
+    fail("cannot let thread {} run on its own: ptrace detach failed: {}", tid_, errno_text(errno));
+  forget();
+}
+
 void Tracee::take_over_tid(pid_t tid) {
   tid_ = tid;
   regs_valid_ = false;

@@ -22,6 +22,10 @@ namespace ttdb {
 
 class ShellContext;
 
+// Waits for the process go-live let run, gives ttdb the terminal back, and
+// returns its status as a shell reports it (128+N for signal N).
+int wait_for_live(int pid);
+
 struct AssertOutcome {
   std::string expression;
   std::string message;
@@ -46,6 +50,8 @@ class Shell {
   // Runs one command line. False when it failed (the message is printed).
   bool execute(const std::string& line);
   bool quit_requested() const { return quit_; }
+  // The process go-live let run on by itself, if it did.
+  std::optional<int> live_pid() const { return live_pid_; }
   bool inside_block() const { return block_.has_value(); }  // lines up to an `end` still to come
 
   const std::vector<AssertOutcome>& asserts() const { return asserts_; }
@@ -182,6 +188,7 @@ class Shell {
   void ptype_class(const Type& type);
   void cmd_set(const std::string& args);
   void cmd_when();
+  void cmd_go_live(const std::string& args);
   void cmd_info_record();
   void cmd_ignore(const std::string& args);
   void cmd_printf(const std::string& args);
@@ -287,6 +294,7 @@ class Shell {
   std::vector<Display> displays_;
   int next_display_ = 1;
   bool quit_ = false;
+  std::optional<int> live_pid_;
 };
 
 }  // namespace ttdb

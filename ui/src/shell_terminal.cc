@@ -299,6 +299,7 @@ int run_shell(const ReplayArgs& args) {
   sigaction(SIGINT, &action, nullptr);
   shell.announce();
   int status = scripted ? run_script(shell, args, path) : run_interactive(shell);
+  if (auto live = shell.live_pid()) status = wait_for_live(*live);
   g_shell = nullptr;
   g_progress = nullptr;
   return status;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "ttdb/base/bytes.h"
@@ -35,6 +37,17 @@ class OutputSink {
   // Replay is about to replay event `event` of the `events` recorded (for a
   // progress line).
   virtual void replaying(std::int64_t event, std::int64_t events) { (void)event, (void)events; }
+};
+
+// How go-live hands a replayed process over (Engine::go_live).
+struct GoLiveOptions {
+  // These descriptors, which go-live could not re-create (a pipe, a
+  // socket), get /dev/null instead; with null_all, every such one does.
+  std::set<int> null_fds;
+  bool null_all = false;
+  // Called with the process's pid right before it runs on its own: the
+  // caller gives it the terminal.
+  std::function<void(int pid)> handing_over;
 };
 
 // The replay stopped matching the recording: the message says at which event,

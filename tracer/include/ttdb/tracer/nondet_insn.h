@@ -57,6 +57,9 @@ class RandPatcher {
   const RandSite* site_for_trap(std::uint64_t pc) const;
   // The byte an int3 replaced at `addr`, if ttdb put one there.
   std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
+  // Puts the program's own instructions back at every site, and forgets
+  // them (the program runs on without ttdb: go-live).
+  void unpatch_all(Tracee& tracee);
 
   static std::uint64_t host_random(const RandSite& site);
   static void emulate(Tracee& tracee, const RandSite& site, std::uint64_t value);

@@ -113,6 +113,9 @@ void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool 
 // Every hooked syscall takes the traced path from now on (the program's own
 // seccomp filter may kill or trap a call, which the recorder must see).
 void stop_buffering(Tracee& tracee, const ShimPlace& shim);
+// The shim makes every hooked syscall itself, plainly, from now on: the
+// program runs without ttdb (go-live).
+void turn_shim_off(Tracee& tracee, const ShimPlace& shim);
 // The process maps a file shared: its writes to files are traced from now
 // on, since they may change its memory.
 void trace_file_writes_in_shim(Tracee& tracee, const ShimPlace& shim);

@@ -81,6 +81,9 @@ class SyscallPatcher {
   bool finish_tail(Tracee& tracee) const;
   // The byte the patch replaced at `addr`, if any: what the program's code holds.
   std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
+  // Puts the program's own instructions back at every site, and forgets
+  // them (the trampolines stay mapped, for a thread still in one).
+  void unpatch_all(Tracee& tracee);
   // True when [start, end) covers a page of trampolines.
   bool overlaps_trampolines(std::uint64_t start, std::uint64_t end) const;
   // Forgets sites in an unmapped range.

@@ -125,6 +125,8 @@ class Tracee {
   void kill();
   // Gives up ownership without killing (the process has been reaped elsewhere).
   void forget() { exit_ = WaitStatus::decode(0); }
+  // Lets the stopped thread run on untraced, and gives it up.
+  void detach();
 
  private:
   void read_exact(RemotePtr addr, void* out, std::size_t size);

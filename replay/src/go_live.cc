@@ -1,0 +1,185 @@
+// go-live: a replayed process runs on from where replay stands, by itself,
+// as if it had never been recorded. Its memory, registers, signal handlers
+// and mask are real in replay already; what replay only emulated (its
+// files, its working directory) is made real here, and what ttdb put into
+// it (syscall sites hooked, rdrand trapped, rdtsc faulting, its pinning to
+// one CPU) is taken out. Then ttdb lets it go.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "recorded_fds.h"
+#include "session.h"
+#include "ttdb/base/error.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_table.h"
+
+namespace ttdb {
+namespace {
+
+// One descriptor of the live process, and where it comes from: a path to
+// open, or one of ttdb's standard streams (which the process holds as its
+// own 0, 1 and 2 already: replay emulates the program's closes and dups).
+struct Opening {
+  int fd = 0;
+  std::string path;  // empty: ttdb's stream `standard`
+  int standard = -1;
+  int flags = 0;
+  std::int64_t offset = 0;
+  bool cloexec = false;
+};
+
+class Injector {
+ public:
+  Injector(Tracee& thread, std::uint64_t syscall_insn, int pid) : t_(thread), insn_(syscall_insn), pid_(pid) {}
+
+  std::int64_t call(long nr, const std::array<std::uint64_t, 6>& args = {}) { return inject_syscall(t_, insn_, nr, args); }
+  // A call whose first argument (or second, for openat) is `path`, put on
+  // the stack below its red zone for the moment.
+  std::int64_t call_with_path(long nr, const std::string& path, std::array<std::uint64_t, 6> args, int path_arg) {
+    Bytes text(path.begin(), path.end());
+    text.push_back(0);
+    RemotePtr at((t_.regs().rsp - 256 - text.size()) & ~std::uint64_t{15});
+    auto saved = t_.try_read_bytes(at, text.size());
+    if (!saved || !t_.write_bytes(at, text)) fail("process {} has no stack to pass {} to the kernel; go live from another position", pid_, path);
+    args[static_cast<std::size_t>(path_arg)] = at.addr();
+    std::int64_t result = call(nr, args);
+    t_.write_bytes(at, *saved);
+    return result;
+  }
+  void must(std::int64_t result, const std::string& doing) {
+    if (is_error_result(result)) fail("cannot {} in process {}: {}", doing, pid_, errno_text(static_cast<int>(-result)));
+  }
+
+ private:
+  Tracee& t_;
+  std::uint64_t insn_;
+  int pid_;
+};
+
+// What each recorded descriptor becomes; throws, naming the first that
+// cannot be re-created, before anything is changed.
+std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, bool>>& table, int pid,
+                                      const GoLiveOptions& options) {
+  std::vector<Opening> plan;
+  for (const auto& [fd, entry] : table) {
+    const auto& [file, cloexec] = entry;
+    // --null FD replaces any descriptor; --null-all those that cannot be re-created.
+    bool recreatable = file.kind == RecordedFd::Kind::standard || file.kind == RecordedFd::Kind::file;
+    bool null = options.null_fds.contains(fd) || (options.null_all && !recreatable);
+    Opening o{fd, "", -1, 0, 0, cloexec};
+    if (null) {
+      o.path = "/dev/null";
+      o.flags = O_RDWR;
+    } else if (file.kind == RecordedFd::Kind::standard) {
+      o.standard = file.standard;
+    } else if (file.kind == RecordedFd::Kind::file) {
+      o.path = file.path;
+      o.flags = file.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+      o.offset = file.offset;
+      UniqueFd probe(::open(o.path.c_str(), o.flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+      if (!probe)
+        fail("file descriptor {} of process {} was {}, which cannot be opened again ({}); restore it, or give the descriptor /dev/null "
+             "with go-live --null {}",
+             fd, pid, o.path, errno_text(errno), fd);
+    } else {
+      fail("file descriptor {} of process {} is {}, which go-live cannot re-create; give it /dev/null with go-live --null {} (or "
+           "--null-all for every such descriptor)",
+           fd, pid, file.path, fd);
+    }
+    plan.push_back(o);
+  }
+  return plan;
+}
+
+// Every CPU: replay pinned the program to one.
+void unpin(int tid) {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int cpu = 0; cpu < get_nprocs_conf() && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+  ::sched_setaffinity(tid, sizeof all, &all);
+}
+
+}  // namespace
+
+int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
+  if (state_.ended) fail("the program has ended; go live from a position before its end (reverse-continue, goto event N)");
+  auto found = state_.tasks.find(tid);
+  if (found == state_.tasks.end() || !tracees_.contains(tid))
+    fail("thread {} is not running at event {}; go live where it is", tid, state_.current);
+  TaskState& task = found->second;
+  int pid = task.process(tid);
+  int threads = 0;
+  for (const auto& [other, state] : state_.tasks) threads += state.process(other) == pid;
+  if (threads > 1)
+    fail("process {} has {} threads at event {}; go-live takes a process with one thread (go to where it has one)", pid,
+         threads, state_.current);
+  if (!task.syscall_insn) fail("process {} has no syscall instruction ttdb knows of at event {}; go live from a later position", pid, state_.current);
+
+  // The descriptors and directory the recording had here.
+  RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
+  auto cursor = reader_.cursor();
+  for (trace::Event e; cursor.next(e) && e.id <= state_.current;) recorded.follow(e);
+  auto table = recorded.table(tid);
+  std::vector<Opening> plan = plan_descriptors(table, pid, options);
+
+  Tracee& thread = tracees_.at(tid);
+  Injector inject(thread, task.syscall_insn, pid);
+  // A thread parked at a syscall's entry makes that call for real once live.
+  std::optional<Registers> entry;
+  if (task.parked) entry = skip_entered_syscall(thread);
+  task.sites.unpatch_all(thread);
+  task.rand.unpatch_all(thread);
+  if (task.shim) turn_shim_off(thread, task.shim);
+  inject.must(inject.call(__NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), "let rdtsc run");
+  inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
+
+  // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept
+  // aside above every descriptor the process will have, then placed.
+  inject.must(inject.call(__NR_close_range, {3, ~0u, 0}), "close replay's descriptors");
+  std::uint64_t aside = std::max(3, table.empty() ? 3 : table.rbegin()->first + 1);
+  for (std::uint64_t fd = 0; fd < 3; ++fd) inject.must(inject.call(__NR_fcntl, {fd, F_DUPFD, aside + fd}), "keep ttdb's streams");
+  for (const auto& o : plan) {
+    auto target = static_cast<std::uint64_t>(o.fd);
+    std::uint64_t flags = o.cloexec ? O_CLOEXEC : 0;
+    if (o.path.empty()) {
+      auto from = aside + static_cast<std::uint64_t>(o.standard);
+      inject.must(inject.call(__NR_dup3, {from, target, flags}), fmt::format("give fd {} ttdb's stream {}", o.fd, o.standard));
+      continue;
+    }
+    std::int64_t opened = inject.call_with_path(__NR_openat, o.path, {static_cast<std::uint64_t>(AT_FDCWD), 0,
+                                                static_cast<std::uint64_t>(o.flags | O_CLOEXEC | O_NOCTTY)}, 1);
+    inject.must(opened, fmt::format("open {} again as fd {}", o.path, o.fd));
+    auto temporary = static_cast<std::uint64_t>(opened);
+    if (temporary != target) {
+      inject.must(inject.call(__NR_dup3, {temporary, target, flags}), fmt::format("make {} fd {}", o.path, o.fd));
+      inject.call(__NR_close, {temporary});
+    } else if (!o.cloexec) {
+      inject.call(__NR_fcntl, {target, F_SETFD, 0});
+    }
+    if (o.offset > 0 && !(o.flags & O_APPEND))
+      inject.must(inject.call(__NR_lseek, {target, static_cast<std::uint64_t>(o.offset), SEEK_SET}),
+                  fmt::format("move fd {} to offset {} of {}", o.fd, o.offset, o.path));
+  }
+  for (std::uint64_t fd = 0; fd < 3; ++fd) {
+    inject.call(__NR_close, {aside + fd});
+    if (!table.contains(static_cast<int>(fd))) inject.call(__NR_close, {fd});
+  }
+  if (entry) reenter_syscall(thread, task.syscall_insn, *entry);
+  // The recorded pid is not the live one: replay's processes are new ones.
+  int live = thread.tid();
+  unpin(live);
+  if (options.handing_over) options.handing_over(live);
+  thread.detach();
+  tracees_.erase(tid);
+  state_.tasks.erase(found);
+  return live;
+}
+
+}  // namespace ttdb

@@ -1,0 +1,68 @@
+// go-live: the replayed process runs on live from a past position, its
+// files reopened at their recorded paths and offsets, on ttdb's own stdout.
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+TEST(GoLive, TheLiveRunReadsTheFileAsItIsNowFromTheRecordedOffset) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
+  write_file(text, "one\ntwo\nthree\nfour\nfive\n");
+  RunResult recorded = record(trace, {program("read_lines"), text});
+  ASSERT_EQ(recorded.status, 5) << recorded.err;
+  EXPECT_EQ(recorded.out, "line 1: one\nline 2: two\nline 3: three\nline 4: four\nline 5: five\n5 lines\n");
+
+  // Its later lines change; the live run, from the third line on, reads them.
+  write_file(text, "one\ntwo\nthree\nFOUR, edited\nFIVE, edited\nsix, added\n");
+  RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "ignore 1 2", "-ex", "continue", "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 6) << live.err;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  // Replay printed the first two lines; the live process the rest.
+  EXPECT_NE(live.out.rfind("line 1: one\nline 2: two\n", went), std::string::npos) << live.out;
+  EXPECT_EQ(live.out.find("line 3"), live.out.find("line 3: three\nline 4: FOUR, edited\nline 5: FIVE, edited\nline 6: six, added\n6 lines\n"))
+      << live.out;
+  EXPECT_GT(live.out.find("line 3"), went) << live.out;
+  EXPECT_EQ(count_of(live.out, "line 1: one"), 1) << live.out;
+
+  // Going live at the first instruction runs the whole program anew.
+  RunResult whole = ttdb({"replay", "-ex", "go-live", trace});
+  EXPECT_EQ(whole.status, 6) << whole.err;
+  EXPECT_NE(whole.out.find("line 4: FOUR, edited\n"), std::string::npos) << whole.out;
+}
+
+TEST(GoLive, AFileOpenedByARelativePathIsFoundFromTheRecordedDirectory) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  write_file(dir.file("lines.txt"), "one\ntwo\nthree\n");
+  RunResult recorded = run({"sh", "-c", "cd \"$1\" && exec \"$2\" record -q -o t.ttdb \"$3\" lines.txt", "sh", dir.path(),
+                            ttdb_binary(), program("read_lines")});
+  ASSERT_EQ(recorded.status, 3) << recorded.err;
+  write_file(dir.file("lines.txt"), "one\nTWO, edited\nTHREE, edited\n");
+  // Replay runs from elsewhere: the test's own directory.
+  RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 3) << live.err;
+  EXPECT_NE(live.out.find("line 1: one\nline 2: TWO, edited\nline 3: THREE, edited\n3 lines\n"), std::string::npos) << live.out;
+}
+
+TEST(GoLive, APipeIsNamedAndRefusedUnlessGivenDevNull) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
+  write_file(text, "one\ntwo\n");
+  ASSERT_EQ(record(trace, {program("read_lines"), text, "pipe"}).status, 2);
+  RunResult refused = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", trace});
+  EXPECT_NE(refused.err.find("File descriptor 3 of process "), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find(" is a pipe, which go-live cannot re-create; give it /dev/null with go-live --null 3 (or --null-all"),
+            std::string::npos) << refused.err;
+  EXPECT_EQ(refused.out.find("runs on live"), std::string::npos) << refused.out;
+
+  for (std::string option : {"--null 3 --null 4", "--null-all"}) {
+    RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live " + option, trace});
+    EXPECT_EQ(live.status, 2) << option << live.err;
+    EXPECT_NE(live.out.find("line 2: two\n2 lines\n"), std::string::npos) << live.out;
+  }
+}
+
+}  // namespace
+}  // namespace ttdb::test

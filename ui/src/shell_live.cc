@@ -1,0 +1,61 @@
+// go-live: the process looked at runs on live from here (Engine::go_live),
+// on the terminal, and ttdb waits for it and exits with its status.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "shell.h"
+#include "shell_internal.h"
+#include "ttdb/base/parse.h"
+
+namespace ttdb {
+
+void Shell::cmd_go_live(const std::string& args) {
+  GoLiveOptions options;
+  auto w = words(args);
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (w[i] == "--null-all") {
+      options.null_all = true;
+    } else if (w[i] == "--null" && i + 1 < w.size()) {
+      options.null_fds.insert(parse_number(w[++i], "the descriptor number"));
+    } else if (w[i] == "--record") {
+      throw Error("go-live --record is not supported yet: go live without it, or record the program again from its start");
+    } else {
+      throw Error(fmt::format("go-live takes --null FD and --null-all, not \"{}\"", w[i]));
+    }
+  }
+  std::int64_t event = engine_.event();
+  // The live process gets the terminal, where it may read and be stopped by
+  // Ctrl-C; ttdb takes it back when the process ends (wait_for_live). What
+  // ttdb says comes first: the process prints as soon as it runs.
+  options.handing_over = [this, event](int pid) {
+    if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) ::tcsetpgrp(STDIN_FILENO, ::getpgid(pid));
+    out_ << fmt::format("Process {} runs on live from event {}; ttdb exits with its status when it ends.\n", pid, event);
+    out_.flush();
+  };
+  live_pid_ = engine_.go_live(options);
+  quit_ = true;
+}
+
+int wait_for_live(int pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) != ::getpgrp()) {
+    // From the background, taking the terminal back would stop ttdb (SIGTTOU).
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    ::sigprocmask(SIG_BLOCK, &ttou, &old);
+    ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+}  // namespace ttdb
