@@ -45,6 +45,11 @@ CLI::Validator number_in(std::uint64_t min, std::uint64_t max) {
 }
 constexpr std::uint64_t kInt64Max = 0x7fffffffffffffff;
 
+// The TRACE argument every command but record takes.
+void add_trace_argument(CLI::App* command, std::string& trace) {
+  command->add_option("trace", trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+}
+
 // A closed stdin, stdout or stderr must stay unusable: otherwise the next file
 // ttdb opens takes its number, and output meant for the terminal goes into it.
 // /dev/null opened the wrong way round holds the number, and every write (or
@@ -106,7 +111,7 @@ int run_cli(int argc, char** argv) {
       ->option_text("N")
       ->check(number_in(1, 1'000'000));
   replay->add_flag("--gdb", replay_args.gdb, "Start gdb on the recorded program, driving the replay (ttdb serve); gdb's own options after --");
-  replay->add_option("trace", replay_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(replay, replay_args.trace);
   std::vector<std::string> script_files, script_commands;
   replay->add_option("-x,--command", script_files, "Run the shell commands in FILE, then exit (repeatable)")
       ->option_text("FILE")
@@ -136,7 +141,7 @@ int run_cli(int argc, char** argv) {
 
   ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "Serve a recording to gdb over its remote protocol, on stdin and stdout");
-  serve->add_option("trace", serve_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(serve, serve_args.trace);
   serve->add_option("--process", serve_args.process, "Serve only process N of a recording with several ('ttdb info' lists them)")
       ->option_text("N")
       ->check(number_in(1, 1'000'000));
@@ -149,11 +154,11 @@ int run_cli(int argc, char** argv) {
 
   InfoArgs info_args;
   auto* info = app.add_subcommand("info", "Describe a recording");
-  info->add_option("trace", info_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(info, info_args.trace);
 
   EventsArgs events_args;
   auto* events = app.add_subcommand("events", "List a recording's events, syscalls as strace shows them");
-  events->add_option("trace", events_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(events, events_args.trace);
   events->add_option("--syscall", events_args.syscall, "Only this syscall's events")
       ->option_text("NAME")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("the syscall name is empty") : ""; }, "", "NAME"));
@@ -162,17 +167,17 @@ int run_cli(int argc, char** argv) {
 
   PsArgs ps_args;
   auto* ps = app.add_subcommand("ps", "List a recording's processes and threads: pid, parent, exit status, command line");
-  ps->add_option("trace", ps_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(ps, ps_args.trace);
 
   TimelineArgs timeline_args;
   auto* timeline = app.add_subcommand("timeline", "Draw a recording as one HTML page: a lane per process and thread along its events");
-  timeline->add_option("trace", timeline_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(timeline, timeline_args.trace);
   timeline->add_option("-o,--output", timeline_args.output, "Write the page to FILE")->option_text("FILE")->required()->check(kNonEmpty);
   timeline->footer("Example: ttdb timeline make.ttdb -o make.html   (open it in any browser; it needs no network)\n");
 
   PackArgs pack_args;
   auto* pack = app.add_subcommand("pack", "Copy into a recording the files it only checks on disk");
-  pack->add_option("trace", pack_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(pack, pack_args.trace);
   pack->footer(
       "A packed trace replays with nothing from this machine but ttdb: after the program is rebuilt or\n"
       "deleted, and elsewhere. Example: ttdb pack ls.ttdb\n");
@@ -182,7 +187,7 @@ int run_cli(int argc, char** argv) {
   sql->add_option("query", sql_args.query, "SQL statements; tables events, mem, syscalls (see docs/trace-format.md)")
       ->option_text("QUERY")
       ->required();
-  sql->add_option("trace", sql_args.trace, "The trace (default: the latest recording)")->option_text("TRACE")->check(kNonEmpty);
+  add_trace_argument(sql, sql_args.trace);
   sql->add_flag("-H,--header", sql_args.header, "Print the column names first");
   sql->footer("Example: ttdb sql \"SELECT event, path, ret FROM syscalls WHERE name = 'openat'\" ls.ttdb\n");
 
