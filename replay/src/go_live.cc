@@ -35,6 +35,10 @@ struct Opening {
   bool cloexec = false;
 };
 
+void must_have_done(std::int64_t result, int pid, const std::string& doing) {
+  if (is_error_result(result)) fail("cannot {} in process {}: {}", doing, pid, errno_text(static_cast<int>(-result)));
+}
+
 class Injector {
  public:
   Injector(Tracee& thread, std::uint64_t syscall_insn, int pid) : t_(thread), insn_(syscall_insn), pid_(pid) {}
@@ -53,9 +57,7 @@ class Injector {
     t_.write_bytes(at, *saved);
     return result;
   }
-  void must(std::int64_t result, const std::string& doing) {
-    if (is_error_result(result)) fail("cannot {} in process {}: {}", doing, pid_, errno_text(static_cast<int>(-result)));
-  }
+  void must(std::int64_t result, const std::string& doing) { must_have_done(result, pid_, doing); }
 
  private:
   Tracee& t_;
@@ -115,13 +117,16 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     fail("thread {} is not running at event {}; go live where it is", tid, state_.current);
   TaskState& task = found->second;
   int pid = task.process(tid);
-  int threads = 0;
-  for (const auto& [other, state] : state_.tasks) threads += state.process(other) == pid;
-  if (threads > 1)
-    fail("process {} has {} threads at event {}; go-live takes a process with one thread (go to where it has one)", pid,
-         threads, state_.current);
-  if (!task.syscall_insn) fail("process {} has no syscall instruction ttdb knows of at event {}; go live from a later position", pid, state_.current);
-
+  // Every thread of the process goes live; the first one found is the one
+  // looked at, which makes the process's own changes.
+  std::vector<int> threads{tid};
+  for (const auto& [other, state] : state_.tasks)
+    if (other != tid && state.process(other) == pid) threads.push_back(other);
+  for (int other : threads) {
+    const TaskState& state = state_.tasks.at(other);
+    if (!tracees_.contains(other) || state.dying || state.exit_group_unsent)
+      fail("thread {} of process {} is ending at event {}; go live from another position", other, pid, state_.current);
+  }
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
@@ -131,13 +136,18 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
 
   Tracee& thread = tracees_.at(tid);
   Injector inject(thread, task.syscall_insn, pid);
-  // A thread parked at a syscall's entry makes that call for real once live.
-  std::optional<Registers> entry;
-  if (task.parked) entry = skip_entered_syscall(thread);
+  // A thread parked at a syscall's entry makes that call for real once live;
+  // each thread has its own rdtsc trap to lift.
+  std::map<int, Registers> entries;
+  for (int other : threads) {
+    Tracee& each = tracees_.at(other);
+    if (state_.tasks.at(other).parked) entries[other] = skip_entered_syscall(each);
+    must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
+                   fmt::format("let rdtsc run in thread {}", other));
+  }
   task.sites.unpatch_all(thread);
   task.rand.unpatch_all(thread);
   if (task.shim) turn_shim_off(thread, task.shim);
-  inject.must(inject.call(__NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), "let rdtsc run");
   inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
 
   // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept
@@ -171,14 +181,16 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     inject.call(__NR_close, {aside + fd});
     if (!table.contains(static_cast<int>(fd))) inject.call(__NR_close, {fd});
   }
-  if (entry) reenter_syscall(thread, task.syscall_insn, *entry);
-  // The recorded pid is not the live one: replay's processes are new ones.
-  int live = thread.tid();
-  unpin(live);
+  for (const auto& [other, entry] : entries) reenter_syscall(tracees_.at(other), task.syscall_insn, entry);
+  // The recorded pids are not the live ones: replay's processes are new ones.
+  int live = tracees_.contains(pid) ? tracees_.at(pid).tid() : thread.tid();
+  for (int other : threads) unpin(tracees_.at(other).tid());
   if (options.handing_over) options.handing_over(live);
-  thread.detach();
-  tracees_.erase(tid);
-  state_.tasks.erase(found);
+  for (auto it = threads.rbegin(); it != threads.rend(); ++it) {
+    tracees_.at(*it).detach();
+    tracees_.erase(*it);
+    state_.tasks.erase(*it);
+  }
   return live;
 }
 

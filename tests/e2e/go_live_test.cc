@@ -46,6 +46,22 @@ TEST(GoLive, AFileOpenedByARelativePathIsFoundFromTheRecordedDirectory) {
   EXPECT_NE(live.out.find("line 1: one\nline 2: TWO, edited\nline 3: THREE, edited\n3 lines\n"), std::string::npos) << live.out;
 }
 
+TEST(GoLive, EveryThreadOfTheProcessGoesOn) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("threads")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // In the thread's function: the program has two threads there.
+  RunResult live = ttdb({"replay", "-ex", "break run", "-ex", "continue", "-ex", "info threads", "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 0) << live.err;
+  EXPECT_NE(live.out.find("  1.1  Thread "), std::string::npos) << live.out;
+  EXPECT_NE(live.out.find("* 1.2  Thread "), std::string::npos) << live.out;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  EXPECT_EQ(live.out.substr(live.out.find('\n', went) + 1),
+            "in the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
+}
+
 TEST(GoLive, APipeIsNamedAndRefusedUnlessGivenDevNull) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
