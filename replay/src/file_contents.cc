@@ -25,11 +25,11 @@ void FileContents::check_on_disk(std::int64_t id) {
   if (is_on_disk(id)) return;
   const auto& file = record(id);
   if (!read_whole_file(file.path))
-    fail("{} is gone or unreadable, but the recording ran it; replay needs the file as it was recorded (ttdb pack "
-         "keeps a copy in the trace)",
+    fail("{} is gone or unreadable, but the recording ran it; restore it (a trace packed while it was there, by ttdb "
+         "pack or record --pack, replays without it)",
          file.path);
-  fail("{} changed since it was recorded; replay needs the file as it was (restore it, or record again: ttdb pack "
-       "then keeps a copy in the trace)",
+  fail("{} changed since it was recorded; replay needs the file as it was: restore it, or record again with --pack "
+       "to keep a copy in the trace",
        file.path);
 }
 
