@@ -127,6 +127,9 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     if (!tracees_.contains(other) || state.dying || state.exit_group_unsent)
       fail("thread {} of process {} is ending at event {}; go live from another position", other, pid, state_.current);
   }
+  // The shim, in the middle of a call, would finish it as replay's.
+  if (task.shim && shim_in_call(tracees_.at(tid), task.shim))
+    fail("process {} is inside ttdb's syscall buffer at this point; step on out of it (next, or finish) and go live there", pid);
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
