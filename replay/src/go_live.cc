@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "recorded_fds.h"
 #include "session.h"
 #include "ttdb/base/error.h"
@@ -188,7 +190,10 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   // The recorded pids are not the live ones: replay's processes are new ones.
   int live = tracees_.contains(pid) ? tracees_.at(pid).tid() : thread.tid();
   for (int other : threads) unpin(tracees_.at(other).tid());
-  if (options.handing_over) options.handing_over(live);
+  std::set<int> others;
+  for (const auto& [other, state] : state_.tasks)
+    if (state.process(other) != pid) others.insert(state.process(other));
+  if (options.handing_over) options.handing_over(live, std::vector<int>(others.begin(), others.end()));
   for (auto it = threads.rbegin(); it != threads.rend(); ++it) {
     tracees_.at(*it).detach();
     tracees_.erase(*it);

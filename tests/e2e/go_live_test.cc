@@ -62,6 +62,23 @@ TEST(GoLive, EveryThreadOfTheProcessGoesOn) {
             "in the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
 }
 
+TEST(GoLive, TheOtherProcessesAliveThereAreNamed) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  ASSERT_EQ(record(trace, {program("fork_wait")}).status, 0);
+  long child = sql_count(trace, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1");
+  // Before the first fork returns in the parent, there is no other process.
+  RunResult first = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "go-live", trace});
+  EXPECT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(first.out.find("stay"), std::string::npos) << first.out;
+  EXPECT_EQ(count_of(first.out, " exited with "), 3) << first.out;
+  // After it, the first child stays behind, named.
+  RunResult later = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "finish", "-ex", "go-live", trace});
+  EXPECT_NE(later.out.find("The recording's other process (" + std::to_string(child) + ") stays behind, stopped: the live "
+                           "process cannot wait for it.\n"),
+            std::string::npos) << later.out;
+}
+
 TEST(GoLive, APipeIsNamedAndRefusedUnlessGivenDevNull) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");

@@ -1,6 +1,7 @@
 // go-live: the process looked at runs on live from here (Engine::go_live),
 // on the terminal, and ttdb waits for it and exits with its status.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -32,9 +33,14 @@ void Shell::cmd_go_live(const std::string& args) {
   // The live process gets the terminal, where it may read and be stopped by
   // Ctrl-C; ttdb takes it back when the process ends (wait_for_live). What
   // ttdb says comes first: the process prints as soon as it runs.
-  options.handing_over = [this, event](int pid) {
+  options.handing_over = [this, event](int pid, const std::vector<int>& left_behind) {
     if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) ::tcsetpgrp(STDIN_FILENO, ::getpgid(pid));
     out_ << fmt::format("Process {} runs on live from event {}; ttdb exits with its status when it ends.\n", pid, event);
+    // The live process's waits for them, or signals to them, find none.
+    if (!left_behind.empty())
+      out_ << fmt::format("The recording's other {} ({}) {} behind, stopped: the live process cannot wait for {}.\n",
+                          left_behind.size() == 1 ? "process" : "processes", fmt::join(left_behind, ", "),
+                          left_behind.size() == 1 ? "stays" : "stay", left_behind.size() == 1 ? "it" : "them");
     out_.flush();
   };
   live_pid_ = engine_.go_live(options);

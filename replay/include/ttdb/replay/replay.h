@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/base/error.h"
@@ -45,9 +46,10 @@ struct GoLiveOptions {
   // socket), get /dev/null instead; with null_all, every such one does.
   std::set<int> null_fds;
   bool null_all = false;
-  // Called with the process's pid right before it runs on its own: the
-  // caller gives it the terminal.
-  std::function<void(int pid)> handing_over;
+  // Called with the process's pid right before it runs on its own (the
+  // caller gives it the terminal), and the recorded pids of the recording's
+  // other processes alive here, which stay stopped under replay.
+  std::function<void(int pid, const std::vector<int>& left_behind)> handing_over;
 };
 
 // The replay stopped matching the recording: the message says at which event,
