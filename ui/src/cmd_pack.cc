@@ -20,7 +20,7 @@ void pack_trace(const std::string& trace, bool quiet) {
   if (outcome.added == 0)
     std::fprintf(stderr, "ttdb: %s holds every file it ran and mapped already\n", trace.c_str());
   else
-    std::fprintf(stderr, "ttdb: packed %lld files (%s, %s compressed) into %s; it replays without them on disk\n",
+    std::fprintf(stderr, "ttdb: packed %lld files (%s, %s compressed) into %s\n",
                  static_cast<long long>(outcome.added), human_size(outcome.bytes).c_str(),
                  human_size(outcome.stored).c_str(), trace.c_str());
 }
