@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 namespace ttdb {
 namespace {
@@ -72,21 +73,37 @@ constexpr const char* kV2[] = {"cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "ss
 constexpr const char* kV3[] = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"};
 constexpr const char* kV4[] = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
 
-bool has(const Feature& f) {
-  unsigned max = __get_cpuid_max(f.leaf & 0x80000000, nullptr);
-  if (max < f.leaf) return false;
-  std::array<unsigned, 4> regs{};
-  __cpuid_count(f.leaf, f.subleaf, regs[eax], regs[ebx], regs[ecx], regs[edx]);
-  return (regs[f.reg] >> f.bit) & 1;
-}
+// Each leaf asked once: in a virtual machine every cpuid is a trip to the hypervisor.
+class CpuidLeaves {
+ public:
+  bool has(const Feature& f) {
+    auto found = leaves_.find({f.leaf, f.subleaf});
+    if (found == leaves_.end()) found = leaves_.emplace(std::make_pair(f.leaf, f.subleaf), ask(f.leaf, f.subleaf)).first;
+    return (found->second[f.reg] >> f.bit) & 1;
+  }
+
+ private:
+  static std::array<unsigned, 4> ask(unsigned leaf, unsigned subleaf) {
+    std::array<unsigned, 4> regs{};
+    if (__get_cpuid_max(leaf & 0x80000000, nullptr) >= leaf)
+      __cpuid_count(leaf, subleaf, regs[eax], regs[ebx], regs[ecx], regs[edx]);
+    return regs;
+  }
+  std::map<std::pair<unsigned, unsigned>, std::array<unsigned, 4>> leaves_;
+};
 
 }  // namespace
 
 std::vector<std::string> cpu_features() {
-  std::vector<std::string> out;
-  for (const auto& f : kFeatures)
-    if (has(f)) out.emplace_back(f.name);
-  return out;
+  // The CPU does not change under a running ttdb.
+  static const std::vector<std::string> features = [] {
+    CpuidLeaves cpuid;
+    std::vector<std::string> out;
+    for (const auto& f : kFeatures)
+      if (cpuid.has(f)) out.emplace_back(f.name);
+    return out;
+  }();
+  return features;
 }
 
 std::optional<CpuBaseline> cpu_baseline(const std::string& name) {
