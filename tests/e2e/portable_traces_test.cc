@@ -38,6 +38,14 @@ TEST(Pack, RebuiltProgramAndDeletedLibraryReplayFromTheTrace) {
   EXPECT_NE(shell.out.find("Breakpoint 1, shout (text="), std::string::npos) << shell.out;
   EXPECT_NE(shell.out.find(" in main () at "), std::string::npos) << shell.out;
   EXPECT_NE(shell.out.find("Value returned is $1 = 5"), std::string::npos) << shell.out;
+  // And so does gdb, given the recorded build by the server.
+  if (installed_tool("gdb")) {
+    RunOptions quiet;
+    quiet.extra_env = {"DEBUGINFOD_URLS=", "HOME=/nonexistent"};
+    RunResult gdb = ttdb({"replay", "--gdb", trace, "--", "-batch", "-ex", "break shout", "-ex", "continue", "-ex", "bt"}, quiet);
+    EXPECT_NE(gdb.out.find("Breakpoint 1, shout (text="), std::string::npos) << gdb.out << gdb.err;
+    EXPECT_NE(gdb.out.find(" in main () at "), std::string::npos) << gdb.out;
+  }
 
   std::filesystem::remove(prog);
   expect_same_run(recorded, replay(trace));

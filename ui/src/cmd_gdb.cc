@@ -6,9 +6,11 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "commands.h"
+#include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/format.h"
 #include "ttdb/trace/reader.h"
 
@@ -22,10 +24,16 @@ std::string shell_quoted(const std::string& word) {
   return out + "'";
 }
 
-// The program the recording started: the file of its first exec.
-std::string recorded_program(const trace::TraceReader& reader) {
-  for (const auto& file : reader.files())
-    if (file.role == "exe") return file.path;
+// The program the recording started (the file of its first exec), when it
+// is on disk as recorded: a rebuilt or deleted one gdb gets from the server
+// (qXfer:exec-file), which gives it the trace's copy.
+std::optional<std::string> recorded_program(const trace::TraceReader& reader) {
+  for (const auto& file : reader.files()) {
+    if (file.role != "exe") continue;
+    auto content = read_whole_file(file.path);
+    if (!content || content_hash(*content) != file.hash) return std::nullopt;
+    return file.path;
+  }
   if (auto program = reader.meta(trace::meta::program)) return *program;
   throw Error(fmt::format("trace {} does not say which program it recorded", reader.path()));
 }
@@ -41,7 +49,7 @@ std::string this_binary() {
 
 int run_gdb(const ReplayArgs& args) {
   std::string path = std::filesystem::absolute(trace_or_latest(args.trace)).string();
-  std::string program = recorded_program(trace::TraceReader(path));
+  auto program = recorded_program(trace::TraceReader(path));
   std::string server = shell_quoted(this_binary()) + " serve ";
   if (args.process) server += fmt::format("--process {} ", args.process);
   // The server reads the trace when gdb connects; the program's file only
@@ -50,7 +58,7 @@ int run_gdb(const ReplayArgs& args) {
   argv.insert(argv.end(), args.gdb_args.begin(), args.gdb_args.end());
   // Another process may run another program: gdb then asks the server for
   // the process's own (qXfer:exec-file).
-  if (!args.process) argv.push_back(program);
+  if (!args.process && program) argv.push_back(*program);
   std::vector<char*> pointers;
   for (auto& arg : argv) pointers.push_back(arg.data());
   pointers.push_back(nullptr);
