@@ -124,6 +124,19 @@ void RecordedFds::follow_syscall(Task& t, const trace::Event& e) {
     }
   } else if (name == "read" || name == "write" || name == "readv" || name == "writev") {
     if (auto* f = file_of(arg(0)); f && f->kind == RecordedFd::Kind::file) f->offset += result;
+  } else if (name == "sendfile" || name == "copy_file_range" || name == "splice") {
+    // (out, in, offset pointer, ...) for sendfile; (in, its offset pointer,
+    // out, its offset pointer, ...) for the others: a descriptor without a
+    // pointer moves on.
+    bool send = name == "sendfile";
+    long in = send ? arg(1) : arg(0), out = send ? arg(0) : arg(2);
+    bool in_moves = send ? arg(2) == 0 : arg(1) == 0, out_moves = send || arg(3) == 0;
+    if (auto* f = file_of(in); f && in_moves && f->kind == RecordedFd::Kind::file) f->offset += result;
+    if (auto* f = file_of(out); f && out_moves && f->kind == RecordedFd::Kind::file) f->offset += result;
+  } else if (name == "preadv2" || name == "pwritev2") {
+    // An offset of -1: the descriptor's own, which moves.
+    if (auto* f = file_of(arg(0)); f && static_cast<std::int64_t>(e.args[3]) == -1 && f->kind == RecordedFd::Kind::file)
+      f->offset += result;
   } else if (name == "lseek") {
     if (auto* f = file_of(arg(0))) f->offset = result;
   } else if (name == "pipe" || name == "pipe2" || name == "socketpair") {

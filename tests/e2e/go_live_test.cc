@@ -79,6 +79,21 @@ TEST(GoLive, TheOtherProcessesAliveThereAreNamed) {
             std::string::npos) << later.out;
 }
 
+TEST(GoLive, AnOffsetSendfileMovedIsFollowed) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
+  write_file(text, "aaaaa\nbbbbb\nccccc\nddddd\n");
+  RunResult recorded = record(trace, {program("send_lines"), text});
+  ASSERT_EQ(recorded.status, 4) << recorded.err;
+  write_file(text, "aaaaa\nbbbbb\nCCCCC\nDDDDD\nEEEEE\n");
+  // After the first six bytes went out: the live run sends the rest, as the file is now.
+  RunResult live = ttdb({"replay", "-ex", "break copied", "-ex", "continue", "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 5) << live.err;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  EXPECT_EQ(live.out.substr(live.out.find('\n', went) + 1), "bbbbb\nCCCCC\nDDDDD\nEEEEE\n") << live.out;
+}
+
 TEST(GoLive, APipeIsNamedAndRefusedUnlessGivenDevNull) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
