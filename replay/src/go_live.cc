@@ -12,6 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <cstring>
+
 #include <set>
 
 #include "recorded_fds.h"
@@ -30,11 +33,12 @@ namespace {
 // own 0, 1 and 2 already: replay emulates the program's closes and dups).
 struct Opening {
   int fd = 0;
-  std::string path;  // empty: ttdb's stream `standard`
+  std::string path;  // empty: ttdb's stream `standard`, or an end of pipe `pipe`
   int standard = -1;
   int flags = 0;
   std::int64_t offset = 0;
   bool cloexec = false;
+  int pipe = 0;
 };
 
 void must_have_done(std::int64_t result, int pid, const std::string& doing) {
@@ -60,6 +64,27 @@ class Injector {
     return result;
   }
   void must(std::int64_t result, const std::string& doing) { must_have_done(result, pid_, doing); }
+  // A new pipe whose ends are at `above` or higher: out of the way of the
+  // descriptors still to be placed.
+  std::array<std::uint64_t, 2> make_pipe(std::uint64_t above) {
+    RemotePtr at((t_.regs().rsp - 256 - 8) & ~std::uint64_t{15});
+    auto saved = t_.try_read_bytes(at, 8);
+    if (!saved) fail("process {} has no stack to make a pipe in; go live from another position", pid_);
+    must(call(__NR_pipe2, {at.addr(), O_CLOEXEC}), "make a pipe");
+    int ends[2];
+    auto bytes = t_.read_bytes(at, sizeof ends);
+    std::memcpy(ends, bytes.data(), sizeof ends);
+    t_.write_bytes(at, *saved);
+    std::array<std::uint64_t, 2> out{};
+    for (int i = 0; i < 2; ++i) {
+      auto end = static_cast<std::uint64_t>(ends[i]);
+      std::int64_t moved = call(__NR_fcntl, {end, F_DUPFD_CLOEXEC, above});
+      must(moved, "move a pipe's end");
+      call(__NR_close, {end});
+      out[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(moved);
+    }
+    return out;
+  }
 
  private:
   Tracee& t_;
@@ -69,13 +94,25 @@ class Injector {
 
 // What each recorded descriptor becomes; throws, naming the first that
 // cannot be re-created, before anything is changed.
-std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, bool>>& table, int pid,
-                                      const GoLiveOptions& options) {
+// A pipe both of whose ends the process holds, empty, is made anew.
+std::optional<std::string> why_not_made_again(const std::map<int, std::pair<RecordedFd, bool>>& table,
+                                              const RecordedFds& recorded, const RecordedFd& end) {
+  bool other_end = false;
+  for (const auto& [fd, entry] : table)
+    other_end = other_end || (entry.first.pipe == end.pipe && (entry.first.flags & O_ACCMODE) != (end.flags & O_ACCMODE));
+  if (!other_end) return "a pipe whose other end is gone";
+  if (auto bytes = recorded.unread(end.pipe)) return fmt::format("a pipe holding {} unread byte{}", bytes, bytes == 1 ? "" : "s");
+  return std::nullopt;
+}
+
+std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, bool>>& table, const RecordedFds& recorded,
+                                      int pid, const GoLiveOptions& options) {
   std::vector<Opening> plan;
   for (const auto& [fd, entry] : table) {
     const auto& [file, cloexec] = entry;
     // --null FD replaces any descriptor; --null-all those that cannot be re-created.
-    bool recreatable = file.kind == RecordedFd::Kind::standard || file.kind == RecordedFd::Kind::file;
+    bool recreatable = file.kind == RecordedFd::Kind::standard || file.kind == RecordedFd::Kind::file ||
+                       (file.kind == RecordedFd::Kind::pipe && !why_not_made_again(table, recorded, file));
     bool null = options.null_fds.contains(fd) || (options.null_all && !recreatable);
     Opening o{fd, "", -1, 0, 0, cloexec};
     if (null) {
@@ -93,9 +130,15 @@ std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, 
              "with go-live --null {}",
              fd, pid, o.path, errno_text(errno), fd);
     } else {
-      fail("file descriptor {} of process {} is {}, which go-live cannot re-create; give it /dev/null with go-live --null {} (or "
-           "--null-all for every such descriptor)",
-           fd, pid, file.path, fd);
+      auto why = file.kind == RecordedFd::Kind::pipe ? why_not_made_again(table, recorded, file) : file.path;
+      if (!why) {
+        o.pipe = file.pipe;
+        o.flags = file.flags & O_ACCMODE;
+      } else {
+        fail("file descriptor {} of process {} is {}, which go-live cannot re-create; give it /dev/null with go-live --null {} "
+             "(or --null-all for every such descriptor)",
+             fd, pid, *why, fd);
+      }
     }
     plan.push_back(o);
   }
@@ -137,7 +180,7 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   auto cursor = reader_.cursor();
   for (trace::Event e; cursor.next(e) && e.id <= state_.current;) recorded.follow(e);
   auto table = recorded.table(tid);
-  std::vector<Opening> plan = plan_descriptors(table, pid, options);
+  std::vector<Opening> plan = plan_descriptors(table, recorded, pid, options);
 
   Tracee& thread = tracees_.at(tid);
   Injector inject(thread, task.syscall_insn, pid);
@@ -160,9 +203,17 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   inject.must(inject.call(__NR_close_range, {3, ~0u, 0}), "close replay's descriptors");
   std::uint64_t aside = std::max(3, table.empty() ? 3 : table.rbegin()->first + 1);
   for (std::uint64_t fd = 0; fd < 3; ++fd) inject.must(inject.call(__NR_fcntl, {fd, F_DUPFD, aside + fd}), "keep ttdb's streams");
+  std::map<int, std::array<std::uint64_t, 2>> pipes;  // made anew: their ends, above every target
   for (const auto& o : plan) {
     auto target = static_cast<std::uint64_t>(o.fd);
     std::uint64_t flags = o.cloexec ? O_CLOEXEC : 0;
+    if (o.pipe) {
+      auto made = pipes.find(o.pipe);
+      if (made == pipes.end()) made = pipes.emplace(o.pipe, inject.make_pipe(aside + 3)).first;
+      auto end = made->second[(o.flags & O_ACCMODE) == O_RDONLY ? 0 : 1];
+      inject.must(inject.call(__NR_dup3, {end, target, flags}), fmt::format("make a pipe's end fd {}", o.fd));
+      continue;
+    }
     if (o.path.empty()) {
       auto from = aside + static_cast<std::uint64_t>(o.standard);
       inject.must(inject.call(__NR_dup3, {from, target, flags}), fmt::format("give fd {} ttdb's stream {}", o.fd, o.standard));
@@ -182,6 +233,8 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
       inject.must(inject.call(__NR_lseek, {target, static_cast<std::uint64_t>(o.offset), SEEK_SET}),
                   fmt::format("move fd {} to offset {} of {}", o.fd, o.offset, o.path));
   }
+  for (const auto& [number, ends] : pipes)
+    for (auto end : ends) inject.call(__NR_close, {end});
   for (std::uint64_t fd = 0; fd < 3; ++fd) {
     inject.call(__NR_close, {aside + fd});
     if (!table.contains(static_cast<int>(fd))) inject.call(__NR_close, {fd});

@@ -124,6 +124,7 @@ void RecordedFds::follow_syscall(Task& t, const trace::Event& e) {
     }
   } else if (name == "read" || name == "write" || name == "readv" || name == "writev") {
     if (auto* f = file_of(arg(0)); f && f->kind == RecordedFd::Kind::file) f->offset += result;
+    if (auto* f = file_of(arg(0)); f && f->kind == RecordedFd::Kind::pipe) unread_[f->pipe] += name[0] == 'w' ? result : -result;
   } else if (name == "sendfile" || name == "copy_file_range" || name == "splice") {
     // (out, in, offset pointer, ...) for sendfile; (in, its offset pointer,
     // out, its offset pointer, ...) for the others: a descriptor without a
@@ -144,10 +145,12 @@ void RecordedFds::follow_syscall(Task& t, const trace::Event& e) {
     auto pair = written_pair(e, e.args[pipe ? 0 : 3]);
     int flags = static_cast<int>(arg(1));  // pipe2's flags, socketpair's type
     bool cloexec = pipe ? (name == "pipe2" && (flags & O_CLOEXEC)) : (flags & SOCK_CLOEXEC);
+    int number = pipe ? static_cast<int>(unread_.size()) + 1 : 0;
+    if (pipe) unread_[number] = 0;
     if (pair)
       for (int fd : {pair->first, pair->second})
         add(t, fd, RecordedFd{pipe ? RecordedFd::Kind::pipe : RecordedFd::Kind::other, pipe ? "a pipe" : "a socket",
-                              fd == pair->first && pipe ? O_RDONLY : O_WRONLY, 0, -1},
+                              fd == pair->first && pipe ? O_RDONLY : O_WRONLY, 0, -1, number},
             cloexec);
   } else if (const char* kind = other_kind(name)) {
     add(t, ret, RecordedFd{RecordedFd::Kind::other, kind, O_RDWR, 0, -1}, false);
@@ -165,6 +168,11 @@ std::map<int, std::pair<RecordedFd, bool>> RecordedFds::table(int tid) const {
   if (found == tasks_.end()) return out;
   for (const auto& [fd, entry] : *found->second.fds) out.emplace(fd, std::make_pair(*entry.file, entry.cloexec));
   return out;
+}
+
+std::int64_t RecordedFds::unread(int pipe) const {
+  auto found = unread_.find(pipe);
+  return found == unread_.end() ? 0 : found->second;
 }
 
 std::string RecordedFds::cwd(int tid) const {

@@ -23,6 +23,7 @@ struct RecordedFd {
   int flags = 0;            // the open flags (access mode, O_APPEND, O_NONBLOCK, ...)
   std::int64_t offset = 0;  // file: where reads and writes go on
   int standard = -1;        // standard: which of 0, 1, 2
+  int pipe = 0;             // pipe: which one (numbered from 1), its end by the access mode
 };
 
 class RecordedFds {
@@ -34,6 +35,8 @@ class RecordedFds {
   // Task `tid`'s descriptors, with whether each is close-on-exec.
   std::map<int, std::pair<RecordedFd, bool>> table(int tid) const;
   std::string cwd(int tid) const;
+  // The bytes written into pipe `pipe` that no read took yet.
+  std::int64_t unread(int pipe) const;
 
  private:
   struct Entry {
@@ -51,6 +54,7 @@ class RecordedFds {
   void add(Task& t, int fd, RecordedFd file, bool cloexec);
 
   std::map<int, Task> tasks_;
+  std::map<int, std::int64_t> unread_;  // by pipe
 };
 
 }  // namespace ttdb

@@ -94,21 +94,35 @@ TEST(GoLive, AnOffsetSendfileMovedIsFollowed) {
   EXPECT_EQ(live.out.substr(live.out.find('\n', went) + 1), "bbbbb\nCCCCC\nDDDDD\nEEEEE\n") << live.out;
 }
 
-TEST(GoLive, APipeIsNamedAndRefusedUnlessGivenDevNull) {
+TEST(GoLive, APipeIsMadeAnewWhenItCanBeAndNamedWhenNot) {
   TempDir dir;
-  std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
+  std::string text = dir.file("lines.txt");
   write_file(text, "one\ntwo\n");
-  ASSERT_EQ(record(trace, {program("read_lines"), text, "pipe"}).status, 2);
-  RunResult refused = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", trace});
-  EXPECT_NE(refused.err.find("File descriptor 3 of process "), std::string::npos) << refused.err;
-  EXPECT_NE(refused.err.find(" is a pipe, which go-live cannot re-create; give it /dev/null with go-live --null 3 (or --null-all"),
-            std::string::npos) << refused.err;
-  EXPECT_EQ(refused.out.find("runs on live"), std::string::npos) << refused.out;
+  // Both ends held, empty: made anew, the program none the wiser.
+  std::string both = dir.file("both.ttdb");
+  ASSERT_EQ(record(both, {program("read_lines"), text, "pipe"}).status, 2);
+  RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", both});
+  EXPECT_EQ(live.status, 2) << live.err;
+  EXPECT_NE(live.out.find("line 2: two\n2 lines\n"), std::string::npos) << live.out;
 
-  for (std::string option : {"--null 3 --null 4", "--null-all"}) {
-    RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live " + option, trace});
-    EXPECT_EQ(live.status, 2) << option << live.err;
-    EXPECT_NE(live.out.find("line 2: two\n2 lines\n"), std::string::npos) << live.out;
+  struct Case {
+    std::string mode, what;
+  };
+  for (const auto& c : {Case{"halfpipe", "a pipe whose other end is gone"}, Case{"fullpipe", "a pipe holding 1 unread byte"}}) {
+    std::string trace = dir.file(c.mode + ".ttdb");
+    ASSERT_EQ(record(trace, {program("read_lines"), text, c.mode}).status, 2);
+    RunResult refused = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", trace});
+    EXPECT_NE(refused.err.find("File descriptor 3 of process "), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find(" is " + c.what + ", which go-live cannot re-create; give it /dev/null with go-live --null 3 "
+                               "(or --null-all"),
+              std::string::npos) << refused.err;
+    EXPECT_EQ(refused.out.find("runs on live"), std::string::npos) << refused.out;
+    // Given /dev/null, it goes live.
+    for (std::string option : {c.mode == "halfpipe" ? "--null 3" : "--null 3 --null 4", "--null-all"}) {
+      RunResult given = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live " + option, trace});
+      EXPECT_EQ(given.status, 2) << c.mode << " " << option << given.err;
+      EXPECT_NE(given.out.find("line 2: two\n2 lines\n"), std::string::npos) << given.out;
+    }
   }
 }
 

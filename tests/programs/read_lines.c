@@ -1,7 +1,8 @@
 /* Reads the file named by argv[1] a line at a time, with read() and no
  * buffer ahead of the line (so that its descriptor's offset is where the
  * next line starts), and prints each line it read; exits with how many.
- * With "pipe" after the file, it holds a pipe open all along. */
+ * With "pipe" after the file, it holds both ends of a pipe all along; with
+ * "halfpipe", only its read end; with "fullpipe", both, a byte in it. */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +18,12 @@ __attribute__((noinline)) static int show(int number, const char* line) {
 int main(int argc, char** argv) {
   CHECK(argc == 2 || argc == 3);
   int ends[2];
-  if (argc == 3) CHECK(strcmp(argv[2], "pipe") == 0 && pipe(ends) == 0);
+  if (argc == 3) {
+    CHECK(pipe(ends) == 0);
+    if (strcmp(argv[2], "halfpipe") == 0) CHECK(close(ends[1]) == 0);
+    else if (strcmp(argv[2], "fullpipe") == 0) CHECK(write(ends[1], "x", 1) == 1);
+    else CHECK(strcmp(argv[2], "pipe") == 0);
+  }
   int fd = open(argv[1], O_RDONLY);
   CHECK(fd >= 0);
   char line[256];
