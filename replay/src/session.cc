@@ -77,7 +77,22 @@ void ReplaySession::seek_cursor(std::int64_t current) {
   follow_cursor();
 }
 
+void ReplaySession::end_tracees() {
+  // A process's other threads before its first: the kernel reports the first
+  // thread's end only once the others are reaped. (A map destroys its
+  // entries from the highest tid down, which puts a first thread last only
+  // until tids wrap around pid_max.)
+  for (auto& [tid, t] : tracees_) {
+    auto task = state_.tasks.find(tid);
+    if (task != state_.tasks.end() && task->second.process(tid) != tid) t.kill();
+  }
+  tracees_.clear();
+}
+
+ReplaySession::~ReplaySession() { end_tracees(); }
+
 void ReplaySession::restore(std::map<int, Tracee> tracees, const SessionState& state) {
+  end_tracees();
   tracees_ = std::move(tracees);
   state_ = state;
   seek_cursor(state.current);

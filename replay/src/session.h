@@ -133,6 +133,9 @@ struct SessionState {
 class ReplaySession {
  public:
   ReplaySession(const std::string& trace_path, OutputSink& sink);
+  ~ReplaySession();
+  ReplaySession(const ReplaySession&) = delete;
+  ReplaySession& operator=(const ReplaySession&) = delete;
 
   // Launches the program and applies the exec event: the program is at its
   // first instruction.
@@ -174,6 +177,8 @@ class ReplaySession {
   // own code taken out of it (go_live.cc). Returns its (live) pid; the session
   // holds it no more. Throws ttdb::Error, changing nothing, when it cannot.
   int go_live(int tid, const GoLiveOptions& options);
+  // Kills every tracee, each process's first thread last.
+  void end_tracees();
   // Continues from a checkpoint: its tracees (forks), by recorded tid, and its state.
   void restore(std::map<int, Tracee> tracees, const SessionState& state);
   // Puts the event stream back at the event after `current`.

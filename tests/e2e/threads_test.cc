@@ -26,6 +26,30 @@ void expect_each_recording_prints(const std::vector<std::string>& command, int t
   }
 }
 
+// Thread ids that wrap around pid_max, in a pid namespace of the test's own
+// whose pid_max is 1000: the first thread is 998 or so, its later threads
+// 300 and 301. Going back ends the replay's threads and takes a checkpoint's;
+// the first thread's end, which the kernel reports only after the others
+// are reaped, must come last, whatever its tid.
+TEST(Threads, TidsThatWrapAroundPidMaxGoBackward) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = run({"unshare", "-pf", "--mount-proc", "sh", "-c",
+                            "echo 1000 > /proc/sys/kernel/pid_max && echo 995 > /proc/sys/kernel/ns_last_pid && "
+                            "exec \"$0\" record -q -o \"$1\" \"$2\"",
+                            ttdb_binary(), trace, program("debug_threads_joined")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  long first = sql_count(trace, "SELECT tid FROM events WHERE id = 1");
+  long last = sql_count(trace, "SELECT max(nr) FROM events WHERE kind = 9 AND nr < 900");
+  ASSERT_GT(first, last) << "the tids did not wrap around";
+  RunOptions bounded;
+  bounded.timeout = std::chrono::seconds(60);
+  RunResult back = ttdb({"replay", "-ex", "break work", "-ex", "continue", "-ex", "continue", "-ex", "reverse-continue",
+                         "-ex", "print *(int*)arg", trace}, bounded);
+  EXPECT_EQ(back.status, 0) << back.err;
+  EXPECT_NE(back.out.find("$1 = 1"), std::string::npos) << back.out;
+}
+
 TEST(Threads, MutexAndConditionVariables) {
   RunResult run = record_and_replay({program("threads_sync")});
   ASSERT_EQ(run.status, 0) << run.err;
