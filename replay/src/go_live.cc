@@ -50,31 +50,25 @@ class Injector {
   Injector(Tracee& thread, std::uint64_t syscall_insn, int pid) : t_(thread), insn_(syscall_insn), pid_(pid) {}
 
   std::int64_t call(long nr, const std::array<std::uint64_t, 6>& args = {}) { return inject_syscall(t_, insn_, nr, args); }
-  // A call whose first argument (or second, for openat) is `path`, put on
-  // the stack below its red zone for the moment.
+  // A call whose argument `path_arg` is `path`, put on the stack for the moment.
   std::int64_t call_with_path(long nr, const std::string& path, std::array<std::uint64_t, 6> args, int path_arg) {
-    Bytes text(path.begin(), path.end());
-    text.push_back(0);
-    RemotePtr at((t_.regs().rsp - 256 - text.size()) & ~std::uint64_t{15});
-    auto saved = t_.try_read_bytes(at, text.size());
-    if (!saved || !t_.write_bytes(at, text)) fail("process {} has no stack to pass {} to the kernel; go live from another position", pid_, path);
-    args[static_cast<std::size_t>(path_arg)] = at.addr();
-    std::int64_t result = call(nr, args);
-    t_.write_bytes(at, *saved);
-    return result;
+    StackScratch text(t_, ByteView(reinterpret_cast<const std::uint8_t*>(path.c_str()), path.size() + 1));
+    if (!text) fail("process {} has no stack to pass {} to the kernel; go live from another position", pid_, path);
+    args[static_cast<std::size_t>(path_arg)] = text.addr().addr();
+    return call(nr, args);
   }
   void must(std::int64_t result, const std::string& doing) { must_have_done(result, pid_, doing); }
   // A new pipe whose ends are at `above` or higher: out of the way of the
   // descriptors still to be placed.
   std::array<std::uint64_t, 2> make_pipe(std::uint64_t above) {
-    RemotePtr at((t_.regs().rsp - 256 - 8) & ~std::uint64_t{15});
-    auto saved = t_.try_read_bytes(at, 8);
-    if (!saved) fail("process {} has no stack to make a pipe in; go live from another position", pid_);
-    must(call(__NR_pipe2, {at.addr(), O_CLOEXEC}), "make a pipe");
-    int ends[2];
-    auto bytes = t_.read_bytes(at, sizeof ends);
-    std::memcpy(ends, bytes.data(), sizeof ends);
-    t_.write_bytes(at, *saved);
+    int ends[2] = {-1, -1};
+    {
+      StackScratch array(t_, ByteView(reinterpret_cast<const std::uint8_t*>(ends), sizeof ends));
+      if (!array) fail("process {} has no stack to make a pipe in; go live from another position", pid_);
+      must(call(__NR_pipe2, {array.addr().addr(), O_CLOEXEC}), "make a pipe");
+      auto bytes = t_.read_bytes(array.addr(), sizeof ends);
+      std::memcpy(ends, bytes.data(), sizeof ends);
+    }
     std::array<std::uint64_t, 2> out{};
     for (int i = 0; i < 2; ++i) {
       auto end = static_cast<std::uint64_t>(ends[i]);

@@ -152,17 +152,9 @@ std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) {
 }
 
 std::int64_t ReplaySession::open_before_entry(const Event& e, const std::string& path, int flags) {
-  // The path goes below the stack's red zone for the moment, and the bytes
-  // there are put back.
-  Tracee& t = tracee();
-  Bytes text(path.begin(), path.end());
-  text.push_back(0);
-  RemotePtr at((t.regs().rsp - 128 - text.size()) & ~std::uint64_t{15});
-  auto saved = t.try_read_bytes(at, text.size());
-  if (!saved || !t.write_bytes(at, text)) diverge(e, fmt::format("has no stack to pass the path of {}, which replay opens for it", path));
-  std::int64_t fd = call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), at.addr(), static_cast<std::uint64_t>(flags | O_CLOEXEC)});
-  t.write_bytes(at, *saved);
-  return fd;
+  StackScratch text(tracee(), ByteView(reinterpret_cast<const std::uint8_t*>(path.c_str()), path.size() + 1));
+  if (!text) diverge(e, fmt::format("has no stack to pass the path of {}, which replay opens for it", path));
+  return call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), text.addr().addr(), static_cast<std::uint64_t>(flags | O_CLOEXEC)});
 }
 
 void ReplaySession::provide_exec_descriptor(const Event& e) {

@@ -138,6 +138,16 @@ Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn) {
   return clone_tracee(tracee, syscall_insn, {kThread, 0, 0, 0, 0, 0});
 }
 
+StackScratch::StackScratch(Tracee& tracee, ByteView data)
+    : tracee_(tracee), at_(tracee.regs().rsp) {
+  saved_ = tracee.try_read_bytes(at_, data.size());
+  if (saved_ && !tracee.write_bytes(at_, data)) saved_.reset();
+}
+
+StackScratch::~StackScratch() {
+  if (saved_) tracee_.write_bytes(at_, *saved_);
+}
+
 Registers skip_entered_syscall(Tracee& tracee) {
   Registers entry = tracee.regs();
   Registers skip = entry;

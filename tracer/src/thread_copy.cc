@@ -15,26 +15,12 @@
 namespace ttdb {
 namespace {
 
-// A few bytes of the thread's own stack, at its stack pointer, for the
-// kernel to read or write the arguments of an injected syscall: always
-// mapped, and given back as they were before the thread runs again.
-class StackScratch {
- public:
-  static constexpr std::size_t kSize = 32;
-  explicit StackScratch(Tracee& thread) : thread_(thread), at_(thread.regs().rsp) {
-    if (thread.read_some(at_, saved_, kSize) != kSize)
-      throw InternalError(fmt::format("thread {} has no stack at {:#x}", thread.tid(), at_.addr()));
-  }
-  ~StackScratch() { thread_.write_bytes(at_, ByteView(saved_, kSize)); }
-  StackScratch(const StackScratch&) = delete;
-  StackScratch& operator=(const StackScratch&) = delete;
-  RemotePtr at() const { return at_; }
+// Room on the thread's stack for what an injected syscall reads or writes.
+constexpr std::uint8_t kRoom[32] = {};
 
- private:
-  Tracee& thread_;
-  RemotePtr at_;
-  std::uint8_t saved_[kSize];
-};
+void check_room(const StackScratch& scratch, Tracee& thread) {
+  if (!scratch) throw InternalError(fmt::format("thread {} has no stack at {:#x}", thread.tid(), scratch.addr().addr()));
+}
 
 // Injects the syscall; a failure other than `tolerated` (an errno) throws.
 std::int64_t checked_inject(Tracee& thread, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args,
@@ -61,12 +47,13 @@ ThreadCopy copy_thread(Tracee& thread, std::uint64_t syscall_insn) {
     copy.robust_list_len = len;
   }
   // The tid address and the alternate stack only the thread itself can tell.
-  StackScratch scratch(thread);
-  std::uint64_t at = scratch.at().addr();
+  StackScratch scratch(thread, ByteView(kRoom, sizeof kRoom));
+  check_room(scratch, thread);
+  std::uint64_t at = scratch.addr().addr();
   if (inject_syscall(thread, syscall_insn, __NR_prctl, {PR_GET_TID_ADDRESS, at}) == 0)
-    copy.tid_address = thread.read_value<std::uint64_t>(scratch.at());
+    copy.tid_address = thread.read_value<std::uint64_t>(scratch.addr());
   checked_inject(thread, syscall_insn, __NR_sigaltstack, {0, at});
-  copy.altstack = thread.read_value<stack_t>(scratch.at());
+  copy.altstack = thread.read_value<stack_t>(scratch.addr());
   return copy;
 }
 
@@ -77,10 +64,10 @@ void restore_thread(Tracee& thread, std::uint64_t syscall_insn, const ThreadCopy
     // Being on it is the thread's position, not a setting.
     stack_t altstack = copy.altstack;
     altstack.ss_flags &= ~SS_ONSTACK;
-    StackScratch scratch(thread);
-    thread.write_value(scratch.at(), altstack);
+    StackScratch scratch(thread, ByteView(reinterpret_cast<const std::uint8_t*>(&altstack), sizeof altstack));
+    check_room(scratch, thread);
     // EPERM: it is on its alternate stack, so it has it (a fork keeps it).
-    checked_inject(thread, syscall_insn, __NR_sigaltstack, {scratch.at().addr(), 0}, EPERM);
+    checked_inject(thread, syscall_insn, __NR_sigaltstack, {scratch.addr().addr(), 0}, EPERM);
   }
   thread.set_signal_mask(copy.signal_mask);
   if (!copy.xstate.empty()) thread.set_xstate(copy.xstate);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "ttdb/tracer/tracee.h"
 
@@ -17,6 +18,26 @@ namespace ttdb {
 // signal owed to it.
 std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr,
                             const std::array<std::uint64_t, 6>& args = {});
+
+// Bytes put on a stopped tracee's own stack, at its stack pointer (always
+// mapped), for a syscall ttdb makes it run: a path, a structure the kernel
+// fills. The bytes they covered are put back when this goes, before the
+// tracee runs its own code again.
+class StackScratch {
+ public:
+  StackScratch(Tracee& tracee, ByteView data);
+  ~StackScratch();
+  StackScratch(const StackScratch&) = delete;
+  StackScratch& operator=(const StackScratch&) = delete;
+  // False when the stack there cannot be read or written.
+  explicit operator bool() const { return saved_.has_value(); }
+  RemotePtr addr() const { return at_; }
+
+ private:
+  Tracee& tracee_;
+  RemotePtr at_;
+  std::optional<Bytes> saved_;
+};
 
 // Forks the stopped tracee the same way. The child, stopped, is a copy of it
 // at the same point, registers included.
