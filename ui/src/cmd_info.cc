@@ -1,6 +1,5 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <sched.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -75,29 +74,18 @@ int run_info(const InfoArgs& args) {
   namespace meta = trace::meta;
   std::int64_t events = reader.event_count();
   std::map<trace::EventKind, std::int64_t> kinds;
-  // Every task starts with a spawn event but the first; CLONE_THREAD makes a
-  // thread, anything else a process (with its first thread).
-  std::int64_t processes = 1, threads = 1;
+  TaskTracker tracker(reader);
+  auto cursor = reader.cursor();
+  for (trace::Event e; cursor.next(e);) {
+    ++kinds[e.kind];
+    tracker.see(e);
+  }
   // Each process, numbered as the shell and `ttdb serve --process` number
   // them: the program ttdb started, then in the order they were forked.
-  struct Process {
-    int pid = 0;
-    std::int64_t from = 0, to = 0;  // the events that made it and ended it
-  };
-  std::vector<Process> list;
-  for (auto cursor = reader.cursor(); ;) {
-    trace::Event e;
-    if (!cursor.next(e)) break;
-    ++kinds[e.kind];
-    if (e.id == 1) list.push_back(Process{e.tid, 1, 0});
-    for (auto& p : list)
-      if (e.kind == trace::EventKind::exit && e.tid == p.pid) p.to = e.id;
-    if (e.kind != trace::EventKind::spawn) continue;
-    ++threads;
-    if (e.args[0] & CLONE_THREAD) continue;
-    ++processes;
-    list.push_back(Process{static_cast<int>(e.nr), e.id, 0});
-  }
+  std::vector<const TraceTask*> list;
+  for (const auto& task : tracker.tasks())
+    if (task.tid == task.process) list.push_back(&task);
+  std::size_t processes = list.size(), threads = tracker.tasks().size();
   std::string counts;
   for (const auto& [kind, count] : kinds)
     counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, trace::kind_name(kind));
@@ -116,8 +104,8 @@ int run_info(const InfoArgs& args) {
   constexpr std::size_t kListed = 20;
   if (list.size() > 1)
     for (std::size_t i = 0; i < std::min(list.size(), kListed); ++i)
-      fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i].pid, list[i].from,
-                 list[i].to ? fmt::to_string(list[i].to) : "the end");
+      fmt::print("  process {}: pid {}, events {} to {}\n", i + 1, list[i]->tid, list[i]->first_event,
+                 list[i]->exit ? fmt::to_string(list[i]->exit->id) : "the end");
   if (list.size() > kListed) fmt::print("  and {} more ('ttdb ps' lists them all)\n", list.size() - kListed);
   if (auto baseline = reader.meta(meta::cpu_baseline))
     fmt::print("cpu:       held to {}: replays on any CPU that meets it\n", *baseline);

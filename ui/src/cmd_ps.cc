@@ -24,9 +24,8 @@ int run_ps(const PsArgs& args) {
   const auto& tasks = tracker.tasks();
   for (const auto& task : tasks) {
     if (task.tid != task.process) continue;
-    std::string command = task.argv ? quoted_argv(*task.argv) : "(forked without exec)";
     fmt::print("{}\t{}\t{}\t{}\n", task.tid, task.parent ? fmt::to_string(task.parent) : "--",
-               exit_text(tracker.process_exit(task)), command);
+               exit_text(tracker.process_exit(task)), command_line(task));
     for (const auto& thread : tasks)
       if (thread.process == task.process && thread.tid != task.tid)
         fmt::print("{}\t{}\t{}\t(thread of {})\n", thread.tid, task.tid, exit_text(thread.exit), task.tid);

@@ -113,7 +113,7 @@ std::string json_string(std::string_view text) {
 
 std::string lane_label(const TraceTask& task) {
   if (task.tid != task.process) return fmt::format("tid {} (thread of {})", task.tid, task.process);
-  return fmt::format("pid {} {}", task.tid, task.argv ? quoted_argv(*task.argv) : "(forked without exec)");
+  return fmt::format("pid {} {}", task.tid, command_line(task));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "commands.h"
 #include "ttdb/tracer/render.h"
 
 namespace ttdb {
@@ -69,6 +70,10 @@ std::optional<trace::Event> TaskTracker::process_exit(const TraceTask& process) 
   for (const auto& other : tasks_)
     if (other.process == process.process && other.exit && (!exit || other.exit->id > exit->id)) exit = other.exit;
   return exit;
+}
+
+std::string command_line(const TraceTask& task) {
+  return task.argv ? quoted_argv(*task.argv) : "(forked without exec)";
 }
 
 std::string event_line(const trace::Event& e, bool several_tasks) {

@@ -37,6 +37,10 @@ class TaskTracker {
   std::map<int, std::size_t> live_;  // tid -> its task, while it runs
 };
 
+// What the task runs, as `ttdb ps` shows it: its last exec's arguments, or
+// "(forked without exec)".
+std::string command_line(const TraceTask& task);
+
 // `ttdb events`' line for `e`: its number, its pid when the recording has
 // several tasks, and the event as strace would show it.
 std::string event_line(const trace::Event& e, bool several_tasks);
