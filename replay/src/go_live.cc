@@ -14,7 +14,6 @@
 
 #include <array>
 #include <cstring>
-
 #include <set>
 
 #include "recorded_fds.h"
@@ -86,11 +85,13 @@ class Injector {
   int pid_;
 };
 
-// What each recorded descriptor becomes; throws, naming the first that
-// cannot be re-created, before anything is changed.
-// A pipe both of whose ends the process holds, empty, is made anew.
+// Why the descriptor `end` cannot be re-created, if it cannot: a pipe both
+// of whose ends the process holds, empty, is made anew; nothing else that
+// is neither a file nor a standard stream is.
 std::optional<std::string> why_not_made_again(const std::map<int, std::pair<RecordedFd, bool>>& table,
                                               const RecordedFds& recorded, const RecordedFd& end) {
+  if (end.kind == RecordedFd::Kind::standard || end.kind == RecordedFd::Kind::file) return std::nullopt;
+  if (end.kind != RecordedFd::Kind::pipe) return end.path;
   bool other_end = false;
   for (const auto& [fd, entry] : table)
     other_end = other_end || (entry.first.pipe == end.pipe && (entry.first.flags & O_ACCMODE) != (end.flags & O_ACCMODE));
@@ -99,15 +100,16 @@ std::optional<std::string> why_not_made_again(const std::map<int, std::pair<Reco
   return std::nullopt;
 }
 
+// What each recorded descriptor becomes; throws, naming the first that
+// cannot be re-created, before anything is changed.
 std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, bool>>& table, const RecordedFds& recorded,
                                       int pid, const GoLiveOptions& options) {
   std::vector<Opening> plan;
   for (const auto& [fd, entry] : table) {
     const auto& [file, cloexec] = entry;
     // --null FD replaces any descriptor; --null-all those that cannot be re-created.
-    bool recreatable = file.kind == RecordedFd::Kind::standard || file.kind == RecordedFd::Kind::file ||
-                       (file.kind == RecordedFd::Kind::pipe && !why_not_made_again(table, recorded, file));
-    bool null = options.null_fds.contains(fd) || (options.null_all && !recreatable);
+    auto why = why_not_made_again(table, recorded, file);
+    bool null = options.null_fds.contains(fd) || (options.null_all && why);
     Opening o{fd, "", -1, 0, 0, cloexec};
     if (null) {
       o.path = "/dev/null";
@@ -123,16 +125,13 @@ std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, 
         fail("file descriptor {} of process {} was {}, which cannot be opened again ({}); restore it, or give the descriptor /dev/null "
              "with go-live --null {}",
              fd, pid, o.path, errno_text(errno), fd);
+    } else if (why) {
+      fail("file descriptor {} of process {} is {}, which go-live cannot re-create; give it /dev/null with go-live --null {} "
+           "(or --null-all for every such descriptor)",
+           fd, pid, *why, fd);
     } else {
-      auto why = file.kind == RecordedFd::Kind::pipe ? why_not_made_again(table, recorded, file) : file.path;
-      if (!why) {
-        o.pipe = file.pipe;
-        o.flags = file.flags & O_ACCMODE;
-      } else {
-        fail("file descriptor {} of process {} is {}, which go-live cannot re-create; give it /dev/null with go-live --null {} "
-             "(or --null-all for every such descriptor)",
-             fd, pid, *why, fd);
-      }
+      o.pipe = file.pipe;
+      o.flags = file.flags & O_ACCMODE;
     }
     plan.push_back(o);
   }

@@ -124,7 +124,7 @@ void RecordedFds::follow_syscall(Task& t, const trace::Event& e) {
     }
   } else if (name == "read" || name == "write" || name == "readv" || name == "writev") {
     if (auto* f = file_of(arg(0)); f && f->kind == RecordedFd::Kind::file) f->offset += result;
-    if (auto* f = file_of(arg(0)); f && f->kind == RecordedFd::Kind::pipe) unread_[f->pipe] += name[0] == 'w' ? result : -result;
+    else if (f && f->kind == RecordedFd::Kind::pipe) unread_[f->pipe] += name[0] == 'w' ? result : -result;
   } else if (name == "sendfile" || name == "copy_file_range" || name == "splice") {
     // (out, in, offset pointer, ...) for sendfile; (in, its offset pointer,
     // out, its offset pointer, ...) for the others: a descriptor without a
@@ -161,12 +161,16 @@ void RecordedFds::follow_syscall(Task& t, const trace::Event& e) {
   }
 }
 
+const RecordedFds::Task* RecordedFds::find(int tid) const {
+  auto found = tasks_.find(tid);
+  if (found == tasks_.end()) found = tasks_.find(0);  // no event of any task yet
+  return found == tasks_.end() ? nullptr : &found->second;
+}
+
 std::map<int, std::pair<RecordedFd, bool>> RecordedFds::table(int tid) const {
   std::map<int, std::pair<RecordedFd, bool>> out;
-  auto found = tasks_.find(tid);
-  if (found == tasks_.end()) found = tasks_.find(0);
-  if (found == tasks_.end()) return out;
-  for (const auto& [fd, entry] : *found->second.fds) out.emplace(fd, std::make_pair(*entry.file, entry.cloexec));
+  if (const Task* t = find(tid))
+    for (const auto& [fd, entry] : *t->fds) out.emplace(fd, std::make_pair(*entry.file, entry.cloexec));
   return out;
 }
 
@@ -176,9 +180,8 @@ std::int64_t RecordedFds::unread(int pipe) const {
 }
 
 std::string RecordedFds::cwd(int tid) const {
-  auto found = tasks_.find(tid);
-  if (found == tasks_.end()) found = tasks_.find(0);
-  return found == tasks_.end() ? "/" : *found->second.cwd;
+  const Task* t = find(tid);
+  return t ? *t->cwd : "/";
 }
 
 }  // namespace ttdb

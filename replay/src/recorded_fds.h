@@ -49,6 +49,7 @@ class RecordedFds {
     std::shared_ptr<std::string> cwd;  // and this (CLONE_FS)
   };
   Task& task(int tid);
+  const Task* find(int tid) const;
   std::string absolute(const Task& t, long dirfd, const std::string& path) const;
   void follow_syscall(Task& t, const trace::Event& e);
   void add(Task& t, int fd, RecordedFd file, bool cloexec);

@@ -7,7 +7,8 @@
 
 namespace ttdb {
 
-void pack_trace(const std::string& trace, bool quiet) {
+int run_pack(const PackArgs& args) {
+  std::string trace = trace_or_latest(args.trace);
   trace::PackOutcome outcome = trace::pack(trace);
   if (!outcome.missing.empty()) {
     const auto& first = outcome.missing.front();
@@ -16,17 +17,12 @@ void pack_trace(const std::string& trace, bool quiet) {
          "recorded (restore it, or record again and pack at once with ttdb record --pack)",
          first.path, trace, more);
   }
-  if (quiet) return;
   if (outcome.added == 0)
     std::fprintf(stderr, "ttdb: %s holds every file it ran and mapped already\n", trace.c_str());
   else
     std::fprintf(stderr, "ttdb: packed %lld files (%s, %s compressed) into %s\n",
                  static_cast<long long>(outcome.added), human_size(outcome.bytes).c_str(),
                  human_size(outcome.stored).c_str(), trace.c_str());
-}
-
-int run_pack(const PackArgs& args) {
-  pack_trace(trace_or_latest(args.trace), false);
   return 0;
 }
 

@@ -78,11 +78,9 @@ int run_timeline(const TimelineArgs& args);
 struct PackArgs {
   std::string trace;
 };
-// Copies the files the trace only checks on disk into it (docs/commands.md).
+// Copies the files the trace only checks on disk into it (docs/commands.md);
+// throws, naming one, when a file could not be packed.
 int run_pack(const PackArgs& args);
-// What run_pack does for `ttdb record --pack`: packs `trace`, says so on
-// stderr unless `quiet`, and throws when a file could not be packed.
-void pack_trace(const std::string& trace, bool quiet);
 
 struct PsArgs {
   std::string trace;
