@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "ttdb/base/error.h"
+#include "ttdb/trace/pack.h"
 #include "ttdb/tracer/file_catalog.h"
 
 namespace ttdb {
@@ -37,11 +38,10 @@ bool FileContents::is_on_disk(std::int64_t id) {
   // Read and hashed once: libc is mapped in every process of a recording.
   if (auto found = checked_.find(id); found != checked_.end()) return found->second;
   const auto& file = record(id);
-  auto bytes = read_whole_file(file.path);
-  bool same = bytes && content_hash(*bytes) == file.hash;
-  checked_[id] = same;
-  if (same && !file.blob) contents_.emplace(id, std::move(*bytes));
-  return same;
+  auto bytes = trace::content_as_recorded(file);
+  checked_[id] = bytes.has_value();
+  if (bytes && !file.blob) contents_.emplace(id, std::move(*bytes));
+  return bytes.has_value();
 }
 
 std::string FileContents::mappable_path(std::int64_t id) { return is_on_disk(id) ? path(id) : copy_path(id); }

@@ -19,6 +19,12 @@ std::size_t insert_blob(Stmt& insert, ByteView data, const ContentHash& hash) {
   return worth_it ? packed.size() : data.size();
 }
 
+std::optional<Bytes> content_as_recorded(const FileRecord& file) {
+  auto content = read_whole_file(file.path);
+  if (!content || content_hash(*content) != file.hash) return std::nullopt;
+  return content;
+}
+
 PackOutcome pack(const std::string& path) {
   std::vector<FileRecord> unpacked;
   {
@@ -34,8 +40,8 @@ PackOutcome pack(const std::string& path) {
   Stmt insert(db, "INSERT INTO blobs(hash, size, codec, data) VALUES(?,?,?,?)");
   Stmt attach(db, "UPDATE files SET blob = ? WHERE id = ?");
   for (auto& file : unpacked) {
-    auto content = read_whole_file(file.path);
-    if (!content || content_hash(*content) != file.hash) {
+    auto content = content_as_recorded(file);
+    if (!content) {
       outcome.missing.push_back(std::move(file));
       continue;
     }

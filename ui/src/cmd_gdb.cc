@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/format.h"
+#include "ttdb/trace/pack.h"
 #include "ttdb/trace/reader.h"
 
 namespace ttdb {
@@ -30,8 +30,7 @@ std::string shell_quoted(const std::string& word) {
 std::optional<std::string> recorded_program(const trace::TraceReader& reader) {
   for (const auto& file : reader.files()) {
     if (file.role != "exe") continue;
-    auto content = read_whole_file(file.path);
-    if (!content || content_hash(*content) != file.hash) return std::nullopt;
+    if (!trace::content_as_recorded(file)) return std::nullopt;
     return file.path;
   }
   if (auto program = reader.meta(trace::meta::program)) return *program;

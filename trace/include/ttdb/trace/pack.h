@@ -3,12 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ttdb/trace/event.h"
 
 namespace ttdb::trace {
+
+// The content of the file at `file.path` when it is still the recorded one
+// (the same hash); nothing when it changed or went.
+std::optional<Bytes> content_as_recorded(const FileRecord& file);
 
 struct PackOutcome {
   std::int64_t added = 0;       // files whose content is now in the trace
