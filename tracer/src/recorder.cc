@@ -141,9 +141,7 @@ void Recorder::write_header(const LaunchOptions& start) {
     features = baseline->features;
     writer_.set_meta(meta::cpu_baseline, baseline->name);
   }
-  std::string names;
-  for (const auto& f : features) names += (names.empty() ? "" : " ") + f;
-  writer_.set_meta(meta::cpu_features, names);
+  writer_.set_meta(meta::cpu_features, fmt::format("{}", fmt::join(features, " ")));
   // Replay follows where the output goes in a stdout file, from here.
   if (auto out = stdout_file()) {
     writer_.set_meta(meta::stdout_offset, out->offset);
