@@ -5,12 +5,28 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "ttdb/base/unique_fd.h"
 #include "ttdb/trace/reader.h"
 
 namespace ttdb {
+
+// Where a dynamically linked program names its ELF interpreter (PT_INTERP).
+struct ElfInterpreter {
+  std::uint64_t offset = 0;      // of the name, in the file
+  std::uint64_t size = 0;        // of the name, with its NUL
+  std::uint64_t vaddr = 0;       // where the program maps the name, before relocation
+  std::uint64_t phdr_vaddr = 0;  // where it maps its program headers, before relocation
+};
+std::optional<ElfInterpreter> elf_interpreter(ByteView elf);
+
+// A file replay wrote, under a name of its own, and open.
+struct FileCopy {
+  std::string path;
+  UniqueFd fd;
+};
 
 class FileContents {
  public:
@@ -41,19 +57,23 @@ class FileContents {
   // A descriptor of ttdb's (close-on-exec) on copy_path(id).
   int copy_descriptor(std::int64_t id);
   const ContentHash& hash(std::int64_t id) { return record(id).hash; }
+  // A copy of program `id` whose ELF interpreter is `interpreter` (no longer
+  // than the recorded name) instead of the recorded one: how replay has the
+  // kernel load the trace's copy of the dynamic loader. Throws as content()
+  // does.
+  const FileCopy& copy_with_interpreter(std::int64_t id, const std::string& interpreter);
 
  private:
   const trace::FileRecord& record(std::int64_t id);
+  // Writes `bytes` as `name` in `place`, a directory of its own under replay's.
+  FileCopy write_copy(const std::string& place, const std::string& name, ByteView bytes);
 
   const trace::TraceReader& reader_;
   std::map<std::int64_t, trace::FileRecord> records_;
   std::map<std::int64_t, Bytes> contents_;
   std::map<std::int64_t, bool> checked_;  // on disk as recorded, or not
-  struct Copy {
-    std::string path;
-    UniqueFd fd;
-  };
-  std::map<std::int64_t, Copy> copies_;
+  std::map<std::int64_t, FileCopy> copies_;
+  std::map<std::pair<std::int64_t, std::string>, FileCopy> interpreted_;
   std::string directory_;  // where the copies are, once there is one
 };
 

@@ -37,14 +37,22 @@ std::optional<std::string> descriptor_path(std::int64_t fd, std::size_t length) 
 void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // A program run from a descriptor (a memfd, a deleted file) exists only in the trace.
   bool from_descriptor = !tracees_.empty() && tracee().syscall_info().entry.nr == __NR_execveat;
-  // A program the recording ran that is gone or rebuilt since runs from the trace's copy.
   auto program = static_cast<std::int64_t>(e.args[2]);
-  bool from_copy = !from_descriptor && e.info.empty() && program && files_.has_copy(program) && !files_.is_on_disk(program);
+  auto loader = static_cast<std::int64_t>(e.args[3]);
+  // A dynamic loader other than the recorded one (another machine's) gives
+  // way to the trace's copy: the program runs from a copy that names it.
+  // (The first program is started by its path: a script there runs as the kernel finds it.)
+  bool script = !e.info.empty() || (tracees_.empty() && starts_with_hashbang(first_program_path(e)));
+  bool loader_copy = !from_descriptor && !(script && tracees_.empty()) && program && loader && files_.has_copy(loader) &&
+                     !files_.is_on_disk(loader);
+  // A program the recording ran that is gone or rebuilt since runs from the trace's copy.
+  bool from_copy = !from_descriptor && !script && program &&
+                   ((files_.has_copy(program) && !files_.is_on_disk(program)) || loader_copy);
   if (program && !((from_descriptor || from_copy) && files_.has_copy(program))) files_.check_on_disk(program);
-  if (e.args[3]) files_.check_on_disk(static_cast<std::int64_t>(e.args[3]));
+  if (loader && !loader_copy) files_.check_on_disk(loader);
   if (tracees_.empty()) {
     LaunchOptions start;
-    start.path = reader_.meta(trace::meta::program).value_or(e.path.value_or(""));
+    start.path = first_program_path(e);
     start.argv = reader_.argv();
     start.env = reader_.env();
     auto stack_limit = reader_.meta_int(trace::meta::stack_limit);
@@ -55,8 +63,9 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
     if (auto blocked = reader_.meta_int(trace::meta::signals_blocked)) start.blocked_signals = static_cast<std::uint64_t>(*blocked);
     if (from_copy) {
-      auto copy = descriptor_path(files_.copy_descriptor(program), start.path.size());
-      if (!copy) files_.check_on_disk(program);  // says what is missing
+      int fd = loader_copy ? program_with_loader(e, files_.copy_descriptor(loader)).fd.get() : files_.copy_descriptor(program);
+      auto copy = descriptor_path(fd, start.path.size());
+      if (!copy) cannot_run_copy(e);
       start.exec_path = *copy;
     }
     pin_to_cpu(start.cpu);
@@ -70,8 +79,8 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
         (tracee().syscall_info().entry.nr != __NR_execve && tracee().syscall_info().entry.nr != __NR_execveat))
       diverge(e, describe_stop(first));
     if (tracee().syscall_info().entry.nr == __NR_execveat) provide_exec_descriptor(e);
-    else if (!e.info.empty()) run_interpreter_directly(e);
-    else if (from_copy) run_program_copy(e);
+    else if (!e.info.empty()) run_interpreter_directly(e, loader_copy);
+    else if (from_copy) run_program_copy(e, loader_copy);
     WaitStatus exec = task().threaded ? exec_from_threads(e) : resume_and_wait();
     if (!exec.is_event(PTRACE_EVENT_EXEC)) diverge(e, describe_stop(exec));
     tracee().reopen_memory();
@@ -89,6 +98,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
                            stack.sp.addr(), stack.top.addr(), e.args[0], e.args[1]));
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
+  if (loader_copy) restore_loader_name(e, stack.at_phdr);
   task().rand.scan_process(t);
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.
@@ -172,20 +182,23 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
 }
 
-void ReplaySession::run_program_copy(const Event& e) {
+void ReplaySession::run_program_copy(const Event& e, bool with_loader) {
   // The program execs its copy through /dev/fd/N, padded to the length of
   // the path it gave.
   Tracee& t = tracee();
   auto id = static_cast<std::int64_t>(e.args[2]);
   auto path = t.read_c_string(RemotePtr(t.syscall_info().entry.args[0]));
-  std::int64_t fd = open_program_copy(e, id);
+  std::int64_t fd = 0;
+  if (with_loader) {
+    std::int64_t loader = open_program_copy(e, static_cast<std::int64_t>(e.args[3]));
+    fd = open_before_entry(e, program_with_loader(e, loader).path, O_RDONLY);
+    if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
+  } else {
+    fd = open_program_copy(e, id);
+  }
   std::uint64_t at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
   auto padded = path ? descriptor_path(fd, path->size()) : std::nullopt;
-  if (!padded) {
-    call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
-    files_.check_on_disk(id);  // says what is missing
-    return;
-  }
+  if (!padded) cannot_run_copy(e);
   Bytes text(padded->begin(), padded->end());
   text.push_back(0);
   if (!t.write_bytes(RemotePtr(at), text)) diverge(e, "has no stack to pass the path of its program's copy");
@@ -194,7 +207,47 @@ void ReplaySession::run_program_copy(const Event& e) {
   t.set_regs(regs);
 }
 
-void ReplaySession::run_interpreter_directly(const Event& e) {
+const FileCopy& ReplaySession::program_with_loader(const Event& e, std::int64_t loader_fd) {
+  auto program = static_cast<std::int64_t>(e.args[2]);
+  auto interp = elf_interpreter(files_.content(program));
+  auto name = interp ? descriptor_path(loader_fd, interp->size - 1) : std::nullopt;
+  if (!name) cannot_run_copy(e);
+  return files_.copy_with_interpreter(program, *name);
+}
+
+void ReplaySession::restore_loader_name(const Event& e, std::uint64_t at_phdr) {
+  // The kernel has read the copy's name for the loader; the program reads
+  // the recorded one (the loader names itself by it), from memory.
+  const Bytes& program = files_.content(static_cast<std::int64_t>(e.args[2]));
+  auto interp = elf_interpreter(program);
+  if (!interp || !at_phdr) diverge(e, "started without the program headers where its dynamic loader is named");
+  std::uint64_t bias = at_phdr - interp->phdr_vaddr;
+  ByteView name(program.data() + interp->offset, interp->size);
+  if (!tracee().write_bytes(RemotePtr(bias + interp->vaddr), name))
+    diverge(e, fmt::format("cannot have its dynamic loader's recorded name written at {:#x}", bias + interp->vaddr));
+}
+
+std::string ReplaySession::first_program_path(const Event& e) const {
+  return reader_.meta(trace::meta::program).value_or(e.path.value_or(""));
+}
+
+bool ReplaySession::starts_with_hashbang(const std::string& path) {
+  char head[2] = {};
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd && ::pread(fd.get(), head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+}
+
+void ReplaySession::cannot_run_copy(const Event& e) {
+  // A path too short to name a copy by descriptor ("/dev/fd/N").
+  auto program = static_cast<std::int64_t>(e.args[2]), loader = static_cast<std::int64_t>(e.args[3]);
+  std::int64_t missing = program && !files_.is_on_disk(program) ? program : loader;
+  if (!missing) fail("cannot replay the exec at event {}: the path it ran by is too short to name the trace's copy", e.id);
+  fail("cannot replay the exec at event {} with the trace's copy of {}: the path it ran by is too short to name the "
+       "copy; replay where {} is as recorded",
+       e.id, files_.path(missing), files_.path(missing));
+}
+
+void ReplaySession::run_interpreter_directly(const Event& e, bool with_loader) {
   // The recording ran a script (`info` is its "#!" line), which may be gone
   // or changed now; its reads are replayed from the trace anyway. So replay
   // execs the interpreter itself with the arguments the kernel gave it:
@@ -212,8 +265,21 @@ void ReplaySession::run_interpreter_directly(const Event& e) {
   Tracee& t = tracee();
   auto entry = t.syscall_info().entry;
   auto script = t.read_c_string(RemotePtr(entry.args[0]));
-  if (!script || interpreter.empty() || interpreter[0] != '/' || interpreter.size() > script->size()) return;
+  if (!script || interpreter.empty() || interpreter[0] != '/' || interpreter.size() > script->size()) {
+    if (with_loader) cannot_run_copy(e);
+    return;
+  }
   std::string padded = std::string(script->size() - interpreter.size(), '/') + interpreter;
+  if (with_loader) {
+    // The interpreter runs from a copy that names the trace's loader.
+    std::int64_t loader = open_program_copy(e, static_cast<std::int64_t>(e.args[3]));
+    std::int64_t fd = open_before_entry(e, program_with_loader(e, loader).path, O_RDONLY);
+    if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
+    auto by_descriptor = descriptor_path(fd, script->size());
+    if (!by_descriptor) cannot_run_copy(e);
+    padded = *by_descriptor;
+    entry = t.syscall_info().entry;  // the injected opens went through the entry stop again
+  }
 
   std::vector<std::uint64_t> argv;
   for (std::uint64_t at = entry.args[1];; at += 8) {

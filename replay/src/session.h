@@ -201,8 +201,13 @@ class ReplaySession {
   // At the entry of an execveat of a descriptor the replay does not have:
   // gives the program that descriptor, on a copy of the recorded program.
   void provide_exec_descriptor(const trace::Event& e);
-  void run_interpreter_directly(const trace::Event& e);
-  void run_program_copy(const trace::Event& e);
+  void run_interpreter_directly(const trace::Event& e, bool with_loader);
+  void run_program_copy(const trace::Event& e, bool with_loader);
+  const FileCopy& program_with_loader(const trace::Event& e, std::int64_t loader_fd);
+  void restore_loader_name(const trace::Event& e, std::uint64_t at_phdr);
+  [[noreturn]] void cannot_run_copy(const trace::Event& e);
+  std::string first_program_path(const trace::Event& e) const;
+  static bool starts_with_hashbang(const std::string& path);
   // The trace's copy of file `id`, opened by the program stopped at its exec: the descriptor.
   std::int64_t open_program_copy(const trace::Event& e, std::int64_t id);
   void apply_memory_limit(const trace::Event& e);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "ttdb_test.h"
 
@@ -92,6 +93,59 @@ TEST(Pack, PackedTraceReplaysWithTheSystemProgramReplacedAndItsLibraryHidden) {
   EXPECT_NE(late.err.find("cannot pack " + *ls + " into " + plain + ": it is gone or changed since it was recorded (and 1 more"),
             std::string::npos) << late.err;
   EXPECT_EQ(sql_count(plain, "SELECT count(*) FROM files WHERE blob IS NULL"), 2);
+}
+
+TEST(Pack, PackedTraceReplaysUnderAnotherDynamicLoader) {
+  // Another machine's loader: this one's, with a byte of its version text
+  // changed, so that ttdb itself still starts under it.
+  TempDir dir;
+  std::string loader = std::filesystem::canonical("/lib64/ld-linux-x86-64.so.2").string();
+  std::string other = dir.file("ld-other.so");
+  std::string bytes = read_file(loader);
+  auto version = bytes.find("stable release version");
+  ASSERT_NE(version, std::string::npos);
+  bytes[version] = 'S';
+  {
+    std::ofstream out(other, std::ios::binary);
+    out << bytes;
+  }
+  std::filesystem::permissions(other, std::filesystem::perms::owner_all);
+
+  // A first program, two it execs and a script, each loaded by the loader.
+  auto ls = installed_tool("ls");
+  ASSERT_TRUE(ls);
+  std::string script = dir.file("script.sh");
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\necho script \"$@\"\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  std::vector<std::string> command{"sh", "-c", *ls + " -d /; " + program("pids") + "; " + script + " a b; echo end"};
+  std::string plain = dir.file("plain.ttdb"), packed = dir.file("packed.ttdb"), debug = dir.file("debug.ttdb");
+  RunResult recorded = record(plain, command);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  ASSERT_NE(recorded.out.find("script a b\nend\n"), std::string::npos) << recorded.out;
+  std::filesystem::copy_file(plain, packed);
+  ASSERT_EQ(ttdb({"pack", packed}).status, 0);
+  RunResult debug_recorded = ttdb({"record", "-q", "--pack", "-o", debug, "--", program("debug_libcall")});
+  ASSERT_EQ(debug_recorded.status, 0) << debug_recorded.err;
+
+  std::string swap = "mount --bind " + in_quotes(other) + " " + in_quotes(loader) + "; ";
+  RunResult version_text = in_private_mounts(swap + "/lib64/ld-linux-x86-64.so.2 --version");
+  EXPECT_NE(version_text.out.find("Stable release version"), std::string::npos) << version_text.out << version_text.err;
+  expect_same_run(recorded, in_private_mounts(swap + in_quotes(ttdb_binary()) + " replay --run " + in_quotes(packed)));
+  // Time travel, from the trace's loader too.
+  RunResult shell = in_private_mounts(swap + in_quotes(ttdb_binary()) + " replay -ex 'break shout' -ex continue -ex " +
+                                      "reverse-continue -ex continue -ex bt " + in_quotes(debug));
+  EXPECT_EQ(shell.status, 0) << shell.err;
+  auto first = shell.out.find("Breakpoint 1, shout (text=");
+  ASSERT_NE(first, std::string::npos) << shell.out << shell.err;
+  EXPECT_NE(shell.out.find("Breakpoint 1, shout (text=", first + 1), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find(" in main () at "), std::string::npos) << shell.out;
+  // Without the copy, replay names the loader before it starts.
+  RunResult unpacked = in_private_mounts(swap + in_quotes(ttdb_binary()) + " replay --run " + in_quotes(plain) + " || echo status $?");
+  EXPECT_NE(unpacked.err.find(loader + " changed since it was recorded"), std::string::npos) << unpacked.err;
+  EXPECT_EQ(unpacked.out, "status 125\n");
 }
 
 TEST(Pack, RecordPackKeepsEveryFileAsItRecords) {

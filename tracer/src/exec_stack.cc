@@ -196,6 +196,7 @@ InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso) {
     if (type == AT_NULL) break;
     if (type == AT_SYSINFO_EHDR) treat_vdso(tracee, tracee.read_value<std::uint64_t>(cursor + 8), vdso, stack);
     if (type == AT_RANDOM) stack.at_random = RemotePtr(tracee.read_value<std::uint64_t>(cursor + 8));
+    if (type == AT_PHDR) stack.at_phdr = tracee.read_value<std::uint64_t>(cursor + 8);
   }
   return stack;
 }

@@ -40,9 +40,8 @@ void print_files(const trace::TraceReader& reader) {
   for (const auto& f : files)
     if (f.blob) ++held, held_bytes += f.size;
   if (held == files.size())
-    fmt::print("files:     {} run or mapped, all in the trace ({}): replay needs none on disk but the ELF interpreter, "
-               "which the kernel loads\n",
-               files.size(), human_size(held_bytes));
+    fmt::print("files:     {} run or mapped, all in the trace ({}): replay needs none of them on disk\n", files.size(),
+               human_size(held_bytes));
   else
     fmt::print("files:     {} run or mapped, {} in the trace ({}); replay reads the other {} from disk ('ttdb pack' copies them in)\n",
                files.size(), held, human_size(held_bytes), files.size() - held);

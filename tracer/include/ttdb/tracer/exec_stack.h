@@ -34,6 +34,7 @@ struct InitialStack {
   RemotePtr sp;   // the stack pointer at exec
   RemotePtr top;  // the end of the stack mapping
   RemotePtr at_random;
+  std::uint64_t at_phdr = 0;  // where the program's headers are mapped
   // A `syscall` instruction of the vDSO's own (outside the rewritten
   // functions): where ttdb injects its syscalls until the shim is mapped,
   // and replay for good. 0 when there is none.
