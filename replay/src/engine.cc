@@ -302,7 +302,8 @@ bool EngineImpl::next_is_event() {
   // a fork whose child exists, the call's end is next.
   if (session.task_state().spawn_entry || session.task_state().parked) return true;
   return is_syscall_instruction(insn) || session.task_state().sites.is_site(t.regs().rip) || signal_first ||
-         next->kind == EventKind::exit || next->kind == EventKind::patch || next->kind == EventKind::ptrace;
+         next->kind == EventKind::exit || next->kind == EventKind::patch || next->kind == EventKind::ptrace ||
+         next->kind == EventKind::live;
 }
 
 bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* stepped) {

@@ -27,7 +27,7 @@ const std::vector<trace::FileMapping>& Engine::file_mappings() const {
   return *impl_->mappings;
 }
 
-int Engine::go_live(const GoLiveOptions& options) { return impl_->session.go_live(impl_->looked_at_task(), options); }
+GoLiveResult Engine::go_live(const GoLiveOptions& options) { return impl_->session.go_live(impl_->looked_at_task(), options); }
 
 std::string Engine::local_path(const std::string& path) {
   auto& files = impl_->session.files();

@@ -233,7 +233,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
                            event->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);
     // ttdb's own patches follow the event before them at once: no instruction runs between.
     if (boundary_signal || event->kind == EventKind::exit || event->kind == EventKind::patch ||
-        event->kind == EventKind::ptrace)
+        event->kind == EventKind::ptrace || event->kind == EventKind::live)
       return before;
     Position starting = before;
     starting.motions.push_back(Motion{Tick{Tick::Kind::event_start, 0, 0}, 1});

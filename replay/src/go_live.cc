@@ -20,6 +20,7 @@
 #include "session.h"
 #include "ttdb/base/error.h"
 #include "ttdb/trace/format.h"
+#include "ttdb/trace/writer.h"
 #include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_table.h"
@@ -148,7 +149,7 @@ void unpin(int tid) {
 
 }  // namespace
 
-int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
+GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   if (state_.ended) fail("the program has ended; go live from a position before its end (reverse-continue, goto event N)");
   auto found = state_.tasks.find(tid);
   if (found == state_.tasks.end() || !tracees_.contains(tid))
@@ -168,6 +169,9 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   // The shim, in the middle of a call, would finish it as replay's.
   if (task.shim && shim_in_call(tracees_.at(tid), task.shim))
     fail("process {} is inside ttdb's syscall buffer at this point; step on out of it (next, or finish) and go live there", pid);
+  // Recorded on: the new trace's name is taken before anything changes.
+  bool recording = !options.record_to.empty();
+  if (recording) trace::TraceWriter::claim(options.record_to);
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
@@ -183,12 +187,15 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   for (int other : threads) {
     Tracee& each = tracees_.at(other);
     if (state_.tasks.at(other).parked) entries[other] = skip_entered_syscall(each);
-    must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
-                   fmt::format("let rdtsc run in thread {}", other));
+    // Recorded on, rdtsc and rdrand stay trapped for the recorder.
+    if (!recording)
+      must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
+                     fmt::format("let rdtsc run in thread {}", other));
   }
-  task.sites.unpatch_all(thread);
-  task.rand.unpatch_all(thread);
-  if (task.shim) turn_shim_off(thread, task.shim);
+  RandPatcher rand = task.rand;
+  std::uint64_t syscall_insn = task.syscall_insn;
+  take_syscall_buffer_out(pid);
+  if (!recording) rand.unpatch_all(thread);
   inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
 
   // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept
@@ -235,17 +242,67 @@ int ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   for (const auto& [other, entry] : entries) reenter_syscall(tracees_.at(other), task.syscall_insn, entry);
   // The recorded pids are not the live ones: replay's processes are new ones.
   int live = tracees_.contains(pid) ? tracees_.at(pid).tid() : thread.tid();
-  for (int other : threads) unpin(tracees_.at(other).tid());
+  if (!recording)
+    for (int other : threads) unpin(tracees_.at(other).tid());
   std::set<int> others;
   for (const auto& [other, state] : state_.tasks)
     if (state.process(other) != pid) others.insert(state.process(other));
   if (options.handing_over) options.handing_over(live, std::vector<int>(others.begin(), others.end()));
+  if (recording) return GoLiveResult{live, record_on(options.record_to, pid, live, threads, std::move(rand), syscall_insn)};
   for (auto it = threads.rbegin(); it != threads.rend(); ++it) {
     tracees_.at(*it).detach();
     tracees_.erase(*it);
     state_.tasks.erase(*it);
   }
-  return live;
+  return GoLiveResult{live, std::nullopt};
+}
+
+RecordOutcome ReplaySession::record_on(const std::string& trace_path, int pid, int live_pid, const std::vector<int>& threads,
+                                       RandPatcher rand, std::uint64_t syscall_insn) {
+  LiveStart start;
+  start.source_trace = reader_.path();
+  start.last_event = state_.current;
+  start.live_pid = live_pid;
+  start.recorded_pid = pid;
+  start.rand = std::move(rand);
+  start.syscall_insn = syscall_insn;
+  for (int tid : threads) {
+    start.threads.push_back(LiveThread{std::move(tracees_.at(tid)), tid, state_.tasks.at(tid).parked.has_value()});
+    tracees_.erase(tid);
+    state_.tasks.erase(tid);
+  }
+  // The others end where the new trace goes live, each process's first
+  // thread after its others (as the kernel reports a killed process's).
+  for (const auto& [tid, state] : state_.tasks)
+    if (state.process(tid) != tid) start.left_behind.push_back(tid);
+  for (const auto& [tid, state] : state_.tasks)
+    if (state.process(tid) == tid) start.left_behind.push_back(tid);
+  RecordOptions options;
+  options.trace_path = trace_path;
+  options.trace_claimed = true;
+  options.program = reader_.meta(trace::meta::program).value_or("");
+  return record_live(options, std::move(start));
+}
+
+void ReplaySession::take_syscall_buffer_out(int pid) {
+  // Each thread's patcher holds the sites patched by its own events.
+  for (auto& [tid, state] : state_.tasks) {
+    if (state.process(tid) != pid || !tracees_.contains(tid)) continue;
+    Tracee& t = tracees_.at(tid);
+    state.sites.unpatch_all(t);
+    if (state.shim) turn_shim_off(t, state.shim);
+    state.sites = SyscallPatcher{};
+    state.shim = ShimPlace{};
+  }
+}
+
+void ReplaySession::apply_live(const trace::Event& e) {
+  // From here the process ran live, recorded without ttdb's syscall buffer;
+  // its end is the recording's, whatever the others' (which end next).
+  int pid = task().process(e.tid);
+  take_syscall_buffer_out(pid);
+  state_.first = pid;
+  state_.first_status.reset();
 }
 
 }  // namespace ttdb

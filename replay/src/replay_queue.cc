@@ -34,7 +34,9 @@ bool ReplaySession::queueable(const Event& e, const Event* following, const Fast
                 following->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed);
   // A snapshot's int3 is set once it is next: the call before it must stop.
   bool snapshot = following->kind == EventKind::snapshot;
-  return !boundary_signal && !killed && !snapshot;
+  // Going live takes the buffer out: the call before must not stop inside it.
+  bool live = following->kind == EventKind::live;
+  return !boundary_signal && !killed && !snapshot && !live;
 }
 
 void ReplaySession::fill_queue(const FastPath& fast) {

@@ -231,7 +231,7 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   // ttdb's own changes to the program follow the event before them at once.
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
   // So do the program's tracer's, made while it stands stopped.
-  if (next->kind == EventKind::ptrace) return WaitStatus::not_resumed();
+  if (next->kind == EventKind::ptrace || next->kind == EventKind::live) return WaitStatus::not_resumed();
   if (std::exchange(task().step_next, false)) how = Resume::singlestep;
   fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
   set_snapshot_trap(true);
@@ -267,6 +267,7 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::spawn: apply_spawn(*e, first); break;
     case EventKind::blocked: apply_blocked(*e, first); break;
     case EventKind::ptrace: apply_ptrace(*e); break;
+    case EventKind::live: apply_live(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
   state_.current = e->id;

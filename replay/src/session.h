@@ -176,7 +176,7 @@ class ReplaySession {
   // without ttdb: its descriptors and working directory as recorded, ttdb's
   // own code taken out of it (go_live.cc). Returns its (live) pid; the session
   // holds it no more. Throws ttdb::Error, changing nothing, when it cannot.
-  int go_live(int tid, const GoLiveOptions& options);
+  GoLiveResult go_live(int tid, const GoLiveOptions& options);
   // Kills every tracee, each process's first thread last.
   void end_tracees();
   // Continues from a checkpoint: its tracees (forks), by recorded tid, and its state.
@@ -227,6 +227,14 @@ class ReplaySession {
   void apply_spawn(const trace::Event& e, const WaitStatus& first);
   void apply_blocked(const trace::Event& e, const WaitStatus& first);
   void apply_ptrace(const trace::Event& e);
+  // The process went on live, recorded without the syscall buffer.
+  void apply_live(const trace::Event& e);
+  // Puts the syscall sites of process `pid` back as the program had them
+  // and turns its shim off (go-live, and a `live` event).
+  void take_syscall_buffer_out(int pid);
+  // go-live --record: hands `threads` of process `pid` over to a recorder.
+  RecordOutcome record_on(const std::string& trace_path, int pid, int live_pid, const std::vector<int>& threads,
+                          RandPatcher rand, std::uint64_t syscall_insn);
   void restart_interrupted_call();
   // The spawn syscall's own event, once its child is there.
   void finish_spawn(const trace::Event& e, const WaitStatus& first);

@@ -126,5 +126,82 @@ TEST(GoLive, APipeIsMadeAnewWhenItCanBeAndNamedWhenNot) {
   }
 }
 
+TEST(GoLive, RecordedOnTheNewTraceReplaysTheRecordingThenTheLiveRun) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), live_trace = dir.file("live.ttdb"), text = dir.file("lines.txt");
+  write_file(text, "one\ntwo\nthree\nfour\nfive\n");
+  ASSERT_EQ(record(trace, {program("read_lines"), text}).status, 5);
+  write_file(text, "one\ntwo\nthree\nFOUR, edited\nFIVE, edited\nsix, added\n");
+  RunResult live = ttdb({"replay", "-ex", "break show", "-ex", "ignore 1 2", "-ex", "continue", "-ex",
+                         "go-live --record " + live_trace, trace});
+  EXPECT_EQ(live.status, 6) << live.err;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  std::int64_t at = std::stoll(live.out.substr(went + 25));
+  EXPECT_NE(live.out.find("line 3: three\nline 4: FOUR, edited\nline 5: FIVE, edited\nline 6: six, added\n6 lines\n", went),
+            std::string::npos) << live.out;
+  EXPECT_NE(live.out.find("events 1 to " + std::to_string(at) + " from the recording, then the live run's) written to " + live_trace),
+            std::string::npos) << live.out;
+
+  // The new trace replays the recording's part, then the live run's.
+  write_file(text, "changed again\n");
+  RunResult replayed = replay(live_trace);
+  EXPECT_EQ(replayed.status, 6) << replayed.err;
+  EXPECT_EQ(replayed.out, "line 1: one\nline 2: two\nline 3: three\nline 4: FOUR, edited\nline 5: FIVE, edited\n"
+                          "line 6: six, added\n6 lines\n");
+  EXPECT_EQ(sql_count(live_trace, "SELECT count(*) FROM events WHERE kind = 12 AND id = " + std::to_string(at + 1)), 1);
+  EXPECT_NE(ttdb({"info", live_trace}).out.find("live:      events 1 to " + std::to_string(at) + " come from " + trace), std::string::npos);
+  // And travels back across the moment it went live.
+  RunResult shell = ttdb({"replay", "-ex", "break show", "-ex", "continue 5", "-ex", "print number", "-ex", "reverse-continue",
+                          "-ex", "reverse-continue", "-ex", "reverse-continue", "-ex", "print line", "-ex", "continue", "-ex",
+                          "continue", "-ex", "print line", live_trace});
+  EXPECT_EQ(shell.status, 0) << shell.err;
+  EXPECT_NE(shell.out.find("$1 = 5\n"), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find("$2 = 0x"), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find(" \"two\"\n"), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find("$3 = 0x"), std::string::npos) << shell.out;
+  EXPECT_NE(shell.out.find(" \"FOUR, edited\"\n"), std::string::npos) << shell.out;
+
+  // A trace that is there already is refused before anything changes.
+  RunResult again = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live --record " + live_trace, "-ex",
+                          "continue", trace});
+  EXPECT_NE((again.out + again.err).find("annot create trace " + live_trace + ": the file already exists"), std::string::npos)
+      << again.out << again.err;
+  EXPECT_EQ(again.out.find(" runs on live "), std::string::npos) << again.out;
+}
+
+TEST(GoLive, RecordedOnWithThreadsAndWithProcessesLeftBehind) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), live_trace = dir.file("live.ttdb");
+  ASSERT_EQ(record(trace, {program("threads")}).status, 0);
+  RunResult live = ttdb({"replay", "-ex", "break run", "-ex", "continue", "-ex", "go-live --record " + live_trace, trace});
+  EXPECT_EQ(live.status, 0) << live.err;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  std::string live_part = live.out.substr(live.out.find('\n', went) + 1);
+  EXPECT_EQ(live_part.substr(0, live_part.find("ttdb: trace of")), "in the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
+  RunResult replayed = replay(live_trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, "before the thread\nin the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
+
+  // The first child stays behind: in the new trace it ends where it went live.
+  std::string forks = dir.file("forks.ttdb"), forks_live = dir.file("forks-live.ttdb");
+  ASSERT_EQ(record(forks, {program("fork_wait")}).status, 0);
+  long child = sql_count(forks, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1");
+  RunResult later = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "finish", "-ex",
+                          "go-live --record " + forks_live, forks});
+  EXPECT_NE(later.out.find("stays behind"), std::string::npos) << later.out;
+  RunResult again = replay(forks_live);
+  EXPECT_EQ(again.status, later.status) << again.err;
+  // What the program printed, before and after it went live, in order.
+  std::size_t from = 0;
+  for (std::size_t start = 0, end; (end = again.out.find('\n', start)) != std::string::npos; start = end + 1) {
+    from = later.out.find(again.out.substr(start, end + 1 - start), from);
+    ASSERT_NE(from, std::string::npos) << again.out << "\n--- live:\n" << later.out;
+  }
+  EXPECT_NE(ttdb({"ps", forks_live}).out.find(std::to_string(child) + "\t"), std::string::npos);
+  EXPECT_NE(ttdb({"ps", forks_live}).out.find("\t-9\t(forked without exec)"), std::string::npos) << ttdb({"ps", forks_live}).out;
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -20,6 +20,7 @@ const char* kind_name(EventKind kind) {
     case EventKind::spawn: return "spawn";
     case EventKind::blocked: return "blocked";
     case EventKind::ptrace: return "ptrace";
+    case EventKind::live: return "live";
   }
   return "unknown";
 }

@@ -10,6 +10,8 @@
 #include "codec.h"
 #include "schema.h"
 #include "sqlite.h"
+#include "ttdb/trace/format.h"
+#include "ttdb/trace/reader.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 
@@ -124,6 +126,61 @@ void TraceWriter::abandon() noexcept {
     db_->exec("ROLLBACK");
   } catch (const Error&) {
   }
+}
+
+void TraceWriter::continue_from(const std::string& source, std::int64_t last_event) {
+  TraceReader reader(source);
+  // Format 8 encodes its events as this one does (9 only adds a kind).
+  auto version = reader.meta_int(meta::format_version).value_or(0);
+  if (version < 8) fail("cannot go on from trace {}: its format {} is older than 8; record the program again", source, version);
+  if (last_event < 1 || last_event > reader.event_count())
+    fail("cannot go on from event {} of trace {}, which has events 1 to {}", last_event, source, reader.event_count());
+  if (in_transaction_) {
+    in_transaction_ = false;
+    db_->exec("COMMIT");
+  }
+  Stmt(*db_, "ATTACH DATABASE ? AS source").bind(1, source).run();
+  db_->exec("BEGIN");
+  // The chunks wholly before the cut are copied as they are; the events of
+  // the one it cuts are written again, up to the cut.
+  std::int64_t copied_below = 0;
+  {
+    Stmt cut(*db_, "SELECT coalesce(min(first), ?) FROM source.chunks WHERE last > ?");
+    cut.bind(1, last_event + 1).bind(2, last_event);
+    cut.step();
+    copied_below = cut.int64(0);
+  }
+  db_->exec(fmt::format(R"sql(
+    DELETE FROM meta;
+    INSERT INTO meta SELECT * FROM source.meta WHERE key NOT IN ('{}', '{}', '{}', '{}', '{}');
+    INSERT OR REPLACE INTO meta VALUES('{}', {});
+    INSERT OR REPLACE INTO meta VALUES('{}', 0);
+    INSERT INTO argv SELECT * FROM source.argv;
+    INSERT INTO env SELECT * FROM source.env;
+    INSERT INTO syscall_names SELECT * FROM source.syscall_names;
+    INSERT INTO blobs SELECT * FROM source.blobs;
+    INSERT INTO files SELECT * FROM source.files;
+    INSERT INTO chunks SELECT * FROM source.chunks WHERE last < {};
+    INSERT INTO mappings SELECT * FROM source.mappings WHERE event < {};
+    COMMIT;
+    DETACH DATABASE source;
+  )sql", meta::format_version, meta::finished, meta::exit_kind, meta::exit_code, meta::end_reason,
+                        meta::format_version, kFormatVersion, meta::finished, copied_below, copied_below));
+  {
+    Stmt blobs(*db_, "SELECT id, hash FROM blobs");
+    while (blobs.step()) {
+      Bytes hash = blobs.blob(1);
+      blob_ids_.emplace(std::string(hash.begin(), hash.end()), blobs.int64(0));
+    }
+    Stmt files(*db_, "SELECT coalesce(max(id), 0) FROM files");
+    files.step();
+    next_file_id_ = files.int64(0) + 1;
+  }
+  next_event_id_ = copied_below;
+  begin();
+  set_meta(meta::live_from, source);
+  set_meta(meta::live_after_event, last_event);
+  for (std::int64_t id = copied_below; id <= last_event; ++id) add_event(*reader.event(id));
 }
 
 void TraceWriter::set_meta(std::string_view key, std::string_view value) {

@@ -12,11 +12,13 @@
 // the next syscall exit, where it becomes a boundary signal. Faults (SIGSEGV
 // from a bad pointer, SIGFPE...) recur by themselves in replay and are only
 // checked.
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
 
 #include "recorder_state.h"
+#include "ttdb/trace/reader.h"
 #include "ttdb/tracer/cpu_features.h"
 
 namespace ttdb {
@@ -194,7 +196,73 @@ RecordOutcome Recorder::run() {
     writer_.set_meta(trace::meta::signals_blocked, static_cast<std::int64_t>(signals->blocked));
   }
   on_exec();
+  return loop();
+}
 
+RecordOutcome Recorder::run_live(LiveStart live) {
+  writer_.continue_from(live.source_trace, live.last_event);
+  // Replay pinned ttdb and the program to one CPU already; the program is
+  // told every CPU (answer_as_without_ttdb), as go-live without --record
+  // lets it run on every one.
+  cpu_set_t pinned;
+  if (::sched_getaffinity(0, sizeof pinned, &pinned) == 0 && CPU_COUNT(&pinned) == 1)
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &pinned)) writer_.keep_off_cpu(cpu);
+  CPU_ZERO(&affinity_);
+  for (int cpu = 0; cpu < get_nprocs_conf() && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &affinity_);
+  for (int fd : {1, 2}) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) outputs_[static_cast<std::size_t>(fd - 1)] = {st.st_dev, st.st_ino};
+  }
+  Event junction;
+  junction.kind = EventKind::live;
+  junction.tid = live.recorded_pid;
+  emit(std::move(junction));
+  // The others stay behind, stopped: for the new trace they end here, as
+  // if killed from outside (replay kills them there).
+  for (int tid : live.left_behind) {
+    Event end;
+    end.kind = EventKind::exit;
+    end.tid = tid;
+    end.nr = SIGKILL;
+    end.args[0] = static_cast<std::uint64_t>(trace::ExitKind::killed);
+    end.args[1] = 1;
+    emit(std::move(end));
+  }
+  first_ = live.live_pid;
+  g_forward_to = first_;
+  auto space = std::make_shared<Space>();
+  space->rand = std::move(live.rand);
+  space->inject_at = space->vdso_syscall = live.syscall_insn;
+  space->threaded = live.threads.size() > 1;
+  space->turns->active = space->threaded;
+  std::vector<std::pair<Task*, bool>> entering;
+  for (auto& thread : live.threads) {
+    pid_t tid = thread.tracee.tid();
+    recorded_tids_[tid] = thread.recorded_tid;
+    auto& task = tasks_[tid] = std::make_unique<Task>(std::move(thread.tracee));
+    task->fresh = false;
+    task->tgid = first_;
+    task->space = space;
+    if (task->tracee.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY) entering.emplace_back(task.get(), thread.entry_placed);
+  }
+  // A thread stopped at a syscall's entry makes that call now, recorded.
+  constexpr int kSyscallStop = ((SIGTRAP | 0x80) << 8) | 0x7f;
+  for (auto [t, placed] : entering) {
+    task_ = t;
+    take_stop(kSyscallStop);
+    t->entry_placed = placed;
+  }
+  task_ = nullptr;
+  return loop();
+}
+
+pid_t Recorder::recorded_tid(pid_t tid) const {
+  auto found = recorded_tids_.find(tid);
+  return found == recorded_tids_.end() ? tid : found->second;
+}
+
+RecordOutcome Recorder::loop() {
   while (!outcome_) {
     schedule();
     auto stop = wait_next();
@@ -248,6 +316,7 @@ void Recorder::emit(Event e) {
     if (e.kind == EventKind::syscall) me.entered_at = 0;
     place_entries_before(me, before);
   }
+  e.tid = recorded_tid(e.tid);
   writer_.add_event(std::move(e));
 }
 
@@ -808,6 +877,22 @@ class SignalForwarding {
 };
 
 }  // namespace
+
+RecordOutcome record_live(const RecordOptions& given, LiveStart start) {
+  RecordOptions options = given;
+  options.syscall_buffer = false;
+  // Which descriptors are ttdb's output follows from the events so far.
+  FdStreams streams(stdout_file().has_value());
+  {
+    trace::TraceReader source(start.source_trace);
+    auto cursor = source.cursor();
+    for (trace::Event e; cursor.next(e) && e.id <= start.last_event;) streams.annotate(e);
+  }
+  TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
+  Recorder recorder(options, writer);
+  SignalForwarding forwarding;
+  return recorder.run_live(std::move(start));
+}
 
 RecordOutcome record(const RecordOptions& given) {
   // Before any trace is made: a CPU that does not meet the baseline is refused.

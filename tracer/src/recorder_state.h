@@ -250,8 +250,13 @@ class Recorder {
       : options_(options), writer_(writer), files_(writer, cache_, options.pack) {}
 
   RecordOutcome run();
+  RecordOutcome run_live(LiveStart live);
 
  private:
+  // Handles stops until the recording ends.
+  RecordOutcome loop();
+  // The tid events name for task `tid`: a live process's recorded one.
+  pid_t recorded_tid(pid_t tid) const;
   void write_header(const LaunchOptions& start);
   // Handles a stop of task_, given its raw wait status.
   void take_stop(int raw);
@@ -475,6 +480,8 @@ class Recorder {
   pid_t output_writer_ = 0;             // the task writing to them now
   std::deque<pid_t> output_waiters_;    // tasks stopped at a write to them, in order
   std::optional<RecordOutcome> outcome_;
+  // go-live --record: the live threads' tids in the trace.
+  std::map<pid_t, pid_t> recorded_tids_;
 };
 
 }  // namespace ttdb::recording

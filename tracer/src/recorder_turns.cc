@@ -105,6 +105,7 @@ void Recorder::place_entry(Task& t, const Event& call) {
   blocked.kind = EventKind::blocked;
   blocked.ret.reset();
   if (call.kind != EventKind::blocked) blocked.mem.clear();
+  blocked.tid = recorded_tid(blocked.tid);
   writer_.add_event(std::move(blocked));
   t.entry_placed = true;
 }

@@ -240,6 +240,7 @@ std::string render_event(const Event& e) {
         }
       }
       return "ptrace: ?";
+    case EventKind::live: return "--- live from here (go-live --record): recorded without ttdb's syscall buffer ---";
     case EventKind::exit:
       if (e.args[0] == static_cast<std::uint64_t>(trace::ExitKind::exited))
         return fmt::format("+++ exited with {} +++", e.nr);

@@ -4,6 +4,7 @@
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
+#include "ttdb/trace/reader.h"
 #include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
@@ -165,6 +166,14 @@ void TraceThread::add_events(std::size_t count, std::size_t bytes,
       throw InternalError(fmt::format("a block of {} events from event {} produced {}", count, first,
                                       w.last_event_id() - first + 1));
   });
+}
+
+void TraceThread::continue_from(const std::string& source, std::int64_t last_event) {
+  trace::TraceReader reader(source);
+  for (const auto& file : reader.files()) last_file_ = std::max(last_file_, file.id);
+  last_event_ = last_event;
+  post(0, [source, last_event](trace::TraceWriter& w) { w.continue_from(source, last_event); });
+  commit();
 }
 
 std::int64_t TraceThread::add_file(trace::FileRecord record, std::optional<Bytes> content) {

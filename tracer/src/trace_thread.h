@@ -29,6 +29,10 @@ class TraceThread {
   TraceThread(const TraceThread&) = delete;
   TraceThread& operator=(const TraceThread&) = delete;
 
+  // The trace begins as `source`'s first `last_event` events
+  // (trace::TraceWriter::continue_from); call it before anything else.
+  void continue_from(const std::string& source, std::int64_t last_event);
+
   // Keeps the thread off `cpu` (the recorder's and the program's).
   void keep_off_cpu(int cpu);
 

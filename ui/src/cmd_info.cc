@@ -97,6 +97,9 @@ int run_info(const InfoArgs& args) {
   if (auto start = reader.meta_int(meta::start_time_ns))
     fmt::print("recorded:  {} on {} (Linux {})\n", when(*start), reader.meta(meta::hostname).value_or("?"),
                reader.meta(meta::kernel).value_or("?"));
+  if (auto from = reader.meta(meta::live_from))
+    fmt::print("live:      events 1 to {} come from {}; then the process ran on live, recorded (go-live --record)\n",
+               reader.meta_int(meta::live_after_event).value_or(0), *from);
   fmt::print("events:    {}{}\n", events, counts.empty() ? "" : " (" + counts + ")");
   if (threads > 1) fmt::print("processes: {}\nthreads:   {}\n", processes, threads);
   // A build's hundreds of processes would bury the rest: ttdb ps lists them all.

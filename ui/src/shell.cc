@@ -113,7 +113,7 @@ Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
   add("handle", {}, "handle SIGNAL... [no]stop [no]print: whether continue and reverse-continue stop at a signal, or print it and go on",
       [this](const std::string& a) { cmd_handle(a); });
   add("when", {}, "when: the event the replay stands at (rr's when)", [this](const std::string&) { cmd_when(); });
-  add("go-live", {}, "go-live [--null FD]... [--null-all]: the process runs on live from here, its files reopened as recorded; ttdb exits with its status",
+  add("go-live", {}, "go-live [--null FD]... [--null-all] [--record TRACE]: the process runs on live from here, its files reopened as recorded (and recorded into a new TRACE that begins with this one's events so far); ttdb exits with its status",
       [this](const std::string& a) { cmd_go_live(a); });
   add("echo", {}, "echo TEXT: print TEXT (\\n for a newline)", [this](const std::string& a) { cmd_echo(a); });
   add("help", {"h"}, "help [COMMAND]: the commands, or one command", [this](const std::string& a) { cmd_help(a); });

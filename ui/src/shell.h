@@ -25,6 +25,8 @@ class ShellContext;
 // Waits for the process go-live let run, gives ttdb the terminal back, and
 // returns its status as a shell reports it (128+N for signal N).
 int wait_for_live(int pid);
+// Makes ttdb's process group the terminal's foreground again, if it is not.
+void take_terminal_back();
 
 struct AssertOutcome {
   std::string expression;
@@ -52,6 +54,8 @@ class Shell {
   bool quit_requested() const { return quit_; }
   // The process go-live let run on by itself, if it did.
   std::optional<int> live_pid() const { return live_pid_; }
+  // go-live --record: the live process's exit status, once it has ended.
+  std::optional<int> live_status() const { return live_status_; }
   bool inside_block() const { return block_.has_value(); }  // lines up to an `end` still to come
 
   const std::vector<AssertOutcome>& asserts() const { return asserts_; }
@@ -295,6 +299,7 @@ class Shell {
   int next_display_ = 1;
   bool quit_ = false;
   std::optional<int> live_pid_;
+  std::optional<int> live_status_;
 };
 
 }  // namespace ttdb

@@ -300,6 +300,7 @@ int run_shell(const ReplayArgs& args) {
   shell.announce();
   int status = scripted ? run_script(shell, args, path) : run_interactive(shell);
   if (auto live = shell.live_pid()) status = wait_for_live(*live);
+  if (auto ended = shell.live_status()) status = *ended;
   g_shell = nullptr;
   g_progress = nullptr;
   return status;

@@ -158,7 +158,7 @@ class Engine {
   // Makes the process looked at live from this position on: it runs on by
   // itself, as if it had never been recorded (ReplaySession::go_live).
   // Returns its pid; the engine has no program to show after it.
-  int go_live(const GoLiveOptions& options);
+  GoLiveResult go_live(const GoLiveOptions& options);
   // Where a debugger reads the file the recording ran or mapped at `path`:
   // `path` itself, unless the file there is gone or changed since and the
   // trace keeps the recorded bytes; then a copy of those, under the same

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "ttdb/base/bytes.h"
 #include "ttdb/base/error.h"
+#include "ttdb/tracer/record.h"
 #include "ttdb/tracer/wait_status.h"
 
 namespace ttdb {
@@ -50,6 +52,17 @@ struct GoLiveOptions {
   // caller gives it the terminal), and the recorded pids of the recording's
   // other processes alive here, which stay stopped under replay.
   std::function<void(int pid, const std::vector<int>& left_behind)> handing_over;
+  // go-live --record: the live run is recorded into this new trace, which
+  // begins with the recording's events up to here; go_live returns when
+  // the process has ended. Empty: it runs on by itself.
+  std::string record_to;
+};
+
+// What go-live did: the live process, and when it was recorded on, how
+// that recording ended.
+struct GoLiveResult {
+  int pid = 0;
+  std::optional<RecordOutcome> recording;
 };
 
 // The replay stopped matching the recording: the message says at which event,

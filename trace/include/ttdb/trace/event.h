@@ -38,8 +38,13 @@ enum class EventKind : int {
   // The program's own tracer (ptrace, emulated by the recorder) changed
   // this stopped task or resumed it: nr says which (PtraceEffect).
   ptrace = 11,
+  // The process of tid went on live from here, recorded (go-live --record,
+  // format 9): ttdb's syscall buffer is out of it (its sites unpatched, the
+  // shim off), and its events from here were recorded without it. The
+  // recording's other tasks alive here end next (SIGKILL, from outside).
+  live = 12,
 };
-inline constexpr int kLastKind = 11;
+inline constexpr int kLastKind = 12;
 
 // What a `ptrace` event does to its task (the event's nr).
 enum class PtraceEffect : int {

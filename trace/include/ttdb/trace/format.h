@@ -5,7 +5,7 @@ namespace ttdb::trace {
 
 // Bump when a reader of the previous version could misread a new trace.
 // docs/trace-format.md describes every version.
-inline constexpr int kFormatVersion = 8;
+inline constexpr int kFormatVersion = 9;
 // The oldest version this ttdb still reads (version 3 only added spawn
 // events: a version 2 trace is a version 3 trace of one process; version 4
 // added what a version 3 trace never holds: see docs/trace-format.md).
@@ -40,6 +40,10 @@ inline constexpr const char* stdout_append = "stdout_append";
 // (older traces have neither, and replay checks nothing then).
 inline constexpr const char* cpu_features = "cpu_features";
 inline constexpr const char* cpu_baseline = "cpu_baseline";
+// A trace that went live (go-live --record, format 9): the trace its first
+// events came from, and the last of them.
+inline constexpr const char* live_from = "live_from";
+inline constexpr const char* live_after_event = "live_after_event";
 }  // namespace meta
 
 }  // namespace ttdb::trace

@@ -38,6 +38,11 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
+  // Makes this new trace the first `last_event` events of trace `source`,
+  // with its programs, files and meta, for events to follow on (go-live
+  // --record). Call it first. Throws ttdb::Error naming what failed.
+  void continue_from(const std::string& source, std::int64_t last_event);
+
   void set_meta(std::string_view key, std::string_view value);
   void set_meta(std::string_view key, std::int64_t value);
   void set_argv(const std::vector<std::string>& argv);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/tracee.h"
 #include "ttdb/tracer/wait_status.h"
 
 namespace ttdb {
@@ -36,6 +38,35 @@ struct RecordOutcome {
   bool finished = false;    // false: the recording stopped before the program ended
   std::string stop_reason;  // why, when not finished
 };
+
+// A replayed process that runs on live from a position of its trace, and is
+// recorded from there (go-live --record): the new trace begins with the old
+// one's events up to that position. Its threads are ttdb's tracees,
+// stopped, with ttdb's syscall buffer taken out of them; each is stopped at
+// a syscall's entry, which it is about to make, or anywhere else.
+struct LiveThread {
+  Tracee tracee;
+  int recorded_tid = 0;  // its tid in the trace
+  // Stopped at the entry of a syscall that a `blocked` event of the trace
+  // placed already: its syscall event is all that is still to come.
+  bool entry_placed = false;
+};
+struct LiveStart {
+  std::string source_trace;
+  std::int64_t last_event = 0;  // the source's events up to here come first
+  int live_pid = 0;
+  int recorded_pid = 0;
+  std::vector<LiveThread> threads;
+  RandPatcher rand;               // the rdrand sites trapped in it
+  std::uint64_t syscall_insn = 0; // a syscall instruction, for ttdb's own
+  // The source's other tasks alive there (recorded tids), each process's
+  // first thread after its others: they end there in the new trace.
+  std::vector<int> left_behind;
+};
+// Records `start` on until it ends, into options.trace_path (syscall_buffer
+// is not used: every syscall is a ptrace stop). Throws ttdb::Error when it
+// cannot begin.
+RecordOutcome record_live(const RecordOptions& options, LiveStart start);
 
 // Records until the program ends. Throws ttdb::Error when it cannot start;
 // problems after the start are reported in the outcome, with the trace kept.
