@@ -178,10 +178,7 @@ RecordOutcome Recorder::run() {
   pin_to_cpu(start.cpu);
   writer_.keep_off_cpu(start.cpu);
   if (options_.syscall_buffer) finder_.emplace(start.cpu);
-  for (int fd : {1, 2}) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0) outputs_[static_cast<std::size_t>(fd - 1)] = {st.st_dev, st.st_ino};
-  }
+  note_outputs();
   write_header(start);
 
   Tracee first = launch(start);
@@ -210,10 +207,7 @@ RecordOutcome Recorder::run_live(LiveStart live) {
       if (CPU_ISSET(cpu, &pinned)) writer_.keep_off_cpu(cpu);
   CPU_ZERO(&affinity_);
   for (int cpu = 0; cpu < get_nprocs_conf() && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &affinity_);
-  for (int fd : {1, 2}) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0) outputs_[static_cast<std::size_t>(fd - 1)] = {st.st_dev, st.st_ino};
-  }
+  note_outputs();
   Event junction;
   junction.kind = EventKind::live;
   junction.tid = live.recorded_pid;
@@ -255,6 +249,13 @@ RecordOutcome Recorder::run_live(LiveStart live) {
   }
   task_ = nullptr;
   return loop();
+}
+
+void Recorder::note_outputs() {
+  for (int fd : {1, 2}) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) outputs_[static_cast<std::size_t>(fd - 1)] = {st.st_dev, st.st_ino};
+  }
 }
 
 pid_t Recorder::recorded_tid(pid_t tid) const {

@@ -255,6 +255,8 @@ class Recorder {
  private:
   // Handles stops until the recording ends.
   RecordOutcome loop();
+  // Which files ttdb's stdout and stderr are (outputs_).
+  void note_outputs();
   // The tid events name for task `tid`: a live process's recorded one.
   pid_t recorded_tid(pid_t tid) const;
   void write_header(const LaunchOptions& start);
