@@ -1,6 +1,8 @@
 // The recorder's state and its class, shared by the files that implement it:
-// recorder.cc (the event loop, processes and threads, the trace), and
-// recorder_syscalls.cc and recorder_signals.cc (what each kind of stop means).
+// recorder_start.cc (a recording started or adopted), recorder.cc (the event
+// loop, processes and threads, the trace), recorder_turns.cc (threads taking
+// turns), recorder_file_writes.cc, and recorder_syscalls.cc and
+// recorder_signals.cc (what each kind of stop means).
 #pragma once
 
 #include <asm/unistd_64.h>
