@@ -256,6 +256,14 @@ void Recorder::on_spawn(int event) {
   if (!parent.pending) throw InternalError(fmt::format("task {} made a child {} outside a syscall", parent.tracee.tid(), child_tid));
   auto spawn = spawn_args(parent.tracee, parent.pending->call);
   std::uint64_t flags = spawn ? spawn->flags : 0;
+  // go-live --record: replay knows the adopted threads by their recorded tids.
+  for (const auto& [live, recorded] : recorded_tids_)
+    if (recorded == child_tid && live != child_tid) {
+      stop_recording(fmt::format("the live run made task {}, the tid the recording had given to its thread now {}, and "
+                                 "replay could not tell the two apart",
+                                 child_tid, live));
+      return;
+    }
   trace_outputs();
   Event e;
   e.kind = EventKind::spawn;
