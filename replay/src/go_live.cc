@@ -139,6 +139,24 @@ std::vector<Opening> plan_descriptors(const std::map<int, std::pair<RecordedFd, 
   return plan;
 }
 
+// go-live --record's new trace: its name taken before the process changes,
+// and given back if going live fails before the recording begins.
+class ClaimedTrace {
+ public:
+  explicit ClaimedTrace(const std::string& path) : path_(path) {
+    if (!path_.empty()) trace::TraceWriter::claim(path_);
+  }
+  ~ClaimedTrace() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  ClaimedTrace(const ClaimedTrace&) = delete;
+  ClaimedTrace& operator=(const ClaimedTrace&) = delete;
+  void keep() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
 // Every CPU: replay pinned the program to one.
 void unpin(int tid) {
   cpu_set_t all;
@@ -163,15 +181,17 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     if (other != tid && state.process(other) == pid) threads.push_back(other);
   for (int other : threads) {
     const TaskState& state = state_.tasks.at(other);
-    if (!tracees_.contains(other) || state.dying || state.exit_group_unsent)
+    if (!tracees_.contains(other) || state.dying || state.exit_group_unsent || state.no_return)
       fail("thread {} of process {} is ending at event {}; go live from another position", other, pid, state_.current);
+    // Its fork has made the child but not returned yet.
+    if (state.spawn_entry)
+      fail("thread {} of process {} is inside a fork at event {}; step on (stepi, or next) and go live there", other, pid,
+           state_.current);
   }
   // The shim, in the middle of a call, would finish it as replay's.
   if (task.shim && shim_in_call(tracees_.at(tid), task.shim))
     fail("process {} is inside ttdb's syscall buffer at this point; step on out of it (next, or finish) and go live there", pid);
-  // Recorded on: the new trace's name is taken before anything changes.
   bool recording = !options.record_to.empty();
-  if (recording) trace::TraceWriter::claim(options.record_to);
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
@@ -179,6 +199,8 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   auto table = recorded.table(tid);
   std::vector<Opening> plan = plan_descriptors(table, recorded, pid, options);
 
+  // Recorded on: the new trace's name is taken before anything changes.
+  ClaimedTrace claimed(options.record_to);
   Tracee& thread = tracees_.at(tid);
   Injector inject(thread, task.syscall_insn, pid);
   // A thread parked at a syscall's entry makes that call for real once live;
@@ -186,7 +208,9 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   std::map<int, Registers> entries;
   for (int other : threads) {
     Tracee& each = tracees_.at(other);
-    if (state_.tasks.at(other).parked) entries[other] = skip_entered_syscall(each);
+    // (Parked by a `blocked` event, or stopped at the entry of the call its next event is.)
+    if (state_.tasks.at(other).parked || each.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY)
+      entries[other] = skip_entered_syscall(each);
     // Recorded on, rdtsc and rdrand stay trapped for the recorder.
     if (!recording)
       must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
@@ -248,6 +272,7 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   for (const auto& [other, state] : state_.tasks)
     if (state.process(other) != pid) others.insert(state.process(other));
   if (options.handing_over) options.handing_over(live, std::vector<int>(others.begin(), others.end()));
+  claimed.keep();
   if (recording) return GoLiveResult{live, record_on(options.record_to, pid, live, threads, std::move(rand), syscall_insn)};
   for (auto it = threads.rbegin(); it != threads.rend(); ++it) {
     tracees_.at(*it).detach();

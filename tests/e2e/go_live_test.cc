@@ -1,5 +1,7 @@
 // go-live: the replayed process runs on live from a past position, its
 // files reopened at their recorded paths and offsets, on ttdb's own stdout.
+#include <filesystem>
+
 #include "ttdb_test.h"
 
 namespace ttdb::test {
@@ -111,7 +113,9 @@ TEST(GoLive, APipeIsMadeAnewWhenItCanBeAndNamedWhenNot) {
   for (const auto& c : {Case{"halfpipe", "a pipe whose other end is gone"}, Case{"fullpipe", "a pipe holding 1 unread byte"}}) {
     std::string trace = dir.file(c.mode + ".ttdb");
     ASSERT_EQ(record(trace, {program("read_lines"), text, c.mode}).status, 2);
-    RunResult refused = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live", trace});
+    // (Recorded on or not: a refusal leaves no trace behind.)
+    RunResult refused = ttdb({"replay", "-ex", "break show", "-ex", "continue", "-ex", "go-live --record " + dir.file("no.ttdb"), trace});
+    EXPECT_FALSE(std::filesystem::exists(dir.file("no.ttdb")));
     EXPECT_NE(refused.err.find("File descriptor 3 of process "), std::string::npos) << refused.err;
     EXPECT_NE(refused.err.find(" is " + c.what + ", which go-live cannot re-create; give it /dev/null with go-live --null 3 "
                                "(or --null-all"),
@@ -201,6 +205,27 @@ TEST(GoLive, RecordedOnWithThreadsAndWithProcessesLeftBehind) {
   }
   EXPECT_NE(ttdb({"ps", forks_live}).out.find(std::to_string(child) + "\t"), std::string::npos);
   EXPECT_NE(ttdb({"ps", forks_live}).out.find("\t-9\t(forked without exec)"), std::string::npos) << ttdb({"ps", forks_live}).out;
+}
+
+// Programs of several kinds, recorded on from the middle of their
+// recording: the new trace replays as the live run ran, whatever the live
+// run did.
+TEST(GoLive, RecordedOnFromTheMiddleReplaysAsTheLiveRunRan) {
+  for (std::string name : {"fork_thread", "fork_many", "clocks", "kernel_ipc", "exec_chain", "debug_threads_joined"}) {
+    TempDir dir;
+    std::string trace = dir.file("t.ttdb"), live_trace = dir.file("live.ttdb");
+    record(trace, {program(name)});
+    long events = sql_count(trace, "SELECT count(*) FROM events");
+    ASSERT_GT(events, 2) << name;
+    // (Where the process is ending, or inside a fork, it cannot go live: a few events on, it can.)
+    RunResult live;
+    for (long at = events / 2; at < events && live.out.find(" runs on live from event ") == std::string::npos; at += 3)
+      live = ttdb({"replay", "-ex", "goto event " + std::to_string(at), "-ex", "go-live --null-all --record " + live_trace, trace});
+    ASSERT_NE(live.out.find(" runs on live from event "), std::string::npos) << name << live.out << live.err;
+    RunResult replayed = replay(live_trace);
+    EXPECT_EQ(replayed.status, live.status) << name << replayed.err;
+    EXPECT_EQ(replayed.err.find("diverged"), std::string::npos) << name << replayed.err;
+  }
 }
 
 }  // namespace

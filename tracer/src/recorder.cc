@@ -146,6 +146,7 @@ void Recorder::emit(Event e) {
     if (e.kind == EventKind::syscall) me.entered_at = 0;
     place_entries_before(me, before);
   }
+  if (self != tasks_.end() && e.kind == EventKind::syscall) self->second->entry_in_trace = false;
   e.tid = recorded_tid(e.tid);
   writer_.add_event(std::move(e));
 }

@@ -167,9 +167,10 @@ RecordOutcome Recorder::run_live(LiveStart live) {
   // A thread stopped at a syscall's entry makes that call now, recorded.
   constexpr int kSyscallStop = ((SIGTRAP | 0x80) << 8) | 0x7f;
   for (auto [t, placed] : entering) {
+    t->entry_in_trace = placed;
     task_ = t;
     take_stop(kSyscallStop);
-    t->entry_placed = placed;
+    if (placed) t->entry_placed = true;
   }
   task_ = nullptr;
   RecordOutcome outcome = loop();

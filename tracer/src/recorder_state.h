@@ -230,6 +230,9 @@ struct Task {
   // already says so (another thread's event came first).
   std::uint64_t entered_at = 0;
   bool entry_placed = false;
+  // go-live --record: stopped at an entry whose `blocked` event the trace
+  // has already; its syscall event is all that is still to come.
+  bool entry_in_trace = false;
   std::optional<PendingSyscall> pending;
   Boundary boundary;
   int resume_signal = 0;

@@ -101,13 +101,14 @@ void Recorder::place_entries_before(Task& me, std::uint64_t before) {
 }
 
 void Recorder::place_entry(Task& t, const Event& call) {
+  t.entry_placed = true;
+  if (std::exchange(t.entry_in_trace, false)) return;
   Event blocked = call;
   blocked.kind = EventKind::blocked;
   blocked.ret.reset();
   if (call.kind != EventKind::blocked) blocked.mem.clear();
   blocked.tid = recorded_tid(blocked.tid);
   writer_.add_event(std::move(blocked));
-  t.entry_placed = true;
 }
 
 bool Recorder::keeps_others_waiting(pid_t tid, const Task& holder) const {
