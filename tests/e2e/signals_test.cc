@@ -25,7 +25,9 @@ TEST(Signals, TimerTicksLandAtTheRecordedSteps) {
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = record(trace, {program("alarm_ticks")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  EXPECT_NE(recorded.out.find("20 ticks"), std::string::npos) << recorded.out;
+  // 20 ticks, or one more when the last lands between the loop's end and
+  // the timer's (a loaded machine, the sanitizers' build).
+  EXPECT_TRUE(recorded.out.rfind("20 ticks over ", 0) == 0 || recorded.out.rfind("21 ticks over ", 0) == 0) << recorded.out;
   expect_same_run(recorded, replay(trace));
   expect_same_run(recorded, replay(trace));
 }
