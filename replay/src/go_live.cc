@@ -52,9 +52,14 @@ class Injector {
   std::int64_t call(long nr, const std::array<std::uint64_t, 6>& args = {}) { return inject_syscall(t_, insn_, nr, args); }
   // A call whose argument `path_arg` is `path`, put on the stack for the moment.
   std::int64_t call_with_path(long nr, const std::string& path, std::array<std::uint64_t, 6> args, int path_arg) {
-    StackScratch text(t_, ByteView(reinterpret_cast<const std::uint8_t*>(path.c_str()), path.size() + 1));
-    if (!text) fail("process {} has no stack to pass {} to the kernel; go live from another position", pid_, path);
-    args[static_cast<std::size_t>(path_arg)] = text.addr().addr();
+    ByteView text(reinterpret_cast<const std::uint8_t*>(path.c_str()), path.size() + 1);
+    return call_with_bytes(nr, text, args, path_arg, path);
+  }
+  // The same for bytes (`what` they are, should the stack have no room).
+  std::int64_t call_with_bytes(long nr, ByteView bytes, std::array<std::uint64_t, 6> args, int arg, const std::string& what) {
+    StackScratch scratch(t_, bytes);
+    if (!scratch) fail("process {} has no stack to pass {} to the kernel; go live from another position", pid_, what);
+    args[static_cast<std::size_t>(arg)] = scratch.addr().addr();
     return call(nr, args);
   }
   void must(std::int64_t result, const std::string& doing) { must_have_done(result, pid_, doing); }
@@ -192,6 +197,14 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   if (task.shim && shim_in_call(tracees_.at(tid), task.shim))
     fail("process {} is inside ttdb's syscall buffer at this point; step on out of it (next, or finish) and go live there", pid);
   bool recording = !options.record_to.empty();
+  // The kernel restarts a call a signal interrupted from what it kept of
+  // it, which replay (emulating the call) never gave it: live, it fails
+  // with EINTR; recorded, it would be a call the trace cannot replay.
+  for (int other : threads)
+    if (recording && tracees_.at(other).syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY &&
+        tracees_.at(other).syscall_info().entry.nr == __NR_restart_syscall)
+      fail("thread {} of process {} is restarting a call a signal interrupted; step on (next) and go live --record there",
+           other, pid);
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
@@ -262,6 +275,14 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   for (std::uint64_t fd = 0; fd < 3; ++fd) {
     inject.call(__NR_close, {aside + fd});
     if (!table.contains(static_cast<int>(fd))) inject.call(__NR_close, {fd});
+  }
+  // Interval timers, as last set: how long was left is not recorded, so a
+  // periodic one starts a new period, a one-shot one its whole value.
+  for (auto [which, value] : recorded.timers(tid)) {
+    if (value.it_interval.tv_sec || value.it_interval.tv_usec) value.it_value = value.it_interval;
+    ByteView bytes(reinterpret_cast<const std::uint8_t*>(&value), sizeof value);
+    inject.must(inject.call_with_bytes(__NR_setitimer, bytes, {static_cast<std::uint64_t>(which)}, 1, "a timer"),
+                fmt::format("arm interval timer {}", which));
   }
   for (const auto& [other, entry] : entries) reenter_syscall(tracees_.at(other), task.syscall_insn, entry);
   // The recorded pids are not the live ones: replay's processes are new ones.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -65,12 +66,48 @@ void RecordedFds::follow(const trace::Event& e) {
     Task child;
     child.fds = flags & CLONE_FILES ? t.fds : std::make_shared<Table>(*t.fds);
     child.cwd = flags & CLONE_FS ? t.cwd : std::make_shared<std::string>(*t.cwd);
+    // A thread shares its process's timers; a new process has none.
+    if (flags & CLONE_THREAD) child.timers = t.timers;
     tasks_[static_cast<int>(e.nr)] = std::move(child);
   } else if (e.kind == trace::EventKind::exec) {
     std::erase_if(*t.fds, [](const auto& entry) { return entry.second.cloexec; });
   } else if (e.kind == trace::EventKind::syscall && e.ret && !is_error_result(*e.ret)) {
     follow_syscall(t, e);
+    follow_timers(t, e);
+  } else if (e.kind == trace::EventKind::signal) {
+    follow_timers(t, e);
   }
+}
+
+void RecordedFds::follow_timers(Task& t, const trace::Event& e) {
+  Timers& timers = *t.timers;
+  auto set = [&](int which, const itimerval& value) {
+    if (value.it_value.tv_sec || value.it_value.tv_usec) timers[which] = value;
+    else timers.erase(which);
+  };
+  if (e.kind == trace::EventKind::signal) {
+    // A timer without an interval fired once, and is disarmed.
+    int which = e.nr == SIGALRM ? ITIMER_REAL : e.nr == SIGVTALRM ? ITIMER_VIRTUAL : e.nr == SIGPROF ? ITIMER_PROF : -1;
+    auto found = timers.find(which);
+    if (found != timers.end() && !found->second.it_interval.tv_sec && !found->second.it_interval.tv_usec) timers.erase(found);
+    return;
+  }
+  std::string name = syscall_name(e.nr);
+  if (name == "alarm") {
+    itimerval value{};
+    value.it_value.tv_sec = static_cast<time_t>(static_cast<unsigned>(e.args[0]));
+    set(ITIMER_REAL, value);
+  } else if (name == "setitimer" && e.args[0] <= ITIMER_PROF && e.preview.size() == sizeof(itimerval)) {
+    // (Traces before this ttdb kept no new value: nothing is known then.)
+    itimerval value;
+    std::memcpy(&value, e.preview.data(), sizeof value);
+    set(static_cast<int>(e.args[0]), value);
+  }
+}
+
+std::map<int, itimerval> RecordedFds::timers(int tid) const {
+  const Task* t = find(tid);
+  return t ? *t->timers : std::map<int, itimerval>{};
 }
 
 std::string RecordedFds::absolute(const Task& t, long dirfd, const std::string& path) const {

@@ -1,7 +1,10 @@
-// What each process's file descriptors and working directory were at a
-// point of the recording, rebuilt from its events (replay emulates opens, so
-// the replayed process holds none of them): go-live re-creates them.
+// What each process's file descriptors, working directory and interval
+// timers were at a point of the recording, rebuilt from its events (replay
+// emulates opens and timers, so the replayed process holds none of them):
+// go-live re-creates them.
 #pragma once
+
+#include <sys/time.h>
 
 #include <map>
 #include <memory>
@@ -37,6 +40,9 @@ class RecordedFds {
   std::string cwd(int tid) const;
   // The bytes written into pipe `pipe` that no read took yet.
   std::int64_t unread(int pipe) const;
+  // Task `tid`'s process's interval timers still armed (ITIMER_REAL,
+  // VIRTUAL, PROF), as last set: how long is left is not recorded.
+  std::map<int, itimerval> timers(int tid) const;
 
  private:
   struct Entry {
@@ -44,15 +50,18 @@ class RecordedFds {
     bool cloexec = false;
   };
   using Table = std::map<int, Entry>;
+  using Timers = std::map<int, itimerval>;
   struct Task {
     std::shared_ptr<Table> fds;        // threads (CLONE_FILES) share it
     std::shared_ptr<std::string> cwd;  // and this (CLONE_FS)
+    std::shared_ptr<Timers> timers = std::make_shared<Timers>();  // and these (CLONE_THREAD)
   };
   Task& task(int tid);
   const Task* find(int tid) const;
   std::string absolute(const Task& t, long dirfd, const std::string& path) const;
   void follow_syscall(Task& t, const trace::Event& e);
   void add(Task& t, int fd, RecordedFd file, bool cloexec);
+  static void follow_timers(Task& t, const trace::Event& e);
 
   std::map<int, Task> tasks_;
   std::map<int, std::int64_t> unread_;  // by pipe

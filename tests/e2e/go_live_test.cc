@@ -7,6 +7,28 @@
 namespace ttdb::test {
 namespace {
 
+// Records fork_wait into `trace` until the recording has the parent make a
+// syscall while a child it forked lives (how the recording interleaves
+// them varies): returns that event, and the child's tid.
+std::pair<long, long> record_parent_beside_a_child(const std::string& trace) {
+  std::string query =
+      "SELECT coalesce(min(e.id), 0) FROM events e WHERE e.kind = 2 AND e.tid = (SELECT tid FROM events WHERE id = 1) "
+      "AND EXISTS (SELECT 1 FROM events s WHERE s.kind = 9 AND s.id < e.id AND s.nr IN "
+      "(SELECT tid FROM events x WHERE x.kind = 6 AND x.id > e.id))";
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::filesystem::remove(trace);
+    if (record(trace, {program("fork_wait")}).status != 0) break;
+    if (long at = sql_count(trace, query)) {
+      long child = sql_count(trace, "SELECT min(s.nr) FROM events s WHERE s.kind = 9 AND s.id < " + std::to_string(at) +
+                                        " AND s.nr IN (SELECT tid FROM events x WHERE x.kind = 6 AND x.id > " +
+                                        std::to_string(at) + ")");
+      return {at, child};
+    }
+  }
+  return {0, 0};
+}
+
+
 TEST(GoLive, TheLiveRunReadsTheFileAsItIsNowFromTheRecordedOffset) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb"), text = dir.file("lines.txt");
@@ -68,15 +90,18 @@ TEST(GoLive, TheOtherProcessesAliveThereAreNamed) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
   ASSERT_EQ(record(trace, {program("fork_wait")}).status, 0);
-  long child = sql_count(trace, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1");
   // Before the first fork returns in the parent, there is no other process.
   RunResult first = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "go-live", trace});
   EXPECT_EQ(first.status, 0) << first.err;
   EXPECT_EQ(first.out.find("stay"), std::string::npos) << first.out;
   EXPECT_EQ(count_of(first.out, " exited with "), 3) << first.out;
-  // After it, the first child stays behind, named.
-  RunResult later = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "finish", "-ex", "go-live", trace});
-  EXPECT_NE(later.out.find("The recording's other process (" + std::to_string(child) + ") stays behind, stopped: the live "
+  // Where a child lives, it stays behind, named.
+  std::string beside = dir.file("beside.ttdb");
+  auto [at, alive] = record_parent_beside_a_child(beside);
+  ASSERT_GT(at, 0) << "no recording had the parent run while a child lived";
+  // (goto shows the process that acts next: the parent goes live.)
+  RunResult later = ttdb({"replay", "-ex", "goto event " + std::to_string(at), "-ex", "inferior 1", "-ex", "go-live", beside});
+  EXPECT_NE(later.out.find("The recording's other process (" + std::to_string(alive) + ") stays behind, stopped: the live "
                            "process cannot wait for it.\n"),
             std::string::npos) << later.out;
 }
@@ -188,11 +213,12 @@ TEST(GoLive, RecordedOnWithThreadsAndWithProcessesLeftBehind) {
   EXPECT_EQ(replayed.status, 0) << replayed.err;
   EXPECT_EQ(replayed.out, "before the thread\nin the thread\nafter the thread\nfrom a child\nchild exited with 0\n");
 
-  // The first child stays behind: in the new trace it ends where it went live.
+  // A child alive where the parent goes live stays behind: in the new
+  // trace it ends there.
   std::string forks = dir.file("forks.ttdb"), forks_live = dir.file("forks-live.ttdb");
-  ASSERT_EQ(record(forks, {program("fork_wait")}).status, 0);
-  long child = sql_count(forks, "SELECT nr FROM events WHERE kind = 9 ORDER BY id LIMIT 1");
-  RunResult later = ttdb({"replay", "-ex", "break fork", "-ex", "continue", "-ex", "finish", "-ex",
+  auto [at, alive] = record_parent_beside_a_child(forks);
+  ASSERT_GT(at, 0) << "no recording had the parent run while a child lived";
+  RunResult later = ttdb({"replay", "-ex", "goto event " + std::to_string(at), "-ex", "inferior 1", "-ex",
                           "go-live --record " + forks_live, forks});
   EXPECT_NE(later.out.find("stays behind"), std::string::npos) << later.out;
   RunResult again = replay(forks_live);
@@ -203,7 +229,7 @@ TEST(GoLive, RecordedOnWithThreadsAndWithProcessesLeftBehind) {
     from = later.out.find(again.out.substr(start, end + 1 - start), from);
     ASSERT_NE(from, std::string::npos) << again.out << "\n--- live:\n" << later.out;
   }
-  EXPECT_NE(ttdb({"ps", forks_live}).out.find(std::to_string(child) + "\t"), std::string::npos);
+  EXPECT_NE(ttdb({"ps", forks_live}).out.find(std::to_string(alive) + "\t"), std::string::npos);
   EXPECT_NE(ttdb({"ps", forks_live}).out.find("\t-9\t(forked without exec)"), std::string::npos) << ttdb({"ps", forks_live}).out;
 }
 
@@ -226,6 +252,34 @@ TEST(GoLive, RecordedOnFromTheMiddleReplaysAsTheLiveRunRan) {
     EXPECT_EQ(replayed.status, live.status) << name << replayed.err;
     EXPECT_EQ(replayed.err.find("diverged"), std::string::npos) << name << replayed.err;
   }
+}
+
+TEST(GoLive, AnIntervalTimerSetBeforeIsArmedAgain) {
+  // The program counts 20 ticks of a 2 ms setitimer, then disarms it.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), live_trace = dir.file("live.ttdb");
+  ASSERT_EQ(record(trace, {program("alarm_ticks")}).status, 0);
+  // At the tenth nap, in the program's own code.
+  std::vector<std::string> middle{"replay", "-ex", "break nanosleep", "-ex", "ignore 1 9", "-ex", "continue"};
+  auto at_middle = [&](std::vector<std::string> then) {
+    std::vector<std::string> args = middle;
+    args.insert(args.end(), then.begin(), then.end());
+    args.push_back(trace);
+    return args;
+  };
+  RunResult live = ttdb(at_middle({"-ex", "go-live"}));
+  EXPECT_EQ(live.status, 0) << live.err;
+  std::size_t went = live.out.find(" runs on live from event ");
+  ASSERT_NE(went, std::string::npos) << live.out;
+  EXPECT_NE(live.out.find(" ticks over ", went), std::string::npos) << live.out;
+  // Recorded on, the ticks are the live run's signals.
+  RunResult recorded_on = ttdb(at_middle({"-ex", "go-live --record " + live_trace}));
+  EXPECT_EQ(recorded_on.status, 0) << recorded_on.err;
+  RunResult replayed = replay(live_trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  std::size_t ticks = replayed.out.find(" ticks over ");
+  ASSERT_NE(ticks, std::string::npos) << replayed.out;
+  EXPECT_NE(recorded_on.out.find(replayed.out.substr(ticks - 2)), std::string::npos) << recorded_on.out << replayed.out;
 }
 
 }  // namespace
