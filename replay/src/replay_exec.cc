@@ -155,8 +155,15 @@ std::int64_t ReplaySession::call_before_entry(const Event& e, long nr, const std
   return result;
 }
 
-std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) {
-  std::int64_t fd = open_before_entry(e, files_.copy_path(id), O_RDONLY);
+std::int64_t ReplaySession::open_program_copy(const Event& e, std::int64_t id) { return open_copy(e, files_.copy_path(id)); }
+
+std::int64_t ReplaySession::open_program_with_loader(const Event& e) {
+  std::int64_t loader = open_program_copy(e, static_cast<std::int64_t>(e.args[3]));
+  return open_copy(e, program_with_loader(e, loader).path);
+}
+
+std::int64_t ReplaySession::open_copy(const Event& e, const std::string& path) {
+  std::int64_t fd = open_before_entry(e, path, O_RDONLY);
   if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
   return fd;
 }
@@ -188,14 +195,7 @@ void ReplaySession::run_program_copy(const Event& e, bool with_loader) {
   Tracee& t = tracee();
   auto id = static_cast<std::int64_t>(e.args[2]);
   auto path = t.read_c_string(RemotePtr(t.syscall_info().entry.args[0]));
-  std::int64_t fd = 0;
-  if (with_loader) {
-    std::int64_t loader = open_program_copy(e, static_cast<std::int64_t>(e.args[3]));
-    fd = open_before_entry(e, program_with_loader(e, loader).path, O_RDONLY);
-    if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
-  } else {
-    fd = open_program_copy(e, id);
-  }
+  std::int64_t fd = with_loader ? open_program_with_loader(e) : open_program_copy(e, id);
   std::uint64_t at = (t.regs().rsp - 4096) & ~std::uint64_t{15};  // below the red zone: the stack goes with the exec
   auto padded = path ? descriptor_path(fd, path->size()) : std::nullopt;
   if (!padded) cannot_run_copy(e);
@@ -272,10 +272,7 @@ void ReplaySession::run_interpreter_directly(const Event& e, bool with_loader) {
   std::string padded = std::string(script->size() - interpreter.size(), '/') + interpreter;
   if (with_loader) {
     // The interpreter runs from a copy that names the trace's loader.
-    std::int64_t loader = open_program_copy(e, static_cast<std::int64_t>(e.args[3]));
-    std::int64_t fd = open_before_entry(e, program_with_loader(e, loader).path, O_RDONLY);
-    if (fd < 0) fail("cannot open a copy of the program the recording ran: {}", errno_text(static_cast<int>(-fd)));
-    auto by_descriptor = descriptor_path(fd, script->size());
+    auto by_descriptor = descriptor_path(open_program_with_loader(e), script->size());
     if (!by_descriptor) cannot_run_copy(e);
     padded = *by_descriptor;
     entry = t.syscall_info().entry;  // the injected opens went through the entry stop again

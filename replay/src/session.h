@@ -210,6 +210,9 @@ class ReplaySession {
   static bool starts_with_hashbang(const std::string& path);
   // The trace's copy of file `id`, opened by the program stopped at its exec: the descriptor.
   std::int64_t open_program_copy(const trace::Event& e, std::int64_t id);
+  // The program's copy that names the trace's copy of its loader (opened too).
+  std::int64_t open_program_with_loader(const trace::Event& e);
+  std::int64_t open_copy(const trace::Event& e, const std::string& path);
   void apply_memory_limit(const trace::Event& e);
   // Runs `nr` in the tracee stopped at a syscall's entry, which then enters
   // that syscall again; returns nr's result.
