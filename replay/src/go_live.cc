@@ -184,6 +184,7 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   std::vector<int> threads{tid};
   for (const auto& [other, state] : state_.tasks)
     if (other != tid && state.process(other) == pid) threads.push_back(other);
+  bool recording = !options.record_to.empty();
   for (int other : threads) {
     const TaskState& state = state_.tasks.at(other);
     if (!tracees_.contains(other) || state.dying || state.exit_group_unsent || state.no_return)
@@ -192,19 +193,17 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     if (state.spawn_entry)
       fail("thread {} of process {} is inside a fork at event {}; step on (stepi, or next) and go live there", other, pid,
            state_.current);
+    // The kernel restarts a call a signal interrupted from what it kept of
+    // it, which replay (emulating the call) never gave it: live, it fails
+    // with EINTR; recorded, it would be a call the trace cannot replay.
+    auto info = tracees_.at(other).syscall_info();
+    if (recording && info.op == PTRACE_SYSCALL_INFO_ENTRY && info.entry.nr == __NR_restart_syscall)
+      fail("thread {} of process {} is restarting a call a signal interrupted; step on (next) and go live --record there",
+           other, pid);
   }
   // The shim, in the middle of a call, would finish it as replay's.
   if (task.shim && shim_in_call(tracees_.at(tid), task.shim))
     fail("process {} is inside ttdb's syscall buffer at this point; step on out of it (next, or finish) and go live there", pid);
-  bool recording = !options.record_to.empty();
-  // The kernel restarts a call a signal interrupted from what it kept of
-  // it, which replay (emulating the call) never gave it: live, it fails
-  // with EINTR; recorded, it would be a call the trace cannot replay.
-  for (int other : threads)
-    if (recording && tracees_.at(other).syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY &&
-        tracees_.at(other).syscall_info().entry.nr == __NR_restart_syscall)
-      fail("thread {} of process {} is restarting a call a signal interrupted; step on (next) and go live --record there",
-           other, pid);
   // The descriptors and directory the recording had here.
   RecordedFds recorded(reader_.meta(trace::meta::cwd).value_or("/"));
   auto cursor = reader_.cursor();
@@ -229,10 +228,8 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
       must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
                      fmt::format("let rdtsc run in thread {}", other));
   }
-  RandPatcher rand = task.rand;
-  std::uint64_t syscall_insn = task.syscall_insn;
   take_syscall_buffer_out(pid);
-  if (!recording) rand.unpatch_all(thread);
+  if (!recording) task.rand.unpatch_all(thread);
   inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
 
   // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept
@@ -294,7 +291,7 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     if (state.process(other) != pid) others.insert(state.process(other));
   if (options.handing_over) options.handing_over(live, std::vector<int>(others.begin(), others.end()));
   claimed.keep();
-  if (recording) return GoLiveResult{live, record_on(options.record_to, pid, live, threads, std::move(rand), syscall_insn)};
+  if (recording) return GoLiveResult{live, record_on(options.record_to, tid, live, threads)};
   for (auto it = threads.rbegin(); it != threads.rend(); ++it) {
     tracees_.at(*it).detach();
     tracees_.erase(*it);
@@ -303,15 +300,16 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   return GoLiveResult{live, std::nullopt};
 }
 
-RecordOutcome ReplaySession::record_on(const std::string& trace_path, int pid, int live_pid, const std::vector<int>& threads,
-                                       RandPatcher rand, std::uint64_t syscall_insn) {
+RecordOutcome ReplaySession::record_on(const std::string& trace_path, int looked_at_tid, int live_pid,
+                                       const std::vector<int>& threads) {
+  const TaskState& looked_at = state_.tasks.at(looked_at_tid);
   LiveStart start;
   start.source_trace = reader_.path();
   start.last_event = state_.current;
   start.live_pid = live_pid;
-  start.recorded_pid = pid;
-  start.rand = std::move(rand);
-  start.syscall_insn = syscall_insn;
+  start.recorded_pid = looked_at.process(looked_at_tid);
+  start.rand = looked_at.rand;
+  start.syscall_insn = looked_at.syscall_insn;
   for (int tid : threads) {
     start.threads.push_back(LiveThread{std::move(tracees_.at(tid)), tid, state_.tasks.at(tid).parked.has_value()});
     tracees_.erase(tid);

@@ -235,9 +235,8 @@ class ReplaySession {
   // Puts the syscall sites of process `pid` back as the program had them
   // and turns its shim off (go-live, and a `live` event).
   void take_syscall_buffer_out(int pid);
-  // go-live --record: hands `threads` of process `pid` over to a recorder.
-  RecordOutcome record_on(const std::string& trace_path, int pid, int live_pid, const std::vector<int>& threads,
-                          RandPatcher rand, std::uint64_t syscall_insn);
+  // go-live --record: hands `threads`, task `looked_at_tid`'s process's, over to a recorder.
+  RecordOutcome record_on(const std::string& trace_path, int looked_at_tid, int live_pid, const std::vector<int>& threads);
   void restart_interrupted_call();
   // The spawn syscall's own event, once its child is there.
   void finish_spawn(const trace::Event& e, const WaitStatus& first);
