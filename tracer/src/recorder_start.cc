@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 
 #include "recorder_state.h"
-#include "ttdb/trace/reader.h"
 #include "ttdb/tracer/cpu_features.h"
 
 namespace ttdb {
@@ -234,13 +233,7 @@ class SignalForwarding {
 RecordOutcome record_live(const RecordOptions& given, LiveStart start) {
   RecordOptions options = given;
   options.syscall_buffer = false;
-  // Which descriptors are ttdb's output follows from the events so far.
   FdStreams streams(stdout_file().has_value());
-  {
-    trace::TraceReader source(start.source_trace);
-    auto cursor = source.cursor();
-    for (trace::Event e; cursor.next(e) && e.id <= start.last_event;) streams.annotate(e);
-  }
   TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
   Recorder recorder(options, writer);
   SignalForwarding forwarding;

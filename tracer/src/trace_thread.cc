@@ -172,6 +172,13 @@ void TraceThread::continue_from(const std::string& source, std::int64_t last_eve
   trace::TraceReader reader(source);
   for (const auto& file : reader.files()) last_file_ = std::max(last_file_, file.id);
   last_event_ = last_event;
+  // What `annotate_` follows (which descriptors are ttdb's output) is what
+  // the events so far made it. Here, on the caller's thread: the writer's
+  // runs it only in jobs, and none is posted yet.
+  if (annotate_) {
+    auto cursor = reader.cursor();
+    for (trace::Event e; cursor.next(e) && e.id <= last_event;) annotate_(e);
+  }
   post(0, [source, last_event](trace::TraceWriter& w) { w.continue_from(source, last_event); });
   commit();
 }

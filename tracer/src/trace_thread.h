@@ -30,7 +30,8 @@ class TraceThread {
   TraceThread& operator=(const TraceThread&) = delete;
 
   // The trace begins as `source`'s first `last_event` events
-  // (trace::TraceWriter::continue_from); call it before anything else.
+  // (trace::TraceWriter::continue_from), which `annotate` sees first; call
+  // it before anything else.
   void continue_from(const std::string& source, std::int64_t last_event);
 
   // Keeps the thread off `cpu` (the recorder's and the program's).
