@@ -41,12 +41,12 @@ TEST(RandFinder, FindsRealInstructionsOnly) {
   auto sites = find_rand_instructions(0x1000, code);
   ASSERT_EQ(sites.size(), 3u);
   EXPECT_EQ(sites[0].addr, 0x1005u);
-  EXPECT_FALSE(sites[0].seed);
+  EXPECT_FALSE(sites[0].seed());
   EXPECT_EQ(sites[0].reg, 0);
   EXPECT_EQ(sites[0].width, 32);
   EXPECT_EQ(sites[0].length, 3);
   EXPECT_EQ(sites[1].addr, 0x1008u);
-  EXPECT_TRUE(sites[1].seed);
+  EXPECT_TRUE(sites[1].seed());
   EXPECT_EQ(sites[1].reg, 3);
   EXPECT_EQ(sites[1].width, 64);
   EXPECT_EQ(sites[2].addr, 0x100cu);
@@ -58,6 +58,19 @@ TEST(RandFinder, FindsRealInstructionsOnly) {
   // mov $0x90f0c70f,%eax; ret
   Bytes hidden = {0xb8, 0x0f, 0xc7, 0xf0, 0x90, 0xc3};
   EXPECT_TRUE(find_rand_instructions(0x2000, hidden).empty());
+
+  // rdtsc (0f 31) and rdtscp (0f 01 f9), and 0f 31 inside an immediate:
+  // rdtsc; mov $0x90310f90,%eax; rdtscp; ret
+  Bytes tsc = {0x0f, 0x31, 0xb8, 0x90, 0x0f, 0x31, 0x90, 0x0f, 0x01, 0xf9, 0xc3};
+  auto tsc_sites = find_rand_instructions(0x3000, tsc);
+  ASSERT_EQ(tsc_sites.size(), 2u);
+  EXPECT_EQ(tsc_sites[0].addr, 0x3000u);
+  EXPECT_EQ(tsc_sites[0].insn, NondetInsn::rdtsc);
+  EXPECT_EQ(tsc_sites[0].length, 2);
+  EXPECT_EQ(tsc_sites[1].addr, 0x3007u);
+  EXPECT_EQ(tsc_sites[1].insn, NondetInsn::rdtscp);
+  EXPECT_EQ(tsc_sites[1].length, 3);
+  EXPECT_TRUE(tsc_sites[1].tsc());
 }
 
 TEST(Bytes, EscapesLikeStrace) {

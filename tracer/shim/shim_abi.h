@@ -103,6 +103,7 @@ struct ttdb_shim_arg_spec {
 #define TTDB_SHIM_MAX_FD 1024
 #define TTDB_SHIM_PATH_MAX 4096
 #define TTDB_SHIM_PREVIEW 64
+#define TTDB_SHIM_VDSO_CLOCKS 3
 
 /* What the shim knows of a file descriptor, learned with fstat. */
 enum ttdb_shim_fd {
@@ -153,6 +154,12 @@ struct ttdb_shim_control {
    * 0 in replay, where the shim makes no syscall. Last: version 1's control
    * block is the same without it. */
   uint64_t secret;
+  /* Recording, while rdtsc does not fault: for each vDSO clock function,
+   * the syscall site of its stub (where the program's call of it comes
+   * from) and its own code, moved (exec_stack.h). The shim calls that code
+   * rather than make the syscall, and records what it returns the same
+   * way. {0, 0}: none. */
+  uint64_t vdso_clocks[TTDB_SHIM_VDSO_CLOCKS][2];
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "code_scan.h"
 #include "ttdb/base/error.h"
 #include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/proc_maps.h"
@@ -55,10 +56,15 @@ std::optional<std::vector<T>> table_at(ByteView image, std::uint64_t offset, std
   return out;
 }
 
+struct FoundFunction {
+  std::uint64_t offset, size;
+  const VdsoFunction* function;
+};
+
 // Where each of kVdsoFunctions is in the vDSO image (offsets from its
 // start, which is where it is linked), from its dynamic symbol table.
-std::vector<std::pair<std::uint64_t, const VdsoFunction*>> vdso_functions(ByteView image) {
-  std::vector<std::pair<std::uint64_t, const VdsoFunction*>> found;
+std::vector<FoundFunction> vdso_functions(ByteView image) {
+  std::vector<FoundFunction> found;
   Elf64_Ehdr header;
   if (image.size() < sizeof header) return found;
   std::memcpy(&header, image.data(), sizeof header);
@@ -80,8 +86,8 @@ std::vector<std::pair<std::uint64_t, const VdsoFunction*>> vdso_functions(ByteVi
       for (const auto& function : kVdsoFunctions) {
         std::size_t need = function.nr < 0 ? sizeof kEnosysStub : kStubSize;
         if (name != function.name || symbol.st_size < need || symbol.st_value > image.size() - need) continue;
-        if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.first == symbol.st_value; }))
-          found.emplace_back(symbol.st_value, &function);
+        if (std::none_of(found.begin(), found.end(), [&](const auto& f) { return f.offset == symbol.st_value; }))
+          found.push_back({symbol.st_value, symbol.st_size, &function});
       }
     }
   }
@@ -114,27 +120,96 @@ std::optional<std::uint64_t> syscall_outside(std::uint64_t start, ByteView image
   return std::nullopt;
 }
 
+// Where the image's ELF file ends (the mapping is whole pages): the
+// bytes after it are free.
+std::uint64_t elf_end(ByteView image) {
+  Elf64_Ehdr header;
+  if (image.size() < sizeof header) return image.size();
+  std::memcpy(&header, image.data(), sizeof header);
+  std::uint64_t end = header.e_shoff + std::uint64_t{header.e_shnum} * header.e_shentsize;
+  if (auto segments = table_at<Elf64_Phdr>(image, header.e_phoff, header.e_phnum))
+    for (const auto& segment : *segments) end = std::max(end, segment.p_offset + segment.p_filesz);
+  return std::min<std::uint64_t>(end, image.size());
+}
+
+// The function at `offset` (`size` bytes) of the image, entered elsewhere:
+// its first instructions, as many as the stub covers, moved to `to` (an
+// offset of the same image) with their rip-relative operands adjusted, then
+// a jump to the instruction after them. Nothing when one of them branches,
+// or when a branch of the function lands among them.
+std::optional<Bytes> moved_entry(ByteView image, std::uint64_t offset, std::uint64_t size, std::uint64_t to) {
+  csh handle = 0;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return std::nullopt;
+  cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+  Sweep sweep = sweep_function(handle, image, offset, std::min<std::uint64_t>(offset + size, image.size()));
+  Bytes moved;
+  const std::uint8_t* bytes = image.data() + offset;
+  std::size_t left = std::min<std::uint64_t>(size, image.size() - offset);
+  std::uint64_t address = offset;
+  cs_insn* insn = cs_malloc(handle);
+  bool movable = true;
+  while (movable && moved.size() < kStubSize && cs_disasm_iter(handle, &bytes, &left, &address, insn)) {
+    if (insn->address != offset && sweep.targeted(insn->address)) movable = false;
+    for (std::uint8_t group : {CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET, CS_GRP_BRANCH_RELATIVE})
+      if (cs_insn_group(handle, insn, group)) movable = false;
+    std::size_t at = moved.size();
+    moved.insert(moved.end(), insn->bytes, insn->bytes + insn->size);
+    const cs_x86& x86 = insn->detail->x86;
+    for (int i = 0; movable && i < x86.op_count; ++i) {
+      if (x86.operands[i].type != X86_OP_MEM || x86.operands[i].mem.base != X86_REG_RIP) continue;
+      std::int64_t disp = x86.operands[i].mem.disp + static_cast<std::int64_t>(insn->address) -
+                          static_cast<std::int64_t>(to + at);
+      if (x86.encoding.disp_size != 4 || disp != static_cast<std::int32_t>(disp)) movable = false;
+      auto disp32 = static_cast<std::int32_t>(disp);
+      if (movable) std::memcpy(moved.data() + at + x86.encoding.disp_offset, &disp32, 4);
+    }
+  }
+  cs_free(insn, 1);
+  cs_close(&handle);
+  if (!movable || moved.size() < kStubSize) return std::nullopt;
+  // jmp rel32 to the first instruction not moved
+  std::int64_t rel = static_cast<std::int64_t>(offset + moved.size()) - static_cast<std::int64_t>(to + moved.size() + 5);
+  auto rel32 = static_cast<std::int32_t>(rel);
+  moved.push_back(0xe9);
+  moved.insert(moved.end(), reinterpret_cast<const std::uint8_t*>(&rel32), reinterpret_cast<const std::uint8_t*>(&rel32) + 4);
+  return moved;
+}
+
 // The vDSO as `how` treats it: its new bytes, the `syscall`s of its
-// rewritten functions, and a `syscall` of its own code.
+// rewritten functions, a `syscall` of its own code, and the functions'
+// moved entries.
 struct TreatedVdso {
   Bytes image;
   std::vector<std::uint64_t> sites;
   std::uint64_t syscall = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> clocks;  // {stub's site, moved entry}
 };
 
+// The functions whose moved entries the syscall buffer calls while
+// recording (the clock reads): what they compute replay takes from the
+// recording, as for their syscalls.
+bool reads_clock(long nr) { return nr == __NR_clock_gettime || nr == __NR_gettimeofday || nr == __NR_time; }
+
 TreatedVdso treated(std::uint64_t start, const Bytes& original, VdsoTreatment how) {
-  TreatedVdso result{original, {}, 0};
+  TreatedVdso result{original, {}, 0, {}};
   std::vector<std::pair<std::uint64_t, std::uint64_t>> rewritten;
   if (how == VdsoTreatment::hidden) {
     hide_vdso_functions(result.image);
   } else {
-    for (const auto& [offset, function] : vdso_functions(original)) {
+    std::uint64_t spare = (elf_end(original) + 15) & ~std::uint64_t{15};
+    for (const auto& [offset, size, function] : vdso_functions(original)) {
       std::uint64_t addr = start + offset;
       auto at = result.image.begin() + static_cast<std::ptrdiff_t>(offset);
       if (function->nr < 0) {
         std::copy(std::begin(kEnosysStub), std::end(kEnosysStub), at);
         rewritten.emplace_back(addr, addr + sizeof kEnosysStub);
         continue;
+      }
+      auto moved = reads_clock(function->nr) ? moved_entry(original, offset, size, spare) : std::nullopt;
+      if (moved && spare + moved->size() <= result.image.size()) {
+        std::copy(moved->begin(), moved->end(), result.image.begin() + static_cast<std::ptrdiff_t>(spare));
+        result.clocks.emplace_back(addr + kStubSite, start + spare);
+        spare = (spare + moved->size() + 15) & ~std::uint64_t{15};
       }
       auto stub = syscall_stub(function->nr);
       std::copy(stub.begin(), stub.end(), at);
@@ -172,6 +247,9 @@ void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialSt
   TreatedVdso vdso_now = remembered_treatment(mapping->start, *original, how);
   stack.vdso_sites.insert(stack.vdso_sites.end(), vdso_now.sites.begin(), vdso_now.sites.end());
   stack.vdso_syscall = vdso_now.syscall;
+  stack.vdso_clocks = vdso_now.clocks;
+  stack.vdso_start = mapping->start;
+  stack.vdso_end = mapping->end;
   if (vdso_now.image != *original && !tracee.write_bytes(RemotePtr(mapping->start), vdso_now.image))
     fail("cannot rewrite the vDSO's functions in program {}", tracee.tid());
 }

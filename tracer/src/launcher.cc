@@ -73,7 +73,7 @@ std::string absolute(const std::string& path) {
   if (options.no_new_privs) ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   ::personality(ADDR_NO_RANDOMIZE);
   // rdtsc and rdtscp fault, so the tracer can record and replay their values.
-  ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+  if (options.trap_tsc) ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   if (options.stack_limit) {
     struct rlimit limit;
     ::getrlimit(RLIMIT_STACK, &limit);

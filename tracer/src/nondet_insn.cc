@@ -57,7 +57,7 @@ std::optional<RandSite> decode_rand(std::uint64_t start, ByteView code, std::siz
   if ((modrm & 0xc0) != 0xc0) return std::nullopt;
   int op = (modrm >> 3) & 7;
   if (op != 6 && op != 7) return std::nullopt;
-  site.seed = op == 7;
+  site.insn = op == 7 ? NondetInsn::rdseed : NondetInsn::rdrand;
   site.reg = (modrm & 7) | ((rex & 1) << 3);
   site.width = (rex & 8) ? 64 : opsize16 ? 16 : 32;
   site.length = static_cast<int>(i + 3 - at);
@@ -179,17 +179,44 @@ std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code)
 
 namespace {
 
+// rdtsc (0f 31) or rdtscp (0f 01 f9) at code[at], as a site.
+std::optional<RandSite> decode_tsc(std::uint64_t start, ByteView code, std::size_t at) {
+  RandSite site;
+  site.addr = start + at;
+  site.first_byte = code[at];
+  if (at + 1 < code.size() && code[at] == 0x0f && code[at + 1] == 0x31) {
+    site.insn = NondetInsn::rdtsc;
+    site.length = 2;
+    return site;
+  }
+  if (at + 2 < code.size() && code[at] == 0x0f && code[at + 1] == 0x01 && code[at + 2] == 0xf9) {
+    site.insn = NondetInsn::rdtscp;
+    site.length = 3;
+    return site;
+  }
+  return std::nullopt;
+}
+
 std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code) {
-  // Cheap filter first: 0f c7 followed by a register-form /6 or /7 ModRM.
+  // Cheap filter first: 0f c7 followed by a register-form /6 or /7 ModRM
+  // (rdrand, rdseed, after up to two prefixes), 0f 31 (rdtsc), 0f 01 f9 (rdtscp).
   std::vector<std::size_t> opcodes;
   for (std::size_t i = 0; i + 2 < code.size(); ++i)
-    if (code[i] == 0x0f && code[i + 1] == 0xc7 && code[i + 2] >= 0xf0) opcodes.push_back(i);
+    if (code[i] == 0x0f && ((code[i + 1] == 0xc7 && code[i + 2] >= 0xf0) || code[i + 1] == 0x31 ||
+                            (code[i + 1] == 0x01 && code[i + 2] == 0xf9)))
+      opcodes.push_back(i);
+  if (code.size() >= 2 && code[code.size() - 2] == 0x0f && code.back() == 0x31) opcodes.push_back(code.size() - 2);
   if (opcodes.empty()) return {};
 
   Confirmer confirmer;
   std::vector<RandSite> confirmed;
   for (std::size_t offset : opcodes) {
-    auto starts = confirmer.near(start, code, offset, {X86_INS_RDRAND, X86_INS_RDSEED});
+    auto starts = confirmer.near(start, code, offset, {X86_INS_RDRAND, X86_INS_RDSEED, X86_INS_RDTSC, X86_INS_RDTSCP});
+    if (code[offset + 1] != 0xc7) {
+      if (starts.count(start + offset))
+        if (auto site = decode_tsc(start, code, offset)) confirmed.push_back(*site);
+      continue;
+    }
     for (std::size_t back = 0; back <= std::min<std::size_t>(offset, 2); ++back) {
       if (!starts.count(start + offset - back)) continue;
       if (auto site = decode_rand(start, code, offset - back)) confirmed.push_back(*site);
@@ -236,15 +263,28 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
 }
 
 int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
+  static constexpr const char* kNames[] = {"rdrand", "rdseed", "rdtsc", "rdtscp"};
   int patched = 0;
   for (const auto& site : sites) {
+    if (site.tsc() && !tsc_) continue;
     static const std::uint8_t int3 = 0xcc;
     if (!tracee.write_bytes(RemotePtr(site.addr), ByteView(&int3, 1))) continue;
     sites_[site.addr] = site;
     ++patched;
-    TTDB_LOG(record, "{} at {:#x} patched with int3", site.seed ? "rdseed" : "rdrand", site.addr);
+    TTDB_LOG(record, "{} at {:#x} patched with int3", kNames[static_cast<int>(site.insn)], site.addr);
   }
   return patched;
+}
+
+void RandPatcher::unpatch_tsc(Tracee& tracee) {
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    if (!it->second.tsc()) {
+      ++it;
+      continue;
+    }
+    tracee.write_value(RemotePtr(it->first), it->second.first_byte);
+    it = sites_.erase(it);
+  }
 }
 
 int RandPatcher::scan_process(Tracee& tracee) {
@@ -281,7 +321,7 @@ std::uint64_t RandPatcher::host_random(const RandSite& site) {
   unsigned long long value = 0;
   unsigned char ok = 0;
   for (int attempt = 0; attempt < 100 && !ok; ++attempt) {
-    if (site.seed)
+    if (site.seed())
       asm volatile("rdseed %0; setc %1" : "=r"(value), "=qm"(ok) : : "cc");
     else
       asm volatile("rdrand %0; setc %1" : "=r"(value), "=qm"(ok) : : "cc");

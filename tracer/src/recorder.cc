@@ -118,6 +118,10 @@ void Recorder::take_stop(int raw) {
   if (!tracee().take_status(raw, status)) return;
   task().stopped = true;
   handle(status);
+  // Where ttdb may make it run a syscall of its own (pay_tsc_owed).
+  if (task_)
+    task().may_inject = (status.is_syscall_stop() && !task().entering && !task().expect_exit_stop) ||
+                        status.is_signal_stop();
   if (task_ && !task().entering) task().ready_since = ++ticks_;
   // Signals that came while ttdb used the program for syscalls of its own
   // wait for a boundary, like any other.
@@ -152,6 +156,7 @@ void Recorder::emit(Event e) {
 }
 
 void Recorder::resume(Task& t) {
+  pay_tsc_owed(t);
   // With the buffer's seccomp filter, syscalls stop the recorder by themselves;
   // not those the program's own filter refuses (its verdict wins over
   // ttdb's), which only a stop at every syscall's entry sees.
@@ -290,6 +295,8 @@ void Recorder::on_spawn(int event) {
   if (same_space) parent.space->threaded = true;
   auto child = std::make_unique<Task>(Tracee(child_tid));
   child->own_affinity = parent.own_affinity;
+  child->tsc_trapped = parent.tsc_trapped;
+  child->tsc_owed = parent.tsc_owed;
   // A child that shares its parent's memory (a thread, or a vfork child) shares its space too.
   child->space = flags & CLONE_VM ? parent.space : std::make_shared<Space>(*parent.space);
   if (!(flags & CLONE_VM)) {
@@ -457,6 +464,10 @@ void Recorder::on_exec() {
   space().view = view;
   space().vdso_syscall = stack.vdso_syscall;
   space().vdso_sites = std::move(stack.vdso_sites);
+  space().vdso_clocks = std::move(stack.vdso_clocks);
+  space().vdso_start = stack.vdso_start;
+  space().vdso_end = stack.vdso_end;
+  space().rand.patch_tsc(reads_tsc_untrapped());
   space().rand.scan_process(t);
   if (finder_) finder_->clear(t.tid());
   task().shim_flags = false;
@@ -497,6 +508,7 @@ void Recorder::after_exec() {
   if (task().traced) stop_buffering(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
   patch_vdso_sites();
+  read_clocks_in_vdso();
   for (const auto& m : code) {
     if (m.path != exe) {
       space().loader_start = m.start;

@@ -156,12 +156,16 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     }
   }
   if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
+    if (const RandSite* site = space().rand.site_for_trap(regs.rip); site && site->tsc()) {
+      on_tsc_site(*site);
+      return;
+    }
     if (const RandSite* site = space().rand.site_for_trap(regs.rip)) {
       std::uint64_t value = RandPatcher::host_random(*site);
       Event e;
       e.kind = EventKind::rdrand;
       e.tid = t.tid();
-      e.nr = site->seed ? 1 : 0;
+      e.nr = site->seed() ? 1 : 0;
       e.args = {site->addr, value, 0, 0, 0, 0};
       RandPatcher::emulate(t, *site, value);
       emit(std::move(e));

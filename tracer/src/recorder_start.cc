@@ -93,6 +93,7 @@ RecordOutcome Recorder::run() {
   if (options_.syscall_buffer) shim_setup_ = choose_shim_setup();
   start.shim = shim_setup_;
   start.no_new_privs = true;
+  start.trap_tsc = options_.trap_rdtsc;
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   // The program is told the CPUs it had (answer_as_without_ttdb).
   ::sched_getaffinity(0, sizeof affinity_, &affinity_);
@@ -108,6 +109,7 @@ RecordOutcome Recorder::run() {
   auto& started = tasks_[first_] = std::make_unique<Task>(std::move(first));
   started->fresh = false;
   started->tgid = first_;
+  started->tsc_trapped = options_.trap_rdtsc;
   task_ = started.get();
   if (auto signals = signal_state(first_)) {
     writer_.set_meta(trace::meta::signals_ignored, static_cast<std::int64_t>(signals->ignored));

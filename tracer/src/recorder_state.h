@@ -184,6 +184,11 @@ struct Space {
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   std::uint64_t vdso_syscall = 0;         // the vDSO's own syscall instruction, if any
   std::vector<std::uint64_t> vdso_sites;  // the vDSO's functions' syscalls (exec_stack.h)
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> vdso_clocks;  // (exec_stack.h)
+  std::uint64_t vdso_start = 0, vdso_end = 0;
+  // Its clock functions run in the vDSO, called by the shim: rdtsc does not
+  // fault in its threads, whose rdtsc and rdtscp have int3 (rand).
+  bool clocks_in_vdso = false;
   // The dynamic loader's code, mapped by the kernel at exec: its sites'
   // trampolines go out of the way, where no mapping of the program's would
   // have gone (the program's own land where they would natively).
@@ -209,6 +214,12 @@ struct Task {
   bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
   int job_signal = SIGSTOP;      // the signal that stopped it last
   bool own_affinity = false;     // it chose the CPUs it runs on (ttdb pins it to one); inherited
+  // rdtsc faults for it (PR_SET_TSC), as the kernel has it; inherited, kept
+  // across exec. Owed: its space traps rdtsc again, which it still has to
+  // (trap_tsc_again()).
+  bool tsc_trapped = true;
+  bool tsc_owed = false;
+  bool may_inject = false;  // stopped at a syscall's exit or a signal's stop
   // A vfork parent comes back only after its child execs or exits; the
   // child's event may reach ttdb after the parent's stop, so that stop waits.
   pid_t vfork_child = 0;
@@ -312,6 +323,20 @@ class Recorder {
   // The program changes a setting ttdb relies on (rdtsc trapping, no address
   // randomization, tracing its children): the call is changed to keep it.
   void keep_ttdb_settings(const SyscallArgs& call);
+  // rdtsc (recorder_tsc.cc): whether the current task's new program reads
+  // the time stamp counter natively, its rdtsc sites patched; the shim
+  // reads the clock in the vDSO; a call that may bring code no scan sees
+  // (at its entry); the space `in` is in traps rdtsc again, each of its
+  // threads before it runs its own code again (pay_tsc_owed, at resume);
+  // an int3 at an rdtsc site, recorded.
+  bool reads_tsc_untrapped();
+  void read_clocks_in_vdso();
+  void watch_code_writes(const SyscallArgs& call);
+  void trap_tsc_again(Task& in, const char* why);
+  void pay_tsc_owed(Task& t);
+  // Its tracer wrote `size` bytes of `t`'s memory at `addr`: code there is scanned again.
+  void rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size);
+  bool on_tsc_site(const RandSite& site);
   // The result (and memory) the program would have seen without ttdb, for
   // calls that ask about those settings or about seccomp; returns the result.
   std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);

@@ -57,6 +57,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   std::copy(args, args + 6, call.a);
   const SyscallInfo* si = find_syscall(call.nr);
   keep_ttdb_settings(call);
+  watch_code_writes(call);
   task().entering = true;
   task().entry_placed = false;
   if (turns().active) {

@@ -18,13 +18,13 @@ namespace {
 // Bump when find_syscall_sites finds other sites in the same bytes.
 constexpr int kSearchVersion = 1;
 // Bump when find_rand_instructions does, or RandSite changes.
-constexpr int kRandVersion = 1;
+constexpr int kRandVersion = 2;
 
 // A RandSite in the cache, its address relative to where its code is mapped.
 struct StoredRandSite {
   std::uint64_t offset;
   std::int32_t length, reg, width;
-  std::uint8_t seed, first_byte, pad[2];
+  std::uint8_t insn, first_byte, pad[2];  // NondetInsn
 };
 
 // Sites relative to where their code is mapped, and back.
@@ -90,7 +90,9 @@ std::optional<std::vector<RandSite>> SiteCache::load_rand(const ContentHash& fil
     StoredRandSite stored;
     std::memcpy(&stored, bytes->data() + i * sizeof stored, sizeof stored);
     if (stored.offset >= size) return std::nullopt;
-    sites[i] = RandSite{start + stored.offset, stored.length, stored.seed != 0, stored.reg, stored.width, stored.first_byte};
+    if (stored.insn > static_cast<std::uint8_t>(NondetInsn::rdtscp)) return std::nullopt;
+    sites[i] = RandSite{start + stored.offset, stored.length, static_cast<NondetInsn>(stored.insn), stored.reg, stored.width,
+                        stored.first_byte};
   }
   return sites;
 }
@@ -101,7 +103,7 @@ void SiteCache::store_rand(const ContentHash& file, std::uint64_t offset, std::u
   Bytes bytes;
   for (const auto& site : sites) {
     StoredRandSite stored{site.addr - start, site.length, site.reg, site.width,
-                          static_cast<std::uint8_t>(site.seed), site.first_byte, {0, 0}};
+                          static_cast<std::uint8_t>(site.insn), site.first_byte, {0, 0}};
     const auto* raw = reinterpret_cast<const std::uint8_t*>(&stored);
     bytes.insert(bytes.end(), raw, raw + sizeof stored);
   }

@@ -40,8 +40,9 @@ ttdb_shim_header header() {
 
 #define CONTROL_FIELD(shim, name) (shim).control(offsetof(Control, name))
 
-// Version 1's control block is version 2's without the secret, which comes last.
-static_assert(offsetof(Control, secret) + sizeof(Control::secret) == sizeof(Control));
+// Version 1's control block is version 2's without the secret and what
+// follows it (the vDSO's clocks, which only a recording sets).
+static_assert(offsetof(Control, secret) + sizeof(Control::secret) == offsetof(Control, vdso_clocks));
 constexpr std::size_t kControlV1Size = offsetof(Control, secret);
 
 std::uint8_t how_of(Buffering b) {
@@ -405,6 +406,16 @@ void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool 
 void stop_buffering(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint8_t traced[TTDB_SHIM_MAX_NR] = {};  // TTDB_HOW_TRACED
   write_checked(tracee, CONTROL_FIELD(shim, how), ByteView(traced, sizeof traced));
+}
+
+void read_clocks_in_vdso(Tracee& tracee, const ShimPlace& shim,
+                         const std::vector<std::pair<std::uint64_t, std::uint64_t>>& clocks) {
+  std::uint64_t words[TTDB_SHIM_VDSO_CLOCKS][2] = {};
+  for (std::size_t i = 0; i < clocks.size() && i < TTDB_SHIM_VDSO_CLOCKS; ++i) {
+    words[i][0] = clocks[i].first;
+    words[i][1] = clocks[i].second;
+  }
+  write_checked(tracee, CONTROL_FIELD(shim, vdso_clocks), ByteView(reinterpret_cast<const std::uint8_t*>(words), sizeof words));
 }
 
 void turn_shim_off(Tracee& tracee, const ShimPlace& shim) {

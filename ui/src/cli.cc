@@ -93,6 +93,9 @@ int run_cli(int argc, char** argv) {
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
   record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
+  record->add_flag("--trap-rdtsc", record_args.trap_rdtsc,
+                   "Make rdtsc fault everywhere, so that every clock read is a syscall, as ttdb did before it let the "
+                   "vDSO read the clock (slower)");
   record->add_flag("--pack", record_args.pack,
                    "Copy system files the program runs or maps into the trace too, so that it replays where they differ");
   record->add_option("--cpu-baseline", record_args.cpu_baseline,

@@ -39,6 +39,7 @@ int run_record(const RecordArgs& args) {
   options.env = current_environment();
   options.warn = print_warning;
   options.syscall_buffer = !args.no_syscall_buffer;
+  options.trap_rdtsc = args.trap_rdtsc;
   options.pack = args.pack;
   options.cpu_baseline = args.cpu_baseline;
   bool default_place = args.output.empty();

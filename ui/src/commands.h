@@ -22,6 +22,7 @@ struct RecordArgs {
   std::string output;
   bool quiet = false;
   bool no_syscall_buffer = false;
+  bool trap_rdtsc = false;
   bool pack = false;  // --pack: copy the system files it ran and mapped into the trace too
   std::string cpu_baseline;  // --cpu-baseline: hold glibc to x86-64-vN
   std::vector<std::string> command;

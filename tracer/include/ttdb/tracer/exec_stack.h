@@ -42,6 +42,12 @@ struct InitialStack {
   // VdsoTreatment::syscalls: the `syscall` instruction of each rewritten
   // function, followed by `cmp rax, -4095` (8 bytes): syscall buffer sites.
   std::vector<std::uint64_t> vdso_sites;
+  // VdsoTreatment::syscalls: the clock functions' own code, entered where
+  // the program no longer can, each with its stub's site: {site, entry}.
+  // The syscall buffer calls them while recording, when rdtsc does not
+  // fault. In the mapping's free bytes after the vDSO's ELF file, in replay too.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> vdso_clocks;
+  std::uint64_t vdso_start = 0, vdso_end = 0;
 };
 
 // At the exec stop: finds the stack and treats the vDSO as `vdso` says.

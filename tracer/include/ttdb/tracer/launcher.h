@@ -56,6 +56,9 @@ struct LaunchOptions {
   // who traces (and the seccomp filter needs no_new_privs anyway); recording
   // always sets it, and replay does as the trace says, so both run it alike.
   bool no_new_privs = false;
+  // rdtsc and rdtscp fault (PR_SET_TSC), so that the tracer sees each. Off
+  // only for a recording that finds them in the code and patches them.
+  bool trap_tsc = true;
 };
 
 // Finds `command` the way execvp does (PATH when it has no slash) and checks

@@ -1,7 +1,9 @@
 // Instructions whose results differ from run to run: rdtsc/rdtscp (made to
-// fault by PR_SET_TSC) and rdrand/rdseed (found with capstone and replaced by
-// int3, since these machines cannot make them fault). The tracer runs them
-// itself when recording, and writes the recorded results when replaying.
+// fault by PR_SET_TSC, or, while recording a process whose clock reads run
+// in its vDSO, found and replaced by int3) and rdrand/rdseed (found with
+// capstone and replaced by int3, since these machines cannot make them
+// fault). The tracer runs them itself when recording, and writes the
+// recorded results when replaying.
 #pragma once
 
 #include <cstdint>
@@ -29,19 +31,30 @@ TscValue host_tsc(const TscInsn& insn);
 // Sets the registers as the instruction would have, and moves past it.
 void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value);
 
+enum class NondetInsn : std::uint8_t { rdrand, rdseed, rdtsc, rdtscp };
+
 struct RandSite {
   std::uint64_t addr = 0;
   int length = 0;
-  bool seed = false;  // rdseed rather than rdrand
-  int reg = 0;        // destination, in x86 encoding order (0 = rax ... 15 = r15)
+  NondetInsn insn = NondetInsn::rdrand;
+  int reg = 0;        // rdrand/rdseed's destination, in x86 encoding order (0 = rax ... 15 = r15)
   int width = 32;     // 16, 32 or 64 bits
   std::uint8_t first_byte = 0;  // the byte the int3 replaced
+  bool seed() const { return insn == NondetInsn::rdseed; }
+  bool tsc() const { return insn == NondetInsn::rdtsc || insn == NondetInsn::rdtscp; }
+  TscInsn tsc_insn() const { return TscInsn{insn == NondetInsn::rdtscp, length}; }
 };
 
 class RandPatcher {
  public:
-  // Finds rdrand/rdseed in `code` (mapped at `start`) and puts int3 on each.
-  // Returns how many it patched.
+  // Whether the next scans put int3 on rdtsc and rdtscp too, or leave them
+  // to fault by PR_SET_TSC. The sites patched already stay patched.
+  void patch_tsc(bool on) { tsc_ = on; }
+  bool patches_tsc() const { return tsc_; }
+  // Puts the program's rdtsc and rdtscp back where int3 replaced them.
+  void unpatch_tsc(Tracee& tracee);
+  // Finds rdrand/rdseed (and rdtsc/rdtscp, see patch_tsc) in `code` (mapped
+  // at `start`) and puts int3 on each. Returns how many it patched.
   int scan_and_patch(Tracee& tracee, std::uint64_t start, ByteView code);
   // The same for `size` bytes of a file's code freshly mapped at `start`
   // from `offset`: `file` (its content hash) names the bytes, so a module
@@ -67,10 +80,11 @@ class RandPatcher {
  private:
   int patch(Tracee& tracee, const std::vector<RandSite>& sites);
   std::unordered_map<std::uint64_t, RandSite> sites_;
+  bool tsc_ = false;
 };
 
-// Pure decoding helper, exposed for tests: every rdrand/rdseed instruction in
-// `code` (which starts at address `start`).
+// Pure decoding helper, exposed for tests: every rdrand, rdseed, rdtsc and
+// rdtscp instruction in `code` (which starts at address `start`).
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code);
 
 // A `syscall` instruction in `code` (mapped at `start`), confirmed by

@@ -22,6 +22,9 @@ struct RecordOptions {
   bool trace_claimed = false;
   // The in-process syscall buffer: frequent syscalls recorded without a ptrace stop.
   bool syscall_buffer = true;
+  // rdtsc and rdtscp fault everywhere (PR_SET_TSC), as before ttdb let the
+  // vDSO read the clock: every clock read is then a syscall.
+  bool trap_rdtsc = false;
   // Keep a copy of every file the program runs or maps, system files too,
   // so that the trace replays where they are gone or other (ttdb pack).
   bool pack = false;

@@ -115,6 +115,12 @@ void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool 
 void stop_buffering(Tracee& tracee, const ShimPlace& shim);
 // The shim makes every hooked syscall itself, plainly, from now on: the
 // program runs without ttdb (go-live).
+// Recording: the shim answers calls of the vDSO's clock functions by their
+// own code, moved (exec_stack.h), for each {stub's syscall site, moved code};
+// none, syscalls. Only while rdtsc does not fault.
+void read_clocks_in_vdso(Tracee& tracee, const ShimPlace& shim,
+                         const std::vector<std::pair<std::uint64_t, std::uint64_t>>& clocks);
+
 void turn_shim_off(Tracee& tracee, const ShimPlace& shim);
 // The process maps a file shared: its writes to files are traced from now
 // on, since they may change its memory.
