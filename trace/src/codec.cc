@@ -15,26 +15,10 @@ constexpr std::uint64_t has_ret = 1 << 0, has_path = 1 << 1, has_path2 = 1 << 2,
 // Where a memory write's bytes are.
 constexpr std::uint64_t source_data = 0, source_blob = 1, source_file = 2;
 
-void put_varint(Bytes& out, std::uint64_t v) {
-  std::uint8_t bytes[10];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    bytes[n++] = static_cast<std::uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  bytes[n++] = static_cast<std::uint8_t>(v);
-  out.insert(out.end(), bytes, bytes + n);
-}
-
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
 }
 std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
-
-void put_bytes(Bytes& out, ByteView bytes) {
-  put_varint(out, bytes.size());
-  out.insert(out.end(), bytes.begin(), bytes.end());
-}
 
 class Input {
  public:
@@ -78,6 +62,52 @@ class Input {
 
 }  // namespace
 
+namespace {
+
+// Appends to a chunk through a buffer of its own: an event is a dozen
+// varints and a few short byte strings, which one insert each made the
+// writer's largest cost (a million clock reads: 40% of it).
+class Encoder {
+ public:
+  explicit Encoder(Bytes& out) : out_(out) {}
+  ~Encoder() { flush(); }
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
+  void varint(std::uint64_t v) {
+    if (used_ + 10 > sizeof buffer_) flush();
+    while (v >= 0x80) {
+      buffer_[used_++] = static_cast<std::uint8_t>(v | 0x80);
+      v >>= 7;
+    }
+    buffer_[used_++] = static_cast<std::uint8_t>(v);
+  }
+  void raw(ByteView bytes) {
+    if (bytes.size() > sizeof buffer_ - used_) {
+      flush();
+      out_.insert(out_.end(), bytes.begin(), bytes.end());
+      return;
+    }
+    std::memcpy(buffer_ + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+  }
+  void bytes(ByteView bytes) {
+    varint(bytes.size());
+    raw(bytes);
+  }
+  void flush() {
+    out_.insert(out_.end(), buffer_, buffer_ + used_);
+    used_ = 0;
+  }
+
+ private:
+  Bytes& out_;
+  std::uint8_t buffer_[512];
+  std::size_t used_ = 0;
+};
+
+}  // namespace
+
 void encode_event(const Event& e, Bytes& out) {
   bool any_arg = false;
   for (auto a : e.args) any_arg = any_arg || a != 0;
@@ -87,38 +117,39 @@ void encode_event(const Event& e, Bytes& out) {
                          bit(!e.preview.empty(), has_preview) | bit(e.emit != 0, has_emit) |
                          bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem) | bit(any_arg, has_args) |
                          bit(e.buffered, is_buffered);
-  put_varint(out, static_cast<std::uint64_t>(e.kind));
-  put_varint(out, fields);
-  put_varint(out, static_cast<std::uint64_t>(e.tid));
-  put_varint(out, zigzag(e.nr));
+  Encoder to(out);
+  to.varint(static_cast<std::uint64_t>(e.kind));
+  to.varint(fields);
+  to.varint(static_cast<std::uint64_t>(e.tid));
+  to.varint(zigzag(e.nr));
   if (any_arg)
-    for (auto a : e.args) put_varint(out, a);
-  if (e.ret) put_varint(out, zigzag(*e.ret));
-  if (e.path) put_bytes(out, as_bytes(*e.path));
-  if (e.path2) put_bytes(out, as_bytes(*e.path2));
+    for (auto a : e.args) to.varint(a);
+  if (e.ret) to.varint(zigzag(*e.ret));
+  if (e.path) to.bytes(as_bytes(*e.path));
+  if (e.path2) to.bytes(as_bytes(*e.path2));
   if (e.digest) {
     std::uint8_t raw[8];
     std::memcpy(raw, &*e.digest, 8);
-    out.insert(out.end(), raw, raw + 8);
+    to.raw(ByteView(raw, 8));
   }
-  if (!e.preview.empty()) put_bytes(out, e.preview);
-  if (e.emit) put_varint(out, static_cast<std::uint64_t>(e.emit));
-  if (!e.info.empty()) put_bytes(out, e.info);
+  if (!e.preview.empty()) to.bytes(e.preview);
+  if (e.emit) to.varint(static_cast<std::uint64_t>(e.emit));
+  if (!e.info.empty()) to.bytes(e.info);
   if (e.mem.empty()) return;
-  put_varint(out, e.mem.size());
+  to.varint(e.mem.size());
   for (const auto& m : e.mem) {
-    put_varint(out, m.addr);
-    put_varint(out, m.size);
+    to.varint(m.addr);
+    to.varint(m.size);
     if (m.file) {
-      put_varint(out, source_file);
-      put_varint(out, static_cast<std::uint64_t>(*m.file));
-      put_varint(out, m.file_offset);
+      to.varint(source_file);
+      to.varint(static_cast<std::uint64_t>(*m.file));
+      to.varint(m.file_offset);
     } else if (m.blob) {
-      put_varint(out, source_blob);
-      put_varint(out, static_cast<std::uint64_t>(*m.blob));
+      to.varint(source_blob);
+      to.varint(static_cast<std::uint64_t>(*m.blob));
     } else {
-      put_varint(out, source_data);
-      put_bytes(out, m.data);
+      to.varint(source_data);
+      to.bytes(m.data);
     }
   }
 }

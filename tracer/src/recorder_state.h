@@ -337,6 +337,9 @@ class Recorder {
   // Its tracer wrote `size` bytes of `t`'s memory at `addr`: code there is scanned again.
   void rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size);
   bool on_tsc_site(const RandSite& site);
+  // A syscall from inside the vDSO's clock code that the shim called: the
+  // recording stops, saying so. Whether it was one.
+  bool vdso_clock_made_syscall(std::uint64_t ip);
   // The result (and memory) the program would have seen without ttdb, for
   // calls that ask about those settings or about seccomp; returns the result.
   std::int64_t answer_as_without_ttdb(const SyscallArgs& call, std::int64_t ret);

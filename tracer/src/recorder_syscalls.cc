@@ -19,6 +19,7 @@ void Recorder::on_syscall_stop() {
         is_untraced_shim_call(shim_setup_, info.instruction_pointer, static_cast<long>(info.entry.nr), info.entry.args)) ||
        (info.op == PTRACE_SYSCALL_INFO_EXIT && !task().expect_exit_stop)))
     return;
+  if (info.op != PTRACE_SYSCALL_INFO_EXIT && vdso_clock_made_syscall(info.instruction_pointer)) return;
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     on_syscall_entry(static_cast<long>(info.entry.nr), info.entry.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {

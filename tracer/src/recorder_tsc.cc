@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/shm.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -160,6 +161,18 @@ void Recorder::rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size) {
   std::uint64_t start = std::max(mapping->start, (addr & ~(kPageSize - 1)) - kPageSize);
   std::uint64_t end = std::min(mapping->end, ((addr + size + kPageSize - 1) & ~(kPageSize - 1)) + kPageSize);
   if (auto code = t.tracee.try_read_bytes(RemotePtr(start), end - start)) t.space->rand.scan_and_patch(t.tracee, start, *code);
+}
+
+bool Recorder::vdso_clock_made_syscall(std::uint64_t ip) {
+  // The stubs' own syscalls come from the vDSO too, before their sites
+  // are patched, and take the traced path.
+  std::uint64_t insn = ip - 2;
+  if (!space().clocks_in_vdso || insn < space().vdso_start || insn >= space().vdso_end) return false;
+  if (std::find(space().vdso_sites.begin(), space().vdso_sites.end(), insn) != space().vdso_sites.end()) return false;
+  stop_recording(fmt::format("the vDSO made a syscall inside a clock read at event {} (the kernel's clock source is no "
+                             "longer the TSC); record the program again with --trap-rdtsc",
+                             writer_.last_event_id() + 1));
+  return true;
 }
 
 bool Recorder::on_tsc_site(const RandSite& site) {
