@@ -574,12 +574,18 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
     struct stat link;
     return ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
   };
-  if (!space().file_writes_show && ((call.a[3] & MAP_TYPE) != MAP_PRIVATE || writable_fd())) {
+  struct stat st;
+  bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  // (Not a system file mapped shared from a read-only descriptor, as
+  // glibc's gconv cache is by every program that converts text: only a
+  // package upgrade writes it. Tracing every file write of ls and the
+  // like for it cost them more than their syscalls.)
+  bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
+  bool system_view = shared && regular && !writable_fd() && is_system_file(read_link(fd_path), st);
+  if (!space().file_writes_show && ((shared && !system_view) || (!shared && writable_fd()))) {
     space().file_writes_show = true;
     if (space().shim) trace_file_writes_in_shim(t, space().shim);
   }
-  struct stat st;
-  bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   if (regular && static_cast<std::uint64_t>(st.st_size) > kLargestCatalogued) {
     // Too large to keep whole (often a sparse file): what the mapping shows
     // of it goes into the event, holes left out (replay's memory is zero there).
@@ -603,7 +609,6 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
   // A shared view that can never be made writable (mprotect fails with
   // EACCES) is mapped so in replay too.
-  bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
   if (regular && shared && !(call.a[2] & PROT_WRITE))
     if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret));
         flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
