@@ -97,6 +97,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define NR_PREADV2 327
 #define NR_PWRITEV2 328
 #define E_AGAIN 11
+#define E_NOSYS 38
 #define E_FAULT 14
 #define E_NOENT 2
 #define E_OPNOTSUPP 95
@@ -247,6 +248,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     case TTDB_HOW_FCNTL:
       if (!fcntl_is_plain(a[1])) return trampoline + TAIL_SLOW;
       break;
+    case TTDB_HOW_GET:
+      if (a[2]) return trampoline + TAIL_SLOW;
+      break;
     case TTDB_HOW_FD_PWRITE:
       if (fd_kind(a[0]) != TTDB_FD_FILE || CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       break;
@@ -283,6 +287,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     if (ret == -E_OPNOTSUPP) CTL->fd_kind[a[0]] = TTDB_FD_OTHER;
     /* Nothing happened: the traced path may wait. */
     if (ret == -E_AGAIN || ret == -E_OPNOTSUPP) return trampoline + TAIL_SLOW;
+  } else if (how == TTDB_HOW_ENOSYS) {
+    ret = -E_NOSYS;
   } else if (read_clock) {
     ret = ((long (*)(long, long))read_clock)((long)a[0], (long)a[1]);
   } else {

@@ -80,6 +80,8 @@ enum ttdb_shim_how {
   TTDB_HOW_OPENAT = 4,  /* only regular files, directories and O_PATH, which cannot block */
   TTDB_HOW_FCNTL = 5,   /* only the commands without memory effects */
   TTDB_HOW_FD_PWRITE = 6, /* pwrite(fd, ...) and the like: only on files */
+  TTDB_HOW_ENOSYS = 7,  /* answered ENOSYS without the kernel (rseq: see docs/architecture.md) */
+  TTDB_HOW_GET = 8,     /* only when the third argument is NULL (prlimit64 that sets nothing) */
 };
 
 /* The kind of each argument, from syscalls.def (control.args[nr][i]). */

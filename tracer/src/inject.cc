@@ -38,9 +38,9 @@ void expect(bool ok, Tracee& tracee, const WaitStatus& status, const char* what)
 
 // Resumes to the next stop that is not a signal's or a group-stop: a signal pending when ttdb
 // borrows the tracee (a child ended) is not the injected syscall's to take.
-WaitStatus resume_past_signals(Tracee& tracee) {
+WaitStatus resume_past_signals(Tracee& tracee, Resume how = Resume::syscall) {
   for (;;) {
-    tracee.resume(Resume::syscall);
+    tracee.resume(how);
     WaitStatus status = tracee.wait();
     // A stop of its whole process (another thread took SIGSTOP) holds no
     // syscall: resuming goes on with ours, as the kernel lets a tracer do.
@@ -54,7 +54,8 @@ WaitStatus resume_past_signals(Tracee& tracee) {
   }
 }
 
-// Starts the syscall: the registers are set, the tracee stands at its entry.
+// Starts the syscall: the registers are set, the tracee stands at its
+// entry, or at the seccomp filter's stop (one stop less, three to two).
 void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, long nr,
            const std::array<std::uint64_t, 6>& args) {
   Registers call = saved;
@@ -63,6 +64,11 @@ void enter(Tracee& tracee, const Registers& saved, std::uint64_t syscall_insn, l
   set_syscall_args(call, args.data());
   call.orig_rax = static_cast<unsigned long long>(-1);
   tracee.set_regs(call);
+  if (tracee.injections_stop_at_filter()) {
+    WaitStatus filtered = resume_past_signals(tracee, Resume::cont);
+    expect(filtered.is_event(PTRACE_EVENT_SECCOMP), tracee, filtered, "the seccomp filter's stop");
+    return;
+  }
   WaitStatus entry = resume_past_signals(tracee);
   expect(entry.is_syscall_stop(), tracee, entry, "the syscall's entry");
 }

@@ -117,6 +117,8 @@ void Recorder::take_stop(int raw) {
   WaitStatus status;
   if (!tracee().take_status(raw, status)) return;
   task().stopped = true;
+  if (task().space)
+    tracee().set_injections_stop_at_filter(options_.syscall_buffer && !space().view.own_seccomp);
   handle(status);
   // Where ttdb may make it run a syscall of its own (pay_tsc_owed).
   if (task_)

@@ -304,6 +304,9 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
   std::optional<std::int64_t> answer;
   auto filters_own_calls = [&] {
     view.own_seccomp = true;
+    // Its filter may refuse ttdb's own calls before ttdb's traces them.
+    for (auto& [tid, u] : tasks_)
+      if (u->space == task().space) u->tracee.set_injections_stop_at_filter(false);
     // Its filter may kill or trap a call the shim makes: none is buffered now.
     if (space().shim) stop_buffering(t, space().shim);
   };

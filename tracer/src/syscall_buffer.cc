@@ -54,6 +54,8 @@ std::uint8_t how_of(Buffering b) {
     case Buffering::openat: return TTDB_HOW_OPENAT;
     case Buffering::fcntl: return TTDB_HOW_FCNTL;
     case Buffering::fd_pwrite: return TTDB_HOW_FD_PWRITE;
+    case Buffering::enosys: return TTDB_HOW_ENOSYS;
+    case Buffering::get: return TTDB_HOW_GET;
   }
   return TTDB_HOW_TRACED;
 }

@@ -337,14 +337,16 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
 void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {
   std::uint64_t base = e.args[0], size = e.args[1];
   if (e.mem.empty() || e.mem[0].data.size() != size) fail("the patch at event {} is malformed", e.id);
+  // Mapped executable at once and written through /proc/PID/mem, which
+  // writes a private mapping whatever its protection: an injected mprotect
+  // less (three stops) for each page, of which every process has a few.
   std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
-                                    {base, size, PROT_READ | PROT_WRITE,
+                                    {base, size, PROT_READ | PROT_EXEC,
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
   if (got != static_cast<std::int64_t>(base))
     fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
          is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
   if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
-  inject_syscall(tracee, syscall_insn, __NR_mprotect, {base, size, PROT_READ | PROT_EXEC, 0, 0, 0});
   auto sites = deserialize_sites(e.info);
   if (!sites) fail("the patch at event {} is malformed", e.id);
   Page page{base, size, std::move(*sites)};

@@ -104,6 +104,7 @@ SyscallInfo parse_entry(const RawEntry& raw) {
           {"buffer", Buffering::plain},          {"buffer:read", Buffering::fd_read},
           {"buffer:write", Buffering::fd_write}, {"buffer:openat", Buffering::openat},
           {"buffer:fcntl", Buffering::fcntl},    {"buffer:pwrite", Buffering::fd_pwrite},
+          {"buffer:enosys", Buffering::enosys},  {"buffer:get", Buffering::get},
       };
       auto kind = kinds.find(word);
       TTDB_CHECK(kind != kinds.end(), "unknown buffering '{}' in syscalls.def entry {}", word, raw.name);

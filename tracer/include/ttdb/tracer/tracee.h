@@ -76,6 +76,12 @@ class Tracee {
   void expect_stray_interrupt() { stray_interrupt_ = true; }
   // Stops a running tracee (PTRACE_INTERRUPT); the stop is reported by wait().
   void interrupt();
+  // Every syscall ttdb injects stops at a seccomp filter that traces it
+  // (recording with the syscall buffer, no filter of the program's own that
+  // could refuse it first): inject_syscall() then lets the tracee run to
+  // that stop rather than stop at the entry too.
+  void set_injections_stop_at_filter(bool on) { injections_stop_at_filter_ = on; }
+  bool injections_stop_at_filter() const { return injections_stop_at_filter_; }
   // Signals that arrived while ttdb ran a syscall of its own in the tracee
   // (a child's SIGCHLD, say): kept from the program then, for whoever drives
   // the tracee to deliver later, or to drop.
@@ -139,6 +145,7 @@ class Tracee {
   std::optional<WaitStatus> exit_;
   std::pair<Resume, int> last_resume_{Resume::cont, 0};
   bool stray_interrupt_ = false;
+  bool injections_stop_at_filter_ = false;
   std::vector<siginfo_t> deferred_signals_;
 };
 
