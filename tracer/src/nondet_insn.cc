@@ -167,14 +167,31 @@ std::optional<std::vector<RandSite>> remembered(const Key& key, std::size_t capa
 
 }  // namespace
 
+namespace {
+
+const SiteCache& site_cache() {
+  static const SiteCache cache;
+  return cache;
+}
+
+}  // namespace
+
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code) {
   struct Key {
     std::uint64_t start, size;
     ContentHash hash;
     auto operator<=>(const Key&) const = default;
   };
-  return *remembered<Key>({start, code.size(), content_hash(code)}, 256,
-                          [&] { return std::optional(scan_for_rand(start, code)); });
+  // The bytes name themselves in the site cache too: the program and its
+  // loader, scanned at every exec, are scanned once on this machine (rdtsc's
+  // many look-alikes in ld.so cost a short program's recording 10%).
+  ContentHash hash = content_hash(code);
+  return *remembered<Key>({start, code.size(), hash}, 256, [&] {
+    if (auto known = site_cache().load_rand(hash, 0, code.size(), start)) return known;
+    auto found = scan_for_rand(start, code);
+    site_cache().store_rand(hash, 0, code.size(), start, found);
+    return std::optional(found);
+  });
 }
 
 namespace {
@@ -250,7 +267,7 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
   };
   // The file names the bytes: they are read and scanned only the first
   // time, unless an earlier recording (or replay) found them already.
-  static const SiteCache cache;
+  const SiteCache& cache = site_cache();
   auto sites = remembered<Key>({start, size, offset, file}, 1024, [&]() -> std::optional<std::vector<RandSite>> {
     if (auto known = cache.load_rand(file, offset, size, start)) return known;
     auto code = tracee.try_read_bytes(RemotePtr(start), size);
