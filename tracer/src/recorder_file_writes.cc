@@ -48,6 +48,8 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
     auto found = tasks_.find(owner);
     if (found == tasks_.end()) return false;
+    // Code written so was never scanned for rdtsc (recorder_tsc.cc).
+    trap_tsc_again(*found->second, "its memory written through /proc");
     if (found->second->tgid == task().tgid) {
       capture_memory(t, *offset, bytes, e.mem);
       return true;

@@ -7,7 +7,7 @@
 // return, and the process traps rdtsc again for good as soon as it could
 // have code that no scan saw: memory writable and executable at once,
 // code it wrote itself made executable, executable memory another mapping
-// may write, or writes through /proc/PID/mem.
+// may write, or a write through /proc/PID/mem (recorder_file_writes.cc).
 #include <linux/mman.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 
 #include "recorder_state.h"
 #include "ttdb/tracer/inject.h"
@@ -49,16 +48,6 @@ const char* unscannable_code(pid_t tid, std::uint64_t start, std::uint64_t size)
     if (m.path.empty() || m.path[0] != '/') return "memory the program wrote made executable";
   }
   return nullptr;
-}
-
-// The process whose memory a /proc path names, if it is /proc/PID/mem or
-// /proc/PID/task/TID/mem (0 for "self" and "thread-self").
-std::optional<pid_t> proc_mem_owner(const std::string& path) {
-  static const std::regex mem(R"(^/proc/(self|thread-self|\d+)(/task/\d+)?/mem$)");
-  std::smatch match;
-  if (!std::regex_match(path, match, mem)) return std::nullopt;
-  if (match[1] == "self" || match[1] == "thread-self") return 0;
-  return static_cast<pid_t>(std::stol(match[1]));
 }
 
 }  // namespace
@@ -98,24 +87,6 @@ void Recorder::watch_code_writes(const SyscallArgs& call) {
     case __NR_shmat:
       if (call.a[2] & SHM_EXEC) trap_tsc_again(task(), "a shared memory segment attached executable");
       break;
-    case __NR_open:
-    case __NR_openat:
-    case __NR_openat2: {
-      std::uint64_t path = call.nr == __NR_open ? call.a[0] : call.a[1];
-      std::uint64_t flags = call.nr == __NR_openat2 ? 0 : call.nr == __NR_open ? call.a[1] : call.a[2];
-      if (call.nr == __NR_openat2) tracee().read_some(RemotePtr(call.a[2]), &flags, sizeof flags);
-      if ((flags & O_ACCMODE) == O_RDONLY) break;
-      std::string name = tracee().read_c_string(RemotePtr(path)).value_or("");
-      // (A relative path from /proc or a descriptor of it: any mem file.)
-      bool mem = name.ends_with("/mem") || name == "mem";
-      auto owner = proc_mem_owner(name);
-      if (!mem && !owner) break;
-      Task* target = &task();
-      if (owner && *owner)
-        if (auto found = tasks_.find(*owner); found != tasks_.end()) target = found->second.get();
-      trap_tsc_again(*target, "its memory opened for writing through /proc");
-      break;
-    }
     default: break;
   }
 }
