@@ -155,6 +155,28 @@ def measure(name, argv, stdin_path, ttdb, runs, scratch, options):
     }
 
 
+def check_output(name, argv, stdin_path, ttdb, scratch, options):
+    """Whether `ttdb replay --run` of a recording prints what the recording printed."""
+    trace = os.path.join(scratch, "check.ttdb")
+    outputs = []
+    for kind in ("record", "replay"):
+        for leftover in ("db.sqlite", "db.sqlite-journal"):
+            if os.path.exists(os.path.join(scratch, leftover)):
+                os.remove(os.path.join(scratch, leftover))
+        cmd = ([ttdb, "record", "-q"] + options.record_args.split() + ["-o", trace, "--"] + argv if kind == "record"
+               else [ttdb, "replay", "--run", trace])
+        stdin = open(stdin_path, "rb") if stdin_path and kind == "record" else subprocess.DEVNULL
+        proc = subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=scratch)
+        if stdin is not subprocess.DEVNULL:
+            stdin.close()
+        outputs.append((proc.returncode, proc.stdout))
+    os.remove(trace)
+    same = outputs[0] == outputs[1]
+    print(f"  {name}: {'replay prints what the recording printed' if same else 'REPLAY DIFFERS'} "
+          f"({len(outputs[0][1])} bytes, status {outputs[0][0]})", flush=True)
+    return same
+
+
 def table(rows):
     lines = [
         "| workload | native (s) | record / native | replay / native | strace -f / native | trace bytes / event | recorder peak RSS (MiB) |",
@@ -183,6 +205,8 @@ def main():
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="environment for ttdb record and replay, such as TTDB_NO_PIN=1 (repeatable)")
     parser.add_argument("--record-only", action="store_true", help="measure native and record only")
+    parser.add_argument("--check-output", action="store_true",
+                        help="instead of timing, check that each workload's replay prints what its recording printed")
     args = parser.parse_args()
     ttdb = os.path.join(args.build, "ttdb")
     if not os.access(ttdb, os.X_OK):
@@ -199,11 +223,20 @@ def main():
               f"{''.join(' ' + e for e in args.env)}.\n")
         for name in sets:
             rows = []
+            differs = []
             for workload, argv, stdin_path in workloads(args.build, scratch)[name]:
                 if args.only and args.only not in workload:
                     continue
+                if args.check_output:
+                    if not check_output(workload, argv, stdin_path, ttdb, scratch, args):
+                        differs.append(workload)
+                    continue
                 rows.append(measure(workload, argv, stdin_path, ttdb, args.runs, scratch, args))
                 print(f"  measured {workload}", file=sys.stderr)
+            if args.check_output:
+                if differs:
+                    sys.exit(f"bench: the replays of {', '.join(differs)} print other output than their recordings")
+                continue
             print(f"### {name}\n\n{table(rows)}\n")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
