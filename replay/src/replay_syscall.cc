@@ -239,20 +239,44 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
       task().rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
+std::optional<std::int64_t> ReplaySession::recorded_file_mapped(const Event& e) const {
+  if (e.kind != EventKind::syscall || e.nr != __NR_mmap || !e.ret || is_error_result(*e.ret)) return std::nullopt;
+  std::uint64_t flags = e.args[3];
+  if ((flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE) return std::nullopt;
+  if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) return std::nullopt;
+  if (e.mem.size() != 1 || !e.mem[0].file) return std::nullopt;
+  const trace::MemWrite& m = e.mem[0];
+  if (m.addr != static_cast<std::uint64_t>(*e.ret) || m.file_offset != e.args[5]) return std::nullopt;
+  return *m.file;
+}
+
 bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_regs) {
   // A private mapping of a file maps the file as recorded (from disk when
   // it is there unchanged, else a copy), not anonymous memory filled with
   // its bytes: the page cache shares its pages (filling libc in every
   // process a shell starts cost more than the rest of their replay), and
   // past the file's end the program gets SIGBUS, as it did.
-  if (e.mem.size() != 1 || !e.mem[0].file) return false;
+  auto id = recorded_file_mapped(e);
+  if (!id) return false;
   const trace::MemWrite& m = e.mem[0];
-  if (m.addr != static_cast<std::uint64_t>(*e.ret) || m.file_offset != e.args[5]) return false;
-  std::string path = files_.mappable_path(*m.file);
-  std::int64_t fd = open_before_entry(e, path, O_RDONLY);
-  if (fd < 0) return false;
-  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]});
-  if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), path));
+  std::int64_t fd = -1;
+  auto kept = std::exchange(task().kept_file, std::nullopt);
+  if (kept && kept->first == *id) {
+    fd = kept->second;
+  } else {
+    if (kept) call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(kept->second)});
+    fd = open_before_entry(e, files_.mappable_path(*id), O_RDONLY);
+    if (fd < 0) return false;
+  }
+  // The loader maps a library in three or four calls in a row: the
+  // descriptor stays open for the next, when it maps the same file (an
+  // open and a close less, four stops, each time).
+  const Event* next = next_event();
+  bool keep = next && next->tid == e.tid && recorded_file_mapped(*next) == id;
+  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]}, keep);
+  if (keep) task().kept_file = std::make_pair(*id, fd);
+  if (ret != *e.ret)
+    diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), files_.mappable_path(*id)));
   Event mapped = e;
   mapped.mem.clear();
   finish_syscall_exit(mapped, entry_regs);
@@ -260,7 +284,7 @@ bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_reg
   return true;
 }
 
-std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view) {
+std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view, bool keep_open) {
   // The program's mmap, stopped at its entry, maps `fd` as `view` says at the recorded place.
   Tracee& t = tracee();
   Registers call = t.regs();
@@ -274,7 +298,7 @@ std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, con
   t.set_regs(call);
   expect_syscall_exit(e);
   std::int64_t ret = t.syscall_info().exit.rval;
-  inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
+  if (!keep_open) inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
   return ret;
 }
 

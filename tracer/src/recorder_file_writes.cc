@@ -48,12 +48,14 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
     pid_t owner = std::atoi(target.c_str() + std::strlen("/proc/"));
     auto found = tasks_.find(owner);
     if (found == tasks_.end()) return false;
-    // Code written so was never scanned for rdtsc (recorder_tsc.cc).
-    trap_tsc_again(*found->second, "its memory written through /proc");
     if (found->second->tgid == task().tgid) {
+      // Code written so was never scanned for rdtsc (recorder_tsc.cc).
+      trap_tsc_again(*found->second, "its memory written through /proc");
       capture_memory(t, *offset, bytes, e.mem);
       return true;
     }
+    // (A tracer's write, as its POKETEXT: the pages around it are scanned again.)
+    if (found->second->space && found->second->space->rand.patches_tsc()) rescan_for_tsc(*found->second, *offset, bytes);
     // A tracer writing into its tracee, held stopped for it (gdb puts its
     // breakpoints so): the same as its POKEDATA, an effect on the tracee.
     Task* traced = tracee_of_caller(owner, true);

@@ -9,6 +9,7 @@
 // code it wrote itself made executable, executable memory another mapping
 // may write, or a write through /proc/PID/mem (recorder_file_writes.cc).
 #include <linux/mman.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -48,6 +49,17 @@ const char* unscannable_code(pid_t tid, std::uint64_t start, std::uint64_t size)
     if (m.path.empty() || m.path[0] != '/') return "memory the program wrote made executable";
   }
   return nullptr;
+}
+
+// A SIGKILL waits for the thread (another process killed it): a syscall
+// made in it now would end in its death, which its next stop reports.
+bool kill_pending(pid_t tid) {
+  std::ifstream status(fmt::format("/proc/{}/status", tid));
+  constexpr std::uint64_t kKillBit = 1ull << (SIGKILL - 1);
+  for (std::string line; std::getline(status, line);)
+    if ((line.starts_with("SigPnd:") || line.starts_with("ShdPnd:")) && (std::stoull(line.substr(7), nullptr, 16) & kKillBit))
+      return true;
+  return false;
 }
 
 }  // namespace
@@ -114,7 +126,7 @@ void Recorder::pay_tsc_owed(Task& t) {
   // with a signal to take, which the injected call would lose. A thread
   // another recorded process traces waits for that tracer's orders.
   if (!t.tsc_owed || !t.may_inject || t.entering || t.expect_exit_stop || t.resume_signal || t.job_stopped ||
-      t.fresh || t.traced)
+      t.fresh || t.traced || kill_pending(t.tracee.tid()))
     return;
   std::int64_t done = inject_syscall(t.tracee, t.space->inject_at, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0, 0});
   if (done != 0)
