@@ -460,6 +460,10 @@ void ReplaySession::after_syscall(const Event& e) {
       write_memory(e);  // what MADV_DONTNEED read again from a file mapped private
       break;
     case __NR_mremap:
+      if (e.ret && !is_error_result(*e.ret)) {
+        task().rand.moved(e.args[0], std::min(e.args[1], e.args[2]), static_cast<std::uint64_t>(*e.ret));
+        if (e.args[2] < e.args[1]) task().rand.forget(e.args[0] + e.args[2], e.args[0] + e.args[1]);
+      }
       write_memory(e);  // what a private file mapping shows of its file once it is longer
       break;
     case __NR_setrlimit:

@@ -318,6 +318,23 @@ void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
   std::erase_if(sites_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
 }
 
+void RandPatcher::moved(std::uint64_t from, std::uint64_t size, std::uint64_t to) {
+  if (from == to) return;
+  std::vector<RandSite> going;
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    if (it->first < from || it->first - from >= size) {
+      ++it;
+      continue;
+    }
+    going.push_back(it->second);
+    it = sites_.erase(it);
+  }
+  for (RandSite& site : going) {
+    site.addr = site.addr - from + to;
+    sites_[site.addr] = site;
+  }
+}
+
 const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
   auto found = sites_.find(pc - 1);
   return found == sites_.end() ? nullptr : &found->second;

@@ -425,7 +425,12 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           space().sites.forget(call.a[0], call.a[0] + call.a[1]);
           break;
         case __NR_madvise: capture_reread_pages(call, e); break;
-        case __NR_mremap: capture_grown_file_view(call, ret, e); break;
+        case __NR_mremap:
+          // (Its int3s went with the memory: a shrunk range's end is unmapped.)
+          space().rand.moved(call.a[0], std::min(call.a[1], call.a[2]), static_cast<std::uint64_t>(ret));
+          if (call.a[2] < call.a[1]) space().rand.forget(call.a[0] + call.a[2], call.a[0] + call.a[1]);
+          capture_grown_file_view(call, ret, e);
+          break;
         case __NR_shmat:
           // The segment is a file of the kernel's: its identity lets replay
           // give every process that attaches it the same pages.

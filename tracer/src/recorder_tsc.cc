@@ -47,6 +47,7 @@ const char* unscannable_code(pid_t tid, std::uint64_t start, std::uint64_t size)
     if (m.end <= start || start + size <= m.start) continue;
     if (m.shared) return "shared memory made executable";
     if (m.path.empty() || m.path[0] != '/') return "memory the program wrote made executable";
+    if (m.writable) return "a file's memory made writable, then executable";
   }
   return nullptr;
 }

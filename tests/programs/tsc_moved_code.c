@@ -1,0 +1,51 @@
+/* rdtsc in a file's code mapped by the program (as dlopen would), then moved
+ * with mremap: wherever it runs, each read is recorded. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "util.h"
+
+__attribute__((noinline)) unsigned long long read_tsc(void) { return __rdtsc(); }
+
+/* The file offset of `addr` in this program's file, from /proc/self/maps. */
+static long offset_in_file(uintptr_t addr) {
+  FILE* maps = fopen("/proc/self/maps", "r");
+  CHECK(maps != NULL);
+  char line[512];
+  long found = -1;
+  while (fgets(line, sizeof line, maps)) {
+    unsigned long start, end, offset;
+    if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &offset) == 3 && addr >= start && addr < end)
+      found = (long)(addr - start + offset);
+  }
+  fclose(maps);
+  return found;
+}
+
+int main(int argc, char** argv) {
+  (void)argc;
+  printf("direct %llx\n", read_tsc());
+  long at = offset_in_file((uintptr_t)read_tsc);
+  CHECK(at >= 0);
+  int fd = open("/proc/self/exe", O_RDONLY);
+  CHECK(fd >= 0);
+  long page = at & ~4095L;
+  unsigned char* code = mmap(NULL, 8192, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, page);
+  CHECK(code != MAP_FAILED);
+  unsigned long long (*mapped)(void) = (unsigned long long (*)(void))(code + (at - page));
+  printf("mapped %llx\n", mapped());
+  /* Moved somewhere else, 64 MiB away. */
+  unsigned char* target = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(target != MAP_FAILED);
+  unsigned char* moved = mremap(code, 8192, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  CHECK(moved == target);
+  unsigned long long (*there)(void) = (unsigned long long (*)(void))(moved + (at - page));
+  printf("moved %llx\n", there());
+  printf("direct again %llx\n", read_tsc());
+  (void)argv;
+  return 0;
+}
