@@ -336,7 +336,7 @@ class Recorder {
   void pay_tsc_owed(Task& t);
   // Its tracer wrote `size` bytes of `t`'s memory at `addr`: code there is scanned again.
   void rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size);
-  bool on_tsc_site(const RandSite& site);
+  bool on_tsc_site(RandSite site);  // (a copy: it may unpatch the site)
   // A syscall from inside the vDSO's clock code that the shim called: the
   // recording stops, saying so. Whether it was one.
   bool vdso_clock_made_syscall(std::uint64_t ip);

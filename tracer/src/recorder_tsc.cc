@@ -159,7 +159,7 @@ bool Recorder::vdso_clock_made_syscall(std::uint64_t ip) {
   return true;
 }
 
-bool Recorder::on_tsc_site(const RandSite& site) {
+bool Recorder::on_tsc_site(RandSite site) {
   Tracee& t = tracee();
   if (space().view.tsc_mode == PR_TSC_SIGSEGV) {
     // The program made rdtsc fault itself: it takes the fault, which the
