@@ -83,6 +83,7 @@ class Encoder {
     buffer_[used_++] = static_cast<std::uint8_t>(v);
   }
   void raw(ByteView bytes) {
+    if (bytes.empty()) return;  // (its data() may be null, which memcpy must not get)
     if (bytes.size() > sizeof buffer_ - used_) {
       flush();
       out_.insert(out_.end(), bytes.begin(), bytes.end());
