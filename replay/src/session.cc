@@ -387,7 +387,7 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
   if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
   auto insn = tsc_instruction_at(t, RemotePtr(e.args[0]));
   if (!insn || insn->rdtscp != (e.nr == 1)) diverge(e, "is not at an rdtsc instruction there");
-  emulate_tsc(t, *insn, TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
+  emulate_tsc(t, *insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {

@@ -133,18 +133,23 @@ TscValue host_tsc(const TscInsn& insn) {
   return value;
 }
 
-void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value) {
+void emulate_tsc(Tracee& tracee, const TscInsn& insn, std::uint64_t at, const TscValue& value) {
   Registers regs = tracee.regs();
   regs.rax = value.tsc & 0xffffffffu;
   regs.rdx = value.tsc >> 32;
   if (insn.rdtscp) regs.rcx = value.aux;
-  regs.rip += static_cast<unsigned>(insn.length);
+  regs.rip = at + static_cast<unsigned>(insn.length);
   tracee.set_regs(regs);
 }
 
 namespace {
 
 std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code);
+
+const SiteCache& site_cache() {
+  static const SiteCache cache;
+  return cache;
+}
 
 // Every exec of a process tree maps the same libraries at the same places:
 // the scan of a module's code is made once for what names it (`Key`: its
@@ -163,15 +168,6 @@ std::optional<std::vector<RandSite>> remembered(const Key& key, std::size_t capa
   std::lock_guard held(lock);
   if (sites && scanned.size() < capacity) scanned.emplace(key, *sites);
   return sites;
-}
-
-}  // namespace
-
-namespace {
-
-const SiteCache& site_cache() {
-  static const SiteCache cache;
-  return cache;
 }
 
 }  // namespace
@@ -218,11 +214,11 @@ std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code) {
   // Cheap filter first: 0f c7 followed by a register-form /6 or /7 ModRM
   // (rdrand, rdseed, after up to two prefixes), 0f 31 (rdtsc), 0f 01 f9 (rdtscp).
   std::vector<std::size_t> opcodes;
-  for (std::size_t i = 0; i + 2 < code.size(); ++i)
-    if (code[i] == 0x0f && ((code[i + 1] == 0xc7 && code[i + 2] >= 0xf0) || code[i + 1] == 0x31 ||
-                            (code[i + 1] == 0x01 && code[i + 2] == 0xf9)))
-      opcodes.push_back(i);
-  if (code.size() >= 2 && code[code.size() - 2] == 0x0f && code.back() == 0x31) opcodes.push_back(code.size() - 2);
+  for (std::size_t i = 0; i + 1 < code.size(); ++i) {
+    if (code[i] != 0x0f) continue;
+    std::uint8_t second = code[i + 1], third = i + 2 < code.size() ? code[i + 2] : 0;
+    if ((second == 0xc7 && third >= 0xf0) || second == 0x31 || (second == 0x01 && third == 0xf9)) opcodes.push_back(i);
+  }
   if (opcodes.empty()) return {};
 
   Confirmer confirmer;

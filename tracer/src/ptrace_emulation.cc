@@ -234,7 +234,7 @@ std::int64_t Recorder::ptrace_on_tracee(Task& t, const SyscallArgs& call, Event&
     case PTRACE_POKETEXT: case PTRACE_POKEDATA: {
       if (!changes_allowed) return -ENOSYS;
       if (!t.tracee.write_value(RemotePtr(addr), data)) return -EIO;
-      if (t.space->rand.patches_tsc()) rescan_for_tsc(t, addr, sizeof data);
+      rescan_for_tsc(t, addr, sizeof data);
       Event effect;
       MemWrite write;
       write.addr = addr;

@@ -605,20 +605,25 @@ void Recorder::set_shim_flags(bool slow_next, bool stop_after) {
   task().shim_flags = slow_next || stop_after;
 }
 
+bool ending_or_killed(pid_t tid) {
+  constexpr std::uint64_t kKillBit = 1ull << (SIGKILL - 1);
+  std::ifstream status(fmt::format("/proc/{}/status", tid));
+  if (!status) return true;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("State:") && (line.find('Z') != std::string::npos || line.find('X') != std::string::npos))
+      return true;
+    if ((line.starts_with("SigPnd:") || line.starts_with("ShdPnd:")) && (std::stoull(line.substr(7), nullptr, 16) & kKillBit))
+      return true;
+  }
+  return false;
+}
+
 bool Recorder::siblings_dying() const {
   // A process-wide kill sends SIGKILL to every other thread before the
   // killed one ends: it is pending there, or they are on their way out.
-  constexpr std::uint64_t kKillBit = 1ull << (SIGKILL - 1);
   for (const auto& [tid, t] : tasks_) {
     if (t.get() == task_ || t->tgid != task_->tgid) continue;
-    std::ifstream status(fmt::format("/proc/{}/status", tid));
-    if (!status) return true;
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("State:", 0) == 0 && (line.find('Z') != std::string::npos || line.find('X') != std::string::npos))
-        return true;
-      if (line.rfind("SigPnd:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & kKillBit)) return true;
-    }
-    if (t->exiting) return true;
+    if (ending_or_killed(tid) || t->exiting) return true;
   }
   return false;
 }

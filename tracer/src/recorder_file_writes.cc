@@ -55,7 +55,7 @@ bool Recorder::capture_write_effects(const SyscallArgs& call, std::int64_t ret, 
       return true;
     }
     // (A tracer's write, as its POKETEXT: the pages around it are scanned again.)
-    if (found->second->space && found->second->space->rand.patches_tsc()) rescan_for_tsc(*found->second, *offset, bytes);
+    rescan_for_tsc(*found->second, *offset, bytes);
     // A tracer writing into its tracee, held stopped for it (gdb puts its
     // breakpoints so): the same as its POKEDATA, an effect on the tracee.
     Task* traced = tracee_of_caller(owner, true);

@@ -144,23 +144,17 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   // (PR_SET_TSC, PR_TSC_SIGSEGV) takes the SIGSEGV, as it would natively.
   if (sig == SIGSEGV && info.si_code == SI_KERNEL && space().view.tsc_mode != PR_TSC_SIGSEGV) {
     if (auto insn = tsc_instruction_at(t, RemotePtr(regs.rip))) {
-      TscValue value = host_tsc(*insn);
-      Event e;
-      e.kind = EventKind::rdtsc;
-      e.tid = t.tid();
-      e.nr = insn->rdtscp ? 1 : 0;
-      e.args = {regs.rip, value.tsc, value.aux, 0, 0, 0};
-      emulate_tsc(t, *insn, value);
-      emit(std::move(e));
+      record_tsc(*insn, regs.rip);
       return;
     }
   }
   if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
-    if (const RandSite* site = space().rand.site_for_trap(regs.rip); site && site->tsc()) {
+    const RandSite* site = space().rand.site_for_trap(regs.rip);
+    if (site && site->tsc()) {
       on_tsc_site(*site);
       return;
     }
-    if (const RandSite* site = space().rand.site_for_trap(regs.rip)) {
+    if (site) {
       std::uint64_t value = RandPatcher::host_random(*site);
       Event e;
       e.kind = EventKind::rdrand;

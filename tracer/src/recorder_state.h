@@ -260,6 +260,11 @@ struct Task {
   std::optional<EmulatedTracee> traced;  // traced by another recorded process
 };
 
+// Whether thread `tid` is gone, ending (a zombie), or has a SIGKILL waiting
+// (another process killed it), from /proc: ttdb must not make it run
+// anything of its own.
+bool ending_or_killed(pid_t tid);
+
 class Recorder {
  public:
   Recorder(const RecordOptions& options, TraceThread& writer)
@@ -337,6 +342,8 @@ class Recorder {
   // Its tracer wrote `size` bytes of `t`'s memory at `addr`: code there is scanned again.
   void rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size);
   bool on_tsc_site(RandSite site);  // (a copy: it may unpatch the site)
+  // An rdtsc or rdtscp at `at`, run by ttdb for the current task and recorded.
+  void record_tsc(const TscInsn& insn, std::uint64_t at);
   // A syscall from inside the vDSO's clock code that the shim called: the
   // recording stops, saying so. Whether it was one.
   bool vdso_clock_made_syscall(std::uint64_t ip);

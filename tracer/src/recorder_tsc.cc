@@ -9,7 +9,6 @@
 // code it wrote itself made executable, executable memory another mapping
 // may write, or a write through /proc/PID/mem (recorder_file_writes.cc).
 #include <linux/mman.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -52,20 +51,9 @@ const char* unscannable_code(pid_t tid, std::uint64_t start, std::uint64_t size)
   return nullptr;
 }
 
-// A SIGKILL waits for the thread (another process killed it): a syscall
-// made in it now would end in its death, which its next stop reports.
-bool kill_pending(pid_t tid) {
-  std::ifstream status(fmt::format("/proc/{}/status", tid));
-  constexpr std::uint64_t kKillBit = 1ull << (SIGKILL - 1);
-  for (std::string line; std::getline(status, line);)
-    if ((line.starts_with("SigPnd:") || line.starts_with("ShdPnd:")) && (std::stoull(line.substr(7), nullptr, 16) & kKillBit))
-      return true;
-  return false;
-}
-
 }  // namespace
 
-bool Recorder::reads_tsc_untrapped() { return !task().tsc_trapped && !task().tsc_owed && !options_.trap_rdtsc; }
+bool Recorder::reads_tsc_untrapped() { return !task().tsc_trapped && !task().tsc_owed; }
 
 void Recorder::read_clocks_in_vdso() {
   // (after_exec, once the shim is in.)
@@ -127,7 +115,7 @@ void Recorder::pay_tsc_owed(Task& t) {
   // with a signal to take, which the injected call would lose. A thread
   // another recorded process traces waits for that tracer's orders.
   if (!t.tsc_owed || !t.may_inject || t.entering || t.expect_exit_stop || t.resume_signal || t.job_stopped ||
-      t.fresh || t.traced || kill_pending(t.tracee.tid()))
+      t.fresh || t.traced || ending_or_killed(t.tracee.tid()))
     return;
   std::int64_t done = inject_syscall(t.tracee, t.space->inject_at, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0, 0});
   if (done != 0)
@@ -138,6 +126,7 @@ void Recorder::pay_tsc_owed(Task& t) {
 }
 
 void Recorder::rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size) {
+  if (!t.space || !t.space->rand.patches_tsc()) return;
   auto mapping = mapping_containing(read_maps(t.tracee.tid()), addr);
   if (!mapping || !mapping->executable) return;
   // The pages around the write, so that the scan's disassembly finds its way
@@ -171,19 +160,19 @@ bool Recorder::on_tsc_site(RandSite site) {
     pay_tsc_owed(task());
     return true;
   }
-  TscInsn insn = site.tsc_insn();
+  record_tsc(site.tsc_insn(), site.addr);
+  return true;
+}
+
+void Recorder::record_tsc(const TscInsn& insn, std::uint64_t at) {
   TscValue value = host_tsc(insn);
-  Registers regs = t.regs();
-  regs.rip = site.addr;
-  t.set_regs(regs);
-  emulate_tsc(t, insn, value);
+  emulate_tsc(tracee(), insn, at, value);
   Event e;
   e.kind = EventKind::rdtsc;
-  e.tid = t.tid();
+  e.tid = tracee().tid();
   e.nr = insn.rdtscp ? 1 : 0;
-  e.args = {site.addr, value.tsc, value.aux, 0, 0, 0};
+  e.args = {at, value.tsc, value.aux, 0, 0, 0};
   emit(std::move(e));
-  return true;
 }
 
 }  // namespace ttdb::recording

@@ -28,8 +28,8 @@ struct TscValue {
   std::uint32_t aux = 0;  // rdtscp's TSC_AUX (the CPU number)
 };
 TscValue host_tsc(const TscInsn& insn);
-// Sets the registers as the instruction would have, and moves past it.
-void emulate_tsc(Tracee& tracee, const TscInsn& insn, const TscValue& value);
+// Sets the registers as the instruction at `at` would have, and moves past it.
+void emulate_tsc(Tracee& tracee, const TscInsn& insn, std::uint64_t at, const TscValue& value);
 
 enum class NondetInsn : std::uint8_t { rdrand, rdseed, rdtsc, rdtscp };
 
