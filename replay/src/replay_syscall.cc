@@ -520,8 +520,12 @@ void ReplaySession::finish_spawn(const Event& e, const WaitStatus& first) {
 
 void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   if (task().spawn_entry) return finish_spawn(e, first);
-  if (task().dying && !e.ret) {
-    task().no_return = true;  // a sibling's exit_group ended it inside (or before) this call
+  if (task().dying) {
+    // A sibling's exit_group ends it inside (or before) this call. The
+    // recording may have its result all the same (the kernel finished the
+    // call before the kill reached the thread), while here the kill may
+    // come first: the thread ends either way, and no one sees the result.
+    task().no_return = true;
     return;
   }
   if (task().no_return) diverge(e, "had already ended its last syscall");
