@@ -259,22 +259,9 @@ bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_reg
   auto id = recorded_file_mapped(e);
   if (!id) return false;
   const trace::MemWrite& m = e.mem[0];
-  std::int64_t fd = -1;
-  auto kept = std::exchange(task().kept_file, std::nullopt);
-  if (kept && kept->first == *id) {
-    fd = kept->second;
-  } else {
-    if (kept) call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(kept->second)});
-    fd = open_before_entry(e, files_.mappable_path(*id), O_RDONLY);
-    if (fd < 0) return false;
-  }
-  // The loader maps a library in three or four calls in a row: the
-  // descriptor stays open for the next, when it maps the same file (an
-  // open and a close less, four stops, each time).
-  const Event* next = next_event();
-  bool keep = next && next->tid == e.tid && recorded_file_mapped(*next) == id;
-  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]}, keep);
-  if (keep) task().kept_file = std::make_pair(*id, fd);
+  std::int64_t fd = mapping_descriptor(e, *id);
+  if (fd < 0) return false;
+  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]}, true);
   if (ret != *e.ret)
     diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), files_.mappable_path(*id)));
   Event mapped = e;
@@ -282,6 +269,27 @@ bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_reg
   finish_syscall_exit(mapped, entry_regs);
   if (e.args[2] & PROT_EXEC) task().rand.scan_and_patch_file(tracee(), m.addr, m.size, files_.hash(*m.file), m.file_offset);
   return true;
+}
+
+std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file) {
+  // A process maps the same few files again and again (the loader maps a
+  // library in three or four calls, a fork maps what its parent did): the
+  // descriptor stays open in it, which saves an open and a close, four
+  // stops, each time.
+  constexpr std::size_t kKept = 8;
+  auto& kept = state_.tasks.at(task().process(state_.acting)).mapping_fds;
+  auto found = std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
+  if (found != kept.end()) {
+    std::rotate(found, found + 1, kept.end());
+    return kept.back().second;
+  }
+  if (kept.size() == kKept) {
+    call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(kept.front().second)});
+    kept.erase(kept.begin());
+  }
+  std::int64_t fd = open_before_entry(e, files_.mappable_path(file), O_RDONLY);
+  if (fd >= 0) kept.emplace_back(file, fd);
+  return fd;
 }
 
 std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view, bool keep_open) {

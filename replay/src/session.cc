@@ -590,11 +590,15 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   TaskState state = task();
   if (e.args[0] & CLONE_THREAD) {
     state.leader = task().process(e.tid);
+    state.mapping_fds.clear();  // its process's
   } else {
     // A process of its own, with one thread, and its parent's attachments.
     state.leader = 0;
     state.threaded = vm_process;
     state.shm_attachments = state_.tasks.at(task().process(e.tid)).shm_attachments;
+    // A copy of the descriptor table holds them too; a shared one is its parent's to close.
+    state.mapping_fds = (e.args[0] & CLONE_FILES) ? decltype(state.mapping_fds){}
+                                                  : state_.tasks.at(task().process(e.tid)).mapping_fds;
   }
   state.resume_signal = 0;
   state.signal_sent_for.reset();

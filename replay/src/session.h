@@ -79,9 +79,12 @@ struct TaskState {
   // Its (the program's own) tracer let it go on by one instruction: the
   // next run is a single step.
   bool step_next = false;
-  // A descriptor of a file replay opened in the process for its mmap, kept
-  // open for the next event, the same file's mmap: {file id, fd}.
-  std::optional<std::pair<std::int64_t, std::int64_t>> kept_file;
+  // Descriptors of files replay opened in the process to map them, kept
+  // open for the next mappings of the same files (in its first thread's
+  // state): {file id, fd}, the most recently used last. The program never
+  // sees them, since replay gives it its own descriptors' results from the
+  // recording; they close at an exec (O_CLOEXEC) and go-live closes them.
+  std::vector<std::pair<std::int64_t, std::int64_t>> mapping_fds;
   bool at_signal_stop = false;  // stopped at the delivery of its last signal event's signal
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // The recorded tid of the first thread of the process of task `tid` (this one).
@@ -275,6 +278,8 @@ class ReplaySession {
   std::int64_t mmap_descriptor(const trace::Event& e, std::int64_t fd, const SharedView& view, bool keep_open = false);
   // The file (its id) a private mapping of `e` maps as recorded, if it is one.
   std::optional<std::int64_t> recorded_file_mapped(const trace::Event& e) const;
+  // A descriptor of recorded file `file` in the process, for event e's mmap: one kept open, or opened now.
+  std::int64_t mapping_descriptor(const trace::Event& e, std::int64_t file);
   // The bytes a memory write of `e` holds (its own, or a file's).
   ByteView written_bytes(const trace::Event& e, const trace::MemWrite& m, Bytes& owned);
   // Passes output on to the sink, where it went in the recorded stdout file.

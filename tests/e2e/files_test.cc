@@ -23,6 +23,24 @@ TEST(Files, MappedFileThatChangesAfterRecording) {
   expect_same_run(recorded, replay(trace));
 }
 
+// Replay keeps a few mapped files' descriptors open in the process for
+// their next mappings: more files than it keeps, a forked child with a copy
+// of them, and travel back into the middle and on again.
+TEST(Files, ManyFilesMappedInTurnAndAgainInAChild) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("mapped_files_many"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("parent: file 5 of 12\nparent: file 10 of 12\n"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("child: file 11 of 12\nchild: file 8 of 12\n"), std::string::npos) << recorded.out;
+  for (int i = 0; i < 2; ++i) expect_same_run(recorded, replay(trace));
+  long last = sql_count(trace, "SELECT max(id) FROM events");
+  RunResult travelled = ttdb({"replay", "-ex", "goto event " + std::to_string(last), "-ex", "goto event " + std::to_string(last / 2),
+                              "-ex", "goto event " + std::to_string(last), trace});
+  EXPECT_EQ(travelled.status, 0) << travelled.err;
+  EXPECT_EQ(travelled.err.find("diverged"), std::string::npos) << travelled.err;
+}
+
 // A stdout that is a file: what the program wrote at offsets, moved back
 // over, cut or appended lands in replay's stdout file where it did in the
 // recorded one (with `>>`, the kernel appends every write, pwrite too).
