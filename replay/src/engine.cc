@@ -16,7 +16,6 @@ using trace::EventKind;
 
 namespace {
 
-constexpr std::uint8_t kInt3 = 0xcc;
 // DR7 enable bits and the DR6 status bits of the four debug address registers.
 constexpr std::uint64_t kDr6Hits = 0xf;
 constexpr std::uint64_t kDr6Step = 1ull << 14;

@@ -9,10 +9,6 @@
 
 namespace ttdb {
 
-namespace {
-constexpr std::uint8_t kInt3 = 0xcc;
-}  // namespace
-
 Engine::Engine(const std::string& trace_path, OutputSink& sink, EngineOptions options)
     : impl_(std::make_unique<EngineImpl>(trace_path, sink, options)) {}
 

@@ -223,10 +223,15 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     // (Parked by a `blocked` event, or stopped at the entry of the call its next event is.)
     if (state_.tasks.at(other).parked || each.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY)
       entries[other] = skip_entered_syscall(each);
-    // Recorded on, rdtsc and rdrand stay trapped for the recorder.
+    // Recorded on, rdtsc and rdrand are trapped for the recorder: rdtsc
+    // faults in every thread, since replay may have run code no scan saw
+    // with only the rdtsc its events named faulting.
     if (!recording)
       must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), pid,
                      fmt::format("let rdtsc run in thread {}", other));
+    else if (!state_.tasks.at(other).tsc_trapped)
+      must_have_done(inject_syscall(each, task.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV}), pid,
+                     fmt::format("make rdtsc fault in thread {}", other));
   }
   take_syscall_buffer_out(pid);
   if (!recording) task.rand.unpatch_all(thread);

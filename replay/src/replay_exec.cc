@@ -58,6 +58,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     auto stack_limit = reader_.meta_int(trace::meta::stack_limit);
     if (stack_limit) start.stack_limit = *stack_limit < 0 ? RLIM_INFINITY : static_cast<rlim_t>(*stack_limit);
     start.cpu = pinning_cpu();
+    start.trap_tsc = !tsc_patched_;
     start.own_process_group = true;
     start.no_new_privs = reader_.meta_int(trace::meta::no_new_privs).value_or(0) == 1;
     if (auto ignored = reader_.meta_int(trace::meta::signals_ignored)) start.ignored_signals = static_cast<std::uint64_t>(*ignored);
@@ -86,8 +87,13 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     tracee().reopen_memory();
   }
   Tracee& t = tracee();
-  // A new program: nothing of the old one's stays (a vfork child's was its parent's).
+  // A new program: nothing of the old one's stays (a vfork child's was its
+  // parent's), but the thread's rdtsc fault (every thread's, without
+  // rdtsc_patched).
+  bool tsc_trapped = task().tsc_trapped || !tsc_patched_, tsc_owed = task().tsc_owed;
   task() = TaskState{};
+  task().tsc_trapped = tsc_trapped;
+  task().tsc_owed = tsc_owed;
   if (e.args[5] > static_cast<std::uint64_t>(VdsoTreatment::syscalls))
     fail("the exec at event {} treats the vDSO in a way this ttdb does not know ({}); replay it with a newer ttdb",
          e.id, e.args[5]);
@@ -99,6 +105,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
   if (loader_copy) restore_loader_name(e, stack.at_phdr);
+  task().rand.patch_tsc(!tsc_trapped && !tsc_owed);
   task().rand.scan_process(t);
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.

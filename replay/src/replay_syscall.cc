@@ -239,6 +239,27 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
       task().rand.scan_and_patch(t, e.mem[0].addr, *code);
 }
 
+void ReplaySession::watch_code_changes(const Event& e) {
+  // Memory writable and executable at once, or executable with another
+  // view to write it through, or made executable after it was written (a
+  // superset of the recorder's triggers, which read the mappings).
+  if (!e.ret || is_error_result(*e.ret)) return;
+  std::uint64_t prot = 0;
+  bool shared = false;
+  switch (e.nr) {
+    case __NR_mmap:
+      prot = e.args[2];
+      shared = (e.args[3] & MAP_TYPE) != MAP_PRIVATE;
+      if (!(prot & PROT_WRITE) && !shared) return;  // scanned as it comes (replay_mmap)
+      break;
+    case __NR_mprotect:
+    case __NR_pkey_mprotect: prot = e.args[2]; break;
+    case __NR_shmat: prot = (e.args[2] & SHM_EXEC) ? PROT_EXEC : 0; break;
+    default: return;
+  }
+  if (prot & PROT_EXEC) trap_tsc_for_good(e);
+}
+
 std::optional<std::int64_t> ReplaySession::recorded_file_mapped(const Event& e) const {
   if (e.kind != EventKind::syscall || e.nr != __NR_mmap || !e.ret || is_error_result(*e.ret)) return std::nullopt;
   std::uint64_t flags = e.args[3];
@@ -564,6 +585,7 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     task().no_return = true;
     return;
   }
+  if (tsc_patched_) watch_code_changes(e);
   ReplayPolicy policy = si ? si->policy : ReplayPolicy::emulate;
   switch (policy) {
     case ReplayPolicy::exit:

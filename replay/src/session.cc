@@ -3,6 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -95,6 +96,10 @@ void ReplaySession::restore(std::map<int, Tracee> tracees, const SessionState& s
   end_tracees();
   tracees_ = std::move(tracees);
   state_ = state;
+  // Each thread was made anew from one of its process's: its own rdtsc
+  // fault is made again before it runs.
+  for (auto& [tid, task] : state_.tasks)
+    if (std::exchange(task.tsc_trapped, false)) task.tsc_owed = true;
   seek_cursor(state.current);
 }
 
@@ -137,6 +142,7 @@ void ReplaySession::start() {
          reader_.path());
   if (!first || first->kind != EventKind::exec)
     fail("trace {} is corrupt: it does not begin with an exec event", reader_.path());
+  tsc_patched_ = reader_.meta_int(trace::meta::rdtsc_patched).value_or(0) == 1;
   if (auto offset = reader_.meta_int(trace::meta::stdout_offset)) {
     state_.stdout_file.followed = true;
     state_.stdout_file.base = *offset;
@@ -232,6 +238,7 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   if (next->kind == EventKind::patch) return WaitStatus::not_resumed();
   // So do the program's tracer's, made while it stands stopped.
   if (next->kind == EventKind::ptrace || next->kind == EventKind::live) return WaitStatus::not_resumed();
+  if (tsc_patched_) prepare_tsc(*next);
   if (std::exchange(task().step_next, false)) how = Resume::singlestep;
   fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
   set_snapshot_trap(true);
@@ -382,12 +389,69 @@ void ReplaySession::apply_signal(const Event& e, const WaitStatus& status) {
   task().at_signal_stop = true;
 }
 
+void ReplaySession::prepare_tsc(const Event& next) {
+  // An rdtsc event's instruction carries the int3 of replay's scan (the
+  // recording's scan put one there too), or faults: code the scan did not
+  // see, which the recording ran with rdtsc faulting for good. Each byte
+  // of such code is in place by now, since code that changes without a
+  // syscall (writable and executable at once, or through another view)
+  // made the thread fault already (trap_tsc_for_good).
+  bool faults = false;
+  if (next.kind == EventKind::rdtsc) {
+    std::uint8_t first = 0;
+    faults = tracee().read_some(RemotePtr(next.args[0]), &first, 1) != 1 || first != kInt3;
+  } else if (next.kind == EventKind::signal && next.nr == SIGSEGV &&
+             next.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural)) {
+    // The program made rdtsc fault itself (PR_SET_TSC, which replay does
+    // not run): it faults at the instruction, as it did, not at an int3.
+    if (task().rand.original_byte(next.args[1])) {
+      task().rand.unpatch_tsc(tracee());
+      task().rand.patch_tsc(false);
+    }
+    faults = tsc_instruction_at(tracee(), RemotePtr(next.args[1])).has_value();
+  }
+  if (faults && !task().tsc_trapped) task().tsc_owed = true;
+  pay_tsc_owed();
+}
+
+void ReplaySession::trap_tsc_for_good(const Event& e) {
+  // Code may change from here on with no syscall between (the recorder
+  // made rdtsc fault for good at the same calls, or at fewer): every thread
+  // of the memory faults before it runs again, and no scan patches rdtsc.
+  int leader = task().process(e.tid);
+  for (auto& [tid, other] : state_.tasks)
+    if (other.process(tid) == leader || (task().shares_memory && other.shares_memory)) {
+      other.rand.patch_tsc(false);
+      if (!other.tsc_trapped) other.tsc_owed = true;
+    }
+}
+
+void ReplaySession::pay_tsc_owed() {
+  // Not at a signal's delivery (an injected call would lose the signal), nor
+  // inside a syscall it entered.
+  TaskState& state = task();
+  if (!state.tsc_owed || state.resume_signal || state.parked || state.spawn_entry || state.no_return || !state.syscall_insn)
+    return;
+  Tracee& t = tracee();
+  if (t.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY) return;
+  std::int64_t done = inject_syscall(t, state.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0, 0});
+  if (done != 0)
+    fail("cannot make rdtsc fault in process {} of the replay: {}", t.tid(), errno_text(static_cast<int>(-done)));
+  state.tsc_owed = false;
+  state.tsc_trapped = true;
+}
+
 void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
   Tracee& t = tracee();
-  if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
-  auto insn = tsc_instruction_at(t, RemotePtr(e.args[0]));
-  if (!insn || insn->rdtscp != (e.nr == 1)) diverge(e, "is not at an rdtsc instruction there");
-  emulate_tsc(t, *insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
+  TscInsn insn{e.nr == 1, e.nr == 1 ? 3 : 2};
+  bool at_int3 = status.is_signal_stop() && status.code() == SIGTRAP && t.regs().rip == e.args[0] + 1;
+  if (!at_int3) {
+    if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
+    auto found = tsc_instruction_at(t, RemotePtr(e.args[0]));
+    if (!found || found->rdtscp != (e.nr == 1)) diverge(e, "is not at an rdtsc instruction there");
+    insn = *found;
+  }
+  emulate_tsc(t, insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {

@@ -86,6 +86,12 @@ struct TaskState {
   // recording; they close at an exec (O_CLOEXEC) and go-live closes them.
   std::vector<std::pair<std::int64_t, std::int64_t>> mapping_fds;
   bool at_signal_stop = false;  // stopped at the delivery of its last signal event's signal
+  // rdtsc faults in the thread (PR_SET_TSC), as in the recording once code
+  // no scan sees could run: replay made it so (or it owes that, and pays
+  // before it next runs). Off at the start unless the trace has no
+  // rdtsc_patched (then every thread faults from the start).
+  bool tsc_trapped = false;
+  bool tsc_owed = false;
   int leader = 0;  // a thread's: the recorded tid of its process's first thread
   // The recorded tid of the first thread of the process of task `tid` (this one).
   int process(int tid) const { return leader ? leader : tid; }
@@ -304,6 +310,15 @@ class ReplaySession {
   WaitStatus end_thread_in_syscall(const trace::Event& e);
   void send_signal(int sig);
   void set_snapshot_trap(bool armed);
+  // Before the acting thread runs on to `next`: it faults at rdtsc if
+  // `next` is an rdtsc with no int3 on it, or the fault the program asked
+  // for with PR_SET_TSC.
+  void prepare_tsc(const trace::Event& next);
+  // Event e's call lets code change with no syscall between: rdtsc faults
+  // in each thread of its memory from now on.
+  void trap_tsc_for_good(const trace::Event& e);
+  void watch_code_changes(const trace::Event& e);
+  void pay_tsc_owed();
 
   trace::TraceReader reader_;
   EventStream events_;
@@ -315,6 +330,11 @@ class ReplaySession {
   SessionState state_;
   std::uint8_t snapshot_saved_byte_ = 0;
   std::uint64_t snapshot_trap_at_ = 0;  // where the snapshot's int3 sits, 0 if none
+  // The recording let rdtsc run, with int3 on the sites its scan found
+  // (meta rdtsc_patched): replay does the same, rather than make rdtsc
+  // fault in every thread, which costs two VM exits at each switch
+  // between ttdb and the program.
+  bool tsc_patched_ = false;
 };
 
 }  // namespace ttdb

@@ -64,6 +64,30 @@ TEST(Nondeterminism, EveryRdtscIsRecordedWhereverTheCodeCameFrom) {
   expect_same_run(old_way, replay(trapped));
 }
 
+TEST(Nondeterminism, ReplayHoldsTheRecordedBytesWhereRdtscIs) {
+  // Recording puts int3 on the rdtsc sites its scan finds; replay puts it
+  // on the same ones, so a program reading its own code there reads the
+  // same bytes: its sum, computed again in replay, is the printed one.
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("tsc_code_bytes")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  auto at = recorded.out.find("code sum ");
+  ASSERT_NE(at, std::string::npos) << recorded.out;
+  std::string sum = recorded.out.substr(at + 9, recorded.out.find('\n', at) - at - 9);
+  RunResult shell = ttdb({"replay", "-ex", "break report", "-ex", "continue", "-ex", "print sum", trace});
+  EXPECT_NE(shell.out.find("$1 = " + sum + "\n"), std::string::npos) << shell.out << shell.err;
+  // And code written at run time, where rdtsc faults instead, travelled
+  // over both ways (a checkpoint's threads are made anew, their fault too).
+  std::string written = dir.file("written.ttdb");
+  ASSERT_EQ(record(written, {program("tsc_code")}).status, 0);
+  long last = sql_count(written, "SELECT max(id) FROM events");
+  RunResult travelled = ttdb({"replay", "-ex", "goto event " + std::to_string(last), "-ex",
+                              "goto event " + std::to_string(last * 2 / 3), "-ex", "goto event " + std::to_string(last), written});
+  EXPECT_EQ(travelled.status, 0) << travelled.err;
+  EXPECT_EQ(travelled.err.find("diverged"), std::string::npos) << travelled.err;
+}
+
 TEST(Nondeterminism, ClockReadsRunInTheVdsoAsNatively) {
   // clock_sandbox's seccomp filter refuses the clock syscalls: its clock
   // reads work only where they make none, natively and under ttdb alike.

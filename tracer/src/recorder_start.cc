@@ -59,6 +59,7 @@ void Recorder::write_header(const LaunchOptions& start) {
                                            : static_cast<std::int64_t>(*start.stack_limit));
   writer_.set_meta(meta::finished, std::int64_t{0});
   writer_.set_meta(meta::no_new_privs, std::int64_t{start.no_new_privs});
+  if (!start.trap_tsc) writer_.set_meta(meta::rdtsc_patched, std::int64_t{1});
   auto features = cpu_features();
   if (auto baseline = cpu_baseline(options_.cpu_baseline)) {
     features = baseline->features;

@@ -44,6 +44,10 @@ inline constexpr const char* cpu_baseline = "cpu_baseline";
 // events came from, and the last of them.
 inline constexpr const char* live_from = "live_from";
 inline constexpr const char* live_after_event = "live_after_event";
+// 1: rdtsc ran without faulting, with int3 on each site the scan found
+// (ttdb record without --trap-rdtsc); replay does the same. Absent: it
+// faulted everywhere (--trap-rdtsc, or a ttdb before this key).
+inline constexpr const char* rdtsc_patched = "rdtsc_patched";
 }  // namespace meta
 
 }  // namespace ttdb::trace

@@ -16,6 +16,8 @@
 
 namespace ttdb {
 
+inline constexpr std::uint8_t kInt3 = 0xcc;
+
 // rdtsc (0f 31) or rdtscp (0f 01 f9) at pc, if that is what is there.
 struct TscInsn {
   bool rdtscp = false;
