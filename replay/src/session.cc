@@ -97,9 +97,11 @@ void ReplaySession::restore(std::map<int, Tracee> tracees, const SessionState& s
   tracees_ = std::move(tracees);
   state_ = state;
   // Each thread was made anew from one of its process's: its own rdtsc
-  // fault is made again before it runs.
-  for (auto& [tid, task] : state_.tasks)
-    if (std::exchange(task.tsc_trapped, false)) task.tsc_owed = true;
+  // fault is made again before it runs (without rdtsc_patched, every
+  // thread's is there from the start).
+  if (tsc_patched_)
+    for (auto& [tid, task] : state_.tasks)
+      if (std::exchange(task.tsc_trapped, false)) task.tsc_owed = true;
   seek_cursor(state.current);
 }
 
