@@ -59,7 +59,7 @@ std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   const TaskState& state = impl_->looked_at_state();
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     if ((*bytes)[i] == kInt3)
-      if (auto original = state.rand.original_byte(addr + i)) (*bytes)[i] = *original;
+      if (auto original = impl_->looked_at_rand().original_byte(addr + i)) (*bytes)[i] = *original;
     if (auto original = state.sites.original_byte(addr + i)) (*bytes)[i] = *original;
   }
   return bytes;

@@ -51,7 +51,7 @@ EngineImpl::Counters EngineImpl::install_counters(const std::vector<ArrivalCount
     // ttdb's own patches and int3s, the other counters' moved code, and
     // where the threads stand (but on the counted address itself).
     auto avoid = [&](std::uint64_t b) {
-      if (state.sites.original_byte(b) || state.rand.original_byte(b)) return true;
+      if (state.sites.original_byte(b) || session.state().rand_of(session.state().acting).original_byte(b)) return true;
       for (const auto& c : out.own)
         if (c && b >= c->addr() && b < c->addr() + c->length()) return true;
       return b != addr && (listed(code, b) || listed(standing, b));

@@ -145,6 +145,7 @@ class EngineImpl {
   int thread_number(int tid);
   Tracee& looked_at();
   const TaskState& looked_at_state();
+  const RandPatcher& looked_at_rand();
   // The id of a watchpoint armed only because a motion counts its triggers.
   static constexpr int kMotionWatch = 0;
   void boundary_reached();

@@ -128,6 +128,11 @@ const TaskState& EngineImpl::looked_at_state() {
   return session.task_state();
 }
 
+const RandPatcher& EngineImpl::looked_at_rand() {
+  const SessionState& state = session.state();
+  return state.rand_of(state.tasks.contains(looked_at_task()) ? looked_at_task() : state.acting);
+}
+
 int EngineImpl::inferior_number(int pid) {
   if (!several_processes()) return 1;
   const auto& numbers = program_images().numbers;

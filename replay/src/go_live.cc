@@ -234,7 +234,7 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
                      fmt::format("make rdtsc fault in thread {}", other));
   }
   take_syscall_buffer_out(pid);
-  if (!recording) task.rand.unpatch_all(thread);
+  if (!recording) state_.rand_of(tid).unpatch_all(thread);
   inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
 
   // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept
@@ -313,7 +313,7 @@ RecordOutcome ReplaySession::record_on(const std::string& trace_path, int looked
   start.last_event = state_.current;
   start.live_pid = live_pid;
   start.recorded_pid = looked_at.process(looked_at_tid);
-  start.rand = looked_at.rand;
+  start.rand = state_.rand_of(looked_at_tid);
   start.syscall_insn = looked_at.syscall_insn;
   for (int tid : threads) {
     start.threads.push_back(LiveThread{std::move(tracees_.at(tid)), tid, state_.tasks.at(tid).parked.has_value()});

@@ -105,8 +105,8 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // The recorded stack restores AT_RANDOM (the canary and pointer guard).
   write_memory(e);
   if (loader_copy) restore_loader_name(e, stack.at_phdr);
-  task().rand.patch_tsc(!tsc_trapped && !tsc_owed);
-  task().rand.scan_process(t);
+  rand().patch_tsc(!tsc_trapped && !tsc_owed);
+  rand().scan_process(t);
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.
   if (stack.vdso_syscall) task().syscall_insn = stack.vdso_syscall;

@@ -236,7 +236,7 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   finish_syscall_exit(e, entry_regs);
   if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
     if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
-      task().rand.scan_and_patch(t, e.mem[0].addr, *code);
+      rand().scan_and_patch(t, e.mem[0].addr, *code);
 }
 
 void ReplaySession::watch_code_changes(const Event& e) {
@@ -288,7 +288,7 @@ bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_reg
   Event mapped = e;
   mapped.mem.clear();
   finish_syscall_exit(mapped, entry_regs);
-  if (e.args[2] & PROT_EXEC) task().rand.scan_and_patch_file(tracee(), m.addr, m.size, files_.hash(*m.file), m.file_offset);
+  if (e.args[2] & PROT_EXEC) rand().scan_and_patch_file(tracee(), m.addr, m.size, files_.hash(*m.file), m.file_offset);
   return true;
 }
 
@@ -482,7 +482,7 @@ void ReplaySession::after_syscall(const Event& e) {
     case __NR_mprotect:
     case __NR_pkey_mprotect:
       if (e.args[2] & PROT_EXEC)
-        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) task().rand.scan_and_patch(t, e.args[0], *code);
+        if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) rand().scan_and_patch(t, e.args[0], *code);
       break;
     case __NR_madvise:
       if (e.args[2] == MADV_DONTFORK || e.args[2] == MADV_WIPEONFORK) task().fork_advice = true;
@@ -490,8 +490,8 @@ void ReplaySession::after_syscall(const Event& e) {
       break;
     case __NR_mremap:
       if (e.ret && !is_error_result(*e.ret)) {
-        task().rand.moved(e.args[0], std::min(e.args[1], e.args[2]), static_cast<std::uint64_t>(*e.ret));
-        if (e.args[2] < e.args[1]) task().rand.forget(e.args[0] + e.args[2], e.args[0] + e.args[1]);
+        rand().moved(e.args[0], std::min(e.args[1], e.args[2]), static_cast<std::uint64_t>(*e.ret));
+        if (e.args[2] < e.args[1]) rand().forget(e.args[0] + e.args[2], e.args[0] + e.args[1]);
       }
       write_memory(e);  // what a private file mapping shows of its file once it is longer
       break;
@@ -523,7 +523,7 @@ void ReplaySession::after_syscall(const Event& e) {
         shared_files_.write(write->file, write->offset, write->data);
       break;
     case __NR_munmap:
-      task().rand.forget(e.args[0], e.args[0] + e.args[1]);
+      rand().forget(e.args[0], e.args[0] + e.args[1]);
       task().sites.forget(e.args[0], e.args[0] + e.args[1]);
       break;
     default: break;

@@ -406,9 +406,9 @@ void ReplaySession::prepare_tsc(const Event& next) {
              next.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural)) {
     // The program made rdtsc fault itself (PR_SET_TSC, which replay does
     // not run): it faults at the instruction, as it did, not at an int3.
-    if (task().rand.original_byte(next.args[1])) {
-      task().rand.unpatch_tsc(tracee());
-      task().rand.patch_tsc(false);
+    if (rand().original_byte(next.args[1])) {
+      rand().unpatch_tsc(tracee());
+      rand().patch_tsc(false);
     }
     faults = tsc_instruction_at(tracee(), RemotePtr(next.args[1])).has_value();
   }
@@ -423,7 +423,7 @@ void ReplaySession::trap_tsc_for_good(const Event& e) {
   int leader = task().process(e.tid);
   for (auto& [tid, other] : state_.tasks)
     if (other.process(tid) == leader || (task().shares_memory && other.shares_memory)) {
-      other.rand.patch_tsc(false);
+      state_.rand_of(tid).patch_tsc(false);
       if (!other.tsc_trapped) other.tsc_owed = true;
     }
 }
@@ -458,7 +458,7 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
   Tracee& t = tracee();
-  const RandSite* site = task().rand.site_for_trap(t.regs().rip);
+  const RandSite* site = rand().site_for_trap(t.regs().rip);
   if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
@@ -657,6 +657,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   if (e.args[0] & CLONE_THREAD) {
     state.leader = task().process(e.tid);
     state.mapping_fds.clear();  // its process's
+    state.rand = RandPatcher{};  // likewise
   } else {
     // A process of its own, with one thread, and its parent's attachments.
     state.leader = 0;

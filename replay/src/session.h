@@ -52,7 +52,7 @@ struct TaskState {
   int resume_signal = 0;         // a signal to deliver when it resumes
   std::optional<std::int64_t> signal_sent_for;  // a boundary signal already queued
   bool no_return = false;        // its last syscall does not return
-  RandPatcher rand;
+  RandPatcher rand;  // a process's first thread's: see SessionState::rand_of
   std::uint64_t syscall_insn = 0;  // a `syscall` instruction, for injecting syscalls
   // The syscall buffer: where it is mapped (shim, as the trace says), its
   // patched sites, and how many events from queued_first the replayer
@@ -140,6 +140,10 @@ struct SessionState {
   // The live tasks by process: the recorded tid of its first thread, and
   // the recorded tids of its live threads.
   std::map<int, std::vector<int>> by_process() const;
+  // The rdrand and rdtsc sites of task `tid`'s process, whichever of its
+  // threads mapped their code (its first thread's state keeps them).
+  RandPatcher& rand_of(int tid) { return tasks.at(tasks.at(tid).process(tid)).rand; }
+  const RandPatcher& rand_of(int tid) const { return tasks.at(tasks.at(tid).process(tid)).rand; }
 };
 
 class ReplaySession {
@@ -317,6 +321,7 @@ class ReplaySession {
   // Event e's call lets code change with no syscall between: rdtsc faults
   // in each thread of its memory from now on.
   void trap_tsc_for_good(const trace::Event& e);
+  RandPatcher& rand() { return state_.rand_of(state_.acting); }
   void watch_code_changes(const trace::Event& e);
   void pay_tsc_owed();
 

@@ -28,7 +28,7 @@ TEST_P(Nondeterminism, ReplaysAgreeWithTheRecordingNotAFreshRun) {
 
 INSTANTIATE_TEST_SUITE_P(Sources, Nondeterminism,
                          ::testing::Values(Case{"random_sources", -1}, Case{"clocks", -1},
-                                           Case{"tsc", -1}, Case{"tsc_code", -1}, Case{"tsc_proc_mem", -1}, Case{"tsc_moved_code", -1}, Case{"rdrand", 77},
+                                           Case{"tsc", -1}, Case{"tsc_code", -1}, Case{"tsc_proc_mem", -1}, Case{"tsc_moved_code", -1}, Case{"rdrand", 77}, Case{"rdrand_mapped_by_another_thread", 77},
                                            Case{"stack_guard", -1}, Case{"pids", -1}),
                          [](const auto& test_info) { return std::string(test_info.param.program); });
 
