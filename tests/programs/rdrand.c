@@ -5,12 +5,7 @@
 #include "util.h"
 
 int main(void) {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
-  if (!(ecx & bit_RDRND)) {
-    printf("no rdrand on this CPU\n");
-    return 77;
-  }
+  require_rdrand();
   uint64_t r64 = 0;
   uint32_t r32 = 0;
   uint16_t r16 = 0;
@@ -22,6 +17,7 @@ int main(void) {
   __asm__ volatile("rdrand %%r13; mov %%r13, %0" : "=r"(high) : : "r13", "cc");
   printf("rdrand %016llx %08x %04x %016llx ok %d%d%d\n", (unsigned long long)r64, r32, r16,
          (unsigned long long)high, ok64, ok32, ok16);
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
   if (ebx & bit_RDSEED) {
     uint64_t seed = 0;

@@ -1,7 +1,6 @@
 /* A thread maps code with rdrand in it (this program's own file, a second
  * time) after another thread started, and that other thread runs it: the
  * int3 ttdb puts there is its process's, whichever thread mapped it. */
-#include <cpuid.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -29,12 +28,7 @@ static void* drawer(void* arg) {
 }
 
 int main(void) {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
-  if (!(ecx & bit_RDRND)) {
-    printf("no rdrand on this CPU\n");
-    return 77;
-  }
+  require_rdrand();
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, drawer, NULL) == 0);
   /* The executable mapping that holds draw, and where its bytes are in the file. */

@@ -3,6 +3,7 @@
 #ifndef TTDB_TEST_UTIL_H
 #define TTDB_TEST_UTIL_H
 
+#include <cpuid.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,16 @@
       exit(1);                                                        \
     }                                                                 \
   } while (0)
+
+/* Exits with 77 (the tests skip) on a CPU without rdrand. */
+static inline void require_rdrand(void) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
+  if (!(ecx & bit_RDRND)) {
+    printf("no rdrand on this CPU\n");
+    exit(77);
+  }
+}
 
 static inline void print_hex(const char* label, const unsigned char* bytes, size_t n) {
   printf("%s ", label);
