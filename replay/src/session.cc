@@ -659,13 +659,16 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
     state.mapping_fds.clear();  // its process's
     state.rand = RandPatcher{};  // likewise
   } else {
-    // A process of its own, with one thread, and its parent's attachments.
+    // A process of its own, with one thread, and what its parent's process
+    // keeps in its first thread's state: the attachments, the rdrand and
+    // rdtsc sites, and the mapped files' descriptors, which a copy of the
+    // descriptor table holds too (a shared one is its parent's to close).
+    const TaskState& parent_process = state_.tasks.at(task().process(e.tid));
     state.leader = 0;
     state.threaded = vm_process;
-    state.shm_attachments = state_.tasks.at(task().process(e.tid)).shm_attachments;
-    // A copy of the descriptor table holds them too; a shared one is its parent's to close.
-    state.mapping_fds = (e.args[0] & CLONE_FILES) ? decltype(state.mapping_fds){}
-                                                  : state_.tasks.at(task().process(e.tid)).mapping_fds;
+    state.shm_attachments = parent_process.shm_attachments;
+    state.rand = parent_process.rand;
+    state.mapping_fds = (e.args[0] & CLONE_FILES) ? decltype(state.mapping_fds){} : parent_process.mapping_fds;
   }
   state.resume_signal = 0;
   state.signal_sent_for.reset();

@@ -1,10 +1,12 @@
 /* A thread maps code with rdrand in it (this program's own file, a second
- * time) after another thread started, and that other thread runs it: the
- * int3 ttdb puts there is its process's, whichever thread mapped it. */
+ * time) after another thread started, and that other thread runs it, then
+ * forks a child that runs both mappings' rdrand: the int3 ttdb puts there
+ * is its process's, whichever thread mapped it or forked. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -23,6 +25,17 @@ static void* drawer(void* arg) {
   struct timespec moment = {0, 1000000};
   while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 1) nanosleep(&moment, NULL);
   printf("drawn from the second mapping: %016llx\n", (unsigned long long)mapped_draw());
+  fflush(stdout);
+  /* A child this thread forks has the process's sites, both mappings' too. */
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    printf("in a child of the thread: %016llx %016llx\n", (unsigned long long)draw(), (unsigned long long)mapped_draw());
+    fflush(stdout);
+    _exit(0);
+  }
+  int status;
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   __atomic_store_n(&stage, 2, __ATOMIC_RELEASE);
   return NULL;
 }
