@@ -57,9 +57,10 @@ std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {
   if (!bytes) return std::nullopt;
   // Show the program's own instructions where ttdb put an int3 or a jump to the syscall buffer.
   const TaskState& state = impl_->looked_at_state();
+  const RandPatcher& rand = impl_->looked_at_rand();
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     if ((*bytes)[i] == kInt3)
-      if (auto original = impl_->looked_at_rand().original_byte(addr + i)) (*bytes)[i] = *original;
+      if (auto original = rand.original_byte(addr + i)) (*bytes)[i] = *original;
     if (auto original = state.sites.original_byte(addr + i)) (*bytes)[i] = *original;
   }
   return bytes;

@@ -24,6 +24,7 @@ EngineImpl::Counters EngineImpl::install_counters(const std::vector<ArrivalCount
                                                  const std::vector<std::uint64_t>& code) {
   Counters out{std::vector<std::optional<ArrivalCounter>>(where.size()), std::vector<std::optional<std::size_t>>(where.size())};
   const TaskState& state = session.task_state();
+  const RandPatcher& rand = session.state().rand_of(session.acting_tid());
   // A signal on its way in would be taken by the syscalls that map a
   // counter page: int3s then, for this short stretch into the handler.
   if (where.empty() || !state.syscall_insn || state.resume_signal || state.signal_sent_for) return out;
@@ -51,7 +52,7 @@ EngineImpl::Counters EngineImpl::install_counters(const std::vector<ArrivalCount
     // ttdb's own patches and int3s, the other counters' moved code, and
     // where the threads stand (but on the counted address itself).
     auto avoid = [&](std::uint64_t b) {
-      if (state.sites.original_byte(b) || session.state().rand_of(session.state().acting).original_byte(b)) return true;
+      if (state.sites.original_byte(b) || rand.original_byte(b)) return true;
       for (const auto& c : out.own)
         if (c && b >= c->addr() && b < c->addr() + c->length()) return true;
       return b != addr && (listed(code, b) || listed(standing, b));

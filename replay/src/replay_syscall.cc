@@ -260,31 +260,22 @@ void ReplaySession::watch_code_changes(const Event& e) {
   if (prot & PROT_EXEC) trap_tsc_for_good(e);
 }
 
-std::optional<std::int64_t> ReplaySession::recorded_file_mapped(const Event& e) const {
-  if (e.kind != EventKind::syscall || e.nr != __NR_mmap || !e.ret || is_error_result(*e.ret)) return std::nullopt;
-  std::uint64_t flags = e.args[3];
-  if ((flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE) return std::nullopt;
-  if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) return std::nullopt;
-  if (e.mem.size() != 1 || !e.mem[0].file) return std::nullopt;
-  const trace::MemWrite& m = e.mem[0];
-  if (m.addr != static_cast<std::uint64_t>(*e.ret) || m.file_offset != e.args[5]) return std::nullopt;
-  return *m.file;
-}
-
 bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_regs) {
   // A private mapping of a file maps the file as recorded (from disk when
   // it is there unchanged, else a copy), not anonymous memory filled with
   // its bytes: the page cache shares its pages (filling libc in every
   // process a shell starts cost more than the rest of their replay), and
   // past the file's end the program gets SIGBUS, as it did.
-  auto id = recorded_file_mapped(e);
-  if (!id) return false;
+  // (replay_mmap sent mappings of no file, and those of files mapped shared
+  // anywhere, elsewhere.)
+  if ((e.args[3] & MAP_TYPE) != MAP_PRIVATE || e.mem.size() != 1 || !e.mem[0].file) return false;
   const trace::MemWrite& m = e.mem[0];
-  std::int64_t fd = mapping_descriptor(e, *id);
+  if (m.addr != static_cast<std::uint64_t>(*e.ret) || m.file_offset != e.args[5]) return false;
+  std::int64_t fd = mapping_descriptor(e, *m.file);
   if (fd < 0) return false;
-  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]}, true);
+  std::int64_t ret = mmap_descriptor(e, fd, SharedView{e.args[1], e.args[2], e.args[3], e.args[5]});
   if (ret != *e.ret)
-    diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), files_.mappable_path(*id)));
+    diverge(e, fmt::format("got {:#x} from mmap of {}", static_cast<std::uint64_t>(ret), files_.mappable_path(*m.file)));
   Event mapped = e;
   mapped.mem.clear();
   finish_syscall_exit(mapped, entry_regs);
@@ -313,7 +304,7 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
   return fd;
 }
 
-std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view, bool keep_open) {
+std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view) {
   // The program's mmap, stopped at its entry, maps `fd` as `view` says at the recorded place.
   Tracee& t = tracee();
   Registers call = t.regs();
@@ -326,9 +317,7 @@ std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, con
   call.r9 = view.offset;
   t.set_regs(call);
   expect_syscall_exit(e);
-  std::int64_t ret = t.syscall_info().exit.rval;
-  if (!keep_open) inject_syscall(t, task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
-  return ret;
+  return t.syscall_info().exit.rval;
 }
 
 void ReplaySession::map_shared_file(const Event& e, const Registers& entry_regs, const trace::FileIdentity& file) {
@@ -364,6 +353,7 @@ void ReplaySession::map_shared_view(const Event& e, const Registers& entry_regs,
   std::int64_t fd = open_before_entry(e, path, access);
   if (fd < 0) fail("cannot open replay's copy of a file the program mapped shared ({}): {}", path, errno_text(static_cast<int>(-fd)));
   std::int64_t ret = mmap_descriptor(e, fd, view);
+  inject_syscall(tracee(), task().syscall_insn, __NR_close, {static_cast<std::uint64_t>(fd)});
   if (ret != *e.ret) diverge(e, fmt::format("got {:#x} from mmap of replay's copy of the file", static_cast<std::uint64_t>(ret)));
   // Its bytes are in the copy already.
   Event mapped = e;

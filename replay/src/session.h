@@ -284,10 +284,8 @@ class ReplaySession {
   // done) when it cannot.
   bool map_recorded_file(const trace::Event& e, const Registers& entry_regs);
   // The mmap stopped at its entry maps `fd` instead, at the recorded place;
-  // closes `fd` (unless kept open); mmap's result.
-  std::int64_t mmap_descriptor(const trace::Event& e, std::int64_t fd, const SharedView& view, bool keep_open = false);
-  // The file (its id) a private mapping of `e` maps as recorded, if it is one.
-  std::optional<std::int64_t> recorded_file_mapped(const trace::Event& e) const;
+  // mmap's result.
+  std::int64_t mmap_descriptor(const trace::Event& e, std::int64_t fd, const SharedView& view);
   // A descriptor of recorded file `file` in the process, for event e's mmap: one kept open, or opened now.
   std::int64_t mapping_descriptor(const trace::Event& e, std::int64_t file);
   // The bytes a memory write of `e` holds (its own, or a file's).
