@@ -479,10 +479,8 @@ void ReplaySession::after_syscall(const Event& e) {
       write_memory(e);  // what MADV_DONTNEED read again from a file mapped private
       break;
     case __NR_mremap:
-      if (e.ret && !is_error_result(*e.ret)) {
-        rand().moved(e.args[0], std::min(e.args[1], e.args[2]), static_cast<std::uint64_t>(*e.ret));
-        if (e.args[2] < e.args[1]) rand().forget(e.args[0] + e.args[2], e.args[0] + e.args[1]);
-      }
+      if (e.ret && !is_error_result(*e.ret))
+        rand().remapped(e.args[0], e.args[1], e.args[2], static_cast<std::uint64_t>(*e.ret));
       write_memory(e);  // what a private file mapping shows of its file once it is longer
       break;
     case __NR_setrlimit:

@@ -314,11 +314,12 @@ void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
   std::erase_if(sites_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
 }
 
-void RandPatcher::moved(std::uint64_t from, std::uint64_t size, std::uint64_t to) {
+void RandPatcher::remapped(std::uint64_t from, std::uint64_t old_size, std::uint64_t new_size, std::uint64_t to) {
+  if (new_size < old_size) forget(from + new_size, from + old_size);
   if (from == to) return;
   std::vector<RandSite> going;
   for (auto it = sites_.begin(); it != sites_.end();) {
-    if (it->first < from || it->first - from >= size) {
+    if (it->first < from || it->first - from >= new_size) {
       ++it;
       continue;
     }

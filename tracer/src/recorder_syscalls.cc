@@ -426,9 +426,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
           break;
         case __NR_madvise: capture_reread_pages(call, e); break;
         case __NR_mremap:
-          // (Its int3s went with the memory: a shrunk range's end is unmapped.)
-          space().rand.moved(call.a[0], std::min(call.a[1], call.a[2]), static_cast<std::uint64_t>(ret));
-          if (call.a[2] < call.a[1]) space().rand.forget(call.a[0] + call.a[2], call.a[0] + call.a[1]);
+          space().rand.remapped(call.a[0], call.a[1], call.a[2], static_cast<std::uint64_t>(ret));
           capture_grown_file_view(call, ret, e);
           break;
         case __NR_shmat:

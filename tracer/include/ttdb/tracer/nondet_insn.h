@@ -68,8 +68,10 @@ class RandPatcher {
   int scan_process(Tracee& tracee);
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
-  // The sites of [from, from + size) moved with their memory to `to` (mremap).
-  void moved(std::uint64_t from, std::uint64_t size, std::uint64_t to);
+  // mremap moved [from, from + old_size) to `to`, now new_size long: the
+  // sites go with their memory (their int3s did), a shrunk range's end is
+  // unmapped.
+  void remapped(std::uint64_t from, std::uint64_t old_size, std::uint64_t new_size, std::uint64_t to);
   // The site whose int3 the tracee just hit (it stopped with pc = site + 1).
   const RandSite* site_for_trap(std::uint64_t pc) const;
   // The byte an int3 replaced at `addr`, if ttdb put one there.
