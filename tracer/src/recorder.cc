@@ -592,8 +592,10 @@ void Recorder::drain_running(Task& t) {
 }
 
 void Recorder::add_records(ShimRecords records, int tid) {
-  // The writer thread parses them into events.
-  writer_.add_events(records.count, records.bytes.size(),
+  // The writer thread parses them into events. (The size is read before the
+  // bytes move into the job: an argument's order is the compiler's.)
+  std::size_t size = records.bytes.size();
+  writer_.add_events(records.count, size,
                      [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
                        parse_records(bytes, tid, out);
                      });

@@ -1,6 +1,7 @@
 #include "trace_thread.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
@@ -13,9 +14,11 @@ namespace {
 // A recorder this far ahead of the writer waits for it.
 constexpr std::size_t kMostQueued = 256 << 20;
 // The writer is woken when this much is queued (or by the clock, or to
-// finish): waking it for every event costs the recorder more than the event.
+// finish): waking it for every event costs the recorder more than the event,
+// while a block of the syscall buffer's records (up to 256 KiB) is worth a
+// wake of its own: the writer parses it while the program makes the next.
 constexpr std::size_t kWakeJobs = 256;
-constexpr std::size_t kWakeBytes = 4 << 20;
+constexpr std::size_t kWakeBytes = 256 << 10;
 // What a recorder killed with SIGKILL loses is bounded by these: an event is
 // committed about kCommitAge after the recorder handed it over, and the
 // recorder waits when the writer is kCommitLag behind (a writer starved of
@@ -116,6 +119,10 @@ void TraceThread::run() {
       error_ = std::current_exception();
     }
   }
+  struct rusage usage {};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  TTDB_LOG(trace, "the writer used {} ms of CPU", (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 +
+                                                      (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000);
 }
 
 void TraceThread::check() {
