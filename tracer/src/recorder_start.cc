@@ -81,7 +81,7 @@ void Recorder::write_header(const LaunchOptions& start) {
   writer_.commit();
 }
 
-RecordOutcome Recorder::run() {
+RecordOutcome Recorder::run(int cpu) {
   recorder_no_new_privs();  // read before the program gets ttdb's settings
   LaunchOptions start;
   start.path = options_.program;
@@ -90,7 +90,7 @@ RecordOutcome Recorder::run() {
   rlimit stack{};
   ::getrlimit(RLIMIT_STACK, &stack);
   start.stack_limit = stack.rlim_cur;
-  start.cpu = pinning_cpu();
+  start.cpu = cpu;
   start.syscall_buffer = options_.syscall_buffer;
   if (options_.syscall_buffer) shim_setup_ = choose_shim_setup();
   start.shim = shim_setup_;
@@ -262,10 +262,12 @@ RecordOutcome record(const RecordOptions& given) {
   if (!options.cpu_baseline.empty()) recording::hold_to_baseline(options.cpu_baseline, options.env);
   // Output streams are followed on the writer's thread, in event order.
   FdStreams streams(stdout_file().has_value());
-  TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); });
+  int cpu = pinning_cpu();
+  TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); },
+                     cpu);
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
-  return recorder.run();
+  return recorder.run(cpu);
 }
 
 }  // namespace ttdb

@@ -270,7 +270,9 @@ class Recorder {
   Recorder(const RecordOptions& options, TraceThread& writer)
       : options_(options), writer_(writer), files_(writer, cache_, options.pack) {}
 
-  RecordOutcome run();
+  // Pins itself and the program to `cpu` (pinning_cpu(), which chose where
+  // the writer does not run; -1: no pinning).
+  RecordOutcome run(int cpu);
   RecordOutcome run_live(LiveStart live);
 
  private:

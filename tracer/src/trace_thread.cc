@@ -29,10 +29,12 @@ constexpr auto kCommitLag = std::chrono::milliseconds(100);
 
 }  // namespace
 
-TraceThread::TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate)
+TraceThread::TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate,
+                         int off_cpu)
     : path_(path), annotate_(std::move(annotate)) {
   if (!claimed) trace::TraceWriter::claim(path);
   thread_ = std::thread([this] { run(); });
+  keep_off_cpu(off_cpu);
   ::pthread_setname_np(thread_.native_handle(), "ttdb-writer");
 }
 

@@ -22,8 +22,10 @@ class TraceThread {
   // Claims the trace's path, unless the caller has (errors such as an
   // existing file are thrown here), and starts the thread, which creates
   // the trace. `annotate` runs on that thread, on every event in order, just
-  // before it is written.
-  TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate);
+  // before it is written. The thread starts off `off_cpu` (the CPU the
+  // recorder will pin itself and the program to; -1: none), where creating
+  // the trace would keep the recorder from starting the program.
+  TraceThread(const std::string& path, bool claimed, std::function<void(trace::Event&)> annotate, int off_cpu = -1);
   // Commits what is queued and stops the thread.
   ~TraceThread();
   TraceThread(const TraceThread&) = delete;
