@@ -19,6 +19,10 @@ constexpr std::size_t kMostQueued = 256 << 20;
 // wake of its own: the writer parses it while the program makes the next.
 constexpr std::size_t kWakeJobs = 256;
 constexpr std::size_t kWakeBytes = 256 << 10;
+// Nor does a job wait longer than this for the writer to wake: a short
+// program's events would otherwise all wait for the end, which then waits
+// for the writer.
+constexpr auto kWakeAge = std::chrono::milliseconds(1);
 // What a recorder killed with SIGKILL loses is bounded by these: an event is
 // committed about kCommitAge after the recorder handed it over, and the
 // recorder waits when the writer is kCommitLag behind (a writer starved of
@@ -147,7 +151,7 @@ void TraceThread::post(std::size_t bytes, std::function<void(trace::TraceWriter&
     }
     queued_bytes_ += bytes;
     jobs_.push_back(Job{bytes, Clock::now(), std::move(job)});
-    wake = jobs_.size() >= kWakeJobs || queued_bytes_ >= kWakeBytes;
+    wake = jobs_.size() >= kWakeJobs || queued_bytes_ >= kWakeBytes || jobs_.back().posted - jobs_.front().posted >= kWakeAge;
   }
   if (wake) wake_.notify_one();
 }
