@@ -212,17 +212,19 @@ void Recorder::settle_pi_lock(Task& t) {
 }
 
 void Recorder::keep_ttdb_settings(const SyscallArgs& call) {
+  // The registers only when they change: reading them costs every traced call a ptrace.
   Tracee& t = tracee();
-  Registers regs = t.regs();
   if (call.nr == __NR_prctl && call.a[0] == PR_SET_TSC && call.a[1] != PR_TSC_SIGSEGV) {
+    Registers regs = t.regs();
     regs.rsi = PR_TSC_SIGSEGV;
+    t.set_regs(regs);
   } else if (call.nr == __NR_personality && call.a[0] != 0xffffffff && !(call.a[0] & ADDR_NO_RANDOMIZE)) {
+    Registers regs = t.regs();
     regs.rdi = call.a[0] | ADDR_NO_RANDOMIZE;
+    t.set_regs(regs);
   } else {
     drop_untraced_flag(t, call);
-    return;
   }
-  t.set_regs(regs);
 }
 
 bool recorder_no_new_privs() {
