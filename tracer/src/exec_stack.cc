@@ -239,8 +239,9 @@ TreatedVdso remembered_treatment(std::uint64_t start, const Bytes& original, Vds
 }
 
 // Treats the vDSO at `vdso` as `how` says; fills in `stack`'s vDSO fields.
-void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialStack& stack) {
-  auto mapping = mapping_containing(read_maps(tracee.tid()), vdso);
+void treat_vdso(Tracee& tracee, const std::vector<Mapping>& maps, std::uint64_t vdso, VdsoTreatment how,
+                InitialStack& stack) {
+  auto mapping = mapping_containing(maps, vdso);
   if (!mapping) return;
   auto original = tracee.try_read_bytes(RemotePtr(mapping->start), mapping->end - mapping->start);
   if (!original) return;
@@ -259,22 +260,33 @@ void treat_vdso(Tracee& tracee, std::uint64_t vdso, VdsoTreatment how, InitialSt
 InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso) {
   InitialStack stack;
   stack.sp = RemotePtr(tracee.regs().rsp);
-  auto mapping = mapping_containing(read_maps(tracee.tid()), stack.sp.addr());
+  auto maps = read_maps(tracee.tid());
+  auto mapping = mapping_containing(maps, stack.sp.addr());
   if (!mapping) fail("the program's stack pointer {:#x} is outside any mapping at exec", stack.sp.addr());
   stack.top = RemotePtr(mapping->end);
-
+  // Everything from the stack pointer up, read at once (word by word, it
+  // was a hundred reads of the program's memory at every exec).
+  stack.bytes = tracee.read_bytes(stack.sp, stack.top.addr() - stack.sp.addr());
+  std::size_t at = 0;
+  auto word = [&] {
+    if (stack.bytes.size() - at < 8) fail("the program's initial stack at {:#x} ends inside its vectors", stack.sp.addr());
+    std::uint64_t v;
+    std::memcpy(&v, stack.bytes.data() + at, 8);
+    at += 8;
+    return v;
+  };
   // Layout: argc, argv[], NULL, envp[], NULL, then (type, value) pairs.
-  RemotePtr cursor = stack.sp;
-  auto argc = tracee.read_value<std::uint64_t>(cursor);
-  cursor = cursor + 8 * (argc + 2);
-  while (tracee.read_value<std::uint64_t>(cursor) != 0) cursor = cursor + 8;
-  cursor = cursor + 8;
-  for (;; cursor = cursor + 16) {
-    auto type = tracee.read_value<std::uint64_t>(cursor);
+  std::uint64_t argc = word();
+  if (argc > stack.bytes.size() / 8) fail("the program's initial stack at {:#x} says it has {} arguments", stack.sp.addr(), argc);
+  at += 8 * (argc + 1);
+  while (word() != 0) {
+  }
+  for (;;) {
+    std::uint64_t type = word(), value = word();
     if (type == AT_NULL) break;
-    if (type == AT_SYSINFO_EHDR) treat_vdso(tracee, tracee.read_value<std::uint64_t>(cursor + 8), vdso, stack);
-    if (type == AT_RANDOM) stack.at_random = RemotePtr(tracee.read_value<std::uint64_t>(cursor + 8));
-    if (type == AT_PHDR) stack.at_phdr = tracee.read_value<std::uint64_t>(cursor + 8);
+    if (type == AT_SYSINFO_EHDR) treat_vdso(tracee, maps, value, vdso, stack);
+    if (type == AT_RANDOM) stack.at_random = RemotePtr(value);
+    if (type == AT_PHDR) stack.at_phdr = value;
   }
   return stack;
 }

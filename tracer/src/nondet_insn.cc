@@ -277,14 +277,30 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
 
 int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
   static constexpr const char* kNames[] = {"rdrand", "rdseed", "rdtsc", "rdtscp"};
+  constexpr std::uint64_t kPage = 4096;
+  std::vector<const RandSite*> wanted;
+  for (const auto& site : sites)
+    if (!site.tsc() || tsc_) wanted.push_back(&site);
+  std::sort(wanted.begin(), wanted.end(), [](const RandSite* a, const RandSite* b) { return a->addr < b->addr; });
   int patched = 0;
-  for (const auto& site : sites) {
-    if (site.tsc() && !tsc_) continue;
-    static const std::uint8_t int3 = 0xcc;
-    if (!tracee.write_bytes(RemotePtr(site.addr), ByteView(&int3, 1))) continue;
-    sites_[site.addr] = site;
-    ++patched;
-    TTDB_LOG(record, "{} at {:#x} patched with int3", kNames[static_cast<int>(site.insn)], site.addr);
+  // The int3s of a page go in one write: ld.so alone has 21 rdtsc sites,
+  // patched at every exec. A site that cannot be written stays as it is.
+  for (std::size_t k = 0; k < wanted.size();) {
+    std::size_t last = k;
+    while (last + 1 < wanted.size() && wanted[last + 1]->addr / kPage == wanted[k]->addr / kPage) ++last;
+    std::uint64_t from = wanted[k]->addr;
+    auto span = tracee.try_read_bytes(RemotePtr(from), wanted[last]->addr + 1 - from);
+    if (span)
+      for (std::size_t i = k; i <= last; ++i) (*span)[wanted[i]->addr - from] = kInt3;
+    bool written = span && tracee.write_bytes(RemotePtr(from), *span);
+    for (std::size_t i = k; i <= last; ++i) {
+      const RandSite& site = *wanted[i];
+      if (!written && !tracee.write_bytes(RemotePtr(site.addr), ByteView(&kInt3, 1))) continue;
+      sites_[site.addr] = site;
+      ++patched;
+      TTDB_LOG(record, "{} at {:#x} patched with int3", kNames[static_cast<int>(site.insn)], site.addr);
+    }
+    k = last + 1;
   }
   return patched;
 }
@@ -300,11 +316,13 @@ void RandPatcher::unpatch_tsc(Tracee& tracee) {
   }
 }
 
-int RandPatcher::scan_process(Tracee& tracee) {
+int RandPatcher::scan_process(Tracee& tracee, const std::map<std::string, ContentHash>& hashes) {
   int patched = 0;
   for (const auto& m : read_maps(tracee.tid())) {
     if (!m.executable || m.path == "[vdso]" || m.path == "[vsyscall]") continue;
-    if (auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start))
+    if (auto hash = hashes.find(m.path); hash != hashes.end())
+      patched += scan_and_patch_file(tracee, m.start, m.end - m.start, hash->second, m.offset);
+    else if (auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start))
       patched += scan_and_patch(tracee, m.start, *code);
   }
   return patched;

@@ -440,11 +440,19 @@ void Recorder::on_exec() {
   e.args[1] = stack.top.addr();
   if (former != t.tid()) e.args[4] = static_cast<std::uint64_t>(former);
   e.args[5] = static_cast<std::uint64_t>(VdsoTreatment::syscalls);
-  if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) e.args[2] = static_cast<std::uint64_t>(file->id);
+  // The files' hashes name their code for the scan for rdtsc and rdrand.
+  std::map<std::string, ContentHash> hashes;
+  if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) {
+    e.args[2] = static_cast<std::uint64_t>(file->id);
+    hashes[exe] = file->hash;
+  }
   // The only other file the kernel maps at exec is the ELF interpreter.
   for (const auto& m : read_maps(t.tid())) {
     if (m.path.empty() || m.path[0] != '/' || m.path == exe || m.offset != 0) continue;
-    if (auto file = files_.add(m.path, m.path, "interp")) e.args[3] = static_cast<std::uint64_t>(file->id);
+    if (auto file = files_.add(m.path, m.path, "interp")) {
+      e.args[3] = static_cast<std::uint64_t>(file->id);
+      hashes[m.path] = file->hash;
+    }
     break;
   }
   // A script ran: its first line, so that replay can start its interpreter
@@ -453,7 +461,7 @@ void Recorder::on_exec() {
     e.info = shebang_line(t.tid(), *task().pending->event.path);
   MemWrite block;
   block.addr = stack.sp.addr();
-  block.data = t.read_bytes(stack.sp, stack.top.addr() - stack.sp.addr());
+  block.data = std::move(stack.bytes);
   block.size = block.data.size();
   e.mem.push_back(std::move(block));
   emit(std::move(e));
@@ -470,7 +478,7 @@ void Recorder::on_exec() {
   space().vdso_start = stack.vdso_start;
   space().vdso_end = stack.vdso_end;
   space().rand.patch_tsc(reads_tsc_untrapped());
-  space().rand.scan_process(t);
+  space().rand.scan_process(t, hashes);
   if (finder_) finder_->clear(t.tid());
   task().shim_flags = false;
   task().pending.reset();

@@ -19,6 +19,11 @@
 namespace ttdb {
 namespace {
 
+// Sites' bytes closer than a page are read and written in one go, up to
+// this much: only pages that hold sites are written (and copied by the
+// kernel), in a few calls instead of one a page.
+constexpr std::uint64_t kLongestSpan = 64 << 10;
+
 constexpr std::uint64_t kEflagsArith = 0x8d5;                   // CF PF AF ZF SF OF
 
 template <typename T>
@@ -350,13 +355,15 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   auto sites = deserialize_sites(e.info);
   if (!sites) fail("the patch at event {} is malformed", e.id);
   Page page{base, size, std::move(*sites)};
-  // The sites' bytes are read and written a page at a time (libc has 450
+  // The sites' bytes are read and written a span at a time (libc has 450
   // sites, patched in every process a shell starts).
   for (std::size_t k = 1; k < e.mem.size();) {
     std::uint64_t from = e.mem[k].addr;
     std::size_t last = k;
     auto end_of = [&](std::size_t i) { return e.mem[i].addr + e.mem[i].data.size(); };
-    while (last + 1 < e.mem.size() && e.mem[last + 1].addr >= end_of(last) && end_of(last + 1) - from <= kPage) ++last;
+    while (last + 1 < e.mem.size() && e.mem[last + 1].addr >= end_of(last) && e.mem[last + 1].addr - end_of(last) < kPage &&
+           end_of(last + 1) - from <= kLongestSpan)
+      ++last;
     auto span = tracee.try_read_bytes(RemotePtr(from), end_of(last) - from);
     if (!span) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
     Bytes patched = *span;

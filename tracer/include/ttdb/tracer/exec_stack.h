@@ -33,6 +33,7 @@ enum class VdsoTreatment : std::uint64_t {
 struct InitialStack {
   RemotePtr sp;   // the stack pointer at exec
   RemotePtr top;  // the end of the stack mapping
+  Bytes bytes;    // [sp, top): the arguments, environment and aux vector, as the kernel laid them out
   RemotePtr at_random;
   std::uint64_t at_phdr = 0;  // where the program's headers are mapped
   // A `syscall` instruction of the vDSO's own (outside the rewritten

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -64,8 +65,10 @@ class RandPatcher {
   // scanned once.
   int scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::uint64_t size, const ContentHash& file,
                           std::uint64_t offset);
-  // Scans every executable mapping of the process (at exec).
-  int scan_process(Tracee& tracee);
+  // Scans every executable mapping of the process (at exec). A mapping of
+  // a file in `hashes` (path -> content hash) is scanned by scan_and_patch_file,
+  // without reading it.
+  int scan_process(Tracee& tracee, const std::map<std::string, ContentHash>& hashes = {});
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
   // mremap moved [from, from + old_size) to `to`, now new_size long: the
