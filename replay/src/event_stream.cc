@@ -113,6 +113,8 @@ bool EventStream::fill(std::size_t ahead) {
 }
 
 const trace::Event* EventStream::peek(std::size_t ahead) {
+  // (The front batch first: the syscall buffer's queue peeks thousands ahead.)
+  if (ahead < ready_count_ && head_ + ahead < ready_.front().size()) return &ready_.front()[head_ + ahead];
   if (!fill(ahead)) return nullptr;
   std::size_t at = head_ + ahead;
   for (auto& batch : ready_) {

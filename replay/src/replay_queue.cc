@@ -45,9 +45,10 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   // A queue with events left to give, filled for what is asked now, stays.
   if (active && task().queued_for == fast) return;
   std::vector<const Event*> events;
-  for (std::size_t i = 0; events.size() < kQueueEvents; ++i) {
-    const Event* e = events_.peek(i);
-    if (!e || !queueable(*e, events_.peek(i + 1), fast)) break;
+  events.reserve(kQueueEvents);
+  for (const Event *e = events_.peek(0), *following = nullptr; e && events.size() < kQueueEvents; e = following) {
+    following = events_.peek(events.size() + 1);
+    if (!queueable(*e, following, fast)) break;
     events.push_back(e);
   }
   task().queued_for = fast;

@@ -453,18 +453,26 @@ ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim) {
 
 std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
                          const std::function<Bytes(const trace::MemWrite&)>& bytes_of) {
-  Bytes buffer;
-  buffer.reserve(64 * events.size());
-  std::size_t queued = 0;
-  auto append = [&](const void* data, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(data);
-    buffer.insert(buffer.end(), b, b + n);
-  };
+  // The records are laid out in place, in memory of the buffer's size that
+  // is kept (a replay of a million clock reads fills it 250 times): the
+  // vector appends this did before cost more than the shim's replay of them.
+  static thread_local std::vector<std::uint8_t> scratch;
+  scratch.resize(TTDB_SHIM_BUFFER_SIZE);
+  std::uint8_t* const base = scratch.data();
+  std::size_t used = 0, queued = 0;
   for (const trace::Event* e : events) {
     const SyscallInfo* info = find_syscall(e->nr);
     if (!info) break;
-    std::size_t start = buffer.size();
-    buffer.resize(start + sizeof(ttdb_shim_record));
+    std::size_t at = used + sizeof(ttdb_shim_record);
+    bool fits = at <= TTDB_SHIM_BUFFER_SIZE;
+    auto put = [&](const void* data, std::size_t n) {
+      if (!fits || n > TTDB_SHIM_BUFFER_SIZE - at) {
+        fits = false;
+        return;
+      }
+      if (n) std::memcpy(base + at, data, n);
+      at += n;
+    };
     bool first_path = true;
     std::size_t mem = 0;
     for (std::size_t i = 0; i < info->args.size(); ++i) {
@@ -473,15 +481,15 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
           const auto& path = first_path ? e->path : e->path2;
           first_path = false;
           auto len = static_cast<std::uint32_t>(path ? path->size() : 0);
-          append(&len, 4);
-          if (len) append(path->data(), len);
+          put(&len, 4);
+          if (len) put(path->data(), len);
           break;
         }
         case ArgFormat::in: {
           std::uint64_t digest = e->digest.value_or(0);
           std::uint32_t none = 0;
-          append(&digest, 8);
-          append(&none, 4);
+          put(&digest, 8);
+          put(&none, 4);
           break;
         }
         case ArgFormat::out: {
@@ -492,35 +500,34 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
             if (m.blob || m.file) stored = bytes_of(m);
             const Bytes& data = m.blob || m.file ? stored : m.data;
             len = static_cast<std::uint32_t>(data.size());
-            append(&len, 4);
-            append(data.data(), len);
+            put(&len, 4);
+            put(data.data(), len);
           } else {
-            append(&len, 4);
+            put(&len, 4);
           }
           break;
         }
         default: break;
       }
     }
-    buffer.resize((buffer.size() + 7) & ~std::size_t{7});
-    if (buffer.size() > TTDB_SHIM_BUFFER_SIZE) {
-      buffer.resize(start);
-      break;
-    }
+    std::size_t end = (at + 7) & ~std::size_t{7};
+    if (!fits || end > TTDB_SHIM_BUFFER_SIZE) break;
+    std::memset(base + at, 0, end - at);
     ttdb_shim_record h{};
-    h.size = static_cast<std::uint32_t>(buffer.size() - start);
+    h.size = static_cast<std::uint32_t>(end - used);
     h.nr = static_cast<std::uint16_t>(e->nr);
     h.argc = static_cast<std::uint16_t>(info->args.size());
     h.ret = e->ret.value_or(0);
     std::copy(e->args.begin(), e->args.end(), h.args);
-    std::memcpy(buffer.data() + start, &h, sizeof h);
+    std::memcpy(base + used, &h, sizeof h);
+    used = end;
     ++queued;
   }
-  if (!buffer.empty()) write_checked(tracee, shim.buffer(), buffer);
+  if (used) write_checked(tracee, shim.buffer(), ByteView(base, used));
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
     std::int64_t first_event;
-  } q{queued, buffer.size(), 0, 0, events.empty() ? 0 : events.front()->id};
+  } q{queued, used, 0, 0, events.empty() ? 0 : events.front()->id};
   write_field(tracee, CONTROL_FIELD(shim, queued_records), q);
   return queued;
 }
