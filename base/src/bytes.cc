@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 
 #include "ttdb/base/error.h"
 
@@ -46,8 +47,15 @@ Bytes decompress(ByteView data, std::size_t expected_size) {
     fail("a compressed block in the trace is corrupt (not zstd data)");
   if ((framed != ZSTD_CONTENTSIZE_UNKNOWN && framed != expected_size) || expected_size / kMaxExpansion > data.size())
     fail("a compressed block in the trace is corrupt (it says it holds {} bytes, which it cannot)", expected_size);
+  // A context per thread, kept: making one for each chunk cost a replay
+  // more than a tenth of its decoding.
+  struct FreeContext {
+    void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
+  };
+  static thread_local std::unique_ptr<ZSTD_DCtx, FreeContext> context(ZSTD_createDCtx());
+  if (!context) fail("cannot decompress the trace: out of memory");
   Bytes out(expected_size);
-  std::size_t size = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+  std::size_t size = ZSTD_decompressDCtx(context.get(), out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(size) || size != expected_size)
     fail("a compressed block in the trace is corrupt ({})",
          ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong size");

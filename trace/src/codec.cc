@@ -25,13 +25,19 @@ class Input {
   Input(ByteView& in, const std::string& trace) : in_(in), trace_(trace) {}
 
   std::uint64_t varint() {
+    // Through a local pointer: a checked subspan for every byte was a third
+    // of decoding.
+    const std::uint8_t* at = in_.data();
+    const std::uint8_t* end = at + in_.size();
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (in_.empty()) corrupt();
-      std::uint8_t byte = in_[0];
-      in_ = in_.subspan(1);
+      if (at == end) corrupt();
+      std::uint8_t byte = *at++;
       v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return v;
+      if (!(byte & 0x80)) {
+        in_ = ByteView(at, static_cast<std::size_t>(end - at));
+        return v;
+      }
     }
     corrupt();
   }
@@ -180,10 +186,13 @@ void decode_event(ByteView& bytes, Event& e, const std::string& trace) {
     e.info.assign(i.begin(), i.end());
   }
   e.buffered = (fields & is_buffered) != 0;
-  e.mem.clear();
-  if (!(fields & has_mem)) return;
+  if (!(fields & has_mem)) {
+    e.mem.clear();
+    return;
+  }
   std::uint64_t count = in.varint();
   if (count > bytes.size()) in.corrupt();
+  // Resized, not cleared: a recycled event's writes keep their buffers.
   e.mem.resize(count);
   for (auto& m : e.mem) {
     // `e` may be a recycled event: every field is set anew.
