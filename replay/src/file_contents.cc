@@ -63,12 +63,17 @@ void FileContents::check_on_disk(std::int64_t id) {
 
 bool FileContents::is_on_disk(std::int64_t id) {
   // Read and hashed once: libc is mapped in every process of a recording.
+  // A system file the machine has seen in this version before is not read
+  // at all (hashing libc and the rest was a third of replaying `date`).
   if (auto found = checked_.find(id); found != checked_.end()) return found->second;
   const auto& file = record(id);
+  if (system_file_known_as(file.path, file.hash)) return checked_[id] = true;
   auto bytes = trace::content_as_recorded(file);
   checked_[id] = bytes.has_value();
-  if (bytes && !file.blob) contents_.emplace(id, std::move(*bytes));
-  return bytes.has_value();
+  if (!bytes) return false;
+  remember_system_file(file.path, file.hash);
+  if (!file.blob) contents_.emplace(id, std::move(*bytes));
+  return true;
 }
 
 std::string FileContents::mappable_path(std::int64_t id) { return is_on_disk(id) ? path(id) : copy_path(id); }
@@ -130,7 +135,14 @@ const Bytes& FileContents::content(std::int64_t id) {
   const auto& file = record(id);
   if (file.blob) return contents_.emplace(id, reader_.blob(*file.blob)).first->second;
   check_on_disk(id);
-  return contents_.at(id);
+  // Known by its hash without being read: read now, and checked again.
+  if (auto found = contents_.find(id); found != contents_.end()) return found->second;
+  auto bytes = trace::content_as_recorded(file);
+  if (!bytes) {
+    checked_[id] = false;
+    check_on_disk(id);  // (which says what became of it)
+  }
+  return contents_.emplace(id, std::move(*bytes)).first->second;
 }
 
 }  // namespace ttdb

@@ -22,6 +22,13 @@ namespace ttdb {
 
 bool is_system_file(const std::string& path, const struct stat& st);
 
+// Replay: whether the system file at `path` holds the content `hash` names,
+// as a recording or replay on this machine found for the same version of
+// it (device, inode, size and times), without reading it; false when none
+// did, or it is not a system file. remember_system_file says what was found.
+bool system_file_known_as(const std::string& path, const ContentHash& hash);
+void remember_system_file(const std::string& path, const ContentHash& hash);
+
 class SiteCache;
 class TraceThread;
 
