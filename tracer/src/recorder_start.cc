@@ -1,7 +1,6 @@
 // Starting a recording: a program launched at its first exec (record), or
 // a replayed process adopted where it goes live (record_live); the trace's
 // header, and ttdb's own signals while the program runs.
-#include <malloc.h>
 #include <sys/sysinfo.h>
 
 #include <fmt/format.h>
@@ -232,20 +231,10 @@ class SignalForwarding {
   bool installed_[4] = {};
 };
 
-// The syscall buffer's records come to the recorder in blocks of a
-// hundred kilobytes, hundreds of them a second, which the writer thread
-// frees: glibc would map each afresh and give it back, and the recorder
-// paid a page fault for every 4 KiB of records. Blocks this size stay in
-// the heap, which keeps what they free.
-void keep_freed_memory() {
-  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
-}
 
 }  // namespace
 
 RecordOutcome record_live(const RecordOptions& given, LiveStart start) {
-  keep_freed_memory();
   RecordOptions options = given;
   options.syscall_buffer = false;
   FdStreams streams(stdout_file().has_value());
@@ -256,7 +245,6 @@ RecordOutcome record_live(const RecordOptions& given, LiveStart start) {
 }
 
 RecordOutcome record(const RecordOptions& given) {
-  keep_freed_memory();
   // Before any trace is made: a CPU that does not meet the baseline is refused.
   RecordOptions options = given;
   if (!options.cpu_baseline.empty()) recording::hold_to_baseline(options.cpu_baseline, options.env);

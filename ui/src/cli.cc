@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,6 +79,13 @@ int check_output(int status, int failure_status) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Blocks of a hundred kilobytes go between ttdb's threads hundreds of
+  // times a second (the syscall buffer's records to the trace writer, the
+  // trace's chunks to the replayer): glibc would map each afresh and give
+  // it back, and ttdb paid a page fault for every 4 KiB of them. Blocks
+  // this size stay in the heap, which keeps what they free.
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
   // record leaves the program's descriptors as they are; it writes nothing to stdout itself.
   if (argc < 2 || std::string_view(argv[1]) != "record") hold_closed_standard_fds();
   CLI::App app(kDescription, "ttdb");
