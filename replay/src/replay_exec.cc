@@ -106,7 +106,15 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   write_memory(e);
   if (loader_copy) restore_loader_name(e, stack.at_phdr);
   rand().patch_tsc(!tsc_trapped && !tsc_owed);
-  rand().scan_process(t);
+  // The program's and loader's files, mapped as recorded, name their code
+  // for the scan for rdtsc and rdrand (reading and hashing it was most of
+  // the scan), as in the recording.
+  std::map<std::string, ContentHash> hashes;
+  for (std::uint64_t file : {e.args[2], e.args[3]}) {
+    auto id = static_cast<std::int64_t>(file);
+    if (id && files_.is_on_disk(id)) hashes[files_.path(id)] = files_.hash(id);
+  }
+  rand().scan_process(t, hashes);
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.
   if (stack.vdso_syscall) task().syscall_insn = stack.vdso_syscall;

@@ -187,6 +187,19 @@ Bytes TraceReader::chunk_bytes(const Stmt& s) const {
 }
 
 Bytes TraceReader::blob(std::int64_t id) const {
+  // The small blobs last asked for are kept: every process of a shell's
+  // tree maps the same page of trampolines for libc, one blob.
+  for (const auto& [kept, bytes] : recent_blobs_)
+    if (kept == id) return bytes;
+  Bytes bytes = read_blob(id);
+  if (bytes.size() <= kKeptBlobBytes) {
+    if (recent_blobs_.size() == kKeptBlobs) recent_blobs_.pop_back();
+    recent_blobs_.emplace_front(id, bytes);
+  }
+  return bytes;
+}
+
+Bytes TraceReader::read_blob(std::int64_t id) const {
   Stmt s(*db_, "SELECT size, codec, data FROM blobs WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) fail("trace {} is corrupt: blob {} is missing", path_, id);

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
 
 #include "shim_abi.h"
 #include "ttdb/base/error.h"
@@ -456,9 +457,8 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
   // The records are laid out in place, in memory of the buffer's size that
   // is kept (a replay of a million clock reads fills it 250 times): the
   // vector appends this did before cost more than the shim's replay of them.
-  static thread_local std::vector<std::uint8_t> scratch;
-  scratch.resize(TTDB_SHIM_BUFFER_SIZE);
-  std::uint8_t* const base = scratch.data();
+  static thread_local std::unique_ptr<std::uint8_t[]> scratch(new std::uint8_t[TTDB_SHIM_BUFFER_SIZE]);
+  std::uint8_t* const base = scratch.get();
   std::size_t used = 0, queued = 0;
   for (const trace::Event* e : events) {
     const SyscallInfo* info = find_syscall(e->nr);

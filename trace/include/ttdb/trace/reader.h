@@ -1,6 +1,7 @@
 // Reads a trace, checking first that it is one ttdb can read.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,11 @@ class TraceReader {
     std::vector<Event> events;
   };
   mutable CachedChunk cached_;
+  // The blobs blob() read last, newest first, up to kKeptBlobs of at most
+  // kKeptBlobBytes each.
+  Bytes read_blob(std::int64_t id) const;
+  static constexpr std::size_t kKeptBlobs = 8, kKeptBlobBytes = 256 << 10;
+  mutable std::deque<std::pair<std::int64_t, Bytes>> recent_blobs_;
 };
 
 }  // namespace ttdb::trace
