@@ -184,8 +184,11 @@ void ReplaySession::wait_in_sigsuspend(const Event& e, const Registers& entry_re
 
 std::optional<std::uint64_t> ReplaySession::wait_mask(const Event& e, const SyscallInfo* si) {
   if (!si) return std::nullopt;
+  // Only a signal this thread received: another process's, next in the
+  // trace, was sent to this one (make -j2's jobserver pselect6, then its
+  // shell's SIGCHLD), which then had one the recording never gave it.
   const Event* next = next_event();
-  if (!next || next->kind != EventKind::signal ||
+  if (!next || next->kind != EventKind::signal || next->tid != e.tid ||
       next->args[0] != static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary))
     return std::nullopt;
   for (std::size_t i = 0; i < si->args.size(); ++i) {

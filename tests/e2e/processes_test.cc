@@ -2,6 +2,7 @@
 // trace and replayed with its output, exit status and signals.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
@@ -92,6 +93,44 @@ TEST(Processes, SignalsBetweenProcesses) {
   EXPECT_EQ(lines_matching(run.out, "child \\d+: woken by its parent\n").size(), 1u) << run.out;
   EXPECT_NE(run.out.find("parent: child exited with 3\n"), std::string::npos) << run.out;
   EXPECT_EQ(lines_matching(run.out, "parent: child \\d+ was killed by signal 9\n").size(), 1u) << run.out;
+}
+
+TEST(Processes, AnotherProcessesSignalNextAfterAWaitUnderAMask) {
+  // A call that waits under a mask of its own (pselect6) is replayed in
+  // rt_sigsuspend when the recording's next event is a signal at a
+  // boundary, sent to it first. When that signal was another process's
+  // (make -j2's jobserver pselect6, then a shell's SIGCHLD), the waiting
+  // process got a SIGCHLD the recording never gave it. The program's main
+  // process returns from pselect6 as its grandchild writes and ends, while
+  // the child gets its SIGCHLD: the trace is made to put the two
+  // back to back, as a recording may (the events in between are neither's).
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("sigchld_beside_pselect")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  long wait = sql_count(trace, "SELECT min(id) FROM events WHERE kind = 2 AND nr = 270");
+  long signal = sql_count(trace, fmt::format("SELECT min(id) FROM events WHERE kind = 3 AND nr = 17 AND id > {} AND tid != "
+                                             "(SELECT tid FROM events WHERE id = {})", wait, wait));
+  ASSERT_GT(wait, 0);
+  ASSERT_GT(signal, wait);
+  ASSERT_EQ(sql_count(trace, fmt::format("SELECT count(*) FROM events WHERE id > {} AND id < {} AND tid = "
+                                         "(SELECT tid FROM events WHERE id = {})", wait, signal, wait)), 0);
+  // The pselect6 moves to just before the signal; what was between moves up.
+  std::vector<trace::Event> span;
+  edit_trace(trace, [&](trace::Event& e) {
+    if (e.id >= wait && e.id < signal) span.push_back(e);
+    return false;
+  });
+  std::rotate(span.begin(), span.begin() + 1, span.end());
+  edit_trace(trace, [&](trace::Event& e) {
+    if (e.id < wait || e.id >= signal) return false;
+    std::int64_t id = e.id;
+    e = span[static_cast<std::size_t>(id - wait)];
+    e.id = id;
+    return true;
+  });
+  ASSERT_EQ(sql_count(trace, fmt::format("SELECT nr FROM events WHERE id = {}", signal - 1)), 270);
+  expect_same_run(recorded, replay(trace));
 }
 
 TEST(Processes, OutputKeepsTheRecordedOrderAcrossProcesses) {
