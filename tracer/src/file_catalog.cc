@@ -20,24 +20,15 @@ bool is_system_file(const std::string& path, const struct stat& st) {
   return in_system_dir && st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-namespace {
-
-const SiteCache& hash_cache() {
-  static const SiteCache cache;
-  return cache;
-}
-
-}  // namespace
-
 bool system_file_known_as(const std::string& path, const ContentHash& hash) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !is_system_file(path, st)) return false;
-  return hash_cache().load_hash(st) == hash;
+  return site_cache().load_hash(st) == hash;
 }
 
 void remember_system_file(const std::string& path, const ContentHash& hash) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && is_system_file(path, st)) hash_cache().store_hash(st, hash);
+  if (::stat(path.c_str(), &st) == 0 && is_system_file(path, st)) site_cache().store_hash(st, hash);
 }
 
 std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {

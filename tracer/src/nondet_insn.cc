@@ -13,6 +13,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/proc_maps.h"
+#include "code_scan.h"
 #include "site_cache.h"
 
 namespace ttdb {
@@ -146,11 +147,6 @@ namespace {
 
 std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code);
 
-const SiteCache& site_cache() {
-  static const SiteCache cache;
-  return cache;
-}
-
 // Every exec of a process tree maps the same libraries at the same places:
 // the scan of a module's code is made once for what names it (`Key`: its
 // bytes' hash, or its file's, with its place), and remembered up to
@@ -277,7 +273,6 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
 
 int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
   static constexpr const char* kNames[] = {"rdrand", "rdseed", "rdtsc", "rdtscp"};
-  constexpr std::uint64_t kPage = 4096;
   std::vector<const RandSite*> wanted;
   for (const auto& site : sites)
     if (!site.tsc() || tsc_) wanted.push_back(&site);

@@ -98,8 +98,7 @@ RecordOutcome Recorder::run(int cpu) {
   // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
   // The program is told the CPUs it had (answer_as_without_ttdb).
   ::sched_getaffinity(0, sizeof affinity_, &affinity_);
-  pin_to_cpu(start.cpu);
-  writer_.keep_off_cpu(start.cpu);
+  pin_to_cpu(start.cpu);  // (the writer was started off it: record())
   if (options_.syscall_buffer) finder_.emplace(start.cpu);
   note_outputs();
   write_header(start);
@@ -230,7 +229,6 @@ class SignalForwarding {
   struct sigaction old_[4] = {};
   bool installed_[4] = {};
 };
-
 
 }  // namespace
 

@@ -47,6 +47,11 @@ bool make_dir(const std::string& path) {
 
 }  // namespace
 
+const SiteCache& site_cache() {
+  static const SiteCache cache;
+  return cache;
+}
+
 SiteCache::SiteCache() {
   std::string base;
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache) base = cache;

@@ -48,4 +48,8 @@ class SiteCache {
   std::string dir_;  // empty: no cache
 };
 
+// The cache of this machine, made once per ttdb: for code that has no
+// SiteCache of its own at hand.
+const SiteCache& site_cache();
+
 }  // namespace ttdb
