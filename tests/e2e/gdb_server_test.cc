@@ -368,8 +368,9 @@ TEST_F(GdbServerTest, ServesOneProcessOfARecordingWithAFork) {
   RunResult r = served("3", {"info threads", "break steps", "continue", "print who", "break 16", "continue", "print sum",
                              "reverse-continue", "print who", "reverse-continue", "bt 1"});
   std::string text = all(r);
-  // It starts where its life does, in the fork that made it; one thread.
-  EXPECT_EQ(lines_matching(r.out, R"(^\* 1 +Thread \d+ +0x[0-9a-f]+ in .*fork)").size(), 1u) << text;
+  // It starts where its life does, in the fork that made it, right past its
+  // syscall (which may start a line: then gdb shows no address); one thread.
+  EXPECT_EQ(lines_matching(r.out, R"(^\* 1 +Thread \d+ +(0x[0-9a-f]+ in )?\w*fork)").size(), 1u) << text;
   EXPECT_EQ(count_of(r.out, "Breakpoint 1, steps (who=1)"), 2) << text;
   EXPECT_EQ(count_of(r.out, "who=0"), 0) << text;
   EXPECT_NE(r.out.find("$1 = 1\n"), std::string::npos) << text;

@@ -197,6 +197,63 @@ TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
             1);
 }
 
+TEST(SyscallBuffer, OpensThatFailInThePathsLookupStayInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("open_probes"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(count_of(recorded.out, "missing: ENOENT\n"), 3) << recorded.out;
+  EXPECT_EQ(count_of(recorded.out, "symlink loop: ELOOP\n"), 3) << recorded.out;
+  EXPECT_EQ(count_of(recorded.out, "name too long: ENAMETOOLONG\n"), 3) << recorded.out;
+  EXPECT_EQ(count_of(recorded.out, "under a file: ENOTDIR\n"), 3) << recorded.out;
+  auto opens = [&](const std::string& path, const std::string& where) {
+    return sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND path LIKE '%" + path + "' AND " + where);
+  };
+  // Each fails alike without waiting: no stop.
+  EXPECT_EQ(opens("/no-such-file", "buffered AND ret = -2"), 3);
+  EXPECT_EQ(opens("/loop", "buffered AND ret = -40"), 3);
+  EXPECT_EQ(opens("xxxx", "buffered AND ret = -36"), 3);
+  EXPECT_EQ(opens("/created/inside", "buffered AND ret = -20"), 3);
+  // O_CREAT makes a regular file, the first time too.
+  EXPECT_EQ(opens("/created", "buffered AND ret >= 0"), 3);
+  // A FIFO may wait: traced.
+  EXPECT_EQ(opens("/fifo", "NOT buffered"), 1);
+  // Replay opens nothing: what the program made may be gone.
+  std::filesystem::remove(dir.file("created"));
+  expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, OnlySitesWhoseSyscallTheBufferMakesArePatched) {
+  TempDir dir;
+  RunOptions cache;
+  cache.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
+  // The first recording finds the sites; the second patches them at once.
+  ASSERT_EQ(record(dir.file("first.ttdb"), {program("site_choice")}, cache).status, 0);
+  std::string trace = dir.file("second.ttdb");
+  RunResult recorded = record(trace, {program("site_choice")}, cache);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("\n50 50 50\n"), std::string::npos) << recorded.out;
+  auto address_of = [&](const std::string& name) {
+    std::size_t at = recorded.out.find(name + " at 0x");
+    return at == std::string::npos ? 0 : std::strtoull(recorded.out.c_str() + at + name.size() + 4, nullptr, 16);
+  };
+  // Bytes a patch event rewrote in the function's first 32.
+  auto patched = [&](const std::string& name) {
+    std::uint64_t at = address_of(name);
+    EXPECT_NE(at, 0u) << recorded.out;
+    return sql_count(trace, fmt::format("SELECT count(*) FROM mem m JOIN events e ON e.id = m.event WHERE e.kind = 8 "
+                                        "AND m.addr >= {} AND m.addr < {}",
+                                        at, at + 32));
+  };
+  EXPECT_EQ(patched("getppid"), 1);
+  // sched_yield is always traced: its trampoline would only lead back to the syscall.
+  EXPECT_EQ(patched("sched_yield"), 0);
+  EXPECT_EQ(patched("any"), 1);  // its number is not in the code
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'sched_yield' AND NOT buffered"), 50);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getppid' AND buffered"), 100);
+  expect_same_run(recorded, replay(trace));
+}
+
 TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -100,6 +100,10 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define E_NOSYS 38
 #define E_FAULT 14
 #define E_NOENT 2
+#define E_ACCES 13
+#define E_NOTDIR 20
+#define E_NAMETOOLONG 36
+#define E_LOOP 40
 #define E_OPNOTSUPP 95
 #define RWF_NOWAIT_FLAG 8
 #define O_DIRECTORY_FLAG 0200000
@@ -182,11 +186,14 @@ static uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t
 }
 
 /* Opening a regular file or a directory cannot wait; a FIFO, a terminal or
- * another device may (for a writer, a carrier...), or do things on open. */
+ * another device may (for a writer, a carrier...), or do things on open.
+ * Nor can an open of a path the lookup already fails on: it fails the same
+ * way (or, with O_CREAT, makes a regular file). Programs probe for files all
+ * day (locales, configs, PATH searches): a dozen per `date`. */
 static int opens_without_waiting(long dirfd, const char* path, uint64_t flags) {
   struct kernel_stat st;
   long rc = untraced5(NR_NEWFSTATAT, dirfd, (long)path, (long)&st, flags & O_NOFOLLOW_FLAG ? AT_SYMLINK_NOFOLLOW_FLAG : 0, 0);
-  if (rc == -E_NOENT) return (flags & O_CREAT_FLAG) != 0; /* it creates a regular file */
+  if (rc == -E_NOENT || rc == -E_NOTDIR || rc == -E_ACCES || rc == -E_LOOP || rc == -E_NAMETOOLONG) return 1;
   if (rc != 0) return 0;
   uint32_t type = st.mode & 0170000;
   return type == 0100000 || type == 0040000;

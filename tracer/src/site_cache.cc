@@ -11,12 +11,14 @@
 #include "ttdb/base/log.h"
 #include "ttdb/base/unique_fd.h"
 #include "ttdb/tracer/file_catalog.h"
+#include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
 namespace {
 
-// Bump when find_syscall_sites finds other sites in the same bytes.
-constexpr int kSearchVersion = 1;
+// Bump when find_syscall_sites finds other sites in the same bytes. (Which
+// syscalls the shim buffers decides it too: buffering_signature.)
+constexpr int kSearchVersion = 2;
 // Bump when find_rand_instructions does, or RandSite changes.
 constexpr int kRandVersion = 2;
 
@@ -45,6 +47,21 @@ bool make_dir(const std::string& path) {
   return !error && std::filesystem::is_directory(path, error);
 }
 
+// Sites found for one table of buffered syscalls are not those for another
+// (find_syscall_sites leaves out the sites of syscalls never buffered).
+std::uint32_t buffering_signature() {
+  static const std::uint32_t signature = [] {
+    std::uint32_t h = 2166136261u;  // FNV-1a over (nr, how) pairs
+    for (const SyscallInfo* info : all_syscalls())
+      for (auto value : {static_cast<std::uint32_t>(info->nr), static_cast<std::uint32_t>(info->buffering)}) {
+        h ^= value;
+        h *= 16777619u;
+      }
+    return h;
+  }();
+  return signature;
+}
+
 }  // namespace
 
 const SiteCache& site_cache() {
@@ -60,7 +77,8 @@ SiteCache::SiteCache() {
 }
 
 std::string SiteCache::path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const {
-  return fmt::format("{}/sites-{}-{:x}-{:x}-v{}", dir_, to_hex(file), offset, size, kSearchVersion);
+  return fmt::format("{}/sites-{}-{:x}-{:x}-v{}-{:08x}", dir_, to_hex(file), offset, size, kSearchVersion,
+                     buffering_signature());
 }
 
 std::string SiteCache::rand_path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const {

@@ -258,12 +258,67 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
   return out;
 }
 
+namespace {
+
+// The syscall a site makes, when the straight line of code before it sets
+// eax from an immediate (glibc's wrappers: `mov $nr, %eax`, then at most a
+// few instructions that leave rax alone) and no branch enters in between.
+// nullopt when the code does not say (syscall(2) takes it from an argument).
+// A wrong answer costs speed, never exactness: a site left alone is traced.
+std::optional<std::uint64_t> syscall_number_before(csh detail, ByteView file, const Sweep& sweep, std::uint64_t site) {
+  constexpr int kLookBack = 6;
+  auto next = std::lower_bound(sweep.starts.begin(), sweep.starts.end(), site);
+  cs_insn* insn = cs_malloc(detail);
+  std::optional<std::uint64_t> nr;
+  for (int k = 0; k < kLookBack && next != sweep.starts.begin() && !sweep.targeted(*next); ++k, --next) {
+    std::uint64_t at = *(next - 1);
+    const std::uint8_t* code = file.data() + at;
+    std::size_t left = *next - at;
+    std::uint64_t address = at;
+    if (!cs_disasm_iter(detail, &code, &left, &address, insn) || left != 0) break;
+    if (cs_insn_group(detail, insn, CS_GRP_JUMP) || cs_insn_group(detail, insn, CS_GRP_CALL) ||
+        cs_insn_group(detail, insn, CS_GRP_RET) || cs_insn_group(detail, insn, CS_GRP_INT))
+      break;
+    cs_regs read, written;
+    std::uint8_t read_count = 0, written_count = 0;
+    if (cs_regs_access(detail, insn, read, &read_count, written, &written_count) != CS_ERR_OK) break;
+    bool sets_rax = std::any_of(written, written + written_count, [](std::uint16_t r) {
+      return r == X86_REG_RAX || r == X86_REG_EAX || r == X86_REG_AX || r == X86_REG_AL || r == X86_REG_AH;
+    });
+    if (!sets_rax) continue;
+    const cs_x86& x86 = insn->detail->x86;
+    if (insn->id == X86_INS_MOV && x86.op_count == 2 && x86.operands[0].type == X86_OP_REG &&
+        (x86.operands[0].reg == X86_REG_EAX || x86.operands[0].reg == X86_REG_RAX) && x86.operands[1].type == X86_OP_IMM &&
+        x86.operands[1].imm >= 0)
+      nr = static_cast<std::uint64_t>(x86.operands[1].imm);
+    break;
+  }
+  cs_free(insn, 1);
+  return nr;
+}
+
+// Whether the shim may make this syscall itself: a site whose syscall it
+// never makes is left alone, as its trampoline would only lead back to a
+// traced syscall (most of libc's 450: futex, mmap, the signal calls...).
+bool shim_may_buffer(std::uint64_t nr) {
+  if (nr >= TTDB_SHIM_MAX_NR) return false;
+  const SyscallInfo* info = find_syscall(static_cast<long>(nr));
+  return info && info->buffering != Buffering::none;
+}
+
+}  // namespace
+
 std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, std::uint64_t size, std::uint64_t offset) {
   auto elf = parse_elf(file);
   if (!elf || offset >= file.size()) return {};
   std::uint64_t end = std::min<std::uint64_t>(file.size(), offset + size);
-  csh handle = 0;
+  csh handle = 0, detail = 0;
   if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return {};
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &detail) != CS_ERR_OK) {
+    cs_close(&handle);
+    return {};
+  }
+  cs_option(detail, CS_OPT_DETAIL, CS_OPT_ON);
   std::vector<SyscallSite> found;
   std::optional<std::pair<std::uint64_t, Sweep>> swept;  // the last function swept, by its file offset
   for (std::uint64_t i = offset; i + 1 < end; ++i) {
@@ -288,6 +343,7 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
     bool ok = sw.starts_at(i);
     for (std::uint64_t b = i + 1; ok && b < i + site->length; ++b) ok = !sw.targeted(b);
     if (!ok) continue;
+    if (auto nr = syscall_number_before(detail, file, sw, i); nr && !shim_may_buffer(*nr)) continue;
     // To addresses in the program.
     site->addr = start + (i - offset);
     for (auto& insn : site->after)
@@ -296,6 +352,7 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
     i += site->length - 1;
   }
   cs_close(&handle);
+  cs_close(&detail);
   return found;
 }
 
