@@ -97,7 +97,8 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   if (e.args[5] > static_cast<std::uint64_t>(VdsoTreatment::syscalls))
     fail("the exec at event {} treats the vDSO in a way this ttdb does not know ({}); replay it with a newer ttdb",
          e.id, e.args[5]);
-  InitialStack stack = prepare_initial_stack(t, static_cast<VdsoTreatment>(e.args[5]));
+  auto maps = read_maps(t.tid());
+  InitialStack stack = prepare_initial_stack(t, static_cast<VdsoTreatment>(e.args[5]), maps);
   if (stack.sp.addr() != e.args[0] || stack.top.addr() != e.args[1])
     diverge(e, fmt::format("started with its stack at {:#x}-{:#x} instead of {:#x}-{:#x} (the "
                            "environment, arguments or kernel differ from the recording's)",
@@ -114,7 +115,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     auto id = static_cast<std::int64_t>(file);
     if (id && files_.is_on_disk(id)) hashes[files_.path(id)] = files_.hash(id);
   }
-  rand().scan_process(t, hashes);
+  rand().scan_process(t, maps, hashes);
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.
   if (stack.vdso_syscall) task().syscall_insn = stack.vdso_syscall;

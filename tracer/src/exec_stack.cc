@@ -257,10 +257,9 @@ void treat_vdso(Tracee& tracee, const std::vector<Mapping>& maps, std::uint64_t 
 
 }  // namespace
 
-InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso) {
+InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso, const std::vector<Mapping>& maps) {
   InitialStack stack;
   stack.sp = RemotePtr(tracee.regs().rsp);
-  auto maps = read_maps(tracee.tid());
   auto mapping = mapping_containing(maps, stack.sp.addr());
   if (!mapping) fail("the program's stack pointer {:#x} is outside any mapping at exec", stack.sp.addr());
   stack.top = RemotePtr(mapping->end);

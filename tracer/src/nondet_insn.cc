@@ -311,9 +311,10 @@ void RandPatcher::unpatch_tsc(Tracee& tracee) {
   }
 }
 
-int RandPatcher::scan_process(Tracee& tracee, const std::map<std::string, ContentHash>& hashes) {
+int RandPatcher::scan_process(Tracee& tracee, const std::vector<Mapping>& maps,
+                              const std::map<std::string, ContentHash>& hashes) {
   int patched = 0;
-  for (const auto& m : read_maps(tracee.tid())) {
+  for (const auto& m : maps) {
     if (!m.executable || m.path == "[vdso]" || m.path == "[vsyscall]") continue;
     if (auto hash = hashes.find(m.path); hash != hashes.end())
       patched += scan_and_patch_file(tracee, m.start, m.end - m.start, hash->second, m.offset);

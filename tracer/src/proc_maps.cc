@@ -1,10 +1,14 @@
 #include "ttdb/tracer/proc_maps.h"
 
+#include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <sys/mman.h>
 
+#include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
@@ -12,32 +16,74 @@
 #include <sstream>
 
 #include "ttdb/base/error.h"
+#include "ttdb/base/unique_fd.h"
 
 namespace ttdb {
 
+namespace {
+
+// Reads a /proc file whole (its size is not known ahead: stat says 0).
+std::optional<std::string> read_proc_text(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string text(16 << 10, '\0');
+  std::size_t done = 0;
+  for (;;) {
+    if (text.size() - done < 4096) text.resize(text.size() * 2);
+    ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
+}
+
+// Takes the number in `base` at the front of `line`, and the one separator
+// after it.
+bool take_number(std::string_view& line, std::uint64_t& value, int base) {
+  auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), value, base);
+  if (error != std::errc() || end == line.data() + line.size()) return false;
+  line.remove_prefix(static_cast<std::size_t>(end - line.data()) + 1);
+  return true;
+}
+
+// One line of /proc/PID/maps: "start-end perms offset major:minor inode   path".
+std::optional<Mapping> parse_maps_line(std::string_view line) {
+  Mapping m;
+  std::uint64_t major = 0, minor = 0;
+  if (!take_number(line, m.start, 16) || !take_number(line, m.end, 16) || line.size() < 5) return std::nullopt;
+  m.readable = line[0] == 'r';
+  m.writable = line[1] == 'w';
+  m.executable = line[2] == 'x';
+  m.shared = line[3] == 's';
+  line.remove_prefix(5);
+  if (!take_number(line, m.offset, 16) || !take_number(line, major, 16) || !take_number(line, minor, 16)) return std::nullopt;
+  auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), m.inode, 10);
+  if (error != std::errc()) return std::nullopt;
+  line.remove_prefix(static_cast<std::size_t>(end - line.data()));
+  while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  m.dev = makedev(static_cast<unsigned>(major), static_cast<unsigned>(minor));
+  m.path = line;
+  return m;
+}
+
+}  // namespace
+
+// Read at once and parsed by hand: an exec reads the maps half a dozen
+// times, and stream parsing with sscanf was a tenth of a shell's recording.
 std::vector<Mapping> read_maps(pid_t pid) {
   std::string path = fmt::format("/proc/{}/maps", pid);
-  std::ifstream in(path);
-  if (!in) fail("cannot read {}", path);
+  auto text = read_proc_text(path);
+  if (!text) fail("cannot read {}", path);
   std::vector<Mapping> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    Mapping m;
-    char perms[5] = {};
-    unsigned dev_major = 0, dev_minor = 0;
-    int name_start = 0;
-    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-                    &m.start, &m.end, perms, &m.offset, &dev_major, &dev_minor, &m.inode,
-                    &name_start) < 7)
-      continue;
-    m.readable = perms[0] == 'r';
-    m.writable = perms[1] == 'w';
-    m.executable = perms[2] == 'x';
-    m.shared = perms[3] == 's';
-    m.dev = makedev(dev_major, dev_minor);
-    if (name_start > 0 && static_cast<std::size_t>(name_start) < line.size())
-      m.path = line.substr(static_cast<std::size_t>(name_start));
-    out.push_back(std::move(m));
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    std::size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+    if (auto m = parse_maps_line(line)) out.push_back(std::move(*m));
   }
   return out;
 }

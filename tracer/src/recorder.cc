@@ -425,7 +425,8 @@ void Recorder::on_exec() {
     }
   Tracee& t = tracee();
   t.reopen_memory();
-  InitialStack stack = prepare_initial_stack(t, VdsoTreatment::syscalls);
+  auto maps = read_maps(t.tid());
+  InitialStack stack = prepare_initial_stack(t, VdsoTreatment::syscalls, maps);
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
   struct stat exe_stat {};
   if (::stat(fmt::format("/proc/{}/exe", t.tid()).c_str(), &exe_stat) == 0 && (exe_stat.st_mode & (S_ISUID | S_ISGID)))
@@ -447,7 +448,7 @@ void Recorder::on_exec() {
     hashes[exe] = file->hash;
   }
   // The only other file the kernel maps at exec is the ELF interpreter.
-  for (const auto& m : read_maps(t.tid())) {
+  for (const auto& m : maps) {
     if (m.path.empty() || m.path[0] != '/' || m.path == exe || m.offset != 0) continue;
     if (auto file = files_.add(m.path, m.path, "interp")) {
       e.args[3] = static_cast<std::uint64_t>(file->id);
@@ -478,7 +479,8 @@ void Recorder::on_exec() {
   space().vdso_start = stack.vdso_start;
   space().vdso_end = stack.vdso_end;
   space().rand.patch_tsc(reads_tsc_untrapped());
-  space().rand.scan_process(t, hashes);
+  space().rand.scan_process(t, maps, hashes);
+  if (options_.syscall_buffer) task().exec_maps = std::move(maps);
   if (finder_) finder_->clear(t.tid());
   task().shim_flags = false;
   task().pending.reset();
@@ -492,8 +494,10 @@ void Recorder::after_exec() {
   if (!options_.syscall_buffer) return;
   Tracee& t = tracee();
   std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
+  auto maps = std::exchange(task().exec_maps, std::nullopt);
+  if (!maps) maps = read_maps(t.tid());
   std::vector<Mapping> code;
-  for (const auto& m : read_maps(t.tid()))
+  for (const auto& m : *maps)
     if (m.executable && !m.path.empty() && m.path[0] == '/') code.push_back(m);  // the program's and its interpreter's
   space().inject_at = space().vdso_syscall;
   if (!space().inject_at) {
@@ -511,24 +515,43 @@ void Recorder::after_exec() {
     return;
   }
   emit(std::move(shim));
+  Mapping shim_mapping;
+  shim_mapping.start = space().shim.start();
+  shim_mapping.end = space().shim.end();
+  maps->insert(std::lower_bound(maps->begin(), maps->end(), shim_mapping.start,
+                                [](const Mapping& m, std::uint64_t a) { return m.start < a; }),
+               shim_mapping);
   space().inject_at = space().shim.syscall_instruction();
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
   // A traced program's new shim makes no call either: its tracer sees them all.
   if (task().traced) stop_buffering(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();
-  patch_vdso_sites();
-  read_clocks_in_vdso();
+  // The vDSO's sites and the loader's share one page of trampolines (an
+  // injected mmap less at every exec), out of the way below them both.
+  std::vector<SyscallSite> loader = vdso_sites();
   for (const auto& m : code) {
-    if (m.path != exe) {
-      space().loader_start = m.start;
-      space().loader_end = m.end;
+    std::string file = m.path == exe ? fmt::format("/proc/{}/exe", t.tid()) : m.path;
+    if (m.path == exe) {
+      if (auto sites = known_sites(m.start, m.end - m.start, m.offset, file))
+        patch_sites(*sites, false, &*maps);
+      continue;
     }
-    find_sites(m.start, m.end - m.start, m.offset, m.path == exe ? fmt::format("/proc/{}/exe", t.tid()) : m.path);
+    space().loader_start = m.start;
+    space().loader_end = m.end;
+    auto sites = known_sites(m.start, m.end - m.start, m.offset, file);
+    if (!sites) continue;
+    bool near = loader.empty() || sites->empty() ||
+                std::max(loader.back().addr, sites->back().addr) - std::min(loader.front().addr, sites->front().addr) < kNearby;
+    if (!near) patch_sites(*sites, true, &*maps);
+    else loader.insert(loader.end(), sites->begin(), sites->end());
   }
+  std::sort(loader.begin(), loader.end(), [](const SyscallSite& x, const SyscallSite& y) { return x.addr < y.addr; });
+  patch_sites(loader, true, &*maps);
+  read_clocks_in_vdso();
 }
 
-void Recorder::patch_vdso_sites() {
+std::vector<SyscallSite> Recorder::vdso_sites() const {
   std::vector<SyscallSite> sites;
   for (std::uint64_t addr : space().vdso_sites) {
     DisplacedInsn cmp;
@@ -536,33 +559,36 @@ void Recorder::patch_vdso_sites() {
     cmp.imm = -4095;
     sites.push_back(SyscallSite{addr, 8, {cmp}});
   }
-  if (sites.empty()) return;
-  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, true))
+  return sites;
+}
+
+void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
+  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, out_of_the_way, maps))
     emit(std::move(*patch));
 }
 
-void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
-  // Sites the cache knows are patched at once.
-  auto patch_known = [&](const ContentHash& hash) {
-    auto known = cache_.load(hash, offset, size, start);
-    if (!known) return false;
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), *known, space().in_loader(start)))
-      emit(std::move(*patch));
-    return true;
-  };
+std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,
+                                                              const std::string& file) {
   // The file catalog hashed this file version when the program mapped it: a
   // shell that runs 200 programs reads and hashes libc once, not 200 times.
   std::optional<ContentHash> hash;
   if (auto cataloged = files_.find(file)) hash = cataloged->hash;
-  if (hash && patch_known(*hash)) return;
+  if (hash)
+    if (auto known = cache_.load(*hash, offset, size, start)) return known;
   // Read now: the file may change once the program goes on.
   auto bytes = read_whole_file(file);
-  if (!bytes) return;
+  if (!bytes) return std::nullopt;
   if (!hash) {
     hash = content_hash(*bytes);
-    if (patch_known(*hash)) return;
+    if (auto known = cache_.load(*hash, offset, size, start)) return known;
   }
   finder_->find(tracee().tid(), std::move(*bytes), *hash, start, size, offset);
+  return std::nullopt;
+}
+
+void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
+  // Sites the cache knows are patched at once.
+  if (auto sites = known_sites(start, size, offset, file)) patch_sites(*sites, space().in_loader(start));
 }
 
 void Recorder::patch_found_sites() {
@@ -573,10 +599,7 @@ void Recorder::patch_found_sites() {
   // module mapped later is patched when it is mapped, before any thread
   // runs in it.
   if (space().threaded) return;
-  for (auto& module : found)
-    if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), module.sites,
-                                               space().in_loader(module.start)))
-      emit(std::move(*patch));
+  for (auto& module : found) patch_sites(module.sites, space().in_loader(module.start));
 }
 
 void Recorder::drain(bool ending) {

@@ -79,6 +79,10 @@ bool recorder_no_new_privs();
 Bytes shebang_line(pid_t pid, const std::string& path);
 // Mapped files larger than this are not kept whole in the trace's catalog.
 constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
+// The vDSO's syscall sites share the loader's page of trampolines when they
+// are this close (the kernel puts them side by side; with address space
+// randomization on they may be far apart).
+constexpr std::uint64_t kNearby = 64ull << 20;
 // The data of `size` bytes of a file from `offset`, as memory writes at
 // `addr` onwards; the file's holes are skipped.
 void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,
@@ -210,6 +214,9 @@ struct Task {
   bool shim_flags = false;       // flags asked of the shim that may still be set
   bool expect_exit_stop = false; // resume so that the syscall's exit stops
   bool expect_exec_exit = false;
+  // The new program's mappings, read at its exec stop, for its exec's exit
+  // (the program has not run in between).
+  std::optional<std::vector<Mapping>> exec_maps;
   bool waiting_output = false;   // stopped at a write to ttdb's output until another one ends
   bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
   int job_signal = SIGSTOP;      // the signal that stopped it last
@@ -390,9 +397,17 @@ class Recorder {
   // Syscall sites are found in the background, and patched at a syscall's
   // exit once they are: the program runs meanwhile, its syscalls traced.
   void find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file);
+  // The sites of code mapped from `file` when the cache knows them; else
+  // nullopt, and the finder looks for them in the background.
+  std::optional<std::vector<SyscallSite>> known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,
+                                                      const std::string& file);
   void patch_found_sites();
-  // The syscalls the vDSO's functions became enter the syscall buffer.
-  void patch_vdso_sites();
+  // The vDSO's syscalls (those its functions became), which enter the
+  // syscall buffer through the loader's trampolines.
+  std::vector<SyscallSite> vdso_sites() const;
+  // Patches `sites` (recording.cc's patch event): out of the way below the
+  // code or right below it (SyscallPatcher::patch_sites).
+  void patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps = nullptr);
   void set_shim_flags(bool slow_next, bool stop_after);
   // Delivers the held signals where the program stands now: a boundary.
   void deliver_held_here();

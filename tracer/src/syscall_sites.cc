@@ -357,11 +357,12 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
 }
 
 std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
-                                                        const std::vector<SyscallSite>& sites, bool out_of_the_way) {
+                                                        const std::vector<SyscallSite>& sites, bool out_of_the_way,
+                                                        std::vector<Mapping>* maps) {
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
-  auto where = place_page(read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length, page_size,
-                          out_of_the_way ? Placement::farthest : Placement::closest);
+  auto where = place_page(maps ? *maps : read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length,
+                          page_size, out_of_the_way ? Placement::farthest : Placement::closest);
   if (!where) {
     TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", sites.front().addr, sites.size());
     return std::nullopt;
@@ -392,6 +393,14 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem[0].data = std::move(page);
   e.info = serialize_sites(sites);
   apply(tracee, syscall_insn, e);
+  if (maps) {
+    Mapping page_mapping;
+    page_mapping.start = base;
+    page_mapping.end = base + page_size;
+    page_mapping.readable = page_mapping.executable = true;
+    auto at = std::lower_bound(maps->begin(), maps->end(), base, [](const Mapping& m, std::uint64_t a) { return m.start < a; });
+    maps->insert(at, std::move(page_mapping));
+  }
   TTDB_LOG(record, "{} syscall sites from {:#x} patched, trampolines at {:#x}", sites.size(), sites.front().addr, base);
   return e;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ttdb/base/bytes.h"
+#include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
@@ -52,6 +53,8 @@ struct InitialStack {
 };
 
 // At the exec stop: finds the stack and treats the vDSO as `vdso` says.
-InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso);
+// `maps`: the new program's mappings (read_maps), which the exec stop reads
+// once for everything it does.
+InitialStack prepare_initial_stack(Tracee& tracee, VdsoTreatment vdso, const std::vector<Mapping>& maps);
 
 }  // namespace ttdb

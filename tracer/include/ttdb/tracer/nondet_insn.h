@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ttdb/base/bytes.h"
+#include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/tracee.h"
 
 namespace ttdb {
@@ -65,10 +66,10 @@ class RandPatcher {
   // scanned once.
   int scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::uint64_t size, const ContentHash& file,
                           std::uint64_t offset);
-  // Scans every executable mapping of the process (at exec). A mapping of
-  // a file in `hashes` (path -> content hash) is scanned by scan_and_patch_file,
-  // without reading it.
-  int scan_process(Tracee& tracee, const std::map<std::string, ContentHash>& hashes = {});
+  // Scans every executable mapping of the process (at exec; `maps` are its
+  // mappings). A mapping of a file in `hashes` (path -> content hash) is
+  // scanned by scan_and_patch_file, without reading it.
+  int scan_process(Tracee& tracee, const std::vector<Mapping>& maps, const std::map<std::string, ContentHash>& hashes = {});
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
   // mremap moved [from, from + old_size) to `to`, now new_size long: the

@@ -62,8 +62,11 @@ class SyscallPatcher {
   // reaches, rather than right below them, where the kernel would put the
   // program's next mapping (for sites patched before the program maps
   // anything, whose page would move all its mappings).
+  // `maps`: the process's mappings when the caller has them (sorted, as
+  // read_maps gives them); the trampolines' page is added to them.
   std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
-                                          const std::vector<SyscallSite>& sites, bool out_of_the_way = false);
+                                          const std::vector<SyscallSite>& sites, bool out_of_the_way = false,
+                                          std::vector<Mapping>* maps = nullptr);
   // Recording and replay: maps the trampolines a patch event describes and
   // rewrites its sites. Throws ttdb::Error when the place is taken.
   void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
