@@ -456,12 +456,18 @@ std::int64_t Recorder::answer_wait(const SyscallArgs& call, Event& e, pid_t tid,
 bool Recorder::waits_for_foreign_tracee(pid_t wanted) {
   // A wait for any child goes to the kernel while the caller has children
   // of its own, whose ends it reports (an emulated stop interrupts it).
-  bool has_children = false, has_foreign = false;
-  for (auto& [tid, t] : tasks_) {
-    if (t->traced && t->traced->tracer == task().tgid && t->traced->foreign && (!wanted || wanted == tid)) has_foreign = true;
-    if (!wanted && t->tgid == tid && !t->fresh && parent_of(tid) == task().tgid) has_children = true;
-  }
-  return has_foreign && !has_children;
+  // (Parents are read from /proc only for a program that traces: a shell's
+  // every wait4 read every process's stat file.)
+  bool has_foreign = std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& entry) {
+    const auto& [tid, t] = entry;
+    return t->traced && t->traced->tracer == task().tgid && t->traced->foreign && (!wanted || wanted == tid);
+  });
+  if (!has_foreign) return false;
+  bool has_children = !wanted && std::any_of(tasks_.begin(), tasks_.end(), [&](const auto& entry) {
+    const auto& [tid, t] = entry;
+    return t->tgid == tid && !t->fresh && parent_of(tid) == task().tgid;
+  });
+  return !has_children;
 }
 
 std::optional<std::int64_t> Recorder::report_ended_tracee(const SyscallArgs& call, Event& e, pid_t wanted) {
