@@ -19,8 +19,11 @@ constexpr std::size_t kQueueEvents = 4096;
 }  // namespace
 
 bool ReplaySession::queueable(const Event& e, const Event* following, const FastPath& fast) const {
-  // Output goes through the replayer; a syscall that never returned stays traced.
-  if (e.kind != EventKind::syscall || !e.buffered || e.emit || !e.ret || !following || e.id > fast.until) return false;
+  // Output goes through the replayer: a shim older than version 3 cannot
+  // hand it over. A syscall that never returned stays traced.
+  if (e.kind != EventKind::syscall || !e.buffered || (e.emit && task_state().shim_version < 3) || !e.ret || !following ||
+      e.id > fast.until)
+    return false;
   // The process stops after its last queued event, at the traced call of
   // the next one: that must be its own (processes replay in the trace's order).
   if (following->tid != e.tid) return false;
@@ -57,7 +60,10 @@ void ReplaySession::fill_queue(const FastPath& fast) {
     task().queued = task().queue_taken = 0;
     return;
   }
-  task().queued = queue_events(tracee(), task().shim, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); });
+  // What a write to ttdb's output wrote comes back with the event: room for it.
+  auto output_room = [](const Event& e) -> std::uint64_t { return e.emit && e.ret && *e.ret > 0 ? static_cast<std::uint64_t>(*e.ret) : 0; };
+  task().queued = queue_events(tracee(), task().shim, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); },
+                               output_room, &task().queued_inputs);
   task().queued_first = events.front()->id;
   task().queue_taken = 0;
   TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,
@@ -75,9 +81,20 @@ void ReplaySession::sync_queue() {
     if (!e || e->id != state_.current + 1)
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
     TTDB_LOG(replay, "event {}: {} (given back in-process)", e->id, render_event(*e));
+    if (e->emit) emit_given_back(*e);
     state_.current = e->id;
     events_.drop();
   }
+}
+
+void ReplaySession::emit_given_back(const Event& e) {
+  auto input = std::find_if(task().queued_inputs.begin(), task().queued_inputs.end(),
+                            [&](const QueuedInput& in) { return in.event == e.id; });
+  if (input != task().queued_inputs.end()) {
+    Bytes written = tracee().read_bytes(task().shim.buffer() + input->offset, input->size);
+    emit_output(e, written);
+  }
+  follow_output_file(e);
 }
 
 }  // namespace ttdb

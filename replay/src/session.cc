@@ -710,6 +710,7 @@ void ReplaySession::apply_patch(const Event& e) {
   try {
     if (is_shim_event(patch)) {
       task().shim = apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
+      task().shim_version = patch.args[3];
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);
     }

@@ -58,10 +58,13 @@ struct TaskState {
   // patched sites, and how many events from queued_first the replayer
   // queued for it to give back in-process.
   ShimPlace shim;
+  std::uint64_t shim_version = 0;  // its ABI version (shim_abi.h), as recorded
   SyscallPatcher sites;
   std::int64_t queued_first = 0;
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
+  // Where the shim copies what queued writes to ttdb's output wrote.
+  std::vector<QueuedInput> queued_inputs;
   FastPath queued_for;            // what the queue was filled for
   // Stopped inside the fork, vfork or clone of a spawn event just applied
   // (its child exists): the registers at the call's entry, for its result.
@@ -261,6 +264,9 @@ class ReplaySession {
   // The syscall buffer's queue (replay_queue.cc).
   void sync_queue();
   void fill_queue(const FastPath& fast);
+  // A queued write to ttdb's output, given back: its bytes, from where the
+  // shim copied them, go out as a traced one's do.
+  void emit_given_back(const trace::Event& e);
   bool queueable(const trace::Event& e, const trace::Event* following, const FastPath& fast) const;
 
 

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -252,6 +253,28 @@ TEST(SyscallBuffer, OnlySitesWhoseSyscallTheBufferMakesArePatched) {
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'sched_yield' AND NOT buffered"), 50);
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getppid' AND buffered"), 100);
   expect_same_run(recorded, replay(trace));
+}
+
+TEST(SyscallBuffer, OutputWrittenInsideTheBufferComesOutOfReplayInOrder) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("output_lines")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(count_of(recorded.out, "\n"), 300);
+  EXPECT_EQ(count_of(recorded.err, "\n"), 100);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND buffered"), 400);
+  expect_same_run(recorded, replay(trace));
+  // The shim gives the writes back without a stop, and hands over what
+  // they wrote with them.
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  RunResult replayed = replay(trace, logged);
+  EXPECT_EQ(replayed.out, recorded.out);
+  int given_back = 0;
+  std::istringstream log(replayed.err);
+  for (std::string line; std::getline(log, line);)
+    given_back += line.find(": write(1, ") != std::string::npos && line.find("given back in-process") != std::string::npos;
+  EXPECT_GE(given_back, 290) << replayed.err;
 }
 
 TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {

@@ -410,10 +410,15 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
         memcpy(&len, p, 4);
         p += 4 + len;
         break;
-      case TTDB_ARG_IN:
+      case TTDB_ARG_IN: {
+        /* Room the replayer left: the output it re-emits, which only the
+         * program's memory holds (checked by the digest above). */
         memcpy(&len, p + 8, 4);
+        uint64_t n = input_size(&specs[i], a, rec->ret);
+        if (len) memcpy(p + 12, (const void*)a[i], n < len ? n : len);
         p += 12 + len;
         break;
+      }
       case TTDB_ARG_OUT:
         memcpy(&len, p, 4);
         memcpy((void*)a[i], p + 4, len);

@@ -15,8 +15,10 @@
 #define TTDB_SHIM_ABI_H
 
 /* 1: at the fixed address 0x70000000, the header holding absolute addresses.
- * 2: anywhere, the header holding offsets, the secret in the control block. */
-#define TTDB_SHIM_ABI_VERSION 2
+ * 2: anywhere, the header holding offsets, the secret in the control block.
+ * 3: in replay, a queued record's IN argument with room for its bytes gets
+ *    them (what the program wrote, for the replayer to re-emit). */
+#define TTDB_SHIM_ABI_VERSION 3
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */

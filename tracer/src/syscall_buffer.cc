@@ -241,7 +241,7 @@ bool is_shim_event(const trace::Event& e) { return e.kind == trace::EventKind::p
 
 ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode, std::uint64_t secret) {
   std::uint64_t version = e.args[3];
-  if (version != 1 && version != TTDB_SHIM_ABI_VERSION)
+  if (version < 1 || version > TTDB_SHIM_ABI_VERSION)
     fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb reads versions 1 to {}; "
          "replay it with the ttdb that recorded it, or record the program again",
          version, TTDB_SHIM_ABI_VERSION);
@@ -453,13 +453,16 @@ ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim) {
 }
 
 std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
-                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of) {
+                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
+                         const std::function<std::uint64_t(const trace::Event&)>& input_room,
+                         std::vector<QueuedInput>* inputs) {
   // The records are laid out in place, in memory of the buffer's size that
   // is kept (a replay of a million clock reads fills it 250 times): the
   // vector appends this did before cost more than the shim's replay of them.
   static thread_local std::unique_ptr<std::uint8_t[]> scratch(new std::uint8_t[TTDB_SHIM_BUFFER_SIZE]);
   std::uint8_t* const base = scratch.get();
   std::size_t used = 0, queued = 0;
+  if (inputs) inputs->clear();
   for (const trace::Event* e : events) {
     const SyscallInfo* info = find_syscall(e->nr);
     if (!info) break;
@@ -475,6 +478,7 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
     };
     bool first_path = true;
     std::size_t mem = 0;
+    std::optional<QueuedInput> input;
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       switch (info->args[i].format) {
         case ArgFormat::s: {
@@ -487,9 +491,18 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
         }
         case ArgFormat::in: {
           std::uint64_t digest = e->digest.value_or(0);
-          std::uint32_t none = 0;
+          std::uint64_t room = input || !input_room ? 0 : input_room(*e);  // (the first input only)
+          if (room > TTDB_SHIM_BUFFER_SIZE) room = TTDB_SHIM_BUFFER_SIZE;  // (it cannot fit: the event stays traced)
+          auto len = static_cast<std::uint32_t>(room);
           put(&digest, 8);
-          put(&none, 4);
+          put(&len, 4);
+          if (len && fits && len <= TTDB_SHIM_BUFFER_SIZE - at) {
+            std::memset(base + at, 0, len);  // the shim's copy goes here
+            input = QueuedInput{e->id, at, len};
+            at += len;
+          } else if (len) {
+            fits = false;
+          }
           break;
         }
         case ArgFormat::out: {
@@ -522,6 +535,7 @@ std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vecto
     std::memcpy(base + used, &h, sizeof h);
     used = end;
     ++queued;
+    if (input && inputs) inputs->push_back(*input);
   }
   if (used) write_checked(tracee, shim.buffer(), ByteView(base, used));
   struct {

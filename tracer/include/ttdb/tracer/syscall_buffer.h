@@ -141,11 +141,20 @@ struct ShimQueue {
   std::uint64_t consumed = 0;
 };
 ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim);
+// Where a queued event's input bytes will be once the shim gave it back
+// (a version 3 shim copies them there): from shim.buffer() + offset.
+struct QueuedInput {
+  std::int64_t event = 0;
+  std::uint64_t offset = 0, size = 0;
+};
 // Queues `events` (buffered syscalls, in order, from `first_event`) for the
 // shim to give back, replacing what was queued; `bytes_of` gives a memory
-// write's bytes. Returns how many fit.
+// write's bytes; `input_room` how many of an event's input bytes the shim
+// is to copy (0: none), whose places go to `inputs`. Returns how many fit.
 std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
-                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of);
+                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
+                         const std::function<std::uint64_t(const trace::Event&)>& input_room = {},
+                         std::vector<QueuedInput>* inputs = nullptr);
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
 
