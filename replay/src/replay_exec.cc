@@ -91,9 +91,13 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // parent's), but the thread's rdtsc fault (every thread's, without
   // rdtsc_patched).
   bool tsc_trapped = task().tsc_trapped || !tsc_patched_, tsc_owed = task().tsc_owed;
+  // The descriptors of mapped files stay open across the exec (the new
+  // program maps libc and the loader's cache too).
+  auto mapping_fds = std::move(state_.tasks.at(task().process(state_.acting)).mapping_fds);
   task() = TaskState{};
   task().tsc_trapped = tsc_trapped;
   task().tsc_owed = tsc_owed;
+  task().mapping_fds = std::move(mapping_fds);
   if (e.args[5] > static_cast<std::uint64_t>(VdsoTreatment::syscalls))
     fail("the exec at event {} treats the vDSO in a way this ttdb does not know ({}); replay it with a newer ttdb",
          e.id, e.args[5]);
@@ -184,10 +188,11 @@ std::int64_t ReplaySession::open_copy(const Event& e, const std::string& path) {
   return fd;
 }
 
-std::int64_t ReplaySession::open_before_entry(const Event& e, const std::string& path, int flags) {
+std::int64_t ReplaySession::open_before_entry(const Event& e, const std::string& path, int flags, bool cloexec) {
   StackScratch text(tracee(), ByteView(reinterpret_cast<const std::uint8_t*>(path.c_str()), path.size() + 1));
   if (!text) diverge(e, fmt::format("has no stack to pass the path of {}, which replay opens for it", path));
-  return call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), text.addr().addr(), static_cast<std::uint64_t>(flags | O_CLOEXEC)});
+  if (cloexec) flags |= O_CLOEXEC;
+  return call_before_entry(e, __NR_openat, {static_cast<std::uint64_t>(AT_FDCWD), text.addr().addr(), static_cast<std::uint64_t>(flags)});
 }
 
 void ReplaySession::provide_exec_descriptor(const Event& e) {
@@ -201,6 +206,9 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   // /dev/fd/N on the new stack, whose layout must be the recorded one).
   std::int64_t fd = open_program_copy(e, id);
   if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
+  // (A mapped file's descriptor kept there is gone: it must not outlive the exec.)
+  std::erase_if(state_.tasks.at(task().process(state_.acting)).mapping_fds,
+                [&](const auto& kept) { return static_cast<std::uint64_t>(kept.second) == entry.args[0]; });
   call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});
 }

@@ -288,9 +288,9 @@ bool ReplaySession::map_recorded_file(const Event& e, const Registers& entry_reg
 
 std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file) {
   // A process maps the same few files again and again (the loader maps a
-  // library in three or four calls, a fork maps what its parent did): the
-  // descriptor stays open in it, which saves an open and a close, four
-  // stops, each time.
+  // library in three or four calls, a fork maps what its parent did, and a
+  // program it execs maps libc again): the descriptor stays open in it, and
+  // across its execs, which saves an open and a close, four stops, each time.
   constexpr std::size_t kKept = 8;
   auto& kept = state_.tasks.at(task().process(state_.acting)).mapping_fds;
   auto found = std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
@@ -302,7 +302,7 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
     call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(kept.front().second)});
     kept.erase(kept.begin());
   }
-  std::int64_t fd = open_before_entry(e, files_.mappable_path(file), O_RDONLY);
+  std::int64_t fd = open_before_entry(e, files_.mappable_path(file), O_RDONLY, /*cloexec=*/false);
   if (fd >= 0) kept.emplace_back(file, fd);
   return fd;
 }

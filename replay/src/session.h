@@ -238,7 +238,8 @@ class ReplaySession {
   std::int64_t call_before_entry(const trace::Event& e, long nr, const std::array<std::uint64_t, 6>& args);
   // The program, stopped at a syscall's entry, opens `path` (O_CLOEXEC
   // added) before it makes its call: the descriptor, or -errno.
-  std::int64_t open_before_entry(const trace::Event& e, const std::string& path, int flags);
+  // (Close-on-exec unless `cloexec` says otherwise.)
+  std::int64_t open_before_entry(const trace::Event& e, const std::string& path, int flags, bool cloexec = true);
   void apply_syscall(const trace::Event& e, const WaitStatus& first);
   void apply_signal(const trace::Event& e, const WaitStatus& first);
   void apply_rdtsc(const trace::Event& e, const WaitStatus& first);
