@@ -277,6 +277,20 @@ TEST(SyscallBuffer, OutputWrittenInsideTheBufferComesOutOfReplayInOrder) {
   EXPECT_GE(given_back, 290) << replayed.err;
 }
 
+TEST(SyscallBuffer, SignalActionsOnlyReadStayInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("signal_queries")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("handled after two: 2\n"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("SIGUSR2 blocked: 1, SIGUSR1 blocked: 0\ncaught 10\n"), std::string::npos) << recorded.out;
+  // 29 signals' actions read twice: without a stop.
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a1 = 0 AND buffered"), 58);
+  // What changes them is traced, and replayed.
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a1 != 0 AND buffered"), 0);
+  expect_same_run(recorded, replay(trace));
+}
+
 TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

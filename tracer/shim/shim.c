@@ -258,6 +258,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     case TTDB_HOW_GET:
       if (a[2]) return trampoline + TAIL_SLOW;
       break;
+    case TTDB_HOW_QUERY:
+      if (a[1]) return trampoline + TAIL_SLOW;
+      break;
     case TTDB_HOW_FD_PWRITE:
       if (fd_kind(a[0]) != TTDB_FD_FILE || CTL->trace_file_writes) return trampoline + TAIL_SLOW;
       break;

@@ -84,6 +84,7 @@ enum ttdb_shim_how {
   TTDB_HOW_FD_PWRITE = 6, /* pwrite(fd, ...) and the like: only on files */
   TTDB_HOW_ENOSYS = 7,  /* answered ENOSYS without the kernel (rseq: see docs/architecture.md) */
   TTDB_HOW_GET = 8,     /* only when the third argument is NULL (prlimit64 that sets nothing) */
+  TTDB_HOW_QUERY = 9,   /* only when the second argument is NULL (a signal's action only read) */
 };
 
 /* The kind of each argument, from syscalls.def (control.args[nr][i]). */

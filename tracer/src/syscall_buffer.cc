@@ -57,6 +57,7 @@ std::uint8_t how_of(Buffering b) {
     case Buffering::fd_pwrite: return TTDB_HOW_FD_PWRITE;
     case Buffering::enosys: return TTDB_HOW_ENOSYS;
     case Buffering::get: return TTDB_HOW_GET;
+    case Buffering::query: return TTDB_HOW_QUERY;
   }
   return TTDB_HOW_TRACED;
 }
