@@ -136,9 +136,9 @@ WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
 
 // Gives the program the recorded result, with the registers it had at entry
 // (compiled code may keep values in the argument registers across a syscall).
-void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs) {
+void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs, const Registers* at_exit) {
   Tracee& t = tracee();
-  Registers regs = t.regs();
+  Registers regs = at_exit ? *at_exit : t.regs();
   set_syscall_args(regs, e.args.data());
   regs.rax = static_cast<unsigned long long>(e.ret.value_or(0));
   // The original number keeps the kernel's restart logic (ERESTARTSYS...) as it was.
@@ -153,7 +153,9 @@ void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
   skip.orig_rax = static_cast<unsigned long long>(-1);  // the kernel skips it
   tracee().set_regs(skip);
   expect_syscall_exit(e);
-  finish_syscall_exit(e, entry_regs);
+  // A skipped call leaves the registers as they were set (rax aside, which
+  // the result replaces): no need to read them again.
+  finish_syscall_exit(e, entry_regs, &skip);
   std::int64_t ret = e.ret.value_or(0);
   const Event* next = events_.peek();
   if (is_restart_result(ret) && !(next && next->kind == EventKind::signal && next->tid == e.tid)) {
@@ -555,8 +557,10 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
   Tracee& t = tracee();
   const SyscallInfo* si = find_syscall(e.nr);
   check_inputs(e, si);
-  Registers entry_regs = t.regs();
-  if (!task().syscall_insn) task().syscall_insn = entry_regs.rip - 2;
+  if (!task().syscall_insn) task().syscall_insn = t.pc() - 2;
+  // The registers at entry, a copy (what is done next changes them): read
+  // only for what restores them (an executed call leaves them as they are).
+  auto entry_regs = [&]() -> Registers { return t.regs(); };
   if (e.nr == __NR_exit_group && task().threaded) {
     // Every thread ends now, those waiting in the kernel too: their exit
     // events follow, and take the ends the kernel reports.
@@ -596,16 +600,16 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
       }
       break;
     }
-    case ReplayPolicy::mmap: replay_mmap(e, entry_regs); break;
-    case ReplayPolicy::shm: replay_shm(e, entry_regs); break;
+    case ReplayPolicy::mmap: replay_mmap(e, entry_regs()); break;
+    case ReplayPolicy::shm: replay_shm(e, entry_regs()); break;
     case ReplayPolicy::spawn:
       // A spawn event comes first when the call made a process.
       if (*e.ret > 0) fail("trace {} is corrupt: event {} made process {} without a spawn event", reader_.path(), e.id, *e.ret);
-      emulate(e, entry_regs);
+      emulate(e, entry_regs());
       break;
     default:
-      if (auto mask = wait_mask(e, si)) wait_in_sigsuspend(e, entry_regs, *mask);
-      else emulate(e, entry_regs);
+      if (auto mask = wait_mask(e, si)) wait_in_sigsuspend(e, entry_regs(), *mask);
+      else emulate(e, entry_regs());
       break;
   }
   after_syscall(e);
@@ -633,7 +637,7 @@ void ReplaySession::leave_slow_tail(const Event& e) {
   // Through a trampoline's slow tail: on from where the original code goes,
   // as recorded (unless the kernel may restart the call, in the tail).
   Tracee& t = tracee();
-  if (task().shim && !is_restart_result(e.ret.value_or(0)) && task().sites.where(t.regs().rip) == SyscallPatcher::Where::slow_tail)
+  if (task().shim && !is_restart_result(e.ret.value_or(0)) && task().sites.where(t.pc()) == SyscallPatcher::Where::slow_tail)
     task().sites.finish_tail(t);
 }
 

@@ -303,7 +303,9 @@ class ReplaySession {
   void follow_output_file(const trace::Event& e);
   void after_syscall(const trace::Event& e);
   std::optional<std::uint64_t> wait_mask(const trace::Event& e, const SyscallInfo* info);
-  void finish_syscall_exit(const trace::Event& e, const Registers& entry_regs);
+  // `at_exit`: the registers at the exit stop, when they are known without
+  // reading them.
+  void finish_syscall_exit(const trace::Event& e, const Registers& entry_regs, const Registers* at_exit = nullptr);
   void write_memory(const trace::Event& e);
   void leave_slow_tail(const trace::Event& e);
 

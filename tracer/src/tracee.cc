@@ -26,6 +26,7 @@ Tracee::Tracee(Tracee&& other) noexcept
       mem_(std::move(other.mem_)),
       regs_(other.regs_),
       regs_valid_(other.regs_valid_),
+      info_(other.info_),
       exit_(std::exchange(other.exit_, WaitStatus::decode(0))) {}
 
 Tracee::~Tracee() {
@@ -46,7 +47,7 @@ void Tracee::detach() {
 
 void Tracee::take_over_tid(pid_t tid) {
   tid_ = tid;
-  regs_valid_ = false;
+  forget_stop();
   reopen_memory();
 }
 
@@ -65,9 +66,15 @@ const Registers& Tracee::regs() {
   return regs_;
 }
 
+std::uint64_t Tracee::pc() {
+  if (!regs_valid_ && info_) return info_->instruction_pointer;
+  return regs().rip;
+}
+
 void Tracee::set_regs(const Registers& regs) {
   regs_ = regs;
   regs_valid_ = true;
+  info_.reset();  // (the syscall's number and arguments may be others now)
   fallible_ptrace(PTRACE_SETREGS, tid_, nullptr, &regs_);
 }
 
@@ -98,7 +105,7 @@ void Tracee::set_xstate(ByteView xstate) {
 }
 
 bool Tracee::resume(Resume how, int sig) {
-  regs_valid_ = false;
+  forget_stop();
   last_resume_ = {how, sig};
   int request = PTRACE_CONT;
   switch (how) {
@@ -134,7 +141,7 @@ bool Tracee::take_status(int raw, WaitStatus& status) {
     resume(last_resume_.first, last_resume_.second);
     return false;
   }
-  regs_valid_ = false;
+  forget_stop();
   status = WaitStatus::decode(raw);
   TTDB_LOG(ptrace, "wait({}) -> {}", tid_, status.describe());
   note_exit(status);
@@ -172,7 +179,7 @@ std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {
     int raw = 0;
     pid_t got = ::waitpid(tid_, &raw, __WALL | WNOHANG);
     if (got == tid_) {
-      regs_valid_ = false;
+      forget_stop();
       WaitStatus status = WaitStatus::decode(raw);
       note_exit(status);
       return status;
@@ -204,9 +211,12 @@ unsigned long Tracee::event_message() {
 }
 
 __ptrace_syscall_info Tracee::syscall_info() {
-  __ptrace_syscall_info info{};
-  fallible_ptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info);
-  return info;
+  if (!info_) {
+    __ptrace_syscall_info info{};
+    fallible_ptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info);
+    info_ = info;
+  }
+  return *info_;
 }
 
 std::uint64_t Tracee::pending_signals() {

@@ -52,6 +52,9 @@ class Tracee {
 
   // Registers are read once per stop and cached until the next resume.
   const Registers& regs();
+  // Where it stands: from the registers or the syscall info already read
+  // at this stop, else from the registers.
+  std::uint64_t pc();
   void set_regs(const Registers& regs);
   // Debug registers DR0-DR7 (hardware watchpoints); 0 when gone.
   std::uint64_t debug_register(int index);
@@ -137,11 +140,18 @@ class Tracee {
  private:
   void read_exact(RemotePtr addr, void* out, std::size_t size);
   void note_exit(const WaitStatus& status);
+  // A new stop (or none): what was read of the last one is stale.
+  void forget_stop() {
+    regs_valid_ = false;
+    info_.reset();
+  }
 
   pid_t tid_ = -1;
   UniqueFd mem_;
   Registers regs_{};
   bool regs_valid_ = false;
+  // The stop's syscall info, read once per stop (replay asked for it twice).
+  std::optional<__ptrace_syscall_info> info_;
   std::optional<WaitStatus> exit_;
   std::pair<Resume, int> last_resume_{Resume::cont, 0};
   bool stray_interrupt_ = false;
