@@ -293,7 +293,10 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
   // library in three or four calls, a fork maps what its parent did, and a
   // program it execs maps libc again): the descriptor stays open in it, and
   // across its execs, which saves an open and a close, four stops, each time.
-  constexpr std::size_t kKept = 8;
+  // (Eight were too few: every program that calls setlocale maps a dozen
+  // locale files, and a make of shell recipes replayed 650 opens and 600
+  // closes for them.)
+  constexpr std::size_t kKept = 64;
   auto& kept = state_.tasks.at(task().process(state_.acting)).mapping_fds;
   auto found = std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
   if (found != kept.end()) {

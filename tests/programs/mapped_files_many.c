@@ -1,4 +1,4 @@
-/* Maps twelve files of the directory argv[1] in turn, twice, reading each
+/* Maps eighty files of the directory argv[1] in turn, twice, reading each
  * through its mapping, then once more in a forked child: more files than
  * replay keeps descriptors open for, and a child whose descriptor table is
  * a copy of its parent's. */
@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-enum { kFiles = 12, kSize = 64 };
+enum { kFiles = 80, kSize = 64 };
 
 static void path_of(char* path, size_t size, const char* dir, int i) { snprintf(path, size, "%s/mapped%d", dir, i); }
 
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     CHECK(fclose(f) == 0);
   }
   for (int round = 0; round < 2; ++round)
-    for (int i = 0; i < kFiles; ++i) show("parent", argv[1], (i * 5 + round) % kFiles);
+    for (int i = 0; i < kFiles; ++i) show("parent", argv[1], (i * 7 + round) % kFiles);
   fflush(stdout);
   pid_t child = fork();
   CHECK(child >= 0);
