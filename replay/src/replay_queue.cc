@@ -71,12 +71,13 @@ void ReplaySession::fill_queue(const FastPath& fast) {
 }
 
 void ReplaySession::sync_queue() {
-  if (task().queue_taken >= task().queued) return;
-  ShimQueue queue = read_queue(tracee(), task().shim);
-  if (queue.first_event != task().queued_first || queue.consumed > task().queued)
+  TaskState& state = task();  // (a lookup: once, not for each of thousands of events)
+  if (state.queue_taken >= state.queued) return;
+  ShimQueue queue = read_queue(tracee(), state.shim);
+  if (queue.first_event != state.queued_first || queue.consumed > state.queued)
     throw InternalError(fmt::format("the syscall buffer's queue says events from {}, {} of {} given back; expected from {}",
-                                    queue.first_event, queue.consumed, queue.queued, task().queued_first));
-  for (; task().queue_taken < queue.consumed; ++task().queue_taken) {
+                                    queue.first_event, queue.consumed, queue.queued, state.queued_first));
+  for (; state.queue_taken < queue.consumed; ++state.queue_taken) {
     const Event* e = events_.peek();
     if (!e || e->id != state_.current + 1)
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
