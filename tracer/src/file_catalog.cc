@@ -32,9 +32,22 @@ void remember_system_file(const std::string& path, const ContentHash& hash) {
 }
 
 std::optional<FileCatalog::Identity> FileCatalog::identity(const std::string& open_path, struct stat& st) {
-  if (::stat(open_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (::stat(open_path.c_str(), &st) != 0) return std::nullopt;
+  return identity(st);
+}
+
+std::optional<FileCatalog::Identity> FileCatalog::identity(const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
   auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
   return Identity{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
+std::optional<FileCatalog::Entry> FileCatalog::find(const struct stat& st) const {
+  auto version = identity(st);
+  if (!version) return std::nullopt;
+  auto found = entries_.find(*version);
+  if (found == entries_.end()) return std::nullopt;
+  return found->second;
 }
 
 std::optional<FileCatalog::Entry> FileCatalog::find(const std::string& open_path) const {

@@ -602,7 +602,8 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
                          e.mem);
     return;
   }
-  auto file = files_.add(fd_path, read_link(fd_path), "mmap");
+  auto file = regular ? files_.find(st) : std::nullopt;
+  if (!file) file = files_.add(fd_path, read_link(fd_path), "mmap");
   if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
   std::uint64_t offset = call.a[5];
   std::uint64_t size = file->size > offset ? std::min(call.a[1], file->size - offset) : 0;

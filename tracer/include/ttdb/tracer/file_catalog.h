@@ -51,12 +51,16 @@ class FileCatalog {
                            const std::string& role);
   // The entry of the file version reachable at `open_path`, if added before.
   std::optional<Entry> find(const std::string& open_path) const;
+  // The same for a version the caller has stat'ed already (no syscall: a
+  // process maps libc in four calls, and every process of a shell maps it).
+  std::optional<Entry> find(const struct stat& st) const;
 
  private:
   // A file version: device, inode, size, and the modification and change
   // times in nanoseconds.
   using Identity = std::tuple<dev_t, ino_t, off_t, std::int64_t, std::int64_t>;
   static std::optional<Identity> identity(const std::string& open_path, struct stat& st);
+  static std::optional<Identity> identity(const struct stat& st);
   TraceThread& writer_;
   const SiteCache& cache_;
   bool copy_all_;
