@@ -88,7 +88,7 @@ std::string SiteCache::rand_path(const ContentHash& file, std::uint64_t offset, 
 std::optional<std::vector<SyscallSite>> SiteCache::load(const ContentHash& file, std::uint64_t offset,
                                                         std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_whole_file(path(file, offset, size));
+  auto bytes = read_kept(path(file, offset, size));
   if (!bytes) return std::nullopt;
   auto sites = deserialize_sites(*bytes);
   if (!sites) return std::nullopt;
@@ -106,7 +106,7 @@ void SiteCache::store(const ContentHash& file, std::uint64_t offset, std::uint64
 std::optional<std::vector<RandSite>> SiteCache::load_rand(const ContentHash& file, std::uint64_t offset,
                                                           std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_whole_file(rand_path(file, offset, size));
+  auto bytes = read_kept(rand_path(file, offset, size));
   if (!bytes || bytes->size() % sizeof(StoredRandSite)) return std::nullopt;
   std::vector<RandSite> sites(bytes->size() / sizeof(StoredRandSite));
   for (std::size_t i = 0; i < sites.size(); ++i) {
@@ -151,7 +151,23 @@ void SiteCache::store_hash(const struct stat& st, const ContentHash& hash) const
   if (!dir_.empty()) store_bytes(hash_path(st), ByteView(hash.data(), hash.size()));
 }
 
+std::optional<Bytes> SiteCache::read_kept(const std::string& path) const {
+  {
+    std::lock_guard lock(kept_mutex_);
+    if (auto found = kept_.find(path); found != kept_.end()) return found->second;
+  }
+  auto bytes = read_whole_file(path);
+  if (!bytes) return std::nullopt;  // (not kept: the finder may store it later)
+  std::lock_guard lock(kept_mutex_);
+  kept_.insert_or_assign(path, *bytes);
+  return bytes;
+}
+
 bool SiteCache::store_bytes(const std::string& final_path, ByteView bytes) const {
+  {
+    std::lock_guard lock(kept_mutex_);
+    kept_.erase(final_path);
+  }
   std::string temporary = fmt::format("{}.{}", final_path, ::getpid());
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return false;

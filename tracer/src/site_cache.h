@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +47,12 @@ class SiteCache {
   std::string hash_path(const struct stat& st) const;
   // Whole or not at all: written aside, then renamed into place.
   bool store_bytes(const std::string& final_path, ByteView bytes) const;
+  // A cache file's bytes, read once per ttdb: a shell's processes map the
+  // same libc and loader, two hundred times.
+  std::optional<Bytes> read_kept(const std::string& path) const;
   std::string dir_;  // empty: no cache
+  mutable std::mutex kept_mutex_;  // (the global cache serves replay's threads too)
+  mutable std::map<std::string, Bytes> kept_;
 };
 
 // The cache of this machine, made once per ttdb: for code that has no
