@@ -39,6 +39,22 @@ std::vector<SyscallSite> moved(std::vector<SyscallSite> sites, std::uint64_t fro
   return sites;
 }
 
+// The rdrand/rdseed/rdtsc sites a cache file holds, at `start`; nullopt
+// when its bytes are not such sites of code `size` bytes long.
+std::optional<std::vector<RandSite>> rand_sites_in(ByteView bytes, std::uint64_t size, std::uint64_t start) {
+  if (bytes.size() % sizeof(StoredRandSite)) return std::nullopt;
+  std::vector<RandSite> sites(bytes.size() / sizeof(StoredRandSite));
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    StoredRandSite stored;
+    std::memcpy(&stored, bytes.data() + i * sizeof stored, sizeof stored);
+    if (stored.offset >= size) return std::nullopt;
+    if (stored.insn > static_cast<std::uint8_t>(NondetInsn::rdtscp)) return std::nullopt;
+    sites[i] = RandSite{start + stored.offset, stored.length, static_cast<NondetInsn>(stored.insn), stored.reg, stored.width,
+                        stored.first_byte};
+  }
+  return sites;
+}
+
 // Makes the directory and those above it, as `mkdir -p` (XDG_CACHE_HOME and
 // ~/.cache need not exist yet on a fresh machine).
 bool make_dir(const std::string& path) {
@@ -88,10 +104,13 @@ std::string SiteCache::rand_path(const ContentHash& file, std::uint64_t offset, 
 std::optional<std::vector<SyscallSite>> SiteCache::load(const ContentHash& file, std::uint64_t offset,
                                                         std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_kept(path(file, offset, size));
-  if (!bytes) return std::nullopt;
-  auto sites = deserialize_sites(*bytes);
-  if (!sites) return std::nullopt;
+  std::string at = path(file, offset, size);
+  auto bytes = read_kept(at);
+  auto sites = bytes ? deserialize_sites(*bytes) : std::nullopt;
+  if (!sites) {
+    forget_kept(at);  // (garbage: what the finder stores in its place is read again)
+    return std::nullopt;
+  }
   return moved(std::move(*sites), 0, start);
 }
 
@@ -106,17 +125,10 @@ void SiteCache::store(const ContentHash& file, std::uint64_t offset, std::uint64
 std::optional<std::vector<RandSite>> SiteCache::load_rand(const ContentHash& file, std::uint64_t offset,
                                                           std::uint64_t size, std::uint64_t start) const {
   if (dir_.empty()) return std::nullopt;
-  auto bytes = read_kept(rand_path(file, offset, size));
-  if (!bytes || bytes->size() % sizeof(StoredRandSite)) return std::nullopt;
-  std::vector<RandSite> sites(bytes->size() / sizeof(StoredRandSite));
-  for (std::size_t i = 0; i < sites.size(); ++i) {
-    StoredRandSite stored;
-    std::memcpy(&stored, bytes->data() + i * sizeof stored, sizeof stored);
-    if (stored.offset >= size) return std::nullopt;
-    if (stored.insn > static_cast<std::uint8_t>(NondetInsn::rdtscp)) return std::nullopt;
-    sites[i] = RandSite{start + stored.offset, stored.length, static_cast<NondetInsn>(stored.insn), stored.reg, stored.width,
-                        stored.first_byte};
-  }
+  std::string at = rand_path(file, offset, size);
+  auto bytes = read_kept(at);
+  auto sites = bytes ? rand_sites_in(*bytes, size, start) : std::nullopt;
+  if (!sites) forget_kept(at);
   return sites;
 }
 
@@ -163,11 +175,13 @@ std::optional<Bytes> SiteCache::read_kept(const std::string& path) const {
   return bytes;
 }
 
+void SiteCache::forget_kept(const std::string& path) const {
+  std::lock_guard lock(kept_mutex_);
+  kept_.erase(path);
+}
+
 bool SiteCache::store_bytes(const std::string& final_path, ByteView bytes) const {
-  {
-    std::lock_guard lock(kept_mutex_);
-    kept_.erase(final_path);
-  }
+  forget_kept(final_path);
   std::string temporary = fmt::format("{}.{}", final_path, ::getpid());
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return false;

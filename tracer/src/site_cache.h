@@ -48,8 +48,10 @@ class SiteCache {
   // Whole or not at all: written aside, then renamed into place.
   bool store_bytes(const std::string& final_path, ByteView bytes) const;
   // A cache file's bytes, read once per ttdb: a shell's processes map the
-  // same libc and loader, two hundred times.
+  // same libc and loader, two hundred times. Bytes that turn out not to
+  // parse are forgotten (forget_kept), so that a good file read later counts.
   std::optional<Bytes> read_kept(const std::string& path) const;
+  void forget_kept(const std::string& path) const;
   std::string dir_;  // empty: no cache
   mutable std::mutex kept_mutex_;  // (the global cache serves replay's threads too)
   mutable std::map<std::string, Bytes> kept_;
