@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cinttypes>
@@ -70,6 +71,17 @@ std::optional<Mapping> parse_maps_line(std::string_view line) {
 }
 
 }  // namespace
+
+void add_mapping(std::vector<Mapping>& maps, std::uint64_t start, std::uint64_t end, int prot) {
+  Mapping m;
+  m.start = start;
+  m.end = end;
+  m.readable = prot & PROT_READ;
+  m.writable = prot & PROT_WRITE;
+  m.executable = prot & PROT_EXEC;
+  auto at = std::lower_bound(maps.begin(), maps.end(), start, [](const Mapping& x, std::uint64_t a) { return x.start < a; });
+  maps.insert(at, std::move(m));
+}
 
 // Read at once and parsed by hand: an exec reads the maps half a dozen
 // times, and stream parsing with sscanf was a tenth of a shell's recording.

@@ -515,12 +515,7 @@ void Recorder::after_exec() {
     return;
   }
   emit(std::move(shim));
-  Mapping shim_mapping;
-  shim_mapping.start = space().shim.start();
-  shim_mapping.end = space().shim.end();
-  maps->insert(std::lower_bound(maps->begin(), maps->end(), shim_mapping.start,
-                                [](const Mapping& m, std::uint64_t a) { return m.start < a; }),
-               shim_mapping);
+  add_mapping(*maps, space().shim.start(), space().shim.end(), PROT_READ | PROT_WRITE);
   space().inject_at = space().shim.syscall_instruction();
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);

@@ -393,14 +393,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem[0].data = std::move(page);
   e.info = serialize_sites(sites);
   apply(tracee, syscall_insn, e);
-  if (maps) {
-    Mapping page_mapping;
-    page_mapping.start = base;
-    page_mapping.end = base + page_size;
-    page_mapping.readable = page_mapping.executable = true;
-    auto at = std::lower_bound(maps->begin(), maps->end(), base, [](const Mapping& m, std::uint64_t a) { return m.start < a; });
-    maps->insert(at, std::move(page_mapping));
-  }
+  if (maps) add_mapping(*maps, base, base + page_size, PROT_READ | PROT_EXEC);
   TTDB_LOG(record, "{} syscall sites from {:#x} patched, trampolines at {:#x}", sites.size(), sites.front().addr, base);
   return e;
 }

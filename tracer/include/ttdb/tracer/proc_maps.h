@@ -20,6 +20,9 @@ struct Mapping {
 };
 
 std::vector<Mapping> read_maps(pid_t pid);
+// Adds to `maps` (sorted, as read_maps gives them) memory ttdb itself mapped
+// since it read them: [start, end), with `prot`'s permissions.
+void add_mapping(std::vector<Mapping>& maps, std::uint64_t start, std::uint64_t end, int prot);
 
 // The VmFlags of /proc/PID/smaps for the mapping that holds `addr` ("mw":
 // it may be made writable), if there is one.
