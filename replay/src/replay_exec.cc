@@ -93,7 +93,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   bool tsc_trapped = task().tsc_trapped || !tsc_patched_, tsc_owed = task().tsc_owed;
   // The descriptors of mapped files stay open across the exec (the new
   // program maps libc and the loader's cache too).
-  auto mapping_fds = std::move(state_.tasks.at(task().process(state_.acting)).mapping_fds);
+  auto mapping_fds = std::move(state_.process_of(state_.acting).mapping_fds);
   task() = TaskState{};
   task().tsc_trapped = tsc_trapped;
   task().tsc_owed = tsc_owed;
@@ -207,7 +207,7 @@ void ReplaySession::provide_exec_descriptor(const Event& e) {
   std::int64_t fd = open_program_copy(e, id);
   if (static_cast<std::uint64_t>(fd) == entry.args[0]) return;
   // (A mapped file's descriptor kept there is gone: it must not outlive the exec.)
-  std::erase_if(state_.tasks.at(task().process(state_.acting)).mapping_fds,
+  std::erase_if(state_.process_of(state_.acting).mapping_fds,
                 [&](const auto& kept) { return static_cast<std::uint64_t>(kept.second) == entry.args[0]; });
   call_before_entry(e, __NR_dup3, {static_cast<std::uint64_t>(fd), entry.args[0], O_CLOEXEC});
   call_before_entry(e, __NR_close, {static_cast<std::uint64_t>(fd)});

@@ -297,7 +297,7 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
   // locale files, and a make of shell recipes replayed 650 opens and 600
   // closes for them.)
   constexpr std::size_t kKept = 64;
-  auto& kept = state_.tasks.at(task().process(state_.acting)).mapping_fds;
+  auto& kept = state_.process_of(state_.acting).mapping_fds;
   auto found = std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
   if (found != kept.end()) {
     std::rotate(found, found + 1, kept.end());
@@ -383,7 +383,7 @@ void ReplaySession::replay_shm(const Event& e, const Registers& entry_regs) {
     std::uint64_t size = ((e.mem.empty() ? 0 : e.mem[0].size) + 4095) & ~std::uint64_t{4095};
     return map_shared_view(e, entry_regs, *segment, SharedView{size, prot, MAP_SHARED, 0});
   }
-  auto& attached = state_.tasks.at(task().process(state_.acting)).shm_attachments;
+  auto& attached = state_.process_of(state_.acting).shm_attachments;
   Registers call = entry_regs;
   std::uint64_t addr = e.nr == __NR_shmat ? static_cast<std::uint64_t>(*e.ret) : e.args[0];
   std::uint64_t size = 0;

@@ -145,8 +145,11 @@ struct SessionState {
   std::map<int, std::vector<int>> by_process() const;
   // The rdrand and rdtsc sites of task `tid`'s process, whichever of its
   // threads mapped their code (its first thread's state keeps them).
-  RandPatcher& rand_of(int tid) { return tasks.at(tasks.at(tid).process(tid)).rand; }
-  const RandPatcher& rand_of(int tid) const { return tasks.at(tasks.at(tid).process(tid)).rand; }
+  // What `tid`'s process keeps in its first thread's state.
+  TaskState& process_of(int tid) { return tasks.at(tasks.at(tid).process(tid)); }
+  const TaskState& process_of(int tid) const { return tasks.at(tasks.at(tid).process(tid)); }
+  RandPatcher& rand_of(int tid) { return process_of(tid).rand; }
+  const RandPatcher& rand_of(int tid) const { return process_of(tid).rand; }
 };
 
 class ReplaySession {
