@@ -35,18 +35,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string trace = "fuzz.ttdb";
   ttdb::ByteView in(data, size);
   tt::Event event;  // reused, as the reader's cursor does
+  tt::ChunkContext context;
   while (!in.empty()) {
     try {
-      tt::decode_event(in, event, trace);
+      tt::decode_event(in, context, event, trace);
     } catch (const ttdb::Error&) {
       return 0;  // not an event: refused, as it should be
     }
     // An event that decoded is one the codec can write: an Error here escapes, and is a crash.
+    // On its own: the first event of a chunk.
     ttdb::Bytes encoded;
-    tt::encode_event(event, encoded);
+    tt::ChunkContext fresh;
+    tt::encode_event(event, fresh, encoded);
     ttdb::ByteView again(encoded);
     tt::Event decoded;
-    tt::decode_event(again, decoded, trace);
+    tt::ChunkContext fresh_again;
+    tt::decode_event(again, fresh_again, decoded, trace);
     if (!again.empty() || !same_event(event, decoded)) {
       std::fprintf(stderr, "an event does not survive encoding and decoding again\n");
       std::abort();

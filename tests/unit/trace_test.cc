@@ -114,6 +114,96 @@ TEST(Trace, CursorStreamsFromAnEvent) {
   std::filesystem::remove(path);
 }
 
+// Format 10 writes arguments and addresses against the event before, within
+// a chunk: whichever event a reader starts from, and however arguments
+// come and go (all zero, some equal, all new), it reads what was written.
+TEST(Trace, EventsWrittenAgainstTheOnesBeforeReadBackAsWritten) {
+  std::string path = temp_trace("deltas");
+  auto event_number = [](int i) {
+    Event e;
+    e.kind = EventKind::syscall;
+    e.tid = 1000 + i % 3;
+    e.nr = 228;
+    if (i % 7 != 3) e.args = {1, 0x7ffd1000, static_cast<std::uint64_t>(i % 5), 0, 0, i % 11 == 0 ? ~0ull : 0};
+    e.ret = 0;
+    MemWrite m;
+    m.addr = i % 13 == 0 ? 0x7ffd0000 - static_cast<std::uint64_t>(i) : 0x7ffd1000;
+    m.size = 2;
+    m.data = {static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(i >> 8)};
+    e.mem = {m};
+    if (i % 17 == 0) e.mem.push_back(m), e.mem.back().addr = 0x1000;
+    return e;
+  };
+  constexpr int kEvents = 10000;  // more than a chunk holds
+  {
+    TraceWriter writer(path);
+    for (int i = 0; i < kEvents; ++i) writer.add_event(event_number(i));
+    writer.finish();
+  }
+  auto same = [](const Event& a, const Event& b) {
+    if (a.tid != b.tid || a.args != b.args || a.mem.size() != b.mem.size()) return false;
+    for (std::size_t i = 0; i < a.mem.size(); ++i)
+      if (a.mem[i].addr != b.mem[i].addr || a.mem[i].data != b.mem[i].data) return false;
+    return true;
+  };
+  TraceReader reader(path);
+  for (int i : {0, 1, 3, 4095, 4096, 4097, 5000, kEvents - 1}) {
+    auto e = reader.event(i + 1);
+    ASSERT_TRUE(e) << i;
+    EXPECT_TRUE(same(*e, event_number(i))) << "event " << i + 1;
+  }
+  for (int first : {1, 2, 4096, 4098}) {
+    auto cursor = reader.cursor(first);
+    Event e;
+    int i = first - 1;
+    for (; cursor.next(e); ++i) ASSERT_TRUE(same(e, event_number(i))) << "event " << i + 1 << " from " << first;
+    EXPECT_EQ(i, kEvents);
+  }
+  // A clock read repeated takes a few bytes for its unchanged arguments
+  // and address (48 bytes an event before format 10).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* raw = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sum(size) FROM chunks", -1, &raw, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(raw), SQLITE_ROW);
+  EXPECT_LT(sqlite3_column_int64(raw, 0), 22 * kEvents);
+  sqlite3_finalize(raw);
+  sqlite3_close(db);
+  std::filesystem::remove(path);
+}
+
+// Events of formats 2 to 9 carry their arguments and addresses whole.
+TEST(Trace, EventsOfEarlierFormatsStillRead) {
+  std::string path = temp_trace("format9");
+  {
+    TraceWriter writer(path);
+    writer.add_event(Event{});
+    writer.finish();
+  }
+  // A syscall event (kind 2) with fields ret | mem | args (0x181), tid 7,
+  // nr 228 (zigzag 456), args 1, 0x1000, 0 x4; ret 0; one write of "hi" at
+  // 0x1000 from the event's own bytes.
+  const char* update =
+      "UPDATE chunks SET codec = 0, size = 22, "
+      "data = X'02810307c80301802000000000000180200200026869'";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, update, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  TraceReader reader(path);
+  auto e = reader.event(1);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, EventKind::syscall);
+  EXPECT_EQ(e->tid, 7);
+  EXPECT_EQ(e->nr, 228);
+  EXPECT_EQ(e->args, (std::array<std::uint64_t, 6>{1, 0x1000, 0, 0, 0, 0}));
+  EXPECT_EQ(e->ret, 0);
+  ASSERT_EQ(e->mem.size(), 1u);
+  EXPECT_EQ(e->mem[0].addr, 0x1000u);
+  EXPECT_EQ(e->mem[0].data, (Bytes{'h', 'i'}));
+  std::filesystem::remove(path);
+}
+
 TEST(Trace, RefusesToOverwrite) {
   std::string path = temp_trace("exists");
   { TraceWriter writer(path); }

@@ -10,7 +10,7 @@ namespace {
 // Which optional parts an event carries (its second varint).
 constexpr std::uint64_t has_ret = 1 << 0, has_path = 1 << 1, has_path2 = 1 << 2, has_digest = 1 << 3,
                         has_preview = 1 << 4, has_emit = 1 << 5, has_info = 1 << 6, has_mem = 1 << 7,
-                        has_args = 1 << 8, is_buffered = 1 << 9;
+                        has_args = 1 << 8, is_buffered = 1 << 9, changed_args = 1 << 10, addr_deltas = 1 << 11;
 
 // Where a memory write's bytes are.
 constexpr std::uint64_t source_data = 0, source_blob = 1, source_file = 2;
@@ -120,24 +120,37 @@ class Encoder {
   std::size_t used_ = 0;
 };
 
+// Which arguments differ from the previous event's, a bit each.
+std::uint64_t args_changed(const Event& e, const ChunkContext& context) {
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < e.args.size(); ++i)
+    if (e.args[i] != context.args[i]) mask |= 1u << i;
+  return mask;
+}
+
 }  // namespace
 
-void encode_event(const Event& e, Bytes& out) {
+void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
   bool any_arg = false;
   for (auto a : e.args) any_arg = any_arg || a != 0;
   auto bit = [](bool set, std::uint64_t field) { return set ? field : 0; };
   std::uint64_t fields = bit(e.ret.has_value(), has_ret) | bit(e.path.has_value(), has_path) |
                          bit(e.path2.has_value(), has_path2) | bit(e.digest.has_value(), has_digest) |
                          bit(!e.preview.empty(), has_preview) | bit(e.emit != 0, has_emit) |
-                         bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem) | bit(any_arg, has_args) |
-                         bit(e.buffered, is_buffered);
+                         bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem | addr_deltas) |
+                         bit(any_arg, changed_args) | bit(e.buffered, is_buffered);
   Encoder to(out);
   to.varint(static_cast<std::uint64_t>(e.kind));
   to.varint(fields);
   to.varint(static_cast<std::uint64_t>(e.tid));
   to.varint(zigzag(e.nr));
-  if (any_arg)
-    for (auto a : e.args) to.varint(a);
+  if (any_arg) {
+    std::uint64_t changed = args_changed(e, context);
+    to.varint(changed);
+    for (std::size_t i = 0; i < e.args.size(); ++i)
+      if (changed & (1u << i)) to.varint(e.args[i]);
+  }
+  context.args = e.args;
   if (e.ret) to.varint(zigzag(*e.ret));
   if (e.path) to.bytes(as_bytes(*e.path));
   if (e.path2) to.bytes(as_bytes(*e.path2));
@@ -152,7 +165,8 @@ void encode_event(const Event& e, Bytes& out) {
   if (e.mem.empty()) return;
   to.varint(e.mem.size());
   for (const auto& m : e.mem) {
-    to.varint(m.addr);
+    to.varint(zigzag(static_cast<std::int64_t>(m.addr - context.addr)));
+    context.addr = m.addr;
     to.varint(m.size);
     if (m.file) {
       to.varint(source_file);
@@ -168,15 +182,21 @@ void encode_event(const Event& e, Bytes& out) {
   }
 }
 
-void decode_event(ByteView& bytes, Event& e, const std::string& trace) {
+void decode_event(ByteView& bytes, ChunkContext& context, Event& e, const std::string& trace) {
   Input in(bytes, trace);
   e.kind = static_cast<EventKind>(in.varint());
   std::uint64_t fields = in.varint();
   e.tid = static_cast<int>(in.varint());
   e.nr = unzigzag(in.varint());
   e.args = {};
-  if (fields & has_args)
+  if (fields & has_args) {  // (before format 10)
     for (auto& a : e.args) a = in.varint();
+  } else if (fields & changed_args) {
+    std::uint64_t changed = in.varint();
+    if (changed >> e.args.size()) in.corrupt();
+    for (std::size_t i = 0; i < e.args.size(); ++i) e.args[i] = changed & (1u << i) ? in.varint() : context.args[i];
+  }
+  context.args = e.args;
   e.ret = fields & has_ret ? std::optional<std::int64_t>(unzigzag(in.varint())) : std::nullopt;
   e.path = fields & has_path ? std::optional<std::string>(in.text()) : std::nullopt;
   e.path2 = fields & has_path2 ? std::optional<std::string>(in.text()) : std::nullopt;
@@ -207,7 +227,8 @@ void decode_event(ByteView& bytes, Event& e, const std::string& trace) {
     m.blob.reset();
     m.file.reset();
     m.file_offset = 0;
-    m.addr = in.varint();
+    m.addr = fields & addr_deltas ? context.addr + static_cast<std::uint64_t>(unzigzag(in.varint())) : in.varint();
+    context.addr = m.addr;
     m.size = in.varint();
     switch (in.varint()) {
       case source_file:

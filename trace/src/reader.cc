@@ -163,9 +163,10 @@ std::optional<Event> TraceReader::event(std::int64_t id) const {
     cached_.first = s.int64(0);
     cached_.events.clear();
     ByteView in(bytes);
+    ChunkContext context;
     while (!in.empty()) {
       Event e;
-      decode_event(in, e, path_);
+      decode_event(in, context, e, path_);
       e.id = cached_.first + static_cast<std::int64_t>(cached_.events.size());
       cached_.events.push_back(std::move(e));
     }
@@ -218,7 +219,8 @@ Bytes TraceReader::mem_bytes(const MemWrite& write) const {
 
 TraceReader::Cursor TraceReader::cursor(std::int64_t first) const { return Cursor(*this, first); }
 
-TraceReader::Cursor::Cursor(const TraceReader& reader, std::int64_t first) : reader_(&reader), next_id_(first) {
+TraceReader::Cursor::Cursor(const TraceReader& reader, std::int64_t first)
+    : reader_(&reader), context_(std::make_unique<ChunkContext>()), next_id_(first) {
   chunks_ = std::make_unique<Stmt>(
       *reader.db_, "SELECT first, last, size, codec, data FROM chunks WHERE last >= ? ORDER BY first");
   chunks_->bind(1, first);
@@ -230,7 +232,7 @@ TraceReader::Cursor::Cursor(Cursor&&) noexcept = default;
 bool TraceReader::Cursor::next(Event& event) {
   for (;;) {
     if (!rest_.empty()) {
-      decode_event(rest_, event, reader_->path_);
+      decode_event(rest_, *context_, event, reader_->path_);
       event.id = chunk_id_++;
       if (event.id >= next_id_) {
         next_id_ = event.id + 1;
@@ -247,6 +249,7 @@ bool TraceReader::Cursor::next(Event& event) {
       fail("trace {} is corrupt: events {} to {} are missing", reader_->path_, next_id_, first - 1);
     chunk_ = reader_->chunk_bytes(*chunks_);
     rest_ = ByteView(chunk_);
+    *context_ = ChunkContext{};
     chunk_id_ = first;
   }
 }

@@ -172,13 +172,14 @@ void edit_events(const std::string& path, const std::function<bool(Event&)>& cha
       Bytes raw = chunks.int64(2) == 0 ? data : decompress(data, static_cast<std::size_t>(chunks.int64(1)));
       ByteView in(raw);
       Bytes out;
+      ChunkContext read, written;
       bool changed = false;
       for (std::int64_t id = chunks.int64(0); !in.empty(); ++id) {
         Event e;
-        decode_event(in, e, path);
+        decode_event(in, read, e, path);
         e.id = id;
         changed = change(e) || changed;
-        encode_event(e, out);
+        encode_event(e, written, out);
       }
       if (changed) rewritten.emplace_back(chunks.int64(0), std::move(out));
     }

@@ -50,7 +50,8 @@ void TraceWriter::claim(const std::string& path) {
   fail("cannot create trace {}: {}", path, errno_text(error));
 }
 
-TraceWriter::TraceWriter(const std::string& path, bool claimed) : path_(path) {
+TraceWriter::TraceWriter(const std::string& path, bool claimed)
+    : path_(path), chunk_context_(std::make_unique<ChunkContext>()) {
   if (!claimed) claim(path);
   db_ = std::make_unique<Db>(path, Db::Mode::create);
   // No fsync: a recorder that dies leaves its writes with the kernel, which
@@ -251,6 +252,7 @@ std::int64_t TraceWriter::add_event(const Event& event) {
   if (chunk_events_ == 0) {
     chunk_first_ = id;
     chunk_.reserve(kChunkBytes + (64 << 10));
+    *chunk_context_ = ChunkContext{};
   }
   if (large) {
     Event stored = event;
@@ -259,9 +261,9 @@ std::int64_t TraceWriter::add_event(const Event& event) {
         write.blob = store_blob(write.data);
         write.data.clear();
       }
-    encode_event(stored, chunk_);
+    encode_event(stored, *chunk_context_, chunk_);
   } else {
-    encode_event(event, chunk_);
+    encode_event(event, *chunk_context_, chunk_);
   }
   if (++chunk_events_ >= kChunkEvents || chunk_.size() >= kChunkBytes) flush_chunk();
   return id;

@@ -13,6 +13,7 @@ namespace ttdb::trace {
 
 class Db;
 class Stmt;
+struct ChunkContext;
 
 class TraceReader {
  public:
@@ -56,6 +57,7 @@ class TraceReader {
     std::unique_ptr<Stmt> chunks_;
     Bytes chunk_;      // the current chunk, decompressed
     ByteView rest_;    // its events not read yet, from event chunk_id_
+    std::unique_ptr<ChunkContext> context_;  // what the next one's bytes may refer to
     std::int64_t chunk_id_ = 0;
     std::int64_t next_id_ = 1;
     bool done_ = false;  // sqlite restarts a finished statement on the next step

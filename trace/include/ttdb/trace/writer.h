@@ -24,6 +24,7 @@ class DiskFull : public Error {
 
 class Db;
 class Stmt;
+struct ChunkContext;
 
 class TraceWriter {
  public:
@@ -85,6 +86,7 @@ class TraceWriter {
   std::int64_t next_file_id_ = 1;
   // The chunk being filled: its events, encoded, from event chunk_first_.
   Bytes chunk_;
+  std::unique_ptr<ChunkContext> chunk_context_;  // what its next event's bytes may refer to
   std::size_t chunk_events_ = 0;
   std::int64_t chunk_first_ = 0;
   std::size_t batch_bytes_ = 0;
