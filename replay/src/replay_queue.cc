@@ -27,6 +27,7 @@ bool ReplaySession::queueable(const Event& e, const Event* following, const Fast
   if (e.kind != EventKind::syscall || !e.buffered || (e.emit && task_state().shim_version < 3) || !e.ret || !following ||
       e.id > fast.until)
     return false;
+  if (replay_makes_again(e)) return false;
   // The process stops after its last queued event, at the traced call of
   // the next one: that must be its own (processes replay in the trace's order).
   if (following->tid != e.tid) return false;

@@ -33,6 +33,7 @@
 #include <xxhash.h>
 
 /* At fixed offsets from the shim's base (entry.S names them). */
+extern const unsigned char ttdb_shim_header[];
 extern struct ttdb_shim_control ttdb_shim_control_block;
 extern unsigned char ttdb_shim_buffer[];
 #define CTL (&ttdb_shim_control_block)
@@ -97,6 +98,11 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define memcpy __builtin_memcpy
 
 #define NR_CLOCK_GETTIME 228
+#define NR_MPROTECT 10
+#define NR_RT_SIGACTION 13
+#define NR_ARCH_PRCTL 158
+#define ARCH_SET_FS_CODE 0x1002
+#define PROT_EXEC_FLAG 4
 #define NR_CLOSE 3
 #define NR_FSTAT 5
 #define NR_FCNTL 72
@@ -207,6 +213,33 @@ static int opens_without_waiting(long dirfd, const char* path, uint64_t flags) {
   return type == 0100000 || type == 0040000;
 }
 
+static int overlaps(uint64_t start, uint64_t size, uint64_t from, uint64_t to) {
+  return start < to && start + size > from;
+}
+
+/* Memory ttdb's code runs from: the shim and the trampoline pages. */
+static int is_ttdb_code(uint64_t start, uint64_t size) {
+  uint64_t base = (uint64_t)&ttdb_shim_header;
+  if (overlaps(start, size, base, base + TTDB_SHIM_SIZE)) return 1;
+  if (CTL->ttdb_page_count > TTDB_SHIM_TTDB_PAGES) return 1; /* (not all known) */
+  for (uint64_t i = 0; i < CTL->ttdb_page_count; ++i)
+    if (overlaps(start, size, CTL->ttdb_pages[i][0], CTL->ttdb_pages[i][1])) return 1;
+  return 0;
+}
+
+/* What changes the process in ways the recorder need not see when it
+ * happens: signal actions, the thread pointer, and memory protections that
+ * make no code (which the recorder scans for syscalls and rdtsc) and leave
+ * ttdb's own alone (the recorder ends the recording there, saying why). */
+static int executes_unseen(uint64_t nr, const uint64_t* a) {
+  switch (nr) {
+    case NR_RT_SIGACTION: return 1;
+    case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
+    case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
+    default: return 0;
+  }
+}
+
 static int fcntl_is_plain(uint64_t cmd) {
   /* F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC */
   return cmd <= 4 || cmd == 1030;
@@ -266,8 +299,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     case TTDB_HOW_GET:
       if (a[2]) return trampoline + TAIL_SLOW;
       break;
-    case TTDB_HOW_QUERY:
-      if (a[1]) return trampoline + TAIL_SLOW;
+    case TTDB_HOW_EXECUTE:
+      if (!executes_unseen(nr, a)) return trampoline + TAIL_SLOW;
       break;
     case TTDB_HOW_FD_PWRITE:
       if (fd_kind(a[0]) != TTDB_FD_FILE || CTL->trace_file_writes) return trampoline + TAIL_SLOW;

@@ -84,7 +84,9 @@ enum ttdb_shim_how {
   TTDB_HOW_FD_PWRITE = 6, /* pwrite(fd, ...) and the like: only on files */
   TTDB_HOW_ENOSYS = 7,  /* answered ENOSYS without the kernel (rseq: see docs/architecture.md) */
   TTDB_HOW_GET = 8,     /* only when the third argument is NULL (prlimit64 that sets nothing) */
-  TTDB_HOW_QUERY = 9,   /* only when the second argument is NULL (a signal's action only read) */
+  /* 9: rt_sigaction when it only read an action, now TTDB_HOW_EXECUTE */
+  TTDB_HOW_EXECUTE = 10,/* only what the recorder need not see (shim.c, executes_unseen); replay
+                         * makes it again, traced, unless it only read */
 };
 
 /* The kind of each argument, from syscalls.def (control.args[nr][i]). */
@@ -109,6 +111,7 @@ struct ttdb_shim_arg_spec {
 #define TTDB_SHIM_PATH_MAX 4096
 #define TTDB_SHIM_PREVIEW 64
 #define TTDB_SHIM_VDSO_CLOCKS 3
+#define TTDB_SHIM_TTDB_PAGES 16
 
 /* What the shim knows of a file descriptor, learned with fstat. */
 enum ttdb_shim_fd {
@@ -165,6 +168,11 @@ struct ttdb_shim_control {
    * rather than make the syscall, and records what it returns the same
    * way. {0, 0}: none. */
   uint64_t vdso_clocks[TTDB_SHIM_VDSO_CLOCKS][2];
+  /* Recording: the pages of trampolines, {start, end}, the first
+   * ttdb_page_count of them; more than TTDB_SHIM_TTDB_PAGES: not all known.
+   * The shim leaves an mprotect of them to the recorder. */
+  uint64_t ttdb_page_count;
+  uint64_t ttdb_pages[TTDB_SHIM_TTDB_PAGES][2];
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -558,8 +558,10 @@ std::vector<SyscallSite> Recorder::vdso_sites() const {
 }
 
 void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
-  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, out_of_the_way, maps))
+  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, out_of_the_way, maps)) {
     emit(std::move(*patch));
+    tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
+  }
 }
 
 std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,
@@ -618,6 +620,11 @@ void Recorder::drain_running(Task& t) {
 }
 
 void Recorder::add_records(ShimRecords records, int tid) {
+  // Code the site finder searches may have been protected anew (without
+  // PROT_EXEC: the code is gone, or about to be rewritten), as a traced
+  // mprotect says at its exit: before any site found there is patched.
+  if (finder_)
+    for (auto [start, end] : protected_in(records.bytes)) finder_->forget(tid, start, end);
   // The writer thread parses them into events. (The size is read before the
   // bytes move into the job: an argument's order is the compiler's.)
   std::size_t size = records.bytes.size();

@@ -57,7 +57,7 @@ std::uint8_t how_of(Buffering b) {
     case Buffering::fd_pwrite: return TTDB_HOW_FD_PWRITE;
     case Buffering::enosys: return TTDB_HOW_ENOSYS;
     case Buffering::get: return TTDB_HOW_GET;
-    case Buffering::query: return TTDB_HOW_QUERY;
+    case Buffering::execute: return TTDB_HOW_EXECUTE;
   }
   return TTDB_HOW_TRACED;
 }
@@ -400,6 +400,39 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
     in.seek(start + rec.size);
     out(e);
   }
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> protected_in(ByteView records) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  for (std::size_t at = 0; records.size() - at >= sizeof(ttdb_shim_record);) {
+    ttdb_shim_record rec;
+    std::memcpy(&rec, records.data() + at, sizeof rec);
+    if (rec.nr == __NR_mprotect && rec.ret == 0) ranges.emplace_back(rec.args[0], rec.args[0] + rec.args[1]);
+    if (rec.size < sizeof rec) break;  // (take_records checked the sizes)
+    at += rec.size;
+  }
+  return ranges;
+}
+
+void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
+                           const std::vector<std::pair<std::uint64_t, std::uint64_t>>& pages) {
+  struct {
+    std::uint64_t count;
+    std::uint64_t pages[TTDB_SHIM_TTDB_PAGES][2];
+  } known{};
+  static_assert(offsetof(Control, ttdb_pages) == offsetof(Control, ttdb_page_count) + 8);
+  known.count = pages.size();  // (more than the shim has room for: it leaves every mprotect to the recorder)
+  for (std::size_t i = 0; i < pages.size() && i < TTDB_SHIM_TTDB_PAGES; ++i) {
+    known.pages[i][0] = pages[i].first;
+    known.pages[i][1] = pages[i].second;
+  }
+  write_field(tracee, CONTROL_FIELD(shim, ttdb_page_count), known);
+}
+
+bool replay_makes_again(const trace::Event& e) {
+  const SyscallInfo* info = find_syscall(e.nr);
+  if (!info || info->buffering != Buffering::execute) return false;
+  return !(e.nr == __NR_rt_sigaction && e.args[1] == 0);  // (an action only read)
 }
 
 void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after) {

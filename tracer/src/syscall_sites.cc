@@ -536,6 +536,12 @@ bool SyscallPatcher::overlaps_trampolines(std::uint64_t start, std::uint64_t end
   return std::any_of(pages_.begin(), pages_.end(), [&](const Page& p) { return start < p.addr + p.size && end > p.addr; });
 }
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>> SyscallPatcher::trampoline_pages() const {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;
+  for (const auto& p : pages_) pages.emplace_back(p.addr, p.addr + p.size);
+  return pages;
+}
+
 void SyscallPatcher::forget(std::uint64_t start, std::uint64_t end) {
   // Only the range: every munmap comes here, and libc alone has hundreds of sites.
   if (start < end) originals_.erase(originals_.lower_bound(start), originals_.lower_bound(end));

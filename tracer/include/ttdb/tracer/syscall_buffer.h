@@ -84,6 +84,11 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
+// A buffered event that replay makes again, traced, rather than have the
+// shim give back: the shim made it while recording, and it changes the
+// process (a signal's action set, memory protected...).
+bool replay_makes_again(const trace::Event& e);
+
 // --- recording
 struct ShimRecords {
   Bytes bytes;
@@ -106,6 +111,13 @@ bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
+// The ranges `records` protected anew with mprotect (which the shim makes
+// when the protection holds no PROT_EXEC), {start, end}, in order.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> protected_in(ByteView records);
+// Tells the shim where the pages of trampolines are, {start, end}, which
+// it leaves to the recorder to protect.
+void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
+                           const std::vector<std::pair<std::uint64_t, std::uint64_t>>& pages);
 // Asks the shim to send its next hooked syscall down the traced path
 // (slow_next), and to return from the one in progress through an int3
 // (stop_after): the recorder wants a boundary for a signal.

@@ -89,6 +89,8 @@ class SyscallPatcher {
   void unpatch_all(Tracee& tracee);
   // True when [start, end) covers a page of trampolines.
   bool overlaps_trampolines(std::uint64_t start, std::uint64_t end) const;
+  // The pages of trampolines, {start, end}.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> trampoline_pages() const;
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
   std::size_t site_count() const { return originals_.size(); }
