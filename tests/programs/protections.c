@@ -1,6 +1,7 @@
-/* Protects memory without making code of it, as every program's loader
- * does (RELRO) and programs that guard pages do: a page made read-only
- * refuses a write (SIGSEGV), and takes one again once writable.
+/* Maps fresh memory and protects memory without making code of it, as
+ * every program's loader does (RELRO) and programs that guard pages do: a
+ * page made read-only refuses a write (SIGSEGV), and takes one again once
+ * writable. Maps memory for code, and memory to share, too.
  * With an argument, protects ttdb's own pages instead: "buffer" the
  * syscall buffer's first page, "trampolines" a page of its trampolines
  * (found as any program could find them). */
@@ -64,5 +65,10 @@ int main(int argc, char** argv) {
   CHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE) == 0);
   p[0] = 'b';
   printf("written: %c\n", p[0]);
+  CHECK(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED);
+  char* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  CHECK(shared != MAP_FAILED);
+  shared[0] = 'c';
+  printf("shared: %c\n", shared[0]);
   return 0;
 }

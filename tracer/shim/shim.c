@@ -98,7 +98,13 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define memcpy __builtin_memcpy
 
 #define NR_CLOCK_GETTIME 228
+#define NR_MMAP 9
 #define NR_MPROTECT 10
+#define MAP_TYPE_BITS 0x0f
+#define MAP_PRIVATE_TYPE 0x02
+#define MAP_FIXED_FLAG 0x10
+#define MAP_ANONYMOUS_FLAG 0x20
+#define MAP_FIXED_NOREPLACE_FLAG 0x100000
 #define NR_RT_SIGACTION 13
 #define NR_ARCH_PRCTL 158
 #define ARCH_SET_FS_CODE 0x1002
@@ -228,12 +234,17 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
 }
 
 /* What changes the process in ways the recorder need not see when it
- * happens: signal actions, the thread pointer, and memory protections that
- * make no code (which the recorder scans for syscalls and rdtsc) and leave
- * ttdb's own alone (the recorder ends the recording there, saying why). */
+ * happens: signal actions, the thread pointer, fresh private memory, and
+ * memory protections; none of them making code (which the recorder scans
+ * for syscalls and rdtsc) nor touching ttdb's pages (the recorder ends the
+ * recording there, saying why). Memory of a file, shared, or at a place the
+ * program chose is the recorder's to see. */
 static int executes_unseen(uint64_t nr, const uint64_t* a) {
   switch (nr) {
     case NR_RT_SIGACTION: return 1;
+    case NR_MMAP:
+      return (a[3] & MAP_ANONYMOUS_FLAG) && (a[3] & MAP_TYPE_BITS) == MAP_PRIVATE_TYPE &&
+             !(a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) && !(a[2] & PROT_EXEC_FLAG);
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     default: return 0;
@@ -342,6 +353,10 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     ret = -E_NOSYS;
   } else if (read_clock) {
     ret = ((long (*)(long, long))read_clock)((long)a[0], (long)a[1]);
+  } else if (nr == NR_MMAP) {
+    /* Memory of no file: the kernel ignores the descriptor, which carries
+     * the secret (TTDB_SECRET_ARG_RWV2), and the record keeps the program's. */
+    ret = ttdb_untraced_syscall(NR_MMAP, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)CTL->secret, (long)a[5]);
   } else {
     /* The program's sixth argument register is not one the call uses: the
      * record keeps it as the program had it, the kernel gets the secret. */

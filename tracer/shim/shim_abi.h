@@ -34,9 +34,10 @@
 
 /* Which argument of the shim's untraced syscalls carries the secret: the
  * sixth (r9), which no syscall the shim makes uses, except preadv2 and
- * pwritev2 (their flags); those carry it in the fifth (r8), the high half of
- * the offset, which the 64-bit kernel ignores. The seccomp filter checks the
- * same places. */
+ * pwritev2 (their flags), and mmap (its offset); those carry it in the fifth
+ * (r8): the high half of the offset, which the 64-bit kernel ignores, or the
+ * descriptor of an anonymous mapping, which the kernel ignores too. The
+ * seccomp filter checks the same places. */
 #define TTDB_SECRET_ARG 5
 #define TTDB_SECRET_ARG_RWV2 4
 

@@ -62,6 +62,14 @@ std::uint8_t how_of(Buffering b) {
   return TTDB_HOW_TRACED;
 }
 
+// Which argument carries the secret, as the shim puts it and the filter
+// looks for it: preadv2 and pwritev2 need the sixth (their flags); mmap too
+// (its offset), and the shim makes it only for memory of no file, whose
+// descriptor the kernel ignores.
+constexpr bool secret_in_fifth(std::uint32_t nr) {
+  return nr == __NR_preadv2 || nr == __NR_pwritev2 || nr == __NR_mmap;
+}
+
 ttdb_shim_arg_spec spec_of(const ArgSpec& arg) {
   ttdb_shim_arg_spec spec{};
   switch (arg.format) {
@@ -90,7 +98,7 @@ Bytes initial_control() {
     c->how[info->nr] = how_of(info->buffering);
     // The sixth argument register carries the secret (TTDB_SECRET_ARG): a
     // syscall that needs it cannot be made by the shim, and stays traced.
-    TTDB_CHECK(info->args.size() <= TTDB_SECRET_ARG,
+    TTDB_CHECK(info->args.size() <= TTDB_SECRET_ARG || secret_in_fifth(static_cast<std::uint32_t>(info->nr)),
                "syscalls.def: buffered {} takes six arguments, and the sixth carries the shim's secret", info->name);
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       c->args[info->nr][i] = spec_of(info->args[i]);
@@ -154,10 +162,6 @@ std::uint64_t random_word() {
   }
 }
 
-// Which argument carries the secret, as the shim puts it and the filter
-// looks for it: preadv2 and pwritev2 need the sixth (their flags).
-constexpr bool secret_in_fifth(std::uint32_t nr) { return nr == __NR_preadv2 || nr == __NR_pwritev2; }
-
 }  // namespace
 
 std::pair<std::uint64_t, std::uint64_t> shim_base_range() { return {kPlaceFirst, kPlaceEnd - TTDB_SHIM_SIZE}; }
@@ -185,7 +189,7 @@ bool install_shim_filter(const ShimSetup& setup) {
   // first: almost every call leaves at the instruction pointer. Then the
   // secret, where secret_in_fifth() says, both 32-bit halves. The
   // instructions are numbered for the jumps, which count from the next one.
-  enum : std::uint8_t { kArg5 = 9, kArg4 = 13, kAllow = 17, kTrace = 18 };
+  enum : std::uint8_t { kArg5 = 10, kArg4 = 14, kAllow = 18, kTrace = 19 };
   auto to = [](std::uint8_t from, std::uint8_t target) { return static_cast<std::uint8_t>(target - from - 1); };
   sock_filter filter[] = {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo),
@@ -196,17 +200,18 @@ bool install_shim_filter(const ShimSetup& setup) {
       /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, to(5, kTrace)),
       /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
       /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, to(7, kArg4), 0),
-      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, to(8, kArg4), to(8, kArg5)),
-      /* 9: kArg5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo),
-      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(10, kTrace)),
-      /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo + 4),
-      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(12, kAllow), to(12, kTrace)),
-      /* 13: kArg4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo),
-      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(14, kTrace)),
-      /* 15 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
-      /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(16, kAllow), to(16, kTrace)),
-      /* 17: kAllow */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      /* 18: kTrace */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, to(8, kArg4), 0),
+      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, to(9, kArg4), to(9, kArg5)),
+      /* 10: kArg5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo),
+      /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(11, kTrace)),
+      /* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo + 4),
+      /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(13, kAllow), to(13, kTrace)),
+      /* 14: kArg4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo),
+      /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(15, kTrace)),
+      /* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
+      /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(17, kAllow), to(17, kTrace)),
+      /* 18: kAllow */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      /* 19: kTrace */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
   };
   static_assert(sizeof filter / sizeof filter[0] == kTrace + 1);
   sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
