@@ -295,9 +295,9 @@ TEST(SyscallBuffer, SignalActionsReadOrSetStayInsideTheBuffer) {
   expect_same_run(recorded, replay(trace));
 }
 
-// Fresh private memory, mprotect without PROT_EXEC, and the thread pointer
-// set change nothing the recorder must see happen: the shim makes them, and
-// replay makes them again.
+// Fresh private memory, mprotect without PROT_EXEC, munmap and the thread
+// pointer set change nothing the recorder must see happen: the shim makes
+// them, and replay makes them again.
 TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
@@ -308,6 +308,7 @@ TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'mprotect' AND a2 = 1 AND buffered"), 1);
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'mprotect' AND a2 = 3 AND buffered"), 1);
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'arch_prctl' AND buffered"), 1);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'munmap' AND a1 = 4096 AND buffered"), 2);
   // Making code is the recorder's to see (it scans it for syscalls and
   // rdtsc), and so is memory that processes share (they take turns).
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name IN ('mprotect', 'mmap') AND a2 & 4 AND buffered"), 0);
@@ -316,19 +317,21 @@ TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   expect_same_run(recorded, replay(trace));
 }
 
-// Protecting the shim's or the trampolines' pages would break the program's
-// next syscall: the shim leaves that call to the recorder, which ends the
-// recording there, as for any call that changes ttdb's memory.
+// Protecting or unmapping the shim's or the trampolines' pages would break
+// the program's next syscall: the shim leaves that call to the recorder,
+// which ends the recording there, as for any call that changes ttdb's memory.
 TEST(SyscallBuffer, AProgramThatProtectsItsPagesIsToldHowToRecordIt) {
   TempDir dir;
-  for (const char* what : {"buffer", "trampolines"}) {
-    std::string trace = dir.file(std::string(what) + ".ttdb");
-    RunResult recorded = record(trace, {program("protections"), what});
-    EXPECT_EQ(recorded.status, 125) << what << ": " << recorded.err;
-    EXPECT_EQ(recorded.out, fmt::format("protecting ttdb's {}\n", what));
-    EXPECT_NE(recorded.err.find("called mprotect at event"), std::string::npos) << recorded.err;
-    EXPECT_NE(recorded.err.find("on memory where ttdb keeps its syscall buffer"), std::string::npos) << recorded.err;
-  }
+  for (std::string how : {"protect", "unmap"})
+    for (std::string what : {"buffer", "trampolines"}) {
+      std::string trace = dir.file(how + "-" + what + ".ttdb");
+      RunResult recorded = record(trace, {program("protections"), what, how});
+      EXPECT_EQ(recorded.status, 125) << how << " " << what << ": " << recorded.err;
+      EXPECT_EQ(recorded.out, fmt::format("{} ttdb's {}\n", how == "unmap" ? "unmapping" : "protecting", what));
+      EXPECT_NE(recorded.err.find(fmt::format("called {} at event", how == "unmap" ? "munmap" : "mprotect")), std::string::npos)
+          << recorded.err;
+      EXPECT_NE(recorded.err.find("on memory where ttdb keeps its syscall buffer"), std::string::npos) << recorded.err;
+    }
 }
 
 TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {

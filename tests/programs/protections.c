@@ -4,7 +4,8 @@
  * writable. Maps memory for code, and memory to share, too.
  * With an argument, protects ttdb's own pages instead: "buffer" the
  * syscall buffer's first page, "trampolines" a page of its trampolines
- * (found as any program could find them). */
+ * (found as any program could find them); with a second, "unmap", unmaps
+ * that page. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -42,10 +43,11 @@ int main(int argc, char** argv) {
     CHECK(find_shim(&shim));
     unsigned long page = strcmp(argv[1], "buffer") == 0 ? shim.base : find_trampolines(&shim);
     CHECK(page);
-    printf("protecting ttdb's %s\n", argv[1]);
+    int unmap = argc > 2 && strcmp(argv[2], "unmap") == 0;
+    printf("%s ttdb's %s\n", unmap ? "unmapping" : "protecting", argv[1]);
     fflush(stdout);
-    CHECK(mprotect((void*)page, 4096, PROT_READ) == 0);
-    printf("protected\n");
+    CHECK((unmap ? munmap((void*)page, 4096) : mprotect((void*)page, 4096, PROT_READ)) == 0);
+    printf("done\n");
     return 0;
   }
   char* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -70,5 +72,7 @@ int main(int argc, char** argv) {
   CHECK(shared != MAP_FAILED);
   shared[0] = 'c';
   printf("shared: %c\n", shared[0]);
+  CHECK(munmap(p, 4096) == 0);
+  CHECK(munmap(shared, 4096) == 0);
   return 0;
 }

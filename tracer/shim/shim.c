@@ -100,6 +100,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define NR_CLOCK_GETTIME 228
 #define NR_MMAP 9
 #define NR_MPROTECT 10
+#define NR_MUNMAP 11
 #define MAP_TYPE_BITS 0x0f
 #define MAP_PRIVATE_TYPE 0x02
 #define MAP_FIXED_FLAG 0x10
@@ -234,11 +235,13 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
 }
 
 /* What changes the process in ways the recorder need not see when it
- * happens: signal actions, the thread pointer, fresh private memory, and
- * memory protections; none of them making code (which the recorder scans
- * for syscalls and rdtsc) nor touching ttdb's pages (the recorder ends the
- * recording there, saying why). Memory of a file, shared, or at a place the
- * program chose is the recorder's to see. */
+ * happens: signal actions, the thread pointer, fresh private memory, memory
+ * protections and unmappings (the recorder forgets what it knew of the
+ * range when it takes the records, before its next stop's work); none of
+ * them making code (which the recorder scans for syscalls and rdtsc) nor
+ * touching ttdb's pages (the recorder ends the recording there, saying
+ * why). Memory of a file, shared, or at a place the program chose is the
+ * recorder's to see. */
 static int executes_unseen(uint64_t nr, const uint64_t* a) {
   switch (nr) {
     case NR_RT_SIGACTION: return 1;
@@ -247,6 +250,7 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
              !(a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) && !(a[2] & PROT_EXEC_FLAG);
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
+    case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
     default: return 0;
   }
 }

@@ -608,7 +608,7 @@ void Recorder::drain(bool ending) {
   if (records.count == 0) return;
   // The other threads inside syscalls entered them before this turn began.
   if (turns().active) place_entries_before(task(), ~std::uint64_t{0});
-  add_records(std::move(records), tracee().tid());
+  add_records(std::move(records), task());
 }
 
 void Recorder::drain_running(Task& t) {
@@ -616,15 +616,22 @@ void Recorder::drain_running(Task& t) {
   Space& s = *t.space;
   if (!s.shim || (s.turns->active && s.turns->turn != t.tracee.tid()) || (s.threaded && !s.turns->active)) return;
   ShimRecords records = take_records(t.tracee, s.shim, s.shim_taken, Emptying::never);
-  if (records.count) add_records(std::move(records), t.tracee.tid());
+  if (records.count) add_records(std::move(records), t);
 }
 
-void Recorder::add_records(ShimRecords records, int tid) {
-  // Code the site finder searches may have been protected anew (without
-  // PROT_EXEC: the code is gone, or about to be rewritten), as a traced
-  // mprotect says at its exit: before any site found there is patched.
-  if (finder_)
-    for (auto [start, end] : protected_in(records.bytes)) finder_->forget(tid, start, end);
+void Recorder::add_records(ShimRecords records, Task& t) {
+  int tid = t.tracee.tid();
+  // What the shim unmapped or protected anew (without PROT_EXEC: code gone,
+  // or about to be rewritten) is forgotten as a traced call's exit forgets
+  // it, and before anything found or patched there is used: the sites and
+  // rdtsc seen there, and what the site finder searches.
+  for (const MemoryChange& change : memory_changes_in(records.bytes)) {
+    if (change.unmapped) {
+      t.space->rand.forget(change.start, change.end);
+      t.space->sites.forget(change.start, change.end);
+    }
+    if (finder_) finder_->forget(tid, change.start, change.end);
+  }
   // The writer thread parses them into events. (The size is read before the
   // bytes move into the job: an argument's order is the compiler's.)
   std::size_t size = records.bytes.size();

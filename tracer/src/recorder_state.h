@@ -373,7 +373,7 @@ class Recorder {
   void drain(bool ending = false);
   // The records of `t`'s process so far, taken where they are: it may be running.
   void drain_running(Task& t);
-  void add_records(ShimRecords records, int tid);
+  void add_records(ShimRecords records, Task& t);
   // A file is mapped shared: writes to files become visible in memory, in every process.
   void show_file_writes_everywhere(const trace::FileIdentity& file);
   // Before a write to a file other processes map shared: their buffered

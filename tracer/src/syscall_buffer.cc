@@ -407,16 +407,17 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
   }
 }
 
-std::vector<std::pair<std::uint64_t, std::uint64_t>> protected_in(ByteView records) {
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+std::vector<MemoryChange> memory_changes_in(ByteView records) {
+  std::vector<MemoryChange> changes;
   for (std::size_t at = 0; records.size() - at >= sizeof(ttdb_shim_record);) {
     ttdb_shim_record rec;
     std::memcpy(&rec, records.data() + at, sizeof rec);
-    if (rec.nr == __NR_mprotect && rec.ret == 0) ranges.emplace_back(rec.args[0], rec.args[0] + rec.args[1]);
+    if ((rec.nr == __NR_mprotect || rec.nr == __NR_munmap) && rec.ret == 0)
+      changes.push_back(MemoryChange{rec.nr == __NR_munmap, rec.args[0], rec.args[0] + rec.args[1]});
     if (rec.size < sizeof rec) break;  // (take_records checked the sizes)
     at += rec.size;
   }
-  return ranges;
+  return changes;
 }
 
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,

@@ -111,9 +111,13 @@ bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
-// The ranges `records` protected anew with mprotect (which the shim makes
-// when the protection holds no PROT_EXEC), {start, end}, in order.
-std::vector<std::pair<std::uint64_t, std::uint64_t>> protected_in(ByteView records);
+// The memory `records` protected anew (mprotect, which the shim makes when
+// the protection holds no PROT_EXEC) or unmapped, in order.
+struct MemoryChange {
+  bool unmapped = false;
+  std::uint64_t start = 0, end = 0;
+};
+std::vector<MemoryChange> memory_changes_in(ByteView records);
 // Tells the shim where the pages of trampolines are, {start, end}, which
 // it leaves to the recorder to protect.
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
