@@ -2,8 +2,12 @@
 // syscalls to come are queued in the program's shim, which gives them back
 // without a stop as long as the program makes the same calls; what it gave
 // back is accounted for at the next stop.
+#include <asm/unistd_64.h>
+#include <sys/ptrace.h>
+
 #include "session.h"
 #include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/render.h"
 #include "ttdb/tracer/syscall_buffer.h"
 
@@ -27,7 +31,7 @@ bool ReplaySession::queueable(const Event& e, const Event* following, const Fast
   if (e.kind != EventKind::syscall || !e.buffered || (e.emit && task_state().shim_version < 3) || !e.ret || !following ||
       e.id > fast.until)
     return false;
-  if (replay_makes_again(e)) return false;
+  if (replay_makes_again(e) && !shim_keeps_action(e)) return false;
   // The process stops after its last queued event, at the traced call of
   // the next one: that must be its own (processes replay in the trace's order).
   if (following->tid != e.tid) return false;
@@ -87,9 +91,45 @@ void ReplaySession::sync_queue() {
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
     TTDB_LOG(replay, "event {}: {} (given back in-process)", e->id, render_event(*e));
     if (e->emit) emit_given_back(*e);
+    if (shim_keeps_action(*e)) state.actions_kept = true;
     state_.current = e->id;
     events_.drop();
   }
+}
+
+// rt_sigaction that set an action, which a version 4 shim gives back and
+// keeps for the kernel: a shell sets a dozen at its start, each two stops
+// when replay made them (a make of shell recipes replayed in 1.2 times the
+// time it recorded in). Only in a process of one thread.
+bool ReplaySession::shim_keeps_action(const Event& e) const {
+  return e.kind == EventKind::syscall && e.nr == __NR_rt_sigaction && e.args[1] != 0 && e.ret == 0 &&
+         task_state().shim_version >= 4 && !task_state().threaded;
+}
+
+// The kept actions become the kernel's at the process's next stop, before
+// anything can depend on them: a signal's delivery (the stop is its own, or
+// a syscall's, which a signal may follow), a fork, an exec. The shim does
+// it (header.apply_actions), all of them in one run to an int3.
+WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
+  TaskState& state = task();
+  if (!state.actions_kept) return status;
+  Tracee& t = tracee();
+  bool at_entry = status.is_syscall_stop() && t.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY;
+  // Stopped elsewhere (inside the shim, at a breakpoint there): at the next stop.
+  if ((!at_entry && !status.is_signal_stop()) || !state.syscall_insn || shim_in_call(t, state.shim)) return status;
+  std::uint64_t code = shim_apply_actions(t, state.shim);
+  if (at_entry) {
+    Registers entry = t.regs();
+    run_until_trap(t, code);
+    reenter_syscall(t, state.syscall_insn, entry);
+  } else {
+    // The signal is delivered as it came, when replay resumes the thread.
+    siginfo_t info = t.siginfo();
+    run_until_trap(t, code);
+    t.set_siginfo(info);
+  }
+  state.actions_kept = false;
+  return status;
 }
 
 void ReplaySession::emit_given_back(const Event& e) {

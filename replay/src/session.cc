@@ -248,6 +248,7 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   if (!status.is_exit()) {
     set_snapshot_trap(false);
     sync_queue();
+    return apply_kept_actions(status);
   }
   return status;
 }

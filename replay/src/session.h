@@ -63,6 +63,9 @@ struct TaskState {
   std::int64_t queued_first = 0;
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
+  // Signal actions the shim gave back the setting of and keeps, which the
+  // kernel does not have yet (shim_abi.h, version 4: control.actions).
+  bool actions_kept = false;
   // Where the shim copies what queued writes to ttdb's output wrote.
   std::vector<QueuedInput> queued_inputs;
   FastPath queued_for;            // what the queue was filled for
@@ -267,6 +270,8 @@ class ReplaySession {
 
   // The syscall buffer's queue (replay_queue.cc).
   void sync_queue();
+  bool shim_keeps_action(const trace::Event& e) const;
+  WaitStatus apply_kept_actions(const WaitStatus& status);
   void fill_queue(const FastPath& fast);
   // A queued write to ttdb's output, given back: its bytes, from where the
   // shim copied them, go out as a traced one's do.

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -21,6 +22,15 @@
 
 namespace ttdb::test {
 namespace {
+
+// How many lines of `text` hold every one of `parts`.
+std::size_t lines_with(const std::string& text, std::initializer_list<std::string_view> parts) {
+  std::istringstream lines(text);
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line);)
+    count += std::all_of(parts.begin(), parts.end(), [&](std::string_view part) { return line.find(part) != std::string::npos; });
+  return count;
+}
 
 TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
   TempDir dir;
@@ -289,10 +299,33 @@ TEST(SyscallBuffer, SignalActionsReadOrSetStayInsideTheBuffer) {
   EXPECT_NE(recorded.out.find("SIGUSR2 blocked: 1, SIGUSR1 blocked: 0\ncaught 10\n"), std::string::npos) << recorded.out;
   // 29 signals' actions read twice: without a stop.
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a1 = 0 AND buffered"), 58);
-  // What changes them too, and replay makes those calls again: the
-  // handler it set catches SIGUSR1 in replay as it did.
+  // What changes them too. Replay gives those back as well, and makes the
+  // actions the kernel's at the next stop: the handler set catches SIGUSR1.
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a1 != 0 AND buffered"), 2);
   expect_same_run(recorded, replay(trace));
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  RunResult replayed = replay(trace, logged);
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_GE(lines_with(replayed.err, {"rt_sigaction(SIGUSR1, 0x", "given back in-process"}), 1u) << replayed.err;
+}
+
+// A handler set inside the buffer and a fault right after: replay makes the
+// action the kernel's at the fault's own stop, and delivers the fault as it
+// came (the handler sees the address).
+TEST(SyscallBuffer, AFaultRightAfterAHandlerIsSetReachesIt) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("fault_handler")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "faulting\nsignal 11 at 0x1234\n");
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a0 = 11 AND buffered"), 1);
+  expect_same_run(recorded, replay(trace));
+  // Back at the call, and live from there: the process has the handler.
+  long set = sql_count(trace, "SELECT event FROM syscalls WHERE name = 'rt_sigaction' AND a0 = 11");
+  RunResult live = ttdb({"replay", "-ex", fmt::format("goto event {}", set), "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 0) << live.err;
+  EXPECT_NE(live.out.find("signal 11 at 0x1234\n"), std::string::npos) << live.out;
 }
 
 // Fresh private memory, mprotect without PROT_EXEC, munmap and the thread

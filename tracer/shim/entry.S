@@ -25,6 +25,7 @@ ttdb_shim_header:
         .quad TTDB_SHIM_ABI_VERSION
         .quad ttdb_shim_entry - ttdb_shim_header
         .quad ttdb_untraced_return - ttdb_shim_header
+        .quad ttdb_shim_apply_entry - ttdb_shim_header
         .size ttdb_shim_header, . - ttdb_shim_header
 
 /* The shim's data, at fixed offsets from the base, by name: code that refers
@@ -97,5 +98,20 @@ ttdb_untraced_syscall:
 ttdb_untraced_return:
         ret
         .size ttdb_untraced_syscall, . - ttdb_untraced_syscall
+
+/* Replay: where the replayer sends a stopped thread, registers saved, to
+ * make the signal actions the shim kept the kernel's (shim.c). It runs on
+ * the shim's stack and stops at the int3, where the replayer gives the
+ * thread its registers back. */
+        .section .text.entry
+        .globl ttdb_shim_apply_entry
+        .type ttdb_shim_apply_entry, @function
+ttdb_shim_apply_entry:
+        lea ttdb_shim_stack_top(%rip), %rsp
+        cld
+        call ttdb_shim_apply_actions
+        int3
+        hlt
+        .size ttdb_shim_apply_entry, . - ttdb_shim_apply_entry
 
         .section .note.GNU-stack, "", @progbits

@@ -427,6 +427,18 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   return trampoline + TAIL_DONE;
 }
 
+/* A queued rt_sigaction that set an action: the action is kept for the
+ * replayer to make the kernel's at the next stop (ttdb_shim_apply_actions). */
+static int sets_action(const struct ttdb_shim_record* rec) {
+  return rec->nr == NR_RT_SIGACTION && rec->args[1] && rec->ret == 0;
+}
+
+void ttdb_shim_apply_actions(void) {
+  for (uint64_t i = 0; i < CTL->pending_actions && i < TTDB_SHIM_ACTIONS; ++i)
+    ttdb_untraced_syscall(NR_RT_SIGACTION, (long)CTL->actions[i].sig, (long)CTL->actions[i].act, 0, 8, 0, 0);
+  CTL->pending_actions = 0;
+}
+
 static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   if (CTL->consumed_records >= CTL->queued_records) return trampoline + TAIL_SLOW;
   struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
@@ -436,6 +448,8 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return trampoline + TAIL_SLOW;
   for (int i = 0; i < rec->argc && i < 6; ++i)
     if (rec->args[i] != a[i]) return trampoline + TAIL_SLOW;
+  /* No room to keep one more action: the replayer makes it, traced. */
+  if (sets_action(rec) && CTL->pending_actions >= TTDB_SHIM_ACTIONS) return trampoline + TAIL_SLOW;
   const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
   unsigned char* p = (unsigned char*)(rec + 1);
   for (int i = 0; i < 6; ++i) {
@@ -489,6 +503,13 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
         break;
       default: break;
     }
+  }
+  if (sets_action(rec)) {
+    /* (The recorded call succeeded: its sigsetsize was 8, the act readable.) */
+    struct ttdb_shim_action* kept = &CTL->actions[CTL->pending_actions];
+    kept->sig = a[0];
+    memcpy(kept->act, (const void*)a[1], sizeof kept->act);
+    CTL->pending_actions += 1;
   }
   CTL->consumed_records += 1;
   CTL->consumed_bytes += rec->size;

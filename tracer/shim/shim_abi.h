@@ -17,8 +17,11 @@
 /* 1: at the fixed address 0x70000000, the header holding absolute addresses.
  * 2: anywhere, the header holding offsets, the secret in the control block.
  * 3: in replay, a queued record's IN argument with room for its bytes gets
- *    them (what the program wrote, for the replayer to re-emit). */
-#define TTDB_SHIM_ABI_VERSION 3
+ *    them (what the program wrote, for the replayer to re-emit).
+ * 4: in replay, a queued rt_sigaction that set an action keeps the action
+ *    (control.actions), which the replayer has the shim apply at its next
+ *    stop (header.apply_actions). */
+#define TTDB_SHIM_ABI_VERSION 4
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */
@@ -66,6 +69,7 @@ struct ttdb_shim_header {
   uint64_t abi_version;
   uint64_t entry;           /* from the base: where trampolines jump (rax = nr, rcx = the trampoline) */
   uint64_t untraced_return; /* from the base: right after the shim's own syscall instruction */
+  uint64_t apply_actions;   /* from the base (version 4): makes the kept actions the kernel's, then int3 */
 };
 
 enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };
@@ -113,6 +117,7 @@ struct ttdb_shim_arg_spec {
 #define TTDB_SHIM_PREVIEW 64
 #define TTDB_SHIM_VDSO_CLOCKS 3
 #define TTDB_SHIM_TTDB_PAGES 16
+#define TTDB_SHIM_ACTIONS 64
 
 /* What the shim knows of a file descriptor, learned with fstat. */
 enum ttdb_shim_fd {
@@ -174,6 +179,16 @@ struct ttdb_shim_control {
    * The shim leaves an mprotect of them to the recorder. */
   uint64_t ttdb_page_count;
   uint64_t ttdb_pages[TTDB_SHIM_TTDB_PAGES][2];
+  /* Replay (version 4): the signal actions that queued rt_sigaction calls
+   * set, in order, which the kernel does not have yet: only a stop of the
+   * process can make anything depend on them (a signal's delivery, a fork,
+   * an exec), and the replayer makes them the kernel's there, all at once
+   * (header.apply_actions). Each is {signal, the kernel's struct sigaction}. */
+  uint64_t pending_actions;
+  struct ttdb_shim_action {
+    uint64_t sig;
+    uint64_t act[4];
+  } actions[TTDB_SHIM_ACTIONS];
 };
 
 /* A record: this header, then for each argument in order its payload:

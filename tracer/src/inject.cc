@@ -2,6 +2,7 @@
 
 #include <asm/unistd_64.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <unistd.h>
 
@@ -162,6 +163,22 @@ Registers skip_entered_syscall(Tracee& tracee) {
   WaitStatus exit = finish(tracee);
   expect(exit.is_syscall_stop(), tracee, exit, "the skipped syscall's exit");
   return entry;
+}
+
+void run_until_trap(Tracee& tracee, std::uint64_t pc) {
+  BorrowedRegisters borrowed(tracee);
+  Registers run = borrowed.saved();
+  run.rip = pc;
+  run.orig_rax = static_cast<unsigned long long>(-1);  // (a syscall entered is skipped; none restarts)
+  tracee.set_regs(run);
+  for (;;) {
+    tracee.resume(Resume::cont);
+    WaitStatus status = tracee.wait();
+    if (status.kind() == WaitStatus::Kind::group_stop || status.is_event(PTRACE_EVENT_STOP)) continue;
+    expect(status.is_signal_stop(), tracee, status, "the int3 its code ends at");
+    if (status.code() == SIGTRAP) return;
+    tracee.defer_signal(tracee.siginfo());
+  }
 }
 
 void reenter_syscall(Tracee& tracee, std::uint64_t syscall_insn, const Registers& entry) {

@@ -435,6 +435,16 @@ void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
   write_field(tracee, CONTROL_FIELD(shim, ttdb_page_count), known);
 }
 
+std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim) {
+  std::uint64_t offset = 0;
+  static_assert(offsetof(ttdb_shim_header, apply_actions) == 32);
+  if (tracee.read_some(RemotePtr(shim.start() + offsetof(ttdb_shim_header, apply_actions)), &offset, sizeof offset) !=
+          sizeof offset ||
+      offset == 0 || offset >= TTDB_SHIM_CODE_SIZE)
+    throw InternalError(fmt::format("the syscall buffer of {} has no code to apply signal actions", tracee.tid()));
+  return shim.start() + offset;
+}
+
 bool replay_makes_again(const trace::Event& e) {
   const SyscallInfo* info = find_syscall(e.nr);
   if (!info || info->buffering != Buffering::execute) return false;

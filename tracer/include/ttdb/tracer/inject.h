@@ -52,6 +52,13 @@ pid_t parent_of(pid_t pid);
 // list, no alternate signal stack, no tid address).
 Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn);
 
+// Runs the stopped tracee's own code from `pc` to an int3 there, resumed
+// with PTRACE_CONT (no syscall it makes stops), and gives it all its
+// registers back. The code keeps to a stack of its own. A signal that comes
+// meanwhile is deferred, as during an injected syscall. At a syscall's
+// entry stop, that syscall is skipped (reenter_syscall() makes it again).
+void run_until_trap(Tracee& tracee, std::uint64_t pc);
+
 // For a tracee at a syscall's entry stop: skips that syscall, so that it
 // stands at the exit, where it can run injected ones. Returns the entry's
 // registers, for reenter_syscall().

@@ -84,6 +84,10 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
+// Where the shim's code that makes the signal actions it kept the kernel's
+// begins (version 4: its header, in the program's memory, says).
+std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim);
+
 // A buffered event that replay makes again, traced, rather than have the
 // shim give back: the shim made it while recording, and it changes the
 // process (a signal's action set, memory protected...).
