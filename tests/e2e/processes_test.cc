@@ -20,13 +20,6 @@ RunResult record_and_replay(const std::vector<std::string>& command, const RunOp
   return recorded;
 }
 
-std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
-  std::vector<std::string> found;
-  std::regex re(pattern);
-  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) found.push_back(it->str());
-  return found;
-}
-
 TEST(Processes, PsListsEveryProcessAndThreadWithItsParentStatusAndCommand) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
@@ -89,10 +82,10 @@ TEST(Processes, PipeBetweenParentAndChild) {
 TEST(Processes, SignalsBetweenProcesses) {
   RunResult run = record_and_replay({program("kill_child")});
   ASSERT_EQ(run.status, 0) << run.err;
-  EXPECT_EQ(lines_matching(run.out, "parent: child \\d+ is ready\n").size(), 1u) << run.out;
-  EXPECT_EQ(lines_matching(run.out, "child \\d+: woken by its parent\n").size(), 1u) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "^parent: child \\d+ is ready$").size(), 1u) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "^child \\d+: woken by its parent$").size(), 1u) << run.out;
   EXPECT_NE(run.out.find("parent: child exited with 3\n"), std::string::npos) << run.out;
-  EXPECT_EQ(lines_matching(run.out, "parent: child \\d+ was killed by signal 9\n").size(), 1u) << run.out;
+  EXPECT_EQ(lines_matching(run.out, "^parent: child \\d+ was killed by signal 9$").size(), 1u) << run.out;
 }
 
 TEST(Processes, AnotherProcessesSignalNextAfterAWaitUnderAMask) {

@@ -45,16 +45,6 @@ class ShellTest : public ::testing::Test {
   TempDir dir_;
 };
 
-// The lines of `text` that match `pattern`, in order.
-inline std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
-  std::vector<std::string> out;
-  std::regex re(pattern);
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (std::regex_search(line, re)) out.push_back(line);
-  return out;
-}
-
 // gdb, the oracle, in batch mode on test program `name`, running `commands`.
 inline RunResult gdb_batch(const std::string& gdb, const std::string& name, const std::vector<std::string>& commands) {
   std::vector<std::string> args{gdb, "-nx", "-batch"};

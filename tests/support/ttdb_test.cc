@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace ttdb::test {
@@ -131,6 +132,15 @@ int edit_trace(const std::string& trace, const std::function<bool(trace::Event&)
     return yes;
   });
   return changed;
+}
+
+std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern) {
+  std::vector<std::string> out;
+  std::regex re(pattern);
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, re)) out.push_back(line);
+  return out;
 }
 
 }  // namespace ttdb::test

@@ -69,4 +69,7 @@ void trace_sql(const std::string& trace, const std::string& sql);
 // Rewrites the recorded events `change` returns true for; returns how many.
 int edit_trace(const std::string& trace, const std::function<bool(trace::Event&)>& change);
 
+// The lines of `text` that match `pattern` (std::regex, searched), in order.
+std::vector<std::string> lines_matching(const std::string& text, const std::string& pattern);
+
 }  // namespace ttdb::test
