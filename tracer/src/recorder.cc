@@ -625,7 +625,7 @@ void Recorder::add_records(ShimRecords records, Task& t) {
   // or about to be rewritten) is forgotten as a traced call's exit forgets
   // it, and before anything found or patched there is used: the sites and
   // rdtsc seen there, and what the site finder searches.
-  for (const MemoryChange& change : memory_changes_in(records.bytes)) {
+  for (const MemoryChange& change : records.memory_changes) {
     if (change.unmapped) {
       t.space->rand.forget(change.start, change.end);
       t.space->sites.forget(change.start, change.end);

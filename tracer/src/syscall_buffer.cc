@@ -307,11 +307,13 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
   // The count is what the bytes hold: a thread killed between the shim's
   // two counters leaves them apart.
   for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
-    std::uint32_t size = 0;
-    if (out.bytes.size() - at >= sizeof(ttdb_shim_record)) std::memcpy(&size, out.bytes.data() + at, sizeof size);
-    if (size < sizeof(ttdb_shim_record) || size > out.bytes.size() - at)
-      throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
-    at += size;
+    ttdb_shim_record rec{};
+    if (out.bytes.size() - at >= sizeof rec) std::memcpy(&rec, out.bytes.data() + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > out.bytes.size() - at)
+      throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), rec.size, at));
+    if ((rec.nr == __NR_mprotect || rec.nr == __NR_munmap) && rec.ret == 0)
+      out.memory_changes.push_back(MemoryChange{rec.nr == __NR_munmap, rec.args[0], rec.args[0] + rec.args[1]});
+    at += rec.size;
   }
   taken = used;
   if (empties && used) {
@@ -405,19 +407,6 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
     in.seek(start + rec.size);
     out(e);
   }
-}
-
-std::vector<MemoryChange> memory_changes_in(ByteView records) {
-  std::vector<MemoryChange> changes;
-  for (std::size_t at = 0; records.size() - at >= sizeof(ttdb_shim_record);) {
-    ttdb_shim_record rec;
-    std::memcpy(&rec, records.data() + at, sizeof rec);
-    if ((rec.nr == __NR_mprotect || rec.nr == __NR_munmap) && rec.ret == 0)
-      changes.push_back(MemoryChange{rec.nr == __NR_munmap, rec.args[0], rec.args[0] + rec.args[1]});
-    if (rec.size < sizeof rec) break;  // (take_records checked the sizes)
-    at += rec.size;
-  }
-  return changes;
 }
 
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,

@@ -94,9 +94,16 @@ std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim);
 bool replay_makes_again(const trace::Event& e);
 
 // --- recording
+// Memory a record's call protected anew (mprotect, which the shim makes when
+// the protection holds no PROT_EXEC) or unmapped.
+struct MemoryChange {
+  bool unmapped = false;
+  std::uint64_t start = 0, end = 0;
+};
 struct ShimRecords {
   Bytes bytes;
   std::uint64_t count = 0;
+  std::vector<MemoryChange> memory_changes;  // what the records' calls did to memory, in order
 };
 // When the records taken may be forgotten by the shim (its buffer emptied).
 enum class Emptying {
@@ -115,13 +122,6 @@ bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
 // The events `records` hold, in order (they are buffered syscalls). One
 // event's buffers serve them all: `out` must copy what it keeps.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
-// The memory `records` protected anew (mprotect, which the shim makes when
-// the protection holds no PROT_EXEC) or unmapped, in order.
-struct MemoryChange {
-  bool unmapped = false;
-  std::uint64_t start = 0, end = 0;
-};
-std::vector<MemoryChange> memory_changes_in(ByteView records);
 // Tells the shim where the pages of trampolines are, {start, end}, which
 // it leaves to the recorder to protect.
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
