@@ -37,9 +37,10 @@ void expect(bool ok, Tracee& tracee, const WaitStatus& status, const char* what)
     throw InternalError(fmt::format("injected syscall in {}: expected {}, got {}", tracee.tid(), what, status.describe()));
 }
 
-// Resumes to the next stop that is not a signal's or a group-stop: a signal pending when ttdb
-// borrows the tracee (a child ended) is not the injected syscall's to take.
-WaitStatus resume_past_signals(Tracee& tracee, Resume how = Resume::syscall) {
+// Resumes to the next stop that is not a signal's (but `awaited`'s, if not
+// 0) or a group-stop: a signal pending when ttdb borrows the tracee (a child
+// ended) is not the injected syscall's to take.
+WaitStatus resume_past_signals(Tracee& tracee, Resume how = Resume::syscall, int awaited = 0) {
   for (;;) {
     tracee.resume(how);
     WaitStatus status = tracee.wait();
@@ -50,7 +51,7 @@ WaitStatus resume_past_signals(Tracee& tracee, Resume how = Resume::syscall) {
     // held signal's deadline, a turn's end, its tracer's request) stops it
     // here, with nothing to do: its reason is seen again at its next stop.
     if (status.is_event(PTRACE_EVENT_STOP)) continue;
-    if (!status.is_signal_stop()) return status;
+    if (!status.is_signal_stop() || (awaited && status.code() == awaited)) return status;
     tracee.defer_signal(tracee.siginfo());
   }
 }
@@ -171,14 +172,8 @@ void run_until_trap(Tracee& tracee, std::uint64_t pc) {
   run.rip = pc;
   run.orig_rax = static_cast<unsigned long long>(-1);  // (a syscall entered is skipped; none restarts)
   tracee.set_regs(run);
-  for (;;) {
-    tracee.resume(Resume::cont);
-    WaitStatus status = tracee.wait();
-    if (status.kind() == WaitStatus::Kind::group_stop || status.is_event(PTRACE_EVENT_STOP)) continue;
-    expect(status.is_signal_stop(), tracee, status, "the int3 its code ends at");
-    if (status.code() == SIGTRAP) return;
-    tracee.defer_signal(tracee.siginfo());
-  }
+  WaitStatus trap = resume_past_signals(tracee, Resume::cont, SIGTRAP);
+  expect(trap.is_signal_stop(), tracee, trap, "the int3 its code ends at");
 }
 
 void reenter_syscall(Tracee& tracee, std::uint64_t syscall_insn, const Registers& entry) {
