@@ -338,13 +338,9 @@ void ReplaySession::take_syscall_buffer_out(int pid) {
   for (auto& [tid, state] : state_.tasks) {
     if (state.process(tid) != pid || !tracees_.contains(tid)) continue;
     Tracee& t = tracees_.at(tid);
-    if (state.shim && std::exchange(state.actions_kept, false)) {
-      // The signal actions the shim gave back the setting of are the live
-      // process's (apply_kept_actions did not get to it).
-      siginfo_t info = t.siginfo();
-      run_until_trap(t, shim_apply_actions(t, state.shim));
-      t.set_siginfo(info);
-    }
+    // The signal actions the shim gave back the setting of are the live
+    // process's (apply_kept_actions did not get to it).
+    if (state.shim && state.actions_kept) make_kept_actions_the_kernels(t, state);
     state.sites.unpatch_all(t);
     if (state.shim) turn_shim_off(t, state.shim);
     state.sites = SyscallPatcher{};

@@ -117,19 +117,23 @@ WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
   bool at_entry = status.is_syscall_stop() && t.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY;
   // Stopped elsewhere (inside the shim, at a breakpoint there): at the next stop.
   if ((!at_entry && !status.is_signal_stop()) || !state.syscall_insn || shim_in_call(t, state.shim)) return status;
-  std::uint64_t code = shim_apply_actions(t, state.shim);
   if (at_entry) {
     Registers entry = t.regs();
-    run_until_trap(t, code);
+    run_until_trap(t, shim_apply_actions(t, state.shim));
     reenter_syscall(t, state.syscall_insn, entry);
+    state.actions_kept = false;
   } else {
     // The signal is delivered as it came, when replay resumes the thread.
-    siginfo_t info = t.siginfo();
-    run_until_trap(t, code);
-    t.set_siginfo(info);
+    make_kept_actions_the_kernels(t, state);
   }
-  state.actions_kept = false;
   return status;
+}
+
+void ReplaySession::make_kept_actions_the_kernels(Tracee& t, TaskState& state) {
+  siginfo_t info = t.siginfo();
+  run_until_trap(t, shim_apply_actions(t, state.shim));
+  t.set_siginfo(info);
+  state.actions_kept = false;
 }
 
 void ReplaySession::emit_given_back(const Event& e) {

@@ -272,6 +272,9 @@ class ReplaySession {
   void sync_queue();
   bool shim_keeps_action(const trace::Event& e) const;
   WaitStatus apply_kept_actions(const WaitStatus& status);
+  // Has the shim make the actions it kept the kernel's, from wherever `t`
+  // stands (not a syscall's entry); its registers and siginfo stay.
+  void make_kept_actions_the_kernels(Tracee& t, TaskState& state);
   void fill_queue(const FastPath& fast);
   // A queued write to ttdb's output, given back: its bytes, from where the
   // shim copied them, go out as a traced one's do.
