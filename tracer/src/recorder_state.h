@@ -405,8 +405,9 @@ class Recorder {
   // The vDSO's syscalls (those its functions became), which enter the
   // syscall buffer through the loader's trampolines.
   std::vector<SyscallSite> vdso_sites() const;
-  // Patches `sites` (recording.cc's patch event): out of the way below the
-  // code or right below it (SyscallPatcher::patch_sites).
+  // Patches `sites`, out of the way below the code or right below it
+  // (SyscallPatcher::patch_sites), records the patch event, and tells the
+  // shim where its trampoline pages are now.
   void patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps = nullptr);
   void set_shim_flags(bool slow_next, bool stop_after);
   // Delivers the held signals where the program stands now: a boundary.
