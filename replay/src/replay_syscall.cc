@@ -122,7 +122,7 @@ void ReplaySession::write_memory(const Event& e) {
     ByteView bytes = written_bytes(e, m, owned);
     // A shared mapping the program may only read takes the bytes through
     // the file it maps (a write() to that file, seen through it).
-    if (!t.write_bytes(RemotePtr(m.addr), bytes) && !shared_files_.write_mapped(t.tid(), m.addr, bytes))
+    if (!t.write_data(RemotePtr(m.addr), bytes) && !shared_files_.write_mapped(t.tid(), m.addr, bytes))
       diverge(e, fmt::format("has no memory at {:#x} for the {} bytes the kernel wrote there", m.addr, m.size));
   }
 }

