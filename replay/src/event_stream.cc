@@ -48,7 +48,7 @@ void EventStream::run() {
           continue;
         }
       }
-      std::vector<trace::Event> batch;
+      Batch batch;
       {
         std::lock_guard lock(mutex_);
         if (!spare_.empty()) {
@@ -57,16 +57,17 @@ void EventStream::run() {
         }
       }
       // Decoding into events the replayer is done with reuses their buffers.
-      batch.resize(kBatch);
+      batch.events.resize(kBatch);
       std::size_t filled = 0;
-      while (filled < kBatch && cursor->next(batch[filled])) ++filled;
-      batch.resize(filled);
+      while (filled < kBatch && cursor->next(batch.events[filled])) ++filled;
+      batch.events.resize(filled);
+      lay_out_records(reader, batch);
       {
         std::lock_guard lock(mutex_);
         if (generation != generation_) continue;  // a seek came meanwhile: this batch is stale
-        at_end_ = batch.size() < kBatch;
-        batched_ += batch.size();
-        if (!batch.empty()) batches_.push_back(std::move(batch));
+        at_end_ = batch.events.size() < kBatch;
+        batched_ += batch.events.size();
+        if (!batch.events.empty()) batches_.push_back(std::move(batch));
       }
       wake_consumer_.notify_one();
     }
@@ -75,6 +76,21 @@ void EventStream::run() {
     error_ = std::current_exception();
     at_end_ = true;
     wake_consumer_.notify_one();
+  }
+}
+
+void EventStream::lay_out_records(trace::TraceReader& reader, Batch& batch) {
+  batch.arena.clear();
+  batch.records.clear();
+  const std::function<Bytes(const trace::MemWrite&)> bytes_of = [&](const trace::MemWrite& m) { return reader.mem_bytes(m); };
+  for (const trace::Event& e : batch.events) {
+    if (e.kind != trace::EventKind::syscall || !e.buffered || !e.ret) {
+      batch.records.emplace_back();
+      continue;
+    }
+    // What a write to ttdb's output wrote comes back with the event: room for it.
+    std::uint64_t output = e.emit && *e.ret > 0 ? static_cast<std::uint64_t>(*e.ret) : 0;
+    batch.records.push_back(lay_out_record(e, bytes_of, output, batch.arena));
   }
 }
 
@@ -95,7 +111,7 @@ void EventStream::seek(std::int64_t first) {
 
 bool EventStream::fill(std::size_t ahead) {
   while (ready_count_ <= ahead) {
-    std::vector<trace::Event> batch;
+    Batch batch;
     {
       std::unique_lock lock(mutex_);
       wake_consumer_.wait(lock, [&] { return !batches_.empty() || at_end_ || error_; });
@@ -103,10 +119,10 @@ bool EventStream::fill(std::size_t ahead) {
       if (batches_.empty()) return false;
       batch = std::move(batches_.front());
       batches_.pop_front();
-      batched_ -= batch.size();
+      batched_ -= batch.events.size();
     }
     wake_producer_.notify_one();
-    ready_count_ += batch.size();
+    ready_count_ += batch.events.size();
     ready_.push_back(std::move(batch));
   }
   return true;
@@ -118,14 +134,23 @@ const trace::Event* EventStream::peek(std::size_t ahead) {
   // found without walking the batches: the syscall buffer's queue peeks at
   // each of up to 16384 events ahead, which walked 16 batches on average.
   std::size_t at = head_ + ahead;
-  return &ready_[at / kBatch][at % kBatch];
+  return &ready_[at / kBatch].events[at % kBatch];
+}
+
+QueueEntry EventStream::queue_entry(std::size_t ahead) {
+  if (!fill(ahead)) return {};
+  std::size_t at = head_ + ahead;
+  const Batch& batch = ready_[at / kBatch];
+  const QueueRecord& record = batch.records[at % kBatch];
+  return QueueEntry{batch.events[at % kBatch].id, ByteView(batch.arena).subspan(record.offset, record.size),
+                    record.input_offset, record.input_size};
 }
 
 void EventStream::pop_front() {
   --ready_count_;
-  if (++head_ < ready_.front().size()) return;
+  if (++head_ < ready_.front().events.size()) return;
   // The whole batch is done with: its events' buffers serve the thread again.
-  std::vector<trace::Event> done = std::move(ready_.front());
+  Batch done = std::move(ready_.front());
   ready_.pop_front();
   head_ = 0;
   std::lock_guard lock(mutex_);
@@ -138,7 +163,7 @@ void EventStream::drop() {
 
 std::optional<trace::Event> EventStream::take() {
   if (!fill(0)) return std::nullopt;
-  trace::Event e = std::move(ready_.front()[head_]);
+  trace::Event e = std::move(ready_.front().events[head_]);
   pop_front();
   return e;
 }

@@ -1,7 +1,8 @@
 // The recorded events in order, read ahead on a thread of its own: reading,
 // decompressing and decoding them happen on another CPU than the replayed
-// program's, which the replayer shares. Its own trace connection: SQLite
-// connections stay on one thread.
+// program's, which the replayer shares, and so does laying out each
+// buffered syscall's record for the shim's queue. Its own trace
+// connection: SQLite connections stay on one thread.
 #pragma once
 
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "ttdb/trace/reader.h"
+#include "ttdb/tracer/syscall_buffer.h"
 
 namespace ttdb {
 
@@ -28,6 +30,9 @@ class EventStream {
   void seek(std::int64_t first);
   // The event `ahead` places after the next one; nullptr past the end.
   const trace::Event* peek(std::size_t ahead = 0);
+  // Its record for the shim's queue (a buffered syscall's that returned;
+  // none: an empty one), valid while the event is.
+  QueueEntry queue_entry(std::size_t ahead);
   // Takes the next event; nullopt at the end.
   std::optional<trace::Event> take();
   // Drops the next event, whose buffers the reading thread then reuses.
@@ -39,17 +44,26 @@ class EventStream {
   // `ahead` events, or the end has come. False at the end.
   bool fill(std::size_t ahead);
 
+  // Events as read, and their records laid out (an empty one for events
+  // the queue never takes).
+  struct Batch {
+    std::vector<trace::Event> events;
+    Bytes arena;
+    std::vector<QueueRecord> records;
+  };
+  static void lay_out_records(trace::TraceReader& reader, Batch& batch);
+
   std::string path_;
-  // The consumer's batches, in order, from ready_.front()[head_] on.
-  std::deque<std::vector<trace::Event>> ready_;
+  // The consumer's batches, in order, from ready_.front().events[head_] on.
+  std::deque<Batch> ready_;
   std::size_t head_ = 0;
   std::size_t ready_count_ = 0;
   void pop_front();
 
   std::mutex mutex_;
   std::condition_variable wake_producer_, wake_consumer_;
-  std::deque<std::vector<trace::Event>> batches_;  // read ahead, not taken yet
-  std::vector<std::vector<trace::Event>> spare_;   // batches the consumer is done with, to decode into
+  std::deque<Batch> batches_;  // read ahead, not taken yet
+  std::vector<Batch> spare_;   // batches the consumer is done with, to decode into
   std::size_t batched_ = 0;                        // events in batches_
   std::int64_t start_ = 1;                         // where the thread reads from
   std::uint64_t generation_ = 0;                   // bumped by every seek

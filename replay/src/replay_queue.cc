@@ -55,24 +55,22 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   bool active = task().queue_taken < task().queued;
   // A queue with events left to give, filled for what is asked now, stays.
   if (active && task().queued_for == fast) return;
-  std::vector<const Event*> events;
-  events.reserve(kQueueEvents);
-  for (const Event *e = events_.peek(0), *following = nullptr; e && events.size() < kQueueEvents; e = following) {
-    following = events_.peek(events.size() + 1);
+  // Their records were laid out as they were read (EventStream): this copies them.
+  std::vector<QueueEntry> entries;
+  entries.reserve(kQueueEvents);
+  for (const Event *e = events_.peek(0), *following = nullptr; e && entries.size() < kQueueEvents; e = following) {
+    following = events_.peek(entries.size() + 1);
     if (!queueable(*e, following, fast)) break;
-    events.push_back(e);
+    entries.push_back(events_.queue_entry(entries.size()));
   }
   task().queued_for = fast;
-  if (events.empty()) {
+  if (entries.empty()) {
     if (active) clear_queue(tracee(), task().shim);
     task().queued = task().queue_taken = 0;
     return;
   }
-  // What a write to ttdb's output wrote comes back with the event: room for it.
-  auto output_room = [](const Event& e) -> std::uint64_t { return e.emit && e.ret && *e.ret > 0 ? static_cast<std::uint64_t>(*e.ret) : 0; };
-  task().queued = queue_events(tracee(), task().shim, events, [&](const trace::MemWrite& m) { return reader_.mem_bytes(m); },
-                               output_room, &task().queued_inputs);
-  task().queued_first = events.front()->id;
+  task().queued = queue_records(tracee(), task().shim, entries, &task().queued_inputs);
+  task().queued_first = entries.front().event;
   task().queue_taken = 0;
   TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,
            task().queued_first + static_cast<std::int64_t>(task().queued) - 1);

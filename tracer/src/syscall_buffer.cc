@@ -491,96 +491,126 @@ ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim) {
   return ShimQueue{q.first_event, q.queued_records, q.consumed_records};
 }
 
-std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
-                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
-                         const std::function<std::uint64_t(const trace::Event&)>& input_room,
-                         std::vector<QueuedInput>* inputs) {
-  // The records are laid out in place, in memory of the buffer's size that
-  // is kept (a replay of a million clock reads fills it 250 times): the
-  // vector appends this did before cost more than the shim's replay of them.
-  static thread_local std::unique_ptr<std::uint8_t[]> scratch(new std::uint8_t[TTDB_SHIM_BUFFER_SIZE]);
-  std::uint8_t* const base = scratch.get();
-  std::size_t used = 0, queued = 0;
-  if (inputs) inputs->clear();
-  for (const trace::Event* e : events) {
-    const SyscallInfo* info = find_syscall(e->nr);
-    if (!info) break;
-    std::size_t at = used + sizeof(ttdb_shim_record);
-    bool fits = at <= TTDB_SHIM_BUFFER_SIZE;
-    auto put = [&](const void* data, std::size_t n) {
-      if (!fits || n > TTDB_SHIM_BUFFER_SIZE - at) {
-        fits = false;
-        return;
-      }
-      if (n) std::memcpy(base + at, data, n);
-      at += n;
-    };
-    bool first_path = true;
+QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
+                           std::uint64_t input_room, Bytes& arena) {
+  const SyscallInfo* info = find_syscall(e.nr);
+  if (!info) return {};
+  // Each argument puts in the record a path, a digest with room for the
+  // input's copy (the first input only), or what the kernel wrote there:
+  // sized first, then written.
+  std::uint64_t room = std::min<std::uint64_t>(input_room, TTDB_SHIM_BUFFER_SIZE);
+  auto output_of = [&](std::size_t& mem, std::size_t i) -> const trace::MemWrite* {
+    return mem < e.mem.size() && e.mem[mem].addr == e.args[i] ? &e.mem[mem++] : nullptr;
+  };
+  std::size_t size = sizeof(ttdb_shim_record);
+  {
+    bool first_path = true, first_input = true;
     std::size_t mem = 0;
-    std::optional<QueuedInput> input;
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       switch (info->args[i].format) {
         case ArgFormat::s: {
-          const auto& path = first_path ? e->path : e->path2;
-          first_path = false;
-          auto len = static_cast<std::uint32_t>(path ? path->size() : 0);
-          put(&len, 4);
-          if (len) put(path->data(), len);
+          const auto& path = std::exchange(first_path, false) ? e.path : e.path2;
+          size += 4 + (path ? path->size() : 0);
           break;
         }
-        case ArgFormat::in: {
-          std::uint64_t digest = e->digest.value_or(0);
-          std::uint64_t room = input || !input_room ? 0 : input_room(*e);  // (the first input only)
-          if (room > TTDB_SHIM_BUFFER_SIZE) room = TTDB_SHIM_BUFFER_SIZE;  // (it cannot fit: the event stays traced)
-          auto len = static_cast<std::uint32_t>(room);
-          put(&digest, 8);
-          put(&len, 4);
-          if (len && fits && len <= TTDB_SHIM_BUFFER_SIZE - at) {
-            std::memset(base + at, 0, len);  // the shim's copy goes here
-            input = QueuedInput{e->id, at, len};
-            at += len;
-          } else if (len) {
-            fits = false;
-          }
-          break;
-        }
+        case ArgFormat::in: size += 12 + (std::exchange(first_input, false) ? room : 0); break;
         case ArgFormat::out: {
-          std::uint32_t len = 0;
-          if (mem < e->mem.size() && e->mem[mem].addr == e->args[i]) {
-            const trace::MemWrite& m = e->mem[mem++];
-            Bytes stored;
-            if (m.blob || m.file) stored = bytes_of(m);
-            const Bytes& data = m.blob || m.file ? stored : m.data;
-            len = static_cast<std::uint32_t>(data.size());
-            put(&len, 4);
-            put(data.data(), len);
-          } else {
-            put(&len, 4);
-          }
+          const trace::MemWrite* m = output_of(mem, i);
+          size += 4 + (!m ? 0 : m->blob || m->file ? m->size : m->data.size());
           break;
         }
         default: break;
       }
     }
-    std::size_t end = (at + 7) & ~std::size_t{7};
-    if (!fits || end > TTDB_SHIM_BUFFER_SIZE) break;
-    std::memset(base + at, 0, end - at);
-    ttdb_shim_record h{};
-    h.size = static_cast<std::uint32_t>(end - used);
-    h.nr = static_cast<std::uint16_t>(e->nr);
-    h.argc = static_cast<std::uint16_t>(info->args.size());
-    h.ret = e->ret.value_or(0);
-    std::copy(e->args.begin(), e->args.end(), h.args);
-    std::memcpy(base + used, &h, sizeof h);
-    used = end;
-    ++queued;
-    if (input && inputs) inputs->push_back(*input);
+  }
+  size = (size + 7) & ~std::size_t{7};
+  if (size > TTDB_SHIM_BUFFER_SIZE) return {};  // the shim could never take it: the event stays traced
+
+  QueueRecord out;
+  out.offset = arena.size();
+  out.size = size;
+  arena.resize(arena.size() + size);
+  std::uint8_t* p = arena.data() + out.offset;
+  ttdb_shim_record h{};
+  h.size = static_cast<std::uint32_t>(size);
+  h.nr = static_cast<std::uint16_t>(e.nr);
+  h.argc = static_cast<std::uint16_t>(info->args.size());
+  h.ret = e.ret.value_or(0);
+  std::copy(e.args.begin(), e.args.end(), h.args);
+  std::memcpy(p, &h, sizeof h);
+  std::size_t at = sizeof h;
+  auto put = [&](const void* data, std::size_t n) {
+    if (n) std::memcpy(p + at, data, n);
+    at += n;
+  };
+  auto put_sized = [&](ByteView bytes) {
+    auto len = static_cast<std::uint32_t>(bytes.size());
+    put(&len, 4);
+    put(bytes.data(), len);
+  };
+  bool first_path = true, first_input = true;
+  std::size_t mem = 0;
+  for (std::size_t i = 0; i < info->args.size(); ++i) {
+    switch (info->args[i].format) {
+      case ArgFormat::s: {
+        const auto& path = std::exchange(first_path, false) ? e.path : e.path2;
+        put_sized(path ? as_bytes(*path) : ByteView());
+        break;
+      }
+      case ArgFormat::in: {
+        std::uint64_t digest = e.digest.value_or(0);
+        auto len = static_cast<std::uint32_t>(std::exchange(first_input, false) ? room : 0);
+        put(&digest, 8);
+        put(&len, 4);
+        if (len) {  // the shim's copy goes here
+          std::memset(p + at, 0, len);
+          out.input_offset = at;
+          out.input_size = len;
+          at += len;
+        }
+        break;
+      }
+      case ArgFormat::out: {
+        const trace::MemWrite* m = output_of(mem, i);
+        if (m && (m->blob || m->file)) {
+          Bytes stored = bytes_of(*m);
+          if (stored.size() != m->size) {  // (a damaged trace: replay says so where it applies the event)
+            arena.resize(out.offset);
+            return {};
+          }
+          put_sized(stored);
+        } else {
+          put_sized(m ? ByteView(m->data) : ByteView());
+        }
+        break;
+      }
+      default: break;
+    }
+  }
+  std::memset(p + at, 0, size - at);
+  return out;
+}
+
+std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, const std::vector<QueueEntry>& entries,
+                          std::vector<QueuedInput>* inputs) {
+  // Copied into memory of the buffer's size that is kept (a replay of a
+  // million clock reads fills it 250 times), then written at once.
+  static thread_local std::unique_ptr<std::uint8_t[]> scratch(new std::uint8_t[TTDB_SHIM_BUFFER_SIZE]);
+  std::uint8_t* const base = scratch.get();
+  std::size_t used = 0, queued = 0;
+  if (inputs) inputs->clear();
+  for (; queued < entries.size(); ++queued) {
+    const QueueEntry& entry = entries[queued];
+    if (entry.record.empty() || entry.record.size() > TTDB_SHIM_BUFFER_SIZE - used) break;
+    std::memcpy(base + used, entry.record.data(), entry.record.size());
+    if (entry.input_size && inputs) inputs->push_back(QueuedInput{entry.event, used + entry.input_offset, entry.input_size});
+    used += entry.record.size();
   }
   if (used) write_checked(tracee, shim.buffer(), ByteView(base, used));
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
     std::int64_t first_event;
-  } q{queued, used, 0, 0, events.empty() ? 0 : events.front()->id};
+  } q{queued, used, 0, 0, entries.empty() ? 0 : entries.front().event};
   write_field(tracee, CONTROL_FIELD(shim, queued_records), q);
   return queued;
 }

@@ -167,14 +167,29 @@ struct QueuedInput {
   std::int64_t event = 0;
   std::uint64_t offset = 0, size = 0;
 };
-// Queues `events` (buffered syscalls, in order, from `first_event`) for the
-// shim to give back, replacing what was queued; `bytes_of` gives a memory
-// write's bytes; `input_room` how many of an event's input bytes the shim
-// is to copy (0: none), whose places go to `inputs`. Returns how many fit.
-std::size_t queue_events(Tracee& tracee, const ShimPlace& shim, const std::vector<const trace::Event*>& events,
-                         const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
-                         const std::function<std::uint64_t(const trace::Event&)>& input_room = {},
-                         std::vector<QueuedInput>* inputs = nullptr);
+// A buffered syscall's record as a replay shim's queue holds it, laid out
+// ahead (on the thread that reads the trace: the replayer only copies it):
+// where it is in `arena`, and where in it the bytes of its input go that
+// the shim copies back (`input_size` 0: none).
+struct QueueRecord {
+  std::size_t offset = 0, size = 0;  // size 0: it cannot be queued
+  std::uint64_t input_offset = 0, input_size = 0;
+};
+// Appends `e`'s record to `arena`; `bytes_of` gives a memory write's bytes,
+// `input_room` how many of its input bytes the shim is to copy back.
+QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
+                           std::uint64_t input_room, Bytes& arena);
+// A record laid out by lay_out_record, for the event `event`.
+struct QueueEntry {
+  std::int64_t event = 0;
+  ByteView record;
+  std::uint64_t input_offset = 0, input_size = 0;
+};
+// Queues `entries` (buffered syscalls, in order) for the shim to give back,
+// replacing what was queued, as many as its buffer holds; the places of
+// their inputs go to `inputs`. Returns how many fit.
+std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, const std::vector<QueueEntry>& entries,
+                          std::vector<QueuedInput>* inputs);
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
 
