@@ -241,18 +241,29 @@ void Tracee::set_signal_mask(std::uint64_t mask) {
   fallible_ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask);
 }
 
+namespace {
+
+// Copies of at least this many bytes go straight between ttdb's memory and
+// the program's (process_vm_readv, process_vm_writev).
+constexpr std::size_t kDirectCopy = 4096;
+
+}  // namespace
+
 std::size_t Tracee::read_some(RemotePtr addr, void* out, std::size_t size) {
   std::size_t done = 0;
   auto* bytes = static_cast<std::uint8_t*>(out);
   // process_vm_readv copies straight from the program's pages, where a read
   // of /proc/PID/mem copies each page twice, through a kernel page: the
   // recorder takes a million clock reads' records (88 MB) in 0.9 of the
-  // time. It reads only what the program itself may read: the rest (code
-  // mapped without PROT_READ, pages the program protected) goes through
-  // /proc/PID/mem, which reads whatever is mapped.
-  iovec local{out, size};
-  iovec remote{reinterpret_cast<void*>(addr.addr()), size};
-  if (ssize_t n = ::process_vm_readv(tid_, &local, 1, &remote, 1, 0); n > 0) done = static_cast<std::size_t>(n);
+  // time. It checks its right to at each call, which costs a small read
+  // more than it saves. It reads only what the program itself may read:
+  // the rest (code mapped without PROT_READ, pages the program protected)
+  // goes through /proc/PID/mem, which reads whatever is mapped.
+  if (size >= kDirectCopy) {
+    iovec local{out, size};
+    iovec remote{reinterpret_cast<void*>(addr.addr()), size};
+    if (ssize_t n = ::process_vm_readv(tid_, &local, 1, &remote, 1, 0); n > 0) done = static_cast<std::size_t>(n);
+  }
   while (done < size) {
     ssize_t n = ::pread64(mem_.get(), bytes + done, size - done,
                           static_cast<off64_t>(addr.addr() + done));
@@ -307,6 +318,7 @@ bool Tracee::write_data(RemotePtr addr, ByteView data) {
   // As read_some reads: straight into the program's pages (replay's queues
   // of records, a megabyte at a time), and through /proc/PID/mem only what
   // the program could not write itself.
+  if (data.size() < kDirectCopy) return write_through_mem(addr, data, 0);
   iovec local{const_cast<std::uint8_t*>(data.data()), data.size()};
   iovec remote{reinterpret_cast<void*>(addr.addr()), data.size()};
   ssize_t n = ::process_vm_writev(tid_, &local, 1, &remote, 1, 0);
