@@ -306,14 +306,26 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
   if (used > taken) out.bytes = tracee.read_bytes(shim.buffer() + taken, used - taken);
   // The count is what the bytes hold: a thread killed between the shim's
   // two counters leaves them apart.
+  // (Only the fields it needs: copying each whole header was most of it.)
+  auto field = [&](std::size_t at, std::size_t offset, auto& value) {
+    std::memcpy(&value, out.bytes.data() + at + offset, sizeof value);
+  };
   for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
-    ttdb_shim_record rec{};
-    if (out.bytes.size() - at >= sizeof rec) std::memcpy(&rec, out.bytes.data() + at, sizeof rec);
-    if (rec.size < sizeof rec || rec.size > out.bytes.size() - at)
-      throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), rec.size, at));
-    if ((rec.nr == __NR_mprotect || rec.nr == __NR_munmap) && rec.ret == 0)
-      out.memory_changes.push_back(MemoryChange{rec.nr == __NR_munmap, rec.args[0], rec.args[0] + rec.args[1]});
-    at += rec.size;
+    std::uint32_t size = 0;
+    if (out.bytes.size() - at >= sizeof(ttdb_shim_record)) field(at, offsetof(ttdb_shim_record, size), size);
+    if (size < sizeof(ttdb_shim_record) || size > out.bytes.size() - at)
+      throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
+    std::uint16_t nr = 0;
+    field(at, offsetof(ttdb_shim_record, nr), nr);
+    if (nr == __NR_mprotect || nr == __NR_munmap) {
+      std::int64_t ret = 0;
+      std::uint64_t start = 0, length = 0;
+      field(at, offsetof(ttdb_shim_record, ret), ret);
+      field(at, offsetof(ttdb_shim_record, args), start);
+      field(at, offsetof(ttdb_shim_record, args) + 8, length);
+      if (ret == 0) out.memory_changes.push_back(MemoryChange{nr == __NR_munmap, start, start + length});
+    }
+    at += size;
   }
   taken = used;
   if (empties && used) {
