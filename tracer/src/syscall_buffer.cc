@@ -605,20 +605,24 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
 
 std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, const std::vector<QueueEntry>& entries,
                           std::vector<QueuedInput>* inputs) {
-  // Copied into memory of the buffer's size that is kept (a replay of a
-  // million clock reads fills it 250 times), then written at once.
-  static thread_local std::unique_ptr<std::uint8_t[]> scratch(new std::uint8_t[TTDB_SHIM_BUFFER_SIZE]);
-  std::uint8_t* const base = scratch.get();
+  // Written straight from where they were laid out, as few pieces as the
+  // records make in a row there (a queue of clock reads: one a batch of
+  // 512 events).
+  std::vector<ByteView> pieces;
   std::size_t used = 0, queued = 0;
   if (inputs) inputs->clear();
   for (; queued < entries.size(); ++queued) {
     const QueueEntry& entry = entries[queued];
     if (entry.record.empty() || entry.record.size() > TTDB_SHIM_BUFFER_SIZE - used) break;
-    std::memcpy(base + used, entry.record.data(), entry.record.size());
+    if (!pieces.empty() && pieces.back().data() + pieces.back().size() == entry.record.data())
+      pieces.back() = ByteView(pieces.back().data(), pieces.back().size() + entry.record.size());
+    else
+      pieces.push_back(entry.record);
     if (entry.input_size && inputs) inputs->push_back(QueuedInput{entry.event, used + entry.input_offset, entry.input_size});
     used += entry.record.size();
   }
-  if (used) write_checked(tracee, shim.buffer(), ByteView(base, used));
+  if (used && !tracee.write_gathered(shim.buffer(), pieces))
+    fail("cannot write the syscall buffer's memory at {:#x}", shim.buffer().addr());
   struct {
     std::uint64_t queued_records, queued_bytes, consumed_records, consumed_bytes;
     std::int64_t first_event;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstring>
 #include <utility>
@@ -323,6 +324,25 @@ bool Tracee::write_data(RemotePtr addr, ByteView data) {
   iovec remote{reinterpret_cast<void*>(addr.addr()), data.size()};
   ssize_t n = ::process_vm_writev(tid_, &local, 1, &remote, 1, 0);
   return write_through_mem(addr, data, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+bool Tracee::write_gathered(RemotePtr addr, const std::vector<ByteView>& pieces) {
+  std::size_t total = 0;
+  std::vector<iovec> local;
+  local.reserve(pieces.size());
+  for (ByteView piece : pieces) {
+    local.push_back(iovec{const_cast<std::uint8_t*>(piece.data()), piece.size()});
+    total += piece.size();
+  }
+  iovec remote{reinterpret_cast<void*>(addr.addr()), total};
+  if (local.size() <= IOV_MAX && total >= kDirectCopy &&
+      ::process_vm_writev(tid_, local.data(), local.size(), &remote, 1, 0) == static_cast<ssize_t>(total))
+    return true;
+  // (Memory the program could not write itself, or a partial write: at once, the usual way.)
+  Bytes joined;
+  joined.reserve(total);
+  for (ByteView piece : pieces) joined.insert(joined.end(), piece.begin(), piece.end());
+  return write_data(addr, joined);
 }
 
 bool Tracee::write_through_mem(RemotePtr addr, ByteView data, std::size_t done) {

@@ -122,6 +122,8 @@ class Tracee {
   // The same, faster for memory the program may write itself (its data,
   // the shim's buffer), slower for code: a try of the direct way first.
   bool write_data(RemotePtr addr, ByteView data);
+  // Writes `pieces` one after the other from `addr`, as write_data does.
+  bool write_gathered(RemotePtr addr, const std::vector<ByteView>& pieces);
   template <typename T>
   bool write_value(RemotePtr addr, const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
