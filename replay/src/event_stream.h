@@ -62,12 +62,12 @@ class EventStream {
 
   std::mutex mutex_;
   std::condition_variable wake_producer_, wake_consumer_;
-  std::deque<Batch> batches_;  // read ahead, not taken yet
-  std::vector<Batch> spare_;   // batches the consumer is done with, to decode into
-  std::size_t batched_ = 0;                        // events in batches_
-  std::int64_t start_ = 1;                         // where the thread reads from
-  std::uint64_t generation_ = 0;                   // bumped by every seek
-  bool at_end_ = false;                            // the thread read the last event of this generation
+  std::deque<Batch> batches_;     // read ahead, not taken yet
+  std::vector<Batch> spare_;      // batches the consumer is done with, to decode into
+  std::size_t batched_ = 0;       // events in batches_
+  std::int64_t start_ = 1;        // where the thread reads from
+  std::uint64_t generation_ = 0;  // bumped by every seek
+  bool at_end_ = false;           // the thread read the last event of this generation
   bool stopping_ = false;
   std::exception_ptr error_;
   std::thread thread_;

@@ -55,7 +55,7 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   bool active = task().queue_taken < task().queued;
   // A queue with events left to give, filled for what is asked now, stays.
   if (active && task().queued_for == fast) return;
-  // Their records were laid out as they were read (EventStream): this copies them.
+  // Their records were laid out as they were read (EventStream): this writes them.
   std::vector<QueueEntry> entries;
   entries.reserve(kQueueEvents);
   for (const Event *e = events_.peek(0), *following = nullptr; e && entries.size() < kQueueEvents; e = following) {
