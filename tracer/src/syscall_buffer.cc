@@ -503,38 +503,61 @@ ShimQueue read_queue(Tracee& tracee, const ShimPlace& shim) {
   return ShimQueue{q.first_event, q.queued_records, q.consumed_records};
 }
 
+namespace {
+
+// What one argument of a call puts in its queued record: a path, an input
+// (its digest, with room for the shim's copy: the first input only), or
+// what the kernel wrote there (none: nothing).
+struct RecordPart {
+  enum class Kind { path, input, output } kind;
+  const std::optional<std::string>* path = nullptr;
+  bool first_input = false;
+  const trace::MemWrite* output = nullptr;
+};
+
+// Calls `visit` with each part of `e`'s record, in order.
+template <typename Visit>
+void for_each_part(const trace::Event& e, const SyscallInfo& info, Visit&& visit) {
+  bool first_path = true, first_input = true;
+  std::size_t mem = 0;
+  for (std::size_t i = 0; i < info.args.size(); ++i) {
+    switch (info.args[i].format) {
+      case ArgFormat::s:
+        visit(RecordPart{RecordPart::Kind::path, std::exchange(first_path, false) ? &e.path : &e.path2, false, nullptr});
+        break;
+      case ArgFormat::in:
+        visit(RecordPart{RecordPart::Kind::input, nullptr, std::exchange(first_input, false), nullptr});
+        break;
+      case ArgFormat::out: {
+        const trace::MemWrite* m = mem < e.mem.size() && e.mem[mem].addr == e.args[i] ? &e.mem[mem++] : nullptr;
+        visit(RecordPart{RecordPart::Kind::output, nullptr, false, m});
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
 QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
                            std::uint64_t input_room, Bytes& arena) {
   const SyscallInfo* info = find_syscall(e.nr);
   if (!info) return {};
-  // Each argument puts in the record a path, a digest with room for the
-  // input's copy (the first input only), or what the kernel wrote there:
-  // sized first, then written.
+  // Sized first, then written.
   std::uint64_t room = std::min<std::uint64_t>(input_room, TTDB_SHIM_BUFFER_SIZE);
-  auto output_of = [&](std::size_t& mem, std::size_t i) -> const trace::MemWrite* {
-    return mem < e.mem.size() && e.mem[mem].addr == e.args[i] ? &e.mem[mem++] : nullptr;
-  };
   std::size_t size = sizeof(ttdb_shim_record);
-  {
-    bool first_path = true, first_input = true;
-    std::size_t mem = 0;
-    for (std::size_t i = 0; i < info->args.size(); ++i) {
-      switch (info->args[i].format) {
-        case ArgFormat::s: {
-          const auto& path = std::exchange(first_path, false) ? e.path : e.path2;
-          size += 4 + (path ? path->size() : 0);
-          break;
-        }
-        case ArgFormat::in: size += 12 + (std::exchange(first_input, false) ? room : 0); break;
-        case ArgFormat::out: {
-          const trace::MemWrite* m = output_of(mem, i);
-          size += 4 + (!m ? 0 : m->blob || m->file ? m->size : m->data.size());
-          break;
-        }
-        default: break;
+  for_each_part(e, *info, [&](const RecordPart& part) {
+    switch (part.kind) {
+      case RecordPart::Kind::path: size += 4 + (*part.path ? (*part.path)->size() : 0); break;
+      case RecordPart::Kind::input: size += 12 + (part.first_input ? room : 0); break;
+      case RecordPart::Kind::output: {
+        const trace::MemWrite* m = part.output;
+        size += 4 + (!m ? 0 : m->blob || m->file ? m->size : m->data.size());
+        break;
       }
     }
-  }
+  });
   size = (size + 7) & ~std::size_t{7};
   if (size > TTDB_SHIM_BUFFER_SIZE) return {};  // the shim could never take it: the event stays traced
 
@@ -560,18 +583,13 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
     put(&len, 4);
     put(bytes.data(), len);
   };
-  bool first_path = true, first_input = true;
-  std::size_t mem = 0;
-  for (std::size_t i = 0; i < info->args.size(); ++i) {
-    switch (info->args[i].format) {
-      case ArgFormat::s: {
-        const auto& path = std::exchange(first_path, false) ? e.path : e.path2;
-        put_sized(path ? as_bytes(*path) : ByteView());
-        break;
-      }
-      case ArgFormat::in: {
+  bool whole = true;
+  for_each_part(e, *info, [&](const RecordPart& part) {
+    switch (part.kind) {
+      case RecordPart::Kind::path: put_sized(*part.path ? as_bytes(**part.path) : ByteView()); break;
+      case RecordPart::Kind::input: {
         std::uint64_t digest = e.digest.value_or(0);
-        auto len = static_cast<std::uint32_t>(std::exchange(first_input, false) ? room : 0);
+        auto len = static_cast<std::uint32_t>(part.first_input ? room : 0);
         put(&digest, 8);
         put(&len, 4);
         if (len) {  // the shim's copy goes here
@@ -582,22 +600,22 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
         }
         break;
       }
-      case ArgFormat::out: {
-        const trace::MemWrite* m = output_of(mem, i);
-        if (m && (m->blob || m->file)) {
-          Bytes stored = bytes_of(*m);
-          if (stored.size() != m->size) {  // (a damaged trace: replay says so where it applies the event)
-            arena.resize(out.offset);
-            return {};
-          }
-          put_sized(stored);
-        } else {
+      case RecordPart::Kind::output: {
+        const trace::MemWrite* m = part.output;
+        if (!m || !(m->blob || m->file)) {
           put_sized(m ? ByteView(m->data) : ByteView());
+          break;
         }
+        Bytes stored = bytes_of(*m);
+        whole = whole && stored.size() == m->size;  // (a damaged trace: replay says so where it applies the event)
+        if (whole) put_sized(stored);
         break;
       }
-      default: break;
     }
+  });
+  if (!whole) {
+    arena.resize(out.offset);
+    return {};
   }
   std::memset(p + at, 0, size - at);
   return out;
