@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "ttdb/base/error.h"
@@ -315,34 +316,29 @@ std::optional<std::string> Tracee::read_c_string(RemotePtr addr, std::size_t max
 
 bool Tracee::write_bytes(RemotePtr addr, ByteView data) { return write_through_mem(addr, data, 0); }
 
-bool Tracee::write_data(RemotePtr addr, ByteView data) {
+bool Tracee::write_data(RemotePtr addr, ByteView data) { return write_gathered(addr, std::span(&data, 1)); }
+
+bool Tracee::write_gathered(RemotePtr addr, std::span<const ByteView> pieces) {
   // As read_some reads: straight into the program's pages (replay's queues
   // of records, a megabyte at a time), and through /proc/PID/mem only what
   // the program could not write itself.
-  if (data.size() < kDirectCopy) return write_through_mem(addr, data, 0);
-  iovec local{const_cast<std::uint8_t*>(data.data()), data.size()};
-  iovec remote{reinterpret_cast<void*>(addr.addr()), data.size()};
-  ssize_t n = ::process_vm_writev(tid_, &local, 1, &remote, 1, 0);
-  return write_through_mem(addr, data, n > 0 ? static_cast<std::size_t>(n) : 0);
-}
-
-bool Tracee::write_gathered(RemotePtr addr, const std::vector<ByteView>& pieces) {
   std::size_t total = 0;
-  std::vector<iovec> local;
-  local.reserve(pieces.size());
-  for (ByteView piece : pieces) {
-    local.push_back(iovec{const_cast<std::uint8_t*>(piece.data()), piece.size()});
-    total += piece.size();
+  for (ByteView piece : pieces) total += piece.size();
+  std::size_t done = 0;
+  if (total >= kDirectCopy && pieces.size() <= IOV_MAX) {
+    std::vector<iovec> local;
+    local.reserve(pieces.size());
+    for (ByteView piece : pieces) local.push_back(iovec{const_cast<std::uint8_t*>(piece.data()), piece.size()});
+    iovec remote{reinterpret_cast<void*>(addr.addr()), total};
+    ssize_t n = ::process_vm_writev(tid_, local.data(), local.size(), &remote, 1, 0);
+    if (n > 0) done = static_cast<std::size_t>(n);
+    if (done == total) return true;
   }
-  iovec remote{reinterpret_cast<void*>(addr.addr()), total};
-  if (local.size() <= IOV_MAX && total >= kDirectCopy &&
-      ::process_vm_writev(tid_, local.data(), local.size(), &remote, 1, 0) == static_cast<ssize_t>(total))
-    return true;
-  // (Memory the program could not write itself, or a partial write: at once, the usual way.)
+  if (pieces.size() == 1) return write_through_mem(addr, pieces.front(), done);
   Bytes joined;
   joined.reserve(total);
   for (ByteView piece : pieces) joined.insert(joined.end(), piece.begin(), piece.end());
-  return write_data(addr, joined);
+  return write_through_mem(addr, joined, done);
 }
 
 bool Tracee::write_through_mem(RemotePtr addr, ByteView data, std::size_t done) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <span>
 #include <vector>
 
 #include "ttdb/base/bytes.h"
@@ -123,7 +124,7 @@ class Tracee {
   // the shim's buffer), slower for code: a try of the direct way first.
   bool write_data(RemotePtr addr, ByteView data);
   // Writes `pieces` one after the other from `addr`, as write_data does.
-  bool write_gathered(RemotePtr addr, const std::vector<ByteView>& pieces);
+  bool write_gathered(RemotePtr addr, std::span<const ByteView> pieces);
   template <typename T>
   bool write_value(RemotePtr addr, const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
