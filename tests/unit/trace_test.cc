@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 
 #include "ttdb/base/error.h"
@@ -169,6 +170,99 @@ TEST(Trace, EventsWrittenAgainstTheOnesBeforeReadBackAsWritten) {
   EXPECT_LT(sqlite3_column_int64(raw, 0), 22 * kEvents);
   sqlite3_finalize(raw);
   sqlite3_close(db);
+  std::filesystem::remove(path);
+}
+
+// Format 11 writes an event that is the one before it again but for its
+// result and a small output as a repeat of it: whatever the results and
+// bytes do (wrap around, jump, stay), and whichever event a reader starts
+// from, it reads what was written; a clock loop's event takes a few bytes.
+TEST(Trace, RepeatedEventsReadBackAsWritten) {
+  std::string path = temp_trace("repeats");
+  auto event_number = [](int i) {
+    Event e;
+    e.kind = i % 97 == 5 ? EventKind::rdtsc : EventKind::syscall;
+    e.tid = i % 211 == 7 ? 1001 : 1000;
+    e.nr = i % 89 == 3 ? 96 : 228;
+    e.args = {1, 0x7ffd1000, 0, 0, 0, 0};
+    e.buffered = i % 53 != 9;
+    // Results near both ends of the range, so that differences wrap.
+    e.ret = i % 31 == 1 ? INT64_MIN + i : i % 29 == 2 ? INT64_MAX - i : 0;
+    if (i % 101 == 4) e.ret.reset();
+    if (i % 67 == 6) e.path = "/tmp";
+    if (i % 71 == 8) return e;  // no memory write
+    // A timespec that moves on as a clock does, and now and then jumps or
+    // wraps; now and then a write of 3 bytes, or of 40 (too long to repeat).
+    std::uint64_t words[5] = {1700000000ull + static_cast<std::uint64_t>(i) / 1000, 40ull * static_cast<std::uint64_t>(i) % 1000000000ull,
+                              ~0ull * static_cast<std::uint64_t>(i % 2), 0, 0};
+    if (i % 43 == 10) words[0] = ~0ull - static_cast<std::uint64_t>(i);
+    std::size_t size = i % 59 == 11 ? 3 : i % 61 == 12 ? 40 : 16;
+    MemWrite m;
+    m.addr = i % 83 == 13 ? 0x7ffd2000 : 0x7ffd1000;
+    m.size = size;
+    m.data.assign(reinterpret_cast<const std::uint8_t*>(words), reinterpret_cast<const std::uint8_t*>(words) + size);
+    e.mem = {m};
+    return e;
+  };
+  auto same = [](const Event& a, const Event& b) {
+    if (a.kind != b.kind || a.tid != b.tid || a.nr != b.nr || a.args != b.args || a.ret != b.ret ||
+        a.path != b.path || a.buffered != b.buffered || a.mem.size() != b.mem.size())
+      return false;
+    for (std::size_t i = 0; i < a.mem.size(); ++i)
+      if (a.mem[i].addr != b.mem[i].addr || a.mem[i].size != b.mem[i].size || a.mem[i].data != b.mem[i].data ||
+          a.mem[i].blob || a.mem[i].file)
+        return false;
+    return true;
+  };
+  constexpr int kEvents = 10000;  // more than a chunk holds
+  {
+    TraceWriter writer(path);
+    for (int i = 0; i < kEvents; ++i) writer.add_event(event_number(i));
+    writer.finish();
+  }
+  {
+    TraceReader reader(path);
+    for (int i : {0, 1, 2, 4095, 4096, 4097, 5000, kEvents - 1}) {
+      auto e = reader.event(i + 1);
+      ASSERT_TRUE(e) << i;
+      EXPECT_TRUE(same(*e, event_number(i))) << "event " << i + 1;
+    }
+    for (int first : {1, 2, 4096, 4098}) {
+      auto cursor = reader.cursor(first);
+      Event e;
+      int i = first - 1;
+      for (; cursor.next(e); ++i) ASSERT_TRUE(same(e, event_number(i))) << "event " << i + 1 << " from " << first;
+      EXPECT_EQ(i, kEvents);
+    }
+  }
+  std::filesystem::remove(path);
+
+  // A loop of clock reads: a byte for the repeat, one for the result, one
+  // or two for each word of the time.
+  {
+    TraceWriter writer(path);
+    for (int i = 0; i < kEvents; ++i) {
+      Event e = event_number(0);
+      std::uint64_t words[2] = {1700000000, 123456789 + 45ull * static_cast<std::uint64_t>(i)};
+      std::memcpy(e.mem[0].data.data(), words, sizeof words);
+      writer.add_event(e);
+    }
+    writer.finish();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* raw = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sum(size) FROM chunks", -1, &raw, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(raw), SQLITE_ROW);
+  EXPECT_LT(sqlite3_column_int64(raw, 0), 5 * kEvents);
+  sqlite3_finalize(raw);
+  // A chunk that begins with a repeat has nothing to repeat: corrupt.
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE chunks SET codec = 0, size = 3, data = X'000000' WHERE first = 1", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  TraceReader reader(path);
+  EXPECT_THROW(reader.event(1), Error);
   std::filesystem::remove(path);
 }
 

@@ -19,6 +19,13 @@ std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
 }
 std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+// Differences of any two values, and back, as the machine wraps them.
+std::int64_t wrapping_difference(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t wrapping_sum(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
 
 class Input {
  public:
@@ -46,13 +53,13 @@ class Input {
     }
     corrupt();
   }
-  ByteView bytes() {
-    std::uint64_t size = varint();
+  ByteView take(std::uint64_t size) {
     if (size > left()) corrupt();
     ByteView out(at_, size);
     at_ += size;
     return out;
   }
+  ByteView bytes() { return take(varint()); }
   std::string text() {
     ByteView b = bytes();
     return std::string(b.begin(), b.end());
@@ -120,6 +127,81 @@ class Encoder {
   std::size_t used_ = 0;
 };
 
+// The `kind` of an event written as a repeat of the one before it (format
+// 11; kinds start at 1).
+constexpr std::uint64_t kRepeat = 0;
+// The optional parts a repeat leaves out: an event with any of them is
+// written whole.
+constexpr std::uint64_t kNotRepeated = has_path | has_path2 | has_digest | has_preview | has_emit | has_info;
+
+// The memory write a repeat carries: at most one, of bytes held in the
+// event, short enough for the context to keep.
+bool small_write(const Event& e) {
+  if (e.mem.empty()) return true;
+  const MemWrite& m = e.mem.front();
+  return e.mem.size() == 1 && !m.file && !m.blob && m.size == m.data.size() && m.size <= ChunkContext{}.data.size();
+}
+
+// What a repeat after `e` takes from it. Both sides call this after each
+// event, so that the decoder's context is the encoder's.
+void remember(const Event& e, std::uint64_t fields, ChunkContext& context) {
+  context.repeatable = !(fields & kNotRepeated) && small_write(e);
+  if (!context.repeatable) return;
+  context.kind = e.kind;
+  context.fields = fields;
+  context.tid = e.tid;
+  context.nr = e.nr;
+  context.ret = e.ret.value_or(0);
+  context.data_size = static_cast<std::uint8_t>(e.mem.empty() ? 0 : e.mem.front().size);
+  if (context.data_size) std::memcpy(context.data.data(), e.mem.front().data.data(), context.data_size);
+}
+
+// Whether `e` is the previous event again but for its result and its
+// memory write's bytes.
+bool repeats(const Event& e, std::uint64_t fields, const ChunkContext& context) {
+  if (!context.repeatable || fields != context.fields || e.kind != context.kind || e.tid != context.tid ||
+      e.nr != context.nr || e.args != context.args || !small_write(e))
+    return false;
+  return e.mem.empty() || (e.mem.front().addr == context.addr && e.mem.front().size == context.data_size);
+}
+
+// A small write's bytes against the previous one's: 8-byte words as signed
+// differences (a clock read's seconds and nanoseconds take a byte each),
+// other sizes as they are.
+// Each side keeps the bytes as the previous ones for the next repeat.
+void encode_data(ByteView data, ChunkContext& context, Encoder& to) {
+  std::uint8_t* kept = context.data.data();
+  if (data.size() % 8) {
+    to.raw(data);
+    std::memcpy(kept, data.data(), data.size());
+    return;
+  }
+  for (std::size_t at = 0; at < data.size(); at += 8) {
+    std::uint64_t now, before;
+    std::memcpy(&now, data.data() + at, 8);
+    std::memcpy(&before, kept + at, 8);
+    to.varint(zigzag(wrapping_difference(static_cast<std::int64_t>(now), static_cast<std::int64_t>(before))));
+    std::memcpy(kept + at, &now, 8);
+  }
+}
+
+void decode_data(std::span<std::uint8_t> data, ChunkContext& context, Input& in) {
+  std::uint8_t* kept = context.data.data();
+  if (data.size() % 8) {
+    ByteView raw = in.take(data.size());
+    std::copy(raw.begin(), raw.end(), data.begin());
+    std::memcpy(kept, raw.data(), raw.size());
+    return;
+  }
+  for (std::size_t at = 0; at < data.size(); at += 8) {
+    std::uint64_t before;
+    std::memcpy(&before, kept + at, 8);
+    auto now = static_cast<std::uint64_t>(wrapping_sum(static_cast<std::int64_t>(before), unzigzag(in.varint())));
+    std::memcpy(data.data() + at, &now, 8);
+    std::memcpy(kept + at, &now, 8);
+  }
+}
+
 // Which arguments differ from the previous event's, a bit each.
 std::uint64_t args_changed(const Event& e, const ChunkContext& context) {
   std::uint64_t mask = 0;
@@ -140,6 +222,16 @@ void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
                          bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem | addr_deltas) |
                          bit(any_arg, changed_args) | bit(e.buffered, is_buffered);
   Encoder to(out);
+  if (repeats(e, fields, context)) {
+    // (All the context keeps but the result and the bytes stays as it is.)
+    to.varint(kRepeat);
+    if (e.ret) {
+      to.varint(zigzag(wrapping_difference(*e.ret, context.ret)));
+      context.ret = *e.ret;
+    }
+    if (!e.mem.empty()) encode_data(e.mem.front().data, context, to);
+    return;
+  }
   to.varint(static_cast<std::uint64_t>(e.kind));
   to.varint(fields);
   to.varint(static_cast<std::uint64_t>(e.tid));
@@ -162,6 +254,7 @@ void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
   if (!e.preview.empty()) to.bytes(e.preview);
   if (e.emit) to.varint(static_cast<std::uint64_t>(e.emit));
   if (!e.info.empty()) to.bytes(e.info);
+  remember(e, fields, context);
   if (e.mem.empty()) return;
   to.varint(e.mem.size());
   for (const auto& m : e.mem) {
@@ -182,9 +275,45 @@ void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
   }
 }
 
+namespace {
+
+// An event written as a repeat of the one before it (`context`).
+void decode_repeat(Input& in, ChunkContext& context, Event& e) {
+  if (!context.repeatable) in.corrupt();
+  std::uint64_t fields = context.fields;
+  e.kind = context.kind;
+  e.tid = context.tid;
+  e.nr = context.nr;
+  e.args = context.args;
+  if (fields & has_ret) context.ret = wrapping_sum(context.ret, unzigzag(in.varint()));
+  e.ret = fields & has_ret ? std::optional<std::int64_t>(context.ret) : std::nullopt;
+  e.path.reset();
+  e.path2.reset();
+  e.digest.reset();
+  e.preview.clear();
+  e.emit = 0;
+  e.info.clear();
+  e.buffered = (fields & is_buffered) != 0;
+  e.mem.resize(fields & has_mem ? 1 : 0);
+  if (!e.mem.empty()) {
+    MemWrite& m = e.mem.front();
+    m.blob.reset();
+    m.file.reset();
+    m.file_offset = 0;
+    m.addr = context.addr;
+    m.size = context.data_size;
+    m.data.resize(context.data_size);
+    decode_data(m.data, context, in);
+  }
+}
+
+}  // namespace
+
 void decode_event(ByteView& bytes, ChunkContext& context, Event& e, const std::string& trace) {
   Input in(bytes, trace);
-  e.kind = static_cast<EventKind>(in.varint());
+  std::uint64_t kind = in.varint();
+  if (kind == kRepeat) return decode_repeat(in, context, e);
+  e.kind = static_cast<EventKind>(kind);
   std::uint64_t fields = in.varint();
   e.tid = static_cast<int>(in.varint());
   e.nr = unzigzag(in.varint());
@@ -215,6 +344,7 @@ void decode_event(ByteView& bytes, ChunkContext& context, Event& e, const std::s
   e.buffered = (fields & is_buffered) != 0;
   if (!(fields & has_mem)) {
     e.mem.clear();
+    remember(e, fields, context);
     return;
   }
   std::uint64_t count = in.varint();
@@ -244,6 +374,7 @@ void decode_event(ByteView& bytes, ChunkContext& context, Event& e, const std::s
       default: in.corrupt();
     }
   }
+  remember(e, fields, context);
 }
 
 }  // namespace ttdb::trace
