@@ -33,12 +33,18 @@ void FdStreams::set(Table& table, std::uint64_t fd, int stream) {
 }
 
 FdStreams::Table& FdStreams::table_of(int tid) {
+  if (tid == last_tid_ && last_table_) return *last_table_;
   auto& table = processes_[tid];
   if (!table) table = std::make_shared<Table>();
+  last_tid_ = tid;
+  last_table_ = table.get();
   return *table;
 }
 
 void FdStreams::annotate(trace::Event& e) {
+  // These change which table a tid has.
+  if (e.kind == trace::EventKind::exec || e.kind == trace::EventKind::spawn || e.kind == trace::EventKind::exit)
+    last_table_ = nullptr;
   switch (e.kind) {
     case trace::EventKind::exec:
       // The program ttdb started has ttdb's stdout and stderr; a later exec keeps its descriptors.

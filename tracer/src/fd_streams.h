@@ -43,6 +43,9 @@ class FdStreams {
   Table& table_of(int tid);
   // By tid; threads (CLONE_FILES) share their table.
   std::map<int, std::shared_ptr<Table>> processes_;
+  // The last table table_of found (most events come in runs of one thread's).
+  int last_tid_ = 0;
+  Table* last_table_ = nullptr;
 };
 
 }  // namespace ttdb
