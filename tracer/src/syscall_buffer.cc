@@ -370,6 +370,7 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
   e.kind = trace::EventKind::syscall;
   e.tid = tid;
   e.buffered = true;
+  const SyscallInfo* info = nullptr;
   while (!in.done()) {
     std::size_t start = in.at();
     auto rec = in.value<ttdb_shim_record>();
@@ -382,7 +383,8 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
     e.emit = 0;
     std::size_t writes = 0;
     std::copy(rec.args, rec.args + 6, e.args.begin());
-    const SyscallInfo* info = find_syscall(rec.nr);
+    // (Runs of one call are common: a loop's.)
+    if (!info || info->nr != rec.nr) info = find_syscall(rec.nr);
     if (!info) throw InternalError(fmt::format("the syscall buffer recorded syscall {}, which it does not know", rec.nr));
     for (std::size_t i = 0; i < info->args.size(); ++i) {
       switch (info->args[i].format) {
