@@ -26,6 +26,7 @@ ttdb_shim_header:
         .quad ttdb_shim_entry - ttdb_shim_header
         .quad ttdb_untraced_return - ttdb_shim_header
         .quad ttdb_shim_apply_entry - ttdb_shim_header
+        .quad ttdb_shim_call_entry - ttdb_shim_header
         .size ttdb_shim_header, . - ttdb_shim_header
 
 /* The shim's data, at fixed offsets from the base, by name: code that refers
@@ -41,10 +42,8 @@ ttdb_shim_header:
         .set ttdb_shim_stack_top, ttdb_shim_header + TTDB_SHIM_STACK_TOP
         .set ttdb_shim_buffer, ttdb_shim_header + TTDB_SHIM_BUFFER
 
-        .section .text.entry, "ax"
-        .globl ttdb_shim_entry
-        .type ttdb_shim_entry, @function
-ttdb_shim_entry:
+/* The program's registers onto the shim's stack, as struct ttdb_shim_frame. */
+.macro save_frame
         mov %rsp, %r11
         lea ttdb_shim_stack_top(%rip), %rsp
         push %r11               /* the program's stack pointer */
@@ -59,7 +58,11 @@ ttdb_shim_entry:
         push %r9
         mov %rsp, %rdi          /* struct ttdb_shim_frame */
         cld
-        call ttdb_shim_hook     /* returns the tail to go back through */
+.endm
+
+/* The program's registers back from the frame, and on through the tail in
+ * rax. `flags`: popfq, or what skips them. */
+.macro restore_frame flags
         mov %rax, ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
         pop %r9
         pop %r8
@@ -72,10 +75,39 @@ ttdb_shim_entry:
         mov TTDB_TRAMPOLINE_SITE(%rcx), %rcx
         add $2, %rcx            /* where the kernel would say the syscall returns */
         mov (%rsp), %r11        /* the flags, as the kernel leaves them in r11 */
-        popfq
+        \flags
         pop %rsp
         jmp *ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
+.endm
+
+        .section .text.entry, "ax"
+        .globl ttdb_shim_entry
+        .type ttdb_shim_entry, @function
+ttdb_shim_entry:
+        save_frame
+        call ttdb_shim_hook     /* returns the tail to go back through */
+ttdb_shim_return:
+        restore_frame popfq
         .size ttdb_shim_entry, . - ttdb_shim_entry
+
+/* The entry from the sites of the vDSO's functions (their syscall stubs),
+ * which the program calls as functions: the clock reads go the shortest way
+ * (ttdb_shim_call_hook), the rest as from ttdb_shim_entry. A function's
+ * caller keeps nothing in the flags, and the done and stop tails begin with
+ * the site's `cmp`, which sets every flag a program may: those tails skip
+ * popfq, the dearest instruction of the way back. The slow tail's syscall
+ * takes the flags into r11: it gets them back. */
+        .globl ttdb_shim_call_entry
+        .type ttdb_shim_call_entry, @function
+ttdb_shim_call_entry:
+        save_frame
+        call ttdb_shim_call_hook
+        mov %rax, %r11
+        and $(TTDB_TRAMPOLINE_SIZE - 1), %r11   /* the tail's offset in its trampoline */
+        cmp $TTDB_TAIL_SLOW, %r11
+        je ttdb_shim_return
+        restore_frame "lea 8(%rsp), %rsp"
+        .size ttdb_shim_call_entry, . - ttdb_shim_call_entry
 
 /* long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5):
  * the one syscall instruction the seccomp filter lets through untraced, for

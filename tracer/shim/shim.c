@@ -429,6 +429,36 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   return trampoline + TAIL_DONE;
 }
 
+/* A clock_gettime from the vDSO's stub while recording, when nothing asks
+ * for more than the common case: record_call's work for it, without its
+ * general steps. The record is the one record_call would write. */
+#define CLOCK_RECORD_SIZE (sizeof(struct ttdb_shim_record) + 4 + 16 + 4)
+_Static_assert(CLOCK_RECORD_SIZE % 8 == 0, "records are padded to 8 bytes");
+
+static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uint64_t read_clock) {
+  int64_t ret = ((long (*)(long, long))read_clock)((long)f->rdi, (long)f->rsi);
+  struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
+  rec->size = CLOCK_RECORD_SIZE;
+  rec->nr = NR_CLOCK_GETTIME;
+  rec->argc = 6;
+  rec->ret = ret;
+  rec->args[0] = f->rdi;
+  rec->args[1] = f->rsi;
+  rec->args[2] = f->rdx;
+  rec->args[3] = f->r10;
+  rec->args[4] = f->r8;
+  rec->args[5] = f->r9;
+  unsigned char* p = (unsigned char*)(rec + 1);
+  uint32_t len = ret < 0 || !f->rsi ? 0 : 16;
+  memcpy(p, &len, 4);
+  if (len) memcpy(p + 4, (const void*)f->rsi, 16);
+  __asm__ volatile("" ::: "memory");
+  CTL->used += CLOCK_RECORD_SIZE;
+  CTL->records += 1;
+  f->rax = (uint64_t)ret;
+  return trampoline + (CTL->used > TTDB_SHIM_DRAIN_AT ? TAIL_STOP : TAIL_DONE);
+}
+
 /* A queued rt_sigaction that set an action: the action is kept for the
  * replayer to make the kernel's at the next stop (ttdb_shim_apply_actions). */
 static int sets_action(const struct ttdb_shim_record* rec) {
@@ -531,6 +561,23 @@ uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
     case TTDB_SHIM_REPLAY: tail = replay_call(f, trampoline); break;
     default: tail = trampoline + TAIL_SLOW; break;
   }
+  __asm__ volatile("" ::: "memory");
+  CTL->in_call = 0;
+  return tail;
+}
+
+/* From the vDSO's function stubs (entry.S, ttdb_shim_call_entry). */
+uint64_t ttdb_shim_call_hook(struct ttdb_shim_frame* f) {
+  uint64_t trampoline = f->trampoline;
+  uint64_t a[2] = {f->rdi, f->rsi};
+  if (CTL->mode != TTDB_SHIM_RECORD || CTL->flags || f->rax != NR_CLOCK_GETTIME ||
+      CTL->used + CLOCK_RECORD_SIZE > TTDB_SHIM_BUFFER_SIZE)
+    return ttdb_shim_hook(f);
+  uint64_t read_clock = vdso_clock(trampoline, NR_CLOCK_GETTIME, a);
+  if (!read_clock) return ttdb_shim_hook(f);
+  CTL->in_call = 1;
+  __asm__ volatile("" ::: "memory");
+  uint64_t tail = record_clock(f, trampoline, read_clock);
   __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
   return tail;

@@ -20,8 +20,10 @@
  *    them (what the program wrote, for the replayer to re-emit).
  * 4: in replay, a queued rt_sigaction that set an action keeps the action
  *    (control.actions), which the replayer has the shim apply at its next
- *    stop (header.apply_actions). */
-#define TTDB_SHIM_ABI_VERSION 4
+ *    stop (header.apply_actions).
+ * 5: a second entry for the sites of the vDSO's functions (header.call_entry),
+ *    where trampolines jump through their page's second 8 bytes. */
+#define TTDB_SHIM_ABI_VERSION 5
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */
@@ -44,9 +46,11 @@
 #define TTDB_SECRET_ARG 5
 #define TTDB_SECRET_ARG_RWV2 4
 
-/* A page of trampolines: the shim's entry address in its first 8 bytes, then
- * one 128-byte trampoline per patched site, each:
- *   +0   entry: lea rcx, [rip - 7]; jmp [page]
+/* A page of trampolines: the shim's entry address in its first 8 bytes, its
+ * call entry's in the next 8 (version 5), then one 128-byte trampoline per
+ * patched site, each:
+ *   +0   entry: lea rcx, [rip - 7]; jmp [page] (jmp [page + 8] for a site
+ *        of the vDSO's functions)
  *   +16  done tail: the site's displaced instructions, then jmp back
  *   +40  slow tail: syscall, the displaced instructions, jmp back
  *   +64  stop tail: the displaced instructions, int3, jmp back (int3, jmp
@@ -70,6 +74,7 @@ struct ttdb_shim_header {
   uint64_t entry;           /* from the base: where trampolines jump (rax = nr, rcx = the trampoline) */
   uint64_t untraced_return; /* from the base: right after the shim's own syscall instruction */
   uint64_t apply_actions;   /* from the base (version 4): makes the kept actions the kernel's, then int3 */
+  uint64_t call_entry;      /* from the base (version 5): as entry, for the vDSO's function stubs */
 };
 
 enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };

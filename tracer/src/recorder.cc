@@ -558,7 +558,8 @@ std::vector<SyscallSite> Recorder::vdso_sites() const {
 }
 
 void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
-  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, space().shim.entry(), sites, out_of_the_way, maps)) {
+  SyscallPatcher::Entries entries{space().shim.entry(), space().shim.call_entry(), &space().vdso_sites};
+  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, entries, sites, out_of_the_way, maps)) {
     emit(std::move(*patch));
     tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
   }

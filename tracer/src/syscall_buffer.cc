@@ -131,6 +131,7 @@ void write_field(Tracee& tracee, RemotePtr at, const T& value) {
 
 std::uint64_t ShimPlace::end() const { return base_ + TTDB_SHIM_SIZE; }
 std::uint64_t ShimPlace::entry() const { return base_ + header().entry; }
+std::uint64_t ShimPlace::call_entry() const { return base_ + header().call_entry; }
 std::uint64_t ShimPlace::syscall_instruction() const { return base_ + header().untraced_return - 2; }
 RemotePtr ShimPlace::control(std::size_t offset) const { return RemotePtr(base_ + TTDB_SHIM_CONTROL + offset); }
 RemotePtr ShimPlace::buffer() const { return RemotePtr(base_ + TTDB_SHIM_BUFFER); }

@@ -176,13 +176,14 @@ std::uint64_t emit_jmp(Bytes& page, std::uint64_t base, std::uint64_t at, std::u
 }
 
 // One trampoline, at `at` in the page: see shim_abi.h for the layout.
-void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site) {
+// `entry`: where in the page the address it jumps to is.
+void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site, std::uint64_t entry) {
   std::uint64_t back = site.addr + site.length;
   static const std::uint8_t lea_rcx[] = {0x48, 0x8d, 0x0d, 0xf9, 0xff, 0xff, 0xff};  // lea rcx, [rip - 7]
   std::memcpy(page.data() + at, lea_rcx, sizeof lea_rcx);
-  page[at + 7] = 0xff;  // jmp [rip + disp32]: the shim's entry, in the page's first 8 bytes
+  page[at + 7] = 0xff;  // jmp [rip + disp32]
   page[at + 8] = 0x25;
-  put32(page, at + 9, static_cast<std::int64_t>(base - (base + at + 13)));
+  put32(page, at + 9, static_cast<std::int64_t>(base + entry - (base + at + 13)));
 
   std::uint64_t p = at + TTDB_TAIL_DONE;
   for (const auto& insn : site.after) p = emit_insn(page, base, p, insn);
@@ -356,7 +357,12 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   return found;
 }
 
-std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
+std::uint64_t SyscallPatcher::Entries::of(std::uint64_t site) const {
+  bool called = call && call_sites && std::find(call_sites->begin(), call_sites->end(), site) != call_sites->end();
+  return called ? 8 : 0;
+}
+
+std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const Entries& entries,
                                                         const std::vector<SyscallSite>& sites, bool out_of_the_way,
                                                         std::vector<Mapping>* maps) {
   if (sites.empty()) return std::nullopt;
@@ -369,7 +375,8 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   }
   std::uint64_t base = *where;
   Bytes page(page_size, 0xcc);
-  std::memcpy(page.data(), &shim_entry, 8);
+  std::memcpy(page.data(), &entries.general, 8);
+  std::memcpy(page.data() + 8, &entries.call, 8);
   trace::Event e;
   e.kind = trace::EventKind::patch;
   e.tid = tracee.tid();
@@ -381,7 +388,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem.push_back(code);
   for (std::size_t k = 0; k < sites.size(); ++k) {
     std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
-    emit_trampoline(page, base, at, sites[k]);
+    emit_trampoline(page, base, at, sites[k], entries.of(sites[k].addr));
     trace::MemWrite jump;
     jump.addr = sites[k].addr;
     jump.size = sites[k].length;

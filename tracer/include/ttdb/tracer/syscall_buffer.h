@@ -32,6 +32,8 @@ class ShimPlace {
   bool overlaps(std::uint64_t from, std::uint64_t to) const { return base_ && from < end() && to > start(); }
   // Recording (this ttdb's shim): the address the trampolines jump to.
   std::uint64_t entry() const;
+  // Recording: where the trampolines of the vDSO's function stubs jump.
+  std::uint64_t call_entry() const;
   // Recording: the shim's `syscall` instruction. Calls made there go
   // untraced only with the recording's secret. ttdb's injected syscalls go
   // there too once the shim is mapped (ttdb's own instruction, which the

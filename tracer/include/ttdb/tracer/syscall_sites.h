@@ -55,8 +55,16 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView bytes);
 // that a replay checkpoint can keep a copy.
 class SyscallPatcher {
  public:
+  // Where trampolines jump: the shim's entry, and its entry for the sites of
+  // the vDSO's function stubs (`call_sites`), which the program calls as
+  // functions.
+  struct Entries {
+    std::uint64_t general = 0, call = 0;
+    const std::vector<std::uint64_t>* call_sites = nullptr;
+    std::uint64_t of(std::uint64_t site) const;
+  };
   // Recording: patches `sites` (of one module, from find_syscall_sites),
-  // with a page of trampolines mapped near them that jump to `shim_entry`,
+  // with a page of trampolines mapped near them that jump to `entries`,
   // and returns the patch event. nullopt when there is no room for the
   // trampolines. `out_of_the_way`: as far below the sites as a jump
   // reaches, rather than right below them, where the kernel would put the
@@ -64,7 +72,7 @@ class SyscallPatcher {
   // anything, whose page would move all its mappings).
   // `maps`: the process's mappings when the caller has them (sorted, as
   // read_maps gives them); the trampolines' page is added to them.
-  std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, std::uint64_t shim_entry,
+  std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const Entries& entries,
                                           const std::vector<SyscallSite>& sites, bool out_of_the_way = false,
                                           std::vector<Mapping>* maps = nullptr);
   // Recording and replay: maps the trampolines a patch event describes and
