@@ -33,7 +33,7 @@
 #define TTDB_SHIM_STACK_TOP 0x30000   /* the shim's own stack, below this */
 #define TTDB_SHIM_BUFFER 0x30000      /* records */
 #define TTDB_SHIM_BUFFER_SIZE 0x100000
-#define TTDB_SHIM_DRAIN_AT 0x40000 /* records past this go to the recorder at once */
+#define TTDB_SHIM_DRAIN_AT 0xC0000 /* records past this go to the recorder at once */
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
 
