@@ -17,8 +17,30 @@
 
 namespace ttdb {
 
+// What filling and accounting for the syscall buffer's queue need of an
+// event, found as it is read: a queue of thousands of events is filled and
+// accounted for from these, which lie together, rather than from the
+// events (a few hundred bytes each, written on the other CPU).
+struct QueueFacts {
+  enum : std::uint8_t {
+    kEmits = 1,        // a write to ttdb's output (e.emit)
+    kMakesAgain = 2,   // replay makes it again (replay_makes_again)
+    kSetsAction = 4,   // an rt_sigaction that set an action, which a shim may keep
+    kStopsBefore = 8,  // the call before it must stop: a signal at a boundary, a kill, a snapshot, going live
+    kWrites = 16,      // it writes memory
+  };
+  std::int64_t id = 0;
+  int tid = 0;
+  std::uint8_t flags = 0;
+  bool has(std::uint8_t flag) const { return (flags & flag) != 0; }
+};
+
 class EventStream {
  public:
+  // Every batch holds this many events but the trace's last, so an event is
+  // found without walking the batches.
+  static constexpr std::size_t kBatch = 512;
+
   EventStream(const std::string& trace_path, std::int64_t first = 1);
   ~EventStream();
   EventStream(const EventStream&) = delete;
@@ -29,14 +51,24 @@ class EventStream {
   // From event `first` on, dropping what was read ahead.
   void seek(std::int64_t first);
   // The event `ahead` places after the next one; nullptr past the end.
-  const trace::Event* peek(std::size_t ahead = 0);
+  const trace::Event* peek(std::size_t ahead = 0) {
+    if (ahead >= ready_count_ && !fill(ahead)) return nullptr;
+    std::size_t at = head_ + ahead;
+    return &ready_[at / kBatch].events[at % kBatch];
+  }
+  // What its queue needs of it; nullptr past the end.
+  const QueueFacts* facts(std::size_t ahead) {
+    if (ahead >= ready_count_ && !fill(ahead)) return nullptr;
+    std::size_t at = head_ + ahead;
+    return &ready_[at / kBatch].facts[at % kBatch];
+  }
   // Its record for the shim's queue (a buffered syscall's that returned;
   // none: an empty one), valid while the event is.
   QueueEntry queue_entry(std::size_t ahead);
   // Takes the next event; nullopt at the end.
   std::optional<trace::Event> take();
-  // Drops the next event, whose buffers the reading thread then reuses.
-  void drop();
+  // Drops the next `count` events, whose buffers the reading thread then reuses.
+  void drop(std::size_t count = 1);
 
  private:
   void run();
@@ -44,10 +76,11 @@ class EventStream {
   // `ahead` events, or the end has come. False at the end.
   bool fill(std::size_t ahead);
 
-  // Events as read, and their records laid out (an empty one for events
-  // the queue never takes).
+  // Events as read, what the queue needs of them, and their records laid
+  // out (an empty one for events the queue never takes).
   struct Batch {
     std::vector<trace::Event> events;
+    std::vector<QueueFacts> facts;
     Bytes arena;
     std::vector<QueueRecord> records;
   };

@@ -271,6 +271,7 @@ class ReplaySession {
   // The syscall buffer's queue (replay_queue.cc).
   void sync_queue();
   bool shim_keeps_action(const trace::Event& e) const;
+  bool shim_keeps_actions() const;  // whether the process's shim keeps the actions queued calls set
   WaitStatus apply_kept_actions(const WaitStatus& status);
   // Has the shim make the actions it kept the kernel's, from wherever `t`
   // stands (not a syscall's entry); its registers and siginfo stay.
@@ -279,8 +280,9 @@ class ReplaySession {
   // A queued write to ttdb's output, given back: its bytes, from where the
   // shim copied them, go out as a traced one's do.
   void emit_given_back(const trace::Event& e);
-  bool queueable(const trace::Event& e, const trace::Event* following, const FastPath& fast) const;
-
+  bool queueable(const QueueFacts& e, const QueueFacts* following, const QueueEntry& entry, const FastPath& fast) const;
+  // Whether the event `ahead` writes memory a watchpoint watches.
+  bool writes_watched(std::size_t ahead, const FastPath& fast);
 
   // Syscall handling (replay_syscall.cc).
   void check_entry(const trace::Event& e, const WaitStatus& first);
@@ -345,6 +347,10 @@ class ReplaySession {
 
   trace::TraceReader reader_;
   EventStream events_;
+  // fill_queue's list of what it queues, kept: 16384 entries, which a new
+  // list for each refill mapped and faulted in anew (a tenth of a clock
+  // loop's replay).
+  std::vector<QueueEntry> queue_entries_;
   OutputSink& sink_;
   FileContents files_;
   std::int64_t event_count_;
