@@ -431,8 +431,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
 
 /* A clock_gettime from the vDSO's stub while recording, when nothing asks
  * for more than the common case: record_call's work for it, without its
- * general steps. The record is the one record_call would write. */
-#define CLOCK_RECORD_SIZE (sizeof(struct ttdb_shim_record) + 4 + 16 + 4)
+ * general steps, and a compact record (shim_abi.h): 56 bytes, not 88. */
+#define CLOCK_RECORD_SIZE (TTDB_RECORD_HEADER + 2 * 8 + 4 + 16 + 4)
 _Static_assert(CLOCK_RECORD_SIZE % 8 == 0, "records are padded to 8 bytes");
 
 static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uint64_t read_clock) {
@@ -440,15 +440,11 @@ static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uin
   struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
   rec->size = CLOCK_RECORD_SIZE;
   rec->nr = NR_CLOCK_GETTIME;
-  rec->argc = 6;
+  rec->argc = TTDB_RECORD_COMPACT | 2;
   rec->ret = ret;
   rec->args[0] = f->rdi;
   rec->args[1] = f->rsi;
-  rec->args[2] = f->rdx;
-  rec->args[3] = f->r10;
-  rec->args[4] = f->r8;
-  rec->args[5] = f->r9;
-  unsigned char* p = (unsigned char*)(rec + 1);
+  unsigned char* p = (unsigned char*)&rec->args[2];
   uint32_t len = ret < 0 || !f->rsi ? 0 : 16;
   memcpy(p, &len, 4);
   if (len) memcpy(p + 4, (const void*)f->rsi, 16);

@@ -200,7 +200,13 @@ struct ttdb_shim_control {
  *   PATH: uint32 length, then the bytes (no NUL)
  *   IN:   uint64 digest (XXH3-64 of the bytes the call consumed), uint32 preview length, preview
  *   OUT (when the call succeeded): uint32 length, then the bytes the kernel wrote
- * padded to 8 bytes. Replay queues records in the same format. */
+ * padded to 8 bytes. Replay queues records in the same format; there argc
+ * is how many of the arguments the shim compares.
+ *
+ * A compact record (argc has TTDB_RECORD_COMPACT, version 5, recording
+ * only) holds only its first argc & 0xff arguments, its payload right after
+ * them; the others are 0 in its event. The clock reads' records are compact:
+ * the registers a call does not use are all the rest would hold. */
 struct ttdb_shim_record {
   uint32_t size; /* of the whole record, padded */
   uint16_t nr;
@@ -208,6 +214,8 @@ struct ttdb_shim_record {
   int64_t ret;
   uint64_t args[6];
 };
+#define TTDB_RECORD_COMPACT 0x8000
+#define TTDB_RECORD_HEADER 16 /* a compact record's header: size, nr, argc, ret */
 
 #endif /* __ASSEMBLER__ */
 #endif

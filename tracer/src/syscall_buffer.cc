@@ -313,12 +313,12 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
   };
   for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
     std::uint32_t size = 0;
-    if (out.bytes.size() - at >= sizeof(ttdb_shim_record)) field(at, offsetof(ttdb_shim_record, size), size);
-    if (size < sizeof(ttdb_shim_record) || size > out.bytes.size() - at)
+    if (out.bytes.size() - at >= TTDB_RECORD_HEADER) field(at, offsetof(ttdb_shim_record, size), size);
+    if (size < TTDB_RECORD_HEADER || size > out.bytes.size() - at)
       throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
     std::uint16_t nr = 0;
     field(at, offsetof(ttdb_shim_record, nr), nr);
-    if (nr == __NR_mprotect || nr == __NR_munmap) {
+    if ((nr == __NR_mprotect || nr == __NR_munmap) && size >= sizeof(ttdb_shim_record)) {  // (never compact)
       std::int64_t ret = 0;
       std::uint64_t start = 0, length = 0;
       field(at, offsetof(ttdb_shim_record, ret), ret);
@@ -374,7 +374,11 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
   const SyscallInfo* info = nullptr;
   while (!in.done()) {
     std::size_t start = in.at();
-    auto rec = in.value<ttdb_shim_record>();
+    ttdb_shim_record rec{};
+    std::memcpy(&rec, in.take(TTDB_RECORD_HEADER).data(), TTDB_RECORD_HEADER);
+    // A compact record holds only the arguments it names (shim_abi.h).
+    std::size_t held = rec.argc & TTDB_RECORD_COMPACT ? std::min(rec.argc & 0xffu, 6u) : 6;
+    std::memcpy(rec.args, in.take(held * 8).data(), held * 8);
     e.nr = rec.nr;
     e.ret = rec.ret;
     e.path.reset();
