@@ -136,10 +136,19 @@ WaitStatus ReplaySession::expect_syscall_exit(const Event& e) {
 
 // Gives the program the recorded result, with the registers it had at entry
 // (compiled code may keep values in the argument registers across a syscall).
+// A buffered call's record may hold only the arguments the call has (a
+// clock read's: shim_abi.h), the others 0: those registers stay as they
+// were at this entry.
 void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_regs, const Registers* at_exit) {
   Tracee& t = tracee();
   Registers regs = at_exit ? *at_exit : t.regs();
-  set_syscall_args(regs, e.args.data());
+  std::array<std::uint64_t, 6> args = e.args;
+  if (e.buffered) {
+    const SyscallInfo* si = find_syscall(e.nr);
+    auto at_entry = syscall_args(entry_regs);
+    for (std::size_t i = si ? si->args.size() : 0; i < args.size(); ++i) args[i] = at_entry[i];
+  }
+  set_syscall_args(regs, args.data());
   regs.rax = static_cast<unsigned long long>(e.ret.value_or(0));
   // The original number keeps the kernel's restart logic (ERESTARTSYS...) as it was.
   regs.orig_rax = static_cast<unsigned long long>(e.nr);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ inline void set_syscall_args(Registers& regs, const std::uint64_t* args) {
   regs.r10 = args[3];
   regs.r8 = args[4];
   regs.r9 = args[5];
+}
+
+// The six argument registers, in order.
+inline std::array<std::uint64_t, 6> syscall_args(const Registers& regs) {
+  return {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
 }
 
 class Tracee {
