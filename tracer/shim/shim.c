@@ -562,21 +562,41 @@ uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
   return tail;
 }
 
+/* A clock_gettime from the vDSO's stub in replay, when the next queued
+ * record is one with the same clock and place: replay_call's work for it,
+ * without its general steps. 0: replay_call's to do. */
+static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
+  if (CTL->consumed_records >= CTL->queued_records) return 0;
+  const struct ttdb_shim_record* rec = (const struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
+  if (rec->nr != NR_CLOCK_GETTIME || rec->argc != 2 || rec->args[0] != f->rdi || rec->args[1] != f->rsi) return 0;
+  const unsigned char* p = (const unsigned char*)(rec + 1);
+  uint32_t len;
+  memcpy(&len, p, 4);
+  if (len != 0 && len != 16) return 0;
+  if (len) memcpy((void*)f->rsi, p + 4, 16);
+  CTL->consumed_records += 1;
+  CTL->consumed_bytes += rec->size;
+  f->rax = (uint64_t)rec->ret;
+  return trampoline + TAIL_DONE;
+}
+
 /* From the vDSO's function stubs (entry.S, ttdb_shim_call_entry). */
 uint64_t ttdb_shim_call_hook(struct ttdb_shim_frame* f) {
   uint64_t trampoline = f->trampoline;
-  uint64_t a[2] = {f->rdi, f->rsi};
-  if (CTL->mode != TTDB_SHIM_RECORD || CTL->flags || f->rax != NR_CLOCK_GETTIME ||
-      CTL->used + CLOCK_RECORD_SIZE > TTDB_SHIM_BUFFER_SIZE)
-    return ttdb_shim_hook(f);
-  uint64_t read_clock = vdso_clock(trampoline, NR_CLOCK_GETTIME, a);
-  if (!read_clock) return ttdb_shim_hook(f);
+  if (f->rax != NR_CLOCK_GETTIME || CTL->flags) return ttdb_shim_hook(f);
+  uint64_t tail = 0;
   CTL->in_call = 1;
   __asm__ volatile("" ::: "memory");
-  uint64_t tail = record_clock(f, trampoline, read_clock);
+  if (CTL->mode == TTDB_SHIM_RECORD && CTL->used + CLOCK_RECORD_SIZE <= TTDB_SHIM_BUFFER_SIZE) {
+    uint64_t a[2] = {f->rdi, f->rsi};
+    uint64_t read_clock = vdso_clock(trampoline, NR_CLOCK_GETTIME, a);
+    if (read_clock) tail = record_clock(f, trampoline, read_clock);
+  } else if (CTL->mode == TTDB_SHIM_REPLAY) {
+    tail = replay_clock(f, trampoline);
+  }
   __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
-  return tail;
+  return tail ? tail : ttdb_shim_hook(f);
 }
 
 #pragma GCC visibility pop
