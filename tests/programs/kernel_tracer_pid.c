@@ -2,7 +2,9 @@
 // debugger the way many do, in the TracerPid line of /proc/self/status (and
 // of a thread's own, and of a forked child's), and behaves otherwise if it
 // finds one. Its NoNewPrivs and Seccomp lines, and prctl's answers, are as
-// without ttdb too, also once it sets no_new_privs itself.
+// without ttdb too, also once it sets no_new_privs itself; so is its
+// speculative store bypass mitigation, which a seccomp filter turns on
+// where the kernel can (it slows the whole program down).
 #include "kernel_common.h"
 #include <sys/prctl.h>
 
@@ -11,10 +13,13 @@ static void show_status_lines(const char* who) {
   CHECK(f != NULL);
   char line[256];
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "NoNewPrivs:", 11) == 0 || strncmp(line, "Seccomp", 7) == 0) printf("%s: %s", who, line);
+    if (strncmp(line, "NoNewPrivs:", 11) == 0 || strncmp(line, "Seccomp", 7) == 0 ||
+        strncmp(line, "Speculation_Store_Bypass:", 25) == 0)
+      printf("%s: %s", who, line);
   fclose(f);
-  printf("%s: PR_GET_NO_NEW_PRIVS %d, PR_GET_SECCOMP %d\n", who, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
-         prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+  printf("%s: PR_GET_NO_NEW_PRIVS %d, PR_GET_SECCOMP %d, PR_GET_SPECULATION_CTRL(store bypass) %d\n", who,
+         prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), prctl(PR_GET_SECCOMP, 0, 0, 0, 0),
+         prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, 0, 0, 0));
 }
 
 static int tracer_of(const char* path) {
