@@ -545,23 +545,6 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   return trampoline + TAIL_DONE;
 }
 
-uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) {
-  uint64_t trampoline = f->trampoline;
-  uint64_t tail;
-  /* While in_call is set, the tracer leaves the buffer alone: a record may
-   * be half written, or written where `used` pointed before a drain. */
-  CTL->in_call = 1;
-  __asm__ volatile("" ::: "memory");
-  switch (CTL->mode) {
-    case TTDB_SHIM_RECORD: tail = record_call(f, trampoline); break;
-    case TTDB_SHIM_REPLAY: tail = replay_call(f, trampoline); break;
-    default: tail = trampoline + TAIL_SLOW; break;
-  }
-  __asm__ volatile("" ::: "memory");
-  CTL->in_call = 0;
-  return tail;
-}
-
 /* A clock_gettime from the vDSO's stub in replay, when the next queued
  * record is one with the same clock and place: replay_call's work for it,
  * without its general steps. 0: replay_call's to do. */
@@ -580,23 +563,41 @@ static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
   return trampoline + TAIL_DONE;
 }
 
-/* From the vDSO's function stubs (entry.S, ttdb_shim_call_entry). */
-uint64_t ttdb_shim_call_hook(struct ttdb_shim_frame* f) {
+/* A clock read from the vDSO's stub, the shortest way, when nothing asks
+ * for more than the common case. 0: the general path's to do. */
+static uint64_t clock_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
+  if (f->rax != NR_CLOCK_GETTIME || CTL->flags) return 0;
+  if (CTL->mode == TTDB_SHIM_REPLAY) return replay_clock(f, trampoline);
+  if (CTL->mode != TTDB_SHIM_RECORD || CTL->used + CLOCK_RECORD_SIZE > TTDB_SHIM_BUFFER_SIZE) return 0;
+  uint64_t a[2] = {f->rdi, f->rsi};
+  uint64_t read_clock = vdso_clock(trampoline, NR_CLOCK_GETTIME, a);
+  return read_clock ? record_clock(f, trampoline, read_clock) : 0;
+}
+
+static uint64_t hook(struct ttdb_shim_frame* f, int from_stub) {
   uint64_t trampoline = f->trampoline;
-  if (f->rax != NR_CLOCK_GETTIME || CTL->flags) return ttdb_shim_hook(f);
   uint64_t tail = 0;
+  /* While in_call is set, the tracer leaves the buffer alone: a record may
+   * be half written, or written where `used` pointed before a drain. */
   CTL->in_call = 1;
   __asm__ volatile("" ::: "memory");
-  if (CTL->mode == TTDB_SHIM_RECORD && CTL->used + CLOCK_RECORD_SIZE <= TTDB_SHIM_BUFFER_SIZE) {
-    uint64_t a[2] = {f->rdi, f->rsi};
-    uint64_t read_clock = vdso_clock(trampoline, NR_CLOCK_GETTIME, a);
-    if (read_clock) tail = record_clock(f, trampoline, read_clock);
-  } else if (CTL->mode == TTDB_SHIM_REPLAY) {
-    tail = replay_clock(f, trampoline);
+  if (from_stub) tail = clock_call(f, trampoline);
+  if (!tail) {
+    switch (CTL->mode) {
+      case TTDB_SHIM_RECORD: tail = record_call(f, trampoline); break;
+      case TTDB_SHIM_REPLAY: tail = replay_call(f, trampoline); break;
+      default: tail = trampoline + TAIL_SLOW; break;
+    }
   }
   __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
-  return tail ? tail : ttdb_shim_hook(f);
+  return tail;
 }
+
+/* From the trampolines (entry.S, ttdb_shim_entry). */
+uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) { return hook(f, 0); }
+
+/* From the vDSO's function stubs (entry.S, ttdb_shim_call_entry). */
+uint64_t ttdb_shim_call_hook(struct ttdb_shim_frame* f) { return hook(f, 1); }
 
 #pragma GCC visibility pop
