@@ -133,6 +133,7 @@ WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
   if (at_entry) {
     Registers entry = t.regs();
     run_until_trap(t, shim_apply_actions(t, state.shim));
+    put_back_sigtrap(t, state.shim, state.syscall_insn);
     reenter_syscall(t, state.syscall_insn, entry);
     state.actions_kept = false;
   } else {
@@ -145,6 +146,7 @@ WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
 void ReplaySession::make_kept_actions_the_kernels(Tracee& t, TaskState& state) {
   siginfo_t info = t.siginfo();
   run_until_trap(t, shim_apply_actions(t, state.shim));
+  put_back_sigtrap(t, state.shim, state.syscall_insn);
   t.set_siginfo(info);
   state.actions_kept = false;
 }

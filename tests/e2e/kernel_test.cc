@@ -69,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(Programs, UnnoticedRecorder,
                          ::testing::Values("kernel_seccomp_filter", "kernel_prctl_misc", "kernel_personality", "kernel_seccomp_trace",
                                            "kernel_job_control", "kernel_affinity", "kernel_seccomp_kill_thread",
                                            "kernel_tracer_pid", "kernel_tsc_sigsegv", "kernel_ignored_signals",
-                                           "kernel_map_past_eof", "kernel_seize_stopped"),
+                                           "kernel_map_past_eof", "kernel_seize_stopped", "kernel_sigtrap_held"),
                          [](const auto& test_info) { return std::string(test_info.param); });
 
 // Nondeterministic (the time, AT_RANDOM), but the program finds the vDSO,

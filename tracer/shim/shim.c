@@ -98,6 +98,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define memcpy __builtin_memcpy
 
 #define NR_CLOCK_GETTIME 228
+#define NR_GETPID 39
 #define NR_MMAP 9
 #define NR_MPROTECT 10
 #define NR_MUNMAP 11
@@ -107,6 +108,11 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define MAP_ANONYMOUS_FLAG 0x20
 #define MAP_FIXED_NOREPLACE_FLAG 0x100000
 #define NR_RT_SIGACTION 13
+#define NR_RT_SIGPROCMASK 14
+#define SIG_BLOCK_HOW 0
+#define SIG_UNBLOCK_HOW 1
+#define SIGTRAP_NUMBER 5
+#define SIG_IGN_HANDLER 1
 #define NR_ARCH_PRCTL 158
 #define ARCH_SET_FS_CODE 0x1002
 #define PROT_EXEC_FLAG 4
@@ -275,6 +281,27 @@ static uint64_t vdso_clock(uint64_t trampoline, uint64_t nr, const uint64_t* a) 
   return 0;
 }
 
+/* The tail a recorded call returns through: the stop tail's int3 when the
+ * recorder asked for it (it holds a signal for the program). */
+static uint64_t tail_after_record(void) {
+  if (!(CTL->flags & TTDB_SHIM_STOP_AFTER)) return TAIL_DONE;
+  CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
+  return TAIL_STOP;
+}
+
+/* Past TTDB_SHIM_DRAIN_AT, once a call is recorded and in_call clear, the
+ * recorder takes the records: often enough that its writer keeps up while
+ * the program runs. It is asked by a call the seccomp filter stops (getpid,
+ * the secret in its first argument, where the recorder looks for it, and
+ * not in its sixth): an int3's SIGTRAP, which the kernel forces through,
+ * would unblock SIGTRAP and undo SIG_IGN or a handler in a program that
+ * blocks or ignores it. (Through the traced path, the call would be a
+ * traced event, which ends a replay's queue: a million clock reads replayed
+ * in four times as many stops.) */
+static void ask_for_the_records_to_be_taken(void) {
+  ttdb_untraced_syscall(NR_GETPID, (long)CTL->secret, 0, 0, 0, 0, 0);
+}
+
 static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   uint64_t nr = f->rax;
   if (CTL->flags & TTDB_SHIM_SLOW_NEXT) {
@@ -417,16 +444,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     if (nr == NR_OPENAT || (nr == NR_FCNTL && (a[1] == 0 || a[1] == 1030))) forget_fd(ret);
   }
   f->rax = (uint64_t)ret;
-  /* Past TTDB_SHIM_DRAIN_AT the call returns through the int3, where the
-   * recorder takes the records: often enough that its writer keeps up while
-   * the program runs. (Through the traced path, the call would be a traced
-   * event, which ends a replay's queue: a million clock reads replayed in
-   * four times as many stops.) */
-  if ((CTL->flags & TTDB_SHIM_STOP_AFTER) || CTL->used > TTDB_SHIM_DRAIN_AT) {
-    CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
-    return trampoline + TAIL_STOP;
-  }
-  return trampoline + TAIL_DONE;
+  return trampoline + tail_after_record();
 }
 
 /* A clock_gettime from the vDSO's stub while recording, when nothing asks
@@ -452,7 +470,7 @@ static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uin
   CTL->used += CLOCK_RECORD_SIZE;
   CTL->records += 1;
   f->rax = (uint64_t)ret;
-  return trampoline + (CTL->used > TTDB_SHIM_DRAIN_AT ? TAIL_STOP : TAIL_DONE);
+  return trampoline + tail_after_record();
 }
 
 /* A queued rt_sigaction that set an action: the action is kept for the
@@ -465,6 +483,20 @@ void ttdb_shim_apply_actions(void) {
   for (uint64_t i = 0; i < CTL->pending_actions && i < TTDB_SHIM_ACTIONS; ++i)
     ttdb_untraced_syscall(NR_RT_SIGACTION, (long)CTL->actions[i].sig, (long)CTL->actions[i].act, 0, 8, 0, 0);
   CTL->pending_actions = 0;
+  /* The int3 after this must leave SIGTRAP alone (control.trap_changed). */
+  const uint64_t trap = 1ull << (SIGTRAP_NUMBER - 1);
+  uint64_t none = 0, dfl[4] = {0, 0, 0, 0};
+  CTL->trap_changed = 0;
+  ttdb_untraced_syscall(NR_RT_SIGPROCMASK, SIG_BLOCK_HOW, (long)&none, (long)&CTL->trap_mask, 8, 0, 0);
+  ttdb_untraced_syscall(NR_RT_SIGACTION, SIGTRAP_NUMBER, 0, (long)CTL->trap_action, 8, 0, 0);
+  if (CTL->trap_mask & trap) {
+    ttdb_untraced_syscall(NR_RT_SIGPROCMASK, SIG_UNBLOCK_HOW, (long)&trap, 0, 8, 0, 0);
+    CTL->trap_changed |= 1;
+  }
+  if (CTL->trap_action[0] == SIG_IGN_HANDLER) {
+    ttdb_untraced_syscall(NR_RT_SIGACTION, SIGTRAP_NUMBER, (long)dfl, 0, 8, 0, 0);
+    CTL->trap_changed |= 2;
+  }
 }
 
 static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
@@ -591,6 +623,8 @@ static uint64_t hook(struct ttdb_shim_frame* f, int from_stub) {
   }
   __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
+  if (CTL->mode == TTDB_SHIM_RECORD && CTL->used > TTDB_SHIM_DRAIN_AT && tail != trampoline + TAIL_STOP)
+    ask_for_the_records_to_be_taken();  // (the stop tail's int3 takes them too)
   return tail;
 }
 

@@ -22,7 +22,8 @@
  *    (control.actions), which the replayer has the shim apply at its next
  *    stop (header.apply_actions).
  * 5: a second entry for the sites of the vDSO's functions (header.call_entry),
- *    where trampolines jump through their page's second 8 bytes. */
+ *    where trampolines jump through their page's second 8 bytes; in replay,
+ *    apply_actions leaves SIGTRAP as it was (control.trap_changed). */
 #define TTDB_SHIM_ABI_VERSION 5
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
@@ -194,6 +195,14 @@ struct ttdb_shim_control {
     uint64_t sig;
     uint64_t act[4];
   } actions[TTDB_SHIM_ACTIONS];
+  /* Replay (version 5): the int3 that ends apply_actions raises a SIGTRAP
+   * the kernel forces through, which would unblock SIGTRAP and make its
+   * action the default were it blocked or ignored. So at the int3 it is
+   * neither, and these say what the replayer is to put back: bit 0, the
+   * mask (trap_mask); bit 1, the action (trap_action). */
+  uint64_t trap_changed;
+  uint64_t trap_mask;
+  uint64_t trap_action[4];
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -46,6 +47,8 @@ ttdb_shim_header header() {
 // follows it (the vDSO's clocks, which only a recording sets).
 static_assert(offsetof(Control, secret) + sizeof(Control::secret) == offsetof(Control, vdso_clocks));
 constexpr std::size_t kControlV1Size = offsetof(Control, secret);
+// Versions 2 to 4 end before what the replayer puts back of SIGTRAP.
+constexpr std::size_t kControlV4Size = offsetof(Control, trap_changed);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -227,6 +230,13 @@ bool install_shim_filter(const ShimSetup& setup) {
   return errno == EINVAL && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
 }
 
+bool is_shim_drain_call(const ShimSetup& setup, const __ptrace_syscall_info& info) {
+  if (!setup.base || info.instruction_pointer != setup.base + header().untraced_return) return false;
+  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) return info.entry.nr == __NR_getpid && info.entry.args[0] == setup.secret;
+  if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) return info.seccomp.nr == __NR_getpid && info.seccomp.args[0] == setup.secret;
+  return false;
+}
+
 bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args) {
   // As the filter sees it: the number is the low 32 bits of rax.
   auto number = static_cast<std::uint32_t>(nr);
@@ -263,7 +273,7 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   // Version 1's code holds absolute addresses of 0x70000000; version 2's runs anywhere.
   bool placed = version == 1 ? base == TTDB_SHIM_V1_BASE
                              : base % kPageSize == 0 && base >= kPageSize && base < (std::uint64_t{1} << 47) - TTDB_SHIM_SIZE;
-  std::size_t control_size = version == 1 ? kControlV1Size : sizeof(Control);
+  std::size_t control_size = version == 1 ? kControlV1Size : version <= 4 ? kControlV4Size : sizeof(Control);
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
       e.mem[1].data.size() != control_size)
@@ -448,6 +458,22 @@ void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
     known.pages[i][1] = pages[i].second;
   }
   write_field(tracee, CONTROL_FIELD(shim, ttdb_page_count), known);
+}
+
+void put_back_sigtrap(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn) {
+  struct {
+    std::uint64_t changed, mask;
+  } trap{};
+  static_assert(offsetof(Control, trap_mask) == offsetof(Control, trap_changed) + 8);
+  // (A shim before version 5 leaves the field 0: it is past its control block.)
+  if (tracee.read_some(CONTROL_FIELD(shim, trap_changed), &trap, sizeof trap) != sizeof trap || !trap.changed) return;
+  if (trap.changed & 1) tracee.set_signal_mask(trap.mask);
+  if (trap.changed & 2) {
+    std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_rt_sigaction,
+                                      {SIGTRAP, CONTROL_FIELD(shim, trap_action).addr(), 0, 8, 0, 0});
+    if (got != 0) throw InternalError(fmt::format("cannot put SIGTRAP's action back in {}: {}", tracee.tid(), got));
+  }
+  write_field(tracee, CONTROL_FIELD(shim, trap_changed), std::uint64_t{0});
 }
 
 std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim) {

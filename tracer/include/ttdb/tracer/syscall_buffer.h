@@ -70,6 +70,10 @@ bool install_shim_filter(const ShimSetup& setup);
 // True for a syscall that filter lets through untraced: `ip` is where it
 // returns (the address after its `syscall` instruction).
 bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args);
+// Whether the stop is the shim's call asking for its records to be taken
+// (getpid from its syscall instruction, the secret in its first argument),
+// at its entry or its seccomp stop.
+bool is_shim_drain_call(const ShimSetup& setup, const __ptrace_syscall_info& info);
 
 // Recording: the patch event that maps the shim at `base`: its code and its
 // control block (which syscalls it buffers, and how, for this ttdb's
@@ -89,6 +93,10 @@ bool is_shim_event(const trace::Event& e);
 // Where the shim's code that makes the signal actions it kept the kernel's
 // begins (version 4: its header, in the program's memory, says).
 std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim);
+// After the stop of the code shim_apply_actions names: puts SIGTRAP's mask
+// bit and action back as they were before it (shim_abi.h, trap_changed),
+// with an injected rt_sigaction at `syscall_insn` for the action.
+void put_back_sigtrap(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn);
 
 // A buffered event that replay makes again, traced, rather than have the
 // shim give back: the shim made it while recording, and it changes the
