@@ -281,11 +281,33 @@ static uint64_t vdso_clock(uint64_t trampoline, uint64_t nr, const uint64_t* a) 
   return 0;
 }
 
+/* Before an int3 of ttdb's: the kernel forces its SIGTRAP through, which
+ * would unblock SIGTRAP and make its action the default were it blocked or
+ * ignored. So it is neither, and control.trap_changed says what the tracer
+ * is to put back once it has the stop (put_back_sigtrap). Four untraced
+ * syscalls, for the rare int3. */
+static void leave_sigtrap_alone(void) {
+  const uint64_t trap = 1ull << (SIGTRAP_NUMBER - 1);
+  uint64_t none = 0, dfl[4] = {0, 0, 0, 0};
+  CTL->trap_changed = 0;
+  untraced5(NR_RT_SIGPROCMASK, SIG_BLOCK_HOW, (long)&none, (long)&CTL->trap_mask, 8, 0);
+  untraced5(NR_RT_SIGACTION, SIGTRAP_NUMBER, 0, (long)CTL->trap_action, 8, 0);
+  if (CTL->trap_mask & trap) {
+    untraced5(NR_RT_SIGPROCMASK, SIG_UNBLOCK_HOW, (long)&trap, 0, 8, 0);
+    CTL->trap_changed |= 1;
+  }
+  if (CTL->trap_action[0] == SIG_IGN_HANDLER) {
+    untraced5(NR_RT_SIGACTION, SIGTRAP_NUMBER, (long)dfl, 0, 8, 0);
+    CTL->trap_changed |= 2;
+  }
+}
+
 /* The tail a recorded call returns through: the stop tail's int3 when the
  * recorder asked for it (it holds a signal for the program). */
 static uint64_t tail_after_record(void) {
   if (!(CTL->flags & TTDB_SHIM_STOP_AFTER)) return TAIL_DONE;
   CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
+  leave_sigtrap_alone();
   return TAIL_STOP;
 }
 
@@ -483,20 +505,7 @@ void ttdb_shim_apply_actions(void) {
   for (uint64_t i = 0; i < CTL->pending_actions && i < TTDB_SHIM_ACTIONS; ++i)
     ttdb_untraced_syscall(NR_RT_SIGACTION, (long)CTL->actions[i].sig, (long)CTL->actions[i].act, 0, 8, 0, 0);
   CTL->pending_actions = 0;
-  /* The int3 after this must leave SIGTRAP alone (control.trap_changed). */
-  const uint64_t trap = 1ull << (SIGTRAP_NUMBER - 1);
-  uint64_t none = 0, dfl[4] = {0, 0, 0, 0};
-  CTL->trap_changed = 0;
-  ttdb_untraced_syscall(NR_RT_SIGPROCMASK, SIG_BLOCK_HOW, (long)&none, (long)&CTL->trap_mask, 8, 0, 0);
-  ttdb_untraced_syscall(NR_RT_SIGACTION, SIGTRAP_NUMBER, 0, (long)CTL->trap_action, 8, 0, 0);
-  if (CTL->trap_mask & trap) {
-    ttdb_untraced_syscall(NR_RT_SIGPROCMASK, SIG_UNBLOCK_HOW, (long)&trap, 0, 8, 0, 0);
-    CTL->trap_changed |= 1;
-  }
-  if (CTL->trap_action[0] == SIG_IGN_HANDLER) {
-    ttdb_untraced_syscall(NR_RT_SIGACTION, SIGTRAP_NUMBER, (long)dfl, 0, 8, 0, 0);
-    CTL->trap_changed |= 2;
-  }
+  leave_sigtrap_alone();
 }
 
 static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {

@@ -128,7 +128,9 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   const Registers& regs = t.regs();
 
   if (space().shim && sig == SIGTRAP && info.si_code == SI_KERNEL && space().sites.where(regs.rip - 1) == SyscallPatcher::Where::stop_tail) {
-    // The shim came back through its int3, as asked: the held signals go now.
+    // The shim came back through its int3, as asked: the held signals go now,
+    // and SIGTRAP is again what the program made it (leave_sigtrap_alone).
+    put_back_sigtrap(t, space().shim, space().inject_at);
     space().sites.finish_tail(t);
     deliver_held_here();
     return;
