@@ -98,7 +98,6 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define memcpy __builtin_memcpy
 
 #define NR_CLOCK_GETTIME 228
-#define NR_GETPID 39
 #define NR_MMAP 9
 #define NR_MPROTECT 10
 #define NR_MUNMAP 11
@@ -303,25 +302,18 @@ static void leave_sigtrap_alone(void) {
 }
 
 /* The tail a recorded call returns through: the stop tail's int3 when the
- * recorder asked for it (it holds a signal for the program). */
+ * recorder asked for it (it holds a signal for the program), or past
+ * TTDB_SHIM_DRAIN_AT, where the recorder takes the records: often enough
+ * that its writer keeps up while the program runs. (Through the traced
+ * path, the call would be a traced event, which ends a replay's queue: a
+ * million clock reads replayed in four times as many stops. A call the
+ * recorder stops at from inside the shim would leave the thread on the
+ * shim's stack, which the thread the recorder lets run next may take.) */
 static uint64_t tail_after_record(void) {
-  if (!(CTL->flags & TTDB_SHIM_STOP_AFTER)) return TAIL_DONE;
+  if (!(CTL->flags & TTDB_SHIM_STOP_AFTER) && CTL->used <= TTDB_SHIM_DRAIN_AT) return TAIL_DONE;
   CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
   leave_sigtrap_alone();
   return TAIL_STOP;
-}
-
-/* Past TTDB_SHIM_DRAIN_AT, once a call is recorded and in_call clear, the
- * recorder takes the records: often enough that its writer keeps up while
- * the program runs. It is asked by a call the seccomp filter stops (getpid,
- * the secret in its first argument, where the recorder looks for it, and
- * not in its sixth): an int3's SIGTRAP, which the kernel forces through,
- * would unblock SIGTRAP and undo SIG_IGN or a handler in a program that
- * blocks or ignores it. (Through the traced path, the call would be a
- * traced event, which ends a replay's queue: a million clock reads replayed
- * in four times as many stops.) */
-static void ask_for_the_records_to_be_taken(void) {
-  ttdb_untraced_syscall(NR_GETPID, (long)CTL->secret, 0, 0, 0, 0, 0);
 }
 
 static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
@@ -632,8 +624,6 @@ static uint64_t hook(struct ttdb_shim_frame* f, int from_stub) {
   }
   __asm__ volatile("" ::: "memory");
   CTL->in_call = 0;
-  if (CTL->mode == TTDB_SHIM_RECORD && CTL->used > TTDB_SHIM_DRAIN_AT && tail != trampoline + TAIL_STOP)
-    ask_for_the_records_to_be_taken();  // (the stop tail's int3 takes them too)
   return tail;
 }
 

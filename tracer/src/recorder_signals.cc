@@ -33,8 +33,7 @@ void Recorder::hold_in_job_stop(Task& t) {
 
 void Recorder::on_interrupt() {
   if (std::exchange(task().preempt, false) && turns().turn == tracee().tid()) {
-    std::uint64_t pc = tracee().regs().rip;
-    if (space().shim && (space().shim.contains(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere)) {
+    if (in_ttdb_code()) {
       // In ttdb's code, which keeps one call's state: ask again once it is out.
       turns().turn_since = std::chrono::steady_clock::now() - kTimeSlice + std::chrono::milliseconds(1);
     } else {
@@ -63,11 +62,19 @@ Event Recorder::snapshot() {
   return capture_snapshot(tracee(), &space().written, process, space().inject_at, space().shim);
 }
 
+bool Recorder::in_ttdb_code() {
+  if (!space().shim) return false;
+  std::uint64_t pc = tracee().regs().rip;
+  // The vDSO's clock code the shim calls lies outside it: in_call says the
+  // thread is in a call the shim makes, on the shim's one stack.
+  return space().shim.contains(pc) || space().sites.where(pc) != SyscallPatcher::Where::elsewhere ||
+         shim_in_call(tracee(), space().shim);
+}
+
 bool Recorder::held_in_shim() {
   Tracee& t = tracee();
-  std::uint64_t pc = t.regs().rip;
-  auto where = space().sites.where(pc);
-  if (!space().shim.contains(pc) && where == SyscallPatcher::Where::elsewhere) return false;
+  if (!in_ttdb_code()) return false;
+  auto where = space().sites.where(t.regs().rip);
   // Back in the program's flow (the call is over): a boundary right here.
   if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && space().sites.finish_tail(t)) {
     deliver_held_here();

@@ -442,8 +442,12 @@ class Recorder {
   bool siblings_dying() const;
   // The running thread's whole state, memory as written since the previous snapshot.
   Event snapshot();
-  // The program stands in the shim or a trampoline with signals held: true
-  // when that is so, and a boundary for them is at hand (or here).
+  // Whether the thread runs ttdb's code: the shim, its trampolines, or code a
+  // call of the shim's runs (the vDSO's clock code), where it may not be
+  // preempted or given a signal: the shim keeps one call's state.
+  bool in_ttdb_code();
+  // The program stands in ttdb's code with signals held: true when that is
+  // so, and a boundary for them is at hand (or here).
   bool held_in_shim();
   void inject_held_signals();
   void hold_signal(const siginfo_t& info);

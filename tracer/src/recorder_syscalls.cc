@@ -9,13 +9,6 @@ namespace ttdb::recording {
 
 void Recorder::on_syscall_stop() {
   auto info = tracee().syscall_info();
-  // The shim asks for its records to be taken (shim.c): nothing else
-  // happens at this call, which goes on untraced (its exit, where it stops
-  // there, is the shim's call's below).
-  if (space().shim && is_shim_drain_call(shim_setup_, info)) {
-    drain();
-    return;
-  }
   // Stopping at every syscall (the program filters its own), the shim's
   // calls stop too: its records have them already. Only those the seccomp
   // filter would have let through, with the secret: a program's own call

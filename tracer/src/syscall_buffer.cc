@@ -230,13 +230,6 @@ bool install_shim_filter(const ShimSetup& setup) {
   return errno == EINVAL && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
 }
 
-bool is_shim_drain_call(const ShimSetup& setup, const __ptrace_syscall_info& info) {
-  if (!setup.base || info.instruction_pointer != setup.base + header().untraced_return) return false;
-  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) return info.entry.nr == __NR_getpid && info.entry.args[0] == setup.secret;
-  if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) return info.seccomp.nr == __NR_getpid && info.seccomp.args[0] == setup.secret;
-  return false;
-}
-
 bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args) {
   // As the filter sees it: the number is the low 32 bits of rax.
   auto number = static_cast<std::uint32_t>(nr);

@@ -70,10 +70,6 @@ bool install_shim_filter(const ShimSetup& setup);
 // True for a syscall that filter lets through untraced: `ip` is where it
 // returns (the address after its `syscall` instruction).
 bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args);
-// Whether the stop is the shim's call asking for its records to be taken
-// (getpid from its syscall instruction, the secret in its first argument),
-// at its entry or its seccomp stop.
-bool is_shim_drain_call(const ShimSetup& setup, const __ptrace_syscall_info& info);
 
 // Recording: the patch event that maps the shim at `base`: its code and its
 // control block (which syscalls it buffers, and how, for this ttdb's
