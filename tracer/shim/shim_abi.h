@@ -195,11 +195,11 @@ struct ttdb_shim_control {
     uint64_t sig;
     uint64_t act[4];
   } actions[TTDB_SHIM_ACTIONS];
-  /* Replay (version 5): the int3 that ends apply_actions raises a SIGTRAP
-   * the kernel forces through, which would unblock SIGTRAP and make its
-   * action the default were it blocked or ignored. So at the int3 it is
-   * neither, and these say what the replayer is to put back: bit 0, the
-   * mask (trap_mask); bit 1, the action (trap_action). */
+  /* Version 5: the int3s of the stop tail (recording) and of apply_actions
+   * (replay) raise a SIGTRAP the kernel forces through, which would unblock
+   * SIGTRAP and make its action the default were it blocked or ignored. So
+   * at those int3s it is neither, and these say what the tracer is to put
+   * back: bit 0, the mask (trap_mask); bit 1, the action (trap_action). */
   uint64_t trap_changed;
   uint64_t trap_mask;
   uint64_t trap_action[4];
