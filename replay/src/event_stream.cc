@@ -1,6 +1,5 @@
 #include "event_stream.h"
 
-#include <asm/unistd_64.h>
 #include <pthread.h>
 
 #include "ttdb/tracer/launcher.h"
@@ -23,7 +22,7 @@ QueueFacts facts_of(const trace::Event& e) {
   auto flag = [&](bool set, std::uint8_t bit) { out.flags |= set ? bit : 0; };
   flag(e.emit != 0, QueueFacts::kEmits);
   flag(e.kind == EventKind::syscall && replay_makes_again(e), QueueFacts::kMakesAgain);
-  flag(e.kind == EventKind::syscall && e.nr == __NR_rt_sigaction && e.args[1] != 0 && e.ret == 0, QueueFacts::kSetsAction);
+  flag(sets_signal_action(e), QueueFacts::kSetsAction);
   flag(!e.mem.empty(), QueueFacts::kWrites);
   bool boundary_signal = e.kind == EventKind::signal &&
                          e.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary);

@@ -2,7 +2,6 @@
 // syscalls to come are queued in the program's shim, which gives them back
 // without a stop as long as the program makes the same calls; what it gave
 // back is accounted for at the next stop.
-#include <asm/unistd_64.h>
 #include <sys/ptrace.h>
 
 #include "session.h"
@@ -15,7 +14,6 @@ namespace ttdb {
 namespace {
 
 using trace::Event;
-using trace::EventKind;
 
 // Events queued at once, if the buffer holds them: a refill costs one stop,
 // but the events a queue holds stay in memory until it is given back, and
@@ -111,8 +109,7 @@ void ReplaySession::sync_queue() {
 // when replay made them (a make of shell recipes replayed in 1.2 times the
 // time it recorded in). Only in a process of one thread.
 bool ReplaySession::shim_keeps_action(const Event& e) const {
-  return e.kind == EventKind::syscall && e.nr == __NR_rt_sigaction && e.args[1] != 0 && e.ret == 0 &&
-         shim_keeps_actions();
+  return sets_signal_action(e) && shim_keeps_actions();
 }
 
 bool ReplaySession::shim_keeps_actions() const {

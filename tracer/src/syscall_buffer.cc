@@ -485,6 +485,10 @@ bool replay_makes_again(const trace::Event& e) {
   return !(e.nr == __NR_rt_sigaction && e.args[1] == 0);  // (an action only read)
 }
 
+bool sets_signal_action(const trace::Event& e) {
+  return e.kind == trace::EventKind::syscall && e.nr == __NR_rt_sigaction && e.args[1] != 0 && e.ret == 0;
+}
+
 void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after) {
   std::uint32_t flags = (slow_next ? TTDB_SHIM_SLOW_NEXT : 0) | (stop_after ? TTDB_SHIM_STOP_AFTER : 0);
   write_field(tracee, CONTROL_FIELD(shim, flags), flags);

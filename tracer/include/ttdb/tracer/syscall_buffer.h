@@ -89,15 +89,19 @@ bool is_shim_event(const trace::Event& e);
 // Where the shim's code that makes the signal actions it kept the kernel's
 // begins (version 4: its header, in the program's memory, says).
 std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim);
-// After the stop of the code shim_apply_actions names: puts SIGTRAP's mask
-// bit and action back as they were before it (shim_abi.h, trap_changed),
-// with an injected rt_sigaction at `syscall_insn` for the action.
+// At the stop of one of the shim's int3s (the code shim_apply_actions names,
+// the stop tail): puts SIGTRAP's mask bit and action back as they were
+// before it (shim_abi.h, trap_changed), with an injected rt_sigaction at
+// `syscall_insn` for the action.
 void put_back_sigtrap(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn);
 
 // A buffered event that replay makes again, traced, rather than have the
 // shim give back: the shim made it while recording, and it changes the
 // process (a signal's action set, memory protected...).
 bool replay_makes_again(const trace::Event& e);
+// An rt_sigaction that set an action, and succeeded: a replay shim of
+// version 4 or later keeps the action (shim_abi.h).
+bool sets_signal_action(const trace::Event& e);
 
 // --- recording
 // Memory a record's call protected anew (mprotect, which the shim makes when
