@@ -294,6 +294,33 @@ TEST(Trace, EventsOfEarlierFormatsStillRead) {
   std::filesystem::remove(path);
 }
 
+// A kind no ttdb writes is refused, whatever its size: one past int's
+// range once wrapped to 0 and read as a repeat (a fuzzer found it).
+TEST(Trace, AnEventOfAnUnknownKindIsRefused) {
+  std::string path = temp_trace("unknown_kind");
+  {
+    TraceWriter writer(path);
+    writer.add_event(Event{});
+    writer.finish();
+  }
+  for (const char* kind : {"0d", "8080808010"}) {  // 13 and 2^32
+    std::string update = std::string("UPDATE chunks SET codec = 0, size = ") +
+                         std::to_string(std::strlen(kind) / 2 + 3) + ", data = X'" + kind + "000000'";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, update.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    TraceReader reader(path);
+    try {
+      reader.event(1);
+      ADD_FAILURE() << "an event of kind " << kind << " was read";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("which no ttdb writes"), std::string::npos) << error.what();
+    }
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(Trace, RefusesToOverwrite) {
   std::string path = temp_trace("exists");
   { TraceWriter writer(path); }

@@ -313,6 +313,10 @@ void decode_event(ByteView& bytes, ChunkContext& context, Event& e, const std::s
   Input in(bytes, trace);
   std::uint64_t kind = in.varint();
   if (kind == kRepeat) return decode_repeat(in, context, e);
+  // Checked before the cast: a kind past int's range would wrap, to 0 (a
+  // repeat) among others.
+  if (kind > static_cast<std::uint64_t>(kLastKind))
+    fail("trace {} is corrupt: an event has kind {}, which no ttdb writes", trace, kind);
   e.kind = static_cast<EventKind>(kind);
   std::uint64_t fields = in.varint();
   e.tid = static_cast<int>(in.varint());
