@@ -455,6 +455,30 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
   EXPECT_NE(bases[0], bases[1]);
 }
 
+// The loader's page of trampolines is mapped with room after it: libc's
+// page (and any module's the program maps later) goes there, in every
+// process, without an injected mmap of its own; replay puts it there too.
+TEST(SyscallBuffer, LaterModulesTrampolinesGoInTheRoomMappedWithTheLoaders) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  // A shell that runs a program: two processes, each with its own room.
+  RunResult recorded = record(trace, {"sh", "-c", program("numbered_lines") + " 3; echo done"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  std::string pages = "SELECT * FROM events WHERE kind = 8 AND a2 = 0";
+  std::string rooms = pages + " AND a3 = 262144 AND a4 = 0";  // 256 KiB: kTrampolineArea
+  std::int64_t processes = sql_count(trace, "SELECT count(*) FROM events WHERE kind = 1");
+  EXPECT_GE(processes, 2);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM (" + rooms + ")"), processes);
+  // Each page in a room lies in the room of its process's last exec, past its first page.
+  std::string in_room = pages + " AND a4 = 1";
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM (" + in_room + ")"), processes);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM (" + in_room + ") p WHERE NOT EXISTS (SELECT 1 FROM (" + rooms +
+                                 ") r WHERE r.id < p.id AND p.a0 >= r.a0 + r.a1 AND p.a0 + p.a1 <= r.a0 + r.a3 AND "
+                                 "r.id = (SELECT max(id) FROM (" + rooms + ") q WHERE q.tid = p.tid AND q.id < p.id))"),
+            0);
+  expect_same_run(recorded, replay(trace));
+}
+
 TEST(SyscallBuffer, AProgramWhoseMemoryIsWhereItGoesIsRecordedWithoutIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -560,8 +560,10 @@ std::vector<SyscallSite> Recorder::vdso_sites() const {
 void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
   SyscallPatcher::Entries entries{space().shim.entry(), space().shim.call_entry(), &space().vdso_sites};
   if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, entries, sites, out_of_the_way, maps)) {
+    // A page in the area changes nothing the shim knows of ttdb's pages.
+    bool new_pages = patch->args[4] != kInArea;
     emit(std::move(*patch));
-    tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
+    if (new_pages) tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
   }
 }
 

@@ -367,8 +367,16 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
                                                         std::vector<Mapping>* maps) {
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
-  auto where = place_page(maps ? *maps : read_maps(tracee.tid()), sites.front().addr, sites.back().addr + sites.back().length,
-                          page_size, out_of_the_way ? Placement::farthest : Placement::closest);
+  std::uint64_t low = sites.front().addr, high = sites.back().addr + sites.back().length;
+  auto where = place_in_area(page_size, low, high);
+  bool in_area = where.has_value();
+  bool makes_area = !in_area && out_of_the_way && !area_.end;
+  std::uint64_t mapped = makes_area ? std::max(page_size, kTrampolineArea) : page_size;
+  if (!in_area) {
+    std::vector<Mapping> read;
+    if (!maps) read = read_maps(tracee.tid());
+    where = place_page(maps ? *maps : read, low, high, mapped, out_of_the_way ? Placement::farthest : Placement::closest);
+  }
   if (!where) {
     TTDB_LOG(record, "no room for trampolines near {:#x}: its {} syscall sites stay traced", sites.front().addr, sites.size());
     return std::nullopt;
@@ -381,7 +389,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.kind = trace::EventKind::patch;
   e.tid = tracee.tid();
   e.nr = static_cast<std::int64_t>(sites.size());
-  e.args = {base, page_size, 0, 0, 0, 0};
+  e.args = {base, page_size, 0, makes_area ? mapped : 0, in_area ? kInArea : 0, 0};
   trace::MemWrite code;
   code.addr = base;
   code.size = page_size;
@@ -400,24 +408,44 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem[0].data = std::move(page);
   e.info = serialize_sites(sites);
   apply(tracee, syscall_insn, e);
-  if (maps) add_mapping(*maps, base, base + page_size, PROT_READ | PROT_EXEC);
-  TTDB_LOG(record, "{} syscall sites from {:#x} patched, trampolines at {:#x}", sites.size(), sites.front().addr, base);
+  if (maps && !in_area) add_mapping(*maps, base, base + mapped, PROT_READ | PROT_EXEC);
+  TTDB_LOG(record, "{} syscall sites from {:#x} patched, trampolines at {:#x}{}", sites.size(), sites.front().addr, base,
+           in_area ? " (in the area)" : makes_area ? fmt::format(" (an area of {} KiB)", mapped / 1024) : "");
   return e;
 }
 
+std::optional<std::uint64_t> SyscallPatcher::place_in_area(std::uint64_t size, std::uint64_t low, std::uint64_t high) const {
+  std::uint64_t at = area_.used;
+  if (!area_.end || area_.end - at < size) return std::nullopt;
+  // Every site's jump reaches every byte of the page (both ways), and back.
+  if (std::max(high, at + size) - std::min(low, at) > kReach) return std::nullopt;
+  return at;
+}
+
 void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {
-  std::uint64_t base = e.args[0], size = e.args[1];
-  if (e.mem.empty() || e.mem[0].data.size() != size) fail("the patch at event {} is malformed", e.id);
-  // Mapped executable at once and written through /proc/PID/mem, which
-  // writes a private mapping whatever its protection: an injected mprotect
-  // less (three stops) for each page, of which every process has a few.
-  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
-                                    {base, size, PROT_READ | PROT_EXEC,
-                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
-  if (got != static_cast<std::int64_t>(base))
-    fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
-         is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+  std::uint64_t base = e.args[0], size = e.args[1], area = e.args[3];
+  bool in_area = e.args[4] == kInArea;
+  if (e.mem.empty() || e.mem[0].data.size() != size || (area && (in_area || area < size)))
+    fail("the patch at event {} is malformed", e.id);
+  if (in_area) {
+    // Mapped by an earlier patch (with the first page out of the way).
+    if (base < area_.used || base + size > area_.end)
+      fail("the patch at event {} puts trampolines at {:#x}, outside the room mapped for them", e.id, base);
+  } else {
+    // Mapped executable at once and written through /proc/PID/mem, which
+    // writes a private mapping whatever its protection: an injected mprotect
+    // less (three stops) for each page, of which every process has a few.
+    std::uint64_t mapped = area ? area : size;
+    std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
+                                      {base, mapped, PROT_READ | PROT_EXEC,
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
+    if (got != static_cast<std::int64_t>(base))
+      fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
+           is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+    if (area) area_ = Area{base, base + area, base};
+  }
   if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
+  if (area || in_area) area_.used = base + size;
   auto sites = deserialize_sites(e.info);
   if (!sites) fail("the patch at event {} is malformed", e.id);
   Page page{base, size, std::move(*sites)};
@@ -540,12 +568,16 @@ std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) co
 }
 
 bool SyscallPatcher::overlaps_trampolines(std::uint64_t start, std::uint64_t end) const {
-  return std::any_of(pages_.begin(), pages_.end(), [&](const Page& p) { return start < p.addr + p.size && end > p.addr; });
+  auto pages = trampoline_pages();
+  return std::any_of(pages.begin(), pages.end(), [&](const auto& p) { return start < p.second && end > p.first; });
 }
 
 std::vector<std::pair<std::uint64_t, std::uint64_t>> SyscallPatcher::trampoline_pages() const {
+  // What ttdb mapped: the area whole (room not yet used too), and the pages outside it.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;
-  for (const auto& p : pages_) pages.emplace_back(p.addr, p.addr + p.size);
+  if (area_.end) pages.emplace_back(area_.start, area_.end);
+  for (const auto& p : pages_)
+    if (p.addr < area_.start || p.addr >= area_.end) pages.emplace_back(p.addr, p.addr + p.size);
   return pages;
 }
 

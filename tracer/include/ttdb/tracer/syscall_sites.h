@@ -64,14 +64,18 @@ class SyscallPatcher {
     std::uint64_t of(std::uint64_t site) const;
   };
   // Recording: patches `sites` (of one module, from find_syscall_sites),
-  // with a page of trampolines mapped near them that jump to `entries`,
-  // and returns the patch event. nullopt when there is no room for the
+  // with a page of trampolines near them that jump to `entries`, and
+  // returns the patch event. nullopt when there is no room for the
   // trampolines. `out_of_the_way`: as far below the sites as a jump
   // reaches, rather than right below them, where the kernel would put the
   // program's next mapping (for sites patched before the program maps
-  // anything, whose page would move all its mappings).
+  // anything, whose page would move all its mappings). The first such
+  // page is mapped with room after it (kTrampolineArea): the pages of the
+  // modules the program maps later go there when their sites reach it,
+  // written without a mapping of their own.
   // `maps`: the process's mappings when the caller has them (sorted, as
-  // read_maps gives them); the trampolines' page is added to them.
+  // read_maps gives them); the trampolines' page is added to them. Read
+  // when needed and not given.
   std::optional<trace::Event> patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const Entries& entries,
                                           const std::vector<SyscallSite>& sites, bool out_of_the_way = false,
                                           std::vector<Mapping>* maps = nullptr);
@@ -113,9 +117,27 @@ class SyscallPatcher {
   // effect (flags, the branch), to `rip` or the branch's target.
   static void run_displaced(Tracee& tracee, const SyscallSite& site, std::size_t next, std::uint64_t rip);
 
+  // Room for the pages of later modules, mapped with the first page out
+  // of the way: [start, end), of which [start, used) holds pages.
+  struct Area {
+    std::uint64_t start = 0, end = 0, used = 0;
+  };
+  std::optional<std::uint64_t> place_in_area(std::uint64_t size, std::uint64_t low, std::uint64_t high) const;
+
   std::vector<Page> pages_;
+  Area area_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> originals_;  // site -> the bytes the patch replaced
 };
+
+// The bytes mapped with the first out-of-the-way page of trampolines, for
+// the pages of modules mapped later (an injected mmap less for each).
+inline constexpr std::uint64_t kTrampolineArea = 256 * 1024;
+
+// A patch event's arguments (docs/trace-format.md): a0 where its page of
+// trampolines is, a1 its size; a3 the bytes it maps there when more than
+// its page (an area); a4 kInArea when the page lies in an area an earlier
+// patch mapped, and the event maps nothing.
+inline constexpr std::uint64_t kInArea = 1;
 
 // The x86 flags an instruction sets (CF PF AF ZF SF OF), computed by this CPU
 // running it: exactly what the program would see. Exposed for tests.
