@@ -455,6 +455,24 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
   EXPECT_NE(bases[0], bases[1]);
 }
 
+// The shim's way back to a site leaves the flags to the site's first
+// displaced instruction: a site whose first instruction after the syscall
+// is a branch (on flags set before the call) stays traced, and branches as
+// it does natively; a site that compares first goes through the buffer.
+TEST(SyscallBuffer, ASiteThatBranchesOnFlagsFromBeforeItsSyscallStaysTraced) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult native = run({program("flags_across_syscall"), "300"});
+  ASSERT_EQ(native.out, "branch: 100 equal, 200 not; plain site: 300 of 300 right\n");
+  RunResult recorded = record(trace, {program("flags_across_syscall"), "300"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, native.out);
+  // The plain site's 300 calls buffered; the branching site's and libc's getpid (no site) traced.
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND buffered"), 300);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND NOT buffered"), 600);
+  expect_same_run(recorded, replay(trace));
+}
+
 // The loader's page of trampolines is mapped with room after it: libc's
 // page (and any module's the program maps later) goes there, in every
 // process, without an injected mmap of its own; replay puts it there too.

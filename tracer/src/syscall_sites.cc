@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "code_scan.h"
 #include "shim_abi.h"
@@ -363,8 +364,15 @@ std::uint64_t SyscallPatcher::Entries::of(std::uint64_t site) const {
 }
 
 std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uint64_t syscall_insn, const Entries& entries,
-                                                        const std::vector<SyscallSite>& sites, bool out_of_the_way,
+                                                        const std::vector<SyscallSite>& all_sites, bool out_of_the_way,
                                                         std::vector<Mapping>* maps) {
+  // The shim's way back to a done or stop tail leaves the flags to the
+  // site's first displaced instruction (entry.S): one that is a branch
+  // would read them. Such sites (glibc has none) stay traced.
+  std::vector<SyscallSite> patchable;
+  std::copy_if(all_sites.begin(), all_sites.end(), std::back_inserter(patchable),
+               [](const SyscallSite& s) { return !s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc; });
+  const std::vector<SyscallSite>& sites = patchable;
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
   std::uint64_t low = sites.front().addr, high = sites.back().addr + sites.back().length;
