@@ -473,6 +473,26 @@ TEST(SyscallBuffer, ASiteThatBranchesOnFlagsFromBeforeItsSyscallStaysTraced) {
   expect_same_run(recorded, replay(trace));
 }
 
+// The code around a module's sites is read before they are patched, all at
+// once where the program could read it; code mapped execute-only is read
+// through /proc/PID/mem instead, and patched all the same.
+TEST(SyscallBuffer, CodeMappedExecuteOnlyIsPatchedToo) {
+  TempDir dir;
+  // The first recording finds the new mapping's sites (in the background) for the second.
+  RunResult recorded;
+  for (const char* name : {"first.ttdb", "second.ttdb"}) {
+    recorded = record(dir.file(name), {program("exec_only_code")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    ASSERT_NE(recorded.out.find("execute-only"), std::string::npos) << recorded.out;
+  }
+  std::string trace = dir.file("second.ttdb");
+  // The loader's sites, libc's, and libc's again in the execute-only copy.
+  std::string pages = "SELECT * FROM events WHERE kind = 8 AND a2 = 0";
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM (" + pages + ")"), 3);
+  EXPECT_EQ(sql_count(trace, "SELECT count(DISTINCT nr) FROM (" + pages + " ORDER BY id LIMIT 2 OFFSET 1)"), 1);
+  expect_same_run(recorded, replay(trace));
+}
+
 // The loader's page of trampolines is mapped with room after it: libc's
 // page (and any module's the program maps later) goes there, in every
 // process, without an injected mmap of its own; replay puts it there too.

@@ -457,26 +457,37 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   auto sites = deserialize_sites(e.info);
   if (!sites) fail("the patch at event {} is malformed", e.id);
   Page page{base, size, std::move(*sites)};
-  // The sites' bytes are read and written a span at a time (libc has 450
-  // sites, patched in every process a shell starts).
+  // The sites' bytes are written a span at a time (libc has 450 sites,
+  // patched in every process a shell starts), and all the spans are read
+  // first, at once.
+  struct Span {
+    std::size_t first, last;  // e.mem's sites in it
+    Bytes bytes;
+  };
+  std::vector<Span> spans;
+  auto end_of = [&](std::size_t i) { return e.mem[i].addr + e.mem[i].data.size(); };
   for (std::size_t k = 1; k < e.mem.size();) {
     std::uint64_t from = e.mem[k].addr;
     std::size_t last = k;
-    auto end_of = [&](std::size_t i) { return e.mem[i].addr + e.mem[i].data.size(); };
     while (last + 1 < e.mem.size() && e.mem[last + 1].addr >= end_of(last) && e.mem[last + 1].addr - end_of(last) < kPage &&
            end_of(last + 1) - from <= kLongestSpan)
       ++last;
-    auto span = tracee.try_read_bytes(RemotePtr(from), end_of(last) - from);
-    if (!span) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
-    Bytes patched = *span;
-    for (std::size_t i = k; i <= last; ++i) {
+    spans.push_back(Span{k, last, Bytes(end_of(last) - from)});
+    k = last + 1;
+  }
+  std::vector<Tracee::ReadPiece> reads;
+  for (auto& span : spans) reads.push_back({RemotePtr(e.mem[span.first].addr), span.bytes});
+  if (!tracee.read_scattered(reads)) fail("cannot read the syscall sites at {:#x} to patch them (event {})", e.mem[1].addr, e.id);
+  for (auto& span : spans) {
+    std::uint64_t from = e.mem[span.first].addr;
+    Bytes& patched = span.bytes;
+    for (std::size_t i = span.first; i <= span.last; ++i) {
       const auto& m = e.mem[i];
-      auto at = static_cast<std::ptrdiff_t>(m.addr - from);
-      originals_[m.addr] = Bytes(span->begin() + at, span->begin() + at + static_cast<std::ptrdiff_t>(m.data.size()));
-      std::copy(m.data.begin(), m.data.end(), patched.begin() + at);
+      auto at = patched.begin() + static_cast<std::ptrdiff_t>(m.addr - from);
+      originals_[m.addr] = Bytes(at, at + static_cast<std::ptrdiff_t>(m.data.size()));
+      std::copy(m.data.begin(), m.data.end(), at);
     }
     if (!tracee.write_bytes(RemotePtr(from), patched)) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
-    k = last + 1;
   }
   // Just past one of the sites' syscall (its exit stop), the program would
   // go on in the middle of the new jump: it runs what followed the syscall

@@ -279,6 +279,31 @@ std::size_t Tracee::read_some(RemotePtr addr, void* out, std::size_t size) {
   return done;
 }
 
+bool Tracee::read_scattered(std::span<const ReadPiece> pieces) {
+  // A patch reads the code around a module's sites, a dozen ranges or
+  // more: one call for them all where the program may read them, rather
+  // than a read of /proc/PID/mem each.
+  std::size_t from = 0;
+  while (from < pieces.size()) {
+    std::size_t count = std::min<std::size_t>(pieces.size() - from, IOV_MAX);
+    std::vector<iovec> local, remote;
+    std::size_t total = 0;
+    for (std::size_t i = from; i < from + count; ++i) {
+      local.push_back(iovec{pieces[i].out.data(), pieces[i].out.size()});
+      remote.push_back(iovec{reinterpret_cast<void*>(pieces[i].addr.addr()), pieces[i].out.size()});
+      total += pieces[i].out.size();
+    }
+    ssize_t n = ::process_vm_readv(tid_, local.data(), count, remote.data(), count, 0);
+    if (n != static_cast<ssize_t>(total)) {
+      // Some piece is not readable so: each its own way (read_some).
+      for (std::size_t i = from; i < from + count; ++i)
+        if (read_some(pieces[i].addr, pieces[i].out.data(), pieces[i].out.size()) != pieces[i].out.size()) return false;
+    }
+    from += count;
+  }
+  return true;
+}
+
 void Tracee::read_exact(RemotePtr addr, void* out, std::size_t size) {
   if (read_some(addr, out, size) != size)
     fail("cannot read {} bytes of the program's memory at {:#x}", size, addr.addr());

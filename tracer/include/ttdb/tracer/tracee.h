@@ -115,6 +115,13 @@ class Tracee {
   std::size_t read_some(RemotePtr addr, void* out, std::size_t size);
   Bytes read_bytes(RemotePtr addr, std::size_t size);
   std::optional<Bytes> try_read_bytes(RemotePtr addr, std::size_t size);
+  // Reads several ranges at once (one syscall for up to IOV_MAX of them):
+  // each piece's bytes from its address. False when any byte is missing.
+  struct ReadPiece {
+    RemotePtr addr;
+    std::span<std::uint8_t> out;
+  };
+  bool read_scattered(std::span<const ReadPiece> pieces);
   template <typename T>
   T read_value(RemotePtr addr) {
     static_assert(std::is_trivially_copyable_v<T>);
