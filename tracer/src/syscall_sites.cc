@@ -587,8 +587,9 @@ std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) co
 }
 
 bool SyscallPatcher::overlaps_trampolines(std::uint64_t start, std::uint64_t end) const {
-  auto pages = trampoline_pages();
-  return std::any_of(pages.begin(), pages.end(), [&](const auto& p) { return start < p.second && end > p.first; });
+  auto overlaps = [&](std::uint64_t from, std::uint64_t to) { return start < to && end > from; };
+  return (area_.end && overlaps(area_.start, area_.end)) ||
+         std::any_of(pages_.begin(), pages_.end(), [&](const Page& p) { return overlaps(p.addr, p.addr + p.size); });
 }
 
 std::vector<std::pair<std::uint64_t, std::uint64_t>> SyscallPatcher::trampoline_pages() const {
