@@ -277,25 +277,36 @@ int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
   for (const auto& site : sites)
     if (!site.tsc() || tsc_) wanted.push_back(&site);
   std::sort(wanted.begin(), wanted.end(), [](const RandSite* a, const RandSite* b) { return a->addr < b->addr; });
-  int patched = 0;
-  // The int3s of a page go in one write: ld.so alone has 21 rdtsc sites,
-  // patched at every exec. A site that cannot be written stays as it is.
+  // The int3s of a page go in one write, and the pages' bytes are read in
+  // one call: ld.so alone has 21 rdtsc sites, patched at every exec.
+  struct Span {
+    std::size_t first, last;  // wanted's sites in it
+    Bytes bytes;
+  };
+  std::vector<Span> spans;
   for (std::size_t k = 0; k < wanted.size();) {
     std::size_t last = k;
     while (last + 1 < wanted.size() && wanted[last + 1]->addr / kPage == wanted[k]->addr / kPage) ++last;
-    std::uint64_t from = wanted[k]->addr;
-    auto span = tracee.try_read_bytes(RemotePtr(from), wanted[last]->addr + 1 - from);
-    if (span)
-      for (std::size_t i = k; i <= last; ++i) (*span)[wanted[i]->addr - from] = kInt3;
-    bool written = span && tracee.write_bytes(RemotePtr(from), *span);
-    for (std::size_t i = k; i <= last; ++i) {
+    spans.push_back(Span{k, last, Bytes(wanted[last]->addr + 1 - wanted[k]->addr)});
+    k = last + 1;
+  }
+  std::vector<Tracee::ReadPiece> reads;
+  for (auto& span : spans) reads.push_back({RemotePtr(wanted[span.first]->addr), span.bytes});
+  bool read = tracee.read_scattered(reads);
+  int patched = 0;
+  for (auto& span : spans) {
+    std::uint64_t from = wanted[span.first]->addr;
+    if (read)
+      for (std::size_t i = span.first; i <= span.last; ++i) span.bytes[wanted[i]->addr - from] = kInt3;
+    bool written = read && tracee.write_bytes(RemotePtr(from), span.bytes);
+    // A site that cannot be written stays as it is.
+    for (std::size_t i = span.first; i <= span.last; ++i) {
       const RandSite& site = *wanted[i];
       if (!written && !tracee.write_bytes(RemotePtr(site.addr), ByteView(&kInt3, 1))) continue;
       sites_[site.addr] = site;
       ++patched;
       TTDB_LOG(record, "{} at {:#x} patched with int3", kNames[static_cast<int>(site.insn)], site.addr);
     }
-    k = last + 1;
   }
   return patched;
 }
