@@ -431,32 +431,47 @@ std::optional<std::uint64_t> SyscallPatcher::place_in_area(std::uint64_t size, s
 }
 
 void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {
+  std::uint64_t base = e.args[0], size = e.args[1];
+  if (e.mem.empty() || e.mem[0].data.size() != size) fail("the patch at event {} is malformed", e.id);
+  map_trampolines(tracee, syscall_insn, e);
+  if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
+  auto sites = deserialize_sites(e.info);
+  if (!sites) fail("the patch at event {} is malformed", e.id);
+  rewrite_sites(tracee, e);
+  // Just past one of the sites' syscall (its exit stop), the program would
+  // go on in the middle of the new jump: it runs what followed the syscall
+  // right now instead.
+  std::uint64_t pc = tracee.regs().rip;
+  for (const auto& site : *sites)
+    if (pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
+  pages_.push_back(Page{base, size, std::move(*sites)});
+}
+
+void SyscallPatcher::map_trampolines(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {
   std::uint64_t base = e.args[0], size = e.args[1], area = e.args[3];
   bool in_area = e.args[4] == kInArea;
-  if (e.mem.empty() || e.mem[0].data.size() != size || (area && (in_area || area < size)))
-    fail("the patch at event {} is malformed", e.id);
+  if (area && (in_area || area < size)) fail("the patch at event {} is malformed", e.id);
   if (in_area) {
     // Mapped by an earlier patch (with the first page out of the way).
     if (base < area_.used || base + size > area_.end)
       fail("the patch at event {} puts trampolines at {:#x}, outside the room mapped for them", e.id, base);
-  } else {
-    // Mapped executable at once and written through /proc/PID/mem, which
-    // writes a private mapping whatever its protection: an injected mprotect
-    // less (three stops) for each page, of which every process has a few.
-    std::uint64_t mapped = area ? area : size;
-    std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
-                                      {base, mapped, PROT_READ | PROT_EXEC,
-                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
-    if (got != static_cast<std::int64_t>(base))
-      fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
-           is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
-    if (area) area_ = Area{base, base + area, base};
+    area_.used = base + size;
+    return;
   }
-  if (!tracee.write_bytes(RemotePtr(base), e.mem[0].data)) fail("cannot write trampolines at {:#x}", base);
-  if (area || in_area) area_.used = base + size;
-  auto sites = deserialize_sites(e.info);
-  if (!sites) fail("the patch at event {} is malformed", e.id);
-  Page page{base, size, std::move(*sites)};
+  // Mapped executable at once and written through /proc/PID/mem, which
+  // writes a private mapping whatever its protection: an injected mprotect
+  // less (three stops) for each page, of which every process has a few.
+  std::uint64_t mapped = area ? area : size;
+  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
+                                    {base, mapped, PROT_READ | PROT_EXEC,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
+  if (got != static_cast<std::int64_t>(base))
+    fail("cannot map the syscall buffer's trampolines at {:#x} (event {}): {}", base, e.id,
+         is_error_result(got) ? errno_text(static_cast<int>(-got)) : fmt::format("got {:#x}", got));
+  if (area) area_ = Area{base, base + area, base + size};
+}
+
+void SyscallPatcher::rewrite_sites(Tracee& tracee, const trace::Event& e) {
   // The sites' bytes are written a span at a time (libc has 450 sites,
   // patched in every process a shell starts), and all the spans are read
   // first, at once.
@@ -477,7 +492,7 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   }
   std::vector<Tracee::ReadPiece> reads;
   for (auto& span : spans) reads.push_back({RemotePtr(e.mem[span.first].addr), span.bytes});
-  if (!tracee.read_scattered(reads)) fail("cannot read the syscall sites at {:#x} to patch them (event {})", e.mem[1].addr, e.id);
+  if (!tracee.read_scattered(reads)) fail("cannot read the syscall sites of the patch at event {}", e.id);
   for (auto& span : spans) {
     std::uint64_t from = e.mem[span.first].addr;
     Bytes& patched = span.bytes;
@@ -489,13 +504,6 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
     }
     if (!tracee.write_bytes(RemotePtr(from), patched)) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
   }
-  // Just past one of the sites' syscall (its exit stop), the program would
-  // go on in the middle of the new jump: it runs what followed the syscall
-  // right now instead.
-  std::uint64_t pc = tracee.regs().rip;
-  for (const auto& site : page.sites)
-    if (pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
-  pages_.push_back(std::move(page));
 }
 
 const SyscallPatcher::Page* SyscallPatcher::page_of(std::uint64_t pc) const {

@@ -113,6 +113,10 @@ class SyscallPatcher {
     std::vector<SyscallSite> sites;  // trampoline i serves sites[i]
   };
   const Page* page_of(std::uint64_t pc) const;
+  // apply's steps: the trampolines' page mapped (or its place in the area
+  // checked), and the sites' bytes rewritten, their own bytes kept.
+  void map_trampolines(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
+  void rewrite_sites(Tracee& tracee, const trace::Event& patch);
   // Runs `site`'s displaced instructions from the `next` one, by their
   // effect (flags, the branch), to `rip` or the branch's target.
   static void run_displaced(Tracee& tracee, const SyscallSite& site, std::size_t next, std::uint64_t rip);
