@@ -129,8 +129,7 @@ WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
   if ((!at_entry && !status.is_signal_stop()) || !state.syscall_insn || shim_in_call(t, state.shim)) return status;
   if (at_entry) {
     Registers entry = t.regs();
-    run_until_trap(t, shim_apply_actions(t, state.shim));
-    put_back_sigtrap(t, state.shim, state.syscall_insn);
+    run_shim_apply_actions(t, state.shim, state.syscall_insn);
     reenter_syscall(t, state.syscall_insn, entry);
     state.actions_kept = false;
   } else {
@@ -142,8 +141,7 @@ WaitStatus ReplaySession::apply_kept_actions(const WaitStatus& status) {
 
 void ReplaySession::make_kept_actions_the_kernels(Tracee& t, TaskState& state) {
   siginfo_t info = t.siginfo();
-  run_until_trap(t, shim_apply_actions(t, state.shim));
-  put_back_sigtrap(t, state.shim, state.syscall_insn);
+  run_shim_apply_actions(t, state.shim, state.syscall_insn);
   t.set_siginfo(info);
   state.actions_kept = false;
 }

@@ -469,14 +469,16 @@ void put_back_sigtrap(Tracee& tracee, const ShimPlace& shim, std::uint64_t sysca
   write_field(tracee, CONTROL_FIELD(shim, trap_changed), std::uint64_t{0});
 }
 
-std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim) {
+void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn) {
   std::uint64_t offset = 0;
   static_assert(offsetof(ttdb_shim_header, apply_actions) == 32);
   if (tracee.read_some(RemotePtr(shim.start() + offsetof(ttdb_shim_header, apply_actions)), &offset, sizeof offset) !=
           sizeof offset ||
       offset == 0 || offset >= TTDB_SHIM_CODE_SIZE)
     throw InternalError(fmt::format("the syscall buffer of {} has no code to apply signal actions", tracee.tid()));
-  return shim.start() + offset;
+  run_until_trap(tracee, shim.start() + offset);
+  // Its int3 left SIGTRAP neither blocked nor ignored (leave_sigtrap_alone).
+  put_back_sigtrap(tracee, shim, syscall_insn);
 }
 
 bool replay_makes_again(const trace::Event& e) {

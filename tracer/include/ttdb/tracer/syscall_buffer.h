@@ -86,13 +86,15 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
-// Where the shim's code that makes the signal actions it kept the kernel's
-// begins (version 4: its header, in the program's memory, says).
-std::uint64_t shim_apply_actions(Tracee& tracee, const ShimPlace& shim);
-// At the stop of one of the shim's int3s (the code shim_apply_actions names,
-// the stop tail): puts SIGTRAP's mask bit and action back as they were
-// before it (shim_abi.h, trap_changed), with an injected rt_sigaction at
-// `syscall_insn` for the action.
+// Runs the shim's code that makes the signal actions it kept the kernel's
+// (version 4: its header, in the program's memory, says where it begins)
+// to its int3, with run_until_trap, and puts SIGTRAP back after it
+// (put_back_sigtrap).
+void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn);
+// At the stop of one of the shim's int3s (the code run_shim_apply_actions
+// runs, the stop tail): puts SIGTRAP's mask bit and action back as they
+// were before it (shim_abi.h, trap_changed), with an injected rt_sigaction
+// at `syscall_insn` for the action.
 void put_back_sigtrap(Tracee& tracee, const ShimPlace& shim, std::uint64_t syscall_insn);
 
 // A buffered event that replay makes again, traced, rather than have the
