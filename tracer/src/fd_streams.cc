@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bitset>
 #include <cstring>
 
 #include "ttdb/tracer/syscall_table.h"
@@ -41,6 +42,30 @@ FdStreams::Table& FdStreams::table_of(int tid) {
   return *table;
 }
 
+namespace {
+
+// The syscalls annotate and after_syscall look at: those that write, move
+// output or change which descriptor is which. Looked up for every event
+// (a million clock reads), where finding the table and the syscall's
+// facts cost more than the rest of the writer's work on them.
+constexpr std::size_t kNumbers = 1024;  // (x86-64's run to 462; beyond, looked at anyway)
+
+bool concerns_descriptors(std::int64_t nr) {
+  static const std::bitset<kNumbers> concerned = [] {
+    std::bitset<kNumbers> set;
+    for (int n : {__NR_write, __NR_writev, __NR_pwrite64, __NR_pwritev, __NR_pwritev2, __NR_sendfile, __NR_vmsplice,
+                  __NR_copy_file_range, __NR_splice, __NR_lseek, __NR_ftruncate, __NR_fcntl, __NR_close, __NR_dup,
+                  __NR_dup2, __NR_dup3, __NR_close_range, __NR_pipe, __NR_pipe2, __NR_socketpair})
+      set.set(static_cast<std::size_t>(n));
+    for (const SyscallInfo* info : all_syscalls())
+      if (info->ret_fd && static_cast<std::size_t>(info->nr) < kNumbers) set.set(static_cast<std::size_t>(info->nr));
+    return set;
+  }();
+  return nr < 0 || nr >= static_cast<std::int64_t>(kNumbers) || concerned[static_cast<std::size_t>(nr)];
+}
+
+}  // namespace
+
 void FdStreams::annotate(trace::Event& e) {
   // These change which table a tid has.
   if (e.kind == trace::EventKind::exec || e.kind == trace::EventKind::spawn || e.kind == trace::EventKind::exit)
@@ -56,7 +81,9 @@ void FdStreams::annotate(trace::Event& e) {
       return;
     }
     case trace::EventKind::exit: processes_.erase(e.tid); return;
-    case trace::EventKind::syscall: break;
+    case trace::EventKind::syscall:
+      if (!concerns_descriptors(e.nr)) return;
+      break;
     default: return;
   }
   Table& table = table_of(e.tid);
