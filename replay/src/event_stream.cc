@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "ttdb/tracer/launcher.h"
 
 namespace ttdb {
@@ -113,7 +115,7 @@ void EventStream::lay_out_records(trace::TraceReader& reader, Batch& batch) {
     }
     // What a write to ttdb's output wrote comes back with the event: room for it.
     std::uint64_t output = e.emit && *e.ret > 0 ? static_cast<std::uint64_t>(*e.ret) : 0;
-    batch.records.push_back(lay_out_record(e, bytes_of, output, batch.arena));
+    batch.records.push_back(lay_out_record(e, bytes_of, output, batch.arena, /*clock_records=*/true));
   }
 }
 
@@ -172,7 +174,17 @@ void EventStream::pop_front() {
 }
 
 void EventStream::drop(std::size_t count) {
-  for (; count && fill(0); --count) pop_front();
+  // A batch's worth at a time: a queue gives back thousands at once.
+  while (count && fill(0)) {
+    std::size_t n = std::min(count, ready_.front().events.size() - head_ - 1);
+    head_ += n;
+    ready_count_ -= n;
+    count -= n;
+    if (count) {
+      pop_front();  // the batch's last: it goes back to the thread
+      --count;
+    }
+  }
 }
 
 std::optional<trace::Event> EventStream::take() {
