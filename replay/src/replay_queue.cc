@@ -71,7 +71,7 @@ void ReplaySession::fill_queue(const FastPath& fast) {
     task().queued = task().queue_taken = 0;
     return;
   }
-  task().queued = queue_records(tracee(), task().shim, entries, &task().queued_inputs);
+  task().queued = queue_records(tracee(), task().shim, task().shim_version, entries, &task().queued_inputs);
   task().queued_first = entries.front().event;
   task().queue_taken = 0;
   TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,

@@ -1,9 +1,13 @@
-// Pure pieces of the tracer: the syscall table, instruction finding, escaping.
+// Pure pieces of the tracer: the syscall table, instruction finding, escaping,
+// the syscall buffer's records.
 #include <asm/unistd_64.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "ttdb/base/bytes.h"
 #include "ttdb/tracer/nondet_insn.h"
+#include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
@@ -77,6 +81,82 @@ TEST(Bytes, EscapesLikeStrace) {
   Bytes data = {'a', '\n', 0, '1', 0xff, '"'};
   EXPECT_EQ(escape_bytes(data, 100), "\"a\\n\\0001\\377\\\"\"");
   EXPECT_EQ(escape_bytes(data, 2), "\"a\\n\"...");
+}
+
+// A clock read as the syscall buffer records it: clock_gettime(clock, where)
+// that wrote `time` there.
+trace::Event clock_read(std::uint64_t clock, std::uint64_t where, std::int64_t ret, std::uint64_t sec, std::uint64_t nsec) {
+  trace::Event e;
+  e.kind = trace::EventKind::syscall;
+  e.buffered = true;
+  e.tid = 77;
+  e.nr = __NR_clock_gettime;
+  e.ret = ret;
+  e.args = {clock, where, 0, 0, 0, 0};
+  if (ret == 0) {
+    trace::MemWrite m;
+    m.addr = where;
+    m.size = 16;
+    m.data.resize(16);
+    std::memcpy(m.data.data(), &sec, 8);
+    std::memcpy(m.data.data() + 8, &nsec, 8);
+    e.mem.push_back(m);
+  }
+  return e;
+}
+
+// What parse_records makes of the records in `bytes`.
+std::vector<trace::Event> parsed(ByteView bytes) {
+  std::vector<trace::Event> out;
+  parse_records(bytes, 77, [&](trace::Event& e) { out.push_back(e); });
+  return out;
+}
+
+void expect_same_call(const trace::Event& got, const trace::Event& want) {
+  EXPECT_EQ(got.nr, want.nr);
+  EXPECT_EQ(got.ret, want.ret);
+  EXPECT_EQ(got.args, want.args);
+  ASSERT_EQ(got.mem.size(), want.mem.size());
+  for (std::size_t i = 0; i < got.mem.size(); ++i) {
+    EXPECT_EQ(got.mem[i].addr, want.mem[i].addr);
+    EXPECT_EQ(got.mem[i].data, want.mem[i].data);
+  }
+}
+
+TEST(SyscallBufferRecords, AClockReadTakesA32ByteRecordBothWays) {
+  trace::Event e = clock_read(1, 0x7ffd1230, 0, 1700000000, 123456789);
+  Bytes arena;
+  QueueRecord laid = lay_out_record(e, nullptr, 0, arena, /*clock_records=*/true);
+  ASSERT_EQ(laid.size, 32u);
+  ASSERT_EQ(arena.size(), 32u);
+  // Recording writes the same record (shim.c, record_clock): it reads back as the event.
+  auto events = parsed(arena);
+  ASSERT_EQ(events.size(), 1u);
+  expect_same_call(events[0], e);
+  EXPECT_TRUE(events[0].buffered);
+
+  // A shim before version 6 gets the record any other call would have.
+  Bytes whole;
+  QueueRecord general = lay_out_record(e, nullptr, 0, whole, /*clock_records=*/false);
+  EXPECT_GT(general.size, 32u);
+  EXPECT_EQ(record_for_shim(arena, 5), whole);
+  EXPECT_EQ(record_for_shim(arena, 6), arena);
+  EXPECT_EQ(record_for_shim(whole, 5), whole);
+  expect_same_call(parsed(whole).at(0), e);
+}
+
+TEST(SyscallBufferRecords, ClockReadsAClockRecordCannotHoldStayWhole) {
+  // A failed read, a clock past 255, an argument the record has no room for.
+  trace::Event failed = clock_read(1, 0x7ffd1230, -22, 0, 0);
+  trace::Event far_clock = clock_read(300, 0x7ffd1230, 0, 5, 6);
+  trace::Event third_arg = clock_read(1, 0x7ffd1230, 0, 5, 6);
+  third_arg.args[2] = 9;
+  for (const trace::Event* e : {&failed, &far_clock, &third_arg}) {
+    Bytes arena;
+    QueueRecord laid = lay_out_record(*e, nullptr, 0, arena, /*clock_records=*/true);
+    EXPECT_GT(laid.size, 32u);
+    EXPECT_EQ(record_for_shim(arena, 5), arena);
+  }
 }
 
 }  // namespace

@@ -463,25 +463,39 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
 
 /* A clock_gettime from the vDSO's stub while recording, when nothing asks
  * for more than the common case: record_call's work for it, without its
- * general steps, and a compact record (shim_abi.h): 56 bytes, not 88. */
+ * general steps. A read that returned the time takes a clock record
+ * (shim_abi.h); any other a compact one (56 bytes, not 88). */
 #define CLOCK_RECORD_SIZE (TTDB_RECORD_HEADER + 2 * 8 + 4 + 16 + 4)
 _Static_assert(CLOCK_RECORD_SIZE % 8 == 0, "records are padded to 8 bytes");
+_Static_assert(sizeof(struct ttdb_clock_record) == TTDB_CLOCK_RECORD_SIZE, "shim_abi.h says its size");
+_Static_assert(TTDB_CLOCK_RECORD_SIZE <= CLOCK_RECORD_SIZE, "clock_call checks the room for the larger");
 
 static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uint64_t read_clock) {
   int64_t ret = ((long (*)(long, long))read_clock)((long)f->rdi, (long)f->rsi);
-  struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
-  rec->size = CLOCK_RECORD_SIZE;
-  rec->nr = NR_CLOCK_GETTIME;
-  rec->argc = TTDB_RECORD_COMPACT | 2;
-  rec->ret = ret;
-  rec->args[0] = f->rdi;
-  rec->args[1] = f->rsi;
-  unsigned char* p = (unsigned char*)&rec->args[2];
-  uint32_t len = ret < 0 || !f->rsi ? 0 : 16;
-  memcpy(p, &len, 4);
-  if (len) memcpy(p + 4, (const void*)f->rsi, 16);
+  uint32_t size = CLOCK_RECORD_SIZE;
+  if (ret == 0 && f->rsi && f->rdi < 256) {
+    size = TTDB_CLOCK_RECORD_SIZE;
+    struct ttdb_clock_record* rec = (struct ttdb_clock_record*)(BUFFER + CTL->used);
+    rec->size = size;
+    rec->nr = NR_CLOCK_GETTIME;
+    rec->argc = (uint16_t)(TTDB_RECORD_CLOCK | f->rdi);
+    rec->where = f->rsi;
+    memcpy(rec->time, (const void*)f->rsi, 16);
+  } else {
+    struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->used);
+    rec->size = size;
+    rec->nr = NR_CLOCK_GETTIME;
+    rec->argc = TTDB_RECORD_COMPACT | 2;
+    rec->ret = ret;
+    rec->args[0] = f->rdi;
+    rec->args[1] = f->rsi;
+    unsigned char* p = (unsigned char*)&rec->args[2];
+    uint32_t len = ret < 0 || !f->rsi ? 0 : 16;
+    memcpy(p, &len, 4);
+    if (len) memcpy(p + 4, (const void*)f->rsi, 16);
+  }
   __asm__ volatile("" ::: "memory");
-  CTL->used += CLOCK_RECORD_SIZE;
+  CTL->used += size;
   CTL->records += 1;
   f->rax = (uint64_t)ret;
   return trampoline + tail_after_record();
@@ -500,6 +514,32 @@ void ttdb_shim_apply_actions(void) {
   leave_sigtrap_alone();
 }
 
+/* A clock_gettime in replay, when the next queued record is one with the
+ * same clock and place: replay_call's work for it, without its general
+ * steps. 0: the record is not for this call. */
+static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
+  if (CTL->consumed_records >= CTL->queued_records) return 0;
+  const struct ttdb_shim_record* rec = (const struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
+  if (rec->nr != NR_CLOCK_GETTIME) return 0;
+  if (rec->argc & TTDB_RECORD_CLOCK) {
+    const struct ttdb_clock_record* clock = (const struct ttdb_clock_record*)rec;
+    if ((uint64_t)(clock->argc & 0xff) != f->rdi || clock->where != f->rsi) return 0;
+    memcpy((void*)f->rsi, clock->time, 16);
+    f->rax = 0;
+  } else {
+    if (rec->argc != 2 || rec->args[0] != f->rdi || rec->args[1] != f->rsi) return 0;
+    const unsigned char* p = (const unsigned char*)(rec + 1);
+    uint32_t len;
+    memcpy(&len, p, 4);
+    if (len != 0 && len != 16) return 0;
+    if (len) memcpy((void*)f->rsi, p + 4, 16);
+    f->rax = (uint64_t)rec->ret;
+  }
+  CTL->consumed_records += 1;
+  CTL->consumed_bytes += rec->size;
+  return trampoline + TAIL_DONE;
+}
+
 static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   if (CTL->consumed_records >= CTL->queued_records) return trampoline + TAIL_SLOW;
   struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
@@ -507,6 +547,10 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   uint64_t a[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
   /* Anything that differs takes the traced path, where the replayer says how. */
   if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return trampoline + TAIL_SLOW;
+  if (rec->argc & TTDB_RECORD_CLOCK) {
+    uint64_t tail = replay_clock(f, trampoline);
+    return tail ? tail : trampoline + TAIL_SLOW;
+  }
   for (int i = 0; i < rec->argc && i < 6; ++i)
     if (rec->args[i] != a[i]) return trampoline + TAIL_SLOW;
   /* No room to keep one more action: the replayer makes it, traced. */
@@ -572,24 +616,6 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     memcpy(kept->act, (const void*)a[1], sizeof kept->act);
     CTL->pending_actions += 1;
   }
-  CTL->consumed_records += 1;
-  CTL->consumed_bytes += rec->size;
-  f->rax = (uint64_t)rec->ret;
-  return trampoline + TAIL_DONE;
-}
-
-/* A clock_gettime from the vDSO's stub in replay, when the next queued
- * record is one with the same clock and place: replay_call's work for it,
- * without its general steps. 0: replay_call's to do. */
-static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
-  if (CTL->consumed_records >= CTL->queued_records) return 0;
-  const struct ttdb_shim_record* rec = (const struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
-  if (rec->nr != NR_CLOCK_GETTIME || rec->argc != 2 || rec->args[0] != f->rdi || rec->args[1] != f->rsi) return 0;
-  const unsigned char* p = (const unsigned char*)(rec + 1);
-  uint32_t len;
-  memcpy(&len, p, 4);
-  if (len != 0 && len != 16) return 0;
-  if (len) memcpy((void*)f->rsi, p + 4, 16);
   CTL->consumed_records += 1;
   CTL->consumed_bytes += rec->size;
   f->rax = (uint64_t)rec->ret;

@@ -23,8 +23,10 @@
  *    stop (header.apply_actions).
  * 5: a second entry for the sites of the vDSO's functions (header.call_entry),
  *    where trampolines jump through their page's second 8 bytes; in replay,
- *    apply_actions leaves SIGTRAP as it was (control.trap_changed). */
-#define TTDB_SHIM_ABI_VERSION 5
+ *    apply_actions leaves SIGTRAP as it was (control.trap_changed).
+ * 6: a clock read's record of 32 bytes (struct ttdb_clock_record), in the
+ *    buffer while recording and in replay's queue. */
+#define TTDB_SHIM_ABI_VERSION 6
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */
@@ -214,8 +216,9 @@ struct ttdb_shim_control {
  *
  * A compact record (argc has TTDB_RECORD_COMPACT, version 5, recording
  * only) holds only its first argc & 0xff arguments, its payload right after
- * them; the others are 0 in its event. The clock reads' records are compact:
- * the registers a call does not use are all the rest would hold. */
+ * them; the others are 0 in its event. A clock read that did not return the
+ * time takes one (version 6: the others take a clock record, below): the
+ * registers a call does not use are all the rest would hold. */
 struct ttdb_shim_record {
   uint32_t size; /* of the whole record, padded */
   uint16_t nr;
@@ -225,6 +228,22 @@ struct ttdb_shim_record {
 };
 #define TTDB_RECORD_COMPACT 0x8000
 #define TTDB_RECORD_HEADER 16 /* a compact record's header: size, nr, argc, ret */
+
+/* A clock read's record (version 6): clock_gettime(clock, where) through
+ * the vDSO's stub that returned 0, its clock below 256. argc is
+ * TTDB_RECORD_CLOCK | the clock; its event's other arguments are 0, its one
+ * memory write the 16 bytes of `time` at `where`. A million clock reads
+ * were 56 MB of records to copy out while recording (88 MB into replay's
+ * queue); the same in 32 bytes each. */
+struct ttdb_clock_record {
+  uint32_t size; /* TTDB_CLOCK_RECORD_SIZE */
+  uint16_t nr;   /* clock_gettime */
+  uint16_t argc; /* TTDB_RECORD_CLOCK | the clock */
+  uint64_t where;
+  uint64_t time[2]; /* the struct timespec written there */
+};
+#define TTDB_RECORD_CLOCK 0x4000
+#define TTDB_CLOCK_RECORD_SIZE 32
 
 #endif /* __ASSEMBLER__ */
 #endif

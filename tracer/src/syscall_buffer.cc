@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstddef>
 #include <cstring>
+#include <deque>
 #include <memory>
 
 #include "shim_abi.h"
@@ -373,6 +374,28 @@ class RecordReader {
   std::size_t at_ = 0;
 };
 
+// A clock record (shim_abi.h) as the event it stands for.
+void read_clock_record(ByteView bytes, trace::Event& e) {
+  ttdb_clock_record rec;
+  std::memcpy(&rec, bytes.data(), sizeof rec);
+  e.nr = rec.nr;
+  e.ret = 0;
+  e.args = {rec.argc & 0xffu, rec.where, 0, 0, 0, 0};
+  e.path.reset();
+  e.path2.reset();
+  e.digest.reset();
+  e.preview.clear();
+  e.emit = 0;
+  e.mem.resize(1);
+  trace::MemWrite& m = e.mem.front();
+  m.addr = rec.where;
+  m.size = sizeof rec.time;
+  m.data.resize(sizeof rec.time);
+  std::memcpy(m.data.data(), rec.time, sizeof rec.time);
+  m.blob.reset();
+  m.file.reset();
+}
+
 }  // namespace
 
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out) {
@@ -386,6 +409,13 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
     std::size_t start = in.at();
     ttdb_shim_record rec{};
     std::memcpy(&rec, in.take(TTDB_RECORD_HEADER).data(), TTDB_RECORD_HEADER);
+    if (rec.argc & TTDB_RECORD_CLOCK) {
+      in.seek(start);
+      read_clock_record(in.take(TTDB_CLOCK_RECORD_SIZE), e);
+      in.seek(start + rec.size);
+      out(e);
+      continue;
+    }
     // A compact record holds only the arguments it names (shim_abi.h).
     std::size_t held = rec.argc & TTDB_RECORD_COMPACT ? std::min(rec.argc & 0xffu, 6u) : 6;
     std::memcpy(rec.args, in.take(held * 8).data(), held * 8);
@@ -577,10 +607,50 @@ void for_each_part(const trace::Event& e, const SyscallInfo& info, Visit&& visit
   }
 }
 
+// A clock read a clock record holds (shim_abi.h): what read_clock_record
+// makes of one.
+bool is_clock_record_event(const trace::Event& e) {
+  if (e.nr != __NR_clock_gettime || e.ret != 0 || e.args[0] >= 256 || e.args[1] == 0 || e.mem.size() != 1) return false;
+  for (std::size_t i = 2; i < e.args.size(); ++i)
+    if (e.args[i] != 0) return false;
+  const trace::MemWrite& m = e.mem.front();
+  return m.addr == e.args[1] && m.size == 16 && m.data.size() == 16 && !m.blob && !m.file;
+}
+
+QueueRecord lay_out_clock_record(const trace::Event& e, Bytes& arena) {
+  QueueRecord out;
+  out.offset = arena.size();
+  out.size = TTDB_CLOCK_RECORD_SIZE;
+  ttdb_clock_record rec{TTDB_CLOCK_RECORD_SIZE, static_cast<std::uint16_t>(e.nr),
+                        static_cast<std::uint16_t>(TTDB_RECORD_CLOCK | e.args[0]), e.args[1], {}};
+  std::memcpy(rec.time, e.mem.front().data.data(), sizeof rec.time);
+  arena.resize(arena.size() + sizeof rec);
+  std::memcpy(arena.data() + out.offset, &rec, sizeof rec);
+  return out;
+}
+
+bool is_clock_record(ByteView record) {
+  std::uint16_t argc = 0;
+  if (record.size() != TTDB_CLOCK_RECORD_SIZE) return false;
+  std::memcpy(&argc, record.data() + offsetof(ttdb_clock_record, argc), sizeof argc);
+  return argc & TTDB_RECORD_CLOCK;
+}
+
 }  // namespace
 
+Bytes record_for_shim(ByteView record, std::uint64_t shim_version) {
+  if (shim_version >= 6 || !is_clock_record(record)) return Bytes(record.begin(), record.end());
+  trace::Event e;
+  e.kind = trace::EventKind::syscall;
+  read_clock_record(record, e);
+  Bytes wide;
+  lay_out_record(e, nullptr, 0, wide, /*clock_records=*/false);
+  return wide;
+}
+
 QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
-                           std::uint64_t input_room, Bytes& arena) {
+                           std::uint64_t input_room, Bytes& arena, bool clock_records) {
+  if (clock_records && is_clock_record_event(e)) return lay_out_clock_record(e, arena);
   const SyscallInfo* info = find_syscall(e.nr);
   if (!info) return {};
   // Sized first, then written.
@@ -663,23 +733,26 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
   return out;
 }
 
-std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, const std::vector<QueueEntry>& entries,
-                          std::vector<QueuedInput>* inputs) {
+std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version,
+                          const std::vector<QueueEntry>& entries, std::vector<QueuedInput>* inputs) {
   // Written straight from where they were laid out, as few pieces as the
   // records make in a row there (a queue of clock reads: one a batch of
   // 512 events).
   std::vector<ByteView> pieces;
+  std::deque<Bytes> widened;  // (a deque: the pieces point into it)
   std::size_t used = 0, queued = 0;
   if (inputs) inputs->clear();
   for (; queued < entries.size(); ++queued) {
     const QueueEntry& entry = entries[queued];
-    if (entry.record.empty() || entry.record.size() > TTDB_SHIM_BUFFER_SIZE - used) break;
-    if (!pieces.empty() && pieces.back().data() + pieces.back().size() == entry.record.data())
-      pieces.back() = ByteView(pieces.back().data(), pieces.back().size() + entry.record.size());
+    ByteView record = entry.record;
+    if (shim_version < 6 && is_clock_record(record)) record = widened.emplace_back(record_for_shim(record, shim_version));
+    if (record.empty() || record.size() > TTDB_SHIM_BUFFER_SIZE - used) break;
+    if (!pieces.empty() && pieces.back().data() + pieces.back().size() == record.data())
+      pieces.back() = ByteView(pieces.back().data(), pieces.back().size() + record.size());
     else
-      pieces.push_back(entry.record);
+      pieces.push_back(record);
     if (entry.input_size && inputs) inputs->push_back(QueuedInput{entry.event, used + entry.input_offset, entry.input_size});
-    used += entry.record.size();
+    used += record.size();
   }
   if (used && !tracee.write_gathered(shim.buffer(), pieces))
     fail("cannot write the syscall buffer's memory at {:#x}", shim.buffer().addr());

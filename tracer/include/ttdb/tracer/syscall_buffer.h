@@ -188,9 +188,14 @@ struct QueueRecord {
   std::uint64_t input_offset = 0, input_size = 0;
 };
 // Appends `e`'s record to `arena`; `bytes_of` gives a memory write's bytes,
-// `input_room` how many of its input bytes the shim is to copy back.
+// `input_room` how many of its input bytes the shim is to copy back. With
+// `clock_records`, a clock read that a clock record holds (shim_abi.h,
+// version 6) takes one: queue_records widens it for an older shim.
 QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
-                           std::uint64_t input_room, Bytes& arena);
+                           std::uint64_t input_room, Bytes& arena, bool clock_records);
+// A clock record (version 6) as a shim before version 6 reads it: the
+// whole record of its event; any other record as it is.
+Bytes record_for_shim(ByteView record, std::uint64_t shim_version);
 // A record laid out by lay_out_record, for the event `event`.
 struct QueueEntry {
   std::int64_t event = 0;
@@ -199,9 +204,10 @@ struct QueueEntry {
 };
 // Queues `entries` (buffered syscalls, in order) for the shim to give back,
 // replacing what was queued, as many as its buffer holds; the places of
-// their inputs go to `inputs`. Returns how many fit.
-std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, const std::vector<QueueEntry>& entries,
-                          std::vector<QueuedInput>* inputs);
+// their inputs go to `inputs`. `shim_version`: the shim's ABI version, as
+// recorded. Returns how many fit.
+std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version,
+                          const std::vector<QueueEntry>& entries, std::vector<QueuedInput>* inputs);
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
 
