@@ -600,7 +600,9 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
       return;
     case ReplayPolicy::execute:
     case ReplayPolicy::execute_set_ret: {
+      auto trap_action = trap_action_set(t, e.nr, e.args.data());  // (read before the call may write the old one over it)
       std::int64_t ret = execute(e);
+      if (trap_action && ret == 0) state_.process_of(state_.acting).trap_action = *trap_action;
       if (policy == ReplayPolicy::execute_set_ret) {
         Registers regs = t.regs();
         regs.rax = static_cast<unsigned long long>(*e.ret);

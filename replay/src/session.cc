@@ -291,6 +291,7 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
     TTDB_LOG(replay, "dropped {} that came during an injected syscall", signal_name(info.si_signo));
   task().at_signal_stop = false;
   for (;;) {
+    note_delivery(state_.process_of(state_.acting).trap_action, task().resume_signal);
     tracee().resume(how, std::exchange(task().resume_signal, 0));
     WaitStatus status = tracee().wait();
     // Job-control stops were not kept in the recording either.
@@ -455,6 +456,7 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
     insn = *found;
   }
   emulate_tsc(t, insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
+  if (at_int3) put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
@@ -463,6 +465,7 @@ void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
   if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
 }
 
 void ReplaySession::apply_exit(const Event& e, const WaitStatus& status) {
@@ -669,6 +672,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
     state.threaded = vm_process;
     state.shm_attachments = parent_process.shm_attachments;
     state.rand = parent_process.rand;
+    state.trap_action = parent_process.trap_action;
     state.mapping_fds = (e.args[0] & CLONE_FILES) ? decltype(state.mapping_fds){} : parent_process.mapping_fds;
   }
   state.resume_signal = 0;

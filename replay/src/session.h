@@ -19,6 +19,7 @@
 #include "shared_files.h"
 #include "ttdb/replay/replay.h"
 #include "ttdb/trace/reader.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_sites.h"
@@ -91,6 +92,9 @@ struct TaskState {
   // sees them, since replay gives it its own descriptors' results from the
   // recording; they close at an exec (O_CLOEXEC) and go-live closes them.
   std::vector<std::pair<std::int64_t, std::int64_t>> mapping_fds;
+  // SIGTRAP's action as the program set it (zeros: the default), put back
+  // after each rdtsc or rdrand int3 (put_back_trap_action). Its process's.
+  KernelSigaction trap_action{};
   bool at_signal_stop = false;  // stopped at the delivery of its last signal event's signal
   // rdtsc faults in the thread (PR_SET_TSC), as in the recording once code
   // no scan sees could run: replay made it so (or it owes that, and pays

@@ -20,6 +20,34 @@ TEST(Signals, FaultsTheProgramRaisesItself) {
   expect_same_run(recorded, replay(trace));
 }
 
+TEST(Signals, SigtrapStaysIgnoredOrHandledAndBlockedAcrossRdtscAndRdrand) {
+  // ttdb's int3 on rdtsc and rdrand raises a SIGTRAP the kernel forces
+  // through, which made an ignored SIGTRAP the default (the program was
+  // killed by the next one it raised) and a blocked one unblocked, its
+  // handler gone. The program sees SIGTRAP as it set it, recorded with or
+  // without the syscall buffer, and in replay.
+  RunResult native = run({program("sigtrap_kept")});
+  ASSERT_EQ(native.status, 0) << native.err;
+  ASSERT_NE(native.out.find("ignored, after rdtsc and rdrand: SIGTRAP ignored, not blocked"), std::string::npos)
+      << native.out;
+  TempDir dir;
+  for (bool buffered : {true, false}) {
+    SCOPED_TRACE(buffered ? "with the syscall buffer" : "without it");
+    std::string trace = dir.file(buffered ? "buffered.ttdb" : "traced.ttdb");
+    std::vector<std::string> args = {"record", "-q", "-o", trace};
+    if (!buffered) args.push_back("--no-syscall-buffer");
+    args.push_back(program("sigtrap_kept"));
+    RunResult recorded = ttdb(args);
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.out, native.out);
+    // The program's own rdtsc went through ttdb's int3, after the program
+    // ignored SIGTRAP (its sites are in the program's mapping, 0x5555...).
+    std::string events = ttdb({"events", trace}).out;
+    EXPECT_NE(events.find("rdtsc at 0x5555"), std::string::npos) << events;
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 TEST(Signals, TimerTicksLandAtTheRecordedSteps) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

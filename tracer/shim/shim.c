@@ -249,7 +249,9 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
  * recorder's to see. */
 static int executes_unseen(uint64_t nr, const uint64_t* a) {
   switch (nr) {
-    case NR_RT_SIGACTION: return 1;
+    /* Not one that sets SIGTRAP's: the recorder keeps it (rdtsc's int3s
+     * would change it, recorder_signals.cc). */
+    case NR_RT_SIGACTION: return a[0] != SIGTRAP_NUMBER || !a[1];
     case NR_MMAP:
       return (a[3] & MAP_ANONYMOUS_FLAG) && (a[3] & MAP_TYPE_BITS) == MAP_PRIVATE_TYPE &&
              !(a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) && !(a[2] & PROT_EXEC_FLAG);

@@ -6,12 +6,14 @@
 #include <sys/ptrace.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/proc_maps.h"
+#include "ttdb/tracer/signals.h"
 
 namespace ttdb {
 namespace {
@@ -154,6 +156,29 @@ StackScratch::StackScratch(Tracee& tracee, ByteView data)
 
 StackScratch::~StackScratch() {
   if (saved_) tracee_.write_bytes(at_, *saved_);
+}
+
+std::optional<KernelSigaction> trap_action_set(Tracee& tracee, long nr, const std::uint64_t* args) {
+  if (nr != __NR_rt_sigaction || args[0] != SIGTRAP || !args[1] || args[3] != 8) return std::nullopt;
+  KernelSigaction action{};
+  if (tracee.read_some(RemotePtr(args[1]), action.data(), sizeof action) != sizeof action) return std::nullopt;
+  return action;
+}
+
+void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action) {
+  constexpr std::uint64_t kDefault = 0;  // SIG_DFL
+  if (action[0] == kDefault) return;
+  // The action to set, then room for the one the kernel has now.
+  std::array<std::uint64_t, 8> both{};
+  std::copy(action.begin(), action.end(), both.begin());
+  StackScratch scratch(tracee, ByteView(reinterpret_cast<const std::uint8_t*>(both.data()), sizeof both));
+  if (!scratch) throw InternalError(fmt::format("cannot put SIGTRAP's action back in {}: its stack is not writable", tracee.tid()));
+  RemotePtr set = scratch.addr(), old = scratch.addr() + sizeof(KernelSigaction);
+  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_rt_sigaction, {SIGTRAP, set.addr(), old.addr(), 8, 0, 0});
+  if (got != 0) throw InternalError(fmt::format("cannot put SIGTRAP's action back in {}: {}", tracee.tid(), got));
+  auto was = tracee.read_value<KernelSigaction>(old);
+  if (action[0] != kIgnoreAction && was[0] == kDefault)
+    tracee.set_signal_mask(tracee.signal_mask() | sigbit(SIGTRAP));
 }
 
 Registers skip_entered_syscall(Tracee& tracee) {

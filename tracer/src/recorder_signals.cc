@@ -124,6 +124,12 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
   emit(std::move(e));
 }
 
+void Recorder::put_back_trap() {
+  // (Without the syscall buffer, the vDSO's syscall instruction is ttdb's.)
+  std::uint64_t at = space().inject_at ? space().inject_at : space().vdso_syscall;
+  if (at) put_back_trap_action(tracee(), at, space().trap_action);
+}
+
 void Recorder::on_signal(int sig, const Boundary& previous) {
   Tracee& t = tracee();
   drain();
@@ -161,6 +167,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     const RandSite* site = space().rand.site_for_trap(regs.rip);
     if (site && site->tsc()) {
       on_tsc_site(*site);
+      put_back_trap();
       return;
     }
     if (site) {
@@ -172,6 +179,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
       e.args = {site->addr, value, 0, 0, 0, 0};
       RandPatcher::emulate(t, *site, value);
       emit(std::move(e));
+      put_back_trap();
       return;
     }
   }

@@ -114,6 +114,7 @@ RecordOutcome Recorder::run(int cpu) {
   if (auto signals = signal_state(first_)) {
     writer_.set_meta(trace::meta::signals_ignored, static_cast<std::int64_t>(signals->ignored));
     writer_.set_meta(trace::meta::signals_blocked, static_cast<std::int64_t>(signals->blocked));
+    first_trap_ignored_ = signals->ignored & sigbit(SIGTRAP);
   }
   on_exec();
   RecordOutcome outcome = loop();

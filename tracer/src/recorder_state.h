@@ -115,6 +115,9 @@ struct PendingSyscall {
   // ttdb answered the call itself (ptrace by the program, and the waits
   // that report its emulated stops): the kernel skipped it, this is its result.
   std::optional<std::int64_t> answered;
+  // rt_sigaction setting SIGTRAP's action: the action, read at the entry
+  // (the call may write the old one over it).
+  std::optional<KernelSigaction> trap_action;
 };
 
 // A recorded task that another recorded process traces with ptrace. ttdb is
@@ -199,6 +202,9 @@ struct Space {
   std::uint64_t loader_start = 0, loader_end = 0;
   bool in_loader(std::uint64_t addr) const { return addr >= loader_start && addr < loader_end; }
   WrittenPages written;        // what snapshots copy: the pages written since the last one
+  // SIGTRAP's action as the program set it (zeros: the default), which the
+  // rdtsc and rdrand sites' int3s would change (put_back_trap_action).
+  KernelSigaction trap_action{};
   bool threaded = false;  // several threads share it
   std::shared_ptr<TurnGroup> turns = std::make_shared<TurnGroup>();
 };
@@ -351,6 +357,9 @@ class Recorder {
   // Its tracer wrote `size` bytes of `t`'s memory at `addr`: code there is scanned again.
   void rescan_for_tsc(Task& t, std::uint64_t addr, std::uint64_t size);
   bool on_tsc_site(RandSite site);  // (a copy: it may unpatch the site)
+  // After an rdtsc or rdrand site's int3: SIGTRAP as the program set it
+  // (put_back_trap_action).
+  void put_back_trap();
   // An rdtsc or rdtscp at `at`, run by ttdb for the current task and recorded.
   void record_tsc(const TscInsn& insn, std::uint64_t at);
   // A syscall from inside the vDSO's clock code that the shim called: the
@@ -524,6 +533,7 @@ class Recorder {
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   Task* task_ = nullptr;      // the task whose stop is being handled
   pid_t first_ = 0;           // the program ttdb started: its end is ttdb's
+  bool first_trap_ignored_ = false;  // it started with SIGTRAP ignored
   std::optional<WaitStatus> first_status_;
   std::int64_t processes_ = 1;        // followed so far
   std::uint64_t ticks_ = 0;           // orders threads' syscall entries and their waits for a turn

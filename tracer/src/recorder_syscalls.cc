@@ -133,7 +133,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   }
   // (Held at its entry, it takes its turn when its tracer lets it go.)
   if (tasks_.size() > 1 && !held && writes_output(call)) take_output_turn();
-  task().pending = PendingSyscall{call, std::move(e), answered};
+  task().pending = PendingSyscall{call, std::move(e), answered, trap_action_set(t, call.nr, call.a)};
   // Held at its entry for its tracer, whose requests (resuming it, with a
   // signal or not) act on it there: replay brings it to this entry first.
   if (held && !task().entry_placed && places_entry_for_tracer(si)) place_entry(task(), task().pending->event);
@@ -373,7 +373,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     absorb_tracer_interrupt();
     after_exec();
   } else if (task().pending) {
-    auto [call, e, answered] = std::move(*task().pending);
+    auto [call, e, answered, trap_action] = std::move(*task().pending);
     task().pending.reset();
     const SyscallInfo* si = find_syscall(call.nr);
     if (answered) {
@@ -386,6 +386,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       ret = answer_as_without_ttdb(call, ret);
     }
     e.ret = ret;
+    if (trap_action && ret == 0) space().trap_action = *trap_action;
     if (auto why = answered ? std::nullopt : unrecordable(t, task().tgid, si, call, ret)) {
       stop_recording(fmt::format("event {} is a call to {}: replay could not reproduce it",
                                  writer_.last_event_id() + 1, *why));

@@ -39,6 +39,31 @@ class StackScratch {
   std::optional<Bytes> saved_;
 };
 
+// The kernel's struct sigaction, as rt_sigaction takes it: handler, flags,
+// restorer, mask.
+using KernelSigaction = std::array<std::uint64_t, 4>;
+inline constexpr std::uint64_t kIgnoreAction = 1;  // SIG_IGN as its handler
+
+// The SIGTRAP action that rt_sigaction(nr, args) sets, read from the tracee
+// stopped at the call's entry (the call may write the old one over it);
+// nullopt for any other call.
+std::optional<KernelSigaction> trap_action_set(Tracee& tracee, long nr, const std::uint64_t* args);
+
+// After an int3 of ttdb's (an rdtsc or rdrand site), whose SIGTRAP the
+// kernel forces through: that made an ignored SIGTRAP's action the default,
+// and a blocked one's too, unblocking it. Puts back `action`, the one the
+// program set (SIG_DFL needs nothing), and the block where the kernel took
+// the handler away (it does only when SIGTRAP was blocked). Stopped at the
+// SIGTRAP. (An ignored SIGTRAP that was blocked too loses the block: the
+// kernel leaves nothing to tell.)
+void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action);
+// The program is resumed with `sig`: a SIGTRAP delivered to a one-shot
+// handler (SA_RESETHAND) leaves the default action.
+inline void note_delivery(KernelSigaction& trap_action, int sig) {
+  constexpr std::uint64_t kResetHand = 0x80000000;  // SA_RESETHAND
+  if (sig == SIGTRAP && (trap_action[1] & kResetHand)) trap_action = {};
+}
+
 // Forks the stopped tracee the same way. The child, stopped, is a copy of it
 // at the same point, registers included.
 Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn);
