@@ -167,7 +167,9 @@ std::optional<KernelSigaction> trap_action_set(Tracee& tracee, long nr, const st
 
 void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action) {
   constexpr std::uint64_t kDefault = 0;  // SIG_DFL
-  if (action[0] == kDefault) return;
+  // (No syscall instruction to borrow: what the kernel did stays, and a
+  // replay that comes to depend on it says where it diverged.)
+  if (action[0] == kDefault || !syscall_insn) return;
   // The action to set, then room for the one the kernel has now.
   std::array<std::uint64_t, 8> both{};
   std::copy(action.begin(), action.end(), both.begin());

@@ -126,8 +126,7 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
 
 void Recorder::put_back_trap() {
   // (Without the syscall buffer, the vDSO's syscall instruction is ttdb's.)
-  std::uint64_t at = space().inject_at ? space().inject_at : space().vdso_syscall;
-  if (at) put_back_trap_action(tracee(), at, space().trap_action);
+  put_back_trap_action(tracee(), space().inject_at ? space().inject_at : space().vdso_syscall, space().trap_action);
 }
 
 void Recorder::on_signal(int sig, const Boundary& previous) {
