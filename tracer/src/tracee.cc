@@ -74,6 +74,9 @@ std::uint64_t Tracee::pc() {
 }
 
 void Tracee::set_regs(const Registers& regs) {
+  // The kernel has these already (several steps of a stop may each set
+  // what the one before did): a call saved.
+  if (regs_valid_ && std::memcmp(&regs_, &regs, sizeof regs) == 0) return;
   regs_ = regs;
   regs_valid_ = true;
   info_.reset();  // (the syscall's number and arguments may be others now)
