@@ -314,6 +314,7 @@ RecordOutcome ReplaySession::record_on(const std::string& trace_path, int looked
   start.live_pid = live_pid;
   start.recorded_pid = looked_at.process(looked_at_tid);
   start.rand = state_.rand_of(looked_at_tid);
+  start.trap_action = state_.process_of(looked_at_tid).trap_action;
   start.syscall_insn = looked_at.syscall_insn;
   for (int tid : threads) {
     start.threads.push_back(LiveThread{std::move(tracees_.at(tid)), tid, state_.tasks.at(tid).parked.has_value()});

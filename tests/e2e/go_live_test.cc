@@ -245,6 +245,29 @@ TEST(GoLive, RecordedOnWithThreadsAndWithProcessesLeftBehind) {
 // Programs of several kinds, recorded on from the middle of their
 // recording: the new trace replays as the live run ran, whatever the live
 // run did.
+TEST(GoLive, RecordedOnKeepsSigtrapAsTheProgramSetIt) {
+  // Gone live after sigtrap_kept handles SIGTRAP, right where it blocks it:
+  // the rdrand it runs live is trapped for the recorder, whose int3 must
+  // leave SIGTRAP handled and blocked as the replay had it (the live run
+  // was killed by the SIGTRAP it raised).
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), live_trace = dir.file("live.ttdb");
+  ASSERT_EQ(record(trace, {program("sigtrap_kept")}).status, 0);
+  long at = sql_count(trace,
+                      "SELECT coalesce(min(id), 0) FROM events WHERE kind = 2 AND nr = 14 AND a0 = 0 AND a1 != 0 AND id > "
+                      "(SELECT max(id) FROM events WHERE kind = 2 AND nr = 13 AND a0 = 5 AND a1 != 0)");
+  ASSERT_GT(at, 0);
+  RunResult live =
+      ttdb({"replay", "-ex", "goto event " + std::to_string(at), "-ex", "go-live --record " + live_trace, trace});
+  ASSERT_EQ(live.status, 0) << live.out << live.err;
+  const std::string tail = "handled and blocked, after rdtsc and rdrand: SIGTRAP handled, blocked\n"
+                           "raised while blocked: handled 0\nunblocked: handled 1\ntime read: 1\n";
+  EXPECT_NE(live.out.find(tail), std::string::npos) << live.out;
+  RunResult replayed = replay(live_trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_NE(replayed.out.find(tail), std::string::npos) << replayed.out;
+}
+
 TEST(GoLive, RecordedOnFromTheMiddleReplaysAsTheLiveRunRan) {
   for (std::string name : {"fork_thread", "fork_many", "clocks", "kernel_ipc", "exec_chain", "debug_threads_joined"}) {
     TempDir dir;

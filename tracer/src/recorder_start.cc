@@ -153,6 +153,7 @@ RecordOutcome Recorder::run_live(LiveStart live) {
   g_forward_to = first_;
   auto space = std::make_shared<Space>();
   space->rand = std::move(live.rand);
+  space->trap_action = live.trap_action;
   space->inject_at = space->vdso_syscall = live.syscall_insn;
   space->threaded = live.threads.size() > 1;
   space->turns->active = space->threaded;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/tracee.h"
 #include "ttdb/tracer/wait_status.h"
@@ -61,6 +62,7 @@ struct LiveStart {
   int recorded_pid = 0;
   std::vector<LiveThread> threads;
   RandPatcher rand;               // the rdrand sites trapped in it
+  KernelSigaction trap_action{};  // SIGTRAP's action as the program set it (put_back_trap_action)
   std::uint64_t syscall_insn = 0; // a syscall instruction, for ttdb's own
   // The source's other tasks alive there (recorded tids), each process's
   // first thread after its others: they end there in the new trace.
