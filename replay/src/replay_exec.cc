@@ -75,7 +75,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     tracees_.emplace(e.tid, launch(start));
     state_.tasks[e.tid] = TaskState{};
     state_.first = e.tid;
-    if (start.ignored_signals && (*start.ignored_signals & sigbit(SIGTRAP))) task().trap_action = {kIgnoreAction, 0, 0, 0};
+    task().trap_action = trap_action_after_exec(start.ignored_signals && (*start.ignored_signals & sigbit(SIGTRAP)));
   } else {
     // The program's own execve: `first` is its entry.
     if (!first.is_syscall_stop() || tracee().syscall_info().op != PTRACE_SYSCALL_INFO_ENTRY ||
@@ -96,13 +96,12 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
   // The descriptors of mapped files stay open across the exec (the new
   // program maps libc and the loader's cache too).
   auto mapping_fds = std::move(state_.process_of(state_.acting).mapping_fds);
-  // An ignored SIGTRAP stays ignored; a handled one is the default again.
   bool trap_ignored = state_.process_of(state_.acting).trap_action[0] == kIgnoreAction;
   task() = TaskState{};
   task().tsc_trapped = tsc_trapped;
   task().tsc_owed = tsc_owed;
   task().mapping_fds = std::move(mapping_fds);
-  if (trap_ignored) task().trap_action = {kIgnoreAction, 0, 0, 0};
+  task().trap_action = trap_action_after_exec(trap_ignored);
   if (e.args[5] > static_cast<std::uint64_t>(VdsoTreatment::syscalls))
     fail("the exec at event {} treats the vDSO in a way this ttdb does not know ({}); replay it with a newer ttdb",
          e.id, e.args[5]);

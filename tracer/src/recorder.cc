@@ -470,13 +470,12 @@ void Recorder::on_exec() {
   for (Event& ended : std::exchange(task().ended_before_exec, {})) emit(std::move(ended));
 
   ProcessView view = task().space ? space().view : ProcessView{};  // none yet at the first exec
-  // An ignored SIGTRAP stays ignored across an exec; a handled one is the default again.
   bool trap_ignored = task().space ? space().trap_action[0] == kIgnoreAction : first_trap_ignored_;
   // A new program shares no memory: it leaves its turns.
   if (task().space && (turns().turn == t.tid() || turns().turn == former)) turns().turn = 0;
   task().space = std::make_shared<Space>();
   space().view = view;
-  if (trap_ignored) space().trap_action = {kIgnoreAction, 0, 0, 0};
+  space().trap_action = trap_action_after_exec(trap_ignored);
   space().vdso_syscall = stack.vdso_syscall;
   space().vdso_sites = std::move(stack.vdso_sites);
   space().vdso_clocks = std::move(stack.vdso_clocks);

@@ -44,6 +44,12 @@ class StackScratch {
 using KernelSigaction = std::array<std::uint64_t, 4>;
 inline constexpr std::uint64_t kIgnoreAction = 1;  // SIG_IGN as its handler
 
+// SIGTRAP's action in a new program (an exec, or the first program, which
+// starts from ttdb's): ignored if it was, else the default.
+inline KernelSigaction trap_action_after_exec(bool was_ignored) {
+  return was_ignored ? KernelSigaction{kIgnoreAction, 0, 0, 0} : KernelSigaction{};
+}
+
 // The SIGTRAP action that rt_sigaction(nr, args) sets, read from the tracee
 // stopped at the call's entry (the call may write the old one over it);
 // nullopt for any other call.
