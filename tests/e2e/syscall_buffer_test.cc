@@ -377,6 +377,23 @@ TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   expect_same_run(recorded, replay(trace));
 }
 
+// The recorder reads a large take of records through only when one of them
+// unmapped or protected memory (shim_abi.h, memory_records): here a munmap
+// after 4000 clock reads, of code whose rdtsc had ttdb's int3, where new
+// code's own int3 then raises the program's SIGTRAP.
+TEST(SyscallBuffer, CodeUnmappedAmongManyBufferedCallsIsForgotten) {
+  RunResult native = run({program("code_unmapped_midway")});
+  ASSERT_EQ(native.status, 0) << native.err;
+  ASSERT_EQ(native.out, "trapped after 4000 clock reads\n");
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("code_unmapped_midway")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, native.out);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'munmap' AND a1 = 4096 AND buffered"), 1);
+  expect_same_run(recorded, replay(trace));
+}
+
 // Protecting or unmapping the shim's or the trampolines' pages would break
 // the program's next syscall: the shim leaves that call to the recorder,
 // which ends the recording there, as for any call that changes ttdb's memory.

@@ -454,6 +454,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   CTL->used += rec->size;
   CTL->records += 1;
 
+  if (ret == 0 && (nr == NR_MPROTECT || nr == NR_MUNMAP)) CTL->memory_records += 1;
   /* What the shim knows of descriptors follows what the program does. */
   if (ret >= 0) {
     if (nr == NR_CLOSE) forget_fd((int64_t)a[0]);

@@ -205,6 +205,12 @@ struct ttdb_shim_control {
   uint64_t trap_changed;
   uint64_t trap_mask;
   uint64_t trap_action[4];
+  /* Recording: how many of the records since the buffer was last emptied
+   * are of an mprotect or munmap that succeeded (what the recorder must
+   * act on before the program runs on); with none, and no call in
+   * progress, `records` counts the records and the recorder need not read
+   * them through. Only this ttdb's recorder reads it: no version says it. */
+  uint64_t memory_records;
 };
 
 /* A record: this header, then for each argument in order its payload:

@@ -301,12 +301,19 @@ bool shim_in_call(Tracee& tracee, const ShimPlace& shim) {
   return in_call != 0;
 }
 
+namespace {
+// Takes of fewer bytes read the records through rather than read one more
+// counter of the shim's: most stops take a few records, or none.
+constexpr std::uint64_t kCountedByShim = 64 * 1024;
+}  // namespace
+
 ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& taken, Emptying emptying) {
   static_assert(offsetof(ttdb_shim_record, size) == 0);
-  std::uint64_t state[2] = {0, 0};  // in_call, used
+  std::uint64_t state[3] = {0, 0, 0};  // in_call, used, records
   static_assert(offsetof(Control, used) == offsetof(Control, in_call) + 8);
+  static_assert(offsetof(Control, records) == offsetof(Control, used) + 8);
   if (tracee.read_some(CONTROL_FIELD(shim, in_call), state, sizeof state) != sizeof state) return {};
-  auto [in_call, used] = state;
+  auto [in_call, used, records] = state;
   if (used > TTDB_SHIM_BUFFER_SIZE || used < taken)
     throw InternalError(fmt::format("the syscall buffer of {} holds {} bytes, {} of them taken", tracee.tid(), used, taken));
   // Stopped inside a hooked call, the thread may write a record at the
@@ -316,13 +323,20 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
   bool empties = emptying == Emptying::always || (emptying == Emptying::outside_calls && !in_call);
   ShimRecords out;
   if (used > taken) out.bytes = tracee.read_bytes(shim.buffer() + taken, used - taken);
-  // The count is what the bytes hold: a thread killed between the shim's
-  // two counters leaves them apart.
+  // Records of a whole buffer, taken from a stopped thread outside a call,
+  // of which none changed memory: the shim's count is theirs, and reading
+  // them through is the writer's work alone, not done twice here while the
+  // program waits. Otherwise the count is what the bytes hold: a
+  // thread killed between the shim's two counters leaves them apart.
+  std::uint64_t memory_records = 1;
+  if (!in_call && taken == 0 && emptying != Emptying::never && used >= kCountedByShim)
+    tracee.read_some(CONTROL_FIELD(shim, memory_records), &memory_records, sizeof memory_records);
+  if (memory_records == 0) out.count = records;
   // (Only the fields it needs: copying each whole header was most of it.)
   auto field = [&](std::size_t at, std::size_t offset, auto& value) {
     std::memcpy(&value, out.bytes.data() + at + offset, sizeof value);
   };
-  for (std::size_t at = 0; at < out.bytes.size(); ++out.count) {
+  for (std::size_t at = 0; memory_records && at < out.bytes.size(); ++out.count) {
     std::uint32_t size = 0;
     if (out.bytes.size() - at >= TTDB_RECORD_HEADER) field(at, offsetof(ttdb_shim_record, size), size);
     if (size < TTDB_RECORD_HEADER || size > out.bytes.size() - at)
@@ -343,6 +357,9 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
   if (empties && used) {
     static const std::uint64_t zero[2] = {0, 0};
     write_field(tracee, CONTROL_FIELD(shim, used), zero);
+    // (Read only for a large take: after a small one it may stay above 0
+    // until the next large one reads it, which then reads the records through.)
+    if (memory_records && used >= kCountedByShim) write_field(tracee, CONTROL_FIELD(shim, memory_records), zero[0]);
     taken = 0;
   }
   return out;
