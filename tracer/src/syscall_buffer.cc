@@ -50,6 +50,9 @@ static_assert(offsetof(Control, secret) + sizeof(Control::secret) == offsetof(Co
 constexpr std::size_t kControlV1Size = offsetof(Control, secret);
 // Versions 2 to 4 end before what the replayer puts back of SIGTRAP.
 constexpr std::size_t kControlV4Size = offsetof(Control, trap_changed);
+// Versions 5 and 6 end before the count of memory records, or (recorded
+// since) with it.
+constexpr std::size_t kControlV6Size = offsetof(Control, memory_records);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -268,6 +271,7 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   bool placed = version == 1 ? base == TTDB_SHIM_V1_BASE
                              : base % kPageSize == 0 && base >= kPageSize && base < (std::uint64_t{1} << 47) - TTDB_SHIM_SIZE;
   std::size_t control_size = version == 1 ? kControlV1Size : version <= 4 ? kControlV4Size : sizeof(Control);
+  if (version >= 5 && e.mem.size() == 2 && e.mem[1].data.size() == kControlV6Size) control_size = kControlV6Size;
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
       e.mem[1].data.size() != control_size)
