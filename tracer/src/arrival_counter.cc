@@ -85,8 +85,6 @@ class Code {
   Bytes bytes_;
 };
 
-bool fits32(std::int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
-
 bool is_group(const cs_insn& insn, std::uint8_t group) {
   const cs_detail& d = *insn.detail;
   return std::find(d.groups, d.groups + d.groups_count, group) != d.groups + d.groups_count;
@@ -108,8 +106,6 @@ bool falls_through(const cs_insn& insn) {
 // Copies one instruction of the program to `code`, so that it does there what
 // it did at its own address. False for what cannot move.
 bool relocate(const cs_insn& insn, Code& code, std::uint64_t return_slot) {
-  const cs_x86& x = insn.detail->x86;
-  std::uint64_t next = insn.address + insn.size;
   if (is_group(insn, CS_GRP_INT) || is_group(insn, CS_GRP_IRET) || insn.id == X86_INS_SYSCALL ||
       insn.id == X86_INS_SYSENTER || insn.id == X86_INS_LOOP || insn.id == X86_INS_LOOPE ||
       insn.id == X86_INS_LOOPNE || insn.id == X86_INS_JRCXZ || insn.id == X86_INS_JECXZ || insn.id == X86_INS_XBEGIN ||
@@ -136,19 +132,9 @@ bool relocate(const cs_insn& insn, Code& code, std::uint64_t return_slot) {
     code.jump({0x0f, static_cast<std::uint8_t>(0x80 | cond)}, *target);
     return true;
   }
-  Bytes copy(insn.bytes, insn.bytes + insn.size);
-  bool rip_relative = false;
-  for (int i = 0; i < x.op_count; ++i)
-    rip_relative |= x.operands[i].type == X86_OP_MEM && x.operands[i].mem.base == X86_REG_RIP;
-  if (rip_relative) {
-    if (x.encoding.disp_offset == 0 || x.encoding.disp_size != 4) return false;
-    std::int64_t target = static_cast<std::int64_t>(next) + x.disp;
-    std::int64_t disp = target - static_cast<std::int64_t>(code.here() + insn.size);
-    if (!fits32(disp)) return false;
-    auto d = static_cast<std::int32_t>(disp);
-    std::memcpy(copy.data() + x.encoding.disp_offset, &d, 4);
-  }
-  code.put(copy);
+  auto copy = moved_instruction(insn, code.here());
+  if (!copy) return false;
+  code.put(*copy);
   return true;
 }
 

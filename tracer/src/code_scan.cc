@@ -33,6 +33,94 @@ Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_
   return out;
 }
 
+namespace {
+
+bool in_group(const cs_insn& insn, std::uint8_t group) {
+  const cs_detail& d = *insn.detail;
+  return std::find(d.groups, d.groups + d.groups_count, group) != d.groups + d.groups_count;
+}
+
+bool stays_in_line(const cs_insn& insn) {
+  for (std::uint8_t group : {CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET, CS_GRP_PRIVILEGE})
+    if (in_group(insn, group)) return false;
+  switch (insn.id) {
+    case X86_INS_SYSCALL:
+    case X86_INS_SYSENTER:
+    case X86_INS_XBEGIN:
+    case X86_INS_XABORT:
+    case X86_INS_XEND:
+    case X86_INS_UD2:
+    case X86_INS_HLT:
+    case X86_INS_RDTSC:
+    case X86_INS_RDTSCP:
+    case X86_INS_RDRAND:
+    case X86_INS_RDSEED:
+      return false;
+    default: return true;
+  }
+}
+
+bool fits32(std::int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// Where `insn`'s rip-relative displacement is, and what it reaches; {0, 0}
+// for none; nullopt for one that cannot be moved.
+std::optional<std::pair<std::size_t, std::uint64_t>> rip_reach(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  bool rip_relative = false;
+  for (int i = 0; i < x.op_count; ++i)
+    rip_relative |= x.operands[i].type == X86_OP_MEM && x.operands[i].mem.base == X86_REG_RIP;
+  if (!rip_relative) return std::pair<std::size_t, std::uint64_t>{0, 0};
+  if (x.encoding.disp_offset == 0 || x.encoding.disp_size != 4) return std::nullopt;
+  return std::pair<std::size_t, std::uint64_t>{x.encoding.disp_offset,
+                                               insn.address + insn.size + static_cast<std::uint64_t>(x.disp)};
+}
+
+}  // namespace
+
+std::optional<MovableCode> MovableCode::of(csh detail, ByteView code, std::uint64_t from) {
+  MovableCode out;
+  cs_insn* insn = cs_malloc(detail);
+  const std::uint8_t* bytes = code.data();
+  std::size_t left = code.size();
+  std::uint64_t address = from;
+  bool whole = true;
+  while (whole && left > 0) {
+    std::size_t start = code.size() - left;
+    whole = cs_disasm_iter(detail, &bytes, &left, &address, insn) && stays_in_line(*insn);
+    auto reach = whole ? rip_reach(*insn) : std::nullopt;
+    whole = whole && reach;
+    if (whole && reach->first) out.reaches_.push_back(Reach{start + reach->first, start + insn->size, reach->second});
+  }
+  cs_free(insn, 1);
+  if (!whole) return std::nullopt;
+  out.bytes_.assign(code.begin(), code.end());
+  return out;
+}
+
+std::optional<Bytes> MovableCode::at(std::uint64_t to) const {
+  Bytes out = bytes_;
+  for (const Reach& r : reaches_) {
+    std::int64_t disp = static_cast<std::int64_t>(r.target - (to + r.insn_end));
+    if (!fits32(disp)) return std::nullopt;
+    auto d = static_cast<std::int32_t>(disp);
+    std::memcpy(out.data() + r.disp_at, &d, 4);
+  }
+  return out;
+}
+
+std::optional<Bytes> moved_instruction(const cs_insn& insn, std::uint64_t to) {
+  auto reach = rip_reach(insn);
+  if (!reach) return std::nullopt;
+  Bytes out(insn.bytes, insn.bytes + insn.size);
+  if (reach->first) {
+    std::int64_t disp = static_cast<std::int64_t>(reach->second - (to + insn.size));
+    if (!fits32(disp)) return std::nullopt;
+    auto d = static_cast<std::int32_t>(disp);
+    std::memcpy(out.data() + reach->first, &d, 4);
+  }
+  return out;
+}
+
 std::optional<std::uint64_t> place_page(const std::vector<Mapping>& maps, std::uint64_t low, std::uint64_t high,
                                         std::uint64_t size, Placement placement) {
   std::uint64_t floor = high > kReach ? high - kReach : kPage;

@@ -31,6 +31,33 @@ struct Sweep {
 // Sweeps `code[from, to)`; addresses are offsets into `code`.
 Sweep sweep_function(csh handle, ByteView code, std::uint64_t from, std::uint64_t to);
 
+// Instructions of the program that run the same anywhere once each
+// rip-relative displacement is made to reach the same place again: no
+// branch, call or return, nothing that traps or enters the kernel.
+class MovableCode {
+ public:
+  // The instructions of `code`, which the program has at `from`, decoded
+  // with `detail` (a handle with CS_OPT_DETAIL on). nullopt when one cannot
+  // move, or `code` does not end with a whole instruction.
+  static std::optional<MovableCode> of(csh detail, ByteView code, std::uint64_t from);
+  // Their bytes, to run at `to`; nullopt when a displacement would not reach.
+  std::optional<Bytes> at(std::uint64_t to) const;
+  std::size_t size() const { return bytes_.size(); }
+
+ private:
+  Bytes bytes_;
+  struct Reach {
+    std::size_t disp_at, insn_end;  // in bytes_: where the displacement is, where its instruction ends
+    std::uint64_t target;           // what it reaches
+  };
+  std::vector<Reach> reaches_;
+};
+// One instruction of the program (decoded with details), to run at `to`:
+// its rip-relative displacement, if any, made to reach the same place.
+// nullopt when it would not reach. (Whether the instruction may run
+// elsewhere at all is the caller's to say.)
+std::optional<Bytes> moved_instruction(const cs_insn& insn, std::uint64_t to);
+
 // Where a page of `size` bytes fits within reach of [low, high), never above
 // a module (the heap grows there): right below the closest mapping under
 // `low`, or as far below as reach allows (out of the way of the kernel's
