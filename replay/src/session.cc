@@ -188,6 +188,14 @@ void ReplaySession::release_process_robust_futexes(int leader) {
 WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   const Event* next = next_event();
   if (!next) throw InternalError("run() past the end of the recording");
+  // An event that finds the thread where it stands (a signal delivered at
+  // the boundary, its state put in place, going live) finds it out of an
+  // rdtsc site's trampoline, as the recording's was.
+  bool at_boundary = next->kind == EventKind::snapshot || next->kind == EventKind::live ||
+                     (next->kind == EventKind::signal &&
+                      next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary));
+  if (at_boundary && tracees_.count(next->tid) && state_.tasks.count(next->tid) && next->tid == state_.acting)
+    leave_tsc_trampoline();
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed)) {
     // A fatal signal ends the process: its threads' robust mutexes are
     // marked now, while its memory is there (another process may share them).
@@ -401,6 +409,10 @@ void ReplaySession::prepare_tsc(const Event& next) {
   // syscall (writable and executable at once, or through another view)
   // made the thread fault already (trap_tsc_for_good).
   bool faults = false;
+  // (An rdtsc site's trampoline stops at its own int3 when its shim has no
+  // value to give: apply_rdtsc.)
+  if (next.kind == EventKind::rdtsc && (next.buffered || task().sites.where(next.args[0]) == SyscallPatcher::Where::slow_tail))
+    return;
   if (next.kind == EventKind::rdtsc) {
     std::uint8_t first = 0;
     faults = tracee().read_some(RemotePtr(next.args[0]), &first, 1) != 1 || first != kInt3;
@@ -447,6 +459,11 @@ void ReplaySession::pay_tsc_owed() {
 
 void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
   Tracee& t = tracee();
+  if (status.is_signal_stop() && status.code() == SIGTRAP &&
+      task().sites.where(t.regs().rip - 1) == SyscallPatcher::Where::miss) {
+    give_tsc_at_miss(e);
+    return;
+  }
   TscInsn insn{e.nr == 1, e.nr == 1 ? 3 : 2};
   bool at_int3 = status.is_signal_stop() && status.code() == SIGTRAP && t.regs().rip == e.args[0] + 1;
   if (!at_int3) {
@@ -457,6 +474,43 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
   }
   emulate_tsc(t, insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
   if (at_int3) put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+void ReplaySession::give_tsc_at_miss(const Event& e) {
+  // The shim of an rdtsc site's trampoline had no value for it (the queue
+  // ended there, or the recording's rdtsc faulted in the slow tail): the
+  // event's value goes in as rdtsc leaves it, and the program stands past
+  // the slow tail's rdtsc, at the first instruction the trampoline moved
+  // (as past an rdtsc's int3, at the instruction after it).
+  Tracee& t = tracee();
+  auto site = task().sites.site_of(t.regs().rip - 1);
+  auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
+  if (!slow || e.nr != 0 || (e.args[0] != *site && e.args[0] != *slow))
+    diverge(e, fmt::format("the rdtsc of the site at {:#x} came first", site.value_or(0)));
+  Registers regs = t.regs();
+  regs.rax = e.args[1] & 0xffffffffu;
+  regs.rdx = e.args[1] >> 32;
+  regs.rip = *slow + 2;
+  t.set_regs(regs);
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+void ReplaySession::leave_tsc_trampoline() {
+  // Where give_tsc_at_miss left the thread, the recording's stood past the
+  // trampoline (the shim had gone back through its stop tail): the moved
+  // instructions run to the stop tail's int3, from the same one on.
+  Tracee& t = tracee();
+  std::uint64_t pc = t.regs().rip;
+  auto site = task().sites.where(pc) == SyscallPatcher::Where::slow_tail ? task().sites.site_of(pc) : std::nullopt;
+  auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
+  if (!slow || pc < *slow + 2) return;
+  Registers regs = t.regs();
+  regs.rip = *task().sites.tsc_stop_tail(*site) + (pc - (*slow + 2));
+  t.set_regs(regs);
+  run_to_trap(t);
+  if (!task().sites.finish_tail(t))
+    throw InternalError(fmt::format("the trampoline of the rdtsc at {:#x} did not end at its int3", *site));
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
@@ -718,6 +772,10 @@ void ReplaySession::apply_patch(const Event& e) {
       task().shim_version = patch.args[3];
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);
+      // An rdtsc site's int3 (replay's scan put one there too) is gone under its jump.
+      for (std::size_t i = 1; i < patch.mem.size(); ++i)
+        for (std::uint64_t site : task().sites.tsc_sites(patch.mem[i].addr, patch.mem[i].addr + 1))
+          rand().forget(site, site + 1);
     }
   } catch (const Error& error) {
     diverge(e, fmt::format("could not take it: {}", error.what()));

@@ -253,6 +253,8 @@ class ReplaySession {
   void apply_syscall(const trace::Event& e, const WaitStatus& first);
   void apply_signal(const trace::Event& e, const WaitStatus& first);
   void apply_rdtsc(const trace::Event& e, const WaitStatus& first);
+  void give_tsc_at_miss(const trace::Event& e);
+  void leave_tsc_trampoline();
   void apply_rdrand(const trace::Event& e, const WaitStatus& first);
   void apply_exit(const trace::Event& e, const WaitStatus& first);
   void apply_snapshot(const trace::Event& e, const WaitStatus& first);

@@ -394,6 +394,42 @@ TEST(SyscallBuffer, CodeUnmappedAmongManyBufferedCallsIsForgotten) {
   expect_same_run(recorded, replay(trace));
 }
 
+// rdtsc sites with trampolines (shim version 7): the shim reads the counter
+// for two threads' loops and for the timer's handler that interrupts them,
+// and replay gives each read back; a program's start (the loader times
+// itself) stops for none of them.
+TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
+  TempDir dir;
+  RunOptions warm;  // (its own site cache, warmed: the sites are patched from the start)
+  warm.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
+  const std::vector<std::string> command{program("tsc_loop"), "20000", "threads"};
+  ASSERT_EQ(record(dir.file("warm-up.ttdb"), command, warm).status, 0);
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, command, warm);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // (kind 4: rdtsc)
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 40000);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 4 AND NOT buffered"), 0);
+  expect_same_run(recorded, replay(trace));
+  expect_same_run(recorded, replay(trace));
+
+  std::string started = dir.file("true.ttdb");
+  ASSERT_EQ(record(started, {"/bin/true"}, warm).status, 0);
+  EXPECT_GE(sql_count(started, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 1);
+  EXPECT_EQ(sql_count(started, "SELECT count(*) FROM events WHERE kind = 4 AND NOT buffered"), 0);
+  EXPECT_EQ(replay(started).status, 0);
+
+  // An instruction the trampoline moved reads what it read in place.
+  std::string moved = dir.file("load.ttdb");
+  const std::vector<std::string> load{program("tsc_loop"), "1000", "load"};
+  ASSERT_EQ(record(dir.file("warm-up-load.ttdb"), load, warm).status, 0);
+  RunResult loaded = record(moved, load, warm);
+  ASSERT_EQ(loaded.status, 0) << loaded.err;
+  EXPECT_EQ(loaded.out, "loaded 42000\n");
+  EXPECT_GE(sql_count(moved, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 1000);
+  expect_same_run(loaded, replay(moved));
+}
+
 // Protecting or unmapping the shim's or the trampolines' pages would break
 // the program's next syscall: the shim leaves that call to the recorder,
 // which ends the recording there, as for any call that changes ttdb's memory.

@@ -8,6 +8,7 @@
 #include "ttdb/base/bytes.h"
 #include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/syscall_buffer.h"
+#include "ttdb/tracer/syscall_sites.h"
 #include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
@@ -143,6 +144,51 @@ TEST(SyscallBufferRecords, AClockReadTakesA32ByteRecordBothWays) {
   EXPECT_EQ(record_for_shim(arena, 6), arena);
   EXPECT_EQ(record_for_shim(whole, 5), whole);
   expect_same_call(parsed(whole).at(0), e);
+}
+
+TEST(SyscallBufferRecords, AnRdtscSitesReadTakesA24ByteRecordBothWays) {
+  trace::Event e;
+  e.kind = trace::EventKind::rdtsc;
+  e.tid = 77;
+  e.args = {0x555555555221, 0xa0933272ebbe, 0, 0, 0, 0};
+  e.buffered = true;
+  Bytes arena;
+  QueueRecord laid = lay_out_record(e, nullptr, 0, arena, /*clock_records=*/true);
+  ASSERT_EQ(laid.size, 24u);
+  // Recording writes the same record (shim.c, record_tsc): it reads back as the event.
+  auto events = parsed(arena);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, trace::EventKind::rdtsc);
+  EXPECT_EQ(events[0].nr, 0);
+  EXPECT_EQ(events[0].args, e.args);
+  EXPECT_TRUE(events[0].buffered);
+  // An rdtsc the recorder emulated has no record: replay stops for it.
+  e.buffered = false;
+  EXPECT_EQ(lay_out_record(e, nullptr, 0, arena, true).size, 0u);
+}
+
+TEST(SyscallSites, RdtscSitesKeepTheirMovedBytesInAPatchEvent) {
+  SyscallSite call;
+  call.addr = 0x7ffff7e0f11d;
+  call.length = 8;
+  DisplacedInsn cmp;
+  cmp.imm = -4095;
+  call.after = {cmp};
+  SyscallSite tsc;
+  tsc.addr = 0x55555555521f;
+  tsc.length = 9;
+  tsc.tsc = true;
+  tsc.displaced = {0x48, 0x8b, 0x05, 0x10, 0x20, 0x00, 0x00};  // mov rax, [rip + 0x2010]
+  auto back = deserialize_sites(serialize_sites({call, tsc}));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0], call);
+  EXPECT_EQ((*back)[1], tsc);
+  // Cut short, or claiming more moved bytes than a trampoline holds: not sites.
+  Bytes bytes = serialize_sites({tsc});
+  EXPECT_FALSE(deserialize_sites(ByteView(bytes).first(bytes.size() - 1)));
+  bytes[8] = 40;
+  EXPECT_FALSE(deserialize_sites(bytes));
 }
 
 TEST(SyscallBufferRecords, ClockReadsAClockRecordCannotHoldStayWhole) {

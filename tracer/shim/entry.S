@@ -27,6 +27,7 @@ ttdb_shim_header:
         .quad ttdb_untraced_return - ttdb_shim_header
         .quad ttdb_shim_apply_entry - ttdb_shim_header
         .quad ttdb_shim_call_entry - ttdb_shim_header
+        .quad ttdb_shim_tsc_entry - ttdb_shim_header
         .size ttdb_shim_header, . - ttdb_shim_header
 
 /* The shim's data, at fixed offsets from the base, by name: code that refers
@@ -115,6 +116,35 @@ ttdb_shim_call_entry:
         je ttdb_shim_return
         restore_frame "lea 8(%rsp), %rsp"
         .size ttdb_shim_call_entry, . - ttdb_shim_call_entry
+
+/* The entry from rdtsc sites' trampolines (version 7), which keep every
+ * register but rax and rdx, and the flags, as rdtsc does: rdx holds the
+ * program's rcx, rcx the trampoline, and rax (free: rdtsc writes it) takes
+ * r11 into the frame. The counter goes back in edx:eax, the high halves of
+ * rax and rdx zero, as rdtsc leaves them. */
+        .globl ttdb_shim_tsc_entry
+        .type ttdb_shim_tsc_entry, @function
+ttdb_shim_tsc_entry:
+        mov %r11, %rax
+        save_frame
+        call ttdb_shim_tsc_hook /* returns the tail; the counter in control.tsc_value */
+        mov %rax, ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
+        pop %r9
+        pop %r8
+        pop %r10
+        pop %rcx                /* the program's rcx, kept in rdx's place */
+        pop %rsi
+        pop %rdi
+        pop %r11                /* the program's r11, kept in rax's place */
+        lea 8(%rsp), %rsp       /* the trampoline */
+        mov ttdb_shim_control_block + TTDB_CONTROL_TSC_VALUE(%rip), %rax
+        mov %rax, %rdx
+        shr $32, %rdx
+        mov %eax, %eax
+        popfq                   /* last: shr set flags */
+        pop %rsp
+        jmp *ttdb_shim_control_block + CONTROL_RETURN_TO(%rip)
+        .size ttdb_shim_tsc_entry, . - ttdb_shim_tsc_entry
 
 /* long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5):
  * the one syscall instruction the seccomp filter lets through untraced, for

@@ -656,6 +656,62 @@ static uint64_t hook(struct ttdb_shim_frame* f, int from_stub) {
   return tail;
 }
 
+/* An rdtsc site's counter while recording: read here and recorded, while
+ * the process's rdtsc does not fault (control.serve_tsc); otherwise the
+ * slow tail runs rdtsc, which faults for the recorder. A signal the
+ * recorder holds (slow_next: it waits for the next syscall) is let through
+ * at the stop tail's int3, after the moved instructions: a program reading
+ * the counter in a loop may make no syscall for a long time. */
+static uint64_t record_tsc(uint64_t trampoline, uint64_t site) {
+  if (!CTL->serve_tsc || CTL->used + TTDB_TSC_RECORD_SIZE > TTDB_SHIM_BUFFER_SIZE) return trampoline + TAIL_SLOW;
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  uint64_t value = ((uint64_t)hi << 32) | lo;
+  struct ttdb_tsc_record* rec = (struct ttdb_tsc_record*)(BUFFER + CTL->used);
+  rec->size = TTDB_TSC_RECORD_SIZE;
+  rec->nr = TTDB_TSC_RECORD_NR;
+  rec->argc = TTDB_RECORD_TSC;
+  rec->where = site;
+  rec->value = value;
+  __asm__ volatile("" ::: "memory");
+  CTL->used += TTDB_TSC_RECORD_SIZE;
+  CTL->records += 1;
+  CTL->tsc_value = value;
+  if (CTL->flags & TTDB_SHIM_SLOW_NEXT) CTL->flags = (CTL->flags & ~TTDB_SHIM_SLOW_NEXT) | TTDB_SHIM_STOP_AFTER;
+  return trampoline + tail_after_record();
+}
+
+/* In replay, the next queued record's counter, when it is this site's;
+ * otherwise the miss tail's int3, where the replayer gives the counter
+ * (the recording's slow tail, or a queue that ended here). */
+static uint64_t replay_tsc(uint64_t trampoline, uint64_t site) {
+  if (CTL->consumed_records >= CTL->queued_records) return trampoline + TTDB_TAIL_MISS;
+  const struct ttdb_tsc_record* rec = (const struct ttdb_tsc_record*)(BUFFER + CTL->consumed_bytes);
+  if (rec->nr != TTDB_TSC_RECORD_NR || rec->argc != TTDB_RECORD_TSC || rec->size != TTDB_TSC_RECORD_SIZE || rec->where != site)
+    return trampoline + TTDB_TAIL_MISS;
+  CTL->tsc_value = rec->value;
+  CTL->consumed_records += 1;
+  CTL->consumed_bytes += rec->size;
+  return trampoline + TAIL_DONE;
+}
+
+/* From rdtsc sites' trampolines (entry.S, ttdb_shim_tsc_entry): the tail to
+ * go back through, the counter in control.tsc_value. With the shim off
+ * (the program runs on without ttdb), the slow tail's own rdtsc. */
+uint64_t ttdb_shim_tsc_hook(struct ttdb_shim_frame* f) {
+  _Static_assert(__builtin_offsetof(struct ttdb_shim_control, tsc_value) == TTDB_CONTROL_TSC_VALUE, "entry.S reads it there");
+  uint64_t trampoline = f->trampoline;
+  uint64_t site = *(const uint64_t*)(trampoline + TTDB_TRAMPOLINE_SITE);
+  uint64_t tail = trampoline + TAIL_SLOW;
+  CTL->in_call = 1;
+  __asm__ volatile("" ::: "memory");
+  if (CTL->mode == TTDB_SHIM_RECORD) tail = record_tsc(trampoline, site);
+  else if (CTL->mode == TTDB_SHIM_REPLAY) tail = replay_tsc(trampoline, site);
+  __asm__ volatile("" ::: "memory");
+  CTL->in_call = 0;
+  return tail;
+}
+
 /* From the trampolines (entry.S, ttdb_shim_entry). */
 uint64_t ttdb_shim_hook(struct ttdb_shim_frame* f) { return hook(f, 0); }
 

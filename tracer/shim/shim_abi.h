@@ -25,8 +25,10 @@
  *    where trampolines jump through their page's second 8 bytes; in replay,
  *    apply_actions leaves SIGTRAP as it was (control.trap_changed).
  * 6: a clock read's record of 32 bytes (struct ttdb_clock_record), in the
- *    buffer while recording and in replay's queue. */
-#define TTDB_SHIM_ABI_VERSION 6
+ *    buffer while recording and in replay's queue.
+ * 7: trampolines for rdtsc sites (header.tsc_entry, the page's third 8
+ *    bytes), which take a record of 24 bytes (struct ttdb_tsc_record). */
+#define TTDB_SHIM_ABI_VERSION 7
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */
@@ -39,6 +41,7 @@
 #define TTDB_SHIM_DRAIN_AT 0xC0000 /* records past this go to the recorder at once */
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
+#define TTDB_CONTROL_TSC_VALUE 29216 /* offsetof(struct ttdb_shim_control, tsc_value), for entry.S */
 
 /* Which argument of the shim's untraced syscalls carries the secret: the
  * sixth (r9), which no syscall the shim makes uses, except preadv2 and
@@ -50,8 +53,8 @@
 #define TTDB_SECRET_ARG_RWV2 4
 
 /* A page of trampolines: the shim's entry address in its first 8 bytes, its
- * call entry's in the next 8 (version 5), then one 128-byte trampoline per
- * patched site, each:
+ * call entry's in the next 8 (version 5), its rdtsc entry's in the next 8
+ * (version 7), then one 128-byte trampoline per patched site, each:
  *   +0   entry: lea rcx, [rip - 7]; jmp [page] (jmp [page + 8] for a site
  *        of the vDSO's functions)
  *   +16  done tail: the site's displaced instructions, then jmp back
@@ -59,13 +62,25 @@
  *   +64  stop tail: the displaced instructions, int3, jmp back (int3, jmp
  *        for a taken branch)
  *   +96  the site's address (its syscall instruction)
+ * An rdtsc site's trampoline keeps every register but rax and rdx, and the
+ * flags, as rdtsc does:
+ *   +0   entry: mov rdx, rcx; lea rcx, [rip - 10]; jmp [page + 16]
+ *   +16  done tail: the instructions after the rdtsc that the patch covers,
+ *        moved, then jmp back (rdx:eax holds the counter)
+ *   +40  slow tail: rdtsc itself, the moved instructions, jmp back
+ *   +64  stop tail: the moved instructions, int3, jmp back
+ *   +88  miss: int3, jmp to the slow tail (replay: the shim has no recorded
+ *        value; the replayer gives it at that int3)
+ *   +96  the site's address (its rdtsc instruction)
  */
 #define TTDB_TRAMPOLINE_SIZE 128
 #define TTDB_TRAMPOLINE_FIRST 128 /* the first trampoline's offset in its page */
 #define TTDB_TAIL_DONE 16
 #define TTDB_TAIL_SLOW 40
 #define TTDB_TAIL_STOP 64
+#define TTDB_TAIL_MISS 88
 #define TTDB_TRAMPOLINE_SITE 96
+#define TTDB_PAGE_TSC_ENTRY 16 /* where in a page of trampolines the rdtsc entry's address is */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -78,6 +93,8 @@ struct ttdb_shim_header {
   uint64_t untraced_return; /* from the base: right after the shim's own syscall instruction */
   uint64_t apply_actions;   /* from the base (version 4): makes the kept actions the kernel's, then int3 */
   uint64_t call_entry;      /* from the base (version 5): as entry, for the vDSO's function stubs */
+  uint64_t tsc_entry;       /* from the base (version 7): where rdtsc sites' trampolines jump (rdx = the
+                             * program's rcx, rcx = the trampoline) */
 };
 
 enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };
@@ -211,6 +228,12 @@ struct ttdb_shim_control {
    * progress, `records` counts the records and the recorder need not read
    * them through. Only this ttdb's recorder reads it: no version says it. */
   uint64_t memory_records;
+  /* Recording (version 7): 1 while the process's rdtsc does not fault, when
+   * the shim reads the counter itself for the rdtsc sites' trampolines; 0,
+   * their slow tails run rdtsc, which faults for the recorder. */
+  uint64_t serve_tsc;
+  /* The counter the rdtsc entry gives back (the shim's own bookkeeping). */
+  uint64_t tsc_value;
 };
 
 /* A record: this header, then for each argument in order its payload:
@@ -250,6 +273,20 @@ struct ttdb_clock_record {
 };
 #define TTDB_RECORD_CLOCK 0x4000
 #define TTDB_CLOCK_RECORD_SIZE 32
+
+/* An rdtsc site's record (version 7): the counter the shim read for the
+ * site at `where`, in recording and in replay's queue; its event is an
+ * rdtsc event (buffered). */
+struct ttdb_tsc_record {
+  uint32_t size; /* TTDB_TSC_RECORD_SIZE */
+  uint16_t nr;   /* TTDB_TSC_RECORD_NR: no syscall's */
+  uint16_t argc; /* TTDB_RECORD_TSC */
+  uint64_t where;
+  uint64_t value;
+};
+#define TTDB_RECORD_TSC 0x2000
+#define TTDB_TSC_RECORD_NR 0xffff
+#define TTDB_TSC_RECORD_SIZE 24
 
 #endif /* __ASSEMBLER__ */
 #endif

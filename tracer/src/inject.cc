@@ -203,6 +203,11 @@ void run_until_trap(Tracee& tracee, std::uint64_t pc) {
   expect(trap.is_signal_stop(), tracee, trap, "the int3 its code ends at");
 }
 
+void run_to_trap(Tracee& tracee) {
+  WaitStatus trap = resume_past_signals(tracee, Resume::cont, SIGTRAP);
+  expect(trap.is_signal_stop(), tracee, trap, "an int3 of ttdb's");
+}
+
 void reenter_syscall(Tracee& tracee, std::uint64_t syscall_insn, const Registers& entry) {
   Registers call = entry;
   call.rip = syscall_insn;

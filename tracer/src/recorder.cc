@@ -547,6 +547,7 @@ void Recorder::after_exec() {
   std::sort(loader.begin(), loader.end(), [](const SyscallSite& x, const SyscallSite& y) { return x.addr < y.addr; });
   patch_sites(loader, true, &*maps);
   read_clocks_in_vdso();
+  if (space().rand.patches_tsc()) serve_tsc_in_shim(t, space().shim, true);
 }
 
 std::vector<SyscallSite> Recorder::vdso_sites() const {
@@ -555,19 +556,34 @@ std::vector<SyscallSite> Recorder::vdso_sites() const {
     DisplacedInsn cmp;
     cmp.op = DisplacedInsn::Op::cmp;
     cmp.imm = -4095;
-    sites.push_back(SyscallSite{addr, 8, {cmp}});
+    SyscallSite site;
+    site.addr = addr;
+    site.length = 8;
+    site.after = {cmp};
+    sites.push_back(std::move(site));
   }
   return sites;
 }
 
 void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
-  SyscallPatcher::Entries entries{space().shim.entry(), space().shim.call_entry(), &space().vdso_sites};
+  // rdtsc sites go to the shim only where rdtsc does not fault (they would
+  // all take their slow tails), as their int3s do.
+  std::uint64_t tsc = space().rand.patches_tsc() ? space().shim.tsc_entry() : 0;
+  SyscallPatcher::Entries entries{space().shim.entry(), space().shim.call_entry(), tsc, &space().vdso_sites};
   if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, entries, sites, out_of_the_way, maps)) {
     // A page in the area changes nothing the shim knows of ttdb's pages.
     bool new_pages = patch->args[4] != kInArea;
+    forget_rand_sites_patched(*patch);
     emit(std::move(*patch));
     if (new_pages) tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
   }
+}
+
+void Recorder::forget_rand_sites_patched(const Event& patch) {
+  // Their int3s are gone under the jumps: SIGTRAP there is no longer ttdb's.
+  for (std::size_t i = 1; i < patch.mem.size(); ++i)
+    for (std::uint64_t site : space().sites.tsc_sites(patch.mem[i].addr, patch.mem[i].addr + 1))
+      space().rand.forget(site, site + 1);
 }
 
 std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,

@@ -92,6 +92,12 @@ void Recorder::watch_code_writes(const SyscallArgs& call) {
   }
 }
 
+void Recorder::unpatch_moved_code(Tracee& t, std::uint64_t start, std::uint64_t size) {
+  // An rdtsc put back gets the int3 a scan gives it.
+  if (space().sites.unpatch_range(t, start, start + size))
+    if (auto code = t.try_read_bytes(RemotePtr(start), size)) space().rand.scan_and_patch(t, start, *code);
+}
+
 void Recorder::trap_tsc_again(Task& in, const char* why) {
   Space& space = *in.space;
   if (!space.rand.patches_tsc()) return;
@@ -99,6 +105,8 @@ void Recorder::trap_tsc_again(Task& in, const char* why) {
   // No scan sees what it runs from now on. The int3s already there stay
   // (they record as well as the fault does).
   space.rand.patch_tsc(false);
+  // The rdtsc sites' trampolines take their slow tails, whose rdtsc faults.
+  if (space.shim) serve_tsc_in_shim(in.tracee, space.shim, false);
   if (space.clocks_in_vdso) {
     ttdb::read_clocks_in_vdso(in.tracee, space.shim, {});
     space.clocks_in_vdso = false;

@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "ttdb/tracer/syscall_sites.h"
 #include "ttdb/tracer/syscall_table.h"
 #include "ttdb/tracer/wait_status.h"
 
@@ -194,6 +196,23 @@ std::string render_result(const Event& e) {
   return fmt::format("{}", ret);
 }
 
+namespace {
+
+// "N syscall sites (and M rdtsc sites) now enter the syscall buffer".
+std::string render_sites_patch(const Event& e) {
+  std::int64_t tsc = 0;
+  if (auto sites = deserialize_sites(e.info))
+    tsc = std::count_if(sites->begin(), sites->end(), [](const SyscallSite& s) { return s.tsc; });
+  auto count = [](std::int64_t n, const char* what) { return fmt::format("{} {} site{}", n, what, n == 1 ? "" : "s"); };
+  std::int64_t calls = e.nr - tsc;
+  std::string which = !tsc ? count(calls, "syscall") : !calls ? count(tsc, "rdtsc")
+                                                              : count(calls, "syscall") + " and " + count(tsc, "rdtsc");
+  return fmt::format("patch: {} now enter{} the syscall buffer (through code at {:#x})", which, e.nr == 1 ? "s" : "",
+                     e.args[0]);
+}
+
+}  // namespace
+
 std::string render_event(const Event& e) {
   switch (e.kind) {
     case EventKind::syscall: return render_call(e) + " = " + render_result(e);
@@ -216,8 +235,7 @@ std::string render_event(const Event& e) {
       return fmt::format("snapshot at {:#x}: the program's registers and {} writable chunks", e.args[0], e.mem.size());
     case EventKind::patch:
       if (e.args[2] == 1) return fmt::format("patch: ttdb's syscall buffer mapped at {:#x}", e.args[0]);
-      return fmt::format("patch: {} syscall site{} now enter{} the syscall buffer (through code at {:#x})", e.nr,
-                         e.nr == 1 ? "" : "s", e.nr == 1 ? "s" : "", e.args[0]);
+      return render_sites_patch(e);
     case EventKind::spawn:
       if (e.args[0] & CLONE_THREAD) return fmt::format("+++ new thread {} +++", e.nr);
       return fmt::format("+++ new process {}{} +++", e.nr, e.args[0] & CLONE_VFORK ? " (vfork: sharing its memory until it execs or exits)" : "");

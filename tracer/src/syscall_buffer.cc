@@ -53,6 +53,7 @@ constexpr std::size_t kControlV4Size = offsetof(Control, trap_changed);
 // Versions 5 and 6 end before the count of memory records, or (recorded
 // since) with it.
 constexpr std::size_t kControlV6Size = offsetof(Control, memory_records);
+constexpr std::size_t kControlV6CountedSize = offsetof(Control, serve_tsc);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -140,6 +141,7 @@ void write_field(Tracee& tracee, RemotePtr at, const T& value) {
 std::uint64_t ShimPlace::end() const { return base_ + TTDB_SHIM_SIZE; }
 std::uint64_t ShimPlace::entry() const { return base_ + header().entry; }
 std::uint64_t ShimPlace::call_entry() const { return base_ + header().call_entry; }
+std::uint64_t ShimPlace::tsc_entry() const { return base_ + header().tsc_entry; }
 std::uint64_t ShimPlace::syscall_instruction() const { return base_ + header().untraced_return - 2; }
 RemotePtr ShimPlace::control(std::size_t offset) const { return RemotePtr(base_ + TTDB_SHIM_CONTROL + offset); }
 RemotePtr ShimPlace::buffer() const { return RemotePtr(base_ + TTDB_SHIM_BUFFER); }
@@ -271,7 +273,8 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   bool placed = version == 1 ? base == TTDB_SHIM_V1_BASE
                              : base % kPageSize == 0 && base >= kPageSize && base < (std::uint64_t{1} << 47) - TTDB_SHIM_SIZE;
   std::size_t control_size = version == 1 ? kControlV1Size : version <= 4 ? kControlV4Size : sizeof(Control);
-  if (version >= 5 && e.mem.size() == 2 && e.mem[1].data.size() == kControlV6Size) control_size = kControlV6Size;
+  if (version >= 5 && version <= 6)
+    control_size = e.mem.size() == 2 && e.mem[1].data.size() == kControlV6Size ? kControlV6Size : kControlV6CountedSize;
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
       e.mem[1].data.size() != control_size)
@@ -417,6 +420,20 @@ void read_clock_record(ByteView bytes, trace::Event& e) {
   m.file.reset();
 }
 
+// An rdtsc site's record (version 7): the same event as an rdtsc the
+// recorder emulates (nr 0: not rdtscp), buffered.
+trace::Event tsc_event(ByteView bytes, int tid) {
+  ttdb_tsc_record rec;
+  std::memcpy(&rec, bytes.data(), sizeof rec);
+  trace::Event e;
+  e.kind = trace::EventKind::rdtsc;
+  e.tid = tid;
+  e.nr = 0;
+  e.args = {rec.where, rec.value, 0, 0, 0, 0};
+  e.buffered = true;
+  return e;
+}
+
 }  // namespace
 
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out) {
@@ -435,6 +452,13 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
       read_clock_record(in.take(TTDB_CLOCK_RECORD_SIZE), e);
       in.seek(start + rec.size);
       out(e);
+      continue;
+    }
+    if (rec.nr == TTDB_TSC_RECORD_NR && rec.argc == TTDB_RECORD_TSC) {
+      in.seek(start);
+      trace::Event tsc = tsc_event(in.take(TTDB_TSC_RECORD_SIZE), tid);
+      in.seek(start + rec.size);
+      out(tsc);
       continue;
     }
     // A compact record holds only the arguments it names (shim_abi.h).
@@ -530,6 +554,10 @@ void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t
   run_until_trap(tracee, shim.start() + offset);
   // Its int3 left SIGTRAP neither blocked nor ignored (leave_sigtrap_alone).
   put_back_sigtrap(tracee, shim, syscall_insn);
+}
+
+void serve_tsc_in_shim(Tracee& tracee, const ShimPlace& shim, bool on) {
+  write_field(tracee, CONTROL_FIELD(shim, serve_tsc), std::uint64_t{on ? 1u : 0u});
 }
 
 bool replay_makes_again(const trace::Event& e) {
@@ -638,6 +666,17 @@ bool is_clock_record_event(const trace::Event& e) {
   return m.addr == e.args[1] && m.size == 16 && m.data.size() == 16 && !m.blob && !m.file;
 }
 
+QueueRecord lay_out_tsc_record(const trace::Event& e, Bytes& arena) {
+  ttdb_tsc_record rec{TTDB_TSC_RECORD_SIZE, TTDB_TSC_RECORD_NR, TTDB_RECORD_TSC, e.args[0], e.args[1]};
+  static_assert(sizeof rec == TTDB_TSC_RECORD_SIZE);
+  QueueRecord out;
+  out.offset = arena.size();
+  out.size = sizeof rec;
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&rec);
+  arena.insert(arena.end(), bytes, bytes + sizeof rec);
+  return out;
+}
+
 QueueRecord lay_out_clock_record(const trace::Event& e, Bytes& arena) {
   QueueRecord out;
   out.offset = arena.size();
@@ -671,6 +710,7 @@ Bytes record_for_shim(ByteView record, std::uint64_t shim_version) {
 
 QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(const trace::MemWrite&)>& bytes_of,
                            std::uint64_t input_room, Bytes& arena, bool clock_records) {
+  if (e.kind == trace::EventKind::rdtsc) return e.buffered && e.nr == 0 ? lay_out_tsc_record(e, arena) : QueueRecord{};
   if (clock_records && is_clock_record_event(e)) return lay_out_clock_record(e, arena);
   const SyscallInfo* info = find_syscall(e.nr);
   if (!info) return {};

@@ -27,6 +27,16 @@ constexpr std::uint64_t kLongestSpan = 64 << 10;
 
 constexpr std::uint64_t kEflagsArith = 0x8d5;                   // CF PF AF ZF SF OF
 
+// In a patch event's description of its sites, where a syscall site says
+// how many instructions it displaced, an rdtsc site says this, then gives
+// the bytes after its rdtsc.
+constexpr std::uint8_t kTscSiteMark = 0x80;
+constexpr std::uint8_t kRdtsc[] = {0x0f, 0x31};
+// What an rdtsc site's trampoline holds of the program's instructions
+// after the rdtsc: its slow tail is the shortest, 24 bytes with the rdtsc
+// and the jump back.
+constexpr std::size_t kMostTscDisplaced = TTDB_TAIL_STOP - TTDB_TAIL_SLOW - 2 - 5;
+
 template <typename T>
 std::optional<T> read_at(ByteView bytes, std::uint64_t offset) {
   if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return std::nullopt;
@@ -138,6 +148,29 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   return site;
 }
 
+// An rdtsc at `at` (a file offset), with the instructions after it that
+// make up 5 bytes with it: each must run the same anywhere (MovableCode),
+// and all of them fit in its trampoline's tails.
+std::optional<SyscallSite> decode_tsc_site(csh detail, ByteView code, std::size_t at) {
+  cs_insn* insn = cs_malloc(detail);
+  const std::uint8_t* bytes = code.data() + at + 2;
+  std::size_t left = code.size() - at - 2;
+  std::uint64_t address = at + 2;
+  while (address - at < 5 && cs_disasm_iter(detail, &bytes, &left, &address, insn)) {
+  }
+  cs_free(insn, 1);
+  std::size_t length = address - at;
+  if (length < 5 || length - 2 > kMostTscDisplaced) return std::nullopt;
+  ByteView after = code.subspan(at + 2, length - 2);
+  if (!MovableCode::of(detail, after, at + 2)) return std::nullopt;
+  SyscallSite site;
+  site.addr = at;
+  site.length = static_cast<std::uint8_t>(length);
+  site.tsc = true;
+  site.displaced.assign(after.begin(), after.end());
+  return site;
+}
+
 // --- trampolines -------------------------------------------------------------------
 
 void put32(Bytes& out, std::uint64_t offset, std::int64_t value) {
@@ -209,6 +242,39 @@ void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const Sy
   std::memcpy(page.data() + at + TTDB_TRAMPOLINE_SITE, &site.addr, 8);
 }
 
+// An rdtsc site's trampoline, at `at` in the page (shim_abi.h): `moved` is
+// what followed the site's rdtsc. False when a moved instruction would not
+// reach from there what it reads.
+bool emit_tsc_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site,
+                         const MovableCode& moved) {
+  std::uint64_t back = site.addr + site.length;
+  static const std::uint8_t entry[] = {0x48, 0x89, 0xca,                          // mov rdx, rcx
+                                       0x48, 0x8d, 0x0d, 0xf6, 0xff, 0xff, 0xff,  // lea rcx, [rip - 10]
+                                       0xff, 0x25};                               // jmp [rip + disp32]
+  std::memcpy(page.data() + at, entry, sizeof entry);
+  put32(page, at + 12, static_cast<std::int64_t>(TTDB_PAGE_TSC_ENTRY - (at + 16)));
+  // The moved instructions at `p`, then the way back; where that ends.
+  auto moved_then_back = [&](std::uint64_t p, bool stop) -> bool {
+    auto bytes = moved.at(base + p);
+    if (!bytes) return false;
+    std::copy(bytes->begin(), bytes->end(), page.begin() + static_cast<std::ptrdiff_t>(p));
+    p += bytes->size();
+    if (stop) page[p++] = 0xcc;
+    emit_jmp(page, base, p, back);
+    return true;
+  };
+  page[at + TTDB_TAIL_SLOW] = 0x0f;  // rdtsc
+  page[at + TTDB_TAIL_SLOW + 1] = 0x31;
+  if (!moved_then_back(at + TTDB_TAIL_DONE, false) || !moved_then_back(at + TTDB_TAIL_SLOW + 2, false) ||
+      !moved_then_back(at + TTDB_TAIL_STOP, true))
+    return false;
+  page[at + TTDB_TAIL_MISS] = 0xcc;
+  page[at + TTDB_TAIL_MISS + 1] = 0xeb;  // jmp rel8, to the slow tail
+  page[at + TTDB_TAIL_MISS + 2] = static_cast<std::uint8_t>(TTDB_TAIL_SLOW - (TTDB_TAIL_MISS + 3));
+  std::memcpy(page.data() + at + TTDB_TRAMPOLINE_SITE, &site.addr, 8);
+  return true;
+}
+
 // --- the patch event's description of its sites --------------------------------
 
 void put(Bytes& out, const void* data, std::size_t size) {
@@ -223,6 +289,11 @@ Bytes serialize_sites(const std::vector<SyscallSite>& sites) {
   for (const auto& s : sites) {
     put(out, &s.addr, 8);
     put(out, &s.length, 1);
+    if (s.tsc) {
+      put(out, &kTscSiteMark, 1);
+      put(out, s.displaced.data(), s.displaced.size());
+      continue;
+    }
     auto count = static_cast<std::uint8_t>(s.after.size());
     put(out, &count, 1);
     for (const auto& i : s.after) {
@@ -248,8 +319,15 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
   while (at < in.size()) {
     SyscallSite s;
     std::uint8_t count = 0;
-    if (!take(&s.addr, 8) || !take(&s.length, 1) || !take(&count, 1) || s.length < 5 || s.length > 16 || count > 3)
-      return std::nullopt;
+    if (!take(&s.addr, 8) || !take(&s.length, 1) || !take(&count, 1) || s.length < 5) return std::nullopt;
+    if (count == kTscSiteMark) {
+      s.tsc = true;
+      s.displaced.resize(s.length - 2u);
+      if (s.length > 2 + kMostTscDisplaced || !take(s.displaced.data(), s.displaced.size())) return std::nullopt;
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (s.length > 16 || count > 3) return std::nullopt;
     s.after.resize(count);
     for (auto& i : s.after)
       if (!take(&i.op, 1) || !take(&i.width, 1) || !take(&i.cond, 1) || !take(&i.imm, 8) || !take(&i.target, 8) ||
@@ -324,8 +402,9 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   std::vector<SyscallSite> found;
   std::optional<std::pair<std::uint64_t, Sweep>> swept;  // the last function swept, by its file offset
   for (std::uint64_t i = offset; i + 1 < end; ++i) {
-    if (file[i] != 0x0f || file[i + 1] != 0x05) continue;
-    auto site = decode_site(file.first(end), i);
+    if (file[i] != 0x0f || (file[i + 1] != 0x05 && file[i + 1] != 0x31)) continue;
+    bool tsc = file[i + 1] == 0x31;
+    auto site = tsc ? decode_tsc_site(detail, file.first(end), i) : decode_site(file.first(end), i);
     if (!site) continue;
     // The function around it, from the unwind table, in file offsets.
     auto load = std::find_if(elf->loads.begin(), elf->loads.end(), [&](const Elf64_Phdr& p) {
@@ -345,7 +424,8 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
     bool ok = sw.starts_at(i);
     for (std::uint64_t b = i + 1; ok && b < i + site->length; ++b) ok = !sw.targeted(b);
     if (!ok) continue;
-    if (auto nr = syscall_number_before(detail, file, sw, i); nr && !shim_may_buffer(*nr)) continue;
+    if (!tsc)
+      if (auto nr = syscall_number_before(detail, file, sw, i); nr && !shim_may_buffer(*nr)) continue;
     // To addresses in the program.
     site->addr = start + (i - offset);
     for (auto& insn : site->after)
@@ -358,8 +438,9 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   return found;
 }
 
-std::uint64_t SyscallPatcher::Entries::of(std::uint64_t site) const {
-  bool called = call && call_sites && std::find(call_sites->begin(), call_sites->end(), site) != call_sites->end();
+std::uint64_t SyscallPatcher::Entries::of(const SyscallSite& site) const {
+  if (site.tsc) return TTDB_PAGE_TSC_ENTRY;
+  bool called = call && call_sites && std::find(call_sites->begin(), call_sites->end(), site.addr) != call_sites->end();
   return called ? 8 : 0;
 }
 
@@ -369,9 +450,23 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   // The shim's way back to a done or stop tail leaves the flags to the
   // site's first displaced instruction (entry.S): one that is a branch
   // would read them. Such sites (glibc has none) stay traced.
+  // An rdtsc site needs the shim's entry for it (version 7).
   std::vector<SyscallSite> patchable;
-  std::copy_if(all_sites.begin(), all_sites.end(), std::back_inserter(patchable),
-               [](const SyscallSite& s) { return !s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc; });
+  std::copy_if(all_sites.begin(), all_sites.end(), std::back_inserter(patchable), [&](const SyscallSite& s) {
+    return s.tsc ? entries.tsc != 0 : !s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc;
+  });
+  // What follows each rdtsc, to move (decoded once, moved to each tail).
+  std::map<std::uint64_t, MovableCode> moved;
+  if (std::any_of(patchable.begin(), patchable.end(), [](const SyscallSite& s) { return s.tsc; })) {
+    csh detail = 0;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &detail) != CS_ERR_OK) return std::nullopt;
+    cs_option(detail, CS_OPT_DETAIL, CS_OPT_ON);
+    for (const auto& site : patchable)
+      if (site.tsc)
+        if (auto code = MovableCode::of(detail, site.displaced, site.addr + 2)) moved.emplace(site.addr, std::move(*code));
+    cs_close(&detail);
+    std::erase_if(patchable, [&](const SyscallSite& s) { return s.tsc && !moved.count(s.addr); });
+  }
   const std::vector<SyscallSite>& sites = patchable;
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
@@ -393,6 +488,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   Bytes page(page_size, 0xcc);
   std::memcpy(page.data(), &entries.general, 8);
   std::memcpy(page.data() + 8, &entries.call, 8);
+  std::memcpy(page.data() + TTDB_PAGE_TSC_ENTRY, &entries.tsc, 8);
   trace::Event e;
   e.kind = trace::EventKind::patch;
   e.tid = tracee.tid();
@@ -404,7 +500,15 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem.push_back(code);
   for (std::size_t k = 0; k < sites.size(); ++k) {
     std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
-    emit_trampoline(page, base, at, sites[k], entries.of(sites[k].addr));
+    if (!sites[k].tsc) {
+      emit_trampoline(page, base, at, sites[k], entries.of(sites[k]));
+    } else if (!emit_tsc_trampoline(page, base, at, sites[k], moved.at(sites[k].addr))) {
+      // What it moves reads memory out of reach of the page (a module of
+      // gigabytes): the site keeps its int3, the others go on without it.
+      std::vector<SyscallSite> rest = sites;
+      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(k));
+      return patch_sites(tracee, syscall_insn, entries, rest, out_of_the_way, maps);
+    }
     trace::MemWrite jump;
     jump.addr = sites[k].addr;
     jump.size = sites[k].length;
@@ -440,10 +544,15 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   rewrite_sites(tracee, e);
   // Just past one of the sites' syscall (its exit stop), the program would
   // go on in the middle of the new jump: it runs what followed the syscall
-  // right now instead.
+  // right now instead. (A thread stops at no rdtsc of a module being
+  // patched: only at its syscalls.)
   std::uint64_t pc = tracee.regs().rip;
-  for (const auto& site : *sites)
-    if (pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
+  for (const auto& site : *sites) {
+    if (!site.tsc && pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
+    // Its rdtsc may have had ttdb's int3 (RandPatcher): the program's own
+    // bytes are the instruction.
+    if (site.tsc) std::copy_n(kRdtsc, 2, originals_[site.addr].begin());
+  }
   pages_.push_back(Page{base, size, std::move(*sites)});
 }
 
@@ -520,13 +629,87 @@ SyscallPatcher::Where SyscallPatcher::where(std::uint64_t pc) const {
   if (at < TTDB_TAIL_DONE) return Where::entry;
   if (at < TTDB_TAIL_SLOW) return Where::done_tail;
   if (at < TTDB_TAIL_STOP) return Where::slow_tail;
-  return Where::stop_tail;
+  bool tsc = page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE].tsc;
+  return tsc && at >= TTDB_TAIL_MISS ? Where::miss : Where::stop_tail;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::site_of(std::uint64_t pc) const {
   const Page* page = page_of(pc);
   if (!page) return std::nullopt;
   return page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE].addr;
+}
+
+std::optional<std::uint64_t> SyscallPatcher::tsc_slow_tail(std::uint64_t site) const {
+  for (const auto& p : pages_)
+    for (std::size_t k = 0; k < p.sites.size(); ++k)
+      if (p.sites[k].addr == site && p.sites[k].tsc)
+        return p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE + TTDB_TAIL_SLOW;
+  return std::nullopt;
+}
+
+namespace {
+// The tails' copies of a site's moved instructions begin at these offsets
+// of its trampoline, laid out as in the program (a short branch, last,
+// grows in place).
+constexpr std::uint64_t kMovedAt[] = {TTDB_TAIL_DONE, TTDB_TAIL_SLOW + 2, TTDB_TAIL_STOP};
+}  // namespace
+
+std::vector<std::uint64_t> SyscallPatcher::moved_copies(std::uint64_t addr) const {
+  auto patched = originals_.upper_bound(addr);
+  if (patched == originals_.begin()) return {};
+  std::uint64_t site = (--patched)->first;
+  if (addr < site + 2 || addr >= site + patched->second.size()) return {};
+  for (const auto& p : pages_)
+    for (std::size_t k = 0; k < p.sites.size(); ++k)
+      if (p.sites[k].addr == site) {
+        std::uint64_t trampoline = p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
+        std::vector<std::uint64_t> copies;
+        for (std::uint64_t at : kMovedAt) copies.push_back(trampoline + at + (addr - site - 2));
+        return copies;
+      }
+  return {};
+}
+
+std::optional<std::uint64_t> SyscallPatcher::moved_original(std::uint64_t pc) const {
+  const Page* page = page_of(pc);
+  if (!page) return std::nullopt;
+  std::uint64_t index = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
+  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
+  const SyscallSite& site = page->sites[index];
+  for (std::uint64_t from : kMovedAt)
+    if (at >= from && at < from + site.length - 2u) return site.addr + 2 + (at - from);
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> SyscallPatcher::way_back(std::uint64_t pc) const {
+  const Page* page = page_of(pc);
+  if (!page) return std::nullopt;
+  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
+  const SyscallSite& site = page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE];
+  if (!site.tsc) return std::nullopt;
+  for (std::uint64_t from : {std::uint64_t{TTDB_TAIL_DONE}, std::uint64_t{TTDB_TAIL_SLOW + 2}})
+    if (at == from + site.length - 2u) return site.addr + site.length;
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> SyscallPatcher::program_address(std::uint64_t pc) const {
+  if (auto moved = moved_original(pc)) return moved;
+  if (auto back = way_back(pc)) return back;
+  auto site = site_of(pc);
+  return site ? std::optional<std::uint64_t>(*site + 2) : std::nullopt;
+}
+
+std::optional<std::uint64_t> SyscallPatcher::tsc_stop_tail(std::uint64_t site) const {
+  auto slow = tsc_slow_tail(site);
+  return slow ? std::optional<std::uint64_t>(*slow - TTDB_TAIL_SLOW + TTDB_TAIL_STOP) : std::nullopt;
+}
+
+std::vector<std::uint64_t> SyscallPatcher::tsc_sites(std::uint64_t start, std::uint64_t end) const {
+  std::vector<std::uint64_t> out;
+  for (const auto& p : pages_)
+    for (const auto& site : p.sites)
+      if (site.tsc && site.addr >= start && site.addr < end) out.push_back(site.addr);
+  return out;
 }
 
 bool SyscallPatcher::finish_tail(Tracee& tracee) const {
@@ -537,6 +720,14 @@ bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   std::uint64_t at = regs.rip - (page->addr + TTDB_TRAMPOLINE_FIRST + index * TTDB_TRAMPOLINE_SIZE);
   const SyscallSite& site = page->sites[index];
   std::uint64_t rip = site.addr + site.length;
+  if (site.tsc) {
+    // Only just past the stop tail's int3 has everything moved run (the
+    // rest would take running the program's own instructions).
+    if (at != TTDB_TAIL_STOP + site.displaced.size() + 1) return false;
+    regs.rip = rip;
+    tracee.set_regs(regs);
+    return true;
+  }
 
   // Where the displaced instructions still to run begin: the tails lay them
   // out alike (the slow one after its syscall, the stop one before its int3).
@@ -584,6 +775,26 @@ void SyscallPatcher::run_displaced(Tracee& tracee, const SyscallSite& site, std:
 void SyscallPatcher::unpatch_all(Tracee& tracee) {
   for (const auto& [site, bytes] : originals_) tracee.write_bytes(RemotePtr(site), bytes);
   originals_.clear();
+}
+
+void SyscallPatcher::unpatch_tsc(Tracee& tracee) {
+  // (The trampolines stay, for a thread inside one; nothing enters them again.)
+  for (const auto& page : pages_)
+    for (const auto& site : page.sites)
+      if (auto original = originals_.find(site.addr); site.tsc && original != originals_.end()) {
+        tracee.write_bytes(RemotePtr(site.addr), original->second);
+        originals_.erase(original);
+      }
+}
+
+bool SyscallPatcher::unpatch_range(Tracee& tracee, std::uint64_t start, std::uint64_t end) {
+  bool tsc = false;
+  for (auto site = originals_.lower_bound(start); site != originals_.end() && site->first < end;) {
+    tracee.write_bytes(RemotePtr(site->first), site->second);
+    tsc |= site->second.size() >= 2 && site->second[0] == kRdtsc[0] && site->second[1] == kRdtsc[1];
+    site = originals_.erase(site);
+  }
+  return tsc;
 }
 
 std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {

@@ -89,6 +89,10 @@ Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn);
 // meanwhile is deferred, as during an injected syscall. At a syscall's
 // entry stop, that syscall is skipped (reenter_syscall() makes it again).
 void run_until_trap(Tracee& tracee, std::uint64_t pc);
+// Runs the stopped tracee's own code from where its registers say to the
+// next int3, resumed with PTRACE_CONT; the registers stay as the code left
+// them. A signal that comes meanwhile is deferred.
+void run_to_trap(Tracee& tracee);
 
 // For a tracee at a syscall's entry stop: skips that syscall, so that it
 // stands at the exit, where it can run injected ones. Returns the entry's

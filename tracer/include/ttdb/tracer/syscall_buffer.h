@@ -34,6 +34,8 @@ class ShimPlace {
   std::uint64_t entry() const;
   // Recording: where the trampolines of the vDSO's function stubs jump.
   std::uint64_t call_entry() const;
+  // Recording: where the trampolines of rdtsc sites jump.
+  std::uint64_t tsc_entry() const;
   // Recording: the shim's `syscall` instruction. Calls made there go
   // untraced only with the recording's secret. ttdb's injected syscalls go
   // there too once the shim is mapped (ttdb's own instruction, which the
@@ -152,6 +154,11 @@ void stop_buffering(Tracee& tracee, const ShimPlace& shim);
 // none, syscalls. Only while rdtsc does not fault.
 void read_clocks_in_vdso(Tracee& tracee, const ShimPlace& shim,
                          const std::vector<std::pair<std::uint64_t, std::uint64_t>>& clocks);
+
+// Recording (version 7): whether the shim reads the time stamp counter
+// itself for the rdtsc sites' trampolines (only while rdtsc does not fault);
+// off, their rdtsc faults for the recorder.
+void serve_tsc_in_shim(Tracee& tracee, const ShimPlace& shim, bool on);
 
 void turn_shim_off(Tracee& tracee, const ShimPlace& shim);
 // The process maps a file shared: its writes to files are traced from now

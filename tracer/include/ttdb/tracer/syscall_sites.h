@@ -39,6 +39,12 @@ struct SyscallSite {
   std::uint64_t addr = 0;    // the syscall instruction
   std::uint8_t length = 0;   // the bytes the patch covers, from addr
   std::vector<DisplacedInsn> after;
+  // An rdtsc site rather than a syscall's (shim version 7): its trampoline
+  // enters the shim for the time stamp counter, then runs the instructions
+  // after the rdtsc that the patch covers, moved (`displaced`, their bytes
+  // as the program has them; `after` is empty).
+  bool tsc = false;
+  Bytes displaced;
   bool operator==(const SyscallSite&) const = default;
 };
 
@@ -58,10 +64,11 @@ class SyscallPatcher {
   // Where trampolines jump: the shim's entry, and its entry for the sites of
   // the vDSO's function stubs (`call_sites`), which the program calls as
   // functions.
+  // And (version 7) its entry for rdtsc sites.
   struct Entries {
-    std::uint64_t general = 0, call = 0;
+    std::uint64_t general = 0, call = 0, tsc = 0;
     const std::vector<std::uint64_t>* call_sites = nullptr;
-    std::uint64_t of(std::uint64_t site) const;
+    std::uint64_t of(const SyscallSite& site) const;
   };
   // Recording: patches `sites` (of one module, from find_syscall_sites),
   // with a page of trampolines near them that jump to `entries`, and
@@ -83,12 +90,35 @@ class SyscallPatcher {
   // rewrites its sites. Throws ttdb::Error when the place is taken.
   void apply(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
 
-  enum class Where { elsewhere, entry, done_tail, slow_tail, stop_tail };
+  // (miss: an rdtsc trampoline's int3 for a replay whose shim has no
+  // recorded value to give: shim_abi.h.)
+  enum class Where { elsewhere, entry, done_tail, slow_tail, stop_tail, miss };
   Where where(std::uint64_t pc) const;
   // The site whose trampoline holds `pc`.
   std::optional<std::uint64_t> site_of(std::uint64_t pc) const;
+  // Where the trampoline of the rdtsc site at `site` runs the instruction
+  // itself (its slow tail), and where its stop tail begins, if `site` is
+  // such a site.
+  std::optional<std::uint64_t> tsc_slow_tail(std::uint64_t site) const;
+  std::optional<std::uint64_t> tsc_stop_tail(std::uint64_t site) const;
+  // The rdtsc sites patched in [start, end).
+  std::vector<std::uint64_t> tsc_sites(std::uint64_t start, std::uint64_t end) const;
   // A patched site's first byte: what runs there is a syscall, hooked.
   bool is_site(std::uint64_t pc) const { return originals_.count(pc) != 0; }
+  // Where the program's instruction at `addr` runs when a patched site's
+  // jump covers it (one its trampoline moved, after the syscall or rdtsc):
+  // the same instruction in each of the trampoline's tails. Empty for any
+  // other address.
+  std::vector<std::uint64_t> moved_copies(std::uint64_t addr) const;
+  // The program's address of the moved instruction at `pc` in a tail; for
+  // any other place in a trampoline, the address after the site's syscall
+  // or rdtsc (which runs, or ran, in the shim); nullopt outside them.
+  std::optional<std::uint64_t> program_address(std::uint64_t pc) const;
+  // The same for a moved instruction's copy alone (nullopt elsewhere).
+  std::optional<std::uint64_t> moved_original(std::uint64_t pc) const;
+  // Where an rdtsc site's trampoline goes back to, when `pc` is its jump
+  // back there (after the moved instructions of its done or slow tail).
+  std::optional<std::uint64_t> way_back(std::uint64_t pc) const;
   // The program stands in a tail past the syscall (its result is in rax):
   // moves it to where the original instructions lead, with the flags they
   // set, and rcx and r11 as the kernel leaves them. False when it is not
@@ -99,6 +129,15 @@ class SyscallPatcher {
   // Puts the program's own instructions back at every site, and forgets
   // them (the trampolines stay mapped, for a thread still in one).
   void unpatch_all(Tracee& tracee);
+  // The same for the rdtsc sites alone: the program asks for rdtsc to fault
+  // (PR_SET_TSC), and takes each fault at its own instruction, with its
+  // registers as they were (a trampoline's entry would have changed rdx).
+  void unpatch_tsc(Tracee& tracee);
+  // Puts the program's own instructions back at the sites in [start, end),
+  // and forgets them: code about to move (mremap), whose jumps would no
+  // longer reach their trampolines. True when an rdtsc site was among them
+  // (the caller has it trap again, as a scan would).
+  bool unpatch_range(Tracee& tracee, std::uint64_t start, std::uint64_t end);
   // True when [start, end) covers a page of trampolines.
   bool overlaps_trampolines(std::uint64_t start, std::uint64_t end) const;
   // The pages of trampolines, {start, end}.
