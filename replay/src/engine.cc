@@ -155,8 +155,15 @@ std::vector<std::uint64_t> EngineImpl::user_code_points() const {
 
 bool EngineImpl::at_armed_address(const std::vector<std::uint64_t>& code) {
   if (pending_first || session.ended()) return false;
-  auto pc = session.tracee().regs().rip;
+  auto pc = program_pc();
   return std::find(code.begin(), code.end(), pc) != code.end();
+}
+
+std::uint64_t EngineImpl::program_pc() {
+  // In a trampoline's copy of an instruction a syscall buffer patch moved,
+  // the program is at that instruction.
+  std::uint64_t pc = session.tracee().regs().rip;
+  return session.task_state().sites.moved_original(pc).value_or(pc);
 }
 
 std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
@@ -181,13 +188,25 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
   // Insert the breakpoints (never where the program stands: it would stop at once).
   std::uint64_t pc = code.empty() ? 0 : t.regs().rip;  // a register read costs a syscall: only when needed
   std::vector<std::pair<std::uint64_t, std::uint8_t>> inserted;
+  // An instruction a syscall buffer patch moved runs in its trampoline's
+  // tails: its int3s go there (one in the patch's jump would break it), and
+  // an arrival at one is an arrival at the instruction.
+  std::map<std::uint64_t, std::uint64_t> moved_from;
+  auto insert = [&](std::uint64_t at) {
+    if (at == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == at; })) return;
+    std::uint8_t original = 0;
+    if (t.read_some(RemotePtr(at), &original, 1) != 1) return;
+    if (!t.write_bytes(RemotePtr(at), ByteView(&kInt3, 1))) return;
+    inserted.emplace_back(at, original);
+  };
   for (std::uint64_t addr : code) {
     if (counted_at(addr)) continue;
-    if (addr == pc || std::any_of(inserted.begin(), inserted.end(), [&](auto& i) { return i.first == addr; })) continue;
-    std::uint8_t original = 0;
-    if (t.read_some(RemotePtr(addr), &original, 1) != 1) continue;
-    if (!t.write_bytes(RemotePtr(addr), ByteView(&kInt3, 1))) continue;
-    inserted.emplace_back(addr, original);
+    auto copies = session.task_state().sites.moved_copies(addr);
+    for (std::uint64_t copy : copies) {
+      moved_from[copy] = addr;
+      insert(copy);
+    }
+    if (copies.empty()) insert(addr);
   }
   std::map<int, int> slot_owner;  // debug register slot -> watchpoint id
   std::uint64_t dr7 = 0;
@@ -246,7 +265,8 @@ RunOutcome EngineImpl::run_once(Resume how, const std::vector<std::uint64_t>& co
       regs.rip = rip - 1;
       t.set_regs(regs);
       out.kind = RunOutcome::Kind::arrival;
-      out.addr = rip - 1;
+      auto moved = moved_from.find(rip - 1);
+      out.addr = moved != moved_from.end() ? moved->second : rip - 1;
       return out;
     }
     if (dr6 & kDr6Hits) {
@@ -317,6 +337,10 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
     return true;
   }
   RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
+  // The jump back out of an rdtsc site's trampoline is no instruction of
+  // the program's: the step goes on through it.
+  if (outcome.kind == RunOutcome::Kind::stepped && !pending_first && session.task_state().sites.way_back(session.tracee().regs().rip))
+    outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
   // rdtsc, rdrand, a fault: the instruction was an event; a signal gdb stops for arrives, a stop.
@@ -407,7 +431,7 @@ Stop EngineImpl::run(const Goal& goal) {
     std::optional<RunOutcome> landed;
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
-        landed = RunOutcome::arrival_at(session.tracee().regs().rip);
+        landed = RunOutcome::arrival_at(program_pc());
       } else if (at_boundary && arrival_at_boundary(goal, goal_count)) {
         return Stop{Stop::Kind::step};
       } else if (!step_off || signal_next_at_boundary()) {
@@ -420,7 +444,7 @@ Stop EngineImpl::run(const Goal& goal) {
       } else if (step.kind == RunOutcome::Kind::watch) {
         landed = step;  // the instruction it stood on wrote a watched location
       } else if (at_armed_address(code)) {
-        landed = RunOutcome::arrival_at(session.tracee().regs().rip);
+        landed = RunOutcome::arrival_at(program_pc());
       }
     }
     leave = true;
@@ -480,7 +504,7 @@ Stop EngineImpl::run(const Goal& goal) {
         continue;
       }
       if (step.kind == RunOutcome::Kind::watch) landed = step;
-      else if (at_armed_address(code)) landed = RunOutcome::arrival_at(session.tracee().regs().rip);
+      else if (at_armed_address(code)) landed = RunOutcome::arrival_at(program_pc());
       if (!landed) continue;
     }
     RunOutcome outcome = landed ? *landed : run_once(Resume::syscall, code, armed, fast, counts);

@@ -38,7 +38,14 @@ std::string Engine::local_path(const std::string& path) {
 
 std::optional<trace::Event> Engine::recorded_event(std::int64_t id) const { return impl_->session.reader().event(id); }
 
-Registers Engine::registers() { return impl_->looked_at().regs(); }
+Registers Engine::registers() {
+  Registers regs = impl_->looked_at().regs();
+  // In a trampoline's copy of an instruction of the program's (one an rdtsc
+  // site's patch moved), the program stands at that instruction.
+  if (!impl_->session.ended())
+    if (auto at = impl_->looked_at_state().sites.moved_original(regs.rip)) regs.rip = *at;
+  return regs;
+}
 
 Bytes Engine::xstate() {
   if (impl_->session.ended()) return {};
@@ -47,8 +54,7 @@ Bytes Engine::xstate() {
 
 std::uint64_t Engine::code_address(std::uint64_t pc) {
   if (impl_->session.ended()) return pc;
-  auto site = impl_->looked_at_state().sites.site_of(pc);
-  return site ? *site + 2 : pc;  // a syscall instruction is two bytes
+  return impl_->looked_at_state().sites.program_address(pc).value_or(pc);
 }
 
 std::optional<Bytes> Engine::read_memory(std::uint64_t addr, std::size_t size) {

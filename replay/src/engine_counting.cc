@@ -53,6 +53,7 @@ EngineImpl::Counters EngineImpl::install_counters(const std::vector<ArrivalCount
     // where the threads stand (but on the counted address itself).
     auto avoid = [&](std::uint64_t b) {
       if (state.sites.original_byte(b) || rand.original_byte(b)) return true;
+      if (state.sites.where(b) != SyscallPatcher::Where::elsewhere) return true;  // (a trampoline)
       for (const auto& c : out.own)
         if (c && b >= c->addr() && b < c->addr() + c->length()) return true;
       return b != addr && (listed(code, b) || listed(standing, b));
@@ -94,7 +95,7 @@ bool EngineImpl::leave_counters(const Counters& counters, const WaitStatus& stat
 
 std::vector<ArrivalCounter::Where> EngineImpl::counting_for(const Goal& goal, std::uint64_t goal_count,
                                                             const std::vector<std::uint64_t>& in_program) {
-  std::uint64_t pc = session.tracee().regs().rip;
+  std::uint64_t pc = program_pc();
   std::vector<ArrivalCounter::Where> out;
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) {
     std::uint64_t addr = goal.motion->tick.addr, remaining = goal.motion->count - goal_count;
@@ -193,7 +194,7 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
   // delivery onto its handler) is an arrival there that only a run that
   // stops can see: such an interval is searched stop by stop.
   bool arrives_at_start = from.motions.empty() && !pending_first && !session.ended() &&
-                          std::find(addrs.begin(), addrs.end(), session.tracee().regs().rip) != addrs.end();
+                          std::find(addrs.begin(), addrs.end(), program_pc()) != addrs.end();
   // (A signal's arrival, the start of an event, is a hit reverse-continue
   // looks at where the interval ends.)
   bool to_event = between && between->tick.kind == Tick::Kind::event_start && observing.user_points;

@@ -185,6 +185,8 @@ class EngineImpl {
   // Where the current run stands after `motion` from its start (seg_base).
   Position in_segment(Motion motion) const;
   bool at_armed_address(const std::vector<std::uint64_t>& code);
+  // Where in the program's code the thread stands (rip, but for a moved instruction's copy).
+  std::uint64_t program_pc();
   std::vector<std::uint64_t> user_code_points() const;
   std::optional<Bytes> watched_value(const Watchpoint& w);
 

@@ -91,6 +91,7 @@ std::optional<Stop> EngineImpl::hit_here(const Goal& goal) {
 
 std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   Registers regs = session.tracee().regs();
+  regs.rip = program_pc();
   if (until_arrival(goal, regs.rip, regs)) return Stop{Stop::Kind::step};
   if (!goal.user_points) return std::nullopt;
   for (const auto& [id, bp] : breakpoints) {
@@ -284,7 +285,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
   seek(from);
   // An event that ended on the address was the arrival: no instruction between.
   bool boundary_arrival = last.tick.kind == Tick::Kind::code && from.motions.empty() && !pending_first &&
-                          !session.ended() && session.tracee().regs().rip == last.tick.addr && !signal_event(from.event);
+                          !session.ended() && program_pc() == last.tick.addr && !signal_event(from.event);
   if (boundary_arrival) return previous_instruction(from);
   std::optional<Watchpoint> watch;
   if (is_watch_tick(last.tick)) watch = motion_watch(last.tick);
@@ -312,11 +313,11 @@ std::optional<Position> EngineImpl::position_before(Position target) {
     } else {
       step_instruction();
       if (last.tick.kind == Tick::Kind::event_start) hit = session.current_event() != event_before || pending_first;
-      else if (!watch) hit = !pending_first && !session.ended() && session.tracee().regs().rip == last.tick.addr;
+      else if (!watch) hit = !pending_first && !session.ended() && program_pc() == last.tick.addr;
     }
     if (hit) return before;
     maybe_checkpoint(Checkpoint::Kind::automatic);
-    if (!pending_first && !session.ended()) ++seen[session.tracee().regs().rip];
+    if (!pending_first && !session.ended()) ++seen[program_pc()];
     // A long stretch (a loop of millions of rounds): count the arrivals at
     // one of its instructions up to the target in the program, at native
     // speed, and step on from the last of them.

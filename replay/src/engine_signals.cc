@@ -93,7 +93,7 @@ bool EngineImpl::arrival_at_boundary(const Goal& goal, std::uint64_t& goal_count
   // one short. rt_sigreturn ends exactly where the signal interrupted the
   // program, the frame a handler returns to: finish and next out of a
   // handler stop there.
-  std::uint64_t pc = session.tracee().regs().rip;
+  std::uint64_t pc = program_pc();
   std::uint64_t arrivals = ++seg_arrivals[pc];
   const auto& motion = goal.motion;
   if (!motion || motion->tick.kind != Tick::Kind::code || motion->tick.addr != pc || ++goal_count != motion->count)
@@ -106,7 +106,7 @@ bool EngineImpl::arrival_at_event_end(const Position& target) {
   if (!pos.motions.empty() || pending_first || session.ended() || target.event != pos.event) return false;
   if (target.motions.size() != 1) return false;
   const Motion& m = target.motions.front();
-  return m.tick.kind == Tick::Kind::code && m.count == 1 && m.tick.addr == session.tracee().regs().rip;
+  return m.tick.kind == Tick::Kind::code && m.count == 1 && m.tick.addr == program_pc();
 }
 
 namespace {

@@ -749,5 +749,74 @@ TEST(ThreadCheckpoints, TakenBetweenPreemptionsOfSpinningThreads) {
   EXPECT_EQ(sink.output, recorded.out);
 }
 
+
+// rdtsc read through the trampolines of the syscall buffer (shim version 7):
+// the instruction after each rdtsc runs moved, in the trampoline.
+class TscEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override {
+    // Warmed as BufferedEngineTest's: the loop's site is patched at the start.
+    RunOptions warm;
+    warm.extra_env = {"XDG_CACHE_HOME=" + dir_.file("cache")};
+    ASSERT_EQ(record(dir_.file("warm-up.ttdb"), {program("tsc_loop"), "2000"}, warm).status, 0);
+    ASSERT_NO_FATAL_FAILURE(start({program("tsc_loop"), "2000"}, warm));
+    std::map<std::uint64_t, int> reads;  // site -> buffered reads there
+    for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
+      auto event = engine_->recorded_event(e);
+      if (event && event->kind == trace::EventKind::rdtsc && event->buffered) {
+        ++reads[event->args[0]];
+        tsc_events_.push_back(e);
+      }
+    }
+    for (const auto& [site, count] : reads)
+      if (count >= 2000) loop_site_ = site;
+    ASSERT_NE(loop_site_, 0u) << "the loop's 2000 reads were buffered";
+  }
+
+  std::vector<std::int64_t> tsc_events_;  // the buffered rdtsc events
+  std::uint64_t loop_site_ = 0;           // the loop's rdtsc
+};
+
+TEST_F(TscEngineTest, RunsToTheEndWithTheRecordedOutput) {
+  EXPECT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::end);
+  EXPECT_EQ(sink_.output, recorded_output_);
+}
+
+TEST_F(TscEngineTest, ABreakpointOnAnInstructionTheTrampolineMovedHitsBothWays) {
+  // The instruction right after the rdtsc: an int3 there would break the
+  // jump to the trampoline, whose copies of it take the breakpoint instead.
+  std::uint64_t moved = loop_site_ + 2;
+  engine_->add_breakpoint(moved);
+  std::vector<std::pair<std::int64_t, Registers>> hits;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint) << i;
+    ASSERT_EQ(regs().rip, moved) << i;
+    hits.emplace_back(engine_->event(), regs());
+  }
+  // One hit a round, each right after its read's event.
+  for (std::size_t i = 1; i < hits.size(); ++i) {
+    ASSERT_EQ(hits[i].first, hits[i - 1].first + 1) << i;
+    auto read = engine_->recorded_event(hits[i].first);
+    ASSERT_TRUE(read && read->kind == trace::EventKind::rdtsc && read->args[0] == loop_site_) << i;
+    ASSERT_EQ((hits[i].second.rdx << 32 | (hits[i].second.rax & 0xffffffff)), read->args[1]) << i;
+  }
+  for (int i = 298; i >= 100; --i) {
+    ASSERT_EQ(engine_->resume(Direction::backward).kind, Stop::Kind::breakpoint) << i;
+    ASSERT_EQ(engine_->event(), hits[static_cast<std::size_t>(i)].first) << i << " " << engine_->position().describe();
+    ASSERT_TRUE(same_registers(regs(), hits[static_cast<std::size_t>(i)].second))
+        << i << ": " << register_differences(regs(), hits[static_cast<std::size_t>(i)].second);
+  }
+}
+
+TEST_F(TscEngineTest, ReverseStepiRetracesStepiAcrossTrampolinedReads) {
+  engine_->goto_event(tsc_events_[tsc_events_.size() / 2]);
+  auto states = step_forward(*engine_, 300);
+  ASSERT_GE(states.back().event - states.front().event, 20) << "the stretch crosses many reads";
+  // Each step stands at an instruction of the program's: the jump back out
+  // of the trampoline is not one.
+  for (const auto& s : states) ASSERT_EQ(engine_->code_address(s.regs.rip), s.regs.rip);
+  ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
+}
+
 }  // namespace
 }  // namespace ttdb::test

@@ -168,6 +168,8 @@ class Engine {
   std::optional<trace::Event> recorded_event(std::int64_t id) const;
 
   // --- Looking at the program (breakpoints are hidden from memory reads)
+  // (rip is the program's address also where the thread runs an
+  // instruction of the program's that a syscall buffer patch moved.)
   Registers registers();
   // The x87, SSE and AVX state, in the XSAVE layout the kernel gives
   // (PTRACE_GETREGSET, NT_X86_XSTATE); empty when it cannot be read.
