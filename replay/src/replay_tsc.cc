@@ -1,0 +1,135 @@
+// The time stamp counter and rdrand in replay: rdtsc where the recording
+// trapped it, the int3 sites, and the trampolines of rdtsc sites whose
+// shim had no recorded value to give.
+#include <sys/prctl.h>
+
+#include "session.h"
+#include "ttdb/tracer/inject.h"
+
+namespace ttdb {
+
+using trace::Event;
+using trace::EventKind;
+
+void ReplaySession::prepare_tsc(const Event& next) {
+  // An rdtsc event's instruction carries the int3 of replay's scan (the
+  // recording's scan put one there too), or faults: code the scan did not
+  // see, which the recording ran with rdtsc faulting for good. Each byte
+  // of such code is in place by now, since code that changes without a
+  // syscall (writable and executable at once, or through another view)
+  // made the thread fault already (trap_tsc_for_good).
+  bool faults = false;
+  // (An rdtsc site's trampoline stops at its own int3 when its shim has no
+  // value to give: apply_rdtsc.)
+  if (next.kind == EventKind::rdtsc && (next.buffered || task().sites.where(next.args[0]) == SyscallPatcher::Where::slow_tail))
+    return;
+  if (next.kind == EventKind::rdtsc) {
+    std::uint8_t first = 0;
+    faults = tracee().read_some(RemotePtr(next.args[0]), &first, 1) != 1 || first != kInt3;
+  } else if (next.kind == EventKind::signal && next.nr == SIGSEGV &&
+             next.args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::natural)) {
+    // The program made rdtsc fault itself (PR_SET_TSC, which replay does
+    // not run): it faults at the instruction, as it did, not at an int3.
+    if (rand().original_byte(next.args[1])) {
+      rand().unpatch_tsc(tracee());
+      rand().patch_tsc(false);
+    }
+    faults = tsc_instruction_at(tracee(), RemotePtr(next.args[1])).has_value();
+  }
+  if (faults && !task().tsc_trapped) task().tsc_owed = true;
+  pay_tsc_owed();
+}
+
+void ReplaySession::trap_tsc_for_good(const Event& e) {
+  // Code may change from here on with no syscall between (the recorder
+  // made rdtsc fault for good at the same calls, or at fewer): every thread
+  // of the memory faults before it runs again, and no scan patches rdtsc.
+  int leader = task().process(e.tid);
+  for (auto& [tid, other] : state_.tasks)
+    if (other.process(tid) == leader || (task().shares_memory && other.shares_memory)) {
+      state_.rand_of(tid).patch_tsc(false);
+      if (!other.tsc_trapped) other.tsc_owed = true;
+    }
+}
+
+void ReplaySession::pay_tsc_owed() {
+  // Not at a signal's delivery (an injected call would lose the signal), nor
+  // inside a syscall it entered.
+  TaskState& state = task();
+  if (!state.tsc_owed || state.resume_signal || state.parked || state.spawn_entry || state.no_return || !state.syscall_insn)
+    return;
+  Tracee& t = tracee();
+  if (t.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY) return;
+  std::int64_t done = inject_syscall(t, state.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0, 0});
+  if (done != 0)
+    fail("cannot make rdtsc fault in process {} of the replay: {}", t.tid(), errno_text(static_cast<int>(-done)));
+  state.tsc_owed = false;
+  state.tsc_trapped = true;
+}
+
+void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
+  Tracee& t = tracee();
+  if (status.is_signal_stop() && status.code() == SIGTRAP &&
+      task().sites.where(t.regs().rip - 1) == SyscallPatcher::Where::miss) {
+    give_tsc_at_miss(e);
+    return;
+  }
+  TscInsn insn{e.nr == 1, e.nr == 1 ? 3 : 2};
+  bool at_int3 = status.is_signal_stop() && status.code() == SIGTRAP && t.regs().rip == e.args[0] + 1;
+  if (!at_int3) {
+    if (!status.is_signal_stop() || status.code() != SIGSEGV || t.regs().rip != e.args[0]) diverge(e, describe_stop(status));
+    auto found = tsc_instruction_at(t, RemotePtr(e.args[0]));
+    if (!found || found->rdtscp != (e.nr == 1)) diverge(e, "is not at an rdtsc instruction there");
+    insn = *found;
+  }
+  emulate_tsc(t, insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
+  if (at_int3) put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+void ReplaySession::give_tsc_at_miss(const Event& e) {
+  // The shim of an rdtsc site's trampoline had no value for it (the queue
+  // ended there, or the recording's rdtsc faulted in the slow tail): the
+  // event's value goes in as rdtsc leaves it, and the program stands past
+  // the slow tail's rdtsc, at the first instruction the trampoline moved
+  // (as past an rdtsc's int3, at the instruction after it).
+  Tracee& t = tracee();
+  auto site = task().sites.site_of(t.regs().rip - 1);
+  auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
+  if (!slow || e.nr != 0 || (e.args[0] != *site && e.args[0] != *slow))
+    diverge(e, fmt::format("the rdtsc of the site at {:#x} came first", site.value_or(0)));
+  Registers regs = t.regs();
+  regs.rax = e.args[1] & 0xffffffffu;
+  regs.rdx = e.args[1] >> 32;
+  regs.rip = *slow + 2;
+  t.set_regs(regs);
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+void ReplaySession::leave_tsc_trampoline() {
+  // Where give_tsc_at_miss left the thread, the recording's stood past the
+  // trampoline (the shim had gone back through its stop tail): the moved
+  // instructions run to the stop tail's int3, from the same one on.
+  Tracee& t = tracee();
+  std::uint64_t pc = t.regs().rip;
+  auto site = task().sites.where(pc) == SyscallPatcher::Where::slow_tail ? task().sites.site_of(pc) : std::nullopt;
+  auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
+  if (!slow || pc < *slow + 2) return;
+  Registers regs = t.regs();
+  regs.rip = *task().sites.tsc_stop_tail(*site) + (pc - (*slow + 2));
+  t.set_regs(regs);
+  run_to_trap(t);
+  if (!task().sites.finish_tail(t))
+    throw InternalError(fmt::format("the trampoline of the rdtsc at {:#x} did not end at its int3", *site));
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
+  Tracee& t = tracee();
+  const RandSite* site = rand().site_for_trap(t.regs().rip);
+  if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
+    diverge(e, describe_stop(status));
+  RandPatcher::emulate(t, *site, e.args[1]);
+  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+}
+
+}  // namespace ttdb
