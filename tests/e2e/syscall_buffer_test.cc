@@ -428,6 +428,13 @@ TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
   EXPECT_EQ(loaded.out, "loaded 42000\n");
   EXPECT_GE(sql_count(moved, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 1000);
   expect_same_run(loaded, replay(moved));
+
+  // One that may fault is not moved: the program takes its fault as natively.
+  std::string faulted = dir.file("fault.ttdb");
+  RunResult fault = record(faulted, {program("tsc_loop"), "1", "fault"}, warm);
+  ASSERT_EQ(fault.status, 0) << fault.err;
+  EXPECT_EQ(fault.out, run({program("tsc_loop"), "1", "fault"}).out);
+  expect_same_run(fault, replay(faulted));
 }
 
 // Protecting or unmapping the shim's or the trampolines' pages would break

@@ -3,9 +3,10 @@
 // the syscall buffer. The engine tests break and step there; with a second
 // argument "threads", a second thread reads it too while an interval
 // timer's handler reads it between; with "load", an rdtsc is followed by a
-// load relative to rip.
+// load relative to rip; with "fault", by a read of a null pointer.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +42,30 @@ __attribute__((noinline)) static unsigned long rdtsc_then_load(void) {
   return loaded;
 }
 
+// An rdtsc whose next instruction faults (a null pointer read): that one
+// keeps its int3, and the program's handler gets its fault.
+static sigjmp_buf after_fault;
+static void on_segv(int sig) {
+  (void)sig;
+  siglongjmp(after_fault, 1);
+}
+__attribute__((noinline)) static unsigned long rdtsc_then_read(const unsigned long* at) {
+  unsigned long read;
+  __asm__ volatile("rdtsc\n\tmovq (%1), %0" : "=r"(read) : "r"(at) : "rax", "rdx", "memory");
+  return read;
+}
+
 int main(int argc, char** argv) {
   long rounds = argc > 1 ? atol(argv[1]) : 2000;
   if (argc < 3) {
     printf("%lu\n", deltas(rounds));
+    return 0;
+  }
+  if (argv[2][0] == 'f') {  // "fault"
+    signal(SIGSEGV, on_segv);
+    volatile unsigned long* nowhere = NULL;
+    if (!sigsetjmp(after_fault, 1)) printf("read %lu\n", rdtsc_then_read((const unsigned long*)nowhere));
+    printf("faulted after rdtsc\n");
     return 0;
   }
   if (argv[2][0] == 'l') {  // "load"

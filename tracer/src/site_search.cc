@@ -134,17 +134,35 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   return site;
 }
 
+// Whether `insn` (decoded with details) touches only memory that is there:
+// the stack's (rsp, rbp) or the module's own (rip-relative). A fault in a
+// trampoline would be ttdb's, which the recording could not go past.
+bool cannot_fault(const cs_insn& insn) {
+  if (insn.id == X86_INS_LEA || insn.id == X86_INS_NOP) return true;  // (no access)
+  const cs_x86& x = insn.detail->x86;
+  for (int i = 0; i < x.op_count; ++i) {
+    const cs_x86_op& op = x.operands[i];
+    if (op.type != X86_OP_MEM) continue;
+    bool known = op.mem.base == X86_REG_RIP || op.mem.base == X86_REG_RSP || op.mem.base == X86_REG_RBP;
+    if (!known || op.mem.index != X86_REG_INVALID || op.mem.segment != X86_REG_INVALID) return false;
+  }
+  return true;
+}
+
 // An rdtsc at `at` (a file offset), with the instructions after it that
-// make up 5 bytes with it: each must run the same anywhere (MovableCode),
-// and all of them fit in its trampoline's tails.
+// make up 5 bytes with it: each must run the same anywhere (MovableCode)
+// and touch no memory that may not be there, and all of them fit in its
+// trampoline's tails.
 std::optional<SyscallSite> decode_tsc_site(csh detail, ByteView code, std::size_t at) {
   cs_insn* insn = cs_malloc(detail);
   const std::uint8_t* bytes = code.data() + at + 2;
   std::size_t left = code.size() - at - 2;
   std::uint64_t address = at + 2;
-  while (address - at < 5 && cs_disasm_iter(detail, &bytes, &left, &address, insn)) {
-  }
+  bool faultless = true;
+  while (faultless && address - at < 5 && cs_disasm_iter(detail, &bytes, &left, &address, insn))
+    faultless = cannot_fault(*insn);
   cs_free(insn, 1);
+  if (!faultless) return std::nullopt;
   std::size_t length = address - at;
   if (length < 5 || length - 2 > kMostTscDisplaced) return std::nullopt;
   ByteView after = code.subspan(at + 2, length - 2);
