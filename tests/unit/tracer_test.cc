@@ -179,6 +179,7 @@ TEST(SyscallSites, RdtscSitesKeepTheirMovedBytesInAPatchEvent) {
   tsc.length = 9;
   tsc.tsc = true;
   tsc.displaced = {0x48, 0x8b, 0x05, 0x10, 0x20, 0x00, 0x00};  // mov rax, [rip + 0x2010]
+  tsc.rip_relative = {{3, 7}};
   auto back = deserialize_sites(serialize_sites({call, tsc}));
   ASSERT_TRUE(back);
   ASSERT_EQ(back->size(), 2u);

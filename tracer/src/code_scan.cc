@@ -97,6 +97,23 @@ std::optional<MovableCode> MovableCode::of(csh detail, ByteView code, std::uint6
   return out;
 }
 
+MovableCode MovableCode::known(ByteView code, std::uint64_t from, const std::vector<Displacement>& displacements) {
+  MovableCode out;
+  out.bytes_.assign(code.begin(), code.end());
+  for (auto [disp_at, insn_end] : displacements) {
+    std::int32_t disp = 0;
+    std::memcpy(&disp, code.data() + disp_at, 4);
+    out.reaches_.push_back(Reach{disp_at, insn_end, from + insn_end + static_cast<std::uint64_t>(static_cast<std::int64_t>(disp))});
+  }
+  return out;
+}
+
+std::vector<MovableCode::Displacement> MovableCode::displacements() const {
+  std::vector<Displacement> out;
+  for (const Reach& r : reaches_) out.emplace_back(static_cast<std::uint8_t>(r.disp_at), static_cast<std::uint8_t>(r.insn_end));
+  return out;
+}
+
 std::optional<Bytes> MovableCode::at(std::uint64_t to) const {
   Bytes out = bytes_;
   for (const Reach& r : reaches_) {

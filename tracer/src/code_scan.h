@@ -40,6 +40,11 @@ class MovableCode {
   // with `detail` (a handle with CS_OPT_DETAIL on). nullopt when one cannot
   // move, or `code` does not end with a whole instruction.
   static std::optional<MovableCode> of(csh detail, ByteView code, std::uint64_t from);
+  // The same, decoded before: `displacements` says, for each rip-relative
+  // instruction, where in `code` its displacement is and where it ends.
+  using Displacement = std::pair<std::uint8_t, std::uint8_t>;
+  static MovableCode known(ByteView code, std::uint64_t from, const std::vector<Displacement>& displacements);
+  std::vector<Displacement> displacements() const;
   // Their bytes, to run at `to`; nullopt when a displacement would not reach.
   std::optional<Bytes> at(std::uint64_t to) const;
   std::size_t size() const { return bytes_.size(); }

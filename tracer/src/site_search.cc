@@ -166,12 +166,14 @@ std::optional<SyscallSite> decode_tsc_site(csh detail, ByteView code, std::size_
   std::size_t length = address - at;
   if (length < 5 || length - 2 > kMostTscDisplaced) return std::nullopt;
   ByteView after = code.subspan(at + 2, length - 2);
-  if (!MovableCode::of(detail, after, at + 2)) return std::nullopt;
+  auto moved = MovableCode::of(detail, after, at + 2);
+  if (!moved) return std::nullopt;
   SyscallSite site;
   site.addr = at;
   site.length = static_cast<std::uint8_t>(length);
   site.tsc = true;
   site.displaced.assign(after.begin(), after.end());
+  site.rip_relative = moved->displacements();
   return site;
 }
 
@@ -192,6 +194,12 @@ Bytes serialize_sites(const std::vector<SyscallSite>& sites) {
     if (s.tsc) {
       put(out, &kTscSiteMark, 1);
       put(out, s.displaced.data(), s.displaced.size());
+      auto count = static_cast<std::uint8_t>(s.rip_relative.size());
+      put(out, &count, 1);
+      for (auto [disp_at, end] : s.rip_relative) {
+        put(out, &disp_at, 1);
+        put(out, &end, 1);
+      }
       continue;
     }
     auto count = static_cast<std::uint8_t>(s.after.size());
@@ -223,7 +231,13 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
     if (count == kTscSiteMark) {
       s.tsc = true;
       s.displaced.resize(s.length - 2u);
-      if (s.length > 2 + kMostTscDisplaced || !take(s.displaced.data(), s.displaced.size())) return std::nullopt;
+      std::uint8_t reaches = 0;
+      if (s.length > 2 + kMostTscDisplaced || !take(s.displaced.data(), s.displaced.size()) || !take(&reaches, 1) ||
+          reaches > s.displaced.size() / 5)
+        return std::nullopt;
+      s.rip_relative.resize(reaches);
+      for (auto& [disp_at, end] : s.rip_relative)
+        if (!take(&disp_at, 1) || !take(&end, 1) || disp_at + 4u > end || end > s.displaced.size()) return std::nullopt;
       out.push_back(std::move(s));
       continue;
     }

@@ -1,7 +1,6 @@
 #include "ttdb/tracer/syscall_sites.h"
 
 #include <asm/unistd_64.h>
-#include <capstone/capstone.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -151,18 +150,6 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   std::copy_if(all_sites.begin(), all_sites.end(), std::back_inserter(patchable), [&](const SyscallSite& s) {
     return s.tsc ? entries.tsc != 0 : !s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc;
   });
-  // What follows each rdtsc, to move (decoded once, moved to each tail).
-  std::map<std::uint64_t, MovableCode> moved;
-  if (std::any_of(patchable.begin(), patchable.end(), [](const SyscallSite& s) { return s.tsc; })) {
-    csh detail = 0;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &detail) != CS_ERR_OK) return std::nullopt;
-    cs_option(detail, CS_OPT_DETAIL, CS_OPT_ON);
-    for (const auto& site : patchable)
-      if (site.tsc)
-        if (auto code = MovableCode::of(detail, site.displaced, site.addr + 2)) moved.emplace(site.addr, std::move(*code));
-    cs_close(&detail);
-    std::erase_if(patchable, [&](const SyscallSite& s) { return s.tsc && !moved.count(s.addr); });
-  }
   const std::vector<SyscallSite>& sites = patchable;
   if (sites.empty()) return std::nullopt;
   std::uint64_t page_size = (TTDB_TRAMPOLINE_FIRST + sites.size() * TTDB_TRAMPOLINE_SIZE + kPage - 1) / kPage * kPage;
@@ -198,7 +185,8 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
     std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
     if (!sites[k].tsc) {
       emit_trampoline(page, base, at, sites[k], entries.of(sites[k]));
-    } else if (!emit_tsc_trampoline(page, base, at, sites[k], moved.at(sites[k].addr))) {
+    } else if (!emit_tsc_trampoline(page, base, at, sites[k],
+                                    MovableCode::known(sites[k].displaced, sites[k].addr + 2, sites[k].rip_relative))) {
       // What it moves reads memory out of reach of the page (a module of
       // gigabytes): the site keeps its int3, the others go on without it.
       std::vector<SyscallSite> rest = sites;

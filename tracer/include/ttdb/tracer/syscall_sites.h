@@ -45,6 +45,10 @@ struct SyscallSite {
   // as the program has them; `after` is empty).
   bool tsc = false;
   Bytes displaced;
+  // Its moved instructions that are rip-relative: where in `displaced` the
+  // displacement is and where the instruction ends (found with the site,
+  // so that patching needs no disassembler).
+  std::vector<std::pair<std::uint8_t, std::uint8_t>> rip_relative;
   bool operator==(const SyscallSite&) const = default;
 };
 
