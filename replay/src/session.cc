@@ -652,9 +652,7 @@ void ReplaySession::apply_patch(const Event& e) {
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);
       // An rdtsc site's int3 (replay's scan put one there too) is gone under its jump.
-      for (std::size_t i = 1; i < patch.mem.size(); ++i)
-        for (std::uint64_t site : task().sites.tsc_sites(patch.mem[i].addr, patch.mem[i].addr + 1))
-          rand().forget(site, site + 1);
+      for (std::uint64_t site : tsc_sites_in(patch)) rand().forget(site, site + 1);
     }
   } catch (const Error& error) {
     diverge(e, fmt::format("could not take it: {}", error.what()));

@@ -581,9 +581,7 @@ void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_th
 
 void Recorder::forget_rand_sites_patched(const Event& patch) {
   // Their int3s are gone under the jumps: SIGTRAP there is no longer ttdb's.
-  for (std::size_t i = 1; i < patch.mem.size(); ++i)
-    for (std::uint64_t site : space().sites.tsc_sites(patch.mem[i].addr, patch.mem[i].addr + 1))
-      space().rand.forget(site, site + 1);
+  for (std::uint64_t site : tsc_sites_in(patch)) space().rand.forget(site, site + 1);
 }
 
 std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,

@@ -252,6 +252,14 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
   return out;
 }
 
+std::vector<std::uint64_t> tsc_sites_in(const trace::Event& patch) {
+  std::vector<std::uint64_t> out;
+  if (auto sites = deserialize_sites(patch.info))
+    for (const auto& site : *sites)
+      if (site.tsc) out.push_back(site.addr);
+  return out;
+}
+
 namespace {
 
 // The syscall a site makes, when the straight line of code before it sets

@@ -388,14 +388,6 @@ std::optional<std::uint64_t> SyscallPatcher::tsc_stop_tail(std::uint64_t site) c
   return slow ? std::optional<std::uint64_t>(*slow - TTDB_TAIL_SLOW + TTDB_TAIL_STOP) : std::nullopt;
 }
 
-std::vector<std::uint64_t> SyscallPatcher::tsc_sites(std::uint64_t start, std::uint64_t end) const {
-  std::vector<std::uint64_t> out;
-  for (const auto& p : pages_)
-    for (const auto& site : p.sites)
-      if (site.tsc && site.addr >= start && site.addr < end) out.push_back(site.addr);
-  return out;
-}
-
 bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   Registers regs = tracee.regs();
   const Page* page = page_of(regs.rip);

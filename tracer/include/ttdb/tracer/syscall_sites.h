@@ -56,6 +56,10 @@ struct SyscallSite {
 // `start` (`size` bytes from file offset `offset`).
 std::vector<SyscallSite> find_syscall_sites(ByteView elf, std::uint64_t start, std::uint64_t size, std::uint64_t offset);
 
+// The rdtsc sites a patch event rewrites (their int3s are gone under its
+// jumps).
+std::vector<std::uint64_t> tsc_sites_in(const trace::Event& patch);
+
 // Sites as bytes (a patch event's info, the site cache); nullopt for bytes
 // that do not hold sites.
 Bytes serialize_sites(const std::vector<SyscallSite>& sites);
@@ -105,8 +109,7 @@ class SyscallPatcher {
   // such a site.
   std::optional<std::uint64_t> tsc_slow_tail(std::uint64_t site) const;
   std::optional<std::uint64_t> tsc_stop_tail(std::uint64_t site) const;
-  // The rdtsc sites patched in [start, end).
-  std::vector<std::uint64_t> tsc_sites(std::uint64_t start, std::uint64_t end) const;
+
   // A patched site's first byte: what runs there is a syscall, hooked.
   bool is_site(std::uint64_t pc) const { return originals_.count(pc) != 0; }
   // Where the program's instruction at `addr` runs when a patched site's
