@@ -96,7 +96,7 @@ void ReplaySession::give_tsc_at_miss(const Event& e) {
   auto site = task().sites.site_of(t.regs().rip - 1);
   auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
   if (!slow || e.nr != 0 || (e.args[0] != *site && e.args[0] != *slow))
-    diverge(e, fmt::format("the rdtsc of the site at {:#x} came first", site.value_or(0)));
+    diverge(e, fmt::format("reached the rdtsc at {:#x} instead", site.value_or(0)));
   Registers regs = t.regs();
   regs.rax = e.args[1] & 0xffffffffu;
   regs.rdx = e.args[1] >> 32;
