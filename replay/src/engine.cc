@@ -339,8 +339,8 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
   RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   // The jump back out of an rdtsc site's trampoline is no instruction of
   // the program's: the step goes on through it.
-  bool at_way_back = !pending_first && session.task_state().sites.way_back(session.tracee().regs().rip);
-  if (outcome.kind == RunOutcome::Kind::stepped && at_way_back)
+  auto at_way_back = [&] { return session.task_state().sites.way_back(session.tracee().regs().rip).has_value(); };
+  if (outcome.kind == RunOutcome::Kind::stepped && !pending_first && at_way_back())
     outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
