@@ -85,11 +85,6 @@ class Code {
   Bytes bytes_;
 };
 
-bool is_group(const cs_insn& insn, std::uint8_t group) {
-  const cs_detail& d = *insn.detail;
-  return std::find(d.groups, d.groups + d.groups_count, group) != d.groups + d.groups_count;
-}
-
 // The direct target of a relative branch, call or jump.
 std::optional<std::uint64_t> relative_target(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
@@ -99,14 +94,14 @@ std::optional<std::uint64_t> relative_target(const cs_insn& insn) {
 
 // Whether the flow goes on to the next instruction.
 bool falls_through(const cs_insn& insn) {
-  if (is_group(insn, CS_GRP_RET) || is_group(insn, CS_GRP_CALL) || is_group(insn, CS_GRP_IRET)) return false;
+  if (in_group(insn, CS_GRP_RET) || in_group(insn, CS_GRP_CALL) || in_group(insn, CS_GRP_IRET)) return false;
   return insn.id != X86_INS_JMP && insn.id != X86_INS_LJMP && insn.id != X86_INS_UD2 && insn.id != X86_INS_HLT;
 }
 
 // Copies one instruction of the program to `code`, so that it does there what
 // it did at its own address. False for what cannot move.
 bool relocate(const cs_insn& insn, Code& code, std::uint64_t return_slot) {
-  if (is_group(insn, CS_GRP_INT) || is_group(insn, CS_GRP_IRET) || insn.id == X86_INS_SYSCALL ||
+  if (in_group(insn, CS_GRP_INT) || in_group(insn, CS_GRP_IRET) || insn.id == X86_INS_SYSCALL ||
       insn.id == X86_INS_SYSENTER || insn.id == X86_INS_LOOP || insn.id == X86_INS_LOOPE ||
       insn.id == X86_INS_LOOPNE || insn.id == X86_INS_JRCXZ || insn.id == X86_INS_JECXZ || insn.id == X86_INS_XBEGIN ||
       insn.id == X86_INS_LJMP || insn.id == X86_INS_LCALL)
@@ -123,7 +118,7 @@ bool relocate(const cs_insn& insn, Code& code, std::uint64_t return_slot) {
     code.jump({0xe9}, *relative_target(insn));
     return true;
   }
-  if (is_group(insn, CS_GRP_JUMP) && insn.id != X86_INS_JMP) {  // jcc, short or near
+  if (in_group(insn, CS_GRP_JUMP) && insn.id != X86_INS_JMP) {  // jcc, short or near
     const std::uint8_t* b = insn.bytes;
     bool near = b[0] == 0x0f && (b[1] & 0xf0) == 0x80, short_form = (b[0] & 0xf0) == 0x70;
     auto target = relative_target(insn);
@@ -225,7 +220,7 @@ std::optional<ArrivalCounter> ArrivalCounter::install(Tracee& tracee, std::uint6
   code.rip_relative({0x48, 0x8b, 0x05}, data + kSavedRax);         // mov rax, [saved]
   counter.straight_end_ = addr;
   for (const cs_insn& i : span) {
-    if (counter.straight_end_ == i.address && !is_group(i, CS_GRP_JUMP) && falls_through(i))
+    if (counter.straight_end_ == i.address && !in_group(i, CS_GRP_JUMP) && falls_through(i))
       counter.straight_end_ = i.address + i.size;
     counter.moved_.emplace_back(code.here(), i.address);
     if (!relocate(i, code, data + kReturnSlot)) return std::nullopt;

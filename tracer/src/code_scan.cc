@@ -33,12 +33,12 @@ Sweep sweep_function(csh handle, ByteView file, std::uint64_t from, std::uint64_
   return out;
 }
 
-namespace {
-
 bool in_group(const cs_insn& insn, std::uint8_t group) {
   const cs_detail& d = *insn.detail;
   return std::find(d.groups, d.groups + d.groups_count, group) != d.groups + d.groups_count;
 }
+
+namespace {
 
 bool stays_in_line(const cs_insn& insn) {
   for (std::uint8_t group : {CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET, CS_GRP_PRIVILEGE})
@@ -60,7 +60,16 @@ bool stays_in_line(const cs_insn& insn) {
   }
 }
 
-bool fits32(std::int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+// Writes at `disp_at` in `code` the displacement that reaches `target` from
+// `next` (where the instruction ends, as the code runs); false when it
+// does not fit.
+bool put_displacement(Bytes& code, std::size_t disp_at, std::uint64_t target, std::uint64_t next) {
+  auto disp = static_cast<std::int64_t>(target - next);
+  if (disp < INT32_MIN || disp > INT32_MAX) return false;
+  auto d = static_cast<std::int32_t>(disp);
+  std::memcpy(code.data() + disp_at, &d, 4);
+  return true;
+}
 
 // Where `insn`'s rip-relative displacement is, and what it reaches; {0, 0}
 // for none; nullopt for one that cannot be moved.
@@ -116,12 +125,8 @@ std::vector<MovableCode::Displacement> MovableCode::displacements() const {
 
 std::optional<Bytes> MovableCode::at(std::uint64_t to) const {
   Bytes out = bytes_;
-  for (const Reach& r : reaches_) {
-    std::int64_t disp = static_cast<std::int64_t>(r.target - (to + r.insn_end));
-    if (!fits32(disp)) return std::nullopt;
-    auto d = static_cast<std::int32_t>(disp);
-    std::memcpy(out.data() + r.disp_at, &d, 4);
-  }
+  for (const Reach& r : reaches_)
+    if (!put_displacement(out, r.disp_at, r.target, to + r.insn_end)) return std::nullopt;
   return out;
 }
 
@@ -129,12 +134,7 @@ std::optional<Bytes> moved_instruction(const cs_insn& insn, std::uint64_t to) {
   auto reach = rip_reach(insn);
   if (!reach) return std::nullopt;
   Bytes out(insn.bytes, insn.bytes + insn.size);
-  if (reach->first) {
-    std::int64_t disp = static_cast<std::int64_t>(reach->second - (to + insn.size));
-    if (!fits32(disp)) return std::nullopt;
-    auto d = static_cast<std::int32_t>(disp);
-    std::memcpy(out.data() + reach->first, &d, 4);
-  }
+  if (reach->first && !put_displacement(out, reach->first, reach->second, to + insn.size)) return std::nullopt;
   return out;
 }
 

@@ -31,6 +31,9 @@ struct Sweep {
 // Sweeps `code[from, to)`; addresses are offsets into `code`.
 Sweep sweep_function(csh handle, ByteView code, std::uint64_t from, std::uint64_t to);
 
+// Whether `insn` (decoded with details) is in capstone's group `group`.
+bool in_group(const cs_insn& insn, std::uint8_t group);
+
 // Instructions of the program that run the same anywhere once each
 // rip-relative displacement is made to reach the same place again: no
 // branch, call or return, nothing that traps or enters the kernel.
@@ -47,7 +50,6 @@ class MovableCode {
   std::vector<Displacement> displacements() const;
   // Their bytes, to run at `to`; nullopt when a displacement would not reach.
   std::optional<Bytes> at(std::uint64_t to) const;
-  std::size_t size() const { return bytes_.size(); }
 
  private:
   Bytes bytes_;
