@@ -84,28 +84,21 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
     const std::uint8_t* b = code.data() + i;
     std::size_t left = code.size() - i;
     std::size_t length = 0;
-    if (left >= 6 && b[0] == 0x48 && b[1] == 0x3d) {
+    // cmp eax, imm32 and test eax, eax; with REX.W (0x48), of rax.
+    std::size_t rex = left >= 1 && b[0] == 0x48 ? 1 : 0;
+    const std::uint8_t* op = b + rex;
+    std::uint8_t width = rex ? 64 : 32;
+    if (left >= rex + 5 && op[0] == 0x3d) {
       insn.op = DisplacedInsn::Op::cmp;
-      insn.width = 64;
+      insn.width = width;
       std::int32_t imm;
-      std::memcpy(&imm, b + 2, 4);
+      std::memcpy(&imm, op + 1, 4);
       insn.imm = imm;
-      length = 6;
-    } else if (left >= 5 && b[0] == 0x3d) {
-      insn.op = DisplacedInsn::Op::cmp;
-      insn.width = 32;
-      std::int32_t imm;
-      std::memcpy(&imm, b + 1, 4);
-      insn.imm = imm;
-      length = 5;
-    } else if (left >= 3 && b[0] == 0x48 && b[1] == 0x85 && b[2] == 0xc0) {
+      length = rex + 5;
+    } else if (left >= rex + 2 && op[0] == 0x85 && op[1] == 0xc0) {
       insn.op = DisplacedInsn::Op::test;
-      insn.width = 64;
-      length = 3;
-    } else if (left >= 2 && b[0] == 0x85 && b[1] == 0xc0) {
-      insn.op = DisplacedInsn::Op::test;
-      insn.width = 32;
-      length = 2;
+      insn.width = width;
+      length = rex + 2;
     } else if (left >= 2 && (b[0] & 0xf0) == 0x70) {
       insn.op = DisplacedInsn::Op::jcc;
       insn.cond = b[0] & 0x0f;
