@@ -83,7 +83,7 @@ void ReplaySession::apply_rdtsc(const Event& e, const WaitStatus& status) {
     insn = *found;
   }
   emulate_tsc(t, insn, e.args[0], TscValue{e.args[1], static_cast<std::uint32_t>(e.args[2])});
-  if (at_int3) put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+  if (at_int3) put_back_trap();
 }
 
 void ReplaySession::give_tsc_at_miss(const Event& e) {
@@ -102,7 +102,7 @@ void ReplaySession::give_tsc_at_miss(const Event& e) {
   regs.rdx = e.args[1] >> 32;
   regs.rip = *slow + 2;
   t.set_regs(regs);
-  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+  put_back_trap();
 }
 
 void ReplaySession::leave_tsc_trampoline() {
@@ -120,7 +120,11 @@ void ReplaySession::leave_tsc_trampoline() {
   run_to_trap(t);
   if (!task().sites.finish_tail(t))
     throw InternalError(fmt::format("the trampoline of the rdtsc at {:#x} did not end at its int3", *site));
-  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+  put_back_trap();
+}
+
+void ReplaySession::put_back_trap() {
+  put_back_trap_action(tracee(), task().syscall_insn, state_.process_of(state_.acting).trap_action);
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
@@ -129,7 +133,7 @@ void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
   if (!status.is_signal_stop() || status.code() != SIGTRAP || !site || site->addr != e.args[0])
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
-  put_back_trap_action(t, task().syscall_insn, state_.process_of(state_.acting).trap_action);
+  put_back_trap();
 }
 
 }  // namespace ttdb
