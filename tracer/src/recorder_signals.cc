@@ -148,10 +148,10 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     return;
   }
   // (An rdtsc site's slow tail runs rdtsc, which faults as the program's would.)
-  bool tsc_slow_tail = space().sites.where(regs.rip) == SyscallPatcher::Where::slow_tail && sig == SIGSEGV &&
-                       tsc_instruction_at(t, RemotePtr(regs.rip));
+  auto where = space().sites.where(regs.rip);
+  bool tsc_slow_tail = where == SyscallPatcher::Where::slow_tail && sig == SIGSEGV && tsc_instruction_at(t, RemotePtr(regs.rip));
   if (space().shim && is_fault(info) && !tsc_slow_tail &&
-      (space().shim.contains(regs.rip) || space().sites.where(regs.rip) != SyscallPatcher::Where::elsewhere)) {
+      (space().shim.contains(regs.rip) || where != SyscallPatcher::Where::elsewhere)) {
     stop_recording(fmt::format("ttdb's syscall buffer faulted ({} at {:#x}) at event {}; record the program with "
                                "--no-syscall-buffer, and please report it",
                                signal_name(sig), regs.rip, writer_.last_event_id() + 1));
