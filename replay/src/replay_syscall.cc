@@ -5,7 +5,6 @@
 #include <asm/unistd_64.h>
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
@@ -594,12 +593,7 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     return;
   }
   if (tsc_patched_) watch_code_changes(e);
-  // The recorder put the program's rdtsc back at its sites here (the
-  // program may take their faults itself).
-  if (e.nr == __NR_prctl && e.args[0] == PR_SET_TSC) task().sites.unpatch_tsc(t);
-  // And the sites of code about to move, whose jumps would miss their trampolines.
-  if (e.nr == __NR_mremap && task().sites.unpatch_range(t, e.args[0], e.args[0] + e.args[1]))
-    if (auto code = t.try_read_bytes(RemotePtr(e.args[0]), e.args[1])) rand().scan_and_patch(t, e.args[0], *code);
+  unpatch_before_call(t, task().sites, rand(), e.nr, e.args.data());  // (as the recorder did at this call)
   ReplayPolicy policy = si ? si->policy : ReplayPolicy::emulate;
   switch (policy) {
     case ReplayPolicy::exit:

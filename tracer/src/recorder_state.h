@@ -384,7 +384,6 @@ class Recorder {
   void drain_running(Task& t);
   void add_records(ShimRecords records, Task& t);
   void forget_rand_sites_patched(const Event& patch);
-  void unpatch_moved_code(Tracee& t, std::uint64_t start, std::uint64_t size);
   // A file is mapped shared: writes to files become visible in memory, in every process.
   void show_file_writes_everywhere(const trace::FileIdentity& file);
   // Before a write to a file other processes map shared: their buffered

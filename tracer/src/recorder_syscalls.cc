@@ -59,11 +59,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   const SyscallInfo* si = find_syscall(call.nr);
   keep_ttdb_settings(call);
   watch_code_writes(call);
-  // The program's rdtsc back at its sites, where it may take their faults
-  // itself; and the sites of code about to move. (Replay does the same at
-  // these calls.)
-  if (call.nr == __NR_prctl && call.a[0] == PR_SET_TSC) space().sites.unpatch_tsc(t);
-  if (call.nr == __NR_mremap) unpatch_moved_code(t, call.a[0], call.a[1]);
+  unpatch_before_call(t, space().sites, space().rand, call.nr, call.a);  // (as replay does at this call)
   task().entering = true;
   task().entry_placed = false;
   if (turns().active) {

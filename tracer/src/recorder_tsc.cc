@@ -92,12 +92,6 @@ void Recorder::watch_code_writes(const SyscallArgs& call) {
   }
 }
 
-void Recorder::unpatch_moved_code(Tracee& t, std::uint64_t start, std::uint64_t size) {
-  // An rdtsc put back gets the int3 a scan gives it.
-  if (space().sites.unpatch_range(t, start, start + size))
-    if (auto code = t.try_read_bytes(RemotePtr(start), size)) space().rand.scan_and_patch(t, start, *code);
-}
-
 void Recorder::trap_tsc_again(Task& in, const char* why) {
   Space& space = *in.space;
   if (!space.rand.patches_tsc()) return;

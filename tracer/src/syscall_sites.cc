@@ -2,6 +2,7 @@
 
 #include <asm/unistd_64.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/nondet_insn.h"
 #include "ttdb/tracer/syscall_buffer.h"
 #include "ttdb/tracer/syscall_table.h"
 
@@ -307,28 +309,40 @@ const SyscallPatcher::Page* SyscallPatcher::page_of(std::uint64_t pc) const {
 }
 
 SyscallPatcher::Where SyscallPatcher::where(std::uint64_t pc) const {
-  const Page* page = page_of(pc);
-  if (!page) return Where::elsewhere;
-  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
+  auto slot = slot_at(pc);
+  if (!slot) return Where::elsewhere;
+  auto [trampoline, at] = *slot;
   if (at < TTDB_TAIL_DONE) return Where::entry;
   if (at < TTDB_TAIL_SLOW) return Where::done_tail;
   if (at < TTDB_TAIL_STOP) return Where::slow_tail;
-  bool tsc = page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE].tsc;
-  return tsc && at >= TTDB_TAIL_MISS ? Where::miss : Where::stop_tail;
+  return trampoline.site->tsc && at >= TTDB_TAIL_MISS ? Where::miss : Where::stop_tail;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::site_of(std::uint64_t pc) const {
+  auto slot = slot_at(pc);
+  if (!slot) return std::nullopt;
+  return slot->first.site->addr;
+}
+
+std::optional<std::pair<SyscallPatcher::Slot, std::uint64_t>> SyscallPatcher::slot_at(std::uint64_t pc) const {
   const Page* page = page_of(pc);
   if (!page) return std::nullopt;
-  return page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE].addr;
+  std::uint64_t index = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
+  std::uint64_t start = page->addr + TTDB_TRAMPOLINE_FIRST + index * TTDB_TRAMPOLINE_SIZE;
+  return std::pair{Slot{start, &page->sites[index]}, pc - start};
+}
+
+std::optional<SyscallPatcher::Slot> SyscallPatcher::slot_of_site(std::uint64_t addr) const {
+  for (const auto& p : pages_)
+    for (std::size_t k = 0; k < p.sites.size(); ++k)
+      if (p.sites[k].addr == addr) return Slot{p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE, &p.sites[k]};
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::tsc_slow_tail(std::uint64_t site) const {
-  for (const auto& p : pages_)
-    for (std::size_t k = 0; k < p.sites.size(); ++k)
-      if (p.sites[k].addr == site && p.sites[k].tsc)
-        return p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE + TTDB_TAIL_SLOW;
-  return std::nullopt;
+  auto slot = slot_of_site(site);
+  if (!slot || !slot->site->tsc) return std::nullopt;
+  return slot->start + TTDB_TAIL_SLOW;
 }
 
 namespace {
@@ -343,34 +357,28 @@ std::vector<std::uint64_t> SyscallPatcher::moved_copies(std::uint64_t addr) cons
   if (patched == originals_.begin()) return {};
   std::uint64_t site = (--patched)->first;
   if (addr < site + 2 || addr >= site + patched->second.size()) return {};
-  for (const auto& p : pages_)
-    for (std::size_t k = 0; k < p.sites.size(); ++k)
-      if (p.sites[k].addr == site) {
-        std::uint64_t trampoline = p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
-        std::vector<std::uint64_t> copies;
-        for (std::uint64_t at : kMovedAt) copies.push_back(trampoline + at + (addr - site - 2));
-        return copies;
-      }
-  return {};
+  auto slot = slot_of_site(site);
+  if (!slot) return {};
+  std::vector<std::uint64_t> copies;
+  for (std::uint64_t at : kMovedAt) copies.push_back(slot->start + at + (addr - site - 2));
+  return copies;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::moved_original(std::uint64_t pc) const {
-  const Page* page = page_of(pc);
-  if (!page) return std::nullopt;
-  std::uint64_t index = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
-  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
-  const SyscallSite& site = page->sites[index];
+  auto slot = slot_at(pc);
+  if (!slot) return std::nullopt;
+  auto [trampoline, at] = *slot;
+  const SyscallSite& site = *trampoline.site;
   for (std::uint64_t from : kMovedAt)
     if (at >= from && at < from + site.length - 2u) return site.addr + 2 + (at - from);
   return std::nullopt;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::way_back(std::uint64_t pc) const {
-  const Page* page = page_of(pc);
-  if (!page) return std::nullopt;
-  std::uint64_t at = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) % TTDB_TRAMPOLINE_SIZE;
-  const SyscallSite& site = page->sites[(pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE];
-  if (!site.tsc) return std::nullopt;
+  auto slot = slot_at(pc);
+  if (!slot || !slot->first.site->tsc) return std::nullopt;
+  auto [trampoline, at] = *slot;
+  const SyscallSite& site = *trampoline.site;
   for (std::uint64_t from : {std::uint64_t{TTDB_TAIL_DONE}, std::uint64_t{TTDB_TAIL_SLOW + 2}})
     if (at == from + site.length - 2u) return site.addr + site.length;
   return std::nullopt;
@@ -390,11 +398,10 @@ std::optional<std::uint64_t> SyscallPatcher::tsc_stop_tail(std::uint64_t site) c
 
 bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   Registers regs = tracee.regs();
-  const Page* page = page_of(regs.rip);
-  if (!page) return false;
-  std::uint64_t index = (regs.rip - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
-  std::uint64_t at = regs.rip - (page->addr + TTDB_TRAMPOLINE_FIRST + index * TTDB_TRAMPOLINE_SIZE);
-  const SyscallSite& site = page->sites[index];
+  auto slot = slot_at(regs.rip);
+  if (!slot) return false;
+  std::uint64_t at = slot->second;
+  const SyscallSite& site = *slot->first.site;
   std::uint64_t rip = site.addr + site.length;
   if (site.tsc) {
     // Only just past the stop tail's int3 has everything moved run (the
@@ -471,6 +478,12 @@ bool SyscallPatcher::unpatch_range(Tracee& tracee, std::uint64_t start, std::uin
     site = originals_.erase(site);
   }
   return tsc;
+}
+
+void unpatch_before_call(Tracee& tracee, SyscallPatcher& sites, RandPatcher& rand, long nr, const std::uint64_t* args) {
+  if (nr == __NR_prctl && args[0] == PR_SET_TSC) sites.unpatch_tsc(tracee);
+  if (nr == __NR_mremap && sites.unpatch_range(tracee, args[0], args[0] + args[1]))
+    if (auto code = tracee.try_read_bytes(RemotePtr(args[0]), args[1])) rand.scan_and_patch(tracee, args[0], *code);
 }
 
 std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {

@@ -159,6 +159,15 @@ class SyscallPatcher {
     std::vector<SyscallSite> sites;  // trampoline i serves sites[i]
   };
   const Page* page_of(std::uint64_t pc) const;
+  // A site's trampoline: where it begins, and the site.
+  struct Slot {
+    std::uint64_t start = 0;
+    const SyscallSite* site = nullptr;
+  };
+  // The trampoline holding `pc`, and `pc`'s offset in it.
+  std::optional<std::pair<Slot, std::uint64_t>> slot_at(std::uint64_t pc) const;
+  // The trampoline of the site at `addr`.
+  std::optional<Slot> slot_of_site(std::uint64_t addr) const;
   // apply's steps: the trampolines' page mapped (or its place in the area
   // checked), and the sites' bytes rewritten, their own bytes kept.
   void map_trampolines(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch);
@@ -188,6 +197,15 @@ inline constexpr std::uint64_t kTrampolineArea = 256 * 1024;
 // its page (an area); a4 kInArea when the page lies in an area an earlier
 // patch mapped, and the event maps nothing.
 inline constexpr std::uint64_t kInArea = 1;
+
+class RandPatcher;
+
+// At the entry of a call that changes the program's code under the patches,
+// in recording and replay alike: PR_SET_TSC puts the program's own rdtsc
+// back at every rdtsc site (SyscallPatcher::unpatch_tsc), mremap the sites
+// of the code it moves (unpatch_range), an rdtsc among them getting the
+// int3 a scan of `rand` gives it.
+void unpatch_before_call(Tracee& tracee, SyscallPatcher& sites, RandPatcher& rand, long nr, const std::uint64_t* args);
 
 // The x86 flags an instruction sets (CF PF AF ZF SF OF), computed by this CPU
 // running it: exactly what the program would see. Exposed for tests.
