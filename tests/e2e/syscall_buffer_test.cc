@@ -394,6 +394,21 @@ TEST(SyscallBuffer, CodeUnmappedAmongManyBufferedCallsIsForgotten) {
   expect_same_run(recorded, replay(trace));
 }
 
+// The site finder searches a file's code the program mapped while it runs
+// (a cold cache): if the program moves that code with mremap before the
+// finder is done, what was found is for memory that is no longer there, and
+// is dropped, not patched.
+TEST(SyscallBuffer, SitesFoundInCodeMovedAwayMeanwhileAreDropped) {
+  TempDir dir;
+  RunOptions cold;
+  cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("tsc_moved_code"), "spin"}, cold);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("moved "), std::string::npos) << recorded.out;
+  expect_same_run(recorded, replay(trace));
+}
+
 // rdtsc sites with trampolines (shim version 7): the shim reads the counter
 // for two threads' loops and for the timer's handler that interrupts them,
 // and replay gives each read back; a program's start (the loader times

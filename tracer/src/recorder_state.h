@@ -429,7 +429,9 @@ class Recorder {
   // /proc/PID/mem, or in a shared mapping of the file. The bytes go with the
   // call; false when the memory is another process's (not recordable).
   bool capture_write_effects(const SyscallArgs& call, std::int64_t ret, Event& e);
-  static std::optional<std::pair<std::uint64_t, std::uint64_t>> remapped_range(const SyscallArgs& call);
+  // The ranges of memory whose mapping a call changes: an mremap to a fixed
+  // place changes two (what it moves away, and where it puts it).
+  static std::vector<std::pair<std::uint64_t, std::uint64_t>> remapped_ranges(const SyscallArgs& call);
   bool touches_ttdb_code(std::uint64_t start, std::uint64_t end) const;
   void resume(Task& t);
   // The next stop of any task; nullopt when the wait for a held signal's

@@ -86,11 +86,12 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
     if (si && si->policy == ReplayPolicy::spawn && !spawns_vfork(t, call)) keeps_turn = true;
     if (turns().turn == t.tid() && !keeps_turn) turns().turn = 0;
   }
-  if (auto range = remapped_range(call); range && space().shim && touches_ttdb_code(range->first, range->second)) {
+  for (auto [start, end] : remapped_ranges(call)) {
+    if (!space().shim || !touches_ttdb_code(start, end)) continue;
     stop_recording(fmt::format(
         "the program called {} at event {} on memory where ttdb keeps its syscall buffer ({:#x}-{:#x}); record it "
         "with --no-syscall-buffer",
-        syscall_name(call.nr), writer_.last_event_id() + 1, range->first, range->second));
+        syscall_name(call.nr), writer_.last_event_id() + 1, start, end));
     return;
   }
 
@@ -462,7 +463,8 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
       if (auto file = trace::FileIdentity::from_info(e.info); resizes && file && mapped_shared_.count(*file)) settle_mappers(*file);
     }
     // Code being searched for syscall sites may have changed.
-    if (auto range = remapped_range(call); range && finder_) finder_->forget(t.tid(), range->first, range->second);
+    if (finder_)
+      for (auto [start, end] : remapped_ranges(call)) finder_->forget(t.tid(), start, end);
     // Descriptors the shim knows may now be other files; a vfork child,
     // done now, shared the shim's memory but had descriptors of its own.
     bool vforked = si && si->policy == ReplayPolicy::spawn && ret > 0 && (spawn_args(t, call).value_or(SpawnArgs{}).flags & CLONE_VM);
@@ -509,18 +511,20 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
 }
 
 // The range of memory a call would replace or change, if it names one.
-std::optional<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_range(const SyscallArgs& call) {
+std::vector<std::pair<std::uint64_t, std::uint64_t>> Recorder::remapped_ranges(const SyscallArgs& call) {
   const auto* a = call.a;
   switch (call.nr) {
     case __NR_mmap:
-      if (a[3] & MAP_FIXED) return std::pair{a[0], a[0] + a[1]};
-      return std::nullopt;
+      if (a[3] & MAP_FIXED) return {{a[0], a[0] + a[1]}};
+      return {};
     case __NR_munmap: case __NR_mprotect: case __NR_pkey_mprotect: case __NR_madvise:
-      return std::pair{a[0], a[0] + a[1]};
+      return {{a[0], a[0] + a[1]}};
     case __NR_mremap:
-      if (a[3] & MREMAP_FIXED) return std::pair{a[4], a[4] + a[2]};
-      return std::pair{a[0], a[0] + a[1]};
-    default: return std::nullopt;
+      // The old range is left behind (or emptied, with MREMAP_DONTUNMAP)
+      // wherever the pages go; a range it grows into was free.
+      if (a[3] & MREMAP_FIXED) return {{a[0], a[0] + a[1]}, {a[4], a[4] + a[2]}};
+      return {{a[0], a[0] + a[1]}};
+    default: return {};
   }
 }
 

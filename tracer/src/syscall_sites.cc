@@ -287,7 +287,8 @@ void SyscallPatcher::rewrite_sites(Tracee& tracee, const trace::Event& e) {
   }
   std::vector<Tracee::ReadPiece> reads;
   for (auto& span : spans) reads.push_back({RemotePtr(e.mem[span.first].addr), span.bytes});
-  if (!tracee.read_scattered(reads)) fail("cannot read the syscall sites of the patch at event {}", e.id);
+  if (!tracee.read_scattered(reads))
+    fail("cannot read the code at {:#x} whose syscall sites a patch rewrites", e.mem[1].addr);
   for (auto& span : spans) {
     std::uint64_t from = e.mem[span.first].addr;
     Bytes& patched = span.bytes;
