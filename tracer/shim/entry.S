@@ -87,24 +87,19 @@ ttdb_shim_header:
 ttdb_shim_entry:
         save_frame
         call ttdb_shim_hook     /* returns the tail to go back through */
-        mov %rax, %r11
-        and $(TTDB_TRAMPOLINE_SIZE - 1), %r11   /* the tail's offset in its trampoline */
-        cmp $TTDB_TAIL_SLOW, %r11
-        je ttdb_shim_return
-        /* The done and stop tails begin with the site's cmp or test (sites
-         * whose first displaced instruction is a branch are not patched),
-         * which sets every flag a program keeps across a syscall: they skip
-         * popfq, the dearest instruction of the way back. */
-        restore_frame "lea 8(%rsp), %rsp"
-ttdb_shim_return:
+        /* Every tail gets the flags back, as the syscall instruction keeps
+         * them: the site's cmp or test, first in the done and stop tails,
+         * sets them again, but a breakpoint there sees them first, and must
+         * see the same as after the slow tail's syscall. */
         restore_frame popfq
         .size ttdb_shim_entry, . - ttdb_shim_entry
 
 /* The entry from the sites of the vDSO's functions (their syscall stubs),
  * which the program calls as functions: the clock reads go the shortest way
  * (ttdb_shim_call_hook), the rest as from ttdb_shim_entry, and back the
- * same way (the slow tail's syscall takes the flags into r11: it gets them
- * back; the others skip popfq). */
+ * same way, but for the flags: the caller of a function keeps nothing in
+ * them, and popfq would cost a million clock reads 3% more. Only the slow
+ * tail, whose syscall takes them into r11, gets them back. */
         .globl ttdb_shim_call_entry
         .type ttdb_shim_call_entry, @function
 ttdb_shim_call_entry:
@@ -113,8 +108,9 @@ ttdb_shim_call_entry:
         mov %rax, %r11
         and $(TTDB_TRAMPOLINE_SIZE - 1), %r11   /* the tail's offset in its trampoline */
         cmp $TTDB_TAIL_SLOW, %r11
-        je ttdb_shim_return
+        je 1f
         restore_frame "lea 8(%rsp), %rsp"
+1:      restore_frame popfq
         .size ttdb_shim_call_entry, . - ttdb_shim_call_entry
 
 /* The entry from rdtsc sites' trampolines (version 7), which keep every
