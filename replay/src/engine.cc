@@ -325,6 +325,15 @@ bool EngineImpl::next_is_event() {
          next->kind == EventKind::live;
 }
 
+// (The jump back out of a trampoline is no instruction of the program's.)
+RunOutcome EngineImpl::step_once(const std::vector<Watchpoint>& armed) {
+  RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
+  auto at_way_back = [&] { return session.task_state().sites.way_back(session.tracee().regs().rip).has_value(); };
+  if (outcome.kind == RunOutcome::Kind::stepped && !pending_first && at_way_back())
+    outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
+  return outcome;
+}
+
 bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* stepped) {
   if (pending_first) {
     apply_pending();
@@ -336,12 +345,7 @@ bool EngineImpl::advance_one(const std::vector<Watchpoint>& armed, RunOutcome* s
     apply_pending();
     return true;
   }
-  RunOutcome outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
-  // The jump back out of an rdtsc site's trampoline is no instruction of
-  // the program's: the step goes on through it.
-  auto at_way_back = [&] { return session.task_state().sites.way_back(session.tracee().regs().rip).has_value(); };
-  if (outcome.kind == RunOutcome::Kind::stepped && !pending_first && at_way_back())
-    outcome = run_once(Resume::singlestep, {}, armed, FastPath{session.current_event(), {}});
+  RunOutcome outcome = step_once(armed);
   if (stepped) *stepped = outcome;
   if (outcome.kind == RunOutcome::Kind::stepped || outcome.kind == RunOutcome::Kind::watch) return false;
   // rdtsc, rdrand, a fault: the instruction was an event; a signal gdb stops for arrives, a stop.

@@ -108,6 +108,9 @@ class EngineImpl {
   // Executes one instruction, or applies the next event if that is what
   // comes next, without recording a motion; true when an event was applied.
   bool advance_one(const std::vector<Watchpoint>& armed = {}, RunOutcome* stepped = nullptr);
+  // One instruction of the program's, single-stepped with `armed` (the
+  // jump back out of a trampoline is none: the step goes on through it).
+  RunOutcome step_once(const std::vector<Watchpoint>& armed);
   // True when what comes next is an event rather than an instruction.
   bool next_is_event();
   Stop seek(Position target);

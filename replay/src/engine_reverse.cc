@@ -303,7 +303,7 @@ std::optional<Position> EngineImpl::position_before(Position target) {
     if (watch && !next_is_event()) {
       // A single step with only this watchpoint armed: the write itself must
       // be seen, even one that leaves the value as it was.
-      RunOutcome outcome = run_once(Resume::singlestep, {}, {*watch}, FastPath{session.current_event(), {}});
+      RunOutcome outcome = step_once({*watch});
       if (pending_first) {
         apply_pending();
       } else {

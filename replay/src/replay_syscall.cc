@@ -649,11 +649,14 @@ void ReplaySession::apply_memory_limit(const Event& e) {
 }
 
 void ReplaySession::leave_slow_tail(const Event& e) {
-  // Through a trampoline's slow tail: on from where the original code goes,
-  // as recorded (unless the kernel may restart the call, in the tail).
+  // Through a trampoline's slow tail: the program runs the instructions the
+  // patch moved there, as it runs them after a call the shim made, so that
+  // a breakpoint on one is hit the same whichever way replay makes the call
+  // (the recording moved the thread on at once: where an event finds it
+  // there, leave_trampoline does so too). Unless the kernel may restart the
+  // call, in the tail.
   Tracee& t = tracee();
-  if (task().shim && !is_restart_result(e.ret.value_or(0)) && task().sites.where(t.pc()) == SyscallPatcher::Where::slow_tail)
-    task().sites.finish_tail(t);
+  if (task().shim && !is_restart_result(e.ret.value_or(0))) task().sites.stay_past_syscall(t);
 }
 
 }  // namespace ttdb

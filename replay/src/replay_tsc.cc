@@ -105,15 +105,23 @@ void ReplaySession::give_tsc_at_miss(const Event& e) {
   put_back_trap();
 }
 
-void ReplaySession::leave_tsc_trampoline() {
-  // Where give_tsc_at_miss left the thread, the recording's stood past the
-  // trampoline (the shim had gone back through its stop tail): the moved
-  // instructions run to the stop tail's int3, from the same one on.
+void ReplaySession::leave_trampoline() {
+  // Where give_tsc_at_miss or leave_slow_tail left the thread, the
+  // recording's stood past the trampoline (the shim had gone back through
+  // its stop tail, or the recorder had moved it on): a syscall site's moved
+  // instructions are run as the recorder ran them; an rdtsc site's run to
+  // the stop tail's int3, from the same one on.
   Tracee& t = tracee();
   std::uint64_t pc = t.regs().rip;
   auto site = task().sites.where(pc) == SyscallPatcher::Where::slow_tail ? task().sites.site_of(pc) : std::nullopt;
-  auto slow = site ? task().sites.tsc_slow_tail(*site) : std::nullopt;
-  if (!slow || pc < *slow + 2) return;
+  if (!site) return;
+  auto slow = task().sites.tsc_slow_tail(*site);
+  if (!slow) {
+    // (Not a call the kernel is about to restart, in the tail.)
+    if (!is_restart_result(static_cast<std::int64_t>(t.regs().rax))) task().sites.finish_tail(t);
+    return;
+  }
+  if (pc < *slow + 2) return;
   Registers regs = t.regs();
   regs.rip = *task().sites.tsc_stop_tail(*site) + (pc - (*slow + 2));
   t.set_regs(regs);

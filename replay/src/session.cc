@@ -195,7 +195,7 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
                      (next->kind == EventKind::signal &&
                       next->args[0] == static_cast<std::uint64_t>(trace::SignalDelivery::at_boundary));
   if (at_boundary && tracees_.count(next->tid) && state_.tasks.count(next->tid) && next->tid == state_.acting)
-    leave_tsc_trampoline();
+    leave_trampoline();
   if (next->kind == EventKind::exit && next->args[0] == static_cast<std::uint64_t>(trace::ExitKind::killed)) {
     // A fatal signal ends the process: its threads' robust mutexes are
     // marked now, while its memory is there (another process may share them).

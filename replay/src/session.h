@@ -254,7 +254,7 @@ class ReplaySession {
   void apply_signal(const trace::Event& e, const WaitStatus& first);
   void apply_rdtsc(const trace::Event& e, const WaitStatus& first);
   void give_tsc_at_miss(const trace::Event& e);
-  void leave_tsc_trampoline();
+  void leave_trampoline();
   // After an int3 of ttdb's: SIGTRAP as the program set it (put_back_trap_action).
   void put_back_trap();
   void apply_rdrand(const trace::Event& e, const WaitStatus& first);

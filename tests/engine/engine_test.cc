@@ -503,9 +503,68 @@ TEST_F(BufferedEngineTest, WatchpointsSeeTheWritesOfBufferedSyscalls) {
     ASSERT_EQ(stop.new_value, forward.old_value) << i;
     Position before = engine_->position();
     engine_->stepi(Direction::forward);
-    ASSERT_TRUE(same_registers(regs(), forward.regs)) << i << " at " << engine_->position().describe();
+    ASSERT_TRUE(same_registers(regs(), forward.regs)) << i << " at " << engine_->position().describe() << ": " << register_differences(regs(), forward.regs);
     engine_->seek(before);
   }
+}
+
+// One write site made both ways: by the shim, and traced through the
+// trampoline's slow tail (writes larger than PIPE_BUF).
+class MixedWritesEngineTest : public RecordedProgram {
+ protected:
+  void SetUp() override {
+    RunOptions warm;  // (as BufferedEngineTest's: libc is patched from the start)
+    warm.extra_env = {"XDG_CACHE_HOME=" + dir_.file("cache")};
+    ASSERT_EQ(record(dir_.file("warm-up.ttdb"), {program("mixed_writes")}, warm).status, 0);
+    ASSERT_NO_FATAL_FAILURE(start({program("mixed_writes")}, warm));
+    for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
+      auto event = engine_->recorded_event(e);
+      if (event && event->nr == __NR_write && event->args[0] != 1) writes_.push_back(e);
+    }
+    ASSERT_EQ(writes_.size(), 400u);
+  }
+
+  std::vector<std::int64_t> writes_;  // the loop's writes
+};
+
+TEST_F(MixedWritesEngineTest, ABreakpointAfterTheSyscallHitsEveryCallBothWays) {
+  // The instruction after write's syscall (libc's cmp of the result) runs
+  // moved, in the trampoline's tails: after a call the shim made, and after
+  // one made traced (the recording's, or one replay makes traced where a
+  // search stops among the shim's calls). Each is a hit.
+  engine_->goto_event(writes_[10]);
+  engine_->stepi(Direction::backward);
+  std::uint64_t after = regs().rip + 2;
+  engine_->goto_event(1);
+  engine_->add_breakpoint(after);
+  std::vector<std::pair<std::int64_t, Registers>> hits;
+  for (std::size_t i = 0; i < 150; ++i) {
+    ASSERT_EQ(engine_->resume(Direction::forward).kind, Stop::Kind::breakpoint) << i;
+    ASSERT_EQ(regs().rip, after) << i;
+    hits.emplace_back(engine_->event(), regs());
+    // Right after each write, with its result.
+    ASSERT_EQ(hits[i].first, writes_[i]) << i << " " << engine_->position().describe();
+    ASSERT_EQ(static_cast<std::int64_t>(regs().rax), *engine_->recorded_event(writes_[i])->ret) << i;
+  }
+  int traced = 0;
+  for (std::size_t i = 0; i < hits.size(); ++i) traced += !engine_->recorded_event(writes_[i])->buffered;
+  EXPECT_GE(traced, 20) << "a fifth of them recorded traced";
+  EXPECT_GE(hits.size() - static_cast<std::size_t>(traced), 100u) << "the others in the shim";
+  for (std::size_t i = hits.size() - 1; i-- > 20;) {
+    ASSERT_EQ(engine_->resume(Direction::backward).kind, Stop::Kind::breakpoint) << i;
+    ASSERT_EQ(engine_->event(), hits[i].first) << i << " " << engine_->position().describe();
+    ASSERT_TRUE(same_registers(regs(), hits[i].second)) << i << ": " << register_differences(regs(), hits[i].second);
+  }
+}
+
+TEST_F(MixedWritesEngineTest, ReverseStepiRetracesStepiThroughBothWays) {
+  engine_->goto_event(writes_[200]);
+  auto states = step_forward(*engine_, 2000);
+  ASSERT_GE(states.back().event - states.front().event, 12) << "the stretch crosses writes made both ways";
+  // Each step stands at an instruction of the program's: the jump back out
+  // of the trampoline is not one.
+  for (const auto& s : states) ASSERT_EQ(engine_->code_address(s.regs.rip), s.regs.rip);
+  ASSERT_NO_FATAL_FAILURE(expect_retraced(*engine_, states));
 }
 
 // A parent and its child talking through pipes: time travel keeps both

@@ -377,11 +377,15 @@ std::optional<std::uint64_t> SyscallPatcher::moved_original(std::uint64_t pc) co
 
 std::optional<std::uint64_t> SyscallPatcher::way_back(std::uint64_t pc) const {
   auto slot = slot_at(pc);
-  if (!slot || !slot->first.site->tsc) return std::nullopt;
+  if (!slot) return std::nullopt;
   auto [trampoline, at] = *slot;
   const SyscallSite& site = *trampoline.site;
+  // The moved instructions take the bytes they took in the program, but a
+  // syscall site's last, a short branch, which grows to its long form.
+  std::uint64_t moved = site.length - 2u;
+  if (!site.tsc && !site.after.empty() && site.after.back().op == DisplacedInsn::Op::jcc) moved += 4;
   for (std::uint64_t from : {std::uint64_t{TTDB_TAIL_DONE}, std::uint64_t{TTDB_TAIL_SLOW + 2}})
-    if (at == from + site.length - 2u) return site.addr + site.length;
+    if (at == from + moved) return site.addr + site.length;
   return std::nullopt;
 }
 
@@ -436,6 +440,19 @@ bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   if (!at_boundary && at < TTDB_TAIL_STOP + 24) return false;
   // A branch already taken in the stop tail went to its own int3 (handled above).
   run_displaced(tracee, site, at >= TTDB_TAIL_STOP + 24 ? site.after.size() : next, rip);
+  return true;
+}
+
+bool SyscallPatcher::stay_past_syscall(Tracee& tracee) const {
+  Registers regs = tracee.regs();
+  auto slot = slot_at(regs.rip);
+  if (!slot || slot->first.site->tsc || slot->second != TTDB_TAIL_SLOW + 2) return false;
+  regs.rcx = slot->first.site->addr + 2;
+  // As after a call the shim made: the next instruction's registers are the
+  // same whichever way replay made the call (the call is over, and is not
+  // one the kernel restarts).
+  regs.orig_rax = ~std::uint64_t{0};
+  tracee.set_regs(regs);
   return true;
 }
 

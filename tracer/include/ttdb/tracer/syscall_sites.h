@@ -123,14 +123,19 @@ class SyscallPatcher {
   std::optional<std::uint64_t> program_address(std::uint64_t pc) const;
   // The same for a moved instruction's copy alone (nullopt elsewhere).
   std::optional<std::uint64_t> moved_original(std::uint64_t pc) const;
-  // Where an rdtsc site's trampoline goes back to, when `pc` is its jump
-  // back there (after the moved instructions of its done or slow tail).
+  // Where a site's trampoline goes back to, when `pc` is its jump back
+  // there (after the moved instructions of its done or slow tail).
   std::optional<std::uint64_t> way_back(std::uint64_t pc) const;
   // The program stands in a tail past the syscall (its result is in rax):
   // moves it to where the original instructions lead, with the flags they
   // set, and rcx and r11 as the kernel leaves them. False when it is not
   // in such a place.
   bool finish_tail(Tracee& tracee) const;
+  // The program stands just past a slow tail's syscall, about to run the
+  // copies of the instructions the patch moved: rcx as the program's own
+  // syscall instruction leaves it, orig_rax as the shim's call leaves it
+  // (no syscall of the kernel's in progress). False when it is not there.
+  bool stay_past_syscall(Tracee& tracee) const;
   // The byte the patch replaced at `addr`, if any: what the program's code holds.
   std::optional<std::uint8_t> original_byte(std::uint64_t addr) const;
   // Puts the program's own instructions back at every site, and forgets
