@@ -146,11 +146,20 @@ void EngineImpl::apply_pending() {
 
 // --- running the program's own code ----------------------------------------
 
-std::vector<std::uint64_t> EngineImpl::user_code_points() const {
+std::vector<std::uint64_t> EngineImpl::user_code_points() {
   std::vector<std::uint64_t> out;
   for (const auto& [id, bp] : breakpoints)
-    if (bp.enabled) out.insert(out.end(), bp.addrs.begin(), bp.addrs.end());
+    if (bp.enabled) {
+      const auto& here = addresses_here(bp);
+      out.insert(out.end(), here.begin(), here.end());
+    }
   return out;
+}
+
+bool EngineImpl::breakpoint_at(const Breakpoint& bp, std::uint64_t addr) {
+  if (!bp.enabled) return false;
+  const auto& here = addresses_here(bp);
+  return std::find(here.begin(), here.end(), addr) != here.end();
 }
 
 bool EngineImpl::at_armed_address(const std::vector<std::uint64_t>& code) {
@@ -382,10 +391,21 @@ Stop EngineImpl::user_step() {
 Stop EngineImpl::run(const Goal& goal) {
   start_segment();
   std::uint64_t goal_count = 0;
+  // The addresses the run stops at: the goal's own, and the breakpoints of
+  // the program the acting process runs (again when another one acts).
+  std::vector<std::uint64_t> own;
+  if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) own.push_back(goal.motion->tick.addr);
+  own.insert(own.end(), goal.until_addrs.begin(), goal.until_addrs.end());
   std::vector<std::uint64_t> code;
-  if (goal.user_points) code = user_code_points();
-  if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) code.push_back(goal.motion->tick.addr);
-  code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
+  std::optional<std::int64_t> code_image;
+  auto arm_here = [&] {
+    std::int64_t image = session.ended() ? 0 : image_of_task(session.acting_tid());
+    if (code_image == image) return;
+    code_image = image;
+    code = goal.user_points ? user_code_points() : std::vector<std::uint64_t>{};
+    code.insert(code.end(), own.begin(), own.end());
+  };
+  arm_here();
   // Arrivals counted without stopping: in the program where the code can
   // hold a counter, by an int3 stop each elsewhere (code outside the loop).
   std::vector<std::uint64_t> counted_in_program, counted_by_stops;
@@ -398,7 +418,8 @@ Stop EngineImpl::run(const Goal& goal) {
       if (!wanted[i].limit) (probe.own[i] || probe.same_as[i] ? counted_in_program : counted_by_stops).push_back(wanted[i].addr);
     }
   }
-  code.insert(code.end(), counted_by_stops.begin(), counted_by_stops.end());
+  own.insert(own.end(), counted_by_stops.begin(), counted_by_stops.end());
+  code_image.reset();
   // The user's watchpoints, and the one a motion counts: a position keeps
   // its own address and length, whatever the user deleted since.
   std::vector<Watchpoint> armed;
@@ -433,6 +454,7 @@ Stop EngineImpl::run(const Goal& goal) {
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
+    arm_here();
     std::optional<RunOutcome> landed;
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
@@ -547,7 +569,7 @@ Stop EngineImpl::run(const Goal& goal) {
         auto breakpoint_hit = [&]() -> std::optional<Stop> {
           if (!goal.user_points) return std::nullopt;
           for (auto& [id, bp] : breakpoints) {
-            if (!bp.enabled || !bp.at(outcome.addr)) continue;
+            if (!breakpoint_at(bp, outcome.addr)) continue;
             pos = at_hit;  // conditions may look at the program here
             bool wanted = !condition || condition(id);
             if (!wanted) continue;

@@ -76,7 +76,7 @@ int Engine::add_breakpoint(std::uint64_t addr, bool temporary) { return add_brea
 
 int Engine::add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary) {
   int id = impl_->next_id++;
-  impl_->breakpoints[id] = Breakpoint{id, std::move(addrs), true, temporary, 0};
+  impl_->breakpoints[id] = Breakpoint{id, std::move(addrs), true, temporary, 0, image()};
   return id;
 }
 
@@ -147,6 +147,11 @@ std::vector<Watchpoint> Engine::watchpoints() const {
 }
 
 void Engine::set_condition(std::function<bool(int)> condition) { impl_->condition = std::move(condition); }
+
+void Engine::set_relocator(std::function<std::vector<std::uint64_t>(int)> relocate) {
+  impl_->relocate = std::move(relocate);
+  impl_->relocated.clear();
+}
 
 void Engine::set_signal_stop(int sig, bool stop) { impl_->signal_stops[sig] = stop; }
 

@@ -102,7 +102,7 @@ std::vector<ArrivalCounter::Where> EngineImpl::counting_for(const Goal& goal, st
     // Each arrival at a breakpoint or a searched address is looked at: those stop.
     bool looked_at = std::find(goal.until_addrs.begin(), goal.until_addrs.end(), addr) != goal.until_addrs.end();
     if (goal.user_points)
-      for (const auto& [id, bp] : breakpoints) looked_at |= bp.enabled && bp.at(addr);
+      for (const auto& [id, bp] : breakpoints) looked_at |= breakpoint_at(bp, addr);
     if (remaining >= kCountInProgram && !looked_at) out.push_back(ArrivalCounter::Where{addr, remaining, pc == addr});
   }
   for (std::uint64_t addr : in_program) out.push_back(ArrivalCounter::Where{addr, 0, pc == addr});
@@ -187,7 +187,7 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
   if (observing.user_points)
     for (const auto& [id, bp] : breakpoints)
       if (bp.enabled)
-        for (std::uint64_t at : bp.addrs)
+        for (std::uint64_t at : addresses_here(bp))
           if (std::find(addrs.begin(), addrs.end(), at) == addrs.end()) addrs.push_back(at);
   auto between = motion_between(from, end);
   // An event that leaves the program on a searched address (a signal's

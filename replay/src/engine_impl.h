@@ -190,7 +190,9 @@ class EngineImpl {
   bool at_armed_address(const std::vector<std::uint64_t>& code);
   // Where in the program's code the thread stands (rip, but for a moved instruction's copy).
   std::uint64_t program_pc();
-  std::vector<std::uint64_t> user_code_points() const;
+  std::vector<std::uint64_t> user_code_points();
+  // Enabled, and at `addr` in the acting thread's program.
+  bool breakpoint_at(const Breakpoint& bp, std::uint64_t addr);
   std::optional<Bytes> watched_value(const Watchpoint& w);
 
   // --- counting arrivals in the program (engine_counting.cc)
@@ -336,6 +338,19 @@ class EngineImpl {
   bool several_tasks();
   bool several_processes();
   const Images& program_images();
+  // The program image process (or thread) `tid` runs at this event (0:
+  // the recording runs one program).
+  std::int64_t image_of_task(int tid);
+  // Where breakpoint `bp` is in the program the acting thread runs
+  // (Breakpoint::image; found again by `relocate` in another program).
+  const std::vector<std::uint64_t>& addresses_here(const Breakpoint& bp);
+  std::function<std::vector<std::uint64_t>(int)> relocate;
+  std::map<std::pair<int, std::int64_t>, std::vector<std::uint64_t>> relocated;  // (id, layout) -> addresses
+  // The first image that maps the same files at the same places over the
+  // recording as `image` does (a shell's 200 runs of one program are one
+  // layout): a breakpoint's addresses hold in all of them.
+  std::int64_t layout_of(std::int64_t image);
+  std::map<std::int64_t, std::int64_t> layouts;
   int next_bookmark = 1;
   std::function<bool(int)> condition;
   std::map<int, bool> signal_stops;  // `handle`'s choices over stops_the_program's table

@@ -95,7 +95,7 @@ std::optional<Stop> EngineImpl::hit_at_pc(const Goal& goal) {
   if (until_arrival(goal, regs.rip, regs)) return Stop{Stop::Kind::step};
   if (!goal.user_points) return std::nullopt;
   for (const auto& [id, bp] : breakpoints) {
-    if (!bp.enabled || !bp.at(regs.rip) || (condition && !condition(id))) continue;
+    if (!breakpoint_at(bp, regs.rip) || (condition && !condition(id))) continue;
     Stop stop{Stop::Kind::breakpoint};
     stop.id = id;
     return stop;

@@ -82,17 +82,59 @@ bool EngineImpl::several_processes() { return several_tasks() && program_images(
 bool Engine::several_processes() { return impl_->several_processes(); }
 
 std::int64_t Engine::image() {
-  if (!impl_->several_processes() || impl_->session.ended()) return 0;
-  const auto& images = impl_->program_images();
-  int pid = impl_->looked_at_task();
-  const auto& tasks = impl_->session.state().tasks;
-  if (auto task = tasks.find(pid); task != tasks.end()) pid = task->second.process(pid);  // a thread: its process's
-  auto found = images.of_process.find(pid);
-  if (found == images.of_process.end()) return 0;
+  if (impl_->session.ended()) return 0;
+  return impl_->image_of_task(impl_->looked_at_task());
+}
+
+std::int64_t EngineImpl::image_of_task(int tid) {
+  if (!several_processes()) return 0;
+  const auto& of_process = program_images().of_process;
+  const auto& tasks = session.state().tasks;
+  if (auto task = tasks.find(tid); task != tasks.end()) tid = task->second.process(tid);  // a thread: its process's
+  auto found = of_process.find(tid);
+  if (found == of_process.end()) return 0;
   std::int64_t image = 0;
   for (const auto& [from, which] : found->second)
-    if (from <= event()) image = which;
+    if (from <= session.current_event()) image = which;
   return image;
+}
+
+std::int64_t EngineImpl::layout_of(std::int64_t image) {
+  if (image == 0) return 0;
+  auto [known, added] = layouts.try_emplace(image, image);
+  if (!added) return known->second;
+  auto same_places = [](const std::vector<trace::FileMapping>& a, const std::vector<trace::FileMapping>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const trace::FileMapping& x, const trace::FileMapping& y) {
+      return x.addr == y.addr && x.size == y.size && x.file_offset == y.file_offset && x.path == y.path;
+    });
+  };
+  const auto& all = program_images().mappings;
+  static const std::vector<trace::FileMapping> none;
+  auto of = [&](std::int64_t i) -> const std::vector<trace::FileMapping>& {
+    auto found = all.find(i);
+    return found == all.end() ? none : found->second;
+  };
+  for (const auto& [other, layout] : layouts)
+    if (other == layout && other != image && same_places(of(other), of(image))) return known->second = layout;
+  return image;
+}
+
+const std::vector<std::uint64_t>& EngineImpl::addresses_here(const Breakpoint& bp) {
+  if (bp.image == 0 || session.ended()) return bp.addrs;
+  std::int64_t layout = layout_of(image_of_task(session.acting_tid()));
+  if (layout == layout_of(bp.image)) return bp.addrs;
+  auto [it, added] = relocated.try_emplace({bp.id, layout});
+  if (added && relocate) {
+    // The front end looks at the acting thread's program.
+    auto looking = std::exchange(selected, std::nullopt);
+    try {
+      it->second = relocate(bp.id);
+    } catch (const Error&) {
+      // (Not in that program: no function of that name, no such line.)
+    }
+    selected = looking;
+  }
+  return it->second;
 }
 
 const std::vector<trace::FileMapping>& Engine::image_mappings() {

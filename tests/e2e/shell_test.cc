@@ -72,6 +72,49 @@ TEST_F(ShellTest, AProcessThatExecdAnotherProgramHasThatProgramsSymbols) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("in main \\(.*\\) at exec_chain.c:\\d+"))) << r.out;
 }
 
+// As gdb: `break write` is set in every program a process of the recording
+// runs, at the address write has there; the parent's address in the child's
+// program is other code (libc loads elsewhere there, after libm): an int3
+// written there would have missed the child's writes, or broken its code.
+TEST_F(ShellTest, ABreakpointOnAFunctionIsSetAgainInAProgramAnExecRuns) {
+  std::string trace = dir_.file("exec_other.ttdb");
+  RunResult recorded = record(trace, {program("debug_exec_other")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // The recorded writes, in order: the parent's, the child's three, the parent's.
+  RunResult events = ttdb({"events", trace, "--syscall", "write"});
+  std::vector<std::int64_t> writes;
+  std::regex write_event("(\\d+)  \\[pid +\\d+\\] write\\(1, ");
+  for (std::sregex_iterator it(events.out.begin(), events.out.end(), write_event), end; it != end; ++it)
+    writes.push_back(std::stoll((*it)[1]));
+  ASSERT_EQ(writes.size(), 5u) << events.out;
+  std::string commands = "break write\n";
+  for (int i = 0; i < 5; ++i) commands += "continue\np $pc\n";
+  commands += "continue\n";
+  for (int i = 0; i < 4; ++i) commands += "reverse-continue\np $pc\n";
+  RunResult r = script(trace, commands);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("diverged"), std::string::npos) << r.out;
+  // Each write stops, forward and back, each at the function's first
+  // instruction in its own program's libc.
+  std::vector<std::int64_t> stops;
+  std::vector<std::string> pcs;
+  std::regex stop("Breakpoint 1, __libc_write \\(fd=1[^\\n]*\\[event (\\d+)\\]\\n(?:[^\\n]*\\n)*?\\$\\d+ = \\(void \\(\\*\\)\\(\\)\\) (0x[0-9a-f]+) <__write>");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), stop), end; it != end; ++it) {
+    stops.push_back(std::stoll((*it)[1]));
+    pcs.push_back((*it)[2]);
+  }
+  ASSERT_EQ(stops.size(), 9u) << r.out;
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(stops[i], writes[i] - 1) << i << "\n" << r.out;
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(stops[5 + i], stops[4 - i]) << i << "\n" << r.out;
+    EXPECT_EQ(pcs[5 + i], pcs[4 - i]) << i;
+  }
+  EXPECT_EQ(pcs[0], pcs[4]);
+  EXPECT_EQ(pcs[1], pcs[3]);
+  EXPECT_NE(pcs[0], pcs[1]) << "libc is elsewhere in the child's program";
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to inferior 2 \\[process \\d+\\] \\(.*/debug_libm_user\\)\\]"))) << r.out;
+}
+
 TEST_F(ShellTest, InfoThreadsAndThreadN) {
   std::string trace = recorded("threads_sync");
   RunResult r = script(trace,

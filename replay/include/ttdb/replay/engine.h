@@ -100,6 +100,12 @@ struct Breakpoint {
   bool enabled = true;
   bool temporary = false;  // deleted once it stops the program
   std::uint64_t hits = 0;  // times it stopped the program
+  // The program image its addresses were found in (Engine::image): another
+  // program a process of the recording runs (after an exec) may hold other
+  // code, or data, there; an int3 written in it would change what it does.
+  // 0: every process. Elsewhere, the front end may find the same place in
+  // the program there (Engine::set_relocator).
+  std::int64_t image = 0;
 };
 
 // gdb's `catch syscall` and `catch signal`: a recorded event it accepts
@@ -214,6 +220,8 @@ class Engine {
   // --- Breakpoints and watchpoints. `condition` is asked at each hit whether
   // it should stop the program (conditions, ignore counts): the engine is
   // stopped at the hit while it runs, and may be inspected.
+  // The addresses are those of the program image the engine looks at
+  // (image()): processes that run another program ignore them.
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
   int add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary = false);
   // Throws Error when no slot is left.
@@ -227,6 +235,12 @@ class Engine {
   std::vector<Breakpoint> breakpoints() const;
   std::vector<Watchpoint> watchpoints() const;
   void set_condition(std::function<bool(int id)> condition);
+  // Where breakpoint `id` is in the program image the engine looks at
+  // (image()), which is not the one it was set in (gdb sets a breakpoint
+  // on a function or a line again in each program a process runs). Asked
+  // once per breakpoint and image, while the engine stands in a process of
+  // that image; none: the breakpoint is not in that program.
+  void set_relocator(std::function<std::vector<std::uint64_t>(int id)> relocate);
   // gdb's `handle SIGNAL stop|nostop`: whether continue and reverse-continue
   // stop at the signal's arrival. By default, gdb's table (not SIGALRM,
   // SIGCHLD, SIGWINCH, SIGPROF, SIGVTALRM, SIGURG, SIGIO; the others).
