@@ -391,19 +391,24 @@ Stop EngineImpl::user_step() {
 Stop EngineImpl::run(const Goal& goal) {
   start_segment();
   std::uint64_t goal_count = 0;
-  // The addresses the run stops at: the goal's own, and the breakpoints of
-  // the program the acting process runs (again when another one acts).
+  // The addresses the run stops at: the breakpoints of the program the
+  // acting process runs (again when another one acts), and the goal's own,
+  // which are addresses of the program it begins in (where a process of
+  // another program acts meanwhile, they are other code, or data).
   std::vector<std::uint64_t> own;
   if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) own.push_back(goal.motion->tick.addr);
-  own.insert(own.end(), goal.until_addrs.begin(), goal.until_addrs.end());
+  auto acting_layout = [&] { return session.ended() ? 0 : layout_of(image_of_task(session.acting_tid())); };
+  const std::int64_t home = acting_layout();
+  const std::int64_t until_home = goal.until_layout.value_or(home);
   std::vector<std::uint64_t> code;
-  std::optional<std::int64_t> code_image;
+  std::optional<std::int64_t> code_layout;
   auto arm_here = [&] {
-    std::int64_t image = session.ended() ? 0 : image_of_task(session.acting_tid());
-    if (code_image == image) return;
-    code_image = image;
+    std::int64_t layout = acting_layout();
+    if (code_layout == layout) return;
+    code_layout = layout;
     code = goal.user_points ? user_code_points() : std::vector<std::uint64_t>{};
-    code.insert(code.end(), own.begin(), own.end());
+    if (layout == home) code.insert(code.end(), own.begin(), own.end());
+    if (layout == until_home) code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
   };
   arm_here();
   // Arrivals counted without stopping: in the program where the code can
@@ -419,7 +424,7 @@ Stop EngineImpl::run(const Goal& goal) {
     }
   }
   own.insert(own.end(), counted_by_stops.begin(), counted_by_stops.end());
-  code_image.reset();
+  code_layout.reset();
   // The user's watchpoints, and the one a motion counts: a position keeps
   // its own address and length, whatever the user deleted since.
   std::vector<Watchpoint> armed;
@@ -517,7 +522,7 @@ Stop EngineImpl::run(const Goal& goal) {
     std::vector<ArrivalCounter::Where> counts;
     bool targets = false;
     if (!landed) {
-      counts = counting_for(goal, goal_count, counted_in_program);
+      if (code_layout == home) counts = counting_for(goal, goal_count, counted_in_program);
       targets = !counts.empty() && counts.front().limit;
     }
     if (targets && stands_inside(counts.front())) {

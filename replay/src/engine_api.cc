@@ -199,6 +199,7 @@ Stop Engine::run_to(const std::vector<std::uint64_t>& addrs, const ArrivalFilter
     goal.until_addrs = addrs;
     goal.until_accepts = accepts;
     goal.until_task = task;
+    goal.until_layout = impl_->layout_of(impl_->image_of_task(task));
     return impl_->run(goal);
   });
 }

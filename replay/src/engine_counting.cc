@@ -180,7 +180,9 @@ std::optional<std::optional<std::pair<Position, Stop>>> EngineImpl::last_arrival
   // The searched addresses, and the breakpoints' for reverse-continue
   // (whose conditions are asked at the last hit). A watchpoint's writes are
   // looked at one by one: counting cannot serve those.
-  std::vector<std::uint64_t> addrs = observing.until_addrs;
+  std::vector<std::uint64_t> addrs;
+  if (!observing.until_layout || *observing.until_layout == layout_of(image_of_task(session.acting_tid())))
+    addrs = observing.until_addrs;
   bool watching = false;
   if (observing.user_points)
     for (const auto& [id, w] : watchpoints) watching |= w.enabled;

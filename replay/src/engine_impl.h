@@ -66,6 +66,10 @@ struct Goal {
   std::vector<std::uint64_t> until_addrs;  // stop on arriving at one of these...
   ArrivalFilter until_accepts;             // ...when this agrees (no filter: always)...
   std::optional<int> until_task;           // ...and this task (recorded tid) arrives, if given
+  // The program layout (EngineImpl::layout_of) the until_addrs are in: a
+  // process of another program holds other code there, where no int3 of
+  // the run's may go. None: the layout of the process the run begins in.
+  std::optional<std::int64_t> until_layout;
   // Reverse searches: called at each stop-worthy hit, which then does not stop.
   std::function<void(const Position&, const Stop&)> observe;
   // Counts the arrivals at these addresses on the way (in the program, at

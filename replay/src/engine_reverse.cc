@@ -189,6 +189,7 @@ Stop EngineImpl::reverse_to(const std::vector<std::uint64_t>& addrs, const Arriv
   observing.until_addrs = addrs;
   observing.until_accepts = accepts;
   observing.until_task = task;
+  observing.until_layout = layout_of(image_of_task(task));
   std::int64_t from = pos.event;
   auto hit = last_hit_before(pos, observing);
   if (!hit) return back_to_history_start(task, from);

@@ -115,6 +115,24 @@ TEST_F(ShellTest, ABreakpointOnAFunctionIsSetAgainInAProgramAnExecRuns) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\\[Switching to inferior 2 \\[process \\d+\\] \\(.*/debug_libm_user\\)\\]"))) << r.out;
 }
 
+// A motion's own int3s (the lines `next` may reach, in the parent's
+// program) stay out of a process of another program that runs meanwhile:
+// the child runs while the parent sleeps, forward and while reverse-next
+// searches back from a checkpoint the child took.
+TEST_F(ShellTest, AMotionInOneProgramLeavesAnotherProgramsCodeAlone) {
+  std::string trace = dir_.file("exec_other.ttdb");
+  ASSERT_EQ(record(trace, {program("debug_exec_other")}).status, 0);
+  RunResult r = script(trace,
+                       "break debug_exec_other.c:26\ncontinue\nnext\nnext\nreverse-next\nreverse-next\nnext\nnext\ncontinue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("diverged"), std::string::npos) << r.out;
+  std::vector<std::string> lines;
+  std::regex at("debug_exec_other\\.c:(\\d+) \\[event \\d+\\]");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), at), end; it != end; ++it) lines.push_back((*it)[1]);
+  EXPECT_EQ(lines, (std::vector<std::string>{"26", "27", "28", "27", "26", "27", "28"})) << r.out;
+  EXPECT_NE(r.out.find("[The program exited normally"), std::string::npos) << r.out;
+}
+
 TEST_F(ShellTest, InfoThreadsAndThreadN) {
   std::string trace = recorded("threads_sync");
   RunResult r = script(trace,

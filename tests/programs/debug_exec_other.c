@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     execv(other, child_argv);
     _exit(127);
   }
+  /* The child runs while the parent sleeps. */
+  usleep(100000);
   int status = 0;
   CHECK(waitpid(child, &status, 0) == child);
   CHECK(write(1, line, strlen(line)) == (ssize_t)strlen(line));
