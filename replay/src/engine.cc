@@ -176,7 +176,28 @@ std::uint64_t EngineImpl::program_pc() {
 }
 
 std::optional<Bytes> EngineImpl::watched_value(const Watchpoint& w) {
-  return session.tracee().try_read_bytes(RemotePtr(w.addr), w.len);
+  // In its own process's memory, whichever process acts.
+  if (watches_here(w)) return session.tracee().try_read_bytes(RemotePtr(w.addr), w.len);
+  for (auto& [tid, tracee] : session.tracees())
+    if (tracee.alive() && process_of_task(tid) == w.process) return tracee.try_read_bytes(RemotePtr(w.addr), w.len);
+  return std::nullopt;  // (it has ended)
+}
+
+int EngineImpl::process_of_task(int tid) const {
+  const auto& tasks = session.state().tasks;
+  auto task = tasks.find(tid);
+  return task != tasks.end() ? task->second.process(tid) : tid;
+}
+
+bool EngineImpl::watches_here(const Watchpoint& w) const {
+  return w.process == 0 || session.ended() || process_of_task(session.acting_tid()) == w.process;
+}
+
+std::vector<Watchpoint> EngineImpl::watches_armed_here() const {
+  std::vector<Watchpoint> out;
+  for (const auto& [id, w] : watchpoints)
+    if (w.enabled && watches_here(w)) out.push_back(w);
+  return out;
 }
 
 void EngineImpl::events_passed() {
@@ -376,9 +397,7 @@ Stop EngineImpl::step_instruction(const std::vector<Watchpoint>& armed, RunOutco
 
 Stop EngineImpl::user_step() {
   note_watched_values();
-  std::vector<Watchpoint> armed;
-  for (const auto& [id, w] : watchpoints)
-    if (w.enabled) armed.push_back(w);
+  std::vector<Watchpoint> armed = watches_armed_here();
   RunOutcome stepped;
   Stop stop = step_instruction(armed, &stepped);
   if (stop.kind != Stop::Kind::step || stepped.kind != RunOutcome::Kind::watch) return stop;
@@ -427,17 +446,23 @@ Stop EngineImpl::run(const Goal& goal) {
   code_layout.reset();
   // The user's watchpoints, and the one a motion counts: a position keeps
   // its own address and length, whatever the user deleted since.
+  // (Each of the process it watches, armed again when another one acts.)
   std::vector<Watchpoint> armed;
-  if (goal.user_points) {
-    note_watched_values();
-    for (const auto& [id, w] : watchpoints)
-      if (w.enabled) armed.push_back(w);
-  }
-  if (goal.motion && is_watch_tick(goal.motion->tick)) {
-    const Tick& tick = goal.motion->tick;
-    bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return watch_tick(w) == tick; });
-    if (!covered) armed.push_back(motion_watch(tick));
-  }
+  std::optional<int> armed_process;
+  const int home_process = process_of_task(session.acting_tid());
+  auto watch_here = [&] {
+    int process = process_of_task(session.acting_tid());
+    if (armed_process == process) return;
+    armed_process = process;
+    armed = goal.user_points ? watches_armed_here() : std::vector<Watchpoint>{};
+    if (goal.motion && is_watch_tick(goal.motion->tick) && process == home_process) {
+      const Tick& tick = goal.motion->tick;
+      bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return watch_tick(w) == tick; });
+      if (!covered) armed.push_back(motion_watch(tick));
+    }
+  };
+  if (goal.user_points) note_watched_values();
+  watch_here();
 
   // The syscall buffer gives events back without stops, but for those that
   // write watched memory (the engine compares it after each), and not at
@@ -447,6 +472,8 @@ Stop EngineImpl::run(const Goal& goal) {
   else if (goal.event) fast.until = *goal.event - 1;
   // A catchpoint looks at every event, at its first stop.
   if (goal.user_points && catching()) fast.until = std::min(fast.until, pos.event);
+  for (const auto& [id, w] : watchpoints)
+    if (goal.user_points && w.enabled) fast.watched.emplace_back(w.addr, w.addr + w.len);
   for (const auto& w : armed) fast.watched.emplace_back(w.addr, w.addr + w.len);
 
   // Resuming steps off a breakpoint the program stands on, as gdb does; an
@@ -460,6 +487,7 @@ Stop EngineImpl::run(const Goal& goal) {
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
     arm_here();
+    watch_here();
     std::optional<RunOutcome> landed;
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
@@ -751,7 +779,7 @@ Stop EngineImpl::watch_trigger(const Watchpoint& w) {
 std::vector<Stop> EngineImpl::watch_changes() {
   std::vector<Stop> out;
   for (const auto& [id, w] : watchpoints) {
-    if (!w.enabled) continue;
+    if (!w.enabled || !watches_here(w)) continue;
     Bytes value = watched_value(w).value_or(Bytes{});
     if (value == watch_values[id]) continue;
     // The kernel's write is no read of the program's, nor an access of its.
@@ -770,8 +798,8 @@ std::vector<Stop> EngineImpl::watch_changes() {
 
 std::vector<Watchpoint> EngineImpl::access_watches() const {
   std::vector<Watchpoint> out;
-  for (const auto& [id, w] : watchpoints)
-    if (w.enabled && w.kind != WatchKind::write) out.push_back(w);
+  for (const auto& w : watches_armed_here())
+    if (w.kind != WatchKind::write) out.push_back(w);
   return out;
 }
 

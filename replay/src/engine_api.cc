@@ -92,7 +92,8 @@ int Engine::add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind
     fail("watching {} bytes at {:#x} needs {} debug registers and {} of the 4 are free; delete a watchpoint or watch a smaller part",
          len, addr, needed, 4 - used);
   int id = impl_->next_id++;
-  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0, kind};
+  int process = impl_->several_processes() ? impl_->process_of_task(impl_->looked_at_task()) : 0;
+  impl_->watchpoints[id] = Watchpoint{id, addr, len, true, 0, kind, process};
   return id;
 }
 

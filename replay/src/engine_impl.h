@@ -197,6 +197,12 @@ class EngineImpl {
   std::vector<std::uint64_t> user_code_points();
   // Enabled, and at `addr` in the acting thread's program.
   bool breakpoint_at(const Breakpoint& bp, std::uint64_t addr);
+  // The process (recorded pid) thread `tid` belongs to.
+  int process_of_task(int tid) const;
+  // `w` watches the acting thread's process (Watchpoint::process).
+  bool watches_here(const Watchpoint& w) const;
+  // The enabled watchpoints of the acting thread's process.
+  std::vector<Watchpoint> watches_armed_here() const;
   std::optional<Bytes> watched_value(const Watchpoint& w);
 
   // --- counting arrivals in the program (engine_counting.cc)

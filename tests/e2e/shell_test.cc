@@ -123,14 +123,34 @@ TEST_F(ShellTest, AMotionInOneProgramLeavesAnotherProgramsCodeAlone) {
   std::string trace = dir_.file("exec_other.ttdb");
   ASSERT_EQ(record(trace, {program("debug_exec_other")}).status, 0);
   RunResult r = script(trace,
-                       "break debug_exec_other.c:26\ncontinue\nnext\nnext\nreverse-next\nreverse-next\nnext\nnext\ncontinue\n");
+                       "break debug_exec_other.c:31\ncontinue\nnext\nnext\nreverse-next\nreverse-next\nnext\nnext\ncontinue\n");
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(r.out.find("diverged"), std::string::npos) << r.out;
   std::vector<std::string> lines;
   std::regex at("debug_exec_other\\.c:(\\d+) \\[event \\d+\\]");
   for (std::sregex_iterator it(r.out.begin(), r.out.end(), at), end; it != end; ++it) lines.push_back((*it)[1]);
-  EXPECT_EQ(lines, (std::vector<std::string>{"26", "27", "28", "27", "26", "27", "28"})) << r.out;
+  EXPECT_EQ(lines, (std::vector<std::string>{"31", "32", "33", "32", "31", "32", "33"})) << r.out;
   EXPECT_NE(r.out.find("[The program exited normally"), std::string::npos) << r.out;
+}
+
+// A watchpoint watches the memory of the process it was set in: the child's
+// program keeps its own number at the same address, which changes nothing
+// of the parent's (gdb does not watch another inferior's memory either).
+TEST_F(ShellTest, AWatchpointWatchesItsOwnProcessOnly) {
+  std::string trace = dir_.file("exec_other.ttdb");
+  ASSERT_EQ(record(trace, {program("debug_exec_other")}).status, 0);
+  RunResult r = script(trace,
+                       "break debug_exec_other.c:23\ncontinue\nwatch *(int*)0x10000000\ncontinue\ncontinue\n"
+                       "reverse-continue\nreverse-continue\nreverse-continue\n");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::vector<std::string> changes;
+  std::regex change("Old value = (-?\\d+)\\nNew value = (-?\\d+)\\n[^\\n]* at debug_exec_other\\.c:(\\d+)");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), change), end; it != end; ++it)
+    changes.push_back((*it)[1].str() + "->" + (*it)[2].str() + "@" + (*it)[3].str());
+  // Forward: the parent's 7 after the child ran; back: 7 undone, then
+  // (past the breakpoint) the parent's first 5.
+  EXPECT_EQ(changes, (std::vector<std::string>{"5->7@35", "7->5@34", "5->0@15"})) << r.out;
+  EXPECT_EQ(r.out.find("debug_libm_user.c"), std::string::npos) << r.out;
 }
 
 TEST_F(ShellTest, InfoThreadsAndThreadN) {

@@ -130,6 +130,10 @@ struct Watchpoint {
   bool enabled = true;
   std::uint64_t hits = 0;
   WatchKind kind = WatchKind::write;
+  // The process whose memory it watches (its recorded pid; 0: a recording
+  // of one process): another process's memory at the same address is
+  // another object, which gdb does not watch either.
+  int process = 0;
 };
 
 // Decides whether arriving at `addr` with these registers counts (the frame
@@ -224,7 +228,8 @@ class Engine {
   // (image()): processes that run another program ignore them.
   int add_breakpoint(std::uint64_t addr, bool temporary = false);
   int add_breakpoint(std::vector<std::uint64_t> addrs, bool temporary = false);
-  // Throws Error when no slot is left.
+  // Throws Error when no slot is left. It watches the memory of the process
+  // the engine looks at.
   int add_watchpoint(std::uint64_t addr, std::uint32_t len, WatchKind kind = WatchKind::write);
   int add_catchpoint(std::function<bool(const trace::Event&)> catches);
   // gdb's `catch syscall`: a catchpoint on these syscalls (all when none).
