@@ -407,29 +407,43 @@ Stop EngineImpl::user_step() {
   return hit;
 }
 
+EngineImpl::Arming EngineImpl::arming_for(const Goal& goal) {
+  Arming a;
+  if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) a.own.push_back(goal.motion->tick.addr);
+  a.home = session.ended() ? 0 : layout_of(image_of_task(session.acting_tid()));
+  a.until_home = goal.until_layout.value_or(a.home);
+  a.home_process = process_of_task(session.acting_tid());
+  return a;
+}
+
+void EngineImpl::arm_here(Arming& a, const Goal& goal) {
+  std::int64_t layout = session.ended() ? 0 : layout_of(image_of_task(session.acting_tid()));
+  if (a.layout != layout) {
+    a.layout = layout;
+    a.code = goal.user_points ? user_code_points() : std::vector<std::uint64_t>{};
+    if (layout == a.home) a.code.insert(a.code.end(), a.own.begin(), a.own.end());
+    if (layout == a.until_home) a.code.insert(a.code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
+  }
+  // The user's watchpoints, and the one a motion counts: a position keeps
+  // its own address and length, whatever the user deleted since.
+  int process = process_of_task(session.acting_tid());
+  if (a.process == process) return;
+  a.process = process;
+  a.watches = goal.user_points ? watches_armed_here() : std::vector<Watchpoint>{};
+  if (goal.motion && is_watch_tick(goal.motion->tick) && process == a.home_process) {
+    const Tick& tick = goal.motion->tick;
+    bool covered = std::any_of(a.watches.begin(), a.watches.end(), [&](const Watchpoint& w) { return watch_tick(w) == tick; });
+    if (!covered) a.watches.push_back(motion_watch(tick));
+  }
+}
+
 Stop EngineImpl::run(const Goal& goal) {
   start_segment();
   std::uint64_t goal_count = 0;
-  // The addresses the run stops at: the breakpoints of the program the
-  // acting process runs (again when another one acts), and the goal's own,
-  // which are addresses of the program it begins in (where a process of
-  // another program acts meanwhile, they are other code, or data).
-  std::vector<std::uint64_t> own;
-  if (goal.motion && goal.motion->tick.kind == Tick::Kind::code) own.push_back(goal.motion->tick.addr);
-  auto acting_layout = [&] { return session.ended() ? 0 : layout_of(image_of_task(session.acting_tid())); };
-  const std::int64_t home = acting_layout();
-  const std::int64_t until_home = goal.until_layout.value_or(home);
-  std::vector<std::uint64_t> code;
-  std::optional<std::int64_t> code_layout;
-  auto arm_here = [&] {
-    std::int64_t layout = acting_layout();
-    if (code_layout == layout) return;
-    code_layout = layout;
-    code = goal.user_points ? user_code_points() : std::vector<std::uint64_t>{};
-    if (layout == home) code.insert(code.end(), own.begin(), own.end());
-    if (layout == until_home) code.insert(code.end(), goal.until_addrs.begin(), goal.until_addrs.end());
-  };
-  arm_here();
+  Arming arming = arming_for(goal);
+  const std::vector<std::uint64_t>& code = arming.code;
+  const std::vector<Watchpoint>& armed = arming.watches;
+  arm_here(arming, goal);
   // Arrivals counted without stopping: in the program where the code can
   // hold a counter, by an int3 stop each elsewhere (code outside the loop).
   std::vector<std::uint64_t> counted_in_program, counted_by_stops;
@@ -442,27 +456,10 @@ Stop EngineImpl::run(const Goal& goal) {
       if (!wanted[i].limit) (probe.own[i] || probe.same_as[i] ? counted_in_program : counted_by_stops).push_back(wanted[i].addr);
     }
   }
-  own.insert(own.end(), counted_by_stops.begin(), counted_by_stops.end());
-  code_layout.reset();
-  // The user's watchpoints, and the one a motion counts: a position keeps
-  // its own address and length, whatever the user deleted since.
-  // (Each of the process it watches, armed again when another one acts.)
-  std::vector<Watchpoint> armed;
-  std::optional<int> armed_process;
-  const int home_process = process_of_task(session.acting_tid());
-  auto watch_here = [&] {
-    int process = process_of_task(session.acting_tid());
-    if (armed_process == process) return;
-    armed_process = process;
-    armed = goal.user_points ? watches_armed_here() : std::vector<Watchpoint>{};
-    if (goal.motion && is_watch_tick(goal.motion->tick) && process == home_process) {
-      const Tick& tick = goal.motion->tick;
-      bool covered = std::any_of(armed.begin(), armed.end(), [&](const Watchpoint& w) { return watch_tick(w) == tick; });
-      if (!covered) armed.push_back(motion_watch(tick));
-    }
-  };
+  arming.own.insert(arming.own.end(), counted_by_stops.begin(), counted_by_stops.end());
+  arming.layout.reset();
   if (goal.user_points) note_watched_values();
-  watch_here();
+  arm_here(arming, goal);
 
   // The syscall buffer gives events back without stops, but for those that
   // write watched memory (the engine compares it after each), and not at
@@ -486,8 +483,7 @@ Stop EngineImpl::run(const Goal& goal) {
   // Stopped at a signal already: resuming delivers it.
   bool standing_at_event = pending_first && !pos.motions.empty() && pos.motions.back().tick.kind == Tick::Kind::event_start;
   for (;;) {
-    arm_here();
-    watch_here();
+    arm_here(arming, goal);
     std::optional<RunOutcome> landed;
     if (!session.ended() && at_armed_address(code) && session.next_event()) {
       if (!leave) {
@@ -550,7 +546,7 @@ Stop EngineImpl::run(const Goal& goal) {
     std::vector<ArrivalCounter::Where> counts;
     bool targets = false;
     if (!landed) {
-      if (code_layout == home) counts = counting_for(goal, goal_count, counted_in_program);
+      if (arming.layout == arming.home) counts = counting_for(goal, goal_count, counted_in_program);
       targets = !counts.empty() && counts.front().limit;
     }
     if (targets && stands_inside(counts.front())) {

@@ -195,6 +195,22 @@ class EngineImpl {
   // Where in the program's code the thread stands (rip, but for a moved instruction's copy).
   std::uint64_t program_pc();
   std::vector<std::uint64_t> user_code_points();
+  // What a run arms where it stands: the breakpoints of the program the
+  // acting process runs, the watchpoints of that process, and the goal's own
+  // addresses, which are the program's the run begins in (or the command's
+  // task's): in a process of another program they are other code, or data.
+  // Armed again when another process acts.
+  struct Arming {
+    std::vector<std::uint64_t> code;
+    std::vector<Watchpoint> watches;
+    std::vector<std::uint64_t> own;                // the goal's motion and counted addresses
+    std::int64_t home = 0, until_home = 0;         // layouts (layout_of) they belong to
+    int home_process = 0;
+    std::optional<std::int64_t> layout;            // what `code` is for
+    std::optional<int> process;                    // what `watches` are for
+  };
+  Arming arming_for(const Goal& goal);
+  void arm_here(Arming& a, const Goal& goal);
   // Enabled, and at `addr` in the acting thread's program.
   bool breakpoint_at(const Breakpoint& bp, std::uint64_t addr);
   // The process (recorded pid) thread `tid` belongs to.
