@@ -74,6 +74,29 @@ TEST_F(CppShellTest, ALambdaIsSteppedIntoAndNamedAsGdbNamesIt) {
   EXPECT_EQ(comparable(ours.out), comparable(theirs.out)) << ours.err;
 }
 
+// `break write` is every function of that name, as in gdb: the program's
+// Log::write and libc's write (a symbol, in another module). A program of
+// gcc's, cc1, has a method named write too: without it, its libc's write
+// was no location, and its writes did not stop.
+TEST_F(CppShellTest, ABreakpointOnANameIsEveryFunctionOfThatNameAsInGdb) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = recorded("debug_cxx_write");
+  RunResult ours = script(trace, "break write\ncontinue\ncontinue\ncontinue\ncontinue\n");
+  RunResult theirs = gdb_batch(*gdb, "debug_cxx_write", {"break write", "run", "continue", "continue", "continue"});
+  // The stops, as "1.1 Log::write": gdb names libc's by its GI alias.
+  auto stops = [](const std::string& out) {
+    std::vector<std::string> found;
+    std::regex stop("Breakpoint (1\\.\\d), (?:__GI_)*([A-Za-z_:]+) \\(");
+    for (std::sregex_iterator it(out.begin(), out.end(), stop), end; it != end; ++it)
+      found.push_back((*it)[1].str() + " " + (*it)[2].str());
+    return found;
+  };
+  ASSERT_EQ(stops(theirs.out).size(), 4u) << theirs.out << theirs.err;
+  EXPECT_EQ(stops(ours.out), stops(theirs.out)) << ours.out << ours.err;
+  EXPECT_NE(ours.out.find("(2 locations)"), std::string::npos) << ours.out;
+}
+
 TEST_F(CppShellTest, PrintRawShowsTheMembersUnderThePrinter) {
   std::string trace = recorded("debug_shapes");
   RunResult r = script(trace, "break debug_shapes.cc:54\ncontinue\nprint/r squares\nprint/r some\n");

@@ -64,12 +64,18 @@ std::vector<std::uint64_t> Shell::resolve_location(const std::string& spec, std:
   const Function& f = functions.front();
   auto line = debug().line_at(f.body);
   description = "in " + f.name + (line ? fmt::format(" at {}:{}", basename_of(line->file), line->line) : "");
-  // As gdb: every copy of a function with debug information (each call
-  // the compiler inlined, each static function of that name) is a location.
+  // As gdb: every function of that name is a location: each copy with
+  // debug information (each call the compiler inlined, each static
+  // function), and each symbol of another module (a C++ method named
+  // `write` in the program, and libc's `write`).
+  auto module_of = [&](const Function& fn) {
+    auto module = debug().module_at(fn.low);
+    return module ? module->name : std::string();
+  };
   std::vector<std::uint64_t> out{f.body};
-  if (f.has_lines)
-    for (const auto& other : functions)
-      if (other.has_lines && other.body != f.body && !in_loader(other)) out.push_back(other.body);
+  for (const auto& other : functions)
+    if (other.body != f.body && !in_loader(other) && (other.has_lines || !f.has_lines || module_of(other) != module_of(f)))
+      out.push_back(other.body);
   std::sort(out.begin(), out.end());
   return out;
 }
