@@ -41,10 +41,13 @@ class SiteFinder {
   // What has been found for `owner` since the last call (never waits).
   std::vector<Found> take_found(Owner owner);
   // Drops what was asked or found for `owner`'s memory in [start, end): it
-  // was unmapped or changed.
+  // was unmapped or changed. (A search still to do is done all the same,
+  // for the cache: the file's sites are the same wherever it is mapped.)
   void forget(Owner owner, std::uint64_t start, std::uint64_t end);
   // Drops everything of `owner`'s (a new program, or its end).
   void clear(Owner owner);
+  // The thread ends once the searches asked for are done, so that the next
+  // recording of the same files finds their sites in the cache.
 
  private:
   struct Job {
@@ -53,6 +56,7 @@ class SiteFinder {
     ContentHash hash{};
     std::uint64_t start = 0, size = 0, offset = 0;
     std::uint64_t generation = 0;
+    bool wanted = true;  // its sites are to be patched (not forgotten since)
   };
   void run();
 
