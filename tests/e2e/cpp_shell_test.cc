@@ -94,7 +94,9 @@ TEST_F(CppShellTest, ABreakpointOnANameIsEveryFunctionOfThatNameAsInGdb) {
   };
   ASSERT_EQ(stops(theirs.out).size(), 4u) << theirs.out << theirs.err;
   EXPECT_EQ(stops(ours.out), stops(theirs.out)) << ours.out << ours.err;
-  EXPECT_NE(ours.out.find("(2 locations)"), std::string::npos) << ours.out;
+  // (Two here, more where the program loads a sanitizer's runtime, whose
+  // interceptor is a `write` too.)
+  EXPECT_TRUE(std::regex_search(ours.out, std::regex("Breakpoint 1 at 0x[0-9a-f]+: write\\. \\([2-9] locations\\)"))) << ours.out;
 }
 
 TEST_F(CppShellTest, PrintRawShowsTheMembersUnderThePrinter) {
