@@ -17,6 +17,15 @@ struct Shell::Command {
 
 Shell::Shell(Engine& engine, std::ostream& out, std::ostream& err)
     : engine_(engine), out_(out), err_(err), images_(engine), motions_(engine, images_), context_(std::make_unique<ShellContext>(*this)) {
+  // As gdb: a breakpoint on a function or a line is set again in each
+  // program a process of the recording runs (one at an address stays with
+  // its program). The engine asks while it stands in that program.
+  engine_.set_relocator([this](int bp) -> std::vector<std::uint64_t> {
+    auto it = relocatable_.find(bp);
+    if (it == relocatable_.end()) return {};
+    std::string description;
+    return resolve_location(it->second, description);
+  });
   using D = Direction;
   auto add = [&](std::string name, std::vector<std::string> aliases, std::string help, std::function<void(const std::string&)> run) {
     commands_.push_back(Command{std::move(name), std::move(aliases), std::move(help), std::move(run)});

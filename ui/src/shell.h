@@ -93,8 +93,8 @@ class Shell {
   void cmd_info_frame();
   // Asks the engine, at each hit, whether the hit's thread and condition count.
   void install_condition();
-  // Breakpoint `id` is found again at `location` in other programs.
-  void relocatable(int id, std::string location);
+  // Where breakpoint N is found again in other programs (the relocator the
+  // constructor gives the engine).
   std::map<int, std::string> relocatable_;
 
   void dispatch(const std::string& name, const std::string& args);

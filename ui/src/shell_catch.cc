@@ -84,7 +84,7 @@ void Shell::catch_exceptions(const std::string& kind) {
   std::string description;
   auto addrs = resolve_location(function, description);
   int id = engine_.add_breakpoint(addrs.front());
-  relocatable(id, function);
+  relocatable_[id] = function;
   note_catchpoint(id, kind, "exception " + kind,
                   kind == "throw" ? "exception thrown" : kind == "catch" ? "exception caught" : "exception rethrown");
 }

@@ -103,10 +103,12 @@ void Shell::cmd_break(const std::string& args, bool temporary) {
   last_breakpoint_ = id;
   break_info_[id] = BreakInfo{description, condition, false, nullptr, thread, thread_id, 0, false, "", {}, {}, ""};
   if (addrs.size() > 1) break_info_[id].locations = addrs;
-  if (kind == LocationSpec::Kind::function) break_info_[id].function = spec.location;
-  if (kind == LocationSpec::Kind::function) relocatable(id, spec.location);
+  if (kind == LocationSpec::Kind::function) {
+    break_info_[id].function = spec.location;
+    relocatable_[id] = spec.location;
+  }
   if (kind == LocationSpec::Kind::line)
-    if (auto line = debug().line_at(addrs.front())) relocatable(id, fmt::format("{}:{}", line->file, line_for.value_or(line->line)));
+    if (auto line = debug().line_at(addrs.front())) relocatable_[id] = fmt::format("{}:{}", line->file, line_for.value_or(line->line));
   if (thread) install_condition();
   const char* title = temporary ? "Temporary breakpoint" : "Breakpoint";
   if (addrs.size() == 1) {
@@ -194,19 +196,6 @@ void Shell::cmd_condition(const std::string& args) {
   if (info == break_info_.end()) throw Error(fmt::format("no breakpoint number {}", id));
   info->second.condition = rest;
   install_condition();
-}
-
-void Shell::relocatable(int id, std::string location) {
-  // As gdb: a breakpoint on a function or a line is set again in each
-  // program a process of the recording runs (one at an address stays with
-  // its program). The engine asks while it stands in that program.
-  relocatable_[id] = std::move(location);
-  engine_.set_relocator([this](int bp) -> std::vector<std::uint64_t> {
-    auto it = relocatable_.find(bp);
-    if (it == relocatable_.end()) return {};
-    std::string description;
-    return resolve_location(it->second, description);
-  });
 }
 
 void Shell::install_condition() {
