@@ -376,6 +376,8 @@ class EngineImpl {
   // recording as `image` does (a shell's 200 runs of one program are one
   // layout): a breakpoint's addresses hold in all of them.
   std::int64_t layout_of(std::int64_t image);
+  // The file mappings image `image` makes over the recording.
+  const std::vector<trace::FileMapping>& mappings_of(std::int64_t image);
   std::map<std::int64_t, std::int64_t> layouts;
   int next_bookmark = 1;
   std::function<bool(int)> condition;

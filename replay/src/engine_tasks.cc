@@ -108,15 +108,16 @@ std::int64_t EngineImpl::layout_of(std::int64_t image) {
       return x.addr == y.addr && x.size == y.size && x.file_offset == y.file_offset && x.path == y.path;
     });
   };
-  const auto& all = program_images().mappings;
-  static const std::vector<trace::FileMapping> none;
-  auto of = [&](std::int64_t i) -> const std::vector<trace::FileMapping>& {
-    auto found = all.find(i);
-    return found == all.end() ? none : found->second;
-  };
   for (const auto& [other, layout] : layouts)
-    if (other == layout && other != image && same_places(of(other), of(image))) return known->second = layout;
+    if (other == layout && other != image && same_places(mappings_of(other), mappings_of(image))) return known->second = layout;
   return image;
+}
+
+const std::vector<trace::FileMapping>& EngineImpl::mappings_of(std::int64_t image) {
+  static const std::vector<trace::FileMapping> none;
+  const auto& all = program_images().mappings;
+  auto found = all.find(image);
+  return found == all.end() ? none : found->second;
 }
 
 const std::vector<std::uint64_t>& EngineImpl::addresses_here(const Breakpoint& bp) {
@@ -140,10 +141,7 @@ const std::vector<std::uint64_t>& EngineImpl::addresses_here(const Breakpoint& b
 const std::vector<trace::FileMapping>& Engine::image_mappings() {
   std::int64_t which = image();
   if (which == 0) return file_mappings();
-  static const std::vector<trace::FileMapping> none;
-  const auto& mappings = impl_->program_images().mappings;
-  auto found = mappings.find(which);
-  return found == mappings.end() ? none : found->second;
+  return impl_->mappings_of(which);
 }
 
 int EngineImpl::looked_at_task() const {
