@@ -380,10 +380,13 @@ std::optional<std::uint64_t> SyscallPatcher::way_back(std::uint64_t pc) const {
   if (!slot) return std::nullopt;
   auto [trampoline, at] = *slot;
   const SyscallSite& site = *trampoline.site;
-  // The moved instructions take the bytes they took in the program, but a
-  // syscall site's last, a short branch, which grows to its long form.
-  std::uint64_t moved = site.length - 2u;
-  if (!site.tsc && !site.after.empty() && site.after.back().op == DisplacedInsn::Op::jcc) moved += 4;
+  // (An rdtsc site's moved bytes are the program's; a syscall site's are
+  // laid out as the tails lay them out: a short branch grows.)
+  std::uint64_t moved = site.displaced.size();
+  if (!site.tsc) {
+    Bytes scratch(TTDB_TRAMPOLINE_SIZE);
+    for (const auto& insn : site.after) moved = emit_insn(scratch, 0, moved, insn);
+  }
   for (std::uint64_t from : {std::uint64_t{TTDB_TAIL_DONE}, std::uint64_t{TTDB_TAIL_SLOW + 2}})
     if (at == from + moved) return site.addr + site.length;
   return std::nullopt;
