@@ -125,10 +125,7 @@ void Recorder::take_stop(int raw) {
     task().may_inject = (status.is_syscall_stop() && !task().entering && !task().expect_exit_stop) ||
                         status.is_signal_stop();
   if (task_ && !task().entering) task().ready_since = ++ticks_;
-  // Signals that came while ttdb used the program for syscalls of its own
-  // wait for a boundary, like any other.
-  if (task_ && task().tracee.alive())
-    for (const auto& info : task().tracee.take_deferred_signals()) hold_signal(info);
+  if (task_ && task().tracee.alive()) take_back_deferred_signals();
 }
 
 void Recorder::release_vfork_parent() {

@@ -104,11 +104,35 @@ void Recorder::inject_held_signals() {
 }
 
 void Recorder::hold_signal(const siginfo_t& info) {
+  // Natively the kernel drops a signal the program ignores as it is sent.
+  // Held, it would meet whatever action the program sets before the
+  // boundary: a handler it installs next would run for a signal sent while
+  // it was ignored. (A program that traces this one sees every signal.)
+  if (!task().traced && (discarded_signals(tracee().tid()) & sigbit(info.si_signo))) {
+    TTDB_LOG(record, "{} is ignored: dropped, as the kernel drops it", signal_name(info.si_signo));
+    return;
+  }
   TTDB_LOG(record, "holding {} until the next syscall boundary", signal_name(info.si_signo));
   if (task().held.empty()) task().held_since = std::chrono::steady_clock::now();
   task().held.push_back(info);
   // The next hooked syscall takes the traced path, where the boundary is.
   if (space().shim && !held_in_shim()) set_shim_flags(true, false);
+}
+
+void Recorder::take_back_deferred_signals() {
+  auto deferred = tracee().take_deferred_signals();
+  if (deferred.empty()) return;
+  // At a syscall's exit they were pending as the call returned, and are
+  // delivered right here, as without ttdb: a signal the program sends
+  // itself runs its handler before tgkill returns. Elsewhere they wait for
+  // a boundary, like any other.
+  Boundary& here = task().boundary;
+  if (here.kind != Boundary::Kind::after_exit || !here.unmoved(tracee().regs())) {
+    for (const auto& info : deferred) hold_signal(info);
+    return;
+  }
+  task().held.insert(task().held.end(), deferred.begin(), deferred.end());
+  inject_held_signals();
 }
 
 void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {

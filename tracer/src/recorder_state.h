@@ -392,6 +392,9 @@ class Recorder {
   void settle_mapper(pid_t tid);
   // The call's EINTR came from signals the program ignores alone.
   static bool interrupted_by_ignored_signals(Tracee& t);
+  // The signals the kernel drops as they are sent to the thread, natively:
+  // those it ignores, by its own action or by default.
+  static std::uint64_t discarded_signals(pid_t tid);
   // The calls that end with EINTR, never a restart code, when a signal wakes them.
   static bool fails_when_woken(long nr);
   // Whether replay may be brought to the entry of such a call ahead of its event.
@@ -463,6 +466,8 @@ class Recorder {
   bool held_in_shim();
   void inject_held_signals();
   void hold_signal(const siginfo_t& info);
+  // Signals the kernel gave while ttdb ran syscalls of its own in the program.
+  void take_back_deferred_signals();
   void record_signal(const siginfo_t& info, SignalDelivery delivery);
   void stop_recording(const std::string& reason);
 

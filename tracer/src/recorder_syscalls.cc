@@ -156,13 +156,17 @@ bool Recorder::fails_when_woken(long nr) {
 
 bool Recorder::interrupted_by_ignored_signals(Tracee& t) {
   std::uint64_t pending = t.pending_signals() & ~t.signal_mask();
-  auto signals = signal_state(t.tid());
-  if (!pending || !signals) return false;
+  return pending && (pending & ~discarded_signals(t.tid())) == 0;
+}
+
+std::uint64_t Recorder::discarded_signals(pid_t tid) {
+  auto signals = signal_state(tid);
+  if (!signals) return 0;
   // Ignored by default: SIGCHLD, SIGWINCH, SIGURG. Not SIGCONT: a stop and
-  // continue makes such calls fail with EINTR natively too.
+  // continue makes calls fail with EINTR natively too, and its stop says
+  // when a job-stopped task goes on.
   std::uint64_t defaults = (sigbit(SIGCHLD) | sigbit(SIGWINCH) | sigbit(SIGURG)) & ~signals->caught;
-  std::uint64_t dropped = (signals->ignored | defaults) & ~sigbit(SIGCONT);
-  return (pending & ~dropped) == 0;
+  return (signals->ignored | defaults) & ~sigbit(SIGCONT);
 }
 
 bool Recorder::places_entry_for_tracer(const SyscallInfo* si) {
