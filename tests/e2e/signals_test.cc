@@ -67,9 +67,9 @@ TEST(Signals, SignalsThatComeWhileTtdbHoldsTheProgramKeepTheirNativeEffect) {
     TempDir dir;
     RunOptions cold;
     cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
-    ASSERT_EQ(record(dir.file("libc.ttdb"), {"/bin/true"}, cold).status, 0);
+    ASSERT_EQ(record_buffered(dir.file("libc.ttdb"), {"/bin/true"}, cold).status, 0);
     std::string trace = dir.file("t.ttdb");
-    RunResult recorded = record(trace, {program("signal_at_patch")}, cold);
+    RunResult recorded = record_buffered(trace, {program("signal_at_patch")}, cold);
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     EXPECT_EQ(recorded.out, native.out);
     expect_same_run(recorded, replay(trace));
@@ -120,7 +120,7 @@ TEST(Signals, SignalDuringALoopRightAfterABufferedSyscall) {
   // the program must stop after it all the same, for the snapshot's trap.
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("alarm_spin"), "clock"});
+  RunResult recorded = record_buffered(trace, {program("alarm_spin"), "clock"});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   RunResult events = ttdb({"events", trace});
   EXPECT_TRUE(std::regex_search(events.out, std::regex("clock_gettime\\(CLOCK_MONOTONIC, 0x[0-9a-f]+\\) = 0  \\[buffered\\]\n +\\d+  snapshot at 0x")))

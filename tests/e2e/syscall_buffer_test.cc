@@ -27,7 +27,7 @@ namespace {
 TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
+  RunResult recorded = record_buffered(trace, {program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // 3000 rounds of six buffered calls, and the directory listings.
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE buffered"), 18000);
@@ -45,7 +45,7 @@ TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
 TEST(SyscallBuffer, TakingTheRecordsEndsNoRunOfBufferedCalls) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
+  RunResult recorded = record_buffered(trace, {program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE NOT buffered AND name IN "
                              "('read', 'write', 'pread64', 'pwrite64', 'newfstatat', 'clock_gettime')"),
@@ -85,7 +85,7 @@ TEST(SyscallBuffer, WithoutItEverySyscallStops) {
 TEST(SyscallBuffer, ABufferedCallThatDiffersIsADivergence) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  ASSERT_EQ(record(trace, {program("buffered_io"), dir.path()}).status, 0);
+  ASSERT_EQ(record_buffered(trace, {program("buffered_io"), dir.path()}).status, 0);
   // The 100th pwrite to the file "passed" other bytes in the recording.
   int seen = 0;
   std::int64_t changed = 0;
@@ -107,7 +107,7 @@ TEST(SyscallBuffer, ABufferedCallThatDiffersIsADivergence) {
 TEST(SyscallBuffer, SignalsAmongBufferedSyscalls) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("buffered_signals")});
+  RunResult recorded = record_buffered(trace, {program("buffered_signals")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // 30 ticks at least: one more may come before the timer is stopped.
   EXPECT_GE(std::atoi(recorded.out.c_str()), 30) << recorded.out;
@@ -127,7 +127,7 @@ TEST(SyscallBuffer, SignalsLandingInsideABufferedCallWaitForItsRecord) {
   for (int i = 0; i < 3; ++i) {
     TempDir dir;
     std::string trace = dir.file("t.ttdb");
-    RunResult recorded = record(trace, {program("signals_in_buffered_calls")});
+    RunResult recorded = record_buffered(trace, {program("signals_in_buffered_calls")});
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     EXPECT_EQ(recorded.out, "40000 calls, 0 failed, ticks came\n");
     expect_same_run(recorded, replay(trace));
@@ -138,7 +138,7 @@ TEST(SyscallBuffer, ABrokenPipeKillsRightAfterTheWrite) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
   RunResult native = run({program("broken_pipe")});
-  RunResult recorded = record(trace, {program("broken_pipe")});
+  RunResult recorded = record_buffered(trace, {program("broken_pipe")});
   EXPECT_EQ(native.status, 128 + SIGPIPE);
   EXPECT_EQ(recorded.status, native.status);
   EXPECT_EQ(recorded.out, "ignored: write = -1, EPIPE\n");
@@ -149,7 +149,7 @@ TEST(SyscallBuffer, ABrokenPipeKillsRightAfterTheWrite) {
 TEST(SyscallBuffer, ProgramsOwnSyscallInstructionsStayTraced) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("raw_syscall")});
+  RunResult recorded = record_buffered(trace, {program("raw_syscall")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "200 of 200 agree\n");
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND NOT buffered"), 200);
@@ -162,7 +162,7 @@ TEST(SyscallBuffer, AReadThatWouldWaitIsTraced) {
   std::string trace = dir.file("t.ttdb");
   std::string fifo = dir.file("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  Child recording = Child::spawn({ttdb_binary(), "record", "-q", "-o", trace, program("fifo_reader"), fifo});
+  Child recording = Child::spawn({ttdb_binary(), "record", "-q", "--buffer-after", "0", "-o", trace, program("fifo_reader"), fifo});
   int writer = ::open(fifo.c_str(), O_WRONLY);  // waits for the reader
   ASSERT_GE(writer, 0);
   for (const char* line : {"one\n", "two\n", "three\n"}) {
@@ -184,7 +184,7 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
   // An empty cache: libc's sites are found while the program runs on.
   std::string first = dir.file("first.ttdb");
-  RunResult recorded = record(first, {program("buffered_io"), dir.path()}, cold);
+  RunResult recorded = record_buffered(first, {program("buffered_io"), dir.path()}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   expect_same_run(recorded, replay(first));
   EXPECT_TRUE(std::filesystem::exists(dir.file("cache/ttdb"))) << "no cache directory";
@@ -203,7 +203,7 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   EXPECT_GE(rand_sites, 1);
   // Known now: libc is patched as soon as its code is mapped.
   std::string second = dir.file("second.ttdb");
-  recorded = record(second, {program("buffered_io"), dir.path()}, cold);
+  recorded = record_buffered(second, {program("buffered_io"), dir.path()}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   expect_same_run(recorded, replay(second));
   EXPECT_EQ(sql_count(second, "SELECT count(*) FROM events p JOIN events m ON m.id = p.id - 1 WHERE p.kind = 8 AND p.a2 = 0 "
@@ -218,7 +218,7 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   // A cache that holds garbage is ignored.
   for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb"))) write_file(entry.path(), "garbage");
   std::string third = dir.file("third.ttdb");
-  recorded = record(third, {program("buffered_io"), dir.path()}, cold);
+  recorded = record_buffered(third, {program("buffered_io"), dir.path()}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   expect_same_run(recorded, replay(third));
 }
@@ -226,7 +226,7 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
 TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("buffered_io"), dir.path()});
+  RunResult recorded = record_buffered(trace, {program("buffered_io"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // buffered_io opens its data file and its directory 20 times.
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered AND path = '" + dir.path() + "'"),
@@ -238,7 +238,7 @@ TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {
 TEST(SyscallBuffer, OpensThatFailInThePathsLookupStayInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("open_probes"), dir.path()});
+  RunResult recorded = record_buffered(trace, {program("open_probes"), dir.path()});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(count_of(recorded.out, "missing: ENOENT\n"), 3) << recorded.out;
   EXPECT_EQ(count_of(recorded.out, "symlink loop: ELOOP\n"), 3) << recorded.out;
@@ -266,9 +266,9 @@ TEST(SyscallBuffer, OnlySitesWhoseSyscallTheBufferMakesArePatched) {
   RunOptions cache;
   cache.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
   // The first recording finds the sites; the second patches them at once.
-  ASSERT_EQ(record(dir.file("first.ttdb"), {program("site_choice")}, cache).status, 0);
+  ASSERT_EQ(record_buffered(dir.file("first.ttdb"), {program("site_choice")}, cache).status, 0);
   std::string trace = dir.file("second.ttdb");
-  RunResult recorded = record(trace, {program("site_choice")}, cache);
+  RunResult recorded = record_buffered(trace, {program("site_choice")}, cache);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("\n50 50 50\n"), std::string::npos) << recorded.out;
   auto address_of = [&](const std::string& name) {
@@ -298,7 +298,7 @@ TEST(SyscallBuffer, OnlySitesWhoseSyscallTheBufferMakesArePatched) {
 TEST(SyscallBuffer, OutputWrittenInsideTheBufferComesOutOfReplayInOrder) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("output_lines")});
+  RunResult recorded = record_buffered(trace, {program("output_lines")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(count_of(recorded.out, "\n"), 300);
   EXPECT_EQ(count_of(recorded.err, "\n"), 100);
@@ -320,7 +320,7 @@ TEST(SyscallBuffer, OutputWrittenInsideTheBufferComesOutOfReplayInOrder) {
 TEST(SyscallBuffer, SignalActionsReadOrSetStayInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("signal_queries")});
+  RunResult recorded = record_buffered(trace, {program("signal_queries")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("handled after two: 2\n"), std::string::npos) << recorded.out;
   EXPECT_NE(recorded.out.find("SIGUSR2 blocked: 1, SIGUSR1 blocked: 0\ncaught 10\n"), std::string::npos) << recorded.out;
@@ -343,7 +343,7 @@ TEST(SyscallBuffer, SignalActionsReadOrSetStayInsideTheBuffer) {
 TEST(SyscallBuffer, AFaultRightAfterAHandlerIsSetReachesIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("fault_handler")});
+  RunResult recorded = record_buffered(trace, {program("fault_handler")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "faulting\nsignal 11 at 0x1234\n");
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a0 = 11 AND buffered"), 1);
@@ -361,7 +361,7 @@ TEST(SyscallBuffer, AFaultRightAfterAHandlerIsSetReachesIt) {
 TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("protections")});
+  RunResult recorded = record_buffered(trace, {program("protections")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "write refused, still a\nwritten: b\nshared: c\n");
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'mmap' AND a3 = 34 AND a2 = 3 AND buffered"), 1);
@@ -387,7 +387,7 @@ TEST(SyscallBuffer, CodeUnmappedAmongManyBufferedCallsIsForgotten) {
   ASSERT_EQ(native.out, "trapped after 4000 clock reads\n");
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("code_unmapped_midway")});
+  RunResult recorded = record_buffered(trace, {program("code_unmapped_midway")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, native.out);
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'munmap' AND a1 = 4096 AND buffered"), 1);
@@ -403,7 +403,7 @@ TEST(SyscallBuffer, SitesFoundInCodeMovedAwayMeanwhileAreDropped) {
   RunOptions cold;
   cold.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("tsc_moved_code"), "spin"}, cold);
+  RunResult recorded = record_buffered(trace, {program("tsc_moved_code"), "spin"}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("moved "), std::string::npos) << recorded.out;
   expect_same_run(recorded, replay(trace));
@@ -418,9 +418,9 @@ TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
   RunOptions warm;  // (its own site cache, warmed: the sites are patched from the start)
   warm.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
   const std::vector<std::string> command{program("tsc_loop"), "20000", "threads"};
-  ASSERT_EQ(record(dir.file("warm-up.ttdb"), command, warm).status, 0);
+  ASSERT_EQ(record_buffered(dir.file("warm-up.ttdb"), command, warm).status, 0);
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, command, warm);
+  RunResult recorded = record_buffered(trace, command, warm);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   // (kind 4: rdtsc)
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 40000);
@@ -429,7 +429,7 @@ TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
   expect_same_run(recorded, replay(trace));
 
   std::string started = dir.file("true.ttdb");
-  ASSERT_EQ(record(started, {"/bin/true"}, warm).status, 0);
+  ASSERT_EQ(record_buffered(started, {"/bin/true"}, warm).status, 0);
   EXPECT_GE(sql_count(started, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 1);
   EXPECT_EQ(sql_count(started, "SELECT count(*) FROM events WHERE kind = 4 AND NOT buffered"), 0);
   EXPECT_EQ(replay(started).status, 0);
@@ -437,8 +437,8 @@ TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
   // An instruction the trampoline moved reads what it read in place.
   std::string moved = dir.file("load.ttdb");
   const std::vector<std::string> load{program("tsc_loop"), "1000", "load"};
-  ASSERT_EQ(record(dir.file("warm-up-load.ttdb"), load, warm).status, 0);
-  RunResult loaded = record(moved, load, warm);
+  ASSERT_EQ(record_buffered(dir.file("warm-up-load.ttdb"), load, warm).status, 0);
+  RunResult loaded = record_buffered(moved, load, warm);
   ASSERT_EQ(loaded.status, 0) << loaded.err;
   EXPECT_EQ(loaded.out, "loaded 42000\n");
   EXPECT_GE(sql_count(moved, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 1000);
@@ -446,7 +446,7 @@ TEST(SyscallBuffer, RdtscSitesReadTheCounterInTheShim) {
 
   // One that may fault is not moved: the program takes its fault as natively.
   std::string faulted = dir.file("fault.ttdb");
-  RunResult fault = record(faulted, {program("tsc_loop"), "1", "fault"}, warm);
+  RunResult fault = record_buffered(faulted, {program("tsc_loop"), "1", "fault"}, warm);
   ASSERT_EQ(fault.status, 0) << fault.err;
   EXPECT_EQ(fault.out, run({program("tsc_loop"), "1", "fault"}).out);
   expect_same_run(fault, replay(faulted));
@@ -460,7 +460,7 @@ TEST(SyscallBuffer, AProgramThatProtectsItsPagesIsToldHowToRecordIt) {
   for (std::string how : {"protect", "unmap"})
     for (std::string what : {"buffer", "trampolines"}) {
       std::string trace = dir.file(how + "-" + what + ".ttdb");
-      RunResult recorded = record(trace, {program("protections"), what, how});
+      RunResult recorded = record_buffered(trace, {program("protections"), what, how});
       EXPECT_EQ(recorded.status, 125) << how << " " << what << ": " << recorded.err;
       EXPECT_EQ(recorded.out, fmt::format("{} ttdb's {}\n", how == "unmap" ? "unmapping" : "protecting", what));
       EXPECT_NE(recorded.err.find(fmt::format("called {} at event", how == "unmap" ? "munmap" : "mprotect")), std::string::npos)
@@ -472,7 +472,7 @@ TEST(SyscallBuffer, AProgramThatProtectsItsPagesIsToldHowToRecordIt) {
 TEST(SyscallBuffer, VectorRegistersSurviveBigBufferedWrites) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("vector_registers")});
+  RunResult recorded = record_buffered(trace, {program("vector_registers")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "0 of 100 writes changed a vector register\n");
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a2 = 8192 AND buffered"), 100);
@@ -488,7 +488,7 @@ TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
   // It finds the buffer wherever this recording put it.
-  RunResult recorded = record(trace, {program("fixed_map"), "buffer"});
+  RunResult recorded = record_buffered(trace, {program("fixed_map"), "buffer"});
   EXPECT_EQ(recorded.status, 125);
   EXPECT_EQ(recorded.out, "mapping over the syscall buffer\n");
   std::uint64_t base = buffer_base(trace);
@@ -499,7 +499,7 @@ TEST(SyscallBuffer, AProgramThatMapsOverItIsToldHowToRecordIt) {
       << recorded.err;
   EXPECT_EQ(replay(trace).status, 123);
   // Elsewhere (below where the buffer may go), MAP_FIXED is the program's business.
-  RunResult elsewhere = record(dir.file("u.ttdb"), {program("fixed_map"), "0x30000000"});
+  RunResult elsewhere = record_buffered(dir.file("u.ttdb"), {program("fixed_map"), "0x30000000"});
   EXPECT_EQ(elsewhere.status, 0) << elsewhere.err;
   expect_same_run(elsewhere, replay(dir.file("u.ttdb")));
   // Without the buffer, the address is the program's too.
@@ -513,7 +513,7 @@ TEST(SyscallBuffer, EachRecordingPlacesItElsewhere) {
   std::vector<std::uint64_t> bases;
   for (const char* name : {"a.ttdb", "b.ttdb"}) {
     std::string trace = dir.file(name);
-    RunResult recorded = record(trace, {program("numbered_lines"), "3"});
+    RunResult recorded = record_buffered(trace, {program("numbered_lines"), "3"});
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     std::uint64_t base = buffer_base(trace);
     // Page-aligned, below 2 GiB, from 1 GiB up.
@@ -543,7 +543,7 @@ TEST(SyscallBuffer, ASiteThatBranchesOnFlagsFromBeforeItsSyscallStaysTraced) {
   // its first calls may come before the patch); the second patches them at once.
   RunResult recorded;
   for (const char* name : {"first.ttdb", "t.ttdb"}) {
-    recorded = record(dir.file(name), {program("flags_across_syscall"), "300"});
+    recorded = record_buffered(dir.file(name), {program("flags_across_syscall"), "300"});
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     EXPECT_EQ(recorded.out, native.out);
   }
@@ -568,7 +568,7 @@ TEST(SyscallBuffer, CodeMappedExecuteOnlyIsPatchedToo) {
   std::string pages = "SELECT * FROM events WHERE kind = 8 AND a2 = 0";
   for (int attempt = 0; attempt < 5; ++attempt) {
     trace = dir.file(std::to_string(attempt) + ".ttdb");
-    recorded = record(trace, {program("exec_only_code"), "spin"});
+    recorded = record_buffered(trace, {program("exec_only_code"), "spin"});
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     ASSERT_NE(recorded.out.find("execute-only"), std::string::npos) << recorded.out;
     if (attempt > 0 && sql_count(trace, "SELECT count(*) FROM (" + pages + ")") == 3) break;
@@ -585,7 +585,7 @@ TEST(SyscallBuffer, LaterModulesTrampolinesGoInTheRoomMappedWithTheLoaders) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
   // A shell that runs a program: two processes, each with its own room.
-  RunResult recorded = record(trace, {"sh", "-c", program("numbered_lines") + " 3; echo done"});
+  RunResult recorded = record_buffered(trace, {"sh", "-c", program("numbered_lines") + " 3; echo done"});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   std::string pages = "SELECT * FROM events WHERE kind = 8 AND a2 = 0";
   std::string rooms = pages + " AND a3 = 262144 AND a4 = 0";  // 256 KiB: kTrampolineArea
@@ -607,7 +607,7 @@ TEST(SyscallBuffer, AProgramWhoseMemoryIsWhereItGoesIsRecordedWithoutIt) {
   std::string trace = dir.file("t.ttdb");
   // Its image covers every place the buffer may take: the filter names one
   // place for the whole recording, so there is no other to try.
-  RunResult recorded = record(trace, {program("shim_place_taken")});
+  RunResult recorded = record_buffered(trace, {program("shim_place_taken")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "1\n");
   EXPECT_NE(recorded.err.find("ttdb: warning: cannot map ttdb's syscall buffer at 0x"), std::string::npos) << recorded.err;
@@ -635,7 +635,7 @@ TEST_P(BufferEscape, CallsFromTheBuffersInstructionAreRecorded) {
   std::string trace = dir.file("t.ttdb");
   std::vector<std::string> command = {program("shim_escape")};
   if (*GetParam()) command.push_back(GetParam());
-  RunResult recorded = record(trace, command);
+  RunResult recorded = record_buffered(trace, command);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   ASSERT_TRUE(recorded.out.starts_with("through the syscall buffer: yes\n")) << recorded.out;
   EXPECT_EQ(recorded.err, "");
@@ -646,7 +646,7 @@ TEST_P(BufferEscape, CallsFromTheBuffersInstructionAreRecorded) {
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'write' AND a0 = 1 AND a2 = 84 AND NOT buffered"), 1);
   expect_same_run(recorded, replay(trace));
   // The bytes were random: another run prints others.
-  EXPECT_NE(record(dir.file("u.ttdb"), command).out, recorded.out);
+  EXPECT_NE(record_buffered(dir.file("u.ttdb"), command).out, recorded.out);
 }
 
 // "own-filter": the program's own seccomp filter makes the recorder stop at

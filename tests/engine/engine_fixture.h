@@ -36,9 +36,9 @@ inline std::uint64_t symbol(const std::string& program_path, const std::string& 
 // Records `command` and opens an engine on its trace.
 class RecordedProgram : public ::testing::Test {
  protected:
-  void start(const std::vector<std::string>& command, const RunOptions& options = {}) {
+  void start(const std::vector<std::string>& command, const RunOptions& options = {}, bool buffered_from_start = false) {
     trace_ = dir_.file("t.ttdb");
-    RunResult recorded = record(trace_, command, options);
+    RunResult recorded = buffered_from_start ? record_buffered(trace_, command, options) : record(trace_, command, options);
     ASSERT_EQ(recorded.status, 0) << recorded.err;
     recorded_output_ = recorded.out;
     engine_ = std::make_unique<Engine>(trace_, sink_);

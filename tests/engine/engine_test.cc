@@ -396,8 +396,8 @@ class BufferedEngineTest : public RecordedProgram {
     // are patched while the program runs, wherever the finder is by then).
     RunOptions warm;
     warm.extra_env = {"XDG_CACHE_HOME=" + dir_.file("cache")};
-    ASSERT_EQ(record(dir_.file("warm-up.ttdb"), {program("buffered_io"), dir_.path()}, warm).status, 0);
-    ASSERT_NO_FATAL_FAILURE(start({program("buffered_io"), dir_.path()}, warm));
+    ASSERT_EQ(record_buffered(dir_.file("warm-up.ttdb"), {program("buffered_io"), dir_.path()}, warm).status, 0);
+    ASSERT_NO_FATAL_FAILURE(start({program("buffered_io"), dir_.path()}, warm, true));
     for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
       auto event = engine_->recorded_event(e);
       if (!event) continue;
@@ -817,8 +817,8 @@ class TscEngineTest : public RecordedProgram {
     // Warmed as BufferedEngineTest's: the loop's site is patched at the start.
     RunOptions warm;
     warm.extra_env = {"XDG_CACHE_HOME=" + dir_.file("cache")};
-    ASSERT_EQ(record(dir_.file("warm-up.ttdb"), {program("tsc_loop"), "2000"}, warm).status, 0);
-    ASSERT_NO_FATAL_FAILURE(start({program("tsc_loop"), "2000"}, warm));
+    ASSERT_EQ(record_buffered(dir_.file("warm-up.ttdb"), {program("tsc_loop"), "2000"}, warm).status, 0);
+    ASSERT_NO_FATAL_FAILURE(start({program("tsc_loop"), "2000"}, warm, true));
     std::map<std::uint64_t, int> reads;  // site -> buffered reads there
     for (std::int64_t e = 1; e <= engine_->event_count(); ++e) {
       auto event = engine_->recorded_event(e);

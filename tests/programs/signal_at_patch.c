@@ -29,20 +29,6 @@ static void on_usr(int sig) {
 
 __attribute__((noinline)) unsigned long long read_tsc(void) { return __rdtsc(); }
 
-static long offset_in_file(uintptr_t addr) {
-  FILE* maps = fopen("/proc/self/maps", "r");
-  CHECK(maps != NULL);
-  char line[512];
-  long found = -1;
-  while (fgets(line, sizeof line, maps)) {
-    unsigned long start, end, offset;
-    if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &offset) == 3 && addr >= start && addr < end)
-      found = (long)(addr - start + offset);
-  }
-  fclose(maps);
-  return found;
-}
-
 /* Maps the pages of read_tsc again at `where`, far from any code. A size
  * not mapped before: a range the site cache does not know. */
 static unsigned long long (*map_again(uintptr_t where, size_t size))(void) {

@@ -14,21 +14,6 @@
 
 __attribute__((noinline)) unsigned long long read_tsc(void) { return __rdtsc(); }
 
-/* The file offset of `addr` in this program's file, from /proc/self/maps. */
-static long offset_in_file(uintptr_t addr) {
-  FILE* maps = fopen("/proc/self/maps", "r");
-  CHECK(maps != NULL);
-  char line[512];
-  long found = -1;
-  while (fgets(line, sizeof line, maps)) {
-    unsigned long start, end, offset;
-    if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &offset) == 3 && addr >= start && addr < end)
-      found = (long)(addr - start + offset);
-  }
-  fclose(maps);
-  return found;
-}
-
 int main(int argc, char** argv) {
   printf("direct %llx\n", read_tsc());
   long at = offset_in_file((uintptr_t)read_tsc);

@@ -5,6 +5,7 @@
 
 #include <cpuid.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,22 @@
       exit(1);                                                        \
     }                                                                 \
   } while (0)
+
+/* The offset in the program's own file of `addr`, from /proc/self/maps:
+ * for mapping the page it is in again, as dlopen maps a library. */
+static inline long offset_in_file(uintptr_t addr) {
+  FILE* maps = fopen("/proc/self/maps", "r");
+  CHECK(maps != NULL);
+  char line[512];
+  long found = -1;
+  while (fgets(line, sizeof line, maps)) {
+    unsigned long start, end, offset;
+    if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &offset) == 3 && addr >= start && addr < end)
+      found = (long)(addr - start + offset);
+  }
+  fclose(maps);
+  return found;
+}
 
 /* Exits with 77 (the tests skip) on a CPU without rdrand. */
 static inline void require_rdrand(void) {

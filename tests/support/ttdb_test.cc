@@ -38,6 +38,12 @@ RunResult record(const std::string& trace, const std::vector<std::string>& comma
   return ttdb(args, options);
 }
 
+RunResult record_buffered(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options) {
+  std::vector<std::string> args{"record", "-q", "--buffer-after", "0", "-o", trace, "--"};
+  args.insert(args.end(), command.begin(), command.end());
+  return ttdb(args, options);
+}
+
 std::optional<std::string> installed_tool(const std::string& name) {
   for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
     if (std::filesystem::exists(std::string(dir) + "/" + name)) return std::string(dir) + "/" + name;

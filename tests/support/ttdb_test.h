@@ -33,6 +33,9 @@ class TempDir {
 
 // ttdb record -q -o TRACE -- COMMAND...
 RunResult record(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options = {});
+// The same with the syscall buffer in every program from its start
+// (--buffer-after 0): what the buffer's own tests look at.
+RunResult record_buffered(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options = {});
 // ttdb replay --run TRACE
 RunResult replay(const std::string& trace, const RunOptions& options = {});
 // ttdb ARGS...

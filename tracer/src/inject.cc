@@ -54,7 +54,13 @@ WaitStatus resume_past_signals(Tracee& tracee, Resume how = Resume::syscall, int
     // here, with nothing to do: its reason is seen again at its next stop.
     if (status.is_event(PTRACE_EVENT_STOP)) continue;
     if (!status.is_signal_stop() || (awaited && status.code() == awaited)) return status;
-    tracee.defer_signal(tracee.siginfo());
+    // Only ttdb's own code runs here: a fault of its would come back at
+    // every resume, deferred each time.
+    siginfo_t info = tracee.siginfo();
+    if (is_fault(info))
+      throw InternalError(fmt::format("ttdb's own code faulted in {} ({} at {:#x})", tracee.tid(), signal_name(info.si_signo),
+                                      tracee.regs().rip));
+    tracee.defer_signal(info);
   }
 }
 

@@ -441,13 +441,17 @@ void Recorder::on_exec() {
   e.args[5] = static_cast<std::uint64_t>(VdsoTreatment::syscalls);
   // The files' hashes name their code for the scan for rdtsc and rdrand.
   std::map<std::string, ContentHash> hashes;
+  std::optional<ContentHash> program_hash;
   if (auto file = files_.add(fmt::format("/proc/{}/exe", t.tid()), exe, "exe")) {
     e.args[2] = static_cast<std::uint64_t>(file->id);
     hashes[exe] = file->hash;
+    program_hash = file->hash;
   }
   // The only other file the kernel maps at exec is the ELF interpreter.
+  std::string loader;
   for (const auto& m : maps) {
     if (m.path.empty() || m.path[0] != '/' || m.path == exe || m.offset != 0) continue;
+    loader = m.path;
     if (auto file = files_.add(m.path, m.path, "interp")) {
       e.args[3] = static_cast<std::uint64_t>(file->id);
       hashes[m.path] = file->hash;
@@ -474,10 +478,14 @@ void Recorder::on_exec() {
   space().view = view;
   space().trap_action = trap_action_after_exec(trap_ignored);
   space().vdso_syscall = stack.vdso_syscall;
+  space().inject_at = stack.vdso_syscall;  // (the shim's own, once it has one)
   space().vdso_sites = std::move(stack.vdso_sites);
   space().vdso_clocks = std::move(stack.vdso_clocks);
   space().vdso_start = stack.vdso_start;
   space().vdso_end = stack.vdso_end;
+  space().loader_path = loader;
+  space().program = exe;
+  space().program_hash = program_hash;
   space().rand.patch_tsc(reads_tsc_untrapped());
   space().rand.scan_process(t, maps, hashes);
   if (options_.syscall_buffer) task().exec_maps = std::move(maps);
@@ -488,132 +496,6 @@ void Recorder::on_exec() {
   task().expect_exit_stop = true;
   exec_for_tracer(former);
   release_vfork_parent();
-}
-
-void Recorder::after_exec() {
-  if (!options_.syscall_buffer) return;
-  Tracee& t = tracee();
-  std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
-  auto maps = std::exchange(task().exec_maps, std::nullopt);
-  if (!maps) maps = read_maps(t.tid());
-  std::vector<Mapping> code;
-  for (const auto& m : *maps)
-    if (m.executable && !m.path.empty() && m.path[0] == '/') code.push_back(m);  // the program's and its interpreter's
-  space().inject_at = space().vdso_syscall;
-  if (!space().inject_at) {
-    warn("the program has no vDSO to borrow a syscall instruction from: it is recorded without the syscall buffer");
-    return;
-  }
-  Event shim = shim_event(t.tid(), shim_setup_.base);
-  try {
-    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record, shim_setup_.secret);
-  } catch (const Error& error) {
-    // The seccomp filter, set before the first exec, names this place for
-    // the whole recording: there is no other to try. The process's syscalls
-    // all stop instead, which records it as well, only slower.
-    warn(fmt::format("{}; {} is recorded without the syscall buffer (slower)", error.what(), exe));
-    return;
-  }
-  emit(std::move(shim));
-  add_mapping(*maps, space().shim.start(), space().shim.end(), PROT_READ | PROT_WRITE);
-  space().inject_at = space().shim.syscall_instruction();
-  if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
-  if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
-  // A traced program's new shim makes no call either: its tracer sees them all.
-  if (task().traced) stop_buffering(t, space().shim);
-  if (tasks_.size() > 1) trace_outputs();
-  // The vDSO's sites and the loader's share one page of trampolines (an
-  // injected mmap less at every exec), out of the way below them both.
-  std::vector<SyscallSite> loader = vdso_sites();
-  for (const auto& m : code) {
-    std::string file = m.path == exe ? fmt::format("/proc/{}/exe", t.tid()) : m.path;
-    if (m.path == exe) {
-      if (auto sites = known_sites(m.start, m.end - m.start, m.offset, file))
-        patch_sites(*sites, false, &*maps);
-      continue;
-    }
-    space().loader_start = m.start;
-    space().loader_end = m.end;
-    auto sites = known_sites(m.start, m.end - m.start, m.offset, file);
-    if (!sites) continue;
-    bool near = loader.empty() || sites->empty() ||
-                std::max(loader.back().addr, sites->back().addr) - std::min(loader.front().addr, sites->front().addr) < kNearby;
-    if (!near) patch_sites(*sites, true, &*maps);
-    else loader.insert(loader.end(), sites->begin(), sites->end());
-  }
-  std::sort(loader.begin(), loader.end(), [](const SyscallSite& x, const SyscallSite& y) { return x.addr < y.addr; });
-  patch_sites(loader, true, &*maps);
-  read_clocks_in_vdso();
-  if (space().rand.patches_tsc()) serve_tsc_in_shim(t, space().shim, true);
-}
-
-std::vector<SyscallSite> Recorder::vdso_sites() const {
-  std::vector<SyscallSite> sites;
-  for (std::uint64_t addr : space().vdso_sites) {
-    DisplacedInsn cmp;
-    cmp.op = DisplacedInsn::Op::cmp;
-    cmp.imm = -4095;
-    SyscallSite site;
-    site.addr = addr;
-    site.length = 8;
-    site.after = {cmp};
-    sites.push_back(std::move(site));
-  }
-  return sites;
-}
-
-void Recorder::patch_sites(const std::vector<SyscallSite>& sites, bool out_of_the_way, std::vector<Mapping>* maps) {
-  // rdtsc sites go to the shim only where rdtsc does not fault (they would
-  // all take their slow tails), as their int3s do.
-  std::uint64_t tsc = space().rand.patches_tsc() ? space().shim.tsc_entry() : 0;
-  SyscallPatcher::Entries entries{space().shim.entry(), space().shim.call_entry(), tsc, &space().vdso_sites};
-  if (auto patch = space().sites.patch_sites(tracee(), space().inject_at, entries, sites, out_of_the_way, maps)) {
-    // A page in the area changes nothing the shim knows of ttdb's pages.
-    bool new_pages = patch->args[4] != kInArea;
-    forget_rand_sites_patched(*patch);
-    emit(std::move(*patch));
-    if (new_pages) tell_shim_trampolines(tracee(), space().shim, space().sites.trampoline_pages());
-  }
-}
-
-void Recorder::forget_rand_sites_patched(const Event& patch) {
-  // Their int3s are gone under the jumps: SIGTRAP there is no longer ttdb's.
-  for (std::uint64_t site : tsc_sites_in(patch)) space().rand.forget(site, site + 1);
-}
-
-std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset,
-                                                              const std::string& file) {
-  // The file catalog hashed this file version when the program mapped it: a
-  // shell that runs 200 programs reads and hashes libc once, not 200 times.
-  std::optional<ContentHash> hash;
-  if (auto cataloged = files_.find(file)) hash = cataloged->hash;
-  if (hash)
-    if (auto known = cache_.load(*hash, offset, size, start)) return known;
-  // Read now: the file may change once the program goes on.
-  auto bytes = read_whole_file(file);
-  if (!bytes) return std::nullopt;
-  if (!hash) {
-    hash = content_hash(*bytes);
-    if (auto known = cache_.load(*hash, offset, size, start)) return known;
-  }
-  finder_->find(tracee().tid(), std::move(*bytes), *hash, start, size, offset);
-  return std::nullopt;
-}
-
-void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
-  // Sites the cache knows are patched at once.
-  if (auto sites = known_sites(start, size, offset, file)) patch_sites(*sites, space().in_loader(start));
-}
-
-void Recorder::patch_found_sites() {
-  auto found = finder_->take_found(tracee().tid());
-  // Another thread may stand in the bytes a patch rewrites, or come back
-  // into them from the kernel, and its code would go astray: a process with
-  // threads keeps the code it has as it is, and its syscalls there stop. A
-  // module mapped later is patched when it is mapped, before any thread
-  // runs in it.
-  if (space().threaded) return;
-  for (auto& module : found) patch_sites(module.sites, space().in_loader(module.start));
 }
 
 void Recorder::drain(bool ending) {

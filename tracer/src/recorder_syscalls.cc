@@ -38,6 +38,10 @@ void Recorder::on_syscall_stop() {
       task().entering = true;
       return;
     }
+    if (buffering_due(static_cast<long>(info.seccomp.nr), info.seccomp.args)) {
+      start_buffering_at_entry();
+      return;
+    }
     on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);
   } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
     task().expect_exit_stop = false;

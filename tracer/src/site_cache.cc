@@ -163,6 +163,15 @@ void SiteCache::store_hash(const struct stat& st, const ContentHash& hash) const
   if (!dir_.empty()) store_bytes(hash_path(st), ByteView(hash.data(), hash.size()));
 }
 
+bool SiteCache::buffers(const ContentHash& program) const {
+  struct stat st;
+  return !dir_.empty() && ::stat(fmt::format("{}/buffers-{}", dir_, to_hex(program)).c_str(), &st) == 0;
+}
+
+void SiteCache::note_buffers(const ContentHash& program) const {
+  if (!dir_.empty() && !buffers(program)) store_bytes(fmt::format("{}/buffers-{}", dir_, to_hex(program)), ByteView());
+}
+
 std::optional<Bytes> SiteCache::read_kept(const std::string& path) const {
   {
     std::lock_guard lock(kept_mutex_);

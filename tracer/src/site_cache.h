@@ -40,6 +40,11 @@ class SiteCache {
   // upgrade changes, and which changes those.
   std::optional<ContentHash> load_hash(const struct stat& st) const;
   void store_hash(const struct stat& st, const ContentHash& hash) const;
+  // Whether a run of the program whose file hashes to `program` made enough
+  // calls to get the syscall buffer (RecordOptions::buffer_after): its
+  // next runs get it at their exec.
+  bool buffers(const ContentHash& program) const;
+  void note_buffers(const ContentHash& program) const;
 
  private:
   std::string path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;

@@ -230,8 +230,7 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   rewrite_sites(tracee, e);
   // Just past one of the sites' syscall (its exit stop), the program would
   // go on in the middle of the new jump: it runs what followed the syscall
-  // right now instead. (A thread stops at no rdtsc of a module being
-  // patched: only at its syscalls.)
+  // right now instead.
   std::uint64_t pc = tracee.regs().rip;
   for (const auto& site : *sites) {
     if (!site.tsc && pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
@@ -240,6 +239,16 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
     if (site.tsc) std::copy_n(kRdtsc, 2, originals_[site.addr].begin());
   }
   pages_.push_back(Page{base, size, std::move(*sites)});
+  // Past one of the sites' rdtsc (replay, patching where the recording's
+  // previous event left the thread: its read at that int3), among the
+  // instructions moved: it goes on with their copy in the slow tail, which
+  // jumps back after them.
+  for (const auto& site : pages_.back().sites) {
+    if (!site.tsc || pc < site.addr + 2 || pc >= site.addr + site.length) continue;
+    Registers regs = tracee.regs();
+    regs.rip = *tsc_slow_tail(site.addr) + 2 + (pc - site.addr - 2);
+    tracee.set_regs(regs);
+  }
 }
 
 void SyscallPatcher::map_trampolines(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e) {

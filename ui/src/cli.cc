@@ -101,6 +101,10 @@ int run_cli(int argc, char** argv) {
   record->add_flag("-q,--quiet", record_args.quiet, "Do not print where the trace went");
   record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
+  record->add_option("--buffer-after", record_args.buffer_after,
+                     "Give a program the syscall buffer once it has made N calls the buffer would record (default 48; "
+                     "0: from its start); a program that ends sooner never pays for setting it up")
+      ->option_text("N");
   record->add_flag("--trap-rdtsc", record_args.trap_rdtsc,
                    "Make rdtsc fault everywhere, so that every clock read is a syscall, as ttdb did before it let the "
                    "vDSO read the clock (slower)");
@@ -217,7 +221,7 @@ int run_cli(int argc, char** argv) {
         command.assign(argv + split, argv + argc);
         break;
       }
-      split += arg == "-o" || arg == "--output" || arg == "--cpu-baseline" ? 2 : 1;
+      split += arg == "-o" || arg == "--output" || arg == "--cpu-baseline" || arg == "--buffer-after" ? 2 : 1;
     }
     argc = std::min(split, argc);
   }

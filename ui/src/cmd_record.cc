@@ -39,6 +39,7 @@ int run_record(const RecordArgs& args) {
   options.env = current_environment();
   options.warn = print_warning;
   options.syscall_buffer = !args.no_syscall_buffer;
+  options.buffer_after = args.buffer_after;
   options.trap_rdtsc = args.trap_rdtsc;
   options.pack = args.pack;
   options.cpu_baseline = args.cpu_baseline;

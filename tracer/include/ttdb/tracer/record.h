@@ -23,6 +23,11 @@ struct RecordOptions {
   bool trace_claimed = false;
   // The in-process syscall buffer: frequent syscalls recorded without a ptrace stop.
   bool syscall_buffer = true;
+  // A program gets the buffer once it has made this many calls (or rdtsc
+  // reads) the buffer would have made without a stop; 0: at its exec.
+  // Setting the buffer up costs about as much as 48 traced calls, and most
+  // programs a shell or make starts end before that.
+  unsigned buffer_after = 48;
   // rdtsc and rdtscp fault everywhere (PR_SET_TSC), as before ttdb let the
   // vDSO read the clock: every clock read is then a syscall.
   bool trap_rdtsc = false;
