@@ -161,5 +161,22 @@ TEST(BufferLater, WithoutTheBufferAProgramThatMakesRdtscFaultIsRecorded) {
   }
 }
 
+TEST(BufferLater, AFileWriteUnderAnotherProcesssMappingComesAfterItsCode) {
+  // A process without the buffer that maps a file shared, writes it, then
+  // tells the writer so through a pipe: its call's entry (the code before
+  // it) goes in before the write, which replay lands in the file after.
+  // Without that the writer's read could come first in the trace, and the
+  // mapper's own bytes overwrote the write in replay (about every other
+  // recording without the buffer).
+  TempDir dir;
+  for (int round = 0; round < 5; ++round) {
+    std::string trace = dir.file("t" + std::to_string(round) + ".ttdb");
+    RunResult recorded = ttdb({"record", "-q", "-n", "-o", trace, program("kernel_writes_under_mappings")});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_NE(recorded.out.find("case 0: the mapper sees \"pwrite\""), std::string::npos) << recorded.out;
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 }  // namespace
 }  // namespace ttdb::test

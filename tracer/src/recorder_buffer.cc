@@ -11,8 +11,9 @@ namespace recording {
 
 void Recorder::after_exec() {
   if (!options_.syscall_buffer) return;
-  // A program that stops at every syscall anyway (under its own seccomp
-  // filter, or traced by another) gets the buffer at once, as it always did.
+  // At once: when asked (--buffer-after 0), for a program that stops at
+  // every syscall anyway (under its own seccomp filter, or traced by
+  // another), and for one a run of which went on to get it.
   bool buffered_before = buffered_programs_.count(space().program) || (space().program_hash && cache_.buffers(*space().program_hash));
   if (options_.buffer_after == 0 || space().view.own_seccomp || task().traced || buffered_before) {
     start_buffering();

@@ -111,12 +111,20 @@ void Recorder::settle_mappers(const trace::FileIdentity& file) {
   std::vector<pid_t> mappers;
   std::map<pid_t, bool> process_maps;  // a process's threads share its mappings
   for (auto& [tid, u] : tasks_) {
-    if (u->tgid == writer->tgid || u->fresh || !u->space || !u->space->shim) continue;
+    if (u->tgid == writer->tgid || u->fresh || !u->space) continue;
     auto known = process_maps.try_emplace(u->tgid);
     if (known.second) known.first->second = maps_shared(u->tgid, file, false);
     if (known.first->second) mappers.push_back(tid);
   }
-  for (pid_t tid : mappers) settle_mapper(tid);
+  for (pid_t tid : mappers) {
+    settle_mapper(tid);
+    // A mapper inside a syscall ran its code before that call's entry
+    // (and may have told the writer so through it): its entry goes in
+    // first, so that replay runs that code before the write lands.
+    auto found = tasks_.find(tid);
+    if (found != tasks_.end() && found->second->pending && !found->second->entry_placed)
+      place_entry(*found->second, found->second->pending->event);
+  }
   task_ = writer;
 }
 
@@ -139,7 +147,7 @@ void Recorder::settle_mapper(pid_t tid) {
       drain();
       return;
     }
-    if (!shim_in_call(mapper.tracee, mapper.space->shim)) {
+    if (!mapper.space->shim || !shim_in_call(mapper.tracee, mapper.space->shim)) {
       drain_running(mapper);
       return;
     }
