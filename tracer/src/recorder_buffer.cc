@@ -26,7 +26,7 @@ void Recorder::after_exec() {
 void Recorder::start_buffering() {
   space().buffer_later = false;
   Tracee& t = tracee();
-  std::string exe = read_link(fmt::format("/proc/{}/exe", t.tid()));
+  const std::string& exe = space().program;
   auto maps = std::exchange(task().exec_maps, std::nullopt);
   if (!maps) maps = read_maps(t.tid());
   std::vector<Mapping> code;  // the program's, its interpreter's, and the libraries mapped so far
@@ -106,9 +106,11 @@ bool Recorder::buffering_due(long nr, const std::uint64_t* args) {
   // Its last chance: a thread, or another process sharing its memory, would
   // stand in code a patch rewrites; and its own filter stops every call.
   bool last_chance = false;
-  if (nr == __NR_clone || nr == __NR_clone3) {
-    std::uint64_t flags = args[0];
-    if (nr == __NR_clone3 && tracee().read_some(RemotePtr(args[0]), &flags, sizeof flags) != sizeof flags) flags = 0;
+  if (si && si->policy == ReplayPolicy::spawn) {
+    SyscallArgs call;
+    call.nr = nr;
+    std::copy(args, args + 6, call.a);
+    std::uint64_t flags = spawn_args(tracee(), call).value_or(SpawnArgs{}).flags;
     last_chance = (flags & CLONE_VM) && !(flags & CLONE_VFORK);
   }
   if ((nr == __NR_seccomp && args[0] == SECCOMP_SET_MODE_FILTER) || (nr == __NR_prctl && args[0] == PR_SET_SECCOMP))
