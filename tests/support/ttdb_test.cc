@@ -12,7 +12,12 @@
 
 namespace ttdb::test {
 
-std::string ttdb_binary() { return TTDB_BINARY; }
+// TTDB_TEST_TTDB runs these tests against another build's ttdb: scripts/test
+// points them at the sanitized one (docs/testing.md).
+std::string ttdb_binary() {
+  const char* other = getenv("TTDB_TEST_TTDB");
+  return other && *other ? other : TTDB_BINARY;
+}
 std::string program(const std::string& name) { return std::string(TTDB_TEST_PROGRAMS) + "/" + name; }
 
 TempDir::TempDir() {
