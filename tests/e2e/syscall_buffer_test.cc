@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -201,6 +202,15 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   }
   EXPECT_GE(hashes, 2) << "ld.so and libc (the test program is no system file)";
   EXPECT_GE(rand_sites, 1);
+  // And the vDSO's treatment (its functions' stubs and moved entries), by its content.
+  auto kept_vdso = [&]() -> std::optional<std::filesystem::path> {
+    for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb")))
+      if (entry.path().filename().string().starts_with("vdso-")) return entry.path();
+    return std::nullopt;
+  };
+  ASSERT_TRUE(kept_vdso());
+  std::string clock_reads = "SELECT count(*) FROM syscalls WHERE name = 'clock_gettime' AND buffered";
+  EXPECT_EQ(sql_count(first, clock_reads), 3000);
   // Known now: libc is patched as soon as its code is mapped.
   std::string second = dir.file("second.ttdb");
   recorded = record_buffered(second, {program("buffered_io"), dir.path()}, cold);
@@ -210,6 +220,7 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
                           "AND m.kind = 2 AND m.nr = 9 AND (m.a2 & 4) != 0"),
             1);
   EXPECT_GE(sql_count(second, "SELECT count(*) FROM events WHERE buffered"), 18000);
+  EXPECT_EQ(sql_count(second, clock_reads), 3000) << "the vDSO's kept treatment reads the clock in the shim too";
   // The hash a later recording takes from the cache is the file's.
   std::string libc_hash = "SELECT hex(hash) FROM files WHERE path LIKE '%/libc.so.6'";
   RunResult first_hash = ttdb({"sql", libc_hash, first}), second_hash = ttdb({"sql", libc_hash, second});
@@ -221,6 +232,9 @@ TEST(SyscallBuffer, SitesFoundOnceAreKeptForTheNextRecording) {
   recorded = record_buffered(third, {program("buffered_io"), dir.path()}, cold);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   expect_same_run(recorded, replay(third));
+  EXPECT_EQ(sql_count(third, clock_reads), 3000);
+  ASSERT_TRUE(kept_vdso());
+  EXPECT_GT(std::filesystem::file_size(*kept_vdso()), 4096u) << "treated again and kept in the garbage's place";
 }
 
 TEST(SyscallBuffer, RegularFilesOpenInsideTheBufferFifosOutsideIt) {

@@ -172,6 +172,15 @@ void SiteCache::note_buffers(const ContentHash& program) const {
   if (!dir_.empty() && !buffers(program)) store_bytes(fmt::format("{}/buffers-{}", dir_, to_hex(program)), ByteView());
 }
 
+std::optional<Bytes> SiteCache::load_vdso(const ContentHash& vdso, const std::string& how) const {
+  if (dir_.empty()) return std::nullopt;
+  return read_whole_file(fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how));
+}
+
+void SiteCache::store_vdso(const ContentHash& vdso, const std::string& how, ByteView treated) const {
+  if (!dir_.empty()) store_bytes(fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how), treated);
+}
+
 std::optional<Bytes> SiteCache::read_kept(const std::string& path) const {
   {
     std::lock_guard lock(kept_mutex_);

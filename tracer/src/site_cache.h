@@ -1,9 +1,10 @@
 // What ttdb finds in a library once, kept for every later recording and
 // replay of every program that maps it: its syscall sites and its
 // rdrand/rdseed sites by the content of the file they are in (finding them
-// takes milliseconds), and a system file's content hash by the file's
+// takes milliseconds), a system file's content hash by the file's
 // version (reading and hashing libc is most of a short program's fixed
-// cost). In $XDG_CACHE_HOME/ttdb (else ~/.cache/ttdb), one small file each;
+// cost), and the vDSO's treatment by its content (0.6 to 0.9 ms of every
+// recording's start). In $XDG_CACHE_HOME/ttdb (else ~/.cache/ttdb), one small file each;
 // a cache that cannot be read or written is no cache, never an error.
 #pragma once
 
@@ -45,6 +46,11 @@ class SiteCache {
   // next runs get it at their exec.
   bool buffers(const ContentHash& program) const;
   void note_buffers(const ContentHash& program) const;
+  // What ttdb made of the vDSO whose content hashes to `vdso`, as its
+  // caller laid it out (`how` names the treatment and its version): the
+  // same for every process on this kernel.
+  std::optional<Bytes> load_vdso(const ContentHash& vdso, const std::string& how) const;
+  void store_vdso(const ContentHash& vdso, const std::string& how, ByteView treated) const;
 
  private:
   std::string path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
