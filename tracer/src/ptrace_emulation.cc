@@ -654,7 +654,7 @@ bool Recorder::interrupt_for_tracer(const Boundary& previous) {
   }
   drain();
   // Stopped in its own code, where nothing but its whole state names the place.
-  if (!(previous.kind == Boundary::Kind::after_exit && previous.unmoved(tracee().regs()))) emit(snapshot());
+  if (!previous.at_unmoved_exit(tracee().regs())) emit(snapshot());
   task().boundary = previous;
   task().traced->event_message = 0;
   stop_for_tracer(task(), Stop::event, stop_status(SIGTRAP, PTRACE_EVENT_STOP));

@@ -127,7 +127,7 @@ void Recorder::take_back_deferred_signals() {
   // itself runs its handler before tgkill returns. Elsewhere they wait for
   // a boundary, like any other.
   Boundary& here = task().boundary;
-  if (here.kind != Boundary::Kind::after_exit || !here.unmoved(tracee().regs())) {
+  if (!here.at_unmoved_exit(tracee().regs())) {
     for (const auto& info : deferred) hold_signal(info);
     return;
   }
@@ -223,7 +223,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
     record_signal(info, SignalDelivery::natural);
     if (!signal_for_tracer(info)) task().resume_signal = sig;
     return;
-  } else if ((previous.kind == Boundary::Kind::after_exit && previous.unmoved(regs)) ||
+  } else if (previous.at_unmoved_exit(regs) ||
              (previous.kind == Boundary::Kind::after_signal && (previous.pending & sigbit(sig)))) {
     record_signal(info, SignalDelivery::at_boundary);
     deliver_now = true;

@@ -98,6 +98,9 @@ struct Boundary {
   std::uint64_t pending = 0;  // signals queued when the last one was delivered
 
   static Boundary after_exit_with(const Registers& regs) { return Boundary{Kind::after_exit, regs, 0}; }
+  // Right after a syscall's exit, nothing run since: a signal here comes
+  // where it came without ttdb, before the program's next instruction.
+  bool at_unmoved_exit(const Registers& now) const { return kind == Kind::after_exit && unmoved(now); }
   // Nothing has run since: every register is as it was.
   bool unmoved(const Registers& now) const {
     Registers a = regs, b = now;
