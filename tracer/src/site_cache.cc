@@ -163,22 +163,30 @@ void SiteCache::store_hash(const struct stat& st, const ContentHash& hash) const
   if (!dir_.empty()) store_bytes(hash_path(st), ByteView(hash.data(), hash.size()));
 }
 
+std::string SiteCache::buffers_path(const ContentHash& program) const {
+  return fmt::format("{}/buffers-{}", dir_, to_hex(program));
+}
+
 bool SiteCache::buffers(const ContentHash& program) const {
   struct stat st;
-  return !dir_.empty() && ::stat(fmt::format("{}/buffers-{}", dir_, to_hex(program)).c_str(), &st) == 0;
+  return !dir_.empty() && ::stat(buffers_path(program).c_str(), &st) == 0;
 }
 
 void SiteCache::note_buffers(const ContentHash& program) const {
-  if (!dir_.empty() && !buffers(program)) store_bytes(fmt::format("{}/buffers-{}", dir_, to_hex(program)), ByteView());
+  if (!dir_.empty() && !buffers(program)) store_bytes(buffers_path(program), ByteView());
+}
+
+std::string SiteCache::vdso_path(const ContentHash& vdso, const std::string& how) const {
+  return fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how);
 }
 
 std::optional<Bytes> SiteCache::load_vdso(const ContentHash& vdso, const std::string& how) const {
   if (dir_.empty()) return std::nullopt;
-  return read_whole_file(fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how));
+  return read_whole_file(vdso_path(vdso, how));
 }
 
 void SiteCache::store_vdso(const ContentHash& vdso, const std::string& how, ByteView treated) const {
-  if (!dir_.empty()) store_bytes(fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how), treated);
+  if (!dir_.empty()) store_bytes(vdso_path(vdso, how), treated);
 }
 
 std::optional<Bytes> SiteCache::read_kept(const std::string& path) const {

@@ -56,6 +56,8 @@ class SiteCache {
   std::string path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
   std::string rand_path(const ContentHash& file, std::uint64_t offset, std::uint64_t size) const;
   std::string hash_path(const struct stat& st) const;
+  std::string buffers_path(const ContentHash& program) const;
+  std::string vdso_path(const ContentHash& vdso, const std::string& how) const;
   // Whole or not at all: written aside, then renamed into place.
   bool store_bytes(const std::string& final_path, ByteView bytes) const;
   // A cache file's bytes, read once per ttdb: a shell's processes map the
