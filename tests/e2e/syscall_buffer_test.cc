@@ -384,6 +384,34 @@ TEST(SyscallBuffer, MemoryMappedOrProtectedWithoutCodeStaysInsideTheBuffer) {
   expect_same_run(recorded, replay(trace));
 }
 
+// A private, read-only view of a file version the recorder has catalogued
+// (a traced mmap mapped it), from a descriptor open for reading only, is
+// mapped by the shim: the event names the version as a traced mmap's does,
+// and replay maps the recorded bytes once the file is gone. A view from a
+// writable descriptor, and a new version's first view, stay traced.
+TEST(SyscallBuffer, ReadOnlyViewsOfFilesSeenBeforeStayInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("mapped_files"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  auto maps = [&](int fd, bool buffered) {
+    return sql_count(trace, fmt::format("SELECT count(*) FROM syscalls WHERE name = 'mmap' AND a4 = {} AND {}buffered",
+                                        fd, buffered ? "" : "NOT "));
+  };
+  // Each version's first view is traced; the other nine, the child's too, are not.
+  EXPECT_EQ(maps(40, false), 2);
+  EXPECT_EQ(maps(40, true), 9);
+  EXPECT_EQ(maps(50, false), 1);
+  EXPECT_EQ(maps(50, true), 0);
+  // Their events name the file as a traced view's does.
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls s JOIN mem m ON m.event = s.event "
+                             "WHERE s.name = 'mmap' AND s.a4 = 40 AND s.buffered AND m.file IS NOT NULL"),
+            9);
+  expect_same_run(recorded, replay(trace));
+  // The bytes were random: the replay's came from the trace.
+  EXPECT_NE(run({program("mapped_files"), dir.path()}).out, recorded.out);
+}
+
 // The recorder reads a large take of records through only when one of them
 // unmapped or protected memory (shim_abi.h, memory_records): here a munmap
 // after 4000 clock reads, of code whose rdtsc had ttdb's int3, where new

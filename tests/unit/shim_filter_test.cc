@@ -3,6 +3,7 @@
 // goes through; everything else is traced (with no tracer, it fails with
 // ENOSYS, which is how a child here tells them apart).
 #include <asm/unistd_64.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -44,6 +45,8 @@ TEST(ShimFilter, LetsThroughOnlyTheBuffersCallsWithTheSecret) {
   std::uint64_t insn = ShimPlace(setup.base).syscall_instruction();
   std::uint64_t page = insn & ~std::uint64_t{0xfff};
   auto secret = static_cast<long>(setup.secret);
+  int file = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(file, 0);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -75,9 +78,16 @@ TEST(ShimFilter, LetsThroughOnlyTheBuffersCallsWithTheSecret) {
     long fresh = call_at(insn, __NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, secret, 0);
     check(8, fresh > 0 && (fresh & 0xfff) == 0);
     check(9, call_at(insn, __NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, secret) == -ENOSYS);
+    // mmap of a file: the descriptor in the low half (the kernel takes an
+    // int), the secret's high half over it; the low half is not checked.
+    long high = secret & ~0xffffffffL;
+    check(10, call_at(insn, __NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, high | file, 0) > 0);
+    check(11, call_at(insn, __NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, (high ^ (1L << 40)) | file, 0) == -ENOSYS);
+    check(12, call_at(insn, __NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, file, 0) == -ENOSYS);
     call_at(insn, __NR_exit_group, failed, 0, 0, 0, 0, secret);
     ::_exit(202);  // traced: fails, and so does this
   }
+  ::close(file);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   // (A child whose exit_group the filter refused dies of SIGSEGV, at the hlt
@@ -101,6 +111,10 @@ TEST(ShimFilter, TheRecorderTellsTheCallsApartAsTheFilterDoes) {
   std::uint64_t anonymous[6] = {0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, setup.secret, 0};
   EXPECT_TRUE(is_untraced_shim_call(setup, ip, __NR_mmap, anonymous));
   EXPECT_FALSE(is_untraced_shim_call(setup, ip, __NR_mmap, with));
+  std::uint64_t file[6] = {0, 4096, PROT_READ, MAP_PRIVATE, (setup.secret & ~0xffffffffull) | 3, 0};
+  EXPECT_TRUE(is_untraced_shim_call(setup, ip, __NR_mmap, file));
+  file[4] ^= 1ull << 40;
+  EXPECT_FALSE(is_untraced_shim_call(setup, ip, __NR_mmap, file));
 }
 
 TEST(ShimSetup, EachRecordingChoosesItsPlaceAndSecret) {

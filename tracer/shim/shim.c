@@ -114,6 +114,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define SIG_IGN_HANDLER 1
 #define NR_ARCH_PRCTL 158
 #define ARCH_SET_FS_CODE 0x1002
+#define PROT_WRITE_FLAG 2
 #define PROT_EXEC_FLAG 4
 #define NR_CLOSE 3
 #define NR_FSTAT 5
@@ -133,6 +134,9 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define E_OPNOTSUPP 95
 #define RWF_NOWAIT_FLAG 8
 #define O_DIRECTORY_FLAG 0200000
+#define O_ACCMODE_BITS 03
+#define O_RDONLY_MODE 0
+#define F_GETFL_CMD 3
 #define O_PATH_FLAG 010000000
 #define O_TRUNC_FLAG 01000
 #define O_CREAT_FLAG 0100
@@ -262,6 +266,28 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
   }
 }
 
+/* For an mmap of a file: the index in the control block's `mappable` of
+ * the file version it maps, when the shim may make it: a private view,
+ * neither writable nor executable, not at a fixed place (which could
+ * replace code), from a descriptor open for reading only (nothing written
+ * through it shows there), of a version the recorder has catalogued, which
+ * the event names. -1 otherwise. Two untraced syscalls instead of two stops. */
+static int64_t mappable_file(const uint64_t* a) {
+  if ((a[3] & MAP_TYPE_BITS) != MAP_PRIVATE_TYPE || (a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) ||
+      (a[2] & (PROT_WRITE_FLAG | PROT_EXEC_FLAG)) || !CTL->mappable_count || fd_kind(a[4]) != TTDB_FD_FILE)
+    return -1;
+  long mode = untraced5(NR_FCNTL, (long)a[4], F_GETFL_CMD, 0, 0, 0);
+  if (mode < 0 || (mode & O_ACCMODE_BITS) != O_RDONLY_MODE) return -1;
+  struct kernel_stat st;
+  if (untraced5(NR_FSTAT, (long)a[4], (long)&st, 0, 0, 0) != 0 || (st.mode & 0170000) != 0100000) return -1;
+  uint64_t version[5] = {st.dev, st.ino, (uint64_t)st.size, st.times[2] * 1000000000ull + st.times[3],
+                         st.times[4] * 1000000000ull + st.times[5]};
+  uint64_t known = CTL->mappable_count < TTDB_SHIM_MAPPABLE ? CTL->mappable_count : TTDB_SHIM_MAPPABLE;
+  for (uint64_t i = 0; i < known; ++i)
+    if (memcmp(CTL->mappable[i], version, sizeof version) == 0) return (int64_t)i;
+  return -1;
+}
+
 static int fcntl_is_plain(uint64_t cmd) {
   /* F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC */
   return cmd <= 4 || cmd == 1030;
@@ -329,6 +355,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   if (!read_clock && (nr >= TTDB_SHIM_MAX_NR || CTL->how[nr] == TTDB_HOW_TRACED)) return trampoline + TAIL_SLOW;
   int how = read_clock ? TTDB_HOW_PLAIN : CTL->how[nr];
   int nowait = 0;
+  int64_t mapped = -1; /* the index of the file version an mmap maps */
   switch (how) {
     case TTDB_HOW_FD_READ:
     case TTDB_HOW_FD_WRITE: {
@@ -358,7 +385,12 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       if (a[2]) return trampoline + TAIL_SLOW;
       break;
     case TTDB_HOW_EXECUTE:
-      if (!executes_unseen(nr, a)) return trampoline + TAIL_SLOW;
+      if (nr == NR_MMAP && !(a[3] & MAP_ANONYMOUS_FLAG)) {
+        mapped = mappable_file(a);
+        if (mapped < 0) return trampoline + TAIL_SLOW;
+      } else if (!executes_unseen(nr, a)) {
+        return trampoline + TAIL_SLOW;
+      }
       break;
     case TTDB_HOW_FD_PWRITE:
       if (fd_kind(a[0]) != TTDB_FD_FILE || CTL->trace_file_writes) return trampoline + TAIL_SLOW;
@@ -367,7 +399,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   }
 
   const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
-  uint64_t need = sizeof(struct ttdb_shim_record) + 8;
+  uint64_t need = sizeof(struct ttdb_shim_record) + 8 + (mapped >= 0 ? 8 : 0);
   for (int i = 0; i < 6; ++i) {
     switch (specs[i].kind) {
       case TTDB_ARG_PATH: need += 4 + TTDB_SHIM_PATH_MAX; break;
@@ -398,9 +430,11 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   } else if (read_clock) {
     ret = ((long (*)(long, long))read_clock)((long)a[0], (long)a[1]);
   } else if (nr == NR_MMAP) {
-    /* Memory of no file: the kernel ignores the descriptor, which carries
-     * the secret (TTDB_SECRET_ARG_RWV2), and the record keeps the program's. */
-    ret = ttdb_untraced_syscall(NR_MMAP, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)CTL->secret, (long)a[5]);
+    /* The kernel takes the descriptor's low half alone (an int): the high
+     * one carries the secret's (TTDB_SECRET_ARG_RWV2), and the record keeps
+     * the program's. */
+    uint64_t fd = (CTL->secret & 0xffffffff00000000ull) | (uint32_t)a[4];
+    ret = ttdb_untraced_syscall(NR_MMAP, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)fd, (long)a[5]);
   } else {
     /* The program's sixth argument register is not one the call uses: the
      * record keeps it as the program had it, the kernel gets the secret. */
@@ -447,6 +481,11 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       default: break;
     }
   }
+  if (mapped >= 0 && ret >= 0) {
+    memcpy(p, &mapped, 8);
+    p += 8;
+    rec->argc |= TTDB_RECORD_FILE;
+  }
   rec->size = (uint32_t)align8((uint64_t)(p - (unsigned char*)rec));
   /* The record is whole before `used` counts it: the recorder, which may
    * stop this thread anywhere, reads no more than `used` says. */
@@ -454,7 +493,7 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   CTL->used += rec->size;
   CTL->records += 1;
 
-  if (ret == 0 && (nr == NR_MPROTECT || nr == NR_MUNMAP)) CTL->memory_records += 1;
+  if ((ret == 0 && (nr == NR_MPROTECT || nr == NR_MUNMAP)) || (rec->argc & TTDB_RECORD_FILE)) CTL->memory_records += 1;
   /* What the shim knows of descriptors follows what the program does. */
   if (ret >= 0) {
     if (nr == NR_CLOSE) forget_fd((int64_t)a[0]);

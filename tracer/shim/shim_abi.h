@@ -46,9 +46,10 @@
 /* Which argument of the shim's untraced syscalls carries the secret: the
  * sixth (r9), which no syscall the shim makes uses, except preadv2 and
  * pwritev2 (their flags), and mmap (its offset); those carry it in the fifth
- * (r8): the high half of the offset, which the 64-bit kernel ignores, or the
- * descriptor of an anonymous mapping, which the kernel ignores too. The
- * seccomp filter checks the same places. */
+ * (r8): the high half of the offset, which the 64-bit kernel ignores; for
+ * mmap, only the high half of the secret, over the descriptor, whose high
+ * half the kernel ignores (it takes an int). The seccomp filter checks the
+ * same places. */
 #define TTDB_SECRET_ARG 5
 #define TTDB_SECRET_ARG_RWV2 4
 
@@ -143,6 +144,7 @@ struct ttdb_shim_arg_spec {
 #define TTDB_SHIM_VDSO_CLOCKS 3
 #define TTDB_SHIM_TTDB_PAGES 16
 #define TTDB_SHIM_ACTIONS 64
+#define TTDB_SHIM_MAPPABLE 64
 
 /* What the shim knows of a file descriptor, learned with fstat. */
 enum ttdb_shim_fd {
@@ -223,8 +225,9 @@ struct ttdb_shim_control {
   uint64_t trap_mask;
   uint64_t trap_action[4];
   /* Recording: how many of the records since the buffer was last emptied
-   * are of an mprotect or munmap that succeeded (what the recorder must
-   * act on before the program runs on); with none, and no call in
+   * are of an mprotect or munmap that succeeded, or of a file mapped
+   * (TTDB_RECORD_FILE: what the recorder must act on before the program
+   * runs on, or name); with none, and no call in
    * progress, `records` counts the records and the recorder need not read
    * them through. Only this ttdb's recorder reads it: no version says it. */
   uint64_t memory_records;
@@ -234,6 +237,14 @@ struct ttdb_shim_control {
   uint64_t serve_tsc;
   /* The counter the rdtsc entry gives back (the shim's own bookkeeping). */
   uint64_t tsc_value;
+  /* Recording: file versions the shim may map itself, private and neither
+   * writable nor executable, from a descriptor open for reading only: those
+   * the recorder has in its catalog, by device, inode, size, and
+   * modification and change times in nanoseconds (the recorder's list,
+   * which only grows: the record gives the index). Only this ttdb's
+   * recorder writes it: no version says it. */
+  uint64_t mappable_count;
+  uint64_t mappable[TTDB_SHIM_MAPPABLE][5];
 };
 
 /* A record: this header, then for each argument in order its payload:
@@ -256,6 +267,9 @@ struct ttdb_shim_record {
   uint64_t args[6];
 };
 #define TTDB_RECORD_COMPACT 0x8000
+/* Recording only: an mmap of a file in the control block's `mappable`
+ * list, that succeeded; after the arguments, a uint64 index into it. */
+#define TTDB_RECORD_FILE 0x1000
 #define TTDB_RECORD_HEADER 16 /* a compact record's header: size, nr, argc, ret */
 
 /* A clock read's record (version 6): clock_gettime(clock, where) through

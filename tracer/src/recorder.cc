@@ -535,9 +535,26 @@ void Recorder::add_records(ShimRecords records, Task& t) {
   // bytes move into the job: an argument's order is the compiler's.)
   std::size_t size = records.bytes.size();
   writer_.add_events(records.count, size,
-                     [bytes = std::move(records.bytes), tid](trace::TraceWriter&, const std::function<void(Event&)>& out) {
-                       parse_records(bytes, tid, out);
-                     });
+                     [bytes = std::move(records.bytes), tid, files = name_mapped_files(records.mapped_files)](
+                         trace::TraceWriter&, const std::function<void(Event&)>& out) { parse_records(bytes, tid, out, files); });
+}
+
+std::vector<MappedFileEvent> Recorder::name_mapped_files(const std::vector<MappedFile>& mapped) const {
+  std::vector<MappedFileEvent> out;
+  for (const MappedFile& m : mapped) {
+    if (m.index >= mappable_.size())
+      throw InternalError(fmt::format("the syscall buffer mapped file {} of the {} it may map", m.index, mappable_.size()));
+    // As a traced mmap's event says it (after_mmap).
+    const FileCatalog::Entry& file = mappable_entries_[m.index];
+    MappedFileEvent e;
+    e.content.addr = m.addr;
+    e.content.size = file.size > m.offset ? std::min(m.length, file.size - m.offset) : 0;
+    e.content.file = file.id;
+    e.content.file_offset = m.offset;
+    e.info = trace::FileIdentity{mappable_[m.index][0], mappable_[m.index][1]}.to_info();
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 void Recorder::set_shim_flags(bool slow_next, bool stop_after) {

@@ -52,6 +52,7 @@ void Recorder::start_buffering() {
   space().inject_at = space().shim.syscall_instruction();
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
+  name_mappable_files(t, space().shim, mappable_, 0);
   // A traced program's new shim makes no call either: its tracer sees them all.
   if (task().traced) stop_buffering(t, space().shim);
   if (tasks_.size() > 1) trace_outputs();

@@ -459,6 +459,11 @@ class Recorder {
   void on_signal(int sig, const Boundary& previous);
   void on_exit(const WaitStatus& status);
   void after_mmap(const SyscallArgs& call, std::int64_t ret, Event& event, std::string& exec_file);
+  // A file version a traced mmap mapped private: the shims may map it
+  // themselves from now on (mappable_).
+  void offer_mappable(const struct stat& st, const FileCatalog::Entry& file);
+  // What the events of the shim's mmaps of files say of them.
+  std::vector<MappedFileEvent> name_mapped_files(const std::vector<MappedFile>& mapped) const;
   // A write to a file that changed the caller's memory: through
   // /proc/PID/mem, or in a shared mapping of the file. The bytes go with the
   // call; false when the memory is another process's (not recordable).
@@ -593,6 +598,12 @@ class Recorder {
   // recordings, by content).
   std::set<std::string> buffered_programs_;
   std::optional<SiteFinder> finder_;
+  // The file versions every process's shim may map itself, in the order the
+  // shims number them (their records give the index), with their catalog
+  // entries: those some traced mmap mapped private, up to kMostMappableFiles.
+  // (Locale files, the loader's cache: make's 40 runs of sha256sum map 14.)
+  std::vector<MappableVersion> mappable_;
+  std::vector<FileCatalog::Entry> mappable_entries_;
   std::array<std::pair<std::uint64_t, std::uint64_t>, 2> outputs_{};  // ttdb's stdout and stderr: {st_dev, st_ino}
   cpu_set_t affinity_{};  // the CPUs ttdb could run on before it pinned itself and the program to one
   pid_t output_writer_ = 0;             // the task writing to them now

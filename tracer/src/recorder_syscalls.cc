@@ -630,6 +630,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // Which file, so that replay maps every shared mapping of it from one
   // copy (and a private one too, once there is one).
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
+  if (regular && !shared) offer_mappable(st, *file);
   // A shared view that can never be made writable (mprotect fails with
   // EACCES) is mapped so in replay too.
   if (regular && shared && !(call.a[2] & PROT_WRITE))
@@ -652,6 +653,17 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
     space().rand.scan_and_patch_file(t, static_cast<std::uint64_t>(ret), size, file->hash, offset);
     exec_file = fd_path;
   }
+}
+
+void Recorder::offer_mappable(const struct stat& st, const FileCatalog::Entry& file) {
+  MappableVersion version = mappable_version(st);
+  if (mappable_.size() >= kMostMappableFiles || std::find(mappable_.begin(), mappable_.end(), version) != mappable_.end())
+    return;
+  mappable_.push_back(version);
+  mappable_entries_.push_back(file);
+  // This process's shim learns it now; the others at their next exec (a
+  // fork's copy knows what its parent's did).
+  if (space().shim) name_mappable_files(tracee(), space().shim, mappable_, mappable_.size() - 1);
 }
 
 }  // namespace ttdb::recording

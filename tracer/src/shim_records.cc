@@ -52,8 +52,19 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
     if (out.bytes.size() - at >= TTDB_RECORD_HEADER) field(at, offsetof(ttdb_shim_record, size), size);
     if (size < TTDB_RECORD_HEADER || size > out.bytes.size() - at)
       throw InternalError(fmt::format("the syscall buffer of {} holds a record of {} bytes at offset {}", tracee.tid(), size, at));
-    std::uint16_t nr = 0;
+    std::uint16_t nr = 0, argc = 0;
     field(at, offsetof(ttdb_shim_record, nr), nr);
+    field(at, offsetof(ttdb_shim_record, argc), argc);
+    if (nr == __NR_mmap && (argc & TTDB_RECORD_FILE) && size >= sizeof(ttdb_shim_record) + 8) {
+      MappedFile mapped;
+      std::int64_t ret = 0;
+      field(at, offsetof(ttdb_shim_record, ret), ret);
+      mapped.addr = static_cast<std::uint64_t>(ret);
+      field(at, offsetof(ttdb_shim_record, args) + 8, mapped.length);
+      field(at, offsetof(ttdb_shim_record, args) + 40, mapped.offset);
+      field(at, sizeof(ttdb_shim_record), mapped.index);
+      out.mapped_files.push_back(mapped);
+    }
     if ((nr == __NR_mprotect || nr == __NR_munmap) && size >= sizeof(ttdb_shim_record)) {  // (never compact)
       std::int64_t ret = 0;
       std::uint64_t start = 0, length = 0;
@@ -114,6 +125,7 @@ void read_clock_record(ByteView bytes, trace::Event& e) {
   e.digest.reset();
   e.preview.clear();
   e.emit = 0;
+  e.info.clear();
   e.mem.resize(1);
   trace::MemWrite& m = e.mem.front();
   m.addr = rec.where;
@@ -122,6 +134,7 @@ void read_clock_record(ByteView bytes, trace::Event& e) {
   std::memcpy(m.data.data(), rec.time, sizeof rec.time);
   m.blob.reset();
   m.file.reset();
+  m.file_offset = 0;
 }
 
 // An rdtsc site's record (version 7): the same event as an rdtsc the
@@ -140,7 +153,8 @@ trace::Event tsc_event(ByteView bytes, int tid) {
 
 }  // namespace
 
-void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out) {
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out,
+                   std::span<const MappedFileEvent> files) {
   RecordReader in(records);
   trace::Event e;
   e.kind = trace::EventKind::syscall;
@@ -175,6 +189,7 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
     e.digest.reset();
     e.preview.clear();
     e.emit = 0;
+    e.info.clear();
     std::size_t writes = 0;
     std::copy(rec.args, rec.args + 6, e.args.begin());
     // (Runs of one call are common: a loop's.)
@@ -206,12 +221,19 @@ void parse_records(ByteView records, int tid, const std::function<void(trace::Ev
           m.data.assign(data.begin(), data.end());
           m.blob.reset();
           m.file.reset();
+          m.file_offset = 0;
           break;
         }
         default: break;
       }
     }
     e.mem.resize(writes);
+    if (rec.argc & TTDB_RECORD_FILE) {
+      if (files.empty()) throw InternalError("the syscall buffer recorded an mmap of a file the recorder did not name");
+      e.mem.push_back(files.front().content);
+      e.info = files.front().info;
+      files = files.subspan(1);
+    }
     in.seek(start + rec.size);
     out(e);
   }

@@ -186,9 +186,10 @@ bool install_shim_filter(const ShimSetup& setup) {
   constexpr std::uint32_t kArg4Lo = offsetof(seccomp_data, args) + 8 * TTDB_SECRET_ARG_RWV2;
   // It runs at every syscall the program makes, so the cheapest test comes
   // first: almost every call leaves at the instruction pointer. Then the
-  // secret, where secret_in_fifth() says, both 32-bit halves. The
-  // instructions are numbered for the jumps, which count from the next one.
-  enum : std::uint8_t { kArg5 = 10, kArg4 = 14, kAllow = 18, kTrace = 19 };
+  // secret, where secret_in_fifth() says, both 32-bit halves (for mmap the
+  // high one: the low one is the descriptor). The instructions are numbered
+  // for the jumps, which count from the next one.
+  enum : std::uint8_t { kArg5 = 10, kArg4 = 14, kArg4High = 16, kAllow = 18, kTrace = 19 };
   auto to = [](std::uint8_t from, std::uint8_t target) { return static_cast<std::uint8_t>(target - from - 1); };
   sock_filter filter[] = {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo),
@@ -200,14 +201,14 @@ bool install_shim_filter(const ShimSetup& setup) {
       /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
       /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_preadv2, to(7, kArg4), 0),
       /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, to(8, kArg4), 0),
-      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, to(9, kArg4), to(9, kArg5)),
+      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, to(9, kArg4High), to(9, kArg5)),
       /* 10: kArg5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo),
       /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(11, kTrace)),
       /* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg5Lo + 4),
       /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(13, kAllow), to(13, kTrace)),
       /* 14: kArg4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo),
       /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo(setup.secret), 0, to(15, kTrace)),
-      /* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
+      /* 16: kArg4High */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg4Lo + 4),
       /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi(setup.secret), to(17, kAllow), to(17, kTrace)),
       /* 18: kAllow */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       /* 19: kTrace */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
@@ -227,8 +228,9 @@ bool install_shim_filter(const ShimSetup& setup) {
 bool is_untraced_shim_call(const ShimSetup& setup, std::uint64_t ip, long nr, const std::uint64_t* args) {
   // As the filter sees it: the number is the low 32 bits of rax.
   auto number = static_cast<std::uint32_t>(nr);
-  return setup.base && ip == setup.base + header().untraced_return &&
-         args[secret_in_fifth(number) ? TTDB_SECRET_ARG_RWV2 : TTDB_SECRET_ARG] == setup.secret;
+  if (!setup.base || ip != setup.base + header().untraced_return) return false;
+  if (number == __NR_mmap) return args[TTDB_SECRET_ARG_RWV2] >> 32 == setup.secret >> 32;
+  return args[secret_in_fifth(number) ? TTDB_SECRET_ARG_RWV2 : TTDB_SECRET_ARG] == setup.secret;
 }
 
 trace::Event shim_event(int tid, std::uint64_t base) {
@@ -380,6 +382,21 @@ void turn_shim_off(Tracee& tracee, const ShimPlace& shim) {
 
 void trace_file_writes_in_shim(Tracee& tracee, const ShimPlace& shim) {
   write_field(tracee, CONTROL_FIELD(shim, trace_file_writes), std::uint64_t{1});
+}
+
+MappableVersion mappable_version(const struct stat& st) {
+  auto ns = [](const timespec& t) { return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec); };
+  return {st.st_dev, st.st_ino, static_cast<std::uint64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim)};
+}
+
+void name_mappable_files(Tracee& tracee, const ShimPlace& shim, std::span<const MappableVersion> versions,
+                         std::size_t from) {
+  static_assert(sizeof(MappableVersion) == sizeof(Control{}.mappable[0]) && kMostMappableFiles == TTDB_SHIM_MAPPABLE);
+  std::size_t count = std::min(versions.size(), kMostMappableFiles);
+  if (from >= count) return;
+  write_checked(tracee, CONTROL_FIELD(shim, mappable) + from * sizeof(MappableVersion),
+                ByteView(reinterpret_cast<const std::uint8_t*>(versions.data() + from), (count - from) * sizeof(MappableVersion)));
+  write_field(tracee, CONTROL_FIELD(shim, mappable_count), std::uint64_t{count});
 }
 
 void forget_shim_fds(Tracee& tracee, const ShimPlace& shim) {

@@ -6,9 +6,12 @@
 // docs/architecture.md, "The syscall buffer", tells the whole story.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -114,10 +117,17 @@ struct MemoryChange {
   bool unmapped = false;
   std::uint64_t start = 0, end = 0;
 };
+// An mmap of a file the shim made (TTDB_RECORD_FILE): the version it
+// mapped (an index into the recorder's list), where, and which part.
+struct MappedFile {
+  std::uint64_t index = 0;
+  std::uint64_t addr = 0, length = 0, offset = 0;
+};
 struct ShimRecords {
   Bytes bytes;
   std::uint64_t count = 0;
   std::vector<MemoryChange> memory_changes;  // what the records' calls did to memory, in order
+  std::vector<MappedFile> mapped_files;      // in order
 };
 // When the records taken may be forgotten by the shim (its buffer emptied).
 enum class Emptying {
@@ -133,9 +143,17 @@ enum class Emptying {
 ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& taken, Emptying emptying);
 // The thread is inside a hooked call (making it, or writing its record).
 bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
-// The events `records` hold, in order (they are buffered syscalls). One
-// event's buffers serve them all: `out` must copy what it keeps.
-void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out);
+// What the event of an mmap the shim made says of its file, as a traced
+// mmap's event does: its content, and which file it is (trace::FileIdentity).
+struct MappedFileEvent {
+  trace::MemWrite content;
+  Bytes info;
+};
+// The events `records` hold, in order (they are buffered syscalls), with
+// `files` for their mmaps of files, in order. One event's buffers serve
+// them all: `out` must copy what it keeps.
+void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out,
+                   std::span<const MappedFileEvent> files = {});
 // Tells the shim where the pages of trampolines are, {start, end}, which
 // it leaves to the recorder to protect.
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,
@@ -171,6 +189,15 @@ void forget_shim_fds(Tracee& tracee, const ShimPlace& shim);
 // traced path from now on; it learns the kinds of descriptors again.
 void trace_files_in_shim(Tracee& tracee, const ShimPlace& shim,
                          const std::array<std::pair<std::uint64_t, std::uint64_t>, 2>& files);
+
+// A file version the shim may map itself, as its control block names it
+// (device, inode, size, modification and change times in nanoseconds).
+using MappableVersion = std::array<std::uint64_t, 5>;
+inline constexpr std::size_t kMostMappableFiles = 64;  // the shim's room for them
+MappableVersion mappable_version(const struct stat& st);
+// Tells the shim the versions of `versions` from `from` on (the rest it has).
+void name_mappable_files(Tracee& tracee, const ShimPlace& shim, std::span<const MappableVersion> versions,
+                         std::size_t from);
 
 // --- replay
 // What the shim has given back of what was queued.
