@@ -411,6 +411,10 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   /* A record that would not fit takes the traced path. (The buffer never
    * holds much more than TTDB_SHIM_DRAIN_AT: see below.) */
   if (need > TTDB_SHIM_BUFFER_SIZE / 2 || CTL->used + need > TTDB_SHIM_BUFFER_SIZE) return trampoline + TAIL_SLOW;
+  /* A site that returns right after its syscall (getuid's) has no stop
+   * tail: a call the recorder is to stop after takes the traced path. */
+  int returns = *(const uint8_t*)(trampoline + TAIL_DONE) == 0xc3;
+  if (returns && ((CTL->flags & TTDB_SHIM_STOP_AFTER) || CTL->used + need > TTDB_SHIM_DRAIN_AT)) return trampoline + TAIL_SLOW;
 
   int64_t ret;
   if (nowait) {
@@ -500,7 +504,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
     if (nr == NR_OPENAT || (nr == NR_FCNTL && (a[1] == 0 || a[1] == 1030))) forget_fd(ret);
   }
   f->rax = (uint64_t)ret;
-  return trampoline + tail_after_record();
+  /* (Asked to stop during the call, it stops at the next call's end.) */
+  return trampoline + (returns ? TAIL_DONE : tail_after_record());
 }
 
 /* A clock_gettime from the vDSO's stub while recording, when nothing asks

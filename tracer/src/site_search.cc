@@ -74,8 +74,19 @@ std::optional<Elf> parse_elf(ByteView file) {
 
 // --- what may follow a syscall ------------------------------------------------
 
+// Whether the `n` bytes at `b` begin the padding compilers put between
+// functions: nops (0x90, 0x0f 0x1f, with 0x66 or 0x2e prefixes) or int3s.
+bool pads(const std::uint8_t* b, std::size_t n) {
+  if (n == 0) return true;
+  std::size_t k = 0;
+  while (k < n && (b[k] == 0x66 || b[k] == 0x2e)) ++k;
+  if (k == n) return true;
+  return b[k] == 0x90 || b[k] == 0xcc || (b[k] == 0x0f && (k + 1 == n || b[k + 1] == 0x1f));
+}
+
 // Decodes the instructions after a syscall at `at` (a file offset) that only
-// look at its result, until they cover 5 bytes with it.
+// look at its result, until they cover 5 bytes with it: or that return from
+// a wrapper whose padding, after it, makes up the 5 bytes.
 std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   SyscallSite site;
   std::size_t i = at + 2;
@@ -104,6 +115,9 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
       insn.cond = b[0] & 0x0f;
       insn.target = i + 2 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1])));
       length = 2;
+    } else if (b[0] == 0xc3 && left >= 5 - (i - at) && pads(b + 1, 5 - (i + 1 - at))) {
+      insn.op = DisplacedInsn::Op::ret;
+      length = 1;
     } else if (left >= 6 && b[0] == 0x0f && (b[1] & 0xf0) == 0x80) {
       insn.op = DisplacedInsn::Op::jcc;
       insn.cond = b[1] & 0x0f;
@@ -118,10 +132,12 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
     i += length;
     // Past a branch the flow may go elsewhere: what comes next is not ours.
     if (insn.op == DisplacedInsn::Op::jcc && i - at < 5) return std::nullopt;
+    // Past a return, the padding up to 5 bytes is the patch's, and no more.
+    if (insn.op == DisplacedInsn::Op::ret) i = std::max<std::size_t>(i, at + 5);
   }
-  // A branch among the displaced instructions must come last.
+  // A branch or a return among the displaced instructions must come last.
   for (std::size_t k = 0; k + 1 < site.after.size(); ++k)
-    if (site.after[k].op == DisplacedInsn::Op::jcc) return std::nullopt;
+    if (site.after[k].op == DisplacedInsn::Op::jcc || site.after[k].op == DisplacedInsn::Op::ret) return std::nullopt;
   site.addr = at;
   site.length = static_cast<std::uint8_t>(i - at);
   return site;
@@ -238,7 +254,7 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
     s.after.resize(count);
     for (auto& i : s.after)
       if (!take(&i.op, 1) || !take(&i.width, 1) || !take(&i.cond, 1) || !take(&i.imm, 8) || !take(&i.target, 8) ||
-          static_cast<int>(i.op) > 2 || (i.width != 32 && i.width != 64) || i.cond > 15)
+          static_cast<int>(i.op) > 3 || (i.width != 32 && i.width != 64) || i.cond > 15)
         return std::nullopt;
     out.push_back(std::move(s));
   }

@@ -57,6 +57,9 @@ std::uint64_t emit_insn(Bytes& page, std::uint64_t base, std::uint64_t at, const
       p[1] = static_cast<std::uint8_t>(0x80 | insn.cond);
       put32(page, at + 2, static_cast<std::int64_t>(taken.value_or(insn.target) - (base + at + 6)));
       return at + 6;
+    case DisplacedInsn::Op::ret:
+      *p = 0xc3;
+      return at + 1;
   }
   return at;
 }
@@ -87,7 +90,8 @@ void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const Sy
   for (const auto& insn : site.after) p = emit_insn(page, base, p, insn);
   emit_jmp(page, base, p, back);
 
-  // The stop tail: both ways out pass an int3 first.
+  // The stop tail: both ways out pass an int3 first. (A site that returns
+  // has none: the shim never takes it, shim.c.)
   p = at + TTDB_TAIL_STOP;
   std::uint64_t taken = at + TTDB_TAIL_STOP + 24;
   for (const auto& insn : site.after) p = emit_insn(page, base, p, insn, base + taken);
@@ -475,6 +479,11 @@ void SyscallPatcher::run_displaced(Tracee& tracee, const SyscallSite& site, std:
     const auto& insn = site.after[k];
     if (insn.op == DisplacedInsn::Op::jcc) {
       if (condition_holds(insn.cond, flags)) rip = insn.target;
+      break;
+    }
+    if (insn.op == DisplacedInsn::Op::ret) {
+      rip = tracee.read_value<std::uint64_t>(RemotePtr(regs.rsp));
+      regs.rsp += 8;
       break;
     }
     flags = (flags & ~kEflagsArith) | arithmetic_flags(insn, regs.rax);

@@ -26,7 +26,9 @@ namespace ttdb {
 
 // An instruction that followed the syscall, run by the trampoline instead.
 struct DisplacedInsn {
-  enum class Op : std::uint8_t { cmp, test, jcc };
+  // ret: the wrapper returns right after its syscall (getuid's); the bytes
+  // after it up to the patch's end are padding before the next function.
+  enum class Op : std::uint8_t { cmp, test, jcc, ret };
   Op op = Op::cmp;
   std::uint8_t width = 64;   // cmp, test: 64 (rax) or 32 (eax)
   std::uint8_t cond = 0;     // jcc: the condition, as the opcode's low nibble
