@@ -445,6 +445,22 @@ TEST(SyscallBuffer, WrappersThatReturnRightAfterTheirSyscallAreBuffered) {
   EXPECT_EQ(first.substr(first.find('=')), second.substr(second.find('='))) << shell.out;
 }
 
+// dup, dup2 and dup3 go through the buffer, stdout's too: what the program
+// writes to stdout while it names a file stays out of replay's output.
+TEST(SyscallBuffer, DescriptorsMovedInsideTheBufferKeepTheirOutputApart) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("dup_redirections"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out,
+            "round 0: piped\nround 1: piped\nround 2: piped\nthe file holds 42 bytes:\n"
+            "to the file 0\nto the file 1\nto the file 2\n");
+  for (const char* name : {"dup", "dup2", "dup3"})
+    EXPECT_GE(sql_count(trace, fmt::format("SELECT count(*) FROM syscalls WHERE name = '{}' AND buffered", name)), 3)
+        << name;
+  expect_same_run(recorded, replay(trace));
+}
+
 // The recorder reads a large take of records through only when one of them
 // unmapped or protected memory (shim_abi.h, memory_records): here a munmap
 // after 4000 clock reads, of code whose rdtsc had ttdb's int3, where new

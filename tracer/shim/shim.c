@@ -119,6 +119,9 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define NR_CLOSE 3
 #define NR_FSTAT 5
 #define NR_FCNTL 72
+#define NR_DUP 32
+#define NR_DUP2 33
+#define NR_DUP3 292
 #define NR_OPENAT 257
 #define NR_NEWFSTATAT 262
 #define NR_PREADV2 327
@@ -501,7 +504,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   /* What the shim knows of descriptors follows what the program does. */
   if (ret >= 0) {
     if (nr == NR_CLOSE) forget_fd((int64_t)a[0]);
-    if (nr == NR_OPENAT || (nr == NR_FCNTL && (a[1] == 0 || a[1] == 1030))) forget_fd(ret);
+    if (nr == NR_OPENAT || nr == NR_DUP || nr == NR_DUP2 || nr == NR_DUP3 || (nr == NR_FCNTL && (a[1] == 0 || a[1] == 1030)))
+      forget_fd(ret);
   }
   f->rax = (uint64_t)ret;
   /* (Asked to stop during the call, it stops at the next call's end.) */
