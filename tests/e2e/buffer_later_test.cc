@@ -1,7 +1,10 @@
-// When a program gets the syscall buffer: once it has made enough calls the
-// buffer would have made without a stop (--buffer-after, 48 by default),
-// before it starts a thread, or at its exec when an earlier run of it in the
-// recording got the buffer. A program that ends sooner never pays for it.
+// When a program's libraries get the syscall buffer: every program gets the
+// shim at its exec, with its own code's and the loader's sites patched (the
+// loader makes most of a short program's calls); its libraries' sites are
+// patched once it has made enough calls the buffer would have made without
+// a stop (--buffer-after, 48 by default), before it starts a thread, or at
+// its exec when an earlier run of it in the recording got that far. A
+// program that ends sooner never pays for patching them.
 #include <filesystem>
 #include <regex>
 
@@ -12,6 +15,8 @@ namespace {
 
 constexpr const char* kBuffered = "SELECT count(*) FROM syscalls WHERE name = 'getppid' AND buffered";
 const std::regex kShimMapped("patch: ttdb's syscall buffer mapped at");
+// The loader's calls: its first open, of the loader's cache.
+constexpr const char* kLoaderBuffered = "SELECT count(*) FROM syscalls WHERE name = 'openat' AND buffered";
 
 // A site cache of the test's own that knows libc (whose sites a buffer
 // that comes later patches at once) and no run of buffer_later.
@@ -27,14 +32,15 @@ long shims_mapped(const std::string& trace) {
   return std::distance(std::sregex_iterator(events.begin(), events.end(), kShimMapped), std::sregex_iterator());
 }
 
-TEST(BufferLater, AShortProgramNeverGetsTheBufferALongOneGetsItOnItsWay) {
+TEST(BufferLater, AShortProgramsLibrariesStayUnpatchedALongOnesArePatchedOnItsWay) {
   TempDir dir;
   RunOptions cache = warmed_cache(dir);
   std::string brief = dir.file("brief.ttdb");
   RunResult short_run = record(brief, {program("buffer_later"), "10"}, cache);
   ASSERT_EQ(short_run.status, 0) << short_run.err;
   EXPECT_EQ(short_run.out, "10 calls answered, 0 in the other thread\n");
-  EXPECT_EQ(shims_mapped(brief), 0);
+  EXPECT_EQ(shims_mapped(brief), 1);
+  EXPECT_GE(sql_count(brief, kLoaderBuffered), 1);
   EXPECT_EQ(sql_count(brief, kBuffered), 0);
   expect_same_run(short_run, replay(brief));
 
@@ -106,37 +112,41 @@ TEST(BufferLater, AProgramThatGotTheBufferGetsItAtItsNextExec) {
   expect_same_run(recorded, replay(trace));
 }
 
-TEST(BufferLater, TheBufferCanComeAtAnRdtscTheLoopReadsAgainThroughIt) {
-  // tsc_loop makes no syscall in its loop: the buffer comes at the int3 of
-  // one of its reads, which the program makes again, through the trampoline.
-  // Replay patches the code where the read before left the thread: right
-  // after an rdtsc the patch moves (it goes on in the trampoline's copy).
-  // (A site cache that knows the program: a search of it begun then would
-  // end after the loop, which makes no syscall where its patch could land.)
-  // The first recording leaves the program's sites in the cache, and that
-  // it got the buffer: the second, with a cache that knows only its sites,
-  // gets it where the first did.
+TEST(BufferLater, TheLibrariesCanBePatchedAtAnRdtscTheLoopReadsAgainThroughIt) {
+  // lib_tsc_loop's library makes no syscall in its loop: the library's
+  // sites are patched at the int3 of one of its reads, which the program
+  // makes again, through the trampoline. Replay patches the code where the
+  // read before left the thread: right after an rdtsc the patch moves (it
+  // goes on in the trampoline's copy). (A site cache that knows the
+  // library: a search of it begun then would end after the loop, which
+  // makes no syscall where its patch could land.) The first recording
+  // leaves the library's sites in the cache, and that the program got that
+  // far: the second, with a cache that knows only the sites, patches them
+  // where the first did.
   TempDir dir, sites;
   RunOptions warm;
   warm.extra_env = {"XDG_CACHE_HOME=" + dir.file("cache")};
-  ASSERT_EQ(record(dir.file("warm-up.ttdb"), {program("tsc_loop"), "2000"}, warm).status, 0);
+  ASSERT_EQ(record(dir.file("warm-up.ttdb"), {program("lib_tsc_loop"), "2000"}, warm).status, 0);
   std::filesystem::create_directories(sites.file("cache/ttdb"));
   for (const auto& entry : std::filesystem::directory_iterator(dir.file("cache/ttdb")))
     if (!entry.path().filename().string().starts_with("buffers-"))
       std::filesystem::copy(entry.path(), sites.file("cache/ttdb") + "/" + entry.path().filename().string());
   warm.extra_env = {"XDG_CACHE_HOME=" + sites.file("cache")};
   std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record(trace, {program("tsc_loop"), "2000"}, warm);
+  RunResult recorded = record(trace, {program("lib_tsc_loop"), "2000"}, warm);
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  // The read before the buffer's events is one of the loop's, as is the first one through it.
+  // The read before the libraries' patches (the last patch events: libc's,
+  // the library's) is one of the loop's, as is the first one through them.
   std::string events = ttdb({"events", trace}).out;
-  std::size_t shim = events.find("patch: ttdb's syscall buffer mapped");
-  ASSERT_NE(shim, std::string::npos) << events;
-  std::size_t line = events.rfind('\n', events.rfind('\n', shim) - 1);
+  std::size_t patch = events.rfind(" patch: ");
+  ASSERT_NE(patch, std::string::npos) << events;
+  std::size_t read = events.rfind("rdtsc at ", patch);
+  ASSERT_NE(read, std::string::npos) << events;
   std::smatch before;
-  std::string before_text = events.substr(line + 1, shim - line - 1);
+  std::string before_text = events.substr(read, events.find('\n', read) - read);
   ASSERT_TRUE(std::regex_search(before_text, before, std::regex("rdtsc at (0x[0-9a-f]+) = "))) << before_text;
-  std::size_t through = events.find("rdtsc at " + before[1].str() + " = ", shim);
+  EXPECT_EQ(before_text.find("[buffered]"), std::string::npos) << before_text;
+  std::size_t through = events.find("rdtsc at " + before[1].str() + " = ", patch);
   ASSERT_NE(through, std::string::npos) << events;
   EXPECT_NE(events.substr(through, events.find('\n', through) - through).find("[buffered]"), std::string::npos);
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM events WHERE kind = 4 AND buffered"), 2000 - 48);

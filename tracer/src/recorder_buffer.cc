@@ -1,7 +1,8 @@
-// When and how a process gets the syscall buffer: the shim mapped, the
-// sites of its code patched (at its exec, or later, once it has made enough
-// calls the buffer would have made: docs/architecture.md, "When a process
-// gets it"), and the sites a search finds meanwhile.
+// When and how a process gets the syscall buffer: the shim mapped and the
+// sites of its own and the loader's code patched at its exec, its
+// libraries' at once or once it has made enough calls the buffer would have
+// made (docs/architecture.md, "When a process gets it"), and the sites a
+// search finds meanwhile.
 #include <fmt/format.h>
 
 #include "recorder_state.h"
@@ -11,20 +12,17 @@ namespace recording {
 
 void Recorder::after_exec() {
   if (!options_.syscall_buffer) return;
-  // At once: when asked (--buffer-after 0), for a program that stops at
-  // every syscall anyway (under its own seccomp filter, or traced by
-  // another), and for one a run of which went on to get it.
+  // The libraries' sites at once too: when asked (--buffer-after 0), for a
+  // program that stops at every syscall anyway (under its own seccomp
+  // filter, or traced by another), and for one a run of which went on to
+  // patch them.
   bool buffered_before = buffered_programs_.count(space().program) || (space().program_hash && cache_.buffers(*space().program_hash));
-  if (options_.buffer_after == 0 || space().view.own_seccomp || task().traced || buffered_before) {
-    start_buffering();
-    return;
-  }
-  task().exec_maps.reset();
-  space().buffer_later = true;
+  space().libraries_later =
+      !(options_.buffer_after == 0 || space().view.own_seccomp || task().traced || buffered_before);
+  start_buffering();
 }
 
 void Recorder::start_buffering() {
-  space().buffer_later = false;
   Tracee& t = tracee();
   const std::string& exe = space().program;
   auto maps = std::exchange(task().exec_maps, std::nullopt);
@@ -87,21 +85,30 @@ void Recorder::start_buffering() {
   if (space().rand.patches_tsc()) serve_tsc_in_shim(t, space().shim, true);
 }
 
-bool Recorder::may_start_buffering() {
+void Recorder::patch_libraries() {
+  space().libraries_later = false;
+  // What the program has mapped as code since its exec, but its own and
+  // the loader's (patched then): each as it would have been at its mmap.
+  for (const auto& m : read_maps(tracee().tid()))
+    if (m.executable && !m.path.empty() && m.path[0] == '/' && m.path != space().program && !space().in_loader(m.start))
+      find_sites(m.start, m.end - m.start, m.offset, m.path);
+}
+
+bool Recorder::may_patch_libraries() {
   Space& s = space();
-  if (!s.buffer_later || s.shim || s.threaded || s.view.own_seccomp || task().traced) return false;
+  if (!s.libraries_later || !s.shim || s.threaded || s.view.own_seccomp || task().traced) return false;
   // Not while a vfork child runs in its memory.
   for (const auto& [tid, other] : tasks_)
     if (other.get() != task_ && other->space.get() == &s) return false;
   return true;
 }
 
-bool Recorder::counts_to_buffering() {
-  return space().buffer_later && ++space().bufferable_traced >= options_.buffer_after && may_start_buffering();
+bool Recorder::counts_to_libraries() {
+  return space().libraries_later && ++space().bufferable_traced >= options_.buffer_after && may_patch_libraries();
 }
 
-bool Recorder::buffering_due(long nr, const std::uint64_t* args) {
-  if (!space().buffer_later) return false;
+bool Recorder::libraries_due(long nr, const std::uint64_t* args) {
+  if (!space().libraries_later) return false;
   const SyscallInfo* si = find_syscall(nr);
   if (si && (si->policy == ReplayPolicy::execve || si->policy == ReplayPolicy::exit)) return false;
   // Its last chance: a thread, or another process sharing its memory, would
@@ -116,8 +123,8 @@ bool Recorder::buffering_due(long nr, const std::uint64_t* args) {
   }
   if ((nr == __NR_seccomp && args[0] == SECCOMP_SET_MODE_FILTER) || (nr == __NR_prctl && args[0] == PR_SET_SECCOMP))
     last_chance = true;
-  if (last_chance) return may_start_buffering();
-  return si && si->buffering != Buffering::none && counts_to_buffering();
+  if (last_chance) return may_patch_libraries();
+  return si && si->buffering != Buffering::none && counts_to_libraries();
 }
 
 void Recorder::note_buffered_program() {
@@ -125,13 +132,13 @@ void Recorder::note_buffered_program() {
   if (space().program_hash) cache_.note_buffers(*space().program_hash);
 }
 
-void Recorder::start_buffering_at_entry() {
+void Recorder::patch_libraries_at_entry() {
   Tracee& t = tracee();
   Registers entry = t.regs();
   skip_entered_syscall(t);
-  start_buffering();
+  patch_libraries();
   note_buffered_program();
-  TTDB_LOG(record, "syscall buffer set up in {} at its call to {}", t.tid(), syscall_name(static_cast<long>(entry.orig_rax)));
+  TTDB_LOG(record, "libraries' syscall sites patched in {} at its call to {}", t.tid(), syscall_name(static_cast<long>(entry.orig_rax)));
   // Back at its syscall instruction (a jump into a trampoline now, if
   // the site was patched), with the registers it made the call with.
   entry.rip -= 2;
@@ -141,13 +148,13 @@ void Recorder::start_buffering_at_entry() {
   task().expect_exit_stop = false;
 }
 
-void Recorder::start_buffering_at_tsc(std::uint64_t site) {
+void Recorder::patch_libraries_at_tsc(std::uint64_t site) {
   // The int3's SIGTRAP went through (put_back_trap); the program reads the
   // counter again, through the site's trampoline if it has one now.
   put_back_trap();
-  start_buffering();
+  patch_libraries();
   note_buffered_program();
-  TTDB_LOG(record, "syscall buffer set up in {} at its rdtsc at {:#x}", tracee().tid(), site);
+  TTDB_LOG(record, "libraries' syscall sites patched in {} at its rdtsc at {:#x}", tracee().tid(), site);
   Registers regs = tracee().regs();
   regs.rip = site;
   tracee().set_regs(regs);
@@ -207,6 +214,7 @@ std::optional<std::vector<SyscallSite>> Recorder::known_sites(std::uint64_t star
 }
 
 void Recorder::find_sites(std::uint64_t start, std::uint64_t size, std::uint64_t offset, const std::string& file) {
+  if (space().libraries_later) return;  // (patch_libraries finds it then)
   // Sites the cache knows are patched at once.
   if (auto sites = known_sites(start, size, offset, file)) patch_sites(*sites, space().in_loader(start));
 }
@@ -218,7 +226,7 @@ void Recorder::patch_found_sites() {
   // threads keeps the code it has as it is, and its syscalls there stop. A
   // module mapped later is patched when it is mapped, before any thread
   // runs in it.
-  if (space().threaded) return;
+  if (space().threaded || space().libraries_later) return;
   for (auto& module : found) patch_sites(module.sites, space().in_loader(module.start));
 }
 

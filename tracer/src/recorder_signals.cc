@@ -193,7 +193,7 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   if (sig == SIGTRAP && info.si_code == SI_KERNEL) {
     const RandSite* site = space().rand.site_for_trap(regs.rip);
     if (site && site->tsc()) {
-      if (counts_to_buffering()) return start_buffering_at_tsc(site->addr);
+      if (counts_to_libraries()) return patch_libraries_at_tsc(site->addr);
       on_tsc_site(*site);
       put_back_trap();
       return;

@@ -207,13 +207,15 @@ struct Space {
   std::string loader_path;  // its file, as the kernel mapped it at exec
   std::string program;      // the program's file, as at exec
   std::optional<ContentHash> program_hash;  // its content's, when the catalog has it
-  // The syscall buffer comes once the program has made buffer_after calls
-  // the shim would have made unseen (start_buffering): setting it up costs
-  // about as much as that many traced calls cost more than buffered ones
-  // (so no program pays more than twice what the better choice, known in
-  // hindsight, would have cost it), and most programs a shell or make runs
-  // end sooner. Counted from the exec.
-  bool buffer_later = false;
+  // The libraries' syscall sites are patched once the program has made
+  // buffer_after calls the shim would have made unseen (patch_libraries):
+  // patching them costs about as much as that many traced calls cost more
+  // than buffered ones (so no program pays more than twice what the better
+  // choice, known in hindsight, would have cost it), and most programs a
+  // shell or make runs end sooner. Its own code's and the loader's are
+  // patched at its exec: the loader makes most of a short program's calls.
+  // Counted from the exec.
+  bool libraries_later = false;
   unsigned bufferable_traced = 0;
   WrittenPages written;        // what snapshots copy: the pages written since the last one
   // SIGTRAP's action as the program set it (zeros: the default), which the
@@ -342,23 +344,27 @@ class Recorder {
   // The thread of `t`'s process that is in execve, if another one is.
   Task* execing_thread_of(const Task& t);
   void after_exec();
-  // Maps the syscall buffer and patches the sites of the code mapped now.
+  // Maps the syscall buffer and patches the sites of the code mapped now
+  // (the libraries' unless Space::libraries_later).
   void start_buffering();
-  // Whether the program may get its buffer now: one thread, its memory its own.
-  bool may_start_buffering();
+  // Patches the sites of the libraries mapped since the exec.
+  void patch_libraries();
+  // Whether they may be patched now: one thread, its memory its own.
+  bool may_patch_libraries();
   // One more call or rdtsc the buffer would have made unseen: true when
-  // that makes RecordOptions::buffer_after, and the buffer may come now.
-  bool counts_to_buffering();
-  // Whether the program is to get its buffer at this syscall's entry.
-  bool buffering_due(long nr, const std::uint64_t* args);
-  // Its next runs get the buffer at their exec.
+  // that makes RecordOptions::buffer_after, and they may be patched now.
+  bool counts_to_libraries();
+  // Whether they are to be patched at this syscall's entry.
+  bool libraries_due(long nr, const std::uint64_t* args);
+  // Its next runs have them patched at their exec.
   void note_buffered_program();
   // At the int3 of an rdtsc site, instead of the read: the program reads again.
-  void start_buffering_at_tsc(std::uint64_t site);
+  void patch_libraries_at_tsc(std::uint64_t site);
   // At a syscall's entry: the call is put off (skipped, and the thread
-  // brought back to its syscall instruction), the buffer set up, and the
-  // program makes the call again, through it when its site is patched.
-  void start_buffering_at_entry();
+  // brought back to its syscall instruction), the libraries patched, and
+  // the program makes the call again, through the buffer when its site is
+  // patched.
+  void patch_libraries_at_entry();
   void on_syscall_stop();
   void on_syscall_entry(long nr, const std::uint64_t* args);
   void on_syscall_exit(const __ptrace_syscall_info& info);
@@ -592,7 +598,7 @@ class Recorder {
   // are traced from then on, so that replay's copy of the file gets them.
   std::set<trace::FileIdentity> mapped_shared_;
   std::map<pid_t, int> early_stops_;  // children's first stops, come before their parent's fork event
-  // Programs a run of which got the syscall buffer (Space::buffer_later):
+  // Programs a run of which had its libraries patched (Space::libraries_later):
   // their next runs get it at exec, the cheapest place (make's 40 runs of
   // sha256sum pay the wait once; the site cache keeps them for the next
   // recordings, by content).

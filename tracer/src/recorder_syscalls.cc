@@ -38,8 +38,8 @@ void Recorder::on_syscall_stop() {
       task().entering = true;
       return;
     }
-    if (buffering_due(static_cast<long>(info.seccomp.nr), info.seccomp.args)) {
-      start_buffering_at_entry();
+    if (libraries_due(static_cast<long>(info.seccomp.nr), info.seccomp.args)) {
+      patch_libraries_at_entry();
       return;
     }
     on_syscall_entry(static_cast<long>(info.seccomp.nr), info.seccomp.args);

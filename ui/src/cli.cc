@@ -102,8 +102,9 @@ int run_cli(int argc, char** argv) {
   record->add_flag("-n,--no-syscall-buffer", record_args.no_syscall_buffer,
                    "Stop at every syscall instead of recording the frequent ones inside the program (slower)");
   record->add_option("--buffer-after", record_args.buffer_after,
-                     "Give a program the syscall buffer once it has made N calls the buffer would record (default 48; "
-                     "0: from its start); a program that ends sooner never pays for setting it up")
+                     "Give a program's libraries the syscall buffer once it has made N calls the buffer would record "
+                     "(default 48; 0: from its start; its own code and the loader have it at its exec); a program that "
+                     "ends sooner never pays for patching them")
       ->option_text("N");
   record->add_flag("--trap-rdtsc", record_args.trap_rdtsc,
                    "Make rdtsc fault everywhere, so that every clock read is a syscall, as ttdb did before it let the "

@@ -22,7 +22,7 @@ struct RecordArgs {
   std::string output;
   bool quiet = false;
   bool no_syscall_buffer = false;
-  unsigned buffer_after = 48;  // --buffer-after: calls a program makes traced before it gets the buffer
+  unsigned buffer_after = 48;  // --buffer-after: calls a program makes traced before its libraries get the buffer
   bool trap_rdtsc = false;
   bool pack = false;  // --pack: copy the system files it ran and mapped into the trace too
   std::string cpu_baseline;  // --cpu-baseline: hold glibc to x86-64-vN
