@@ -51,6 +51,9 @@ constexpr std::size_t kControlV4Size = offsetof(Control, trap_changed);
 // since) with it.
 constexpr std::size_t kControlV6Size = offsetof(Control, memory_records);
 constexpr std::size_t kControlV6CountedSize = offsetof(Control, serve_tsc);
+// Version 7 ends before the files the shim may map, or (recorded since)
+// with them.
+constexpr std::size_t kControlV7Size = offsetof(Control, mappable_count);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -265,6 +268,7 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   std::size_t control_size = version == 1 ? kControlV1Size : version <= 4 ? kControlV4Size : sizeof(Control);
   if (version >= 5 && version <= 6)
     control_size = e.mem.size() == 2 && e.mem[1].data.size() == kControlV6Size ? kControlV6Size : kControlV6CountedSize;
+  if (version == 7 && e.mem.size() == 2 && e.mem[1].data.size() == kControlV7Size) control_size = kControlV7Size;
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
       e.mem[1].data.size() != control_size)
