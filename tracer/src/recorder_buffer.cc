@@ -225,8 +225,9 @@ void Recorder::patch_found_sites() {
   // into them from the kernel, and its code would go astray: a process with
   // threads keeps the code it has as it is, and its syscalls there stop. A
   // module mapped later is patched when it is mapped, before any thread
-  // runs in it.
-  if (space().threaded || space().libraries_later) return;
+  // runs in it. (While the libraries wait, only the program's own code and
+  // the loader's are searched: find_sites asks for no other.)
+  if (space().threaded) return;
   for (auto& module : found) patch_sites(module.sites, space().in_loader(module.start));
 }
 
