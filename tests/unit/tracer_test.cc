@@ -192,6 +192,31 @@ TEST(SyscallSites, RdtscSitesKeepTheirMovedBytesInAPatchEvent) {
   EXPECT_FALSE(deserialize_sites(bytes));
 }
 
+TEST(SyscallSites, ASiteThatReturnsHasTheReturnAlone) {
+  // getuid's `syscall; ret`, padded: the return is its one displaced
+  // instruction, and its patch covers 5 bytes.
+  SyscallSite wrapper;
+  wrapper.addr = 0x7ffff7ea84e5;
+  wrapper.length = 5;
+  DisplacedInsn ret;
+  ret.op = DisplacedInsn::Op::ret;
+  wrapper.after = {ret};
+  auto back = deserialize_sites(serialize_sites({wrapper}));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0], wrapper);
+  // After another instruction (the shim would not tell the site returns,
+  // and would take a stop tail it never reaches), or longer: not a site.
+  DisplacedInsn test;
+  test.op = DisplacedInsn::Op::test;
+  SyscallSite tested = wrapper;
+  tested.after = {test, ret};
+  EXPECT_FALSE(deserialize_sites(serialize_sites({tested})));
+  SyscallSite longer = wrapper;
+  longer.length = 8;
+  EXPECT_FALSE(deserialize_sites(serialize_sites({longer})));
+}
+
 TEST(SyscallBufferRecords, ClockReadsAClockRecordCannotHoldStayWhole) {
   // A failed read, a clock past 255, an argument the record has no room for.
   trace::Event failed = clock_read(1, 0x7ffd1230, -22, 0, 0);

@@ -85,8 +85,8 @@ bool pads(const std::uint8_t* b, std::size_t n) {
 }
 
 // Decodes the instructions after a syscall at `at` (a file offset) that only
-// look at its result, until they cover 5 bytes with it: or that return from
-// a wrapper whose padding, after it, makes up the 5 bytes.
+// look at its result, until they cover 5 bytes with it: or the return of a
+// wrapper right after it, whose padding makes up the 5 bytes.
 std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
   SyscallSite site;
   std::size_t i = at + 2;
@@ -115,7 +115,9 @@ std::optional<SyscallSite> decode_site(ByteView code, std::size_t at) {
       insn.cond = b[0] & 0x0f;
       insn.target = i + 2 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b[1])));
       length = 2;
-    } else if (b[0] == 0xc3 && left >= 5 - (i - at) && pads(b + 1, 5 - (i + 1 - at))) {
+    } else if (i == at + 2 && b[0] == 0xc3 && left >= 3 && pads(b + 1, 2)) {
+      // (Right after the syscall only: the shim tells such a site by the
+      // `ret` its tails begin with, as it must take none's stop tail.)
       insn.op = DisplacedInsn::Op::ret;
       length = 1;
     } else if (left >= 6 && b[0] == 0x0f && (b[1] & 0xf0) == 0x80) {
@@ -256,6 +258,9 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
       if (!take(&i.op, 1) || !take(&i.width, 1) || !take(&i.cond, 1) || !take(&i.imm, 8) || !take(&i.target, 8) ||
           static_cast<int>(i.op) > 3 || (i.width != 32 && i.width != 64) || i.cond > 15)
         return std::nullopt;
+    // A return is a site's one displaced instruction (decode_site).
+    bool returns = std::any_of(s.after.begin(), s.after.end(), [](const DisplacedInsn& i) { return i.op == DisplacedInsn::Op::ret; });
+    if (returns && (count != 1 || s.length != 5)) return std::nullopt;
     out.push_back(std::move(s));
   }
   return out;
