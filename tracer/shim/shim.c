@@ -254,14 +254,18 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
  * touching ttdb's pages (the recorder ends the recording there, saying
  * why). Memory of a file, shared, or at a place the program chose is the
  * recorder's to see. */
+/* An mmap's flags: private, where the kernel chooses (not over anything). */
+static int private_anywhere(uint64_t flags) {
+  return (flags & MAP_TYPE_BITS) == MAP_PRIVATE_TYPE && !(flags & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG));
+}
+
 static int executes_unseen(uint64_t nr, const uint64_t* a) {
   switch (nr) {
     /* Not one that sets SIGTRAP's: the recorder keeps it (rdtsc's int3s
      * would change it, recorder_signals.cc). */
     case NR_RT_SIGACTION: return a[0] != SIGTRAP_NUMBER || !a[1];
     case NR_MMAP:
-      return (a[3] & MAP_ANONYMOUS_FLAG) && (a[3] & MAP_TYPE_BITS) == MAP_PRIVATE_TYPE &&
-             !(a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) && !(a[2] & PROT_EXEC_FLAG);
+      return (a[3] & MAP_ANONYMOUS_FLAG) && private_anywhere(a[3]) && !(a[2] & PROT_EXEC_FLAG);
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
@@ -276,8 +280,8 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
  * through it shows there), of a version the recorder has catalogued, which
  * the event names. -1 otherwise. Two untraced syscalls instead of two stops. */
 static int64_t mappable_file(const uint64_t* a) {
-  if ((a[3] & MAP_TYPE_BITS) != MAP_PRIVATE_TYPE || (a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) ||
-      (a[2] & (PROT_WRITE_FLAG | PROT_EXEC_FLAG)) || !CTL->mappable_count || fd_kind(a[4]) != TTDB_FD_FILE)
+  if (!private_anywhere(a[3]) || (a[2] & (PROT_WRITE_FLAG | PROT_EXEC_FLAG)) || !CTL->mappable_count ||
+      fd_kind(a[4]) != TTDB_FD_FILE)
     return -1;
   long mode = untraced5(NR_FCNTL, (long)a[4], F_GETFL_CMD, 0, 0, 0);
   if (mode < 0 || (mode & O_ACCMODE_BITS) != O_RDONLY_MODE) return -1;

@@ -58,6 +58,15 @@ bool has_shared_writable_memory(pid_t pid) {
 
 // The data of `size` bytes of a file from `offset`, as memory writes at
 // `addr` onwards; the file's holes are skipped.
+MemWrite file_view(const FileCatalog::Entry& file, std::uint64_t addr, std::uint64_t length, std::uint64_t offset) {
+  MemWrite content;
+  content.addr = addr;
+  content.size = file.size > offset ? std::min(length, file.size - offset) : 0;
+  content.file = file.id;
+  content.file_offset = offset;
+  return content;
+}
+
 void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,
                           std::vector<MemWrite>& out) {
   constexpr std::uint64_t kPiece = 1 << 20;
@@ -545,12 +554,8 @@ std::vector<MappedFileEvent> Recorder::name_mapped_files(const std::vector<Mappe
     if (m.index >= mappable_.size())
       throw InternalError(fmt::format("the syscall buffer mapped file {} of the {} it may map", m.index, mappable_.size()));
     // As a traced mmap's event says it (after_mmap).
-    const FileCatalog::Entry& file = mappable_entries_[m.index];
     MappedFileEvent e;
-    e.content.addr = m.addr;
-    e.content.size = file.size > m.offset ? std::min(m.length, file.size - m.offset) : 0;
-    e.content.file = file.id;
-    e.content.file_offset = m.offset;
+    e.content = file_view(mappable_entries_[m.index], m.addr, m.length, m.offset);
     e.info = trace::FileIdentity{mappable_[m.index][0], mappable_[m.index][1]}.to_info();
     out.push_back(std::move(e));
   }

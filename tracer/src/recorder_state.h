@@ -83,6 +83,9 @@ constexpr std::uint64_t kLargestCatalogued = 256ull << 20;
 // are this close (the kernel puts them side by side; with address space
 // randomization on they may be far apart).
 constexpr std::uint64_t kNearby = 64ull << 20;
+// What a mapping of `length` bytes of `file` from `offset`, at `addr`, shows
+// of it: the event's memory write (nothing past the file's end).
+MemWrite file_view(const FileCatalog::Entry& file, std::uint64_t addr, std::uint64_t length, std::uint64_t offset);
 // The data of `size` bytes of a file from `offset`, as memory writes at
 // `addr` onwards; the file's holes are skipped.
 void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,

@@ -620,13 +620,8 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   if (!file) file = files_.add(fd_path, read_link(fd_path), "mmap");
   if (!file) return;  // a device such as /dev/zero: replay maps anonymous memory
   std::uint64_t offset = call.a[5];
-  std::uint64_t size = file->size > offset ? std::min(call.a[1], file->size - offset) : 0;
-  MemWrite content;
-  content.addr = static_cast<std::uint64_t>(ret);
-  content.size = size;
-  content.file = file->id;
-  content.file_offset = offset;
-  e.mem.push_back(std::move(content));
+  e.mem.push_back(file_view(*file, static_cast<std::uint64_t>(ret), call.a[1], offset));
+  std::uint64_t size = e.mem.back().size;
   // Which file, so that replay maps every shared mapping of it from one
   // copy (and a private one too, once there is one).
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
