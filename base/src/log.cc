@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -44,7 +45,11 @@ bool enabled(Module module) {
 }
 
 void write(Module module, std::string_view line) {
-  std::string text = fmt::format("[ttdb {}] {}\n", module_name(module), line);
+  // Milliseconds since the first line: where a slow run spends its time.
+  using Clock = std::chrono::steady_clock;
+  static const Clock::time_point start = Clock::now();
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  std::string text = fmt::format("[ttdb {} {:.3f}] {}\n", module_name(module), ms, line);
   // One write per line so that lines from the tracer are never interleaved.
   [[maybe_unused]] auto written = ::write(STDERR_FILENO, text.data(), text.size());
 }
