@@ -426,7 +426,7 @@ TEST(SyscallBuffer, WrappersThatReturnRightAfterTheirSyscallAreBuffered) {
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = record_buffered(trace, {program("debug_returning_wrappers")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  EXPECT_NE(recorded.out.find(", 20 alarms"), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find(", 20 or more alarms"), std::string::npos) << recorded.out;
   for (const char* name : {"getpid", "getppid", "getuid", "geteuid", "getgid", "getegid"})
     EXPECT_GE(sql_count(trace, fmt::format("SELECT count(*) FROM syscalls WHERE name = '{}' AND buffered", name)), 100)
         << name;

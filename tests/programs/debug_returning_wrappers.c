@@ -30,6 +30,7 @@ int main(void) {
     rounds++;
   }
   setitimer(ITIMER_REAL, &off, NULL);
-  printf("rounds %d, the same %ld times, %d alarms\n", rounds, same, (int)alarms);
+  /* (One more may come before the timer stops, on a busy machine.) */
+  printf("rounds %d, the same %ld times, %s alarms\n", rounds, same, alarms >= 20 ? "20 or more" : "fewer than 20");
   return 0;
 }
