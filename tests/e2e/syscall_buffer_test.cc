@@ -414,6 +414,34 @@ TEST(SyscallBuffer, ReadOnlyViewsOfFilesSeenBeforeStayInsideTheBuffer) {
   EXPECT_NE(run({program("mapped_files"), dir.path()}).out, recorded.out);
 }
 
+// A loader maps a library whole, then its parts over it (MAP_FIXED): those
+// of a catalogued version, not executable, and anonymous memory over the
+// program's own, stay inside the buffer too; replay maps the same bytes
+// where the recording had them, the page the program wrote included.
+TEST(SyscallBuffer, MappingsOverTheProgramsOwnMemoryStayInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("fixed_maps"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("round 9: "), std::string::npos) << recorded.out;
+  EXPECT_NE(recorded.out.find("anonymous over anonymous: 0 7"), std::string::npos) << recorded.out;
+  auto maps = [&](const char* which, bool buffered) {
+    return sql_count(trace, fmt::format("SELECT count(*) FROM syscalls WHERE name = 'mmap' AND {} AND {}buffered",
+                                        which, buffered ? "" : "NOT "));
+  };
+  const char* fixed_views = "a4 = 40 AND (a3 & 16) != 0";
+  const char* fixed_anonymous = "(a3 & 32) != 0 AND (a3 & 16) != 0 AND a1 = 4096";
+  // The first whole view catalogues the version; every view after it, at a
+  // fixed place or not, the child's too, is the shim's.
+  EXPECT_EQ(maps("a4 = 40", false), 1);
+  EXPECT_EQ(maps(fixed_views, true), 10);
+  EXPECT_EQ(maps(fixed_anonymous, true), 6);
+  EXPECT_EQ(maps(fixed_anonymous, false), 0);
+  expect_same_run(recorded, replay(trace));
+  // The bytes were random: the replay's came from the trace.
+  EXPECT_NE(run({program("fixed_maps"), dir.path()}).out, recorded.out);
+}
+
 // glibc's getpid, getuid and the like return right after their syscall
 // (`syscall; ret`): the patch covers the padding after the `ret`, and the
 // shim makes the calls. A timer's signals land among them, in the shim's

@@ -236,9 +236,11 @@ static int overlaps(uint64_t start, uint64_t size, uint64_t from, uint64_t to) {
   return start < to && start + size > from;
 }
 
-/* Memory ttdb's code runs from: the shim and the trampoline pages. */
+/* Memory ttdb's code runs from: the shim and the trampoline pages. (The
+ * kernel rounds a length up to whole pages.) */
 static int is_ttdb_code(uint64_t start, uint64_t size) {
   uint64_t base = (uint64_t)&ttdb_shim_header;
+  size = (size + 4095) & ~(uint64_t)4095;
   if (overlaps(start, size, base, base + TTDB_SHIM_SIZE)) return 1;
   if (CTL->ttdb_page_count > TTDB_SHIM_TTDB_PAGES) return 1; /* (not all known) */
   for (uint64_t i = 0; i < CTL->ttdb_page_count; ++i)
@@ -247,16 +249,20 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
 }
 
 /* What changes the process in ways the recorder need not see when it
- * happens: signal actions, the thread pointer, fresh private memory, memory
+ * happens: signal actions, the thread pointer, fresh private memory (where
+ * the kernel chooses, or over the program's own memory), memory
  * protections and unmappings (the recorder forgets what it knew of the
- * range when it takes the records, before its next stop's work); none of
- * them making code (which the recorder scans for syscalls and rdtsc) nor
- * touching ttdb's pages (the recorder ends the recording there, saying
- * why). Memory of a file, shared, or at a place the program chose is the
+ * range it replaces or changes when it takes the records, before its next
+ * stop's work); none of them making code (which the recorder scans for
+ * syscalls and rdtsc) nor touching ttdb's pages (the recorder ends the
+ * recording there, saying why). Memory of a file, or shared, is the
  * recorder's to see. */
-/* An mmap's flags: private, where the kernel chooses (not over anything). */
-static int private_anywhere(uint64_t flags) {
-  return (flags & MAP_TYPE_BITS) == MAP_PRIVATE_TYPE && !(flags & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG));
+/* An mmap's: private, and not over ttdb's pages. A loader maps a library
+ * whole, then its parts over that mapping (MAP_FIXED): three of its four
+ * mmaps. */
+static int private_not_over_ttdb(const uint64_t* a) {
+  if ((a[3] & MAP_TYPE_BITS) != MAP_PRIVATE_TYPE) return 0;
+  return !(a[3] & (MAP_FIXED_FLAG | MAP_FIXED_NOREPLACE_FLAG)) || !is_ttdb_code(a[0], a[1]);
 }
 
 static int executes_unseen(uint64_t nr, const uint64_t* a) {
@@ -265,7 +271,7 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
      * would change it, recorder_signals.cc). */
     case NR_RT_SIGACTION: return a[0] != SIGTRAP_NUMBER || !a[1];
     case NR_MMAP:
-      return (a[3] & MAP_ANONYMOUS_FLAG) && private_anywhere(a[3]) && !(a[2] & PROT_EXEC_FLAG);
+      return (a[3] & MAP_ANONYMOUS_FLAG) && private_not_over_ttdb(a) && !(a[2] & PROT_EXEC_FLAG);
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
@@ -274,13 +280,14 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
 }
 
 /* For an mmap of a file: the index in the control block's `mappable` of
- * the file version it maps, when the shim may make it: a private view,
- * neither writable nor executable, not at a fixed place (which could
- * replace code), from a descriptor open for reading only (nothing written
- * through it shows there), of a version the recorder has catalogued, which
- * the event names. -1 otherwise. Two untraced syscalls instead of two stops. */
+ * the file version it maps, when the shim may make it: a private view, not
+ * executable (the recorder scans code as it is mapped), from a descriptor
+ * open for reading only (nothing written through it shows there), of a
+ * version the recorder has catalogued, which the event names. (Writable is
+ * as good: the program's writes go to its own copy of the pages.) -1
+ * otherwise. Two untraced syscalls instead of two stops. */
 static int64_t mappable_file(const uint64_t* a) {
-  if (!private_anywhere(a[3]) || (a[2] & (PROT_WRITE_FLAG | PROT_EXEC_FLAG)) || !CTL->mappable_count ||
+  if (!private_not_over_ttdb(a) || (a[2] & PROT_EXEC_FLAG) || !CTL->mappable_count ||
       fd_kind(a[4]) != TTDB_FD_FILE)
     return -1;
   long mode = untraced5(NR_FCNTL, (long)a[4], F_GETFL_CMD, 0, 0, 0);
@@ -349,6 +356,12 @@ static uint64_t tail_after_record(void) {
   CTL->flags &= ~TTDB_SHIM_STOP_AFTER;
   leave_sigtrap_alone();
   return TAIL_STOP;
+}
+
+/* An mmap at a fixed place that succeeded: what was there is gone, as
+ * after an munmap. */
+static int replaced_memory(uint64_t nr, const uint64_t* a, int64_t ret) {
+  return nr == NR_MMAP && (a[3] & MAP_FIXED_FLAG) && (uint64_t)ret < (uint64_t)-4095;
 }
 
 static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
@@ -504,7 +517,8 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   CTL->used += rec->size;
   CTL->records += 1;
 
-  if ((ret == 0 && (nr == NR_MPROTECT || nr == NR_MUNMAP)) || (rec->argc & TTDB_RECORD_FILE)) CTL->memory_records += 1;
+  if ((ret == 0 && (nr == NR_MPROTECT || nr == NR_MUNMAP)) || (rec->argc & TTDB_RECORD_FILE) || replaced_memory(nr, a, ret))
+    CTL->memory_records += 1;
   /* What the shim knows of descriptors follows what the program does. */
   if (ret >= 0) {
     if (nr == NR_CLOSE) forget_fd((int64_t)a[0]);

@@ -529,15 +529,13 @@ void Recorder::drain_running(Task& t) {
 
 void Recorder::add_records(ShimRecords records, Task& t) {
   int tid = t.tracee.tid();
-  // What the shim unmapped or protected anew (without PROT_EXEC: code gone,
-  // or about to be rewritten) is forgotten as a traced call's exit forgets
-  // it, and before anything found or patched there is used: the sites and
-  // rdtsc seen there, and what the site finder searches.
+  // What the shim unmapped, mapped over or protected anew (without
+  // PROT_EXEC: code gone, or about to be rewritten) is forgotten as a
+  // traced call's exit forgets it, and before anything found or patched
+  // there is used: the sites and rdtsc seen there, and what the site
+  // finder searches.
   for (const MemoryChange& change : records.memory_changes) {
-    if (change.unmapped) {
-      t.space->rand.forget(change.start, change.end);
-      t.space->sites.forget(change.start, change.end);
-    }
+    if (change.unmapped) t.space->forget_code(change.start, change.end);
     if (finder_) finder_->forget(tid, change.start, change.end);
   }
   // The writer thread parses them into events. (The size is read before the

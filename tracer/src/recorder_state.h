@@ -191,6 +191,12 @@ struct Space {
   bool file_writes_show = false;  // a file write may change its memory (it maps a file shared, or from a writable descriptor)
   RandPatcher rand;
   SyscallPatcher sites;
+  // The code that was in [start, end) is gone (unmapped, or mapped over):
+  // its rdtsc and syscall sites with it.
+  void forget_code(std::uint64_t start, std::uint64_t end) {
+    rand.forget(start, end);
+    sites.forget(start, end);
+  }
   ShimPlace shim;              // where the syscall buffer is mapped, if it is
   std::uint64_t shim_taken = 0;  // how much of its buffer the recorder has taken (take_records)
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path

@@ -426,17 +426,18 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
     }
     if (!is_error_result(ret)) {
       switch (call.nr) {
-        case __NR_mmap: after_mmap(call, ret, e, exec_file); break;
+        case __NR_mmap:
+          // What a mapping at a fixed place replaced is gone, as after an munmap.
+          if (call.a[3] & MAP_FIXED) space().forget_code(call.a[0], call.a[0] + call.a[1]);
+          after_mmap(call, ret, e, exec_file);
+          break;
         case __NR_mprotect:
         case __NR_pkey_mprotect:
           if (call.a[2] & PROT_EXEC)
             if (auto code = t.try_read_bytes(RemotePtr(call.a[0]), call.a[1]))
               space().rand.scan_and_patch(t, call.a[0], *code);
           break;
-        case __NR_munmap:
-          space().rand.forget(call.a[0], call.a[0] + call.a[1]);
-          space().sites.forget(call.a[0], call.a[0] + call.a[1]);
-          break;
+        case __NR_munmap: space().forget_code(call.a[0], call.a[0] + call.a[1]); break;
         case __NR_madvise: capture_reread_pages(call, e); break;
         case __NR_mremap:
           space().rand.remapped(call.a[0], call.a[1], call.a[2], static_cast<std::uint64_t>(ret));

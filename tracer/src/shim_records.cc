@@ -1,6 +1,7 @@
 // The records of the syscall buffer: taken from the shim while recording and
 // parsed into events, and laid out from the events for replay's queue.
 #include <asm/unistd_64.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <deque>
@@ -65,13 +66,20 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
       field(at, sizeof(ttdb_shim_record), mapped.index);
       out.mapped_files.push_back(mapped);
     }
-    if ((nr == __NR_mprotect || nr == __NR_munmap) && size >= sizeof(ttdb_shim_record)) {  // (never compact)
+    if ((nr == __NR_mprotect || nr == __NR_munmap || nr == __NR_mmap) && size >= sizeof(ttdb_shim_record)) {  // (never compact)
       std::int64_t ret = 0;
-      std::uint64_t start = 0, length = 0;
+      std::uint64_t start = 0, length = 0, flags = 0;
       field(at, offsetof(ttdb_shim_record, ret), ret);
       field(at, offsetof(ttdb_shim_record, args), start);
       field(at, offsetof(ttdb_shim_record, args) + 8, length);
-      if (ret == 0) out.memory_changes.push_back(MemoryChange{nr == __NR_munmap, start, start + length});
+      field(at, offsetof(ttdb_shim_record, args) + 24, flags);
+      std::uint64_t end = start + ((length + 4095) & ~std::uint64_t{4095});  // (the kernel's whole pages)
+      // An mmap at a fixed place replaced what was there, as an munmap would have.
+      if (nr == __NR_mmap) {
+        if ((flags & MAP_FIXED) && !is_error_result(ret)) out.memory_changes.push_back(MemoryChange{true, start, end});
+      } else if (ret == 0) {
+        out.memory_changes.push_back(MemoryChange{nr == __NR_munmap, start, end});
+      }
     }
     at += size;
   }

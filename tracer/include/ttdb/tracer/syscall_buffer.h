@@ -112,7 +112,8 @@ bool sets_signal_action(const trace::Event& e);
 
 // --- recording
 // Memory a record's call protected anew (mprotect, which the shim makes when
-// the protection holds no PROT_EXEC) or unmapped.
+// the protection holds no PROT_EXEC), unmapped, or mapped over (an mmap at a
+// fixed place: `unmapped` too).
 struct MemoryChange {
   bool unmapped = false;
   std::uint64_t start = 0, end = 0;
