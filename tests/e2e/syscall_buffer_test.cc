@@ -442,6 +442,20 @@ TEST(SyscallBuffer, MappingsOverTheProgramsOwnMemoryStayInsideTheBuffer) {
   EXPECT_NE(run({program("fixed_maps"), dir.path()}).out, recorded.out);
 }
 
+// rt_sigprocmask goes through the buffer where its site is patched: a
+// pending signal it unblocks stops the thread inside the shim, and the
+// recorder delivers it as the call returns, where replay, which makes the
+// call again, delivers it too.
+TEST(SyscallBuffer, SignalMasksSetInsideTheBufferDeliverWhatTheyUnblockAtOnce) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("mask_in_buffer")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("handled 200, early 0, late 0"), std::string::npos) << recorded.out;
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigprocmask' AND buffered"), 200);
+  expect_same_run(recorded, replay(trace));
+}
+
 // glibc's getpid, getuid and the like return right after their syscall
 // (`syscall; ret`): the patch covers the padding after the `ret`, and the
 // shim makes the calls. A timer's signals land among them, in the shim's

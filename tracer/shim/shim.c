@@ -249,7 +249,8 @@ static int is_ttdb_code(uint64_t start, uint64_t size) {
 }
 
 /* What changes the process in ways the recorder need not see when it
- * happens: signal actions, the thread pointer, fresh private memory (where
+ * happens: signal actions, the signal mask (which the recorder reads when
+ * it needs it), the thread pointer, fresh private memory (where
  * the kernel chooses, or over the program's own memory), memory
  * protections and unmappings (the recorder forgets what it knew of the
  * range it replaces or changes when it takes the records, before its next
@@ -272,6 +273,9 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
     case NR_RT_SIGACTION: return a[0] != SIGTRAP_NUMBER || !a[1];
     case NR_MMAP:
       return (a[3] & MAP_ANONYMOUS_FLAG) && private_not_over_ttdb(a) && !(a[2] & PROT_EXEC_FLAG);
+    /* A signal it unblocks that is pending stops the thread as the call
+     * returns, inside the shim: the recorder holds it to the call's end. */
+    case NR_RT_SIGPROCMASK: return 1;
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
