@@ -215,8 +215,15 @@ void Recorder::on_signal(int sig, const Boundary& previous) {
   bool deliver_now = false;
   if (auto injected = task().injected.find(sig); injected != task().injected.end()) {
     info = injected->second;  // as it first arrived, not as ttdb resent it
-    t.set_siginfo(info);
     task().injected.erase(injected);
+    // Sent at a boundary while the program blocked it, and unblocked by a
+    // call the shim made (rt_sigprocmask): not on the shim's stack, in the
+    // middle of its call. It waits for the call's end, as any other.
+    if (space().shim && in_ttdb_code()) {
+      hold_signal(info);
+      return;
+    }
+    t.set_siginfo(info);
     record_signal(info, SignalDelivery::at_boundary);
     deliver_now = true;
   } else if (is_fault(info)) {
