@@ -502,10 +502,11 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   // A syscall through a trampoline's slow tail goes on from where the
   // original code would: the same place and state in replay. Not one the
   // kernel may restart: that goes back to the tail's syscall instruction.
-  std::uint64_t rip = info.instruction_pointer;
-  if (space().shim && !is_restart_result(ret) && space().sites.where(rip) == SyscallPatcher::Where::slow_tail &&
-      space().sites.finish_tail(t))
-    rip = t.regs().rip;
+  // (A site whose instructions the slow tail runs moved, which ttdb does
+  // not emulate, has the thread run them there, as replay does: leave_slow_tail.)
+  if (space().shim && !is_restart_result(ret) && space().sites.where(info.instruction_pointer) == SyscallPatcher::Where::slow_tail &&
+      !space().sites.finish_tail(t))
+    space().sites.stay_past_syscall(t);
   if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
   // rt_sigreturn goes back to wherever a signal interrupted the program,
   // and a loop there can come back to the same registers with other memory

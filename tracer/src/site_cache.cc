@@ -18,7 +18,7 @@ namespace {
 
 // Bump when find_syscall_sites finds other sites in the same bytes. (Which
 // syscalls the shim buffers decides it too: buffering_signature.)
-constexpr int kSearchVersion = 6;  // 5: rdtsc sites too; 6: sites that return
+constexpr int kSearchVersion = 7;  // 5: rdtsc sites too; 6: sites that return; 7: sites that move code
 // Bump when find_rand_instructions does, or RandSite changes.
 constexpr int kRandVersion = 2;
 

@@ -16,12 +16,14 @@ namespace {
 
 // In a patch event's description of its sites, where a syscall site says
 // how many instructions it displaced, an rdtsc site says this, then gives
-// the bytes after its rdtsc.
+// the bytes after its rdtsc; a syscall site that moves the program's
+// instructions (format 15) says the other, then gives them.
 constexpr std::uint8_t kTscSiteMark = 0x80;
-// What an rdtsc site's trampoline holds of the program's instructions
-// after the rdtsc: its slow tail is the shortest, 24 bytes with the rdtsc
-// and the jump back.
-constexpr std::size_t kMostTscDisplaced = TTDB_TAIL_STOP - TTDB_TAIL_SLOW - 2 - 5;
+constexpr std::uint8_t kMovedSiteMark = 0x81;
+// What a trampoline holds of the program's instructions after an rdtsc or
+// a syscall: its slow tail is the shortest, 24 bytes with the rdtsc or
+// syscall and the jump back.
+constexpr std::size_t kMostMoved = TTDB_TAIL_STOP - TTDB_TAIL_SLOW - 2 - 5;
 
 template <typename T>
 std::optional<T> read_at(ByteView bytes, std::uint64_t offset) {
@@ -160,29 +162,43 @@ bool cannot_fault(const cs_insn& insn) {
   return true;
 }
 
-// An rdtsc at `at` (a file offset), with the instructions after it that
-// make up 5 bytes with it: each must run the same anywhere (MovableCode)
-// and touch no memory that may not be there, and all of them fit in its
+// Whether `insn` leaves rcx alone: after a syscall it holds the kernel's
+// return address, the site's natively and after the shim's call, the slow
+// tail's own after a traced one.
+bool leaves_rcx(csh detail, const cs_insn& insn) {
+  cs_regs read, written;
+  std::uint8_t read_count = 0, written_count = 0;
+  if (cs_regs_access(detail, &insn, read, &read_count, written, &written_count) != CS_ERR_OK) return false;
+  auto rcx = [](std::uint16_t r) {
+    return r == X86_REG_RCX || r == X86_REG_ECX || r == X86_REG_CX || r == X86_REG_CL || r == X86_REG_CH;
+  };
+  return std::none_of(read, read + read_count, rcx) && std::none_of(written, written + written_count, rcx);
+}
+
+// An rdtsc or a syscall at `at` (a file offset), with the instructions
+// after it that make up 5 bytes with it, which its trampoline runs moved:
+// each must run the same anywhere (MovableCode) and touch no memory that
+// may not be there (after a syscall, nor rcx), and all of them fit in the
 // trampoline's tails.
-std::optional<SyscallSite> decode_tsc_site(csh detail, ByteView code, std::size_t at) {
+std::optional<SyscallSite> decode_moving_site(csh detail, ByteView code, std::size_t at, bool tsc) {
   cs_insn* insn = cs_malloc(detail);
   const std::uint8_t* bytes = code.data() + at + 2;
   std::size_t left = code.size() - at - 2;
   std::uint64_t address = at + 2;
-  bool faultless = true;
-  while (faultless && address - at < 5 && cs_disasm_iter(detail, &bytes, &left, &address, insn))
-    faultless = cannot_fault(*insn);
+  bool movable = true;
+  while (movable && address - at < 5 && cs_disasm_iter(detail, &bytes, &left, &address, insn))
+    movable = cannot_fault(*insn) && (tsc || leaves_rcx(detail, *insn));
   cs_free(insn, 1);
-  if (!faultless) return std::nullopt;
+  if (!movable) return std::nullopt;
   std::size_t length = address - at;
-  if (length < 5 || length - 2 > kMostTscDisplaced) return std::nullopt;
+  if (length < 5 || length - 2 > kMostMoved) return std::nullopt;
   ByteView after = code.subspan(at + 2, length - 2);
   auto moved = MovableCode::of(detail, after, at + 2);
   if (!moved) return std::nullopt;
   SyscallSite site;
   site.addr = at;
   site.length = static_cast<std::uint8_t>(length);
-  site.tsc = true;
+  site.tsc = tsc;
   site.displaced.assign(after.begin(), after.end());
   site.rip_relative = moved->displacements();
   return site;
@@ -202,8 +218,8 @@ Bytes serialize_sites(const std::vector<SyscallSite>& sites) {
   for (const auto& s : sites) {
     put(out, &s.addr, 8);
     put(out, &s.length, 1);
-    if (s.tsc) {
-      put(out, &kTscSiteMark, 1);
+    if (s.tsc || s.moves_code()) {
+      put(out, s.tsc ? &kTscSiteMark : &kMovedSiteMark, 1);
       put(out, s.displaced.data(), s.displaced.size());
       auto count = static_cast<std::uint8_t>(s.rip_relative.size());
       put(out, &count, 1);
@@ -239,11 +255,11 @@ std::optional<std::vector<SyscallSite>> deserialize_sites(ByteView in) {
     SyscallSite s;
     std::uint8_t count = 0;
     if (!take(&s.addr, 8) || !take(&s.length, 1) || !take(&count, 1) || s.length < 5) return std::nullopt;
-    if (count == kTscSiteMark) {
-      s.tsc = true;
+    if (count == kTscSiteMark || count == kMovedSiteMark) {
+      s.tsc = count == kTscSiteMark;
       s.displaced.resize(s.length - 2u);
       std::uint8_t reaches = 0;
-      if (s.length > 2 + kMostTscDisplaced || !take(s.displaced.data(), s.displaced.size()) || !take(&reaches, 1) ||
+      if (s.length > 2 + kMostMoved || !take(s.displaced.data(), s.displaced.size()) || !take(&reaches, 1) ||
           reaches > s.displaced.size() / 5)
         return std::nullopt;
       s.rip_relative.resize(reaches);
@@ -340,7 +356,10 @@ std::vector<SyscallSite> find_syscall_sites(ByteView file, std::uint64_t start, 
   for (std::uint64_t i = offset; i + 1 < end; ++i) {
     if (file[i] != 0x0f || (file[i + 1] != 0x05 && file[i + 1] != 0x31)) continue;
     bool tsc = file[i + 1] == 0x31;
-    auto site = tsc ? decode_tsc_site(detail, file.first(end), i) : decode_site(file.first(end), i);
+    // (What the tracer emulates, if it can: a thread stopped in a tail is
+    // moved on at once, out of ttdb's code.)
+    auto site = tsc ? std::nullopt : decode_site(file.first(end), i);
+    if (!site) site = decode_moving_site(detail, file.first(end), i, tsc);
     if (!site) continue;
     // The function around it, from the unwind table, in file offsets.
     auto load = std::find_if(elf->loads.begin(), elf->loads.end(), [&](const Elf64_Phdr& p) {

@@ -70,15 +70,21 @@ std::uint64_t emit_jmp(Bytes& page, std::uint64_t base, std::uint64_t at, std::u
   return at + 5;
 }
 
-// One trampoline, at `at` in the page: see shim_abi.h for the layout.
-// `entry`: where in the page the address it jumps to is.
-void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site, std::uint64_t entry) {
-  std::uint64_t back = site.addr + site.length;
+// A syscall site's trampoline entry, at `at` in the page: `entry` is
+// where in the page the address it jumps to is.
+void emit_entry(Bytes& page, std::uint64_t base, std::uint64_t at, std::uint64_t entry) {
   static const std::uint8_t lea_rcx[] = {0x48, 0x8d, 0x0d, 0xf9, 0xff, 0xff, 0xff};  // lea rcx, [rip - 7]
   std::memcpy(page.data() + at, lea_rcx, sizeof lea_rcx);
   page[at + 7] = 0xff;  // jmp [rip + disp32]
   page[at + 8] = 0x25;
   put32(page, at + 9, static_cast<std::int64_t>(base + entry - (base + at + 13)));
+}
+
+// One trampoline, at `at` in the page: see shim_abi.h for the layout.
+// `entry`: where in the page the address it jumps to is.
+void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site, std::uint64_t entry) {
+  std::uint64_t back = site.addr + site.length;
+  emit_entry(page, base, at, entry);
 
   std::uint64_t p = at + TTDB_TAIL_DONE;
   for (const auto& insn : site.after) p = emit_insn(page, base, p, insn);
@@ -104,17 +110,22 @@ void emit_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const Sy
   std::memcpy(page.data() + at + TTDB_TRAMPOLINE_SITE, &site.addr, 8);
 }
 
-// An rdtsc site's trampoline, at `at` in the page (shim_abi.h): `moved` is
-// what followed the site's rdtsc. False when a moved instruction would not
-// reach from there what it reads.
-bool emit_tsc_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site,
-                         const MovableCode& moved) {
+// The trampoline of an rdtsc site, or of a syscall site that moves code,
+// at `at` in the page (shim_abi.h): `moved` is what followed the site's
+// rdtsc or syscall, `entry` as for emit_trampoline. False when a moved
+// instruction would not reach from there what it reads.
+bool emit_moving_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, const SyscallSite& site,
+                            const MovableCode& moved, std::uint64_t entry) {
   std::uint64_t back = site.addr + site.length;
-  static const std::uint8_t entry[] = {0x48, 0x89, 0xca,                          // mov rdx, rcx
-                                       0x48, 0x8d, 0x0d, 0xf6, 0xff, 0xff, 0xff,  // lea rcx, [rip - 10]
-                                       0xff, 0x25};                               // jmp [rip + disp32]
-  std::memcpy(page.data() + at, entry, sizeof entry);
-  put32(page, at + 12, static_cast<std::int64_t>(TTDB_PAGE_TSC_ENTRY - (at + 16)));
+  if (site.tsc) {
+    static const std::uint8_t tsc_entry[] = {0x48, 0x89, 0xca,                          // mov rdx, rcx
+                                             0x48, 0x8d, 0x0d, 0xf6, 0xff, 0xff, 0xff,  // lea rcx, [rip - 10]
+                                             0xff, 0x25};                               // jmp [rip + disp32]
+    std::memcpy(page.data() + at, tsc_entry, sizeof tsc_entry);
+    put32(page, at + 12, static_cast<std::int64_t>(entry - (at + 16)));
+  } else {
+    emit_entry(page, base, at, entry);
+  }
   // The moved instructions at `p`, then the way back; where that ends.
   auto moved_then_back = [&](std::uint64_t p, bool stop) -> bool {
     auto bytes = moved.at(base + p);
@@ -125,14 +136,16 @@ bool emit_tsc_trampoline(Bytes& page, std::uint64_t base, std::uint64_t at, cons
     emit_jmp(page, base, p, back);
     return true;
   };
-  page[at + TTDB_TAIL_SLOW] = 0x0f;  // rdtsc
-  page[at + TTDB_TAIL_SLOW + 1] = 0x31;
+  page[at + TTDB_TAIL_SLOW] = 0x0f;  // rdtsc, or syscall
+  page[at + TTDB_TAIL_SLOW + 1] = site.tsc ? 0x31 : 0x05;
   if (!moved_then_back(at + TTDB_TAIL_DONE, false) || !moved_then_back(at + TTDB_TAIL_SLOW + 2, false) ||
       !moved_then_back(at + TTDB_TAIL_STOP, true))
     return false;
-  page[at + TTDB_TAIL_MISS] = 0xcc;
-  page[at + TTDB_TAIL_MISS + 1] = 0xeb;  // jmp rel8, to the slow tail
-  page[at + TTDB_TAIL_MISS + 2] = static_cast<std::uint8_t>(TTDB_TAIL_SLOW - (TTDB_TAIL_MISS + 3));
+  if (site.tsc) {
+    page[at + TTDB_TAIL_MISS] = 0xcc;
+    page[at + TTDB_TAIL_MISS + 1] = 0xeb;  // jmp rel8, to the slow tail
+    page[at + TTDB_TAIL_MISS + 2] = static_cast<std::uint8_t>(TTDB_TAIL_SLOW - (TTDB_TAIL_MISS + 3));
+  }
   std::memcpy(page.data() + at + TTDB_TRAMPOLINE_SITE, &site.addr, 8);
   return true;
 }
@@ -154,7 +167,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   // An rdtsc site needs the shim's entry for it (version 7).
   std::vector<SyscallSite> patchable;
   std::copy_if(all_sites.begin(), all_sites.end(), std::back_inserter(patchable), [&](const SyscallSite& s) {
-    return s.tsc ? entries.tsc != 0 : !s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc;
+    return s.tsc ? entries.tsc != 0 : s.moves_code() || (!s.after.empty() && s.after.front().op != DisplacedInsn::Op::jcc);
   });
   const std::vector<SyscallSite>& sites = patchable;
   if (sites.empty()) return std::nullopt;
@@ -189,10 +202,11 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem.push_back(code);
   for (std::size_t k = 0; k < sites.size(); ++k) {
     std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
-    if (!sites[k].tsc) {
+    if (sites[k].after.size()) {
       emit_trampoline(page, base, at, sites[k], entries.of(sites[k]));
-    } else if (!emit_tsc_trampoline(page, base, at, sites[k],
-                                    MovableCode::known(sites[k].displaced, sites[k].addr + 2, sites[k].rip_relative))) {
+    } else if (!emit_moving_trampoline(page, base, at, sites[k],
+                                       MovableCode::known(sites[k].displaced, sites[k].addr + 2, sites[k].rip_relative),
+                                       entries.of(sites[k]))) {
       // What it moves reads memory out of reach of the page (a module of
       // gigabytes): the site keeps its int3, the others go on without it.
       std::vector<SyscallSite> rest = sites;
@@ -237,20 +251,21 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
   // right now instead.
   std::uint64_t pc = tracee.regs().rip;
   for (const auto& site : *sites) {
-    if (!site.tsc && pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
+    if (!site.after.empty() && pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
     // Its rdtsc may have had ttdb's int3 (RandPatcher): the program's own
     // bytes are the instruction.
     if (site.tsc) std::copy_n(kRdtsc, 2, originals_[site.addr].begin());
   }
   pages_.push_back(Page{base, size, std::move(*sites)});
   // Past one of the sites' rdtsc (replay, patching where the recording's
-  // previous event left the thread: its read at that int3), among the
-  // instructions moved: it goes on with their copy in the slow tail, which
-  // jumps back after them.
-  for (const auto& site : pages_.back().sites) {
-    if (!site.tsc || pc < site.addr + 2 || pc >= site.addr + site.length) continue;
+  // previous event left the thread: its read at that int3) or syscall (its
+  // exit), among the instructions moved: it goes on with their copy in the
+  // slow tail, which jumps back after them.
+  for (std::size_t k = 0; k < pages_.back().sites.size(); ++k) {
+    const SyscallSite& site = pages_.back().sites[k];
+    if (site.displaced.empty() || pc < site.addr + 2 || pc >= site.addr + site.length) continue;
     Registers regs = tracee.regs();
-    regs.rip = *tsc_slow_tail(site.addr) + 2 + (pc - site.addr - 2);
+    regs.rip = base + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE + TTDB_TAIL_SLOW + 2 + (pc - site.addr - 2);
     tracee.set_regs(regs);
   }
 }
@@ -424,7 +439,7 @@ bool SyscallPatcher::finish_tail(Tracee& tracee) const {
   std::uint64_t at = slot->second;
   const SyscallSite& site = *slot->first.site;
   std::uint64_t rip = site.addr + site.length;
-  if (site.tsc) {
+  if (!site.displaced.empty()) {
     // Only just past the stop tail's int3 has everything moved run (the
     // rest would take running the program's own instructions).
     if (at != TTDB_TAIL_STOP + site.displaced.size() + 1) return false;

@@ -40,13 +40,21 @@ struct DisplacedInsn {
 struct SyscallSite {
   std::uint64_t addr = 0;    // the syscall instruction
   std::uint8_t length = 0;   // the bytes the patch covers, from addr
+  // What follows the syscall, as the trampoline's tails run it and the
+  // tracer emulates it; or, `after` empty, the instructions themselves,
+  // moved (`displaced`, their bytes as the program has them: from trace
+  // format 15, such as glibc's `mov %eax,%edx; neg %edx`), which the
+  // tracer does not emulate: a thread stopped before them in a tail runs
+  // them there.
   std::vector<DisplacedInsn> after;
   // An rdtsc site rather than a syscall's (shim version 7): its trampoline
   // enters the shim for the time stamp counter, then runs the instructions
-  // after the rdtsc that the patch covers, moved (`displaced`, their bytes
-  // as the program has them; `after` is empty).
+  // after the rdtsc that the patch covers, moved (`displaced`; `after` is
+  // empty).
   bool tsc = false;
   Bytes displaced;
+  // A syscall site whose tails run the program's instructions, moved.
+  bool moves_code() const { return !tsc && !displaced.empty(); }
   // Its moved instructions that are rip-relative: where in `displaced` the
   // displacement is and where the instruction ends (found with the site,
   // so that patching needs no disassembler).
