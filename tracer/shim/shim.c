@@ -108,6 +108,8 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define MAP_FIXED_NOREPLACE_FLAG 0x100000
 #define NR_RT_SIGACTION 13
 #define NR_RT_SIGPROCMASK 14
+#define NR_BRK 12
+#define NR_SET_ROBUST_LIST 273
 #define SIG_BLOCK_HOW 0
 #define SIG_UNBLOCK_HOW 1
 #define SIGTRAP_NUMBER 5
@@ -276,6 +278,10 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
     /* A signal it unblocks that is pending stops the thread as the call
      * returns, inside the shim: the recorder holds it to the call's end. */
     case NR_RT_SIGPROCMASK: return 1;
+    /* The heap's end (replay's is where the recording's was, made again),
+     * and a thread's robust futex list (replay's kernel keeps its own). */
+    case NR_BRK:
+    case NR_SET_ROBUST_LIST: return 1;
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
