@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <sstream>
 #include <thread>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -25,6 +27,22 @@
 
 namespace ttdb::test {
 namespace {
+
+// The values the replay shell's `finish` prints for `function`'s 50th call,
+// then again after reverse-continue goes back into it: the value each
+// "Value returned is $N = V" line gives.
+std::vector<std::string> values_returned_there_and_back(const std::string& trace, const std::string& function) {
+  RunResult shell = ttdb({"replay", "-ex", "break " + function, "-ex", "continue 50", "-ex", "finish", "-ex",
+                          "reverse-continue", "-ex", "finish", trace});
+  EXPECT_EQ(shell.status, 0) << shell.err;
+  std::vector<std::string> values;
+  for (auto at = shell.out.find("Value returned is "); at != std::string::npos; at = shell.out.find("Value returned is ", at + 1)) {
+    auto value = shell.out.find(" = ", at);
+    values.push_back(shell.out.substr(value + 3, shell.out.find('\n', at) - value - 3));
+  }
+  EXPECT_EQ(values.size(), 2u) << shell.out << shell.err;
+  return values;
+}
 
 TEST(SyscallBuffer, BufferedSyscallsReplayIdentically) {
   TempDir dir;
@@ -476,16 +494,7 @@ TEST(SyscallBuffer, SitesWhoseNextInstructionsMoveAreBuffered) {
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'brk' AND buffered"), 1);
   expect_same_run(recorded, replay(trace));
 
-  RunResult shell = ttdb({"replay", "-ex", "break mask_once", "-ex", "continue 50", "-ex", "finish", "-ex",
-                          "reverse-continue", "-ex", "finish", trace});
-  EXPECT_EQ(shell.status, 0) << shell.err;
-  auto first = shell.out.find("Value returned is ");
-  ASSERT_NE(first, std::string::npos) << shell.out << shell.err;
-  auto second = shell.out.find("Value returned is ", first + 1);
-  ASSERT_NE(second, std::string::npos) << shell.out << shell.err;
-  auto value = [&](std::size_t at) { return shell.out.substr(shell.out.find('=', at), shell.out.find('\n', at) - shell.out.find('=', at)); };
-  EXPECT_EQ(value(first), value(second)) << shell.out;
-  EXPECT_EQ(value(first), "= 0") << shell.out;
+  EXPECT_EQ(values_returned_there_and_back(trace, "mask_once"), (std::vector<std::string>{"0", "0"}));
 }
 
 // posix_fadvise only advises: coreutils' cat asks for sequential reads of
@@ -519,19 +528,9 @@ TEST(SyscallBuffer, WrappersThatReturnRightAfterTheirSyscallAreBuffered) {
         << name;
   expect_same_run(recorded, replay(trace));
 
-  RunResult shell = ttdb({"replay", "-ex", "break ids_once", "-ex", "continue 50", "-ex", "finish", "-ex",
-                          "reverse-continue", "-ex", "finish", trace});
-  EXPECT_EQ(shell.status, 0) << shell.err;
-  auto returned = [&](std::size_t from) {
-    auto at = shell.out.find("Value returned is ", from);
-    return at == std::string::npos ? std::pair<std::size_t, std::string>{at, ""}
-                                   : std::pair{at, shell.out.substr(at, shell.out.find('\n', at) - at)};
-  };
-  auto [first_at, first] = returned(0);
-  auto [second_at, second] = returned(first_at == std::string::npos ? 0 : first_at + 1);
-  ASSERT_FALSE(first.empty()) << shell.out << shell.err;
-  ASSERT_FALSE(second.empty()) << shell.out << shell.err;
-  EXPECT_EQ(first.substr(first.find('=')), second.substr(second.find('='))) << shell.out;
+  auto values = values_returned_there_and_back(trace, "ids_once");
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0], values[1]);
 }
 
 // dup, dup2 and dup3 go through the buffer, stdout's too: what the program

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum { kPage = 4096, kPages = 4, kSize = kPages * kPage };
 
 static unsigned long checksum(const unsigned char* bytes, size_t size) {
@@ -37,14 +39,6 @@ static int load(int fd, int round) {
   return munmap(whole, kSize);
 }
 
-static int fill(int fd) {
-  unsigned char bytes[kSize];
-  int random = open("/dev/urandom", O_RDONLY);
-  if (random < 0 || read(random, bytes, sizeof bytes) != sizeof bytes) return 1;
-  close(random);
-  return pwrite(fd, bytes, sizeof bytes, 0) == sizeof bytes ? 0 : 1;
-}
-
 static int remap_anonymous(void) {
   unsigned char* area = mmap(NULL, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return 1;
@@ -59,7 +53,7 @@ int main(int argc, char** argv) {
   char path[4096];
   snprintf(path, sizeof path, "%s/fixed-XXXXXX", argv[1]);
   int writable = mkstemp(path);
-  if (writable < 0 || fill(writable) != 0) return 1;
+  if (writable < 0 || fill_random(writable, kSize) != 0) return 1;
   close(writable);
   int fd = open(path, O_RDONLY);
   if (fd < 0 || dup2(fd, 40) != 40) return 1;

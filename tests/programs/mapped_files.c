@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum { kSize = 3 * 4096 + 100 };
 
 static unsigned long checksum(const unsigned char* bytes, size_t size) {
@@ -29,20 +31,12 @@ static int show(const char* what, int fd, size_t length, off_t offset) {
   return munmap(view, length);
 }
 
-static int fill(int fd) {
-  unsigned char bytes[kSize];
-  int random = open("/dev/urandom", O_RDONLY);
-  if (random < 0 || read(random, bytes, sizeof bytes) != sizeof bytes) return 1;
-  close(random);
-  return pwrite(fd, bytes, sizeof bytes, 0) == sizeof bytes ? 0 : 1;
-}
-
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   char path[4096];
   snprintf(path, sizeof path, "%s/mapped-XXXXXX", argv[1]);
   int writable = mkstemp(path);
-  if (writable < 0 || fill(writable) != 0) return 1;
+  if (writable < 0 || fill_random(writable, kSize) != 0) return 1;
   if (dup2(writable, 50) != 50) return 1;
   close(writable);
   int readable = open(path, O_RDONLY);
@@ -54,7 +48,7 @@ int main(int argc, char** argv) {
   failed |= show("from a writable descriptor", 50, kSize, 0);
   failed |= show("from the second page, past the end", 40, 3 * 4096, 4096);
   /* A new version: the views show it, the next ones through the buffer too. */
-  failed |= fill(50);
+  failed |= fill_random(50, kSize);
   for (int i = 0; i < 3; ++i) failed |= show("new version", 40, kSize, 0);
   fflush(stdout);
   pid_t child = fork();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHECK(cond)                                                   \
   do {                                                                \
@@ -61,6 +62,17 @@ static inline void on_signal(int sig, void (*handler)(int), void (*info_handler)
     action.sa_handler = handler;
   }
   CHECK(sigaction(sig, &action, NULL) == 0);
+}
+
+/* Writes `size` random bytes at the start of fd: a file whose content only
+ * the trace can give replay once it is gone. 0 when done. */
+static inline int fill_random(int fd, size_t size) {
+  unsigned char* bytes = malloc(size);
+  FILE* random = fopen("/dev/urandom", "rb");
+  int ok = bytes && random && fread(bytes, 1, size, random) == size && pwrite(fd, bytes, size, 0) == (ssize_t)size;
+  if (random) fclose(random);
+  free(bytes);
+  return ok ? 0 : 1;
 }
 
 #endif
