@@ -629,11 +629,18 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   if (regular) e.info = trace::FileIdentity{st.st_dev, st.st_ino}.to_info();
   if (regular && !shared) offer_mappable(st, *file);
   // A shared view that can never be made writable (mprotect fails with
-  // EACCES) is mapped so in replay too.
-  if (regular && shared && !(call.a[2] & PROT_WRITE))
-    if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret));
-        flags && std::find(flags->begin(), flags->end(), "mw") == flags->end())
-      e.info.push_back(1);
+  // EACCES) is mapped so in replay too: one from a descriptor open for
+  // reading only never can (the kernel leaves VM_MAYWRITE off), and what
+  // else cannot (a sealed memfd) its flags in smaps say, which cost a walk
+  // of the process's memory (glibc's gconv cache, in every program that
+  // converts text, is the first kind).
+  if (regular && shared && !(call.a[2] & PROT_WRITE)) {
+    bool never_writable = !writable_fd();
+    if (!never_writable)
+      if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret)))
+        never_writable = std::find(flags->begin(), flags->end(), "mw") == flags->end();
+    if (never_writable) e.info.push_back(1);
+  }
   bool writes_shared = shared && (call.a[2] & PROT_WRITE);
   if (regular && shared) {
     share_turns_with_mappers({st.st_dev, st.st_ino}, writes_shared);
