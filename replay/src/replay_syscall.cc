@@ -223,6 +223,7 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   Tracee& t = tracee();
   if (!e.ret || is_error_result(*e.ret)) return emulate(e, entry_regs);
   std::uint64_t flags = e.args[3];
+  if (flags & MAP_FIXED) forget_code(e.args[0], e.args[0] + e.args[1]);
   // A file mapped shared (here or in another process, before): from
   // replay's copy of it, which a private mapping shows too until written.
   if (auto file = trace::FileIdentity::from_info(e.info);
@@ -251,6 +252,11 @@ void ReplaySession::replay_mmap(const Event& e, const Registers& entry_regs) {
   if ((e.args[2] & PROT_EXEC) && !e.mem.empty())
     if (auto code = t.try_read_bytes(RemotePtr(e.mem[0].addr), e.mem[0].size))
       rand().scan_and_patch(t, e.mem[0].addr, *code);
+}
+
+void ReplaySession::forget_code(std::uint64_t start, std::uint64_t end) {
+  rand().forget(start, end);
+  task().sites.forget(start, end);
 }
 
 void ReplaySession::watch_code_changes(const Event& e) {
@@ -527,10 +533,7 @@ void ReplaySession::after_syscall(const Event& e) {
       if (auto write = trace::FileWrite::from_info(e.info); write && !e.emit && shared_files_.has(write->file))
         shared_files_.write(write->file, write->offset, write->data);
       break;
-    case __NR_munmap:
-      rand().forget(e.args[0], e.args[0] + e.args[1]);
-      task().sites.forget(e.args[0], e.args[0] + e.args[1]);
-      break;
+    case __NR_munmap: forget_code(e.args[0], e.args[0] + e.args[1]); break;
     default: break;
   }
 }

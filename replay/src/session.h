@@ -300,6 +300,9 @@ class ReplaySession {
   std::int64_t execute(const trace::Event& e);
   void replay_shm(const trace::Event& e, const Registers& entry_regs);
   void replay_mmap(const trace::Event& e, const Registers& entry_regs);
+  // The code that was in [start, end) is gone (unmapped, or mapped over):
+  // its rdtsc and syscall sites with it, as the recorder forgot them.
+  void forget_code(std::uint64_t start, std::uint64_t end);
   // An mmap of a file shared, in format 6: from replay's copy of the file.
   void map_shared_file(const trace::Event& e, const Registers& entry_regs, const trace::FileIdentity& file);
   // How the program's call maps the file: mmap's arguments, or shmat's.
