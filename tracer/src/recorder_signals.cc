@@ -81,8 +81,10 @@ bool Recorder::held_in_shim() {
     return true;
   }
   // Before a slow tail's syscall, the recorder stops at its entry anyway;
-  // inside the shim, the call in progress ends at an int3.
-  if (where != SyscallPatcher::Where::slow_tail) set_shim_flags(false, true);
+  // inside the shim, the call in progress ends at an int3, and among the
+  // instructions a slow tail runs moved after its call (which the recorder
+  // does not run for the thread), the next call the shim makes does.
+  if (where != SyscallPatcher::Where::slow_tail || space().sites.past_slow_call(t.regs().rip)) set_shim_flags(false, true);
   return true;
 }
 

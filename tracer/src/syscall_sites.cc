@@ -202,7 +202,7 @@ std::optional<trace::Event> SyscallPatcher::patch_sites(Tracee& tracee, std::uin
   e.mem.push_back(code);
   for (std::size_t k = 0; k < sites.size(); ++k) {
     std::uint64_t at = TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE;
-    if (sites[k].after.size()) {
+    if (!sites[k].after.empty()) {
       emit_trampoline(page, base, at, sites[k], entries.of(sites[k]));
     } else if (!emit_moving_trampoline(page, base, at, sites[k],
                                        MovableCode::known(sites[k].displaced, sites[k].addr + 2, sites[k].rip_relative),
@@ -345,6 +345,11 @@ SyscallPatcher::Where SyscallPatcher::where(std::uint64_t pc) const {
   if (at < TTDB_TAIL_SLOW) return Where::done_tail;
   if (at < TTDB_TAIL_STOP) return Where::slow_tail;
   return trampoline.site->tsc && at >= TTDB_TAIL_MISS ? Where::miss : Where::stop_tail;
+}
+
+bool SyscallPatcher::past_slow_call(std::uint64_t pc) const {
+  auto slot = slot_at(pc);
+  return slot && slot->second >= TTDB_TAIL_SLOW + 2 && slot->second < TTDB_TAIL_STOP;
 }
 
 std::optional<std::uint64_t> SyscallPatcher::site_of(std::uint64_t pc) const {

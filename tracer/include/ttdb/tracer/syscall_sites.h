@@ -112,6 +112,9 @@ class SyscallPatcher {
   // recorded value to give: shim_abi.h.)
   enum class Where { elsewhere, entry, done_tail, slow_tail, stop_tail, miss };
   Where where(std::uint64_t pc) const;
+  // Whether `pc` is in a slow tail past its syscall or rdtsc: among the
+  // instructions moved there.
+  bool past_slow_call(std::uint64_t pc) const;
   // The site whose trampoline holds `pc`.
   std::optional<std::uint64_t> site_of(std::uint64_t pc) const;
   // Where the trampoline of the rdtsc site at `site` runs the instruction
