@@ -497,6 +497,51 @@ TEST(SyscallBuffer, SitesWhoseNextInstructionsMoveAreBuffered) {
   EXPECT_EQ(values_returned_there_and_back(trace, "mask_once"), (std::vector<std::string>{"0", "0"}));
 }
 
+// What the shell's `print` printed, in order: each value without its type
+// ("$1 = (void (*)()) 0x401000 <main>" gives "0x401000").
+std::vector<std::string> printed_values(const std::string& out) {
+  std::vector<std::string> values;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '$' || line.find(" = ") == std::string::npos) continue;
+    std::string value = line.substr(line.find(" = ") + 3);
+    if (!value.empty() && value[0] == '(') {
+      int depth = 0;
+      std::size_t at = 0;
+      do depth += value[at] == '(' ? 1 : value[at] == ')' ? -1 : 0;
+      while (depth > 0 && ++at < value.size());
+      value = at + 2 <= value.size() ? value.substr(at + 2) : "";
+    }
+    values.push_back(value.substr(0, value.find(' ')));
+  }
+  return values;
+}
+
+// The program's own syscall followed by `mov %rax,%rdx; neg %rdx`, which
+// its trampoline runs moved: the shell steps through them at the
+// program's addresses, forward and back, with the registers they set.
+TEST(SyscallBuffer, StepsThroughMovedInstructionsAtTheProgramsAddresses) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("debug_moved_site")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "0\n");
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'getpid' AND buffered"), 90);
+  RunResult shell = ttdb({"replay", "-ex", "break *after_syscall", "-ex", "continue 20", "-ex", "print $pc", "-ex",
+                          "stepi", "-ex", "print $pc", "-ex", "stepi", "-ex", "print $pc", "-ex", "print $rdx + $rax",
+                          "-ex", "reverse-stepi", "-ex", "print $pc", "-ex", "reverse-stepi", "-ex", "print $pc", trace});
+  ASSERT_EQ(shell.status, 0) << shell.err;
+  auto values = printed_values(shell.out);
+  ASSERT_EQ(values.size(), 6u) << shell.out;
+  std::uint64_t label = std::stoull(values[0], nullptr, 16);
+  auto at = [&](std::size_t k) { return std::stoull(values[k], nullptr, 16); };
+  EXPECT_EQ(at(1), label + 3) << shell.out;  // past mov %rax,%rdx
+  EXPECT_EQ(at(2), label + 6) << shell.out;  // past neg %rdx
+  EXPECT_EQ(values[3], "0") << shell.out;    // rdx is -rax
+  EXPECT_EQ(at(4), label + 3) << shell.out;
+  EXPECT_EQ(at(5), label) << shell.out;
+}
+
 // posix_fadvise only advises: coreutils' cat asks for sequential reads of
 // each file, and the shim makes that call (its glibc site moves code).
 TEST(SyscallBuffer, AdviceOnFilesIsBuffered) {
