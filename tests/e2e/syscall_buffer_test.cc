@@ -23,6 +23,7 @@
 #include <cstdlib>
 
 #include "ttdb/trace/reader.h"
+#include "shell_fixture.h"
 #include "ttdb_test.h"
 
 namespace ttdb::test {
@@ -495,26 +496,6 @@ TEST(SyscallBuffer, SitesWhoseNextInstructionsMoveAreBuffered) {
   expect_same_run(recorded, replay(trace));
 
   EXPECT_EQ(values_returned_there_and_back(trace, "mask_once"), (std::vector<std::string>{"0", "0"}));
-}
-
-// What the shell's `print` printed, in order: each value without its type
-// ("$1 = (void (*)()) 0x401000 <main>" gives "0x401000").
-std::vector<std::string> printed_values(const std::string& out) {
-  std::vector<std::string> values;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || line[0] != '$' || line.find(" = ") == std::string::npos) continue;
-    std::string value = line.substr(line.find(" = ") + 3);
-    if (!value.empty() && value[0] == '(') {
-      int depth = 0;
-      std::size_t at = 0;
-      do depth += value[at] == '(' ? 1 : value[at] == ')' ? -1 : 0;
-      while (depth > 0 && ++at < value.size());
-      value = at + 2 <= value.size() ? value.substr(at + 2) : "";
-    }
-    values.push_back(value.substr(0, value.find(' ')));
-  }
-  return values;
 }
 
 // The program's own syscall followed by `mov %rax,%rdx; neg %rdx`, which
