@@ -54,10 +54,6 @@ bool has_shared_writable_memory(pid_t pid) {
   return std::any_of(maps.begin(), maps.end(), [](const Mapping& m) { return m.shared && m.writable; });
 }
 
-
-
-// The data of `size` bytes of a file from `offset`, as memory writes at
-// `addr` onwards; the file's holes are skipped.
 MemWrite file_view(const FileCatalog::Entry& file, std::uint64_t addr, std::uint64_t length, std::uint64_t offset) {
   MemWrite content;
   content.addr = addr;
@@ -67,6 +63,8 @@ MemWrite file_view(const FileCatalog::Entry& file, std::uint64_t addr, std::uint
   return content;
 }
 
+// The data of `size` bytes of a file from `offset`, as memory writes at
+// `addr` onwards; the file's holes are skipped.
 void capture_file_extents(const std::string& path, std::uint64_t addr, std::uint64_t offset, std::uint64_t size,
                           std::vector<MemWrite>& out) {
   constexpr std::uint64_t kPiece = 1 << 20;

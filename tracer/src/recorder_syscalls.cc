@@ -504,8 +504,8 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   // kernel may restart: that goes back to the tail's syscall instruction.
   // (A site whose instructions the slow tail runs moved, which ttdb does
   // not emulate, has the thread run them there, as replay does: leave_slow_tail.)
-  if (space().shim && !is_restart_result(ret) && space().sites.where(info.instruction_pointer) == SyscallPatcher::Where::slow_tail &&
-      !space().sites.finish_tail(t))
+  bool in_slow_tail = space().sites.where(info.instruction_pointer) == SyscallPatcher::Where::slow_tail;
+  if (space().shim && !is_restart_result(ret) && in_slow_tail && !space().sites.finish_tail(t))
     space().sites.stay_past_syscall(t);
   if (space().shim && !task().interrupted) patch_found_sites();  // not ahead of its event
   // rt_sigreturn goes back to wherever a signal interrupted the program,
@@ -594,10 +594,8 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // archives are mapped private from read-only descriptors: the writes a
   // program makes to a data file it maps from a writable one are looked at
   // (its file writes stop the recorder from then on).
-  auto writable_fd = [&] {
-    struct stat link;
-    return ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
-  };
+  struct stat link;
+  bool writable_fd = ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
   struct stat st;
   bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   // (Not a system file mapped shared from a read-only descriptor, as
@@ -605,8 +603,8 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // package upgrade writes it. Tracing every file write of ls and the
   // like for it cost them more than their syscalls.)
   bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
-  bool system_view = shared && regular && !writable_fd() && is_system_file(read_link(fd_path), st);
-  if (!space().file_writes_show && ((shared && !system_view) || (!shared && writable_fd()))) {
+  bool system_view = shared && regular && !writable_fd && is_system_file(read_link(fd_path), st);
+  if (!space().file_writes_show && ((shared && !system_view) || (!shared && writable_fd))) {
     space().file_writes_show = true;
     if (space().shim) trace_file_writes_in_shim(t, space().shim);
   }
@@ -635,7 +633,7 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   // of the process's memory (glibc's gconv cache, in every program that
   // converts text, is the first kind).
   if (regular && shared && !(call.a[2] & PROT_WRITE)) {
-    bool never_writable = !writable_fd();
+    bool never_writable = !writable_fd;
     if (!never_writable)
       if (auto flags = mapping_flags(t.tid(), static_cast<std::uint64_t>(ret)))
         never_writable = std::find(flags->begin(), flags->end(), "mw") == flags->end();

@@ -56,16 +56,6 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
     std::uint16_t nr = 0, argc = 0;
     field(at, offsetof(ttdb_shim_record, nr), nr);
     field(at, offsetof(ttdb_shim_record, argc), argc);
-    if (nr == __NR_mmap && (argc & TTDB_RECORD_FILE) && size >= sizeof(ttdb_shim_record) + 8) {
-      MappedFile mapped;
-      std::int64_t ret = 0;
-      field(at, offsetof(ttdb_shim_record, ret), ret);
-      mapped.addr = static_cast<std::uint64_t>(ret);
-      field(at, offsetof(ttdb_shim_record, args) + 8, mapped.length);
-      field(at, offsetof(ttdb_shim_record, args) + 40, mapped.offset);
-      field(at, sizeof(ttdb_shim_record), mapped.index);
-      out.mapped_files.push_back(mapped);
-    }
     if ((nr == __NR_mprotect || nr == __NR_munmap || nr == __NR_mmap) && size >= sizeof(ttdb_shim_record)) {  // (never compact)
       std::int64_t ret = 0;
       std::uint64_t start = 0, length = 0, flags = 0;
@@ -74,11 +64,19 @@ ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& t
       field(at, offsetof(ttdb_shim_record, args) + 8, length);
       field(at, offsetof(ttdb_shim_record, args) + 24, flags);
       std::uint64_t end = start + ((length + 4095) & ~std::uint64_t{4095});  // (the kernel's whole pages)
-      // An mmap at a fixed place replaced what was there, as an munmap would have.
-      if (nr == __NR_mmap) {
-        if ((flags & MAP_FIXED) && !is_error_result(ret)) out.memory_changes.push_back(MemoryChange{true, start, end});
-      } else if (ret == 0) {
-        out.memory_changes.push_back(MemoryChange{nr == __NR_munmap, start, end});
+      if (nr != __NR_mmap) {
+        if (ret == 0) out.memory_changes.push_back(MemoryChange{nr == __NR_munmap, start, end});
+      } else if (!is_error_result(ret)) {
+        // An mmap at a fixed place replaced what was there, as an munmap would have.
+        if (flags & MAP_FIXED) out.memory_changes.push_back(MemoryChange{true, start, end});
+        if ((argc & TTDB_RECORD_FILE) && size >= sizeof(ttdb_shim_record) + 8) {
+          MappedFile mapped;
+          mapped.addr = static_cast<std::uint64_t>(ret);
+          mapped.length = length;
+          field(at, offsetof(ttdb_shim_record, args) + 40, mapped.offset);
+          field(at, sizeof(ttdb_shim_record), mapped.index);
+          out.mapped_files.push_back(mapped);
+        }
       }
     }
     at += size;
