@@ -77,6 +77,9 @@ bool Recorder::held_in_shim() {
   auto where = space().sites.where(t.regs().rip);
   // Back in the program's flow (the call is over): a boundary right here.
   if ((where == SyscallPatcher::Where::done_tail || where == SyscallPatcher::Where::stop_tail) && space().sites.finish_tail(t)) {
+    // Moved on from a stop tail before its int3, whose SIGTRAP would have
+    // had SIGTRAP put back as the program left it (leave_sigtrap_alone).
+    if (where == SyscallPatcher::Where::stop_tail) put_back_sigtrap(t, space().shim, space().inject_at);
     deliver_held_here();
     return true;
   }
