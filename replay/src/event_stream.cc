@@ -24,6 +24,7 @@ QueueFacts facts_of(const trace::Event& e) {
   auto flag = [&](bool set, std::uint8_t bit) { out.flags |= set ? bit : 0; };
   flag(e.emit != 0, QueueFacts::kEmits);
   flag(e.kind == EventKind::syscall && replay_makes_again(e), QueueFacts::kMakesAgain);
+  flag(shim_makes_again(e), QueueFacts::kShimMakes);
   flag(sets_signal_action(e), QueueFacts::kSetsAction);
   flag(!e.mem.empty(), QueueFacts::kWrites);
   bool boundary_signal = e.kind == EventKind::signal &&

@@ -28,6 +28,7 @@ struct QueueFacts {
     kSetsAction = 4,   // an rt_sigaction that set an action, which a shim may keep
     kStopsBefore = 8,  // the call before it must stop: a signal at a boundary, a kill, a snapshot, going live
     kWrites = 16,      // it writes memory
+    kShimMakes = 32,   // of kMakesAgain, one a version 8 shim can make (shim_makes_again)
   };
   std::int64_t id = 0;
   int tid = 0;

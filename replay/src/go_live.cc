@@ -346,6 +346,8 @@ void ReplaySession::take_syscall_buffer_out(int pid) {
     if (state.shim) turn_shim_off(t, state.shim);
     state.sites = SyscallPatcher{};
     state.shim = ShimPlace{};
+    state.stop_stub = 0;
+    state.free_running = false;
   }
 }
 

@@ -2,7 +2,11 @@
 // syscalls to come are queued in the program's shim, which gives them back
 // without a stop as long as the program makes the same calls; what it gave
 // back is accounted for at the next stop.
+#include <asm/unistd_64.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+
+#include <csignal>
 
 #include "session.h"
 #include "ttdb/base/log.h"
@@ -31,7 +35,8 @@ bool ReplaySession::queueable(const QueueFacts& e, const QueueFacts* following, 
   if (entry.record.empty() || (e.has(QueueFacts::kEmits) && task_state().shim_version < 3) || !following ||
       e.id > fast.until)
     return false;
-  if (e.has(QueueFacts::kMakesAgain) && !(e.has(QueueFacts::kSetsAction) && shim_keeps_actions()))
+  if (e.has(QueueFacts::kMakesAgain) && !(e.has(QueueFacts::kSetsAction) && shim_keeps_actions()) &&
+      !(e.has(QueueFacts::kShimMakes) && shim_makes_calls()))
     return false;
   // The process stops after its last queued event, at the traced call of
   // the next one: that must be its own (processes replay in the trace's
@@ -58,20 +63,23 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   std::vector<QueueEntry>& entries = queue_entries_;
   entries.clear();
   entries.reserve(kQueueEvents);
+  std::size_t makes = 0;
   for (const QueueFacts *e = events_.facts(0), *following = nullptr; e && entries.size() < kQueueEvents; e = following) {
     following = events_.facts(entries.size() + 1);
     QueueEntry entry = events_.queue_entry(entries.size());
     if (!queueable(*e, following, entry, fast)) break;
     if (!fast.watched.empty() && e->has(QueueFacts::kWrites) && writes_watched(entries.size(), fast)) break;
     entries.push_back(entry);
+    if (e->has(QueueFacts::kShimMakes)) makes = entries.size();
   }
   task().queued_for = fast;
   if (entries.empty()) {
     if (active) clear_queue(tracee(), task().shim);
-    task().queued = task().queue_taken = 0;
+    task().queued = task().queue_taken = task().queue_makes = 0;
     return;
   }
   task().queued = queue_records(tracee(), task().shim, task().shim_version, entries, &task().queued_inputs);
+  task().queue_makes = std::min<std::uint64_t>(makes, task().queued);
   task().queued_first = entries.front().event;
   task().queue_taken = 0;
   TTDB_LOG(replay, "queued events {} to {} in the syscall buffer", task().queued_first,
@@ -93,15 +101,65 @@ void ReplaySession::sync_queue() {
     const QueueFacts* facts = events_.facts(given);
     if (!facts || facts->id != state_.current + 1)
       throw InternalError(fmt::format("the syscall buffer gave back an event after {} that is not next", state_.current));
-    if (logging || facts->has(QueueFacts::kEmits) || facts->has(QueueFacts::kSetsAction)) {
+    if (logging || facts->has(QueueFacts::kEmits) || facts->has(QueueFacts::kSetsAction) ||
+        facts->has(QueueFacts::kShimMakes)) {
       const Event& e = *events_.peek(given);
-      TTDB_LOG(replay, "event {}: {} (given back in-process)", e.id, render_event(e));
+      bool made = facts->has(QueueFacts::kShimMakes);
+      TTDB_LOG(replay, "event {}: {} ({} in-process)", e.id, render_event(e), made ? "made" : "given back");
       if (e.emit) emit_given_back(e);
       if (shim_keeps_action(e)) state.actions_kept = true;
+      if (made) after_made_in_shim(e);
     }
     state_.current = facts->id;
   }
   events_.drop(given);
+}
+
+bool ReplaySession::shim_makes_calls() const {
+  return task_state().stop_stub && !task_state().threaded;
+}
+
+// Made again the shim's way (a version 8 shim, the thread running free):
+// the calls that change the process, which the recording's shim made
+// (rt_sigprocmask, brk, anonymous mmap, mprotect...), without a stop each.
+// A thread runs free only while its queue holds one to make: the rest of
+// the time, syscall stops are how the replayer finds the next event, which
+// the program may make from any syscall instruction.
+Resume ReplaySession::set_free_run(Resume how) {
+  TaskState& state = task();
+  bool free = how == Resume::syscall && state.queue_makes > state.queue_taken;
+  if (free != state.free_running) {
+    run_shim_free(tracee(), state.shim, free);
+    state.free_running = free;
+  }
+  return free ? Resume::cont : how;
+}
+
+bool ReplaySession::at_stop_stub(const WaitStatus& status) {
+  const TaskState& state = task_state();
+  return state.stop_stub && status.is_signal_stop() && status.code() == SIGTRAP &&
+         tracee().regs().rip == state.stop_stub + 1;
+}
+
+void ReplaySession::end_free_run() {
+  TaskState& state = task();
+  Tracee& t = tracee();
+  state.free_running = false;  // (the shim cleared its flag)
+  put_back_sigtrap(t, state.shim, state.syscall_insn);
+  if (auto made = take_made_difference(t, state.shim)) {
+    const Event* e = next_event();
+    if (!e) throw InternalError("the syscall buffer made a call past the end of the recording");
+    Event seen = *e;
+    seen.ret = *made;
+    diverge(*e, "got " + render_result(seen));
+  }
+}
+
+void ReplaySession::after_made_in_shim(const Event& e) {
+  if (!e.ret || is_error_result(*e.ret)) return;
+  // What was there is gone: the sites and rdtsc the replayer knew in it.
+  bool replaced = e.nr == __NR_munmap || (e.nr == __NR_mmap && (e.args[3] & MAP_FIXED));
+  if (replaced) forget_code(e.args[0], e.args[0] + e.args[1]);
 }
 
 // rt_sigaction that set an action, which a version 4 shim gives back and

@@ -250,15 +250,18 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   if (next->kind == EventKind::ptrace || next->kind == EventKind::live) return WaitStatus::not_resumed();
   if (tsc_patched_) prepare_tsc(*next);
   if (std::exchange(task().step_next, false)) how = Resume::singlestep;
-  fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
-  set_snapshot_trap(true);
-  WaitStatus status = resume_and_wait(how);
-  if (!status.is_exit()) {
+  for (;;) {
+    fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
+    Resume resume = set_free_run(how);
+    set_snapshot_trap(true);
+    WaitStatus status = resume_and_wait(resume);
+    if (status.is_exit()) return status;
     set_snapshot_trap(false);
     sync_queue();
-    return apply_kept_actions(status);
+    if (!at_stop_stub(status)) return apply_kept_actions(status);
+    // A free run's end: on with syscall stops, towards the next event.
+    end_free_run();
   }
-  return status;
 }
 
 void ReplaySession::apply_next(const WaitStatus& first) {
@@ -610,7 +613,7 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   }
   state.resume_signal = 0;
   state.signal_sent_for.reset();
-  state.queued = state.queue_taken = 0;
+  state.queued = state.queue_taken = state.queue_makes = 0;
   task().spawn_entry = entry;
   // As the kernel wrote it before the child ran (CLONE_PARENT_SETTID, where
   // pthread_create keeps a thread's tid): the child's first events may come
@@ -649,6 +652,8 @@ void ReplaySession::apply_patch(const Event& e) {
     if (is_shim_event(patch)) {
       task().shim = apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
       task().shim_version = patch.args[3];
+      task().stop_stub = shim_stop_stub(tracee(), task().shim, task().shim_version);
+      task().free_running = false;
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);
       // An rdtsc site's int3 (replay's scan put one there too) is gone under its jump.

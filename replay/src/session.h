@@ -64,6 +64,13 @@ struct TaskState {
   std::int64_t queued_first = 0;
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
+  // Version 8: of the queued events, how many come up to the last one the
+  // shim makes itself (0: none), which it makes only running free; the
+  // address of its stop stub's int3 (0: an older shim); and whether the
+  // shim's free-run flag is set (it clears it at the stub).
+  std::uint64_t queue_makes = 0;
+  std::uint64_t stop_stub = 0;
+  bool free_running = false;
   // Signal actions the shim gave back the setting of and keeps, which the
   // kernel does not have yet (shim_abi.h, version 4: control.actions).
   bool actions_kept = false;
@@ -289,6 +296,18 @@ class ReplaySession {
   // shim copied them, go out as a traced one's do.
   void emit_given_back(const trace::Event& e);
   bool queueable(const QueueFacts& e, const QueueFacts* following, const QueueEntry& entry, const FastPath& fast) const;
+  // Whether the thread's shim may make the queued calls replay makes again
+  // (version 8, and a process of one thread: the shim's queue is its own).
+  bool shim_makes_calls() const;
+  // Has the shim's free-run flag say `free` (the thread runs on without
+  // syscall stops), and returns how to resume: `how`, or PTRACE_CONT.
+  Resume set_free_run(Resume how);
+  // A stop at the shim's stop stub, where a free run ended: SIGTRAP put
+  // back, and a call the shim made that returned otherwise reported.
+  bool at_stop_stub(const WaitStatus& status);
+  void end_free_run();
+  // What a call the shim made in replay did that the replayer follows.
+  void after_made_in_shim(const trace::Event& e);
   // Whether the event `ahead` writes memory a watchpoint watches.
   bool writes_watched(std::size_t ahead, const FastPath& fast);
 

@@ -579,35 +579,6 @@ TEST(SyscallBuffer, DescriptorsMovedInsideTheBufferKeepTheirOutputApart) {
   expect_same_run(recorded, replay(trace));
 }
 
-// A trace recorded before the control block listed the files the shim may
-// map (version 7, format 13: its control block ends before
-// `mappable_count` and `mappable[64][5]`, shim_abi.h) replays as it did;
-// one of another size is refused as malformed.
-TEST(SyscallBuffer, ControlBlocksOfVersionSevenBeforeTheMappableFilesStillReplay) {
-  TempDir dir;
-  std::string trace = dir.file("t.ttdb");
-  RunResult recorded = record_buffered(trace, {program("buffered_io"), dir.path()});
-  ASSERT_EQ(recorded.status, 0) << recorded.err;
-  auto shorten_control = [&](std::size_t by) {
-    trace::TraceReader reader(trace);  // (the block is a blob: its bytes from there)
-    return edit_trace(trace, [&](trace::Event& e) {
-      if (e.kind != trace::EventKind::patch || e.args[2] != 1 || e.mem.size() != 2) return false;
-      trace::MemWrite& control = e.mem[1];
-      if (control.blob) control.data = reader.blob(*std::exchange(control.blob, std::nullopt));
-      control.data.resize(control.data.size() - by);
-      control.size = control.data.size();
-      return true;
-    });
-  };
-  constexpr std::size_t kMappableFiles = 8 + 64 * 5 * 8;
-  ASSERT_GE(shorten_control(kMappableFiles), 1);
-  expect_same_run(recorded, replay(trace));
-  ASSERT_GE(shorten_control(8), 1);
-  RunResult refused = replay(trace);
-  EXPECT_NE(refused.status, 0);
-  EXPECT_NE(refused.err.find("the syscall buffer's mapping at event 2 is malformed"), std::string::npos) << refused.err;
-}
-
 // The recorder reads a large take of records through only when one of them
 // unmapped or protected memory (shim_abi.h, memory_records): here a munmap
 // after 4000 clock reads, of code whose rdtsc had ttdb's int3, where new

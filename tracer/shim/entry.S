@@ -28,6 +28,7 @@ ttdb_shim_header:
         .quad ttdb_shim_apply_entry - ttdb_shim_header
         .quad ttdb_shim_call_entry - ttdb_shim_header
         .quad ttdb_shim_tsc_entry - ttdb_shim_header
+        .quad ttdb_shim_stop_stub - ttdb_shim_header
         .size ttdb_shim_header, . - ttdb_shim_header
 
 /* The shim's data, at fixed offsets from the base, by name: code that refers
@@ -178,5 +179,20 @@ ttdb_shim_apply_entry:
         int3
         hlt
         .size ttdb_shim_apply_entry, . - ttdb_shim_apply_entry
+
+/* Replay, free running (version 8): where the shim stops the thread for
+ * the replayer, the program's registers all back, before it goes on to the
+ * trampoline's tail in control.stop_to. At TTDB_TAIL_SLOW in a block the
+ * size of a trampoline, so that the vDSO stubs' entry gives the flags back
+ * as for a slow tail (which this may lead to). */
+        .section .text.entry
+        .balign TTDB_TRAMPOLINE_SIZE
+        .skip TTDB_TAIL_SLOW, 0xcc
+        .globl ttdb_shim_stop_stub
+        .type ttdb_shim_stop_stub, @function
+ttdb_shim_stop_stub:
+        int3
+        jmp *ttdb_shim_control_block + TTDB_CONTROL_STOP_TO(%rip)
+        .size ttdb_shim_stop_stub, . - ttdb_shim_stop_stub
 
         .section .note.GNU-stack, "", @progbits

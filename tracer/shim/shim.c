@@ -593,6 +593,34 @@ void ttdb_shim_apply_actions(void) {
   leave_sigtrap_alone();
 }
 
+/* Replay, free running (TTDB_SHIM_FREE_RUN): the thread stops at the stop
+ * stub's int3 for the replayer, SIGTRAP left alone, then goes on through
+ * `tail`. The replayer resumes it with syscall stops from there. */
+extern const unsigned char ttdb_shim_stop_stub[];
+static uint64_t stop_for_replayer(uint64_t tail) {
+  CTL->flags &= ~TTDB_SHIM_FREE_RUN;
+  CTL->stop_to = tail;
+  leave_sigtrap_alone();
+  return (uint64_t)ttdb_shim_stop_stub;
+}
+
+/* A call the shim leaves to the replayer: through the slow tail, whose
+ * syscall the replayer stops at, but for a thread running free, which
+ * would make it unseen. */
+static uint64_t replay_slow(uint64_t trampoline) {
+  if (CTL->flags & TTDB_SHIM_FREE_RUN) return stop_for_replayer(trampoline + TAIL_SLOW);
+  return trampoline + TAIL_SLOW;
+}
+
+/* A queued record given back: on through the done tail, but a thread
+ * running free stops after the last one (the replayer applies the next
+ * event, which the program may make from anywhere). */
+static uint64_t replay_done(uint64_t trampoline) {
+  if ((CTL->flags & TTDB_SHIM_FREE_RUN) && CTL->consumed_records >= CTL->queued_records)
+    return stop_for_replayer(trampoline + TAIL_DONE);
+  return trampoline + TAIL_DONE;
+}
+
 /* A clock_gettime in replay, when the next queued record is one with the
  * same clock and place: replay_call's work for it, without its general
  * steps. 0: the record is not for this call. */
@@ -616,24 +644,47 @@ static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
   }
   CTL->consumed_records += 1;
   CTL->consumed_bytes += rec->size;
-  return trampoline + TAIL_DONE;
+  return replay_done(trampoline);
+}
+
+/* A queued call the recording's shim made (TTDB_HOW_EXECUTE), made again
+ * here: it must return what it returned then (an address the same, a mask
+ * set the same); the kernel writes what it writes. Otherwise the replayer
+ * is told at the stop, and reports the divergence. (Replay has no seccomp
+ * filter: no secret, the program's six arguments.) */
+static uint64_t make_call(struct ttdb_shim_frame* f, uint64_t trampoline, const struct ttdb_shim_record* rec) {
+  int64_t ret = ttdb_untraced_syscall((long)f->rax, (long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10,
+                                      (long)f->r8, (long)f->r9);
+  f->rax = (uint64_t)ret;
+  if (ret != rec->ret) {
+    CTL->made_result = ret;
+    CTL->made_differs = 1;
+    return stop_for_replayer(trampoline + TAIL_DONE);
+  }
+  CTL->consumed_records += 1;
+  CTL->consumed_bytes += rec->size;
+  return replay_done(trampoline);
 }
 
 static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
-  if (CTL->consumed_records >= CTL->queued_records) return trampoline + TAIL_SLOW;
+  if (CTL->consumed_records >= CTL->queued_records) return replay_slow(trampoline);
   struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
   uint64_t nr = f->rax;
   uint64_t a[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
   /* Anything that differs takes the traced path, where the replayer says how. */
-  if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return trampoline + TAIL_SLOW;
+  if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return replay_slow(trampoline);
   if (rec->argc & TTDB_RECORD_CLOCK) {
     uint64_t tail = replay_clock(f, trampoline);
-    return tail ? tail : trampoline + TAIL_SLOW;
+    return tail ? tail : replay_slow(trampoline);
   }
-  for (int i = 0; i < rec->argc && i < 6; ++i)
-    if (rec->args[i] != a[i]) return trampoline + TAIL_SLOW;
+  for (int i = 0; i < (rec->argc & 0xff) && i < 6; ++i)
+    if (rec->args[i] != a[i]) return replay_slow(trampoline);
+  /* A call to make: only while running free (traced, its stops would be
+   * the replayer's to explain). */
+  int make = (rec->argc & TTDB_RECORD_MAKE) != 0;
+  if (make && !(CTL->flags & TTDB_SHIM_FREE_RUN)) return trampoline + TAIL_SLOW;
   /* No room to keep one more action: the replayer makes it, traced. */
-  if (sets_action(rec) && CTL->pending_actions >= TTDB_SHIM_ACTIONS) return trampoline + TAIL_SLOW;
+  if (sets_action(rec) && CTL->pending_actions >= TTDB_SHIM_ACTIONS) return replay_slow(trampoline);
   const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
   unsigned char* p = (unsigned char*)(rec + 1);
   for (int i = 0; i < 6; ++i) {
@@ -644,14 +695,14 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
         memcpy(&len, p, 4);
         if (len != (a[i] ? strnlen_user((const char*)a[i], TTDB_SHIM_PATH_MAX) : 0) ||
             memcmp(p + 4, (const void*)a[i], len) != 0)
-          return trampoline + TAIL_SLOW;
+          return replay_slow(trampoline);
         p += 4 + len;
         break;
       case TTDB_ARG_IN: {
         uint64_t recorded;
         memcpy(&recorded, p, 8);
         memcpy(&len, p + 8, 4);
-        if (digest((const void*)a[i], input_size(spec, a, rec->ret)) != recorded) return trampoline + TAIL_SLOW;
+        if (digest((const void*)a[i], input_size(spec, a, rec->ret)) != recorded) return replay_slow(trampoline);
         p += 12 + len;
         break;
       }
@@ -662,6 +713,7 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       default: break;
     }
   }
+  if (make) return make_call(f, trampoline, rec);
   /* It matches: now the kernel's writes. */
   p = (unsigned char*)(rec + 1);
   for (int i = 0; i < 6; ++i) {
@@ -698,13 +750,13 @@ static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
   CTL->consumed_records += 1;
   CTL->consumed_bytes += rec->size;
   f->rax = (uint64_t)rec->ret;
-  return trampoline + TAIL_DONE;
+  return replay_done(trampoline);
 }
 
 /* A clock read from the vDSO's stub, the shortest way, when nothing asks
  * for more than the common case. 0: the general path's to do. */
 static uint64_t clock_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
-  if (f->rax != NR_CLOCK_GETTIME || CTL->flags) return 0;
+  if (f->rax != NR_CLOCK_GETTIME || (CTL->flags & (TTDB_SHIM_SLOW_NEXT | TTDB_SHIM_STOP_AFTER))) return 0;
   if (CTL->mode == TTDB_SHIM_REPLAY) return replay_clock(f, trampoline);
   if (CTL->mode != TTDB_SHIM_RECORD || CTL->used + CLOCK_RECORD_SIZE > TTDB_SHIM_BUFFER_SIZE) return 0;
   uint64_t a[2] = {f->rdi, f->rsi};
@@ -768,7 +820,7 @@ static uint64_t replay_tsc(uint64_t trampoline, uint64_t site) {
   CTL->tsc_value = rec->value;
   CTL->consumed_records += 1;
   CTL->consumed_bytes += rec->size;
-  return trampoline + TAIL_DONE;
+  return replay_done(trampoline);
 }
 
 /* From rdtsc sites' trampolines (entry.S, ttdb_shim_tsc_entry): the tail to
@@ -776,6 +828,7 @@ static uint64_t replay_tsc(uint64_t trampoline, uint64_t site) {
  * (the program runs on without ttdb), the slow tail's own rdtsc. */
 uint64_t ttdb_shim_tsc_hook(struct ttdb_shim_frame* f) {
   _Static_assert(__builtin_offsetof(struct ttdb_shim_control, tsc_value) == TTDB_CONTROL_TSC_VALUE, "entry.S reads it there");
+  _Static_assert(__builtin_offsetof(struct ttdb_shim_control, stop_to) == TTDB_CONTROL_STOP_TO, "entry.S reads it there");
   uint64_t trampoline = f->trampoline;
   uint64_t site = *(const uint64_t*)(trampoline + TTDB_TRAMPOLINE_SITE);
   uint64_t tail = trampoline + TAIL_SLOW;

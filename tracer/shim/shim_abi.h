@@ -27,8 +27,13 @@
  * 6: a clock read's record of 32 bytes (struct ttdb_clock_record), in the
  *    buffer while recording and in replay's queue.
  * 7: trampolines for rdtsc sites (header.tsc_entry, the page's third 8
- *    bytes), which take a record of 24 bytes (struct ttdb_tsc_record). */
-#define TTDB_SHIM_ABI_VERSION 7
+ *    bytes), which take a record of 24 bytes (struct ttdb_tsc_record).
+ * 8: in replay, a queued record marked TTDB_RECORD_MAKE is a call the shim
+ *    makes itself (what the recording's shim made and replay makes again),
+ *    and, with TTDB_SHIM_FREE_RUN, the thread runs without syscall stops,
+ *    stopping at header.stop_stub's int3 after the last queued record or
+ *    before any call it would leave to the replayer. */
+#define TTDB_SHIM_ABI_VERSION 8
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
 /* Plain numbers, as offsets from the base: entry.S uses them too. */
@@ -42,6 +47,7 @@
 #define TTDB_SHIM_DATA_SIZE (0x20000 + TTDB_SHIM_BUFFER_SIZE)
 #define TTDB_SHIM_SIZE (TTDB_SHIM_CODE_SIZE + TTDB_SHIM_DATA_SIZE)
 #define TTDB_CONTROL_TSC_VALUE 29216 /* offsetof(struct ttdb_shim_control, tsc_value), for entry.S */
+#define TTDB_CONTROL_STOP_TO 31792   /* offsetof(struct ttdb_shim_control, stop_to), for entry.S */
 
 /* Which argument of the shim's untraced syscalls carries the secret: the
  * sixth (r9), which no syscall the shim makes uses, except preadv2 and
@@ -96,13 +102,22 @@ struct ttdb_shim_header {
   uint64_t call_entry;      /* from the base (version 5): as entry, for the vDSO's function stubs */
   uint64_t tsc_entry;       /* from the base (version 7): where rdtsc sites' trampolines jump (rdx = the
                              * program's rcx, rcx = the trampoline) */
+  uint64_t stop_stub;       /* from the base (version 8): int3, then jmp to control.stop_to */
 };
 
 enum ttdb_shim_mode { TTDB_SHIM_OFF = 0, TTDB_SHIM_RECORD = 1, TTDB_SHIM_REPLAY = 2 };
 
-/* control.flags, set by the tracer while recording. */
+/* control.flags, set by the tracer. */
 #define TTDB_SHIM_SLOW_NEXT 1u  /* the next hooked syscall takes the traced path */
 #define TTDB_SHIM_STOP_AFTER 2u /* the hooked syscall in progress returns through an int3 */
+/* Replay (version 8): the replayer let the thread run on without syscall
+ * stops (PTRACE_CONT), so the shim makes the queued calls marked
+ * TTDB_RECORD_MAKE itself, and must stop before anything the replayer is to
+ * see: after the last queued record, and before a call it would otherwise
+ * send to the slow tail (which would not stop). It stops at
+ * header.stop_stub's int3, then goes on to control.stop_to; the flag is
+ * cleared there. */
+#define TTDB_SHIM_FREE_RUN 4u
 
 /* How the shim treats a syscall (control.how[nr]). */
 enum ttdb_shim_how {
@@ -245,6 +260,14 @@ struct ttdb_shim_control {
    * recorder writes it: no version says it. */
   uint64_t mappable_count;
   uint64_t mappable[TTDB_SHIM_MAPPABLE][5];
+  /* Replay (version 8), free running (TTDB_SHIM_FREE_RUN): where the thread
+   * goes from the stop stub's int3 (a trampoline's tail), and, when a call
+   * the shim made for a TTDB_RECORD_MAKE record returned other than the
+   * record says, made_differs = 1 and its result (the record is not
+   * consumed: the replayer reports the divergence). */
+  uint64_t stop_to;
+  uint64_t made_differs;
+  int64_t made_result;
 };
 
 /* A record: this header, then for each argument in order its payload:
@@ -270,6 +293,10 @@ struct ttdb_shim_record {
 /* Recording only: an mmap of a file in the control block's `mappable`
  * list, that succeeded; after the arguments, a uint64 index into it. */
 #define TTDB_RECORD_FILE 0x1000
+/* Replay only (version 8): a queued record of a call the shim makes itself,
+ * as the recording's shim did (TTDB_HOW_EXECUTE), checking that it returns
+ * what the record says; argc & 0xff is how many arguments it compares. */
+#define TTDB_RECORD_MAKE 0x0800
 #define TTDB_RECORD_HEADER 16 /* a compact record's header: size, nr, argc, ret */
 
 /* A clock read's record (version 6): clock_gettime(clock, where) through

@@ -376,7 +376,8 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
   auto field = [&](std::size_t offset, auto value) { std::memcpy(p + offset, &value, sizeof value); };
   field(offsetof(ttdb_shim_record, size), static_cast<std::uint32_t>(size));
   field(offsetof(ttdb_shim_record, nr), static_cast<std::uint16_t>(e.nr));
-  field(offsetof(ttdb_shim_record, argc), static_cast<std::uint16_t>(info->args.size()));
+  auto argc = static_cast<std::uint16_t>(info->args.size() | (shim_makes_again(e) ? TTDB_RECORD_MAKE : 0));
+  field(offsetof(ttdb_shim_record, argc), argc);
   field(offsetof(ttdb_shim_record, ret), e.ret.value_or(0));
   field(offsetof(ttdb_shim_record, args), e.args);
   static_assert(sizeof(ttdb_shim_record::args) == sizeof(trace::Event::args));

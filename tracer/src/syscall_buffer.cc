@@ -54,6 +54,7 @@ constexpr std::size_t kControlV6CountedSize = offsetof(Control, serve_tsc);
 // Version 7 ends before the files the shim may map, or (recorded since)
 // with them.
 constexpr std::size_t kControlV7Size = offsetof(Control, mappable_count);
+constexpr std::size_t kControlV7MappableSize = offsetof(Control, stop_to);
 
 std::uint8_t how_of(Buffering b) {
   switch (b) {
@@ -268,7 +269,8 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
   std::size_t control_size = version == 1 ? kControlV1Size : version <= 4 ? kControlV4Size : sizeof(Control);
   if (version >= 5 && version <= 6)
     control_size = e.mem.size() == 2 && e.mem[1].data.size() == kControlV6Size ? kControlV6Size : kControlV6CountedSize;
-  if (version == 7 && e.mem.size() == 2 && e.mem[1].data.size() == kControlV7Size) control_size = kControlV7Size;
+  if (version == 7)
+    control_size = e.mem.size() == 2 && e.mem[1].data.size() == kControlV7Size ? kControlV7Size : kControlV7MappableSize;
   if (!placed || e.args[1] != TTDB_SHIM_SIZE || e.mem.size() != 2 || e.mem[0].addr != base ||
       e.mem[0].data.size() > TTDB_SHIM_CODE_SIZE || e.mem[1].addr != base + TTDB_SHIM_CONTROL ||
       e.mem[1].data.size() != control_size)
@@ -345,6 +347,31 @@ void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t
   put_back_sigtrap(tracee, shim, syscall_insn);
 }
 
+void run_shim_free(Tracee& tracee, const ShimPlace& shim, bool free) {
+  // (In replay the shim's flags are the replayer's: only this one is ever set.)
+  write_field(tracee, CONTROL_FIELD(shim, flags), std::uint32_t{free ? TTDB_SHIM_FREE_RUN : 0u});
+}
+
+std::uint64_t shim_stop_stub(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version) {
+  if (shim_version < 8) return 0;
+  std::uint64_t offset = 0;
+  static_assert(offsetof(ttdb_shim_header, stop_stub) == 56);
+  tracee.read_some(RemotePtr(shim.start() + offsetof(ttdb_shim_header, stop_stub)), &offset, sizeof offset);
+  return offset && offset < TTDB_SHIM_CODE_SIZE ? shim.start() + offset : 0;
+}
+
+std::optional<std::int64_t> take_made_difference(Tracee& tracee, const ShimPlace& shim) {
+  struct {
+    std::uint64_t differs;
+    std::int64_t result;
+  } made{};
+  static_assert(offsetof(Control, made_result) == offsetof(Control, made_differs) + 8);
+  if (tracee.read_some(CONTROL_FIELD(shim, made_differs), &made, sizeof made) != sizeof made || !made.differs)
+    return std::nullopt;
+  write_field(tracee, CONTROL_FIELD(shim, made_differs), std::uint64_t{0});
+  return made.result;
+}
+
 void serve_tsc_in_shim(Tracee& tracee, const ShimPlace& shim, bool on) {
   write_field(tracee, CONTROL_FIELD(shim, serve_tsc), std::uint64_t{on ? 1u : 0u});
 }
@@ -357,6 +384,11 @@ bool replay_makes_again(const trace::Event& e) {
 
 bool sets_signal_action(const trace::Event& e) {
   return e.kind == trace::EventKind::syscall && e.nr == __NR_rt_sigaction && e.args[1] != 0 && e.ret == 0;
+}
+
+bool shim_makes_again(const trace::Event& e) {
+  if (e.kind != trace::EventKind::syscall || !replay_makes_again(e) || e.nr == __NR_rt_sigaction) return false;
+  return e.nr != __NR_mmap || (e.args[3] & MAP_ANONYMOUS);
 }
 
 void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after) {

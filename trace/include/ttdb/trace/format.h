@@ -5,7 +5,7 @@ namespace ttdb::trace {
 
 // Bump when a reader of the previous version could misread a new trace.
 // docs/trace-format.md describes every version.
-inline constexpr int kFormatVersion = 15;
+inline constexpr int kFormatVersion = 16;
 // The oldest version this ttdb still reads (version 3 only added spawn
 // events: a version 2 trace is a version 3 trace of one process; version 4
 // added what a version 3 trace never holds: see docs/trace-format.md).

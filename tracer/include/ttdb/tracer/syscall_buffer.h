@@ -109,6 +109,10 @@ bool replay_makes_again(const trace::Event& e);
 // An rt_sigaction that set an action, and succeeded: a replay shim of
 // version 4 or later keeps the action (shim_abi.h).
 bool sets_signal_action(const trace::Event& e);
+// Of those replay makes again, one that a replay shim of version 8 can make
+// itself, the thread running free (TTDB_RECORD_MAKE): not a signal's action
+// (the shim keeps those) nor a file's mapping (replay maps its own copy).
+bool shim_makes_again(const trace::Event& e);
 
 // --- recording
 // Memory a record's call protected anew (mprotect, which the shim makes when
@@ -245,6 +249,18 @@ std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t s
                           const std::vector<QueueEntry>& entries, std::vector<QueuedInput>* inputs);
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
+// Version 8: lets the thread run free, without syscall stops (the replayer
+// resumes it with PTRACE_CONT), or not. Free, the shim makes the queued
+// calls marked TTDB_RECORD_MAKE and stops at its stop stub after the last
+// queued record, or before a call it leaves to the replayer; the flag is
+// off again there.
+void run_shim_free(Tracee& tracee, const ShimPlace& shim, bool free);
+// Version 8: the address of the shim's stop stub's int3 (read from its
+// header, in the program's memory); 0 for an older shim.
+std::uint64_t shim_stop_stub(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version);
+// At a stop at the stop stub: the result of a call the shim made that
+// returned other than its record says (made_differs), which it clears.
+std::optional<std::int64_t> take_made_difference(Tracee& tracee, const ShimPlace& shim);
 
 // The bytes of a buffered write the digest covers: what the call consumed.
 std::uint64_t buffered_input_size(std::uint64_t count, std::int64_t ret);

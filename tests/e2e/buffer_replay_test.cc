@@ -1,0 +1,124 @@
+// The syscall buffer in replay: the calls the shim made while recording
+// that change the process (memory mapped and protected, the heap's end, the
+// signal mask) are made again by the shim, the thread running without
+// syscall stops until the next event the replayer applies; the debugger
+// still stops among them, and a call that returns otherwise is a divergence.
+// Older shims' traces replay as they did.
+#include <asm/unistd_64.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shell_fixture.h"
+#include "ttdb/trace/reader.h"
+#include "ttdb_test.h"
+
+namespace ttdb::test {
+namespace {
+
+TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("debug_made_again")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(lines_matching(recorded.out, "^sum [0-9a-f]+, handled 4$").size(), 1u) << recorded.out;
+  for (const char* name : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask"})
+    EXPECT_GE(sql_count(trace, std::string("SELECT count(*) FROM syscalls WHERE buffered AND name = '") + name + "'"), 190)
+        << name;
+  expect_same_run(recorded, replay(trace));
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  RunResult replayed = replay(trace, logged);
+  EXPECT_EQ(replayed.out, recorded.out);
+  // Each of them made by the shim, but the rt_sigprocmask that unblocked a
+  // pending signal (its delivery is the replayer's to make) and the first
+  // calls, before the program's libc was patched.
+  for (const char* call : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask"})
+    EXPECT_GE(lines_matching(replayed.err, std::string(": ") + call + R"(\(.*made in-process\)$)").size(), 190u) << call;
+}
+
+// The debugger's stops among calls the shim makes, forward and back, see
+// what gdb sees running the program.
+class BufferReplayShellTest : public ShellTest {};
+
+TEST_F(BufferReplayShellTest, TheDebuggerStopsAmongCallsMadeInsideTheBuffer) {
+  auto gdb = installed_tool("gdb");
+  if (!gdb) GTEST_SKIP() << "gdb is not installed";
+  std::string trace = dir_.file("t.ttdb");
+  ASSERT_EQ(record_buffered(trace, {program("debug_made_again")}).status, 0);
+  RunResult ours = script(trace, joined({"handle SIGUSR1 nostop noprint", "break round_done", "continue 119", "print round", "print sum", "continue",
+                                         "print round", "print sum", "reverse-continue", "print round", "print sum"}));
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  RunResult theirs = gdb_batch(*gdb, "debug_made_again",
+                               {"handle SIGUSR1 nostop noprint", "break round_done if round >= 118", "run", "print round", "print sum", "continue",
+                                "print round", "print sum"});
+  auto expected = printed_values(theirs.out);
+  ASSERT_EQ(expected.size(), 4u) << theirs.out << theirs.err;
+  EXPECT_EQ(expected[0], "118");
+  expected.push_back(expected[0]);
+  expected.push_back(expected[1]);
+  EXPECT_EQ(printed_values(ours.out), expected) << ours.out;
+}
+
+TEST(BufferReplay, ACallMadeInsideTheBufferThatReturnsOtherwiseIsADivergence) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  ASSERT_EQ(record_buffered(trace, {program("debug_made_again")}).status, 0);
+  // The 100th mprotect the shim made failed in the recording.
+  int seen = 0;
+  std::int64_t changed = 0;
+  edit_trace(trace, [&](trace::Event& e) {
+    if (e.kind != trace::EventKind::syscall || e.nr != __NR_mprotect || !e.buffered || ++seen != 100) return false;
+    e.ret = -ENOMEM;
+    changed = e.id;
+    return true;
+  });
+  ASSERT_NE(changed, 0);
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 124);
+  EXPECT_NE(replayed.err.find("replay diverged at event " + std::to_string(changed) + ": the recording has mprotect("),
+            std::string::npos)
+      << replayed.err;
+  EXPECT_NE(replayed.err.find("= -1 ENOMEM (Cannot allocate memory), but the program got 0"), std::string::npos)
+      << replayed.err;
+}
+
+// Traces of version 7 replay as they did: recorded before the control
+// block listed the files the shim may map (format 13: it ends before
+// `mappable_count` and `mappable[64][5]`, shim_abi.h) or after (format 14
+// and 15: it ends before version 8's `stop_to`, `made_differs` and
+// `made_result`); one of another size is refused as malformed.
+TEST(BufferReplay, ControlBlocksOfVersionSevenStillReplay) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("buffered_io"), dir.path()});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  // This ttdb's shim, said to be version 7, with a shorter control block.
+  auto shorten_control = [&](std::size_t by) {
+    trace::TraceReader reader(trace);  // (the block is a blob: its bytes from there)
+    return edit_trace(trace, [&](trace::Event& e) {
+      if (e.kind != trace::EventKind::patch || e.args[2] != 1 || e.mem.size() != 2) return false;
+      trace::MemWrite& control = e.mem[1];
+      if (control.blob) control.data = reader.blob(*std::exchange(control.blob, std::nullopt));
+      control.data.resize(control.data.size() - by);
+      control.size = control.data.size();
+      e.args[3] = 7;
+      return true;
+    });
+  };
+  constexpr std::size_t kVersionEight = 3 * 8;
+  constexpr std::size_t kMappableFiles = 8 + 64 * 5 * 8;
+  ASSERT_GE(shorten_control(kVersionEight), 1);
+  expect_same_run(recorded, replay(trace));
+  ASSERT_GE(shorten_control(kMappableFiles), 1);
+  expect_same_run(recorded, replay(trace));
+  ASSERT_GE(shorten_control(8), 1);
+  RunResult refused = replay(trace);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.err.find("the syscall buffer's mapping at event 2 is malformed"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace ttdb::test
