@@ -25,6 +25,7 @@ QueueFacts facts_of(const trace::Event& e) {
   flag(e.emit != 0, QueueFacts::kEmits);
   flag(e.kind == EventKind::syscall && replay_makes_again(e), QueueFacts::kMakesAgain);
   flag(shim_makes_again(e), QueueFacts::kShimMakes);
+  flag(e.kind == EventKind::syscall && shim_maps_file_again(e), QueueFacts::kMapsFile);
   flag(sets_signal_action(e), QueueFacts::kSetsAction);
   flag(!e.mem.empty(), QueueFacts::kWrites);
   bool boundary_signal = e.kind == EventKind::signal &&

@@ -29,6 +29,7 @@ struct QueueFacts {
     kStopsBefore = 8,  // the call before it must stop: a signal at a boundary, a kill, a snapshot, going live
     kWrites = 16,      // it writes memory
     kShimMakes = 32,   // of kMakesAgain, one a version 8 shim can make (shim_makes_again)
+    kMapsFile = 64,    // of those, a file's view (shim_maps_file_again)
   };
   std::int64_t id = 0;
   int tid = 0;

@@ -69,6 +69,7 @@ void ReplaySession::fill_queue(const FastPath& fast) {
     QueueEntry entry = events_.queue_entry(entries.size());
     if (!queueable(*e, following, entry, fast)) break;
     if (!fast.watched.empty() && e->has(QueueFacts::kWrites) && writes_watched(entries.size(), fast)) break;
+    if (e->has(QueueFacts::kMapsFile) && (entry.map_fd = kept_mapping_fd(*events_.peek(entries.size()))) < 0) break;
     entries.push_back(entry);
     if (e->has(QueueFacts::kShimMakes)) makes = entries.size();
   }
@@ -153,6 +154,15 @@ void ReplaySession::end_free_run() {
     seen.ret = *made;
     diverge(*e, "got " + render_result(seen));
   }
+}
+
+std::int64_t ReplaySession::kept_mapping_fd(const Event& e) {
+  // A file another mapping shares is replay's copy of it (map_shared_file);
+  // one without a descriptor yet is opened at the traced call.
+  if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) return -1;
+  for (const auto& [file, fd] : state_.process_of(state_.acting).mapping_fds)
+    if (file == *e.mem[0].file) return fd;
+  return -1;
 }
 
 void ReplaySession::after_made_in_shim(const Event& e) {

@@ -308,6 +308,9 @@ class ReplaySession {
   void end_free_run();
   // What a call the shim made in replay did that the replayer follows.
   void after_made_in_shim(const trace::Event& e);
+  // The descriptor replay keeps open in the process for the file a view
+  // the shim would map again maps (mapping_descriptor); -1: none.
+  std::int64_t kept_mapping_fd(const trace::Event& e);
   // Whether the event `ahead` writes memory a watchpoint watches.
   bool writes_watched(std::size_t ahead, const FastPath& fast);
 

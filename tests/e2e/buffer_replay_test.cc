@@ -23,8 +23,8 @@ TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
   std::string trace = dir.file("t.ttdb");
   RunResult recorded = record_buffered(trace, {program("debug_made_again")});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
-  EXPECT_EQ(lines_matching(recorded.out, "^sum [0-9a-f]+, handled 4$").size(), 1u) << recorded.out;
-  for (const char* name : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask"})
+  EXPECT_EQ(lines_matching(recorded.out, "^sum [0-9a-f]+, handled 4, other tids 0$").size(), 1u) << recorded.out;
+  for (const char* name : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask", "set_tid_address"})
     EXPECT_GE(sql_count(trace, std::string("SELECT count(*) FROM syscalls WHERE buffered AND name = '") + name + "'"), 190)
         << name;
   expect_same_run(recorded, replay(trace));
@@ -34,9 +34,30 @@ TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
   EXPECT_EQ(replayed.out, recorded.out);
   // Each of them made by the shim, but the rt_sigprocmask that unblocked a
   // pending signal (its delivery is the replayer's to make) and the first
-  // calls, before the program's libc was patched.
-  for (const char* call : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask"})
+  // calls, before the program's libc was patched. set_tid_address gives
+  // back the recorded thread id (expect_same_run: "other tids 0").
+  for (const char* call : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask", "set_tid_address"})
     EXPECT_GE(lines_matching(replayed.err, std::string(": ") + call + R"(\(.*made in-process\)$)").size(), 190u) << call;
+}
+
+// A shell's programs map their libraries as the shell did: each view of a
+// file the recording's shim made, replay's shim makes again from the
+// descriptor replay keeps open for that file (inherited from the shell).
+TEST(BufferReplay, ViewsOfFilesAreMappedAgainInsideTheBuffer) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {"/bin/sh", "-c", "for i in $(seq 20); do /bin/true; done; echo done"});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "done\n");
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  RunResult replayed = replay(trace, logged);
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  // libc's whole file, its read-only data and its data, and the loader's
+  // cache, for each of the 20.
+  auto made = lines_matching(replayed.err, R"(: mmap\(.*MAP_PRIVATE.*, [0-9]+, 0x[0-9a-f]+\) = 0x[0-9a-f]+ \(made in-process\)$)");
+  EXPECT_GE(made.size(), 60u) << replayed.err;
 }
 
 // The debugger's stops among calls the shim makes, forward and back, see

@@ -1,13 +1,17 @@
 /* Calls that change the process, which the syscall buffer makes while
  * recording and replay makes again: anonymous memory mapped, protected,
  * mapped over in part and unmapped, the heap grown, a signal blocked and
- * unblocked; every 50th round, the signal sent while blocked (delivered as
+ * unblocked, the word the thread's end clears set (through syscall(), whose
+ * site the buffer patches: glibc's own call is the loader's, whose site it
+ * cannot); every 50th round, the signal sent while blocked (delivered as
  * the unblocking call returns). round_done() marks each round's end for
  * the debugger; `sum` folds in what the memory held. */
+#define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t handled;
@@ -28,6 +32,8 @@ int main(void) {
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
   const long page = 4096;
+  static int cleared_at_end;
+  int other_tid = 0;
   for (int round = 0; round < 200; ++round) {
     unsigned char* p = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return 1;
@@ -44,8 +50,10 @@ int main(void) {
     sigprocmask(SIG_BLOCK, &usr1, NULL);
     if (round % 50 == 0) kill(getpid(), SIGUSR1);
     sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+    /* Its result is the thread's id: the process's, as recorded. */
+    other_tid += syscall(SYS_set_tid_address, &cleared_at_end) != getpid();
     round_done(round);
   }
-  printf("sum %llx, handled %d\n", (unsigned long long)sum, (int)handled);
+  printf("sum %llx, handled %d, other tids %d\n", (unsigned long long)sum, (int)handled, other_tid);
   return 0;
 }

@@ -110,6 +110,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define NR_RT_SIGPROCMASK 14
 #define NR_BRK 12
 #define NR_SET_ROBUST_LIST 273
+#define NR_SET_TID_ADDRESS 218
 #define SIG_BLOCK_HOW 0
 #define SIG_UNBLOCK_HOW 1
 #define SIGTRAP_NUMBER 5
@@ -279,9 +280,12 @@ static int executes_unseen(uint64_t nr, const uint64_t* a) {
      * returns, inside the shim: the recorder holds it to the call's end. */
     case NR_RT_SIGPROCMASK: return 1;
     /* The heap's end (replay's is where the recording's was, made again),
-     * and a thread's robust futex list (replay's kernel keeps its own). */
+     * and a thread's robust futex list and the word its end clears (replay's
+     * kernel keeps its own; set_tid_address's result, a tid, replay gives
+     * back as recorded). */
     case NR_BRK:
-    case NR_SET_ROBUST_LIST: return 1;
+    case NR_SET_ROBUST_LIST:
+    case NR_SET_TID_ADDRESS: return 1;
     case NR_ARCH_PRCTL: return a[0] == ARCH_SET_FS_CODE;
     case NR_MPROTECT: return !(a[2] & PROT_EXEC_FLAG) && !is_ttdb_code(a[0], a[1]);
     case NR_MUNMAP: return !is_ttdb_code(a[0], a[1]);
@@ -653,8 +657,21 @@ static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
  * is told at the stop, and reports the divergence. (Replay has no seccomp
  * filter: no secret, the program's six arguments.) */
 static uint64_t make_call(struct ttdb_shim_frame* f, uint64_t trampoline, const struct ttdb_shim_record* rec) {
-  int64_t ret = ttdb_untraced_syscall((long)f->rax, (long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10,
-                                      (long)f->r8, (long)f->r9);
+  int64_t ret;
+  if (rec->argc & TTDB_RECORD_FILE) {
+    /* A file's view: from the descriptor of replay's copy of the file (the
+     * program's own is the recording's), where the recording had it. */
+    int64_t fd;
+    memcpy(&fd, rec + 1, 8);
+    uint64_t flags = (f->r10 & ~MAP_FIXED_NOREPLACE_FLAG) | MAP_FIXED_FLAG;
+    ret = ttdb_untraced_syscall(NR_MMAP, (long)rec->ret, (long)f->rsi, (long)f->rdx, (long)flags, (long)fd,
+                                (long)f->r9);
+  } else {
+    ret = ttdb_untraced_syscall((long)f->rax, (long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10, (long)f->r8,
+                                (long)f->r9);
+  }
+  /* A thread's id: replay's own, the program gets the recorded one. */
+  if (rec->argc & TTDB_RECORD_GIVE_RET) ret = rec->ret;
   f->rax = (uint64_t)ret;
   if (ret != rec->ret) {
     CTL->made_result = ret;

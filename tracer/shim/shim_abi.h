@@ -290,13 +290,19 @@ struct ttdb_shim_record {
   uint64_t args[6];
 };
 #define TTDB_RECORD_COMPACT 0x8000
-/* Recording only: an mmap of a file in the control block's `mappable`
- * list, that succeeded; after the arguments, a uint64 index into it. */
+/* Recording: an mmap of a file in the control block's `mappable` list,
+ * that succeeded; after the arguments, a uint64 index into it. Replay
+ * (version 8, with TTDB_RECORD_MAKE): an mmap of a file the shim makes
+ * from the descriptor after the arguments (replay's copy of the file), at
+ * the place the record's result says. */
 #define TTDB_RECORD_FILE 0x1000
 /* Replay only (version 8): a queued record of a call the shim makes itself,
  * as the recording's shim did (TTDB_HOW_EXECUTE), checking that it returns
  * what the record says; argc & 0xff is how many arguments it compares. */
 #define TTDB_RECORD_MAKE 0x0800
+/* Replay only (version 8, with TTDB_RECORD_MAKE): the call returns a
+ * thread's id (set_tid_address): the shim gives back the record's. */
+#define TTDB_RECORD_GIVE_RET 0x0400
 #define TTDB_RECORD_HEADER 16 /* a compact record's header: size, nr, argc, ret */
 
 /* A clock read's record (version 6): clock_gettime(clock, where) through

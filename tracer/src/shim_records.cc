@@ -351,6 +351,8 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
   // Sized first, then written.
   std::uint64_t room = std::min<std::uint64_t>(input_room, TTDB_SHIM_BUFFER_SIZE);
   std::size_t size = sizeof(ttdb_shim_record);
+  bool maps_file = shim_maps_file_again(e);
+  if (maps_file) size += 8;  // (mmap has no parts: right after the arguments)
   for_each_part(e, *info, [&](const RecordPart& part) {
     switch (part.kind) {
       case RecordPart::Kind::path: size += 4 + (*part.path ? (*part.path)->size() : 0); break;
@@ -376,7 +378,10 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
   auto field = [&](std::size_t offset, auto value) { std::memcpy(p + offset, &value, sizeof value); };
   field(offsetof(ttdb_shim_record, size), static_cast<std::uint32_t>(size));
   field(offsetof(ttdb_shim_record, nr), static_cast<std::uint16_t>(e.nr));
-  auto argc = static_cast<std::uint16_t>(info->args.size() | (shim_makes_again(e) ? TTDB_RECORD_MAKE : 0));
+  bool makes = shim_makes_again(e);
+  auto argc = static_cast<std::uint16_t>(info->args.size() | (makes ? TTDB_RECORD_MAKE : 0) |
+                                         (maps_file ? TTDB_RECORD_FILE : 0) |
+                                         (makes && info->policy == ReplayPolicy::execute_set_ret ? TTDB_RECORD_GIVE_RET : 0));
   field(offsetof(ttdb_shim_record, argc), argc);
   field(offsetof(ttdb_shim_record, ret), e.ret.value_or(0));
   field(offsetof(ttdb_shim_record, args), e.args);
@@ -426,6 +431,7 @@ QueueRecord lay_out_record(const trace::Event& e, const std::function<Bytes(cons
     return {};
   }
   std::memset(p + at, 0, size - at);
+  if (maps_file) std::memset(p + at, 0xff, 8);  // no descriptor until queue_records writes one
   return out;
 }
 
@@ -442,6 +448,11 @@ std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t s
     const QueueEntry& entry = entries[queued];
     ByteView record = entry.record;
     if (shim_version < 6 && is_clock_record(record)) record = widened.emplace_back(record_for_shim(record, shim_version));
+    if (entry.map_fd >= 0) {
+      Bytes& with_fd = widened.emplace_back(record.begin(), record.end());
+      std::memcpy(with_fd.data() + sizeof(ttdb_shim_record), &entry.map_fd, sizeof entry.map_fd);
+      record = with_fd;
+    }
     if (record.empty() || record.size() > TTDB_SHIM_BUFFER_SIZE - used) break;
     if (!pieces.empty() && pieces.back().data() + pieces.back().size() == record.data())
       pieces.back() = ByteView(pieces.back().data(), pieces.back().size() + record.size());

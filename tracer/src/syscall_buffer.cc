@@ -388,7 +388,16 @@ bool sets_signal_action(const trace::Event& e) {
 
 bool shim_makes_again(const trace::Event& e) {
   if (e.kind != trace::EventKind::syscall || !replay_makes_again(e) || e.nr == __NR_rt_sigaction) return false;
-  return e.nr != __NR_mmap || (e.args[3] & MAP_ANONYMOUS);
+  return e.nr != __NR_mmap || (e.args[3] & MAP_ANONYMOUS) || shim_maps_file_again(e);
+}
+
+bool shim_maps_file_again(const trace::Event& e) {
+  // A private view of a file the trace names, whole where the recording had
+  // it (as map_recorded_file maps it), and not code (replay scans that).
+  if (e.nr != __NR_mmap || (e.args[3] & MAP_ANONYMOUS) || (e.args[3] & MAP_TYPE) != MAP_PRIVATE ||
+      (e.args[2] & PROT_EXEC) || !e.ret || is_error_result(*e.ret) || e.mem.size() != 1 || !e.mem[0].file)
+    return false;
+  return e.mem[0].addr == static_cast<std::uint64_t>(*e.ret) && e.mem[0].file_offset == e.args[5];
 }
 
 void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool stop_after) {

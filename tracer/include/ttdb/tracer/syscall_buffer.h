@@ -111,8 +111,12 @@ bool replay_makes_again(const trace::Event& e);
 bool sets_signal_action(const trace::Event& e);
 // Of those replay makes again, one that a replay shim of version 8 can make
 // itself, the thread running free (TTDB_RECORD_MAKE): not a signal's action
-// (the shim keeps those) nor a file's mapping (replay maps its own copy).
+// (the shim keeps those); a file's mapping only as shim_maps_file_again says.
 bool shim_makes_again(const trace::Event& e);
+// A private view of a file, not code, that the shim can map again from the
+// descriptor of replay's copy of the file, open in the process: its record
+// has room for that descriptor (TTDB_RECORD_FILE, QueueEntry::map_fd).
+bool shim_maps_file_again(const trace::Event& e);
 
 // --- recording
 // Memory a record's call protected anew (mprotect, which the shim makes when
@@ -240,6 +244,9 @@ struct QueueEntry {
   std::int64_t event = 0;
   ByteView record;
   std::uint64_t input_offset = 0, input_size = 0;
+  // A file's view the shim maps again (shim_maps_file_again): the
+  // descriptor it maps, written into the record's room for it.
+  std::int64_t map_fd = -1;
 };
 // Queues `entries` (buffered syscalls, in order) for the shim to give back,
 // replacing what was queued, as many as its buffer holds; the places of
