@@ -117,7 +117,7 @@ void ReplaySession::sync_queue() {
 }
 
 bool ReplaySession::shim_makes_calls() const {
-  return task_state().stop_stub && !task_state().threaded;
+  return task_state().stop_stub != 0;
 }
 
 // Made again the shim's way (a version 8 shim, the thread running free):

@@ -297,7 +297,7 @@ class ReplaySession {
   void emit_given_back(const trace::Event& e);
   bool queueable(const QueueFacts& e, const QueueFacts* following, const QueueEntry& entry, const FastPath& fast) const;
   // Whether the thread's shim may make the queued calls replay makes again
-  // (version 8, and a process of one thread: the shim's queue is its own).
+  // (version 8: it has a stop stub).
   bool shim_makes_calls() const;
   // Has the shim's free-run flag say `free` (the thread runs on without
   // syscall stops), and returns how to resume: `how`, or PTRACE_CONT.

@@ -40,6 +40,23 @@ TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
     EXPECT_GE(lines_matching(replayed.err, std::string(": ") + call + R"(\(.*made in-process\)$)").size(), 190u) << call;
 }
 
+// In a process of several threads, each thread's run of calls to make is
+// its own: the others wait their turn outside the shim.
+TEST(BufferReplay, ThreadsMakeTheirCallsInsideTheBufferInTurn) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("threads_made_again")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(lines_matching(recorded.out, "^thread [01]: [0-9a-f]+$").size(), 2u) << recorded.out;
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'munmap'"), 190);
+  expect_same_run(recorded, replay(trace));
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  RunResult replayed = replay(trace, logged);
+  EXPECT_EQ(replayed.out, recorded.out);
+  EXPECT_GE(lines_matching(replayed.err, R"(: munmap\(.*made in-process\)$)").size(), 190u) << replayed.err;
+}
+
 // A shell's programs map their libraries as the shell did: each view of a
 // file the recording's shim made, replay's shim makes again from the
 // descriptor replay keeps open for that file (inherited from the shell).
