@@ -15,6 +15,7 @@ namespace {
 // a million clock reads replayed in 0.88 of the time 64 with queues of
 // 16384 took).
 constexpr std::size_t kReadAhead = 16 * EventStream::kBatch;
+constexpr std::size_t kReadAheadBytes = 16 * EventStream::kBatchBytes;
 
 QueueFacts facts_of(const trace::Event& e) {
   using trace::EventKind;
@@ -58,12 +59,14 @@ void EventStream::run() {
   try {
     trace::TraceReader reader(path_);
     std::optional<trace::TraceReader::Cursor> cursor;
+    const BytesOf bytes_of = [&](const trace::MemWrite& m) { return reader.mem_bytes(m); };
     std::uint64_t generation = ~0ull;
     for (;;) {
       {
         std::unique_lock lock(mutex_);
         wake_producer_.wait(lock, [&] {
-          return stopping_ || generation != generation_ || (!at_end_ && batched_ < kReadAhead);
+          return stopping_ || generation != generation_ ||
+                 (!at_end_ && batched_ < kReadAhead && batched_bytes_ < kReadAheadBytes);
         });
         if (stopping_) return;
         if (generation != generation_) {
@@ -83,15 +86,23 @@ void EventStream::run() {
       }
       // Decoding into events the replayer is done with reuses their buffers.
       batch.events.resize(kBatch);
-      std::size_t filled = 0;
-      while (filled < kBatch && cursor->next(batch.events[filled])) ++filled;
+      std::size_t filled = 0, bytes = 0;
+      bool ended = false;
+      while (filled < kBatch && bytes < kBatchBytes) {
+        if (!cursor->next(batch.events[filled])) {
+          ended = true;
+          break;
+        }
+        for (const auto& m : batch.events[filled++].mem) bytes += m.size;
+      }
       batch.events.resize(filled);
-      lay_out_records(reader, batch);
+      lay_out_records(bytes_of, batch);
       {
         std::lock_guard lock(mutex_);
         if (generation != generation_) continue;  // a seek came meanwhile: this batch is stale
-        at_end_ = batch.events.size() < kBatch;
+        at_end_ = ended;
         batched_ += batch.events.size();
+        batched_bytes_ += batch.arena.size();
         if (!batch.events.empty()) batches_.push_back(std::move(batch));
       }
       wake_consumer_.notify_one();
@@ -104,12 +115,11 @@ void EventStream::run() {
   }
 }
 
-void EventStream::lay_out_records(trace::TraceReader& reader, Batch& batch) {
+void EventStream::lay_out_records(const BytesOf& bytes_of, Batch& batch) {
   batch.arena.clear();
   batch.records.clear();
   batch.facts.clear();
   for (const trace::Event& e : batch.events) batch.facts.push_back(facts_of(e));
-  const std::function<Bytes(const trace::MemWrite&)> bytes_of = [&](const trace::MemWrite& m) { return reader.mem_bytes(m); };
   for (const trace::Event& e : batch.events) {
     if (e.kind == trace::EventKind::rdtsc && e.buffered) {  // (an rdtsc site's record: shim version 7)
       batch.records.push_back(lay_out_record(e, bytes_of, 0, batch.arena, true));
@@ -129,10 +139,12 @@ void EventStream::seek(std::int64_t first) {
   ready_.clear();
   head_ = 0;
   ready_count_ = 0;
+  found_ = nullptr;
   {
     std::lock_guard lock(mutex_);
     batches_.clear();
     batched_ = 0;
+    batched_bytes_ = 0;
     at_end_ = false;
     start_ = first;
     ++generation_;
@@ -151,6 +163,7 @@ bool EventStream::fill(std::size_t ahead) {
       batch = std::move(batches_.front());
       batches_.pop_front();
       batched_ -= batch.events.size();
+      batched_bytes_ -= batch.arena.size();
     }
     wake_producer_.notify_one();
     ready_count_ += batch.events.size();
@@ -161,10 +174,9 @@ bool EventStream::fill(std::size_t ahead) {
 
 QueueEntry EventStream::queue_entry(std::size_t ahead) {
   if (!fill(ahead)) return {};
-  std::size_t at = head_ + ahead;
-  const Batch& batch = ready_[at / kBatch];
-  const QueueRecord& record = batch.records[at % kBatch];
-  return QueueEntry{batch.events[at % kBatch].id, ByteView(batch.arena).subspan(record.offset, record.size),
+  auto [batch, index] = locate(head_ + ahead);
+  const QueueRecord& record = batch->records[index];
+  return QueueEntry{batch->events[index].id, ByteView(batch->arena).subspan(record.offset, record.size),
                     record.input_offset, record.input_size};
 }
 
@@ -175,6 +187,13 @@ void EventStream::pop_front() {
   Batch done = std::move(ready_.front());
   ready_.pop_front();
   head_ = 0;
+  // (Positions count from the new first batch now.)
+  if (!found_ || found_index_ == 0) {
+    found_ = nullptr;
+  } else {
+    --found_index_;
+    found_start_ -= done.events.size();
+  }
   std::lock_guard lock(mutex_);
   if (spare_.size() < kReadAhead / kBatch) spare_.push_back(std::move(done));
 }

@@ -63,10 +63,14 @@ void ReplaySession::fill_queue(const FastPath& fast) {
   std::vector<QueueEntry>& entries = queue_entries_;
   entries.clear();
   entries.reserve(kQueueEvents);
-  std::size_t makes = 0;
+  std::size_t makes = 0, bytes = 0;
   for (const QueueFacts *e = events_.facts(0), *following = nullptr; e && entries.size() < kQueueEvents; e = following) {
-    following = events_.facts(entries.size() + 1);
     QueueEntry entry = events_.queue_entry(entries.size());
+    // No more than the shim's buffer holds: past it, the events would only
+    // wait for the reading thread (a gzip of 20 MB waited for all its
+    // reads, laid out, before its first queue of them).
+    if ((bytes += entry.record.size()) > kShimQueueBytes) break;
+    following = events_.facts(entries.size() + 1);
     if (!queueable(*e, following, entry, fast)) break;
     if (!fast.watched.empty() && e->has(QueueFacts::kWrites) && writes_watched(entries.size(), fast)) break;
     if (e->has(QueueFacts::kMapsFile) && (entry.map_fd = kept_mapping_fd(*events_.peek(entries.size()))) < 0) break;

@@ -57,6 +57,27 @@ TEST(BufferReplay, ThreadsMakeTheirCallsInsideTheBufferInTurn) {
   EXPECT_GE(lines_matching(replayed.err, R"(: munmap\(.*made in-process\)$)").size(), 190u) << replayed.err;
 }
 
+// 24 MiB read in buffered reads: the replayer reads the trace ahead in
+// batches of at most 1 MiB of records (not 512 reads of 32 KiB), queues
+// no more than the shim's buffer holds, and travels back and forth there.
+TEST(BufferReplay, LargeBufferedReadsReplayAndTravel) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), file = dir.file("big");
+  std::string text;
+  for (int i = 0; text.size() < (24u << 20); ++i) text += std::to_string(i * 7919) + "\n";
+  write_file(file, text);
+  RunResult recorded = record_buffered(trace, {"/usr/bin/md5sum", file});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'read' AND buffered"), 700);
+  expect_same_run(recorded, replay(trace));
+  long middle = sql_count(trace, "SELECT max(event) FROM syscalls WHERE name = 'read'") / 2;
+  RunResult shell = ttdb({"replay", "-ex", "goto event " + std::to_string(middle), "-ex", "goto event 40", "-ex",
+                          "goto event " + std::to_string(middle + 100), "-ex", "continue", trace});
+  EXPECT_EQ(shell.status, 0) << shell.err;
+  EXPECT_EQ(shell.err.find("diverged"), std::string::npos) << shell.err;
+  EXPECT_NE(shell.out.find(recorded.out), std::string::npos) << shell.out;
+}
+
 // A shell's programs map their libraries as the shell did: each view of a
 // file the recording's shim made, replay's shim makes again from the
 // descriptor replay keeps open for that file (inherited from the shell).

@@ -471,6 +471,8 @@ std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t s
   return queued;
 }
 
+static_assert(kShimQueueBytes == TTDB_SHIM_BUFFER_SIZE);
+
 void clear_queue(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint64_t zero[4] = {};
   write_field(tracee, CONTROL_FIELD(shim, queued_records), zero);

@@ -254,6 +254,8 @@ struct QueueEntry {
 // recorded. Returns how many fit.
 std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version,
                           const std::vector<QueueEntry>& entries, std::vector<QueuedInput>* inputs);
+// How many bytes of records a queue holds at most (the shim's buffer).
+inline constexpr std::size_t kShimQueueBytes = 0x100000;
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
 // Version 8: lets the thread run free, without syscall stops (the replayer
