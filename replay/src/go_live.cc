@@ -344,9 +344,11 @@ void ReplaySession::take_syscall_buffer_out(int pid) {
     if (state.shim && state.actions_kept) make_kept_actions_the_kernels(t, state);
     state.sites.unpatch_all(t);
     if (state.shim) turn_shim_off(t, state.shim);
+    // Its syscalls no longer read a byte of the shim's (which the program may unmap).
+    if (state.shim_stops) t.set_syscall_dispatch(false);
     state.sites = SyscallPatcher{};
     state.shim = ShimPlace{};
-    state.stop_stub = 0;
+    state.shim_stops = {};
     state.free_running = false;
   }
 }

@@ -121,7 +121,7 @@ void ReplaySession::sync_queue() {
 }
 
 bool ReplaySession::shim_makes_calls() const {
-  return task_state().stop_stub != 0;
+  return static_cast<bool>(task_state().shim_stops);
 }
 
 // Made again the shim's way (a version 8 shim, the thread running free):
@@ -134,16 +134,22 @@ Resume ReplaySession::set_free_run(Resume how) {
   TaskState& state = task();
   bool free = how == Resume::syscall && state.queue_makes > state.queue_taken;
   if (free != state.free_running) {
-    run_shim_free(tracee(), state.shim, free);
+    run_shim_free(tracee(), state.shim, state.shim_stops, free);
     state.free_running = free;
   }
   return free ? Resume::cont : how;
 }
 
+void ReplaySession::stop_free_run() {
+  TaskState& state = task();
+  if (!std::exchange(state.free_running, false)) return;
+  run_shim_free(tracee(), state.shim, state.shim_stops, false);
+}
+
 bool ReplaySession::at_stop_stub(const WaitStatus& status) {
   const TaskState& state = task_state();
-  return state.stop_stub && status.is_signal_stop() && status.code() == SIGTRAP &&
-         tracee().regs().rip == state.stop_stub + 1;
+  return state.shim_stops && status.is_signal_stop() && status.code() == SIGTRAP &&
+         tracee().regs().rip == state.shim_stops.stop_stub + 1;
 }
 
 void ReplaySession::end_free_run() {

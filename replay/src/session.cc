@@ -258,7 +258,10 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
     if (status.is_exit()) return status;
     set_snapshot_trap(false);
     sync_queue();
-    if (!at_stop_stub(status)) return apply_kept_actions(status);
+    if (!at_stop_stub(status)) {
+      stop_free_run();
+      return apply_kept_actions(status);
+    }
     // A free run's end: on with syscall stops, towards the next event.
     end_free_run();
   }
@@ -374,8 +377,21 @@ std::string ReplaySession::describe_stop(const WaitStatus& status) {
       }
       return "made " + render_call(seen);
     }
-    case WaitStatus::Kind::signal_stop:
+    case WaitStatus::Kind::signal_stop: {
+      // A syscall the thread made running free, which syscall user dispatch
+      // stopped before it ran (SYS_USER_DISPATCH).
+      constexpr int kUserDispatch = 2;
+      if (status.code() == SIGSYS) {
+        siginfo_t info = t.siginfo();
+        if (info.si_code == kUserDispatch) {
+          const SyscallInfo* si = find_syscall(info.si_syscall);
+          return fmt::format("made syscall {} at {:#x}, which did not run",
+                             si ? std::string(si->name) : std::to_string(info.si_syscall),
+                             reinterpret_cast<std::uint64_t>(info.si_call_addr));
+        }
+      }
       return fmt::format("received {} at {:#x}", signal_name(status.code()), t.regs().rip);
+    }
     case WaitStatus::Kind::event_stop:
       return status.event() == PTRACE_EVENT_EXEC ? "executed a new program"
                                                  : fmt::format("stopped at ptrace event {}", status.event());
@@ -652,7 +668,7 @@ void ReplaySession::apply_patch(const Event& e) {
     if (is_shim_event(patch)) {
       task().shim = apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
       task().shim_version = patch.args[3];
-      task().stop_stub = shim_stop_stub(tracee(), task().shim, task().shim_version);
+      task().shim_stops = shim_stops(tracee(), task().shim, task().shim_version);
       task().free_running = false;
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);

@@ -65,11 +65,11 @@ struct TaskState {
   std::uint64_t queued = 0;
   std::uint64_t queue_taken = 0;  // of those, already accounted for
   // Version 8: of the queued events, how many come up to the last one the
-  // shim makes itself (0: none), which it makes only running free; the
-  // address of its stop stub's int3 (0: an older shim); and whether the
+  // shim makes itself (0: none), which it makes only running free; where
+  // the shim stops a free run (none: an older shim); and whether the
   // shim's free-run flag is set (it clears it at the stub).
   std::uint64_t queue_makes = 0;
-  std::uint64_t stop_stub = 0;
+  ShimStops shim_stops;
   bool free_running = false;
   // Signal actions the shim gave back the setting of and keeps, which the
   // kernel does not have yet (shim_abi.h, version 4: control.actions).
@@ -299,9 +299,13 @@ class ReplaySession {
   // Whether the thread's shim may make the queued calls replay makes again
   // (version 8: it has a stop stub).
   bool shim_makes_calls() const;
-  // Has the shim's free-run flag say `free` (the thread runs on without
-  // syscall stops), and returns how to resume: `how`, or PTRACE_CONT.
+  // Has the shim's free-run flag say whether the thread runs on without
+  // syscall stops (it does while resumed by `how` to make a queued call),
+  // and returns how to resume: `how`, or PTRACE_CONT.
   Resume set_free_run(Resume how);
+  // A stop elsewhere than the stop stub (a breakpoint, a watchpoint) ends
+  // a free run too: the replayer's own injected syscalls may follow.
+  void stop_free_run();
   // A stop at the shim's stop stub, where a free run ended: SIGTRAP put
   // back, and a call the shim made that returned otherwise reported.
   bool at_stop_stub(const WaitStatus& status);

@@ -144,6 +144,35 @@ TEST(BufferReplay, ACallMadeInsideTheBufferThatReturnsOtherwiseIsADivergence) {
       << replayed.err;
 }
 
+// A replay that diverges while its thread runs free must not make a
+// syscall unseen: a recorded read changed to an 'x' has the program make a
+// write of its own, which syscall user dispatch stops before it runs.
+TEST(BufferReplay, ASyscallTheRecordingDoesNotHaveDoesNotRunWhileRunningFree) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb"), file = dir.file("bytes");
+  write_file(file, std::string(300, 'a'));
+  RunResult recorded = record_buffered(trace, {program("free_run_escape"), file});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, "300 reads\n");
+  int seen = 0;
+  std::int64_t changed = 0;
+  edit_trace(trace, [&](trace::Event& e) {
+    if (e.kind != trace::EventKind::syscall || e.nr != __NR_read || !e.buffered || e.ret != 1 || ++seen != 200)
+      return false;
+    e.mem.at(0).data = {'x'};
+    changed = e.id;
+    return true;
+  });
+  ASSERT_NE(changed, 0);
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 124);
+  EXPECT_EQ(replayed.out.find("ESCAPED"), std::string::npos) << replayed.out;
+  EXPECT_NE(replayed.err.find("replay diverged at event " + std::to_string(changed + 2)), std::string::npos)
+      << replayed.err;
+  EXPECT_NE(replayed.err.find("but the program made syscall write at 0x"), std::string::npos) << replayed.err;
+  EXPECT_NE(replayed.err.find(", which did not run"), std::string::npos) << replayed.err;
+}
+
 // Traces of version 7 replay as they did: recorded before the control
 // block listed the files the shim may map (format 13: it ends before
 // `mappable_count` and `mappable[64][5]`, shim_abi.h) or after (format 14
@@ -167,7 +196,7 @@ TEST(BufferReplay, ControlBlocksOfVersionSevenStillReplay) {
       return true;
     });
   };
-  constexpr std::size_t kVersionEight = 3 * 8;
+  constexpr std::size_t kVersionEight = 4 * 8;
   constexpr std::size_t kMappableFiles = 8 + 64 * 5 * 8;
   ASSERT_GE(shorten_control(kVersionEight), 1);
   expect_same_run(recorded, replay(trace));

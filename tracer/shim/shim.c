@@ -602,6 +602,7 @@ void ttdb_shim_apply_actions(void) {
  * `tail`. The replayer resumes it with syscall stops from there. */
 extern const unsigned char ttdb_shim_stop_stub[];
 static uint64_t stop_for_replayer(uint64_t tail) {
+  CTL->selector = 0;
   CTL->flags &= ~TTDB_SHIM_FREE_RUN;
   CTL->stop_to = tail;
   leave_sigtrap_alone();

@@ -32,7 +32,8 @@
  *    makes itself (what the recording's shim made and replay makes again),
  *    and, with TTDB_SHIM_FREE_RUN, the thread runs without syscall stops,
  *    stopping at header.stop_stub's int3 after the last queued record or
- *    before any call it would leave to the replayer. */
+ *    before any call it would leave to the replayer (control.selector back
+ *    to 0 there). */
 #define TTDB_SHIM_ABI_VERSION 8
 #define TTDB_SHIM_V1_BASE 0x70000000 /* where version 1 always was */
 
@@ -268,6 +269,11 @@ struct ttdb_shim_control {
   uint64_t stop_to;
   uint64_t made_differs;
   int64_t made_result;
+  /* Replay (version 8): the byte the kernel reads before each syscall of a
+   * thread the replayer set syscall user dispatch on (1 while running free:
+   * a syscall from anywhere but the shim's own instruction raises SIGSYS
+   * rather than run unseen), 0 once the shim stops for the replayer. */
+  uint64_t selector;
 };
 
 /* A record: this header, then for each argument in order its payload:

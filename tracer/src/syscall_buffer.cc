@@ -347,17 +347,20 @@ void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t
   put_back_sigtrap(tracee, shim, syscall_insn);
 }
 
-void run_shim_free(Tracee& tracee, const ShimPlace& shim, bool free) {
-  // (In replay the shim's flags are the replayer's: only this one is ever set.)
-  write_field(tracee, CONTROL_FIELD(shim, flags), std::uint32_t{free ? TTDB_SHIM_FREE_RUN : 0u});
+ShimStops shim_stops(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version) {
+  ttdb_shim_header h{};
+  if (shim_version < 8 || tracee.read_some(RemotePtr(shim.start()), &h, sizeof h) != sizeof h) return {};
+  auto in_code = [](std::uint64_t offset) { return offset && offset < TTDB_SHIM_CODE_SIZE; };
+  if (!in_code(h.stop_stub) || !in_code(h.untraced_return)) return {};
+  return ShimStops{shim.start() + h.stop_stub, shim.start() + h.untraced_return};
 }
 
-std::uint64_t shim_stop_stub(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version) {
-  if (shim_version < 8) return 0;
-  std::uint64_t offset = 0;
-  static_assert(offsetof(ttdb_shim_header, stop_stub) == 56);
-  tracee.read_some(RemotePtr(shim.start() + offsetof(ttdb_shim_header, stop_stub)), &offset, sizeof offset);
-  return offset && offset < TTDB_SHIM_CODE_SIZE ? shim.start() + offset : 0;
+void run_shim_free(Tracee& tracee, const ShimPlace& shim, const ShimStops& stops, bool free) {
+  // (In replay the shim's flags are the replayer's: only this one is ever set.)
+  write_field(tracee, CONTROL_FIELD(shim, flags), std::uint32_t{free ? TTDB_SHIM_FREE_RUN : 0u});
+  write_field(tracee, CONTROL_FIELD(shim, selector), std::uint64_t{free ? 1u : 0u});
+  // Each time: a fork (a checkpoint's) or an exec drops it.
+  if (free) tracee.set_syscall_dispatch(true, stops.untraced_return, 1, CONTROL_FIELD(shim, selector));
 }
 
 std::optional<std::int64_t> take_made_difference(Tracee& tracee, const ShimPlace& shim) {

@@ -246,6 +246,15 @@ void Tracee::set_signal_mask(std::uint64_t mask) {
   fallible_ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask);
 }
 
+bool Tracee::set_syscall_dispatch(bool on, std::uint64_t from, std::uint64_t length, RemotePtr selector) {
+  // (Newer than the uapi headers this builds with: linux/ptrace.h of 6.4.)
+  constexpr int kSetDispatchConfig = 0x4210;  // PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG
+  struct {
+    std::uint64_t mode, selector, offset, len;
+  } config{on ? 1u : 0u, on ? selector.addr() : 0, on ? from : 0, on ? length : 0};  // PR_SYS_DISPATCH_ON
+  return fallible_ptrace(kSetDispatchConfig, tid_, reinterpret_cast<void*>(sizeof config), &config);
+}
+
 namespace {
 
 // Copies of at least this many bytes go straight between ttdb's memory and

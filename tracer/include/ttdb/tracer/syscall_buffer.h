@@ -258,15 +258,24 @@ std::size_t queue_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t s
 inline constexpr std::size_t kShimQueueBytes = 0x100000;
 // Empties the queue: the shim takes the traced path for what comes next.
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
+// Version 8: where a replay thread running free stops (the shim's stop
+// stub's int3) and where the one syscall instruction it may use returns
+// (the shim's own), read from the shim's header in the program's memory;
+// zeros for an older shim.
+struct ShimStops {
+  std::uint64_t stop_stub = 0, untraced_return = 0;
+  explicit operator bool() const { return stop_stub != 0; }
+};
+ShimStops shim_stops(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version);
 // Version 8: lets the thread run free, without syscall stops (the replayer
 // resumes it with PTRACE_CONT), or not. Free, the shim makes the queued
 // calls marked TTDB_RECORD_MAKE and stops at its stop stub after the last
 // queued record, or before a call it leaves to the replayer; the flag is
-// off again there.
-void run_shim_free(Tracee& tracee, const ShimPlace& shim, bool free);
-// Version 8: the address of the shim's stop stub's int3 (read from its
-// header, in the program's memory); 0 for an older shim.
-std::uint64_t shim_stop_stub(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version);
+// off again there. Free, a syscall from anywhere but the shim's own
+// instruction raises SIGSYS instead of running (syscall user dispatch: a
+// replay that diverged must not make a call unseen), where the kernel has
+// it (Linux 6.4); the shim turns that off at its stop too.
+void run_shim_free(Tracee& tracee, const ShimPlace& shim, const ShimStops& stops, bool free);
 // At a stop at the stop stub: the result of a call the shim made that
 // returned other than its record says (made_differs), which it clears.
 std::optional<std::int64_t> take_made_difference(Tracee& tracee, const ShimPlace& shim);

@@ -109,6 +109,11 @@ class Tracee {
   // The thread's blocked signals (bit N-1 for signal N).
   std::uint64_t signal_mask();
   void set_signal_mask(std::uint64_t mask);
+  // Syscall user dispatch (PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG, Linux
+  // 6.4): while the byte at `selector` is 1, a syscall of the thread's from
+  // anywhere but [from, from + length) (where it returns) raises SIGSYS
+  // instead of running. `on` false turns it off. False when the kernel refuses.
+  bool set_syscall_dispatch(bool on, std::uint64_t from = 0, std::uint64_t length = 0, RemotePtr selector = RemotePtr(0));
 
   // Memory. read_some returns how many bytes it could read (short at an
   // unmapped page); read_bytes and read_value throw when any byte is missing.
