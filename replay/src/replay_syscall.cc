@@ -158,13 +158,20 @@ void ReplaySession::finish_syscall_exit(const Event& e, const Registers& entry_r
 }
 
 void ReplaySession::emulate(const Event& e, const Registers& entry_regs) {
-  Registers skip = entry_regs;
-  skip.orig_rax = static_cast<unsigned long long>(-1);  // the kernel skips it
-  tracee().set_regs(skip);
-  expect_syscall_exit(e);
-  // A skipped call leaves the registers as they were set (rax aside, which
-  // the result replaces): no need to read them again.
-  finish_syscall_exit(e, entry_regs, &skip);
+  if (tracee().at_sysemu_entry()) {
+    // The kernel skips it already (run() resumed with PTRACE_SYSEMU): the
+    // result goes in at the entry, one stop for the call.
+    finish_syscall_exit(e, entry_regs, &entry_regs);
+    tracee().mark_sysemu_done();
+  } else {
+    Registers skip = entry_regs;
+    skip.orig_rax = static_cast<unsigned long long>(-1);  // the kernel skips it
+    tracee().set_regs(skip);
+    expect_syscall_exit(e);
+    // A skipped call leaves the registers as they were set (rax aside, which
+    // the result replaces): no need to read them again.
+    finish_syscall_exit(e, entry_regs, &skip);
+  }
   std::int64_t ret = e.ret.value_or(0);
   const Event* next = events_.peek();
   if (is_restart_result(ret) && !(next && next->kind == EventKind::signal && next->tid == e.tid)) {

@@ -253,6 +253,7 @@ WaitStatus ReplaySession::run(Resume how, const FastPath& fast) {
   for (;;) {
     fill_queue(how == Resume::singlestep ? FastPath{state_.current, {}} : fast);
     Resume resume = set_free_run(how);
+    if (resume == Resume::syscall && next_call_emulated()) resume = Resume::sysemu;
     set_snapshot_trap(true);
     WaitStatus status = resume_and_wait(resume);
     if (status.is_exit()) return status;
@@ -316,6 +317,18 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
     if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
     return status;
   }
+}
+
+bool ReplaySession::next_call_emulated() {
+  // The first event the queue does not hold: the program's next traced call.
+  std::size_t queued = task().queued - task().queue_taken;
+  const Event* e = events_.peek(queued);
+  if (!e || e->kind != EventKind::syscall || e->tid != state_.acting || !e->ret) return false;
+  const SyscallInfo* si = find_syscall(e->nr);
+  if (!si || si->policy != ReplayPolicy::emulate) return false;
+  // Not a wait that a signal ended, which replay waits in (wait_in_sigsuspend).
+  const Event* after = events_.peek(queued + 1);
+  return !(after && after->kind == EventKind::signal && after->tid == e->tid);
 }
 
 WaitStatus ReplaySession::end_thread_in_syscall(const Event& e) {

@@ -303,6 +303,9 @@ class ReplaySession {
   // syscall stops (it does while resumed by `how` to make a queued call),
   // and returns how to resume: `how`, or PTRACE_CONT.
   Resume set_free_run(Resume how);
+  // Whether the program's next traced call is one replay emulates (skips,
+  // giving its recorded result): run() resumes with PTRACE_SYSEMU then.
+  bool next_call_emulated();
   // A stop elsewhere than the stop stub (a breakpoint, a watchpoint) ends
   // a free run too: the replayer's own injected syscalls may follow.
   void stop_free_run();

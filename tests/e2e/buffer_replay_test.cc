@@ -173,6 +173,34 @@ TEST(BufferReplay, ASyscallTheRecordingDoesNotHaveDoesNotRunWhileRunningFree) {
   EXPECT_NE(replayed.err.find(", which did not run"), std::string::npos) << replayed.err;
 }
 
+// A traced call replay emulates stops once, at its entry (PTRACE_SYSEMU:
+// the kernel skips it), where replay gives its result; from there stepi
+// goes one instruction on and back, and the process goes live from it.
+class EmulatedCallShellTest : public ShellTest {};
+
+TEST_F(EmulatedCallShellTest, SteppingAndGoingLiveRightAfterAnEmulatedCall) {
+  std::string trace = recorded("debug_sleeps");
+  long third = sql_count(trace, "SELECT event FROM syscalls WHERE name = 'clock_nanosleep' LIMIT 1 OFFSET 2");
+  ASSERT_GT(third, 0);
+  std::string there = "goto event " + std::to_string(third);
+  RunResult steps = script(trace, joined({there, "print $pc", "print $rax", "x/2i $pc", "stepi", "print $pc",
+                                          "reverse-stepi", "print $pc"}));
+  ASSERT_EQ(steps.status, 0) << steps.err;
+  auto values = printed_values(steps.out);
+  ASSERT_EQ(values.size(), 4u) << steps.out;
+  EXPECT_EQ(values[1], "0") << steps.out;  // its recorded result
+  // The second line of x/2i is the instruction after the one at $pc.
+  auto listed = lines_matching(steps.out, R"(^ +0x[0-9a-f]+ <)");
+  ASSERT_FALSE(listed.empty()) << steps.out;
+  std::string next = listed[0].substr(listed[0].find("0x"));
+  next = next.substr(0, next.find(' '));
+  EXPECT_EQ(values[2].substr(0, values[2].find(' ')), next) << steps.out;
+  EXPECT_EQ(values[3], values[0]) << steps.out;
+  RunResult live = ttdb({"replay", "-ex", there, "-ex", "go-live", trace});
+  EXPECT_EQ(live.status, 0) << live.err;
+  EXPECT_NE(live.out.find("slept 10\n"), std::string::npos) << live.out << live.err;
+}
+
 // Traces of version 7 replay as they did: recorded before the control
 // block listed the files the shim may map (format 13: it ends before
 // `mappable_count` and `mappable[64][5]`, shim_abi.h) or after (format 14

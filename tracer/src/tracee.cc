@@ -111,6 +111,21 @@ void Tracee::set_xstate(ByteView xstate) {
 
 bool Tracee::resume(Resume how, int sig) {
   forget_stop();
+  at_sysemu_entry_ = false;
+  if (std::exchange(sysemu_done_, false) && (how == Resume::syscall || how == Resume::singlestep)) {
+    // These stop at the skipped call's exit first: that stop is nothing to
+    // the caller, who asked for the next one.
+    if (!fallible_ptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr)) return false;
+    int raw = 0;
+    while (::waitpid(tid_, &raw, __WALL) < 0) {
+      if (errno != EINTR) throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+    }
+    if (!WaitStatus::decode(raw).is_syscall_stop()) {
+      pending_raw_ = raw;  // (it ended, or stopped otherwise: wait() gives that)
+      last_resume_ = {how, sig};
+      return true;
+    }
+  }
   last_resume_ = {how, sig};
   int request = PTRACE_CONT;
   switch (how) {
@@ -118,6 +133,7 @@ bool Tracee::resume(Resume how, int sig) {
     case Resume::syscall: request = PTRACE_SYSCALL; break;
     case Resume::singlestep: request = PTRACE_SINGLESTEP; break;
     case Resume::listen: request = PTRACE_LISTEN; break;
+    case Resume::sysemu: request = PTRACE_SYSEMU; break;
   }
   return fallible_ptrace(request, tid_, nullptr,
                          reinterpret_cast<void*>(static_cast<std::uintptr_t>(sig)));
@@ -128,6 +144,10 @@ void Tracee::note_exit(const WaitStatus& status) {
 }
 
 WaitStatus Tracee::wait() {
+  if (pending_raw_) {
+    WaitStatus status;
+    if (take_status(*std::exchange(pending_raw_, std::nullopt), status)) return status;
+  }
   for (;;) {
     int raw = 0;
     pid_t got = ::waitpid(tid_, &raw, __WALL);
@@ -150,6 +170,8 @@ bool Tracee::take_status(int raw, WaitStatus& status) {
   status = WaitStatus::decode(raw);
   TTDB_LOG(ptrace, "wait({}) -> {}", tid_, status.describe());
   note_exit(status);
+  at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
+  sysemu_done_ = false;
   return true;
 }
 
@@ -178,6 +200,10 @@ std::optional<AnyStop> wait_any(std::optional<std::chrono::milliseconds> timeout
 }
 
 std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {
+  if (pending_raw_) {
+    WaitStatus status;
+    if (take_status(*std::exchange(pending_raw_, std::nullopt), status)) return status;
+  }
   // A pidfd becomes readable only at exit, so poll for stops in short naps.
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (auto nap = std::chrono::microseconds(50);; nap = std::min(nap * 2, std::chrono::microseconds(2000))) {
@@ -187,6 +213,8 @@ std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {
       forget_stop();
       WaitStatus status = WaitStatus::decode(raw);
       note_exit(status);
+      at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
+      sysemu_done_ = false;
       return status;
     }
     if (got < 0 && errno != EINTR)

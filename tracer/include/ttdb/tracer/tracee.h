@@ -27,7 +27,10 @@ namespace ttdb {
 
 using Registers = user_regs_struct;
 
-enum class Resume { cont, syscall, singlestep, listen };
+// How a stopped thread goes on. `sysemu` (PTRACE_SYSEMU) stops it at its
+// next syscall's entry, which the kernel then skips: the tracer gives the
+// result there, one stop for the call rather than two.
+enum class Resume { cont, syscall, singlestep, listen, sysemu };
 
 // Puts a syscall's six arguments in their registers (rdi, rsi, rdx, r10, r8, r9).
 inline void set_syscall_args(Registers& regs, const std::uint64_t* args) {
@@ -92,6 +95,15 @@ class Tracee {
   // that stop rather than stop at the entry too.
   void set_injections_stop_at_filter(bool on) { injections_stop_at_filter_ = on; }
   bool injections_stop_at_filter() const { return injections_stop_at_filter_; }
+  // Stopped at the entry of a syscall that a `sysemu` resume reached: the
+  // kernel skips the call whatever its registers say, and returns to the
+  // program with the result the tracer sets.
+  bool at_sysemu_entry() const { return at_sysemu_entry_; }
+  // The tracer gave that call its result: the call is over, as at its exit.
+  // Resumed by `syscall` or `singlestep` from there, the thread would stop
+  // at the skipped call's exit first: resume() takes that stop and goes on.
+  void mark_sysemu_done() { sysemu_done_ = at_sysemu_entry_; }
+  bool sysemu_done() const { return sysemu_done_; }
   // Signals that arrived while ttdb ran a syscall of its own in the tracee
   // (a child's SIGCHLD, say): kept from the program then, for whoever drives
   // the tracee to deliver later, or to drop.
@@ -181,6 +193,9 @@ class Tracee {
   std::optional<WaitStatus> exit_;
   std::pair<Resume, int> last_resume_{Resume::cont, 0};
   bool stray_interrupt_ = false;
+  bool at_sysemu_entry_ = false;
+  bool sysemu_done_ = false;
+  std::optional<int> pending_raw_;  // a status resume() took out of turn (the thread ended)
   bool injections_stop_at_filter_ = false;
   std::vector<siginfo_t> deferred_signals_;
 };
