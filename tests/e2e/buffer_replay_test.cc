@@ -28,9 +28,7 @@ TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
     EXPECT_GE(sql_count(trace, std::string("SELECT count(*) FROM syscalls WHERE buffered AND name = '") + name + "'"), 190)
         << name;
   expect_same_run(recorded, replay(trace));
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   // Each of them made by the shim, but the rt_sigprocmask that unblocked a
   // pending signal (its delivery is the replayer's to make) and the first
@@ -50,9 +48,7 @@ TEST(BufferReplay, ThreadsMakeTheirCallsInsideTheBufferInTurn) {
   EXPECT_EQ(lines_matching(recorded.out, "^thread [01]: [0-9a-f]+$").size(), 2u) << recorded.out;
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'munmap'"), 190);
   expect_same_run(recorded, replay(trace));
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   EXPECT_GE(lines_matching(replayed.err, R"(: munmap\(.*made in-process\)$)").size(), 190u) << replayed.err;
 }
@@ -87,9 +83,7 @@ TEST(BufferReplay, ViewsOfFilesAreMappedAgainInsideTheBuffer) {
   RunResult recorded = record_buffered(trace, {"/bin/sh", "-c", "for i in $(seq 20); do /bin/true; done; echo done"});
   ASSERT_EQ(recorded.status, 0) << recorded.err;
   EXPECT_EQ(recorded.out, "done\n");
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   EXPECT_EQ(replayed.status, 0) << replayed.err;
   // libc's whole file, its read-only data and its data, and the loader's

@@ -71,9 +71,7 @@ TEST(SyscallBuffer, TakingTheRecordsEndsNoRunOfBufferedCalls) {
   EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE NOT buffered AND name IN "
                              "('read', 'write', 'pread64', 'pwrite64', 'newfstatat', 'clock_gettime')"),
             0);
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   // The program's loop of buffered calls replays in full queues: no stop of
   // the recording ended one early (the records are taken every few
@@ -338,9 +336,7 @@ TEST(SyscallBuffer, OutputWrittenInsideTheBufferComesOutOfReplayInOrder) {
   expect_same_run(recorded, replay(trace));
   // The shim gives the writes back without a stop, and hands over what
   // they wrote with them.
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   int given_back = 0;
   std::istringstream log(replayed.err);
@@ -362,9 +358,7 @@ TEST(SyscallBuffer, SignalActionsReadOrSetStayInsideTheBuffer) {
   // actions the kernel's at the next stop: the handler set catches SIGUSR1.
   EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE name = 'rt_sigaction' AND a1 != 0 AND buffered"), 2);
   expect_same_run(recorded, replay(trace));
-  RunOptions logged;
-  logged.extra_env = {"TTDB_LOG=replay"};
-  RunResult replayed = replay(trace, logged);
+  RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
   EXPECT_GE(lines_matching(replayed.err, R"(rt_sigaction\(SIGUSR1, 0x.*given back in-process)").size(), 1u) << replayed.err;
 }

@@ -59,6 +59,12 @@ RunResult replay(const std::string& trace, const RunOptions& options) {
   return ttdb({"replay", "--run", trace}, options);
 }
 
+RunResult replay_logged(const std::string& trace) {
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=replay"};
+  return replay(trace, logged);
+}
+
 void expect_same_run(const RunResult& recorded, const RunResult& replayed) {
   EXPECT_EQ(replayed.out, recorded.out);
   EXPECT_EQ(replayed.err, recorded.err);

@@ -38,6 +38,9 @@ RunResult record(const std::string& trace, const std::vector<std::string>& comma
 RunResult record_buffered(const std::string& trace, const std::vector<std::string>& command, const RunOptions& options = {});
 // ttdb replay --run TRACE
 RunResult replay(const std::string& trace, const RunOptions& options = {});
+// The same with TTDB_LOG=replay: its stderr says how replay took each event
+// ("given back in-process", "made in-process", or applied at a stop).
+RunResult replay_logged(const std::string& trace);
 // ttdb ARGS...
 RunResult ttdb(const std::vector<std::string>& args, const RunOptions& options = {});
 
