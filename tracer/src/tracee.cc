@@ -116,10 +116,7 @@ bool Tracee::resume(Resume how, int sig) {
     // These stop at the skipped call's exit first: that stop is nothing to
     // the caller, who asked for the next one.
     if (!fallible_ptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr)) return false;
-    int raw = 0;
-    while (::waitpid(tid_, &raw, __WALL) < 0) {
-      if (errno != EINTR) throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
-    }
+    int raw = wait_raw();
     if (!WaitStatus::decode(raw).is_syscall_stop()) {
       pending_raw_ = raw;  // (it ended, or stopped otherwise: wait() gives that)
       last_resume_ = {how, sig};
@@ -139,22 +136,29 @@ bool Tracee::resume(Resume how, int sig) {
                          reinterpret_cast<void*>(static_cast<std::uintptr_t>(sig)));
 }
 
-void Tracee::note_exit(const WaitStatus& status) {
+WaitStatus Tracee::note_stop(int raw) {
+  forget_stop();
+  WaitStatus status = WaitStatus::decode(raw);
   if (status.is_exit()) exit_ = status;
+  at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
+  sysemu_done_ = false;
+  return status;
 }
 
-WaitStatus Tracee::wait() {
-  if (pending_raw_) {
-    WaitStatus status;
-    if (take_status(*std::exchange(pending_raw_, std::nullopt), status)) return status;
-  }
+int Tracee::wait_raw() {
   for (;;) {
     int raw = 0;
     pid_t got = ::waitpid(tid_, &raw, __WALL);
     if (got < 0 && errno == EINTR) continue;
     if (got != tid_) throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
+    return raw;
+  }
+}
+
+WaitStatus Tracee::wait() {
+  for (;;) {
     WaitStatus status;
-    if (take_status(raw, status)) return status;
+    if (take_status(pending_raw_ ? *std::exchange(pending_raw_, std::nullopt) : wait_raw(), status)) return status;
   }
 }
 
@@ -166,12 +170,8 @@ bool Tracee::take_status(int raw, WaitStatus& status) {
     resume(last_resume_.first, last_resume_.second);
     return false;
   }
-  forget_stop();
-  status = WaitStatus::decode(raw);
+  status = note_stop(raw);
   TTDB_LOG(ptrace, "wait({}) -> {}", tid_, status.describe());
-  note_exit(status);
-  at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
-  sysemu_done_ = false;
   return true;
 }
 
@@ -200,23 +200,13 @@ std::optional<AnyStop> wait_any(std::optional<std::chrono::milliseconds> timeout
 }
 
 std::optional<WaitStatus> Tracee::wait_for(std::chrono::milliseconds timeout) {
-  if (pending_raw_) {
-    WaitStatus status;
-    if (take_status(*std::exchange(pending_raw_, std::nullopt), status)) return status;
-  }
+  if (pending_raw_) return note_stop(*std::exchange(pending_raw_, std::nullopt));
   // A pidfd becomes readable only at exit, so poll for stops in short naps.
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (auto nap = std::chrono::microseconds(50);; nap = std::min(nap * 2, std::chrono::microseconds(2000))) {
     int raw = 0;
     pid_t got = ::waitpid(tid_, &raw, __WALL | WNOHANG);
-    if (got == tid_) {
-      forget_stop();
-      WaitStatus status = WaitStatus::decode(raw);
-      note_exit(status);
-      at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
-      sysemu_done_ = false;
-      return status;
-    }
+    if (got == tid_) return note_stop(raw);
     if (got < 0 && errno != EINTR)
       throw InternalError(fmt::format("waitpid({}) failed: {}", tid_, errno_text(errno)));
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -432,8 +422,7 @@ void Tracee::kill() {
       exit_ = WaitStatus::decode(SIGKILL);
       break;
     }
-    WaitStatus status = WaitStatus::decode(raw);
-    note_exit(status);
+    WaitStatus status = note_stop(raw);
     // A tracee stopped on its way out (PTRACE_EVENT_EXIT) dies once resumed.
     if (!status.is_exit()) fallible_ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
   }

@@ -177,7 +177,10 @@ class Tracee {
   void read_exact(RemotePtr addr, void* out, std::size_t size);
   // Writes data from `done` on through /proc/PID/mem.
   bool write_through_mem(RemotePtr addr, ByteView data, std::size_t done);
-  void note_exit(const WaitStatus& status);
+  // A stop (or the end) waitpid reported: what is known of the thread follows it.
+  WaitStatus note_stop(int raw);
+  // Waits for the thread's next stop or end, as waitpid reports it.
+  int wait_raw();
   // A new stop (or none): what was read of the last one is stale.
   void forget_stop() {
     regs_valid_ = false;
