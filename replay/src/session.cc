@@ -681,7 +681,7 @@ void ReplaySession::apply_patch(const Event& e) {
     if (is_shim_event(patch)) {
       task().shim = apply_shim(tracee(), task().syscall_insn, patch, ShimMode::replay);
       task().shim_version = patch.args[3];
-      task().shim_stops = shim_stops(tracee(), task().shim, task().shim_version);
+      task().shim_stops = shim_stops(patch, task().shim);
       task().free_running = false;
     } else {
       task().sites.apply(tracee(), task().syscall_insn, patch);

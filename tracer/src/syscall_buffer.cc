@@ -347,9 +347,12 @@ void run_shim_apply_actions(Tracee& tracee, const ShimPlace& shim, std::uint64_t
   put_back_sigtrap(tracee, shim, syscall_insn);
 }
 
-ShimStops shim_stops(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version) {
+ShimStops shim_stops(const trace::Event& patch, const ShimPlace& shim) {
+  // (apply_shim checked the event: its first write is the shim's code.)
   ttdb_shim_header h{};
-  if (shim_version < 8 || tracee.read_some(RemotePtr(shim.start()), &h, sizeof h) != sizeof h) return {};
+  const Bytes& code = patch.mem.at(0).data;
+  if (patch.args[3] < 8 || code.size() < sizeof h) return {};
+  std::memcpy(&h, code.data(), sizeof h);
   auto in_code = [](std::uint64_t offset) { return offset && offset < TTDB_SHIM_CODE_SIZE; };
   if (!in_code(h.stop_stub) || !in_code(h.untraced_return)) return {};
   return ShimStops{shim.start() + h.stop_stub, shim.start() + h.untraced_return};

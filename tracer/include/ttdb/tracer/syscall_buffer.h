@@ -260,13 +260,13 @@ inline constexpr std::size_t kShimQueueBytes = 0x100000;
 void clear_queue(Tracee& tracee, const ShimPlace& shim);
 // Version 8: where a replay thread running free stops (the shim's stop
 // stub's int3) and where the one syscall instruction it may use returns
-// (the shim's own), read from the shim's header in the program's memory;
-// zeros for an older shim.
+// (the shim's own), from the header of the code the patch event `patch`
+// mapped at `shim` (its blobs read); zeros for an older shim.
 struct ShimStops {
   std::uint64_t stop_stub = 0, untraced_return = 0;
   explicit operator bool() const { return stop_stub != 0; }
 };
-ShimStops shim_stops(Tracee& tracee, const ShimPlace& shim, std::uint64_t shim_version);
+ShimStops shim_stops(const trace::Event& patch, const ShimPlace& shim);
 // Version 8: lets the thread run free, without syscall stops (the replayer
 // resumes it with PTRACE_CONT), or not. Free, the shim makes the queued
 // calls marked TTDB_RECORD_MAKE and stops at its stop stub after the last
