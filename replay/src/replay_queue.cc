@@ -170,9 +170,8 @@ std::int64_t ReplaySession::kept_mapping_fd(const Event& e) {
   // A file another mapping shares is replay's copy of it (map_shared_file);
   // one without a descriptor yet is opened at the traced call.
   if (auto file = trace::FileIdentity::from_info(e.info); file && shared_files_.has(*file)) return -1;
-  for (const auto& [file, fd] : state_.process_of(state_.acting).mapping_fds)
-    if (file == *e.mem[0].file) return fd;
-  return -1;
+  auto found = kept_descriptor(*e.mem[0].file);
+  return found != state_.process_of(state_.acting).mapping_fds.end() ? found->second : -1;
 }
 
 void ReplaySession::after_made_in_shim(const Event& e) {

@@ -320,7 +320,7 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
   // closes for them.)
   constexpr std::size_t kKept = 64;
   auto& kept = state_.process_of(state_.acting).mapping_fds;
-  auto found = std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
+  auto found = kept_descriptor(file);
   if (found != kept.end()) {
     std::rotate(found, found + 1, kept.end());
     return kept.back().second;
@@ -332,6 +332,11 @@ std::int64_t ReplaySession::mapping_descriptor(const Event& e, std::int64_t file
   std::int64_t fd = open_before_entry(e, files_.mappable_path(file), O_RDONLY, /*cloexec=*/false);
   if (fd >= 0) kept.emplace_back(file, fd);
   return fd;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>>::iterator ReplaySession::kept_descriptor(std::int64_t file) {
+  auto& kept = state_.process_of(state_.acting).mapping_fds;
+  return std::find_if(kept.begin(), kept.end(), [&](const auto& entry) { return entry.first == file; });
 }
 
 std::int64_t ReplaySession::mmap_descriptor(const Event& e, std::int64_t fd, const SharedView& view) {

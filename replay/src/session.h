@@ -318,6 +318,8 @@ class ReplaySession {
   // The descriptor replay keeps open in the process for the file a view
   // the shim would map again maps (mapping_descriptor); -1: none.
   std::int64_t kept_mapping_fd(const trace::Event& e);
+  // The acting process's kept descriptor of `file` (mapping_fds), or its end.
+  std::vector<std::pair<std::int64_t, std::int64_t>>::iterator kept_descriptor(std::int64_t file);
   // Whether the event `ahead` writes memory a watchpoint watches.
   bool writes_watched(std::size_t ahead, const FastPath& fast);
 
