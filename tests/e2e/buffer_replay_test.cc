@@ -18,6 +18,11 @@
 namespace ttdb::test {
 namespace {
 
+// How many of `call`'s events a replay_logged log says the shim made.
+std::size_t made_in_process(const RunResult& replayed, const std::string& call) {
+  return lines_matching(replayed.err, ": " + call + R"(\(.*made in-process\)$)").size();
+}
+
 TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
@@ -35,7 +40,7 @@ TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
   // calls, before the program's libc was patched. set_tid_address gives
   // back the recorded thread id (expect_same_run: "other tids 0").
   for (const char* call : {"mmap", "mprotect", "munmap", "brk", "rt_sigprocmask", "set_tid_address"})
-    EXPECT_GE(lines_matching(replayed.err, std::string(": ") + call + R"(\(.*made in-process\)$)").size(), 190u) << call;
+    EXPECT_GE(made_in_process(replayed, call), 190u) << call;
 }
 
 // In a process of several threads, each thread's run of calls to make is
@@ -50,7 +55,7 @@ TEST(BufferReplay, ThreadsMakeTheirCallsInsideTheBufferInTurn) {
   expect_same_run(recorded, replay(trace));
   RunResult replayed = replay_logged(trace);
   EXPECT_EQ(replayed.out, recorded.out);
-  EXPECT_GE(lines_matching(replayed.err, R"(: munmap\(.*made in-process\)$)").size(), 190u) << replayed.err;
+  EXPECT_GE(made_in_process(replayed, "munmap"), 190u) << replayed.err;
 }
 
 // 24 MiB read in buffered reads: the replayer reads the trace ahead in
