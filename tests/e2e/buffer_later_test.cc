@@ -71,6 +71,27 @@ TEST(BufferLater, AShortProgramsLibrariesStayUnpatchedALongOnesArePatchedOnItsWa
   expect_same_run(at_exec, replay(from_start));
 }
 
+// Each exec maps the shim's code with one traced mmap; its data and the
+// trampolines are calls through the shim's door, one stop each, and the
+// code is never mprotected: the log of ptrace says which way each went.
+TEST(BufferLater, OnlyTheFirstCallThatMapsTheShimIsTraced) {
+  TempDir dir;
+  std::string trace = dir.file("door.ttdb");
+  RunOptions logged;
+  logged.extra_env = {"TTDB_LOG=ptrace"};
+  RunResult run = record(trace, {"/bin/sh", "-c", "/bin/true; /bin/true; /bin/true"}, logged);
+  ASSERT_EQ(run.status, 0) << run.err;
+  long execs = shims_mapped(trace);  // the shell's and its three programs'
+  ASSERT_EQ(execs, 4);
+  EXPECT_EQ(lines_matching(run.err, "injected syscall 9 in [0-9]+ = [0-9]+$").size(), static_cast<std::size_t>(execs));
+  EXPECT_GE(lines_matching(run.err, "injected syscall 9 in [0-9]+ = [0-9]+, through the shim's door").size(),
+            static_cast<std::size_t>(2 * execs));
+  EXPECT_TRUE(lines_matching(run.err, "injected syscall 10 in").empty());
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, run.out);
+}
+
 TEST(BufferLater, AProgramAboutToStartAThreadGetsTheBufferFirst) {
   // With a second thread the code may no longer be patched (a thread could
   // stand in it): the buffer comes at the clone, and both threads use it.

@@ -10,10 +10,12 @@
 #include <sstream>
 #include <string>
 
+#include "shim_control.h"
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/proc_maps.h"
 #include "ttdb/tracer/signals.h"
+#include "ttdb/tracer/syscall_table.h"
 
 namespace ttdb {
 namespace {
@@ -28,6 +30,13 @@ class BorrowedRegisters {
   BorrowedRegisters(const BorrowedRegisters&) = delete;
   BorrowedRegisters& operator=(const BorrowedRegisters&) = delete;
   const Registers& saved() const { return saved_; }
+  // The thread stands at a seccomp stop of a call of ttdb's, which it skips
+  // on its way back to the saved registers.
+  void give_back_skipping() {
+    saved_.orig_rax = ~0ull;
+    tracee_.set_regs(saved_);
+    tracee_.mark_entry_skipped();
+  }
 
  private:
   Tracee& tracee_;
@@ -91,10 +100,53 @@ WaitStatus finish(Tracee& tracee) {
   }
 }
 
+// A call at the shim's instruction may go through its door (ShimDoor): the
+// filter lets it through and stops the thread right after it. Not when it
+// could not carry the secret, nor when the saved registers are a call the
+// kernel is to restart (which reads orig_rax, the door's way back sets it
+// to -1), nor without the filter's stops.
+bool door_opens(Tracee& tracee, std::uint64_t syscall_insn, long nr, const Registers& saved) {
+  const ShimDoor& door = tracee.shim_door();
+  if (!door.untraced_insn || syscall_insn != door.untraced_insn || !tracee.injections_stop_at_filter()) return false;
+  const SyscallInfo* info = find_syscall(nr);
+  if (!info || (info->args.size() > TTDB_SECRET_ARG && !secret_in_fifth(static_cast<std::uint32_t>(nr)))) return false;
+  auto ret = static_cast<std::int64_t>(saved.rax);
+  bool restarts = static_cast<std::int64_t>(saved.orig_rax) >= 0 && ret <= -512 && ret >= -516;
+  return !restarts;
+}
+
+// One stop: the call returns into the traced instruction, whose filter stop
+// holds the result in orig_rax (the number of the call it would make).
+std::int64_t through_door(Tracee& tracee, BorrowedRegisters& borrowed, long nr, const std::array<std::uint64_t, 6>& args) {
+  const ShimDoor& door = tracee.shim_door();
+  if (!tracee.write_data(RemotePtr(door.return_slot), ByteView(reinterpret_cast<const std::uint8_t*>(&door.traced_insn), 8)))
+    throw InternalError(fmt::format("cannot write the syscall buffer's memory in {} at {:#x}", tracee.tid(), door.return_slot));
+  std::array<std::uint64_t, 6> carried = args;
+  carry_secret(nr, carried.data(), door.secret);
+  Registers call = borrowed.saved();
+  call.rip = door.untraced_insn;
+  call.rsp = door.return_slot;
+  call.rax = static_cast<unsigned long long>(nr);
+  set_syscall_args(call, carried.data());
+  call.orig_rax = ~0ull;
+  tracee.set_regs(call);
+  WaitStatus after = resume_past_signals(tracee, Resume::cont);
+  expect(after.is_event(PTRACE_EVENT_SECCOMP) && tracee.regs().rip == door.traced_insn + 2, tracee, after,
+         "the stop after the call, at the traced instruction");
+  auto result = static_cast<std::int64_t>(tracee.regs().orig_rax);
+  borrowed.give_back_skipping();
+  return result;
+}
+
 }  // namespace
 
 std::int64_t inject_syscall(Tracee& tracee, std::uint64_t syscall_insn, long nr, const std::array<std::uint64_t, 6>& args) {
   BorrowedRegisters borrowed(tracee);
+  if (door_opens(tracee, syscall_insn, nr, borrowed.saved())) {
+    std::int64_t result = through_door(tracee, borrowed, nr, args);
+    TTDB_LOG(ptrace, "injected syscall {} in {} = {}, through the shim's door", nr, tracee.tid(), result);
+    return result;
+  }
   enter(tracee, borrowed.saved(), syscall_insn, nr, args);
   WaitStatus exit = finish(tracee);
   expect(exit.is_syscall_stop(), tracee, exit, "the syscall's exit");

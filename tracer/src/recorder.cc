@@ -124,8 +124,10 @@ void Recorder::take_stop(int raw) {
   WaitStatus status;
   if (!tracee().take_status(raw, status)) return;
   task().stopped = true;
-  if (task().space)
+  if (task().space) {
     tracee().set_injections_stop_at_filter(options_.syscall_buffer && !space().view.own_seccomp);
+    tracee().set_shim_door(shim_door());
+  }
   handle(status);
   // Where ttdb may make it run a syscall of its own (pay_tsc_owed).
   if (task_)
@@ -133,6 +135,13 @@ void Recorder::take_stop(int raw) {
                         status.is_signal_stop();
   if (task_ && !task().entering) task().ready_since = ++ticks_;
   if (task_ && task().tracee.alive()) take_back_deferred_signals();
+}
+
+ShimDoor Recorder::shim_door() {
+  // Not for a thread a tracer of the program's watches: the door's way
+  // back leaves orig_rax -1, which the tracer would see.
+  if (task().traced) return {};
+  return ttdb::shim_door(space().shim, shim_setup_.secret, space().vdso_syscall);
 }
 
 void Recorder::release_vfork_parent() {

@@ -37,7 +37,7 @@ void Recorder::start_buffering() {
   }
   Event shim = shim_event(t.tid(), shim_setup_.base);
   try {
-    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record, shim_setup_.secret);
+    space().shim = apply_shim(t, space().inject_at, shim, ShimMode::record, shim_setup_.secret, !task().traced);
   } catch (const Error& error) {
     // The seccomp filter, set before the first exec, names this place for
     // the whole recording: there is no other to try. The process's syscalls
@@ -48,6 +48,7 @@ void Recorder::start_buffering() {
   emit(std::move(shim));
   add_mapping(*maps, space().shim.start(), space().shim.end(), PROT_READ | PROT_WRITE);
   space().inject_at = space().shim.syscall_instruction();
+  t.set_shim_door(shim_door());
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
   name_mappable_files(t, space().shim, mappable_, 0);

@@ -360,6 +360,8 @@ class Recorder {
   void patch_libraries();
   // Whether they may be patched now: one thread, its memory its own.
   bool may_patch_libraries();
+  // Where ttdb may make a syscall in the current thread in one stop (ShimDoor).
+  ShimDoor shim_door();
   // One more call or rdtsc the buffer would have made unseen: true when
   // that makes RecordOptions::buffer_after, and they may be patched now.
   bool counts_to_libraries();

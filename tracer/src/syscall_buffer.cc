@@ -72,14 +72,6 @@ std::uint8_t how_of(Buffering b) {
   return TTDB_HOW_TRACED;
 }
 
-// Which argument carries the secret, as the shim puts it and the filter
-// looks for it: preadv2 and pwritev2 need the sixth (their flags); mmap too
-// (its offset), and the shim makes it only for memory of no file, whose
-// descriptor the kernel ignores.
-constexpr bool secret_in_fifth(std::uint32_t nr) {
-  return nr == __NR_preadv2 || nr == __NR_pwritev2 || nr == __NR_mmap;
-}
-
 ttdb_shim_arg_spec spec_of(const ArgSpec& arg) {
   ttdb_shim_arg_spec spec{};
   switch (arg.format) {
@@ -256,7 +248,8 @@ trace::Event shim_event(int tid, std::uint64_t base) {
 
 bool is_shim_event(const trace::Event& e) { return e.kind == trace::EventKind::patch && e.args[2] == 1; }
 
-ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode, std::uint64_t secret) {
+ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& e, ShimMode mode, std::uint64_t secret,
+                     bool through_door) {
   std::uint64_t version = e.args[3];
   if (version < 1 || version > TTDB_SHIM_ABI_VERSION)
     fail("the trace was recorded with version {} of ttdb's syscall buffer, and this ttdb reads versions 1 to {}; "
@@ -277,23 +270,41 @@ ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Ev
     fail("the syscall buffer's mapping at event {} is malformed", e.id);
   TTDB_CHECK(mode == ShimMode::replay || secret != 0, "a recording's syscall buffer needs its secret");
   ShimPlace shim(base);
-  std::int64_t got = inject_syscall(tracee, syscall_insn, __NR_mmap,
-                                    {base, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE,
-                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
-  if (got != static_cast<std::int64_t>(base))
-    fail("cannot map ttdb's syscall buffer at {:#x}-{:#x} in process {}: {}", base, shim.end(), tracee.tid(),
-         got == -EEXIST ? "the program has memory there"
-         : is_error_result(got) ? errno_text(static_cast<int>(-got))
-                                : fmt::format("the kernel put it at {:#x}", got));
-  write_checked(tracee, RemotePtr(base), e.mem[0].data);
+  auto map = [&](std::uint64_t insn, std::uint64_t from, std::uint64_t size, int prot) {
+    std::int64_t got = inject_syscall(tracee, insn, __NR_mmap,
+                                      {from, size, static_cast<std::uint64_t>(prot),
+                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<std::uint64_t>(-1), 0});
+    if (got != static_cast<std::int64_t>(from))
+      fail("cannot map ttdb's syscall buffer at {:#x}-{:#x} in process {}: {}", from, from + size, tracee.tid(),
+           got == -EEXIST ? "the program has memory there"
+           : is_error_result(got) ? errno_text(static_cast<int>(-got))
+                                  : fmt::format("the kernel put it at {:#x}", got));
+  };
+  // Recording: the code first, executable at once (written through
+  // /proc/PID/mem, as trampolines are), so that its data is a call through
+  // the shim's door (ShimDoor): three stops where an mmap and an mprotect
+  // take four. The word the door returns through is in the code's unused
+  // end until the control block is there.
+  if (mode == ShimMode::record && through_door && tracee.injections_stop_at_filter()) {
+    map(syscall_insn, base, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC);
+    write_checked(tracee, RemotePtr(base), e.mem[0].data);
+    ShimDoor door = shim_door(shim, secret, syscall_insn);
+    door.return_slot = base + TTDB_SHIM_CODE_SIZE - 8;
+    tracee.set_shim_door(door);
+    map(door.untraced_insn, shim.control(0).addr(), TTDB_SHIM_SIZE - TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_WRITE);
+    tracee.set_shim_door(shim_door(shim, secret, syscall_insn));
+  } else {
+    map(syscall_insn, base, TTDB_SHIM_SIZE, PROT_READ | PROT_WRITE);
+    write_checked(tracee, RemotePtr(base), e.mem[0].data);
+    checked_inject(tracee, syscall_insn, __NR_mprotect, {base, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0},
+                   "protect the syscall buffer's code");
+  }
   write_checked(tracee, shim.control(0), e.mem[1].data);
   // Never in the trace: the program cannot read the trace while it runs,
   // but whoever replays it needs no secret.
   if (mode == ShimMode::record) write_field(tracee, CONTROL_FIELD(shim, secret), secret);
   std::uint32_t shim_mode = mode == ShimMode::record ? TTDB_SHIM_RECORD : TTDB_SHIM_REPLAY;
   write_field(tracee, CONTROL_FIELD(shim, mode), shim_mode);
-  checked_inject(tracee, syscall_insn, __NR_mprotect, {base, TTDB_SHIM_CODE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0},
-                 "protect the syscall buffer's code");
   TTDB_LOG(record, "syscall buffer (version {}) mapped at {:#x} in {}", version, base, tracee.tid());
   return shim;
 }
@@ -302,6 +313,11 @@ bool shim_in_call(Tracee& tracee, const ShimPlace& shim) {
   std::uint64_t in_call = 0;
   tracee.read_some(CONTROL_FIELD(shim, in_call), &in_call, sizeof in_call);
   return in_call != 0;
+}
+
+ShimDoor shim_door(const ShimPlace& shim, std::uint64_t secret, std::uint64_t traced_insn) {
+  if (!shim || !secret || !traced_insn) return {};
+  return ShimDoor{shim.syscall_instruction(), secret, CONTROL_FIELD(shim, stop_to).addr(), traced_insn};
 }
 
 void tell_shim_trampolines(Tracee& tracee, const ShimPlace& shim,

@@ -83,11 +83,13 @@ trace::Event shim_event(int tid, std::uint64_t base);
 // Recording and replay: maps the shim where `patch` says and starts it in
 // recording mode (with the recording's `secret`) or in replay mode. Reads
 // every version of the event this ttdb knows (version 1: always at
-// 0x70000000). Throws ttdb::Error when the place is taken or the event is
-// malformed.
+// 0x70000000). Recording `through_door`: its calls after the first go
+// through the shim's door (ShimDoor), which leaves orig_rax -1: for a
+// process no tracer of the program's watches. Throws ttdb::Error when the
+// place is taken or the event is malformed.
 enum class ShimMode { record, replay };
 ShimPlace apply_shim(Tracee& tracee, std::uint64_t syscall_insn, const trace::Event& patch, ShimMode mode,
-                     std::uint64_t secret = 0);
+                     std::uint64_t secret = 0, bool through_door = false);
 // True for a patch event that maps the shim (and not trampolines).
 bool is_shim_event(const trace::Event& e);
 
@@ -152,6 +154,11 @@ enum class Emptying {
 ShimRecords take_records(Tracee& tracee, const ShimPlace& shim, std::uint64_t& taken, Emptying emptying);
 // The thread is inside a hooked call (making it, or writing its record).
 bool shim_in_call(Tracee& tracee, const ShimPlace& shim);
+// A recording's door into its process through the shim (ShimDoor): its
+// untraced instruction with the recording's secret, returning to
+// `traced_insn` (the vDSO's) through the control block's word that only
+// replay uses (stop_to). No door without the shim or that instruction.
+ShimDoor shim_door(const ShimPlace& shim, std::uint64_t secret, std::uint64_t traced_insn);
 // What the event of an mmap the shim made says of its file, as a traced
 // mmap's event does: its content, and which file it is (trace::FileIdentity).
 struct MappedFileEvent {

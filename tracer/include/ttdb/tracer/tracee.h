@@ -47,6 +47,19 @@ inline std::array<std::uint64_t, 6> syscall_args(const Registers& regs) {
   return {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
 }
 
+// A recording's way to make a syscall in its process in one stop rather
+// than two (inject_syscall): the shim's own syscall instruction, whose
+// calls the seccomp filter lets through when they carry the secret, with
+// the return address in a word of the shim's, pointing at a syscall
+// instruction the filter stops at (the vDSO's). That stop is the end of
+// the injected call, whose result is then in orig_rax.
+struct ShimDoor {
+  std::uint64_t untraced_insn = 0;  // 0: no door
+  std::uint64_t secret = 0;
+  std::uint64_t return_slot = 0;
+  std::uint64_t traced_insn = 0;
+};
+
 class Tracee {
  public:
   // Takes ownership of an already seized, stopped thread.
@@ -95,6 +108,9 @@ class Tracee {
   // that stop rather than stop at the entry too.
   void set_injections_stop_at_filter(bool on) { injections_stop_at_filter_ = on; }
   bool injections_stop_at_filter() const { return injections_stop_at_filter_; }
+  // Where the process's shim lets ttdb in (recording, once it has one).
+  void set_shim_door(const ShimDoor& door) { door_ = door; }
+  const ShimDoor& shim_door() const { return door_; }
   // Stopped at the entry of a syscall that a `sysemu` resume reached: the
   // kernel skips the call whatever its registers say, and returns to the
   // program with the result the tracer sets.
@@ -103,6 +119,9 @@ class Tracee {
   // Resumed by `syscall` or `singlestep` from there, the thread would stop
   // at the skipped call's exit first: resume() takes that stop and goes on.
   void mark_sysemu_done() { sysemu_done_ = at_sysemu_entry_; }
+  // The same at a seccomp stop whose call the tracer skipped (orig_rax -1)
+  // after giving the thread its registers back (inject_syscall's door).
+  void mark_entry_skipped() { sysemu_done_ = true; }
   bool sysemu_done() const { return sysemu_done_; }
   // Signals that arrived while ttdb ran a syscall of its own in the tracee
   // (a child's SIGCHLD, say): kept from the program then, for whoever drives
@@ -200,6 +219,7 @@ class Tracee {
   bool sysemu_done_ = false;
   std::optional<int> pending_raw_;  // a status resume() took out of turn (the thread ended)
   bool injections_stop_at_filter_ = false;
+  ShimDoor door_;
   std::vector<siginfo_t> deferred_signals_;
 };
 
