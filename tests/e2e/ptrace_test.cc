@@ -66,6 +66,19 @@ TEST(TracingProgram, WhatTheTracerSeesIsWhatItSeesNatively) {
   }
 }
 
+// The syscall buffer makes waits that cannot block, in every library from
+// the start here (--buffer-after 0): not a tracer's, which ttdb answers.
+TEST(TracingProgram, ATracerPollingWithWNOHANGSeesItsTraceesStops) {
+  TempDir dir;
+  std::string trace = dir.file("poll.ttdb");
+  RunResult native = run({program("ptrace_poll_wait")});
+  ASSERT_EQ(native.status, 0) << native.out;
+  RunResult recorded = record_buffered(trace, {program("ptrace_poll_wait")});
+  EXPECT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, native.out);
+  expect_same_run(recorded, replay(trace));
+}
+
 TEST(TracingProgram, TheTracersEffectsAreEventsOfTheTracee) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");

@@ -149,6 +149,7 @@ int memcmp(const void* a, const void* b, size_t n) {
 #define O_NOFOLLOW_FLAG 0400000
 #define AT_SYMLINK_NOFOLLOW_FLAG 0x100
 #define PIPE_BUF_SIZE 4096
+#define WNOHANG_FLAG 1
 
 /* The kernel's struct stat on x86-64, only what is needed. */
 struct kernel_stat {
@@ -417,6 +418,9 @@ static uint64_t record_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
       break;
     case TTDB_HOW_GET:
       if (a[2]) return trampoline + TAIL_SLOW;
+      break;
+    case TTDB_HOW_NOHANG:
+      if (!(a[2] & WNOHANG_FLAG)) return trampoline + TAIL_SLOW;
       break;
     case TTDB_HOW_EXECUTE:
       if (nr == NR_MMAP && !(a[3] & MAP_ANONYMOUS_FLAG)) {

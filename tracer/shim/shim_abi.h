@@ -134,6 +134,7 @@ enum ttdb_shim_how {
   /* 9: rt_sigaction when it only read an action, now TTDB_HOW_EXECUTE */
   TTDB_HOW_EXECUTE = 10,/* only what the recorder need not see (shim.c, executes_unseen); replay
                          * makes it again, traced, unless it only read */
+  TTDB_HOW_NOHANG = 11, /* only with WNOHANG in the third argument (wait4 that cannot block) */
 };
 
 /* The kind of each argument, from syscalls.def (control.args[nr][i]). */

@@ -199,6 +199,13 @@ std::int64_t Recorder::start_tracing(Task& t, pid_t tracer, bool seized, std::ui
   // Its syscalls must all stop (the tracer may ask for syscall stops), so
   // the syscall buffer makes none of them in its process.
   if (t.space->shim) stop_buffering(t.tracee, t.space->shim);
+  // ttdb answers the tracer's waits: not its shim.
+  auto found = tasks_.find(tracer);
+  if (found != tasks_.end() && !found->second->space->traces_others) {
+    Space& waiting = *found->second->space;
+    waiting.traces_others = true;
+    if (waiting.shim) trace_waits_in_shim(found->second->tracee, waiting.shim);
+  }
   return 0;
 }
 

@@ -49,6 +49,7 @@ void Recorder::start_buffering() {
   add_mapping(*maps, space().shim.start(), space().shim.end(), PROT_READ | PROT_WRITE);
   space().inject_at = space().shim.syscall_instruction();
   t.set_shim_door(shim_door());
+  if (space().traces_others) trace_waits_in_shim(t, space().shim);
   if (!mapped_shared_.empty()) space().file_writes_show = true;  // (show_file_writes_everywhere)
   if (space().file_writes_show) trace_file_writes_in_shim(t, space().shim);
   name_mappable_files(t, space().shim, mappable_, 0);

@@ -200,6 +200,7 @@ struct Space {
   ShimPlace shim;              // where the syscall buffer is mapped, if it is
   std::uint64_t shim_taken = 0;  // how much of its buffer the recorder has taken (take_records)
   bool outputs_traced = false; // its shim leaves ttdb's stdout and stderr to the traced path
+  bool traces_others = false;  // a tracer of the program's: ttdb answers its waits, which its shim leaves traced
   std::uint64_t inject_at = 0; // a syscall instruction for ttdb's own syscalls
   std::uint64_t vdso_syscall = 0;         // the vDSO's own syscall instruction, if any
   std::vector<std::uint64_t> vdso_sites;  // the vDSO's functions' syscalls (exec_stack.h)

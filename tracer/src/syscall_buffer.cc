@@ -68,6 +68,7 @@ std::uint8_t how_of(Buffering b) {
     case Buffering::enosys: return TTDB_HOW_ENOSYS;
     case Buffering::get: return TTDB_HOW_GET;
     case Buffering::execute: return TTDB_HOW_EXECUTE;
+    case Buffering::nohang: return TTDB_HOW_NOHANG;
   }
   return TTDB_HOW_TRACED;
 }
@@ -430,6 +431,10 @@ void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool 
 void stop_buffering(Tracee& tracee, const ShimPlace& shim) {
   static const std::uint8_t traced[TTDB_SHIM_MAX_NR] = {};  // TTDB_HOW_TRACED
   write_checked(tracee, CONTROL_FIELD(shim, how), ByteView(traced, sizeof traced));
+}
+
+void trace_waits_in_shim(Tracee& tracee, const ShimPlace& shim) {
+  write_field(tracee, CONTROL_FIELD(shim, how) + __NR_wait4, std::uint8_t{TTDB_HOW_TRACED});
 }
 
 void read_clocks_in_vdso(Tracee& tracee, const ShimPlace& shim,

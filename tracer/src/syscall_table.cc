@@ -105,7 +105,7 @@ SyscallInfo parse_entry(const RawEntry& raw) {
           {"buffer:write", Buffering::fd_write}, {"buffer:openat", Buffering::openat},
           {"buffer:fcntl", Buffering::fcntl},    {"buffer:pwrite", Buffering::fd_pwrite},
           {"buffer:enosys", Buffering::enosys},  {"buffer:get", Buffering::get},
-          {"buffer:execute", Buffering::execute},
+          {"buffer:execute", Buffering::execute}, {"buffer:nohang", Buffering::nohang},
       };
       auto kind = kinds.find(word);
       TTDB_CHECK(kind != kinds.end(), "unknown buffering '{}' in syscalls.def entry {}", word, raw.name);

@@ -181,6 +181,9 @@ void set_shim_flags(Tracee& tracee, const ShimPlace& shim, bool slow_next, bool 
 // Every hooked syscall takes the traced path from now on (the program's own
 // seccomp filter may kill or trap a call, which the recorder must see).
 void stop_buffering(Tracee& tracee, const ShimPlace& shim);
+// A process that traces another (emulated ptrace): its waits stop, for the
+// recorder to answer, even those that cannot block.
+void trace_waits_in_shim(Tracee& tracee, const ShimPlace& shim);
 // The shim makes every hooked syscall itself, plainly, from now on: the
 // program runs without ttdb (go-live).
 // Recording: the shim answers calls of the vDSO's clock functions by their

@@ -55,7 +55,7 @@ inline bool is_restart_result(std::int64_t ret) { return ret <= -512 && ret >= -
 inline bool is_error_result(std::int64_t ret) { return ret < 0 && ret > -4096; }
 
 // Whether the in-process syscall buffer makes the syscall itself, and when.
-enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl, fd_pwrite, enosys, get, execute };
+enum class Buffering { none, plain, fd_read, fd_write, openat, fcntl, fd_pwrite, enosys, get, execute, nohang };
 
 struct SyscallInfo {
   int nr = -1;
