@@ -32,46 +32,6 @@
 #define XXH_FORCE_MEMORY_ACCESS 1
 #include <xxhash.h>
 
-/* At fixed offsets from the shim's base (entry.S names them). */
-extern const unsigned char ttdb_shim_header[];
-extern struct ttdb_shim_control ttdb_shim_control_block;
-extern unsigned char ttdb_shim_buffer[];
-#define CTL (&ttdb_shim_control_block)
-#define BUFFER ttdb_shim_buffer
-
-_Static_assert(offsetof(struct ttdb_shim_control, return_to) == 24, "entry.S knows this offset");
-_Static_assert(sizeof(struct ttdb_shim_control) + 0x8000 <= TTDB_SHIM_STACK_TOP - TTDB_SHIM_CONTROL,
-               "the control block leaves the stack room");
-
-/* What entry.S pushed, lowest address first. */
-struct ttdb_shim_frame {
-  uint64_t r9, r8, r10, rdx, rsi, rdi, rax, trampoline, rflags, rsp;
-};
-
-enum { TAIL_DONE = TTDB_TAIL_DONE, TAIL_SLOW = TTDB_TAIL_SLOW, TAIL_STOP = TTDB_TAIL_STOP };
-
-long ttdb_untraced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
-uint64_t ttdb_xxh3_sse2(const void* data, uint64_t size);
-
-/* A syscall of at most five arguments, made untraced: the sixth carries the
- * recording's secret, which the seccomp filter checks. (The buffered
- * syscalls all take five or fewer: the tracer checks syscalls.def.) */
-static long untraced5(long nr, long a0, long a1, long a2, long a3, long a4) {
-  _Static_assert(TTDB_SECRET_ARG == 5, "the secret goes in the sixth argument");
-  return ttdb_untraced_syscall(nr, a0, a1, a2, a3, a4, (long)CTL->secret);
-}
-
-/* The digest of what a call consumed: XXH3, as the trace has it. Long inputs
- * go through SSE2 code, with the program's x87 and SSE state kept aside. */
-static uint64_t digest(const void* data, uint64_t size) {
-  if (size < 1024) return XXH3_64bits(data, (size_t)size);
-  _Alignas(16) unsigned char fpu[512];
-  __asm__ volatile("fxsave64 %0" : "=m"(fpu));
-  uint64_t d = ttdb_xxh3_sse2(data, size);
-  __asm__ volatile("fxrstor64 %0" : : "m"(fpu));
-  return d;
-}
-
 /* The compiler may call these for copies and clears of its own. `rep
  * movsb` and `rep stosb` are fast on every CPU since 2012 (ERMS), and use
  * no vector register. */
@@ -92,64 +52,30 @@ int memcmp(const void* a, const void* b, size_t n) {
   return 0;
 }
 
-/* From here on, a copy of a size the compiler knows is a move or two rather
- * than a call (-ffreestanding keeps it from assuming what memcpy does);
- * any other still calls the memcpy above. */
-#define memcpy __builtin_memcpy
+#pragma GCC visibility pop
 
-#define NR_CLOCK_GETTIME 228
-#define NR_MMAP 9
-#define NR_MPROTECT 10
-#define NR_MUNMAP 11
-#define MAP_TYPE_BITS 0x0f
-#define MAP_PRIVATE_TYPE 0x02
-#define MAP_FIXED_FLAG 0x10
-#define MAP_ANONYMOUS_FLAG 0x20
-#define MAP_FIXED_NOREPLACE_FLAG 0x100000
-#define NR_RT_SIGACTION 13
-#define NR_RT_SIGPROCMASK 14
-#define NR_BRK 12
-#define NR_SET_ROBUST_LIST 273
-#define NR_SET_TID_ADDRESS 218
-#define SIG_BLOCK_HOW 0
-#define SIG_UNBLOCK_HOW 1
-#define SIGTRAP_NUMBER 5
-#define SIG_IGN_HANDLER 1
-#define NR_ARCH_PRCTL 158
-#define ARCH_SET_FS_CODE 0x1002
-#define PROT_WRITE_FLAG 2
-#define PROT_EXEC_FLAG 4
-#define NR_CLOSE 3
-#define NR_FSTAT 5
-#define NR_FCNTL 72
-#define NR_DUP 32
-#define NR_DUP2 33
-#define NR_DUP3 292
-#define NR_OPENAT 257
-#define NR_NEWFSTATAT 262
-#define NR_PREADV2 327
-#define NR_PWRITEV2 328
-#define E_AGAIN 11
-#define E_NOSYS 38
-#define E_FAULT 14
-#define E_NOENT 2
-#define E_ACCES 13
-#define E_NOTDIR 20
-#define E_NAMETOOLONG 36
-#define E_LOOP 40
-#define E_OPNOTSUPP 95
-#define RWF_NOWAIT_FLAG 8
-#define O_DIRECTORY_FLAG 0200000
-#define O_ACCMODE_BITS 03
-#define O_RDONLY_MODE 0
-#define F_GETFL_CMD 3
-#define O_PATH_FLAG 010000000
-#define O_TRUNC_FLAG 01000
-#define O_CREAT_FLAG 0100
-#define O_NOFOLLOW_FLAG 0400000
-#define AT_SYMLINK_NOFOLLOW_FLAG 0x100
-#define PIPE_BUF_SIZE 4096
-#define WNOHANG_FLAG 1
+#include "shim_private.h"
+
+#pragma GCC visibility push(hidden)
+
+/* A syscall of at most five arguments, made untraced: the sixth carries the
+ * recording's secret, which the seccomp filter checks. (The buffered
+ * syscalls all take five or fewer: the tracer checks syscalls.def.) */
+static long untraced5(long nr, long a0, long a1, long a2, long a3, long a4) {
+  _Static_assert(TTDB_SECRET_ARG == 5, "the secret goes in the sixth argument");
+  return ttdb_untraced_syscall(nr, a0, a1, a2, a3, a4, (long)CTL->secret);
+}
+
+/* The digest of what a call consumed: XXH3, as the trace has it. Long inputs
+ * go through SSE2 code, with the program's x87 and SSE state kept aside. */
+uint64_t digest(const void* data, uint64_t size) {
+  if (size < 1024) return XXH3_64bits(data, (size_t)size);
+  _Alignas(16) unsigned char fpu[512];
+  __asm__ volatile("fxsave64 %0" : "=m"(fpu));
+  uint64_t d = ttdb_xxh3_sse2(data, size);
+  __asm__ volatile("fxrstor64 %0" : : "m"(fpu));
+  return d;
+}
 
 /* The kernel's struct stat on x86-64, only what is needed. */
 struct kernel_stat {
@@ -163,7 +89,7 @@ struct kernel_stat {
 
 static uint64_t align8(uint64_t n) { return (n + 7) & ~7ull; }
 
-static uint64_t strnlen_user(const char* s, uint64_t max) {
+uint64_t strnlen_user(const char* s, uint64_t max) {
   uint64_t n = 0;
   while (n < max && s[n]) ++n;
   return n;
@@ -216,7 +142,7 @@ static uint64_t arg_bound(const struct ttdb_shim_arg_spec* spec, const uint64_t*
 }
 
 /* The bytes an IN argument's digest covers: what the call consumed. */
-static uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t* a, int64_t ret) {
+uint64_t input_size(const struct ttdb_shim_arg_spec* spec, const uint64_t* a, int64_t ret) {
   uint64_t n = arg_size(spec, a, ret);
   if (ret < 0) return 0;
   return (uint64_t)ret < n ? (uint64_t)ret : n;
@@ -342,7 +268,7 @@ static uint64_t vdso_clock(uint64_t trampoline, uint64_t nr, const uint64_t* a) 
  * ignored. So it is neither, and control.trap_changed says what the tracer
  * is to put back once it has the stop (put_back_sigtrap). Four untraced
  * syscalls, for the rare int3. */
-static void leave_sigtrap_alone(void) {
+void leave_sigtrap_alone(void) {
   const uint64_t trap = 1ull << (SIGTRAP_NUMBER - 1);
   uint64_t none = 0, dfl[4] = {0, 0, 0, 0};
   CTL->trap_changed = 0;
@@ -588,193 +514,6 @@ static uint64_t record_clock(struct ttdb_shim_frame* f, uint64_t trampoline, uin
   return trampoline + tail_after_record();
 }
 
-/* A queued rt_sigaction that set an action: the action is kept for the
- * replayer to make the kernel's at the next stop (ttdb_shim_apply_actions). */
-static int sets_action(const struct ttdb_shim_record* rec) {
-  return rec->nr == NR_RT_SIGACTION && rec->args[1] && rec->ret == 0;
-}
-
-void ttdb_shim_apply_actions(void) {
-  for (uint64_t i = 0; i < CTL->pending_actions && i < TTDB_SHIM_ACTIONS; ++i)
-    ttdb_untraced_syscall(NR_RT_SIGACTION, (long)CTL->actions[i].sig, (long)CTL->actions[i].act, 0, 8, 0, 0);
-  CTL->pending_actions = 0;
-  leave_sigtrap_alone();
-}
-
-/* Replay, free running (TTDB_SHIM_FREE_RUN): the thread stops at the stop
- * stub's int3 for the replayer, SIGTRAP left alone, then goes on through
- * `tail`. The replayer resumes it with syscall stops from there. */
-extern const unsigned char ttdb_shim_stop_stub[];
-static uint64_t stop_for_replayer(uint64_t tail) {
-  CTL->selector = 0;
-  CTL->flags &= ~TTDB_SHIM_FREE_RUN;
-  CTL->stop_to = tail;
-  leave_sigtrap_alone();
-  return (uint64_t)ttdb_shim_stop_stub;
-}
-
-/* A call the shim leaves to the replayer: through the slow tail, whose
- * syscall the replayer stops at, but for a thread running free, which
- * would make it unseen. */
-static uint64_t replay_slow(uint64_t trampoline) {
-  if (CTL->flags & TTDB_SHIM_FREE_RUN) return stop_for_replayer(trampoline + TAIL_SLOW);
-  return trampoline + TAIL_SLOW;
-}
-
-/* A queued record given back: on through the done tail, but a thread
- * running free stops after the last one (the replayer applies the next
- * event, which the program may make from anywhere). */
-static uint64_t replay_done(uint64_t trampoline) {
-  if ((CTL->flags & TTDB_SHIM_FREE_RUN) && CTL->consumed_records >= CTL->queued_records)
-    return stop_for_replayer(trampoline + TAIL_DONE);
-  return trampoline + TAIL_DONE;
-}
-
-/* A clock_gettime in replay, when the next queued record is one with the
- * same clock and place: replay_call's work for it, without its general
- * steps. 0: the record is not for this call. */
-static uint64_t replay_clock(struct ttdb_shim_frame* f, uint64_t trampoline) {
-  if (CTL->consumed_records >= CTL->queued_records) return 0;
-  const struct ttdb_shim_record* rec = (const struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
-  if (rec->nr != NR_CLOCK_GETTIME) return 0;
-  if (rec->argc & TTDB_RECORD_CLOCK) {
-    const struct ttdb_clock_record* clock = (const struct ttdb_clock_record*)rec;
-    if ((uint64_t)(clock->argc & 0xff) != f->rdi || clock->where != f->rsi) return 0;
-    memcpy((void*)f->rsi, clock->time, 16);
-    f->rax = 0;
-  } else {
-    if (rec->argc != 2 || rec->args[0] != f->rdi || rec->args[1] != f->rsi) return 0;
-    const unsigned char* p = (const unsigned char*)(rec + 1);
-    uint32_t len;
-    memcpy(&len, p, 4);
-    if (len != 0 && len != 16) return 0;
-    if (len) memcpy((void*)f->rsi, p + 4, 16);
-    f->rax = (uint64_t)rec->ret;
-  }
-  CTL->consumed_records += 1;
-  CTL->consumed_bytes += rec->size;
-  return replay_done(trampoline);
-}
-
-/* A queued call the recording's shim made (TTDB_HOW_EXECUTE), made again
- * here: it must return what it returned then (an address the same, a mask
- * set the same); the kernel writes what it writes. Otherwise the replayer
- * is told at the stop, and reports the divergence. (Replay has no seccomp
- * filter: no secret, the program's six arguments.) */
-static uint64_t make_call(struct ttdb_shim_frame* f, uint64_t trampoline, const struct ttdb_shim_record* rec) {
-  int64_t ret;
-  if (rec->argc & TTDB_RECORD_FILE) {
-    /* A file's view: from the descriptor of replay's copy of the file (the
-     * program's own is the recording's), where the recording had it. */
-    int64_t fd;
-    memcpy(&fd, rec + 1, 8);
-    uint64_t flags = (f->r10 & ~MAP_FIXED_NOREPLACE_FLAG) | MAP_FIXED_FLAG;
-    ret = ttdb_untraced_syscall(NR_MMAP, (long)rec->ret, (long)f->rsi, (long)f->rdx, (long)flags, (long)fd,
-                                (long)f->r9);
-  } else {
-    ret = ttdb_untraced_syscall((long)f->rax, (long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10, (long)f->r8,
-                                (long)f->r9);
-  }
-  /* A thread's id: replay's own, the program gets the recorded one. */
-  if (rec->argc & TTDB_RECORD_GIVE_RET) ret = rec->ret;
-  f->rax = (uint64_t)ret;
-  if (ret != rec->ret) {
-    CTL->made_result = ret;
-    CTL->made_differs = 1;
-    return stop_for_replayer(trampoline + TAIL_DONE);
-  }
-  CTL->consumed_records += 1;
-  CTL->consumed_bytes += rec->size;
-  return replay_done(trampoline);
-}
-
-static uint64_t replay_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
-  if (CTL->consumed_records >= CTL->queued_records) return replay_slow(trampoline);
-  struct ttdb_shim_record* rec = (struct ttdb_shim_record*)(BUFFER + CTL->consumed_bytes);
-  uint64_t nr = f->rax;
-  uint64_t a[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
-  /* Anything that differs takes the traced path, where the replayer says how. */
-  if (rec->nr != nr || nr >= TTDB_SHIM_MAX_NR) return replay_slow(trampoline);
-  if (rec->argc & TTDB_RECORD_CLOCK) {
-    uint64_t tail = replay_clock(f, trampoline);
-    return tail ? tail : replay_slow(trampoline);
-  }
-  for (int i = 0; i < (rec->argc & 0xff) && i < 6; ++i)
-    if (rec->args[i] != a[i]) return replay_slow(trampoline);
-  /* A call to make: only while running free (traced, its stops would be
-   * the replayer's to explain). */
-  int make = (rec->argc & TTDB_RECORD_MAKE) != 0;
-  if (make && !(CTL->flags & TTDB_SHIM_FREE_RUN)) return trampoline + TAIL_SLOW;
-  /* No room to keep one more action: the replayer makes it, traced. */
-  if (sets_action(rec) && CTL->pending_actions >= TTDB_SHIM_ACTIONS) return replay_slow(trampoline);
-  const struct ttdb_shim_arg_spec* specs = CTL->args[nr];
-  unsigned char* p = (unsigned char*)(rec + 1);
-  for (int i = 0; i < 6; ++i) {
-    const struct ttdb_shim_arg_spec* spec = &specs[i];
-    uint32_t len;
-    switch (spec->kind) {
-      case TTDB_ARG_PATH:
-        memcpy(&len, p, 4);
-        if (len != (a[i] ? strnlen_user((const char*)a[i], TTDB_SHIM_PATH_MAX) : 0) ||
-            memcmp(p + 4, (const void*)a[i], len) != 0)
-          return replay_slow(trampoline);
-        p += 4 + len;
-        break;
-      case TTDB_ARG_IN: {
-        uint64_t recorded;
-        memcpy(&recorded, p, 8);
-        memcpy(&len, p + 8, 4);
-        if (digest((const void*)a[i], input_size(spec, a, rec->ret)) != recorded) return replay_slow(trampoline);
-        p += 12 + len;
-        break;
-      }
-      case TTDB_ARG_OUT:
-        memcpy(&len, p, 4);
-        p += 4 + len;
-        break;
-      default: break;
-    }
-  }
-  if (make) return make_call(f, trampoline, rec);
-  /* It matches: now the kernel's writes. */
-  p = (unsigned char*)(rec + 1);
-  for (int i = 0; i < 6; ++i) {
-    uint32_t len;
-    switch (specs[i].kind) {
-      case TTDB_ARG_PATH:
-        memcpy(&len, p, 4);
-        p += 4 + len;
-        break;
-      case TTDB_ARG_IN: {
-        /* Room the replayer left: the output it re-emits, which only the
-         * program's memory holds (checked by the digest above). */
-        memcpy(&len, p + 8, 4);
-        uint64_t n = input_size(&specs[i], a, rec->ret);
-        if (len) memcpy(p + 12, (const void*)a[i], n < len ? n : len);
-        p += 12 + len;
-        break;
-      }
-      case TTDB_ARG_OUT:
-        memcpy(&len, p, 4);
-        memcpy((void*)a[i], p + 4, len);
-        p += 4 + len;
-        break;
-      default: break;
-    }
-  }
-  if (sets_action(rec)) {
-    /* (The recorded call succeeded: its sigsetsize was 8, the act readable.) */
-    struct ttdb_shim_action* kept = &CTL->actions[CTL->pending_actions];
-    kept->sig = a[0];
-    memcpy(kept->act, (const void*)a[1], sizeof kept->act);
-    CTL->pending_actions += 1;
-  }
-  CTL->consumed_records += 1;
-  CTL->consumed_bytes += rec->size;
-  f->rax = (uint64_t)rec->ret;
-  return replay_done(trampoline);
-}
-
 /* A clock read from the vDSO's stub, the shortest way, when nothing asks
  * for more than the common case. 0: the general path's to do. */
 static uint64_t clock_call(struct ttdb_shim_frame* f, uint64_t trampoline) {
@@ -829,20 +568,6 @@ static uint64_t record_tsc(uint64_t trampoline, uint64_t site) {
   CTL->tsc_value = value;
   if (CTL->flags & TTDB_SHIM_SLOW_NEXT) CTL->flags = (CTL->flags & ~TTDB_SHIM_SLOW_NEXT) | TTDB_SHIM_STOP_AFTER;
   return trampoline + tail_after_record();
-}
-
-/* In replay, the next queued record's counter, when it is this site's;
- * otherwise the miss tail's int3, where the replayer gives the counter
- * (the recording's slow tail, or a queue that ended here). */
-static uint64_t replay_tsc(uint64_t trampoline, uint64_t site) {
-  if (CTL->consumed_records >= CTL->queued_records) return trampoline + TTDB_TAIL_MISS;
-  const struct ttdb_tsc_record* rec = (const struct ttdb_tsc_record*)(BUFFER + CTL->consumed_bytes);
-  if (rec->nr != TTDB_TSC_RECORD_NR || rec->argc != TTDB_RECORD_TSC || rec->size != TTDB_TSC_RECORD_SIZE || rec->where != site)
-    return trampoline + TTDB_TAIL_MISS;
-  CTL->tsc_value = rec->value;
-  CTL->consumed_records += 1;
-  CTL->consumed_bytes += rec->size;
-  return replay_done(trampoline);
 }
 
 /* From rdtsc sites' trampolines (entry.S, ttdb_shim_tsc_entry): the tail to
