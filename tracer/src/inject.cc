@@ -104,10 +104,14 @@ WaitStatus finish(Tracee& tracee) {
 // filter lets it through and stops the thread right after it. Not when it
 // could not carry the secret, nor when the saved registers are a call the
 // kernel is to restart (which reads orig_rax, the door's way back sets it
-// to -1), nor without the filter's stops.
+// to -1), nor without the filter's stops; nor at a signal-delivery stop,
+// whose signal the thread then gets on its way (from the filter's stop
+// where the door leaves it, a resume's signal would be lost).
 bool door_opens(Tracee& tracee, std::uint64_t syscall_insn, long nr, const Registers& saved) {
   const ShimDoor& door = tracee.shim_door();
-  if (!door.untraced_insn || syscall_insn != door.untraced_insn || !tracee.injections_stop_at_filter()) return false;
+  if (!door.untraced_insn || syscall_insn != door.untraced_insn || !tracee.injections_stop_at_filter() ||
+      tracee.at_signal_stop())
+    return false;
   const SyscallInfo* info = find_syscall(nr);
   if (!info || (info->args.size() > TTDB_SECRET_ARG && !secret_in_fifth(static_cast<std::uint32_t>(nr)))) return false;
   auto ret = static_cast<std::int64_t>(saved.rax);

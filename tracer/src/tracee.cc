@@ -141,6 +141,7 @@ WaitStatus Tracee::note_stop(int raw) {
   WaitStatus status = WaitStatus::decode(raw);
   if (status.is_exit()) exit_ = status;
   at_sysemu_entry_ = last_resume_.first == Resume::sysemu && status.is_syscall_stop();
+  signal_stop_ = status.is_signal_stop();
   sysemu_done_ = false;
   return status;
 }

@@ -123,6 +123,9 @@ class Tracee {
   // after giving the thread its registers back (inject_syscall's door).
   void mark_entry_skipped() { sysemu_done_ = true; }
   bool sysemu_done() const { return sysemu_done_; }
+  // Stopped to deliver a signal (a signal-delivery stop): the one stop a
+  // resume's signal is sure to be delivered from.
+  bool at_signal_stop() const { return signal_stop_; }
   // Signals that arrived while ttdb ran a syscall of its own in the tracee
   // (a child's SIGCHLD, say): kept from the program then, for whoever drives
   // the tracee to deliver later, or to drop.
@@ -204,6 +207,7 @@ class Tracee {
   void forget_stop() {
     regs_valid_ = false;
     info_.reset();
+    signal_stop_ = false;
   }
 
   pid_t tid_ = -1;
@@ -217,6 +221,7 @@ class Tracee {
   bool stray_interrupt_ = false;
   bool at_sysemu_entry_ = false;
   bool sysemu_done_ = false;
+  bool signal_stop_ = false;
   std::optional<int> pending_raw_;  // a status resume() took out of turn (the thread ended)
   bool injections_stop_at_filter_ = false;
   ShimDoor door_;
