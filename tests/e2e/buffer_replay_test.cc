@@ -23,6 +23,24 @@ std::size_t made_in_process(const RunResult& replayed, const std::string& call) 
   return lines_matching(replayed.err, ": " + call + R"(\(.*made in-process\)$)").size();
 }
 
+// make's way of waiting: polls with WNOHANG, which the buffer makes, some
+// of them reaping a child; replay gives each its pid and status back, and
+// travels through them.
+TEST(BufferReplay, PollsThatReapChildrenGiveBackTheirPidsAndStatuses) {
+  TempDir dir;
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record_buffered(trace, {program("poll_children")});
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(count_of(recorded.out, "child " + std::to_string(i) + " exited " + std::to_string(10 + i) + "\n"), 1)
+        << recorded.out;
+  EXPECT_EQ(count_of(recorded.out, "none left: 1\n"), 1);
+  EXPECT_GE(sql_count(trace, "SELECT count(*) FROM syscalls WHERE buffered AND name = 'wait4' AND ret > 0"), 1);
+  EXPECT_EQ(sql_count(trace, "SELECT count(*) FROM syscalls WHERE NOT buffered AND name = 'wait4'"), 0);
+  expect_same_run(recorded, replay(trace));
+  expect_round_trip(trace);
+}
+
 TEST(BufferReplay, CallsThatChangeTheProcessAreMadeInsideTheBuffer) {
   TempDir dir;
   std::string trace = dir.file("t.ttdb");
