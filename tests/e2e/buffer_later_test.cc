@@ -3,8 +3,9 @@
 // loader makes most of a short program's calls); its libraries' sites are
 // patched once it has made enough calls the buffer would have made without
 // a stop (--buffer-after, 48 by default), before it starts a thread, or at
-// its exec when an earlier run of it in the recording got that far. A
-// program that ends sooner never pays for patching them.
+// its exec when an earlier run of it got that far (until a run patched so
+// ends short of those calls). A program that ends sooner never pays for
+// patching them.
 #include <filesystem>
 #include <regex>
 
@@ -60,6 +61,14 @@ TEST(BufferLater, AShortProgramsLibrariesStayUnpatchedALongOnesArePatchedOnItsWa
   ASSERT_EQ(next_time.status, 0) << next_time.err;
   EXPECT_EQ(sql_count(again, kBuffered), 10);
   expect_same_run(next_time, replay(again));
+
+  // That run ended short of the calls that got it the buffer: the next
+  // waits for them again.
+  std::string after_short = dir.file("after-short.ttdb");
+  RunResult short_again = record(after_short, {program("buffer_later"), "10"}, cache);
+  ASSERT_EQ(short_again.status, 0) << short_again.err;
+  EXPECT_EQ(sql_count(after_short, kBuffered), 0);
+  expect_same_run(short_again, replay(after_short));
 
   // From the start when asked.
   TempDir other;

@@ -262,6 +262,7 @@ void Recorder::handle(const WaitStatus& status) {
         // About to exit: its memory is still there to take the last records from.
         case PTRACE_EVENT_EXIT:
           drain(true);
+          if (task().space && task().space.use_count() == 1) forget_buffered_program_if_short(space());
           task().exiting = true;
           hold_turn_to_the_end();
           exit_for_tracer();
@@ -320,6 +321,8 @@ void Recorder::on_spawn(int event) {
     // only while they share memory.
     child->space->threaded = false;
     if (!shared_memory) child->space->turns = std::make_shared<TurnGroup>();
+    // Its calls are its parent's run's, not a run of the program's: not judged.
+    child->space->libraries_at_exec = false;
     child->shim_copied = true;
   }
   child->tgid = flags & CLONE_THREAD ? parent.tgid : child_tid;
@@ -490,6 +493,8 @@ void Recorder::on_exec() {
   bool trap_ignored = task().space ? space().trap_action[0] == kIgnoreAction : first_trap_ignored_;
   // A new program shares no memory: it leaves its turns.
   if (task().space && (turns().turn == t.tid() || turns().turn == former)) turns().turn = 0;
+  // (A vfork child's space is its parent's, which goes on.)
+  if (task().space && task().space.use_count() == 1) forget_buffered_program_if_short(space());
   task().space = std::make_shared<Space>();
   space().view = view;
   space().trap_action = trap_action_after_exec(trap_ignored);
@@ -536,6 +541,7 @@ void Recorder::drain_running(Task& t) {
 
 void Recorder::add_records(ShimRecords records, Task& t) {
   int tid = t.tracee.tid();
+  t.space->calls += records.count;
   // What the shim unmapped, mapped over or protected anew (without
   // PROT_EXEC: code gone, or about to be rewritten) is forgotten as a
   // traced call's exit forgets it, and before anything found or patched

@@ -19,6 +19,8 @@ void Recorder::after_exec() {
   bool buffered_before = buffered_programs_.count(space().program) || (space().program_hash && cache_.buffers(*space().program_hash));
   space().libraries_later =
       !(options_.buffer_after == 0 || space().view.own_seccomp || task().traced || buffered_before);
+  space().libraries_at_exec =
+      buffered_before && options_.buffer_after != 0 && !space().view.own_seccomp && !task().traced;
   start_buffering();
 }
 
@@ -132,6 +134,19 @@ bool Recorder::libraries_due(long nr, const std::uint64_t* args) {
 void Recorder::note_buffered_program() {
   buffered_programs_.insert(space().program);
   if (space().program_hash) cache_.note_buffers(*space().program_hash);
+}
+
+void Recorder::forget_buffered_program_if_short(const Space& ended) {
+  // What the loader and libc's start make before a program's own calls
+  // (/bin/true makes 29 in all). Patching the libraries costs about what
+  // buffer_after traced calls would: a run with at least half that many
+  // of its own paid at most twice the better choice, and keeps it (a
+  // make recipe's `sh -c`, 78 calls, does).
+  constexpr std::uint64_t kStartCalls = 32;
+  if (!ended.libraries_at_exec || ended.threaded || ended.calls >= kStartCalls + options_.buffer_after / 2) return;
+  buffered_programs_.erase(ended.program);
+  if (ended.program_hash) cache_.forget_buffers(*ended.program_hash);
+  TTDB_LOG(record, "{} made {} calls: its next runs get its libraries' sites patched later", ended.program, ended.calls);
 }
 
 void Recorder::patch_libraries_at_entry() {

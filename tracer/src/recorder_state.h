@@ -227,6 +227,11 @@ struct Space {
   // Counted from the exec.
   bool libraries_later = false;
   unsigned bufferable_traced = 0;
+  // Patched at its exec because an earlier run of its program went on to
+  // make those calls; and how many syscalls it has made since its exec,
+  // buffered or not: a run that ends short of them forgets that (below).
+  bool libraries_at_exec = false;
+  std::uint64_t calls = 0;
   WrittenPages written;        // what snapshots copy: the pages written since the last one
   // SIGTRAP's action as the program set it (zeros: the default), which the
   // rdtsc and rdrand sites' int3s would change (put_back_trap_action).
@@ -370,6 +375,11 @@ class Recorder {
   bool libraries_due(long nr, const std::uint64_t* args);
   // Its next runs have them patched at their exec.
   void note_buffered_program();
+  // A process that ends (or execs) having had them patched at its exec for
+  // little: fewer calls than the loader's and libc's start and half of
+  // RecordOptions::buffer_after more (a `true` that once printed its
+  // --help). Its program's next runs wait for the calls again.
+  void forget_buffered_program_if_short(const Space& ended);
   // At the int3 of an rdtsc site, instead of the read: the program reads again.
   void patch_libraries_at_tsc(std::uint64_t site);
   // At a syscall's entry: the call is put off (skipped, and the thread

@@ -54,6 +54,7 @@ void Recorder::on_syscall_entry(long nr, const std::uint64_t* args) {
   Tracee& t = tracee();
   task().last_delivered = 0;  // a handler ran to here, or no signal came
   drain();
+  space().calls += 1;
   // Whatever the recorder asked the shim for is moot now: this is a boundary.
   if (task().held.empty()) set_shim_flags(false, false);
   task().expect_exit_stop = true;

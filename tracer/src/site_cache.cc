@@ -176,6 +176,10 @@ void SiteCache::note_buffers(const ContentHash& program) const {
   if (!dir_.empty() && !buffers(program)) store_bytes(buffers_path(program), ByteView());
 }
 
+void SiteCache::forget_buffers(const ContentHash& program) const {
+  if (!dir_.empty()) ::unlink(buffers_path(program).c_str());
+}
+
 std::string SiteCache::vdso_path(const ContentHash& vdso, const std::string& how) const {
   return fmt::format("{}/vdso-{}-{}", dir_, to_hex(vdso), how);
 }

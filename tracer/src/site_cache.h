@@ -46,6 +46,7 @@ class SiteCache {
   // next runs get it at their exec.
   bool buffers(const ContentHash& program) const;
   void note_buffers(const ContentHash& program) const;
+  void forget_buffers(const ContentHash& program) const;
   // What ttdb made of the vDSO whose content hashes to `vdso`, as its
   // caller laid it out (`how` names the treatment and its version): the
   // same for every process on this kernel.
