@@ -101,6 +101,24 @@ TEST(BufferLater, OnlyTheFirstCallThatMapsTheShimIsTraced) {
   EXPECT_EQ(replayed.out, run.out);
 }
 
+// Waits that may block count for nothing towards the 48 calls: the buffer
+// makes only those with WNOHANG, and none of a tracer's, which ttdb
+// answers. A tracer that single-steps its child waits 300 times, and had
+// its libraries patched at the 48th, where replay then diverged.
+TEST(BufferLater, BlockingWaitsAndATracersWaitsDoNotCount) {
+  TempDir dir;
+  RunOptions cache = warmed_cache(dir);
+  cache.extra_env.push_back("TTDB_LOG=record");
+  std::string trace = dir.file("t.ttdb");
+  RunResult recorded = record(trace, {program("ptrace_singlestep")}, cache);
+  ASSERT_EQ(recorded.status, 0) << recorded.err;
+  EXPECT_TRUE(lines_matching(recorded.err, "libraries' syscall sites patched in [0-9]+ at its call to wait4").empty())
+      << recorded.err;
+  RunResult replayed = replay(trace);
+  EXPECT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+}
+
 TEST(BufferLater, AProgramAboutToStartAThreadGetsTheBufferFirst) {
   // With a second thread the code may no longer be patched (a thread could
   // stand in it): the buffer comes at the clone, and both threads use it.

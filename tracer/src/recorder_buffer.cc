@@ -4,6 +4,7 @@
 // made (docs/architecture.md, "When a process gets it"), and the sites a
 // search finds meanwhile.
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 #include "recorder_state.h"
 
@@ -128,7 +129,13 @@ bool Recorder::libraries_due(long nr, const std::uint64_t* args) {
   if ((nr == __NR_seccomp && args[0] == SECCOMP_SET_MODE_FILTER) || (nr == __NR_prctl && args[0] == PR_SET_SECCOMP))
     last_chance = true;
   if (last_chance) return may_patch_libraries();
-  return si && si->buffering != Buffering::none && counts_to_libraries();
+  if (!si || si->buffering == Buffering::none) return false;
+  // Not a wait that may block, which the buffer never makes, nor a
+  // tracer's, which ttdb answers: a tracer stepping its tracee made 48
+  // blocking waits, and replay diverged where its libraries were patched
+  // at one of them.
+  if (si->buffering == Buffering::nohang && (!(args[2] & WNOHANG) || space().traces_others)) return false;
+  return counts_to_libraries();
 }
 
 void Recorder::note_buffered_program() {
