@@ -201,7 +201,7 @@ std::int64_t Recorder::start_tracing(Task& t, pid_t tracer, bool seized, std::ui
   if (t.space->shim) stop_buffering(t.tracee, t.space->shim);
   // ttdb answers the tracer's waits: not its shim.
   auto found = tasks_.find(tracer);
-  if (found != tasks_.end() && !found->second->space->traces_others) {
+  if (found != tasks_.end() && found->second->space && !found->second->space->traces_others) {
     Space& waiting = *found->second->space;
     waiting.traces_others = true;
     if (waiting.shim) trace_waits_in_shim(found->second->tracee, waiting.shim);
