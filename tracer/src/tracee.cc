@@ -23,13 +23,25 @@ namespace ttdb {
 
 Tracee::Tracee(pid_t tid) : tid_(tid) { reopen_memory(); }
 
+// Everything goes with it, the stop's state too (a thread ttdb gave a
+// skipped call's result is still past that call in its new owner's hands);
+// the one left behind owns no thread.
 Tracee::Tracee(Tracee&& other) noexcept
     : tid_(std::exchange(other.tid_, -1)),
       mem_(std::move(other.mem_)),
       regs_(other.regs_),
       regs_valid_(other.regs_valid_),
       info_(other.info_),
-      exit_(std::exchange(other.exit_, WaitStatus::decode(0))) {}
+      exit_(std::exchange(other.exit_, WaitStatus::decode(0))),
+      last_resume_(other.last_resume_),
+      stray_interrupt_(other.stray_interrupt_),
+      at_sysemu_entry_(other.at_sysemu_entry_),
+      sysemu_done_(other.sysemu_done_),
+      signal_stop_(other.signal_stop_),
+      pending_raw_(std::exchange(other.pending_raw_, std::nullopt)),
+      injections_stop_at_filter_(other.injections_stop_at_filter_),
+      door_(other.door_),
+      deferred_signals_(std::move(other.deferred_signals_)) {}
 
 Tracee::~Tracee() {
   if (tid_ > 0 && alive()) {
