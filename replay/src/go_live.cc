@@ -196,9 +196,8 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
     // The kernel restarts a call a signal interrupted from what it kept of
     // it, which replay (emulating the call) never gave it: live, it fails
     // with EINTR; recorded, it would be a call the trace cannot replay.
-    auto info = tracees_.at(other).syscall_info();
-    bool entered = info.op == PTRACE_SYSCALL_INFO_ENTRY && !tracees_.at(other).sysemu_done();
-    if (recording && entered && info.entry.nr == __NR_restart_syscall)
+    Tracee& each = tracees_.at(other);
+    if (recording && each.entering_syscall() && each.syscall_info().entry.nr == __NR_restart_syscall)
       fail("thread {} of process {} is restarting a call a signal interrupted; step on (next) and go live --record there",
            other, pid);
   }
@@ -222,7 +221,7 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
   for (int other : threads) {
     Tracee& each = tracees_.at(other);
     // (Parked by a `blocked` event, or stopped at the entry of the call its next event is.)
-    if (state_.tasks.at(other).parked || (each.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY && !each.sysemu_done()))
+    if (state_.tasks.at(other).parked || each.entering_syscall())
       entries[other] = skip_entered_syscall(each);
     // Recorded on, rdtsc and rdrand are trapped for the recorder: rdtsc
     // faults in every thread, since replay may have run code no scan saw

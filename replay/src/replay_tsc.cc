@@ -59,7 +59,7 @@ void ReplaySession::pay_tsc_owed() {
   if (!state.tsc_owed || state.resume_signal || state.parked || state.spawn_entry || state.no_return || !state.syscall_insn)
     return;
   Tracee& t = tracee();
-  if (t.syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY && !t.sysemu_done()) return;
+  if (t.entering_syscall()) return;
   std::int64_t done = inject_syscall(t, state.syscall_insn, __NR_prctl, {PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0, 0});
   if (done != 0)
     fail("cannot make rdtsc fault in process {} of the replay: {}", t.tid(), errno_text(static_cast<int>(-done)));

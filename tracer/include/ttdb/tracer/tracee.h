@@ -122,7 +122,9 @@ class Tracee {
   // The same at a seccomp stop whose call the tracer skipped (orig_rax -1)
   // after giving the thread its registers back (inject_syscall's door).
   void mark_entry_skipped() { sysemu_done_ = true; }
-  bool sysemu_done() const { return sysemu_done_; }
+  // Stopped at a syscall's entry with the call still to come (not one the
+  // kernel skips and the tracer gave its result).
+  bool entering_syscall() { return syscall_info().op == PTRACE_SYSCALL_INFO_ENTRY && !sysemu_done_; }
   // Stopped to deliver a signal (a signal-delivery stop): the one stop a
   // resume's signal is sure to be delivered from.
   bool at_signal_stop() const { return signal_stop_; }
