@@ -207,6 +207,12 @@ TEST(Trace, RepeatedEventsReadBackAsWritten) {
     e.ret = i % 31 == 1 ? INT64_MIN + i : i % 29 == 2 ? INT64_MAX - i : 0;
     if (i % 101 == 4) e.ret.reset();
     if (i % 67 == 6) e.path = "/tmp";
+    // Each part a repeat leaves out, now and then (the event is written whole).
+    if (i % 37 == 18) e.path2 = "/var";
+    if (i % 47 == 16) e.digest = 0x1234 + static_cast<std::uint64_t>(i);
+    if (i % 41 == 17) e.preview = {'x', static_cast<std::uint8_t>(i)};
+    if (i % 73 == 14) e.emit = 1 + i % 2;
+    if (i % 79 == 15) e.info = {1, 2, static_cast<std::uint8_t>(i)};
     if (i % 71 == 8) return e;  // no memory write
     // A timespec that moves on as a clock does, and now and then jumps or
     // wraps; now and then a write of 3 bytes, or of 40 (too long to repeat).
@@ -223,7 +229,8 @@ TEST(Trace, RepeatedEventsReadBackAsWritten) {
   };
   auto same = [](const Event& a, const Event& b) {
     if (a.kind != b.kind || a.tid != b.tid || a.nr != b.nr || a.args != b.args || a.ret != b.ret ||
-        a.path != b.path || a.buffered != b.buffered || a.mem.size() != b.mem.size())
+        a.path != b.path || a.path2 != b.path2 || a.digest != b.digest || a.preview != b.preview ||
+        a.emit != b.emit || a.info != b.info || a.buffered != b.buffered || a.mem.size() != b.mem.size())
       return false;
     for (std::size_t i = 0; i < a.mem.size(); ++i)
       if (a.mem[i].addr != b.mem[i].addr || a.mem[i].size != b.mem[i].size || a.mem[i].data != b.mem[i].data ||

@@ -146,6 +146,44 @@ TEST(SyscallBufferRecords, AClockReadTakesA32ByteRecordBothWays) {
   expect_same_call(parsed(whole).at(0), e);
 }
 
+// A loop's clock reads come one after another, of one clock or another,
+// between other calls and rdtsc reads; parse_records gives each its own
+// event, though the consumer marks them (as FdStreams marks output).
+TEST(SyscallBufferRecords, ARunOfClockReadsGivesEachItsOwnEvent) {
+  trace::Event other;
+  other.kind = trace::EventKind::syscall;
+  other.buffered = true;
+  other.tid = 77;
+  other.nr = __NR_getpid;
+  other.ret = 77;
+  trace::Event tsc;
+  tsc.kind = trace::EventKind::rdtsc;
+  tsc.tid = 77;
+  tsc.args = {0x555555555221, 0xa0933272ebbe, 0, 0, 0, 0};
+  tsc.buffered = true;
+  std::vector<trace::Event> written = {
+      clock_read(1, 0x7ffd1230, 0, 1700000000, 123456789), clock_read(1, 0x7ffd1230, 0, 1700000000, 123456999),
+      tsc,
+      clock_read(0, 0x7ffd1240, 0, 1800000000, 5),         clock_read(1, 0x7ffd1230, -22, 0, 0),
+      other,
+      clock_read(1, 0x7ffd1250, 0, 1700000001, 7),
+  };
+  Bytes arena;
+  for (const trace::Event& e : written) lay_out_record(e, nullptr, 0, arena, /*clock_records=*/true);
+  std::vector<trace::Event> got;
+  parse_records(arena, 77, [&](trace::Event& e) {
+    got.push_back(e);
+    e.emit = 1;
+  });
+  ASSERT_EQ(got.size(), written.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].kind, written[i].kind);
+    EXPECT_EQ(got[i].emit, 0);
+    if (got[i].kind == trace::EventKind::syscall) expect_same_call(got[i], written[i]);
+  }
+}
+
 TEST(SyscallBufferRecords, AnRdtscSitesReadTakesA24ByteRecordBothWays) {
   trace::Event e;
   e.kind = trace::EventKind::rdtsc;

@@ -157,10 +157,17 @@ void remember(const Event& e, std::uint64_t fields, ChunkContext& context) {
 }
 
 // Whether `e` is the previous event again but for its result and its
-// memory write's bytes.
-bool repeats(const Event& e, std::uint64_t fields, const ChunkContext& context) {
-  if (!context.repeatable || fields != context.fields || e.kind != context.kind || e.tid != context.tid ||
-      e.nr != context.nr || e.args != context.args || !small_write(e))
+// memory write's bytes: what a repeat leaves out `e` has none of, and what
+// it keeps is the previous event's. (Asked before `e`'s fields are put
+// together: most events of a loop are repeats.)
+bool repeats(const Event& e, const ChunkContext& context) {
+  if (!context.repeatable || e.kind != context.kind || e.tid != context.tid || e.nr != context.nr ||
+      e.args != context.args)
+    return false;
+  std::uint64_t kept = context.fields;
+  if (e.path || e.path2 || e.digest || !e.preview.empty() || e.emit || !e.info.empty() ||
+      e.ret.has_value() != ((kept & has_ret) != 0) || e.buffered != ((kept & is_buffered) != 0) ||
+      e.mem.empty() != !(kept & has_mem) || !small_write(e))
     return false;
   return e.mem.empty() || (e.mem.front().addr == context.addr && e.mem.front().size == context.data_size);
 }
@@ -213,16 +220,8 @@ std::uint64_t args_changed(const Event& e, const ChunkContext& context) {
 }  // namespace
 
 void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
-  bool any_arg = false;
-  for (auto a : e.args) any_arg = any_arg || a != 0;
-  auto bit = [](bool set, std::uint64_t field) { return set ? field : 0; };
-  std::uint64_t fields = bit(e.ret.has_value(), has_ret) | bit(e.path.has_value(), has_path) |
-                         bit(e.path2.has_value(), has_path2) | bit(e.digest.has_value(), has_digest) |
-                         bit(!e.preview.empty(), has_preview) | bit(e.emit != 0, has_emit) |
-                         bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem | addr_deltas) |
-                         bit(any_arg, changed_args) | bit(e.buffered, is_buffered);
   Encoder to(out);
-  if (repeats(e, fields, context)) {
+  if (repeats(e, context)) {
     // (All the context keeps but the result and the bytes stays as it is.)
     to.varint(kRepeat);
     if (e.ret) {
@@ -232,6 +231,14 @@ void encode_event(const Event& e, ChunkContext& context, Bytes& out) {
     if (!e.mem.empty()) encode_data(e.mem.front().data, context, to);
     return;
   }
+  bool any_arg = false;
+  for (auto a : e.args) any_arg = any_arg || a != 0;
+  auto bit = [](bool set, std::uint64_t field) { return set ? field : 0; };
+  std::uint64_t fields = bit(e.ret.has_value(), has_ret) | bit(e.path.has_value(), has_path) |
+                         bit(e.path2.has_value(), has_path2) | bit(e.digest.has_value(), has_digest) |
+                         bit(!e.preview.empty(), has_preview) | bit(e.emit != 0, has_emit) |
+                         bit(!e.info.empty(), has_info) | bit(!e.mem.empty(), has_mem | addr_deltas) |
+                         bit(any_arg, changed_args) | bit(e.buffered, is_buffered);
   to.varint(static_cast<std::uint64_t>(e.kind));
   to.varint(fields);
   to.varint(static_cast<std::uint64_t>(e.tid));

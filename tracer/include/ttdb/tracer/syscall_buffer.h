@@ -167,7 +167,8 @@ struct MappedFileEvent {
 };
 // The events `records` hold, in order (they are buffered syscalls), with
 // `files` for their mmaps of files, in order. One event's buffers serve
-// them all: `out` must copy what it keeps.
+// them all: `out` must copy what it keeps, and may change the event's
+// `emit` (as FdStreams does) but nothing else of it.
 void parse_records(ByteView records, int tid, const std::function<void(trace::Event&)>& out,
                    std::span<const MappedFileEvent> files = {});
 // Tells the shim where the pages of trampolines are, {start, end}, which
