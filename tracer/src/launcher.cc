@@ -136,15 +136,29 @@ bool pin_to_cpu(int cpu) {
   return ::sched_setaffinity(0, sizeof set, &set) == 0;
 }
 
-void keep_off_cpu(std::thread& thread, int cpu) {
+namespace {
+
+// Every CPU the machine has but `cpu` (the caller may be pinned already);
+// false when there is no other.
+bool cpus_but(int cpu, cpu_set_t& set) {
   long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 2 || cpu < 0) return;
-  // Every CPU the machine has but `cpu` (the caller may be pinned already).
-  cpu_set_t set;
+  if (cpus < 2 || cpu < 0) return false;
   CPU_ZERO(&set);
   for (long i = 0; i < std::min<long>(cpus, CPU_SETSIZE); ++i)
     if (i != cpu) CPU_SET(static_cast<int>(i), &set);
-  ::pthread_setaffinity_np(thread.native_handle(), sizeof set, &set);
+  return true;
+}
+
+}  // namespace
+
+void keep_off_cpu(std::thread& thread, int cpu) {
+  cpu_set_t set;
+  if (cpus_but(cpu, set)) ::pthread_setaffinity_np(thread.native_handle(), sizeof set, &set);
+}
+
+void leave_cpu(int cpu) {
+  cpu_set_t set;
+  if (cpus_but(cpu, set)) ::sched_setaffinity(0, sizeof set, &set);
 }
 
 int pinning_cpu() {

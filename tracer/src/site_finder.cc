@@ -7,9 +7,11 @@
 namespace ttdb {
 
 SiteFinder::SiteFinder(int cpu) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, cpu] {
+    leave_cpu(cpu);
+    run();
+  });
   ::pthread_setname_np(thread_.native_handle(), "ttdb-sites");
-  keep_off_cpu(thread_, cpu);
 }
 
 SiteFinder::~SiteFinder() {

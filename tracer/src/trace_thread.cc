@@ -37,8 +37,10 @@ TraceThread::TraceThread(const std::string& path, bool claimed, std::function<vo
                          int off_cpu)
     : path_(path), annotate_(std::move(annotate)) {
   if (!claimed) trace::TraceWriter::claim(path);
-  thread_ = std::thread([this] { run(); });
-  keep_off_cpu(off_cpu);
+  thread_ = std::thread([this, off_cpu] {
+    leave_cpu(off_cpu);
+    run();
+  });
   ::pthread_setname_np(thread_.native_handle(), "ttdb-writer");
 }
 

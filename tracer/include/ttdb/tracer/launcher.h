@@ -86,6 +86,11 @@ bool pin_to_cpu(int cpu);
 // Keeps a helper thread of ttdb's (the trace writer, the event reader) off
 // `cpu`, the one ttdb and the program share, when there is another.
 void keep_off_cpu(std::thread& thread, int cpu);
+// The same, from the helper thread itself, as the first thing it does: a
+// new thread the kernel starts on its creator's CPU runs there until
+// something moves it, and the creator, which would, waits for the CPU
+// meanwhile (a trace writer creating its file held ttdb up a millisecond).
+void leave_cpu(int cpu);
 // The CPU to pin ttdb and the program to: the caller's now, a good choice.
 // -1 when the environment says TTDB_NO_PIN=1.
 int pinning_cpu();
