@@ -8,8 +8,8 @@
 
 namespace ttdb::trace {
 
-std::size_t insert_blob(Stmt& insert, ByteView data, const ContentHash& hash) {
-  Bytes packed = compress(data, kBlobCompression);
+std::size_t insert_blob(Stmt& insert, ByteView data, const ContentHash& hash, int level) {
+  Bytes packed = compress(data, level);
   bool worth_it = packed.size() < data.size();
   insert.bind_blob(1, hash)
       .bind(2, static_cast<std::int64_t>(data.size()))
@@ -50,7 +50,7 @@ PackOutcome pack(const std::string& path) {
     if (known.step()) blob = known.int64(0);
     known.reset();
     if (!blob) {
-      outcome.stored += insert_blob(insert, *content, file.hash);
+      outcome.stored += insert_blob(insert, *content, file.hash, kPackedBlobCompression);
       blob = db.last_insert_id();
     }
     attach.bind(1, *blob).bind(2, file.id).run();

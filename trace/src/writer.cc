@@ -115,7 +115,9 @@ void TraceWriter::finish() {
     db_->exec("COMMIT");
   }
   // A finished trace is one self-contained file that any reader can open.
-  db_->exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+  // (Leaving WAL checkpoints everything and deletes the log: a checkpoint
+  // before it, as `ttdb pack` does, only wrote the log's end again.)
+  db_->exec("PRAGMA journal_mode=DELETE;");
 }
 
 void TraceWriter::abandon() noexcept {
@@ -216,7 +218,7 @@ std::int64_t TraceWriter::store_blob(ByteView data) {
   ContentHash hash = content_hash(data);
   std::string key(hash.begin(), hash.end());
   if (auto found = blob_ids_.find(key); found != blob_ids_.end()) return found->second;
-  batch_bytes_ += insert_blob(*insert_blob_, data, hash);
+  batch_bytes_ += insert_blob(*insert_blob_, data, hash, kRecordedBlobCompression);
   std::int64_t id = db_->last_insert_id();
   blob_ids_.emplace(std::move(key), id);
   return id;
