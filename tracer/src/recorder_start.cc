@@ -80,7 +80,7 @@ void Recorder::write_header(const LaunchOptions& start) {
   writer_.commit();
 }
 
-RecordOutcome Recorder::run(int cpu) {
+RecordOutcome Recorder::run(int cpu, const cpu_set_t& affinity) {
   recorder_no_new_privs();  // read before the program gets ttdb's settings
   LaunchOptions start;
   start.path = options_.program;
@@ -95,10 +95,9 @@ RecordOutcome Recorder::run(int cpu) {
   start.shim = shim_setup_;
   start.no_new_privs = true;
   start.trap_tsc = options_.trap_rdtsc;
-  // Tracer and tracee on one CPU: a ptrace stop costs a third as much.
-  // The program is told the CPUs it had (answer_as_without_ttdb).
-  ::sched_getaffinity(0, sizeof affinity_, &affinity_);
-  pin_to_cpu(start.cpu);  // (the writer was started off it: record())
+  // The program is told the CPUs it had (answer_as_without_ttdb); it runs
+  // on ttdb's (record()).
+  affinity_ = affinity;
   if (options_.syscall_buffer) finder_.emplace(start.cpu);
   note_outputs();
   write_header(start);
@@ -250,12 +249,19 @@ RecordOutcome record(const RecordOptions& given) {
   if (!options.cpu_baseline.empty()) recording::hold_to_baseline(options.cpu_baseline, options.env);
   // Output streams are followed on the writer's thread, in event order.
   FdStreams streams(stdout_file().has_value());
+  // Tracer and tracee on one CPU: a ptrace stop costs a third as much. ttdb
+  // takes its CPU before it starts its threads, which leave it (leave_cpu):
+  // one started while ttdb could still move took the CPU ttdb moved to for
+  // as long as it ran (the writer, creating the trace: a millisecond).
   int cpu = pinning_cpu();
+  cpu_set_t affinity;
+  ::sched_getaffinity(0, sizeof affinity, &affinity);
+  pin_to_cpu(cpu);
   TraceThread writer(options.trace_path, options.trace_claimed, [&streams](trace::Event& e) { streams.annotate(e); },
                      cpu);
   Recorder recorder(options, writer);
   SignalForwarding forwarding;
-  return recorder.run(cpu);
+  return recorder.run(cpu, affinity);
 }
 
 }  // namespace ttdb

@@ -314,9 +314,10 @@ class Recorder {
   Recorder(const RecordOptions& options, TraceThread& writer)
       : options_(options), writer_(writer), files_(writer, cache_, options.pack) {}
 
-  // Pins itself and the program to `cpu` (pinning_cpu(), which chose where
-  // the writer does not run; -1: no pinning).
-  RecordOutcome run(int cpu);
+  // Pins the program to `cpu`, ttdb's own already (pinning_cpu(), which the
+  // writer left; -1: no pinning), and tells it the CPUs of `affinity`,
+  // ttdb's before it took its CPU.
+  RecordOutcome run(int cpu, const cpu_set_t& affinity);
   RecordOutcome run_live(LiveStart live);
 
  private:
