@@ -24,8 +24,11 @@ QueueFacts facts_of(const trace::Event& e) {
   out.tid = e.tid;
   auto flag = [&](bool set, std::uint8_t bit) { out.flags |= set ? bit : 0; };
   flag(e.emit != 0, QueueFacts::kEmits);
-  flag(e.kind == EventKind::syscall && replay_makes_again(e), QueueFacts::kMakesAgain);
-  flag(shim_makes_again(e), QueueFacts::kShimMakes);
+  // (Asked once: the shim makes again only what replay does, and the
+  // syscall's facts are looked up for every event, a million clock reads'.)
+  bool makes_again = e.kind == EventKind::syscall && replay_makes_again(e);
+  flag(makes_again, QueueFacts::kMakesAgain);
+  flag(makes_again && shim_makes_again(e), QueueFacts::kShimMakes);
   flag(e.kind == EventKind::syscall && shim_maps_file_again(e), QueueFacts::kMapsFile);
   flag(sets_signal_action(e), QueueFacts::kSetsAction);
   flag(!e.mem.empty(), QueueFacts::kWrites);

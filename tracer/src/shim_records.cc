@@ -340,8 +340,9 @@ QueueRecord lay_out_clock_record(const trace::Event& e, Bytes& arena) {
   ttdb_clock_record rec{TTDB_CLOCK_RECORD_SIZE, static_cast<std::uint16_t>(e.nr),
                         static_cast<std::uint16_t>(TTDB_RECORD_CLOCK | e.args[0]), e.args[1], {}};
   std::memcpy(rec.time, e.mem.front().data.data(), sizeof rec.time);
-  arena.resize(arena.size() + sizeof rec);
-  std::memcpy(arena.data() + out.offset, &rec, sizeof rec);
+  // (Appended as made: growing the arena first cleared the bytes it then wrote.)
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&rec);
+  arena.insert(arena.end(), bytes, bytes + sizeof rec);
   return out;
 }
 
