@@ -310,6 +310,10 @@ void Recorder::on_spawn(int event) {
     parent.space->turns->turn = 0;  // the parent is in the kernel now
   }
   if (same_space) parent.space->threaded = true;
+  // (Not a vfork's parent, which returns only once its child has exec'd or
+  // ended, nor one the program traces, whose tracer may hold it at the
+  // clone's event, and may itself wait for a turn.)
+  parent.spawning = (same_space || shared_memory) && !(flags & CLONE_VFORK) && !parent.traced;
   auto child = std::make_unique<Task>(Tracee(child_tid));
   child->own_affinity = parent.own_affinity;
   child->tsc_trapped = parent.tsc_trapped;

@@ -278,6 +278,9 @@ struct Task {
   // when it became ready for a turn; asked to give its turn up.
   bool entering = false;
   bool exiting = false;
+  // Inside a clone that made a task of its own space, not returned yet: no
+  // task of the space takes a turn until it has (schedule()).
+  bool spawning = false;
   pid_t tgid = 0;  // its process: the first thread's tid
   std::uint64_t ready_since = 0;
   bool preempt = false;

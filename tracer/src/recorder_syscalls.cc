@@ -363,6 +363,7 @@ std::int64_t Recorder::answer_as_without_ttdb(const SyscallArgs& call, std::int6
 
 void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   Tracee& t = tracee();
+  task().spawning = false;
   std::int64_t ret = info.exit.rval;
   // Natively a signal the program ignores is dropped when sent and never
   // wakes a call; under ptrace it is queued, and wakes one, which some
