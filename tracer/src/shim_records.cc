@@ -119,30 +119,6 @@ class RecordReader {
   std::size_t at_ = 0;
 };
 
-// A clock record (shim_abi.h) as the event it stands for.
-void read_clock_record(ByteView bytes, trace::Event& e) {
-  ttdb_clock_record rec;
-  std::memcpy(&rec, bytes.data(), sizeof rec);
-  e.nr = rec.nr;
-  e.ret = 0;
-  e.args = {rec.argc & 0xffu, rec.where, 0, 0, 0, 0};
-  e.path.reset();
-  e.path2.reset();
-  e.digest.reset();
-  e.preview.clear();
-  e.emit = 0;
-  e.info.clear();
-  e.mem.resize(1);
-  trace::MemWrite& m = e.mem.front();
-  m.addr = rec.where;
-  m.size = sizeof rec.time;
-  m.data.resize(sizeof rec.time);
-  std::memcpy(m.data.data(), rec.time, sizeof rec.time);
-  m.blob.reset();
-  m.file.reset();
-  m.file_offset = 0;
-}
-
 // What a clock record sets of `e`, which is the event of another already.
 void read_clock_time(ByteView bytes, trace::Event& e) {
   ttdb_clock_record rec;
@@ -154,6 +130,26 @@ void read_clock_time(ByteView bytes, trace::Event& e) {
   m.addr = rec.where;
   std::memcpy(m.data.data(), rec.time, sizeof rec.time);
   e.emit = 0;  // (what `out` may have set: parse_records)
+}
+
+// A clock record (shim_abi.h) as the event it stands for: the shape of
+// every clock read's event, then this one's.
+void read_clock_record(ByteView bytes, trace::Event& e) {
+  e.ret = 0;
+  e.args = {};
+  e.path.reset();
+  e.path2.reset();
+  e.digest.reset();
+  e.preview.clear();
+  e.info.clear();
+  e.mem.resize(1);
+  trace::MemWrite& m = e.mem.front();
+  m.size = sizeof(ttdb_clock_record::time);
+  m.data.resize(m.size);
+  m.blob.reset();
+  m.file.reset();
+  m.file_offset = 0;
+  read_clock_time(bytes, e);
 }
 
 // An rdtsc site's record (version 7): the same event as an rdtsc the
