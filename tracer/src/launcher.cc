@@ -141,8 +141,7 @@ class ChildStack {
 // recording). The sanitizers' runtimes keep per-thread state that the
 // child would share with ttdb's main thread: their builds fork.
 pid_t start_child(ChildStart& start, const ChildStack& stack) {
-  constexpr bool kShareMemory = !kSanitized;
-  if (kShareMemory && stack.top()) {
+  if (!kSanitized && stack.top()) {
     auto run = [](void* arg) -> int {
       auto* s = static_cast<ChildStart*>(arg);
       child_exec(*s->options, s->argv, s->envp, s->error_fd);

@@ -262,7 +262,7 @@ void Recorder::handle(const WaitStatus& status) {
         // About to exit: its memory is still there to take the last records from.
         case PTRACE_EVENT_EXIT:
           drain(true);
-          if (task().space && task().space.use_count() == 1) forget_buffered_program_if_short(space());
+          forget_buffered_program_if_short(task());
           task().exiting = true;
           hold_turn_to_the_end();
           exit_for_tracer();
@@ -497,8 +497,7 @@ void Recorder::on_exec() {
   bool trap_ignored = task().space ? space().trap_action[0] == kIgnoreAction : first_trap_ignored_;
   // A new program shares no memory: it leaves its turns.
   if (task().space && (turns().turn == t.tid() || turns().turn == former)) turns().turn = 0;
-  // (A vfork child's space is its parent's, which goes on.)
-  if (task().space && task().space.use_count() == 1) forget_buffered_program_if_short(space());
+  forget_buffered_program_if_short(task());
   task().space = std::make_shared<Space>();
   space().view = view;
   space().trap_action = trap_action_after_exec(trap_ignored);

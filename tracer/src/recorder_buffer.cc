@@ -18,10 +18,9 @@ void Recorder::after_exec() {
   // filter, or traced by another), and for one a run of which went on to
   // patch them.
   bool buffered_before = buffered_programs_.count(space().program) || (space().program_hash && cache_.buffers(*space().program_hash));
-  space().libraries_later =
-      !(options_.buffer_after == 0 || space().view.own_seccomp || task().traced || buffered_before);
-  space().libraries_at_exec =
-      buffered_before && options_.buffer_after != 0 && !space().view.own_seccomp && !task().traced;
+  bool waits = !(options_.buffer_after == 0 || space().view.own_seccomp || task().traced);
+  space().libraries_later = waits && !buffered_before;
+  space().libraries_at_exec = waits && buffered_before;
   start_buffering();
 }
 
@@ -143,7 +142,11 @@ void Recorder::note_buffered_program() {
   if (space().program_hash) cache_.note_buffers(*space().program_hash);
 }
 
-void Recorder::forget_buffered_program_if_short(const Space& ended) {
+void Recorder::forget_buffered_program_if_short(const Task& leaving) {
+  // Judged when its last task leaves it (a vfork child's space is its
+  // parent's, which goes on).
+  if (!leaving.space || leaving.space.use_count() != 1) return;
+  const Space& ended = *leaving.space;
   // What the loader and libc's start make before a program's own calls
   // (/bin/true makes 29 in all). Patching the libraries costs about what
   // buffer_after traced calls would: a run with at least half that many

@@ -379,11 +379,12 @@ class Recorder {
   bool libraries_due(long nr, const std::uint64_t* args);
   // Its next runs have them patched at their exec.
   void note_buffered_program();
-  // A process that ends (or execs) having had them patched at its exec for
-  // little: fewer calls than the loader's and libc's start and half of
-  // RecordOptions::buffer_after more (a `true` that once printed its
-  // --help). Its program's next runs wait for the calls again.
-  void forget_buffered_program_if_short(const Space& ended);
+  // A process that ends (or execs: `leaving` leaves its space) having had
+  // them patched at its exec for little: fewer calls than the loader's and
+  // libc's start and half of RecordOptions::buffer_after more (a `true`
+  // that once printed its --help). Its program's next runs wait for the
+  // calls again.
+  void forget_buffered_program_if_short(const Task& leaving);
   // At the int3 of an rdtsc site, instead of the read: the program reads again.
   void patch_libraries_at_tsc(std::uint64_t site);
   // At a syscall's entry: the call is put off (skipped, and the thread
