@@ -234,7 +234,9 @@ GoLiveResult ReplaySession::go_live(int tid, const GoLiveOptions& options) {
                      fmt::format("make rdtsc fault in thread {}", other));
   }
   take_syscall_buffer_out(pid);
+  // (The loader's xsavecs run as the CPU runs them, recorded on or not.)
   if (!recording) state_.rand_of(tid).unpatch_all(thread);
+  else state_.rand_of(tid).unpatch_xsave(thread);
   inject.must(inject.call_with_path(__NR_chdir, recorded.cwd(tid), {}, 0), "enter the recorded directory " + recorded.cwd(tid));
 
   // Replay's own descriptors go; ttdb's streams (its 0, 1, 2) are kept

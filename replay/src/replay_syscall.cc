@@ -618,7 +618,12 @@ void ReplaySession::apply_syscall(const Event& e, const WaitStatus& first) {
     case ReplayPolicy::execute_set_ret: {
       auto trap_action = trap_action_set(t, e.nr, e.args.data());  // (read before the call may write the old one over it)
       std::int64_t ret = execute(e);
-      if (trap_action && ret == 0) state_.process_of(state_.acting).trap_action = *trap_action;
+      if (trap_action && ret == 0) {
+        state_.process_of(state_.acting).trap_action = *trap_action;
+        // The int3s on the loader's xsavecs would force SIGTRAP through a
+        // program's own action for it: the CPU runs them from here.
+        if ((*trap_action)[0] != 0) rand().unpatch_xsave(t);
+      }
       if (policy == ReplayPolicy::execute_set_ret) {
         Registers regs = t.regs();
         regs.rax = static_cast<unsigned long long>(*e.ret);

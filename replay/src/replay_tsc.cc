@@ -1,10 +1,12 @@
 // The time stamp counter and rdrand in replay: rdtsc where the recording
 // trapped it, the int3 sites, and the trampolines of rdtsc sites whose
-// shim had no recorded value to give.
+// shim had no recorded value to give. And the loader's xsavecs, which
+// replay runs itself.
 #include <sys/prctl.h>
 
 #include "session.h"
 #include "ttdb/tracer/inject.h"
+#include "ttdb/tracer/signals.h"
 
 namespace ttdb {
 
@@ -142,6 +144,65 @@ void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {
     diverge(e, describe_stop(status));
   RandPatcher::emulate(t, *site, e.args[1]);
   put_back_trap();
+}
+
+namespace {
+
+// The debug registers' write watches (DR7) that cover part of [from, to).
+std::uint64_t watched_writes(Tracee& t, std::uint64_t from, std::uint64_t to) {
+  std::uint64_t dr7 = t.debug_register(7), hits = 0;
+  for (int slot = 0; slot < 4; ++slot) {
+    if (!(dr7 & (3ull << (2 * slot)))) continue;
+    std::uint64_t rw = (dr7 >> (16 + 4 * slot)) & 3, len = (dr7 >> (18 + 4 * slot)) & 3;
+    if (rw != 1 && rw != 3) continue;  // (instruction and I/O breakpoints)
+    static constexpr std::uint64_t kLength[] = {1, 2, 8, 4};
+    std::uint64_t addr = t.debug_register(slot);
+    if (addr < to && addr + kLength[len] > from) hits |= 1ull << slot;
+  }
+  return hits;
+}
+
+// Makes the stopped thread's stop say SIGTRAP with `code`.
+void say_trap(Tracee& t, int code) {
+  siginfo_t info{};
+  info.si_signo = SIGTRAP;
+  info.si_code = code;
+  t.set_siginfo(info);
+}
+
+}  // namespace
+
+bool ReplaySession::run_loader_xsave(WaitStatus& status, Resume how, bool trap_blocked) {
+  if (!status.is_signal_stop() || status.code() != SIGTRAP) return false;
+  Tracee& t = tracee();
+  std::uint64_t pc = t.regs().rip;
+  const RandSite* site = rand().site_for_trap(pc);
+  if (!site || !site->xsave()) return false;
+  // The int3's SIGTRAP was forced on the program: its action and mask come back.
+  put_back_trap();
+  if (trap_blocked) t.set_signal_mask(t.signal_mask() | sigbit(SIGTRAP));
+  if (auto written = RandPatcher::emulate_xsavec(t, *site)) {
+    if (std::uint64_t hits = watched_writes(t, written->first, written->second)) {
+      t.set_debug_register(6, hits);
+      say_trap(t, TRAP_HWBKPT);
+      return false;
+    }
+    if (how != Resume::singlestep) return true;
+    say_trap(t, TRAP_TRACE);
+    return false;
+  }
+  // It faults, or writes where ttdb cannot: the CPU runs it, and the stop
+  // is what it makes.
+  RandSite own = *site;
+  Registers regs = t.regs();
+  regs.rip = own.addr;
+  t.set_regs(regs);
+  t.write_value(RemotePtr(own.addr), own.first_byte);
+  t.resume(Resume::singlestep);
+  status = t.wait();
+  t.write_value(RemotePtr(own.addr), kInt3);
+  bool stepped = status.is_signal_stop() && status.code() == SIGTRAP && t.regs().rip == own.addr + 5;
+  return stepped && how != Resume::singlestep;
 }
 
 }  // namespace ttdb

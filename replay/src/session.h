@@ -366,6 +366,13 @@ class ReplaySession {
 
   // Resumes (passing any signal owed) and waits for the next stop.
   WaitStatus resume_and_wait(Resume how = Resume::syscall);
+  // The stop was the program's arrival at one of the loader's xsavecs, which
+  // replay runs itself (ttdb/tracer/nondet_insn.h): runs it. True when the
+  // program should go on as `how` resumed it; false when the stop stands,
+  // made what the instruction would have made (a single step's end, a
+  // watched write, a fault). Not such a stop: false, and nothing done.
+  // `trap_blocked`: the program blocked SIGTRAP when it was resumed.
+  bool run_loader_xsave(WaitStatus& status, Resume how, bool trap_blocked);
   WaitStatus expect_syscall_exit(const trace::Event& e);
   // Ends the thread, and so its process, by a fatal signal, as the recording did.
   WaitStatus die_of(int sig);

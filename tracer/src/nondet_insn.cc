@@ -1,10 +1,12 @@
 #include "ttdb/tracer/nondet_insn.h"
 
 #include <capstone/capstone.h>
+#include <cpuid.h>
 #include <x86intrin.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -237,6 +239,17 @@ std::vector<RandSite> scan_for_rand(std::uint64_t start, ByteView code) {
 
 }  // namespace
 
+std::vector<std::uint64_t> find_loader_xsavec(std::uint64_t start, ByteView code) {
+  // glibc (2.26 on) clears the save area's header, last its bytes 56 to 63
+  // (`mov %rdx, 0x278(%rsp)`), then saves: `xsavec 0x40(%rsp)`.
+  static constexpr std::uint8_t kPattern[] = {0x48, 0x89, 0x94, 0x24, 0x78, 0x02, 0x00, 0x00,
+                                              0x0f, 0xc7, 0x64, 0x24, 0x40};
+  std::vector<std::uint64_t> found;
+  for (auto at = code.begin(); (at = std::search(at, code.end(), std::begin(kPattern), std::end(kPattern))) != code.end(); ++at)
+    found.push_back(start + static_cast<std::uint64_t>(at - code.begin()) + 8);
+  return found;
+}
+
 std::optional<std::uint64_t> find_syscall_instruction(std::uint64_t start, ByteView code) {
   Confirmer confirmer;
   for (std::size_t i = 0; i + 1 < code.size(); ++i) {
@@ -272,7 +285,7 @@ int RandPatcher::scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::u
 }
 
 int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
-  static constexpr const char* kNames[] = {"rdrand", "rdseed", "rdtsc", "rdtscp"};
+  static constexpr const char* kNames[] = {"rdrand", "rdseed", "rdtsc", "rdtscp", "xsavec"};
   std::vector<const RandSite*> wanted;
   for (const auto& site : sites)
     if (!site.tsc() || tsc_) wanted.push_back(&site);
@@ -311,15 +324,120 @@ int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
   return patched;
 }
 
-void RandPatcher::unpatch_tsc(Tracee& tracee) {
+int RandPatcher::patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps) {
+  std::vector<RandSite> sites;
+  for (const auto& m : maps) {
+    std::string_view name = std::string_view(m.path).substr(m.path.rfind('/') + 1);
+    if (!m.executable || !name.starts_with("ld-")) continue;
+    auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start);
+    if (!code) continue;
+    for (std::uint64_t addr : find_loader_xsavec(m.start, *code))
+      sites.push_back(RandSite{addr, 5, NondetInsn::xsavec, 0, 0, 0x0f});
+  }
+  int patched = patch(tracee, sites);
+  xsave_sites_ += patched;
+  return patched;
+}
+
+namespace {
+
+// Where XSAVEC's compacted layout puts each state component from 2 up of
+// `components`, and its size, as CPUID leaf 0xd describes them; and where
+// the kernel's (standard) layout has it. {compacted offset, size,
+// standard offset} by component; the end of the area last.
+struct XsaveLayout {
+  struct Part {
+    int component;
+    std::uint32_t compacted, size, standard;
+  };
+  std::vector<Part> parts;
+  std::uint32_t end = 0;
+};
+
+XsaveLayout compacted_layout(std::uint64_t components) {
+  XsaveLayout layout;
+  std::uint32_t at = 576;  // the legacy region and the header
+  for (int i = 2; i < 63; ++i) {
+    if (!(components & (1ull << i))) continue;
+    unsigned size = 0, standard = 0, flags = 0, unused = 0;
+    __cpuid_count(0xd, i, size, standard, flags, unused);
+    if (flags & 2) at = (at + 63) & ~63u;  // aligned to 64 bytes when compacted
+    layout.parts.push_back({i, at, size, standard});
+    at += size;
+  }
+  layout.end = at;
+  return layout;
+}
+
+// XCR0: the state components the kernel enabled.
+std::uint64_t enabled_components() {
+  std::uint32_t low = 0, high = 0;
+  asm volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+  return std::uint64_t{high} << 32 | low;
+}
+
+// The MXCSR bits this CPU supports, as FXSAVE and XSAVE write them.
+std::uint32_t mxcsr_mask() {
+  static const std::uint32_t mask = [] {
+    alignas(64) std::uint8_t area[512] = {};
+    asm volatile("fxsave64 %0" : "=m"(area));
+    std::uint32_t value = 0;
+    std::memcpy(&value, area + 28, 4);
+    return value ? value : 0xffbf;  // (0 means the default mask)
+  }();
+  return mask;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> RandPatcher::emulate_xsavec(Tracee& tracee, const RandSite& site) {
+  Registers regs = tracee.regs();
+  std::uint64_t area = regs.rsp + 0x40;  // the only form find_loader_xsavec finds
+  std::uint64_t wanted = ((regs.rdx & 0xffffffffu) << 32 | (regs.rax & 0xffffffffu)) & enabled_components();
+  Bytes state = tracee.xstate();  // the kernel's layout, every component's values (initial ones too)
+  XsaveLayout layout = compacted_layout(wanted);
+  // (x87's instruction and data pointers would take the 32-bit form glibc's
+  // trampolines never ask for: the CPU runs those.)
+  if (area % 64 != 0 || state.size() < 576 || (wanted & 1)) return std::nullopt;
+  auto saved = tracee.try_read_bytes(RemotePtr(area), layout.end);
+  if (!saved) return std::nullopt;
+  Bytes& out = *saved;
+  auto copy = [&](std::uint32_t to, std::uint32_t from, std::uint32_t size) {
+    if (from + size <= state.size()) std::memcpy(out.data() + to, state.data() + from, size);
+  };
+  if (wanted & 6) {  // MXCSR with SSE or AVX, and this CPU's mask of it (the kernel's initial state may have none)
+    copy(24, 24, 4);
+    std::uint32_t mask = mxcsr_mask();
+    std::memcpy(out.data() + 28, &mask, 4);
+  }
+  if (wanted & 2) copy(160, 160, 256);  // xmm0-15
+  std::uint64_t header[2] = {wanted, wanted | 1ull << 63};  // XSTATE_BV: all in use; XCOMP_BV
+  std::memcpy(out.data() + 512, header, sizeof header);
+  for (const auto& part : layout.parts) copy(part.compacted, part.standard, part.size);
+  if (!tracee.write_bytes(RemotePtr(area), out)) return std::nullopt;
+  regs.rip = site.addr + static_cast<unsigned>(site.length);
+  tracee.set_regs(regs);
+  return std::pair{area, area + layout.end};
+}
+
+void RandPatcher::unpatch_if(Tracee& tracee, const std::function<bool(const RandSite&)>& which) {
   for (auto it = sites_.begin(); it != sites_.end();) {
-    if (!it->second.tsc()) {
+    if (!which(it->second)) {
       ++it;
       continue;
     }
     tracee.write_value(RemotePtr(it->first), it->second.first_byte);
     it = sites_.erase(it);
   }
+}
+
+void RandPatcher::unpatch_tsc(Tracee& tracee) {
+  unpatch_if(tracee, [](const RandSite& site) { return site.tsc(); });
+}
+
+void RandPatcher::unpatch_xsave(Tracee& tracee) {
+  unpatch_if(tracee, [](const RandSite& site) { return site.xsave(); });
+  xsave_sites_ = 0;
 }
 
 int RandPatcher::scan_process(Tracee& tracee, const std::vector<Mapping>& maps,
@@ -337,6 +455,7 @@ int RandPatcher::scan_process(Tracee& tracee, const std::vector<Mapping>& maps,
 
 void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
   std::erase_if(sites_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
+  xsave_sites_ = static_cast<int>(std::count_if(sites_.begin(), sites_.end(), [](const auto& entry) { return entry.second.xsave(); }));
 }
 
 void RandPatcher::remapped(std::uint64_t from, std::uint64_t old_size, std::uint64_t new_size, std::uint64_t to) {
@@ -365,6 +484,7 @@ const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
 void RandPatcher::unpatch_all(Tracee& tracee) {
   for (const auto& [addr, site] : sites_) tracee.write_value(RemotePtr(addr), site.first_byte);
   sites_.clear();
+  xsave_sites_ = 0;
 }
 
 std::optional<std::uint8_t> RandPatcher::original_byte(std::uint64_t addr) const {

@@ -4,9 +4,17 @@
 // capstone and replaced by int3, since these machines cannot make them
 // fault). The tracer runs them itself when recording, and writes the
 // recorded results when replaying.
+//
+// And, in replay, the `xsavec` of glibc's lazy-binding trampolines: what it
+// writes depends on XINUSE, which the CPU may clear for a register set in
+// its initial state at any moment (measured: 13% of xsavecs of the same
+// state differ on these AMD machines), so two replays of one stretch would
+// leave different bytes on the stack. Replay runs it itself, as a CPU that
+// keeps every component in use would (see emulate_xsavec).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -35,7 +43,7 @@ TscValue host_tsc(const TscInsn& insn);
 // Sets the registers as the instruction at `at` would have, and moves past it.
 void emulate_tsc(Tracee& tracee, const TscInsn& insn, std::uint64_t at, const TscValue& value);
 
-enum class NondetInsn : std::uint8_t { rdrand, rdseed, rdtsc, rdtscp };
+enum class NondetInsn : std::uint8_t { rdrand, rdseed, rdtsc, rdtscp, xsavec };
 
 struct RandSite {
   std::uint64_t addr = 0;
@@ -46,6 +54,7 @@ struct RandSite {
   std::uint8_t first_byte = 0;  // the byte the int3 replaced
   bool seed() const { return insn == NondetInsn::rdseed; }
   bool tsc() const { return insn == NondetInsn::rdtsc || insn == NondetInsn::rdtscp; }
+  bool xsave() const { return insn == NondetInsn::xsavec; }
   TscInsn tsc_insn() const { return TscInsn{insn == NondetInsn::rdtscp, length}; }
 };
 
@@ -66,6 +75,12 @@ class RandPatcher {
   // scanned once.
   int scan_and_patch_file(Tracee& tracee, std::uint64_t start, std::uint64_t size, const ContentHash& file,
                           std::uint64_t offset);
+  // Replay: puts int3 on the xsavec of glibc's lazy-binding trampolines in
+  // the dynamic loader's code among `maps` (at exec). Returns how many.
+  int patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps);
+  bool patches_xsave() const { return xsave_sites_ > 0; }
+  // Puts those xsavecs back (the program goes on live).
+  void unpatch_xsave(Tracee& tracee);
   // Scans every executable mapping of the process (at exec; `maps` are its
   // mappings). A mapping of a file in `hashes` (path -> content hash) is
   // scanned by scan_and_patch_file, without reading it.
@@ -86,16 +101,27 @@ class RandPatcher {
 
   static std::uint64_t host_random(const RandSite& site);
   static void emulate(Tracee& tracee, const RandSite& site, std::uint64_t value);
+  // Runs the xsavec site the tracee stands on (or just trapped at) as if
+  // the CPU held every component it saves in use: all of them written,
+  // each bit of XSTATE_BV set. The range written, or nullopt when it cannot
+  // (an unaligned or unwritable area): the caller runs the instruction.
+  static std::optional<std::pair<std::uint64_t, std::uint64_t>> emulate_xsavec(Tracee& tracee, const RandSite& site);
 
  private:
   int patch(Tracee& tracee, const std::vector<RandSite>& sites);
+  void unpatch_if(Tracee& tracee, const std::function<bool(const RandSite&)>& which);
   std::unordered_map<std::uint64_t, RandSite> sites_;
   bool tsc_ = false;
+  int xsave_sites_ = 0;
 };
 
 // Pure decoding helper, exposed for tests: every rdrand, rdseed, rdtsc and
 // rdtscp instruction in `code` (which starts at address `start`).
 std::vector<RandSite> find_rand_instructions(std::uint64_t start, ByteView code);
+
+// Where glibc's lazy-binding trampolines (and its TLS descriptors') save the
+// vector registers with `xsavec 0x40(%rsp)` in `code` (mapped at `start`).
+std::vector<std::uint64_t> find_loader_xsavec(std::uint64_t start, ByteView code);
 
 // A `syscall` instruction in `code` (mapped at `start`), confirmed by
 // disassembly: where ttdb makes the program run syscalls of its own.
