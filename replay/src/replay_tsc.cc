@@ -5,8 +5,8 @@
 #include <sys/prctl.h>
 
 #include "session.h"
+#include "ttdb/base/log.h"
 #include "ttdb/tracer/inject.h"
-#include "ttdb/tracer/signals.h"
 
 namespace ttdb {
 
@@ -172,15 +172,15 @@ void say_trap(Tracee& t, int code) {
 
 }  // namespace
 
-bool ReplaySession::run_loader_xsave(WaitStatus& status, Resume how, bool trap_blocked) {
+bool ReplaySession::run_loader_xsave(WaitStatus& status, Resume how) {
   if (!status.is_signal_stop() || status.code() != SIGTRAP) return false;
   Tracee& t = tracee();
   std::uint64_t pc = t.regs().rip;
   const RandSite* site = rand().site_for_trap(pc);
   if (!site || !site->xsave()) return false;
-  // The int3's SIGTRAP was forced on the program: its action and mask come back.
-  put_back_trap();
-  if (trap_blocked) t.set_signal_mask(t.signal_mask() | sigbit(SIGTRAP));
+  TTDB_LOG(replay, "the loader's xsavec at {:#x} (thread {}), run by replay", site->addr, t.tid());
+  // The int3's SIGTRAP was forced on the program (neither blocked nor
+  // ignored, see resume_and_wait): nothing of its changed.
   if (auto written = RandPatcher::emulate_xsavec(t, *site)) {
     if (std::uint64_t hits = watched_writes(t, written->first, written->second)) {
       t.set_debug_register(6, hits);

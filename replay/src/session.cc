@@ -308,18 +308,21 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
   task().at_signal_stop = false;
   for (;;) {
     note_delivery(state_.process_of(state_.acting).trap_action, task().resume_signal);
-    // An int3 on a loader's xsavec forces SIGTRAP through, unblocking it:
-    // whether the program blocks it is known before it runs.
-    bool trap_blocked = rand().patches_xsave() && (tracee().signal_mask() & sigbit(SIGTRAP));
+    // An int3 on a loader's xsavec would force a blocked SIGTRAP through,
+    // unblocking it: while the program blocks it, the CPU runs them.
+    bool lifted = rand().patches_xsave() && (tracee().signal_mask() & sigbit(SIGTRAP));
+    if (lifted) rand().arm_xsave(tracee(), false);
     tracee().resume(how, std::exchange(task().resume_signal, 0));
     WaitStatus status = tracee().wait();
+    // (An exec left the memory they were in.)
+    if (lifted && !status.is_exit() && !status.is_event(PTRACE_EVENT_EXEC)) rand().arm_xsave(tracee(), true);
     // Job-control stops were not kept in the recording either.
     if (status.kind() == WaitStatus::Kind::group_stop) continue;
     if (status.is_event(PTRACE_EVENT_STOP) && std::exchange(task().continue_trap, false)) continue;
     // The kernel tells a parent of its real children's ends; the program
     // gets the recorded SIGCHLDs, which ttdb sends, instead.
     if (status.is_signal_stop() && status.code() == SIGCHLD && tracee().siginfo().si_code > 0) continue;
-    if (run_loader_xsave(status, how, trap_blocked)) continue;
+    if (run_loader_xsave(status, how)) continue;
     return status;
   }
 }
@@ -611,9 +614,6 @@ void ReplaySession::apply_spawn(const Event& e, const WaitStatus& first) {
   Registers entry = parent.regs();
   AdoptedSpawn adopted(parent, call.nr, entry, *spawn);
   drop_untraced_flag(parent, call);
-  // Threads, and a vfork's child, would meet the int3s on the loader's
-  // xsavecs in their shared memory: the CPU runs those from here.
-  if (e.args[0] & CLONE_VM) rand().unpatch_xsave(parent);
   WaitStatus made = resume_and_wait();
   if (!made.is_event(PTRACE_EVENT_FORK) && !made.is_event(PTRACE_EVENT_VFORK) && !made.is_event(PTRACE_EVENT_CLONE))
     diverge(e, describe_stop(made));

@@ -371,8 +371,7 @@ class ReplaySession {
   // program should go on as `how` resumed it; false when the stop stands,
   // made what the instruction would have made (a single step's end, a
   // watched write, a fault). Not such a stop: false, and nothing done.
-  // `trap_blocked`: the program blocked SIGTRAP when it was resumed.
-  bool run_loader_xsave(WaitStatus& status, Resume how, bool trap_blocked);
+  bool run_loader_xsave(WaitStatus& status, Resume how);
   WaitStatus expect_syscall_exit(const trace::Event& e);
   // Ends the thread, and so its process, by a fatal signal, as the recording did.
   WaitStatus die_of(int sig);

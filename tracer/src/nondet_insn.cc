@@ -435,6 +435,11 @@ void RandPatcher::unpatch_tsc(Tracee& tracee) {
   unpatch_if(tracee, [](const RandSite& site) { return site.tsc(); });
 }
 
+void RandPatcher::arm_xsave(Tracee& tracee, bool armed) {
+  for (const auto& [addr, site] : sites_)
+    if (site.xsave()) tracee.write_value(RemotePtr(addr), armed ? kInt3 : site.first_byte);
+}
+
 void RandPatcher::unpatch_xsave(Tracee& tracee) {
   unpatch_if(tracee, [](const RandSite& site) { return site.xsave(); });
   xsave_sites_ = 0;

@@ -79,6 +79,8 @@ class RandPatcher {
   // the dynamic loader's code among `maps` (at exec). Returns how many.
   int patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps);
   bool patches_xsave() const { return xsave_sites_ > 0; }
+  // Takes their int3s out for a while (false), or puts them back.
+  void arm_xsave(Tracee& tracee, bool armed);
   // Puts those xsavecs back (the program goes on live).
   void unpatch_xsave(Tracee& tracee);
   // Scans every executable mapping of the process (at exec; `maps` are its
