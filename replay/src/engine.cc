@@ -69,6 +69,7 @@ EngineImpl::EngineImpl(const std::string& trace_path, OutputSink& sink, EngineOp
     : output(sink, *this), session(trace_path, output), options(opts), checkpoints(opts.checkpoint_budget, opts.checkpoint_memory_mib * 1024) {
   // Checkpoints are children of the program; keep their orphans ours.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  session.run_xsave_exactly(true);
   session.start();
   checkpoints.take(session, Position{session.current_event(), {}}, Checkpoint::Kind::automatic);
   checkpoint_reached();

@@ -124,7 +124,7 @@ void ReplaySession::apply_exec(const Event& e, const WaitStatus& first) {
     if (id && files_.is_on_disk(id)) hashes[files_.path(id)] = files_.hash(id);
   }
   rand().scan_process(t, maps, hashes);
-  if (task().trap_action[0] == 0) rand().patch_loader_xsave(t, maps);  // (see apply_syscall's rt_sigaction)
+  if (exact_xsave_ && task().trap_action[0] == 0) rand().patch_loader_xsave(t, maps);  // (see apply_syscall's rt_sigaction)
   // The vDSO has a `syscall` instruction at a fixed place: where
   // checkpoints inject their forks.
   if (stack.vdso_syscall) task().syscall_insn = stack.vdso_syscall;

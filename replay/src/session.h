@@ -173,6 +173,11 @@ class ReplaySession {
   ReplaySession(const ReplaySession&) = delete;
   ReplaySession& operator=(const ReplaySession&) = delete;
 
+  // Whether replay runs the loader's xsavecs itself (nondet_insn.h), so
+  // that a stretch run again from a checkpoint leaves the bytes it left:
+  // for replays that travel; a run straight to the end runs no stretch
+  // twice. Before start().
+  void run_xsave_exactly(bool on) { exact_xsave_ = on; }
   // Launches the program and applies the exec event: the program is at its
   // first instruction.
   void start();
@@ -412,6 +417,7 @@ class ReplaySession {
   // fault in every thread, which costs two VM exits at each switch
   // between ttdb and the program.
   bool tsc_patched_ = false;
+  bool exact_xsave_ = false;
 };
 
 }  // namespace ttdb

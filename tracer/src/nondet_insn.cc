@@ -325,14 +325,33 @@ int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
 }
 
 int RandPatcher::patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps) {
+  // Every exec maps the same loader at the same place: its code is read
+  // and searched once.
+  struct Key {
+    std::uint64_t start, end, offset, inode;
+    dev_t dev;
+    auto operator<=>(const Key&) const = default;
+  };
+  static std::mutex lock;
+  static std::map<Key, std::vector<std::uint64_t>> searched;
   std::vector<RandSite> sites;
   for (const auto& m : maps) {
     std::string_view name = std::string_view(m.path).substr(m.path.rfind('/') + 1);
     if (!m.executable || !name.starts_with("ld-")) continue;
-    auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start);
-    if (!code) continue;
-    for (std::uint64_t addr : find_loader_xsavec(m.start, *code))
-      sites.push_back(RandSite{addr, 5, NondetInsn::xsavec, 0, 0, 0x0f});
+    Key key{m.start, m.end, m.offset, m.inode, m.dev};
+    std::optional<std::vector<std::uint64_t>> found;
+    {
+      std::lock_guard held(lock);
+      if (auto known = searched.find(key); known != searched.end()) found = known->second;
+    }
+    if (!found) {
+      auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start);
+      if (!code) continue;
+      found = find_loader_xsavec(m.start, *code);
+      std::lock_guard held(lock);
+      if (searched.size() < 64) searched.emplace(key, *found);
+    }
+    for (std::uint64_t addr : *found) sites.push_back(RandSite{addr, 5, NondetInsn::xsavec, 0, 0, 0x0f});
   }
   int patched = patch(tracee, sites);
   xsave_sites_ += patched;
