@@ -5,6 +5,7 @@
 #include <x86intrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -373,26 +374,46 @@ struct XsaveLayout {
   std::uint32_t end = 0;
 };
 
+// XCR0: the state components the kernel enabled (the same while ttdb runs).
+std::uint64_t enabled_components() {
+  static const std::uint64_t enabled = [] {
+    std::uint32_t low = 0, high = 0;
+    asm volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    return std::uint64_t{high} << 32 | low;
+  }();
+  return enabled;
+}
+
 XsaveLayout compacted_layout(std::uint64_t components) {
+  // Each enabled component's size, standard offset and alignment, asked
+  // once: in a virtual machine every cpuid is a trip to the hypervisor, and
+  // this runs at every lazy binding.
+  struct Component {
+    std::uint32_t size = 0, standard = 0;
+    bool aligned = false;
+  };
+  static const std::array<Component, 63> described = [] {
+    std::array<Component, 63> out{};
+    std::uint64_t enabled = enabled_components();
+    for (int i = 2; i < 63; ++i) {
+      if (!(enabled & (1ull << i))) continue;
+      unsigned size = 0, standard = 0, flags = 0, unused = 0;
+      __cpuid_count(0xd, i, size, standard, flags, unused);
+      out[static_cast<std::size_t>(i)] = {size, standard, (flags & 2) != 0};
+    }
+    return out;
+  }();
   XsaveLayout layout;
   std::uint32_t at = 576;  // the legacy region and the header
   for (int i = 2; i < 63; ++i) {
     if (!(components & (1ull << i))) continue;
-    unsigned size = 0, standard = 0, flags = 0, unused = 0;
-    __cpuid_count(0xd, i, size, standard, flags, unused);
-    if (flags & 2) at = (at + 63) & ~63u;  // aligned to 64 bytes when compacted
-    layout.parts.push_back({i, at, size, standard});
-    at += size;
+    const Component& c = described[static_cast<std::size_t>(i)];
+    if (c.aligned) at = (at + 63) & ~63u;  // aligned to 64 bytes when compacted
+    layout.parts.push_back({i, at, c.size, c.standard});
+    at += c.size;
   }
   layout.end = at;
   return layout;
-}
-
-// XCR0: the state components the kernel enabled.
-std::uint64_t enabled_components() {
-  std::uint32_t low = 0, high = 0;
-  asm volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
-  return std::uint64_t{high} << 32 | low;
 }
 
 // The MXCSR bits this CPU supports, as FXSAVE and XSAVE write them.
