@@ -326,37 +326,27 @@ int RandPatcher::patch(Tracee& tracee, const std::vector<RandSite>& sites) {
 }
 
 int RandPatcher::patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps) {
-  // Every exec maps the same loader at the same place: its code is read
-  // and searched once.
   struct Key {
     std::uint64_t start, end, offset, inode;
     dev_t dev;
     auto operator<=>(const Key&) const = default;
   };
-  static std::mutex lock;
-  static std::map<Key, std::vector<std::uint64_t>> searched;
   std::vector<RandSite> sites;
   for (const auto& m : maps) {
     std::string_view name = std::string_view(m.path).substr(m.path.rfind('/') + 1);
     if (!m.executable || !name.starts_with("ld-")) continue;
-    Key key{m.start, m.end, m.offset, m.inode, m.dev};
-    std::optional<std::vector<std::uint64_t>> found;
-    {
-      std::lock_guard held(lock);
-      if (auto known = searched.find(key); known != searched.end()) found = known->second;
-    }
-    if (!found) {
+    // Every exec maps the same loader at the same place: its code is read
+    // and searched once.
+    auto found = remembered<Key>({m.start, m.end, m.offset, m.inode, m.dev}, 64, [&]() -> std::optional<std::vector<RandSite>> {
       auto code = tracee.try_read_bytes(RemotePtr(m.start), m.end - m.start);
-      if (!code) continue;
-      found = find_loader_xsavec(m.start, *code);
-      std::lock_guard held(lock);
-      if (searched.size() < 64) searched.emplace(key, *found);
-    }
-    for (std::uint64_t addr : *found) sites.push_back(RandSite{addr, 5, NondetInsn::xsavec, 0, 0, 0x0f});
+      if (!code) return std::nullopt;
+      std::vector<RandSite> out;
+      for (std::uint64_t addr : find_loader_xsavec(m.start, *code)) out.push_back(RandSite{addr, 5, NondetInsn::xsavec, 0, 0, 0x0f});
+      return out;
+    });
+    if (found) sites.insert(sites.end(), found->begin(), found->end());
   }
-  int patched = patch(tracee, sites);
-  xsave_sites_ += patched;
-  return patched;
+  return patch(tracee, sites);
 }
 
 namespace {
@@ -482,7 +472,10 @@ void RandPatcher::arm_xsave(Tracee& tracee, bool armed) {
 
 void RandPatcher::unpatch_xsave(Tracee& tracee) {
   unpatch_if(tracee, [](const RandSite& site) { return site.xsave(); });
-  xsave_sites_ = 0;
+}
+
+bool RandPatcher::patches_xsave() const {
+  return std::any_of(sites_.begin(), sites_.end(), [](const auto& entry) { return entry.second.xsave(); });
 }
 
 int RandPatcher::scan_process(Tracee& tracee, const std::vector<Mapping>& maps,
@@ -500,7 +493,6 @@ int RandPatcher::scan_process(Tracee& tracee, const std::vector<Mapping>& maps,
 
 void RandPatcher::forget(std::uint64_t start, std::uint64_t end) {
   std::erase_if(sites_, [&](const auto& entry) { return entry.first >= start && entry.first < end; });
-  xsave_sites_ = static_cast<int>(std::count_if(sites_.begin(), sites_.end(), [](const auto& entry) { return entry.second.xsave(); }));
 }
 
 void RandPatcher::remapped(std::uint64_t from, std::uint64_t old_size, std::uint64_t new_size, std::uint64_t to) {
@@ -529,7 +521,6 @@ const RandSite* RandPatcher::site_for_trap(std::uint64_t pc) const {
 void RandPatcher::unpatch_all(Tracee& tracee) {
   for (const auto& [addr, site] : sites_) tracee.write_value(RemotePtr(addr), site.first_byte);
   sites_.clear();
-  xsave_sites_ = 0;
 }
 
 std::optional<std::uint8_t> RandPatcher::original_byte(std::uint64_t addr) const {

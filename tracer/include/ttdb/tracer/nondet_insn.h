@@ -78,7 +78,7 @@ class RandPatcher {
   // Replay: puts int3 on the xsavec of glibc's lazy-binding trampolines in
   // the dynamic loader's code among `maps` (at exec). Returns how many.
   int patch_loader_xsave(Tracee& tracee, const std::vector<Mapping>& maps);
-  bool patches_xsave() const { return xsave_sites_ > 0; }
+  bool patches_xsave() const;
   // Takes their int3s out for a while (false), or puts them back.
   void arm_xsave(Tracee& tracee, bool armed);
   // Puts those xsavecs back (the program goes on live).
@@ -114,7 +114,6 @@ class RandPatcher {
   void unpatch_if(Tracee& tracee, const std::function<bool(const RandSite&)>& which);
   std::unordered_map<std::uint64_t, RandSite> sites_;
   bool tsc_ = false;
-  int xsave_sites_ = 0;
 };
 
 // Pure decoding helper, exposed for tests: every rdrand, rdseed, rdtsc and
