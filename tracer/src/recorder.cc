@@ -303,7 +303,8 @@ void Recorder::on_spawn(int event) {
   // forked process shares the writable MAP_SHARED memory its parent has.
   // Either way they take turns, and so do threads their shared shim.
   bool same_space = (flags & CLONE_THREAD) || ((flags & CLONE_VM) && !(flags & CLONE_VFORK));
-  bool shared_memory = !(flags & CLONE_VM) && has_shared_writable_memory(parent.tracee.tid());
+  bool shared_memory =
+      !(flags & CLONE_VM) && parent.space->shares_writable && has_shared_writable_memory(parent.tracee.tid());
   if ((same_space || shared_memory) && !parent.space->turns->active) {
     drain();
     parent.space->turns->active = true;

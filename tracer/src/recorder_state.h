@@ -189,6 +189,11 @@ struct TurnGroup {
 struct Space {
   ProcessView view;
   bool file_writes_show = false;  // a file write may change its memory (it maps a file shared, or from a writable descriptor)
+  // Whether it has made shared memory (MAP_SHARED, a SysV segment), and
+  // memory shared that it may write: only then are its maps read when it
+  // forks or another process maps a file shared (share_turns_with_mappers).
+  // Inherited at a fork, gone at an exec.
+  bool shares_memory = false, shares_writable = false;
   RandPatcher rand;
   SyscallPatcher sites;
   // The code that was in [start, end) is gone (unmapped, or mapped over):
@@ -470,6 +475,8 @@ class Recorder {
   void share_turns_with_mappers(const trace::FileIdentity& object, bool writable);
   // Whether `process` maps `file` shared (and writable, if asked).
   static bool maps_shared(pid_t process, const trace::FileIdentity& file, bool writable_only);
+  // The current process made shared memory (which it may write).
+  void note_shared_memory(bool may_write);
   void join_turns(const std::shared_ptr<TurnGroup>& other);
   // Syscall sites are found in the background, and patched at a syscall's
   // exit once they are: the program runs meanwhile, its syscalls traced.

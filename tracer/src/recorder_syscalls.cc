@@ -448,6 +448,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
         case __NR_shmat:
           // The segment is a file of the kernel's: its identity lets replay
           // give every process that attaches it the same pages.
+          note_shared_memory(!(call.a[2] & SHM_RDONLY));
           if (auto m = mapping_containing(read_maps(t.tid()), static_cast<std::uint64_t>(ret)); m && m->inode) {
             e.info = trace::FileIdentity{m->dev, m->inode}.to_info();
             share_turns_with_mappers({m->dev, m->inode}, !(call.a[2] & SHM_RDONLY));
@@ -588,7 +589,11 @@ void Recorder::capture_reread_pages(const SyscallArgs& call, Event& e) {
 }
 
 void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, std::string& exec_file) {
-  if (call.a[3] & MAP_ANONYMOUS) return;
+  bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
+  if (call.a[3] & MAP_ANONYMOUS) {
+    if (shared) note_shared_memory(true);
+    return;
+  }
   Tracee& t = tracee();
   std::string fd_path = fmt::format("/proc/{}/fd/{}", t.tid(), static_cast<int>(call.a[4]));
   // A write() to the file shows in a shared mapping of it, and in the pages
@@ -600,11 +605,12 @@ void Recorder::after_mmap(const SyscallArgs& call, std::int64_t ret, Event& e, s
   bool writable_fd = ::lstat(fd_path.c_str(), &link) == 0 && (link.st_mode & S_IWUSR);
   struct stat st;
   bool regular = ::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  // (A mapping from a read-only descriptor can never be made writable.)
+  if (shared) note_shared_memory(writable_fd || (call.a[2] & PROT_WRITE));
   // (Not a system file mapped shared from a read-only descriptor, as
   // glibc's gconv cache is by every program that converts text: only a
   // package upgrade writes it. Tracing every file write of ls and the
   // like for it cost them more than their syscalls.)
-  bool shared = (call.a[3] & MAP_TYPE) != MAP_PRIVATE;
   bool system_view = shared && regular && !writable_fd && is_system_file(read_link(fd_path), st);
   if (!space().file_writes_show && ((shared && !system_view) || (!shared && writable_fd))) {
     space().file_writes_show = true;

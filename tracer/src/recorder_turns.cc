@@ -62,15 +62,23 @@ void Recorder::share_turns_with_mappers(const trace::FileIdentity& object, bool 
   // Two processes that map the same file or segment each on their own talk
   // through it as threads do through their memory: the trace must hold
   // their code in the order it ran, so they take turns from here on.
+  // (Only those that made shared memory, which may be it, are asked: make
+  // and its shells, at every program's map of glibc's gconv cache, were not.)
   std::set<pid_t> seen;
   std::vector<std::shared_ptr<TurnGroup>> others;
   for (auto& [tid, u] : tasks_) {
     pid_t process = u->tgid ? u->tgid : tid;
     if (!u->space || u->space->turns == space().turns || u->fresh || !seen.insert(process).second) continue;
+    if (!(writable ? u->space->shares_memory : u->space->shares_writable)) continue;
     bool maps_it = maps_shared(process, object, !writable);
     if (maps_it && std::find(others.begin(), others.end(), u->space->turns) == others.end()) others.push_back(u->space->turns);
   }
   for (const auto& other : others) join_turns(other);
+}
+
+void Recorder::note_shared_memory(bool may_write) {
+  space().shares_memory = true;
+  if (may_write) space().shares_writable = true;
 }
 
 bool Recorder::maps_shared(pid_t process, const trace::FileIdentity& file, bool writable_only) {
