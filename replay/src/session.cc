@@ -536,7 +536,7 @@ class AdoptedSpawn {
  public:
   AdoptedSpawn(Tracee& parent, long nr, const Registers& entry, const SpawnArgs& spawn)
       : nr_(nr), entry_(entry), shares_memory_(spawn.flags & CLONE_VM) {
-    if (spawn.flags & CLONE_THREAD || parent_of(parent.tid()) != ::getpid()) return;
+    if (spawn.flags & CLONE_THREAD || !parent.is_ttdb_child()) return;
     adopted_ = true;
     Registers call = entry;
     switch (nr) {
@@ -569,6 +569,7 @@ class AdoptedSpawn {
   // registers are set at the call's exit).
   void give_back(Tracee& parent, Tracee& child) {
     if (!adopted_) return;
+    child.known_ttdb_child();
     if (nr_ == __NR_clone3) {
       parent.write_value(args_at_, args_);
       if (!shares_memory_) child.write_value(args_at_, args_);

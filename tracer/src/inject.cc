@@ -198,8 +198,10 @@ Tracee fork_tracee(Tracee& tracee, std::uint64_t syscall_insn) {
   // once, then reaps the checkpoints it drops, which would otherwise stay
   // zombies of the program until it ended (tens of thousands in a long
   // session, and the machine's pids run out).
-  std::uint64_t flags = parent_of(tracee.tid()) == ::getpid() ? CLONE_PARENT : 0;
-  return clone_tracee(tracee, syscall_insn, {flags, 0, 0, 0, 0, 0});
+  bool adopted = tracee.is_ttdb_child();
+  Tracee child = clone_tracee(tracee, syscall_insn, {adopted ? std::uint64_t{CLONE_PARENT} : 0, 0, 0, 0, 0, 0});
+  if (adopted) child.known_ttdb_child();
+  return child;
 }
 
 Tracee clone_thread(Tracee& tracee, std::uint64_t syscall_insn) {

@@ -1,5 +1,7 @@
 #include "ttdb/tracer/tracee.h"
 
+#include "ttdb/tracer/inject.h"
+
 #include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,7 +43,13 @@ Tracee::Tracee(Tracee&& other) noexcept
       pending_raw_(std::exchange(other.pending_raw_, std::nullopt)),
       injections_stop_at_filter_(other.injections_stop_at_filter_),
       door_(other.door_),
-      deferred_signals_(std::move(other.deferred_signals_)) {}
+      deferred_signals_(std::move(other.deferred_signals_)),
+      ttdb_child_(other.ttdb_child_) {}
+
+bool Tracee::is_ttdb_child() {
+  if (!ttdb_child_) ttdb_child_ = parent_of(tid_) == ::getpid();
+  return ttdb_child_;
+}
 
 Tracee::~Tracee() {
   if (tid_ > 0 && alive()) {

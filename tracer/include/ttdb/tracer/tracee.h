@@ -70,6 +70,11 @@ class Tracee {
   Tracee(Tracee&& other) noexcept;
 
   pid_t tid() const { return tid_; }
+  // Whether its process is ttdb's own child (ttdb started it, or made it
+  // with CLONE_PARENT), read from /proc until it is: a process's parent
+  // changes only when that parent dies, and ttdb outlives its tracees.
+  bool is_ttdb_child();
+  void known_ttdb_child() { ttdb_child_ = true; }
   bool alive() const { return !exit_.has_value(); }
   const std::optional<WaitStatus>& exit_status() const { return exit_; }
 
@@ -228,6 +233,7 @@ class Tracee {
   bool injections_stop_at_filter_ = false;
   ShimDoor door_;
   std::vector<siginfo_t> deferred_signals_;
+  bool ttdb_child_ = false;
 };
 
 // A stop or an end that waitpid(-1) reported, for the tracee whose tid it is.
