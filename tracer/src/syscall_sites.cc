@@ -254,15 +254,16 @@ void SyscallPatcher::apply(Tracee& tracee, std::uint64_t syscall_insn, const tra
     if (!site.after.empty() && pc == site.addr + 2) run_displaced(tracee, site, 0, site.addr + site.length);
     // Its rdtsc may have had ttdb's int3 (RandPatcher): the program's own
     // bytes are the instruction.
-    if (site.tsc) std::copy_n(kRdtsc, 2, originals_[site.addr].begin());
+    if (site.tsc) std::copy_n(kRdtsc, 2, own_originals()[site.addr].begin());
   }
-  pages_.push_back(Page{base, size, std::move(*sites)});
+  pages_.push_back(Page{base, size, std::make_shared<const std::vector<SyscallSite>>(std::move(*sites))});
   // Past one of the sites' rdtsc (replay, patching where the recording's
   // previous event left the thread: its read at that int3) or syscall (its
   // exit), among the instructions moved: it goes on with their copy in the
   // slow tail, which jumps back after them.
-  for (std::size_t k = 0; k < pages_.back().sites.size(); ++k) {
-    const SyscallSite& site = pages_.back().sites[k];
+  const std::vector<SyscallSite>& placed = *pages_.back().sites;
+  for (std::size_t k = 0; k < placed.size(); ++k) {
+    const SyscallSite& site = placed[k];
     if (site.displaced.empty() || pc < site.addr + 2 || pc >= site.addr + site.length) continue;
     Registers regs = tracee.regs();
     regs.rip = base + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE + TTDB_TAIL_SLOW + 2 + (pc - site.addr - 2);
@@ -317,13 +318,14 @@ void SyscallPatcher::rewrite_sites(Tracee& tracee, const trace::Event& e) {
   for (auto& span : spans) reads.push_back({RemotePtr(e.mem[span.first].addr), span.bytes});
   if (!tracee.read_scattered(reads))
     fail("cannot read the code at {:#x} whose syscall sites a patch rewrites", e.mem[1].addr);
+  Originals& originals = own_originals();
   for (auto& span : spans) {
     std::uint64_t from = e.mem[span.first].addr;
     Bytes& patched = span.bytes;
     for (std::size_t i = span.first; i <= span.last; ++i) {
       const auto& m = e.mem[i];
       auto at = patched.begin() + static_cast<std::ptrdiff_t>(m.addr - from);
-      originals_[m.addr] = Bytes(at, at + static_cast<std::ptrdiff_t>(m.data.size()));
+      originals[m.addr] = Bytes(at, at + static_cast<std::ptrdiff_t>(m.data.size()));
       std::copy(m.data.begin(), m.data.end(), at);
     }
     if (!tracee.write_bytes(RemotePtr(from), patched)) fail("cannot patch the syscall site at {:#x} (event {})", from, e.id);
@@ -332,7 +334,7 @@ void SyscallPatcher::rewrite_sites(Tracee& tracee, const trace::Event& e) {
 
 const SyscallPatcher::Page* SyscallPatcher::page_of(std::uint64_t pc) const {
   for (const auto& p : pages_)
-    if (pc >= p.addr + TTDB_TRAMPOLINE_FIRST && pc < p.addr + TTDB_TRAMPOLINE_FIRST + p.sites.size() * TTDB_TRAMPOLINE_SIZE)
+    if (pc >= p.addr + TTDB_TRAMPOLINE_FIRST && pc < p.addr + TTDB_TRAMPOLINE_FIRST + p.sites->size() * TTDB_TRAMPOLINE_SIZE)
       return &p;
   return nullptr;
 }
@@ -363,13 +365,13 @@ std::optional<std::pair<SyscallPatcher::Slot, std::uint64_t>> SyscallPatcher::sl
   if (!page) return std::nullopt;
   std::uint64_t index = (pc - page->addr - TTDB_TRAMPOLINE_FIRST) / TTDB_TRAMPOLINE_SIZE;
   std::uint64_t start = page->addr + TTDB_TRAMPOLINE_FIRST + index * TTDB_TRAMPOLINE_SIZE;
-  return std::pair{Slot{start, &page->sites[index]}, pc - start};
+  return std::pair{Slot{start, &(*page->sites)[index]}, pc - start};
 }
 
 std::optional<SyscallPatcher::Slot> SyscallPatcher::slot_of_site(std::uint64_t addr) const {
   for (const auto& p : pages_)
-    for (std::size_t k = 0; k < p.sites.size(); ++k)
-      if (p.sites[k].addr == addr) return Slot{p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE, &p.sites[k]};
+    for (std::size_t k = 0; k < p.sites->size(); ++k)
+      if ((*p.sites)[k].addr == addr) return Slot{p.addr + TTDB_TRAMPOLINE_FIRST + k * TTDB_TRAMPOLINE_SIZE, &(*p.sites)[k]};
   return std::nullopt;
 }
 
@@ -387,8 +389,8 @@ constexpr std::uint64_t kMovedAt[] = {TTDB_TAIL_DONE, TTDB_TAIL_SLOW + 2, TTDB_T
 }  // namespace
 
 std::vector<std::uint64_t> SyscallPatcher::moved_copies(std::uint64_t addr) const {
-  auto patched = originals_.upper_bound(addr);
-  if (patched == originals_.begin()) return {};
+  auto patched = originals().upper_bound(addr);
+  if (patched == originals().begin()) return {};
   std::uint64_t site = (--patched)->first;
   if (addr < site + 2 || addr >= site + patched->second.size()) return {};
   auto slot = slot_of_site(site);
@@ -515,26 +517,28 @@ void SyscallPatcher::run_displaced(Tracee& tracee, const SyscallSite& site, std:
 }
 
 void SyscallPatcher::unpatch_all(Tracee& tracee) {
-  for (const auto& [site, bytes] : originals_) tracee.write_bytes(RemotePtr(site), bytes);
-  originals_.clear();
+  for (const auto& [site, bytes] : originals()) tracee.write_bytes(RemotePtr(site), bytes);
+  originals_.reset();
 }
 
 void SyscallPatcher::unpatch_tsc(Tracee& tracee) {
   // (The trampolines stay, for a thread inside one; nothing enters them again.)
   for (const auto& page : pages_)
-    for (const auto& site : page.sites)
-      if (auto original = originals_.find(site.addr); site.tsc && original != originals_.end()) {
+    for (const auto& site : *page.sites)
+      if (auto original = originals().find(site.addr); site.tsc && original != originals().end()) {
         tracee.write_bytes(RemotePtr(site.addr), original->second);
-        originals_.erase(original);
+        own_originals().erase(site.addr);
       }
 }
 
 bool SyscallPatcher::unpatch_range(Tracee& tracee, std::uint64_t start, std::uint64_t end) {
   bool tsc = false;
-  for (auto site = originals_.lower_bound(start); site != originals_.end() && site->first < end;) {
+  if (originals().lower_bound(start) == originals().lower_bound(end)) return false;
+  Originals& originals = own_originals();
+  for (auto site = originals.lower_bound(start); site != originals.end() && site->first < end;) {
     tracee.write_bytes(RemotePtr(site->first), site->second);
     tsc |= site->second.size() >= 2 && site->second[0] == kRdtsc[0] && site->second[1] == kRdtsc[1];
-    site = originals_.erase(site);
+    site = originals.erase(site);
   }
   return tsc;
 }
@@ -546,8 +550,8 @@ void unpatch_before_call(Tracee& tracee, SyscallPatcher& sites, RandPatcher& ran
 }
 
 std::optional<std::uint8_t> SyscallPatcher::original_byte(std::uint64_t addr) const {
-  auto it = originals_.upper_bound(addr);
-  if (it == originals_.begin()) return std::nullopt;
+  auto it = originals().upper_bound(addr);
+  if (it == originals().begin()) return std::nullopt;
   --it;
   if (addr - it->first >= it->second.size()) return std::nullopt;
   return it->second[addr - it->first];
@@ -570,7 +574,20 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> SyscallPatcher::trampoline_
 
 void SyscallPatcher::forget(std::uint64_t start, std::uint64_t end) {
   // Only the range: every munmap comes here, and libc alone has hundreds of sites.
-  if (start < end) originals_.erase(originals_.lower_bound(start), originals_.lower_bound(end));
+  if (start >= end || originals().lower_bound(start) == originals().lower_bound(end)) return;
+  Originals& originals = own_originals();
+  originals.erase(originals.lower_bound(start), originals.lower_bound(end));
+}
+
+const SyscallPatcher::Originals& SyscallPatcher::originals() const {
+  static const Originals none;
+  return originals_ ? *originals_ : none;
+}
+
+SyscallPatcher::Originals& SyscallPatcher::own_originals() {
+  if (!originals_) originals_ = std::make_shared<Originals>();
+  else if (originals_.use_count() > 1) originals_ = std::make_shared<Originals>(*originals_);
+  return *originals_;
 }
 
 std::uint64_t arithmetic_flags(const DisplacedInsn& insn, std::uint64_t rax) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -124,7 +125,7 @@ class SyscallPatcher {
   std::optional<std::uint64_t> tsc_stop_tail(std::uint64_t site) const;
 
   // A patched site's first byte: what runs there is a syscall, hooked.
-  bool is_site(std::uint64_t pc) const { return originals_.count(pc) != 0; }
+  bool is_site(std::uint64_t pc) const { return originals().count(pc) != 0; }
   // Where the program's instruction at `addr` runs when a patched site's
   // jump covers it (one its trampoline moved, after the syscall or rdtsc):
   // the same instruction in each of the trampoline's tails. Empty for any
@@ -169,13 +170,21 @@ class SyscallPatcher {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> trampoline_pages() const;
   // Forgets sites in an unmapped range.
   void forget(std::uint64_t start, std::uint64_t end);
-  std::size_t site_count() const { return originals_.size(); }
+  std::size_t site_count() const { return originals().size(); }
 
  private:
+  // What a patch put in place is shared with the copies a fork makes (a
+  // process's copy of its parent's patcher, which most often execs at once:
+  // libc's hundreds of sites were copied and freed at every fork): the
+  // pages' sites never change, the bytes the patches replaced are copied
+  // before a change only while shared.
   struct Page {
     std::uint64_t addr = 0, size = 0;
-    std::vector<SyscallSite> sites;  // trampoline i serves sites[i]
+    std::shared_ptr<const std::vector<SyscallSite>> sites;  // trampoline i serves sites[i]
   };
+  using Originals = std::map<std::uint64_t, std::vector<std::uint8_t>>;  // site -> the bytes the patch replaced
+  const Originals& originals() const;
+  Originals& own_originals();
   const Page* page_of(std::uint64_t pc) const;
   // A site's trampoline: where it begins, and the site.
   struct Slot {
@@ -203,7 +212,7 @@ class SyscallPatcher {
 
   std::vector<Page> pages_;
   Area area_;
-  std::map<std::uint64_t, std::vector<std::uint8_t>> originals_;  // site -> the bytes the patch replaced
+  std::shared_ptr<Originals> originals_;
 };
 
 // The bytes mapped with the first out-of-the-way page of trampolines, for
