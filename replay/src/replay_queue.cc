@@ -175,6 +175,7 @@ std::int64_t ReplaySession::kept_mapping_fd(const Event& e) {
 }
 
 void ReplaySession::after_made_in_shim(const Event& e) {
+  if (changes_signal_mask(e.nr)) task().trap_blocked.reset();
   if (!e.ret || is_error_result(*e.ret)) return;
   // What was there is gone: the sites and rdtsc the replayer knew in it.
   bool replaced = e.nr == __NR_munmap || (e.nr == __NR_mmap && (e.args[3] & MAP_FIXED));

@@ -296,6 +296,9 @@ void ReplaySession::apply_next(const WaitStatus& first) {
     case EventKind::live: apply_live(*e); break;
     default: fail("trace {} is corrupt: event {} has an unknown kind", reader_.path(), e->id);
   }
+  // (Its mask is read again before it next runs.)
+  if (e->kind == EventKind::syscall && changes_signal_mask(e->nr))
+    if (auto acting = state_.tasks.find(state_.acting); acting != state_.tasks.end()) acting->second.trap_blocked.reset();
   state_.current = e->id;
   follow_cursor();
 }
@@ -308,6 +311,7 @@ WaitStatus ReplaySession::resume_and_wait(Resume how) {
   task().at_signal_stop = false;
   for (;;) {
     note_delivery(state_.process_of(state_.acting).trap_action, task().resume_signal);
+    if (!task().trap_blocked) task().trap_blocked = (tracee().signal_mask() & sigbit(SIGTRAP)) != 0;
     // An int3 on a loader's xsavec would force a blocked SIGTRAP through,
     // unblocking it: while the program blocks it, the CPU runs them.
     bool lifted = rand().patches_xsave() && (tracee().signal_mask() & sigbit(SIGTRAP));

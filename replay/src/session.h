@@ -84,6 +84,10 @@ struct TaskState {
   // at the entry of a syscall whose result comes later (a `blocked` event).
   bool threaded = false;
   std::optional<WaitStatus> parked;
+  // Whether it blocks SIGTRAP, read before it runs (none: to read again,
+  // after a call that changes its mask). An int3 of ttdb's unblocks it
+  // (put_back_trap blocks it again), as it did in the recording.
+  std::optional<bool> trap_blocked;
   bool entry_checked = false;  // its `blocked` event checked the entry (its tracer may change it since)
   bool dying = false;  // a thread of its process called exit_group: it ends, whatever it was doing
   bool exit_group_unsent = false;  // it called exit_group, still stopped at its entry

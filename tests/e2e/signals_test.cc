@@ -48,6 +48,34 @@ TEST(Signals, SigtrapStaysIgnoredOrHandledAndBlockedAcrossRdtscAndRdrand) {
   }
 }
 
+TEST(Signals, SigtrapStaysBlockedWithItsDefaultActionAcrossRdtscAndRdrand) {
+  // The same int3, while the program blocks every signal and leaves
+  // SIGTRAP's action the default or ignores it: the kernel unblocked SIGTRAP
+  // to force the trap through, and nothing in the action showed it had
+  // (a SIGTRAP the program raised then killed it). The recorder knows
+  // whether a thread blocks SIGTRAP where it can hit such an int3, and
+  // blocks it again. With the buffer for the libraries from the start too
+  // (--buffer-after 0), where sigprocmask would be made inside the program.
+  RunResult native = run({program("sigtrap_blocked")});
+  ASSERT_EQ(native.status, 0) << native.err;
+  ASSERT_NE(native.out.find("raised while blocked: SIGTRAP default, blocked, pending"), std::string::npos) << native.out;
+  TempDir dir;
+  for (std::string how : {"", "--buffer-after=0", "--no-syscall-buffer"}) {
+    SCOPED_TRACE(how.empty() ? "as recorded by default" : how);
+    std::string trace = dir.file("t" + how + ".ttdb");
+    std::vector<std::string> args = {"record", "-q", "-o", trace};
+    if (!how.empty()) args.push_back(how);
+    args.push_back(program("sigtrap_blocked"));
+    RunResult recorded = ttdb(args);
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.out, native.out);
+    // Its rdtsc went through ttdb's int3 (a site in the program's own code).
+    std::string events = ttdb({"events", trace}).out;
+    EXPECT_NE(events.find("rdtsc at 0x5555"), std::string::npos) << events;
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 TEST(Signals, SignalsThatComeWhileTtdbHoldsTheProgramKeepTheirNativeEffect) {
   // A signal the kernel gives while ttdb runs syscalls of its own in the
   // program (patching sites a search found meanwhile, at tgkill's exit) was

@@ -180,6 +180,7 @@ void Recorder::resume(Task& t) {
                                                                                                       : Resume::cont;
   if (t.traced && t.traced->resumed == Resume::singlestep && !t.expect_exit_stop) how = Resume::singlestep;
   if (t.resume_signal) t.last_delivered = t.resume_signal;
+  watch_trap_mask(t);
   note_delivery(t.space->trap_action, t.resume_signal);
   t.tracee.resume(how, std::exchange(t.resume_signal, 0));
   send_tracer_interrupt(t);

@@ -156,6 +156,23 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
 void Recorder::put_back_trap() {
   // (Without the syscall buffer, the vDSO's syscall instruction is ttdb's.)
   put_back_trap_action(tracee(), space().inject_at ? space().inject_at : space().vdso_syscall, space().trap_action);
+  // The kernel unblocked SIGTRAP to force the trap through; the action
+  // shows it only when it was a handler (put_back_trap_action).
+  if (task().trap_blocked.value_or(false)) tracee().set_signal_mask(tracee().signal_mask() | sigbit(SIGTRAP));
+}
+
+void Recorder::watch_trap_mask(Task& t) {
+  Space& s = *t.space;
+  if (!s.rand.has_sites()) return;
+  // What changes the mask without a stop is the shim's own rt_sigprocmask:
+  // it goes to the traced path instead, whose exit forgets the mask.
+  if (s.shim && !s.masks_traced) {
+    trace_in_shim(t.tracee, s.shim, __NR_rt_sigprocmask);
+    s.masks_traced = true;
+  }
+  // (A handler the kernel enters at this resume may block SIGTRAP too, with
+  // its sa_mask: not known here, its int3s leave it unblocked.)
+  if (!t.trap_blocked) t.trap_blocked = (t.tracee.signal_mask() & sigbit(SIGTRAP)) != 0;
 }
 
 void Recorder::on_signal(int sig, const Boundary& previous) {

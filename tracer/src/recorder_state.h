@@ -194,6 +194,9 @@ struct Space {
   // forks or another process maps a file shared (share_turns_with_mappers).
   // Inherited at a fork, gone at an exec.
   bool shares_memory = false, shares_writable = false;
+  // Its shim leaves rt_sigprocmask to the traced path: it has int3s of
+  // ttdb's, which need each thread's mask known (Task::trap_blocked).
+  bool masks_traced = false;
   RandPatcher rand;
   SyscallPatcher sites;
   // The code that was in [start, end) is gone (unmapped, or mapped over):
@@ -263,6 +266,10 @@ struct Task {
   bool job_stopped = false;      // in a job-control stop (PTRACE_LISTEN) until SIGCONT
   int job_signal = SIGSTOP;      // the signal that stopped it last
   bool own_affinity = false;     // it chose the CPUs it runs on (ttdb pins it to one); inherited
+  // Whether it blocks SIGTRAP, as read before it last ran where ttdb's
+  // int3s are (its space's rand sites); none: to read again, after a call
+  // that changes its signal mask (put_back_trap).
+  std::optional<bool> trap_blocked;
   // rdtsc faults for it (PR_SET_TSC), as the kernel has it; inherited, kept
   // across exec. Owed: its space traps rdtsc again, which it still has to
   // (trap_tsc_again()).
@@ -429,6 +436,9 @@ class Recorder {
   // After an rdtsc or rdrand site's int3: SIGTRAP as the program set it
   // (put_back_trap_action).
   void put_back_trap();
+  // Before `t` runs: whether it blocks SIGTRAP is known where a trap of
+  // ttdb's would unblock it.
+  void watch_trap_mask(Task& t);
   // An rdtsc or rdtscp at `at`, run by ttdb for the current task and recorded.
   void record_tsc(const TscInsn& insn, std::uint64_t at);
   // A syscall from inside the vDSO's clock code that the shim called: the

@@ -379,6 +379,7 @@ void Recorder::on_syscall_exit(const __ptrace_syscall_info& info) {
   }
   std::string exec_file;  // a file the program just mapped as code
   bool sigreturn = task().pending && task().pending->call.nr == __NR_rt_sigreturn;
+  if (task().pending && changes_signal_mask(task().pending->call.nr)) task().trap_blocked.reset();
   bool vfork_done = task().pending && task().traced && spawns_vfork(t, task().pending->call) && ret > 0;
   if (task().expect_exec_exit) {
     task().expect_exec_exit = false;

@@ -433,8 +433,10 @@ void stop_buffering(Tracee& tracee, const ShimPlace& shim) {
   write_checked(tracee, CONTROL_FIELD(shim, how), ByteView(traced, sizeof traced));
 }
 
-void trace_waits_in_shim(Tracee& tracee, const ShimPlace& shim) {
-  write_field(tracee, CONTROL_FIELD(shim, how) + __NR_wait4, std::uint8_t{TTDB_HOW_TRACED});
+void trace_waits_in_shim(Tracee& tracee, const ShimPlace& shim) { trace_in_shim(tracee, shim, __NR_wait4); }
+
+void trace_in_shim(Tracee& tracee, const ShimPlace& shim, long nr) {
+  write_field(tracee, CONTROL_FIELD(shim, how) + static_cast<std::uint64_t>(nr), std::uint8_t{TTDB_HOW_TRACED});
 }
 
 void read_clocks_in_vdso(Tracee& tracee, const ShimPlace& shim,

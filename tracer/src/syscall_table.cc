@@ -198,6 +198,15 @@ static const std::map<long, std::string_view>& unmodelled_names() {
   return names;
 }
 
+bool changes_signal_mask(long nr) {
+  switch (nr) {
+    case __NR_rt_sigprocmask: case __NR_rt_sigreturn: case __NR_rt_sigsuspend: case __NR_ppoll:
+    case __NR_pselect6: case __NR_epoll_pwait: case __NR_epoll_pwait2: case __NR_io_pgetevents:
+      return true;
+    default: return false;
+  }
+}
+
 std::string syscall_name(long nr) {
   if (const auto* info = find_syscall(nr)) return info->name;
   if (auto known = unmodelled_names().find(nr); known != unmodelled_names().end()) return std::string(known->second);

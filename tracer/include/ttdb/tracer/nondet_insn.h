@@ -93,6 +93,9 @@ class RandPatcher {
   // sites go with their memory (their int3s did), a shrunk range's end is
   // unmapped.
   void remapped(std::uint64_t from, std::uint64_t old_size, std::uint64_t new_size, std::uint64_t to);
+  // Whether it has int3s in place (a trap at one forces SIGTRAP through the
+  // program's mask and action).
+  bool has_sites() const { return !sites_.empty(); }
   // The site whose int3 the tracee just hit (it stopped with pc = site + 1).
   const RandSite* site_for_trap(std::uint64_t pc) const;
   // The byte an int3 replaced at `addr`, if ttdb put one there.

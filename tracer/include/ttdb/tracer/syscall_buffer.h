@@ -185,6 +185,8 @@ void stop_buffering(Tracee& tracee, const ShimPlace& shim);
 // A process that traces another (emulated ptrace): its waits stop, for the
 // recorder to answer, even those that cannot block.
 void trace_waits_in_shim(Tracee& tracee, const ShimPlace& shim);
+// The shim leaves syscall `nr` to the traced path from now on.
+void trace_in_shim(Tracee& tracee, const ShimPlace& shim, long nr);
 // The shim makes every hooked syscall itself, plainly, from now on: the
 // program runs without ttdb (go-live).
 // Recording: the shim answers calls of the vDSO's clock functions by their

@@ -73,6 +73,9 @@ const std::vector<const SyscallInfo*>& all_syscalls();
 
 // nullptr for a syscall ttdb does not model.
 const SyscallInfo* find_syscall(long nr);
+// Whether a thread's signal mask may be another after the call (it sets
+// it, restores it from a signal frame, or waits with one of its own).
+bool changes_signal_mask(long nr);
 // "read", or "syscall_451" for one without a name.
 std::string syscall_name(long nr);
 std::optional<int> syscall_number(std::string_view name);
