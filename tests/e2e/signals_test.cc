@@ -20,6 +20,28 @@ TEST(Signals, FaultsTheProgramRaisesItself) {
   expect_same_run(recorded, replay(trace));
 }
 
+// Records `name` once with each of `options` (one option or none): each
+// recording prints what the program printed natively (`native`), went
+// through ttdb's int3 on an rdtsc of the program's own code (its mapping,
+// 0x5555...), and replays as it ran.
+void expect_recorded_as_natively(const std::string& name, const RunResult& native,
+                                 const std::vector<std::string>& options) {
+  TempDir dir;
+  for (std::size_t i = 0; i < options.size(); ++i) {
+    SCOPED_TRACE(options[i].empty() ? "as recorded by default" : options[i]);
+    std::string trace = dir.file(std::to_string(i) + ".ttdb");
+    std::vector<std::string> args = {"record", "-q", "-o", trace};
+    if (!options[i].empty()) args.push_back(options[i]);
+    args.push_back(program(name));
+    RunResult recorded = ttdb(args);
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    EXPECT_EQ(recorded.out, native.out);
+    std::string events = ttdb({"events", trace}).out;
+    EXPECT_NE(events.find("rdtsc at 0x5555"), std::string::npos) << events;
+    expect_same_run(recorded, replay(trace));
+  }
+}
+
 TEST(Signals, SigtrapStaysIgnoredOrHandledAndBlockedAcrossRdtscAndRdrand) {
   // ttdb's int3 on rdtsc and rdrand raises a SIGTRAP the kernel forces
   // through, which made an ignored SIGTRAP the default (the program was
@@ -30,22 +52,7 @@ TEST(Signals, SigtrapStaysIgnoredOrHandledAndBlockedAcrossRdtscAndRdrand) {
   ASSERT_EQ(native.status, 0) << native.err;
   ASSERT_NE(native.out.find("ignored, after rdtsc and rdrand: SIGTRAP ignored, not blocked"), std::string::npos)
       << native.out;
-  TempDir dir;
-  for (bool buffered : {true, false}) {
-    SCOPED_TRACE(buffered ? "with the syscall buffer" : "without it");
-    std::string trace = dir.file(buffered ? "buffered.ttdb" : "traced.ttdb");
-    std::vector<std::string> args = {"record", "-q", "-o", trace};
-    if (!buffered) args.push_back("--no-syscall-buffer");
-    args.push_back(program("sigtrap_kept"));
-    RunResult recorded = ttdb(args);
-    ASSERT_EQ(recorded.status, 0) << recorded.err;
-    EXPECT_EQ(recorded.out, native.out);
-    // The program's own rdtsc went through ttdb's int3, after the program
-    // ignored SIGTRAP (its sites are in the program's mapping, 0x5555...).
-    std::string events = ttdb({"events", trace}).out;
-    EXPECT_NE(events.find("rdtsc at 0x5555"), std::string::npos) << events;
-    expect_same_run(recorded, replay(trace));
-  }
+  expect_recorded_as_natively("sigtrap_kept", native, {"", "--no-syscall-buffer"});
 }
 
 TEST(Signals, SigtrapStaysBlockedWithItsDefaultActionAcrossRdtscAndRdrand) {
@@ -59,21 +66,7 @@ TEST(Signals, SigtrapStaysBlockedWithItsDefaultActionAcrossRdtscAndRdrand) {
   RunResult native = run({program("sigtrap_blocked")});
   ASSERT_EQ(native.status, 0) << native.err;
   ASSERT_NE(native.out.find("raised while blocked: SIGTRAP default, blocked, pending"), std::string::npos) << native.out;
-  TempDir dir;
-  for (std::string how : {"", "--buffer-after=0", "--no-syscall-buffer"}) {
-    SCOPED_TRACE(how.empty() ? "as recorded by default" : how);
-    std::string trace = dir.file("t" + how + ".ttdb");
-    std::vector<std::string> args = {"record", "-q", "-o", trace};
-    if (!how.empty()) args.push_back(how);
-    args.push_back(program("sigtrap_blocked"));
-    RunResult recorded = ttdb(args);
-    ASSERT_EQ(recorded.status, 0) << recorded.err;
-    EXPECT_EQ(recorded.out, native.out);
-    // Its rdtsc went through ttdb's int3 (a site in the program's own code).
-    std::string events = ttdb({"events", trace}).out;
-    EXPECT_NE(events.find("rdtsc at 0x5555"), std::string::npos) << events;
-    expect_same_run(recorded, replay(trace));
-  }
+  expect_recorded_as_natively("sigtrap_blocked", native, {"", "--buffer-after=0", "--no-syscall-buffer"});
 }
 
 TEST(Signals, SignalsThatComeWhileTtdbHoldsTheProgramKeepTheirNativeEffect) {
