@@ -7,7 +7,6 @@
 #include "session.h"
 #include "ttdb/base/log.h"
 #include "ttdb/tracer/inject.h"
-#include "ttdb/tracer/signals.h"
 
 namespace ttdb {
 
@@ -135,9 +134,8 @@ void ReplaySession::leave_trampoline() {
 }
 
 void ReplaySession::put_back_trap() {
-  put_back_trap_action(tracee(), task().syscall_insn, state_.process_of(state_.acting).trap_action);
-  // The kernel unblocked SIGTRAP to force the trap through.
-  if (task().trap_blocked.value_or(false)) tracee().set_signal_mask(tracee().signal_mask() | sigbit(SIGTRAP));
+  put_back_trap_action(tracee(), task().syscall_insn, state_.process_of(state_.acting).trap_action,
+                       task().trap_blocked.value_or(false));
 }
 
 void ReplaySession::apply_rdrand(const Event& e, const WaitStatus& status) {

@@ -229,8 +229,9 @@ std::optional<KernelSigaction> trap_action_set(Tracee& tracee, long nr, const st
   return action;
 }
 
-void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action) {
+void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action, bool blocked) {
   constexpr std::uint64_t kDefault = 0;  // SIG_DFL
+  if (blocked) tracee.set_signal_mask(tracee.signal_mask() | sigbit(SIGTRAP));
   // (No syscall instruction to borrow: what the kernel did stays, and a
   // replay that comes to depend on it says where it diverged.)
   if (action[0] == kDefault || !syscall_insn) return;

@@ -155,10 +155,8 @@ void Recorder::record_signal(const siginfo_t& info, SignalDelivery delivery) {
 
 void Recorder::put_back_trap() {
   // (Without the syscall buffer, the vDSO's syscall instruction is ttdb's.)
-  put_back_trap_action(tracee(), space().inject_at ? space().inject_at : space().vdso_syscall, space().trap_action);
-  // The kernel unblocked SIGTRAP to force the trap through; the action
-  // shows it only when it was a handler (put_back_trap_action).
-  if (task().trap_blocked.value_or(false)) tracee().set_signal_mask(tracee().signal_mask() | sigbit(SIGTRAP));
+  put_back_trap_action(tracee(), space().inject_at ? space().inject_at : space().vdso_syscall, space().trap_action,
+                       task().trap_blocked.value_or(false));
 }
 
 void Recorder::watch_trap_mask(Task& t) {

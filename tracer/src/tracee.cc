@@ -1,7 +1,5 @@
 #include "ttdb/tracer/tracee.h"
 
-#include "ttdb/tracer/inject.h"
-
 #include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +17,7 @@
 
 #include "ttdb/base/error.h"
 #include "ttdb/base/log.h"
+#include "ttdb/tracer/inject.h"
 #include "ttdb/tracer/ptrace.h"
 
 namespace ttdb {

@@ -58,11 +58,11 @@ std::optional<KernelSigaction> trap_action_set(Tracee& tracee, long nr, const st
 // After an int3 of ttdb's (an rdtsc or rdrand site), whose SIGTRAP the
 // kernel forces through: that made an ignored SIGTRAP's action the default,
 // and a blocked one's too, unblocking it. Puts back `action`, the one the
-// program set (SIG_DFL needs nothing), and the block where the kernel took
-// the handler away (it does only when SIGTRAP was blocked). Stopped at the
-// SIGTRAP. (An ignored SIGTRAP that was blocked too loses the block: the
-// kernel leaves nothing to tell.)
-void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action);
+// program set (SIG_DFL needs nothing), and the block: where the caller knows
+// SIGTRAP was `blocked` (with the default action or ignored, the kernel
+// leaves nothing to tell), and where the kernel took a handler away (it
+// does only when SIGTRAP was blocked). Stopped at the SIGTRAP.
+void put_back_trap_action(Tracee& tracee, std::uint64_t syscall_insn, const KernelSigaction& action, bool blocked);
 // The program is resumed with `sig`: a SIGTRAP delivered to a one-shot
 // handler (SA_RESETHAND) leaves the default action.
 inline void note_delivery(KernelSigaction& trap_action, int sig) {
